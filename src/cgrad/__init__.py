@@ -1,0 +1,31 @@
+"""cgrad: parse a math expression, build its computational graph, and get its
+value and every partial derivative by reverse-mode automatic differentiation.
+
+    >>> import cgrad
+    >>> f = cgrad.compile("(x+y)*z")
+    >>> f.inputs
+    ('x', 'y', 'z')
+    >>> r = f.evaluate(x=1, y=2, z=3)
+    >>> r.value, r.gradient
+    (9.0, {'x': 3.0, 'y': 3.0, 'z': 3.0})
+"""
+
+from .diagnostics import EvaluationWarning
+from .engine import Result
+from .errors import CgradError, InputError, ParseError, Span, UsageError
+from .function import Function, compile
+from .graph import Graph, Node
+
+__all__ = [
+    "CgradError",
+    "EvaluationWarning",
+    "Function",
+    "Graph",
+    "InputError",
+    "Node",
+    "ParseError",
+    "Result",
+    "Span",
+    "UsageError",
+    "compile",
+]

@@ -1,0 +1,5 @@
+"""``python -m cgrad``."""
+
+from .cli import main
+
+main()

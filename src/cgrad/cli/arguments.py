@@ -1,0 +1,114 @@
+"""Reading the expression and the input values from the command line.
+
+Values come as ``--NAME VALUE``, ``--NAME=VALUE``, ``NAME=VALUE`` or
+``--var NAME=VALUE``. Typer cannot declare options whose names are only known
+once the expression is parsed, so the commands accept unknown options and
+this module sorts the leftover tokens into the expression and the values.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError, UsageError
+from ..function import Function
+from ..numbers import parse_number
+
+_NAME = r"[^\W\d]\w*"
+_LONG_OPTION = re.compile(rf"--({_NAME})(?:=(.*))?", re.DOTALL)
+_ASSIGNMENT = re.compile(rf"({_NAME})=([^;\n]*)")
+
+
+@dataclass
+class CommandLine:
+    expression: str | None = None
+    # (name, text of the value) in the order given.
+    values: list[tuple[str, str]] = field(default_factory=list)
+
+
+def split_arguments(tokens: list[str], variables: list[str]) -> CommandLine:
+    """Sort the positional and unknown-option tokens into the expression and
+    the values. ``variables`` are the ``--var NAME=VALUE`` items."""
+    line = CommandLine()
+    position = 0
+    while position < len(tokens):
+        token = tokens[position]
+        position += 1
+        option = _LONG_OPTION.fullmatch(token)
+        if option:
+            name, value = option.groups()
+            if value is None:
+                if position >= len(tokens):
+                    raise UsageError(f"--{name} needs a value", hint=f"write --{name} VALUE")
+                value = tokens[position]
+                position += 1
+            line.values.append((name, value))
+            continue
+        assignment = _ASSIGNMENT.fullmatch(token)
+        # "y=2" is a value; "a=x*2" before the expression is a (one-line)
+        # program, and the graph builder will say what is wrong with it.
+        if assignment and (line.expression is not None or parse_number(assignment[2]) is not None):
+            line.values.append((assignment[1], assignment[2]))
+            continue
+        if line.expression is None:
+            line.expression = token
+            continue
+        raise UsageError(
+            f"unexpected argument '{token}'",
+            hint="give values as NAME=VALUE, --NAME VALUE or --var NAME=VALUE; "
+            "an expression that starts with '-' goes after '--'",
+        )
+    for item in variables:
+        assignment = re.fullmatch(rf"({_NAME})=(.*)", item, re.DOTALL)
+        if not assignment:
+            raise UsageError(f"--var expects NAME=VALUE, not '{item}'")
+        line.values.append((assignment[1], assignment[2]))
+    return line
+
+
+def read_program(expression: str | None) -> tuple[str, str | None]:
+    """The program text and, for ``@FILE``, the file name it came from."""
+    if expression is None:
+        raise UsageError("no expression given", hint='for example: cgrad eval "(x+y)*z" x=1 y=2 z=3')
+    if not expression.startswith("@"):
+        return expression, None
+    path = expression[1:]
+    try:
+        if path == "-":
+            return sys.stdin.read(), "<stdin>"
+        return Path(path).read_text(encoding="utf-8"), path
+    except FileNotFoundError:
+        raise UsageError(f"cannot read {path}: no such file", type="file_error") from None
+    except IsADirectoryError:
+        raise UsageError(f"cannot read {path}: it is a directory", type="file_error") from None
+    except UnicodeDecodeError as error:
+        raise UsageError(
+            f"cannot read {path}: it is not UTF-8 text (byte {error.start})", type="file_error"
+        ) from None
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}", type="file_error") from None
+
+
+def input_values(function: Function, line: CommandLine) -> dict[str, float]:
+    """The value of every input, in input order, checked against ``function``."""
+    given: dict[str, float] = {}
+    for name, text in line.values:
+        if name in given:
+            raise InputError(f"a value for {name} is given twice", type="duplicate_value")
+        number = parse_number(text.strip())
+        if number is None:
+            raise InputError(
+                f"the value of {name} is not a number: '{text}'",
+                hint="write a decimal number such as 2, -1.5, 3e-4, nan, inf or -inf",
+                type="invalid_value",
+            )
+        given[name] = number
+    missing = [name for name in function.inputs if name not in given]
+    pronoun = "it" if len(missing) == 1 else "them"
+    options = " ".join(f"--{name} VALUE" for name in missing)
+    pairs = " ".join(f"{name}=VALUE" for name in missing)
+    function.check_names(given, missing_hint=f"pass {pronoun} as {options} (or {pairs})")
+    return {name: given[name] for name in function.inputs}

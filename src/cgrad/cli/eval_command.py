@@ -1,0 +1,91 @@
+"""``cgrad eval``: the value and every partial derivative at one point."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Optional
+
+import typer
+
+from .. import compile as compile_program
+from ..render import evaluation_json, evaluation_report
+from .app import app
+from .arguments import input_values, read_program, split_arguments
+from .output import reporting, stdout_console, write_json
+
+class Mode(str, Enum):
+    REVERSE = "reverse"
+    FORWARD = "forward"
+
+
+EXAMPLES = """
+[bold]Examples[/bold]
+
+  cgrad eval "(x+y)*z" --x 1 --y 2 --z 3
+  cgrad eval "(x+y)*z" x=1 y=2 z=3 --json
+  cgrad eval "sin(x*y) + x" x=0.5 y=2 --wrt x
+  cgrad eval @samples/neuron.cg --var w1=0.5 --var w2=-1 --var b=0.1 --var x1=2 --var x2=1
+  cgrad eval -- "-x^2" x=3          [dim](an expression starting with '-' goes after --)[/dim]
+"""
+
+
+@app.command(
+    "eval",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    epilog=EXAMPLES,
+)
+def eval_command(
+    context: typer.Context,
+    expression: Annotated[
+        Optional[str],
+        typer.Argument(
+            metavar="EXPR",
+            help="The expression or program, or @FILE to read it from a file (@- for stdin).",
+            show_default=False,
+        ),
+    ] = None,
+    variables: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--var",
+            metavar="NAME=VALUE",
+            help="A value for an input whose name collides with an option of cgrad.",
+        ),
+    ] = None,
+    wrt: Annotated[
+        Optional[str],
+        typer.Option(metavar="x,y", help="Only the partial derivatives with respect to these inputs."),
+    ] = None,
+    mode: Annotated[
+        Mode,
+        typer.Option(help="reverse: one backward pass; forward: one tangent pass per input."),
+    ] = Mode.REVERSE,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="One JSON object on stdout (SPEC section 3).")
+    ] = False,
+    graph: Annotated[
+        bool,
+        typer.Option(
+            "--graph",
+            help="JSON: add the graph's nodes. Text: draw the whole tree, however large.",
+        ),
+    ] = False,
+) -> None:
+    """Evaluate an expression at a point: its value, each partial derivative
+    and the computational graph.
+
+    Give each input a value as --NAME VALUE, --NAME=VALUE, NAME=VALUE, or
+    --var NAME=VALUE. Values are decimal numbers, nan, inf or -inf.
+    """
+    with reporting(json_output):
+        line = split_arguments([expression, *context.args] if expression else context.args, variables or [])
+        text, origin = read_program(line.expression)
+        function = compile_program(text, origin=origin)
+        inputs = input_values(function, line)
+        result = function.evaluate(inputs, wrt=wrt, mode=mode.value)
+        if json_output:
+            write_json(evaluation_json(function.graph, inputs, result, with_graph=graph))
+        else:
+            stdout_console().print(
+                evaluation_report(function.graph, inputs, result, tree_limit=None if graph else 100)
+            )

@@ -1,0 +1,66 @@
+"""Where output goes, exit statuses, and the one place errors are printed."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import IntEnum
+
+import typer
+from rich.console import Console
+
+from ..errors import CgradError
+from ..render import error_json
+
+
+class ExitStatus(IntEnum):
+    OK = 0
+    FAILURES = 1  # evaluation found failures (bad rows, a failed check)
+    ERROR = 2  # bad usage, or a program that does not parse or check
+    INTERNAL = 70  # a bug in cgrad (EX_SOFTWARE)
+    INTERRUPTED = 130  # Ctrl-C
+
+
+def stdout_console() -> Console:
+    # Built per command, not at import, so that tests capturing stdout and
+    # NO_COLOR/terminal detection see the streams of the moment.
+    return Console(highlight=False, soft_wrap=False)
+
+
+def write_json(document: dict) -> None:
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def print_error(message: str) -> None:
+    sys.stderr.write(f"cgrad: error: {message}\n")
+    sys.stderr.flush()
+
+
+@contextmanager
+def reporting(json_output: bool = False) -> Iterator[None]:
+    """Turn a :class:`CgradError` into one message on stderr (and the JSON
+    error object on stdout with ``--json``) and the exit status 2; turn any
+    other exception into a short internal-error message, never a traceback."""
+    try:
+        yield
+    except CgradError as error:
+        print_error(error.render())
+        if json_output:
+            write_json(error_json(error))
+        raise typer.Exit(ExitStatus.ERROR) from None
+    except (typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError):
+        raise
+    except Exception as error:  # noqa: BLE001 - the last line of defence
+        if os.environ.get("CGRAD_DEBUG"):
+            traceback.print_exc()
+        print_error(
+            f"internal error: {type(error).__name__}: {error}\n"
+            "This is a bug in cgrad; please report it with the command that caused it "
+            "(set CGRAD_DEBUG=1 for a traceback)."
+        )
+        raise typer.Exit(ExitStatus.INTERNAL) from None

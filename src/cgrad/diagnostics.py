@@ -1,0 +1,149 @@
+"""Warnings about an evaluation: where a non-finite number came from, and
+which kink convention gave a derivative.
+
+Each warning names the node (id, source text, line and column) and the
+numbers that produced the problem, at the first point where it happened
+when many points are evaluated at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import Span
+from .graph import CONSTANT, Graph
+from .numbers import format_number
+from .ops import OPS, Fixity
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationWarning:
+    type: str  # non_finite_value | non_finite_derivative | non_finite_input | kink
+    message: str
+    node: int | None = None
+    span: Span | None = None
+
+    def as_json(self) -> dict:
+        return {
+            "type": self.type,
+            "message": self.message,
+            "node": self.node,
+            "line": self.span.line if self.span else None,
+            "column": self.span.column if self.span else None,
+        }
+
+
+def first_point(mask) -> tuple[int | None, int, int]:
+    """(flat index of the first true element or None for a scalar, how many
+    are true, how many points there are)."""
+    mask = np.asarray(mask)
+    if mask.ndim == 0:
+        return None, int(bool(mask)), 1
+    flat = mask.ravel()
+    return int(np.argmax(flat)), int(np.count_nonzero(flat)), flat.size
+
+
+def at_point(value, index: int | None, shape: tuple[int, ...]) -> float:
+    """The number a (possibly broadcast) value has at flat ``index``."""
+    if index is None:
+        return float(np.asarray(value))
+    return float(np.broadcast_to(value, shape).ravel()[index])
+
+
+def _where(index: int | None, count: int, size: int) -> str:
+    if index is None:
+        return ""
+    return f" at {count} of {size} points (first at index {index})"
+
+
+def _application(op_name: str, arguments: list[float]) -> str:
+    """``log(0)``, ``0/0``, ``-inf``: the op applied to the offending numbers."""
+    op = OPS[op_name]
+    text = [format_number(a) for a in arguments]
+    match op.notation.fixity:
+        case Fixity.INFIX:
+            return f"{text[0]} {op.notation.symbol} {text[1]}"
+        case Fixity.PREFIX:
+            return f"{op.notation.symbol}{text[0]}"
+    return f"{op.notation.symbol}({', '.join(text)})"
+
+
+class Diagnostics:
+    """Collects the warnings of one evaluation, one per node and kind."""
+
+    def __init__(self, graph: Graph, shape: tuple[int, ...]) -> None:
+        self.graph = graph
+        self.shape = shape
+        self.warnings: list[EvaluationWarning] = []
+        self.flagged: set[int] = set()
+
+    def where(self, node_id: int) -> str:
+        node = self.graph.nodes[node_id]
+        origin = f"{self.graph.origin}:" if self.graph.origin else ""
+        return (
+            f"`{self.graph.label(node_id)}` (node @{node_id}, "
+            f"{origin}line {node.span.line}, column {node.span.column})"
+        )
+
+    def add(self, kind: str, message: str, node_id: int | None) -> None:
+        span = self.graph.nodes[node_id].span if node_id is not None else None
+        self.warnings.append(EvaluationWarning(kind, message, node_id, span))
+        if node_id is not None:
+            self.flagged.add(node_id)
+
+    def non_finite_input(self, name: str, value) -> None:
+        index, count, size = first_point(~np.isfinite(value))
+        number = format_number(at_point(value, index, self.shape))
+        self.add("non_finite_input", f"input {name} is {number}{_where(index, count, size)}", None)
+
+    def non_finite_value(self, node_id: int, mask, values: list) -> None:
+        node = self.graph.nodes[node_id]
+        index, count, size = first_point(mask)
+        result = format_number(at_point(values[node_id], index, self.shape))
+        if node.op == CONSTANT:
+            message = (
+                f"the number {self.where(node_id)} is too large for float64 and becomes {result}"
+            )
+        else:
+            arguments = [at_point(values[i], index, self.shape) for i in node.operands]
+            message = (
+                f"{self.where(node_id)} is {result}{_where(index, count, size)}: "
+                f"{_application(node.op, arguments)} = {result}"
+            )
+        self.add("non_finite_value", message, node_id)
+
+    def kink(self, node_id: int, mask, values: list) -> None:
+        node = self.graph.nodes[node_id]
+        op = OPS[node.op]
+        index, count, size = first_point(mask)
+        arguments = [at_point(values[i], index, self.shape) for i in node.operands]
+        self.add(
+            "kink",
+            f"{self.where(node_id)} is at a kink{_where(index, count, size)}, "
+            f"{_application(node.op, arguments)}; by convention, {op.kink.convention}",
+            node_id,
+        )
+
+    def non_finite_derivative(self, node_id: int, position: int, mask, local, values: list) -> None:
+        node = self.graph.nodes[node_id]
+        index, count, size = first_point(mask)
+        arguments = [at_point(values[i], index, self.shape) for i in node.operands]
+        slope = format_number(at_point(local, index, self.shape))
+        which = "its argument" if len(node.operands) == 1 else f"argument {position + 1}"
+        self.add(
+            "non_finite_derivative",
+            f"{self.where(node_id)} has a derivative of {slope} with respect to {which}"
+            f"{_where(index, count, size)}, at {_application(node.op, arguments)}",
+            node_id,
+        )
+
+    def non_finite_gradient(self, name: str, gradient) -> None:
+        index, count, size = first_point(~np.isfinite(gradient))
+        number = format_number(at_point(gradient, index, self.shape))
+        self.add(
+            "non_finite_gradient",
+            f"the derivative with respect to {name} is {number}{_where(index, count, size)}",
+            None,
+        )

@@ -1,0 +1,127 @@
+"""Errors that users see, and the one place their messages are made.
+
+Every error cgrad raises for bad input is a :class:`CgradError`. It carries a
+stable ``type`` (used as the ``"type"`` of the JSON error object), a message,
+an optional hint and, when the problem has a place in the source, a
+:class:`Span`. :meth:`CgradError.render` draws the source line with a caret.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A stretch of source text: offsets into the text, 1-based line/column."""
+
+    start: int
+    end: int
+    line: int
+    column: int
+
+    def cover(self, other: Span) -> Span:
+        """The span from the start of ``self`` to the end of ``other``."""
+        return Span(self.start, other.end, self.line, self.column)
+
+
+class CgradError(Exception):
+    """Base of every error cgrad reports for bad input."""
+
+    type = "error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        span: Span | None = None,
+        hint: str | None = None,
+        source: str | None = None,
+        origin: str | None = None,
+        type: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.hint = hint
+        self.source = source
+        # Where the source came from (a file name for @FILE programs).
+        self.origin = origin
+        if type is not None:
+            self.type = type
+
+    def __str__(self) -> str:
+        return self.render()
+
+    @property
+    def line(self) -> int | None:
+        return self.span.line if self.span else None
+
+    @property
+    def column(self) -> int | None:
+        return self.span.column if self.span else None
+
+    def summary(self) -> str:
+        """The message and hint on one line, as JSON and logs want it."""
+        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+
+    def render(self) -> str:
+        """The message, the source line with a caret under the spot, the hint."""
+        where = ""
+        if self.span is not None:
+            where = f" at line {self.span.line}, column {self.span.column}"
+            if self.origin:
+                where = f" at {self.origin}:{self.span.line}:{self.span.column}"
+        lines = [f"{self.message}{where}"]
+        if self.span is not None and self.source is not None:
+            lines.extend(_caret_lines(self.source, self.span))
+        if self.hint:
+            lines.append(f"hint: {self.hint}")
+        return "\n".join(lines)
+
+
+def _caret_lines(source: str, span: Span) -> list[str]:
+    source_lines = source.split("\n")
+    if not 1 <= span.line <= len(source_lines):
+        return []
+    text = source_lines[span.line - 1].rstrip("\r").replace("\ufeff", "")
+    if len(text) > 200:
+        # Keep a window around the spot so that a huge one-line program does
+        # not flood the terminal.
+        left = max(span.column - 1 - 80, 0)
+        text_window = text[left : left + 160]
+        prefix = "…" if left > 0 else ""
+        suffix = "…" if left + 160 < len(text) else ""
+        caret_at = span.column - 1 - left + len(prefix)
+        text = prefix + text_window + suffix
+    else:
+        caret_at = span.column - 1
+    width = max(1, min(span.end - span.start, len(text) - caret_at))
+    # Tabs stay tabs under the line so that the caret lines up in a terminal.
+    pad = "".join("\t" if ch == "\t" else " " for ch in text[:caret_at])
+    return [f"  {text}", f"  {pad}{'^' * width}"]
+
+
+def join_names(names) -> str:
+    """``x``, ``x and y``, ``x, y and z``."""
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+class ParseError(CgradError):
+    """The program does not parse, or it parses but does not check
+    (unknown function, wrong arity, a name bound twice, ...)."""
+
+    type = "syntax_error"
+
+
+class InputError(CgradError):
+    """The values given for the inputs are wrong: missing, unknown, malformed."""
+
+    type = "invalid_value"
+
+
+class UsageError(CgradError):
+    """The command line itself is wrong (an unreadable @FILE, a bad option)."""
+
+    type = "usage_error"

@@ -1,0 +1,120 @@
+"""The compiled function of the public API: ``cgrad.compile(text)``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .engine import Mode, Result, evaluate_graph
+from .errors import InputError, join_names
+from .graph import Graph, build_graph
+from .ops import CONSTANTS, RESERVED
+from .parser import parse
+
+
+class Function:
+    """A parsed and checked program, ready to evaluate at any point."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+
+    @property
+    def source(self) -> str:
+        return self.graph.source
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The free names, in order of first appearance in the text."""
+        return self.graph.inputs
+
+    def __repr__(self) -> str:
+        return f"cgrad.compile({self.source!r})"
+
+    def evaluate(
+        self,
+        values: Mapping[str, object] | None = None,
+        /,
+        *,
+        wrt: Sequence[str] | str | None = None,
+        mode: Mode = "reverse",
+        **named: object,
+    ) -> Result:
+        """The value and the partial derivatives at a point, or at many.
+
+        Give values as keywords (``x=1``) or as a mapping (for names such as
+        ``lambda``, ``mode`` or ``wrt`` that cannot be keywords here). Each
+        value is a number or an array; arrays broadcast against each other.
+        ``wrt`` limits the partials computed; ``mode="forward"`` computes
+        them by forward mode, one pass per input.
+        """
+        given = dict(values or {})
+        duplicated = sorted(set(given) & set(named))
+        if duplicated:
+            raise InputError(f"a value for {join_names(duplicated)} is given twice", type="duplicate_value")
+        given.update(named)
+        self.check_names(given)
+        if isinstance(wrt, str):
+            wrt = [name.strip() for name in wrt.split(",") if name.strip()]
+        if wrt is not None:
+            self.check_wrt(wrt)
+        if mode not in ("reverse", "forward"):
+            raise InputError(f"mode must be 'reverse' or 'forward', not {mode!r}", type="usage_error")
+        return evaluate_graph(self.graph, given, wrt, mode)
+
+    def check_names(self, given: Mapping[str, object], missing_hint: str | None = None) -> None:
+        """Raise :class:`InputError` unless ``given`` names exactly the inputs.
+
+        ``missing_hint`` tells how to pass missing values, in the caller's terms.
+        """
+        reserved = [name for name in given if name in RESERVED]
+        if reserved:
+            kind = "constant" if reserved[0] in CONSTANTS else "function"
+            raise InputError(
+                f"{reserved[0]} is a {kind}, so it cannot be given a value",
+                hint=self.inputs_text(),
+                type="unknown_input",
+            )
+        unknown = [name for name in given if name not in self.inputs]
+        if unknown:
+            raise InputError(
+                f"{join_names(unknown)} {'is not an input' if len(unknown) == 1 else 'are not inputs'}"
+                f" of this expression",
+                hint=self.inputs_text(),
+                type="unknown_input",
+            )
+        missing = [name for name in self.inputs if name not in given]
+        if missing:
+            raise InputError(
+                f"missing a value for {join_names(missing)}",
+                hint=missing_hint or "pass every input, as keywords or in the values mapping",
+                type="missing_value",
+            )
+        for name, value in given.items():
+            try:
+                np.asarray(value, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"the value of {name} is not a number or an array of numbers: {value!r}",
+                    type="invalid_value",
+                ) from None
+
+    def check_wrt(self, wrt: Sequence[str]) -> None:
+        unknown = [name for name in wrt if name not in self.inputs]
+        if unknown:
+            raise InputError(
+                f"cannot differentiate with respect to {join_names(unknown)}: "
+                f"{'it is not an input' if len(unknown) == 1 else 'they are not inputs'}",
+                hint=self.inputs_text(),
+                type="unknown_input",
+            )
+
+    def inputs_text(self) -> str:
+        if not self.inputs:
+            return "this expression has no inputs"
+        return "the inputs are " + ", ".join(self.inputs)
+
+
+def compile(text: str, origin: str | None = None) -> Function:  # noqa: A001 - the API's name
+    """Parse and check ``text``; raise :class:`cgrad.ParseError` if it is wrong."""
+    return Function(build_graph(parse(text, origin)))

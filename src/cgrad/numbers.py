@@ -1,0 +1,42 @@
+"""Numbers in and out: reading a value a user typed, writing float64 as text.
+
+Output is the shortest text that round-trips (Python's ``repr``), and the
+non-finite values are the strings of the protobuf JSON mapping, "NaN",
+"Infinity" and "-Infinity", which RFC 8259 JSON can carry.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+# A decimal float as Python writes it, plus nan and inf, and nothing more
+# lenient than that: no '1_000', no hex, no spaces.
+_DECIMAL = re.compile(
+    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)", re.IGNORECASE
+)
+
+
+def format_number(value: float) -> str:
+    """Shortest round-trip text for people: ``9`` rather than ``9.0``, and
+    NaN/Infinity/-Infinity for the non-finite values."""
+    value = float(value)
+    if not math.isfinite(value):
+        return _NON_FINITE[repr(value)]
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def json_number(value: float) -> float | str:
+    """A float for ``json.dumps``, or the string for a non-finite value."""
+    value = float(value)
+    return value if math.isfinite(value) else _NON_FINITE[repr(value)]
+
+
+def parse_number(text: str) -> float | None:
+    """The float ``text`` denotes, or None if it is not a decimal number."""
+    if not _DECIMAL.fullmatch(text):
+        return None
+    return float(text)

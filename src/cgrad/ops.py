@@ -1,0 +1,281 @@
+"""THE table of operations.
+
+Each :class:`Op` holds everything cgrad knows about one operation: how it is
+written, its arity, its numpy forward function, one local-derivative rule per
+argument, what happens at its kinks, and how it prints. Adding a function to
+the language is one entry in ``OPS`` and nothing elsewhere: the parser reads
+function names from here, the graph checks arity here, the engine runs the
+rules from here.
+
+Derivative rules are written against a math namespace ``m`` rather than numpy
+directly (``m.cos(a)``, ``m.where(...)``), so that the same rule can be run on
+numbers (``NUMERIC``, below) or, later, on symbolic graph nodes. A rule gets
+the op's output value ``out`` as well as its arguments, so that ``exp``,
+``tanh``, ``sqrt`` and friends reuse the forward result. Forward mode needs no
+rules of its own: for an op with scalar arguments the directional derivative
+is ``sum(rule_i * tangent_i)``, the same partials applied in the other order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from functools import reduce
+from types import SimpleNamespace
+
+import numpy as np
+
+# --------------------------------------------------------------------------
+# The vocabulary of a table entry.
+
+
+class Fixity(Enum):
+    INFIX = "infix"
+    PREFIX = "prefix"
+    CALL = "call"
+
+
+@dataclass(frozen=True, slots=True)
+class Notation:
+    """How an op prints: ``symbol`` and a binding strength for parentheses."""
+
+    fixity: Fixity
+    symbol: str
+    precedence: int = 10
+    right_associative: bool = False
+
+
+# Precedences, loosest first, as in the grammar.
+SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 10
+
+
+@dataclass(frozen=True, slots=True)
+class Kink:
+    """Where an op is not differentiable and which convention cgrad uses there.
+
+    ``at(m, out, *args)`` is true (elementwise) at the kink.
+    """
+
+    at: Callable[..., object]
+    convention: str
+
+
+Rule = Callable[..., object]
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    name: str
+    arity: int | None  # None: one or more arguments (min, max)
+    forward: Callable[..., np.ndarray]
+    # One rule per argument, each rule(m, out, *args) -> local derivative.
+    # A variadic op has one rule, called as rule(m, out, *args, index=i).
+    derivatives: tuple[Rule, ...]
+    notation: Notation
+    # Names the language uses for this op (functions only); first is canonical.
+    spellings: tuple[str, ...] = ()
+    kink: Kink | None = None
+    description: str = ""
+
+    def derivative(self, index: int) -> Rule:
+        """The local-derivative rule for argument ``index``."""
+        if self.arity is None:
+            rule = self.derivatives[0]
+            return lambda m, out, *args: rule(m, out, *args, index=index)
+        return self.derivatives[index]
+
+    def accepts(self, count: int) -> bool:
+        return count >= 1 if self.arity is None else count == self.arity
+
+
+# --------------------------------------------------------------------------
+# Numeric forward functions that numpy lacks or gets wrong for us.
+
+
+def _sigmoid(a):
+    # 1/(1+exp(-a)) saturates cleanly to 0 and 1 at the extremes (exp
+    # overflows to inf, 1/inf is 0) and is accurate in between.
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+_erf_ufunc = np.frompyfunc(math.erf, 1, 1)
+
+
+def _erf(a):
+    # numpy has no erf; math.erf is exact to the last bit and handles inf/nan.
+    result = _erf_ufunc(a)
+    return np.asarray(result, dtype=np.float64) if isinstance(result, np.ndarray) else np.float64(result)
+
+
+def _relu(a):
+    return np.maximum(a, 0.0)
+
+
+def _log_base(a, b):
+    return np.log(a) / np.log(b)
+
+
+def _minimum(*args):
+    return reduce(np.minimum, args)
+
+
+def _maximum(*args):
+    return reduce(np.maximum, args)
+
+
+def _tie_share(out, args, index):
+    """1/n for each of the n arguments equal to ``out``, 0 for the others."""
+    # Booleans would add as logical or; count in floats.
+    hits = [np.equal(arg, out) * 1.0 for arg in args]
+    return hits[index] / reduce(np.add, hits)
+
+
+def _is_tie(out, *args):
+    return reduce(np.add, [np.equal(arg, out) * 1.0 for arg in args]) > 1
+
+
+# --------------------------------------------------------------------------
+# The table.
+
+
+def _fn(symbol: str) -> Notation:
+    return Notation(Fixity.CALL, symbol, ATOM)
+
+
+def _at_zero(m, out, a):
+    return m.equal(a, 0.0)
+
+
+OPS: dict[str, Op] = {
+    op.name: op
+    for op in [
+        # Arithmetic.
+        Op("add", 2, np.add,
+           (lambda m, out, a, b: 1.0, lambda m, out, a, b: 1.0),
+           Notation(Fixity.INFIX, "+", SUM)),
+        Op("sub", 2, np.subtract,
+           (lambda m, out, a, b: 1.0, lambda m, out, a, b: -1.0),
+           Notation(Fixity.INFIX, "-", SUM)),
+        Op("mul", 2, np.multiply,
+           (lambda m, out, a, b: b, lambda m, out, a, b: a),
+           Notation(Fixity.INFIX, "*", PRODUCT)),
+        Op("div", 2, np.divide,
+           (lambda m, out, a, b: 1.0 / b, lambda m, out, a, b: -out / b),
+           Notation(Fixity.INFIX, "/", PRODUCT)),
+        Op("neg", 1, np.negative,
+           (lambda m, out, a: -1.0,),
+           Notation(Fixity.PREFIX, "-", UNARY)),
+        # a^b: d/da is b*a^(b-1), valid for negative a, and 0 where b is 0
+        # (so x^0 has slope 0 even at x = 0). d/db is only asked for when b
+        # depends on an input; it is 0 where a is 0 and b > 0 (PyTorch's rule).
+        Op("pow", 2, np.power,
+           (lambda m, out, a, b: m.where(m.equal(b, 0.0), 0.0, b * a ** (b - 1.0)),
+            lambda m, out, a, b: m.where(m.equal(a, 0.0) & m.greater(b, 0.0), 0.0, out * m.log(a))),
+           Notation(Fixity.INFIX, "^", POWER, right_associative=True),
+           spellings=("pow",),
+           kink=Kink(lambda m, out, a, b: m.equal(a, 0.0) & m.less(b, 1.0) & ~m.equal(b, 0.0),
+                     "the slope of a^b at a = 0 is infinite for b < 1 (b*a^(b-1))")),
+        # Trigonometry.
+        Op("sin", 1, np.sin, (lambda m, out, a: m.cos(a),), _fn("sin"), ("sin",)),
+        Op("cos", 1, np.cos, (lambda m, out, a: -m.sin(a),), _fn("cos"), ("cos",)),
+        Op("tan", 1, np.tan, (lambda m, out, a: 1.0 + out * out,), _fn("tan"), ("tan",)),
+        Op("asin", 1, np.arcsin, (lambda m, out, a: 1.0 / m.sqrt(1.0 - a * a),), _fn("asin"), ("asin",)),
+        Op("acos", 1, np.arccos, (lambda m, out, a: -1.0 / m.sqrt(1.0 - a * a),), _fn("acos"), ("acos",)),
+        Op("atan", 1, np.arctan, (lambda m, out, a: 1.0 / (1.0 + a * a),), _fn("atan"), ("atan",)),
+        Op("sinh", 1, np.sinh, (lambda m, out, a: m.cosh(a),), _fn("sinh"), ("sinh",)),
+        Op("cosh", 1, np.cosh, (lambda m, out, a: m.sinh(a),), _fn("cosh"), ("cosh",)),
+        Op("tanh", 1, np.tanh, (lambda m, out, a: 1.0 - out * out,), _fn("tanh"), ("tanh",)),
+        Op("asinh", 1, np.arcsinh, (lambda m, out, a: 1.0 / m.sqrt(a * a + 1.0),), _fn("asinh"), ("asinh",)),
+        Op("acosh", 1, np.arccosh, (lambda m, out, a: 1.0 / m.sqrt(a * a - 1.0),), _fn("acosh"), ("acosh",)),
+        Op("atanh", 1, np.arctanh, (lambda m, out, a: 1.0 / (1.0 - a * a),), _fn("atanh"), ("atanh",)),
+        # Exponentials and logarithms.
+        Op("exp", 1, np.exp, (lambda m, out, a: out,), _fn("exp"), ("exp",)),
+        Op("expm1", 1, np.expm1, (lambda m, out, a: out + 1.0,), _fn("expm1"), ("expm1",)),
+        Op("log", 1, np.log, (lambda m, out, a: 1.0 / a,), _fn("log"), ("log", "ln")),
+        Op("logb", 2, _log_base,
+           (lambda m, out, a, b: 1.0 / (a * m.log(b)),
+            lambda m, out, a, b: -out / (b * m.log(b))),
+           _fn("log"), ("log",), description="log(a, b): the logarithm of a in base b"),
+        Op("log2", 1, np.log2, (lambda m, out, a: 1.0 / (a * math.log(2.0)),), _fn("log2"), ("log2",)),
+        Op("log10", 1, np.log10, (lambda m, out, a: 1.0 / (a * math.log(10.0)),), _fn("log10"), ("log10",)),
+        Op("log1p", 1, np.log1p, (lambda m, out, a: 1.0 / (1.0 + a),), _fn("log1p"), ("log1p",)),
+        # Roots: the slope at 0 is +inf by convention.
+        Op("sqrt", 1, np.sqrt, (lambda m, out, a: 0.5 / out,), _fn("sqrt"), ("sqrt",),
+           kink=Kink(_at_zero, "sqrt'(0) = inf")),
+        Op("cbrt", 1, np.cbrt, (lambda m, out, a: 1.0 / (3.0 * out * out),), _fn("cbrt"), ("cbrt",),
+           kink=Kink(_at_zero, "cbrt'(0) = inf")),
+        # Piecewise functions and their conventions at the kink.
+        Op("abs", 1, np.abs, (lambda m, out, a: m.sign(a),), _fn("abs"), ("abs",),
+           kink=Kink(_at_zero, "abs'(0) = 0")),
+        Op("sign", 1, np.sign, (lambda m, out, a: 0.0,), _fn("sign"), ("sign",),
+           kink=Kink(_at_zero, "sign'(0) = 0")),
+        Op("relu", 1, _relu, (lambda m, out, a: m.sign(out),), _fn("relu"), ("relu",),
+           kink=Kink(_at_zero, "relu'(0) = 0")),
+        Op("sigmoid", 1, _sigmoid, (lambda m, out, a: out * (1.0 - out),), _fn("sigmoid"), ("sigmoid",)),
+        Op("softplus", 1, lambda a: np.logaddexp(0.0, a), (lambda m, out, a: m.sigmoid(a),),
+           _fn("softplus"), ("softplus",)),
+        Op("erf", 1, _erf, (lambda m, out, a: (2.0 / math.sqrt(math.pi)) * m.exp(-(a * a)),),
+           _fn("erf"), ("erf",)),
+        # Functions of two or more arguments.
+        Op("atan2", 2, np.arctan2,
+           (lambda m, out, y, x: x / (x * x + y * y), lambda m, out, y, x: -y / (x * x + y * y)),
+           _fn("atan2"), ("atan2",)),
+        Op("hypot", 2, np.hypot,
+           (lambda m, out, a, b: m.where(m.equal(out, 0.0), 0.0, a / out),
+            lambda m, out, a, b: m.where(m.equal(out, 0.0), 0.0, b / out)),
+           _fn("hypot"), ("hypot",),
+           kink=Kink(lambda m, out, a, b: m.equal(out, 0.0), "the gradient of hypot at (0, 0) is (0, 0)")),
+        Op("min", None, _minimum, (lambda m, out, *args, index: m.tie_share(out, args, index),),
+           _fn("min"), ("min",),
+           kink=Kink(lambda m, out, *args: m.is_tie(out, *args), "tied arguments share the slope equally (1/n each)")),
+        Op("max", None, _maximum, (lambda m, out, *args, index: m.tie_share(out, args, index),),
+           _fn("max"), ("max",),
+           kink=Kink(lambda m, out, *args: m.is_tie(out, *args), "tied arguments share the slope equally (1/n each)")),
+    ]
+}  # fmt: skip
+
+CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
+
+
+def _function_index() -> dict[str, dict[int | None, Op]]:
+    index: dict[str, dict[int | None, Op]] = {}
+    for op in OPS.values():
+        for spelling in op.spellings:
+            index.setdefault(spelling, {})[op.arity] = op
+    return index
+
+
+# The language's function names, each to its ops by arity (log has two).
+FUNCTIONS: dict[str, dict[int | None, Op]] = _function_index()
+RESERVED: frozenset[str] = frozenset(FUNCTIONS) | frozenset(CONSTANTS)
+
+
+def function_for(name: str, argument_count: int) -> Op | None:
+    """The op that ``name(...)`` with ``argument_count`` arguments denotes."""
+    by_arity = FUNCTIONS.get(name, {})
+    return by_arity.get(argument_count) or (
+        by_arity.get(None) if argument_count >= 1 else None
+    )
+
+
+def arity_text(name: str) -> str:
+    """How many arguments ``name`` takes, in words."""
+    arities = sorted(FUNCTIONS[name], key=lambda arity: -1 if arity is None else arity)
+    if arities == [None]:
+        return "one or more arguments"
+    words = {1: "one argument", 2: "two arguments"}
+    return " or ".join(words.get(arity, f"{arity} arguments") for arity in arities)
+
+
+# The numeric namespace that derivative rules and kink tests run against.
+NUMERIC = SimpleNamespace(
+    **{op.name: op.forward for op in OPS.values()},
+    where=np.where,
+    equal=np.equal,
+    less=np.less,
+    greater=np.greater,
+    tie_share=_tie_share,
+    is_tie=_is_tie,
+)

@@ -1,0 +1,168 @@
+"""Pure builders of what cgrad shows: Rich renderables and JSON-ready dicts.
+
+Nothing here prints; the command line decides where things go. User text
+(expressions, names) is passed through ``escape`` before it meets Rich
+markup, so that ``x[1]`` is never read as a tag.
+"""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Group
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from .engine import Result
+from .graph import CONSTANT, INPUT, Graph
+from .numbers import format_number, json_number
+
+# Nodes drawn in a tree before it is cut off with "... N more nodes".
+TREE_LIMIT = 100
+
+
+# --------------------------------------------------------------------------
+# Text
+
+
+def result_table(inputs: dict[str, float], result: Result) -> Table:
+    """One row per input: its value and the partial derivative of the output."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("input")
+    table.add_column("value", justify="right")
+    table.add_column("∂f/∂input", justify="right")
+    for name, value in inputs.items():
+        partial = result.gradient.get(name)
+        table.add_row(
+            escape(name),
+            format_number(value),
+            format_number(partial) if partial is not None else "",
+        )
+    return table
+
+
+def _node_line(graph: Graph, node_id: int, result: Result | None) -> Text:
+    node = graph.nodes[node_id]
+    line = Text()
+    line.append(f"@{node_id} ", style="bold")
+    if node.op == INPUT:
+        line.append("input ", style="dim")
+        line.append(node.name or "", style="bold cyan")
+    elif node.op == CONSTANT:
+        line.append("const ", style="dim")
+        line.append(graph.label(node_id))
+    else:
+        line.append(f"{node.op} ", style="magenta")
+        line.append(graph.label(node_id), style="dim")
+    if result is not None and result.node_values:
+        line.append(f"  = {format_number(result.node_values[node_id])}")
+        gradients = result.node_gradients
+        if gradients is not None and gradients[node_id] is not None:
+            line.append(f"  grad {format_number(gradients[node_id])}", style="green")
+    return line
+
+
+def graph_tree(graph: Graph, result: Result | None = None, limit: int | None = TREE_LIMIT) -> Group:
+    """The graph as a tree rooted at the output. A node used more than once
+    is drawn in full the first time only; later uses say ``@id (shared, see
+    above)``, so the drawing grows with the graph, not with its paths."""
+    root = Tree(_node_line(graph, graph.output, result), guide_style="dim")
+    drawn = {graph.output}
+    count = 1
+    left_out = 0
+    # Depth-first, left to right, with an explicit stack of (node, tree).
+    stack = [(operand, root) for operand in reversed(graph.nodes[graph.output].operands)]
+    while stack:
+        node_id, parent = stack.pop()
+        if limit is not None and count >= limit:
+            left_out += 1
+            continue
+        count += 1
+        if node_id in drawn:
+            reference = Text(f"@{node_id} ", style="bold")
+            reference.append(f"{graph.nodes[node_id].op} (shared, see above)", style="dim")
+            parent.add(reference)
+            continue
+        drawn.add(node_id)
+        branch = parent.add(_node_line(graph, node_id, result))
+        stack.extend((operand, branch) for operand in reversed(graph.nodes[node_id].operands))
+    shared = len(graph.shared())
+    footer = Text(
+        f"{len(graph)} node{'s' if len(graph) != 1 else ''}, {shared} shared", style="dim"
+    )
+    if left_out:
+        footer = Text(
+            f"... {left_out} more (use --graph to draw the whole graph)\n", style="dim"
+        ) + footer
+    return Group(root, footer)
+
+
+def evaluation_report(
+    graph: Graph, inputs: dict[str, float], result: Result, tree_limit: int | None = TREE_LIMIT
+) -> Group:
+    """The whole text output of ``cgrad eval``."""
+    parts: list = [
+        Text(graph.source.strip(), style="bold"),
+        Text.assemble("value ", (format_number(result.value), "bold")),
+    ]
+    if inputs:
+        parts += [Text(), result_table(inputs, result)]
+    parts += [Text(), graph_tree(graph, result, tree_limit)]
+    if result.warnings:
+        parts.append(Text())
+        parts += [Text(f"warning: {w.message}", style="yellow") for w in result.warnings]
+    return Group(*parts)
+
+
+# --------------------------------------------------------------------------
+# JSON
+
+
+def graph_json(graph: Graph, result: Result | None = None) -> dict:
+    """The ``"graph"`` object of SPEC section 3."""
+    values = result.node_values if result is not None else None
+    gradients = result.node_gradients if result is not None else None
+    nodes = []
+    for node in graph.nodes:
+        value = values[node.id] if values else None
+        grad = gradients[node.id] if gradients else None
+        nodes.append(
+            {
+                "id": node.id,
+                "op": node.op,
+                "inputs": list(node.operands),
+                "label": graph.label(node.id),
+                "value": json_number(value) if value is not None else None,
+                "grad": json_number(grad) if grad is not None else None,
+            }
+        )
+    return {"nodes": nodes, "output": graph.output}
+
+
+def evaluation_json(
+    graph: Graph, inputs: dict[str, float], result: Result, with_graph: bool = False
+) -> dict:
+    """The ``cgrad eval --json`` object, keys in the order SPEC section 3 fixes."""
+    document = {
+        "expression": graph.source,
+        "inputs": {name: json_number(value) for name, value in inputs.items()},
+        "value": json_number(result.value),
+        "gradient": {name: json_number(g) for name, g in result.gradient.items()},
+        "warnings": [w.as_json() for w in result.warnings],
+    }
+    if with_graph:
+        document["graph"] = graph_json(graph, result)
+    return document
+
+
+def error_json(error) -> dict:
+    """The JSON error object of SPEC section 3."""
+    return {
+        "error": {
+            "type": error.type,
+            "message": error.summary(),
+            "line": error.line,
+            "column": error.column,
+        }
+    }
