@@ -102,10 +102,12 @@ def _caret_lines(source: str, span: Span) -> list[str]:
     return [f"  {text}", f"  {pad}{'^' * width}"]
 
 
-def join_names(names) -> str:
+def join_names(names, conjunction: str = "and") -> str:
     """``x``, ``x and y``, ``x, y and z``."""
     names = list(names)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    if len(names) == 1:
+        return names[0]
+    return ", ".join(names[:-1]) + f" {conjunction} " + names[-1]
 
 
 class ParseError(CgradError):

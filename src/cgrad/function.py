@@ -51,7 +51,9 @@ class Function:
         given = dict(values or {})
         duplicated = sorted(set(given) & set(named))
         if duplicated:
-            raise InputError(f"a value for {join_names(duplicated)} is given twice", type="duplicate_value")
+            raise InputError(
+                f"a value for {join_names(duplicated)} is given twice", type="duplicate_value"
+            )
         given.update(named)
         self.check_names(given)
         if isinstance(wrt, str):
@@ -59,7 +61,9 @@ class Function:
         if wrt is not None:
             self.check_wrt(wrt)
         if mode not in ("reverse", "forward"):
-            raise InputError(f"mode must be 'reverse' or 'forward', not {mode!r}", type="usage_error")
+            raise InputError(
+                f"mode must be 'reverse' or 'forward', not {mode!r}", type="usage_error"
+            )
         return evaluate_graph(self.graph, given, wrt, mode)
 
     def check_names(self, given: Mapping[str, object], missing_hint: str | None = None) -> None:
@@ -77,9 +81,9 @@ class Function:
             )
         unknown = [name for name in given if name not in self.inputs]
         if unknown:
+            verb = "is not an input" if len(unknown) == 1 else "are not inputs"
             raise InputError(
-                f"{join_names(unknown)} {'is not an input' if len(unknown) == 1 else 'are not inputs'}"
-                f" of this expression",
+                f"{join_names(unknown)} {verb} of this expression",
                 hint=self.inputs_text(),
                 type="unknown_input",
             )

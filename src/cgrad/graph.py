@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from .errors import ParseError, Span
+from .errors import ParseError, Span, join_names
 from .ops import CONSTANTS, FUNCTIONS, OPS, RESERVED, Op, arity_text, function_for
 from .syntax import Binary, Binding, Call, Group, Name, Number, Program, Unary, children
 
@@ -268,7 +268,7 @@ class _GraphBuilder:
                 )
             close = difflib.get_close_matches(name, sorted(FUNCTIONS), n=3, cutoff=0.6)
             if close:
-                hint = "did you mean " + " or ".join(close) + "?"
+                hint = f"did you mean {join_names(close, 'or')}?"
             else:
                 hint = f"to multiply, write {name}*(...); the functions are " + ", ".join(
                     sorted(FUNCTIONS)
@@ -278,9 +278,9 @@ class _GraphBuilder:
             )
         if function_for(name, len(call.arguments)) is None:
             count = len(call.arguments)
-            given = {0: "none", 1: "one"}.get(count, str(count))
+            given = {0: "none were", 1: "one was"}.get(count, f"{count} were")
             raise self.error(
-                f"{name}() takes {arity_text(name)}, but {given} {'was' if count == 1 else 'were'} given",
+                f"{name}() takes {arity_text(name)}, but {given} given",
                 call.span,
                 type="arity_error",
             )

@@ -29,6 +29,15 @@ def format_number(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
+def format_short(value: float, digits: int = 6) -> str:
+    """``digits`` significant digits, for drawings where width matters more
+    than the last bits (tables and JSON carry the full value)."""
+    value = float(value)
+    if not math.isfinite(value):
+        return _NON_FINITE[repr(value)]
+    return f"{value:.{digits}g}"
+
+
 def json_number(value: float) -> float | str:
     """A float for ``json.dumps``, or the string for a non-finite value."""
     value = float(value)

@@ -106,7 +106,11 @@ _erf_ufunc = np.frompyfunc(math.erf, 1, 1)
 def _erf(a):
     # numpy has no erf; math.erf is exact to the last bit and handles inf/nan.
     result = _erf_ufunc(a)
-    return np.asarray(result, dtype=np.float64) if isinstance(result, np.ndarray) else np.float64(result)
+    return (
+        np.asarray(result, dtype=np.float64)
+        if isinstance(result, np.ndarray)
+        else np.float64(result)
+    )
 
 
 def _relu(a):
@@ -255,9 +259,7 @@ RESERVED: frozenset[str] = frozenset(FUNCTIONS) | frozenset(CONSTANTS)
 def function_for(name: str, argument_count: int) -> Op | None:
     """The op that ``name(...)`` with ``argument_count`` arguments denotes."""
     by_arity = FUNCTIONS.get(name, {})
-    return by_arity.get(argument_count) or (
-        by_arity.get(None) if argument_count >= 1 else None
-    )
+    return by_arity.get(argument_count) or (by_arity.get(None) if argument_count >= 1 else None)
 
 
 def arity_text(name: str) -> str:
@@ -265,8 +267,9 @@ def arity_text(name: str) -> str:
     arities = sorted(FUNCTIONS[name], key=lambda arity: -1 if arity is None else arity)
     if arities == [None]:
         return "one or more arguments"
-    words = {1: "one argument", 2: "two arguments"}
-    return " or ".join(words.get(arity, f"{arity} arguments") for arity in arities)
+    words = {1: "one", 2: "two", 3: "three"}
+    counts = " or ".join(words.get(arity, str(arity)) for arity in arities)
+    return f"{counts} argument{'' if arities == [1] else 's'}"
 
 
 # The numeric namespace that derivative rules and kink tests run against.

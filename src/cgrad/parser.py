@@ -151,17 +151,13 @@ _TOKEN_NAMES = {
 _LAST_OPERAND = re.compile(r"(?:(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?|[^\W\d]\w*|\))\s*$")
 
 
+_OPERAND_MISSING = "an operand (a number, a name or a parenthesised expression) is missing here"
+
+
 def _describe(token_type: str, token: Token | None = None) -> str:
     if token is not None and token_type in ("NUMBER", "NAME"):
         return f"{_TOKEN_NAMES[token_type]} '{token}'"
     return _TOKEN_NAMES.get(token_type, f"'{token}'" if token is not None else token_type)
-
-
-def _expected_list(expected: set[str]) -> str:
-    names = sorted({_TOKEN_NAMES.get(kind, kind) for kind in expected})
-    if len(names) == 1:
-        return names[0]
-    return ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def _explain(error: UnexpectedInput, text: str, origin: str | None) -> ParseError:
@@ -182,7 +178,14 @@ def _explain(error: UnexpectedInput, text: str, origin: str | None) -> ParseErro
     message = f"unexpected {_describe(kind, token)}"
     operand_expected = "NUMBER" in expected and "NAME" in expected
 
-    if kind in ("NAME", "NUMBER", "LPAR") and not operand_expected:
+    if (
+        kind == "NUMBER"
+        and str(token).startswith(".")
+        and text[span.start - 1 : span.start].isdigit()
+    ):
+        message = "a number has more than one '.'"
+        hint = None
+    elif kind in ("NAME", "NUMBER", "LPAR") and not operand_expected:
         before = _LAST_OPERAND.search(text, 0, span.start)
         message = f"missing operator before {_describe(kind, token)}"
         if before is not None:
@@ -202,7 +205,7 @@ def _explain(error: UnexpectedInput, text: str, origin: str | None) -> ParseErro
         message = (
             "the expression ends too early" if kind == "$END" else f"unexpected {_describe(kind)}"
         )
-        hint = "an operand (a number, a name or a parenthesised expression) is missing here"
+        hint = _OPERAND_MISSING
     elif kind == "RPAR" and operand_expected:
         message = "missing operand before ')'"
     elif kind == "RPAR":
@@ -210,13 +213,19 @@ def _explain(error: UnexpectedInput, text: str, origin: str | None) -> ParseErro
         hint = "remove it, or add the '(' it closes"
     elif kind == "EQUALS":
         message = "unexpected '='"
-        hint = "'=' binds a name at the start of a statement, as in a = x*y; cgrad has no comparisons"
+        hint = (
+            "'=' binds a name at the start of a statement, as in a = x*y; cgrad has no comparisons"
+        )
     elif kind == "COMMA":
         message = "unexpected ','"
-        hint = "',' separates the arguments of a function; separate statements with ';' or a newline"
+        hint = (
+            "',' separates the arguments of a function; separate statements with ';' or a newline"
+        )
     elif operand_expected:
-        hint = f"expected {_expected_list(expected & set(_TOKEN_NAMES))}"
-    return ParseError(message, span=span, hint=hint, source=text, origin=origin, type="syntax_error")
+        hint = _OPERAND_MISSING
+    return ParseError(
+        message, span=span, hint=hint, source=text, origin=origin, type="syntax_error"
+    )
 
 
 def _unclosed_parenthesis(text: str) -> Span | None:

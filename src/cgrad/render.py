@@ -16,7 +16,7 @@ from rich.tree import Tree
 
 from .engine import Result
 from .graph import CONSTANT, INPUT, Graph
-from .numbers import format_number, json_number
+from .numbers import format_number, format_short, json_number
 
 # Nodes drawn in a tree before it is cut off with "... N more nodes".
 TREE_LIMIT = 100
@@ -42,24 +42,29 @@ def result_table(inputs: dict[str, float], result: Result) -> Table:
     return table
 
 
-def _node_line(graph: Graph, node_id: int, result: Result | None) -> Text:
+def _node_name(graph: Graph, node_id: int, names: dict[int, str]) -> Text:
+    """``@4 mul (x+y)*z``; a bound node shows its binding, ``@9 tanh h1 = ...``."""
     node = graph.nodes[node_id]
     line = Text()
     line.append(f"@{node_id} ", style="bold")
     if node.op == INPUT:
         line.append("input ", style="dim")
         line.append(node.name or "", style="bold cyan")
-    elif node.op == CONSTANT:
-        line.append("const ", style="dim")
-        line.append(graph.label(node_id))
-    else:
-        line.append(f"{node.op} ", style="magenta")
-        line.append(graph.label(node_id), style="dim")
+        return line
+    line.append(f"{node.op} ", style="dim" if node.op == CONSTANT else "magenta")
+    if node_id in names:
+        line.append(f"{names[node_id]} = ", style="bold cyan")
+    line.append(graph.label(node_id))
+    return line
+
+
+def _node_line(graph: Graph, node_id: int, names: dict[int, str], result: Result | None) -> Text:
+    line = _node_name(graph, node_id, names)
     if result is not None and result.node_values:
-        line.append(f"  = {format_number(result.node_values[node_id])}")
+        line.append(f"  = {format_short(result.node_values[node_id])}")
         gradients = result.node_gradients
         if gradients is not None and gradients[node_id] is not None:
-            line.append(f"  grad {format_number(gradients[node_id])}", style="green")
+            line.append(f"  grad {format_short(gradients[node_id])}", style="green")
     return line
 
 
@@ -67,7 +72,11 @@ def graph_tree(graph: Graph, result: Result | None = None, limit: int | None = T
     """The graph as a tree rooted at the output. A node used more than once
     is drawn in full the first time only; later uses say ``@id (shared, see
     above)``, so the drawing grows with the graph, not with its paths."""
-    root = Tree(_node_line(graph, graph.output, result), guide_style="dim")
+    # The first binding of a node names it (a = x; b = a binds one node twice).
+    names: dict[int, str] = {}
+    for name, node_id in graph.bindings.items():
+        names.setdefault(node_id, name)
+    root = Tree(_node_line(graph, graph.output, names, result), guide_style="dim")
     drawn = {graph.output}
     count = 1
     left_out = 0
@@ -80,21 +89,22 @@ def graph_tree(graph: Graph, result: Result | None = None, limit: int | None = T
             continue
         count += 1
         if node_id in drawn:
-            reference = Text(f"@{node_id} ", style="bold")
-            reference.append(f"{graph.nodes[node_id].op} (shared, see above)", style="dim")
+            reference = _node_name(graph, node_id, names)
+            reference.append("  (shared, drawn above)", style="dim")
             parent.add(reference)
             continue
         drawn.add(node_id)
-        branch = parent.add(_node_line(graph, node_id, result))
+        branch = parent.add(_node_line(graph, node_id, names, result))
         stack.extend((operand, branch) for operand in reversed(graph.nodes[node_id].operands))
     shared = len(graph.shared())
     footer = Text(
         f"{len(graph)} node{'s' if len(graph) != 1 else ''}, {shared} shared", style="dim"
     )
     if left_out:
-        footer = Text(
-            f"... {left_out} more (use --graph to draw the whole graph)\n", style="dim"
-        ) + footer
+        footer = (
+            Text(f"... {left_out} more (use --graph to draw the whole graph)\n", style="dim")
+            + footer
+        )
     return Group(root, footer)
 
 
@@ -102,8 +112,12 @@ def evaluation_report(
     graph: Graph, inputs: dict[str, float], result: Result, tree_limit: int | None = TREE_LIMIT
 ) -> Group:
     """The whole text output of ``cgrad eval``."""
+    # Comment-only lines (usage notes in a sample file) are not the program.
+    program = "\n".join(
+        line for line in graph.source.strip().splitlines() if not line.lstrip().startswith("#")
+    )
     parts: list = [
-        Text(graph.source.strip(), style="bold"),
+        Text(program, style="bold"),
         Text.assemble("value ", (format_number(result.value), "bold")),
     ]
     if inputs:

@@ -72,7 +72,9 @@ def split_arguments(tokens: list[str], variables: list[str]) -> CommandLine:
 def read_program(expression: str | None) -> tuple[str, str | None]:
     """The program text and, for ``@FILE``, the file name it came from."""
     if expression is None:
-        raise UsageError("no expression given", hint='for example: cgrad eval "(x+y)*z" x=1 y=2 z=3')
+        raise UsageError(
+            "no expression given", hint='for example: cgrad eval "(x+y)*z" x=1 y=2 z=3'
+        )
     if not expression.startswith("@"):
         return expression, None
     path = expression[1:]

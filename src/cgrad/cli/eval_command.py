@@ -13,6 +13,7 @@ from .app import app
 from .arguments import input_values, read_program, split_arguments
 from .output import reporting, stdout_console, write_json
 
+
 class Mode(str, Enum):
     REVERSE = "reverse"
     FORWARD = "forward"
@@ -54,7 +55,9 @@ def eval_command(
     ] = None,
     wrt: Annotated[
         Optional[str],
-        typer.Option(metavar="x,y", help="Only the partial derivatives with respect to these inputs."),
+        typer.Option(
+            metavar="x,y", help="Only the partial derivatives with respect to these inputs."
+        ),
     ] = None,
     mode: Annotated[
         Mode,
@@ -78,7 +81,8 @@ def eval_command(
     --var NAME=VALUE. Values are decimal numbers, nan, inf or -inf.
     """
     with reporting(json_output):
-        line = split_arguments([expression, *context.args] if expression else context.args, variables or [])
+        given = context.args if expression is None else [expression, *context.args]
+        line = split_arguments(given, variables or [])
         text, origin = read_program(line.expression)
         function = compile_program(text, origin=origin)
         inputs = input_values(function, line)

@@ -1,0 +1,189 @@
+"""The language of SPEC section 1, through parse + graph + evaluate."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import cgrad
+from cgrad import parser
+from cgrad.syntax import Binary, Group, Name
+
+
+def value(text: str, **values: float) -> float:
+    return cgrad.compile(text).evaluate(values).value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("12", 12.0), ("1.5", 1.5), (".5", 0.5), ("5.", 5.0), ("1e-3", 1e-3), ("2.5E+4", 25000.0)],
+)
+def test_number_forms(text, expected):
+    assert value(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "expected"),
+    [
+        ("2^3^2", {}, 512.0),  # right-associative
+        ("2**3**2", {}, 512.0),  # ** is ^
+        ("(2^3)^2", {}, 64.0),
+        ("-x^2", {"x": 3.0}, -9.0),  # unary minus binds looser than ^
+        ("-2^2", {}, -4.0),
+        ("2^-1", {}, 0.5),  # a signed exponent, as in Python
+        ("x^-y^2", {"x": 2.0, "y": 1.0}, 0.5),  # x^(-(y^2))
+        ("x*-y", {"x": 2.0, "y": 3.0}, -6.0),
+        ("x - -y", {"x": 2.0, "y": 3.0}, 5.0),
+        ("1-2-3", {}, -4.0),  # left-associative
+        ("8/4/2", {}, 1.0),
+        ("2+3*4", {}, 14.0),
+        ("2*3+4", {}, 10.0),
+        ("2^-1*3", {}, 1.5),
+        ("+x", {"x": 4.0}, 4.0),
+        ("--x", {"x": 4.0}, 4.0),
+        ("pi", {}, math.pi),
+        ("e", {}, math.e),
+        ("log(8, 2)", {}, 3.0),
+        ("ln(e)", {}, 1.0),
+        ("min(3, 1, 2)", {}, 1.0),
+        ("max(3)", {}, 3.0),
+        ("pow(2, 10)", {}, 1024.0),
+        ("atan2(1, 1)", {}, math.pi / 4),
+        ("hypot(3, 4)", {}, 5.0),
+        ("0^0", {}, 1.0),
+        ("sign(0)", {}, 0.0),
+    ],
+)
+def test_operators_and_functions(text, values, expected):
+    assert value(text, **values) == pytest.approx(expected, rel=1e-15)
+
+
+def test_unicode_and_underscore_names():
+    f = cgrad.compile("θ*α + _x1")
+    assert f.inputs == ("θ", "α", "_x1")
+    assert f.evaluate({"θ": 2, "α": 3, "_x1": 1}).value == 7.0
+
+
+def test_inputs_in_order_of_first_appearance():
+    assert cgrad.compile("z*(x+y)").inputs == ("z", "x", "y")
+    assert cgrad.compile("a = y*x; a + z + x").inputs == ("y", "x", "z")
+
+
+def test_program_without_inputs():
+    r = cgrad.compile("2*pi").evaluate()
+    assert r.value == 2 * math.pi
+    assert r.gradient == {}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a = x*y; b = sin(a); a + b",
+        "a = x*y\nb = sin(a)\na + b",
+        "a = x*y;\n\n b = sin(a) # comment\n\na + b;",
+        "a = x*y\r\nb = sin(a)\r\na + b\r\n",
+        "\ufeffa = x*y\nb = sin(a)\na + b",
+        "a = (x\n  *\n  y)\nb = sin(\n a\n)\na + b",
+        "# leading comment\na = x*y; b = sin(a); a + b  # trailing comment",
+    ],
+)
+def test_statement_layouts(text):
+    r = cgrad.compile(text).evaluate(x=0.5, y=2.0)
+    assert r.value == pytest.approx(1.0 + math.sin(1.0))
+
+
+def test_spans_point_at_the_source():
+    (statement,) = parser.parse("(x+y)*z").statements
+    assert isinstance(statement, Binary) and statement.op == "mul"
+    assert isinstance(statement.left, Group)
+    assert (statement.left.span.start, statement.left.span.end) == (0, 5)
+    assert isinstance(statement.right, Name) and statement.right.span.column == 7
+
+
+def test_parser_is_built_once():
+    assert parser._parser() is parser._parser()
+
+
+def error_of(text: str) -> cgrad.ParseError:
+    with pytest.raises(cgrad.ParseError) as caught:
+        cgrad.compile(text)
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("text", "type", "line", "column", "message", "hint"),
+    [
+        (
+            "2x",
+            "syntax_error",
+            1,
+            2,
+            "missing operator before a name 'x'",
+            "to multiply, write 2*x",
+        ),
+        ("3 y", "syntax_error", 1, 3, "missing operator", "write 3*y"),
+        ("(x+y)(x-y)", "syntax_error", 1, 6, "missing operator", "write )*("),
+        ("(x+y", "syntax_error", 1, 1, "this '(' is never closed", "add the missing ')'"),
+        ("x)", "syntax_error", 1, 2, "unmatched ')'", None),
+        ("x+", "syntax_error", 1, 3, "the expression ends too early", "operand"),
+        ("x + $", "syntax_error", 1, 5, "unexpected character '$'", None),
+        ("x +\ny^", "syntax_error", 1, 4, "unexpected the end of the line", "operand"),
+        ("a = 1\nb = a +* 2\nb", "syntax_error", 2, 8, "unexpected '*'", None),
+        ("1.5.3", "syntax_error", 1, 4, "a number has more than one '.'", None),
+        ("2 = x", "syntax_error", 1, 3, "unexpected '='", "binds a name"),
+        ("a, b", "syntax_error", 1, 2, "unexpected ','", None),
+        ("", "syntax_error", 1, 1, "the program is empty", None),
+        ("a = x", "syntax_error", 1, 1, "the last statement must be an expression", "...; a"),
+        ("sinn(x)", "unknown_function", 1, 1, "unknown function 'sinn'", "did you mean sin"),
+        ("2 + foo(x)", "unknown_function", 1, 5, "unknown function 'foo'", "write foo*(...)"),
+        ("ln(x, 2)", "arity_error", 1, 1, "ln() takes one argument, but 2 were given", None),
+        ("log()", "arity_error", 1, 1, "log() takes one or two arguments, but none", None),
+        ("atan2(x)", "arity_error", 1, 1, "atan2() takes two arguments, but one was given", None),
+        ("max()", "arity_error", 1, 1, "max() takes one or more arguments", None),
+        ("pi = 3; pi", "name_error", 1, 1, "'pi' is a constant and cannot be assigned", None),
+        ("sin = 3; sin", "name_error", 1, 1, "'sin' is a function and cannot be assigned", None),
+        ("a = 1; a = 2; a", "name_error", 1, 8, "'a' is bound twice", "first bound at line 1"),
+        ("a = b; b = 1; a", "name_error", 1, 5, "'b' is used before it is bound", None),
+        ("x = x + 1; x", "name_error", 1, 5, "'x' is used before it is bound", None),
+        ("sin + 1", "name_error", 1, 1, "'sin' is a function, not a value", "sin(x)"),
+        ("e(2)", "name_error", 1, 1, "'e' is a constant, not a function", None),
+        (
+            "__import__('os').system('ls')",
+            "syntax_error",
+            1,
+            12,
+            "unexpected character",
+            "no strings",
+        ),
+    ],
+)
+def test_errors_say_what_and_where(text, type, line, column, message, hint):
+    error = error_of(text)
+    assert error.type == type
+    assert (error.line, error.column) == (line, column)
+    assert error.message.startswith(message) or message in error.message
+    if hint is None:
+        assert error.hint is None or isinstance(error.hint, str)
+    else:
+        assert hint in error.hint
+
+
+def test_error_rendering_has_a_caret_under_the_spot():
+    rendered = str(error_of("a = 1\nb = a +* 2\nb"))
+    assert rendered.splitlines() == [
+        "unexpected '*' at line 2, column 8",
+        "  b = a +* 2",
+        "         ^",
+        "hint: an operand (a number, a name or a parenthesised expression) is missing here",
+    ]
+
+
+def test_caret_follows_tabs():
+    rendered = str(error_of("\tx $"))
+    assert rendered.splitlines()[1:] == ["  \tx $", "  \t  ^"]
+
+
+def test_errors_are_cgrad_errors():
+    assert issubclass(cgrad.ParseError, cgrad.CgradError)
+    assert isinstance(error_of("2x"), cgrad.CgradError)
