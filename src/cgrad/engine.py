@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import Literal
 
 import numpy as np
@@ -191,7 +192,7 @@ def _explain_non_finite(graph, arrays, values, needed, reachable, diagnostics: D
         finite[node.id] = np.isfinite(values[node.id])
         if not reachable[node.id] or node.op == INPUT:
             continue
-        arguments_finite = np.logical_and.reduce([finite[i] for i in node.operands] + [True])
+        arguments_finite = reduce(np.logical_and, [finite[i] for i in node.operands], True)
         born_here = arguments_finite & ~finite[node.id]
         if np.any(born_here):
             diagnostics.non_finite_value(node.id, born_here, values)

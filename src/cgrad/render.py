@@ -37,7 +37,7 @@ def result_table(inputs: dict[str, float], result: Result) -> Table:
         table.add_row(
             escape(name),
             format_number(value),
-            format_number(partial) if partial is not None else "",
+            format_number(partial) if partial is not None else "-",
         )
     return table
 
@@ -79,14 +79,14 @@ def graph_tree(graph: Graph, result: Result | None = None, limit: int | None = T
     root = Tree(_node_line(graph, graph.output, names, result), guide_style="dim")
     drawn = {graph.output}
     count = 1
-    left_out = 0
+    cut_off = False
     # Depth-first, left to right, with an explicit stack of (node, tree).
     stack = [(operand, root) for operand in reversed(graph.nodes[graph.output].operands)]
     while stack:
         node_id, parent = stack.pop()
         if limit is not None and count >= limit:
-            left_out += 1
-            continue
+            cut_off = True
+            break
         count += 1
         if node_id in drawn:
             reference = _node_name(graph, node_id, names)
@@ -100,9 +100,10 @@ def graph_tree(graph: Graph, result: Result | None = None, limit: int | None = T
     footer = Text(
         f"{len(graph)} node{'s' if len(graph) != 1 else ''}, {shared} shared", style="dim"
     )
-    if left_out:
+    if cut_off:
+        left_out = sum(graph.reachable()) - len(drawn)
         footer = (
-            Text(f"... {left_out} more (use --graph to draw the whole graph)\n", style="dim")
+            Text(f"... {left_out} more nodes (use --graph to draw them all)\n", style="dim")
             + footer
         )
     return Group(root, footer)

@@ -1,0 +1,275 @@
+"""`cgrad eval` through its real entry points: Typer's CliRunner for most
+checks, a subprocess for the console script, signals and pipes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SEED_JSON = (
+    '{"expression": "(x+y)*z", "inputs": {"x": 1.0, "y": 2.0, "z": 3.0}, "value": 9.0, '
+    '"gradient": {"x": 3.0, "y": 3.0, "z": 3.0}, "warnings": []}\n'
+)
+
+
+def test_seed_json_is_exactly_the_documented_object(cli):
+    result = cli("eval", "(x+y)*z", "--x", "1", "--y", "2", "--z", "3", "--json")
+    assert result.exit_code == 0
+    assert result.stdout == SEED_JSON
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["--x", "1", "--y", "2", "--z", "3"],
+        ["--x=1", "--y=2", "--z=3"],
+        ["x=1", "y=2", "z=3"],
+        ["--var", "x=1", "--var", "y=2", "--var", "z=3"],
+        ["--z", "3", "x=1", "--var", "y=2"],
+    ],
+)
+def test_four_ways_to_give_values(cli, values):
+    result = cli("eval", "(x+y)*z", *values, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == SEED_JSON
+
+
+def test_options_before_the_expression(cli):
+    result = cli("eval", "--x", "1", "--y=2", "(x+y)*z", "z=3", "--json")
+    assert result.stdout == SEED_JSON
+
+
+def test_negative_and_special_values(cli):
+    result = cli("eval", "x*y", "--x", "-1.5e0", "--y=-2", "--json")
+    assert json.loads(result.stdout)["value"] == 3.0
+    result = cli("eval", "x + y", "x=nan", "y=-inf", "--json")
+    document = json.loads(result.stdout)
+    assert result.exit_code == 0
+    assert document["inputs"] == {"x": "NaN", "y": "-Infinity"}
+    assert document["value"] == "NaN"
+    assert document["warnings"][0]["type"] == "non_finite_input"
+
+
+def test_an_expression_starting_with_minus_goes_after_double_dash(cli):
+    result = cli("eval", "--json", "--", "-x^2", "x=3")
+    assert json.loads(result.stdout)["value"] == -9.0
+
+
+def test_var_for_a_name_that_collides_with_an_option(cli):
+    result = cli("eval", "json*wrt", "--var", "json=2", "--var", "wrt=3", "--json")
+    assert json.loads(result.stdout)["gradient"] == {"json": 3.0, "wrt": 2.0}
+
+
+def test_program_from_a_file_and_from_stdin(cli):
+    result = cli(
+        "eval",
+        f"@{SAMPLES / 'neuron.cg'}",
+        "x1=2",
+        "x2=0",
+        "w1=-3",
+        "w2=1",
+        "b=6.8813735870195432",
+        "--json",
+    )
+    document = json.loads(result.stdout)
+    assert document["value"] == pytest.approx(2**-0.5, rel=1e-15)
+    assert list(document["gradient"]) == ["w1", "x1", "w2", "x2", "b"]
+    result = cli("eval", "@-", "x=2", "--json", input="a = x^2\na*3\n")
+    assert json.loads(result.stdout)["gradient"] == {"x": 12.0}
+
+
+def test_wrt_and_forward_mode(cli):
+    result = cli("eval", "(x+y)*z", "x=1", "y=2", "z=3", "--wrt", "z,x", "--json")
+    assert json.loads(result.stdout)["gradient"] == {"x": 3.0, "z": 3.0}
+    result = cli("eval", "(x+y)*z", "x=1", "y=2", "z=3", "--mode", "forward", "--json")
+    assert result.stdout == SEED_JSON
+
+
+def test_graph_json_shape(cli):
+    result = cli("eval", "x*y + sin(x*y)", "x=1", "y=2", "--json", "--graph")
+    document = json.loads(result.stdout)
+    assert list(document) == ["expression", "inputs", "value", "gradient", "warnings", "graph"]
+    graph = document["graph"]
+    assert list(graph) == ["nodes", "output"] and graph["output"] == 4
+    assert [list(node) for node in graph["nodes"]] == [
+        ["id", "op", "inputs", "label", "value", "grad"]
+    ] * 5
+    assert graph["nodes"][2] == {
+        "id": 2,
+        "op": "mul",
+        "inputs": [0, 1],
+        "label": "x*y",
+        "value": 2.0,
+        "grad": pytest.approx(1 + __import__("math").cos(2.0)),
+    }
+
+
+def test_warning_json_shape(cli):
+    result = cli("eval", "log(x)", "x=0", "--json")
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    assert document["value"] == "-Infinity"
+    assert document["gradient"] == {"x": "Infinity"}
+    assert document["warnings"] == [
+        {
+            "type": "non_finite_value",
+            "message": "`log(x)` (node @1, line 1, column 1) is -Infinity: log(0) = -Infinity",
+            "node": 1,
+            "line": 1,
+            "column": 1,
+        }
+    ]
+
+
+def test_text_output(cli):
+    result = cli("eval", "(x+y)*z", "--x", "1", "--y", "2", "--z", "3")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[:2] == ["(x+y)*z", "value 9"]
+    assert "@4 mul (x+y)*z  = 9  grad 1" in result.stdout
+    assert result.stdout.rstrip().endswith("5 nodes, 0 shared")
+
+
+# Every error kind of SPEC section 3: (arguments, type, line, column, first
+# line of the message on stderr).
+ERRORS = [
+    (["2x", "x=1"], "syntax_error", 1, 2, "missing operator before a name 'x' at line 1, column 2"),
+    (["(x+y", "x=1", "y=1"], "syntax_error", 1, 1, "this '(' is never closed at line 1, column 1"),
+    (["sinn(x)", "x=1"], "unknown_function", 1, 1, "unknown function 'sinn' at line 1, column 1"),
+    (["atan2(x)", "x=1"], "arity_error", 1, 1, "atan2() takes two arguments, but one was given"),
+    (["a = 1; a = 2; a"], "name_error", 1, 8, "'a' is bound twice at line 1, column 8"),
+    (["(x+y)*z", "--x", "1"], "missing_value", None, None, "missing a value for y and z"),
+    (["x", "x=1", "y=2"], "unknown_input", None, None, "y is not an input of this expression"),
+    (["x", "x=abc"], "invalid_value", None, None, "the value of x is not a number: 'abc'"),
+    (["x", "x=1", "--x", "2"], "duplicate_value", None, None, "a value for x is given twice"),
+    (["x", "x=1", "--wrt", "q"], "unknown_input", None, None, "cannot differentiate with respect"),
+    (["x", "x=1", "stray"], "usage_error", None, None, "unexpected argument 'stray'"),
+    (["x", "--x"], "usage_error", None, None, "--x needs a value"),
+    (["@/nonexistent/p.cg"], "file_error", None, None, "cannot read /nonexistent/p.cg: no such"),
+]
+
+
+@pytest.mark.parametrize(("arguments", "type", "line", "column", "message"), ERRORS)
+def test_errors_exit_2_with_one_message_and_a_json_object(
+    cli, arguments, type, line, column, message
+):
+    result = cli("eval", *arguments)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"cgrad: error: {message}")
+    assert "Traceback" not in result.stderr
+
+    result = cli("eval", *arguments, "--json")
+    assert result.exit_code == 2
+    document = json.loads(result.stdout)
+    assert list(document) == ["error"]
+    assert list(document["error"]) == ["type", "message", "line", "column"]
+    assert document["error"]["type"] == type
+    assert (document["error"]["line"], document["error"]["column"]) == (line, column)
+    assert message.split(" at line")[0] in document["error"]["message"]
+
+
+def test_caret_sits_under_the_error(cli):
+    result = cli("eval", "x + y + sinn(z)", "x=1")
+    assert result.stderr.splitlines()[1:] == [
+        "  x + y + sinn(z)",
+        "          ^^^^",
+        "hint: did you mean sin, sinh or sign?",
+    ]
+
+
+def test_missing_values_say_how_to_pass_them(cli):
+    result = cli("eval", "(x+y)*z", "--x", "1")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "cgrad: error: missing a value for y and z\n"
+        "hint: pass them as --y VALUE --z VALUE (or y=VALUE z=VALUE)\n"
+    )
+
+
+def test_errors_in_a_file_name_the_file(cli, tmp_path):
+    program = tmp_path / "bad.cg"
+    program.write_text("a = x*2\nb = a +* 3\nb\n")
+    result = cli("eval", f"@{program}", "x=1")
+    assert result.stderr.splitlines()[0] == (
+        f"cgrad: error: unexpected '*' at {program}:2:8"
+    )
+
+
+def test_bad_mode_is_a_usage_error(cli):
+    result = cli("eval", "x", "x=1", "--mode", "sideways")
+    assert result.exit_code == 2
+
+
+def test_help_shows_examples(cli):
+    result = cli("eval", "--help")
+    assert result.exit_code == 0
+    assert 'cgrad eval "(x+y)*z" --x 1 --y 2 --z 3' in result.stdout
+
+
+# ---------------------------------------------------------------------------
+# The real process.
+
+
+def run(*arguments: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cgrad", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **kwargs,
+    )
+
+
+def test_python_dash_m_and_the_console_script():
+    assert run("eval", "(x+y)*z", "--x", "1", "--y", "2", "--z", "3", "--json").stdout == SEED_JSON
+    script = Path(sys.executable).with_name("cgrad")
+    if script.exists():
+        completed = subprocess.run(
+            [str(script), "eval", "(x+y)*z", "x=1", "y=2", "z=3", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert completed.stdout == SEED_JSON
+
+
+def test_ctrl_c_exits_130_quietly():
+    # `@-` waits for the program on stdin, so the process is surely running.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cgrad", "eval", "@-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.5)  # past the imports, so our handler is installed
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert "Traceback" not in stderr and "Aborted" not in stderr
+
+
+def test_closed_pipe_exits_quietly():
+    big = " + ".join(f"sin(x*{i})" for i in range(3000))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cgrad", "eval", big, "x=1", "--graph"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    process.stdout.readline()
+    process.stdout.close()  # like `| head -1`
+    stderr = process.stderr.read().decode()
+    process.wait(timeout=60)
+    assert process.returncode in (0, -signal.SIGPIPE, 128 + signal.SIGPIPE)
+    assert "Traceback" not in stderr and "Error" not in stderr

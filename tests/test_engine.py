@@ -1,0 +1,181 @@
+"""Forward and backward passes: values, partials, broadcasting, warnings."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import cgrad
+
+
+def test_seed_value_and_gradient():
+    r = cgrad.compile("(x+y)*z").evaluate(x=1, y=2, z=3)
+    assert r.value == 9.0
+    assert r.gradient == {"x": 3.0, "y": 3.0, "z": 3.0}
+    assert r.warnings == ()
+    assert isinstance(r.value, float) and all(isinstance(g, float) for g in r.gradient.values())
+
+
+def test_fan_out_sums_over_paths():
+    # d/dx (x*x) = 2x; x*y + sin(x*y): the shared x*y node sums both paths.
+    assert cgrad.compile("x*x").evaluate(x=3).gradient == {"x": 6.0}
+    r = cgrad.compile("x*y + sin(x*y)").evaluate(x=0.5, y=2.0)
+    assert r.gradient["x"] == pytest.approx(2.0 * (1 + math.cos(1.0)), rel=1e-15)
+    assert r.gradient["y"] == pytest.approx(0.5 * (1 + math.cos(1.0)), rel=1e-15)
+
+
+def test_node_gradients_are_the_adjoints():
+    r = cgrad.compile("(x+y)*z").evaluate(x=1, y=2, z=3)
+    assert [float(v) for v in r.node_values] == [1.0, 2.0, 3.0, 3.0, 9.0]
+    assert [float(g) for g in r.node_gradients] == [3.0, 3.0, 3.0, 3.0, 1.0]
+
+
+def test_vectorised_evaluation_broadcasts():
+    f = cgrad.compile("x*y + sin(x*y)")
+    xs = np.linspace(-1, 1, 7)
+    r = f.evaluate(x=xs, y=2.0)
+    assert r.value.shape == (7,) and r.gradient["y"].shape == (7,)
+    for i, x in enumerate(xs):
+        point = f.evaluate(x=float(x), y=2.0)
+        assert r.value[i] == point.value
+        assert r.gradient["x"][i] == point.gradient["x"]
+        assert r.gradient["y"][i] == point.gradient["y"]
+    grid = f.evaluate(x=xs[:, None], y=np.array([1.0, 2.0, 3.0]))
+    assert grid.value.shape == (7, 3)
+
+
+def test_constant_gradient_broadcasts_to_the_points():
+    r = cgrad.compile("x + 2*y").evaluate(x=np.zeros(4), y=1.0)
+    np.testing.assert_array_equal(r.gradient["y"], np.full(4, 2.0))
+
+
+def test_forward_mode_matches_reverse_mode():
+    f = cgrad.compile("a = x*y; b = sin(a); a + b*exp(-z^2)")
+    reverse = f.evaluate(x=0.3, y=-1.2, z=0.7)
+    forward = f.evaluate(x=0.3, y=-1.2, z=0.7, mode="forward")
+    for name in f.inputs:
+        assert forward.gradient[name] == pytest.approx(reverse.gradient[name], rel=1e-15)
+    assert forward.node_gradients is None
+
+
+def test_wrt_limits_the_partials():
+    f = cgrad.compile("(x+y)*z")
+    assert f.evaluate(x=1, y=2, z=3, wrt=["z"]).gradient == {"z": 3.0}
+    assert f.evaluate(x=1, y=2, z=3, wrt="z,x").gradient == {"x": 3.0, "z": 3.0}
+    assert f.evaluate(x=1, y=2, z=3, wrt=["y"], mode="forward").gradient == {"y": 3.0}
+
+
+def test_values_by_mapping_for_names_that_are_not_keywords():
+    f = cgrad.compile("lambda*mode")
+    assert f.evaluate({"lambda": 2, "mode": 3}).value == 6.0
+
+
+@pytest.mark.parametrize(
+    ("call", "type", "fragment"),
+    [
+        (lambda f: f.evaluate(x=1), "missing_value", "missing a value for y"),
+        (lambda f: f.evaluate(x=1, y=2, w=3), "unknown_input", "w is not an input"),
+        (lambda f: f.evaluate({"x": 1}, x=2, y=1), "duplicate_value", "given twice"),
+        (lambda f: f.evaluate(x="a", y=1), "invalid_value", "not a number"),
+        (lambda f: f.evaluate(x=1, y=2, wrt=["q"]), "unknown_input", "respect to q"),
+        (lambda f: f.evaluate({"pi": 1, "x": 1, "y": 1}), "unknown_input", "pi is a constant"),
+    ],
+)
+def test_bad_values_raise_input_errors(call, type, fragment):
+    with pytest.raises(cgrad.InputError) as caught:
+        call(cgrad.compile("x*y"))
+    assert caught.value.type == type
+    assert fragment in caught.value.message
+
+
+def warnings_of(text: str, **values) -> list[cgrad.EvaluationWarning]:
+    return list(cgrad.compile(text).evaluate(values).warnings)
+
+
+def test_domain_error_warns_at_the_node_where_it_happened():
+    r = cgrad.compile("y + log(x)").evaluate(x=-1.0, y=1.0)
+    assert math.isnan(r.value)
+    (warning,) = r.warnings
+    assert warning.type == "non_finite_value"
+    assert warning.node == 2 and (warning.span.line, warning.span.column) == (1, 5)
+    assert "`log(x)`" in warning.message and "log(-1) = NaN" in warning.message
+
+
+def test_overflowing_literal_and_huge_powers_give_infinity_with_a_warning():
+    (warning,) = warnings_of("1e999")
+    assert "too large for float64" in warning.message
+    r = cgrad.compile("9^9^9^9").evaluate()
+    assert r.value == math.inf and r.warnings[0].type == "non_finite_value"
+    r = cgrad.compile("exp(1000)").evaluate()
+    assert r.value == math.inf and "exp(1000) = Infinity" in r.warnings[0].message
+
+
+def test_zero_over_zero_is_nan_with_a_warning():
+    (warning,) = warnings_of("0/0")
+    assert "0 / 0 = NaN" in warning.message
+
+
+def test_non_finite_input_is_named():
+    r = cgrad.compile("x + y").evaluate(x=math.nan, y=1.0)
+    assert math.isnan(r.value)
+    assert r.warnings[0].type == "non_finite_input"
+    assert r.warnings[0].message == "input x is NaN"
+
+
+def test_infinite_derivative_is_explained():
+    r = cgrad.compile("asin(x)").evaluate(x=1.0)
+    assert r.gradient["x"] == math.inf
+    assert r.warnings[0].type == "non_finite_derivative"
+    assert "with respect to its argument" in r.warnings[0].message
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "gradient", "convention"),
+    [
+        ("abs(x)", {"x": 0.0}, {"x": 0.0}, "abs'(0) = 0"),
+        ("relu(x)", {"x": 0.0}, {"x": 0.0}, "relu'(0) = 0"),
+        ("sign(x)", {"x": 0.0}, {"x": 0.0}, "sign'(0) = 0"),
+        ("sqrt(x)", {"x": 0.0}, {"x": math.inf}, "sqrt'(0) = inf"),
+        ("cbrt(x)", {"x": 0.0}, {"x": math.inf}, "cbrt'(0) = inf"),
+        ("max(x, y)", {"x": 1.0, "y": 1.0}, {"x": 0.5, "y": 0.5}, "1/n each"),
+        ("min(x, y, z)", {"x": 2.0, "y": 2.0, "z": 2.0}, {"x": 1 / 3, "y": 1 / 3, "z": 1 / 3}, ""),
+        ("hypot(x, y)", {"x": 0.0, "y": 0.0}, {"x": 0.0, "y": 0.0}, "(0, 0)"),
+    ],
+)
+def test_kinks_use_the_documented_convention_and_say_so(text, values, gradient, convention):
+    r = cgrad.compile(text).evaluate(values)
+    assert r.gradient == pytest.approx(gradient)
+    kinks = [w for w in r.warnings if w.type == "kink"]
+    assert len(kinks) == 1 and convention in kinks[0].message
+    assert kinks[0].node == cgrad.compile(text).graph.output
+
+
+def test_a_kink_in_a_constant_subexpression_is_not_reported():
+    assert warnings_of("abs(0) + x", x=1.0) == []
+
+
+def test_power_conventions():
+    f = cgrad.compile("x^0")
+    assert f.evaluate(x=0.0).value == 1.0 and f.evaluate(x=0.0).gradient == {"x": 0.0}
+    # b free of inputs: d/da = b*a^(b-1), valid for negative a.
+    assert cgrad.compile("x^3").evaluate(x=-2.0).gradient == {"x": 12.0}
+    # d/db is 0 where a is 0 and b > 0 (PyTorch's rule).
+    r = cgrad.compile("x^y").evaluate(x=0.0, y=2.0)
+    assert r.value == 0.0 and r.gradient == {"x": 0.0, "y": 0.0}
+    # d/db at a negative base is not a real number.
+    assert math.isnan(cgrad.compile("x^y").evaluate(x=-2.0, y=2.0).gradient["y"])
+
+
+def test_atan2_at_the_origin_has_a_nan_gradient_with_a_warning():
+    r = cgrad.compile("atan2(y, x)").evaluate(x=0.0, y=0.0)
+    assert r.value == 0.0
+    assert all(math.isnan(g) for g in r.gradient.values())
+    assert r.warnings and r.warnings[0].type == "non_finite_derivative"
+
+
+def test_warnings_on_arrays_count_the_points():
+    r = cgrad.compile("log(x)").evaluate(x=np.array([1.0, -1.0, 2.0, -3.0]))
+    (warning,) = r.warnings
+    assert "at 2 of 4 points (first at index 1)" in warning.message

@@ -1,0 +1,53 @@
+"""Big inputs: nothing recurses on input size (SPEC section 2 and 6)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import cgrad
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_100000_term_sum():
+    n = 100_000
+    f = cgrad.compile(" + ".join(f"sin(x*{i})" for i in range(1, n + 1)))
+    r = f.evaluate(x=0.5)
+    k = np.arange(1, n + 1, dtype=np.float64)
+    # Magnitudes: the value is O(1) and the gradient O(n^2) at worst, so the
+    # tolerance is relative to the size of the terms summed.
+    assert r.value == pytest.approx(float(np.sum(np.sin(0.5 * k))), abs=1e-9 * n)
+    assert r.gradient["x"] == pytest.approx(float(np.sum(k * np.cos(0.5 * k))), abs=1e-9 * n * n)
+    # x, n constants, n products, n sines and n - 1 sums.
+    assert len(f.graph) == 1 + n + n + n + (n - 1)
+
+
+def test_50000_deep_nesting_of_functions():
+    depth = 50_000
+    f = cgrad.compile("sin(" * depth + "x" + ")" * depth)
+    r = f.evaluate(x=1.0)
+    value, slope = 1.0, 1.0
+    for _ in range(depth):  # the chain rule, written out
+        slope *= math.cos(value)
+        value = math.sin(value)
+    assert r.value == value
+    assert r.gradient["x"] == pytest.approx(slope, rel=1e-12)
+    assert len(f.graph) == depth + 1
+
+
+@pytest.mark.parametrize(
+    ("text", "x", "value", "slope"),
+    [
+        ("(" * 50_000 + "x" + ")" * 50_000, 2.0, 2.0, 1.0),
+        ("-" * 50_000 + "x", 2.0, 2.0, 1.0),
+        ("1+(" * 50_000 + "x" + ")" * 50_000, 2.0, 50_002.0, 1.0),
+        # x^(x^(...^1)): at x = 1 every level has value 1 and slope 1.
+        ("x^" * 20_000 + "1", 1.0, 1.0, 1.0),
+    ],
+)
+def test_deep_nesting_of_operators(text, x, value, slope):
+    r = cgrad.compile(text).evaluate(x=x)
+    assert (r.value, r.gradient["x"]) == (value, slope)
