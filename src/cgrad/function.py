@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -64,7 +66,8 @@ class Function:
             raise InputError(
                 f"mode must be 'reverse' or 'forward', not {mode!r}", type="usage_error"
             )
-        return evaluate_graph(self.graph, given, wrt, mode)
+        with _collector_paused():
+            return evaluate_graph(self.graph, given, wrt, mode)
 
     def check_names(self, given: Mapping[str, object], missing_hint: str | None = None) -> None:
         """Raise :class:`InputError` unless ``given`` names exactly the inputs.
@@ -119,6 +122,23 @@ class Function:
         return "the inputs are " + ", ".join(self.inputs)
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    # Parsing, building and the passes allocate millions of small objects,
+    # which makes the cyclic collector rescan the growing heap again and
+    # again (3.2 s instead of 1.7 s to build a 400,000-node graph). The AST,
+    # the graph and the values hold no reference cycles: pausing it loses
+    # nothing.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def compile(text: str, origin: str | None = None) -> Function:  # noqa: A001 - the API's name
     """Parse and check ``text``; raise :class:`cgrad.ParseError` if it is wrong."""
-    return Function(build_graph(parse(text, origin)))
+    with _collector_paused():
+        return Function(build_graph(parse(text, origin)))

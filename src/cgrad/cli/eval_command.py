@@ -25,8 +25,9 @@ EXAMPLES = """
   cgrad eval "(x+y)*z" --x 1 --y 2 --z 3
   cgrad eval "(x+y)*z" x=1 y=2 z=3 --json
   cgrad eval "sin(x*y) + x" x=0.5 y=2 --wrt x
-  cgrad eval @samples/neuron.cg --var w1=0.5 --var w2=-1 --var b=0.1 --var x1=2 --var x2=1
-  cgrad eval -- "-x^2" x=3          [dim](an expression starting with '-' goes after --)[/dim]
+  cgrad eval @samples/neuron.cg x1=2 x2=0 w1=-3 w2=1 b=6.88
+  cgrad eval "wrt*x" --var wrt=2 x=3    [dim]# wrt is also an option[/dim]
+  cgrad eval -- "-x^2" x=3      [dim]# a leading '-' goes after --[/dim]
 """
 
 
@@ -64,7 +65,7 @@ def eval_command(
         typer.Option(help="reverse: one backward pass; forward: one tangent pass per input."),
     ] = Mode.REVERSE,
     json_output: Annotated[
-        bool, typer.Option("--json", help="One JSON object on stdout (SPEC section 3).")
+        bool, typer.Option("--json", help="Print one JSON object instead of text.")
     ] = False,
     graph: Annotated[
         bool,

@@ -1,0 +1,84 @@
+"""Seconds per stage (parse, build, forward, backward) for big expressions,
+and the start-up cost of the command line next to importing numpy.
+
+    python bench/stages.py [N ...]      # default: 1000 10000 100000
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from cgrad.engine import _needs_derivative, backward, forward
+from cgrad.graph import build_graph
+from cgrad.parser import parse
+
+
+def shapes(n: int) -> dict[str, str]:
+    return {
+        "sum": " + ".join(f"sin(x*{i})" for i in range(1, n + 1)),
+        "chain": "sin(" * n + "x" + ")" * n,
+    }
+
+
+def stages(text: str) -> dict[str, float]:
+    times = {}
+    # As cgrad.compile and evaluate do: see function._collector_paused.
+    gc.disable()
+    start = time.perf_counter()
+    program = parse(text)
+    times["parse"] = time.perf_counter() - start
+    start = time.perf_counter()
+    graph = build_graph(program)
+    times["build"] = time.perf_counter() - start
+    start = time.perf_counter()
+    with np.errstate(all="ignore"):
+        values = forward(graph, {"x": np.float64(0.5)})
+        times["forward"] = time.perf_counter() - start
+        start = time.perf_counter()
+        backward(graph, values, _needs_derivative(graph, {graph.input_ids["x"]}))
+    times["backward"] = time.perf_counter() - start
+    gc.enable()
+    times["nodes"] = len(graph)
+    return times
+
+
+def process_seconds(command: list[str], runs: int = 7) -> tuple[float, float]:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples), min(samples)
+
+
+def main() -> None:
+    sizes = [int(a) for a in sys.argv[1:]] or [1_000, 10_000, 100_000]
+    print(f"{'shape':<6} {'n':>8} {'nodes':>8} {'parse s':>8} {'build s':>8} "
+          f"{'forward s':>9} {'backward s':>10}")
+    for n in sizes:
+        for name, text in shapes(n).items():
+            t = stages(text)
+            print(f"{name:<6} {n:>8} {t['nodes']:>8} {t['parse']:>8.3f} {t['build']:>8.3f} "
+                  f"{t['forward']:>9.3f} {t['backward']:>10.3f}")
+    print()
+    print(f"{'whole process':<60} {'median s':>8} {'min s':>6}")
+    for label, command in [
+        ('python -c "import numpy"', [sys.executable, "-c", "import numpy"]),
+        (
+            'cgrad eval "(x+y)*z" --x 1 --y 2 --z 3 --json',
+            [sys.executable, "-m", "cgrad", "eval", "(x+y)*z", "--x", "1", "--y", "2", "--z", "3",
+             "--json"],
+        ),
+    ]:
+        median, best = process_seconds(command)
+        print(f"{label:<60} {median:>8.3f} {best:>6.3f}")
+
+
+if __name__ == "__main__":
+    main()
