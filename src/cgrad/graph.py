@@ -28,6 +28,15 @@ CONSTANT = "const"
 LABEL_WIDTH = 60
 
 
+def shorten(text: str, width: int) -> str:
+    """``text`` on one line, cut in the middle with '…' to at most ``width``."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    keep = (width - 1) // 2
+    return f"{text[:keep]}…{text[len(text) - keep :]}"
+
+
 @dataclass(frozen=True, slots=True)
 class Node:
     id: int
@@ -65,11 +74,8 @@ class Graph:
         node = self.nodes[node_id]
         if node.op == INPUT:
             return node.name or ""
-        text = " ".join(self.source[node.span.start : node.span.end].split())
-        if width is not None and len(text) > width:
-            keep = (width - 1) // 2
-            text = f"{text[:keep]}…{text[len(text) - keep :]}"
-        return text
+        text = self.source[node.span.start : node.span.end]
+        return shorten(text, width) if width is not None else " ".join(text.split())
 
     def shared(self) -> list[int]:
         """Ids of the nodes used more than once."""

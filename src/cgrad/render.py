@@ -15,11 +15,13 @@ from rich.text import Text
 from rich.tree import Tree
 
 from .engine import Result
-from .graph import CONSTANT, INPUT, Graph
+from .graph import CONSTANT, INPUT, Graph, shorten
 from .numbers import format_number, format_short, json_number
 
 # Nodes drawn in a tree before it is cut off with "... N more nodes".
 TREE_LIMIT = 100
+# Characters of the program repeated at the top of the report.
+PROGRAM_WIDTH = 400
 
 
 # --------------------------------------------------------------------------
@@ -113,10 +115,13 @@ def evaluation_report(
     graph: Graph, inputs: dict[str, float], result: Result, tree_limit: int | None = TREE_LIMIT
 ) -> Group:
     """The whole text output of ``cgrad eval``."""
-    # Comment-only lines (usage notes in a sample file) are not the program.
+    # Comment-only lines (usage notes in a sample file) are not the program,
+    # and a program of megabytes is not worth repeating in full.
     program = "\n".join(
         line for line in graph.source.strip().splitlines() if not line.lstrip().startswith("#")
     )
+    if len(program) > PROGRAM_WIDTH:
+        program = shorten(program, PROGRAM_WIDTH)
     parts: list = [
         Text(program, style="bold"),
         Text.assemble("value ", (format_number(result.value), "bold")),
