@@ -95,18 +95,13 @@ def forward_mode(graph: Graph, values: list, wrt: Sequence[str]) -> dict[str, ob
         if name in graph.input_ids and graph.input_ids[name] <= graph.output:
             tangents[graph.input_ids[name]] = np.float64(1.0)
         for node in graph.nodes[: graph.output + 1]:
-            if not node.operands:
-                continue
-            total = None
-            for position, operand in enumerate(node.operands):
-                if tangents[operand] is None:
-                    continue
-                local = OPS[node.op].derivative(position)(
-                    NUMERIC, values[node.id], *[values[i] for i in node.operands]
+            if node.operands:
+                tangents[node.id] = OPS[node.op].tangent(
+                    NUMERIC,
+                    values[node.id],
+                    [values[i] for i in node.operands],
+                    [tangents[i] for i in node.operands],
                 )
-                term = local * tangents[operand]
-                total = term if total is None else total + term
-            tangents[node.id] = total
         tangents_of_output[name] = tangents[graph.output]
     return tangents_of_output
 

@@ -11,9 +11,11 @@ Derivative rules are written against a math namespace ``m`` rather than numpy
 directly (``m.cos(a)``, ``m.where(...)``), so that the same rule can be run on
 numbers (``NUMERIC``, below) or, later, on symbolic graph nodes. A rule gets
 the op's output value ``out`` as well as its arguments, so that ``exp``,
-``tanh``, ``sqrt`` and friends reuse the forward result. Forward mode needs no
-rules of its own: for an op with scalar arguments the directional derivative
-is ``sum(rule_i * tangent_i)``, the same partials applied in the other order.
+``tanh``, ``sqrt`` and friends reuse the forward result. The forward-mode rule,
+:meth:`Op.tangent`, is ``sum(rule_i * tangent_i)`` for every op: for scalar
+arguments that is exactly the directional derivative, so the partials stay
+the single source of truth and forward mode is the same rules applied in the
+other order.
 """
 
 from __future__ import annotations
@@ -85,6 +87,17 @@ class Op:
             rule = self.derivatives[0]
             return lambda m, out, *args: rule(m, out, *args, index=index)
         return self.derivatives[index]
+
+    def tangent(self, m, out, arguments, tangents):
+        """Forward mode: the output's tangent from the arguments' tangents
+        (None where an argument carries none), or None if none does."""
+        total = None
+        for position, tangent in enumerate(tangents):
+            if tangent is None:
+                continue
+            term = self.derivative(position)(m, out, *arguments) * tangent
+            total = term if total is None else total + term
+        return total
 
     def accepts(self, count: int) -> bool:
         return count >= 1 if self.arity is None else count == self.arity

@@ -202,9 +202,10 @@ def _explain(error: UnexpectedInput, text: str, origin: str | None) -> ParseErro
             message = "this '(' is never closed"
         hint = "add the missing ')'"
     elif kind in ("$END", "_NEWLINE", "_SEMICOLON") and operand_expected:
-        message = (
-            "the expression ends too early" if kind == "$END" else f"unexpected {_describe(kind)}"
-        )
+        message = {
+            "$END": "the expression ends too early",
+            "_NEWLINE": "the line ends too early",
+        }.get(kind, "unexpected ';'")
         hint = _OPERAND_MISSING
     elif kind == "RPAR" and operand_expected:
         message = "missing operand before ')'"
