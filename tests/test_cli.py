@@ -154,6 +154,13 @@ ERRORS = [
     (["x", "x=1", "stray"], "usage_error", None, None, "unexpected argument 'stray'"),
     (["x", "--x"], "usage_error", None, None, "--x needs a value"),
     (["@/nonexistent/p.cg"], "file_error", None, None, "cannot read /nonexistent/p.cg: no such"),
+    (["@/"], "file_error", None, None, "cannot read /: it is a directory"),
+    (["@/dev/zero"], "file_error", None, None, "cannot read /dev/zero: it is larger than 64 MiB"),
+    (["@"], "usage_error", None, None, "'@' needs a file name"),
+    (["x", "x=1", "--mode", "sideways"], "usage_error", None, None, "--mode must be reverse or"),
+    (["x", "x=1", "--jsno"], "usage_error", None, None, "--jsno needs a value"),
+    (["x", "--x", "--y", "2"], "usage_error", None, None, "--x needs a value"),
+    (["x", "x=1", "--jsno", "1"], "usage_error", None, None, "--jsno is not an option of this"),
 ]
 
 
@@ -205,9 +212,44 @@ def test_errors_in_a_file_name_the_file(cli, tmp_path):
     )
 
 
-def test_bad_mode_is_a_usage_error(cli):
-    result = cli("eval", "x", "x=1", "--mode", "sideways")
+def test_a_mistyped_option_gets_a_suggestion(cli):
+    result = cli("eval", "x", "x=1", "--jsno")
+    assert result.stderr.splitlines()[1] == "hint: did you mean the option --json?"
+
+
+def test_options_after_double_dash_are_explained(cli):
+    result = cli("eval", "--", "-x^2", "x=3", "--json")
     assert result.exit_code == 2
+    assert result.stderr == (
+        "cgrad: error: --json comes after '--', where it cannot be an option\n"
+        "hint: put options before '--', as in: cgrad eval --json -- EXPR ...\n"
+    )
+
+
+def test_missing_value_of_an_input_named_like_an_option_points_to_var(cli):
+    result = cli("eval", "json*2")
+    assert result.stderr.splitlines()[1] == "hint: pass it as --var json=VALUE (or json=VALUE)"
+
+
+def test_wrt_may_repeat(cli):
+    result = cli("eval", "(x+y)*z", "x=1", "y=2", "z=3", "--wrt", "x", "--wrt", "z", "--json")
+    assert json.loads(result.stdout)["gradient"] == {"x": 3.0, "z": 3.0}
+
+
+def test_a_file_with_a_bom_and_crlf(cli, tmp_path):
+    program = tmp_path / "bom.cg"
+    program.write_bytes("\ufeffa = x*2\r\na + 1\r\n".encode())
+    result = cli("eval", f"@{program}", "x=1", "--json")
+    assert json.loads(result.stdout)["expression"] == "a = x*2\r\na + 1\r\n"
+    assert json.loads(result.stdout)["value"] == 3.0
+
+
+def test_a_binary_file_is_refused(cli, tmp_path):
+    program = tmp_path / "binary.cg"
+    program.write_bytes(b"x + \xff\xfe")
+    result = cli("eval", f"@{program}", "x=1")
+    assert result.exit_code == 2
+    assert "is not UTF-8 text (byte 4)" in result.stderr
 
 
 def test_help_shows_examples(cli):

@@ -81,6 +81,8 @@ def test_values_by_mapping_for_names_that_are_not_keywords():
         (lambda f: f.evaluate(x="a", y=1), "invalid_value", "not a number"),
         (lambda f: f.evaluate(x=1, y=2, wrt=["q"]), "unknown_input", "respect to q"),
         (lambda f: f.evaluate({"pi": 1, "x": 1, "y": 1}), "unknown_input", "pi is a constant"),
+        (lambda f: f.evaluate(x=None, y=1), "invalid_value", "not a number"),
+        (lambda f: f.evaluate(x=[1, 2], y=[1, 2, 3]), "invalid_value", "x (2,), y (3,)"),
     ],
 )
 def test_bad_values_raise_input_errors(call, type, fragment):
@@ -88,6 +90,16 @@ def test_bad_values_raise_input_errors(call, type, fragment):
         call(cgrad.compile("x*y"))
     assert caught.value.type == type
     assert fragment in caught.value.message
+
+
+def test_compile_wants_text():
+    with pytest.raises(TypeError, match="expects the program as a str"):
+        cgrad.compile(123)
+
+
+def test_a_point_gives_float64_everywhere():
+    r = cgrad.compile("(x+y)*z").evaluate(x=1, y=2, z=3)
+    assert {type(v) for v in r.node_values + r.node_gradients} == {np.float64}
 
 
 def warnings_of(text: str, **values) -> list[cgrad.EvaluationWarning]:
@@ -161,9 +173,12 @@ def test_power_conventions():
     assert f.evaluate(x=0.0).value == 1.0 and f.evaluate(x=0.0).gradient == {"x": 0.0}
     # b free of inputs: d/da = b*a^(b-1), valid for negative a.
     assert cgrad.compile("x^3").evaluate(x=-2.0).gradient == {"x": 12.0}
-    # d/db is 0 where a is 0 and b > 0 (PyTorch's rule).
+    # d/db is 0 where a is 0 and b >= 0 (PyTorch's rule), 0^0 included.
     r = cgrad.compile("x^y").evaluate(x=0.0, y=2.0)
     assert r.value == 0.0 and r.gradient == {"x": 0.0, "y": 0.0}
+    r = cgrad.compile("x^y").evaluate(x=0.0, y=0.0)
+    assert r.value == 1.0 and r.gradient == {"x": 0.0, "y": 0.0}
+    assert [w.type for w in r.warnings] == ["kink"]
     # d/db at a negative base is not a real number.
     assert math.isnan(cgrad.compile("x^y").evaluate(x=-2.0, y=2.0).gradient["y"])
 

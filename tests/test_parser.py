@@ -135,7 +135,14 @@ def error_of(text: str) -> cgrad.ParseError:
         ("2 = x", "syntax_error", 1, 3, "unexpected '='", "binds a name"),
         ("a, b", "syntax_error", 1, 2, "unexpected ','", None),
         ("", "syntax_error", 1, 1, "the program is empty", None),
-        ("a = x", "syntax_error", 1, 1, "the last statement must be an expression", "...; a"),
+        ("a = x", "syntax_error", 1, 1, "the program ends with a binding", "...; a"),
+        ("sin x", "syntax_error", 1, 5, "missing operator", "to call sin, write sin(x)"),
+        ("2(x+1)", "syntax_error", 1, 2, "missing operator before '('", "write 2*(...)"),
+        ("SIN(x)", "unknown_function", 1, 1, "unknown function 'SIN'", "did you mean sin?"),
+        ("x² + 1", "syntax_error", 1, 2, "'²' cannot be part of a name", "write x^2"),
+        ("y = x³; y", "syntax_error", 1, 6, "'³' cannot be part of a name", "write x^3"),
+        ("x\x00+1", "syntax_error", 1, 2, "unexpected character U+0000", None),
+        ("x + ٣", "syntax_error", 1, 5, "unexpected character '٣'", None),
         ("sinn(x)", "unknown_function", 1, 1, "unknown function 'sinn'", "did you mean sin"),
         ("2 + foo(x)", "unknown_function", 1, 5, "unknown function 'foo'", "write foo*(...)"),
         ("ln(x, 2)", "arity_error", 1, 1, "ln() takes one argument, but 2 were given", None),
@@ -177,6 +184,14 @@ def test_error_rendering_has_a_caret_under_the_spot():
         "  b = a +* 2",
         "         ^",
         "hint: an operand (a number, a name or a parenthesised expression) is missing here",
+    ]
+
+
+def test_control_characters_are_not_echoed():
+    assert str(error_of("x\x07 $")).splitlines() == [
+        "unexpected character U+0007 at line 1, column 2",
+        "  x? $",
+        "   ^",
     ]
 
 

@@ -12,7 +12,7 @@ from cgrad.render import evaluation_report, graph_tree
 
 def render(renderable, width: int = 100) -> str:
     console = Console(file=io.StringIO(), width=width, color_system=None, highlight=False)
-    console.print(renderable)
+    console.print(renderable, soft_wrap=True)
     return "\n".join(line.rstrip() for line in console.file.getvalue().splitlines())
 
 
@@ -79,10 +79,32 @@ def test_tree_without_values_and_cut_off():
     lines = render(graph_tree(f.graph, limit=5)).splitlines()
     assert lines == [
         "@116 add x*1 + x*2 + x*3 + x*4 + x*5 +…5 + x*36 + x*37 + x*38 + x*39",
-        "└── @113 add x*1 + x*2 + x*3 + x*4 + x*5 +…4 + x*35 + x*36 + x*37 + x*38",
-        "    └── @110 add x*1 + x*2 + x*3 + x*4 + x*5 +…3 + x*34 + x*35 + x*36 + x*37",
-        "        └── @107 add x*1 + x*2 + x*3 + x*4 + x*5 +…2 + x*33 + x*34 + x*35 + x*36",
-        "            └── @104 add x*1 + x*2 + x*3 + x*4 + x*5 +…1 + x*32 + x*33 + x*34 + x*35",
-        "... 112 more nodes (use --graph to draw them all)",
+        "├── @113 add x*1 + x*2 + x*3 + x*4 + x*5 +…4 + x*35 + x*36 + x*37 + x*38",
+        "│   ├── @110 add x*1 + x*2 + x*3 + x*4 + x*5 +…3 + x*34 + x*35 + x*36 + x*37",
+        "│   │   ├── @107 add x*1 + x*2 + x*3 + x*4 + x*5 +…2 + x*33 + x*34 + x*35 + x*36",
+        "│   │   │   ├── @104 add x*1 + x*2 + x*3 + x*4 + x*5 +…1 + x*32 + x*33 + x*34 + x*35",
+        "... 112 more nodes (--json --graph lists them all)",
         "117 nodes, 1 shared",
+    ]
+
+
+def test_deep_lines_are_whole_and_indentation_stops_growing():
+    f = cgrad.compile("sin(" * 30 + "x" + ")" * 30)
+    lines = render(graph_tree(f.graph, f.evaluate(x=1.0), limit=None), width=40).splitlines()
+    assert len(lines) == 32 and lines[-1] == "31 nodes, 0 shared"
+    assert [line.split("@")[1].split()[0] for line in lines[:-1]] == [
+        str(i) for i in range(30, -1, -1)
+    ]
+    assert lines[30].startswith("⋮30 " + " " * 92 + "└── @0 input x  = 1  grad 0.0198949")
+
+
+def test_unused_bindings_are_counted_apart_and_forward_mode_says_why_no_grads():
+    f = cgrad.compile("u = y*3; x*2")
+    lines = render(graph_tree(f.graph, f.evaluate(x=1, y=2, mode="forward"))).splitlines()
+    assert lines == [
+        "@5 mul x*2  = 2",
+        "├── @3 input x  = 1",
+        "└── @4 const 2  = 2",
+        "3 nodes, 0 shared (and 3 in bindings the output does not use)",
+        "(node gradients come from --mode reverse)",
     ]

@@ -117,7 +117,9 @@ def evaluate_graph(
     The caller has checked that ``inputs`` covers ``graph.inputs`` and that
     ``wrt`` names inputs; :class:`cgrad.Function` does both.
     """
-    arrays = {name: np.asarray(inputs[name], dtype=np.float64) for name in graph.inputs}
+    # A single number becomes a numpy scalar (not a 0-d array), so that
+    # every node value of a point evaluation is a float64.
+    arrays = {name: _as_float64(inputs[name]) for name in graph.inputs}
     shape = np.broadcast_shapes(*(a.shape for a in arrays.values())) if arrays else ()
     scalar = shape == ()
     wrt = list(graph.inputs) if wrt is None else [n for n in graph.inputs if n in set(wrt)]
@@ -150,6 +152,11 @@ def evaluate_graph(
         node_values=values,
         node_gradients=adjoints,
     )
+
+
+def _as_float64(value):
+    array = np.asarray(value, dtype=np.float64)
+    return array[()] if array.ndim == 0 else array
 
 
 def _shaped(value, shape: tuple[int, ...], scalar: bool):

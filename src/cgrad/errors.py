@@ -96,6 +96,8 @@ def _caret_lines(source: str, span: Span) -> list[str]:
         text = prefix + text_window + suffix
     else:
         caret_at = span.column - 1
+    # Control characters would move the terminal's cursor: show them as '?'.
+    text = "".join(ch if ch.isprintable() or ch == "\t" else "?" for ch in text)
     width = max(1, min(span.end - span.start, len(text) - caret_at))
     # Tabs stay tabs under the line so that the caret lines up in a terminal.
     pad = "".join("\t" if ch == "\t" else " " for ch in text[:caret_at])

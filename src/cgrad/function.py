@@ -97,14 +97,25 @@ class Function:
                 hint=missing_hint or "pass every input, as keywords or in the values mapping",
                 type="missing_value",
             )
+        shapes = []
         for name, value in given.items():
-            try:
-                np.asarray(value, dtype=np.float64)
-            except (TypeError, ValueError):
+            array = np.asarray(value)
+            # None, strings and objects are not numbers (numpy would turn
+            # None into NaN without a word).
+            if array.dtype.kind not in "biuf":
                 raise InputError(
                     f"the value of {name} is not a number or an array of numbers: {value!r}",
                     type="invalid_value",
-                ) from None
+                )
+            shapes.append(array.shape)
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            described = ", ".join(f"{name} {np.shape(v)}" for name, v in given.items())
+            raise InputError(
+                f"the values' shapes do not broadcast together: {described}",
+                type="invalid_value",
+            ) from None
 
     def check_wrt(self, wrt: Sequence[str]) -> None:
         unknown = [name for name in wrt if name not in self.inputs]
@@ -140,5 +151,7 @@ def _collector_paused() -> Iterator[None]:
 
 def compile(text: str, origin: str | None = None) -> Function:  # noqa: A001 - the API's name
     """Parse and check ``text``; raise :class:`cgrad.ParseError` if it is wrong."""
+    if not isinstance(text, str):
+        raise TypeError(f"cgrad.compile expects the program as a str, not {type(text).__name__}")
     with _collector_paused():
         return Function(build_graph(parse(text, origin)))

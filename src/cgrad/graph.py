@@ -20,6 +20,8 @@ from .errors import ParseError, Span, join_names
 from .ops import CONSTANTS, FUNCTIONS, OPS, RESERVED, Op, arity_text, function_for
 from .syntax import Binary, Binding, Call, Group, Name, Number, Program, Unary, children
 
+_SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789", strict=True))
+
 INPUT = "input"
 CONSTANT = "const"
 
@@ -140,7 +142,8 @@ class _GraphBuilder:
         last = statements[-1]
         if isinstance(last, Binding):
             raise self.error(
-                "the last statement must be an expression: it is the output",
+                "the program ends with a binding, but its last statement must be an expression "
+                "(the output)",
                 last.span,
                 hint=f"end the program with the output, for example: ...; {last.name}",
                 type="syntax_error",
@@ -165,6 +168,7 @@ class _GraphBuilder:
 
     def bind(self, binding: Binding) -> None:
         name = binding.name
+        self.check_name(name, binding.name_span)
         if name in RESERVED:
             kind = "constant" if name in CONSTANTS else "function"
             raise self.error(
@@ -238,7 +242,25 @@ class _GraphBuilder:
                 self.check_call(node)  # no arguments: always an arity error
         raise AssertionError(f"unexpected syntax node {type(node).__name__}")
 
+    def check_name(self, name: str, span: Span) -> None:
+        """Names are letters, decimal digits and '_'. The lexer's \\w also
+        lets through other Unicode digits such as '²', which would make x²
+        a name of its own, never what was meant."""
+        for offset, char in enumerate(name):
+            if not (char.isalpha() or char == "_" or char.isdecimal()):
+                at = Span(
+                    span.start + offset, span.start + offset + 1, span.line, span.column + offset
+                )
+                power = _SUPERSCRIPTS.get(char)
+                raise self.error(
+                    f"'{char}' cannot be part of a name",
+                    at,
+                    hint=f"for a power, write {name[:offset]}^{power}" if power else None,
+                    type="syntax_error",
+                )
+
     def name(self, name: str, span: Span) -> int:
+        self.check_name(name, span)
         if name in self.bindings:
             return self.bindings[name]
         if name in CONSTANTS:
@@ -273,6 +295,8 @@ class _GraphBuilder:
                     hint=f"to multiply, write {name}*(...)",
                 )
             close = difflib.get_close_matches(name, sorted(FUNCTIONS), n=3, cutoff=0.6)
+            if name.lower() in FUNCTIONS:
+                close = [name.lower()]
             if close:
                 hint = f"did you mean {join_names(close, 'or')}?"
             else:

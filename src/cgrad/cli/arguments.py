@@ -8,10 +8,10 @@ this module sorts the leftover tokens into the expression and the values.
 
 from __future__ import annotations
 
+import difflib
 import re
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..errors import InputError, UsageError
 from ..function import Function
@@ -29,20 +29,45 @@ class CommandLine:
     values: list[tuple[str, str]] = field(default_factory=list)
 
 
-def split_arguments(tokens: list[str], variables: list[str]) -> CommandLine:
+def option_names(context) -> list[str]:
+    """The long options of the running command (``--json``, ``--wrt``, ...)."""
+    names = ["--help"]
+    for parameter in context.command.params:
+        names.extend(name for name in getattr(parameter, "opts", []) if name.startswith("--"))
+    return names
+
+
+def _option_hint(name: str, options: list[str]) -> str | None:
+    close = difflib.get_close_matches(f"--{name}", options, n=1, cutoff=0.75)
+    if not close and f"--{name.lower()}" in options:
+        close = [f"--{name.lower()}"]
+    return f"did you mean the option {close[0]}?" if close else None
+
+
+def split_arguments(tokens: list[str], variables: list[str], options: list[str]) -> CommandLine:
     """Sort the positional and unknown-option tokens into the expression and
-    the values. ``variables`` are the ``--var NAME=VALUE`` items."""
+    the values. ``variables`` are the ``--var NAME=VALUE`` items; ``options``
+    the command's own long options, for hints."""
     line = CommandLine()
     position = 0
     while position < len(tokens):
         token = tokens[position]
         position += 1
+        if token.split("=", 1)[0] in options:
+            # Typer hands us its own options only when they follow '--'.
+            raise UsageError(
+                f"{token} comes after '--', where it cannot be an option",
+                hint=f"put options before '--', as in: cgrad eval {token} -- EXPR ...",
+            )
         option = _LONG_OPTION.fullmatch(token)
         if option:
             name, value = option.groups()
             if value is None:
-                if position >= len(tokens):
-                    raise UsageError(f"--{name} needs a value", hint=f"write --{name} VALUE")
+                if position >= len(tokens) or _LONG_OPTION.fullmatch(tokens[position]):
+                    raise UsageError(
+                        f"--{name} needs a value",
+                        hint=_option_hint(name, options) or f"write --{name} VALUE",
+                    )
                 value = tokens[position]
                 position += 1
             line.values.append((name, value))
@@ -69,6 +94,27 @@ def split_arguments(tokens: list[str], variables: list[str]) -> CommandLine:
     return line
 
 
+def split_wrt(items: list[str] | None) -> list[str] | None:
+    """``--wrt x,y --wrt z`` as ``[x, y, z]``."""
+    if items is None:
+        return None
+    return [name.strip() for item in items for name in item.split(",") if name.strip()]
+
+
+def choose(option: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise UsageError(
+            f"{option} must be {' or '.join(choices)}, not '{value}'", type="usage_error"
+        )
+    return value
+
+
+# A program file larger than this is refused rather than read: /dev/zero
+# must not exhaust memory, and a real program of this size would take
+# minutes to parse.
+MAX_PROGRAM_BYTES = 64 * 1024 * 1024
+
+
 def read_program(expression: str | None) -> tuple[str, str | None]:
     """The program text and, for ``@FILE``, the file name it came from."""
     if expression is None:
@@ -78,23 +124,37 @@ def read_program(expression: str | None) -> tuple[str, str | None]:
     if not expression.startswith("@"):
         return expression, None
     path = expression[1:]
+    if not path:
+        raise UsageError("'@' needs a file name: @FILE, or @- for standard input")
     try:
         if path == "-":
-            return sys.stdin.read(), "<stdin>"
-        return Path(path).read_text(encoding="utf-8"), path
+            data = sys.stdin.buffer.read(MAX_PROGRAM_BYTES + 1)
+            origin = "<stdin>"
+        else:
+            with open(path, "rb") as file:
+                data = file.read(MAX_PROGRAM_BYTES + 1)
+            origin = path
     except FileNotFoundError:
         raise UsageError(f"cannot read {path}: no such file", type="file_error") from None
     except IsADirectoryError:
         raise UsageError(f"cannot read {path}: it is a directory", type="file_error") from None
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}", type="file_error") from None
+    if len(data) > MAX_PROGRAM_BYTES:
+        raise UsageError(
+            f"cannot read {path}: it is larger than {MAX_PROGRAM_BYTES // 2**20} MiB",
+            type="file_error",
+        )
+    try:
+        # utf-8-sig: a byte-order mark is not part of the program.
+        return data.decode("utf-8-sig"), origin
     except UnicodeDecodeError as error:
         raise UsageError(
             f"cannot read {path}: it is not UTF-8 text (byte {error.start})", type="file_error"
         ) from None
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror}", type="file_error") from None
 
 
-def input_values(function: Function, line: CommandLine) -> dict[str, float]:
+def input_values(function: Function, line: CommandLine, options: list[str]) -> dict[str, float]:
     """The value of every input, in input order, checked against ``function``."""
     given: dict[str, float] = {}
     for name, text in line.values:
@@ -108,9 +168,19 @@ def input_values(function: Function, line: CommandLine) -> dict[str, float]:
                 type="invalid_value",
             )
         given[name] = number
+    for name in given:
+        hint = _option_hint(name, options)
+        if name not in function.inputs and hint:
+            raise UsageError(
+                f"--{name} is not an option of this command, and {name} is not an input",
+                hint=hint,
+            )
     missing = [name for name in function.inputs if name not in given]
     pronoun = "it" if len(missing) == 1 else "them"
-    options = " ".join(f"--{name} VALUE" for name in missing)
+    # An input named like one of our options can only be given with --var.
+    flags = " ".join(
+        f"--var {name}=VALUE" if f"--{name}" in options else f"--{name} VALUE" for name in missing
+    )
     pairs = " ".join(f"{name}=VALUE" for name in missing)
-    function.check_names(given, missing_hint=f"pass {pronoun} as {options} (or {pairs})")
+    function.check_names(given, missing_hint=f"pass {pronoun} as {flags} (or {pairs})")
     return {name: given[name] for name in function.inputs}

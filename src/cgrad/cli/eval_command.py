@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated, Optional
 
 import typer
 
 from .. import compile as compile_program
-from ..render import evaluation_json, evaluation_report
+from ..render import GRAPH_TREE_LIMIT, TREE_LIMIT, evaluation_json, evaluation_report
 from .app import app
-from .arguments import input_values, read_program, split_arguments
+from .arguments import (
+    choose,
+    input_values,
+    option_names,
+    read_program,
+    split_arguments,
+    split_wrt,
+)
 from .output import reporting, stdout_console, write_json
-
-
-class Mode(str, Enum):
-    REVERSE = "reverse"
-    FORWARD = "forward"
-
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -27,7 +27,7 @@ EXAMPLES = """
   cgrad eval "sin(x*y) + x" x=0.5 y=2 --wrt x
   cgrad eval @samples/neuron.cg x1=2 x2=0 w1=-3 w2=1 b=6.88
   cgrad eval "wrt*x" --var wrt=2 x=3    [dim]# wrt is also an option[/dim]
-  cgrad eval -- "-x^2" x=3      [dim]# a leading '-' goes after --[/dim]
+  cgrad eval -- "-x^2" x=3      [dim]# -- ends the options: the rest is EXPR and values[/dim]
 """
 
 
@@ -55,15 +55,19 @@ def eval_command(
         ),
     ] = None,
     wrt: Annotated[
-        Optional[str],
+        Optional[list[str]],
         typer.Option(
-            metavar="x,y", help="Only the partial derivatives with respect to these inputs."
+            metavar="x,y",
+            help="Only the partial derivatives with respect to these inputs (may repeat).",
         ),
     ] = None,
     mode: Annotated[
-        Mode,
-        typer.Option(help="reverse: one backward pass; forward: one tangent pass per input."),
-    ] = Mode.REVERSE,
+        str,
+        typer.Option(
+            metavar="reverse|forward",
+            help="reverse: one backward pass; forward: one tangent pass per input.",
+        ),
+    ] = "reverse",
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object instead of text.")
     ] = False,
@@ -71,7 +75,8 @@ def eval_command(
         bool,
         typer.Option(
             "--graph",
-            help="JSON: add the graph's nodes. Text: draw the whole tree, however large.",
+            help="JSON: add every node of the graph. Text: draw up to 10,000 nodes of the "
+            "tree instead of 100.",
         ),
     ] = False,
 ) -> None:
@@ -83,14 +88,24 @@ def eval_command(
     """
     with reporting(json_output):
         given = context.args if expression is None else [expression, *context.args]
-        line = split_arguments(given, variables or [])
+        options = option_names(context)
+        line = split_arguments(given, variables or [], options)
         text, origin = read_program(line.expression)
         function = compile_program(text, origin=origin)
-        inputs = input_values(function, line)
-        result = function.evaluate(inputs, wrt=wrt, mode=mode.value)
+        inputs = input_values(function, line, options)
+        result = function.evaluate(
+            inputs, wrt=split_wrt(wrt), mode=choose("--mode", mode, ("reverse", "forward"))
+        )
         if json_output:
             write_json(evaluation_json(function.graph, inputs, result, with_graph=graph))
         else:
+            # Soft wrap: tree lines stay whole and the terminal folds them.
             stdout_console().print(
-                evaluation_report(function.graph, inputs, result, tree_limit=None if graph else 100)
+                evaluation_report(
+                    function.graph,
+                    inputs,
+                    result,
+                    tree_limit=GRAPH_TREE_LIMIT if graph else TREE_LIMIT,
+                ),
+                soft_wrap=True,
             )
