@@ -315,3 +315,20 @@ def test_closed_pipe_exits_quietly():
     process.wait(timeout=60)
     assert process.returncode in (0, -signal.SIGPIPE, 128 + signal.SIGPIPE)
     assert "Traceback" not in stderr and "Error" not in stderr
+
+
+def test_typer_usage_errors_speak_like_cgrad():
+    completed = run("eval", "x", "x=1", "--json=yes")
+    assert completed.returncode == 2
+    assert completed.stderr == (
+        "cgrad: error: Option '--json' does not take a value.\n"
+        "hint: see 'cgrad eval --help'\n"
+    )
+    completed = run("frobnicate")
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("cgrad: error: No such command 'frobnicate'.")
+
+
+def test_version_and_short_help():
+    assert run("--version").stdout.startswith("cgrad ")
+    assert "Usage: cgrad eval" in run("eval", "-h").stdout

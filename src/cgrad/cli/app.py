@@ -1,5 +1,8 @@
 """The Typer application that every command registers itself on."""
 
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
@@ -10,11 +13,28 @@ app = typer.Typer(
     # Errors are reported by cgrad itself; a traceback never reaches the user.
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        try:
+            typer.echo(f"cgrad {version('cgrad')}")
+        except PackageNotFoundError:  # running from a checkout without installing
+            typer.echo("cgrad (not installed)")
+        raise typer.Exit()
+
+
 @app.callback()
-def root() -> None:
+def root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
     """cgrad parses an expression into a computational graph and runs the
     forward pass for its value and the backward pass (the chain rule, node by
     node) for every partial derivative."""

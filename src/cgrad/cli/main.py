@@ -1,19 +1,21 @@
 """The console script: run the Typer app with the signal handling of a
-well-behaved Unix filter."""
+well-behaved Unix filter, and Typer's own usage errors in cgrad's words."""
 
 from __future__ import annotations
 
 import signal
 import sys
 
+import typer
+
 from . import eval_command  # noqa: F401 - registers the command
 from .app import app
-from .output import ExitStatus
+from .output import ExitStatus, print_error
 
 
 class _Interrupted(BaseException):
-    """Raised by our SIGINT handler. Not a KeyboardInterrupt, which Typer
-    would turn into 'Aborted!' and exit status 1."""
+    """Raised by our SIGINT handler: not a KeyboardInterrupt, which some
+    Typer versions turn into 'Aborted!' and exit status 1."""
 
 
 def _interrupt(signum, frame) -> None:
@@ -27,7 +29,28 @@ def main() -> None:
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
-        app()
+        status = app(prog_name="cgrad", standalone_mode=False)
     except _Interrupted:
         sys.stderr.write("\n")
         sys.exit(ExitStatus.INTERRUPTED)
+    except typer.TyperException as error:
+        _report_usage_error(error)
+    sys.exit(status if isinstance(status, int) else ExitStatus.OK)
+
+
+def _report_usage_error(error: typer.TyperException) -> None:
+    """Typer's parser errors (an unknown option, a flag given a value) as one
+    ``cgrad: error:`` line like every other error, with where to get help."""
+    if not hasattr(error, "format_message"):
+        raise error
+    context = getattr(error, "ctx", None)
+    if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
+        sys.stdout.write(context.get_help() + "\n")
+        sys.exit(ExitStatus.ERROR)
+    if context is not None:
+        command = context.command_path
+    else:  # errors from Typer's option parser carry no context
+        names = {registered.name for registered in app.registered_commands}
+        command = "cgrad" + (f" {sys.argv[1]}" if sys.argv[1:2] and sys.argv[1] in names else "")
+    print_error(f"{error.format_message()}\nhint: see '{command} --help'")
+    sys.exit(getattr(error, "exit_code", ExitStatus.ERROR))
