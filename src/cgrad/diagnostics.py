@@ -8,7 +8,7 @@ when many points are evaluated at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +24,9 @@ class EvaluationWarning:
     message: str
     node: int | None = None
     span: Span | None = None
+    # When many points were evaluated at once: which of them it concerns
+    # (a boolean array of the broadcast shape); None for a single point.
+    points: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def as_json(self) -> dict:
         return {
@@ -87,16 +90,22 @@ class Diagnostics:
             f"{origin}line {node.span.line}, column {node.span.column})"
         )
 
-    def add(self, kind: str, message: str, node_id: int | None) -> None:
+    def add(self, kind: str, message: str, node_id: int | None, mask=None) -> None:
         span = self.graph.nodes[node_id].span if node_id is not None else None
-        self.warnings.append(EvaluationWarning(kind, message, node_id, span))
+        points = None if not self.shape else np.broadcast_to(mask, self.shape)
+        self.warnings.append(EvaluationWarning(kind, message, node_id, span, points))
         if node_id is not None:
             self.flagged.add(node_id)
 
     def non_finite_input(self, name: str, value) -> None:
         index, count, size = first_point(~np.isfinite(value))
         number = format_number(at_point(value, index, self.shape))
-        self.add("non_finite_input", f"input {name} is {number}{_where(index, count, size)}", None)
+        self.add(
+            "non_finite_input",
+            f"input {name} is {number}{_where(index, count, size)}",
+            None,
+            ~np.isfinite(value),
+        )
 
     def non_finite_value(self, node_id: int, mask, values: list) -> None:
         node = self.graph.nodes[node_id]
@@ -112,7 +121,7 @@ class Diagnostics:
                 f"{self.where(node_id)} is {result}{_where(index, count, size)}: "
                 f"{_application(node.op, arguments)} = {result}"
             )
-        self.add("non_finite_value", message, node_id)
+        self.add("non_finite_value", message, node_id, mask)
 
     def kink(self, node_id: int, mask, values: list) -> None:
         node = self.graph.nodes[node_id]
@@ -124,6 +133,7 @@ class Diagnostics:
             f"{self.where(node_id)} is at a kink{_where(index, count, size)}, "
             f"{_application(node.op, arguments)}; by convention, {op.kink.convention}",
             node_id,
+            mask,
         )
 
     def non_finite_derivative(self, node_id: int, position: int, mask, local, values: list) -> None:
@@ -137,6 +147,7 @@ class Diagnostics:
             f"{self.where(node_id)} has a derivative of {slope} with respect to {which}"
             f"{_where(index, count, size)}, at {_application(node.op, arguments)}",
             node_id,
+            mask,
         )
 
     def non_finite_gradient(self, name: str, gradient) -> None:
@@ -146,4 +157,5 @@ class Diagnostics:
             "non_finite_gradient",
             f"the derivative with respect to {name} is {number}{_where(index, count, size)}",
             None,
+            ~np.isfinite(gradient),
         )

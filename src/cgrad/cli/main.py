@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from . import eval_command  # noqa: F401 - registers the command
+from . import batch_command, eval_command  # noqa: F401 - they register the commands
 from .app import app
 from .output import ExitStatus, print_error
 

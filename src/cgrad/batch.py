@@ -1,0 +1,234 @@
+"""Many points, or many expressions, evaluated in vectorised chunks.
+
+:func:`evaluate_records` takes records (see :mod:`cgrad.rows`) and yields,
+chunk by chunk and in input order, one :class:`Outcome` per record: a value
+and gradient, or an error naming what was wrong with that record. Within a
+chunk, the records of each expression go through its graph together, as
+numpy arrays, in one forward and one backward pass.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .diagnostics import EvaluationWarning
+from .errors import CgradError
+from .function import Function, compile
+from .rows import EXPRESSION_FIELD, ID_FIELD, Record
+
+# Rows per chunk: big enough that numpy's per-call overhead is spread thin,
+# small enough that a chunk's arrays stay in cache and memory stays flat.
+CHUNK_ROWS = 4096
+# Distinct expressions kept compiled when records carry their own.
+CACHE_SIZE = 512
+# Rows of a chunk whose warnings are worked out one by one (beyond this, the
+# chunk-wide message is used for the rest).
+ROW_DIAGNOSES_PER_CHUNK = 64
+
+_NON_FINITE_TEXT = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+@dataclass(slots=True)
+class Outcome:
+    row: int
+    id: object = None
+    expression: str | None = None  # set when records carry their own
+    inputs: dict[str, float] | None = None
+    value: float | None = None
+    gradient: dict[str, float] | None = None
+    extra: dict[str, object] | None = None
+    warnings: list[EvaluationWarning] | None = None
+    error: tuple[str, str] | None = None  # (type, message)
+
+
+class _Compiled:
+    """A least-recently-used cache of compiled expressions (and of their
+    errors, so that a bad expression repeated a million times is parsed once)."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self.entries: OrderedDict[str, Function | CgradError] = OrderedDict()
+
+    def get(self, text: str) -> Function | CgradError:
+        entry = self.entries.get(text)
+        if entry is None:
+            try:
+                entry = compile(text)
+            except CgradError as error:
+                entry = error
+            self.entries[text] = entry
+            if len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+        else:
+            self.entries.move_to_end(text)
+        return entry
+
+
+def evaluate_records(
+    records: Iterable[Record],
+    function: Function | None = None,
+    wrt: Sequence[str] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[list[Outcome]]:
+    """Outcomes for ``records``, a list per chunk, in input order.
+
+    With ``function``, every record is a point of it (an ``expr`` field is
+    carried, not used). Without, each record names its own expression in
+    ``expr``. ``wrt`` limits the partials, as in :meth:`Function.evaluate`.
+    """
+    if function is not None and wrt is not None:
+        function.check_wrt(wrt)
+    compiled = _Compiled()
+    iterator = iter(records)
+    while chunk := list(itertools.islice(iterator, chunk_rows)):
+        yield _evaluate_chunk(chunk, function, wrt, compiled)
+
+
+def _evaluate_chunk(chunk, function, wrt, compiled: _Compiled) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    groups: dict[int, tuple[Function, list[int]]] = {}
+    for record in chunk:
+        outcome = Outcome(record.row)
+        outcomes.append(outcome)
+        if record.error is not None:
+            outcome.error = record.error
+            continue
+        fields = record.fields
+        outcome.id = fields.get(ID_FIELD)
+        chosen = function
+        if chosen is None:
+            chosen = _expression_of(fields, outcome, compiled)
+            if chosen is None:
+                continue
+        if wrt is not None and function is None:
+            missing = [name for name in wrt if name not in chosen.inputs]
+            if missing:
+                outcome.error = (
+                    "unknown_input",
+                    f"--wrt names {', '.join(missing)}, "
+                    f"not inputs of this expression ({chosen.inputs_text()})",
+                )
+                continue
+        groups.setdefault(id(chosen), (chosen, []))[1].append(len(outcomes) - 1)
+    for chosen, members in groups.values():
+        _evaluate_group(chosen, [chunk[i] for i in members], [outcomes[i] for i in members], wrt)
+    return outcomes
+
+
+def _expression_of(fields: dict, outcome: Outcome, compiled: _Compiled) -> Function | None:
+    text = fields.get(EXPRESSION_FIELD)
+    if not isinstance(text, str):
+        outcome.error = (
+            "missing_expression",
+            f'no "{EXPRESSION_FIELD}" in this record, and no expression given with -e',
+        )
+        return None
+    outcome.expression = text
+    entry = compiled.get(text)
+    if isinstance(entry, CgradError):
+        where = f" at line {entry.line}, column {entry.column}" if entry.span else ""
+        hint = f" (hint: {entry.hint})" if entry.hint else ""
+        outcome.error = (entry.type, f"{entry.message}{where}{hint}")
+        return None
+    return entry
+
+
+def _number(raw: object) -> float | None:
+    """A record's value as a float: a JSON number, a CSV field, or one of
+    the strings NaN/Infinity/-Infinity that cgrad itself writes."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, (int, float)):
+        return float(raw)
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text in _NON_FINITE_TEXT:
+            return _NON_FINITE_TEXT[text]
+        try:
+            return float(text)
+        except ValueError:
+            return None
+    return None
+
+
+def _describe(raw: object) -> str:
+    return "empty" if raw == "" else f"not a number: {raw!r}"
+
+
+def _evaluate_group(function: Function, records: list[Record], outcomes: list[Outcome], wrt):
+    """Evaluate the records of one expression together."""
+    names = function.inputs
+    columns: dict[str, list[float]] = {name: [] for name in names}
+    good: list[int] = []
+    for index, record in enumerate(records):
+        fields = record.fields
+        outcome = outcomes[index]
+        # Carried fields travel with the record, failed or not.
+        extra = {
+            key: value
+            for key, value in fields.items()
+            if key not in names
+            and key != ID_FIELD
+            and (key != EXPRESSION_FIELD or outcome.expression is None)
+        }
+        outcome.extra = extra or None
+        values = []
+        for name in names:
+            if name not in fields:
+                outcome.error = ("missing_value", f"no value for {name}")
+                break
+            number = _number(fields[name])
+            if number is None:
+                outcome.error = (
+                    "invalid_value",
+                    f"the value of {name} is {_describe(fields[name])}",
+                )
+                break
+            values.append(number)
+        else:
+            for name, number in zip(names, values, strict=True):
+                columns[name].append(number)
+            good.append(index)
+    if not good:
+        return
+    arrays = {name: np.array(columns[name], dtype=np.float64) for name in names}
+    result = function.evaluate(arrays, wrt=wrt)
+    value = np.broadcast_to(result.value, (len(good),)).tolist()
+    gradient = {
+        name: np.broadcast_to(g, (len(good),)).tolist() for name, g in result.gradient.items()
+    }
+    inputs = {name: columns[name] for name in names}
+    for position, index in enumerate(good):
+        outcome = outcomes[index]
+        outcome.inputs = {name: inputs[name][position] for name in names}
+        outcome.value = value[position]
+        outcome.gradient = {name: g[position] for name, g in gradient.items()}
+    _attach_warnings(function, result.warnings, good, outcomes, wrt)
+
+
+def _attach_warnings(function, warnings, good: list[int], outcomes: list[Outcome], wrt) -> None:
+    """Give each flagged row its own warnings: a chunk-wide warning says "at
+    3 of 4096 points"; a row deserves the numbers of that row."""
+    if not warnings:
+        return
+    flagged = np.zeros(len(good), dtype=bool)
+    for warning in warnings:
+        if warning.points is not None:
+            flagged |= warning.points.reshape(-1)
+    for count, position in enumerate(np.flatnonzero(flagged).tolist()):
+        outcome = outcomes[good[position]]
+        if count < ROW_DIAGNOSES_PER_CHUNK:
+            alone = function.evaluate(outcome.inputs, wrt=wrt)
+            outcome.warnings = list(alone.warnings)
+        else:
+            outcome.warnings = [
+                warning
+                for warning in warnings
+                if warning.points is not None and warning.points.reshape(-1)[position]
+            ]

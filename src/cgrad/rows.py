@@ -1,0 +1,254 @@
+"""Records in: CSV, TSV, NDJSON and JSON arrays, streamed one record at a time.
+
+Every reader yields :class:`Record` objects in input order, one per record
+of the input, and never raises for a bad record: a row that cannot be read
+(wrong number of fields, invalid JSON, invalid UTF-8) becomes a record
+carrying an error, so that nothing is silently dropped. Only a problem with
+the input as a whole (no CSV header, duplicate column names) raises
+:class:`~cgrad.errors.UsageError`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import UsageError
+
+
+class Format(str, Enum):
+    CSV = "csv"
+    TSV = "tsv"
+    NDJSON = "ndjson"
+    JSON = "json"
+
+
+EXTENSIONS = {
+    ".csv": Format.CSV,
+    ".tsv": Format.TSV,
+    ".ndjson": Format.NDJSON,
+    ".jsonl": Format.NDJSON,
+    ".json": Format.JSON,
+}
+
+# NDJSON fields with a meaning of their own, which therefore cannot name inputs.
+EXPRESSION_FIELD = "expr"
+ID_FIELD = "id"
+
+
+@dataclass(slots=True)
+class Record:
+    """One input record: its number (from 1), its fields, or why it is bad."""
+
+    row: int
+    fields: dict[str, object] | None
+    error: tuple[str, str] | None = None  # (type, message)
+
+
+def detect_format(path: str | None, head: bytes) -> Format:
+    """The format from the file's extension, else from its first bytes: '['
+    opens a JSON array, '{' an NDJSON stream (read line by line, never as one
+    document), otherwise CSV, or TSV when the header has tabs and no commas."""
+    if path is not None:
+        known = EXTENSIONS.get(Path(path).suffix.lower())
+        if known is not None:
+            return known
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
+    if text.startswith("["):
+        return Format.JSON
+    if text.startswith("{"):
+        return Format.NDJSON
+    header = text.split("\n", 1)[0]
+    return Format.TSV if "\t" in header and "," not in header else Format.CSV
+
+
+class Records:
+    """The records of a binary stream (binary, so that bad UTF-8 is caught
+    per record). For CSV and TSV the header is read at once: ``header``
+    names the columns; it is None for the JSON formats."""
+
+    def __init__(self, stream: BinaryIO, format: Format) -> None:
+        self.header: list[str] | None = None
+        if format in (Format.CSV, Format.TSV):
+            text = io.TextIOWrapper(
+                stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
+            )
+            reader = csv.reader(text, delimiter="\t" if format == Format.TSV else ",")
+            self.header = _read_header(reader)
+            self._records = _read_delimited(reader, self.header)
+        elif format == Format.NDJSON:
+            self._records = _read_ndjson(stream)
+        else:
+            self._records = _read_json_array(stream)
+
+    def __iter__(self) -> Iterator[Record]:
+        return self._records
+
+
+# Lone surrogates are what 'surrogateescape' turns undecodable bytes into.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def _read_header(reader) -> list[str]:
+    header = next(reader, None)
+    while header == []:  # blank lines before the header
+        header = next(reader, None)
+    if header is None:
+        return []
+    header = [name.strip() for name in header]
+    if any(_UNDECODABLE.search(name) for name in header):
+        raise UsageError("the header line is not valid UTF-8", type="input_error")
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise UsageError(
+            f"the header names {', '.join(duplicated)} more than once", type="input_error"
+        )
+    return header
+
+
+def _read_delimited(reader, header: list[str]) -> Iterator[Record]:
+    width = len(header)
+    row = 0
+    for fields in reader:
+        if not fields:  # a blank line is not a record
+            continue
+        row += 1
+        if len(fields) != width:
+            yield Record(
+                row,
+                None,
+                (
+                    "invalid_row",
+                    f"line {reader.line_num}: expected {width} fields, found {len(fields)}",
+                ),
+            )
+        elif any(_UNDECODABLE.search(field) for field in fields):
+            yield Record(row, None, ("invalid_utf8", f"line {reader.line_num}: not valid UTF-8"))
+        else:
+            yield Record(row, dict(zip(header, fields, strict=True)))
+
+
+def _read_ndjson(stream: BinaryIO) -> Iterator[Record]:
+    row = 0
+    for line_number, line in enumerate(stream, start=1):
+        if line_number == 1 and line.startswith(codecs.BOM_UTF8):
+            line = line[len(codecs.BOM_UTF8) :]
+        if not line.strip():
+            continue
+        row += 1
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            yield Record(
+                row,
+                None,
+                ("invalid_utf8", f"line {line_number}: not valid UTF-8 (byte {error.start})"),
+            )
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as error:
+            yield Record(
+                row, None, ("invalid_json", f"line {line_number}: invalid JSON: {error.msg}")
+            )
+            continue
+        yield _object_record(row, value, f"line {line_number}")
+
+
+def _object_record(row: int, value: object, where: str) -> Record:
+    if not isinstance(value, dict):
+        return Record(
+            row,
+            None,
+            ("invalid_record", f"{where}: a record must be a JSON object, not {_kind(value)}"),
+        )
+    return Record(row, value)
+
+
+def _kind(value: object) -> str:
+    return {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+_READ_SIZE = 1 << 16
+
+
+def _read_json_array(stream: BinaryIO) -> Iterator[Record]:
+    """Elements of one JSON array, decoded one at a time from a sliding
+    buffer, so that a huge array is never held in memory whole."""
+    decoder = json.JSONDecoder()
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape")
+    buffer = ""
+    position = 0
+    at_end = False
+    row = 0
+
+    def fill() -> bool:
+        nonlocal buffer, position, at_end
+        more = text.read(_READ_SIZE)
+        buffer = buffer[position:] + more
+        position = 0
+        at_end = not more
+        return bool(more)
+
+    def skip_space() -> str:
+        nonlocal position
+        while True:
+            while position < len(buffer) and buffer[position] in " \t\r\n":
+                position += 1
+            if position < len(buffer) or not fill():
+                return buffer[position] if position < len(buffer) else ""
+
+    if skip_space() != "[":
+        raise UsageError("a .json input must be one JSON array of records", type="input_error")
+    position += 1
+    if skip_space() == "]":
+        return
+    while True:
+        while True:
+            try:
+                value, end = decoder.raw_decode(buffer, position)
+                break
+            except json.JSONDecodeError as error:
+                # Maybe the element is only cut by the end of the buffer.
+                if not at_end and fill():
+                    continue
+                row += 1
+                yield Record(
+                    row,
+                    None,
+                    (
+                        "invalid_json",
+                        f"element {row}: invalid JSON ({error.msg}); "
+                        "the rest of the array cannot be read",
+                    ),
+                )
+                return
+        row += 1
+        if _UNDECODABLE.search(buffer, position, end):
+            yield Record(row, None, ("invalid_utf8", f"element {row}: not valid UTF-8"))
+        else:
+            yield _object_record(row, value, f"element {row}")
+        position = end
+        separator = skip_space()
+        position += 1
+        if separator == "]":
+            return
+        if separator != ",":
+            row += 1
+            yield Record(
+                row,
+                None,
+                ("invalid_json", "expected ',' or ']' after an element; the rest cannot be read"),
+            )
+            return
+        skip_space()
