@@ -107,8 +107,8 @@ def batch_command(
         if function is not None and wrt_names is not None:
             function.check_wrt(wrt_names)
         with _input(source) as (stream, size):
-            format = _input_format(source, stream, input_format)
-            records = Records(stream, format)
+            in_format = _input_format(source, stream, input_format)
+            records = Records(stream, in_format)
             chosen = _output_format(output_format, output)
             layout = Layout(
                 inputs=function.inputs if function else (),
@@ -223,7 +223,7 @@ def _output(path: Path | None) -> Iterator[TextIO]:
         raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
     finished = False
     try:
-        with io.open(handle, "w", encoding="utf-8", newline="") as sink:
+        with open(handle, "w", encoding="utf-8", newline="") as sink:
             yield sink
         finished = True
     finally:

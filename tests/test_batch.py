@@ -1,0 +1,263 @@
+"""`cgrad batch` end to end: formats in and out, stdin, bad rows, pipes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import cgrad
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+SEED = "(x+y)*z"
+POINT_FILES = ["points.csv", "points.tsv", "points.ndjson", "points.json"]
+
+
+def sample_points() -> list[dict[str, float]]:
+    with open(SAMPLES / "points.csv", newline="") as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def parse_output(text: str, output_format: str) -> list[dict]:
+    """Records back from any output format, as (row, value, gradient) dicts."""
+    if output_format == "ndjson":
+        return [json.loads(line) for line in text.splitlines()]
+    if output_format == "json":
+        return json.loads(text)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    return [
+        {
+            "row": int(r["row"]),
+            "value": float(r["value"]),
+            "gradient": {k[5:]: float(v) for k, v in r.items() if k.startswith("grad_")},
+        }
+        for r in rows
+    ]
+
+
+@pytest.mark.parametrize("source", POINT_FILES)
+@pytest.mark.parametrize("via_stdin", [False, True])
+@pytest.mark.parametrize("output_format", ["ndjson", "json", "csv"])
+def test_every_input_and_output_format_agrees_with_eval(cli, source, via_stdin, output_format):
+    path = SAMPLES / source
+    if via_stdin:
+        result = cli("batch", "-e", SEED, "--format", output_format, input=path.read_text())
+    else:
+        result = cli("batch", str(path), "-e", SEED, "--format", output_format)
+    assert result.exit_code == 0, result.stderr
+    records = parse_output(result.stdout, output_format)
+    points = sample_points()
+    assert [r["row"] for r in records] == list(range(1, len(points) + 1))
+    f = cgrad.compile(SEED)
+    for record, point in zip(records, points, strict=True):
+        expected = f.evaluate(point)
+        assert record["value"] == expected.value
+        assert record["gradient"] == expected.gradient
+
+
+def test_table_output(cli):
+    result = cli("batch", str(SAMPLES / "points.csv"), "-e", SEED, "--format", "table")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["row", "inputs", "value", "gradient", "note"]
+    assert len([line for line in lines if line.strip()[:1].isdigit()]) == 20
+
+
+def test_ndjson_record_shape(cli):
+    text = "x,y,z,label\n1,2,3,a\n"
+    result = cli("batch", "-e", SEED, "--format", "ndjson", input=text)
+    assert result.stdout == (
+        '{"row": 1, "inputs": {"x": 1.0, "y": 2.0, "z": 3.0}, "value": 9.0, '
+        '"gradient": {"x": 3.0, "y": 3.0, "z": 3.0}, "extra": {"label": "a"}}\n'
+    )
+
+
+def test_csv_columns(cli):
+    text = "id,x,label,y,z\np1,1,a,2,3\n"
+    result = cli("batch", "-e", SEED, "--format", "csv", input=text)
+    assert result.stdout.splitlines() == [
+        "row,id,x,y,z,label,value,grad_x,grad_y,grad_z,error",
+        "1,p1,1.0,2.0,3.0,a,9.0,3.0,3.0,3.0,",
+    ]
+
+
+def test_records_with_their_own_expressions(cli):
+    result = cli("batch", str(SAMPLES / "jobs.ndjson"))
+    assert result.exit_code == 1  # the "typo" job fails
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["id"] for r in records] == [
+        "seed",
+        "neuron",
+        "log-base",
+        "shared",
+        "seed-again",
+        "typo",
+        "kink",
+    ]
+    assert records[0]["gradient"] == {"x": 3.0, "y": 3.0, "z": 3.0}
+    assert records[2]["value"] == 3.0
+    assert records[5]["error"]["type"] == "unknown_function"
+    assert records[6]["warnings"][0]["type"] == "kink"
+
+
+def test_each_distinct_expression_is_compiled_once(monkeypatch):
+    from cgrad import batch
+    from cgrad.rows import Record
+
+    calls = []
+    real = batch.compile
+    monkeypatch.setattr(batch, "compile", lambda text: calls.append(text) or real(text))
+    records = [Record(i + 1, {"expr": ["x*2", "y+1"][i % 2], "x": i, "y": i}) for i in range(10)]
+    outcomes = [o for chunk in batch.evaluate_records(records, chunk_rows=3) for o in chunk]
+    assert calls == ["x*2", "y+1"]
+    assert [o.value for o in outcomes] == [0, 2, 4, 4, 8, 6, 12, 8, 16, 10]
+
+
+BAD_CSV = (
+    "x,y,z\n"
+    "1,2,3\n"  # row 1: good
+    "1,2\n"  # row 2: wrong column count
+    "a,2,3\n"  # row 3: not a number
+    ",2,3\n"  # row 4: empty value
+    "4,5,6\n"  # row 5: good
+)
+BAD_NDJSON = (
+    '{"x": 1, "y": 2, "z": 3}\n'  # row 1: good
+    '{"x": 1, "y": 2}\n'  # row 2: missing variable
+    "{not json}\n"  # row 3: invalid JSON
+    '{"x": true, "y": 2, "z": 3}\n'  # row 4: not a number
+    '{"x": 1, "y": 2, "z": 3, "expr": "2x"}\n'  # row 5: carried (with -e)
+    "[1, 2]\n"  # row 6: not an object
+    '{"x": 4, "y": 5, "z": 6}\n'  # row 7: good
+)
+BAD_JOBS = (
+    '{"expr": "x+1", "x": 1}\n'  # row 1: good
+    '{"expr": "2x", "x": 1}\n'  # row 2: does not parse
+    '{"x": 1}\n'  # row 3: no expression
+    '{"expr": "x*y", "x": 1}\n'  # row 4: missing variable
+    '{"expr": "x+1", "x": 2}\n'  # row 5: good
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "arguments", "errors"),
+    [
+        (BAD_CSV, ["-e", SEED], {2: "invalid_row", 3: "invalid_value", 4: "invalid_value"}),
+        (
+            BAD_NDJSON,
+            ["-e", SEED],
+            {2: "missing_value", 3: "invalid_json", 4: "invalid_value", 6: "invalid_record"},
+        ),
+        (BAD_JOBS, [], {2: "syntax_error", 3: "missing_expression", 4: "missing_value"}),
+    ],
+)
+@pytest.mark.parametrize("on_error", ["record", "skip", "fail"])
+def test_bad_rows_mixed_with_good_ones(cli, text, arguments, errors, on_error):
+    result = cli("batch", *arguments, "--format", "ndjson", "--on-error", on_error, input=text)
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    total = len([line for line in text.splitlines() if line.strip()]) - text.startswith("x,y,z")
+    if on_error == "record":
+        assert [r["row"] for r in records] == list(range(1, total + 1))
+        assert {r["row"]: r["error"]["type"] for r in records if "error" in r} == errors
+    elif on_error == "skip":
+        assert [r["row"] for r in records] == [n for n in range(1, total + 1) if n not in errors]
+        assert all("error" not in r for r in records)
+    else:
+        first = min(errors)
+        assert [r["row"] for r in records] == list(range(1, first))
+        assert result.stderr.startswith(f"cgrad: error: row {first}: {errors[first]}: ")
+
+
+def test_invalid_utf8_is_a_bad_row_not_a_crash(cli):
+    data = b"x,y,z\n1,2,3\n\xff,2,3\n4,5,6\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "cgrad", "batch", "-e", SEED, "--format", "ndjson"],
+        input=data,
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert b"Traceback" not in result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("error", {}).get("type") for r in records] == [None, "invalid_utf8", None]
+
+
+def test_non_finite_results_are_values_with_warnings(cli):
+    result = cli("batch", "-e", "log(x)", "--format", "ndjson", input="x\n1\n-1\n0\n")
+    assert result.exit_code == 0
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["value"] for r in records] == [0.0, "NaN", "-Infinity"]
+    assert "warnings" not in records[0]
+    assert records[1]["warnings"][0]["message"].endswith("log(-1) = NaN")
+    assert records[2]["warnings"][0]["message"].endswith("log(0) = -Infinity")
+
+
+def test_wrt_limits_the_partials(cli):
+    result = cli("batch", "-e", SEED, "--wrt", "z", "--format", "ndjson", input="x,y,z\n1,2,3\n")
+    assert json.loads(result.stdout)["gradient"] == {"z": 3.0}
+    result = cli("batch", "-e", SEED, "--wrt", "q", input="x,y,z\n1,2,3\n")
+    assert result.exit_code == 2
+
+
+def test_output_file_is_written_whole(cli, tmp_path):
+    target = tmp_path / "out.csv"
+    result = cli(
+        "batch", str(SAMPLES / "points.csv"), "-e", SEED, "--format", "csv", "-o", str(target)
+    )
+    assert result.exit_code == 0 and result.stdout == ""
+    assert len(target.read_text().splitlines()) == 21
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_usage_errors(cli):
+    assert cli("batch", "/nonexistent.csv", "-e", SEED).exit_code == 2
+    assert cli("batch", "-e", "2x", input="x\n1\n").exit_code == 2
+    assert cli("batch", "-e", SEED, "--format", "xml", input="x\n1\n").exit_code == 2
+    result = cli("batch", "-e", SEED, input="x,x\n1,2\n")
+    assert result.exit_code == 2 and "names x more than once" in result.stderr
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    source = tmp_path / "points.csv"
+    source.write_text("x,y,z\n" + "1,2,3\n" * 200_000)
+    command = [sys.executable, "-m", "cgrad", "batch", "-e", SEED, "--format", "ndjson"]
+    with open(source, "rb") as stdin:
+        process = subprocess.Popen(
+            command, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        first = process.stdout.readline()
+        process.stdout.close()  # like `| head -1`
+        stderr = process.stderr.read()
+        process.wait(timeout=120)
+    assert json.loads(first)["row"] == 1
+    assert b"Traceback" not in stderr
+
+
+@pytest.mark.slow
+def test_a_million_rows_give_a_million_records_in_order(tmp_path):
+    source = tmp_path / "big.csv"
+    with open(source, "w") as f:
+        f.write("x,y,z\n")
+        f.writelines(f"{i % 7},{i % 5},{i % 3}\n" for i in range(1_000_000))
+    completed = subprocess.Popen(
+        [sys.executable, "-m", "cgrad", "batch", str(source), "-e", SEED, "--format", "ndjson"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    count = 0
+    for count, line in enumerate(completed.stdout, start=1):
+        if count % 99_991 == 1 or count == 1_000_000:  # spot checks, and the last
+            record = json.loads(line)
+            i = count - 1
+            assert record["row"] == count
+            assert record["value"] == ((i % 7) + (i % 5)) * (i % 3)
+    assert completed.wait(timeout=600) == 0
+    assert count == 1_000_000
+    assert not math.isnan(count)
