@@ -36,15 +36,32 @@ _NON_FINITE_TEXT = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.in
 
 @dataclass(slots=True)
 class Outcome:
+    """One output record: a value and partials, or an error.
+
+    Inputs and partials are kept as parallel tuples (names shared by every
+    row of an expression) rather than a dict per row: writers format them
+    straight from the tuples. ``inputs`` and ``gradient`` give dicts.
+    """
+
     row: int
     id: object = None
     expression: str | None = None  # set when records carry their own
-    inputs: dict[str, float] | None = None
+    input_names: tuple[str, ...] = ()
+    input_values: tuple[float, ...] = ()
     value: float | None = None
-    gradient: dict[str, float] | None = None
+    gradient_names: tuple[str, ...] = ()
+    gradient_values: tuple[float, ...] = ()
     extra: dict[str, object] | None = None
     warnings: list[EvaluationWarning] | None = None
     error: tuple[str, str] | None = None  # (type, message)
+
+    @property
+    def inputs(self) -> dict[str, float]:
+        return dict(zip(self.input_names, self.input_values, strict=True))
+
+    @property
+    def gradient(self) -> dict[str, float]:
+        return dict(zip(self.gradient_names, self.gradient_values, strict=True))
 
 
 class _Compiled:
@@ -164,52 +181,68 @@ def _describe(raw: object) -> str:
 def _evaluate_group(function: Function, records: list[Record], outcomes: list[Outcome], wrt):
     """Evaluate the records of one expression together."""
     names = function.inputs
-    columns: dict[str, list[float]] = {name: [] for name in names}
-    good: list[int] = []
-    for index, record in enumerate(records):
-        fields = record.fields
-        outcome = outcomes[index]
+    for record, outcome in zip(records, outcomes, strict=True):
         # Carried fields travel with the record, failed or not.
         extra = {
             key: value
-            for key, value in fields.items()
+            for key, value in record.fields.items()
             if key not in names
             and key != ID_FIELD
             and (key != EXPRESSION_FIELD or outcome.expression is None)
         }
         outcome.extra = extra or None
-        values = []
-        for name in names:
-            if name not in fields:
-                outcome.error = ("missing_value", f"no value for {name}")
-                break
-            number = _number(fields[name])
-            if number is None:
-                outcome.error = (
-                    "invalid_value",
-                    f"the value of {name} is {_describe(fields[name])}",
-                )
-                break
-            values.append(number)
-        else:
-            for name, number in zip(names, values, strict=True):
-                columns[name].append(number)
-            good.append(index)
+    columns = [_column(name, records, outcomes) for name in names]
+    good = [i for i, outcome in enumerate(outcomes) if outcome.error is None]
     if not good:
         return
-    arrays = {name: np.array(columns[name], dtype=np.float64) for name in names}
-    result = function.evaluate(arrays, wrt=wrt)
-    value = np.broadcast_to(result.value, (len(good),)).tolist()
-    gradient = {
-        name: np.broadcast_to(g, (len(good),)).tolist() for name, g in result.gradient.items()
-    }
-    inputs = {name: columns[name] for name in names}
-    for position, index in enumerate(good):
+    if len(good) < len(records):
+        columns = [column[good] for column in columns]
+    result = function.evaluate(dict(zip(names, columns, strict=True)), wrt=wrt)
+    count = len(good)
+    values = np.broadcast_to(result.value, (count,)).tolist()
+    gradient_names = tuple(result.gradient)
+    gradients = [np.broadcast_to(g, (count,)).tolist() for g in result.gradient.values()]
+    inputs = [column.tolist() for column in columns]
+    rows_of_inputs = zip(*inputs, strict=True) if names else itertools.repeat(())
+    rows_of_gradients = zip(*gradients, strict=True) if gradients else itertools.repeat(())
+    for index, value, point, slopes in zip(good, values, rows_of_inputs, rows_of_gradients):
         outcome = outcomes[index]
-        outcome.inputs = {name: inputs[name][position] for name in names}
-        outcome.value = value[position]
-        outcome.gradient = {name: g[position] for name, g in gradient.items()}
+        outcome.input_names = names
+        outcome.input_values = point
+        outcome.value = value
+        outcome.gradient_names = gradient_names
+        outcome.gradient_values = slopes
     _attach_warnings(function, result.warnings, good, outcomes, wrt)
+
+
+def _column(name: str, records: list[Record], outcomes: list[Outcome]) -> np.ndarray:
+    """The values of input ``name`` over the records, as float64; a record
+    whose value is missing or not a number gets its error (and a NaN here)."""
+    raw = [record.fields.get(name, _MISSING) for record in records]
+    kinds = set(map(type, raw))
+    # The common cases, converted by numpy in one go: all CSV text, or all
+    # JSON numbers (bool is excluded: true is not 1 here).
+    if kinds <= {str} or kinds <= {int, float}:
+        try:
+            return np.array(raw, dtype=np.float64)
+        except ValueError:
+            pass
+    column = np.empty(len(raw), dtype=np.float64)
+    for index, value in enumerate(raw):
+        number = None if value is _MISSING else _number(value)
+        if number is None:
+            if outcomes[index].error is None:
+                outcomes[index].error = (
+                    ("missing_value", f"no value for {name}")
+                    if value is _MISSING
+                    else ("invalid_value", f"the value of {name} is {_describe(value)}")
+                )
+            number = math.nan
+        column[index] = number
+    return column
+
+
+_MISSING = object()
 
 
 def _attach_warnings(function, warnings, good: list[int], outcomes: list[Outcome], wrt) -> None:

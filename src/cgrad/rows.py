@@ -130,7 +130,8 @@ def _read_delimited(reader, header: list[str]) -> Iterator[Record]:
                     f"line {reader.line_num}: expected {width} fields, found {len(fields)}",
                 ),
             )
-        elif any(_UNDECODABLE.search(field) for field in fields):
+        # ASCII rows (nearly all) cannot hold an undecodable byte.
+        elif not "".join(fields).isascii() and any(map(_UNDECODABLE.search, fields)):
             yield Record(row, None, ("invalid_utf8", f"line {reader.line_num}: not valid UTF-8"))
         else:
             yield Record(row, dict(zip(header, fields, strict=True)))

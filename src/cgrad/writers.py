@@ -9,6 +9,7 @@ with "NaN", "Infinity" and "-Infinity" for the non-finite ones.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,35 +45,54 @@ class Layout:
 
 
 def _number(value: float) -> str:
-    """A float as JSON/CSV text."""
+    """A float as CSV text: shortest round-trip, or NaN/Infinity/-Infinity."""
     text = repr(value)
-    if text in ("nan", "inf", "-inf"):
-        return format_number(value)
-    return text
+    # Only 'nan', 'inf' and '-inf' end in a letter.
+    return format_number(value) if text[-1] in "nf" else text
 
 
-def record_json(outcome: Outcome) -> dict:
-    """The output record of SPEC section 3, as a dict for ``json.dumps``."""
-    document: dict = {"row": outcome.row}
+def _json_value(value: float) -> str:
+    """A float as JSON text: a number, or a quoted NaN/Infinity/-Infinity."""
+    text = repr(value)
+    return f'"{format_number(value)}"' if text[-1] in "nf" else text
+
+
+def _dumps(document: object) -> str:
+    return json.dumps(document, ensure_ascii=False, allow_nan=False)
+
+
+@functools.lru_cache(maxsize=256)
+def _object_template(names: tuple[str, ...]) -> str:
+    """'{"x": %s, "y": %s}' for names x, y: a JSON object with slots."""
+    return "{" + ", ".join(f"{_dumps(name)}: %s" for name in names) + "}"
+
+
+def record_text(outcome: Outcome) -> str:
+    """The output record of SPEC section 3 as one line of JSON. Built from
+    templates rather than through json.dumps of a dict per record, which
+    was most of the time of a big batch."""
+    parts = [f'{{"row": {outcome.row}']
     if outcome.id is not None:
-        document["id"] = outcome.id
+        parts.append(f', "id": {_dumps(outcome.id)}')
     if outcome.error is not None:
         if outcome.extra:
-            document["extra"] = outcome.extra
-        document["error"] = {"type": outcome.error[0], "message": outcome.error[1]}
-        return document
-    document["inputs"] = {name: json_number(v) for name, v in outcome.inputs.items()}
-    document["value"] = json_number(outcome.value)
-    document["gradient"] = {name: json_number(g) for name, g in outcome.gradient.items()}
+            parts.append(f', "extra": {_dumps(outcome.extra)}')
+        error = {"type": outcome.error[0], "message": outcome.error[1]}
+        parts.append(f', "error": {_dumps(error)}}}')
+        return "".join(parts)
+    inputs = _object_template(outcome.input_names) % tuple(map(_json_value, outcome.input_values))
+    gradient = _object_template(outcome.gradient_names) % tuple(
+        map(_json_value, outcome.gradient_values)
+    )
+    parts.append(
+        f', "inputs": {inputs}, "value": {_json_value(outcome.value)}, "gradient": {gradient}'
+    )
     if outcome.extra:
-        document["extra"] = outcome.extra
+        parts.append(f', "extra": {_dumps(outcome.extra)}')
     if outcome.warnings:
-        document["warnings"] = [warning.as_json() for warning in outcome.warnings]
-    return document
-
-
-def _dumps(document: dict) -> str:
-    return json.dumps(document, ensure_ascii=False, allow_nan=False)
+        parts.append(f', "warnings": {_dumps([w.as_json() for w in outcome.warnings])}')
+    parts.append("}")
+    return "".join(parts)
 
 
 class NdjsonWriter:
@@ -80,7 +100,7 @@ class NdjsonWriter:
         self.stream = stream
 
     def write(self, outcomes: Sequence[Outcome]) -> None:
-        self.stream.write("".join(_dumps(record_json(o)) + "\n" for o in outcomes))
+        self.stream.write("".join(record_text(o) + "\n" for o in outcomes))
         self.stream.flush()
 
     def close(self) -> None:
@@ -100,7 +120,7 @@ class JsonWriter:
         parts = []
         for outcome in outcomes:
             parts.append("[\n" if self.first else ",\n")
-            parts.append(_dumps(record_json(outcome)))
+            parts.append(record_text(outcome))
             self.first = False
         self.stream.write("".join(parts))
         self.stream.flush()
@@ -135,20 +155,18 @@ class CsvWriter:
     def row(self, outcome: Outcome) -> list:
         layout = self.layout
         ok = outcome.error is None
-        inputs = outcome.inputs or {}
-        gradient = outcome.gradient or {}
         extra = outcome.extra or {}
         cells: list = [outcome.row] + ([_cell(outcome.id)] if layout.has_id else [])
         if layout.per_record:
-            cells += [outcome.expression or "", _json_numbers(inputs) if ok else ""]
+            cells += [outcome.expression or "", _json_numbers(outcome.inputs) if ok else ""]
         else:
-            cells += [_number(inputs[n]) if n in inputs else "" for n in layout.inputs]
+            cells += _aligned(layout.inputs, outcome.input_names, outcome.input_values)
         cells += [_cell(extra.get(name)) for name in layout.carried or ()]
         cells.append(_number(outcome.value) if ok else "")
         if layout.per_record:
-            cells.append(_json_numbers(gradient) if ok else "")
+            cells.append(_json_numbers(outcome.gradient) if ok else "")
         else:
-            cells += [_number(gradient[n]) if n in gradient else "" for n in layout.inputs]
+            cells += _aligned(layout.inputs, outcome.gradient_names, outcome.gradient_values)
         if layout.carried is None:
             cells.append(_dumps(extra) if extra else "")
         cells.append("" if ok else f"{outcome.error[0]}: {outcome.error[1]}")
@@ -160,6 +178,14 @@ class CsvWriter:
 
     def close(self) -> None:
         self.stream.flush()
+
+
+def _aligned(columns: tuple[str, ...], names: tuple[str, ...], values: tuple) -> list[str]:
+    """Numbers under ``columns``, empty where a name has no value."""
+    if names == columns:
+        return list(map(_number, values))
+    known = dict(zip(names, values, strict=True))
+    return [_number(known[name]) if name in known else "" for name in columns]
 
 
 def _json_numbers(numbers: dict[str, float]) -> str:
