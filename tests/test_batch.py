@@ -65,7 +65,7 @@ def test_table_output(cli):
     result = cli("batch", str(SAMPLES / "points.csv"), "-e", SEED, "--format", "table")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["row", "inputs", "value", "gradient", "note"]
+    assert lines[0].split() == ["row", "x", "y", "z", "value", "∂/∂x", "∂/∂y", "∂/∂z", "note"]
     assert len([line for line in lines if line.strip()[:1].isdigit()]) == 20
 
 
@@ -82,8 +82,8 @@ def test_csv_columns(cli):
     text = "id,x,label,y,z\np1,1,a,2,3\n"
     result = cli("batch", "-e", SEED, "--format", "csv", input=text)
     assert result.stdout.splitlines() == [
-        "row,id,x,y,z,label,value,grad_x,grad_y,grad_z,error",
-        "1,p1,1.0,2.0,3.0,a,9.0,3.0,3.0,3.0,",
+        "row,id,x,y,z,label,value,grad_x,grad_y,grad_z,error,warnings",
+        "1,p1,1.0,2.0,3.0,a,9.0,3.0,3.0,3.0,,",
     ]
 
 

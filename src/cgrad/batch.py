@@ -205,7 +205,9 @@ def _evaluate_group(function: Function, records: list[Record], outcomes: list[Ou
     inputs = [column.tolist() for column in columns]
     rows_of_inputs = zip(*inputs, strict=True) if names else itertools.repeat(())
     rows_of_gradients = zip(*gradients, strict=True) if gradients else itertools.repeat(())
-    for index, value, point, slopes in zip(good, values, rows_of_inputs, rows_of_gradients):
+    # strict=False: repeat() stands in for the columns of an input-less expression.
+    rows = zip(good, values, rows_of_inputs, rows_of_gradients, strict=False)
+    for index, value, point, slopes in rows:
         outcome = outcomes[index]
         outcome.input_names = names
         outcome.input_values = point

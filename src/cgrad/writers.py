@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .batch import Outcome
-from .numbers import format_number, json_number
+from .numbers import format_number, format_short, json_number
 
 
 class OutputFormat(str, Enum):
@@ -132,7 +132,9 @@ class JsonWriter:
 
 class CsvWriter:
     """Columns: row, id (when the input has ids), the inputs, the carried
-    columns, value, grad_<input>..., error. When records carry their own
+    columns, value, grad_<input>..., error, warnings (the messages, joined
+    with '; '; SPEC's columns end at error, and a NaN must not come without
+    its reason). When records carry their own
     expressions, or the input's fields are free-form JSON, the parts that
     differ from record to record are JSON text in a column of their own."""
 
@@ -149,7 +151,7 @@ class CsvWriter:
             + ["value"]
             + (["gradient"] if per_record else [f"grad_{name}" for name in layout.inputs])
             + (["extra"] if layout.carried is None else [])
-            + ["error"]
+            + ["error", "warnings"]
         )
 
     def row(self, outcome: Outcome) -> list:
@@ -170,6 +172,7 @@ class CsvWriter:
         if layout.carried is None:
             cells.append(_dumps(extra) if extra else "")
         cells.append("" if ok else f"{outcome.error[0]}: {outcome.error[1]}")
+        cells.append("; ".join(w.message for w in outcome.warnings or ()))
         return cells
 
     def write(self, outcomes: Sequence[Outcome]) -> None:
@@ -203,7 +206,9 @@ def _cell(value: object) -> str:
 
 
 class TableWriter:
-    """A Rich table per chunk, for a person at a terminal."""
+    """A Rich table per chunk, for a person at a terminal: a column per input
+    and per partial for one expression, a compact line per record else.
+    Numbers have 6 significant digits; the other formats carry them all."""
 
     def __init__(self, stream: TextIO, layout: Layout, console: Console | None = None) -> None:
         self.console = console or Console(file=stream, highlight=False)
@@ -211,24 +216,53 @@ class TableWriter:
         self.first = True
 
     def write(self, outcomes: Sequence[Outcome]) -> None:
+        layout = self.layout
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, show_header=self.first)
         self.first = False
-        for column in ("row", "inputs", "value", "gradient", "note"):
-            table.add_column(column, justify="right" if column in ("row", "value") else "left")
+        table.add_column("row", justify="right")
+        if layout.per_record:
+            table.add_column("expr")
+            table.add_column("inputs")
+            table.add_column("value", justify="right")
+            table.add_column("gradient")
+        else:
+            for name in layout.inputs:
+                table.add_column(escape(name), justify="right")
+            table.add_column("value", justify="right")
+            for name in layout.inputs:
+                table.add_column(escape(f"∂/∂{name}"), justify="right")
+        table.add_column("note")
+        width = len(table.columns)
         for o in outcomes:
             if o.error is not None:
-                table.add_row(str(o.row), "", "", "", f"[red]{o.error[0]}[/]: {escape(o.error[1])}")
+                cells = [str(o.row)] + [""] * (width - 2)
+                if layout.per_record:
+                    cells[1] = escape(o.expression or "")
+                table.add_row(*cells, f"[red]{o.error[0]}[/]: {escape(o.error[1])}")
                 continue
-            inputs = " ".join(f"{n}={format_number(v)}" for n, v in o.inputs.items())
-            gradient = " ".join(f"{n}={format_number(g)}" for n, g in o.gradient.items())
             note = "; ".join(w.message for w in o.warnings or [])
-            table.add_row(
-                str(o.row),
-                escape(inputs),
-                format_number(o.value),
-                escape(gradient),
-                f"[yellow]{escape(note)}[/]" if note else "",
-            )
+            note = f"[yellow]{escape(note)}[/]" if note else ""
+            if layout.per_record:
+                inputs = " ".join(f"{n}={format_short(v)}" for n, v in o.inputs.items())
+                gradient = " ".join(f"{n}={format_short(g)}" for n, g in o.gradient.items())
+                table.add_row(
+                    str(o.row),
+                    escape(o.expression or ""),
+                    escape(inputs),
+                    format_short(o.value),
+                    escape(gradient),
+                    note,
+                )
+            else:
+                inputs = o.inputs
+                gradient = o.gradient
+                table.add_row(
+                    str(o.row),
+                    *(format_short(inputs[n]) for n in layout.inputs),
+                    format_short(o.value),
+                    *(format_short(gradient[n]) if n in gradient else "" for n in layout.inputs),
+                    note,
+                )
         self.console.print(table)
 
     def close(self) -> None:
