@@ -220,8 +220,9 @@ OPS: dict[str, Op] = {
         Op("log2", 1, np.log2, (lambda m, out, a: 1.0 / (a * math.log(2.0)),), _fn("log2"), ("log2",)),
         Op("log10", 1, np.log10, (lambda m, out, a: 1.0 / (a * math.log(10.0)),), _fn("log10"), ("log10",)),
         Op("log1p", 1, np.log1p, (lambda m, out, a: 1.0 / (1.0 + a),), _fn("log1p"), ("log1p",)),
-        # Roots: the slope at 0 is +inf by convention.
-        Op("sqrt", 1, np.sqrt, (lambda m, out, a: 0.5 / out,), _fn("sqrt"), ("sqrt",),
+        # Roots: the slope at 0 is +inf by convention. sqrt(-0.0) is -0.0, and
+        # 0.5/-0.0 would be -inf: abs() keeps the convention there too.
+        Op("sqrt", 1, np.sqrt, (lambda m, out, a: 0.5 / m.abs(out),), _fn("sqrt"), ("sqrt",),
            kink=Kink(_at_zero, "sqrt'(0) = inf")),
         Op("cbrt", 1, np.cbrt, (lambda m, out, a: 1.0 / (3.0 * out * out),), _fn("cbrt"), ("cbrt",),
            kink=Kink(_at_zero, "cbrt'(0) = inf")),
