@@ -59,21 +59,37 @@ def process_seconds(command: list[str], runs: int = 7) -> tuple[float, float]:
 
 def main() -> None:
     sizes = [int(a) for a in sys.argv[1:]] or [1_000, 10_000, 100_000]
-    print(f"{'shape':<6} {'n':>8} {'nodes':>8} {'parse s':>8} {'build s':>8} "
-          f"{'forward s':>9} {'backward s':>10}")
+    print(
+        f"{'shape':<6} {'n':>8} {'nodes':>8} {'parse s':>8} {'build s':>8} "
+        f"{'forward s':>9} {'backward s':>10}"
+    )
     for n in sizes:
         for name, text in shapes(n).items():
             t = stages(text)
-            print(f"{name:<6} {n:>8} {t['nodes']:>8} {t['parse']:>8.3f} {t['build']:>8.3f} "
-                  f"{t['forward']:>9.3f} {t['backward']:>10.3f}")
+            print(
+                f"{name:<6} {n:>8} {t['nodes']:>8} {t['parse']:>8.3f} {t['build']:>8.3f} "
+                f"{t['forward']:>9.3f} {t['backward']:>10.3f}"
+            )
     print()
     print(f"{'whole process':<60} {'median s':>8} {'min s':>6}")
     for label, command in [
         ('python -c "import numpy"', [sys.executable, "-c", "import numpy"]),
         (
             'cgrad eval "(x+y)*z" --x 1 --y 2 --z 3 --json',
-            [sys.executable, "-m", "cgrad", "eval", "(x+y)*z", "--x", "1", "--y", "2", "--z", "3",
-             "--json"],
+            [
+                sys.executable,
+                "-m",
+                "cgrad",
+                "eval",
+                "(x+y)*z",
+                "--x",
+                "1",
+                "--y",
+                "2",
+                "--z",
+                "3",
+                "--json",
+            ],
         ),
     ]:
         median, best = process_seconds(command)

@@ -207,9 +207,7 @@ def test_errors_in_a_file_name_the_file(cli, tmp_path):
     program = tmp_path / "bad.cg"
     program.write_text("a = x*2\nb = a +* 3\nb\n")
     result = cli("eval", f"@{program}", "x=1")
-    assert result.stderr.splitlines()[0] == (
-        f"cgrad: error: unexpected '*' at {program}:2:8"
-    )
+    assert result.stderr.splitlines()[0] == (f"cgrad: error: unexpected '*' at {program}:2:8")
 
 
 def test_a_mistyped_option_gets_a_suggestion(cli):
@@ -321,8 +319,7 @@ def test_typer_usage_errors_speak_like_cgrad():
     completed = run("eval", "x", "x=1", "--json=yes")
     assert completed.returncode == 2
     assert completed.stderr == (
-        "cgrad: error: Option '--json' does not take a value.\n"
-        "hint: see 'cgrad eval --help'\n"
+        "cgrad: error: Option '--json' does not take a value.\nhint: see 'cgrad eval --help'\n"
     )
     completed = run("frobnicate")
     assert completed.returncode == 2

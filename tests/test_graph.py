@@ -71,5 +71,7 @@ def test_unused_binding_still_declares_its_inputs():
 
 def test_depends_on_input():
     graph = cgrad.compile("x^(2+1)").graph
-    depends = {graph.label(n.id): d for n, d in zip(graph.nodes, graph.depends_on_input, strict=True)}
+    depends = {
+        graph.label(n.id): d for n, d in zip(graph.nodes, graph.depends_on_input, strict=True)
+    }
     assert depends == {"x": True, "2": False, "1": False, "2+1": False, "x^(2+1)": True}
