@@ -181,16 +181,18 @@ def _describe(raw: object) -> str:
 def _evaluate_group(function: Function, records: list[Record], outcomes: list[Outcome], wrt):
     """Evaluate the records of one expression together."""
     names = function.inputs
+    not_carried = {*names, ID_FIELD}
     for record, outcome in zip(records, outcomes, strict=True):
-        # Carried fields travel with the record, failed or not.
-        extra = {
-            key: value
-            for key, value in record.fields.items()
-            if key not in names
-            and key != ID_FIELD
-            and (key != EXPRESSION_FIELD or outcome.expression is None)
-        }
-        outcome.extra = extra or None
+        # Carried fields travel with the record, failed or not. (A set
+        # difference first: most records carry nothing.)
+        fields = record.fields
+        if fields.keys() - not_carried:
+            used_expression = outcome.expression is not None
+            outcome.extra = {
+                key: value
+                for key, value in fields.items()
+                if key not in not_carried and not (used_expression and key == EXPRESSION_FIELD)
+            } or None
     columns = [_column(name, records, outcomes) for name in names]
     good = [i for i, outcome in enumerate(outcomes) if outcome.error is None]
     if not good:
