@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from ..errors import InputError, UsageError
 from ..function import Function
 from ..numbers import parse_number
+from .files import file_error, open_binary
 
 _NAME = r"[^\W\d]\w*"
 _LONG_OPTION = re.compile(rf"--({_NAME})(?:=(.*))?", re.DOTALL)
@@ -126,20 +127,16 @@ def read_program(expression: str | None) -> tuple[str, str | None]:
     path = expression[1:]
     if not path:
         raise UsageError("'@' needs a file name: @FILE, or @- for standard input")
-    try:
-        if path == "-":
-            data = sys.stdin.buffer.read(MAX_PROGRAM_BYTES + 1)
-            origin = "<stdin>"
-        else:
-            with open(path, "rb") as file:
+    if path == "-":
+        data = sys.stdin.buffer.read(MAX_PROGRAM_BYTES + 1)
+        origin = "<stdin>"
+    else:
+        with open_binary(path) as file:
+            try:
                 data = file.read(MAX_PROGRAM_BYTES + 1)
-            origin = path
-    except FileNotFoundError:
-        raise UsageError(f"cannot read {path}: no such file", type="file_error") from None
-    except IsADirectoryError:
-        raise UsageError(f"cannot read {path}: it is a directory", type="file_error") from None
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror}", type="file_error") from None
+            except OSError as error:
+                raise file_error(path, error) from None
+        origin = path
     if len(data) > MAX_PROGRAM_BYTES:
         raise UsageError(
             f"cannot read {path}: it is larger than {MAX_PROGRAM_BYTES // 2**20} MiB",

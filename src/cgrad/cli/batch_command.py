@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +21,7 @@ from ..rows import EXTENSIONS, Format, Records, detect_format
 from ..writers import WRITERS, Layout, OutputFormat
 from .app import app
 from .arguments import choose, read_program, split_wrt
+from .files import atomic_output, open_binary
 from .output import ExitStatus, print_error, reporting
 
 EXAMPLES = """
@@ -157,15 +157,7 @@ def _input(source: str | None) -> Iterator[tuple[BinaryIO, int | None]]:
         # Sniffing needs peek(); a test runner's stdin may be a plain BytesIO.
         yield (stdin if hasattr(stdin, "peek") else io.BufferedReader(_Raw(stdin))), None
         return
-    try:
-        stream = open(source, "rb")  # noqa: SIM115 - closed below
-    except FileNotFoundError:
-        raise UsageError(f"cannot read {source}: no such file", type="file_error") from None
-    except IsADirectoryError:
-        raise UsageError(f"cannot read {source}: it is a directory", type="file_error") from None
-    except OSError as error:
-        raise UsageError(f"cannot read {source}: {error.strerror}", type="file_error") from None
-    with stream:
+    with open_binary(source) as stream:
         yield stream, os.fstat(stream.fileno()).st_size
 
 
@@ -210,27 +202,11 @@ def _carried(header: list[str] | None, function) -> tuple[str, ...] | None:
 
 @contextmanager
 def _output(path: Path | None) -> Iterator[TextIO]:
-    """stdout, or a temporary file beside ``path`` renamed over it only when
-    everything was written: a failure never leaves a half-written file that
-    looks complete."""
     if path is None:
         yield sys.stdout
-        return
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as error:
-        raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
-    finished = False
-    try:
-        with open(handle, "w", encoding="utf-8", newline="") as sink:
+    else:
+        with atomic_output(path) as sink:
             yield sink
-        finished = True
-    finally:
-        if finished:
-            os.replace(temporary, path)
-        else:
-            os.unlink(temporary)
 
 
 @contextmanager

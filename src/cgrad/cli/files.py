@@ -1,0 +1,52 @@
+"""Files named on the command line: opening them with clear errors, and
+writing output so that a failure never leaves a half-written file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from ..errors import UsageError
+
+
+def file_error(path: str | os.PathLike, error: OSError) -> UsageError:
+    """The one-line message for an input file that cannot be read."""
+    if isinstance(error, FileNotFoundError):
+        reason = "no such file"
+    elif isinstance(error, IsADirectoryError):
+        reason = "it is a directory"
+    else:
+        reason = error.strerror or str(error)
+    return UsageError(f"cannot read {path}: {reason}", type="file_error")
+
+
+def open_binary(path: str | os.PathLike) -> BinaryIO:
+    try:
+        return open(path, "rb")  # noqa: SIM115 - the caller closes it
+    except OSError as error:
+        raise file_error(path, error) from None
+
+
+@contextmanager
+def atomic_output(path: Path) -> Iterator[TextIO]:
+    """A text file written beside ``path`` and renamed over it only when
+    everything was written; removed if anything fails."""
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
+    finished = False
+    try:
+        with open(handle, "w", encoding="utf-8", newline="") as sink:
+            yield sink
+        finished = True
+    finally:
+        if finished:
+            os.replace(temporary, path)
+        else:
+            os.unlink(temporary)
