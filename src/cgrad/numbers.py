@@ -38,6 +38,19 @@ def format_short(value: float, digits: int = 6) -> str:
     return f"{value:.{digits}g}"
 
 
+def number_text(value: float) -> str:
+    """Shortest round-trip text, NaN/Infinity/-Infinity for the rest (CSV)."""
+    text = repr(value)
+    # Only 'nan', 'inf' and '-inf' end in a letter.
+    return _NON_FINITE[text] if text[-1] in "nf" else text
+
+
+def json_text(value: float) -> str:
+    """A float as JSON text: a number, or a quoted NaN/Infinity/-Infinity."""
+    text = repr(value)
+    return f'"{_NON_FINITE[text]}"' if text[-1] in "nf" else text
+
+
 def json_number(value: float) -> float | str:
     """A float for ``json.dumps``, or the string for a non-finite value."""
     value = float(value)

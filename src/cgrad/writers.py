@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .batch import Outcome
-from .numbers import format_number, format_short, json_number
+from .numbers import format_short, json_number, json_text, number_text
 
 
 class OutputFormat(str, Enum):
@@ -42,19 +42,6 @@ class Layout:
     per_record: bool = False
     carried: tuple[str, ...] | None = None
     has_id: bool = False
-
-
-def _number(value: float) -> str:
-    """A float as CSV text: shortest round-trip, or NaN/Infinity/-Infinity."""
-    text = repr(value)
-    # Only 'nan', 'inf' and '-inf' end in a letter.
-    return format_number(value) if text[-1] in "nf" else text
-
-
-def _json_value(value: float) -> str:
-    """A float as JSON text: a number, or a quoted NaN/Infinity/-Infinity."""
-    text = repr(value)
-    return f'"{format_number(value)}"' if text[-1] in "nf" else text
 
 
 def _dumps(document: object) -> str:
@@ -80,12 +67,12 @@ def record_text(outcome: Outcome) -> str:
         error = {"type": outcome.error[0], "message": outcome.error[1]}
         parts.append(f', "error": {_dumps(error)}}}')
         return "".join(parts)
-    inputs = _object_template(outcome.input_names) % tuple(map(_json_value, outcome.input_values))
+    inputs = _object_template(outcome.input_names) % tuple(map(json_text, outcome.input_values))
     gradient = _object_template(outcome.gradient_names) % tuple(
-        map(_json_value, outcome.gradient_values)
+        map(json_text, outcome.gradient_values)
     )
     parts.append(
-        f', "inputs": {inputs}, "value": {_json_value(outcome.value)}, "gradient": {gradient}'
+        f', "inputs": {inputs}, "value": {json_text(outcome.value)}, "gradient": {gradient}'
     )
     if outcome.extra:
         parts.append(f', "extra": {_dumps(outcome.extra)}')
@@ -164,7 +151,7 @@ class CsvWriter:
         else:
             cells += _aligned(layout.inputs, outcome.input_names, outcome.input_values)
         cells += [_cell(extra.get(name)) for name in layout.carried or ()]
-        cells.append(_number(outcome.value) if ok else "")
+        cells.append(number_text(outcome.value) if ok else "")
         if layout.per_record:
             cells.append(_json_numbers(outcome.gradient) if ok else "")
         else:
@@ -186,9 +173,9 @@ class CsvWriter:
 def _aligned(columns: tuple[str, ...], names: tuple[str, ...], values: tuple) -> list[str]:
     """Numbers under ``columns``, empty where a name has no value."""
     if names == columns:
-        return list(map(_number, values))
+        return list(map(number_text, values))
     known = dict(zip(names, values, strict=True))
-    return [_number(known[name]) if name in known else "" for name in columns]
+    return [number_text(known[name]) if name in known else "" for name in columns]
 
 
 def _json_numbers(numbers: dict[str, float]) -> str:
@@ -201,7 +188,7 @@ def _cell(value: object) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, float):
-        return _number(value)
+        return number_text(value)
     return _dumps(value) if isinstance(value, (dict, list)) else str(value)
 
 
