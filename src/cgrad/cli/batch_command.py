@@ -153,6 +153,12 @@ def _expression(expression: str | None, program: Path | None):
 def _input(source: str | None) -> Iterator[tuple[BinaryIO, int | None]]:
     """The input as a binary stream, and its size in bytes when known."""
     if source in (None, "-"):
+        if source is None and sys.stdin.isatty():
+            # Waiting for a person to type CSV is never what was meant.
+            raise UsageError(
+                "no input: give a file, or pipe records in",
+                hint='for example: cgrad batch samples/points.csv -e "(x+y)*z"',
+            )
         stdin = sys.stdin.buffer
         # Sniffing needs peek(); a test runner's stdin may be a plain BytesIO.
         yield (stdin if hasattr(stdin, "peek") else io.BufferedReader(_Raw(stdin))), None
