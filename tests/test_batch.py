@@ -261,3 +261,27 @@ def test_a_million_rows_give_a_million_records_in_order(tmp_path):
     assert completed.wait(timeout=600) == 0
     assert count == 1_000_000
     assert not math.isnan(count)
+
+
+@pytest.mark.parametrize(
+    ("format", "data"),
+    [
+        ("csv", b"x\n1\n2\n"),
+        ("tsv", b"x\n1\n"),
+        ("ndjson", b'{"x": 1}\n'),
+        ("json", b'[{"x": 1}]'),
+    ],
+)
+def test_reading_leaves_the_stream_open(tmp_path, format, data):
+    # The progress bar asks the stream how far it got after the last record.
+    from cgrad.rows import Format, Records
+
+    path = tmp_path / f"points.{format}"
+    path.write_bytes(data)
+    with open(path, "rb") as stream:
+        records = list(Records(stream, Format(format)))
+        import gc
+
+        gc.collect()
+        assert not stream.closed and stream.tell() == len(data)
+    assert records and all(r.error is None for r in records)

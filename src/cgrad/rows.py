@@ -70,6 +70,16 @@ def detect_format(path: str | None, head: bytes) -> Format:
     return Format.TSV if "\t" in header and "," not in header else Format.CSV
 
 
+def _detaching(records: Iterator[Record], text: io.TextIOWrapper) -> Iterator[Record]:
+    """``records``, then let go of the binary stream under ``text``: a text
+    wrapper closes its stream when it is collected, and the stream is the
+    caller's (who may still ask it how far it got, or be stdin)."""
+    try:
+        yield from records
+    finally:
+        text.detach()
+
+
 class Records:
     """The records of a binary stream (binary, so that bad UTF-8 is caught
     per record). For CSV and TSV the header is read at once: ``header``
@@ -83,7 +93,7 @@ class Records:
             )
             reader = csv.reader(text, delimiter="\t" if format == Format.TSV else ",")
             self.header = _read_header(reader)
-            self._records = _read_delimited(reader, self.header)
+            self._records = _detaching(_read_delimited(reader, self.header), text)
         elif format == Format.NDJSON:
             self._records = _read_ndjson(stream)
         else:
@@ -188,6 +198,10 @@ def _read_json_array(stream: BinaryIO) -> Iterator[Record]:
     buffer, so that a huge array is never held in memory whole."""
     decoder = json.JSONDecoder()
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape")
+    yield from _detaching(_json_elements(text, decoder), text)
+
+
+def _json_elements(text: io.TextIOWrapper, decoder: json.JSONDecoder) -> Iterator[Record]:
     buffer = ""
     position = 0
     at_end = False
