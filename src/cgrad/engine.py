@@ -21,9 +21,13 @@ import numpy as np
 
 from .diagnostics import Diagnostics, EvaluationWarning
 from .graph import CONSTANT, INPUT, Graph
-from .ops import NUMERIC, OPS
+from .ops import MINUS_ONE, NUMERIC, ONE, OPS
 
 Mode = Literal["reverse", "forward"]
+
+# The constant slopes the op table writes as literals (see ops.ONE).
+_ONE = ONE
+_MINUS_ONE = MINUS_ONE
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,7 +84,14 @@ def backward(graph: Graph, values: list, needed: list[bool]) -> list:
             if not needed[operand]:
                 continue
             local = op.derivative(position)(NUMERIC, out, *arguments)
-            contribution = upstream * local
+            # The slopes of + and - are the numbers 1 and -1: no need to
+            # multiply whole arrays by them.
+            if local is _ONE:
+                contribution = upstream
+            elif local is _MINUS_ONE:
+                contribution = -upstream
+            else:
+                contribution = upstream * local
             pending = adjoints[operand]
             # Fan-out: a node used in several places sums its paths.
             adjoints[operand] = contribution if pending is None else pending + contribution

@@ -157,6 +157,12 @@ def _is_tie(out, *args):
 # The table.
 
 
+# Constant slopes, as shared objects so that the backward pass can tell them
+# apart by identity and skip multiplying by them.
+ONE = 1.0
+MINUS_ONE = -1.0
+
+
 def _fn(symbol: str) -> Notation:
     return Notation(Fixity.CALL, symbol, ATOM)
 
@@ -170,10 +176,10 @@ OPS: dict[str, Op] = {
     for op in [
         # Arithmetic.
         Op("add", 2, np.add,
-           (lambda m, out, a, b: 1.0, lambda m, out, a, b: 1.0),
+           (lambda m, out, a, b: ONE, lambda m, out, a, b: ONE),
            Notation(Fixity.INFIX, "+", SUM)),
         Op("sub", 2, np.subtract,
-           (lambda m, out, a, b: 1.0, lambda m, out, a, b: -1.0),
+           (lambda m, out, a, b: ONE, lambda m, out, a, b: MINUS_ONE),
            Notation(Fixity.INFIX, "-", SUM)),
         Op("mul", 2, np.multiply,
            (lambda m, out, a, b: b, lambda m, out, a, b: a),
@@ -182,7 +188,7 @@ OPS: dict[str, Op] = {
            (lambda m, out, a, b: 1.0 / b, lambda m, out, a, b: -out / b),
            Notation(Fixity.INFIX, "/", PRODUCT)),
         Op("neg", 1, np.negative,
-           (lambda m, out, a: -1.0,),
+           (lambda m, out, a: MINUS_ONE,),
            Notation(Fixity.PREFIX, "-", UNARY)),
         # a^b: d/da is b*a^(b-1), valid for negative a, and 0 where b is 0
         # (so x^0 has slope 0 even at x = 0). d/db is only asked for when b
