@@ -6,8 +6,12 @@ import csv
 import io
 import json
 import math
+import os
+import signal
+import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -172,7 +176,7 @@ def test_bad_rows_mixed_with_good_ones(cli, text, arguments, errors, on_error):
     else:
         first = min(errors)
         assert [r["row"] for r in records] == list(range(1, first))
-        assert result.stderr.startswith(f"cgrad: error: row {first}: {errors[first]}: ")
+        assert result.stderr.startswith(f"cgrad: error: stopped at row {first}: {errors[first]}: ")
 
 
 def test_invalid_utf8_is_a_bad_row_not_a_crash(cli):
@@ -285,3 +289,125 @@ def test_reading_leaves_the_stream_open(tmp_path, format, data):
         gc.collect()
         assert not stream.closed and stream.tell() == len(data)
     assert records and all(r.error is None for r in records)
+
+
+def test_non_finite_numbers_in_carried_fields_and_ids_stay_valid_json(cli):
+    text = '{"id": NaN, "x": 1, "n": Infinity, "m": [-Infinity]}\n'
+    result = cli("batch", "-e", "x", "--format", "ndjson", input=text)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {
+        "row": 1,
+        "id": "NaN",
+        "inputs": {"x": 1.0},
+        "value": 1.0,
+        "gradient": {"x": 1.0},
+        "extra": {"n": "Infinity", "m": ["-Infinity"]},
+    }
+
+
+def test_wrt_narrows_the_csv_columns_and_clashing_names_are_renamed(cli):
+    text = "x,y,value,row\n1,2,a,b\n"
+    result = cli("batch", "-e", "x*y", "--wrt", "y", "--format", "csv", input=text)
+    assert result.stdout.splitlines() == [
+        "row,x,y,extra_value,extra_row,value,grad_y,error,warnings",
+        "1,1.0,2.0,a,b,2.0,1.0,,",
+    ]
+
+
+def test_output_options(cli, tmp_path):
+    source = SAMPLES / "points.csv"
+    target = tmp_path / "out.csv"
+    previous = os.umask(0o022)
+    try:
+        assert cli("batch", str(source), "-e", SEED, "-o", str(target)).exit_code == 0
+    finally:
+        os.umask(previous)
+    assert target.read_text().startswith("row,x,y,z,value,")  # format from the extension
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644  # the umask, not mkstemp's 0600
+    result = cli("batch", str(source), "-e", SEED, "-o", str(tmp_path))
+    assert result.exit_code == 2 and "it is a directory" in result.stderr
+    copy = tmp_path / "points.csv"
+    copy.write_bytes(source.read_bytes())
+    result = cli("batch", str(copy), "-e", SEED, "-o", str(copy))
+    assert result.exit_code == 2 and "would replace the input" in result.stderr
+    result = cli("batch", str(source), "-e", SEED, "-o", "-", "--format", "csv")
+    assert result.stdout.startswith("row,x,y,z,")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "points.csv"]
+
+
+def test_a_full_disk_is_a_failure_not_a_bug():
+    with open("/dev/full", "w") as full:
+        completed = subprocess.run(
+            [sys.executable, "-m", "cgrad", "batch", str(SAMPLES / "points.csv"), "-e", SEED],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert completed.returncode == 1
+    assert completed.stderr == "cgrad: error: input/output failed: No space left on device\n"
+
+
+def test_sigterm_leaves_no_output_file(tmp_path):
+    source = tmp_path / "big.csv"
+    source.write_text("x,y,z\n" + "1,2,3\n" * 2_000_000)
+    target = tmp_path / "out.ndjson"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cgrad", "batch", str(source), "-e", SEED, "-o", str(target)],
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(3.0)  # well into the run: it takes longer than this
+    process.send_signal(signal.SIGTERM)
+    stderr = process.communicate(timeout=60)[1]
+    assert process.returncode == 128 + signal.SIGTERM
+    assert b"Traceback" not in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]
+
+
+@pytest.mark.parametrize(
+    ("text", "arguments", "status", "message"),
+    [
+        ('[{"x": 1}]\n[{"x": 2}]', ["--input-format", "json"], 1, "more data after the JSON"),
+        ("", ["--input-format", "json", "--format", "csv"], 2, "must be one JSON array"),
+        ("a,b\n1,2\n", [], 2, "the input has no column for x"),
+    ],
+)
+def test_whole_input_problems(cli, text, arguments, status, message):
+    result = cli("batch", "-e", "x", *arguments, input=text)
+    assert result.exit_code == status
+    assert message in result.stderr + result.stdout
+    if status == 2:
+        assert result.stdout == ""
+
+
+def test_failures_are_summed_up_on_stderr(cli):
+    result = cli("batch", "-e", "x", "--on-error", "skip", input="x\n1\nq\n2\n")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "cgrad: error: 1 of 3 records failed and were left out "
+        "(first: row 2: invalid_value: the value of x is not a number: 'q')\n"
+    )
+
+
+def test_record_messages_name_json_values_as_json(cli):
+    text = '{"expr": 42, "x": 1}\n{"expr": "x", "x": true}\n{"expr": "x", "x": null}\n'
+    records = [json.loads(line) for line in cli("batch", input=text).stdout.splitlines()]
+    assert [r["error"]["message"] for r in records] == [
+        'the "expr" is not a string',
+        "the value of x is not a number: true",
+        "the value of x is not a number: null",
+    ]
+
+
+def test_chunks_of_one_record(cli):
+    result = cli(
+        "batch",
+        "-e",
+        SEED,
+        "--chunk-rows",
+        "1",
+        "--format",
+        "ndjson",
+        input="x,y,z\n1,2,3\n4,5,6\n",
+    )
+    assert [json.loads(line)["value"] for line in result.stdout.splitlines()] == [9.0, 54.0]

@@ -10,6 +10,7 @@ numpy arrays, in one forward and one backward pass.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
@@ -140,11 +141,14 @@ def _evaluate_chunk(chunk, function, wrt, compiled: _Compiled) -> list[Outcome]:
 
 def _expression_of(fields: dict, outcome: Outcome, compiled: _Compiled) -> Function | None:
     text = fields.get(EXPRESSION_FIELD)
-    if not isinstance(text, str):
+    if text is None:
         outcome.error = (
             "missing_expression",
             f'no "{EXPRESSION_FIELD}" in this record, and no expression given with -e',
         )
+        return None
+    if not isinstance(text, str):
+        outcome.error = ("invalid_expression", f'the "{EXPRESSION_FIELD}" is not a string')
         return None
     outcome.expression = text
     entry = compiled.get(text)
@@ -175,7 +179,11 @@ def _number(raw: object) -> float | None:
 
 
 def _describe(raw: object) -> str:
-    return "empty" if raw == "" else f"not a number: {raw!r}"
+    if raw == "":
+        return "empty"
+    # Say it as the input wrote it: true and null, not True and None.
+    shown = repr(raw) if isinstance(raw, str) else json.dumps(raw, default=str)
+    return f"not a number: {shown}"
 
 
 def _evaluate_group(function: Function, records: list[Record], outcomes: list[Outcome], wrt):

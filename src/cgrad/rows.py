@@ -11,8 +11,10 @@ the input as a whole (no CSV header, duplicate column names) raises
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -77,7 +79,10 @@ def _detaching(records: Iterator[Record], text: io.TextIOWrapper) -> Iterator[Re
     try:
         yield from records
     finally:
-        text.detach()
+        # On an early exit (an error, a signal) the stream may be closed
+        # already; then there is nothing to let go of.
+        with contextlib.suppress(ValueError):
+            text.detach()
 
 
 class Records:
@@ -97,7 +102,11 @@ class Records:
         elif format == Format.NDJSON:
             self._records = _read_ndjson(stream)
         else:
-            self._records = _read_json_array(stream)
+            records = _read_json_array(stream)
+            # Read up to the first element now, so that an input that is not
+            # an array is refused before any output is written.
+            first = next(records, None)
+            self._records = itertools.chain([] if first is None else [first], records)
 
     def __iter__(self) -> Iterator[Record]:
         return self._records
@@ -171,6 +180,9 @@ def _read_ndjson(stream: BinaryIO) -> Iterator[Record]:
                 row, None, ("invalid_json", f"line {line_number}: invalid JSON: {error.msg}")
             )
             continue
+        except RecursionError:
+            yield Record(row, None, ("invalid_json", f"line {line_number}: nested too deeply"))
+            continue
         yield _object_record(row, value, f"line {line_number}")
 
 
@@ -224,7 +236,7 @@ def _json_elements(text: io.TextIOWrapper, decoder: json.JSONDecoder) -> Iterato
                 return buffer[position] if position < len(buffer) else ""
 
     if skip_space() != "[":
-        raise UsageError("a .json input must be one JSON array of records", type="input_error")
+        raise UsageError("a JSON input must be one JSON array of records", type="input_error")
     position += 1
     if skip_space() == "]":
         return
@@ -233,6 +245,14 @@ def _json_elements(text: io.TextIOWrapper, decoder: json.JSONDecoder) -> Iterato
             try:
                 value, end = decoder.raw_decode(buffer, position)
                 break
+            except RecursionError:
+                row += 1
+                yield Record(
+                    row,
+                    None,
+                    ("invalid_json", f"element {row}: nested too deeply; the rest was not read"),
+                )
+                return
             except json.JSONDecodeError as error:
                 # Maybe the element is only cut by the end of the buffer.
                 if not at_end and fill():
@@ -257,6 +277,13 @@ def _json_elements(text: io.TextIOWrapper, decoder: json.JSONDecoder) -> Iterato
         separator = skip_space()
         position += 1
         if separator == "]":
+            if skip_space():
+                row += 1
+                yield Record(
+                    row,
+                    None,
+                    ("invalid_json", "more data after the JSON array; it was not read"),
+                )
             return
         if separator != ",":
             row += 1

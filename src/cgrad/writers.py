@@ -37,10 +37,28 @@ class Layout:
     per_record: bool = False
     carried: tuple[str, ...] | None = None
     has_id: bool = False
+    # The partials asked for (--wrt); None for all of them.
+    partials: tuple[str, ...] | None = None
+
+    @property
+    def gradient_columns(self) -> tuple[str, ...]:
+        return self.inputs if self.partials is None else self.partials
 
 
 def _dumps(document: object) -> str:
-    return json.dumps(document, ensure_ascii=False, allow_nan=False)
+    return json.dumps(_finite(document), ensure_ascii=False, allow_nan=False)
+
+
+def _finite(value: object) -> object:
+    """``value`` with NaN and infinities as their strings: a carried field
+    or an id read from NDJSON (which Python's json accepts) may hold them."""
+    if isinstance(value, float):
+        return json_number(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 @functools.lru_cache(maxsize=256)
@@ -114,9 +132,10 @@ class JsonWriter:
 
 class CsvWriter:
     """Columns: row, id (when the input has ids), the inputs, the carried
-    columns, value, grad_<input>..., error, warnings (the messages, joined
-    with '; '; SPEC's columns end at error, and a NaN must not come without
-    its reason). When records carry their own
+    columns (renamed extra_<name> if they clash with ours), value,
+    grad_<input>..., error, warnings (the messages, joined with ' | ';
+    SPEC's columns end at error, and a NaN must not come without its
+    reason). When records carry their own
     expressions, or the input's fields are free-form JSON, the parts that
     differ from record to record are JSON text in a column of their own."""
 
@@ -125,16 +144,20 @@ class CsvWriter:
         self.layout = layout
         self.writer = csv.writer(stream, lineterminator="\n")
         per_record = layout.per_record
-        self.writer.writerow(
+        ours = (
             ["row"]
             + (["id"] if layout.has_id else [])
             + (["expr", "inputs"] if per_record else list(layout.inputs))
-            + list(layout.carried or ())
             + ["value"]
-            + (["gradient"] if per_record else [f"grad_{name}" for name in layout.inputs])
+            + (["gradient"] if per_record else [f"grad_{n}" for n in layout.gradient_columns])
             + (["extra"] if layout.carried is None else [])
             + ["error", "warnings"]
         )
+        # A carried column named like one of ours (a "value" column, say)
+        # is renamed rather than written twice under one name.
+        carried = [f"extra_{n}" if n in ours else n for n in layout.carried or ()]
+        at = ours.index("value")
+        self.writer.writerow(ours[:at] + carried + ours[at:])
 
     def row(self, outcome: Outcome) -> list:
         layout = self.layout
@@ -150,11 +173,14 @@ class CsvWriter:
         if layout.per_record:
             cells.append(_json_numbers(outcome.gradient) if ok else "")
         else:
-            cells += _aligned(layout.inputs, outcome.gradient_names, outcome.gradient_values)
+            cells += _aligned(
+                layout.gradient_columns, outcome.gradient_names, outcome.gradient_values
+            )
         if layout.carried is None:
             cells.append(_dumps(extra) if extra else "")
         cells.append("" if ok else f"{outcome.error[0]}: {outcome.error[1]}")
-        cells.append("; ".join(w.message for w in outcome.warnings or ()))
+        # Messages contain ';' themselves: ' | ' keeps them apart.
+        cells.append(" | ".join(w.message for w in outcome.warnings or ()))
         return cells
 
     def write(self, outcomes: Sequence[Outcome]) -> None:
@@ -196,34 +222,41 @@ class TableWriter:
     def __init__(self, stream: TextIO, layout: Layout) -> None:
         self.stream = stream
         self.layout = layout
+        ids = ["id"] if layout.has_id else []
         if layout.per_record:
-            self.header = ["row", "expr", "inputs", "value", "gradient", "note"]
-            self.numeric = [True, False, False, True, False, False]
+            self.header = ["row", *ids, "expr", "inputs", "value", "gradient", "note"]
+            self.numeric = [True, *(False for _ in ids), False, False, True, False, False]
         else:
             names = list(layout.inputs)
-            self.header = ["row", *names, "value", *(f"∂/∂{n}" for n in names), "note"]
-            self.numeric = [True] * (len(self.header) - 1) + [False]
+            partials = [f"∂/∂{n}" for n in layout.gradient_columns]
+            self.header = ["row", *ids, *names, "value", *partials, "note"]
+            self.numeric = (
+                [True, *(False for _ in ids)] + [True] * (len(self.header) - 2 - len(ids)) + [False]
+            )
         # Column widths, fixed by the first chunk (later lines may overflow).
         self.widths: list[int] | None = None
 
     def cells(self, o: Outcome) -> list[str]:
+        ids = [_cell(o.id)] if self.layout.has_id else []
         if o.error is not None:
-            cells = [str(o.row)] + [""] * (len(self.header) - 2)
+            cells = [str(o.row), *ids] + [""] * (len(self.header) - 2 - len(ids))
             if self.layout.per_record:
-                cells[1] = o.expression or ""
+                cells[1 + len(ids)] = o.expression or ""
             return [*cells, f"{o.error[0]}: {o.error[1]}"]
-        note = "; ".join(w.message for w in o.warnings or ())
+        note = " | ".join(w.message for w in o.warnings or ())
         if self.layout.per_record:
             inputs = " ".join(f"{n}={format_short(v)}" for n, v in o.inputs.items())
             gradient = " ".join(f"{n}={format_short(g)}" for n, g in o.gradient.items())
-            return [str(o.row), o.expression or "", inputs, format_short(o.value), gradient, note]
+            expression = o.expression or ""
+            return [str(o.row), *ids, expression, inputs, format_short(o.value), gradient, note]
         inputs = o.inputs
         gradient = o.gradient
         return [
             str(o.row),
+            *ids,
             *(format_short(inputs[n]) for n in self.layout.inputs),
             format_short(o.value),
-            *(format_short(gradient[n]) if n in gradient else "" for n in self.layout.inputs),
+            *(format_short(gradient[n]) for n in self.layout.gradient_columns),
             note,
         ]
 

@@ -15,14 +15,14 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from .. import compile as compile_program
-from ..batch import evaluate_records
-from ..errors import UsageError
+from ..batch import CHUNK_ROWS, evaluate_records
+from ..errors import CgradError, UsageError
 from ..rows import EXTENSIONS, Format, Records, detect_format
 from ..writers import WRITERS, Layout, OutputFormat
 from .app import app
 from .arguments import choose, read_program, split_wrt
 from .files import atomic_output, open_binary
-from .output import ExitStatus, print_error, reporting
+from .output import ExitStatus, reporting
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -79,7 +79,8 @@ def batch_command(
         typer.Option(
             "--output",
             "-o",
-            help="Write here (replaced only when done) instead of to stdout.",
+            help="Write here (replaced only when done) instead of to stdout; "
+            "the extension picks the format unless --format does.",
             show_default=False,
         ),
     ] = None,
@@ -96,46 +97,110 @@ def batch_command(
         ),
     ] = "record",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    chunk_rows: Annotated[
+        int,
+        typer.Option(
+            metavar="N",
+            help="Records evaluated (and written) together; 1 for a slow stream "
+            "that should be answered record by record.",
+        ),
+    ] = CHUNK_ROWS,
 ) -> None:
     """Evaluate many points of one expression (-e), or records that each
     carry their own "expr", streamed in vectorised chunks: one output record
     per input record, in order."""
     with reporting():
         on_error = choose("--on-error", on_error, ("record", "skip", "fail"))
+        if chunk_rows < 1:
+            raise UsageError("--chunk-rows must be at least 1")
         function = _expression(expression, program)
         wrt_names = split_wrt(wrt)
         if function is not None and wrt_names is not None:
             function.check_wrt(wrt_names)
+        output = _output_path(output, source)
         with _input(source) as (stream, size):
             in_format = _input_format(source, stream, input_format)
             records = Records(stream, in_format)
-            chosen = _output_format(output_format, output)
+            _check_columns(records.header, function)
             layout = Layout(
                 inputs=function.inputs if function else (),
                 per_record=function is None,
-                carried=_carried(records.header, function),
+                # Per-record inputs differ from record to record: what is
+                # carried then goes to one JSON column.
+                carried=_carried(records.header, function) if function else None,
                 has_id=records.header is None or "id" in records.header,
+                partials=_partials(function, wrt_names),
             )
+            chosen = _output_format(output_format, output)
+            tally = _Tally()
             with _output(output) as sink:
                 writer = WRITERS[chosen](sink, layout)
-                failed = False
                 with _progress(size, stream, quiet) as advance:
-                    for outcomes in evaluate_records(records, function, wrt_names):
-                        bad = [o for o in outcomes if o.error is not None]
-                        failed = failed or bool(bad)
+                    chunks = evaluate_records(records, function, wrt_names, chunk_rows)
+                    for outcomes in chunks:
+                        bad = tally.count(outcomes)
                         if on_error == "skip":
                             outcomes = [o for o in outcomes if o.error is None]
                         elif on_error == "fail" and bad:
-                            first = bad[0]
-                            writer.write([o for o in outcomes if o.row < first.row])
+                            writer.write([o for o in outcomes if o.row < bad[0].row])
                             writer.close()
-                            print_error(f"row {first.row}: {first.error[0]}: {first.error[1]}")
-                            raise typer.Exit(ExitStatus.FAILURES)
+                            raise RecordsFailedError(tally.describe(stopped=True))
                         writer.write(outcomes)
                         advance()
                 writer.close()
-        if failed:
-            raise typer.Exit(ExitStatus.FAILURES)
+        if tally.failed:
+            raise RecordsFailedError(tally.describe(skipped=on_error == "skip"))
+
+
+class RecordsFailedError(CgradError):
+    """Some records failed: exit 1, with a one-line summary on stderr."""
+
+    type = "records_failed"
+    exit_status = ExitStatus.FAILURES
+
+
+class _Tally:
+    """How many records there were and which failed, for the summary."""
+
+    def __init__(self) -> None:
+        self.records = 0
+        self.failed = 0
+        self.first = None
+
+    def count(self, outcomes) -> list:
+        bad = [o for o in outcomes if o.error is not None]
+        self.records += len(outcomes)
+        self.failed += len(bad)
+        if bad and self.first is None:
+            self.first = bad[0]
+        return bad
+
+    def describe(self, stopped: bool = False, skipped: bool = False) -> str:
+        first = self.first
+        where = f"row {first.row}: {first.error[0]}: {first.error[1]}"
+        if stopped:
+            return f"stopped at {where}"
+        verb = "were left out" if skipped else "are error records in the output"
+        return f"{self.failed} of {self.records} records failed and {verb} (first: {where})"
+
+
+def _partials(function, wrt: list[str] | None) -> tuple[str, ...] | None:
+    if function is None or wrt is None:
+        return None
+    return tuple(name for name in function.inputs if name in wrt)
+
+
+def _check_columns(header: list[str] | None, function) -> None:
+    """A CSV without a column for an input would fail on every row: say so once."""
+    if header is None or function is None:
+        return
+    missing = [name for name in function.inputs if name not in header]
+    if missing:
+        raise UsageError(
+            f"the input has no column for {', '.join(missing)}",
+            hint=f"its columns are {', '.join(header) or '(none)'}",
+            type="input_error",
+        )
 
 
 def _expression(expression: str | None, program: Path | None):
@@ -195,7 +260,26 @@ def _input_format(source: str | None, stream: BinaryIO, given: str | None) -> Fo
 def _output_format(given: str | None, output: Path | None) -> OutputFormat:
     if given is not None:
         return OutputFormat(choose("--format", given, tuple(f.value for f in OutputFormat)))
-    return OutputFormat.TABLE if output is None and sys.stdout.isatty() else OutputFormat.NDJSON
+    if output is not None:
+        by_extension = {".csv": "csv", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson"}
+        return OutputFormat(by_extension.get(output.suffix.lower(), "ndjson"))
+    return OutputFormat.TABLE if sys.stdout.isatty() else OutputFormat.NDJSON
+
+
+def _output_path(output: Path | None, source: str | None) -> Path | None:
+    """``-o`` checked before any work: '-' is stdout, a directory or the
+    input itself are refused."""
+    if output is None or str(output) == "-":
+        return None
+    if output.is_dir():
+        raise UsageError(f"cannot write {output}: it is a directory", type="file_error")
+    if source not in (None, "-") and output.exists() and output.samefile(source):
+        raise UsageError(
+            f"-o {output} would replace the input while it is read",
+            hint="write to another file, then rename it",
+            type="file_error",
+        )
+    return output
 
 
 def _carried(header: list[str] | None, function) -> tuple[str, ...] | None:

@@ -40,13 +40,20 @@ def atomic_output(path: Path) -> Iterator[TextIO]:
         handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
-    finished = False
     try:
+        # mkstemp makes the file private; the result should be like any
+        # other file the user creates.
+        os.chmod(temporary, 0o666 & ~_umask())
         with open(handle, "w", encoding="utf-8", newline="") as sink:
             yield sink
-        finished = True
-    finally:
-        if finished:
-            os.replace(temporary, path)
-        else:
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
             os.unlink(temporary)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -19,20 +19,23 @@ class _Interrupted(BaseException):
 
 
 def _interrupt(signum, frame) -> None:
-    raise _Interrupted
+    raise _Interrupted(signum)
 
 
 def main() -> None:
+    # SIGINT and SIGTERM unwind the stack (removing a half-written -o file)
+    # and exit 128 + the signal number, quietly.
     signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     # A closed pipe (cgrad ... | head -1) ends the process quietly, as it
     # does for cat and grep, instead of raising BrokenPipeError.
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     try:
         status = app(prog_name="cgrad", standalone_mode=False)
-    except _Interrupted:
+    except _Interrupted as interrupted:
         sys.stderr.write("\n")
-        sys.exit(ExitStatus.INTERRUPTED)
+        sys.exit(128 + interrupted.args[0])
     except typer.TyperException as error:
         _report_usage_error(error)
     sys.exit(status if isinstance(status, int) else ExitStatus.OK)

@@ -52,9 +52,14 @@ def reporting(json_output: bool = False) -> Iterator[None]:
         print_error(error.render())
         if json_output:
             write_json(error_json(error))
-        raise typer.Exit(ExitStatus.ERROR) from None
+        raise typer.Exit(getattr(error, "exit_status", ExitStatus.ERROR)) from None
     except (typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError):
         raise
+    except OSError as error:
+        # A full disk or a vanished directory is the machine's trouble, not
+        # a bug and not bad usage: the run failed.
+        print_error(f"input/output failed: {error.strerror or error}")
+        raise typer.Exit(ExitStatus.FAILURES) from None
     except Exception as error:  # noqa: BLE001 - the last line of defence
         if os.environ.get("CGRAD_DEBUG"):
             traceback.print_exc()
