@@ -32,8 +32,6 @@ CACHE_SIZE = 512
 # chunk-wide message is used for the rest).
 ROW_DIAGNOSES_PER_CHUNK = 64
 
-_NON_FINITE_TEXT = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
 
 @dataclass(slots=True)
 class Outcome:
@@ -153,26 +151,21 @@ def _expression_of(fields: dict, outcome: Outcome, compiled: _Compiled) -> Funct
     outcome.expression = text
     entry = compiled.get(text)
     if isinstance(entry, CgradError):
-        where = f" at line {entry.line}, column {entry.column}" if entry.span else ""
-        hint = f" (hint: {entry.hint})" if entry.hint else ""
-        outcome.error = (entry.type, f"{entry.message}{where}{hint}")
+        outcome.error = (entry.type, entry.summary(with_place=True))
         return None
     return entry
 
 
 def _number(raw: object) -> float | None:
-    """A record's value as a float: a JSON number, a CSV field, or one of
-    the strings NaN/Infinity/-Infinity that cgrad itself writes."""
+    """A record's value as a float: a JSON number, or text as Python's
+    float() reads it (CSV fields, and the NaN/Infinity strings cgrad writes)."""
     if isinstance(raw, bool):
         return None
     if isinstance(raw, (int, float)):
         return float(raw)
     if isinstance(raw, str):
-        text = raw.strip()
-        if text in _NON_FINITE_TEXT:
-            return _NON_FINITE_TEXT[text]
         try:
-            return float(text)
+            return float(raw)  # strips blanks, reads NaN, Infinity, -Infinity
         except ValueError:
             return None
     return None

@@ -61,9 +61,12 @@ class CgradError(Exception):
     def column(self) -> int | None:
         return self.span.column if self.span else None
 
-    def summary(self) -> str:
-        """The message and hint on one line, as JSON and logs want it."""
-        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+    def summary(self, with_place: bool = False) -> str:
+        """The message and hint on one line, as JSON and logs want it; with
+        the line and column when asked (where no separate fields hold them)."""
+        place = f" at line {self.line}, column {self.column}" if with_place and self.span else ""
+        hint = f" (hint: {self.hint})" if self.hint else ""
+        return f"{self.message}{place}{hint}"
 
     def render(self) -> str:
         """The message, the source line with a caret under the spot, the hint."""
