@@ -17,7 +17,7 @@ import difflib
 from dataclasses import dataclass, field
 
 from .errors import ParseError, Span, join_names
-from .ops import CONSTANTS, FUNCTIONS, OPS, RESERVED, Op, arity_text, function_for
+from .ops import CONSTANTS, FUNCTIONS, RESERVED, arity_text, function_for
 from .syntax import Binary, Binding, Call, Group, Name, Number, Program, Unary, children
 
 _SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789", strict=True))
@@ -47,10 +47,6 @@ class Node:
     span: Span
     name: str | None = None  # the input's name, for INPUT nodes
     value: float | None = None  # the constant's value, for CONSTANT nodes
-
-    @property
-    def operation(self) -> Op | None:
-        return OPS.get(self.op)
 
 
 @dataclass(frozen=True, eq=False)

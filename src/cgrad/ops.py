@@ -79,7 +79,6 @@ class Op:
     # Names the language uses for this op (functions only); first is canonical.
     spellings: tuple[str, ...] = ()
     kink: Kink | None = None
-    description: str = ""
 
     def derivative(self, index: int) -> Rule:
         """The local-derivative rule for argument ``index``."""
@@ -98,9 +97,6 @@ class Op:
             term = self.derivative(position)(m, out, *arguments) * tangent
             total = term if total is None else total + term
         return total
-
-    def accepts(self, count: int) -> bool:
-        return count >= 1 if self.arity is None else count == self.arity
 
 
 # --------------------------------------------------------------------------
@@ -222,7 +218,7 @@ OPS: dict[str, Op] = {
         Op("logb", 2, _log_base,
            (lambda m, out, a, b: 1.0 / (a * m.log(b)),
             lambda m, out, a, b: -out / (b * m.log(b))),
-           _fn("log"), ("log",), description="log(a, b): the logarithm of a in base b"),
+           _fn("log"), ("log",)),
         Op("log2", 1, np.log2, (lambda m, out, a: 1.0 / (a * math.log(2.0)),), _fn("log2"), ("log2",)),
         Op("log10", 1, np.log10, (lambda m, out, a: 1.0 / (a * math.log(10.0)),), _fn("log10"), ("log10",)),
         Op("log1p", 1, np.log1p, (lambda m, out, a: 1.0 / (1.0 + a),), _fn("log1p"), ("log1p",)),
