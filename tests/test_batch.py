@@ -411,3 +411,13 @@ def test_chunks_of_one_record(cli):
         input="x,y,z\n1,2,3\n4,5,6\n",
     )
     assert [json.loads(line)["value"] for line in result.stdout.splitlines()] == [9.0, 54.0]
+
+
+def test_an_unclosed_quote_is_named(cli):
+    result = cli("batch", "-e", "x+y", "--format", "ndjson", input='x,y\n1,2\n"3,4\n5,6\n')
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["row"] for r in records] == [1, 2]
+    assert records[1]["error"]["message"] == (
+        "line 4: expected 2 fields, found 1; "
+        "a quote that is never closed takes in the lines after it"
+    )

@@ -141,14 +141,10 @@ def _read_delimited(reader, header: list[str]) -> Iterator[Record]:
             continue
         row += 1
         if len(fields) != width:
-            yield Record(
-                row,
-                None,
-                (
-                    "invalid_row",
-                    f"line {reader.line_num}: expected {width} fields, found {len(fields)}",
-                ),
-            )
+            message = f"line {reader.line_num}: expected {width} fields, found {len(fields)}"
+            if any("\n" in field for field in fields):
+                message += "; a quote that is never closed takes in the lines after it"
+            yield Record(row, None, ("invalid_row", message))
         # ASCII rows (nearly all) cannot hold an undecodable byte.
         elif not "".join(fields).isascii() and any(map(_UNDECODABLE.search, fields)):
             yield Record(row, None, ("invalid_utf8", f"line {reader.line_num}: not valid UTF-8"))
