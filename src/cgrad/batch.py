@@ -21,7 +21,7 @@ import numpy as np
 from .diagnostics import EvaluationWarning
 from .errors import CgradError
 from .function import Function, compile
-from .rows import EXPRESSION_FIELD, ID_FIELD, Record
+from .rows import EXPRESSION_FIELD, ID_FIELD, Record, Records, RowBlock
 
 # Rows per chunk: big enough that numpy's per-call overhead is spread thin,
 # small enough that a chunk's arrays stay in cache and memory stays flat.
@@ -104,6 +104,120 @@ def evaluate_records(
     iterator = iter(records)
     while chunk := list(itertools.islice(iterator, chunk_rows)):
         yield _evaluate_chunk(chunk, function, wrt, compiled)
+
+
+@dataclass(slots=True)
+class ColumnBlock:
+    """Outcomes of a block of well-formed CSV records of one expression, all
+    finite and without warnings, kept as columns: writers format them a
+    column at a time, with no object per record."""
+
+    first_row: int
+    count: int
+    ids: list[str] | None
+    inputs: dict[str, np.ndarray]
+    value: np.ndarray
+    gradient: dict[str, np.ndarray]
+    carried: dict[str, list[str]]
+
+    def outcomes(self) -> list[Outcome]:
+        """The same records one by one, for writers that want them so."""
+        names = tuple(self.inputs)
+        partials = tuple(self.gradient)
+        inputs = zip(*(column.tolist() for column in self.inputs.values()), strict=True)
+        slopes = zip(*(column.tolist() for column in self.gradient.values()), strict=True)
+        carried = (
+            [
+                dict(zip(self.carried, values, strict=True))
+                for values in zip(*self.carried.values(), strict=True)
+            ]
+            if self.carried
+            else itertools.repeat(None)
+        )
+        ids = self.ids or itertools.repeat(None)
+        return [
+            Outcome(
+                self.first_row + i,
+                id=identity,
+                input_names=names,
+                input_values=point,
+                value=value,
+                gradient_names=partials,
+                gradient_values=slope,
+                extra=extra or None,
+            )
+            for i, (identity, point, value, slope, extra) in enumerate(
+                zip(
+                    ids,
+                    inputs if names else itertools.repeat(()),
+                    self.value.tolist(),
+                    slopes if partials else itertools.repeat(()),
+                    carried,
+                    strict=False,
+                )
+            )
+        ]
+
+
+def evaluate_blocks(
+    records: Records,
+    function: Function | None = None,
+    wrt: Sequence[str] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Iterator[list[Outcome] | ColumnBlock]:
+    """As :func:`evaluate_records`, for a :class:`~cgrad.rows.Records`: a
+    clean CSV chunk of one expression comes back as a :class:`ColumnBlock`,
+    anything else (bad records, warnings, JSON input, per-record
+    expressions) as a list of outcomes."""
+    if function is not None and wrt is not None:
+        function.check_wrt(wrt)
+    compiled = _Compiled()
+    header = records.header
+    for block in records.blocks(chunk_rows):
+        if isinstance(block, RowBlock):
+            columns = _column_block(block, header, function, wrt) if function else None
+            if columns is not None:
+                yield columns
+                continue
+            block = [
+                Record(block.first_row + i, dict(zip(header, fields, strict=True)))
+                for i, fields in enumerate(block.rows)
+            ]
+        yield _evaluate_chunk(block, function, wrt, compiled)
+
+
+def _column_block(
+    block: RowBlock, header: list[str], function: Function, wrt
+) -> ColumnBlock | None:
+    """The fast path, or None when a value does not convert in one go or
+    the evaluation has warnings (the record path then says which row)."""
+    position = {name: index for index, name in enumerate(header)}
+    rows = block.rows
+    try:
+        inputs = {
+            name: np.array([fields[position[name]] for fields in rows], dtype=np.float64)
+            for name in function.inputs
+        }
+    except ValueError:
+        return None
+    result = function.evaluate(inputs, wrt=wrt)
+    if result.warnings:
+        return None
+    count = len(rows)
+    skip = {*function.inputs, ID_FIELD}
+    return ColumnBlock(
+        first_row=block.first_row,
+        count=count,
+        ids=[fields[position[ID_FIELD]] for fields in rows] if ID_FIELD in position else None,
+        inputs=inputs,
+        value=np.broadcast_to(result.value, (count,)),
+        gradient={n: np.broadcast_to(g, (count,)) for n, g in result.gradient.items()},
+        carried={
+            name: [fields[index] for fields in rows]
+            for name, index in position.items()
+            if name not in skip
+        },
+    )
 
 
 def _evaluate_chunk(chunk, function, wrt, compiled: _Compiled) -> list[Outcome]:

@@ -85,20 +85,38 @@ def _detaching(records: Iterator[Record], text: io.TextIOWrapper) -> Iterator[Re
             text.detach()
 
 
+@dataclass(slots=True)
+class RowBlock:
+    """Consecutive CSV/TSV records, all well formed, as the reader gave them:
+    record ``first_row + i`` is ``rows[i]``, one string per header column."""
+
+    first_row: int
+    rows: list[list[str]]
+
+
+Block = RowBlock | list[Record]
+
+
 class Records:
     """The records of a binary stream (binary, so that bad UTF-8 is caught
     per record). For CSV and TSV the header is read at once: ``header``
-    names the columns; it is None for the JSON formats."""
+    names the columns; it is None for the JSON formats.
+
+    Iterate for one :class:`Record` at a time, or call :meth:`blocks` for
+    chunks: a CSV chunk whose rows are all well formed comes as a
+    :class:`RowBlock` (no per-row objects), any other chunk as records.
+    Use one or the other: both read the same stream.
+    """
 
     def __init__(self, stream: BinaryIO, format: Format) -> None:
         self.header: list[str] | None = None
+        self._reader = None
         if format in (Format.CSV, Format.TSV):
-            text = io.TextIOWrapper(
+            self._text = io.TextIOWrapper(
                 stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
             )
-            reader = csv.reader(text, delimiter="\t" if format == Format.TSV else ",")
-            self.header = _read_header(reader)
-            self._records = _detaching(_read_delimited(reader, self.header), text)
+            self._reader = csv.reader(self._text, delimiter="\t" if format == Format.TSV else ",")
+            self.header = _read_header(self._reader)
         elif format == Format.NDJSON:
             self._records = _read_ndjson(stream)
         else:
@@ -108,8 +126,24 @@ class Records:
             first = next(records, None)
             self._records = itertools.chain([] if first is None else [first], records)
 
+    def blocks(self, size: int) -> Iterator[Block]:
+        if self._reader is None:
+            while chunk := list(itertools.islice(self._records, size)):
+                yield chunk
+            return
+        yield from _detaching(_read_delimited(self._reader, self.header, size), self._text)
+
     def __iter__(self) -> Iterator[Record]:
-        return self._records
+        if self._reader is None:
+            yield from self._records
+            return
+        header = self.header
+        for block in self.blocks(4096):
+            if isinstance(block, RowBlock):
+                for offset, fields in enumerate(block.rows):
+                    yield Record(block.first_row + offset, dict(zip(header, fields, strict=True)))
+            else:
+                yield from block
 
 
 # Lone surrogates are what 'surrogateescape' turns undecodable bytes into.
@@ -133,23 +167,38 @@ def _read_header(reader) -> list[str]:
     return header
 
 
-def _read_delimited(reader, header: list[str]) -> Iterator[Record]:
+def _read_delimited(reader, header: list[str], size: int) -> Iterator[Block]:
     width = len(header)
     row = 0
-    for fields in reader:
-        if not fields:  # a blank line is not a record
+    # A blank line is not a record. The line number is kept for messages.
+    numbered = ((reader.line_num, fields) for fields in reader if fields)
+    while chunk := list(itertools.islice(numbered, size)):
+        rows = [fields for _, fields in chunk]
+        # The common case, checked for the whole chunk at once: every row has
+        # its fields and no undecodable byte.
+        if all(len(fields) == width for fields in rows) and not _UNDECODABLE.search(
+            "".join(map("".join, rows))
+        ):
+            yield RowBlock(row + 1, rows)
+            row += len(rows)
             continue
-        row += 1
-        if len(fields) != width:
-            message = f"line {reader.line_num}: expected {width} fields, found {len(fields)}"
-            if any("\n" in field for field in fields):
-                message += "; a quote that is never closed takes in the lines after it"
-            yield Record(row, None, ("invalid_row", message))
-        # ASCII rows (nearly all) cannot hold an undecodable byte.
-        elif not "".join(fields).isascii() and any(map(_UNDECODABLE.search, fields)):
-            yield Record(row, None, ("invalid_utf8", f"line {reader.line_num}: not valid UTF-8"))
-        else:
-            yield Record(row, dict(zip(header, fields, strict=True)))
+        records = []
+        for line, fields in chunk:
+            row += 1
+            records.append(_delimited_record(row, line, fields, header))
+        yield records
+
+
+def _delimited_record(row: int, line: int, fields: list[str], header: list[str]) -> Record:
+    width = len(header)
+    if len(fields) != width:
+        message = f"line {line}: expected {width} fields, found {len(fields)}"
+        if any("\n" in field for field in fields):
+            message += "; a quote that is never closed takes in the lines after it"
+        return Record(row, None, ("invalid_row", message))
+    if any(map(_UNDECODABLE.search, fields)):
+        return Record(row, None, ("invalid_utf8", f"line {line}: not valid UTF-8"))
+    return Record(row, dict(zip(header, fields, strict=True)))
 
 
 def _read_ndjson(stream: BinaryIO) -> Iterator[Record]:

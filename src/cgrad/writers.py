@@ -11,12 +11,15 @@ from __future__ import annotations
 import csv
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from json.encoder import encode_basestring
 from typing import TextIO
 
-from .batch import Outcome
+import numpy as np
+
+from .batch import ColumnBlock, Outcome
 from .numbers import format_short, json_number, json_text, number_text
 
 
@@ -95,12 +98,43 @@ def record_text(outcome: Outcome) -> str:
     return "".join(parts)
 
 
+def _texts(column: np.ndarray) -> list[str]:
+    """A finite column as JSON/CSV number text (a block has no NaN or inf)."""
+    return list(map(repr, column.tolist()))
+
+
+def block_lines(block: ColumnBlock) -> Iterator[str]:
+    """The records of a block as JSON text, the same as :func:`record_text`
+    gives one by one, built a column at a time."""
+    count = block.count
+    parts: list[Sequence[str]] = [list(map(str, range(block.first_row, block.first_row + count)))]
+    template = '{"row": %s'
+    if block.ids is not None:
+        parts.append(list(map(encode_basestring, block.ids)))
+        template += ', "id": %s'
+    parts += [_texts(column) for column in block.inputs.values()]
+    template += ', "inputs": ' + _object_template(tuple(block.inputs))
+    parts.append(_texts(block.value))
+    template += ', "value": %s'
+    parts += [_texts(column) for column in block.gradient.values()]
+    template += ', "gradient": ' + _object_template(tuple(block.gradient))
+    if block.carried:
+        parts += [list(map(encode_basestring, column)) for column in block.carried.values()]
+        template += ', "extra": ' + _object_template(tuple(block.carried))
+    template += "}"
+    return map(template.__mod__, zip(*parts, strict=True))
+
+
 class NdjsonWriter:
     def __init__(self, stream: TextIO, layout: Layout) -> None:
         self.stream = stream
 
-    def write(self, outcomes: Sequence[Outcome]) -> None:
-        self.stream.write("".join(record_text(o) + "\n" for o in outcomes))
+    def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None:
+        if isinstance(outcomes, ColumnBlock):
+            lines = block_lines(outcomes)
+        else:
+            lines = map(record_text, outcomes)
+        self.stream.write("".join(line + "\n" for line in lines))
         self.stream.flush()
 
     def close(self) -> None:
@@ -114,14 +148,18 @@ class JsonWriter:
         self.stream = stream
         self.first = True
 
-    def write(self, outcomes: Sequence[Outcome]) -> None:
-        if not outcomes:
-            return
+    def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None:
+        if isinstance(outcomes, ColumnBlock):
+            lines = block_lines(outcomes)
+        else:
+            lines = map(record_text, outcomes)
         parts = []
-        for outcome in outcomes:
+        for line in lines:
             parts.append("[\n" if self.first else ",\n")
-            parts.append(record_text(outcome))
+            parts.append(line)
             self.first = False
+        if not parts:
+            return
         self.stream.write("".join(parts))
         self.stream.flush()
 
@@ -183,9 +221,29 @@ class CsvWriter:
         cells.append(" | ".join(w.message for w in outcome.warnings or ()))
         return cells
 
-    def write(self, outcomes: Sequence[Outcome]) -> None:
-        self.writer.writerows(self.row(o) for o in outcomes)
+    def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None:
+        if isinstance(outcomes, ColumnBlock):
+            self.writer.writerows(self.block_rows(outcomes))
+        else:
+            self.writer.writerows(self.row(o) for o in outcomes)
         self.stream.flush()
+
+    def block_rows(self, block: ColumnBlock) -> Iterator[tuple]:
+        """The rows of a block, the same as :meth:`row` gives one by one,
+        built a column at a time."""
+        layout = self.layout
+        count = block.count
+        columns: list[Sequence] = [range(block.first_row, block.first_row + count)]
+        if layout.has_id:
+            columns.append(block.ids or [""] * count)
+        columns += [_texts(block.inputs[name]) for name in layout.inputs]
+        columns += [block.carried.get(name) or [""] * count for name in layout.carried or ()]
+        columns.append(_texts(block.value))
+        columns += [_texts(block.gradient[name]) for name in layout.gradient_columns]
+        if layout.carried is None:
+            columns.append([""] * count)
+        columns += [[""] * count, [""] * count]  # error, warnings
+        return zip(*columns, strict=True)
 
     def close(self) -> None:
         self.stream.flush()
@@ -267,7 +325,9 @@ class TableWriter:
         ]
         return "   ".join(parts).rstrip() + "\n"
 
-    def write(self, outcomes: Sequence[Outcome]) -> None:
+    def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None:
+        if isinstance(outcomes, ColumnBlock):
+            outcomes = outcomes.outcomes()
         rows = [self.cells(o) for o in outcomes]
         if self.widths is None:
             self.widths = [

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from .. import compile as compile_program
-from ..batch import CHUNK_ROWS, evaluate_records
+from ..batch import CHUNK_ROWS, ColumnBlock, evaluate_blocks
 from ..errors import CgradError, UsageError
 from ..rows import EXTENSIONS, Format, Records, detect_format
 from ..writers import WRITERS, Layout, OutputFormat
@@ -136,8 +136,13 @@ def batch_command(
             with _output(output) as sink:
                 writer = WRITERS[chosen](sink, layout)
                 with _progress(size, stream, quiet) as advance:
-                    chunks = evaluate_records(records, function, wrt_names, chunk_rows)
+                    chunks = evaluate_blocks(records, function, wrt_names, chunk_rows)
                     for outcomes in chunks:
+                        if isinstance(outcomes, ColumnBlock):  # all good, by construction
+                            tally.records += outcomes.count
+                            writer.write(outcomes)
+                            advance()
+                            continue
                         bad = tally.count(outcomes)
                         if on_error == "skip":
                             outcomes = [o for o in outcomes if o.error is None]
