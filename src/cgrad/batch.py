@@ -124,38 +124,21 @@ class ColumnBlock:
         """The same records one by one, for writers that want them so."""
         names = tuple(self.inputs)
         partials = tuple(self.gradient)
-        inputs = zip(*(column.tolist() for column in self.inputs.values()), strict=True)
-        slopes = zip(*(column.tolist() for column in self.gradient.values()), strict=True)
-        carried = (
-            [
-                dict(zip(self.carried, values, strict=True))
-                for values in zip(*self.carried.values(), strict=True)
-            ]
-            if self.carried
-            else itertools.repeat(None)
-        )
-        ids = self.ids or itertools.repeat(None)
+        inputs = [column.tolist() for column in self.inputs.values()]
+        slopes = [column.tolist() for column in self.gradient.values()]
+        values = self.value.tolist()
         return [
             Outcome(
                 self.first_row + i,
-                id=identity,
+                id=self.ids[i] if self.ids is not None else None,
                 input_names=names,
-                input_values=point,
-                value=value,
+                input_values=tuple(column[i] for column in inputs),
+                value=values[i],
                 gradient_names=partials,
-                gradient_values=slope,
-                extra=extra or None,
+                gradient_values=tuple(column[i] for column in slopes),
+                extra={name: column[i] for name, column in self.carried.items()} or None,
             )
-            for i, (identity, point, value, slope, extra) in enumerate(
-                zip(
-                    ids,
-                    inputs if names else itertools.repeat(()),
-                    self.value.tolist(),
-                    slopes if partials else itertools.repeat(()),
-                    carried,
-                    strict=False,
-                )
-            )
+            for i in range(self.count)
         ]
 
 
