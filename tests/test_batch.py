@@ -436,3 +436,8 @@ def test_clean_chunks_and_record_by_record_chunks_write_the_same(cli, output_for
     else:
         clean_lines = clean.stdout.splitlines()
         assert mixed.stdout.splitlines()[: len(clean_lines)] == clean_lines
+
+
+def test_a_percent_sign_in_a_column_name(cli):
+    result = cli("batch", "-e", "x", "--format", "ndjson", input="x,rate%,%s\n1,5,6\n")
+    assert json.loads(result.stdout)["extra"] == {"rate%": "5", "%s": "6"}

@@ -67,7 +67,9 @@ def _finite(value: object) -> object:
 @functools.lru_cache(maxsize=256)
 def _object_template(names: tuple[str, ...]) -> str:
     """'{"x": %s, "y": %s}' for names x, y: a JSON object with slots."""
-    return "{" + ", ".join(f"{_dumps(name)}: %s" for name in names) + "}"
+    # A '%' in a name (a CSV header like "rate%") must not read as a slot.
+    keys = (_dumps(name).replace("%", "%%") for name in names)
+    return "{" + ", ".join(f"{key}: %s" for key in keys) + "}"
 
 
 def record_text(outcome: Outcome) -> str:
