@@ -162,10 +162,7 @@ def evaluate_blocks(
             if columns is not None:
                 yield columns
                 continue
-            block = [
-                Record(block.first_row + i, dict(zip(header, fields, strict=True)))
-                for i, fields in enumerate(block.rows)
-            ]
+            block = block.records(header)
         yield _evaluate_chunk(block, function, wrt, compiled)
 
 

@@ -25,10 +25,6 @@ from .ops import MINUS_ONE, NUMERIC, ONE, OPS
 
 Mode = Literal["reverse", "forward"]
 
-# The constant slopes the op table writes as literals (see ops.ONE).
-_ONE = ONE
-_MINUS_ONE = MINUS_ONE
-
 
 @dataclass(frozen=True, eq=False)
 class Result:
@@ -84,11 +80,11 @@ def backward(graph: Graph, values: list, needed: list[bool]) -> list:
             if not needed[operand]:
                 continue
             local = op.derivative(position)(NUMERIC, out, *arguments)
-            # The slopes of + and - are the numbers 1 and -1: no need to
-            # multiply whole arrays by them.
-            if local is _ONE:
+            # The slopes of + and - are ops.ONE and ops.MINUS_ONE (checked by
+            # identity): no need to multiply whole arrays by them.
+            if local is ONE:
                 contribution = upstream
-            elif local is _MINUS_ONE:
+            elif local is MINUS_ONE:
                 contribution = -upstream
             else:
                 contribution = upstream * local

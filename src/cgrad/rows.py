@@ -93,6 +93,13 @@ class RowBlock:
     first_row: int
     rows: list[list[str]]
 
+    def records(self, header: list[str]) -> list[Record]:
+        """The same records one by one, as fields by column name."""
+        return [
+            Record(self.first_row + offset, dict(zip(header, fields, strict=True)))
+            for offset, fields in enumerate(self.rows)
+        ]
+
 
 Block = RowBlock | list[Record]
 
@@ -137,13 +144,8 @@ class Records:
         if self._reader is None:
             yield from self._records
             return
-        header = self.header
         for block in self.blocks(4096):
-            if isinstance(block, RowBlock):
-                for offset, fields in enumerate(block.rows):
-                    yield Record(block.first_row + offset, dict(zip(header, fields, strict=True)))
-            else:
-                yield from block
+            yield from block.records(self.header) if isinstance(block, RowBlock) else block
 
 
 # Lone surrogates are what 'surrogateescape' turns undecodable bytes into.

@@ -127,16 +127,19 @@ def block_lines(block: ColumnBlock) -> Iterator[str]:
     return map(template.__mod__, zip(*parts, strict=True))
 
 
+def record_lines(outcomes: Sequence[Outcome] | ColumnBlock) -> Iterator[str]:
+    """The JSON text of each record, from a block or one by one."""
+    if isinstance(outcomes, ColumnBlock):
+        return block_lines(outcomes)
+    return map(record_text, outcomes)
+
+
 class NdjsonWriter:
     def __init__(self, stream: TextIO, layout: Layout) -> None:
         self.stream = stream
 
     def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None:
-        if isinstance(outcomes, ColumnBlock):
-            lines = block_lines(outcomes)
-        else:
-            lines = map(record_text, outcomes)
-        self.stream.write("".join(line + "\n" for line in lines))
+        self.stream.write("".join(line + "\n" for line in record_lines(outcomes)))
         self.stream.flush()
 
     def close(self) -> None:
@@ -151,12 +154,8 @@ class JsonWriter:
         self.first = True
 
     def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None:
-        if isinstance(outcomes, ColumnBlock):
-            lines = block_lines(outcomes)
-        else:
-            lines = map(record_text, outcomes)
         parts = []
-        for line in lines:
+        for line in record_lines(outcomes):
             parts.append("[\n" if self.first else ",\n")
             parts.append(line)
             self.first = False
