@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from cgrad.engine import _needs_derivative, backward, forward
+from cgrad.engine import backward, forward, plan
 from cgrad.graph import build_graph
 from cgrad.parser import parse
 
@@ -35,13 +35,15 @@ def stages(text: str) -> dict[str, float]:
     times["parse"] = time.perf_counter() - start
     start = time.perf_counter()
     graph = build_graph(program)
+    # The plan is made once per compiled function: it belongs with building.
+    passes = plan(graph)
     times["build"] = time.perf_counter() - start
     start = time.perf_counter()
     with np.errstate(all="ignore"):
-        values = forward(graph, {"x": np.float64(0.5)})
+        values = forward(passes, {"x": np.float64(0.5)})
         times["forward"] = time.perf_counter() - start
         start = time.perf_counter()
-        backward(graph, values, _needs_derivative(graph, {graph.input_ids["x"]}))
+        backward(passes, values)
     times["backward"] = time.perf_counter() - start
     gc.enable()
     times["nodes"] = len(graph)

@@ -194,3 +194,71 @@ def test_warnings_on_arrays_count_the_points():
     r = cgrad.compile("log(x)").evaluate(x=np.array([1.0, -1.0, 2.0, -3.0]))
     (warning,) = r.warnings
     assert "at 2 of 4 points (first at index 1)" in warning.message
+
+
+# Long arrays go through the graph a slice at a time (engine.CHUNK); a slice
+# with a kink or a non-finite number sends the whole call back through the
+# unsliced path, which says which points. A small CHUNK makes both cheap.
+LONG = "sin(x*y) + exp(-z^2) * log(1 + x^2) / sqrt(y^2 + 1) + tanh(x - z) * (x + y) * z"
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    from cgrad import engine
+
+    monkeypatch.setattr(engine, "CHUNK", 64)
+
+
+def test_sliced_evaluation_equals_point_by_point(small_chunks):
+    f = cgrad.compile(LONG)
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(-2, 2, (2, 1000))
+    r = f.evaluate(x=x, y=y, z=0.75)  # a scalar among arrays is not sliced
+    assert r.value.shape == (1000,) and r.warnings == ()
+    for i in (0, 63, 64, 500, 999):
+        point = f.evaluate(x=x[i], y=y[i], z=0.75)
+        assert r.value[i] == point.value
+        assert {n: g[i] for n, g in r.gradient.items()} == point.gradient
+
+
+def test_sliced_evaluation_keeps_the_shape_and_the_wrt(small_chunks):
+    f = cgrad.compile("x*y + z")
+    x = np.arange(300.0).reshape(3, 100)
+    r = f.evaluate(x=x, y=2 * x, z=x, wrt="y")
+    assert r.value.shape == (3, 100) and list(r.gradient) == ["y"]
+    assert np.array_equal(r.gradient["y"], x)
+    assert np.array_equal(r.value, 2 * x * x + x)
+
+
+@pytest.mark.parametrize(
+    ("text", "bad_point", "kind"),
+    [("abs(x - 900)", 900, "kink"), ("1/(x - 900)", 900, "non_finite_value")],
+)
+def test_a_problem_in_a_late_slice_is_still_reported_with_its_points(
+    small_chunks, text, bad_point, kind
+):
+    x = np.arange(1000.0)
+    r = cgrad.compile(text).evaluate(x=x)
+    assert [w.type for w in r.warnings] == [kind]
+    assert np.flatnonzero(r.warnings[0].points).tolist() == [bad_point]
+    assert "at 1 of 1000 points" in r.warnings[0].message
+
+
+def test_results_never_alias_the_inputs_or_each_other():
+    x = np.linspace(0.0, 1.0, 5)
+    for text in ("x", "exp(x)", "x + y", "x*y"):
+        f = cgrad.compile(text)
+        r = f.evaluate({name: x for name in f.inputs})
+        arrays = [r.value, *r.gradient.values()]
+        assert all(not np.shares_memory(a, x) for a in arrays), text
+        assert len({id(a) for a in arrays}) == len(arrays), text
+
+
+def test_a_compiled_function_pickles():
+    import pickle
+
+    f = cgrad.compile("t = x*y; sin(t) + t")
+    f.evaluate(x=1.0, y=2.0)  # plans made before pickling are not carried
+    g = pickle.loads(pickle.dumps(f))
+    assert g.source == f.source and g.inputs == ("x", "y")
+    assert g.evaluate(x=1.0, y=2.0).gradient == f.evaluate(x=1.0, y=2.0).gradient

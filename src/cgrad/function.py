@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .engine import Mode, Result, evaluate_graph
+from .engine import Mode, Plan, Result, evaluate_plan, plan
 from .errors import InputError, join_names
 from .graph import Graph, build_graph
 from .ops import CONSTANTS, RESERVED
@@ -20,6 +20,16 @@ class Function:
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
+        # Plans by the partials asked for (None: all), made on first use.
+        self._plans: dict[tuple[str, ...] | None, Plan] = {}
+
+    def __getstate__(self) -> dict:
+        # Plans hold the op table's lambdas, which do not pickle; they are
+        # remade on first use after unpickling.
+        return {"graph": self.graph}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["graph"])
 
     @property
     def source(self) -> str:
@@ -67,7 +77,16 @@ class Function:
                 f"mode must be 'reverse' or 'forward', not {mode!r}", type="usage_error"
             )
         with _collector_paused():
-            return evaluate_graph(self.graph, given, wrt, mode)
+            return evaluate_plan(self._plan(wrt), given, mode)
+
+    def _plan(self, wrt: Sequence[str] | None) -> Plan:
+        key = None if wrt is None else tuple(wrt)
+        made = self._plans.get(key)
+        if made is None:
+            if len(self._plans) >= 64:  # a caller cycling through many choices
+                self._plans.clear()
+            made = self._plans[key] = plan(self.graph, wrt)
+        return made
 
     def check_names(self, given: Mapping[str, object], missing_hint: str | None = None) -> None:
         """Raise :class:`InputError` unless ``given`` names exactly the inputs.

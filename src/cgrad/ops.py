@@ -145,6 +145,14 @@ def _tie_share(out, args, index):
     return hits[index] / reduce(np.add, hits)
 
 
+def _where(condition, chosen, otherwise):
+    # A rule's condition is often one number (x^2: "is the exponent 0?"):
+    # then pick the branch instead of building a whole array from it.
+    if np.ndim(condition) == 0:
+        return chosen if condition else otherwise
+    return np.where(condition, chosen, otherwise)
+
+
 def _is_tie(out, *args):
     return reduce(np.add, [np.equal(arg, out) * 1.0 for arg in args]) > 1
 
@@ -293,7 +301,7 @@ def arity_text(name: str) -> str:
 # The numeric namespace that derivative rules and kink tests run against.
 NUMERIC = SimpleNamespace(
     **{op.name: op.forward for op in OPS.values()},
-    where=np.where,
+    where=_where,
     equal=np.equal,
     less=np.less,
     greater_equal=np.greater_equal,
