@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
+import orjson
+
 _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
 # A decimal float as Python writes it, plus nan and inf, and nothing more
@@ -49,6 +52,28 @@ def json_text(value: float) -> str:
     """A float as JSON text: a number, or a quoted NaN/Infinity/-Infinity."""
     text = repr(value)
     return f'"{_NON_FINITE[text]}"' if text[-1] in "nf" else text
+
+
+def number_texts(column: np.ndarray) -> list[str]:
+    """:func:`number_text` of every element of a float64 array, at C speed.
+
+    orjson writes the same shortest round-trip digits as ``repr``, in the
+    same form except below 1e-4 (``0.00001`` and ``2.5e-7`` where repr says
+    ``1e-05`` and ``2.5e-07``): those few, and the non-finite ones (orjson's
+    ``null``), are redone one by one, so both paths give the same bytes.
+    repr of 17-digit numbers took 0.5 us each, most of a big batch's time.
+    """
+    column = np.ascontiguousarray(column, dtype=np.float64).reshape(-1)
+    if column.size == 0:
+        return []
+    texts = orjson.dumps(column, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode().split(",")
+    magnitude = np.abs(column)
+    with np.errstate(invalid="ignore"):
+        redo = ~((magnitude >= 1e-4) & (magnitude <= np.finfo(np.float64).max))
+    redo &= magnitude != 0.0
+    for index in np.flatnonzero(redo).tolist():
+        texts[index] = number_text(float(column[index]))
+    return texts
 
 
 def json_number(value: float) -> float | str:

@@ -172,23 +172,35 @@ def _read_header(reader) -> list[str]:
 def _read_delimited(reader, header: list[str], size: int) -> Iterator[Block]:
     width = len(header)
     row = 0
-    # A blank line is not a record. The line number is kept for messages.
-    numbered = ((reader.line_num, fields) for fields in reader if fields)
-    while chunk := list(itertools.islice(numbered, size)):
-        rows = [fields for _, fields in chunk]
-        # The common case, checked for the whole chunk at once: every row has
-        # its fields and no undecodable byte.
-        if all(len(fields) == width for fields in rows) and not _UNDECODABLE.search(
-            "".join(map("".join, rows))
+    while chunk := list(itertools.islice(reader, size)):
+        # The common case, checked for the whole chunk at once and at C
+        # speed: no blank line, every row has its fields, no undecodable byte.
+        if set(map(len, chunk)) == {width} and not _UNDECODABLE.search(
+            "".join(map("".join, chunk))
         ):
-            yield RowBlock(row + 1, rows)
-            row += len(rows)
+            yield RowBlock(row + 1, chunk)
+            row += len(chunk)
             continue
+        # Line numbers, for the messages, counted back from the reader's: a
+        # row takes one line, plus one per line break inside a quoted field
+        # (except a quote never closed, which swallows the final break; it
+        # can only be the last row). A blank line is no record, but a line.
+        lines = [0] * len(chunk)
+        line = reader.line_num
+        for index in range(len(chunk) - 1, -1, -1):
+            lines[index] = line
+            line -= 1 + sum(map(_line_breaks, chunk[index]))
         records = []
-        for line, fields in chunk:
-            row += 1
-            records.append(_delimited_record(row, line, fields, header))
-        yield records
+        for fields, line in zip(chunk, lines, strict=True):
+            if fields:
+                row += 1
+                records.append(_delimited_record(row, line, fields, header))
+        if records:
+            yield records
+
+
+def _line_breaks(field: str) -> int:
+    return field.count("\n") + field.count("\r") - field.count("\r\n")
 
 
 def _delimited_record(row: int, line: int, fields: list[str], header: list[str]) -> Record:
