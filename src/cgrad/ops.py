@@ -122,6 +122,22 @@ def _erf(a):
     )
 
 
+def _power(a, b):
+    # x^2's slope is 2*x^1: no need to copy x to raise it to the power 1.
+    if np.ndim(b) == 0 and b == 1.0:
+        return a
+    return np.power(a, b)
+
+
+def _pow_kink(m, out, a, b):
+    # Only a power below 1 has a kink at 0; x^2 (the usual case, an exponent
+    # that is one number) needs no look at x at all.
+    below_one = m.less(b, 1.0)
+    if np.ndim(below_one) == 0 and not below_one:
+        return False
+    return m.equal(a, 0.0) & below_one
+
+
 def _relu(a):
     return np.maximum(a, 0.0)
 
@@ -199,12 +215,12 @@ OPS: dict[str, Op] = {
         # depends on an input; it is 0 where a is 0 and b >= 0, which is what
         # PyTorch's pow_backward_exponent does (the SPEC says b > 0; at
         # a = b = 0 that would give -inf, where PyTorch users expect 0).
-        Op("pow", 2, np.power,
-           (lambda m, out, a, b: m.where(m.equal(b, 0.0), 0.0, b * a ** (b - 1.0)),
+        Op("pow", 2, _power,
+           (lambda m, out, a, b: m.where(m.equal(b, 0.0), 0.0, b * m.pow(a, b - 1.0)),
             lambda m, out, a, b: m.where(m.equal(a, 0.0) & m.greater_equal(b, 0.0), 0.0, out * m.log(a))),
            Notation(Fixity.INFIX, "^", POWER, right_associative=True),
            spellings=("pow",),
-           kink=Kink(lambda m, out, a, b: m.equal(a, 0.0) & m.less(b, 1.0),
+           kink=Kink(_pow_kink,
                      "at a = 0 cgrad takes 0^0 = 1, d/da = b*a^(b-1) (0 where b = 0) and d/db = 0 for b >= 0")),
         # Trigonometry.
         Op("sin", 1, np.sin, (lambda m, out, a: m.cos(a),), _fn("sin"), ("sin",)),
