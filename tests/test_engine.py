@@ -262,3 +262,41 @@ def test_a_compiled_function_pickles():
     g = pickle.loads(pickle.dumps(f))
     assert g.source == f.source and g.inputs == ("x", "y")
     assert g.evaluate(x=1.0, y=2.0).gradient == f.evaluate(x=1.0, y=2.0).gradient
+
+
+@pytest.mark.parametrize(
+    ("op", "arguments", "position", "left", "right"),
+    [
+        ("abs", [0.0], 0, -1.0, 1.0),
+        ("relu", [0.0], 0, 0.0, 1.0),
+        ("sign", [0.0], 0, math.inf, math.inf),  # a jump: both quotients blow up
+        ("sqrt", [0.0], 0, math.nan, math.inf),  # not defined left of 0
+        ("cbrt", [0.0], 0, math.inf, math.inf),
+        ("pow", [0.0, 0.5], 0, math.nan, math.inf),
+        ("pow", [0.0, 0.0], 0, 0.0, 0.0),
+        ("max", [1.0, 1.0, 1.0], 1, 0.0, 1.0),
+        ("min", [2.0, 2.0], 0, 1.0, 0.0),
+        ("hypot", [0.0, 0.0], 1, -1.0, 1.0),
+        ("asin", [1.0], 0, math.inf, math.nan),
+        ("sin", [0.0], 0, 1.0, 1.0),  # smooth: both sides agree
+    ],
+)
+def test_one_sided_slopes(op, arguments, position, left, right):
+    from cgrad.diagnostics import one_sided_slopes
+
+    found = one_sided_slopes(op, arguments, position)
+    for got, expected in zip(found, (left, right), strict=True):
+        if math.isnan(expected):
+            assert math.isnan(got)
+        else:
+            assert got == pytest.approx(expected, rel=1e-5, abs=1e-9)
+
+
+def test_a_kink_warning_gives_the_one_sided_slopes_of_the_free_arguments():
+    [warning] = cgrad.compile("max(x, y, 1)").evaluate(x=1, y=1).warnings
+    assert warning.message.endswith(
+        "(one-sided: in argument 1, 0 from the left, 1 from the right; "
+        "in argument 2, 0 from the left, 1 from the right)"
+    )
+    [warning] = cgrad.compile("abs(x)").evaluate(x=0).warnings
+    assert warning.message.endswith("abs'(0) = 0 (one-sided: -1 from the left, 1 from the right)")

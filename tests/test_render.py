@@ -70,7 +70,8 @@ def test_warnings_follow_the_report():
     text = report("sqrt(x)", x=0)
     assert text.splitlines()[-1] == (
         "warning: `sqrt(x)` (node @1, line 1, column 1) is at a kink, sqrt(0); "
-        "by convention, sqrt'(0) = inf"
+        "by convention, sqrt'(0) = inf "
+        "(one-sided: undefined from the left, Infinity from the right)"
     )
 
 

@@ -8,13 +8,14 @@ when many points are evaluated at once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import Span
 from .graph import CONSTANT, Graph
-from .numbers import format_number
+from .numbers import format_number, format_short
 from .ops import OPS, Fixity
 
 
@@ -73,6 +74,54 @@ def _application(op_name: str, arguments: list[float]) -> str:
     return f"{op.notation.symbol}({', '.join(text)})"
 
 
+def one_sided_slopes(op_name: str, arguments: list[float], position: int) -> tuple[float, float]:
+    """The derivative of an op in one argument from below and from above,
+    from difference quotients at two step sizes: their value when they agree,
+    +-inf when they grow without bound (sqrt at 0, a jump), NaN where the op
+    is not defined on that side. For display only: a few evaluations of the
+    op's forward function, with nothing to add to the op table."""
+    forward = OPS[op_name].forward
+    at = np.float64(arguments[position])
+    base = forward(*map(np.float64, arguments))
+    slopes = []
+    for direction in (-1.0, 1.0):
+        quotients = []
+        for step in (1e-6, 1e-9):
+            moved = [np.float64(a) for a in arguments]
+            step = direction * step * max(1.0, abs(float(at)))
+            moved[position] = at + step
+            with np.errstate(all="ignore"):
+                quotients.append(float((forward(*moved) - base) / step))
+        coarse, fine = quotients
+        if not (np.isfinite(coarse) and np.isfinite(fine)):
+            slopes.append(fine if np.isinf(fine) else math.nan)
+        elif abs(fine - coarse) <= 1e-4 * max(1.0, abs(fine)):
+            slopes.append(fine)
+        elif abs(fine) > 10 * abs(coarse):
+            slopes.append(math.copysign(math.inf, fine))
+        else:
+            slopes.append(math.nan)
+    return slopes[0], slopes[1]
+
+
+def _one_sided_text(op_name: str, arguments: list[float], positions: list[int]) -> str:
+    """' (one-sided: -1 from the left, 1 from the right)', per argument in
+    ``positions`` when the op has several; empty when the op's value itself
+    is not finite."""
+    if not positions or not np.isfinite(OPS[op_name].forward(*map(np.float64, arguments))):
+        return ""
+    parts = []
+    for position in positions:
+        left, right = one_sided_slopes(op_name, arguments, position)
+        sides = f"{_side(left)} from the left, {_side(right)} from the right"
+        parts.append(sides if len(arguments) == 1 else f"in argument {position + 1}, {sides}")
+    return f" (one-sided: {'; '.join(parts)})"
+
+
+def _side(slope: float) -> str:
+    return "undefined" if math.isnan(slope) else format_short(slope + 0.0)  # no "-0"
+
+
 class Diagnostics:
     """Collects the warnings of one evaluation, one per node and kind."""
 
@@ -123,7 +172,9 @@ class Diagnostics:
             )
         self.add("non_finite_value", message, node_id, mask)
 
-    def kink(self, node_id: int, mask, values: list) -> None:
+    def kink(self, node_id: int, mask, values: list, positions: list[int]) -> None:
+        """``positions``: the arguments that depend on an input, whose
+        one-sided derivatives are worth telling."""
         node = self.graph.nodes[node_id]
         op = OPS[node.op]
         index, count, size = first_point(mask)
@@ -131,7 +182,8 @@ class Diagnostics:
         self.add(
             "kink",
             f"{self.where(node_id)} is at a kink{_where(index, count, size)}, "
-            f"{_application(node.op, arguments)}; by convention, {op.kink.convention}",
+            f"{_application(node.op, arguments)}; by convention, {op.kink.convention}"
+            f"{_one_sided_text(node.op, arguments, positions)}",
             node_id,
             mask,
         )
@@ -145,7 +197,8 @@ class Diagnostics:
         self.add(
             "non_finite_derivative",
             f"{self.where(node_id)} has a derivative of {slope} with respect to {which}"
-            f"{_where(index, count, size)}, at {_application(node.op, arguments)}",
+            f"{_where(index, count, size)}, at {_application(node.op, arguments)}"
+            f"{_one_sided_text(node.op, arguments, [position])}",
             node_id,
             mask,
         )

@@ -324,7 +324,8 @@ def _report_kinks(plan: Plan, values: list, diagnostics: Diagnostics) -> None:
     for node_id, at, operands in plan.kink_steps:
         mask = at(NUMERIC, values[node_id], *[values[i] for i in operands])
         if np.any(mask):
-            diagnostics.kink(node_id, mask, values)
+            free = [position for position, i in enumerate(operands) if plan.needed[i]]
+            diagnostics.kink(node_id, mask, values, free)
 
 
 def _explain_non_finite(plan: Plan, arrays, values, diagnostics: Diagnostics) -> None:
