@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import cgrad
 from cgrad.graph import CONSTANT, INPUT
 
@@ -75,3 +77,25 @@ def test_depends_on_input():
         graph.label(n.id): d for n, d in zip(graph.nodes, graph.depends_on_input, strict=True)
     }
     assert depends == {"x": True, "2": False, "1": False, "2+1": False, "x^(2+1)": True}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        " + ".join(f"{' ' * (i % 4)}sin(x*{i}) # note\u2003\u00a0 gap\n" for i in range(1, 60)),
+        "sin(" * 40 + "x" + "   )" * 40,
+        "t = " + " + ".join(f"y*{i}" for i in range(50)) + "; t * (t   -   x)",
+        "(" + " " * 500 + "x + y" + " " * 500 + ") * 2",
+        # Long spans whose labels are about 60 characters: cut or not?
+        *(f"sin({' ' * 250}{'v' * n} )" for n in range(50, 57)),
+    ],
+)
+def test_labels_of_long_spans_read_only_their_ends_with_the_same_result(text):
+    from cgrad.graph import LABEL_WIDTH, shorten
+
+    graph = cgrad.compile(text).graph
+    for node in graph.nodes:
+        if node.op != "input":
+            whole = graph.source[node.span.start : node.span.end]
+            assert graph.label(node.id) == shorten(whole, LABEL_WIDTH)
+            assert graph.label(node.id, width=20) == shorten(whole, 20)

@@ -84,7 +84,7 @@ def test_tree_without_values_and_cut_off():
         "│   ├── @110 add x*1 + x*2 + x*3 + x*4 + x*5 +…3 + x*34 + x*35 + x*36 + x*37",
         "│   │   ├── @107 add x*1 + x*2 + x*3 + x*4 + x*5 +…2 + x*33 + x*34 + x*35 + x*36",
         "│   │   │   ├── @104 add x*1 + x*2 + x*3 + x*4 + x*5 +…1 + x*32 + x*33 + x*34 + x*35",
-        "... 112 more nodes (--json --graph lists them all)",
+        "... 112 more nodes (--full draws them all)",
         "117 nodes, 1 shared",
     ]
 

@@ -131,11 +131,15 @@ def forward(plan: Plan, inputs: Mapping[str, np.ndarray]) -> list:
     return values
 
 
-def backward(plan: Plan, values: list) -> list:
+def backward(plan: Plan, values: list, m=NUMERIC, seed=SEED) -> list:
     """The adjoint d(output)/d(node) of every node (None where no path
-    leads from the node to the output through nodes that need one)."""
+    leads from the node to the output through nodes that need one).
+
+    The values may be numbers, or symbolic nodes with ``m`` their namespace
+    and ``seed`` their 1: :mod:`cgrad.symbolic` runs this very loop to
+    build derivative formulas."""
     adjoints: list = [None] * len(values)
-    adjoints[plan.graph.output] = SEED
+    adjoints[plan.graph.output] = seed
     for node_id, operands, edges in plan.backward_steps:
         upstream = adjoints[node_id]
         if upstream is None:
@@ -143,7 +147,7 @@ def backward(plan: Plan, values: list) -> list:
         arguments = [values[i] for i in operands]
         out = values[node_id]
         for operand, rule in edges:
-            local = rule(NUMERIC, out, *arguments)
+            local = rule(m, out, *arguments)
             # The slopes of + and - are ops.ONE and ops.MINUS_ONE (checked by
             # identity): no need to multiply whole arrays by them.
             if local is ONE:

@@ -114,9 +114,7 @@ def graph_tree(graph: Graph, result: Result | None = None, limit: int | None = T
     counts = _count_text(reachable, graph)
     if stack:
         left_out = sum(reachable) - len(drawn)
-        lines.append(
-            Text(f"... {left_out} more nodes (--json --graph lists them all)", style="dim")
-        )
+        lines.append(Text(f"... {left_out} more nodes (--full draws them all)", style="dim"))
     lines.append(Text(counts, style="dim"))
     if result is not None and result.node_values and result.node_gradients is None:
         lines.append(Text("(node gradients come from --mode reverse)", style="dim"))
@@ -149,9 +147,14 @@ def _count_text(reachable: list[bool], graph: Graph) -> str:
 
 
 def evaluation_report(
-    graph: Graph, inputs: dict[str, float], result: Result, tree_limit: int | None = TREE_LIMIT
+    graph: Graph,
+    inputs: dict[str, float],
+    result: Result,
+    tree_limit: int | None = TREE_LIMIT,
+    body: Group | None = None,
 ) -> Group:
-    """The whole text output of ``cgrad eval``."""
+    """The whole text output of ``cgrad eval``; ``body`` takes the place of
+    the graph's tree (the passes, for ``--steps``)."""
     # Comment-only lines (usage notes in a sample file) are not the program,
     # and a program of megabytes is not worth repeating in full.
     program = "\n".join(
@@ -165,7 +168,7 @@ def evaluation_report(
     ]
     if inputs:
         parts += [Text(), result_table(inputs, result)]
-    parts += [Text(), graph_tree(graph, result, tree_limit)]
+    parts += [Text(), body if body is not None else graph_tree(graph, result, tree_limit)]
     if result.warnings:
         parts.append(Text())
         parts += [Text(f"warning: {w.message}", style="yellow") for w in result.warnings]

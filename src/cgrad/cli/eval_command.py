@@ -7,7 +7,10 @@ from typing import Annotated, Optional
 import typer
 
 from .. import compile as compile_program
+from ..errors import UsageError
+from ..explain import passes
 from ..render import GRAPH_TREE_LIMIT, TREE_LIMIT, evaluation_json, evaluation_report
+from ..render_passes import STEPS_LIMIT, passes_json, passes_report
 from .app import app
 from .arguments import (
     choose,
@@ -25,6 +28,7 @@ EXAMPLES = """
   cgrad eval "(x+y)*z" --x 1 --y 2 --z 3
   cgrad eval "(x+y)*z" x=1 y=2 z=3 --json
   cgrad eval "sin(x*y) + x" x=0.5 y=2 --wrt x
+  cgrad eval "x*y + sin(x*y)" x=0.5 y=2 --steps    [dim]# the chain rule, node by node[/dim]
   cgrad eval @samples/neuron.cg x1=2 x2=0 w1=-3 w2=1 b=6.88
   cgrad eval "wrt*x" --var wrt=2 x=3    [dim]# wrt is also an option[/dim]
   cgrad eval -- "-x^2" x=3      [dim]# -- ends the options: the rest is EXPR and values[/dim]
@@ -79,6 +83,18 @@ def eval_command(
             "tree instead of 100.",
         ),
     ] = False,
+    steps: Annotated[
+        bool,
+        typer.Option(
+            "--steps",
+            help="Show the forward pass and the backward pass node by node: each local "
+            "derivative, the gradient it multiplies, and the sums where paths meet.",
+        ),
+    ] = False,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Show every node of the tree or the steps, not the first 100."),
+    ] = False,
 ) -> None:
     """Evaluate an expression at a point: its value, each partial derivative
     and the computational graph.
@@ -93,19 +109,26 @@ def eval_command(
         text, origin = read_program(line.expression)
         function = compile_program(text, origin=origin)
         inputs = input_values(function, line, options)
-        result = function.evaluate(
-            inputs, wrt=split_wrt(wrt), mode=choose("--mode", mode, ("reverse", "forward"))
-        )
-        if json_output:
-            write_json(evaluation_json(function.graph, inputs, result, with_graph=graph))
-        else:
-            # Soft wrap: tree lines stay whole and the terminal folds them.
-            stdout_console().print(
-                evaluation_report(
-                    function.graph,
-                    inputs,
-                    result,
-                    tree_limit=GRAPH_TREE_LIMIT if graph else TREE_LIMIT,
-                ),
-                soft_wrap=True,
+        mode = choose("--mode", mode, ("reverse", "forward"))
+        if steps and mode == "forward":
+            raise UsageError(
+                "--steps shows the backward pass, which --mode forward does not run",
+                hint="leave out --mode forward",
             )
+        result = function.evaluate(inputs, wrt=split_wrt(wrt), mode=mode)
+        trace = passes(function, result) if steps else None
+        if json_output:
+            document = evaluation_json(function.graph, inputs, result, with_graph=graph)
+            if trace is not None:
+                document["steps"] = passes_json(function.graph, trace)
+            write_json(document)
+            return
+        limit = None if full else GRAPH_TREE_LIMIT if graph else TREE_LIMIT
+        body = None
+        if trace is not None:
+            body = passes_report(function.graph, trace, None if full else STEPS_LIMIT)
+        # Soft wrap: tree lines stay whole and the terminal folds them.
+        stdout_console().print(
+            evaluation_report(function.graph, inputs, result, tree_limit=limit, body=body),
+            soft_wrap=True,
+        )

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from . import batch_command, eval_command  # noqa: F401 - they register the commands
+from . import batch_command, eval_command, graph_command  # noqa: F401 - they register the commands
 from .app import app
 from .output import ExitStatus, print_error
 

@@ -1,0 +1,60 @@
+"""Seconds to draw big graphs: the tree and the steps as `cgrad` shows them
+(cut off at 100 nodes) and whole, DOT and Mermaid, and the path count.
+
+    python bench/views.py [TERMS ...]     # default 2,500 and 25,000 terms
+
+A flat sum of n terms ``sin(x*1) + ... + sin(x*n)`` has about 4n nodes.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+
+from rich.console import Console
+
+import cgrad
+from cgrad.drawings import dot, mermaid
+from cgrad.explain import passes, paths
+from cgrad.render import graph_tree
+from cgrad.render_passes import passes_report
+
+
+def seconds(call) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def printed(renderable) -> None:
+    Console(file=io.StringIO(), width=100, soft_wrap=True).print(renderable)
+
+
+def main() -> None:
+    sizes = [int(arg) for arg in sys.argv[1:]] or [2_500, 25_000]
+    header = ["nodes", "tree 100", "tree all", "trace", "steps 100", "steps all", "dot", "mermaid"]
+    header.append("20 paths")
+    print(" ".join(f"{title:>10}" for title in header))
+    for terms in sizes:
+        function = cgrad.compile(" + ".join(f"sin(x*{i})" for i in range(1, terms + 1)))
+        graph = function.graph
+        result = function.evaluate(x=0.5)
+        start = time.perf_counter()
+        trace = passes(function, result)
+        tracing = time.perf_counter() - start
+        timings = [
+            seconds(lambda: printed(graph_tree(graph, result))),
+            seconds(lambda: printed(graph_tree(graph, result, limit=None))),
+            tracing,
+            seconds(lambda: printed(passes_report(graph, trace))),
+            seconds(lambda: printed(passes_report(graph, trace, limit=None))),
+            seconds(lambda: dot(graph, result)),
+            seconds(lambda: mermaid(graph, result)),
+            seconds(lambda: paths(function, result, "x", limit=20)),
+        ]
+        print(f"{len(graph):>10,} " + " ".join(f"{t:>10.3f}" for t in timings))
+
+
+if __name__ == "__main__":
+    main()

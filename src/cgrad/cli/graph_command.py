@@ -1,0 +1,133 @@
+"""``cgrad graph``: the graph alone, drawn as a tree, DOT, Mermaid or JSON,
+with values and gradients when a point is given, and the paths to an input."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Group
+from rich.text import Text
+
+from .. import compile as compile_program
+from ..drawings import dot, mermaid
+from ..errors import UsageError
+from ..explain import paths
+from ..render import TREE_LIMIT, graph_json, graph_tree
+from ..render_passes import paths_json, paths_report
+from .app import app
+from .arguments import choose, input_values, option_names, read_program, split_arguments
+from .output import reporting, stdout_console, write_json
+
+FORMATS = ("tree", "dot", "mermaid", "json")
+# Paths listed by default, and at most with --full (their number can be
+# astronomical: a chain of n shared squarings has 2^n).
+PATHS_LIMIT = 20
+PATHS_FULL_LIMIT = 10_000
+
+EXAMPLES = """
+[bold]Examples[/bold]
+
+  cgrad graph "x*y + sin(x*y)"
+  cgrad graph "x*y + sin(x*y)" x=0.5 y=2      [dim]# with values and gradients[/dim]
+  cgrad graph "x*y + sin(x*y)" x=0.5 y=2 --paths x
+  cgrad graph "(x+y)*z" x=1 y=2 z=3 --format dot | dot -Tsvg > graph.svg
+  cgrad graph "(x+y)*z" --format mermaid      [dim]# paste into Markdown[/dim]
+"""
+
+
+@app.command(
+    "graph",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    epilog=EXAMPLES,
+)
+def graph_command(
+    context: typer.Context,
+    expression: Annotated[
+        Optional[str],
+        typer.Argument(
+            metavar="EXPR",
+            help="The expression or program, or @FILE to read it from a file (@- for stdin).",
+            show_default=False,
+        ),
+    ] = None,
+    variables: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--var",
+            metavar="NAME=VALUE",
+            help="A value for an input whose name collides with an option of cgrad.",
+        ),
+    ] = None,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="tree|dot|mermaid|json",
+            help="tree: for the terminal; dot: for Graphviz (dot -Tsvg); mermaid: for "
+            "Markdown; json: the nodes as data.",
+        ),
+    ] = "tree",
+    paths_to: Annotated[
+        Optional[str],
+        typer.Option(
+            "--paths",
+            metavar="NAME",
+            help="List the paths from the output to input NAME and what each contributes "
+            "to the partial derivative (needs values).",
+        ),
+    ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help=f"Draw every node of the tree, not the first {TREE_LIMIT}; list up to "
+            f"{PATHS_FULL_LIMIT:,} paths, not {PATHS_LIMIT}.",
+        ),
+    ] = False,
+) -> None:
+    """Show the computational graph of an expression: each node once, shared
+    nodes with several consumers. Given a value for every input, each node
+    also shows its value and its gradient (d output / d node).
+    """
+    with reporting(output_format == "json"):
+        output_format = choose("--format", output_format, FORMATS)
+        given = context.args if expression is None else [expression, *context.args]
+        options = option_names(context)
+        line = split_arguments(given, variables or [], options)
+        text, origin = read_program(line.expression)
+        function = compile_program(text, origin=origin)
+        if paths_to is not None and output_format not in ("tree", "json"):
+            raise UsageError("--paths is shown as a table (tree) or as JSON, not as a drawing")
+        if paths_to is not None:
+            function.check_wrt([paths_to])
+            if not line.values and function.inputs:
+                raise UsageError(
+                    "--paths needs a point: a value for every input",
+                    hint="for example: " + " ".join(f"{name}=1" for name in function.inputs),
+                )
+        result = None
+        if line.values or paths_to is not None:
+            result = function.evaluate(input_values(function, line, options))
+        graph = function.graph
+
+        if output_format in ("dot", "mermaid"):
+            drawing = (dot if output_format == "dot" else mermaid)(graph, result)
+            sys.stdout.write(drawing if drawing.endswith("\n") else drawing + "\n")
+            return
+        found = None
+        if paths_to is not None:
+            limit = PATHS_FULL_LIMIT if full else PATHS_LIMIT
+            found = paths(function, result, paths_to, limit=limit)
+        if output_format == "json":
+            write_json(paths_json(found) if found is not None else graph_json(graph, result))
+            return
+        parts: list = [graph_tree(graph, result, None if full else TREE_LIMIT)]
+        if found is not None:
+            parts += [Text(), paths_report(graph, found)]
+        if result is not None and result.warnings:
+            parts.append(Text())
+            parts += [Text(f"warning: {w.message}", style="yellow") for w in result.warnings]
+        stdout_console().print(Group(*parts), soft_wrap=True)

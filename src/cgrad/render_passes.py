@@ -1,0 +1,225 @@
+"""The passes and paths of :mod:`cgrad.explain`, as text tables and JSON.
+
+Tables are laid out here as plain aligned columns (a Rich table costs about
+a millisecond a row, and ``--full`` may ask for tens of thousands), each cut
+off after a limit with a line that says how much more there is.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.text import Text
+
+from .explain import Passes, Paths
+from .graph import CONSTANT, INPUT, Graph
+from .numbers import format_short, json_number
+from .ops import OPS, Fixity
+
+# Nodes shown in each table by default (--full shows them all).
+STEPS_LIMIT = 100
+# A sum of more terms than this is shown as its count and total.
+TERMS_SHOWN = 4
+# Widest a text column grows; longer cells stick out rather than be cut.
+COLUMN_WIDTH = 40
+
+
+def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[Text]:
+    """Aligned columns: a bold header, a rule, the rows (right-aligned where
+    the column is a number)."""
+    widths = [
+        min(max([len(title)] + [len(row[i]) for row in rows]), COLUMN_WIDTH)
+        for i, title in enumerate(header)
+    ]
+
+    def line(cells: list[str]) -> str:
+        padded = [
+            cell.rjust(width) if i in right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "  ".join(padded).rstrip()
+
+    lines = [Text(line(header), style="bold")]
+    lines.append(Text("─" * len(lines[0].plain), style="dim"))
+    lines += [Text(line(row)) for row in rows]
+    return lines
+
+
+def _node_text(graph: Graph, node_id: int) -> str:
+    return f"@{node_id} {graph.nodes[node_id].op}"
+
+
+def _source(graph: Graph, node_id: int, names: dict[int, str]) -> str:
+    """The node's source text, ``t = x*y`` for a node bound to a name."""
+    name = names.get(node_id)
+    label = graph.label(node_id)
+    return f"{name} = {label}" if name and name != label else label
+
+
+def _computes(graph: Graph, node_id: int) -> str:
+    """What a node computes from its operands: ``@0 + @1``, ``sin(@2)``."""
+    node = graph.nodes[node_id]
+    if node.op == INPUT:
+        return node.name or ""
+    if node.op == CONSTANT:
+        return format_short(node.value)
+    notation = OPS[node.op].notation
+    operands = [f"@{i}" for i in node.operands]
+    match notation.fixity:
+        case Fixity.INFIX:
+            return f" {notation.symbol} ".join(operands)
+        case Fixity.PREFIX:
+            return f"{notation.symbol}{operands[0]}"
+    return f"{notation.symbol}({', '.join(operands)})"
+
+
+def _binding_names(graph: Graph) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for name, node_id in graph.bindings.items():
+        names.setdefault(node_id, name)
+    return names
+
+
+def _more(left_out: int, what: str) -> Text:
+    return Text(f"... {left_out} more {what} (--full shows them all)", style="dim")
+
+
+def passes_report(graph: Graph, passes: Passes, limit: int | None = STEPS_LIMIT) -> Group:
+    """The forward pass, then the backward pass, as tables."""
+    names = _binding_names(graph)
+    forward = passes.forward if limit is None else passes.forward[:limit]
+    parts: list = [
+        Text("Forward pass: each node from its operands, in topological order", style="bold"),
+        *_table(
+            ["node", "computes", "value", "source"],
+            [
+                [
+                    _node_text(graph, step.node),
+                    _computes(graph, step.node),
+                    format_short(step.value),
+                    _source(graph, step.node, names),
+                ]
+                for step in forward
+            ],
+            right={2},
+        ),
+    ]
+    if len(forward) < len(passes.forward):
+        parts.append(_more(len(passes.forward) - len(forward), "nodes"))
+
+    backward = passes.backward if limit is None else passes.backward[:limit]
+    rows = []
+    for step in backward:
+        first = [_node_text(graph, step.node), _gradient_text(step.terms, step.gradient)]
+        if not step.edges:
+            rows.append([*first, "", "", ""])
+        for index, edge in enumerate(step.edges):
+            lead = first if index == 0 else ["", ""]
+            rows.append(
+                [*lead, f"@{edge.operand}", format_short(edge.local), format_short(edge.product)]
+            )
+    parts += [
+        Text(),
+        Text("Backward pass: from the output back, each node sends", style="bold"),
+        Text(
+            "gradient × local derivative to its operands; where paths meet, they add up",
+            style="bold",
+        ),
+        *_table(
+            ["node", "gradient ∂f/∂node", "to", "local ∂node/∂to", "product"],
+            rows,
+            right={3, 4},
+        ),
+    ]
+    if len(backward) < len(passes.backward):
+        parts.append(_more(len(passes.backward) - len(backward), "nodes"))
+    return Group(*parts)
+
+
+def _gradient_text(terms: tuple[float, ...], gradient: float) -> str:
+    if not terms:
+        return f"{format_short(gradient)} (seed)"
+    if len(terms) == 1:
+        return format_short(gradient)
+    if len(terms) > TERMS_SHOWN:
+        return f"sum of {len(terms)} = {format_short(gradient)}"
+    return " + ".join(map(format_short, terms)) + f" = {format_short(gradient)}"
+
+
+def passes_json(graph: Graph, passes: Passes) -> dict:
+    """The ``"steps"`` object of ``eval --steps --json``."""
+    return {
+        "forward": [
+            {
+                "node": step.node,
+                "op": step.op,
+                "operands": list(step.operands),
+                "label": graph.label(step.node),
+                "value": json_number(step.value),
+            }
+            for step in passes.forward
+        ],
+        "backward": [
+            {
+                "node": step.node,
+                "gradient": json_number(step.gradient),
+                "terms": [json_number(term) for term in step.terms],
+                "edges": [
+                    {
+                        "to": edge.operand,
+                        "argument": edge.position,
+                        "local": json_number(edge.local),
+                        "product": json_number(edge.product),
+                    }
+                    for edge in step.edges
+                ],
+            }
+            for step in passes.backward
+        ],
+    }
+
+
+def paths_report(graph: Graph, paths: Paths) -> Group:
+    """Each path from the output to the input, its local derivatives and
+    their product; then the sum, next to the partial derivative."""
+    rows = [
+        [
+            " → ".join(f"@{node}" for node in path.nodes),
+            " × ".join(map(format_short, path.locals)) or "1",
+            format_short(path.product),
+        ]
+        for path in paths.shown
+    ]
+    total = sum(path.product for path in paths.shown)
+    plural = "" if paths.count == 1 else "s"
+    parts: list = [
+        Text(f"{paths.count} path{plural} from the output to {paths.input}", style="bold"),
+        Text(
+            f"along a path the local derivatives multiply; the paths add up to ∂f/∂{paths.input}",
+            style="bold",
+        ),
+        *_table(["path", "local derivatives", "product"], rows, right={2}),
+    ]
+    left_out = paths.count - len(paths.shown)
+    if left_out:
+        parts.append(_more(left_out, "paths"))
+        parts.append(Text(f"sum of the {len(paths.shown)} shown: {format_short(total)}"))
+    else:
+        parts.append(Text(f"sum: {format_short(total)}"))
+    parts.append(Text(f"∂f/∂{paths.input} = {format_short(paths.gradient)}", style="bold"))
+    return Group(*parts)
+
+
+def paths_json(paths: Paths) -> dict:
+    return {
+        "input": paths.input,
+        "gradient": json_number(paths.gradient),
+        "count": paths.count,
+        "paths": [
+            {
+                "nodes": list(path.nodes),
+                "locals": [json_number(slope) for slope in path.locals],
+                "product": json_number(path.product),
+            }
+            for path in paths.shown
+        ],
+    }
