@@ -37,23 +37,28 @@ def main() -> None:
     header.append("20 paths")
     print(" ".join(f"{title:>10}" for title in header))
     for terms in sizes:
-        function = cgrad.compile(" + ".join(f"sin(x*{i})" for i in range(1, terms + 1)))
-        graph = function.graph
-        result = function.evaluate(x=0.5)
-        start = time.perf_counter()
-        trace = passes(function, result)
-        tracing = time.perf_counter() - start
-        timings = [
-            seconds(lambda: printed(graph_tree(graph, result))),
-            seconds(lambda: printed(graph_tree(graph, result, limit=None))),
-            tracing,
-            seconds(lambda: printed(passes_report(graph, trace))),
-            seconds(lambda: printed(passes_report(graph, trace, limit=None))),
-            seconds(lambda: dot(graph, result)),
-            seconds(lambda: mermaid(graph, result)),
-            seconds(lambda: paths(function, result, "x", limit=20)),
-        ]
+        graph, timings = measure(terms)
         print(f"{len(graph):>10,} " + " ".join(f"{t:>10.3f}" for t in timings))
+
+
+def measure(terms: int) -> tuple:
+    """The graph of an n-term sum, and the seconds of each view of it."""
+    function = cgrad.compile(" + ".join(f"sin(x*{i})" for i in range(1, terms + 1)))
+    graph = function.graph
+    result = function.evaluate(x=0.5)
+    start = time.perf_counter()
+    trace = passes(function, result)
+    tracing = time.perf_counter() - start
+    return graph, [
+        seconds(lambda: printed(graph_tree(graph, result))),
+        seconds(lambda: printed(graph_tree(graph, result, limit=None))),
+        tracing,
+        seconds(lambda: printed(passes_report(graph, trace))),
+        seconds(lambda: printed(passes_report(graph, trace, limit=None))),
+        seconds(lambda: dot(graph, result)),
+        seconds(lambda: mermaid(graph, result)),
+        seconds(lambda: paths(function, result, "x", limit=20)),
+    ]
 
 
 if __name__ == "__main__":

@@ -199,7 +199,8 @@ def test_missing_values_say_how_to_pass_them(cli):
     assert result.exit_code == 2
     assert result.stderr == (
         "cgrad: error: missing a value for y and z\n"
-        "hint: pass them as --y VALUE --z VALUE (or y=VALUE z=VALUE)\n"
+        "hint: pass them as --y VALUE --z VALUE (or y=VALUE z=VALUE); "
+        "cgrad diff with the same arguments gives formulas in y, z\n"
     )
 
 

@@ -8,10 +8,10 @@ import math
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from test_oracle import points, programs
 
 import cgrad
 from cgrad.explain import passes, paths
+from test_oracle import points, programs
 
 SHARED = "x*y + sin(x*y)"
 

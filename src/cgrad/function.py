@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 
 import numpy as np
 
@@ -13,23 +14,27 @@ from .errors import InputError, join_names
 from .graph import Graph, build_graph
 from .ops import CONSTANTS, RESERVED
 from .parser import parse
+from .symbolic import derivative_text
 
 
 class Function:
     """A parsed and checked program, ready to evaluate at any point."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, inputs: Sequence[str] | None = None) -> None:
         self.graph = graph
+        # A derivative keeps the inputs of the function it came from, used
+        # or not (d/dx of x*y is y, still a function of x and y).
+        self._inputs = graph.inputs if inputs is None else tuple(inputs)
         # Plans by the partials asked for (None: all), made on first use.
         self._plans: dict[tuple[str, ...] | None, Plan] = {}
 
     def __getstate__(self) -> dict:
         # Plans hold the op table's lambdas, which do not pickle; they are
         # remade on first use after unpickling.
-        return {"graph": self.graph}
+        return {"graph": self.graph, "inputs": self._inputs}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["graph"])
+        self.__init__(state["graph"], state.get("inputs"))
 
     @property
     def source(self) -> str:
@@ -38,7 +43,7 @@ class Function:
     @property
     def inputs(self) -> tuple[str, ...]:
         """The free names, in order of first appearance in the text."""
-        return self.graph.inputs
+        return self._inputs
 
     def __repr__(self) -> str:
         return f"cgrad.compile({self.source!r})"
@@ -77,7 +82,36 @@ class Function:
                 f"mode must be 'reverse' or 'forward', not {mode!r}", type="usage_error"
             )
         with _collector_paused():
-            return evaluate_plan(self._plan(wrt), given, mode)
+            result = evaluate_plan(self._plan(wrt), given, mode)
+        if self._inputs == self.graph.inputs:
+            return result
+        return self._with_unused_inputs(result, given, wrt)
+
+    def _with_unused_inputs(self, result: Result, given: Mapping[str, object], wrt) -> Result:
+        """The partials by inputs the graph does not use: zero everywhere."""
+        shape = np.broadcast_shapes(*(np.shape(value) for value in given.values()))
+        chosen = self._inputs if wrt is None else [n for n in self._inputs if n in set(wrt)]
+        zero = 0.0 if shape == () else np.zeros(shape)
+        gradient = {}
+        for name in chosen:
+            found = result.gradient.get(name)
+            if found is None:
+                found = zero if shape == () else zero.copy()
+            elif shape != () and np.shape(found) != shape:
+                found = np.array(np.broadcast_to(found, shape))
+            gradient[name] = found
+        value = result.value
+        if shape != () and np.shape(value) != shape:
+            value = np.array(np.broadcast_to(value, shape))
+        return replace(result, value=value, gradient=gradient)
+
+    def derivative(self, name: str) -> Function:
+        """d self / d ``name`` as a compiled function of the same inputs,
+        built by the backward pass run on formulas (see
+        :mod:`cgrad.symbolic`); its ``source`` is the formula."""
+        self.check_wrt([name])
+        text = derivative_text(self.graph, name, taken=self._inputs)
+        return Function(compile(text).graph, inputs=self._inputs)
 
     def _plan(self, wrt: Sequence[str] | None) -> Plan:
         key = None if wrt is None else tuple(wrt)

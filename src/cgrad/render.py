@@ -45,6 +45,18 @@ def result_table(inputs: dict[str, float], result: Result) -> Table:
     return table
 
 
+def hessian_table(hessian: dict[str, dict[str, float]]) -> Table:
+    """The second partial derivatives, a row and a column per input."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("∂²f")
+    names = list(hessian)
+    for name in names:
+        table.add_column(f"∂{escape(name)}", justify="right")
+    for name, row in hessian.items():
+        table.add_row(f"∂{escape(name)}", *(format_number(row[other]) for other in names))
+    return table
+
+
 def _node_name(graph: Graph, node_id: int, names: dict[int, str]) -> Text:
     """``@4 mul (x+y)*z``; a bound node shows its binding, ``@9 tanh h1 = ...``."""
     node = graph.nodes[node_id]
@@ -152,6 +164,7 @@ def evaluation_report(
     result: Result,
     tree_limit: int | None = TREE_LIMIT,
     body: Group | None = None,
+    hessian: dict[str, dict[str, float]] | None = None,
 ) -> Group:
     """The whole text output of ``cgrad eval``; ``body`` takes the place of
     the graph's tree (the passes, for ``--steps``)."""
@@ -168,6 +181,8 @@ def evaluation_report(
     ]
     if inputs:
         parts += [Text(), result_table(inputs, result)]
+    if hessian:
+        parts += [Text(), hessian_table(hessian)]
     parts += [Text(), body if body is not None else graph_tree(graph, result, tree_limit)]
     if result.warnings:
         parts.append(Text())
@@ -201,9 +216,14 @@ def graph_json(graph: Graph, result: Result | None = None) -> dict:
 
 
 def evaluation_json(
-    graph: Graph, inputs: dict[str, float], result: Result, with_graph: bool = False
+    graph: Graph,
+    inputs: dict[str, float],
+    result: Result,
+    with_graph: bool = False,
+    hessian: dict[str, dict[str, float]] | None = None,
 ) -> dict:
-    """The ``cgrad eval --json`` object, keys in the order SPEC section 3 fixes."""
+    """The ``cgrad eval --json`` object, keys in the order SPEC section 3 fixes
+    (``"hessian"``, when asked for, after ``"warnings"``)."""
     document = {
         "expression": graph.source,
         "inputs": {name: json_number(value) for name, value in inputs.items()},
@@ -211,6 +231,11 @@ def evaluation_json(
         "gradient": {name: json_number(g) for name, g in result.gradient.items()},
         "warnings": [w.as_json() for w in result.warnings],
     }
+    if hessian is not None:
+        document["hessian"] = {
+            name: {other: json_number(v) for other, v in row.items()}
+            for name, row in hessian.items()
+        }
     if with_graph:
         document["graph"] = graph_json(graph, result)
     return document

@@ -151,8 +151,36 @@ def read_program(expression: str | None) -> tuple[str, str | None]:
         ) from None
 
 
-def input_values(function: Function, line: CommandLine, options: list[str]) -> dict[str, float]:
-    """The value of every input, in input order, checked against ``function``."""
+def values_given(function: Function, line: CommandLine, options: list[str]) -> dict[str, float]:
+    """The values on the command line, in input order, for some or all of
+    the inputs of ``function`` (each a number, none unknown or given twice)."""
+    given = _numbers(function, line, options)
+    function.check_names({**dict.fromkeys(function.inputs, 0.0), **given})
+    return {name: given[name] for name in function.inputs if name in given}
+
+
+def input_values(
+    function: Function, line: CommandLine, options: list[str], formula_hint: bool = False
+) -> dict[str, float]:
+    """The value of every input, in input order, checked against ``function``.
+    ``formula_hint``: when some are missing, point at ``cgrad diff``, which
+    takes the values given and leaves a formula in the others."""
+    given = _numbers(function, line, options)
+    missing = [name for name in function.inputs if name not in given]
+    pronoun = "it" if len(missing) == 1 else "them"
+    # An input named like one of our options can only be given with --var.
+    flags = " ".join(
+        f"--var {name}=VALUE" if f"--{name}" in options else f"--{name} VALUE" for name in missing
+    )
+    pairs = " ".join(f"{name}=VALUE" for name in missing)
+    hint = f"pass {pronoun} as {flags} (or {pairs})"
+    if formula_hint and given:
+        hint += f"; cgrad diff with the same arguments gives formulas in {', '.join(missing)}"
+    function.check_names(given, missing_hint=hint)
+    return {name: given[name] for name in function.inputs}
+
+
+def _numbers(function: Function, line: CommandLine, options: list[str]) -> dict[str, float]:
     given: dict[str, float] = {}
     for name, text in line.values:
         if name in given:
@@ -172,12 +200,4 @@ def input_values(function: Function, line: CommandLine, options: list[str]) -> d
                 f"--{name} is not an option of this command, and {name} is not an input",
                 hint=hint,
             )
-    missing = [name for name in function.inputs if name not in given]
-    pronoun = "it" if len(missing) == 1 else "them"
-    # An input named like one of our options can only be given with --var.
-    flags = " ".join(
-        f"--var {name}=VALUE" if f"--{name}" in options else f"--{name} VALUE" for name in missing
-    )
-    pairs = " ".join(f"{name}=VALUE" for name in missing)
-    function.check_names(given, missing_hint=f"pass {pronoun} as {flags} (or {pairs})")
-    return {name: given[name] for name in function.inputs}
+    return given

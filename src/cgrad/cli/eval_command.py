@@ -29,10 +29,17 @@ EXAMPLES = """
   cgrad eval "(x+y)*z" x=1 y=2 z=3 --json
   cgrad eval "sin(x*y) + x" x=0.5 y=2 --wrt x
   cgrad eval "x*y + sin(x*y)" x=0.5 y=2 --steps    [dim]# the chain rule, node by node[/dim]
+  cgrad eval "x^3*y" x=2 y=1 --hessian
   cgrad eval @samples/neuron.cg x1=2 x2=0 w1=-3 w2=1 b=6.88
   cgrad eval "wrt*x" --var wrt=2 x=3    [dim]# wrt is also an option[/dim]
   cgrad eval -- "-x^2" x=3      [dim]# -- ends the options: the rest is EXPR and values[/dim]
 """
+
+
+def hessian_at(function, inputs: dict[str, float], names: list[str]) -> dict:
+    """The Hessian at a point: each partial's formula, evaluated with its
+    own gradient (a row per name)."""
+    return {name: function.derivative(name).evaluate(inputs, wrt=names).gradient for name in names}
 
 
 @app.command(
@@ -91,6 +98,14 @@ def eval_command(
             "derivative, the gradient it multiplies, and the sums where paths meet.",
         ),
     ] = False,
+    hessian: Annotated[
+        bool,
+        typer.Option(
+            "--hessian",
+            help="Also the second partial derivatives: each partial differentiated "
+            "again, through its formula (see cgrad diff).",
+        ),
+    ] = False,
     full: Annotated[
         bool,
         typer.Option("--full", help="Show every node of the tree or the steps, not the first 100."),
@@ -108,7 +123,7 @@ def eval_command(
         line = split_arguments(given, variables or [], options)
         text, origin = read_program(line.expression)
         function = compile_program(text, origin=origin)
-        inputs = input_values(function, line, options)
+        inputs = input_values(function, line, options, formula_hint=True)
         mode = choose("--mode", mode, ("reverse", "forward"))
         if steps and mode == "forward":
             raise UsageError(
@@ -117,8 +132,11 @@ def eval_command(
             )
         result = function.evaluate(inputs, wrt=split_wrt(wrt), mode=mode)
         trace = passes(function, result) if steps else None
+        matrix = hessian_at(function, inputs, list(result.gradient)) if hessian else None
         if json_output:
-            document = evaluation_json(function.graph, inputs, result, with_graph=graph)
+            document = evaluation_json(
+                function.graph, inputs, result, with_graph=graph, hessian=matrix
+            )
             if trace is not None:
                 document["steps"] = passes_json(function.graph, trace)
             write_json(document)
@@ -129,6 +147,8 @@ def eval_command(
             body = passes_report(function.graph, trace, None if full else STEPS_LIMIT)
         # Soft wrap: tree lines stay whole and the terminal folds them.
         stdout_console().print(
-            evaluation_report(function.graph, inputs, result, tree_limit=limit, body=body),
+            evaluation_report(
+                function.graph, inputs, result, tree_limit=limit, body=body, hessian=matrix
+            ),
             soft_wrap=True,
         )

@@ -8,7 +8,8 @@ import sys
 
 import typer
 
-from . import batch_command, eval_command, graph_command  # noqa: F401 - they register the commands
+# Importing a command module registers its command.
+from . import batch_command, diff_command, eval_command, graph_command  # noqa: F401
 from .app import app
 from .output import ExitStatus, print_error
 
