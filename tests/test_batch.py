@@ -457,3 +457,33 @@ def test_line_numbers_count_blank_lines_and_breaks_inside_quotes(cli):
     assert [r["row"] for r in records] == [1, 2, 3, 4]
     assert records[2]["error"]["message"] == "line 7: expected 2 fields, found 1"
     assert records[1]["value"] == 7.0 and records[3]["value"] == 13.0
+
+
+def test_output_to_a_pipe_or_device_is_written_to_not_replaced(tmp_path):
+    # A rename over /dev/null (as root) would replace the device with a
+    # file: a FIFO stands in for it here, harmlessly.
+    import threading
+
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    completed = subprocess.run(
+        [sys.executable, "-m", "cgrad", "batch", "-e", "x*2", "--format", "csv", "-o", str(fifo)],
+        input="x\n1\n", capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    reader.join(timeout=60)
+    assert completed.returncode == 0, completed.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert received == ["row,x,value,grad_x,error,warnings\n1,1.0,2.0,2.0,,\n"]
+
+
+def test_output_through_a_symbolic_link_replaces_the_file_it_points_to(cli, tmp_path):
+    real = tmp_path / "real.csv"
+    real.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    result = cli("batch", "-e", "x", "--format", "csv", "-o", str(link), input="x\n1\n")
+    assert result.exit_code == 0
+    assert link.is_symlink() and real.read_text().startswith("row,x,value")

@@ -87,21 +87,69 @@ class _BuildSyntax(Transformer):
         return Group(inner, _span(lpar).cover(_span(rpar)))
 
 
-class _NewlinesInParentheses(lark.lark.PostLex):
-    """Drop newlines inside parentheses, so that they continue the statement."""
+# Limits that keep any input to a bounded time and memory, each far beyond
+# what a person writes: a program of at most MAX_CHARACTERS characters and
+# MAX_TOKENS tokens (a sum of a million nodes has about 3.3 million and 1.75
+# million), nested at most MAX_DEPTH deep
+# (Python's own parser stops at 200 parentheses). Beyond them, a clear error
+# rather than minutes of work and gigabytes of memory.
+MAX_CHARACTERS = 8 * 2**20
+MAX_TOKENS = 3_000_000
+MAX_DEPTH = 100_000
+
+# After these a '+' or '-' is a sign, not an addition.
+_BEFORE_AN_OPERAND = {
+    None, "PLUS", "MINUS", "STAR", "SLASH", "POWER", "EQUALS", "COMMA", "LPAR",
+    "_NEWLINE", "_SEMICOLON",
+}  # fmt: skip
+
+
+class _LimitError(Exception):
+    """Raised by the post-lexer, turned into a ParseError by :func:`parse`."""
+
+    def __init__(self, message: str, token: Token) -> None:
+        super().__init__(message)
+        self.message = message
+        self.token = token
+
+
+class _PostLexer(lark.lark.PostLex):
+    """Drop newlines inside parentheses, so that they continue the statement;
+    count tokens and nesting, so that MAX_TOKENS and MAX_DEPTH hold.
+
+    Nesting is what the parser must hold open at once: parentheses, and
+    within each pair a run of signs (``---x``) or of powers (``x^y^z``, which
+    nest to the right); an operator that ends a run (``*``, a binary ``+``)
+    lets it go.
+    """
 
     always_accept = ("_NEWLINE",)
 
     def process(self, stream):
-        depth = 0
-        for token in stream:
+        runs = [0]  # per open parenthesis (and the top level): its open run
+        depth = 0  # open parentheses plus every open run
+        previous = None
+        for count, token in enumerate(stream, start=1):
+            if count > MAX_TOKENS:
+                raise _LimitError(f"the program has more than {MAX_TOKENS:,} tokens", token)
             kind = token.type
             if kind == "LPAR":
+                runs.append(0)
                 depth += 1
             elif kind == "RPAR":
-                depth = max(depth - 1, 0)
-            elif kind == "_NEWLINE" and depth:
+                if len(runs) > 1:
+                    depth -= 1 + runs.pop()
+            elif kind == "POWER" or (kind in ("PLUS", "MINUS") and previous in _BEFORE_AN_OPERAND):
+                runs[-1] += 1
+                depth += 1
+            elif kind in ("PLUS", "MINUS", "STAR", "SLASH", "COMMA", "_SEMICOLON", "_NEWLINE"):
+                depth -= runs[-1]
+                runs[-1] = 0
+            if depth > MAX_DEPTH:
+                raise _LimitError(f"the program nests more than {MAX_DEPTH:,} deep", token)
+            if kind == "_NEWLINE" and len(runs) > 1:
                 continue
+            previous = kind
             yield token
 
 
@@ -112,7 +160,7 @@ def _parser() -> Lark:
         start="program",
         parser="lalr",
         lexer="contextual",
-        postlex=_NewlinesInParentheses(),
+        postlex=_PostLexer(),
         transformer=_BuildSyntax(),
         maybe_placeholders=False,
     )
@@ -120,10 +168,26 @@ def _parser() -> Lark:
 
 def parse(text: str, origin: str | None = None) -> Program:
     """Parse program text into a :class:`Program`, or raise :class:`ParseError`."""
+    if len(text) > MAX_CHARACTERS:
+        raise ParseError(
+            f"the program is longer than {MAX_CHARACTERS // 2**20} MiB characters",
+            hint="cgrad's limits are in its README, under 'Limits'",
+            origin=origin,
+            type="limit_exceeded",
+        )
     try:
         statements = _parser().parse(text)
     except UnexpectedInput as error:
         raise _explain(error, text, origin) from None
+    except _LimitError as limited:
+        raise ParseError(
+            limited.message,
+            span=_span(limited.token),
+            hint="cgrad's limits are in its README, under 'Limits'",
+            source=text,
+            origin=origin,
+            type="limit_exceeded",
+        ) from None
     return Program(statements, text, origin)
 
 

@@ -1,8 +1,8 @@
 """The passes and paths of :mod:`cgrad.explain`, as text tables and JSON.
 
-Tables are laid out here as plain aligned columns (a Rich table costs about
-a millisecond a row, and ``--full`` may ask for tens of thousands), each cut
-off after a limit with a line that says how much more there is.
+Tables are plain aligned columns (``render.aligned_table``: ``--full`` may
+ask for tens of thousands of rows), each cut off after a limit with a line
+that says how much more there is.
 """
 
 from __future__ import annotations
@@ -14,34 +14,12 @@ from .explain import Passes, Paths
 from .graph import CONSTANT, INPUT, Graph
 from .numbers import format_short, json_number
 from .ops import OPS, Fixity
+from .render import aligned_table
 
 # Nodes shown in each table by default (--full shows them all).
 STEPS_LIMIT = 100
 # A sum of more terms than this is shown as its count and total.
 TERMS_SHOWN = 4
-# Widest a text column grows; longer cells stick out rather than be cut.
-COLUMN_WIDTH = 40
-
-
-def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[Text]:
-    """Aligned columns: a bold header, a rule, the rows (right-aligned where
-    the column is a number)."""
-    widths = [
-        min(max([len(title)] + [len(row[i]) for row in rows]), COLUMN_WIDTH)
-        for i, title in enumerate(header)
-    ]
-
-    def line(cells: list[str]) -> str:
-        padded = [
-            cell.rjust(width) if i in right else cell.ljust(width)
-            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "  ".join(padded).rstrip()
-
-    lines = [Text(line(header), style="bold")]
-    lines.append(Text("─" * len(lines[0].plain), style="dim"))
-    lines += [Text(line(row)) for row in rows]
-    return lines
 
 
 def _node_text(graph: Graph, node_id: int) -> str:
@@ -89,7 +67,7 @@ def passes_report(graph: Graph, passes: Passes, limit: int | None = STEPS_LIMIT)
     forward = passes.forward if limit is None else passes.forward[:limit]
     parts: list = [
         Text("Forward pass: each node from its operands, in topological order", style="bold"),
-        *_table(
+        *aligned_table(
             ["node", "computes", "value", "source"],
             [
                 [
@@ -124,7 +102,7 @@ def passes_report(graph: Graph, passes: Passes, limit: int | None = STEPS_LIMIT)
             "gradient × local derivative to its operands; where paths meet, they add up",
             style="bold",
         ),
-        *_table(
+        *aligned_table(
             ["node", "gradient ∂f/∂node", "to", "local ∂node/∂to", "product"],
             rows,
             right={3, 4},
@@ -197,7 +175,7 @@ def paths_report(graph: Graph, paths: Paths) -> Group:
             f"along a path the local derivatives multiply; the paths add up to ∂f/∂{paths.input}",
             style="bold",
         ),
-        *_table(["path", "local derivatives", "product"], rows, right={2}),
+        *aligned_table(["path", "local derivatives", "product"], rows, right={2}),
     ]
     left_out = paths.count - len(paths.shown)
     if left_out:

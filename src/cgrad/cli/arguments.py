@@ -45,10 +45,12 @@ def _option_hint(name: str, options: list[str]) -> str | None:
     return f"did you mean the option {close[0]}?" if close else None
 
 
-def split_arguments(tokens: list[str], variables: list[str], options: list[str]) -> CommandLine:
+def split_arguments(
+    tokens: list[str], variables: list[str], options: list[str], command: str = "eval"
+) -> CommandLine:
     """Sort the positional and unknown-option tokens into the expression and
     the values. ``variables`` are the ``--var NAME=VALUE`` items; ``options``
-    the command's own long options, for hints."""
+    the command's own long options and ``command`` its name, for hints."""
     line = CommandLine()
     position = 0
     while position < len(tokens):
@@ -58,7 +60,7 @@ def split_arguments(tokens: list[str], variables: list[str], options: list[str])
             # Typer hands us its own options only when they follow '--'.
             raise UsageError(
                 f"{token} comes after '--', where it cannot be an option",
-                hint=f"put options before '--', as in: cgrad eval {token} -- EXPR ...",
+                hint=f"put options before '--', as in: cgrad {command} {token} -- EXPR ...",
             )
         option = _LONG_OPTION.fullmatch(token)
         if option:
@@ -116,11 +118,11 @@ def choose(option: str, value: str, choices: tuple[str, ...]) -> str:
 MAX_PROGRAM_BYTES = 64 * 1024 * 1024
 
 
-def read_program(expression: str | None) -> tuple[str, str | None]:
+def read_program(expression: str | None, command: str = "eval") -> tuple[str, str | None]:
     """The program text and, for ``@FILE``, the file name it came from."""
     if expression is None:
         raise UsageError(
-            "no expression given", hint='for example: cgrad eval "(x+y)*z" x=1 y=2 z=3'
+            "no expression given", hint=f'for example: cgrad {command} "(x+y)*z" x=1 y=2 z=3'
         )
     if not expression.startswith("@"):
         return expression, None

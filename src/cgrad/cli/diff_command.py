@@ -80,8 +80,8 @@ def diff_command(
             raise UsageError(f"--order must be 1 or 2, not {order}")
         given = context.args if expression is None else [expression, *context.args]
         options = option_names(context)
-        line = split_arguments(given, variables or [], options)
-        text, origin = read_program(line.expression)
+        line = split_arguments(given, variables or [], options, "diff")
+        text, origin = read_program(line.expression, "diff")
         function = compile_program(text, origin=origin)
         substitutions = values_given(function, line, options)
         check_substitutions(substitutions)

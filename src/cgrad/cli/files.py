@@ -34,10 +34,29 @@ def open_binary(path: str | os.PathLike) -> BinaryIO:
 @contextmanager
 def atomic_output(path: Path) -> Iterator[TextIO]:
     """A text file written beside ``path`` and renamed over it only when
-    everything was written; removed if anything fails."""
-    directory = path.parent if str(path.parent) else Path(".")
+    everything was written; removed if anything fails.
+
+    A device or a pipe (``-o /dev/null``, ``/dev/stdout``, a FIFO) has no
+    contents to protect and must never be replaced by a file (as root, a
+    rename over /dev/null would do just that): it is written to directly.
+    Through a symbolic link, the file it points to is replaced, not the link.
+    """
+    if path.exists() and not path.is_file():
+        if path.is_dir():
+            raise UsageError(f"cannot write {path}: it is a directory", type="file_error")
+        try:
+            sink = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+        except OSError as error:
+            raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
+        with sink:
+            yield sink
+        return
+    target = Path(os.path.realpath(path))
+    directory = target.parent
     try:
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+        handle, temporary = tempfile.mkstemp(
+            dir=directory, prefix=f".{target.name}.", suffix=".tmp"
+        )
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
     try:
@@ -46,7 +65,7 @@ def atomic_output(path: Path) -> Iterator[TextIO]:
         os.chmod(temporary, 0o666 & ~_umask())
         with open(handle, "w", encoding="utf-8", newline="") as sink:
             yield sink
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)

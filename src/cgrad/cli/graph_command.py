@@ -96,8 +96,8 @@ def graph_command(
         output_format = choose("--format", output_format, FORMATS)
         given = context.args if expression is None else [expression, *context.args]
         options = option_names(context)
-        line = split_arguments(given, variables or [], options)
-        text, origin = read_program(line.expression)
+        line = split_arguments(given, variables or [], options, "graph")
+        text, origin = read_program(line.expression, "graph")
         function = compile_program(text, origin=origin)
         if paths_to is not None and output_format not in ("tree", "json"):
             raise UsageError("--paths is shown as a table (tree) or as JSON, not as a drawing")

@@ -9,7 +9,13 @@ import sys
 import typer
 
 # Importing a command module registers its command.
-from . import batch_command, diff_command, eval_command, graph_command  # noqa: F401
+from . import (  # noqa: F401
+    batch_command,
+    check_command,
+    diff_command,
+    eval_command,
+    graph_command,
+)
 from .app import app
 from .output import ExitStatus, print_error
 

@@ -1,0 +1,471 @@
+"""`cgrad check` and `cgrad.check`: reverse mode against forward mode and
+finite differences, through the command line and the library.
+
+The op cases are built from ``cgrad.ops.OPS`` itself, so an op added to the
+table is checked here too (with the generic points unless its domain needs
+its own).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+import cgrad
+import cgrad.engine
+from cgrad.check import STEP, check, check_random
+from cgrad.cli import check_command  # noqa: F401 - registers the command
+from cgrad.ops import OPS, Fixity, Op
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+NAMES = ("x", "y", "z")
+
+# Two points per op: positive and inside (-1, 1), then with mixed signs and
+# larger magnitudes, so that both branches of sign-dependent rules run.
+GENERIC_POINTS = ((0.3, 0.7, 0.45), (-1.3, 2.2, -0.6))
+# Ops whose domain excludes a generic point: a column of values per point.
+DOMAIN_POINTS: dict[str, tuple[tuple[float, ...], ...]] = {
+    "pow": ((0.8, 1.7), (2.5, -0.6)),  # a positive base: d/db = a^b log(a) is real
+    "logb": ((0.3, 2.5), (4.0, 0.4)),  # a base away from 1
+    "log": ((0.3,), (2.2,)),
+    "log2": ((0.3,), (2.2,)),
+    "log10": ((0.3,), (2.2,)),
+    "sqrt": ((0.3,), (2.2,)),
+    "acosh": ((1.7,), (3.2,)),
+    "asin": ((0.3,), (-0.6,)),
+    "acos": ((0.3,), (-0.6,)),
+    "atanh": ((0.3,), (-0.6,)),
+    "log1p": ((0.3,), (-0.6,)),
+}
+
+
+def spellings(op: Op, count: int) -> list[str]:
+    """Every way to write ``op`` applied to the first ``count`` names."""
+    names = list(NAMES[:count])
+    match op.notation.fixity:
+        case Fixity.INFIX:
+            forms = [f"{names[0]} {op.notation.symbol} {names[1]}"]
+        case Fixity.PREFIX:
+            forms = [f"{op.notation.symbol}{names[0]}"]
+        case _:
+            forms = [f"{op.notation.symbol}({', '.join(names)})"]
+    # pow(a, b) is a^b, ln is log: each name of the op, from FUNCTIONS' source.
+    forms += [f"{name}({', '.join(names)})" for name in op.spellings]
+    return list(dict.fromkeys(forms))
+
+
+def op_cases():
+    for op in OPS.values():
+        for count in (1, 2, 3) if op.arity is None else (op.arity,):
+            points = DOMAIN_POINTS.get(op.name) or GENERIC_POINTS
+            for text in spellings(op, count):
+                for values in points:
+                    point = dict(zip(NAMES[:count], values[:count], strict=True))
+                    yield pytest.param(op, text, point, id=f"{text}:{list(point.values())}")
+
+
+OP_CASES = list(op_cases())
+
+
+def values_of(point: dict[str, float]) -> list[str]:
+    return [f"{name}={value!r}" for name, value in point.items()]
+
+
+def test_every_op_has_cases():
+    assert {case.values[0].name for case in OP_CASES} == set(OPS)
+
+
+@pytest.mark.parametrize(("op", "text", "point"), OP_CASES)
+def test_every_op_passes_at_a_generic_point(cli, op: Op, text: str, point: dict[str, float]):
+    graph = cgrad.compile(text).graph
+    assert graph.nodes[graph.output].op == op.name, "the text must denote the op under test"
+    result = cli("check", text, *values_of(point), "--json")
+    assert result.exit_code == 0, result.stdout
+    document = json.loads(result.stdout)
+    assert document["ok"] is True
+    assert document["warnings"] == []
+    assert list(document["partials"]) == list(point)
+    for name, partial in document["partials"].items():
+        # Judged and passed: null would mean a kink, which these points avoid.
+        assert partial["ok"] is True, name
+        assert partial["reverse"] == partial["forward"], name
+
+
+# --------------------------------------------------------------------------
+# Checks that must fail
+
+
+def wrong_sine(monkeypatch) -> None:
+    # d/dx sin(x) = sin(x): wrong. Plans are cached per Function, so every
+    # compile after this sees it; forward mode runs the same rule.
+    monkeypatch.setitem(
+        OPS, "sin", dataclasses.replace(OPS["sin"], derivatives=(lambda m, out, a: m.sin(a),))
+    )
+
+
+def test_a_wrong_rule_fails(cli, monkeypatch):
+    wrong_sine(monkeypatch)
+    result = cli("check", "sin(x)", "x=0.5", "--json")
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["ok"] is False
+    sine = document["partials"]["x"]
+    assert sine["ok"] is False
+    # Reverse and forward run the same wrong rule; only the finite
+    # difference sees through it.
+    assert sine["reverse"] == sine["forward"] == math.sin(0.5)
+    assert sine["finite_difference"] == pytest.approx(math.cos(0.5), rel=1e-9)
+
+
+def test_a_wrong_rule_fails_in_text_and_says_which_comparison(cli, monkeypatch):
+    wrong_sine(monkeypatch)
+    result = cli("check", "sin(x*y) + y", "x=0.5", "y=2")
+    assert result.exit_code == 1
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line}
+    assert rows["x"][-1] == "FAIL"
+    assert rows["y"][-1] == "FAIL"
+    assert "forward mode agrees with reverse, so suspect a derivative rule" in result.stdout
+    assert "FAILED: x and y disagree beyond tolerance" in result.stdout
+
+
+def test_a_wrong_rule_fails_only_where_it_is_used(monkeypatch):
+    wrong_sine(monkeypatch)
+    found = check(cgrad.compile("cos(x) + sin(y)"), {"x": 0.5, "y": 0.5})
+    assert not found.ok
+    assert found.partials["x"].status == "ok"
+    assert found.partials["y"].status == "fail"
+    assert found.partials["y"].forward_agrees is True
+    assert found.partials["y"].difference_agrees is False
+
+
+def test_a_wrong_rule_fails_at_random_points(cli, monkeypatch):
+    wrong_sine(monkeypatch)
+    # sin' = sin is right nowhere but where sin(x) = cos(x): every point fails.
+    result = cli("check", "sin(x)", "x=0.5", "--random", "5", "--json")
+    assert result.exit_code == 1
+    assert [point["ok"] for point in json.loads(result.stdout)["points"]] == [False] * 5
+
+
+def test_reverse_and_forward_must_agree(cli, monkeypatch):
+    # A traversal bug, not a rule bug: forward mode's tangents doubled.
+    original = cgrad.engine.forward_mode
+
+    def doubled(graph, values, wrt):
+        return {name: 2.0 * tangent for name, tangent in original(graph, values, wrt).items()}
+
+    monkeypatch.setattr(cgrad.engine, "forward_mode", doubled)
+    result = cli("check", "x*y", "x=2", "y=3")
+    assert result.exit_code == 1
+    assert "reverse and forward mode differ" in result.stdout
+
+
+def test_a_partial_off_by_one_part_in_ten_thousand_fails(monkeypatch):
+    # The tolerance is tight enough to see a small error, not only a wrong
+    # formula.
+    rule = OPS["exp"].derivatives[0]
+    monkeypatch.setitem(
+        OPS,
+        "exp",
+        dataclasses.replace(
+            OPS["exp"], derivatives=(lambda m, out, a: rule(m, out, a) * (1 + 1e-4),)
+        ),
+    )
+    assert not check(cgrad.compile("exp(x)"), {"x": 0.7}).ok
+
+
+# --------------------------------------------------------------------------
+# Kinks
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "finite_difference"),
+    [
+        ("relu(x)", ["x=0"], 0.5),  # reverse gives 0 by convention, FD the mean slope
+        ("abs(x)", ["x=0"], 0.0),
+        ("max(x, 1)", ["x=1"], 0.5),
+    ],
+)
+def test_a_kink_is_reported_and_does_not_fail(cli, text, values, finite_difference):
+    result = cli("check", text, *values, "--json")
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    assert document["ok"] is True
+    partial = document["partials"]["x"]
+    assert partial["ok"] is None
+    assert partial["reverse"] == partial["forward"]
+    assert partial["finite_difference"] == pytest.approx(finite_difference, abs=1e-9)
+    assert [w["type"] for w in document["warnings"]] == ["kink"]
+
+
+def test_a_kink_in_text(cli):
+    result = cli("check", "relu(x)*y", "x=0", "y=2")
+    assert result.exit_code == 0
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line}
+    assert rows["x"][-1] == "kink"
+    assert rows["y"][-1] == "ok"  # y does not feed the kink: still judged
+    assert "warning: `relu(x)` (node @1, line 1, column 1) is at a kink" in result.stdout
+    assert "ok: 1 of 2 partials agree; not judged by finite differences: x (kink)" in (
+        result.stdout
+    )
+
+
+def test_a_kink_does_not_hide_a_wrong_rule_elsewhere(cli, monkeypatch):
+    wrong_sine(monkeypatch)
+    result = cli("check", "relu(x) + sin(y)", "x=0", "y=0.5", "--json")
+    assert result.exit_code == 1
+    partials = json.loads(result.stdout)["partials"]
+    assert partials["x"]["ok"] is None
+    assert partials["y"]["ok"] is False
+
+
+def test_non_finite_numbers_are_reported_and_do_not_fail(cli):
+    result = cli("check", "x*y + log(z)", "x=nan", "y=1", "z=-1", "--json")
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)  # valid JSON: NaN is a string
+    assert document["partials"]["y"]["finite_difference"] == "NaN"
+    assert {p["ok"] for p in document["partials"].values()} == {None}
+    types = [w["type"] for w in document["warnings"]]
+    assert "non_finite_input" in types and "non_finite_value" in types
+
+
+def test_near_a_kink_a_smaller_step_is_used():
+    # 1e-7 from relu's kink the first step (6e-6) straddles it; a step that
+    # stays on one side finds the slope, 0 on the left and 1 on the right.
+    for x, slope in ((-1e-7, 0.0), (1e-7, 1.0)):
+        partial = check(cgrad.compile("relu(x)"), {"x": x}).partials["x"]
+        assert partial.status == "ok"
+        assert partial.finite_difference == slope
+        assert partial.step < abs(x)
+
+
+# --------------------------------------------------------------------------
+# The step
+
+
+def test_the_first_step_scales_with_the_input():
+    assert STEP == pytest.approx(6.055454e-6, rel=1e-6)
+    for x, h in ((0.25, STEP), (3.0, 3 * STEP), (-1e10, 1e10 * STEP)):
+        partial = check(cgrad.compile("x^2"), {"x": x}).partials["x"]
+        assert partial.step == pytest.approx(h, rel=1e-9)  # the step taken, as rounded
+        assert partial.status == "ok"
+        # x^2 has no third derivative: its central difference is exact.
+        assert partial.rel_error < 1e-10
+
+
+def test_large_inputs_keep_a_representable_step():
+    # A fixed step of 1e-6 is below the spacing of float64 numbers at 1e12
+    # (1.2e-4): x + 1e-6 == x, and the quotient would be 0/0.
+    assert 1e12 + 1e-6 == 1e12
+    found = check(cgrad.compile("x^3 + y"), {"x": 1e12, "y": 1.0})
+    assert found.ok
+    assert found.partials["x"].rel_error < 1e-8
+
+
+@pytest.mark.parametrize(
+    ("text", "x"),
+    [
+        ("log(x)", 1e-7),  # undefined a first step to the left
+        ("sqrt(x)", 1e-9),
+        ("sin(x)", 1e6),  # turns several times within the first step of 6
+        ("x + 1e8", 1.0),  # f's rounding swamps a small step
+    ],
+)
+def test_hard_points_still_pass(text, x):
+    found = check(cgrad.compile(text), {"x": x})
+    assert found.ok, found.partials
+    assert found.partials["x"].status == "ok"
+
+
+def test_a_point_on_a_domain_edge_uses_a_one_sided_difference():
+    partial = check(cgrad.compile("sqrt(x) * 0 + x"), {"x": 0.0}).partials["x"]
+    assert partial.scheme == "forward"
+    assert partial.finite_difference == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------
+# JSON
+
+
+def test_json_shape_is_exact(cli):
+    result = cli("check", "(x+y)*z", "x=1", "y=2", "z=3", "--json")
+    assert result.exit_code == 0
+    assert result.stdout.count("\n") == 1
+    document = json.loads(result.stdout)
+    assert list(document) == ["expression", "inputs", "partials", "ok", "warnings"]
+    assert document["expression"] == "(x+y)*z"
+    assert document["inputs"] == {"x": 1.0, "y": 2.0, "z": 3.0}
+    assert list(document["partials"]) == ["x", "y", "z"]
+    for partial in document["partials"].values():
+        assert list(partial) == [
+            "reverse",
+            "forward",
+            "finite_difference",
+            "abs_error",
+            "rel_error",
+            "ok",
+        ]
+        assert partial["reverse"] == partial["forward"] == 3.0
+        assert abs(partial["finite_difference"] - 3.0) < 1e-9
+        assert partial["abs_error"] == abs(partial["finite_difference"] - 3.0)
+        assert partial["ok"] is True
+    assert document["ok"] is True
+    assert document["warnings"] == []
+
+
+def test_json_with_random_points(cli):
+    result = cli("check", "x*y", "x=1", "y=2", "--random", "3", "--json")
+    document = json.loads(result.stdout)
+    assert list(document) == ["expression", "inputs", "partials", "ok", "warnings", "points"]
+    assert len(document["points"]) == 3
+    for point in document["points"]:
+        assert list(point) == ["inputs", "partials", "ok", "warnings"]
+        assert list(point["inputs"]) == ["x", "y"]
+        assert point["ok"] is True
+        # x*y: d/dx is y and d/dy is x, at each point.
+        assert point["partials"]["x"]["reverse"] == point["inputs"]["y"]
+        assert point["partials"]["y"]["reverse"] == point["inputs"]["x"]
+
+
+def test_random_points_are_reproducible(cli):
+    first = cli("check", "sin(x*y) + z", "x=1", "y=2", "z=3", "--random", "5", "--json")
+    again = cli("check", "sin(x*y) + z", "x=1", "y=2", "z=3", "--random", "5", "--json")
+    other = cli("check", "sin(x*y) + z", "x=1", "y=2", "z=3", "--random", "5", "--seed", "1")
+    assert first.exit_code == again.exit_code == other.exit_code == 0
+    assert first.stdout == again.stdout
+    points = [point["inputs"] for point in json.loads(first.stdout)["points"]]
+    assert len(points) == 5
+    assert len({tuple(p.values()) for p in points}) == 5
+    assert {"x": 1.0, "y": 2.0, "z": 3.0} not in points
+    seeded = cli("check", "sin(x*y) + z", "x=1", "y=2", "z=3", "--random", "5", "--seed", "1")
+    assert other.stdout == seeded.stdout
+    assert "5 random points around it (seed 1)" in other.stdout
+    assert "ok: all 5 points pass" in other.stdout
+
+
+def test_random_points_in_the_library_follow_input_order_and_scale():
+    function = cgrad.compile("x*y")
+    one = check_random(function, {"y": 2.0, "x": 1000.0}, 200, seed=3)
+    two = check_random(function, {"x": 1000.0, "y": 2.0}, 200, seed=3)
+    assert [p.inputs for p in one] == [p.inputs for p in two]
+    xs = [p.inputs["x"] - 1000.0 for p in one]
+    ys = [p.inputs["y"] - 2.0 for p in one]
+    # Normal noise times max(1, |x|): a spread near 1000 for x, near 2 for y.
+    spread = lambda values: math.sqrt(sum(v * v for v in values) / len(values))  # noqa: E731
+    assert 800 < spread(xs) < 1200
+    assert 1.6 < spread(ys) < 2.4
+    assert all(p.ok for p in one)
+
+
+# --------------------------------------------------------------------------
+# Text and arguments
+
+
+def test_text_output_of_the_seed_example(cli):
+    result = cli("check", "(x+y)*z", "x=1", "y=2", "z=3")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[:3] == ["(x+y)*z", "value 9", ""]
+    assert lines[3].split() == [
+        "input",
+        "reverse",
+        "forward",
+        "finite",
+        "diff",
+        "abs",
+        "error",
+        "rel",
+        "error",
+        "ok",
+    ]
+    assert [line.split()[:4] for line in lines[5:8]] == [
+        ["x", "3", "3", "3"],
+        ["y", "3", "3", "3"],
+        ["z", "3", "3", "3"],
+    ]
+    assert [line.split()[-1] for line in lines[5:8]] == ["ok"] * 3
+    assert lines[-1] == "ok: all 3 partials agree"
+
+
+def test_values_as_eval_takes_them(cli):
+    expected = cli("check", "(x+y)*z", "x=1", "y=2", "z=3", "--json").stdout
+    for values in (
+        ["--x", "1", "--y", "2", "--z", "3"],
+        ["--x=1", "--y=2", "--z=3"],
+        ["--var", "x=1", "--var", "y=2", "--var", "z=3"],
+    ):
+        assert cli("check", "(x+y)*z", *values, "--json").stdout == expected
+
+
+def test_a_program_file_wrt_and_var(cli):
+    result = cli(
+        "check",
+        f"@{SAMPLES / 'neuron.cg'}",
+        "x1=2",
+        "x2=0",
+        "w1=-3",
+        "w2=1",
+        "b=6.8813735870195432",
+        "--wrt",
+        "w1,b",
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert list(json.loads(result.stdout)["partials"]) == ["w1", "b"]
+    result = cli("check", "json*random", "--var", "json=2", "--var", "random=3", "--json")
+    assert json.loads(result.stdout)["partials"]["random"]["reverse"] == 2.0
+
+
+def test_nothing_to_check(cli):
+    result = cli("check", "2+3")
+    assert result.exit_code == 0
+    assert "nothing to check: the expression has no inputs" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ([], "no expression given"),
+        (["(x+y)*z", "x=1"], "missing a value for y and z"),
+        (["x*y", "x=1", "y=2", "w=3"], "w is not an input"),
+        (["x*y", "x=1", "y=abc"], "the value of y is not a number"),
+        (["x*y", "x=1", "y=2", "--wrt", "w"], "cannot differentiate with respect to w"),
+        (["x*y", "x=1", "y=2", "--random", "-1"], "--random must be a number of points >= 0"),
+        (["x*y", "x=1", "y=2", "--random", "2", "--seed", "-1"], "--seed must be >= 0"),
+        (["sinn(x)", "x=1"], "unknown function 'sinn'"),
+    ],
+)
+def test_usage_errors_exit_2(cli, arguments, message):
+    result = cli("check", *arguments)
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    with_json = cli("check", *arguments, "--json")
+    assert with_json.exit_code == 2
+    assert list(json.loads(with_json.stdout)) == ["error"]
+
+
+def test_a_bad_option_value_exits_2(cli):
+    result = cli("check", "x*y", "x=1", "y=2", "--random", "many")
+    assert result.exit_code == 2
+    assert "--random" in result.stderr
+
+
+def test_library_rejects_arrays():
+    with pytest.raises(cgrad.InputError, match="one number per input"):
+        check(cgrad.compile("x*y"), {"x": [1.0, 2.0], "y": 1.0})
+
+
+def test_help_states_the_step_and_the_tolerances(cli):
+    result = cli("check", "--help")
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    assert "h = cbrt(eps)*max(1, |x|)" in text
+    assert "1e-10 relative plus 1e-12 absolute" in text
+    assert "1e-5 relative plus 1e-8 absolute" in text
+    assert "--random" in text and "--seed" in text
