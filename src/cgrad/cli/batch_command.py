@@ -199,6 +199,8 @@ def _check_columns(header: list[str] | None, function) -> None:
     """A CSV without a column for an input would fail on every row: say so once."""
     if header is None or function is None:
         return
+    if not header:
+        raise UsageError("the input is empty: no header line names the columns", type="input_error")
     missing = [name for name in function.inputs if name not in header]
     if missing:
         raise UsageError(

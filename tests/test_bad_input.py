@@ -1,0 +1,137 @@
+"""One test per row of the README's "What cgrad does with bad input" table:
+the message and the exit code, through the command line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cgrad import parser
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+# (the README's first cell, the command line, stdin, exit code, what stderr
+# or stdout says). A {tmp} in an argument is a fresh directory.
+ROWS = [
+    ("`3x + 1`", ["eval", "3x + 1"], None, 2,
+     "missing operator before a name 'x' at line 1, column 2"),
+    ("`sinn(x)`", ["eval", "sinn(x)", "x=1"], None, 2, "unknown function 'sinn'"),
+    ("`atan2(x)`", ["eval", "atan2(x)", "x=1"], None, 2,
+     "atan2() takes two arguments, but one was given"),
+    ("`__import__('os').system('ls')`", ["eval", "__import__('os').system('ls')"], None, 2,
+     "unexpected character"),
+    ("a NUL or control character", ["eval", "x +\x01 1", "x=1"], None, 2,
+     "unexpected character U+0001"),
+    ("a missing value", ["eval", "x*y", "x=1"], None, 2, "missing a value for y"),
+    ("a value for a name that is not an input", ["eval", "x", "x=1", "q=2"], None, 2,
+     "q is not an input of this expression"),
+    ("`x=abc`", ["eval", "x", "x=abc"], None, 2, "the value of x is not a number: 'abc'"),
+    ("a value given twice", ["eval", "x", "x=1", "x=2"], None, 2,
+     "a value for x is given twice"),
+    ("`@missing.cg`", ["eval", "@{tmp}/missing.cg"], None, 2, "missing.cg: no such file"),
+    ("`@` a directory", ["eval", "@{tmp}"], None, 2, "it is a directory"),
+    ("a program that is not UTF-8", ["eval", "@-"], b"x\xff", 2, "it is not UTF-8 text"),
+    ("a program over 8 MiB", ["eval", "@-"], b"x+" * (4 * 2**20 + 1) + b"x", 2,
+     "the program is longer than 8 MiB characters"),
+    ("nesting over 100,000 deep", ["eval", "@-"], b"(" * 100_001 + b"x" + b")" * 100_001, 2,
+     "the program nests more than 100,000 deep"),
+    ("over 3,000,000 tokens", ["eval", "@-"], b"x+" * 40 + b"x", 2,
+     "the program has more than 3,000,000 tokens"),
+    ("`1e999`, `exp(1000)`, `9^9^9^9`", ["eval", "1e999 + exp(1000) + 9^9^9^9"], None, 0,
+     "is too large for float64 and becomes Infinity"),
+    ("`0/0`", ["eval", "0/0"], None, 0, "is NaN: 0 / 0 = NaN"),
+    ("`log(x)` at `x=0`", ["eval", "log(x)", "x=0"], None, 0, "log(0) = -Infinity"),
+    ("batch: a field that is not a number", ["batch", "-e", "x"], b"x\n1\nabc\n", 1,
+     '"row": 2, "error": {"type": "invalid_value", "message": "the value of x is not a number'),
+    ("batch: a row with too few or too many fields", ["batch", "-e", "x"], b"x,y\n1,2\n3\n", 1,
+     "line 3: expected 2 fields, found 1"),
+    ("batch: invalid UTF-8 in a row", ["batch", "-e", "x"], b"x\n1\n\xff\n", 1,
+     "line 3: not valid UTF-8"),
+    ("batch: a line that is not JSON", ["batch", "-e", "x", "--input-format", "ndjson"],
+     b'{"x": 1}\n{"x": \n', 1, "line 2: invalid JSON"),
+    ("batch: a truncated last line, CRLF, a BOM", ["batch", "-e", "x", "--format", "csv"],
+     b"\xef\xbb\xbfx\r\n1\r\n2", 0, "2,2.0,2.0,1.0,,"),
+    ("batch: an empty input", ["batch", "-e", "x"], b"", 2, "the input is empty"),
+    ("batch: a CSV header and no rows", ["batch", "-e", "x", "--format", "csv"], b"x\n", 0,
+     "row,x,value,grad_x,error,warnings"),
+    ("batch: `-o` into a missing directory", ["batch", "-e", "x", "-o", "{tmp}/no/out.csv"],
+     b"x\n1\n", 2, "cannot write"),
+    ("batch: `-o` a directory", ["batch", "-e", "x", "-o", "{tmp}"], b"x\n1\n", 2,
+     "it is a directory"),
+    ("a full disk", ["batch", "-e", "x", "-o", "/dev/full"], b"x\n1\n", 1,
+     "input/output failed: No space left on device"),
+]  # fmt: skip
+
+
+def test_every_row_of_the_readme_table_is_tested():
+    section = README.split("## What cgrad does with bad input", 1)[1].split("\n#", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ")][1:]
+    documented = [line.split(" | ")[0].removeprefix("| ") for line in rows]
+    tested = [row[0] for row in ROWS] + ["a closed pipe", "Ctrl-C, SIGTERM"]
+    assert documented == tested
+
+
+@pytest.mark.parametrize(
+    ("row", "arguments", "stdin", "status", "says"), ROWS, ids=[row[0] for row in ROWS]
+)
+def test_bad_input(row, arguments, stdin, status, says, tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    if "tokens" in row:
+        # The real limit takes a minute of parsing to reach: a small one
+        # shows the same path.
+        monkeypatch.setattr(parser, "MAX_TOKENS", 40)
+        from typer.testing import CliRunner
+
+        from cgrad.cli import app
+
+        result = CliRunner().invoke(app, arguments, input=stdin)
+        assert result.exit_code == status
+        assert says.replace("3,000,000", "40") in result.stderr
+        return
+    arguments = [argument.replace("{tmp}", str(tmp_path)) for argument in arguments]
+    completed = subprocess.run(
+        [sys.executable, "-m", "cgrad", *arguments],
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        timeout=120,
+    )
+    output = completed.stdout.decode() + completed.stderr.decode()
+    assert completed.returncode == status, output
+    assert says in output
+    assert "Traceback" not in output
+    assert re.search(r"\bcgrad: error: .*internal", output) is None
+
+
+def test_the_source_never_runs_what_it_reads():
+    """No eval, exec or builtin compile, no pickle.loads, no import by a
+    computed name, anywhere in cgrad (cgrad's own ``compile`` is allowed)."""
+    import ast
+
+    source = Path(__file__).resolve().parents[1] / "src" / "cgrad"
+    # pickle and marshal may not even be imported (below).
+    forbidden_calls = {"eval", "exec", "__import__", "import_module"}
+    for path in sorted(source.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        # cgrad's own compile, imported from within the package.
+        defined |= {
+            alias.asname or alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.level > 0
+            for alias in node.names
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [alias.name for alias in node.names] + [getattr(node, "module", "")]
+                assert not {"pickle", "marshal", "shelve", "dill"} & set(names), path
+            if not isinstance(node, ast.Call):
+                continue
+            function = node.func
+            name = function.id if isinstance(function, ast.Name) else getattr(function, "attr", "")
+            assert name not in forbidden_calls, f"{path}:{node.lineno}: {name}()"
+            if name == "compile" and isinstance(function, ast.Name):
+                assert "compile" in defined, f"{path}:{node.lineno}: builtin compile()"
