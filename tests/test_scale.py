@@ -51,3 +51,27 @@ def test_50000_deep_nesting_of_functions():
 def test_deep_nesting_of_operators(text, x, value, slope):
     r = cgrad.compile(text).evaluate(x=x)
     assert (r.value, r.gradient["x"]) == (value, slope)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("(" * 1_000_000 + "x" + ")" * 1_000_000, "nests more than 100,000 deep"),
+        ("sin(" * 1_000_000 + "x" + ")" * 1_000_000, "nests more than 100,000 deep"),
+        ("-" * 1_000_000 + "x", "nests more than 100,000 deep"),
+        ("x^" * 1_000_000 + "x", "nests more than 100,000 deep"),
+        (" + ".join(f"x*{i}" for i in range(1_000_000)), "longer than 8 MiB characters"),
+    ],
+    ids=["parentheses", "calls", "signs", "powers", "10 MB"],
+)
+def test_a_million_deep_nesting_and_10_mb_get_the_documented_error(text, message):
+    # Found early: the nesting before the parser has built anything deep,
+    # the size before it has read anything.
+    with pytest.raises(cgrad.ParseError, match=message) as raised:
+        cgrad.compile(text)
+    assert raised.value.type == "limit_exceeded"
+
+
+def test_the_deepest_nesting_allowed_works():
+    f = cgrad.compile("(" * 99_999 + "-x" + ")" * 99_999)  # the sign is one level more
+    assert f.evaluate(x=2.0).gradient == {"x": -1.0}
