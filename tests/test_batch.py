@@ -348,10 +348,13 @@ def test_a_full_disk_is_a_failure_not_a_bug():
     assert completed.stderr == "cgrad: error: input/output failed: No space left on device\n"
 
 
-def test_sigterm_leaves_no_output_file(tmp_path):
+@pytest.mark.parametrize("previous", [None, "the previous output, whole\n"])
+def test_sigterm_leaves_no_output_file_or_the_previous_one(tmp_path, previous):
     source = tmp_path / "big.csv"
     source.write_text("x,y,z\n" + "1,2,3\n" * 2_000_000)
     target = tmp_path / "out.ndjson"
+    if previous is not None:
+        target.write_text(previous)
     process = subprocess.Popen(
         [sys.executable, "-m", "cgrad", "batch", str(source), "-e", SEED, "-o", str(target)],
         stderr=subprocess.PIPE,
@@ -361,7 +364,11 @@ def test_sigterm_leaves_no_output_file(tmp_path):
     stderr = process.communicate(timeout=60)[1]
     assert process.returncode == 128 + signal.SIGTERM
     assert b"Traceback" not in stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]
+    if previous is None:
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]
+    else:
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv", "out.ndjson"]
+        assert target.read_text() == previous
 
 
 @pytest.mark.parametrize(
