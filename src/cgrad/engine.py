@@ -314,7 +314,11 @@ def _shaped(value, shape: tuple[int, ...], scalar: bool, handed_out: set[int]):
 
 
 def _all_finite(*values) -> bool:
-    return all(bool(np.all(np.isfinite(v))) for v in values)
+    # math.isfinite for the floats of a point: np.all costs microseconds.
+    return all(
+        math.isfinite(v) if isinstance(v, float) else bool(np.all(np.isfinite(v)))
+        for v in values
+    )
 
 
 def _sums_finite(*arrays) -> bool:
@@ -327,7 +331,7 @@ def _sums_finite(*arrays) -> bool:
 def _report_kinks(plan: Plan, values: list, diagnostics: Diagnostics) -> None:
     for node_id, at, operands in plan.kink_steps:
         mask = at(NUMERIC, values[node_id], *[values[i] for i in operands])
-        if np.any(mask):
+        if mask is not False and (bool(mask) if np.ndim(mask) == 0 else np.any(mask)):
             free = [position for position, i in enumerate(operands) if plan.needed[i]]
             diagnostics.kink(node_id, mask, values, free)
 
