@@ -56,8 +56,12 @@ def test_the_paths_add_up_to_the_partial_derivative(program, point):
     for name in function.inputs:
         found = paths(function, result, name, limit=None)
         assert len(found.shown) == found.count
-        total = math.fsum(path.product for path in found.shown)
-        if math.isfinite(total) and math.isfinite(found.gradient):
+        products = [path.product for path in found.shown]
+        # fsum refuses inf - inf; such a sum has no number to compare anyway.
+        if not all(map(math.isfinite, products)):
+            continue
+        total = math.fsum(products)
+        if math.isfinite(found.gradient):
             scale = math.fsum(abs(path.product) for path in found.shown)
             assert total == pytest.approx(found.gradient, rel=1e-9, abs=1e-12 * scale)
         for path in found.shown:

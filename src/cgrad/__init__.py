@@ -10,6 +10,7 @@ value and every partial derivative by reverse-mode automatic differentiation.
     (9.0, {'x': 3.0, 'y': 3.0, 'z': 3.0})
 """
 
+from .descent import minimize
 from .diagnostics import EvaluationWarning
 from .engine import Result
 from .errors import CgradError, InputError, ParseError, Span, UsageError
@@ -28,4 +29,5 @@ __all__ = [
     "Span",
     "UsageError",
     "compile",
+    "minimize",
 ]

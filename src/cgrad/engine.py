@@ -316,8 +316,7 @@ def _shaped(value, shape: tuple[int, ...], scalar: bool, handed_out: set[int]):
 def _all_finite(*values) -> bool:
     # math.isfinite for the floats of a point: np.all costs microseconds.
     return all(
-        math.isfinite(v) if isinstance(v, float) else bool(np.all(np.isfinite(v)))
-        for v in values
+        math.isfinite(v) if isinstance(v, float) else bool(np.all(np.isfinite(v))) for v in values
     )
 
 

@@ -195,6 +195,18 @@ def _count_text(reachable: list[bool], graph: Graph) -> str:
     return text
 
 
+def program_heading(graph: Graph) -> str:
+    """The program as a report's first line(s): comment-only lines (usage
+    notes in a sample file) are not the program, and one too long to repeat
+    is named by its file where it has one, else shortened in the middle."""
+    program = "\n".join(
+        line for line in graph.source.strip().splitlines() if not line.lstrip().startswith("#")
+    )
+    if len(program) <= PROGRAM_WIDTH:
+        return program
+    return graph.origin or shorten(program, PROGRAM_WIDTH)
+
+
 def evaluation_report(
     graph: Graph,
     inputs: dict[str, float],
@@ -205,15 +217,8 @@ def evaluation_report(
 ) -> Group:
     """The whole text output of ``cgrad eval``; ``body`` takes the place of
     the graph's tree (the passes, for ``--steps``)."""
-    # Comment-only lines (usage notes in a sample file) are not the program,
-    # and a program of megabytes is not worth repeating in full.
-    program = "\n".join(
-        line for line in graph.source.strip().splitlines() if not line.lstrip().startswith("#")
-    )
-    if len(program) > PROGRAM_WIDTH:
-        program = shorten(program, PROGRAM_WIDTH)
     parts: list = [
-        Text(program, style="bold"),
+        Text(program_heading(graph), style="bold"),
         Text.assemble("value ", (format_number(result.value), "bold")),
     ]
     if inputs:

@@ -24,9 +24,8 @@ from ..check import (
 )
 from ..errors import UsageError, join_names
 from ..function import Function
-from ..graph import shorten
 from ..numbers import format_number, format_short, json_number
-from ..render import PROGRAM_WIDTH, aligned_table
+from ..render import aligned_table, program_heading
 from .app import app
 from .arguments import input_values, option_names, read_program, split_arguments, split_wrt
 from .output import ExitStatus, reporting, stdout_console, write_json
@@ -180,12 +179,8 @@ def check_report(
     """The text output: the program, its value, a row per partial, why a
     failing partial failed, the warnings, the verdict; then the random
     points, one row each."""
-    # Comment-only lines (usage notes in a sample file) are not the program.
-    program = "\n".join(
-        line for line in function.source.strip().splitlines() if not line.lstrip().startswith("#")
-    )
     parts: list = [
-        Text(shorten(program, PROGRAM_WIDTH) if len(program) > PROGRAM_WIDTH else program, "bold"),
+        Text(program_heading(function.graph), "bold"),
         Text.assemble("value ", (format_number(result.value), "bold")),
         Text(),
         *_point_report(result),

@@ -12,6 +12,7 @@ from rich.text import Text
 from .. import compile as compile_program
 from ..errors import UsageError
 from ..numbers import format_number
+from ..render import program_heading
 from ..symbolic import check_substitutions, formulas, program_statements
 from .app import app
 from .arguments import option_names, read_program, split_arguments, split_wrt, values_given
@@ -114,7 +115,7 @@ def diff_command(
                 }
             write_json(document)
             return
-        heading = function.source.strip()
+        heading = program_heading(function.graph)
         if substitutions:
             heading += "   at " + ", ".join(
                 f"{n} = {format_number(v)}" for n, v in substitutions.items()

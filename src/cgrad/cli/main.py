@@ -15,6 +15,7 @@ from . import (  # noqa: F401
     diff_command,
     eval_command,
     graph_command,
+    minimize_command,
 )
 from .app import app
 from .output import ExitStatus, print_error
