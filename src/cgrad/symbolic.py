@@ -29,7 +29,7 @@ from .engine import backward, plan
 from .errors import InputError
 from .graph import CONSTANT, INPUT, Graph
 from .numbers import format_number
-from .ops import ATOM, OPS, POWER, PRODUCT, SUM, UNARY, Fixity
+from .ops import ATOM, OPS, SUM, UNARY, Fixity
 
 # --------------------------------------------------------------------------
 # Nodes and the builder that makes them.
@@ -442,7 +442,3 @@ def _parts(node: Sym) -> list:
     spaced = f" {notation.symbol} " if notation.precedence == SUM else notation.symbol
     # Left-associative: a - (b - c) keeps its parentheses, (a - b) - c does not.
     return [(a, notation.precedence, False, False), spaced, (b, notation.precedence, True, False)]
-
-
-# A POWER and PRODUCT import keeps the names the printer's rules talk about.
-_ = (POWER, PRODUCT)
