@@ -494,3 +494,19 @@ def test_output_through_a_symbolic_link_replaces_the_file_it_points_to(cli, tmp_
     result = cli("batch", "-e", "x", "--format", "csv", "-o", str(link), input="x\n1\n")
     assert result.exit_code == 0
     assert link.is_symlink() and real.read_text().startswith("row,x,value")
+
+
+def test_an_infinite_input_with_a_finite_result_is_valid_json(cli):
+    result = cli("batch", "-e", "x/y", input="x,y\n0.001,inf\n2,4\n")
+    strict = [json.loads(line, parse_constant=pytest.fail) for line in result.stdout.splitlines()]
+    assert strict[0]["inputs"]["y"] == "Infinity"
+    assert [w["type"] for w in strict[0]["warnings"]] == ["non_finite_input"]
+    assert strict[1]["value"] == 0.5
+
+
+def test_no_expression_at_all_is_a_usage_error_before_any_output(cli):
+    result = cli("batch", input="x\n1\n2\n")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[0] == (
+        'cgrad: error: no expression: -e is not given, and the input has no "expr" column'
+    )

@@ -200,7 +200,7 @@ def test_missing_values_say_how_to_pass_them(cli):
     assert result.stderr == (
         "cgrad: error: missing a value for y and z\n"
         "hint: pass them as --y VALUE --z VALUE (or y=VALUE z=VALUE); "
-        "cgrad diff with the same arguments gives formulas in y, z\n"
+        "cgrad diff with the same arguments gives formulas in y and z\n"
     )
 
 
@@ -330,3 +330,68 @@ def test_typer_usage_errors_speak_like_cgrad():
 def test_version_and_short_help():
     assert run("--version").stdout.startswith("cgrad ")
     assert "Usage: cgrad eval" in run("eval", "-h").stdout
+
+
+def test_bare_cgrad_prints_its_help_once():
+    completed = subprocess.run(
+        [sys.executable, "-m", "cgrad"], capture_output=True, text=True, timeout=60
+    )
+    assert completed.returncode == 2
+    assert (completed.stdout + completed.stderr).count("Usage: cgrad") == 1
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message", "hint"),
+    [
+        (["eval", "tanh(x)", "x=1", "--format", "json"], "--format is not an option of cgrad eval",
+         "hint: cgrad batch and cgrad graph have it; "
+         "an input named format takes --var format=VALUE"),
+        (["graph", "tanh(x)", "--json"], "--json is not an option of cgrad graph",
+         "hint: here, write --format json (cgrad check, cgrad diff, cgrad eval and cgrad minimize "
+         "have it); an input named json takes --var json=VALUE"),
+        (["diff", "tanh(x)", "--steps"], "--steps is not an option of cgrad diff",
+         "hint: cgrad eval and cgrad minimize have it; an input named steps takes --var "
+         "steps=VALUE"),
+    ],
+)  # fmt: skip
+def test_an_option_of_another_command_is_named_as_such(cli, arguments, message, hint):
+    result = cli(*arguments)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [f"cgrad: error: {message}", hint]
+
+
+def test_an_input_named_like_another_commands_option_still_works(cli):
+    result = cli("eval", "format*x", "--format", "2", "x=3", "--json")
+    assert json.loads(result.stdout)["value"] == 6.0
+
+
+def test_long_lists_of_names_are_cut_short(cli):
+    program = "+".join(f"x{i}" for i in range(3000))
+    result = cli("eval", program)
+    assert result.stderr.splitlines() == [
+        "cgrad: error: missing a value for x0, x1, x2, x3, x4, x5, x6, x7, x8, x9 and 2,990 more",
+        "hint: pass each as --NAME VALUE (or NAME=VALUE), or read them from a file with batch",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("x − y", "hint: that is a typographic minus sign: write -"),
+        ("2·x", "hint: to multiply, write *"),
+        ("2×x", "hint: to multiply, write *"),
+        ("√x", "hint: write sqrt(x)"),
+        ("|x|", "hint: for the absolute value, write abs(x)"),
+    ],
+)
+def test_typographic_symbols_get_a_hint(cli, text, hint):
+    result = cli("eval", text, "x=1", "y=2")
+    assert result.exit_code == 2 and result.stderr.splitlines()[-1] == hint
+
+
+def test_hessian_entries_that_are_not_finite_come_with_a_warning(cli):
+    document = json.loads(cli("eval", "x^y", "x=0", "y=2", "--hessian", "--json").stdout)
+    assert document["hessian"]["y"] == {"x": "NaN", "y": "NaN"}
+    [warning] = document["warnings"]
+    assert warning["message"].startswith("in the formula of ∂f/∂y, x^y*log(x): `log(x)`")
+    assert warning["node"] is None  # the node is the formula's, not the program's

@@ -300,3 +300,14 @@ def test_a_kink_warning_gives_the_one_sided_slopes_of_the_free_arguments():
     )
     [warning] = cgrad.compile("abs(x)").evaluate(x=0).warnings
     assert warning.message.endswith("abs'(0) = 0 (one-sided: -1 from the left, 1 from the right)")
+
+
+def test_an_infinite_input_is_named_even_when_the_result_is_finite():
+    r = cgrad.compile("x/y").evaluate(x=0.001, y=math.inf)
+    assert r.value == 0.0
+    assert [(w.type, w.message) for w in r.warnings] == [
+        ("non_finite_input", "input y is Infinity")
+    ]
+    many = cgrad.compile("x/y").evaluate(x=np.ones(100_000), y=np.r_[np.ones(99_999), np.inf])
+    assert [w.type for w in many.warnings] == ["non_finite_input"]
+    assert np.flatnonzero(many.warnings[0].points).tolist() == [99_999]

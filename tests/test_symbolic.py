@@ -230,6 +230,7 @@ def test_golden_derivatives(op):
         ("x - -y", "x + y"),
         ("-x*-y", "x*y"),
         ("x*2", "2*x"),
+        ("4*(3*x)", "12*x"),
         ("sin(0) + cos(0)*x", "x"),
         ("1/0 + x", "1/0 + x"),  # no literal for inf: the division stays
         # The fewest parentheses that keep the order of evaluation.
@@ -352,5 +353,5 @@ def test_eval_points_at_diff_when_values_are_missing(cli):
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == (
         "hint: pass them as --y VALUE --z VALUE (or y=VALUE z=VALUE); "
-        "cgrad diff with the same arguments gives formulas in y, z"
+        "cgrad diff with the same arguments gives formulas in y and z"
     )

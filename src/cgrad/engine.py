@@ -229,6 +229,8 @@ def _evaluate_in_chunks(plan: Plan, arrays: dict, shape: tuple[int, ...]) -> Res
     graph = plan.graph
     size = int(np.prod(shape))
     flat = {name: a if np.ndim(a) == 0 else a.reshape(-1) for name, a in arrays.items()}
+    if not _sums_finite(*flat.values()):
+        return None  # the whole-array path names the non-finite inputs
     value = np.empty(size)
     gradient = {name: np.empty(size) for name in plan.wrt}
     for start in range(0, size, CHUNK):
@@ -272,9 +274,14 @@ def _evaluate_whole(plan: Plan, arrays: dict, shape: tuple[int, ...], mode: Mode
     value = _shaped(values[graph.output], shape, scalar, handed_out)
 
     diagnostics = Diagnostics(graph, shape)
+    # A non-finite input is echoed in every output, so it is always named,
+    # even when the result comes out finite (x/inf is 0).
+    for name, array in arrays.items():
+        if not _all_finite(array):
+            diagnostics.non_finite_input(name, array)
     _report_kinks(plan, values, diagnostics)
     if not _all_finite(value, *gradient.values()):
-        _explain_non_finite(plan, arrays, values, diagnostics)
+        _explain_non_finite(plan, values, diagnostics)
         for name, g in gradient.items():
             if not diagnostics.warnings and not _all_finite(g):
                 diagnostics.non_finite_gradient(name, g)
@@ -314,9 +321,10 @@ def _shaped(value, shape: tuple[int, ...], scalar: bool, handed_out: set[int]):
 
 
 def _all_finite(*values) -> bool:
-    # math.isfinite for the floats of a point: np.all costs microseconds.
+    # math.isfinite for the numbers of a point: np.all costs microseconds.
     return all(
-        math.isfinite(v) if isinstance(v, float) else bool(np.all(np.isfinite(v))) for v in values
+        math.isfinite(v) if isinstance(v, float | np.floating) else bool(np.all(np.isfinite(v)))
+        for v in values
     )
 
 
@@ -335,12 +343,9 @@ def _report_kinks(plan: Plan, values: list, diagnostics: Diagnostics) -> None:
             diagnostics.kink(node_id, mask, values, free)
 
 
-def _explain_non_finite(plan: Plan, arrays, values, diagnostics: Diagnostics) -> None:
+def _explain_non_finite(plan: Plan, values, diagnostics: Diagnostics) -> None:
     """Warn at each node where a NaN or inf was born: a finite-argument node
     with a non-finite value, or a non-finite local derivative."""
-    for name, value in arrays.items():
-        if not np.all(np.isfinite(value)):
-            diagnostics.non_finite_input(name, value)
     graph, needed, reachable = plan.graph, plan.needed, plan.reachable
     finite = [None] * len(graph.nodes)
     for node in graph.nodes:

@@ -107,11 +107,19 @@ def _caret_lines(source: str, span: Span) -> list[str]:
     return [f"  {text}", f"  {pad}{'^' * width}"]
 
 
+# Names listed in a message before the rest are counted instead: a program
+# with 3,000 inputs must not make a message of 20,000 characters.
+NAMES_SHOWN = 10
+
+
 def join_names(names, conjunction: str = "and") -> str:
-    """``x``, ``x and y``, ``x, y and z``."""
+    """``x``, ``x and y``, ``x, y and z``; ``x0, ..., x9 and 2,990 more``."""
     names = list(names)
-    if len(names) == 1:
-        return names[0]
+    if len(names) <= 1:
+        return "".join(names)
+    if len(names) > NAMES_SHOWN:
+        rest = len(names) - NAMES_SHOWN
+        return ", ".join(names[:NAMES_SHOWN]) + f" {conjunction} {rest:,} more"
     return ", ".join(names[:-1]) + f" {conjunction} " + names[-1]
 
 

@@ -328,6 +328,13 @@ def _unexpected_character(error: UnexpectedCharacters, text: str, origin: str | 
         "!": "cgrad has no factorial or logical operators",
         "%": "cgrad has no '%'; write the expression out with the functions it has",
         ".": "a number needs a digit before or after the '.'",
+        "\u2212": "that is a typographic minus sign: write -",
+        "\u00b7": "to multiply, write *",
+        "\u00d7": "to multiply, write *",
+        "\u2219": "to multiply, write *",
+        "\u00f7": "to divide, write /",
+        "\u221a": "write sqrt(x)",
+        "|": "for the absolute value, write abs(x)",
     }
     shown = f"'{char}'" if char.isprintable() else f"U+{ord(char):04X}"
     message = f"unexpected character {shown}"

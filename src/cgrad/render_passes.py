@@ -57,8 +57,8 @@ def _binding_names(graph: Graph) -> dict[int, str]:
     return names
 
 
-def _more(left_out: int, what: str) -> Text:
-    return Text(f"... {left_out} more {what} (--full shows them all)", style="dim")
+def _more(left_out: int, what: str, why: str = "--full shows them all") -> Text:
+    return Text(f"... {left_out:,} more {what} ({why})", style="dim")
 
 
 def passes_report(graph: Graph, passes: Passes, limit: int | None = STEPS_LIMIT) -> Group:
@@ -156,9 +156,10 @@ def passes_json(graph: Graph, passes: Passes) -> dict:
     }
 
 
-def paths_report(graph: Graph, paths: Paths) -> Group:
+def paths_report(graph: Graph, paths: Paths, full: bool = False) -> Group:
     """Each path from the output to the input, its local derivatives and
-    their product; then the sum, next to the partial derivative."""
+    their product; then the sum, next to the partial derivative. ``full``:
+    the list is as long as it gets (``--full``), so do not offer more."""
     rows = [
         [
             " → ".join(f"@{node}" for node in path.nodes),
@@ -170,7 +171,7 @@ def paths_report(graph: Graph, paths: Paths) -> Group:
     total = sum(path.product for path in paths.shown)
     plural = "" if paths.count == 1 else "s"
     parts: list = [
-        Text(f"{paths.count} path{plural} from the output to {paths.input}", style="bold"),
+        Text(f"{paths.count:,} path{plural} from the output to {paths.input}", style="bold"),
         Text(
             f"along a path the local derivatives multiply; the paths add up to ∂f/∂{paths.input}",
             style="bold",
@@ -179,7 +180,8 @@ def paths_report(graph: Graph, paths: Paths) -> Group:
     ]
     left_out = paths.count - len(paths.shown)
     if left_out:
-        parts.append(_more(left_out, "paths"))
+        why = f"only the first {len(paths.shown):,} are listed" if full else "--full lists more"
+        parts.append(_more(left_out, "paths", why))
         parts.append(Text(f"sum of the {len(paths.shown)} shown: {format_short(total)}"))
     else:
         parts.append(Text(f"sum: {format_short(total)}"))

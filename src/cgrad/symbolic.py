@@ -182,6 +182,12 @@ def _simplified(builder: Builder, op: str, operands: tuple[Sym, ...]) -> Sym | N
         # A constant factor reads better in front: 2*x, not x*2.
         if b.op == CONSTANT and a.op != CONSTANT:
             return builder.apply("mul", b, a)
+        # 4*(3*y) is 12*y (to within the last bit, the price of a formula
+        # that reads like one).
+        if a.op == CONSTANT and b.op == "mul" and b.operands[0].op == CONSTANT:
+            factor = builder.apply("mul", a, b.operands[0])
+            if factor.op == CONSTANT:
+                return builder.apply("mul", factor, b.operands[1])
     elif op == "div":
         if b.is_constant(one):
             return a

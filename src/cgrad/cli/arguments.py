@@ -13,7 +13,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-from ..errors import InputError, UsageError
+from ..errors import NAMES_SHOWN, InputError, UsageError, join_names
 from ..function import Function
 from ..numbers import parse_number
 from .files import file_error, open_binary
@@ -30,12 +30,49 @@ class CommandLine:
     values: list[tuple[str, str]] = field(default_factory=list)
 
 
-def option_names(context) -> list[str]:
-    """The long options of the running command (``--json``, ``--wrt``, ...)."""
-    names = ["--help"]
-    for parameter in context.command.params:
-        names.extend(name for name in getattr(parameter, "opts", []) if name.startswith("--"))
-    return names
+class Options(list):
+    """The long options of the running command (``--json``, ``--wrt``, ...),
+    and, for hints, the command's name and the options of the other
+    commands (``--format`` given to ``eval`` is meant for another one)."""
+
+    def __init__(self, names: list[str], command: str, elsewhere: dict[str, list[str]]):
+        super().__init__(names)
+        self.command = command
+        self.elsewhere = elsewhere
+
+    def misplaced(self, name: str) -> UsageError | None:
+        """The error for ``--name`` when it belongs to other commands only."""
+        owners = self.elsewhere.get(f"--{name}")
+        if not owners or f"--{name}" in self:
+            return None
+        others = join_names([f"cgrad {owner}" for owner in owners])
+        hint = f"{others} {'has' if len(owners) == 1 else 'have'} it"
+        if name == "json" and "--format" in self:
+            hint = f"here, write --format json ({hint})"
+        return UsageError(
+            f"--{name} is not an option of cgrad {self.command}",
+            hint=f"{hint}; an input named {name} takes --var {name}=VALUE",
+        )
+
+
+def _long_options(command) -> list[str]:
+    return [
+        name
+        for parameter in command.params
+        for name in getattr(parameter, "opts", [])
+        if name.startswith("--")
+    ]
+
+
+def option_names(context) -> Options:
+    """The options of the running command, and of the others (see :class:`Options`)."""
+    elsewhere: dict[str, list[str]] = {}
+    group = context.find_root().command
+    for name, command in sorted(getattr(group, "commands", {}).items()):
+        if name != context.info_name:
+            for option in _long_options(command):
+                elsewhere.setdefault(option, []).append(name)
+    return Options(["--help", *_long_options(context.command)], context.info_name, elsewhere)
 
 
 def _option_hint(name: str, options: list[str]) -> str | None:
@@ -67,6 +104,9 @@ def split_arguments(
             name, value = option.groups()
             if value is None:
                 if position >= len(tokens) or _LONG_OPTION.fullmatch(tokens[position]):
+                    misplaced = options.misplaced(name) if isinstance(options, Options) else None
+                    if misplaced is not None:
+                        raise misplaced
                     raise UsageError(
                         f"--{name} needs a value",
                         hint=_option_hint(name, options) or f"write --{name} VALUE",
@@ -130,6 +170,12 @@ def read_program(expression: str | None, command: str = "eval") -> tuple[str, st
     if not path:
         raise UsageError("'@' needs a file name: @FILE, or @- for standard input")
     if path == "-":
+        if sys.stdin.isatty():
+            # Waiting in silence for a program typed at the terminal looks like a hang.
+            raise UsageError(
+                "@- reads the program from standard input, which is a terminal",
+                hint=f"pipe it in, as in: echo 'x*y' | cgrad {command} @- x=1 y=2",
+            )
         data = sys.stdin.buffer.read(MAX_PROGRAM_BYTES + 1)
         origin = "<stdin>"
     else:
@@ -176,8 +222,10 @@ def input_values(
     )
     pairs = " ".join(f"{name}=VALUE" for name in missing)
     hint = f"pass {pronoun} as {flags} (or {pairs})"
+    if len(missing) > NAMES_SHOWN:
+        hint = "pass each as --NAME VALUE (or NAME=VALUE), or read them from a file with batch"
     if formula_hint and given:
-        hint += f"; cgrad diff with the same arguments gives formulas in {', '.join(missing)}"
+        hint += f"; cgrad diff with the same arguments gives formulas in {join_names(missing)}"
     function.check_names(given, missing_hint=hint)
     return {name: given[name] for name in function.inputs}
 
@@ -185,6 +233,10 @@ def input_values(
 def _numbers(function: Function, line: CommandLine, options: list[str]) -> dict[str, float]:
     given: dict[str, float] = {}
     for name, text in line.values:
+        if name not in function.inputs and isinstance(options, Options):
+            misplaced = options.misplaced(name)
+            if misplaced is not None:
+                raise misplaced
         if name in given:
             raise InputError(f"a value for {name} is given twice", type="duplicate_value")
         number = parse_number(text.strip())

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from .. import compile as compile_program
 from ..batch import CHUNK_ROWS, ColumnBlock, evaluate_blocks
 from ..errors import CgradError, UsageError
-from ..rows import EXTENSIONS, Format, Records, detect_format
+from ..rows import EXPRESSION_FIELD, EXTENSIONS, Format, Records, detect_format
 from ..writers import WRITERS, Layout, OutputFormat
 from .app import app
 from .arguments import choose, read_program, split_wrt
@@ -196,11 +196,19 @@ def _partials(function, wrt: list[str] | None) -> tuple[str, ...] | None:
 
 
 def _check_columns(header: list[str] | None, function) -> None:
-    """A CSV without a column for an input would fail on every row: say so once."""
-    if header is None or function is None:
+    """A CSV without a column for an input, or without expressions, would
+    fail on every row: say so once, before any output."""
+    if header is None:
         return
     if not header:
         raise UsageError("the input is empty: no header line names the columns", type="input_error")
+    if function is None:
+        if EXPRESSION_FIELD not in header:
+            raise UsageError(
+                f'no expression: -e is not given, and the input has no "{EXPRESSION_FIELD}" column',
+                hint="give one with -e EXPR or --program FILE",
+            )
+        return
     missing = [name for name in function.inputs if name not in header]
     if missing:
         raise UsageError(

@@ -258,16 +258,19 @@ def _verdict(result: CheckResult) -> Text:
         verb = "disagrees" if len(failed) == 1 else "disagree"
         return Text(
             f"FAILED: {join_names(failed)} {verb} beyond tolerance "
-            f"({agreeing} of {total} partial{_s(total)} agree)",
+            f"({agreeing} of {total} partial{_s(total)} {'agrees' if agreeing == 1 else 'agree'})",
             style="bold red",
         )
     exempt = [f"{p.name} ({p.status})" for p in partials if p.status != "ok"]
     if not exempt:
         return Text("ok: the partial agrees" if total == 1 else f"ok: all {total} partials agree")
-    return Text(
-        f"ok: {agreeing} of {total} partial{_s(total)} agree; not judged by finite "
-        f"differences: {join_names(exempt)}"
+    judged = (
+        f"{agreeing} of {total} partial{_s(total)} {'agrees' if agreeing == 1 else 'agree'}"
+        if agreeing
+        else "none could be judged"
     )
+    # Nothing failed, but "ok" would overstate what was checked.
+    return Text(f"not failed: {judged}; not judged by finite differences: {join_names(exempt)}")
 
 
 def _s(count: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Optional
 
 import typer
@@ -36,10 +37,24 @@ EXAMPLES = """
 """
 
 
-def hessian_at(function, inputs: dict[str, float], names: list[str]) -> dict:
+def hessian_at(function, inputs: dict[str, float], names: list[str]) -> tuple[dict, list]:
     """The Hessian at a point: each partial's formula, evaluated with its
-    own gradient (a row per name)."""
-    return {name: function.derivative(name).evaluate(inputs, wrt=names).gradient for name in names}
+    own gradient (a row per name); and the warnings of those evaluations
+    (a formula takes the general case where a rule has a special one, so at
+    such a point an entry can be NaN: it must not pass in silence)."""
+    matrix, warnings = {}, []
+    for name in names:
+        partial = function.derivative(name)
+        row = partial.evaluate(inputs, wrt=names)
+        matrix[name] = row.gradient
+        # Node and place refer to the formula, not to the program: say so.
+        where = f"in the formula of ∂f/∂{name}, {partial.source}: "
+        warnings += [
+            replace(w, message=where + w.message, node=None, span=None)
+            for w in row.warnings
+            if w.type != "non_finite_input"  # said once already
+        ]
+    return matrix, warnings
 
 
 @app.command(
@@ -132,7 +147,10 @@ def eval_command(
             )
         result = function.evaluate(inputs, wrt=split_wrt(wrt), mode=mode)
         trace = passes(function, result) if steps else None
-        matrix = hessian_at(function, inputs, list(result.gradient)) if hessian else None
+        matrix = None
+        if hessian:
+            matrix, more = hessian_at(function, inputs, list(result.gradient))
+            result = replace(result, warnings=result.warnings + tuple(more))
         if json_output:
             document = evaluation_json(
                 function.graph, inputs, result, with_graph=graph, hessian=matrix

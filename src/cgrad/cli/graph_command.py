@@ -126,7 +126,7 @@ def graph_command(
             return
         parts: list = [graph_tree(graph, result, None if full else TREE_LIMIT)]
         if found is not None:
-            parts += [Text(), paths_report(graph, found)]
+            parts += [Text(), paths_report(graph, found, full=full)]
         if result is not None and result.warnings:
             parts.append(Text())
             parts += [Text(f"warning: {w.message}", style="yellow") for w in result.warnings]

@@ -55,8 +55,9 @@ def _report_usage_error(error: typer.TyperException) -> None:
     if not hasattr(error, "format_message"):
         raise error
     context = getattr(error, "ctx", None)
-    if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
-        sys.stdout.write(context.get_help() + "\n")
+    if type(error).__name__ == "NoArgsIsHelpError":
+        # Typer has printed the help already; the missing command is still a
+        # usage error.
         sys.exit(ExitStatus.ERROR)
     if context is not None:
         command = context.command_path
