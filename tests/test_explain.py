@@ -217,3 +217,12 @@ def test_graph_tree_cut_off_and_full(cli):
     cut = cli("graph", program).stdout
     assert "more nodes (--full draws them all)" in cut
     assert "more nodes" not in cli("graph", program, "--full").stdout
+
+
+def test_paths_cut_off_say_what_full_does(cli):
+    program = "t0 = x\n" + "".join(f"t{i} = t{i - 1}*t{i - 1}\n" for i in range(1, 21)) + "t20"
+    cut = cli("graph", program, "x=1", "--paths", "x").stdout
+    assert "1,048,576 paths from the output to x" in cut
+    assert "... 1,048,556 more paths (--full lists more)" in cut
+    full = cli("graph", program, "x=1", "--paths", "x", "--full").stdout
+    assert "... 1,038,576 more paths (only the first 10,000 are listed)" in full
