@@ -335,3 +335,25 @@ def test_loss_history_spans_the_whole_run_in_its_width():
     assert len(history.samples) <= 8 and history.stride == 128
     # One sample every `stride` steps, from the start.
     assert history.samples == [1000.0 - step for step in range(0, 1000, 128)]
+
+
+def test_an_interrupted_run_prints_where_it_got_to():
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cgrad", "minimize", "(1-x)^2 + 100*(y-x^2)^2", "x=-1.2", "y=1",
+         "--method", "gd", "--lr", "1e-5", "--steps", "100000000", "--tol", "0", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(2.0)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Traceback" not in stderr
+    summary = json.loads(stdout)
+    assert summary["stopped"] == "interrupted" and summary["steps"] > 0
+    assert summary["point"]["x"] != -1.2

@@ -51,7 +51,7 @@ from .errors import InputError, UsageError
 from .function import Function, compile
 from .numbers import format_number, format_short
 
-Stopped = Literal["tolerance", "steps", "diverged"]
+Stopped = Literal["tolerance", "steps", "diverged", "interrupted"]
 
 
 class GradientDescent:
@@ -168,6 +168,8 @@ class Minimum:
                 f"the step limit came first (the gradient norm {norm} is above the "
                 f"tolerance {format_number(self.tol)})"
             )
+        if self.stopped == "interrupted":
+            return f"interrupted at step {self.steps:,} (the gradient norm was {norm})"
         return f"diverged at step {self.diverged.step}: {_what_went_wrong(self.diverged)}"
 
 
