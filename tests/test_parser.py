@@ -123,7 +123,7 @@ def error_of(text: str) -> cgrad.ParseError:
             "to multiply, write 2*x",
         ),
         ("3 y", "syntax_error", 1, 3, "missing operator", "write 3*y"),
-        ("(x+y)(x-y)", "syntax_error", 1, 6, "missing operator", "write )*("),
+        ("(x+y)(x-y)", "syntax_error", 1, 6, "missing operator", "write * between ')' and '('"),
         ("(x+y", "syntax_error", 1, 1, "this '(' is never closed", "add the missing ')'"),
         ("x)", "syntax_error", 1, 2, "unmatched ')'", None),
         ("x+", "syntax_error", 1, 3, "the expression ends too early", "operand"),

@@ -256,7 +256,9 @@ def _explain(error: UnexpectedInput, text: str, origin: str | None) -> ParseErro
         if before is not None:
             left = before.group(0).rstrip()
             right = str(token)
-            if kind == "LPAR":
+            if kind == "LPAR" and left == ")":
+                hint = "to multiply, write * between ')' and '(': (...)*(...)"
+            elif kind == "LPAR":
                 hint = f"to multiply, write {left}*(...)"
             elif left in FUNCTIONS:
                 hint = f"to call {left}, write {left}({right})"
