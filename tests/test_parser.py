@@ -124,6 +124,7 @@ def error_of(text: str) -> cgrad.ParseError:
         ),
         ("3 y", "syntax_error", 1, 3, "missing operator", "write 3*y"),
         ("(x+y)(x-y)", "syntax_error", 1, 6, "missing operator", "write * between ')' and '('"),
+        ("(x+y)*z x=1 y=2", "syntax_error", 1, 9, "missing operator", "outside its quotes"),
         ("(x+y", "syntax_error", 1, 1, "this '(' is never closed", "add the missing ')'"),
         ("x)", "syntax_error", 1, 2, "unmatched ')'", None),
         ("x+", "syntax_error", 1, 3, "the expression ends too early", "operand"),
