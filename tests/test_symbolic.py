@@ -273,7 +273,11 @@ def test_printing_is_stable_and_keeps_the_numbers(program, point):
     again = cgrad.compile(text)
     assert program_text(formulas(again.graph, []).value) == text
     values = {name: point[name] for name in function.inputs}
-    before = function.evaluate(values).value
+    result = function.evaluate(values)
+    # 0*a is 0 and 0/a is 0 in a formula, NaN at a = inf or a = 0 in numbers:
+    # the numbers are compared where they are finite.
+    assume(not result.warnings and finite(result))
+    before = result.value
     after = again.evaluate({n: values[n] for n in again.inputs}).value
     assert (
         after == before

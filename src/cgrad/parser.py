@@ -264,7 +264,7 @@ def _explain(error: UnexpectedInput, text: str, origin: str | None) -> ParseErro
                 hint = f"to call {left}, write {left}({right})"
             elif kind == "NAME" and re.match(r"[^\W\d]\w*\s*=", text[span.start :]):
                 # cgrad eval "(x+y)*z x=1": the values went inside the quotes.
-                hint = "values go after the expression, outside its quotes: \"EXPR\" x=1 y=2"
+                hint = 'values go after the expression, outside its quotes: "EXPR" x=1 y=2'
             else:
                 hint = f"to multiply, write {left}*{right}"
         else:

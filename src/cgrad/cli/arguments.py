@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ..errors import NAMES_SHOWN, InputError, UsageError, join_names
 from ..function import Function
+from ..function import compile as compile_program
 from ..numbers import parse_number
 from .files import file_error, open_binary
 
@@ -82,12 +83,21 @@ def _option_hint(name: str, options: list[str]) -> str | None:
     return f"did you mean the option {close[0]}?" if close else None
 
 
-def split_arguments(
-    tokens: list[str], variables: list[str], options: list[str], command: str = "eval"
-) -> CommandLine:
+def read_command_line(context, expression: str | None, variables: list[str] | None):
+    """What a command's line says: the program, compiled; its values, not yet
+    checked against it (commands differ in what they need); the options."""
+    given = context.args if expression is None else [expression, *context.args]
+    options = option_names(context)
+    line = split_arguments(given, variables or [], options)
+    text, origin = read_program(line.expression, options.command)
+    return compile_program(text, origin=origin), line, options
+
+
+def split_arguments(tokens: list[str], variables: list[str], options: list[str]) -> CommandLine:
     """Sort the positional and unknown-option tokens into the expression and
     the values. ``variables`` are the ``--var NAME=VALUE`` items; ``options``
-    the command's own long options and ``command`` its name, for hints."""
+    the command's own long options (an :class:`Options`, for hints)."""
+    command = getattr(options, "command", "eval")
     line = CommandLine()
     position = 0
     while position < len(tokens):

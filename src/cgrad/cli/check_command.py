@@ -9,7 +9,6 @@ import typer
 from rich.console import Group
 from rich.text import Text
 
-from .. import compile as compile_program
 from ..check import (
     DIFFERENCE_ATOL,
     DIFFERENCE_RTOL,
@@ -27,8 +26,13 @@ from ..function import Function
 from ..numbers import format_number, format_short, json_number
 from ..render import aligned_table, program_heading
 from .app import app
-from .arguments import input_values, option_names, read_program, split_arguments, split_wrt
+from .arguments import (
+    input_values,
+    read_command_line,
+    split_wrt,
+)
 from .output import ExitStatus, reporting, stdout_console, write_json
+from .parameters import Expression, Json, Variables, Wrt
 
 # Significant digits of the three derivatives in the table: finite
 # differences are good to about ten at best, and the error columns carry
@@ -95,29 +99,9 @@ EXAMPLES = """
 )
 def check_command(
     context: typer.Context,
-    expression: Annotated[
-        Optional[str],
-        typer.Argument(
-            metavar="EXPR",
-            help="The expression or program, or @FILE to read it from a file (@- for stdin).",
-            show_default=False,
-        ),
-    ] = None,
-    variables: Annotated[
-        Optional[list[str]],
-        typer.Option(
-            "--var",
-            metavar="NAME=VALUE",
-            help="A value for an input whose name collides with an option of cgrad.",
-        ),
-    ] = None,
-    wrt: Annotated[
-        Optional[list[str]],
-        typer.Option(
-            metavar="x,y",
-            help="Only check the partial derivatives with respect to these inputs (may repeat).",
-        ),
-    ] = None,
+    expression: Expression = None,
+    variables: Variables = None,
+    wrt: Wrt = None,
     random: Annotated[
         Optional[int],
         typer.Option(
@@ -134,17 +118,11 @@ def check_command(
             metavar="S", help="The seed of the random points, so that a run can be repeated."
         ),
     ] = 0,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of text.")
-    ] = False,
+    json_output: Json = False,
 ) -> None:
     """The command; its help is HELP."""
     with reporting(json_output):
-        given = context.args if expression is None else [expression, *context.args]
-        options = option_names(context)
-        line = split_arguments(given, variables or [], options, "check")
-        text, origin = read_program(line.expression, "check")
-        function = compile_program(text, origin=origin)
+        function, line, options = read_command_line(context, expression, variables)
         inputs = input_values(function, line, options)
         # The library says the same, but in its own terms, not the options'.
         if random is not None and random < 0:

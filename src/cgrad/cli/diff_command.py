@@ -3,20 +3,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Group
 from rich.text import Text
 
-from .. import compile as compile_program
 from ..errors import UsageError
 from ..numbers import format_number
 from ..render import program_heading
 from ..symbolic import check_substitutions, formulas, program_statements
 from .app import app
-from .arguments import option_names, read_program, split_arguments, split_wrt, values_given
+from .arguments import (
+    read_command_line,
+    split_wrt,
+    values_given,
+)
 from .output import reporting, stdout_console, write_json
+from .parameters import Expression, Json, Variables, Wrt
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -36,35 +40,14 @@ EXAMPLES = """
 )
 def diff_command(
     context: typer.Context,
-    expression: Annotated[
-        Optional[str],
-        typer.Argument(
-            metavar="EXPR",
-            help="The expression or program, or @FILE to read it from a file (@- for stdin).",
-            show_default=False,
-        ),
-    ] = None,
-    variables: Annotated[
-        Optional[list[str]],
-        typer.Option(
-            "--var",
-            metavar="NAME=VALUE",
-            help="A value for an input whose name collides with an option of cgrad.",
-        ),
-    ] = None,
-    wrt: Annotated[
-        Optional[list[str]],
-        typer.Option(
-            metavar="x,y", help="Only the derivatives with respect to these inputs (may repeat)."
-        ),
-    ] = None,
+    expression: Expression = None,
+    variables: Variables = None,
+    wrt: Wrt = None,
     order: Annotated[
         int,
         typer.Option(metavar="1|2", help="1: the partial derivatives; 2: also the Hessian."),
     ] = 1,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of text.")
-    ] = False,
+    json_output: Json = False,
 ) -> None:
     """Differentiate symbolically: each partial derivative as a formula in
     cgrad's own language, made by the backward pass run on expressions
@@ -79,11 +62,7 @@ def diff_command(
     with reporting(json_output):
         if order not in (1, 2):
             raise UsageError(f"--order must be 1 or 2, not {order}")
-        given = context.args if expression is None else [expression, *context.args]
-        options = option_names(context)
-        line = split_arguments(given, variables or [], options, "diff")
-        text, origin = read_program(line.expression, "diff")
-        function = compile_program(text, origin=origin)
+        function, line, options = read_command_line(context, expression, variables)
         substitutions = values_given(function, line, options)
         check_substitutions(substitutions)
         names = split_wrt(wrt)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from .. import compile as compile_program
 from ..errors import UsageError
 from ..explain import passes
 from ..render import GRAPH_TREE_LIMIT, TREE_LIMIT, evaluation_json, evaluation_report
@@ -16,12 +15,11 @@ from .app import app
 from .arguments import (
     choose,
     input_values,
-    option_names,
-    read_program,
-    split_arguments,
+    read_command_line,
     split_wrt,
 )
 from .output import reporting, stdout_console, write_json
+from .parameters import Expression, Json, Variables, Wrt
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -64,29 +62,9 @@ def hessian_at(function, inputs: dict[str, float], names: list[str]) -> tuple[di
 )
 def eval_command(
     context: typer.Context,
-    expression: Annotated[
-        Optional[str],
-        typer.Argument(
-            metavar="EXPR",
-            help="The expression or program, or @FILE to read it from a file (@- for stdin).",
-            show_default=False,
-        ),
-    ] = None,
-    variables: Annotated[
-        Optional[list[str]],
-        typer.Option(
-            "--var",
-            metavar="NAME=VALUE",
-            help="A value for an input whose name collides with an option of cgrad.",
-        ),
-    ] = None,
-    wrt: Annotated[
-        Optional[list[str]],
-        typer.Option(
-            metavar="x,y",
-            help="Only the partial derivatives with respect to these inputs (may repeat).",
-        ),
-    ] = None,
+    expression: Expression = None,
+    variables: Variables = None,
+    wrt: Wrt = None,
     mode: Annotated[
         str,
         typer.Option(
@@ -94,9 +72,7 @@ def eval_command(
             help="reverse: one backward pass; forward: one tangent pass per input.",
         ),
     ] = "reverse",
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON object instead of text.")
-    ] = False,
+    json_output: Json = False,
     graph: Annotated[
         bool,
         typer.Option(
@@ -133,11 +109,7 @@ def eval_command(
     --var NAME=VALUE. Values are decimal numbers, nan, inf or -inf.
     """
     with reporting(json_output):
-        given = context.args if expression is None else [expression, *context.args]
-        options = option_names(context)
-        line = split_arguments(given, variables or [], options)
-        text, origin = read_program(line.expression)
-        function = compile_program(text, origin=origin)
+        function, line, options = read_command_line(context, expression, variables)
         inputs = input_values(function, line, options, formula_hint=True)
         mode = choose("--mode", mode, ("reverse", "forward"))
         if steps and mode == "forward":

@@ -10,15 +10,19 @@ import typer
 from rich.console import Group
 from rich.text import Text
 
-from .. import compile as compile_program
 from ..drawings import dot, mermaid
 from ..errors import UsageError
 from ..explain import paths
 from ..render import TREE_LIMIT, graph_json, graph_tree
 from ..render_passes import paths_json, paths_report
 from .app import app
-from .arguments import choose, input_values, option_names, read_program, split_arguments
+from .arguments import (
+    choose,
+    input_values,
+    read_command_line,
+)
 from .output import reporting, stdout_console, write_json
+from .parameters import Expression, Variables
 
 FORMATS = ("tree", "dot", "mermaid", "json")
 # Paths listed by default, and at most with --full (their number can be
@@ -44,22 +48,8 @@ EXAMPLES = """
 )
 def graph_command(
     context: typer.Context,
-    expression: Annotated[
-        Optional[str],
-        typer.Argument(
-            metavar="EXPR",
-            help="The expression or program, or @FILE to read it from a file (@- for stdin).",
-            show_default=False,
-        ),
-    ] = None,
-    variables: Annotated[
-        Optional[list[str]],
-        typer.Option(
-            "--var",
-            metavar="NAME=VALUE",
-            help="A value for an input whose name collides with an option of cgrad.",
-        ),
-    ] = None,
+    expression: Expression = None,
+    variables: Variables = None,
     output_format: Annotated[
         str,
         typer.Option(
@@ -94,11 +84,7 @@ def graph_command(
     """
     with reporting(output_format == "json"):
         output_format = choose("--format", output_format, FORMATS)
-        given = context.args if expression is None else [expression, *context.args]
-        options = option_names(context)
-        line = split_arguments(given, variables or [], options, "graph")
-        text, origin = read_program(line.expression, "graph")
-        function = compile_program(text, origin=origin)
+        function, line, options = read_command_line(context, expression, variables)
         if paths_to is not None and output_format not in ("tree", "json"):
             raise UsageError("--paths is shown as a table (tree) or as JSON, not as a drawing")
         if paths_to is not None:

@@ -17,14 +17,18 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
-from .. import compile as compile_program
 from ..descent import DEFAULT_TOL, DEFAULTS, METHODS, Minimum, Step, minimize
 from ..errors import UsageError
 from ..function import Function
 from ..numbers import format_number, format_short, json_number
 from ..render import aligned_table, program_heading
 from .app import app
-from .arguments import choose, input_values, option_names, read_program, split_arguments, split_wrt
+from .arguments import (
+    choose,
+    input_values,
+    read_command_line,
+    split_wrt,
+)
 from .output import ExitStatus, print_error, reporting, stdout_console, write_json
 
 EXAMPLES = """
@@ -140,15 +144,10 @@ def minimize_command(
     with reporting(json_output):
         method = choose("--method", method, tuple(METHODS))
         trace = _trace_path(trace)
-        given = context.args if expression is None else [expression, *context.args]
-        options = option_names(context)
-        line = split_arguments(given, variables or [], options, "minimize")
-        text, origin = read_program(line.expression, "minimize")
-        function = compile_program(text, origin=origin)
+        function, line, options = read_command_line(context, expression, variables)
         start = input_values(function, line, options)
         limit = DEFAULTS[method].steps if steps is None else steps
         with _trace_writer(trace) as write_step, _live_display(quiet, limit) as show:
-
             reached: list[Step] = []
 
             def watch(step: Step) -> None:
