@@ -171,9 +171,8 @@ MAX_PROGRAM_BYTES = 64 * 1024 * 1024
 def read_program(expression: str | None, command: str = "eval") -> tuple[str, str | None]:
     """The program text and, for ``@FILE``, the file name it came from."""
     if expression is None:
-        raise UsageError(
-            "no expression given", hint=f'for example: cgrad {command} "(x+y)*z" x=1 y=2 z=3'
-        )
+        example = '"(x-3)^2 + y^2" x=0 y=1' if command == "minimize" else '"(x+y)*z" x=1 y=2 z=3'
+        raise UsageError("no expression given", hint=f"for example: cgrad {command} {example}")
     if not expression.startswith("@"):
         return expression, None
     path = expression[1:]
