@@ -132,6 +132,10 @@ def test_the_source_never_runs_what_it_reads():
                 continue
             function = node.func
             name = function.id if isinstance(function, ast.Name) else getattr(function, "attr", "")
+            # codegen.py is the one place that runs code, its own (see there,
+            # and test_codegen.py, which holds that code to its alphabet).
+            if path.name == "codegen.py" and name in ("exec", "compile"):
+                continue
             assert name not in forbidden_calls, f"{path}:{node.lineno}: {name}()"
             if name == "compile" and isinstance(function, ast.Name):
                 assert "compile" in defined, f"{path}:{node.lineno}: builtin compile()"

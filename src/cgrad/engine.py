@@ -15,11 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import reduce
+from functools import cached_property, reduce
 from typing import Literal
 
 import numpy as np
 
+from .codegen import compile_point_passes, kink_impossible
 from .diagnostics import Diagnostics, EvaluationWarning
 from .graph import CONSTANT, INPUT, Graph
 from .ops import MINUS_ONE, NUMERIC, ONE, OPS
@@ -77,6 +78,12 @@ class Plan:
     # (node, kink test, operand ids) for the nodes whose kink matters.
     kink_steps: tuple[tuple[int, Callable, tuple[int, ...]], ...]
 
+    @cached_property
+    def point_passes(self) -> Callable | None:
+        """Both passes at one point as one generated function (see
+        :mod:`cgrad.codegen`), or None where the graph is walked."""
+        return compile_point_passes(self, NUMERIC, SEED)
+
 
 def plan(graph: Graph, wrt: Sequence[str] | None = None) -> Plan:
     """The :class:`Plan` for the partials by ``wrt`` (all inputs if None)."""
@@ -96,7 +103,13 @@ def plan(graph: Graph, wrt: Sequence[str] | None = None) -> Plan:
         elif node.op != INPUT:
             op = OPS[node.op]
             forward_steps.append((node.id, op.forward, node.operands))
-            if op.kink is not None and needed[node.id] and reachable[node.id]:
+            arguments = [initial[i] for i in node.operands]
+            if (
+                op.kink is not None
+                and needed[node.id]
+                and reachable[node.id]
+                and not kink_impossible(op.kink.at, NUMERIC, arguments)
+            ):
                 kink_steps.append((node.id, op.kink.at, node.operands))
     backward_steps = []
     for node in reversed(graph.nodes[: graph.output + 1]):
@@ -204,8 +217,12 @@ def evaluate_plan(plan: Plan, inputs: Mapping[str, object], mode: Mode = "revers
     # A single number becomes a numpy scalar (not a 0-d array), so that
     # every node value of a point evaluation is a float64.
     arrays = {name: _as_float64(inputs[name]) for name in graph.inputs}
-    shape = np.broadcast_shapes(*(np.shape(a) for a in arrays.values())) if arrays else ()
+    shapes = [np.shape(a) for a in arrays.values()]
+    shape = np.broadcast_shapes(*shapes) if any(shapes) else ()
     with np.errstate(all="ignore"):
+        if mode == "reverse" and shape == () and plan.point_passes is not None:
+            computed = plan.point_passes(*[arrays[name] for name in graph.inputs])
+            return _evaluate_whole(plan, arrays, shape, mode, computed)
         if mode == "reverse" and _chunkable(arrays, shape):
             result = _evaluate_in_chunks(plan, arrays, shape)
             if result is not None:
@@ -259,13 +276,21 @@ def _any_kink(plan: Plan, values: list) -> bool:
     )
 
 
-def _evaluate_whole(plan: Plan, arrays: dict, shape: tuple[int, ...], mode: Mode) -> Result:
+def _evaluate_whole(
+    plan: Plan, arrays: dict, shape: tuple[int, ...], mode: Mode, computed=None
+) -> Result:
+    """Both passes over whole arrays, or ``computed`` (the values and
+    adjoints that the generated code of a point gave), then the warnings."""
     graph = plan.graph
     scalar = shape == ()
-    values = forward(plan, arrays)
     adjoints = None
+    if computed is not None:
+        values, adjoints = computed
+    else:
+        values = forward(plan, arrays)
     if mode == "reverse":
-        adjoints = backward(plan, values)
+        if adjoints is None:
+            adjoints = backward(plan, values)
         raw = {name: adjoints[graph.input_ids[name]] for name in plan.wrt}
     else:
         raw = forward_mode(graph, values, plan.wrt)
@@ -276,9 +301,10 @@ def _evaluate_whole(plan: Plan, arrays: dict, shape: tuple[int, ...], mode: Mode
     diagnostics = Diagnostics(graph, shape)
     # A non-finite input is echoed in every output, so it is always named,
     # even when the result comes out finite (x/inf is 0).
-    for name, array in arrays.items():
-        if not _all_finite(array):
-            diagnostics.non_finite_input(name, array)
+    if not _all_finite(*arrays.values()):
+        for name, array in arrays.items():
+            if not _all_finite(array):
+                diagnostics.non_finite_input(name, array)
     _report_kinks(plan, values, diagnostics)
     if not _all_finite(value, *gradient.values()):
         _explain_non_finite(plan, values, diagnostics)
@@ -321,11 +347,11 @@ def _shaped(value, shape: tuple[int, ...], scalar: bool, handed_out: set[int]):
 
 
 def _all_finite(*values) -> bool:
-    # math.isfinite for the numbers of a point: np.all costs microseconds.
-    return all(
-        math.isfinite(v) if isinstance(v, float | np.floating) else bool(np.all(np.isfinite(v)))
-        for v in values
-    )
+    if all(type(v) is float or type(v) is np.float64 for v in values):
+        # The numbers of a point: a finite sum says all are finite (np.all
+        # costs microseconds); an overflowing one is looked at term by term.
+        return math.isfinite(sum(values)) or all(map(math.isfinite, values))
+    return all(bool(np.all(np.isfinite(v))) for v in values)
 
 
 def _sums_finite(*arrays) -> bool:

@@ -152,6 +152,8 @@ class Function:
             )
         shapes = []
         for name, value in given.items():
+            if type(value) is float or type(value) is int:  # the usual point: nothing to check
+                continue
             array = np.asarray(value)
             # None, strings and objects are not numbers (numpy would turn
             # None into NaN without a word).
@@ -162,7 +164,8 @@ class Function:
                 )
             shapes.append(array.shape)
         try:
-            np.broadcast_shapes(*shapes)
+            if shapes:
+                np.broadcast_shapes(*shapes)
         except ValueError:
             described = ", ".join(f"{name} {np.shape(v)}" for name, v in given.items())
             raise InputError(
