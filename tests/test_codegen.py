@@ -14,13 +14,15 @@ from cgrad import codegen, engine
 from test_oracle import points, programs
 
 
-def walked(function: cgrad.Function, values: dict) -> cgrad.Result:
-    """The same evaluation without generated code."""
+def evaluated(function: cgrad.Function, values: dict, generated: bool) -> cgrad.Result:
+    """One point's evaluation, by generated code or by walking the graph."""
     plan = engine.plan(function.graph)
-    plan.__dict__["point_passes"] = None  # what the cached property would hold
     with np.errstate(all="ignore"):
         arrays = {name: np.float64(values[name]) for name in function.inputs}
-        return engine._evaluate_whole(plan, arrays, (), "reverse")
+        computed = None
+        if generated and plan.point_passes is not None:
+            computed = plan.point_passes(*arrays.values())
+        return engine._evaluate_whole(plan, arrays, (), "reverse", computed)
 
 
 def same(a, b) -> bool:
@@ -34,8 +36,8 @@ def same(a, b) -> bool:
 def test_generated_passes_give_the_engines_numbers_bit_for_bit(program, point):
     function = cgrad.compile(program.text)
     values = {name: point[name] for name in function.inputs}
-    fast = function.evaluate(values)
-    slow = walked(function, values)
+    fast = evaluated(function, values, generated=True)
+    slow = evaluated(function, values, generated=False)
     assert same(fast.value, slow.value) and all(
         same(fast.gradient[n], slow.gradient[n]) for n in function.inputs
     )
@@ -61,6 +63,16 @@ def test_generated_code_holds_nothing_from_the_user(text):
     for name in function.inputs:
         assert name not in passes.source
     function.evaluate({name: 0.5 for name in function.inputs})
+
+
+def test_generated_code_is_made_once_it_pays():
+    function = cgrad.compile("sin(x*y) + x")
+    plan = function._plan(None)
+    for _ in range(engine.COMPILE_AFTER):
+        function.evaluate(x=0.5, y=2.0)
+    assert "point_passes" not in plan.__dict__  # a one-off evaluation walks
+    function.evaluate(x=0.5, y=2.0)
+    assert plan.point_passes is not None and plan.points_walked == [engine.COMPILE_AFTER + 1]
 
 
 def test_a_rule_that_must_look_at_the_point_is_walked():

@@ -52,6 +52,10 @@ class Result:
 CHUNK = 32768
 
 
+# Point evaluations of a plan walked before its generated code is made
+# (which costs about as much as 20 walks).
+COMPILE_AFTER = 16
+
 # d output / d output, as an object of its own: multiplying by it is skipped.
 SEED = np.float64(1.0)
 
@@ -78,11 +82,24 @@ class Plan:
     # (node, kink test, operand ids) for the nodes whose kink matters.
     kink_steps: tuple[tuple[int, Callable, tuple[int, ...]], ...]
 
+    # Points evaluated by walking the graph, until generated code pays.
+    points_walked: list[int] = field(default_factory=lambda: [0])
+
     @cached_property
     def point_passes(self) -> Callable | None:
         """Both passes at one point as one generated function (see
         :mod:`cgrad.codegen`), or None where the graph is walked."""
         return compile_point_passes(self, NUMERIC, SEED)
+
+    def passes_for_a_point(self) -> Callable | None:
+        """The generated passes once they pay: generating them costs about
+        COMPILE_AFTER walks of the graph, so a one-off evaluation (a
+        command line) walks, and a loop over points (minimize, a library
+        caller) runs generated code from then on."""
+        if "point_passes" in self.__dict__:
+            return self.point_passes
+        self.points_walked[0] += 1
+        return self.point_passes if self.points_walked[0] > COMPILE_AFTER else None
 
 
 def plan(graph: Graph, wrt: Sequence[str] | None = None) -> Plan:
@@ -220,8 +237,9 @@ def evaluate_plan(plan: Plan, inputs: Mapping[str, object], mode: Mode = "revers
     shapes = [np.shape(a) for a in arrays.values()]
     shape = np.broadcast_shapes(*shapes) if any(shapes) else ()
     with np.errstate(all="ignore"):
-        if mode == "reverse" and shape == () and plan.point_passes is not None:
-            computed = plan.point_passes(*[arrays[name] for name in graph.inputs])
+        passes = plan.passes_for_a_point() if mode == "reverse" and shape == () else None
+        if passes is not None:
+            computed = passes(*[arrays[name] for name in graph.inputs])
             return _evaluate_whole(plan, arrays, shape, mode, computed)
         if mode == "reverse" and _chunkable(arrays, shape):
             result = _evaluate_in_chunks(plan, arrays, shape)
