@@ -395,3 +395,11 @@ def test_hessian_entries_that_are_not_finite_come_with_a_warning(cli):
     [warning] = document["warnings"]
     assert warning["message"].startswith("in the formula of ∂f/∂y, x^y*log(x): `log(x)`")
     assert warning["node"] is None  # the node is the formula's, not the program's
+
+
+def test_help_paragraphs_wrap_at_the_terminal_not_at_the_source():
+    completed = subprocess.run(
+        [sys.executable, "-m", "cgrad", "-h"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert "one output record per input record, in order." in completed.stdout

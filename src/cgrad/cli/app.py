@@ -1,5 +1,6 @@
 """The Typer application that every command registers itself on."""
 
+import inspect
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
 
@@ -15,6 +16,14 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def unwrapped(text: str) -> str:
+    """Help text with each paragraph on one line: Typer keeps a docstring's
+    line breaks, so the help wrapped at the source's breaks, not the
+    terminal's width."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
 
 
 def _print_version(asked: bool) -> None:

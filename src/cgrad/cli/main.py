@@ -17,8 +17,12 @@ from . import (  # noqa: F401
     graph_command,
     minimize_command,
 )
-from .app import app
+from .app import app, unwrapped
 from .output import ExitStatus, print_error
+
+for _command in app.registered_commands:
+    _command.help = unwrapped(_command.help or _command.callback.__doc__ or "")
+app.info.help = unwrapped(app.info.help or "")
 
 
 class _Interrupted(BaseException):
