@@ -188,7 +188,8 @@ def minimize(
     moving the ``wrt`` inputs (default: all) with ``method`` (``gd``,
     ``momentum`` or ``adam``). ``lr`` and ``steps`` default per method (see
     ``DEFAULTS``). ``callback`` sees every :class:`Step`, the one that
-    diverged included."""
+    diverged included. An interruption (KeyboardInterrupt and the like)
+    goes through, carrying the last finite step as ``.minimum``."""
     if isinstance(function, str):
         function = compile(function)
     rule, lr, steps, tol = _settings(method, lr, steps, tol)
@@ -212,37 +213,46 @@ def minimize(
             diverged=diverged,
         )
 
-    last = None
-    for number in count():
-        # The fixed inputs keep their start values, and every input its place.
-        point = {**start, **dict(zip(params, position.tolist(), strict=True))}
-        result = function.evaluate(point, wrt=params)
-        gradient = np.array([result.gradient[name] for name in params], dtype=np.float64)
-        current = Step(
-            step=number,
-            loss=float(result.value),
-            point=point,
-            gradient=dict(zip(params, gradient.tolist(), strict=True)),
-            # hypot does not overflow where the sum of squares would.
-            gradient_norm=math.hypot(*gradient.tolist()),
-            warnings=result.warnings,
-        )
-        finite = current.finite
-        if not finite and last is None:
-            raise InputError(
-                f"cannot start here: {_what_went_wrong(current)}",
-                hint="start where the expression and its gradient are finite",
+    last = reached = None  # the last step updated from; the latest finite one
+    try:
+        for number in count():
+            # The fixed inputs keep their start values, and every input its place.
+            point = {**start, **dict(zip(params, position.tolist(), strict=True))}
+            result = function.evaluate(point, wrt=params)
+            gradient = np.array([result.gradient[name] for name in params], dtype=np.float64)
+            current = Step(
+                step=number,
+                loss=float(result.value),
+                point=point,
+                gradient=dict(zip(params, gradient.tolist(), strict=True)),
+                # hypot does not overflow where the sum of squares would.
+                gradient_norm=math.hypot(*gradient.tolist()),
+                warnings=result.warnings,
             )
-        if callback is not None:
-            callback(current)
-        if not finite:
-            return settle("diverged", last, diverged=current)
-        if current.gradient_norm <= tol:
-            return settle("tolerance", current)
-        if number == steps:
-            return settle("steps", current)
-        position = position + optimiser.step(gradient)
-        last = current
+            finite = current.finite
+            if not finite and last is None:
+                raise InputError(
+                    f"cannot start here: {_what_went_wrong(current)}",
+                    hint="start where the expression and its gradient are finite",
+                )
+            if finite:
+                reached = current
+            if callback is not None:
+                callback(current)
+            if not finite:
+                return settle("diverged", last, diverged=current)
+            if current.gradient_norm <= tol:
+                return settle("tolerance", current)
+            if number == steps:
+                return settle("steps", current)
+            position = position + optimiser.step(gradient)
+            last = current
+    except BaseException as stop:
+        # Ctrl-C or SIGTERM (not an Exception) ends the run, as it must; the
+        # point reached so far travels with it, for the caller to show.
+        if not isinstance(stop, Exception) and reached is not None:
+            stop.minimum = settle("interrupted", reached)
+        raise
 
 
 def _settings(method: str, lr: float | None, steps: int | None, tol: float):

@@ -148,11 +148,8 @@ def minimize_command(
         start = input_values(function, line, options)
         limit = DEFAULTS[method].steps if steps is None else steps
         with _trace_writer(trace) as write_step, _live_display(quiet, limit) as show:
-            reached: list[Step] = []
 
             def watch(step: Step) -> None:
-                if step.finite:
-                    reached[:] = [step]
                 write_step(step)
                 show(step)
 
@@ -168,12 +165,10 @@ def minimize_command(
                     callback=watch,
                 )
             except BaseException as stop:
-                # Ctrl-C or SIGTERM (not an Exception): the point reached so
-                # far is worth printing before the process ends as it must.
-                if isinstance(stop, Exception) or not reached:
-                    raise
-                interrupted = _interrupted(reached[0], start, method, lr, tol)
-                _print_summary(function, interrupted, json_output)
+                # Ctrl-C or SIGTERM: print the point reached so far, then end
+                # as the signal says.
+                if getattr(stop, "minimum", None) is not None:
+                    _print_summary(function, stop.minimum, json_output)
                 raise
         _print_summary(function, minimum, json_output)
     if minimum.stopped == "diverged":
@@ -185,21 +180,6 @@ def minimize_command(
             f"point; try a smaller --lr than {format_number(minimum.lr)}"
         )
         raise typer.Exit(ExitStatus.FAILURES)
-
-
-def _interrupted(step: Step, start, method: str, lr: float | None, tol: float) -> Minimum:
-    return Minimum(
-        method=method,
-        lr=lr if lr is not None else DEFAULTS[method].lr,
-        tol=tol,
-        start=dict(start),
-        point=dict(step.point),
-        value=step.loss,
-        gradient=dict(step.gradient),
-        gradient_norm=step.gradient_norm,
-        steps=step.step,
-        stopped="interrupted",
-    )
 
 
 def _print_summary(function: Function, minimum: Minimum, json_output: bool) -> None:
