@@ -436,8 +436,9 @@ def test_an_unclosed_quote_is_named(cli):
     [
         'id,x,label,y\np1,0.1,a b,2\np2,-3e-7,"q,""r""",4.5\np3,1e16,θ,-2\n',
         "id,x,label,y\np1,0.1,a b,2\np2,-3e-7,,4.5\np3,1e16,θ,-2\np4,0,%s,1e-300\n",
+        'id,x,label,y\n"p,1",0.1,"two\nlines",2\np2,-3e-7,"a\rb",4.5\n',
     ],
-    ids=["needs-quotes", "plain"],
+    ids=["needs-quotes", "plain", "line-breaks"],
 )
 def test_clean_chunks_and_record_by_record_chunks_write_the_same(cli, output_format, text):
     # A clean CSV chunk goes the columnar way; a bad row sends its whole chunk

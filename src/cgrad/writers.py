@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from json.encoder import encode_basestring
@@ -261,36 +262,27 @@ class CsvWriter:
 
     def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None:
         if isinstance(outcomes, ColumnBlock):
-            text = self.block_text(outcomes)
-            if text is not None:
-                self.stream.write(text)
-            else:
-                self.writer.writerows(self.block_rows(outcomes))
+            self.stream.write(self.block_text(outcomes))
         else:
             self.writer.writerows(self.row(o) for o in outcomes)
         self.stream.flush()
 
-    def block_text(self, block: ColumnBlock) -> str | None:
+    def block_text(self, block: ColumnBlock) -> str:
         """The rows of a block, the same as :meth:`row` gives one by one,
-        built a column at a time; None if a text field needs quoting (then
-        the csv module writes the block)."""
+        built a column at a time."""
         layout = self.layout
         count = block.count
-        texts = ([block.ids] if layout.has_id and block.ids else []) + [
-            block.carried[name] for name in layout.carried or () if name in block.carried
-        ]
-        if any(_NEEDS_QUOTES.search("".join(column)) for column in texts):
-            return None
         if count == 0:
             return ""
         pieces = _Pieces()
         pieces.add(list(map(str, range(block.first_row, block.first_row + count))), ",")
         if layout.has_id:
-            pieces.add(block.ids or [""] * count, ",")
+            pieces.add(_csv_fields(block.ids) if block.ids else [""] * count, ",")
         for name in layout.inputs:
             pieces.add(number_texts(block.inputs[name]), ",")
         for name in layout.carried or ():
-            pieces.add(block.carried.get(name) or [""] * count, ",")
+            carried = block.carried.get(name)
+            pieces.add(_csv_fields(carried) if carried else [""] * count, ",")
         pieces.add(number_texts(block.value))
         for name in layout.gradient_columns:
             pieces.pending += ","
@@ -299,28 +291,27 @@ class CsvWriter:
         pieces.pending += ",,," if layout.carried is None else ",,"
         return pieces.joined(count, "\n") + "\n"
 
-    def block_rows(self, block: ColumnBlock) -> Iterator[tuple]:
-        """As :meth:`block_text`, as rows for the csv module."""
-        layout = self.layout
-        count = block.count
-        columns: list[Sequence] = [range(block.first_row, block.first_row + count)]
-        if layout.has_id:
-            columns.append(block.ids or [""] * count)
-        columns += [number_texts(block.inputs[name]) for name in layout.inputs]
-        columns += [block.carried.get(name) or [""] * count for name in layout.carried or ()]
-        columns.append(number_texts(block.value))
-        columns += [number_texts(block.gradient[name]) for name in layout.gradient_columns]
-        if layout.carried is None:
-            columns.append([""] * count)
-        columns += [[""] * count, [""] * count]  # error, warnings
-        return zip(*columns, strict=True)
-
     def close(self) -> None:
         self.stream.flush()
 
 
-# What makes the csv module quote a field (with ',' as the delimiter).
-_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+# Characters that may make the csv module quote a field (with ',' as the
+# delimiter); whether they do is left to it (a lone '\r' does not, in 3.11).
+_MAY_NEED_QUOTES = re.compile(r'[,"\r\n]')
+
+
+def _csv_fields(column: list[str]) -> list[str]:
+    """A text column as the csv module writes its fields, at C speed for the
+    usual column with nothing to quote."""
+    if not _MAY_NEED_QUOTES.search("".join(column)):
+        return column
+    return [_csv_field(field) if _MAY_NEED_QUOTES.search(field) else field for field in column]
+
+
+def _csv_field(field: str) -> str:
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerow([field])
+    return text.getvalue()[:-1]
 
 
 def _aligned(columns: tuple[str, ...], names: tuple[str, ...], values: tuple) -> list[str]:
