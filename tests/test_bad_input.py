@@ -136,6 +136,11 @@ def test_the_source_never_runs_what_it_reads():
             # and test_codegen.py, which holds that code to its alphabet).
             if path.name == "codegen.py" and name in ("exec", "compile"):
                 continue
+            # application.py imports a command's module by its name in the
+            # fixed table COMMAND_MODULES (test_cli pins that it takes
+            # nothing else).
+            if path.name == "application.py" and name == "import_module":
+                continue
             assert name not in forbidden_calls, f"{path}:{node.lineno}: {name}()"
             if name == "compile" and isinstance(function, ast.Name):
                 assert "compile" in defined, f"{path}:{node.lineno}: builtin compile()"

@@ -403,3 +403,58 @@ def test_help_paragraphs_wrap_at_the_terminal_not_at_the_source():
         capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"},
     )  # fmt: skip
     assert "one output record per input record, in order." in completed.stdout
+
+
+def _modules_imported(*arguments: str) -> set[str]:
+    """The modules loaded by a whole run of the console script's main()."""
+    script = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print(*sys.modules, sep='\\n', file=sys.stderr))\n"
+        f"sys.argv = ['cgrad', *{list(arguments)!r}]\n"
+        "from cgrad.cli import main\n"
+        "main()\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert completed.returncode == 0, completed.stderr
+    return set(completed.stderr.split())
+
+
+def test_a_run_imports_only_what_its_command_needs():
+    # A cold start is mostly imports (bench/run.py, W4): JSON output draws
+    # nothing, so Rich must not load, nor the modules of other commands.
+    modules = _modules_imported("eval", "(x+y)*z", "x=1", "y=2", "z=3", "--json")
+    assert "cgrad.cli.eval_command" in modules
+    unneeded = {
+        "rich",
+        "pydantic",
+        "importlib.metadata",
+        "cgrad.render",
+        "cgrad.explain",
+        "cgrad.cli.batch_command",
+        "cgrad.cli.check_command",
+        "cgrad.batch",
+        "cgrad.check",
+    }
+    assert not unneeded & modules
+    # Text output does need Rich.
+    assert "rich" in _modules_imported("eval", "(x+y)*z", "x=1", "y=2", "z=3")
+
+
+def test_a_real_run_names_the_command_an_option_belongs_to():
+    # The console script loads only the command it runs; the hint still
+    # knows the options of the others.
+    completed = run("eval", "tanh(x)", "x=1", "--format", "json")
+    assert completed.returncode == 2
+    assert completed.stderr.splitlines() == [
+        "cgrad: error: --format is not an option of cgrad eval",
+        "hint: cgrad batch and cgrad graph have it; an input named format takes --var format=VALUE",
+    ]
+
+
+def test_commands_are_loaded_from_the_fixed_table_only():
+    from cgrad.cli.application import load_commands
+
+    with pytest.raises(KeyError):
+        load_commands(["os"])

@@ -1,4 +1,5 @@
-"""Pure builders of what cgrad shows: Rich renderables and JSON-ready dicts.
+"""Pure builders of what cgrad shows as text: Rich renderables (the JSON
+documents are in documents.py).
 
 Nothing here prints; the command line decides where things go. User text
 (expressions, names) is passed through ``escape`` before it meets Rich
@@ -17,7 +18,7 @@ from rich.text import Text
 
 from .engine import Result
 from .graph import CONSTANT, INPUT, Graph, shorten
-from .numbers import format_number, format_short, json_number
+from .numbers import format_number, format_short
 
 # Nodes drawn in a tree before it is cut off with "... N more nodes", by
 # default and when the whole graph is asked for (beyond that, use JSON).
@@ -230,66 +231,3 @@ def evaluation_report(
         parts.append(Text())
         parts += [Text(f"warning: {w.message}", style="yellow") for w in result.warnings]
     return Group(*parts)
-
-
-# --------------------------------------------------------------------------
-# JSON
-
-
-def graph_json(graph: Graph, result: Result | None = None) -> dict:
-    """The ``"graph"`` object of SPEC section 3."""
-    values = result.node_values if result is not None else None
-    gradients = result.node_gradients if result is not None else None
-    nodes = []
-    for node in graph.nodes:
-        value = values[node.id] if values else None
-        grad = gradients[node.id] if gradients else None
-        nodes.append(
-            {
-                "id": node.id,
-                "op": node.op,
-                "inputs": list(node.operands),
-                "label": graph.label(node.id),
-                "value": json_number(value) if value is not None else None,
-                "grad": json_number(grad) if grad is not None else None,
-            }
-        )
-    return {"nodes": nodes, "output": graph.output}
-
-
-def evaluation_json(
-    graph: Graph,
-    inputs: dict[str, float],
-    result: Result,
-    with_graph: bool = False,
-    hessian: dict[str, dict[str, float]] | None = None,
-) -> dict:
-    """The ``cgrad eval --json`` object, keys in the order SPEC section 3 fixes
-    (``"hessian"``, when asked for, after ``"warnings"``)."""
-    document = {
-        "expression": graph.source,
-        "inputs": {name: json_number(value) for name, value in inputs.items()},
-        "value": json_number(result.value),
-        "gradient": {name: json_number(g) for name, g in result.gradient.items()},
-        "warnings": [w.as_json() for w in result.warnings],
-    }
-    if hessian is not None:
-        document["hessian"] = {
-            name: {other: json_number(v) for other, v in row.items()}
-            for name, row in hessian.items()
-        }
-    if with_graph:
-        document["graph"] = graph_json(graph, result)
-    return document
-
-
-def error_json(error) -> dict:
-    """The JSON error object of SPEC section 3."""
-    return {
-        "error": {
-            "type": error.type,
-            "message": error.summary(),
-            "line": error.line,
-            "column": error.column,
-        }
-    }

@@ -1,4 +1,5 @@
-"""The passes and paths of :mod:`cgrad.explain`, as text tables and JSON.
+"""The passes and paths of :mod:`cgrad.explain`, as text tables (their
+JSON is in documents.py).
 
 Tables are plain aligned columns (``render.aligned_table``: ``--full`` may
 ask for tens of thousands of rows), each cut off after a limit with a line
@@ -12,7 +13,7 @@ from rich.text import Text
 
 from .explain import Passes, Paths
 from .graph import CONSTANT, INPUT, Graph
-from .numbers import format_short, json_number
+from .numbers import format_short
 from .ops import OPS, Fixity
 from .render import aligned_table
 
@@ -123,39 +124,6 @@ def _gradient_text(terms: tuple[float, ...], gradient: float) -> str:
     return " + ".join(map(format_short, terms)) + f" = {format_short(gradient)}"
 
 
-def passes_json(graph: Graph, passes: Passes) -> dict:
-    """The ``"steps"`` object of ``eval --steps --json``."""
-    return {
-        "forward": [
-            {
-                "node": step.node,
-                "op": step.op,
-                "operands": list(step.operands),
-                "label": graph.label(step.node),
-                "value": json_number(step.value),
-            }
-            for step in passes.forward
-        ],
-        "backward": [
-            {
-                "node": step.node,
-                "gradient": json_number(step.gradient),
-                "terms": [json_number(term) for term in step.terms],
-                "edges": [
-                    {
-                        "to": edge.operand,
-                        "argument": edge.position,
-                        "local": json_number(edge.local),
-                        "product": json_number(edge.product),
-                    }
-                    for edge in step.edges
-                ],
-            }
-            for step in passes.backward
-        ],
-    }
-
-
 def paths_report(graph: Graph, paths: Paths, full: bool = False) -> Group:
     """Each path from the output to the input, its local derivatives and
     their product; then the sum, next to the partial derivative. ``full``:
@@ -187,19 +155,3 @@ def paths_report(graph: Graph, paths: Paths, full: bool = False) -> Group:
         parts.append(Text(f"sum: {format_short(total)}"))
     parts.append(Text(f"∂f/∂{paths.input} = {format_short(paths.gradient)}", style="bold"))
     return Group(*parts)
-
-
-def paths_json(paths: Paths) -> dict:
-    return {
-        "input": paths.input,
-        "gradient": json_number(paths.gradient),
-        "count": paths.count,
-        "paths": [
-            {
-                "nodes": list(path.nodes),
-                "locals": [json_number(slope) for slope in path.locals],
-                "product": json_number(path.product),
-            }
-            for path in paths.shown
-        ],
-    }

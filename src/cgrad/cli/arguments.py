@@ -12,11 +12,15 @@ import difflib
 import re
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
+
+import typer
 
 from ..errors import NAMES_SHOWN, InputError, UsageError, join_names
 from ..function import Function
 from ..function import compile as compile_program
 from ..numbers import parse_number
+from .application import load_commands
 from .files import file_error, open_binary
 
 _NAME = r"[^\W\d]\w*"
@@ -36,15 +40,28 @@ class Options(list):
     and, for hints, the command's name and the options of the other
     commands (``--format`` given to ``eval`` is meant for another one)."""
 
-    def __init__(self, names: list[str], command: str, elsewhere: dict[str, list[str]]):
+    def __init__(self, names: list[str], command: str):
         super().__init__(names)
         self.command = command
-        self.elsewhere = elsewhere
+
+    @cached_property
+    def elsewhere(self) -> dict[str, list[str]]:
+        """Each option of the other commands, and the commands that have it.
+        Worked out only for a hint: it loads every command (see
+        :func:`.application.load_commands`)."""
+        owners: dict[str, list[str]] = {}
+        for name, command in sorted(typer.main.get_group(load_commands()).commands.items()):
+            if name != self.command:
+                for option in _long_options(command):
+                    owners.setdefault(option, []).append(name)
+        return owners
 
     def misplaced(self, name: str) -> UsageError | None:
         """The error for ``--name`` when it belongs to other commands only."""
+        if f"--{name}" in self:
+            return None
         owners = self.elsewhere.get(f"--{name}")
-        if not owners or f"--{name}" in self:
+        if not owners:
             return None
         others = join_names([f"cgrad {owner}" for owner in owners])
         hint = f"{others} {'has' if len(owners) == 1 else 'have'} it"
@@ -66,14 +83,8 @@ def _long_options(command) -> list[str]:
 
 
 def option_names(context) -> Options:
-    """The options of the running command, and of the others (see :class:`Options`)."""
-    elsewhere: dict[str, list[str]] = {}
-    group = context.find_root().command
-    for name, command in sorted(getattr(group, "commands", {}).items()):
-        if name != context.info_name:
-            for option in _long_options(command):
-                elsewhere.setdefault(option, []).append(name)
-    return Options(["--help", *_long_options(context.command)], context.info_name, elsewhere)
+    """The options of the running command (see :class:`Options`)."""
+    return Options(["--help", *_long_options(context.command)], context.info_name)
 
 
 def _option_hint(name: str, options: list[str]) -> str | None:

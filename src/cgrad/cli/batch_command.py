@@ -19,7 +19,7 @@ from ..batch import CHUNK_ROWS, ColumnBlock, evaluate_blocks
 from ..errors import CgradError, UsageError
 from ..rows import EXPRESSION_FIELD, EXTENSIONS, Format, Records, detect_format
 from ..writers import WRITERS, Layout, OutputFormat
-from .app import app
+from .application import app
 from .arguments import choose, read_program, split_wrt
 from .files import atomic_output, open_binary
 from .output import ExitStatus, reporting

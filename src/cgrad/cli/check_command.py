@@ -25,7 +25,7 @@ from ..errors import UsageError, join_names
 from ..function import Function
 from ..numbers import format_number, format_short, json_number
 from ..render import aligned_table, program_heading
-from .app import app
+from .application import app
 from .arguments import (
     input_values,
     read_command_line,

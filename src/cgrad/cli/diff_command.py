@@ -13,7 +13,7 @@ from ..errors import UsageError
 from ..numbers import format_number
 from ..render import program_heading
 from ..symbolic import check_substitutions, formulas, program_statements
-from .app import app
+from .application import app
 from .arguments import (
     read_command_line,
     split_wrt,

@@ -7,11 +7,9 @@ from typing import Annotated
 
 import typer
 
+from ..documents import evaluation_json, passes_json
 from ..errors import UsageError
-from ..explain import passes
-from ..render import GRAPH_TREE_LIMIT, TREE_LIMIT, evaluation_json, evaluation_report
-from ..render_passes import STEPS_LIMIT, passes_json, passes_report
-from .app import app
+from .application import app
 from .arguments import (
     choose,
     input_values,
@@ -118,7 +116,11 @@ def eval_command(
                 hint="leave out --mode forward",
             )
         result = function.evaluate(inputs, wrt=split_wrt(wrt), mode=mode)
-        trace = passes(function, result) if steps else None
+        trace = None
+        if steps:
+            from ..explain import passes  # only --steps needs it
+
+            trace = passes(function, result)
         matrix = None
         if hessian:
             matrix, more = hessian_at(function, inputs, list(result.gradient))
@@ -131,6 +133,11 @@ def eval_command(
                 document["steps"] = passes_json(function.graph, trace)
             write_json(document)
             return
+        # Imported here, not at the top: a --json run never draws, and Rich
+        # is a fifth of a cold start.
+        from ..render import GRAPH_TREE_LIMIT, TREE_LIMIT, evaluation_report
+        from ..render_passes import STEPS_LIMIT, passes_report
+
         limit = None if full else GRAPH_TREE_LIMIT if graph else TREE_LIMIT
         body = None
         if trace is not None:

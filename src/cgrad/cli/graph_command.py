@@ -10,12 +10,13 @@ import typer
 from rich.console import Group
 from rich.text import Text
 
+from ..documents import graph_json, paths_json
 from ..drawings import dot, mermaid
 from ..errors import UsageError
 from ..explain import paths
-from ..render import TREE_LIMIT, graph_json, graph_tree
-from ..render_passes import paths_json, paths_report
-from .app import app
+from ..render import TREE_LIMIT, graph_tree
+from ..render_passes import paths_report
+from .application import app
 from .arguments import (
     choose,
     input_values,

@@ -8,20 +8,9 @@ import sys
 
 import typer
 
-# Importing a command module registers its command.
-from . import (  # noqa: F401
-    batch_command,
-    check_command,
-    diff_command,
-    eval_command,
-    graph_command,
-    minimize_command,
-)
-from .app import app, unwrapped
+from .application import COMMAND_MODULES, app, load_commands, unwrapped
 from .output import ExitStatus, print_error
 
-for _command in app.registered_commands:
-    _command.help = unwrapped(_command.help or _command.callback.__doc__ or "")
 app.info.help = unwrapped(app.info.help or "")
 
 
@@ -43,6 +32,10 @@ def main() -> None:
     # does for cat and grep, instead of raising BrokenPipeError.
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # The command named on the line, or all of them (for --help, and for the
+    # error that names the commands).
+    named = sys.argv[1:2]
+    load_commands(named if named and named[0] in COMMAND_MODULES else COMMAND_MODULES)
     try:
         status = app(prog_name="cgrad", standalone_mode=False)
     except _Interrupted as interrupted:

@@ -22,7 +22,7 @@ from ..errors import UsageError
 from ..function import Function
 from ..numbers import format_number, format_short, json_number
 from ..render import aligned_table, program_heading
-from .app import app
+from .application import app
 from .arguments import (
     choose,
     input_values,

@@ -11,10 +11,9 @@ from contextlib import contextmanager
 from enum import IntEnum
 
 import typer
-from rich.console import Console
 
+from ..documents import error_json
 from ..errors import CgradError
-from ..render import error_json
 
 
 class ExitStatus(IntEnum):
@@ -25,9 +24,13 @@ class ExitStatus(IntEnum):
     INTERRUPTED = 130  # Ctrl-C
 
 
-def stdout_console() -> Console:
-    # Built per command, not at import, so that tests capturing stdout and
-    # NO_COLOR/terminal detection see the streams of the moment.
+def stdout_console():
+    """A Rich console on stdout. Built per command, not at import, so that
+    tests capturing stdout and NO_COLOR/terminal detection see the streams
+    of the moment; Rich is imported here, so that JSON output and errors
+    never pay for it."""
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=False)
 
 
