@@ -396,6 +396,16 @@ def test_failures_are_summed_up_on_stderr(cli):
     )
 
 
+@pytest.mark.parametrize("chunk", ["1", "1000"])
+def test_digit_separators_are_not_numbers_here_either(cli, chunk):
+    # As on the command line (eval x=1_000 is refused), though float() reads them.
+    result = cli("batch", "-e", "x", "--chunk-rows", chunk, input="x\n1\n1_000\n2\n")
+    assert result.exit_code == 1, result.stdout
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("value") for r in records] == [1.0, None, 2.0]
+    assert records[1]["error"]["message"] == "the value of x is not a number: '1_000'"
+
+
 def test_record_messages_name_json_values_as_json(cli):
     text = '{"expr": 42, "x": 1}\n{"expr": "x", "x": true}\n{"expr": "x", "x": null}\n'
     records = [json.loads(line) for line in cli("batch", input=text).stdout.splitlines()]

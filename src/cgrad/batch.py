@@ -177,12 +177,12 @@ def _column_block(
     try:
         # float() of each text, then one array: three times faster than
         # numpy's own conversion of a list of strings.
-        inputs = {
-            name: np.array(list(map(float, map(itemgetter(position[name]), rows))))
-            for name in function.inputs
-        }
+        texts = {name: list(map(itemgetter(position[name]), rows)) for name in function.inputs}
+        inputs = {name: np.array(list(map(float, column))) for name, column in texts.items()}
     except ValueError:
         return None
+    if any("_" in "".join(column) for column in texts.values()):
+        return None  # float() reads 1_000; cgrad does not (see _number)
     result = function.evaluate(inputs, wrt=wrt)
     if result.warnings:
         return None
@@ -261,6 +261,9 @@ def _number(raw: object) -> float | None:
     if isinstance(raw, (int, float)):
         return float(raw)
     if isinstance(raw, str):
+        # Python's 1_000 is no number on cgrad's command line, nor here.
+        if "_" in raw:
+            return None
         try:
             return float(raw)  # strips blanks, reads NaN, Infinity, -Infinity
         except ValueError:
@@ -324,7 +327,8 @@ def _column(name: str, records: list[Record], outcomes: list[Outcome]) -> np.nda
     kinds = set(map(type, raw))
     # The common cases, converted by numpy in one go: all CSV text, or all
     # JSON numbers (bool is excluded: true is not 1 here).
-    if kinds <= {str} or kinds <= {int, float}:
+    digit_separators = kinds <= {str} and "_" in "".join(raw)  # see _number
+    if (kinds <= {str} and not digit_separators) or kinds <= {int, float}:
         try:
             return np.array(raw, dtype=np.float64)
         except ValueError:
