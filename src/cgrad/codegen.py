@@ -3,20 +3,28 @@
 The forward and backward passes of a small graph are traced once, with the
 engine's own loops and the op table's own rules running on :class:`_Traced`
 stand-ins, and written out as one Python function: a line per operation, in
-the engine's order, calling the very functions the engine calls. Evaluating
-one point then costs one call instead of a walk over the graph, and the
-numbers are the engine's, bit for bit (numpy float64 scalars throughout).
+the engine's order. Evaluating one point then costs one call instead of a
+walk over the graph, and the numbers are the engine's, bit for bit.
+
+The values are Python floats, not numpy scalars: a numpy call on one number
+costs ten times a float operation. IEEE arithmetic (``+ - * /``, negation,
+abs, sqrt) is correctly rounded, so Python's float and numpy give the same
+bits; everything else (exp, log, tan, power...) is the engine's own numpy
+function, its result turned into a float. Where Python's float raises (1/0,
+sqrt(-1)) numpy gives inf or NaN: the caller walks the graph for that point.
 
 This is the only module that generates code, and the only place cgrad uses
 ``exec``. The generated text holds nothing from the user: variables are
 ``v``/``t``/``i`` and a number, constants and functions are ``k``/``f``
 and a number that name objects in the function's namespace, and the rest is
-``def``, ``return``, ``None``, ``=``, ``,``, brackets and ``+ - * /``.
+``def``, ``return``, ``None``, ``=``, ``,``, brackets and ``+ - * /``
+(Python's ``float``, ``abs`` and ``math.sqrt`` are ``f`` names too).
 :data:`SAFE` is the whole of that alphabet; a test holds generated code to it.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 
@@ -27,6 +35,18 @@ from .ops import _power
 # Graphs beyond this many nodes are walked, not compiled: the source of a
 # big graph takes Python longer to compile than many evaluations save.
 MAX_NODES = 2_000
+
+# numpy functions that IEEE arithmetic computes to the same bits, as Python
+# writes them (and np.negative, as unary minus).
+_OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.divide: "/"}
+_FUNCTIONS = {np.abs: abs, np.sqrt: math.sqrt}
+
+# Recent numpy's power loop squares by multiplying when the exponent is one
+# number 2.0, as it is for a point and for a constant exponent over arrays;
+# older numpy calls pow(), which is not always x*x to the last bit. The same
+# change took an exponent of 0.5 to sqrt, which tells the two apart: sqrt
+# keeps the sign of -0.0, pow() does not.
+POWER_SQUARES = bool(np.signbit(np.power(np.float64(-0.0), np.float64(0.5))))
 
 # Everything a generated function may contain.
 SAFE = re.compile(r"(?:[ \n()\[\],:=*/+-]|def |return |None|passes|[ivtkf]\d+)*")
@@ -52,7 +72,9 @@ class _Recorder:
 
     def constant(self, value) -> str:
         name = f"k{len(self.namespace)}"
-        self.namespace[name] = value
+        # Every constant of a point is one number; as a Python float, the
+        # arithmetic it takes part in stays Python's.
+        self.namespace[name] = float(value)
         return name
 
     def function(self, function: Callable) -> str:
@@ -71,12 +93,23 @@ class _Recorder:
         if not any(isinstance(a, _Traced) for a in arguments):
             return function(*arguments)  # constants: the same call, made now
         if function is _power and not isinstance(arguments[1], _Traced):
-            # _power's own test of its exponent, made once here: x^1 is x.
-            if np.ndim(arguments[1]) == 0 and arguments[1] == 1.0:
-                return arguments[0]
+            base, exponent = arguments
+            if np.ndim(exponent) == 0:
+                # _power's own test of its exponent, made once here: x^1 is x.
+                if exponent == 1.0:
+                    return base
+                if exponent == 2.0 and POWER_SQUARES:
+                    return self.binary("*", base, base)
             function = np.power
+        if function in _OPERATORS:
+            return self.binary(_OPERATORS[function], *arguments)
+        if function is np.negative:
+            return self.temporary(f"-{arguments[0].name}")
         listed = ", ".join(self.operand(a) for a in arguments)
-        return self.temporary(f"{self.function(function)}({listed})")
+        exact = _FUNCTIONS.get(function)
+        if exact is not None:
+            return self.temporary(f"{self.function(exact)}({listed})")
+        return self.temporary(f"{self.function(float)}({self.function(function)}({listed}))")
 
     def binary(self, symbol: str, left, right) -> _Traced:
         return self.temporary(f"{self.operand(left)} {symbol} {self.operand(right)}")
@@ -177,15 +210,17 @@ def kink_impossible(at: Callable, numeric, arguments: list) -> bool:
 
 
 def compile_point_passes(plan, numeric, seed) -> Callable | None:
-    """A function of the inputs (numpy float64, in ``plan.graph.inputs``
+    """A function of the inputs (Python floats, in ``plan.graph.inputs``
     order) returning the value of every node and the adjoint of every node
-    (None where the engine has none), as :func:`cgrad.engine.forward` and
-    :func:`cgrad.engine.backward` would; or None if this plan cannot be
-    compiled (too big, or a rule that must look at the point)."""
+    (None where the engine has none) as Python floats, the numbers of
+    :func:`cgrad.engine.forward` and :func:`cgrad.engine.backward`; or None
+    if this plan cannot be compiled (too big, or a rule that must look at
+    the point). It raises ArithmeticError or ValueError where Python's float
+    does and numpy would give inf or NaN."""
     from .engine import backward  # the engine imports this module
 
     graph = plan.graph
-    if len(graph.nodes) > MAX_NODES:
+    if len(graph) > MAX_NODES:
         return None
     recorder = _Recorder()
     values: list = list(plan.initial)
@@ -194,13 +229,11 @@ def compile_point_passes(plan, numeric, seed) -> Callable | None:
         parameters.append(f"i{position}")
         values[graph.input_ids[name]] = _Traced(recorder, f"i{position}")
     try:
-        for node_id, function, operands in plan.forward_steps:
-            result = recorder.call(function, [values[i] for i in operands])
-            if isinstance(result, _Traced):
-                recorder.lines.append(f"    v{node_id} = {result.name}")
-                result = _Traced(recorder, f"v{node_id}")
-            values[node_id] = result
-        adjoints = backward(plan, values, m=_Namespace(recorder, numeric), seed=seed)
+        # Calls on constants are made now, as the walk makes them: silently.
+        with np.errstate(all="ignore"):
+            for node_id, function, operands in plan.forward_steps:
+                values[node_id] = recorder.call(function, [values[i] for i in operands])
+            adjoints = backward(plan, values, m=_Namespace(recorder, numeric), seed=seed)
     except _Untraceable:
         return None
     returned = ", ".join(recorder.operand(v) if v is not None else "None" for v in values)
@@ -211,6 +244,9 @@ def compile_point_passes(plan, numeric, seed) -> Callable | None:
         raise AssertionError("generated code outside its alphabet")  # a bug, never input
     namespace = dict(recorder.namespace)
     exec(compile(source, "<cgrad point passes>", "exec"), namespace)  # noqa: S102
-    passes = namespace["passes"]
+    # numpy's floating-point errors are the caller's to look for in the
+    # numbers, as with the walk (and as a decorator, errstate costs half
+    # what a with statement costs).
+    passes = np.errstate(all="ignore")(namespace["passes"])
     passes.source = source  # for the tests that hold it to its alphabet
     return passes

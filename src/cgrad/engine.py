@@ -13,16 +13,18 @@ the node where it was born (see :func:`_explain_non_finite`).
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, reduce
+from types import SimpleNamespace
 from typing import Literal
 
 import numpy as np
 
 from .codegen import compile_point_passes, kink_impossible
 from .diagnostics import Diagnostics, EvaluationWarning
-from .graph import CONSTANT, INPUT, Graph
+from .graph import INPUT, Graph
 from .ops import MINUS_ONE, NUMERIC, ONE, OPS
 
 Mode = Literal["reverse", "forward"]
@@ -58,6 +60,13 @@ COMPILE_AFTER = 16
 
 # d output / d output, as an object of its own: multiplying by it is skipped.
 SEED = np.float64(1.0)
+
+# The kink tests at one point of Python floats: each test one truth value,
+# compared by Python's operators (the same IEEE comparisons as numpy's,
+# without a ufunc call each; np.any of a numpy bool costs 3 µs).
+POINT_TESTS = SimpleNamespace(
+    **{**vars(NUMERIC), "equal": operator.eq, "less": operator.lt, "greater_equal": operator.ge}
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,42 +112,72 @@ class Plan:
 
 
 def plan(graph: Graph, wrt: Sequence[str] | None = None) -> Plan:
-    """The :class:`Plan` for the partials by ``wrt`` (all inputs if None)."""
+    """The :class:`Plan` for the partials by ``wrt`` (all inputs if None).
+
+    Made from the graph's columns, never its Node objects, in one pass down
+    the op nodes (from the last): a pass over a million nodes costs more in
+    reaching them in memory than in what it does with each."""
     chosen = set(graph.inputs if wrt is None else wrt)
     names = tuple(name for name in graph.inputs if name in chosen)
-    wrt_ids = {graph.input_ids[name] for name in names}
-    needed = [False] * len(graph.nodes)
-    for node in graph.nodes:
-        needed[node.id] = node.id in wrt_ids or any(needed[i] for i in node.operands)
-    reachable = graph.reachable()
-    initial = [None] * len(graph.nodes)
+    ops, operands, _, _, constants, depends_on_input, op_ids = graph.columns
+    count = len(ops)
+    forwards, fixed_rules, kink_tests = _op_table()
+    # With every input, needed is depends_on_input: the graph's tuple serves.
+    if len(names) == len(graph.inputs):
+        needed = depends_on_input
+    else:
+        needed = _depending_on(graph, [graph.input_ids[name] for name in names])
+    initial: list = [None] * count
+    for node_id, value in constants.items():
+        initial[node_id] = np.float64(value)
+
+    # Down from the last node: a node's consumers have larger ids, so it is
+    # known to be reachable (or not) by the time it is reached.
+    reachable = [False] * count
+    reachable[graph.output] = True
     forward_steps = []
-    kink_steps = []
-    for node in graph.nodes:
-        if node.op == CONSTANT:
-            initial[node.id] = np.float64(node.value)
-        elif node.op != INPUT:
-            op = OPS[node.op]
-            forward_steps.append((node.id, op.forward, node.operands))
-            arguments = [initial[i] for i in node.operands]
-            if (
-                op.kink is not None
-                and needed[node.id]
-                and reachable[node.id]
-                and not kink_impossible(op.kink.at, NUMERIC, arguments)
-            ):
-                kink_steps.append((node.id, op.kink.at, node.operands))
     backward_steps = []
-    for node in reversed(graph.nodes[: graph.output + 1]):
-        if not (node.operands and needed[node.id] and reachable[node.id]):
+    kinks = []
+    for node_id in reversed(op_ids):
+        node_operands = operands[node_id]
+        op = ops[node_id]
+        forward_steps.append((node_id, forwards[op], node_operands))
+        if not reachable[node_id]:
             continue
-        op = OPS[node.op]
-        edges = tuple(
-            (operand, op.derivative(position))
-            for position, operand in enumerate(node.operands)
-            if needed[operand]
-        )
-        backward_steps.append((node.id, node.operands, edges))
+        for operand in node_operands:
+            reachable[operand] = True
+        if not needed[node_id]:
+            continue
+        rules = fixed_rules.get(op)
+        # A needed op node has a needed operand: with one, that is it.
+        if rules is not None and len(node_operands) == 1:
+            edges = ((node_operands[0], rules[0]),)
+        elif rules is not None and len(node_operands) == 2:
+            a, b = node_operands
+            if not needed[a]:
+                edges = ((b, rules[1]),)
+            elif not needed[b]:
+                edges = ((a, rules[0]),)
+            else:
+                edges = ((a, rules[0]), (b, rules[1]))
+        else:
+            derivative = OPS[op].derivative
+            edges = tuple(
+                (operand, derivative(position))
+                for position, operand in enumerate(node_operands)
+                if needed[operand]
+            )
+        backward_steps.append((node_id, node_operands, edges))
+        if op in kink_tests:
+            kinks.append(node_id)
+    forward_steps.reverse()
+
+    kink_steps = []
+    for node_id in reversed(kinks):
+        at = kink_tests[ops[node_id]]
+        arguments = [initial[i] for i in operands[node_id]]
+        if not kink_impossible(at, NUMERIC, arguments):
+            kink_steps.append((node_id, at, operands[node_id]))
     return Plan(
         graph=graph,
         wrt=names,
@@ -149,6 +188,35 @@ def plan(graph: Graph, wrt: Sequence[str] | None = None) -> Plan:
         backward_steps=tuple(backward_steps),
         kink_steps=tuple(kink_steps),
     )
+
+
+def _depending_on(graph: Graph, chosen: list[int]) -> tuple[bool, ...]:
+    """Per node: does it depend on one of the ``chosen`` nodes (inputs)?"""
+    operands = graph.columns.operands
+    depends = [False] * len(operands)
+    for node_id in chosen:
+        depends[node_id] = True
+    for node_id in graph.columns.op_ids:
+        for operand in operands[node_id]:
+            if depends[operand]:
+                depends[node_id] = True
+                break
+    return tuple(depends)
+
+
+def _op_table() -> tuple[dict[str, Callable], dict[str, tuple], dict[str, Callable]]:
+    """The op table as plan() reads it, per op name: forward functions, the
+    rules of the ops of fixed arity (a variadic op makes its rule per
+    argument), kink tests. Read at each plan (3 µs), not at import: the
+    table is what it is when the plan is made (tests patch it)."""
+    forwards, rules, kinks = {}, {}, {}
+    for name, op in OPS.items():
+        forwards[name] = op.forward
+        if op.arity is not None:
+            rules[name] = op.derivatives
+        if op.kink is not None:
+            kinks[name] = op.kink.at
+    return forwards, rules, kinks
 
 
 def forward(plan: Plan, inputs: Mapping[str, np.ndarray]) -> list:
@@ -231,21 +299,64 @@ def evaluate_graph(
 def evaluate_plan(plan: Plan, inputs: Mapping[str, object], mode: Mode = "reverse") -> Result:
     """As :func:`evaluate_graph`, with the plan already made."""
     graph = plan.graph
+    if mode == "reverse":
+        point = _point(inputs, graph.inputs)
+        if point is not None:
+            result = _evaluate_point(plan, point)
+            if result is not None:
+                return result
     # A single number becomes a numpy scalar (not a 0-d array), so that
     # every node value of a point evaluation is a float64.
     arrays = {name: _as_float64(inputs[name]) for name in graph.inputs}
     shapes = [np.shape(a) for a in arrays.values()]
     shape = np.broadcast_shapes(*shapes) if any(shapes) else ()
     with np.errstate(all="ignore"):
-        passes = plan.passes_for_a_point() if mode == "reverse" and shape == () else None
-        if passes is not None:
-            computed = passes(*[arrays[name] for name in graph.inputs])
-            return _evaluate_whole(plan, arrays, shape, mode, computed)
         if mode == "reverse" and _chunkable(arrays, shape):
             result = _evaluate_in_chunks(plan, arrays, shape)
             if result is not None:
                 return result
         return _evaluate_whole(plan, arrays, shape, mode)
+
+
+def _point(inputs: Mapping[str, object], names: tuple[str, ...]) -> list[float] | None:
+    """The inputs as Python floats, in ``names`` order, if each is one
+    number; None for arrays."""
+    point = [inputs[name] for name in names]
+    if all(type(v) is float for v in point):
+        return point  # the usual point: nothing to convert
+    if any(np.ndim(v) for v in point):
+        return None
+    return [float(_as_float64(v)) for v in point]
+
+
+def _evaluate_point(plan: Plan, point: list[float]) -> Result | None:
+    """The value and partials at one point by the generated passes, once
+    they pay; None where the walk must do it: before that, and where there
+    is something to warn about (a non-finite number, a kink) or Python's
+    float raised (1/0, sqrt(-1)) where numpy gives inf or NaN, so that the
+    numbers and the warnings are the walk's own."""
+    passes = plan.passes_for_a_point()
+    if passes is None:
+        return None
+    try:
+        values, adjoints = passes(*point)
+    except (ArithmeticError, ValueError):
+        return None
+    graph = plan.graph
+    value = values[graph.output]
+    gradient = {}
+    total = value + sum(point)
+    for name in plan.wrt:
+        adjoint = adjoints[graph.input_ids[name]]
+        gradient[name] = 0.0 if adjoint is None else adjoint
+        total += gradient[name]
+    # A sum is finite only if every term is; one that overflows only costs a walk.
+    if not math.isfinite(total):
+        return None
+    for node_id, at, operands in plan.kink_steps:
+        if at(POINT_TESTS, values[node_id], *[values[i] for i in operands]):
+            return None
+    return Result(value, gradient, (), values, adjoints)
 
 
 def _chunkable(arrays: Mapping[str, object], shape: tuple[int, ...]) -> bool:
@@ -294,21 +405,14 @@ def _any_kink(plan: Plan, values: list) -> bool:
     )
 
 
-def _evaluate_whole(
-    plan: Plan, arrays: dict, shape: tuple[int, ...], mode: Mode, computed=None
-) -> Result:
-    """Both passes over whole arrays, or ``computed`` (the values and
-    adjoints that the generated code of a point gave), then the warnings."""
+def _evaluate_whole(plan: Plan, arrays: dict, shape: tuple[int, ...], mode: Mode) -> Result:
+    """Both passes walked, over whole arrays or at one point, then the warnings."""
     graph = plan.graph
     scalar = shape == ()
     adjoints = None
-    if computed is not None:
-        values, adjoints = computed
-    else:
-        values = forward(plan, arrays)
+    values = forward(plan, arrays)
     if mode == "reverse":
-        if adjoints is None:
-            adjoints = backward(plan, values)
+        adjoints = backward(plan, values)
         raw = {name: adjoints[graph.input_ids[name]] for name in plan.wrt}
     else:
         raw = forward_mode(graph, values, plan.wrt)
