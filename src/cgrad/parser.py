@@ -1,21 +1,26 @@
-"""Text to AST: Lark's LALR parser with the transformer run inline.
+"""Text to AST: Lark's LALR tables, run by a fast loop of our own for valid
+text and by Lark itself for the rest.
 
-Passing the transformer to the LALR parser makes Lark call it on every
-reduction, so the AST is built bottom-up by the parser's own (iterative)
-loop: no parse tree, and no recursion however deep the input nests.
+The fast loop (lalr.py) parses valid text only. On anything else it gives up,
+and Lark's parser runs, whose errors :func:`_explain` turns into messages.
+Both build the AST bottom-up with the same callbacks (``_CALLBACKS``), one per
+reduction, in an iterative loop: no parse tree, and no recursion however
+deep the input nests.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from importlib import resources
 from pathlib import Path
 
 import lark
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
+from . import lalr
 from .errors import ParseError, Span
 from .ops import FUNCTIONS
 from .syntax import Binary, Binding, Call, Group, Name, Number, Program, Unary
@@ -36,55 +41,189 @@ def _span(token: Token) -> Span:
     return Span(token.start_pos, token.end_pos, token.line, token.column)
 
 
-@v_args(inline=True)
+def _maker(cls):
+    """``cls(*fields)`` for a frozen slots dataclass, but setting each slot
+    directly: the generated __init__ goes through object.__setattr__, which
+    makes it twice as slow, and a big program has millions of nodes and spans.
+    The object made is the same."""
+    assert not hasattr(cls, "__post_init__"), cls
+    new = object.__new__
+    setters = [getattr(cls, field.name).__set__ for field in dataclasses.fields(cls)]
+    if len(setters) == 2:
+        a, b = setters
+
+        def make2(x, y):
+            made = new(cls)
+            a(made, x)
+            b(made, y)
+            return made
+
+        return make2
+    if len(setters) == 3:
+        a, b, c = setters
+
+        def make3(x, y, z):
+            made = new(cls)
+            a(made, x)
+            b(made, y)
+            c(made, z)
+            return made
+
+        return make3
+    a, b, c, d = setters
+
+    def make4(x, y, z, w):
+        made = new(cls)
+        a(made, x)
+        b(made, y)
+        c(made, z)
+        d(made, w)
+        return made
+
+    return make4
+
+
+_new_span = _maker(Span)
+_new_binary = _maker(Binary)
+_new_unary = _maker(Unary)
+_new_number = _maker(Number)
+_new_name = _maker(Name)
+_new_call = _maker(Call)
+_new_group = _maker(Group)
+_new_binding = _maker(Binding)
+
+# The callbacks that build the AST, for both parsers: one per grammar alias
+# (or rule name). Each takes place(token), which gives a token's line and
+# column, then the rule's children as Lark shapes them for a transformer. A
+# token is the fast loop's regular expression match, or a _LarkToken, which
+# reads like one. Spans are made field by field rather than with Span.cover,
+# a call less on a path taken a million times for a big program.
+
+
+def _token_span(place, token) -> Span:
+    start, end = token.span()
+    line, column = place(token)
+    return _new_span(start, end, line, column)
+
+
+def _binary(op: str):
+    def build(place, left, right):
+        first, last = left.span, right.span
+        return _new_binary(
+            op, left, right, _new_span(first.start, last.end, first.line, first.column)
+        )
+
+    return build
+
+
+def _unary(op: str):
+    def build(place, sign, operand):
+        line, column = place(sign)
+        return _new_unary(op, operand, _new_span(sign.start(), operand.span.end, line, column))
+
+    return build
+
+
+def _pow(place, base, power, exponent):
+    first, last = base.span, exponent.span
+    span = _new_span(first.start, last.end, first.line, first.column)
+    return _new_binary("pow", base, exponent, span)
+
+
+def _number(place, token):
+    text = token.group()
+    # float() gives inf for 1e999; the engine warns when it is used.
+    return _new_number(float(text), text, _token_span(place, token))
+
+
+def _name(place, token):
+    return _new_name(token.group(), _token_span(place, token))
+
+
+def _call(place, name, lpar, arguments, rpar):
+    first = _token_span(place, name)
+    span = _new_span(first.start, rpar.end(), first.line, first.column)
+    return _new_call(name.group(), first, arguments, span)
+
+
+def _call_without_arguments(place, name, lpar, rpar):
+    return _call(place, name, lpar, (), rpar)
+
+
+def _arguments(place, *items):
+    # items alternate expression, COMMA token, expression, ...
+    return items[::2]
+
+
+def _group(place, lpar, inner, rpar):
+    line, column = place(lpar)
+    return _new_group(inner, _new_span(lpar.start(), rpar.end(), line, column))
+
+
+def _binding(place, name, equals, value):
+    first = _token_span(place, name)
+    span = _new_span(first.start, value.span.end, first.line, first.column)
+    return _new_binding(name.group(), first, value, span)
+
+
+def _program(place, *statements):
+    return statements
+
+
+_CALLBACKS = {
+    "program": _program,
+    "binding": _binding,
+    "add": _binary("add"),
+    "sub": _binary("sub"),
+    "mul": _binary("mul"),
+    "div": _binary("div"),
+    "pow": _pow,
+    "neg": _unary("neg"),
+    "plus": _unary("plus"),
+    "number": _number,
+    "name": _name,
+    "call": _call,
+    "call_without_arguments": _call_without_arguments,
+    "arguments": _arguments,
+    "group": _group,
+}
+
+
+class _LarkToken(Token):
+    """A Lark token that reads like a regular expression match, as the fast
+    loop's tokens do: the post-lexer hands these to Lark's parser."""
+
+    __slots__ = ()
+
+    def span(self) -> tuple[int, int]:
+        return self.start_pos, self.end_pos
+
+    def start(self) -> int:
+        return self.start_pos
+
+    def end(self) -> int:
+        return self.end_pos
+
+    def group(self) -> str:
+        return str(self)
+
+
+def _lark_place(token: Token) -> tuple[int, int]:
+    return token.line, token.column
+
+
 class _BuildSyntax(Transformer):
-    """Lark callbacks, one per grammar alias, each returning an AST node."""
+    """``_CALLBACKS`` as Lark calls a transformer: by name, with the children
+    in a list."""
 
-    def program(self, *statements):
-        return tuple(statements)
+    def __init__(self) -> None:
+        super().__init__()
+        for name, callback in _CALLBACKS.items():
+            setattr(self, name, functools.partial(_call_with_lark_place, callback))
 
-    def binding(self, name: Token, equals: Token, value):
-        return Binding(str(name), _span(name), value, _span(name).cover(value.span))
 
-    def _binary(op):  # noqa: N805 - a factory used in the class body
-        def build(self, left, right):
-            return Binary(op, left, right, left.span.cover(right.span))
-
-        return build
-
-    add = _binary("add")
-    sub = _binary("sub")
-    mul = _binary("mul")
-    div = _binary("div")
-
-    def pow(self, base, power: Token, exponent):
-        return Binary("pow", base, exponent, base.span.cover(exponent.span))
-
-    def neg(self, minus: Token, operand):
-        return Unary("neg", operand, _span(minus).cover(operand.span))
-
-    def plus(self, plus: Token, operand):
-        return Unary("plus", operand, _span(plus).cover(operand.span))
-
-    def number(self, token: Token):
-        # float() gives inf for 1e999; the engine warns when it is used.
-        return Number(float(token), str(token), _span(token))
-
-    def name(self, token: Token):
-        return Name(str(token), _span(token))
-
-    def call(self, name: Token, lpar: Token, arguments: tuple, rpar: Token):
-        return Call(str(name), _span(name), arguments, _span(name).cover(_span(rpar)))
-
-    def call_without_arguments(self, name: Token, lpar: Token, rpar: Token):
-        return Call(str(name), _span(name), (), _span(name).cover(_span(rpar)))
-
-    def arguments(self, *items):
-        # items alternate expression, COMMA token, expression, ...
-        return tuple(items[::2])
-
-    def group(self, lpar: Token, inner, rpar: Token):
-        return Group(inner, _span(lpar).cover(_span(rpar)))
+def _call_with_lark_place(callback, children: list):
+    return callback(_lark_place, *children)
 
 
 # Limits that keep any input to a bounded time and memory, each far beyond
@@ -97,20 +236,20 @@ MAX_CHARACTERS = 8 * 2**20
 MAX_TOKENS = 3_000_000
 MAX_DEPTH = 100_000
 
-# After these a '+' or '-' is a sign, not an addition.
-_BEFORE_AN_OPERAND = {
+# After these a '+' or '-' is a sign, not an addition (None: at the start).
+_BEFORE_AN_OPERAND = frozenset({
     None, "PLUS", "MINUS", "STAR", "SLASH", "POWER", "EQUALS", "COMMA", "LPAR",
     "_NEWLINE", "_SEMICOLON",
-}  # fmt: skip
-
-
-class _LimitError(Exception):
-    """Raised by the post-lexer, turned into a ParseError by :func:`parse`."""
-
-    def __init__(self, message: str, token: Token) -> None:
-        super().__init__(message)
-        self.message = message
-        self.token = token
+})  # fmt: skip
+_NESTING = lalr.Nesting(
+    opens="LPAR",
+    closes="RPAR",
+    extends=frozenset({"POWER"}),
+    signs=frozenset({"PLUS", "MINUS"}),
+    before_an_operand=_BEFORE_AN_OPERAND,
+    ends=frozenset({"STAR", "SLASH", "COMMA", "_SEMICOLON"}),
+    continues="_NEWLINE",
+)
 
 
 class _PostLexer(lark.lark.PostLex):
@@ -120,37 +259,41 @@ class _PostLexer(lark.lark.PostLex):
     Nesting is what the parser must hold open at once: parentheses, and
     within each pair a run of signs (``---x``) or of powers (``x^y^z``, which
     nest to the right); an operator that ends a run (``*``, a binary ``+``)
-    lets it go.
+    lets it go. lalr.Parser.parse applies the same rules (``_NESTING``) in
+    its own loop.
     """
 
-    always_accept = ("_NEWLINE",)
+    always_accept = (_NESTING.continues,)
 
     def process(self, stream):
+        nesting = _NESTING
         runs = [0]  # per open parenthesis (and the top level): its open run
         depth = 0  # open parentheses plus every open run
         previous = None
         for count, token in enumerate(stream, start=1):
             if count > MAX_TOKENS:
-                raise _LimitError(f"the program has more than {MAX_TOKENS:,} tokens", token)
+                raise lalr.LimitError("tokens", _span(token))
             kind = token.type
-            if kind == "LPAR":
+            if kind == nesting.opens:
                 runs.append(0)
                 depth += 1
-            elif kind == "RPAR":
+            elif kind == nesting.closes:
                 if len(runs) > 1:
                     depth -= 1 + runs.pop()
-            elif kind == "POWER" or (kind in ("PLUS", "MINUS") and previous in _BEFORE_AN_OPERAND):
+            elif kind in nesting.extends or (
+                kind in nesting.signs and previous in nesting.before_an_operand
+            ):
                 runs[-1] += 1
                 depth += 1
-            elif kind in ("PLUS", "MINUS", "STAR", "SLASH", "COMMA", "_SEMICOLON", "_NEWLINE"):
+            elif kind in nesting.ends or kind in nesting.signs or kind == nesting.continues:
                 depth -= runs[-1]
                 runs[-1] = 0
             if depth > MAX_DEPTH:
-                raise _LimitError(f"the program nests more than {MAX_DEPTH:,} deep", token)
-            if kind == "_NEWLINE" and len(runs) > 1:
+                raise lalr.LimitError("depth", _span(token))
+            if kind == nesting.continues and len(runs) > 1:
                 continue
             previous = kind
-            yield token
+            yield _LarkToken.new_borrow_pos(kind, token.value, token)
 
 
 @functools.cache
@@ -166,6 +309,11 @@ def _parser() -> Lark:
     )
 
 
+@functools.cache
+def _fast_parser() -> lalr.Parser:
+    return lalr.Parser(_parser(), _CALLBACKS, _NESTING)
+
+
 def parse(text: str, origin: str | None = None) -> Program:
     """Parse program text into a :class:`Program`, or raise :class:`ParseError`."""
     if len(text) > MAX_CHARACTERS:
@@ -176,13 +324,20 @@ def parse(text: str, origin: str | None = None) -> Program:
             type="limit_exceeded",
         )
     try:
-        statements = _parser().parse(text)
+        try:
+            statements = _fast_parser().parse(text, MAX_TOKENS, MAX_DEPTH)
+        except lalr.Unparsable:
+            statements = _parser().parse(text)
     except UnexpectedInput as error:
         raise _explain(error, text, origin) from None
-    except _LimitError as limited:
+    except lalr.LimitError as limited:
+        if limited.limit == "tokens":
+            message = f"the program has more than {MAX_TOKENS:,} tokens"
+        else:
+            message = f"the program nests more than {MAX_DEPTH:,} deep"
         raise ParseError(
-            limited.message,
-            span=_span(limited.token),
+            message,
+            span=limited.span,
             hint="cgrad's limits are in its README, under 'Limits'",
             source=text,
             origin=origin,

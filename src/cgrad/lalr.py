@@ -1,0 +1,410 @@
+"""Valid program text to AST, fast: Lark's LALR tables run by a loop of our own.
+
+Lark's own loop costs 7 to 10 µs a token (a Token object each, a lexer per
+parser state, a post-lexer generator, a chain of wrappers around each
+callback), seconds for a big program. This module builds nothing of its own
+from the grammar: it reads what Lark built from grammars/cgrad.lark (the
+terminals, in the order Lark's lexer tries them, and the LALR action and goto
+tables) and runs it with one regular expression, lists indexed by small
+integers, and the reductions by unit rules (``?sum: product`` and the like,
+which change no value) folded into the goto table.
+
+It parses valid text only. Lark's contextual lexer tries, in each parser
+state, only the terminals the state has an action for; where the first
+terminal to match the one regular expression is among them, it is also the
+one that lexer picks, and where it is not, this loop gives up. On anything
+else that is not valid (a character no terminal matches, a token that leads
+nowhere) it gives up too, raising :class:`Unparsable`, and the caller runs
+Lark, whose errors it knows how to explain. The limits are the exception:
+this loop meets them at the same token as the post-lexer on Lark's path, as
+every token before that one was valid.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from bisect import bisect_right
+from collections.abc import Callable
+from itertools import accumulate
+from operator import itemgetter
+from typing import Any, NamedTuple
+
+from lark import Lark
+from lark.grammar import Rule
+from lark.parsers.lalr_analysis import Shift
+
+from .errors import Span
+
+
+class Unparsable(Exception):  # noqa: N818 - a signal to fall back on Lark, not an error
+    """The text is not valid as far as this loop can tell: let Lark decide."""
+
+
+class LimitError(Exception):
+    """``limit`` ("tokens" or "depth") was exceeded at the token at ``span``."""
+
+    def __init__(self, limit: str, span: Span) -> None:
+        super().__init__(limit)
+        self.limit = limit
+        self.span = span
+
+
+class Nesting(NamedTuple):
+    """What the post-lexer counts as nesting, by terminal name (see
+    parser._PostLexer, which applies the same rules to Lark's tokens)."""
+
+    opens: str  # "(": a new level, with a run of its own
+    closes: str  # ")": the level and its run are let go
+    extends: frozenset[str]  # "^": one more in the open run
+    signs: frozenset[str]  # "+": a sign after these, else an end
+    before_an_operand: frozenset[str | None]  # None: at the start
+    ends: frozenset[str]  # "*": the open run is let go
+    continues: str  # a newline: ends the run; inside parentheses, dropped
+
+
+# A reduction's callback takes a function that gives the (line, column) of a
+# token, then the rule's children (tokens filtered out and inlined rules
+# spliced in, as Lark passes them to a transformer method), and returns the
+# value. A token is the regular expression's match.
+Callback = Callable[..., Any]
+Place = Callable[[re.Match], tuple[int, int]]
+
+
+class _Inlined(list):
+    """The children of an inlined rule (``_statement``), spliced into its parent."""
+
+
+class Parser:
+    """Lark's tables for one grammar, and a loop that runs them."""
+
+    def __init__(self, lark: Lark, callbacks: dict[str, Callback], nesting: Nesting) -> None:
+        options = lark.options
+        if (
+            options.maybe_placeholders
+            or options.keep_all_tokens
+            or options.lexer_callbacks
+            or options.regex
+            or options.use_bytes
+        ):
+            raise NotImplementedError("the fast parser reads Lark's default lexer and tree shaping")
+        self._number_kinds(lark, nesting)
+        self._read_terminals(lark)
+        self._read_table(lark, callbacks)
+
+    def _number_kinds(self, lark: Lark, nesting: Nesting) -> None:
+        # Kinds are numbered by what the loop does with them: terminals with no
+        # part in nesting first, then each nesting role, then the newline, then
+        # what is ignored; the loop tells them apart by these ranges.
+        ignored = set(lark.ignore_tokens)
+        roles = [*nesting.ends, *nesting.signs, *nesting.extends, nesting.opens, nesting.closes]
+        plain = [t.name for t in lark.terminals if t.name not in ignored and t.name not in roles]
+        plain.remove(nesting.continues)
+        names = [*plain, *roles, nesting.continues, *sorted(ignored), "$END"]
+        self._kind = {name: number for number, name in enumerate(names)}
+        self._first_end = len(plain)
+        self._first_sign = self._first_end + len(nesting.ends)
+        self._first_extend = self._first_sign + len(nesting.signs)
+        self._opens = self._kind[nesting.opens]
+        self._newline = self._kind[nesting.continues]
+        self._end_kind = self._kind["$END"]
+        # Whether a '+' or '-' after each kind is a sign; $END stands for the
+        # start of the text.
+        self._sign_after = [name in nesting.before_an_operand for name in names]
+        self._sign_after[-1] = None in nesting.before_an_operand
+
+    def _read_terminals(self, lark: Lark) -> None:
+        flags = lark.options.g_regex_flags
+        terminals = list(lark.terminals)
+        _refuse_keywords(terminals, flags)
+        # One alternation in the order Lark's lexer tries the terminals (its
+        # BasicLexer sorts them so), so that the first alternative to match is
+        # the terminal Lark would pick.
+        terminals.sort(
+            key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name)
+        )
+        self._pattern = re.compile(
+            "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals), flags
+        )
+        self._kind_of_group = [-1] * (self._pattern.groups + 1)
+        for name, group in self._pattern.groupindex.items():
+            self._kind_of_group[group] = self._kind[name]
+
+    def _read_table(self, lark: Lark, callbacks: dict[str, Callback]) -> None:
+        # Private, but the same from Lark 1.0 on (its serialisation uses it).
+        table = lark.parser.parser._parse_table
+        (self._start,) = table.start_states.values()
+        (self._end,) = table.end_states.values()
+        kind = self._kind
+        goto = {
+            state: {symbol: arg for symbol, (_, arg) in actions.items() if symbol not in kind}
+            for state, actions in table.states.items()
+        }
+        nonterminals = {symbol for symbols in goto.values() for symbol in symbols}
+        rules = sorted(
+            {arg for actions in table.states.values() for action, arg in actions.values()
+             if action is not Shift},
+            key=str,
+        )  # fmt: skip
+        unit = {rule for rule in rules if _is_unit(rule)}
+        # A shift is the state shifted to; a reduction, a negative code with
+        # which self._rules[code] finds the rule; the error, -1, finds a rule
+        # that gives up.
+        self._error = -1
+        code = {rule: number - len(rules) - 1 for number, rule in enumerate(rules)}
+        states = range(len(table.states))
+        self._actions = actions = [[self._error] * len(kind) for _ in states]
+        for state, symbols in table.states.items():
+            for symbol, (action, arg) in symbols.items():
+                if symbol in kind:
+                    actions[state][kind[symbol]] = arg if action is Shift else code[arg]
+
+        def settle(below: int, top: int, lookahead: int) -> int:
+            # Reductions by unit rules leave the stack below alone, so where
+            # they lead depends on the two states on top and the lookahead.
+            while (action := actions[top][lookahead]) < self._error:
+                rule = rules[action + len(rules) + 1]
+                if rule not in unit:
+                    break
+                top = goto[below][rule.origin.name]
+            return top
+
+        # after[origin][state below][lookahead]: the state once a reduction to
+        # origin has pushed its goto and every unit reduction has followed.
+        after = {
+            origin: [
+                [settle(below, goto[below][origin], lookahead) for lookahead in range(len(kind))]
+                if origin in goto[below]
+                else None
+                for below in states
+            ]
+            for origin in nonterminals
+        }
+        self._rules: list[tuple[int, list, Callback, Any]] = [
+            (
+                # del stack[back:] pops the rule's symbols; a slice from
+                # sys.maxsize is empty, for rules of no symbols.
+                -len(rule.expansion) if rule.expansion else sys.maxsize,
+                after[rule.origin.name],
+                *_reduction(rule, callbacks, rule in unit),
+            )
+            for rule in rules
+        ]
+        self._rules.append((0, [], _same, _give_up))
+
+    def parse(self, text: str, max_tokens: int, max_depth: int) -> Any:
+        """The value of the start rule for ``text``; :class:`Unparsable` if
+        the text is not valid, :class:`LimitError` at the first token
+        beyond a limit."""
+        actions = self._actions
+        rules = self._rules
+        kind_of_group = self._kind_of_group
+        error = self._error
+        first_end = self._first_end
+        first_sign = self._first_sign
+        first_extend = self._first_extend
+        opens = self._opens
+        newline = self._newline
+        sign_after = self._sign_after
+
+        state = self._start
+        states = [state]
+        values: list[Any] = []
+        count = 0
+        # Nesting as the post-lexer counts it: open parentheses and open runs;
+        # runs holds the open run of each enclosing level, run the innermost's.
+        depth = run = 0
+        runs: list[int] = []
+        previous = self._end_kind  # the start of the text
+        place = _places(text)
+        m = None
+        for m in iter(self._pattern.scanner(text).match, None):
+            kind = kind_of_group[m.lastindex]
+            if kind >= newline:
+                if kind > newline:
+                    continue  # ignored
+                # Lark's lexer takes a newline in any state: the post-lexer
+                # counts it, and drops it inside parentheses.
+                count += 1
+                if count > max_tokens:
+                    raise LimitError("tokens", _span_of(m, place))
+                depth -= run
+                run = 0
+                if runs:
+                    continue
+                action = actions[state][kind]
+            else:
+                # Lark's lexer refuses a token the state has no action for
+                # before the post-lexer counts it.
+                action = actions[state][kind]
+                if action == error:
+                    raise Unparsable
+                count += 1
+                if count > max_tokens:
+                    raise LimitError("tokens", _span_of(m, place))
+                if kind >= first_end:  # ends, signs, extends, opens, closes
+                    if kind < first_extend and (kind < first_sign or not sign_after[previous]):
+                        depth -= run
+                        run = 0
+                    elif kind <= opens:
+                        if kind == opens:
+                            runs.append(run)
+                            run = 0
+                        else:
+                            run += 1
+                        depth += 1
+                        if depth > max_depth:
+                            raise LimitError("depth", _span_of(m, place))
+                    elif runs:  # a closing parenthesis
+                        depth -= 1 + run
+                        run = runs.pop()
+            previous = kind
+            while action < 0:
+                back, after, callback, pick = rules[action]
+                if pick is None:
+                    values[-1] = callback(place, values[-1])
+                    state = after[states[-2]][kind]
+                    states[-1] = state
+                else:
+                    children = pick(values[back:])
+                    del values[back:]
+                    values.append(callback(place, *children))
+                    del states[back:]
+                    state = after[states[-1]][kind]
+                    states.append(state)
+                action = actions[state][kind]
+            state = action
+            states.append(state)
+            values.append(m)
+        if (m.end() if m else 0) != len(text):
+            raise Unparsable  # at a character no terminal matches
+        kind = self._end_kind
+        end_state = self._end
+        while True:
+            action = actions[state][kind]
+            if action >= 0:
+                raise Unparsable
+            back, after, callback, pick = rules[action]  # as in the loop above
+            children = (values[-1],) if pick is None else pick(values[back:])
+            del values[back:]
+            values.append(callback(place, *children))
+            del states[back:]
+            state = after[states[-1]][kind]
+            if state == end_state:
+                return values[-1]
+            states.append(state)
+
+
+def _span_of(m: re.Match, place: Place) -> Span:
+    line, column = place(m)
+    return Span(m.start(), m.end(), line, column)
+
+
+def _places(text: str) -> Place:
+    """The (line, column) of a match in ``text``, 1-based, as Lark's lexer
+    counts them: lines end at '\\n' only."""
+    if "\n" not in text:
+        return _on_the_first_line
+    # Where each line starts: after each line and its '\n'.
+    starts = list(accumulate(map((1).__add__, map(len, text.split("\n"))), initial=0))
+
+    def place(token: re.Match) -> tuple[int, int]:
+        offset = token.start()
+        line = bisect_right(starts, offset)
+        return line, offset - starts[line - 1] + 1
+
+    return place
+
+
+def _on_the_first_line(token: re.Match) -> tuple[int, int]:
+    return 1, token.start() + 1
+
+
+def _is_unit(rule: Rule) -> bool:
+    """A rule whose value is its one child's, as ``?sum: product``."""
+    if len(rule.expansion) != 1 or not rule.options.expand1 or rule.alias:
+        return False
+    (symbol,) = rule.expansion
+    return not _filtered(symbol) and not _spliced(symbol)
+
+
+def _filtered(symbol) -> bool:
+    return symbol.is_term and symbol.filter_out
+
+
+def _spliced(symbol) -> bool:
+    return not symbol.is_term and symbol.name.startswith("_")
+
+
+def _reduction(rule: Rule, callbacks: dict[str, Callback], unit: bool) -> tuple[Callback, Any]:
+    """``(callback, pick)`` for a reduction by ``rule``: ``pick`` takes the
+    rule's values off the stack and gives the callback's arguments, shaped as
+    Lark's ParseTreeBuilder shapes a transformer's (filtered tokens left out,
+    the children of inlined rules spliced in, a ``?rule`` of one child passing
+    it through). A pick of None means the callback takes the one value."""
+    kept = [(i, _spliced(s)) for i, s in enumerate(rule.expansion) if not _filtered(s)]
+    name = rule.alias or rule.origin.name
+    if unit:
+        return _same, None
+    if name in callbacks:
+        callback = callbacks[name]
+    elif rule.origin.name.startswith("_"):
+        # An inlined rule's value is its children, for its parent to splice.
+        return _same, lambda popped: (_splice(kept, popped),)
+    else:
+        raise NotImplementedError(f"no callback for the grammar's rule {name!r}")
+    expand1 = rule.options.expand1 and not rule.alias
+    if not expand1 and not any(spliced for _, spliced in kept):
+        if len(rule.expansion) == 1 and len(kept) == 1:
+            return callback, None
+        if len(kept) > 1:
+            return callback, itemgetter(*[i for i, _ in kept])
+        return callback, lambda popped: tuple(popped[i] for i, _ in kept)
+    if not expand1:
+        return callback, lambda popped: _splice(kept, popped)
+
+    def one_or_callback(place: Place, *children: Any) -> Any:
+        return children[0] if len(children) == 1 else callback(place, *children)
+
+    return one_or_callback, lambda popped: _splice(kept, popped)
+
+
+def _splice(kept: list[tuple[int, bool]], popped: list) -> _Inlined:
+    """The children kept, those of inlined rules spliced in. Like Lark, it
+    grows the list of a first, inlined child rather than copy it: a
+    left-recursive rule (``(a ";")*``) would otherwise copy every statement
+    again for each one."""
+    children = None
+    for i, spliced in kept:
+        if not spliced:
+            if children is None:
+                children = _Inlined()
+            children.append(popped[i])
+        elif children is None:
+            children = popped[i]  # used once, by this parent: ours to grow
+        else:
+            children.extend(popped[i])
+    return _Inlined() if children is None else children
+
+
+def _same(place: Place, value: Any) -> Any:
+    return value
+
+
+def _give_up(values: list) -> None:
+    raise Unparsable
+
+
+def _refuse_keywords(terminals, flags: int) -> None:
+    # Lark's lexer retypes a match of a pattern terminal that is also a
+    # string terminal (a keyword matched as a NAME); this loop does not.
+    strings = [t for t in terminals if t.pattern.type == "str"]
+    for terminal in terminals:
+        if terminal.pattern.type != "re":
+            continue
+        pattern = re.compile(terminal.pattern.to_regexp(), flags)
+        for string in strings:
+            value = string.pattern.value
+            found = pattern.match(value)
+            if string.priority == terminal.priority and found and found.group(0) == value:
+                raise NotImplementedError(f"{string.name} is also a {terminal.name}")
