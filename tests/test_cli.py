@@ -428,6 +428,7 @@ def test_a_run_imports_only_what_its_command_needs():
     assert "cgrad.cli.eval_command" in modules
     unneeded = {
         "rich",
+        "lark",
         "pydantic",
         "importlib.metadata",
         "cgrad.render",

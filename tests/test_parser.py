@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 
 import pytest
 
 import cgrad
-from cgrad import parser
+from cgrad import lalr, parser
 from cgrad.syntax import Binary, Group, Name
 
 
@@ -102,7 +105,53 @@ def test_spans_point_at_the_source():
 
 
 def test_parser_is_built_once():
-    assert parser._parser() is parser._parser()
+    from cgrad.lark_parser import lark_parser
+
+    assert lark_parser() is lark_parser()
+    assert parser._fast_parser() is parser._fast_parser()
+
+
+def test_the_shipped_tables_are_the_grammars():
+    # The fast loop runs on tables shipped with the package (parse_tables.json)
+    # so that a run need not build Lark's parser: they must be what Lark
+    # builds from the grammar now, numbered the same way whatever the hash seed.
+    shipped = json.loads(parser.TABLES_FILE.read_text(encoding="utf-8"))
+    assert shipped["grammar"] == parser.grammar_text(), (
+        "the grammar changed: write the tables again with "
+        'python -c "from cgrad.parser import write_tables; write_tables()"'
+    )
+    assert shipped == {
+        "format": lalr.TABLES_FORMAT,
+        "grammar": parser.grammar_text(),
+        "tables": parser.read_tables(),
+    }
+
+
+def test_tables_for_another_grammar_are_not_used(tmp_path, monkeypatch):
+    stale = json.loads(parser.TABLES_FILE.read_text(encoding="utf-8"))
+    stale["grammar"] += "\n// edited"
+    stale["tables"]["actions"] = []  # would fail at the first token if used
+    (tmp_path / "tables.json").write_text(json.dumps(stale), encoding="utf-8")
+    monkeypatch.setattr(parser, "TABLES_FILE", tmp_path / "tables.json")
+    assert parser._tables() == parser.read_tables()
+    monkeypatch.setattr(parser, "TABLES_FILE", tmp_path / "missing.json")
+    assert parser._tables() == parser.read_tables()
+
+
+def test_a_valid_program_never_imports_lark():
+    # Lark is for the text the fast loop gives up on: its import and its
+    # parser are 40 ms of a cold start.
+    script = (
+        "import sys, cgrad\n"
+        "cgrad.compile('a = (x+y)*z\\nsin(a)^2 + -1e-3').evaluate(x=1, y=2, z=3)\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'lark'], 'lark imported'\n"
+        "try:\n"
+        "    cgrad.compile('2x')\n"
+        "except cgrad.ParseError:\n"
+        "    assert 'lark' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def error_of(text: str) -> cgrad.ParseError:

@@ -28,13 +28,17 @@ from bisect import bisect_right
 from collections.abc import Callable
 from itertools import accumulate
 from operator import itemgetter
-from typing import Any, NamedTuple
-
-from lark import Lark
-from lark.grammar import Rule
-from lark.parsers.lalr_analysis import Shift
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import Span
+
+if TYPE_CHECKING:
+    from lark import Lark
+    from lark.grammar import Rule
+
+# The version of the layout read_tables() gives: tables saved with another
+# are made again.
+TABLES_FORMAT = 1
 
 
 class Unparsable(Exception):  # noqa: N818 - a signal to fall back on Lark, not an error
@@ -75,120 +79,186 @@ class _Inlined(list):
     """The children of an inlined rule (``_statement``), spliced into its parent."""
 
 
+def read_tables(lark: Lark, nesting: Nesting) -> dict:
+    """What the loop needs of the parser Lark built, as plain data (lists,
+    numbers, strings: JSON can hold them, so that a cold start need not
+    build Lark, which takes 25 ms, nor import it)."""
+    from lark.parsers.lalr_analysis import Shift
+
+    options = lark.options
+    if (
+        options.maybe_placeholders
+        or options.keep_all_tokens
+        or options.lexer_callbacks
+        or options.regex
+        or options.use_bytes
+    ):
+        raise NotImplementedError("the fast parser reads Lark's default lexer and tree shaping")
+
+    # Kinds are numbered by what the loop does with them: terminals with no
+    # part in nesting first, then each nesting role, then the newline, then
+    # what is ignored; the loop tells them apart by these ranges.
+    ignored = set(lark.ignore_tokens)
+    roles = [*sorted(nesting.ends), *sorted(nesting.signs), *sorted(nesting.extends)]
+    roles += [nesting.opens, nesting.closes]
+    plain = [t.name for t in lark.terminals if t.name not in ignored and t.name not in roles]
+    plain.remove(nesting.continues)
+    names = [*plain, *roles, nesting.continues, *sorted(ignored), "$END"]
+    kind = {name: number for number, name in enumerate(names)}
+    first_end = len(plain)
+    first_sign = first_end + len(nesting.ends)
+    # Whether a '+' or '-' after each kind is a sign; $END stands for the
+    # start of the text.
+    sign_after = [name in nesting.before_an_operand for name in names]
+    sign_after[-1] = None in nesting.before_an_operand
+
+    flags = options.g_regex_flags
+    terminals = list(lark.terminals)
+    _refuse_keywords(terminals, flags)
+    # One alternation in the order Lark's lexer tries the terminals (its
+    # BasicLexer sorts them so), so that the first alternative to match is
+    # the terminal Lark would pick.
+    terminals.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
+    pattern = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals)
+    compiled = re.compile(pattern, flags)
+    kind_of_group = [-1] * (compiled.groups + 1)
+    for name, group in compiled.groupindex.items():
+        kind_of_group[group] = kind[name]
+
+    # Private, but the same from Lark 1.0 on (its serialisation uses it).
+    table = lark.parser.parser._parse_table
+    (start,) = table.start_states.values()
+    (end,) = table.end_states.values()
+    goto = {
+        state: {symbol: arg for symbol, (_, arg) in actions.items() if symbol not in kind}
+        for state, actions in table.states.items()
+    }
+    nonterminals = {symbol for symbols in goto.values() for symbol in symbols}
+    rules = sorted(
+        {arg for actions in table.states.values() for action, arg in actions.values()
+         if action is not Shift},
+        key=str,
+    )  # fmt: skip
+    unit = {rule for rule in rules if _is_unit(rule)}
+    # A shift is the state shifted to; a reduction, a negative code with
+    # which rules[code] finds the rule; the error, -1, finds a rule that
+    # gives up.
+    error = -1
+    code = {rule: number - len(rules) - 1 for number, rule in enumerate(rules)}
+    states = range(len(table.states))
+    actions = [[error] * len(kind) for _ in states]
+    for state, symbols in table.states.items():
+        for symbol, (action, arg) in symbols.items():
+            if symbol in kind:
+                actions[state][kind[symbol]] = arg if action is Shift else code[arg]
+
+    def settle(below: int, top: int, lookahead: int) -> int:
+        # Reductions by unit rules leave the stack below alone, so where
+        # they lead depends on the two states on top and the lookahead.
+        while (action := actions[top][lookahead]) < error:
+            rule = rules[action + len(rules) + 1]
+            if rule not in unit:
+                break
+            top = goto[below][rule.origin.name]
+        return top
+
+    # after[origin][state below][lookahead]: the state once a reduction to
+    # origin has pushed its goto and every unit reduction has followed.
+    after = {
+        origin: [
+            [settle(below, goto[below][origin], lookahead) for lookahead in range(len(kind))]
+            if origin in goto[below]
+            else None
+            for below in states
+        ]
+        for origin in sorted(nonterminals)
+    }
+    # Lark numbers its states differently from run to run (it walks sets of
+    # strings, whose order follows the hash seed): numbered again in the
+    # order a walk from the start meets them, the tables of one grammar are
+    # the same every time, and the shipped ones can be compared with them.
+    renumbered = {}
+    waiting = [start]
+    while waiting:
+        state = waiting.pop(0)
+        if state in renumbered:
+            continue
+        renumbered[state] = len(renumbered)
+        waiting += [target for target in actions[state] if target >= 0]
+        waiting += [goto[state][symbol] for symbol in sorted(goto[state])]
+    assert len(renumbered) == len(actions), "a state no walk from the start reaches"
+    old_states = sorted(renumbered, key=renumbered.__getitem__)
+    actions = [[renumbered[a] if a >= 0 else a for a in actions[old]] for old in old_states]
+    after = {
+        origin: [
+            None if rows[old] is None else [renumbered[state] for state in rows[old]]
+            for old in old_states
+        ]
+        for origin, rows in after.items()
+    }
+    start, end = renumbered[start], renumbered[end]
+    return {
+        "names": names,
+        "first_end": first_end,
+        "first_sign": first_sign,
+        "first_extend": first_sign + len(nesting.signs),
+        "opens": kind[nesting.opens],
+        "newline": kind[nesting.continues],
+        "sign_after": sign_after,
+        "pattern": pattern,
+        "flags": flags,
+        "kind_of_group": kind_of_group,
+        "start": start,
+        "end": end,
+        "error": error,
+        "actions": actions,
+        "after": after,
+        "rules": [_rule_shape(rule, rule in unit) for rule in rules],
+    }
+
+
+def _rule_shape(rule: Rule, unit: bool) -> dict:
+    """What a reduction by ``rule`` does with the values it pops (see
+    :func:`_reduction`)."""
+    return {
+        "origin": rule.origin.name,
+        "name": rule.alias or rule.origin.name,
+        "length": len(rule.expansion),
+        # The children a transformer gets: (position, the children of an
+        # inlined rule, to splice?), filtered tokens left out.
+        "kept": [[i, _spliced(s)] for i, s in enumerate(rule.expansion) if not _filtered(s)],
+        "expand1": bool(rule.options.expand1 and not rule.alias),
+        "unit": unit,
+    }
+
+
 class Parser:
-    """Lark's tables for one grammar, and a loop that runs them."""
+    """The tables of one grammar (see :func:`read_tables`), and a loop that runs them."""
 
-    def __init__(self, lark: Lark, callbacks: dict[str, Callback], nesting: Nesting) -> None:
-        options = lark.options
-        if (
-            options.maybe_placeholders
-            or options.keep_all_tokens
-            or options.lexer_callbacks
-            or options.regex
-            or options.use_bytes
-        ):
-            raise NotImplementedError("the fast parser reads Lark's default lexer and tree shaping")
-        self._number_kinds(lark, nesting)
-        self._read_terminals(lark)
-        self._read_table(lark, callbacks)
-
-    def _number_kinds(self, lark: Lark, nesting: Nesting) -> None:
-        # Kinds are numbered by what the loop does with them: terminals with no
-        # part in nesting first, then each nesting role, then the newline, then
-        # what is ignored; the loop tells them apart by these ranges.
-        ignored = set(lark.ignore_tokens)
-        roles = [*nesting.ends, *nesting.signs, *nesting.extends, nesting.opens, nesting.closes]
-        plain = [t.name for t in lark.terminals if t.name not in ignored and t.name not in roles]
-        plain.remove(nesting.continues)
-        names = [*plain, *roles, nesting.continues, *sorted(ignored), "$END"]
-        self._kind = {name: number for number, name in enumerate(names)}
-        self._first_end = len(plain)
-        self._first_sign = self._first_end + len(nesting.ends)
-        self._first_extend = self._first_sign + len(nesting.signs)
-        self._opens = self._kind[nesting.opens]
-        self._newline = self._kind[nesting.continues]
-        self._end_kind = self._kind["$END"]
-        # Whether a '+' or '-' after each kind is a sign; $END stands for the
-        # start of the text.
-        self._sign_after = [name in nesting.before_an_operand for name in names]
-        self._sign_after[-1] = None in nesting.before_an_operand
-
-    def _read_terminals(self, lark: Lark) -> None:
-        flags = lark.options.g_regex_flags
-        terminals = list(lark.terminals)
-        _refuse_keywords(terminals, flags)
-        # One alternation in the order Lark's lexer tries the terminals (its
-        # BasicLexer sorts them so), so that the first alternative to match is
-        # the terminal Lark would pick.
-        terminals.sort(
-            key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name)
-        )
-        self._pattern = re.compile(
-            "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals), flags
-        )
-        self._kind_of_group = [-1] * (self._pattern.groups + 1)
-        for name, group in self._pattern.groupindex.items():
-            self._kind_of_group[group] = self._kind[name]
-
-    def _read_table(self, lark: Lark, callbacks: dict[str, Callback]) -> None:
-        # Private, but the same from Lark 1.0 on (its serialisation uses it).
-        table = lark.parser.parser._parse_table
-        (self._start,) = table.start_states.values()
-        (self._end,) = table.end_states.values()
-        kind = self._kind
-        goto = {
-            state: {symbol: arg for symbol, (_, arg) in actions.items() if symbol not in kind}
-            for state, actions in table.states.items()
-        }
-        nonterminals = {symbol for symbols in goto.values() for symbol in symbols}
-        rules = sorted(
-            {arg for actions in table.states.values() for action, arg in actions.values()
-             if action is not Shift},
-            key=str,
-        )  # fmt: skip
-        unit = {rule for rule in rules if _is_unit(rule)}
-        # A shift is the state shifted to; a reduction, a negative code with
-        # which self._rules[code] finds the rule; the error, -1, finds a rule
-        # that gives up.
-        self._error = -1
-        code = {rule: number - len(rules) - 1 for number, rule in enumerate(rules)}
-        states = range(len(table.states))
-        self._actions = actions = [[self._error] * len(kind) for _ in states]
-        for state, symbols in table.states.items():
-            for symbol, (action, arg) in symbols.items():
-                if symbol in kind:
-                    actions[state][kind[symbol]] = arg if action is Shift else code[arg]
-
-        def settle(below: int, top: int, lookahead: int) -> int:
-            # Reductions by unit rules leave the stack below alone, so where
-            # they lead depends on the two states on top and the lookahead.
-            while (action := actions[top][lookahead]) < self._error:
-                rule = rules[action + len(rules) + 1]
-                if rule not in unit:
-                    break
-                top = goto[below][rule.origin.name]
-            return top
-
-        # after[origin][state below][lookahead]: the state once a reduction to
-        # origin has pushed its goto and every unit reduction has followed.
-        after = {
-            origin: [
-                [settle(below, goto[below][origin], lookahead) for lookahead in range(len(kind))]
-                if origin in goto[below]
-                else None
-                for below in states
-            ]
-            for origin in nonterminals
-        }
+    def __init__(self, tables: dict, callbacks: dict[str, Callback]) -> None:
+        self._kind_of_group = tables["kind_of_group"]
+        self._first_end = tables["first_end"]
+        self._first_sign = tables["first_sign"]
+        self._first_extend = tables["first_extend"]
+        self._opens = tables["opens"]
+        self._newline = tables["newline"]
+        self._end_kind = len(tables["names"]) - 1
+        self._sign_after = tables["sign_after"]
+        self._pattern = re.compile(tables["pattern"], tables["flags"])
+        self._start = tables["start"]
+        self._end = tables["end"]
+        self._error = tables["error"]
+        self._actions = tables["actions"]
+        after = tables["after"]
         self._rules: list[tuple[int, list, Callback, Any]] = [
             (
                 # del stack[back:] pops the rule's symbols; a slice from
                 # sys.maxsize is empty, for rules of no symbols.
-                -len(rule.expansion) if rule.expansion else sys.maxsize,
-                after[rule.origin.name],
-                *_reduction(rule, callbacks, rule in unit),
+                -shape["length"] if shape["length"] else sys.maxsize,
+                after[shape["origin"]],
+                *_reduction(shape, callbacks),
             )
-            for rule in rules
+            for shape in tables["rules"]
         ]
         self._rules.append((0, [], _same, _give_up))
 
@@ -336,26 +406,27 @@ def _spliced(symbol) -> bool:
     return not symbol.is_term and symbol.name.startswith("_")
 
 
-def _reduction(rule: Rule, callbacks: dict[str, Callback], unit: bool) -> tuple[Callback, Any]:
-    """``(callback, pick)`` for a reduction by ``rule``: ``pick`` takes the
-    rule's values off the stack and gives the callback's arguments, shaped as
-    Lark's ParseTreeBuilder shapes a transformer's (filtered tokens left out,
-    the children of inlined rules spliced in, a ``?rule`` of one child passing
-    it through). A pick of None means the callback takes the one value."""
-    kept = [(i, _spliced(s)) for i, s in enumerate(rule.expansion) if not _filtered(s)]
-    name = rule.alias or rule.origin.name
-    if unit:
+def _reduction(shape: dict, callbacks: dict[str, Callback]) -> tuple[Callback, Any]:
+    """``(callback, pick)`` for a reduction by the rule of ``shape``: ``pick``
+    takes the rule's values off the stack and gives the callback's arguments,
+    shaped as Lark's ParseTreeBuilder shapes a transformer's (filtered tokens
+    left out, the children of inlined rules spliced in, a ``?rule`` of one
+    child passing it through). A pick of None means the callback takes the
+    one value."""
+    kept = [(i, spliced) for i, spliced in shape["kept"]]
+    name = shape["name"]
+    if shape["unit"]:
         return _same, None
     if name in callbacks:
         callback = callbacks[name]
-    elif rule.origin.name.startswith("_"):
+    elif shape["origin"].startswith("_"):
         # An inlined rule's value is its children, for its parent to splice.
         return _same, lambda popped: (_splice(kept, popped),)
     else:
         raise NotImplementedError(f"no callback for the grammar's rule {name!r}")
-    expand1 = rule.options.expand1 and not rule.alias
+    expand1 = shape["expand1"]
     if not expand1 and not any(spliced for _, spliced in kept):
-        if len(rule.expansion) == 1 and len(kept) == 1:
+        if shape["length"] == 1 and len(kept) == 1:
             return callback, None
         if len(kept) > 1:
             return callback, itemgetter(*[i for i, _ in kept])
