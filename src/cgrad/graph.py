@@ -17,7 +17,6 @@ names, bindings. Every such error carries the span of the offending text.
 
 from __future__ import annotations
 
-import difflib
 import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
@@ -522,7 +521,9 @@ class _GraphBuilder:
                     call.function_span,
                     hint=f"to multiply, write {name}*(...)",
                 )
-            close = difflib.get_close_matches(name, sorted(FUNCTIONS), n=3, cutoff=0.6)
+            from difflib import get_close_matches  # for a hint only: not on every run
+
+            close = get_close_matches(name, sorted(FUNCTIONS), n=3, cutoff=0.6)
             if name.lower() in FUNCTIONS:
                 close = [name.lower()]
             if close:

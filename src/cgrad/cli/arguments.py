@@ -8,7 +8,6 @@ this module sorts the leftover tokens into the expression and the values.
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 from dataclasses import dataclass, field
@@ -88,7 +87,9 @@ def option_names(context) -> Options:
 
 
 def _option_hint(name: str, options: list[str]) -> str | None:
-    close = difflib.get_close_matches(f"--{name}", options, n=1, cutoff=0.75)
+    from difflib import get_close_matches  # for a hint only: not on every run
+
+    close = get_close_matches(f"--{name}", options, n=1, cutoff=0.75)
     if not close and f"--{name.lower()}" in options:
         close = [f"--{name.lower()}"]
     return f"did you mean the option {close[0]}?" if close else None
