@@ -235,3 +235,290 @@ def test_big_graphs_are_walked():
     function = cgrad.compile(" + ".join(f"sin(x*{i})" for i in range(1, 1000)))
     assert len(function.graph) > codegen.MAX_NODES
     assert engine.plan(function.graph).point_passes is None
+
+
+# --------------------------------------------------------------------------
+# The passes over arrays.
+
+
+def same_numbers(a, b) -> bool:
+    """The same float64s, element by element: NaN where NaN, -0.0 and 0.0
+    told apart (NaNs are all one NaN to the user)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return False
+    nan = np.isnan(a)
+    return (
+        np.array_equal(nan, np.isnan(b))
+        and np.array_equal(a[~nan], b[~nan])
+        and np.array_equal(np.signbit(a[~nan]), np.signbit(b[~nan]))
+    )
+
+
+def inputs_for(function: cgrad.Function, column: list[dict], numbers: set[str]) -> dict:
+    """Arrays of the column's points, one number for the inputs in ``numbers``."""
+    return {
+        name: np.float64(column[0][name])
+        if name in numbers
+        else np.array([point[name] for point in column])
+        for name in function.inputs
+    }
+
+
+def pattern_of(function: cgrad.Function, inputs: dict) -> tuple[bool, ...]:
+    return tuple(isinstance(inputs[name], np.ndarray) for name in function.graph.inputs)
+
+
+def walked_over_arrays(function: cgrad.Function, inputs: dict) -> cgrad.Result:
+    """The walk over whole arrays, with its warnings: what the generated
+    code must match."""
+    shape = np.broadcast_shapes(*(np.shape(a) for a in inputs.values()))
+    with np.errstate(all="ignore"):
+        return engine._evaluate_whole(engine.plan(function.graph), inputs, shape, "reverse")
+
+
+def same_array_result(a: cgrad.Result, b: cgrad.Result) -> bool:
+    return (
+        same_numbers(a.value, b.value)
+        and a.gradient.keys() == b.gradient.keys()
+        and all(same_numbers(a.gradient[name], b.gradient[name]) for name in a.gradient)
+        and [w.message for w in a.warnings] == [w.message for w in b.warnings]
+    )
+
+
+columns = st.lists(wide_points, min_size=1, max_size=24)
+numbers_among_arrays = st.sets(st.sampled_from(NAMES), max_size=2)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    program=programs(guarded=False, symbolic=False), column=columns, numbers=numbers_among_arrays
+)
+def test_generated_array_passes_give_the_walks_numbers_bit_for_bit(program, column, numbers):
+    # Every number of the results and of the watched nodes, NaN and inf
+    # included (the caller looks for them after the call), is the walk's;
+    # the inputs are read, never written.
+    function = cgrad.compile(program.text)
+    inputs = inputs_for(function, column, numbers)
+    pattern = pattern_of(function, inputs)
+    assume(any(pattern))
+    plan = engine.plan(function.graph)
+    passes = plan.array_passes(pattern)
+    # The same rules are traced, over one number or over arrays.
+    assert (passes is None) == (plan.point_passes is None)
+    if passes is None:
+        return
+    originals = {name: np.copy(a) for name, a in inputs.items()}
+    size = len(column)
+    with np.errstate(all="ignore"):
+        values = engine.forward(plan, inputs)
+        adjoints = engine.backward(plan, values)
+        columns = [np.full(size, 7.0) for _ in range(1 + len(plan.wrt))]
+        work = [np.full(size, 7.0) for _ in range(passes.buffers)]
+        got, watched = passes(*(inputs[n] for n in function.graph.inputs), *columns, *work)
+    graph = function.graph
+    expected = [values[graph.output], *(adjoints[graph.input_ids[n]] for n in plan.wrt)]
+    for column_array, computed, walked in zip(columns, got, expected, strict=True):
+        if computed is not column_array:
+            column_array[...] = 0.0 if computed is None else computed
+        assert same_numbers(column_array, np.broadcast_to(0.0 if walked is None else walked, size))
+    for node_id, value in zip(passes.watched, watched, strict=True):
+        assert same_numbers(value, values[node_id])
+    for name, array in inputs.items():
+        assert same_numbers(array, originals[name])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    program=programs(guarded=False, symbolic=False),
+    column=st.lists(wide_points, min_size=1, max_size=40),
+    numbers=numbers_among_arrays,
+    chunk=st.sampled_from([1, 3, 8, 64]),
+)
+def test_arrays_by_generated_code_give_the_walks_numbers_and_warnings(
+    program, column, numbers, chunk
+):
+    # Through the API, in chunks (the last one shorter), once the code is
+    # made: the walk's numbers where no chunk has anything to warn about,
+    # and where one has, the walk's numbers and warnings.
+    function = cgrad.compile(program.text)
+    inputs = inputs_for(function, column, numbers)
+    pattern = pattern_of(function, inputs)
+    assume(any(pattern))
+    function._plan(None).array_passes(pattern)  # made now, not after some walks
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "CHUNK", chunk)
+        result = function.evaluate(inputs)
+    walked = walked_over_arrays(function, inputs)
+    assert same_array_result(result, walked)
+    arrays = [result.value, *result.gradient.values()]
+    assert len({id(a) for a in arrays}) == len(arrays)
+    assert not any(np.shares_memory(a, b) for a in arrays for b in inputs.values())
+
+
+@pytest.mark.parametrize("text", ["x", "exp(x)", "x + y", "x*y", "x - x", "sqrt(x)*x", "2 + 0*x"])
+def test_generated_results_are_arrays_of_their_own(text):
+    # A result that is an input (d/dx x*y is y), another result (exp's
+    # slope is its value) or a number is copied into an array of its own.
+    function = cgrad.compile(text)
+    x = np.linspace(0.5, 1.5, 9)
+    inputs = {name: x for name in function.inputs}
+    plan = function._plan(None)
+    assert plan.array_passes(pattern_of(function, inputs)) is not None
+    result = function.evaluate(inputs)
+    arrays = [result.value, *result.gradient.values()]
+    assert all(not np.shares_memory(a, b) for a in arrays for b in [*arrays, x] if a is not b)
+    assert np.array_equal(x, np.linspace(0.5, 1.5, 9))
+    assert same_array_result(result, walked_over_arrays(function, inputs))
+    # Node values and adjoints are not kept: nothing a later chunk writes
+    # over is handed out.
+    assert result.node_values == [] and result.node_gradients is None
+
+
+def test_node_values_handed_out_are_the_walks():
+    # Where the walk runs (a warning), its node values and adjoints are
+    # handed out, and no generated code has written over them.
+    function = cgrad.compile("sqrt(x*y) + x*y*exp(x)")
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    inputs = {"x": x, "y": x + 1.0}
+    function._plan(None).array_passes((True, True))
+    result = function.evaluate(inputs)
+    assert [w.type for w in result.warnings] == ["kink"]
+    plan = engine.plan(function.graph)
+    with np.errstate(all="ignore"):
+        values = engine.forward(plan, inputs)
+        adjoints = engine.backward(plan, values)
+    assert all(map(same_numbers, result.node_values, values))
+    assert all(
+        a is b is None or same_numbers(a, b)
+        for a, b in zip(result.node_gradients, adjoints, strict=True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "bad", "kind"),
+    [("abs(x - 900)", 900, "kink"), ("1/(x - 900)", 900, "non_finite_value")],
+)
+def test_a_problem_in_a_late_chunk_of_generated_code_is_reported_with_its_points(
+    monkeypatch, text, bad, kind
+):
+    monkeypatch.setattr(engine, "CHUNK", 64)
+    function = cgrad.compile(text)
+    function._plan(None).array_passes((True,))
+    result = function.evaluate(x=np.arange(1000.0))
+    assert [w.type for w in result.warnings] == [kind]
+    assert np.flatnonzero(result.warnings[0].points).tolist() == [bad]
+
+
+def test_array_code_is_made_once_it_pays():
+    function = cgrad.compile("sin(x*y) + x")
+    plan = function._plan(None)
+    small = np.linspace(0.0, 1.0, 10)
+    for _ in range(engine.COMPILE_AFTER):
+        function.evaluate(x=small, y=2.0)
+    assert plan.made_array_passes == {}  # a few short arrays are walked
+    function.evaluate(x=small, y=2.0)
+    assert plan.made_array_passes[(True, False)] is not None
+    big = np.linspace(0.0, 1.0, engine.COMPILE_AT_POINTS)
+    function.evaluate(x=big, y=big)  # a long one at once
+    assert plan.made_array_passes[(True, True)] is not None
+
+
+def test_a_rule_that_must_look_at_the_point_is_walked_over_arrays():
+    function = cgrad.compile("hypot(x, y)")
+    assert engine.plan(function.graph).array_passes((True, True)) is None
+    x = np.zeros(engine.CHUNK + 5)
+    x[1] = 3.0
+    result = function.evaluate(x=x, y=np.where(x == 3.0, 4.0, 1.0))
+    assert result.gradient["x"][1] == 0.6 and result.gradient["y"][1] == 0.8
+
+
+def test_array_code_holds_nothing_from_the_user():
+    function = cgrad.compile("__import__ * os + system - exec / eval + sqrt(globals)")
+    plan = engine.plan(function.graph)
+    count = len(function.graph.inputs)
+    for pattern in [(True,) * count, (True, False) * (count // 2) + (False,) * (count % 2)]:
+        passes = plan.array_passes(pattern)
+        assert codegen.SAFE.fullmatch(passes.source)
+        assert not any(name in passes.source for name in function.inputs)
+
+
+def test_no_points_are_walked_whole():
+    function = cgrad.compile("x*y")
+    function._plan(None).array_passes((True, True))
+    result = function.evaluate(x=np.array([]), y=np.array([]))
+    assert result.value.shape == (0,) and result.gradient["x"].shape == (0,)
+
+
+@pytest.mark.parametrize(
+    ("text", "inputs"),
+    [
+        ("exp(x)", {"x": -math.inf}),  # 0, and its slope 0
+        ("tanh(x) * y", {"x": math.inf, "y": 2.0}),
+        ("x / y", {"x": 1.0, "y": math.inf}),
+        ("x * y", {"x": 0.5, "y": math.nan}),  # NaN in every result: no need to look
+        ("x^0 + y", {"x": math.nan, "y": 1.0}),
+    ],
+)
+def test_a_non_finite_input_is_named_though_the_results_are_finite(text, inputs):
+    function = cgrad.compile(text)
+    arrays = {name: np.array([1.0, inputs[name], 0.25]) for name in function.inputs}
+    function._plan(None).array_passes((True,) * len(function.inputs))
+    result = function.evaluate(arrays)
+    assert "non_finite_input" in [w.type for w in result.warnings]
+    assert same_array_result(result, walked_over_arrays(function, arrays))
+
+
+def test_a_kink_that_the_signs_rule_out_is_not_looked_for():
+    # y^2 + 1 is never 0, nor is it after rounding.
+    plan = engine.plan(cgrad.compile("sqrt(y^2 + 1) * x + abs(0.5 + exp(x) + y*y)").graph)
+    assert len(plan.kink_steps) == 2 and not plan.array_passes((True, True)).kink_steps
+
+
+@pytest.mark.parametrize(
+    ("text", "x"),
+    [
+        ("sqrt(y^2 + x^2)", 0.0),
+        ("sqrt(x*y + y^2)", -0.0),
+        ("abs(exp(x)) * y", -800.0),  # exp underflows to 0
+        ("sqrt(exp(x) + y^2)", -800.0),
+        ("sqrt(x) * y", -0.0),
+        ("sqrt(1 + x) * y", -1.0),
+    ],
+)
+def test_a_kink_that_the_signs_allow_is_looked_for(text, x):
+    function = cgrad.compile(text)
+    assert function._plan(None).array_passes((True, True)).kink_steps
+    inputs = {"x": np.array([1.0, x, 1.0]), "y": np.array([1.0, 0.0, -0.0])}
+    result = function.evaluate(inputs)
+    assert "kink" in [w.type for w in result.warnings]
+    assert same_array_result(result, walked_over_arrays(function, inputs))
+
+
+def test_work_arrays_kept_between_calls_serve_any_length(monkeypatch):
+    monkeypatch.setattr(engine, "CHUNK", 100)
+    function = cgrad.compile("sin(x*y) + exp(-y^2) * log(1 + x^2) / sqrt(y^2 + 1)")
+    function._plan(None).array_passes((True, True))
+    rng = np.random.default_rng(3)
+    for size in [7, 250, 100, 3, 1000, 99, 101]:
+        inputs = {"x": rng.uniform(-2, 2, size), "y": rng.uniform(-2, 2, size)}
+        result = function.evaluate(inputs)
+        assert not result.warnings
+        assert same_array_result(result, walked_over_arrays(function, inputs))
+
+
+def test_threads_evaluating_one_function_share_no_work_arrays():
+    from concurrent.futures import ThreadPoolExecutor
+
+    function = cgrad.compile("sin(x*y) + tanh(x - y) * (x + y)")
+    function._plan(None).array_passes((True, True))
+    rng = np.random.default_rng(4)
+    columns = [rng.uniform(-2, 2, (2, 5000)) for _ in range(16)]
+
+    def evaluate(xy):
+        return function.evaluate(x=xy[0], y=xy[1])
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(evaluate, columns))
+    for (x, y), result in zip(columns, results, strict=True):
+        assert same_array_result(result, walked_over_arrays(function, {"x": x, "y": y}))

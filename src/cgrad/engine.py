@@ -22,7 +22,7 @@ from typing import Literal
 
 import numpy as np
 
-from .codegen import compile_point_passes, kink_impossible
+from .codegen import compile_array_passes, compile_point_passes, kink_impossible
 from .diagnostics import Diagnostics, EvaluationWarning
 from .graph import INPUT, Graph
 from .ops import MINUS_ONE, NUMERIC, ONE, OPS
@@ -49,14 +49,29 @@ class Result:
 
 # Arrays longer than this are evaluated a slice at a time, so that the
 # temporaries of a slice stay in the CPU cache instead of streaming through
-# memory. Measured on 1,000,000 points of bench/batch.py's expression (ms):
-# 1,024: 147, 4,096: 81, 16,384: 68, 32,768: 60, 65,536: 75, whole: 140.
+# memory. Measured on 1,000,000 points of bench/batch.py's expression (ms),
+# walking the graph: 1,024: 147, 4,096: 81, 16,384: 68, 32,768: 60, 65,536:
+# 75, whole: 140; by generated code (bench/run.py's W2): 4,096: 51, 8,192:
+# 46, 16,384: 45, 32,768: 43, 65,536: 45, 131,072: 51.
 CHUNK = 32768
+
+# A plan keeps the work arrays of its generated array passes for its next
+# evaluation, up to this many bytes: new ones cost a page fault every 4 kB
+# wherever malloc has given freed memory back to the system (glibc does so
+# for more than 128 kB free at the top of its heap), which at 10,000 points
+# of bench/run.py's W2 doubled the time.
+KEEP_WORK_BYTES = 8 << 20
 
 
 # Point evaluations of a plan walked before its generated code is made
 # (which costs about as much as 20 walks).
 COMPILE_AFTER = 16
+
+# An array evaluation this long has its generated code made at once: the
+# code costs about 1 ms to make, a walk over this many points about half
+# that, and the code runs it about 3 times as fast. Shorter ones count as
+# point evaluations do, against COMPILE_AFTER.
+COMPILE_AT_POINTS = 4096
 
 # d output / d output, as an object of its own: multiplying by it is skipped.
 SEED = np.float64(1.0)
@@ -93,6 +108,13 @@ class Plan:
 
     # Points evaluated by walking the graph, until generated code pays.
     points_walked: list[int] = field(default_factory=lambda: [0])
+    # The same for arrays, and the generated passes over them, by which
+    # inputs are arrays (one number among arrays is not traced as one).
+    arrays_walked: list[int] = field(default_factory=lambda: [0])
+    made_array_passes: dict[tuple[bool, ...], Callable | None] = field(default_factory=dict)
+    # The work arrays of the last evaluation by them, for the next (at most
+    # one set: a list, whose pop and append threads cannot interleave).
+    spare_work: list[list[np.ndarray]] = field(default_factory=list)
 
     @cached_property
     def point_passes(self) -> Callable | None:
@@ -109,6 +131,24 @@ class Plan:
             return self.point_passes
         self.points_walked[0] += 1
         return self.point_passes if self.points_walked[0] > COMPILE_AFTER else None
+
+    def array_passes(self, arrays: tuple[bool, ...]) -> Callable | None:
+        """Both passes over slices of many points as one generated function
+        (see :func:`cgrad.codegen.compile_array_passes`), for inputs that
+        are arrays where ``arrays`` says so; None where the graph is walked."""
+        made = self.made_array_passes
+        if arrays not in made:
+            made[arrays] = compile_array_passes(self, NUMERIC, SEED, arrays)
+        return made[arrays]
+
+    def passes_for_arrays(self, arrays: tuple[bool, ...], size: int) -> Callable | None:
+        """The generated array passes once they pay (see COMPILE_AT_POINTS)."""
+        if arrays in self.made_array_passes:
+            return self.made_array_passes[arrays]
+        self.arrays_walked[0] += 1
+        if size >= COMPILE_AT_POINTS or self.arrays_walked[0] > COMPILE_AFTER:
+            return self.array_passes(arrays)
+        return None
 
 
 def plan(graph: Graph, wrt: Sequence[str] | None = None) -> Plan:
@@ -308,8 +348,9 @@ def evaluate_plan(plan: Plan, inputs: Mapping[str, object], mode: Mode = "revers
     # A single number becomes a numpy scalar (not a 0-d array), so that
     # every node value of a point evaluation is a float64.
     arrays = {name: _as_float64(inputs[name]) for name in graph.inputs}
-    shapes = [np.shape(a) for a in arrays.values()]
-    shape = np.broadcast_shapes(*shapes) if any(shapes) else ()
+    shapes = {np.shape(a) for a in arrays.values()} - {()}
+    # (np.broadcast_shapes costs 3 µs, and arrays of one shape need none)
+    shape = shapes.pop() if len(shapes) == 1 else np.broadcast_shapes(*shapes, ())
     with np.errstate(all="ignore"):
         if mode == "reverse" and _chunkable(arrays, shape):
             result = _evaluate_in_chunks(plan, arrays, shape)
@@ -360,49 +401,130 @@ def _evaluate_point(plan: Plan, point: list[float]) -> Result | None:
 
 
 def _chunkable(arrays: Mapping[str, object], shape: tuple[int, ...]) -> bool:
-    """Many points, each input either one number or a full array (slicing
-    a broadcast input would take a copy of the whole)."""
-    if len(shape) == 0 or int(np.prod(shape)) <= CHUNK:
+    """Many points (or one in an array), each input either one number or
+    a full array (slicing a broadcast input would take a copy of the
+    whole)."""
+    if len(shape) == 0 or 0 in shape:
         return False
-    return all(np.ndim(a) == 0 or np.shape(a) == shape for a in arrays.values())
+    # (after _as_float64, a number is a float64 and an array an ndarray)
+    return all(type(a) is not np.ndarray or a.shape == shape for a in arrays.values())
 
 
 def _evaluate_in_chunks(plan: Plan, arrays: dict, shape: tuple[int, ...]) -> Result | None:
-    """The value and partials a chunk at a time, into preallocated arrays;
-    None as soon as a chunk has something to warn about (a kink or a
-    non-finite number), for :func:`_evaluate_whole` to explain with the
-    points it concerns."""
+    """The value and partials a chunk at a time, into preallocated arrays,
+    by the generated array passes or, without them, by walking the graph
+    (only for arrays over CHUNK: shorter ones are walked whole); None as
+    soon as a chunk has something to warn about (a kink or a non-finite
+    number), for :func:`_evaluate_whole` to explain with the points it
+    concerns. The node values and adjoints of a chunk are not kept."""
+    size = math.prod(shape)
+    inputs = [arrays[name] for name in plan.graph.inputs]
+    # (after _as_float64, a number is a float64 and an array an ndarray)
+    pattern = tuple([type(a) is np.ndarray for a in inputs])
+    passes = plan.passes_for_arrays(pattern, size)
+    if passes is None and size <= CHUNK:
+        return None
+    # The whole-array path names the non-finite inputs; the arrays among
+    # them are looked at a chunk at a time, while the chunk is in the cache.
+    numbers = [a for a, array in zip(inputs, pattern, strict=True) if not array]
+    if numbers and not _sums_finite(*numbers):
+        return None
+    if len(shape) > 1:
+        inputs = [a.reshape(-1) if array else a for a, array in zip(inputs, pattern, strict=True)]
+    columns = [np.empty(size) for _ in range(1 + len(plan.wrt))]
+    if passes is None:
+        found = _walk_in_chunks(plan, inputs, pattern, columns)
+    else:
+        found = _run_in_chunks(plan, passes, inputs, pattern, columns)
+    if not found:
+        return None
+    if len(shape) > 1:
+        columns = [column.reshape(shape) for column in columns]
+    return Result(value=columns[0], gradient=dict(zip(plan.wrt, columns[1:], strict=True)))
+
+
+def _run_in_chunks(plan: Plan, passes: Callable, flat: list, pattern: tuple, columns: list) -> bool:
+    """Fill ``columns`` (the value, then the partials) by the generated
+    passes, a chunk at a time; False at the first chunk with something to
+    warn about."""
+    size = len(columns[0])
+    length = min(size, CHUNK)
+    kept = _work_arrays(plan, passes.buffers, length)
+    work = kept if not kept or len(kept[0]) == length else [w[:length] for w in kept]
+    watched_ids = passes.watched
+    unechoed = passes.unechoed
+    try:
+        for start in range(0, size, length):
+            stop = start + length
+            if stop >= size:
+                stop = size
+                if stop - start < length:
+                    work = [w[: stop - start] for w in work]
+            if length == size:  # one chunk, the usual case below CHUNK points
+                chunk, results = flat, columns
+            else:
+                chunk = [
+                    a[start:stop] if array else a for a, array in zip(flat, pattern, strict=True)
+                ]
+                results = [column[start:stop] for column in columns]
+            if unechoed and not _sums_finite(*[chunk[position] for position in unechoed]):
+                return False
+            got, watched = passes(*chunk, *results, *work)
+            at_kinks = dict(zip(watched_ids, watched, strict=True)) if watched_ids else None
+            if at_kinks and _any_kink(passes.kink_steps, at_kinks):
+                return False
+            for column, computed in zip(results, got, strict=True):
+                # What the generated code computed into its place is there.
+                if computed is not column:
+                    column[...] = 0.0 if computed is None else computed
+            if not _sums_finite(*results):
+                return False
+        return True
+    finally:
+        if kept and len(kept) * len(kept[0]) * 8 <= KEEP_WORK_BYTES:
+            plan.spare_work[:] = [kept]
+
+
+def _work_arrays(plan: Plan, count: int, length: int) -> list[np.ndarray]:
+    """``count`` work arrays of at least ``length`` elements: the plan's
+    spare ones if they will do, else new ones."""
+    try:
+        spare = plan.spare_work.pop()
+    except IndexError:
+        spare = []
+    if len(spare) >= count and (not spare or len(spare[0]) >= length):
+        return spare[:count]
+    return [np.empty(length) for _ in range(count)]
+
+
+def _walk_in_chunks(plan: Plan, flat: list, pattern: tuple, columns: list) -> bool:
+    """As :func:`_run_in_chunks`, by walking the graph."""
     graph = plan.graph
-    size = int(np.prod(shape))
-    flat = {name: a if np.ndim(a) == 0 else a.reshape(-1) for name, a in arrays.items()}
-    if not _sums_finite(*flat.values()):
-        return None  # the whole-array path names the non-finite inputs
-    value = np.empty(size)
-    gradient = {name: np.empty(size) for name in plan.wrt}
+    size = len(columns[0])
     for start in range(0, size, CHUNK):
         stop = min(start + CHUNK, size)
-        chunk = {name: a if np.ndim(a) == 0 else a[start:stop] for name, a in flat.items()}
-        values = forward(plan, chunk)
+        chunk = [a[start:stop] if array else a for a, array in zip(flat, pattern, strict=True)]
+        if not _sums_finite(*[a for a, array in zip(chunk, pattern, strict=True) if array]):
+            return False
+        values = forward(plan, dict(zip(graph.inputs, chunk, strict=True)))
         adjoints = backward(plan, values)
-        if _any_kink(plan, values):
-            return None
-        value[start:stop] = values[graph.output]
-        for name, column in gradient.items():
-            adjoint = adjoints[graph.input_ids[name]]
-            column[start:stop] = 0.0 if adjoint is None else adjoint
-        if not _sums_finite(value[start:stop], *(g[start:stop] for g in gradient.values())):
-            return None
-    return Result(
-        value=value.reshape(shape),
-        gradient={name: column.reshape(shape) for name, column in gradient.items()},
-    )
+        if _any_kink(plan.kink_steps, values):
+            return False
+        got = [values[graph.output], *(adjoints[graph.input_ids[name]] for name in plan.wrt)]
+        for column, computed in zip(columns, got, strict=True):
+            column[start:stop] = 0.0 if computed is None else computed
+        if not _sums_finite(*(column[start:stop] for column in columns)):
+            return False
+    return True
 
 
-def _any_kink(plan: Plan, values: list) -> bool:
-    return any(
-        np.any(at(NUMERIC, values[node_id], *[values[i] for i in operands]))
-        for node_id, at, operands in plan.kink_steps
-    )
+def _any_kink(kink_steps: tuple, values) -> bool:
+    for node_id, at, operands in kink_steps:
+        mask = at(NUMERIC, values[node_id], *[values[i] for i in operands])
+        # (a mask's own any(): np.any costs a microsecond more)
+        if mask is True or (mask is not False and mask.any()):
+            return True
+    return False
 
 
 def _evaluate_whole(plan: Plan, arrays: dict, shape: tuple[int, ...], mode: Mode) -> Result:
@@ -480,7 +602,11 @@ def _sums_finite(*arrays) -> bool:
     """True if every array is surely all finite: a sum is finite only if
     every term is. One pass, not two as with isfinite; an overflowing sum
     of finite numbers says False, which only costs the slower path."""
-    return all(math.isfinite(np.sum(a)) for a in arrays)
+    # (np.add.reduce is np.sum without its Python wrapper: 1 µs less a call)
+    for a in arrays:
+        if not math.isfinite(np.add.reduce(a, None)):
+            return False
+    return True
 
 
 def _report_kinks(plan: Plan, values: list, diagnostics: Diagnostics) -> None:
