@@ -590,7 +590,7 @@ def w3_case(shape: str, n: int, lift_limits: bool) -> None:
     """One cgrad run of one W3 case, in a process of its own (so that its
     peak memory is its own): the stages' seconds, as JSON on stdout."""
     from cgrad import parser
-    from cgrad.engine import backward, forward, plan
+    from cgrad.engine import FLOATS, backward, forward_on_floats, plan
     from cgrad.graph import build_graph
 
     text = w3_text(shape, n)
@@ -610,10 +610,10 @@ def w3_case(shape: str, n: int, lift_limits: bool) -> None:
         # The plan is made once per compiled function: it belongs with building.
         passes = plan(graph)
         built = time.perf_counter()
-        with np.errstate(all="ignore"):
-            values = forward(passes, {name: np.float64(POINT[name]) for name in graph.inputs})
-            forwarded = time.perf_counter()
-            adjoints = backward(passes, values)
+        # As Function.evaluate does at one point: the passes on floats.
+        values = forward_on_floats(passes, [POINT[name] for name in graph.inputs])
+        forwarded = time.perf_counter()
+        adjoints = backward(passes, values, m=FLOATS, seed=1.0)
         done = time.perf_counter()
     except cgrad.CgradError as error:
         print(json.dumps(report | {"error": str(error).splitlines()[0]}))

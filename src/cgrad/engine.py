@@ -117,6 +117,16 @@ class Plan:
     spare_work: list[list[np.ndarray]] = field(default_factory=list)
 
     @cached_property
+    def initial_floats(self) -> tuple:
+        """``initial`` with Python floats, for :func:`_walk_on_floats`."""
+        return tuple(None if value is None else float(value) for value in self.initial)
+
+    @cached_property
+    def forward_steps_on_floats(self) -> tuple:
+        """``forward_steps`` with each function on floats (see :data:`FLOATS`)."""
+        return tuple((node, _on_floats(f), operands) for node, f, operands in self.forward_steps)
+
+    @cached_property
     def point_passes(self) -> Callable | None:
         """Both passes at one point as one generated function (see
         :mod:`cgrad.codegen`), or None where the graph is walked."""
@@ -370,26 +380,90 @@ def _point(inputs: Mapping[str, object], names: tuple[str, ...]) -> list[float] 
     return [float(_as_float64(v)) for v in point]
 
 
+# The walk at one point on Python floats, for the points generated code
+# does not take (before it pays, a graph too big to generate, a rule that
+# looks at the point): a ufunc call on one number costs ten times an
+# operator. IEEE arithmetic, abs and sqrt are correctly rounded, so Python's
+# operators give numpy's bits (codegen.py relies on the same); every other
+# function is the engine's own, whose numpy scalar result then takes part
+# in the operators as it is (making it a float would cost more than it saves).
+_EXACT_ON_FLOATS = {
+    np.add: operator.add,
+    np.subtract: operator.sub,
+    np.multiply: operator.mul,
+    np.divide: operator.truediv,
+    np.negative: operator.neg,
+    np.abs: abs,
+    np.sqrt: math.sqrt,
+}
+
+
+def _on_floats(function: Callable) -> Callable:
+    return _EXACT_ON_FLOATS.get(function, function)
+
+
+# The namespace derivative rules run against on floats (see ops.NUMERIC).
+FLOATS = SimpleNamespace(
+    **{
+        **{name: _on_floats(function) for name, function in vars(NUMERIC).items()},
+        # Tests on one number: Python's comparisons (no ufunc call each).
+        "where": NUMERIC.where,
+        "equal": operator.eq,
+        "less": operator.lt,
+        "greater_equal": operator.ge,
+        "is_tie": NUMERIC.is_tie,
+    }
+)
+
+
+def forward_on_floats(plan: Plan, point: Sequence[float]) -> list:
+    """The value of every node at ``point`` (Python floats, in
+    ``plan.graph.inputs`` order), computed on floats (see :data:`FLOATS`);
+    it raises where Python's float does (1/0, sqrt(-1))."""
+    values = list(plan.initial_floats)
+    input_ids = plan.graph.input_ids
+    for name, value in zip(plan.graph.inputs, point, strict=True):
+        values[input_ids[name]] = value
+    for node_id, function, operands in plan.forward_steps_on_floats:
+        values[node_id] = function(*[values[i] for i in operands])
+    return values
+
+
+def _walk_on_floats(plan: Plan, point: Sequence[float]) -> tuple[list, list]:
+    """Both passes at one point, as the generated passes give them."""
+    # A numpy scalar divided by zero warns where Python's float raises; the
+    # numbers are looked at afterwards, as in every other walk.
+    with np.errstate(all="ignore"):
+        values = forward_on_floats(plan, point)
+        # 1.0 for the seed, not SEED: d output/d output, multiplied through,
+        # changes no bit and keeps every adjoint a float.
+        return values, backward(plan, values, m=FLOATS, seed=1.0)
+
+
 def _evaluate_point(plan: Plan, point: list[float]) -> Result | None:
-    """The value and partials at one point by the generated passes, once
-    they pay; None where the walk must do it: before that, and where there
-    is something to warn about (a non-finite number, a kink) or Python's
-    float raised (1/0, sqrt(-1)) where numpy gives inf or NaN, so that the
-    numbers and the warnings are the walk's own."""
+    """The value and partials at one point on Python floats: by the
+    generated passes once they pay, else by :func:`_walk_on_floats`. None
+    where numpy scalars must do it: where there is something to warn about
+    (a non-finite number, a kink) or Python's float raised (1/0, sqrt(-1))
+    where numpy gives inf or NaN, so that the numbers and the warnings are
+    that walk's own."""
     passes = plan.passes_for_a_point()
-    if passes is None:
-        return None
     try:
-        values, adjoints = passes(*point)
+        if passes is None:
+            values, adjoints = _walk_on_floats(plan, point)
+        else:
+            values, adjoints = passes(*point)
     except (ArithmeticError, ValueError):
         return None
     graph = plan.graph
-    value = values[graph.output]
+    # Floats (the walk on floats may end on a numpy scalar), which also sum
+    # inf and -inf without numpy's warning.
+    value = float(values[graph.output])
     gradient = {}
     total = value + sum(point)
     for name in plan.wrt:
         adjoint = adjoints[graph.input_ids[name]]
-        gradient[name] = 0.0 if adjoint is None else adjoint
+        gradient[name] = 0.0 if adjoint is None else float(adjoint)
         total += gradient[name]
     # A sum is finite only if every term is; one that overflows only costs a walk.
     if not math.isfinite(total):
