@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -11,7 +12,8 @@ import pytest
 
 import cgrad
 from cgrad import lalr, parser
-from cgrad.syntax import Binary, Group, Name
+from cgrad.errors import Span
+from cgrad.syntax import Binary, Binding, Call, Group, Name, Number, Unary
 
 
 def value(text: str, **values: float) -> float:
@@ -102,6 +104,37 @@ def test_spans_point_at_the_source():
     assert isinstance(statement.left, Group)
     assert (statement.left.span.start, statement.left.span.end) == (0, 5)
     assert isinstance(statement.right, Name) and statement.right.span.column == 7
+
+
+def test_nodes_and_spans_are_what_their_classes_make():
+    # The callbacks make them without their classes' __init__ (see
+    # parser._thawed): each must be of its class, with every field set,
+    # frozen, and equal (by value, as repr shows it) to what the class makes.
+    text = "a = -f(x, 2)^(y) / +1.5\nb = g()\na * b - 3"
+    pending = list(parser.parse(text).statements)
+    made_of = set()
+    while pending:
+        made = pending.pop()
+        made_of.add(type(made))
+        fields = [getattr(made, field.name) for field in dataclasses.fields(made)]
+        again = type(made)(*fields)
+        assert repr(made) == repr(again)
+        if isinstance(made, Span):
+            assert made == again and hash(made) == hash(again)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(made, dataclasses.fields(made)[0].name, None)
+        for value in fields:
+            pending.extend(value if isinstance(value, tuple) else [value])
+        pending = [value for value in pending if dataclasses.is_dataclass(value)]
+    assert made_of == {Binding, Binary, Unary, Call, Number, Name, Group, Span}
+
+
+def test_a_name_written_many_times_is_one_string():
+    # A big program names the same few functions and inputs over and over.
+    (statement,) = parser.parse("sin(theta) + sin(theta)").statements
+    left, right = statement.left, statement.right
+    assert left.function is right.function
+    assert left.arguments[0].name is right.arguments[0].name
 
 
 def test_parser_is_built_once():

@@ -336,7 +336,7 @@ class Parser:
                     state = after[states[-2]][kind]
                     states[-1] = state
                 else:
-                    children = pick(values[back:])
+                    children = pick(values)
                     del values[back:]
                     values.append(callback(place, *children))
                     del states[back:]
@@ -355,7 +355,7 @@ class Parser:
             if action >= 0:
                 raise Unparsable
             back, after, callback, pick = rules[action]  # as in the loop above
-            children = (values[-1],) if pick is None else pick(values[back:])
+            children = (values[-1],) if pick is None else pick(values)
             del values[back:]
             values.append(callback(place, *children))
             del states[back:]
@@ -408,12 +408,20 @@ def _spliced(symbol) -> bool:
 
 def _reduction(shape: dict, callbacks: dict[str, Callback]) -> tuple[Callback, Any]:
     """``(callback, pick)`` for a reduction by the rule of ``shape``: ``pick``
-    takes the rule's values off the stack and gives the callback's arguments,
-    shaped as Lark's ParseTreeBuilder shapes a transformer's (filtered tokens
-    left out, the children of inlined rules spliced in, a ``?rule`` of one
-    child passing it through). A pick of None means the callback takes the
-    one value."""
+    reads the rule's values on top of the stack (the whole stack, passed as
+    it is: a copy of the top to pick from would cost a list a reduction) and
+    gives the callback's arguments, shaped as Lark's ParseTreeBuilder shapes
+    a transformer's (filtered tokens left out, the children of inlined rules
+    spliced in, a ``?rule`` of one child passing it through). A pick of None
+    means the callback takes the one value."""
     kept = [(i, spliced) for i, spliced in shape["kept"]]
+    length = shape["length"]
+    # Where the kept values are, counted from the end of the stack.
+    from_the_top = [i - length for i, _ in kept]
+
+    def splice(stack: list) -> _Inlined:
+        return _splice(kept, stack[-length:] if length else [])
+
     name = shape["name"]
     if shape["unit"]:
         return _same, None
@@ -421,23 +429,23 @@ def _reduction(shape: dict, callbacks: dict[str, Callback]) -> tuple[Callback, A
         callback = callbacks[name]
     elif shape["origin"].startswith("_"):
         # An inlined rule's value is its children, for its parent to splice.
-        return _same, lambda popped: (_splice(kept, popped),)
+        return _same, lambda stack: (splice(stack),)
     else:
         raise NotImplementedError(f"no callback for the grammar's rule {name!r}")
     expand1 = shape["expand1"]
     if not expand1 and not any(spliced for _, spliced in kept):
-        if shape["length"] == 1 and len(kept) == 1:
+        if length == 1 and len(kept) == 1:
             return callback, None
         if len(kept) > 1:
-            return callback, itemgetter(*[i for i, _ in kept])
-        return callback, lambda popped: tuple(popped[i] for i, _ in kept)
+            return callback, itemgetter(*from_the_top)
+        return callback, lambda stack: tuple(stack[i] for i in from_the_top)
     if not expand1:
-        return callback, lambda popped: _splice(kept, popped)
+        return callback, splice
 
     def one_or_callback(place: Place, *children: Any) -> Any:
         return children[0] if len(children) == 1 else callback(place, *children)
 
-    return one_or_callback, lambda popped: _splice(kept, popped)
+    return one_or_callback, splice
 
 
 def _splice(kept: list[tuple[int, bool]], popped: list) -> _Inlined:
@@ -462,7 +470,7 @@ def _same(place: Place, value: Any) -> Any:
     return value
 
 
-def _give_up(values: list) -> None:
+def _give_up(stack: list) -> None:
     raise Unparsable
 
 
