@@ -64,6 +64,18 @@ class _Untraceable(Exception):  # noqa: N818 - a signal, not an error
     (is this argument 0?): such a graph is walked, not compiled."""
 
 
+def _power_shortcut(recorder: _Recorder, base, exponent):
+    """_power's own tests of a constant exponent, made once while tracing:
+    x^1 is x, and x^2 is x*x where numpy squares so (POWER_SQUARES); None
+    where the call stays np.power."""
+    if np.ndim(exponent) == 0:
+        if exponent == 1.0:
+            return base
+        if exponent == 2.0 and POWER_SQUARES:
+            return recorder.binary("*", base, base)
+    return None
+
+
 class _Recorder:
     def __init__(self) -> None:
         self.lines: list[str] = []
@@ -100,13 +112,9 @@ class _Recorder:
         if not any(isinstance(a, _Traced) for a in arguments):
             return function(*arguments)  # constants: the same call, made now
         if function is _power and not isinstance(arguments[1], _Traced):
-            base, exponent = arguments
-            if np.ndim(exponent) == 0:
-                # _power's own test of its exponent, made once here: x^1 is x.
-                if exponent == 1.0:
-                    return base
-                if exponent == 2.0 and POWER_SQUARES:
-                    return self.binary("*", base, base)
+            shortcut = _power_shortcut(self, *arguments)
+            if shortcut is not None:
+                return shortcut
             function = np.power
         if function in _OPERATORS:
             return self.binary(_OPERATORS[function], *arguments)
@@ -360,13 +368,9 @@ class _ArrayRecorder(_Recorder):
         if not any(isinstance(a, _Traced) for a in arguments):
             return function(*arguments)
         if function is _power and not isinstance(arguments[1], _Traced):
-            base, exponent = arguments
-            if np.ndim(exponent) == 0:
-                # _power's own test of its exponent, made once here: x^1 is x.
-                if exponent == 1.0:
-                    return base
-                if exponent == 2.0 and POWER_SQUARES:
-                    return self.binary("*", base, base)
+            shortcut = _power_shortcut(self, *arguments)
+            if shortcut is not None:
+                return shortcut
             function = np.power
         self.count += 1
         array = any(isinstance(a, _ArrayTraced) and a.array for a in arguments)
