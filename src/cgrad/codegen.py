@@ -32,6 +32,7 @@ too).
 from __future__ import annotations
 
 import math
+import operator
 import re
 from collections.abc import Callable
 
@@ -44,9 +45,17 @@ from .ops import _power
 MAX_NODES = 2_000
 
 # numpy functions that IEEE arithmetic computes to the same bits, as Python
-# writes them (and np.negative, as unary minus).
+# writes them (and np.negative, as unary minus): correctly rounded, so
+# Python's floats and numpy agree to the last bit.
 _OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.divide: "/"}
 _FUNCTIONS = {np.abs: abs, np.sqrt: math.sqrt}
+_PYTHON_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+# The same as callables, for the engine's walk on floats.
+EXACT_ON_FLOATS: dict[Callable, Callable] = {
+    **{function: _PYTHON_OPERATORS[symbol] for function, symbol in _OPERATORS.items()},
+    np.negative: operator.neg,
+    **_FUNCTIONS,
+}
 
 # Recent numpy's power loop squares by multiplying when the exponent is one
 # number 2.0, as it is for a point and for a constant exponent over arrays;
@@ -227,25 +236,17 @@ def kink_impossible(at: Callable, numeric, arguments: list) -> bool:
     return not isinstance(answer, _Traced) and np.ndim(answer) == 0 and not answer
 
 
-def compile_point_passes(plan, numeric, seed) -> Callable | None:
-    """A function of the inputs (Python floats, in ``plan.graph.inputs``
-    order) returning the value of every node and the adjoint of every node
-    (None where the engine has none) as Python floats, the numbers of
-    :func:`cgrad.engine.forward` and :func:`cgrad.engine.backward`; or None
-    if this plan cannot be compiled (too big, or a rule that must look at
-    the point). It raises ArithmeticError or ValueError where Python's float
-    does and numpy would give inf or NaN."""
+def _trace(plan, recorder: _Recorder, numeric, seed, inputs: list) -> tuple[list, list] | None:
+    """The engine's forward steps and backward loop run on ``inputs``
+    (stand-ins, in ``plan.graph.inputs`` order) as ``recorder`` records
+    them: every node's value and adjoint, traced or constant; or None where
+    a rule must look at the point."""
     from .engine import backward  # the engine imports this module
 
     graph = plan.graph
-    if len(graph) > MAX_NODES:
-        return None
-    recorder = _Recorder()
     values: list = list(plan.initial)
-    parameters = []
-    for position, name in enumerate(graph.inputs):
-        parameters.append(f"i{position}")
-        values[graph.input_ids[name]] = _Traced(recorder, f"i{position}")
+    for name, stand_in in zip(graph.inputs, inputs, strict=True):
+        values[graph.input_ids[name]] = stand_in
     try:
         # Calls on constants are made now, as the walk makes them: silently.
         with np.errstate(all="ignore"):
@@ -254,6 +255,26 @@ def compile_point_passes(plan, numeric, seed) -> Callable | None:
             adjoints = backward(plan, values, m=_Namespace(recorder, numeric), seed=seed)
     except _Untraceable:
         return None
+    return values, adjoints
+
+
+def compile_point_passes(plan, numeric, seed) -> Callable | None:
+    """A function of the inputs (Python floats, in ``plan.graph.inputs``
+    order) returning the value of every node and the adjoint of every node
+    (None where the engine has none) as Python floats, the numbers of
+    :func:`cgrad.engine.forward` and :func:`cgrad.engine.backward`; or None
+    if this plan cannot be compiled (too big, or a rule that must look at
+    the point). It raises ArithmeticError or ValueError where Python's float
+    does and numpy would give inf or NaN."""
+    graph = plan.graph
+    if len(graph) > MAX_NODES:
+        return None
+    recorder = _Recorder()
+    parameters = [f"i{position}" for position in range(len(graph.inputs))]
+    traced = _trace(plan, recorder, numeric, seed, [_Traced(recorder, p) for p in parameters])
+    if traced is None:
+        return None
+    values, adjoints = traced
     returned = ", ".join(recorder.operand(v) if v is not None else "None" for v in values)
     slopes = ", ".join(recorder.operand(a) if a is not None else "None" for a in adjoints)
     lines = [f"def passes({', '.join(parameters)}):", *recorder.lines]
@@ -273,7 +294,7 @@ def compile_point_passes(plan, numeric, seed) -> Callable | None:
 # ---------------------------------------------------------------------------
 # The passes over arrays: the same tracing, numpy's own calls, and buffers.
 
-_UFUNCS = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide}
+_UFUNCS = {symbol: function for function, symbol in _OPERATORS.items()}
 
 # Ufuncs whose result is not finite wherever their operand in these
 # positions is not, whatever the other operand: inf*0 and inf-inf are NaN,
@@ -406,23 +427,15 @@ def compile_array_passes(plan, numeric, seed, arrays: tuple[bool, ...]) -> Calla
     that makes an array writes into a work array whose contents nothing
     later reads, its own operand's if that dies with it: a slice of points
     then costs no allocation, and the slice stays in the CPU cache."""
-    from .engine import backward  # the engine imports this module
-
     graph = plan.graph
     if len(graph) > MAX_NODES:
         return None
     recorder = _ArrayRecorder()
-    values: list = list(plan.initial)
-    for position, name in enumerate(graph.inputs):
-        values[graph.input_ids[name]] = _ArrayTraced(recorder, f"i{position}", arrays[position])
-    try:
-        # Calls on constants are made now, as the walk makes them: silently.
-        with np.errstate(all="ignore"):
-            for node_id, function, operands in plan.forward_steps:
-                values[node_id] = recorder.call(function, [values[i] for i in operands])
-            adjoints = backward(plan, values, m=_Namespace(recorder, numeric), seed=seed)
-    except _Untraceable:
+    inputs = [_ArrayTraced(recorder, f"i{i}", array) for i, array in enumerate(arrays)]
+    traced = _trace(plan, recorder, numeric, seed, inputs)
+    if traced is None:
         return None
+    values, adjoints = traced
     results = [values[graph.output], *(adjoints[graph.input_ids[name]] for name in plan.wrt)]
     kink_steps = tuple(
         (node_id, at, operands)

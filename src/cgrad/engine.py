@@ -22,7 +22,12 @@ from typing import Literal
 
 import numpy as np
 
-from .codegen import compile_array_passes, compile_point_passes, kink_impossible
+from .codegen import (
+    EXACT_ON_FLOATS,
+    compile_array_passes,
+    compile_point_passes,
+    kink_impossible,
+)
 from .diagnostics import Diagnostics, EvaluationWarning
 from .graph import INPUT, Graph
 from .ops import MINUS_ONE, NUMERIC, ONE, OPS
@@ -384,22 +389,11 @@ def _point(inputs: Mapping[str, object], names: tuple[str, ...]) -> list[float] 
 # does not take (before it pays, a graph too big to generate, a rule that
 # looks at the point): a ufunc call on one number costs ten times an
 # operator. IEEE arithmetic, abs and sqrt are correctly rounded, so Python's
-# operators give numpy's bits (codegen.py relies on the same); every other
+# operators give numpy's bits (codegen.EXACT_ON_FLOATS); every other
 # function is the engine's own, whose numpy scalar result then takes part
 # in the operators as it is (making it a float would cost more than it saves).
-_EXACT_ON_FLOATS = {
-    np.add: operator.add,
-    np.subtract: operator.sub,
-    np.multiply: operator.mul,
-    np.divide: operator.truediv,
-    np.negative: operator.neg,
-    np.abs: abs,
-    np.sqrt: math.sqrt,
-}
-
-
 def _on_floats(function: Callable) -> Callable:
-    return _EXACT_ON_FLOATS.get(function, function)
+    return EXACT_ON_FLOATS.get(function, function)
 
 
 # The namespace derivative rules run against on floats (see ops.NUMERIC).
