@@ -87,6 +87,17 @@ def hand(m, x, y, z):
     return value, dx, dy, dz
 
 
+def sympy_lambdified(modules: str):
+    """f and its three partials as one function by sympy's lambdify (with
+    common subexpressions eliminated), on ``modules`` (math or numpy)."""
+    import sympy
+
+    symbols = sympy.symbols("x y z")
+    f = expression(sympy, *symbols)
+    formulas = [f, *(f.diff(s) for s in symbols)]
+    return sympy.lambdify(symbols, formulas, modules=modules, cse=True)
+
+
 def micrograd_ops() -> SimpleNamespace:
     """micrograd's Value has only +, *, ** and relu: the functions f needs,
     written the way micrograd writes its own ops (sqrt through **)."""
@@ -372,12 +383,7 @@ def w1(settings) -> dict:
         return lambda: hand(math, x, y, z)
 
     def sympy_peer():
-        import sympy
-
-        symbols = sympy.symbols("x y z")
-        f = expression(sympy, *symbols)
-        formulas = [f, *(f.diff(s) for s in symbols)]
-        made = sympy.lambdify(symbols, formulas, modules="math", cse=True)
+        made = sympy_lambdified("math")
         return lambda: made(x, y, z)
 
     def jax_peer():
@@ -488,12 +494,7 @@ def w2_peers(x, y, z) -> list:
         return lambda: jax.block_until_ready(made(*inputs))
 
     def sympy_peer():
-        import sympy
-
-        symbols = sympy.symbols("x y z")
-        f = expression(sympy, *symbols)
-        formulas = [f, *(f.diff(s) for s in symbols)]
-        made = sympy.lambdify(symbols, formulas, modules="numpy", cse=True)
+        made = sympy_lambdified("numpy")
         return lambda: made(x, y, z)
 
     def numexpr_peer():
