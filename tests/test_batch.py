@@ -345,7 +345,7 @@ def test_a_full_disk_is_a_failure_not_a_bug():
             timeout=60,
         )
     assert completed.returncode == 1
-    assert completed.stderr == "cgrad: error: input/output failed: No space left on device\n"
+    assert completed.stderr == "cgrad: error: cannot write to standard output: No space left on device\n"
 
 
 @pytest.mark.parametrize("previous", [None, "the previous output, whole\n"])
