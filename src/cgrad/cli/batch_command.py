@@ -21,7 +21,7 @@ from ..rows import EXPRESSION_FIELD, EXTENSIONS, Format, Records, detect_format
 from ..writers import WRITERS, Layout, OutputFormat
 from .application import app
 from .arguments import choose, read_program, split_wrt
-from .files import atomic_output, open_binary
+from .files import atomic_output, open_binary, refuse_replacing_input
 from .output import ExitStatus, reporting
 
 EXAMPLES = """
@@ -288,12 +288,7 @@ def _output_path(output: Path | None, source: str | None) -> Path | None:
         return None
     if output.is_dir():
         raise UsageError(f"cannot write {output}: it is a directory", type="file_error")
-    if source not in (None, "-") and output.exists() and output.samefile(source):
-        raise UsageError(
-            f"-o {output} would replace the input while it is read",
-            hint="write to another file, then rename it",
-            type="file_error",
-        )
+    refuse_replacing_input("-o", output, source)
     return output
 
 
