@@ -286,3 +286,38 @@ def test_caret_follows_tabs():
 def test_errors_are_cgrad_errors():
     assert issubclass(cgrad.ParseError, cgrad.CgradError)
     assert isinstance(error_of("2x"), cgrad.CgradError)
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "hint"),
+    [
+        ("sin^2(x)", 6, "for a power of sin, write sin(x)^2"),
+        ("sin ^ 2 (x*y)", 9, "for a power of sin, write sin(x*y)^2"),
+        ("log^2 x", 7, "for a power of log, write log(x)^2"),
+        (
+            "cos^-1(x)",
+            7,
+            "for a power of cos, write cos(x)^-1; for the inverse function, write acos(x)",
+        ),
+        (
+            "d/dx x^2",
+            6,
+            'cgrad has no d/dx notation; for the derivative, run: cgrad diff "x^2" --wrt x',
+        ),
+        (
+            "a = d/dy sin(y)\na",
+            10,
+            'cgrad has no d/dy notation; for the derivative, run: cgrad diff "sin(y)" --wrt y',
+        ),
+        ("sin(x)cos(x)", 7, "to multiply, write sin(x)*cos(x)"),
+        ("sin(x) cos(y+1)", 8, "to multiply, write sin(x)*cos(y+1)"),
+        ("(x+1)y", 6, "to multiply, write (x+1)*y"),
+        ("x sin(x)", 3, "to multiply, write x*sin(x)"),
+        ("sin(x)2", 7, "to multiply, write sin(x)*2"),
+        ("sin(" + "x" * 60 + ")cos(x)", 66, "to multiply, write (...)*cos(x)"),
+    ],
+)
+def test_hints_for_notations_cgrad_does_not_have(text, column, hint):
+    error = error_of(text)
+    assert (error.type, error.column) == ("syntax_error", column)
+    assert error.hint == hint
