@@ -8,6 +8,7 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import cgrad
@@ -321,3 +322,26 @@ def test_hints_for_notations_cgrad_does_not_have(text, column, hint):
     error = error_of(text)
     assert (error.type, error.column) == ("syntax_error", column)
     assert error.hint == hint
+
+
+@pytest.mark.parametrize("x", [1.0, np.array([1.0, 2.0, 3.0])], ids=["point", "array"])
+def test_a_literal_that_underflows_is_warned_about_as_one_that_overflows(x):
+    warnings = cgrad.compile("x + 1e-400").evaluate({"x": x}).warnings
+    assert [(w.type, w.message, w.node) for w in warnings] == [
+        (
+            "underflow",
+            "the number `1e-400` (node @1, line 1, column 5) is too small for float64 "
+            "and becomes 0",
+            1,
+        )
+    ]
+    overflow = cgrad.compile("x * 1e309").evaluate({"x": x}).warnings
+    assert [w.message for w in overflow][:1] == [
+        "the number `1e309` (node @1, line 1, column 5) is too large for float64 "
+        "and becomes Infinity"
+    ]
+
+
+@pytest.mark.parametrize("text", ["x + 0", "x + 0.0e-999", "x + 000.000", "x + 5e-324", "x + pi"])
+def test_zeros_and_tiny_numbers_that_fit_are_not_underflows(text):
+    assert cgrad.compile(text).evaluate({"x": 1.0}).warnings == ()
