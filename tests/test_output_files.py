@@ -37,7 +37,7 @@ def _wait_for(condition, what: str):
     raise AssertionError(f"gave up waiting for {what}")
 
 
-def _start_batch(target: Path) -> subprocess.Popen:
+def _start_batch(target: Path, **popen) -> subprocess.Popen:
     """A batch writing ``-o target`` from a pipe the test keeps open, so it
     cannot finish before the test is done with it; its first two records
     are sent, and it answers record by record."""
@@ -46,6 +46,7 @@ def _start_batch(target: Path) -> subprocess.Popen:
         + ["-o", str(target)],
         stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        **popen,
     )
     process.stdin.write(b"x,y\n1,2\n3,4\n")
     process.stdin.flush()
@@ -192,3 +193,26 @@ def test_batch_output_that_is_the_input_is_refused_by_any_path(cli, tmp_path):
         "hint: write to another file, then rename it\n"
     )
     assert source.read_text() == "x\n1\n"
+
+
+def _ignore_hangups() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+
+def test_a_hangup_ignored_by_the_parent_stays_ignored(tmp_path):
+    # As under nohup: the run goes on, and its output is whole.
+    target = tmp_path / "out.ndjson"
+    process = _start_batch(target, preexec_fn=_ignore_hangups)
+    try:
+        _wait_for(_first_records_written(tmp_path), "the first records")
+        process.send_signal(signal.SIGHUP)
+        process.stdin.write(b"5,6\n")
+    finally:
+        process.stdin.close()
+    assert process.wait(timeout=DEADLINE) == 0
+    assert process.stderr.read() == b""
+    assert [json.loads(line)["value"] for line in target.read_text().splitlines()] == [
+        2.0,
+        12.0,
+        30.0,
+    ]
