@@ -572,3 +572,27 @@ def test_checking_the_values_is_linear_in_their_number(monkeypatch):
     assert large <= 6 * max(small, 1)
     assert large <= 10 * 4_000
     assert calls == []  # no "did you mean" lookups for names that are inputs
+
+
+def _comparisons_to_refuse(count: int, calls: list) -> int:
+    from cgrad.cli import arguments
+
+    function = cgrad.compile("+".join(f"x{i}" for i in range(count)))
+    line = arguments.CommandLine(values=[(_CountedName(f"y{i}"), "1") for i in range(count)])
+    _CountedName.comparisons = 0
+    calls.clear()
+    with pytest.raises(cgrad.CgradError, match=r"^y0, y1, .* are not inputs of this expression"):
+        arguments.input_values(function, line, ["--json", "--wrt"])
+    return _CountedName.comparisons
+
+
+def test_refusing_names_that_are_not_inputs_is_linear_too(monkeypatch):
+    import difflib
+
+    calls = []
+    monkeypatch.setattr(difflib, "get_close_matches", lambda *a, **k: calls.append(a) or [])
+    small = _comparisons_to_refuse(1_000, calls)
+    large = _comparisons_to_refuse(4_000, calls)
+    assert large <= 6 * max(small, 1)
+    assert large <= 10 * 4_000
+    assert len(calls) <= 10  # "did you mean" for the first few wrong names only

@@ -306,9 +306,10 @@ def _numbers(function: Function, line: CommandLine, options: list[str]) -> dict[
                 type="invalid_value",
             )
         given[name] = number
-    # Only the names that are not inputs (usually none) are looked at again.
+    # Only the names that are not inputs (usually none) are looked at again,
+    # and only the first few of them for a "did you mean" (difflib is slow).
     unknown = [name for name in given if name not in inputs]
-    for name in unknown:
+    for name in unknown[:NAMES_SHOWN]:
         hint = _option_hint(name, options)
         if hint:
             raise UsageError(
