@@ -216,3 +216,14 @@ def test_a_hangup_ignored_by_the_parent_stays_ignored(tmp_path):
         12.0,
         30.0,
     ]
+
+
+def test_batch_output_that_is_the_program_is_refused(cli, tmp_path):
+    program = tmp_path / "prog.cg"
+    program.write_text("x^2\n")
+    result = cli("batch", "--program", str(program), "-o", str(program), input="x\n1\n")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"cgrad: error: -o {program} would replace the program\nhint: write to another file\n"
+    )
+    assert program.read_text() == "x^2\n"

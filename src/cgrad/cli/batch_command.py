@@ -118,6 +118,8 @@ def batch_command(
         if function is not None and wrt_names is not None:
             function.check_wrt(wrt_names)
         output = _output_path(output, source)
+        if output is not None and program is not None:
+            refuse_replacing_input("-o", output, program, "the program", "write to another file")
         with _input(source) as (stream, size):
             in_format = _input_format(source, stream, input_format)
             records = Records(stream, in_format)
