@@ -227,3 +227,24 @@ def test_batch_output_that_is_the_program_is_refused(cli, tmp_path):
         f"cgrad: error: -o {program} would replace the program\nhint: write to another file\n"
     )
     assert program.read_text() == "x^2\n"
+
+
+def test_a_write_that_fails_leaves_the_previous_output_and_no_temporary_file(
+    cli, tmp_path, monkeypatch
+):
+    import errno
+
+    from cgrad.cli import files
+
+    target = tmp_path / "out.ndjson"
+    target.write_text("the previous output, whole\n")
+
+    def full_disk(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files.os, "replace", full_disk)
+    result = cli("batch", "-e", "x", "-o", str(target), input="x\n1\n")
+    assert result.exit_code == 1
+    assert result.stderr == "cgrad: error: input/output failed: No space left on device\n"
+    assert target.read_text() == "the previous output, whole\n"
+    assert _temporary_files(tmp_path) == []
