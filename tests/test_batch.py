@@ -7,11 +7,9 @@ import io
 import json
 import math
 import os
-import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -345,30 +343,9 @@ def test_a_full_disk_is_a_failure_not_a_bug():
             timeout=60,
         )
     assert completed.returncode == 1
-    assert completed.stderr == "cgrad: error: input/output failed: No space left on device\n"
-
-
-@pytest.mark.parametrize("previous", [None, "the previous output, whole\n"])
-def test_sigterm_leaves_no_output_file_or_the_previous_one(tmp_path, previous):
-    source = tmp_path / "big.csv"
-    source.write_text("x,y,z\n" + "1,2,3\n" * 2_000_000)
-    target = tmp_path / "out.ndjson"
-    if previous is not None:
-        target.write_text(previous)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cgrad", "batch", str(source), "-e", SEED, "-o", str(target)],
-        stderr=subprocess.PIPE,
+    assert completed.stderr == (
+        "cgrad: error: cannot write to standard output: No space left on device\n"
     )
-    time.sleep(3.0)  # well into the run: it takes longer than this
-    process.send_signal(signal.SIGTERM)
-    stderr = process.communicate(timeout=60)[1]
-    assert process.returncode == 128 + signal.SIGTERM
-    assert b"Traceback" not in stderr
-    if previous is None:
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv"]
-    else:
-        assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv", "out.ndjson"]
-        assert target.read_text() == previous
 
 
 @pytest.mark.parametrize(

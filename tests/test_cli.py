@@ -8,10 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+import cgrad
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 SEED_JSON = (
@@ -285,19 +286,22 @@ def test_python_dash_m_and_the_console_script():
 
 
 def test_ctrl_c_exits_130_quietly():
-    # `@-` waits for the program on stdin, so the process is surely running.
+    # A batch on a pipe the test keeps open cannot finish first; its first
+    # answer is the sign that it runs (and that our handler is installed).
     process = subprocess.Popen(
-        [sys.executable, "-m", "cgrad", "eval", "@-"],
+        [sys.executable, "-m", "cgrad", "batch", "-e", "x", "--chunk-rows", "1"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(2.5)  # past the imports, so our handler is installed
+    process.stdin.write("x\n1\n")
+    process.stdin.flush()
+    assert process.stdout.readline().startswith('{"row": 1')
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=30)
+    stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
-    assert "Traceback" not in stderr and "Aborted" not in stderr
+    assert stderr == "\n"
 
 
 def test_closed_pipe_exits_quietly():
@@ -459,3 +463,136 @@ def test_commands_are_loaded_from_the_fixed_table_only():
 
     with pytest.raises(KeyError):
         load_commands(["os"])
+
+
+# ---------------------------------------------------------------------------
+# Values on the command line: exact, and checked in linear time.
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message", "hint"),
+    [
+        (
+            ["eval", "x^2", "--x", " 1"],
+            "the value of x is not a number: ' 1'",
+            "a value is a decimal number as Python writes it, without spaces: write '1'",
+        ),
+        (
+            ["eval", "x^2", "x=1 "],
+            "the value of x is not a number: '1 '",
+            "a value is a decimal number as Python writes it, without spaces: write '1'",
+        ),
+        (
+            ["eval", "x*y", "x=1", "y=2", "--wrt", ""],
+            "--wrt '' names no input",
+            "write --wrt x or --wrt x,y; leave --wrt out for every partial derivative",
+        ),
+        (
+            ["diff", "x*y", "--wrt", " , "],
+            "--wrt ' , ' names no input",
+            "write --wrt x or --wrt x,y; leave --wrt out for every partial derivative",
+        ),
+        (
+            ["eval", "--bogus", "x", "x=1"],
+            "--bogus is not an option of cgrad eval: it took 'x' as the value of an input "
+            "named bogus, and no expression is left",
+            "see 'cgrad eval --help' for the options; an input named bogus takes a number, "
+            "as in --bogus 2",
+        ),
+        (
+            ["eval", "--jsn", "x", "x=1"],
+            "--jsn is not an option of cgrad eval: it took 'x' as the value of an input "
+            "named jsn, and no expression is left",
+            "did you mean the option --json?",
+        ),
+        (
+            ["eval", "\u0445^2", "x=1"],
+            "x is not an input of this expression",
+            "the input \u0445 looks like x but is another name: \u0445 is U+0445 CYRILLIC "
+            "SMALL LETTER HA, x is U+0078 LATIN SMALL LETTER X",
+        ),
+        (
+            ["eval", "x + \u0445", "x=1"],
+            "missing a value for \u0445",
+            "the input \u0445 looks like x but is another name: \u0445 is U+0445 CYRILLIC "
+            "SMALL LETTER HA, x is U+0078 LATIN SMALL LETTER X; pass it as --\u0445 VALUE "
+            "(or \u0445=VALUE); cgrad diff with the same arguments gives formulas in \u0445",
+        ),
+        (
+            ["eval", "\u03b1x + 1", "ax=1"],
+            "ax is not an input of this expression",
+            "the input \u03b1x looks like ax but is another name: \u03b1 is U+03B1 GREEK "
+            "SMALL LETTER ALPHA, a is U+0061 LATIN SMALL LETTER A",
+        ),
+    ],
+)
+def test_values_and_names_that_are_not_what_they_seem(cli, arguments, message, hint):
+    result = cli(*arguments)
+    assert result.exit_code == 2
+    assert result.stderr == f"cgrad: error: {message}\nhint: {hint}\n"
+
+
+def test_a_value_without_spaces_and_a_name_that_merely_resembles_are_fine(cli):
+    assert cli("eval", "x + \u0445", "x=1", "\u0445=2", "--json").exit_code == 0
+    assert cli("eval", "x+y", "--x", "-1.5e3", "y=.5", "--wrt", "x,").exit_code == 0
+
+
+class _CountedName(str):
+    """A name that counts how often it is compared: a tuple scan compares
+    it with every input, a set or dict lookup about once."""
+
+    comparisons = 0
+    __hash__ = str.__hash__
+
+    def __eq__(self, other):
+        _CountedName.comparisons += 1
+        return str.__eq__(self, other)
+
+
+def _comparisons_to_check(count: int) -> int:
+    from cgrad.cli import arguments
+
+    names = [f"x{i}" for i in range(count)]
+    function = cgrad.compile("+".join(names))
+    line = arguments.CommandLine(values=[(_CountedName(name), "1") for name in names])
+    _CountedName.comparisons = 0
+    values = arguments.input_values(function, line, ["--json", "--wrt"])
+    assert len(values) == count
+    return _CountedName.comparisons
+
+
+def test_checking_the_values_is_linear_in_their_number(monkeypatch):
+    import difflib
+
+    calls = []
+    monkeypatch.setattr(difflib, "get_close_matches", lambda *a, **k: calls.append(a) or [])
+    small, large = _comparisons_to_check(1_000), _comparisons_to_check(4_000)
+    # Linear: four times the names, about four times the comparisons (a
+    # scan of the inputs per value would make it sixteen).
+    assert large <= 6 * max(small, 1)
+    assert large <= 10 * 4_000
+    assert calls == []  # no "did you mean" lookups for names that are inputs
+
+
+def _comparisons_to_refuse(count: int, calls: list) -> int:
+    from cgrad.cli import arguments
+
+    function = cgrad.compile("+".join(f"x{i}" for i in range(count)))
+    line = arguments.CommandLine(values=[(_CountedName(f"y{i}"), "1") for i in range(count)])
+    _CountedName.comparisons = 0
+    calls.clear()
+    with pytest.raises(cgrad.CgradError, match=r"^y0, y1, .* are not inputs of this expression"):
+        arguments.input_values(function, line, ["--json", "--wrt"])
+    return _CountedName.comparisons
+
+
+def test_refusing_names_that_are_not_inputs_is_linear_too(monkeypatch):
+    import difflib
+
+    calls = []
+    monkeypatch.setattr(difflib, "get_close_matches", lambda *a, **k: calls.append(a) or [])
+    small = _comparisons_to_refuse(1_000, calls)
+    large = _comparisons_to_refuse(4_000, calls)
+    assert large <= 6 * max(small, 1)
+    assert large <= 10 * 4_000
+    assert len(calls) <= 10  # "did you mean" for the first few wrong names only

@@ -8,6 +8,7 @@ import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import cgrad
@@ -286,3 +287,61 @@ def test_caret_follows_tabs():
 def test_errors_are_cgrad_errors():
     assert issubclass(cgrad.ParseError, cgrad.CgradError)
     assert isinstance(error_of("2x"), cgrad.CgradError)
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "hint"),
+    [
+        ("sin^2(x)", 6, "for a power of sin, write sin(x)^2"),
+        ("sin ^ 2 (x*y)", 9, "for a power of sin, write sin(x*y)^2"),
+        ("log^2 x", 7, "for a power of log, write log(x)^2"),
+        (
+            "cos^-1(x)",
+            7,
+            "for a power of cos, write cos(x)^-1; for the inverse function, write acos(x)",
+        ),
+        (
+            "d/dx x^2",
+            6,
+            'cgrad has no d/dx notation; for the derivative, run: cgrad diff "x^2" --wrt x',
+        ),
+        (
+            "a = d/dy sin(y)\na",
+            10,
+            'cgrad has no d/dy notation; for the derivative, run: cgrad diff "sin(y)" --wrt y',
+        ),
+        ("sin(x)cos(x)", 7, "to multiply, write sin(x)*cos(x)"),
+        ("sin(x) cos(y+1)", 8, "to multiply, write sin(x)*cos(y+1)"),
+        ("(x+1)y", 6, "to multiply, write (x+1)*y"),
+        ("x sin(x)", 3, "to multiply, write x*sin(x)"),
+        ("sin(x)2", 7, "to multiply, write sin(x)*2"),
+        ("sin(" + "x" * 60 + ")cos(x)", 66, "to multiply, write (...)*cos(x)"),
+    ],
+)
+def test_hints_for_notations_cgrad_does_not_have(text, column, hint):
+    error = error_of(text)
+    assert (error.type, error.column) == ("syntax_error", column)
+    assert error.hint == hint
+
+
+@pytest.mark.parametrize("x", [1.0, np.array([1.0, 2.0, 3.0])], ids=["point", "array"])
+def test_a_literal_that_underflows_is_warned_about_as_one_that_overflows(x):
+    warnings = cgrad.compile("x + 1e-400").evaluate({"x": x}).warnings
+    assert [(w.type, w.message, w.node) for w in warnings] == [
+        (
+            "underflow",
+            "the number `1e-400` (node @1, line 1, column 5) is too small for float64 "
+            "and becomes 0",
+            1,
+        )
+    ]
+    overflow = cgrad.compile("x * 1e309").evaluate({"x": x}).warnings
+    assert [w.message for w in overflow][:1] == [
+        "the number `1e309` (node @1, line 1, column 5) is too large for float64 "
+        "and becomes Infinity"
+    ]
+
+
+@pytest.mark.parametrize("text", ["x + 0", "x + 0.0e-999", "x + 000.000", "x + 5e-324", "x + pi"])
+def test_zeros_and_tiny_numbers_that_fit_are_not_underflows(text):
+    assert cgrad.compile(text).evaluate({"x": 1.0}).warnings == ()

@@ -172,6 +172,15 @@ class Diagnostics:
             )
         self.add("non_finite_value", message, node_id, mask)
 
+    def underflow(self, node_id: int) -> None:
+        """The twin of a constant's non-finite value: a literal too small."""
+        self.add(
+            "underflow",
+            f"the number {self.where(node_id)} is too small for float64 and becomes 0",
+            node_id,
+            True,
+        )
+
     def kink(self, node_id: int, mask, values: list, positions: list[int]) -> None:
         """``positions``: the arguments that depend on an input, whose
         one-sided derivatives are worth telling."""

@@ -354,7 +354,8 @@ def evaluate_graph(
 def evaluate_plan(plan: Plan, inputs: Mapping[str, object], mode: Mode = "reverse") -> Result:
     """As :func:`evaluate_graph`, with the plan already made."""
     graph = plan.graph
-    if mode == "reverse":
+    # The fast paths return no warnings: a literal that underflowed has one.
+    if mode == "reverse" and not graph.underflows:
         point = _point(inputs, graph.inputs)
         if point is not None:
             result = _evaluate_point(plan, point)
@@ -367,7 +368,7 @@ def evaluate_plan(plan: Plan, inputs: Mapping[str, object], mode: Mode = "revers
     # (np.broadcast_shapes costs 3 µs, and arrays of one shape need none)
     shape = shapes.pop() if len(shapes) == 1 else np.broadcast_shapes(*shapes, ())
     with np.errstate(all="ignore"):
-        if mode == "reverse" and _chunkable(arrays, shape):
+        if mode == "reverse" and not graph.underflows and _chunkable(arrays, shape):
             result = _evaluate_in_chunks(plan, arrays, shape)
             if result is not None:
                 return result
@@ -623,6 +624,9 @@ def _evaluate_whole(plan: Plan, arrays: dict, shape: tuple[int, ...], mode: Mode
         for name, g in gradient.items():
             if not diagnostics.warnings and not _all_finite(g):
                 diagnostics.non_finite_gradient(name, g)
+    for node_id in graph.underflows:
+        if plan.reachable[node_id]:
+            diagnostics.underflow(node_id)
 
     return Result(
         value=value,

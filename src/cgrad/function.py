@@ -141,7 +141,7 @@ class Function:
                     hint=self.inputs_text(),
                     type="unknown_input",
                 )
-            unknown = [name for name in given if name not in self.inputs]
+            unknown = [name for name in given if name not in self._input_set]
             if unknown:
                 verb = "is not an input" if len(unknown) == 1 else "are not inputs"
                 raise InputError(

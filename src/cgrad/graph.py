@@ -30,6 +30,9 @@ from .errors import ParseError, Span, join_names
 from .ops import CONSTANTS, FUNCTIONS, RESERVED, arity_text, function_for
 from .syntax import Binary, Binding, Call, Group, Name, Number, Program, Unary
 
+# A number literal whose digits before any exponent are not all zero.
+_NONZERO_NUMBER = re.compile(r"0*\.?0*[1-9]")
+
 _SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789", strict=True))
 
 INPUT = "input"
@@ -215,6 +218,17 @@ class Graph:
             {node.id: node.value for node in nodes if node.op == CONSTANT},
             tuple(depends),
             tuple(node.id for node in nodes if node.op not in (INPUT, CONSTANT)),
+        )
+
+    @cached_property
+    def underflows(self) -> tuple[int, ...]:
+        """The constants written as a nonzero number that float64 rounds
+        to 0 (``1e-400``): each is warned about, as ``1e309`` is."""
+        spans = self.columns.spans
+        return tuple(
+            node_id
+            for node_id, value in self.columns.values.items()
+            if value == 0.0 and _NONZERO_NUMBER.match(self.source, spans[node_id].start)
         )
 
     def __len__(self) -> int:

@@ -189,24 +189,8 @@ def _explain(error: UnexpectedInput, text: str, origin: str | None) -> ParseErro
         message = "a number has more than one '.'"
         hint = None
     elif kind in ("NAME", "NUMBER", "LPAR") and not operand_expected:
-        before = _LAST_OPERAND.search(text, 0, span.start)
         message = f"missing operator before {_describe(kind, token)}"
-        if before is not None:
-            left = before.group(0).rstrip()
-            right = str(token)
-            if kind == "LPAR" and left == ")":
-                hint = "to multiply, write * between ')' and '(': (...)*(...)"
-            elif kind == "LPAR":
-                hint = f"to multiply, write {left}*(...)"
-            elif left in FUNCTIONS:
-                hint = f"to call {left}, write {left}({right})"
-            elif kind == "NAME" and re.match(r"[^\W\d]\w*\s*=", text[span.start :]):
-                # cgrad eval "(x+y)*z x=1": the values went inside the quotes.
-                hint = 'values go after the expression, outside its quotes: "EXPR" x=1 y=2'
-            else:
-                hint = f"to multiply, write {left}*{right}"
-        else:
-            hint = "put an operator such as '*' or '+' between the two operands"
+        hint = _missing_operator_hint(kind, str(token), text, span.start)
     elif kind in ("$END", "_NEWLINE", "_SEMICOLON") and "RPAR" in expected and not operand_expected:
         opened = _unclosed_parenthesis(text[: span.start])
         message = "a parenthesis is never closed"
@@ -240,6 +224,87 @@ def _explain(error: UnexpectedInput, text: str, origin: str | None) -> ParseErro
     return ParseError(
         message, span=span, hint=hint, source=text, origin=origin, type="syntax_error"
     )
+
+
+# Mathematical notations cgrad does not have, read from the text just
+# before the operand the parser did not expect: ``d/dx`` (Leibniz) and
+# ``sin^2`` (a power written on the function's name).
+_LEIBNIZ = re.compile(r"(?<!\w)d\s*/\s*d([^\W\d]\w*)\s*$")
+_POWER_OF_A_FUNCTION = re.compile(r"(?<!\w)([^\W\d]\w*)\s*\^\s*(-?\s*\d+(?:\.\d*)?)\s*$")
+# How much of an operand a hint quotes (a hint is one short line).
+_QUOTED = 40
+
+
+def _missing_operator_hint(kind: str, right: str, text: str, start: int) -> str:
+    """The hint for two operands with no operator between them, which ends
+    at ``start`` (where the second, of token type ``kind``, begins)."""
+    leibniz = _LEIBNIZ.search(text, 0, start)
+    if leibniz is not None:
+        body = _statement_from(text, start)
+        return (
+            f"cgrad has no d/d{leibniz[1]} notation; for the derivative, "
+            f'run: cgrad diff "{body}" --wrt {leibniz[1]}'
+        )
+    power = _POWER_OF_A_FUNCTION.search(text, 0, start)
+    if power is not None and power[1] in FUNCTIONS:
+        name, exponent = power[1], "".join(power[2].split())
+        argument = _operand_after(text, start, kind)[1:-1] if kind == "LPAR" else right
+        hint = f"for a power of {name}, write {name}({argument})^{exponent}"
+        if exponent == "-1" and f"a{name}" in FUNCTIONS:
+            hint += f"; for the inverse function, write a{name}({argument})"
+        return hint
+    before = _LAST_OPERAND.search(text, 0, start)
+    if before is None:
+        return "put an operator such as '*' or '+' between the two operands"
+    left = before.group(0).rstrip()
+    if kind == "LPAR" and left == ")":
+        return "to multiply, write * between ')' and '(': (...)*(...)"
+    if kind == "LPAR":
+        return f"to multiply, write {left}*(...)"
+    if left in FUNCTIONS:
+        return f"to call {left}, write {left}({right})"
+    if kind == "NAME" and re.match(r"[^\W\d]\w*\s*=", text[start:]):
+        # cgrad eval "(x+y)*z x=1": the values went inside the quotes.
+        return 'values go after the expression, outside its quotes: "EXPR" x=1 y=2'
+    if left == ")":
+        left = _operand_before(text, before.start() + 1)
+    return f"to multiply, write {left}*{_operand_after(text, start, kind)}"
+
+
+def _operand_before(text: str, end: int) -> str:
+    """The parenthesised operand (with its function's name) that ends at
+    ``end``, just after a ')'; ``(...)`` when it is long."""
+    depth = 0
+    for position in range(end - 1, max(end - _QUOTED, 0) - 1, -1):
+        char = text[position]
+        depth += {")": 1, "(": -1}.get(char, 0)
+        if depth == 0:
+            name = re.search(r"[^\W\d]\w*\s*$", text[max(position - _QUOTED, 0) : position])
+            return (name[0].rstrip() if name else "") + text[position:end]
+    return "(...)"
+
+
+def _operand_after(text: str, start: int, kind: str) -> str:
+    """The operand that begins at ``start``: a name or number, with the
+    parenthesised arguments that follow a name; ``(...)`` when long."""
+    token = (
+        re.match(r"[^\W\d]\w*|[\d.]+(?:[eE][+-]?\d+)?", text[start:]) if kind != "LPAR" else None
+    )
+    position = start + (len(token[0]) if token else 0)
+    if token and not text.startswith("(", position):
+        return token[0]
+    depth = 0
+    for end in range(position, min(position + _QUOTED, len(text))):
+        depth += {"(": 1, ")": -1}.get(text[end], 0)
+        if depth == 0:
+            return text[start : end + 1]
+    return (token[0] if token else "") + "(...)"
+
+
+def _statement_from(text: str, start: int) -> str:
+    """The rest of the statement from ``start`` (to a newline or ';')."""
+    rest = re.match(r"[^\n;#]*", text[start:])[0].strip()
+    return rest if len(rest) <= _QUOTED else rest[: _QUOTED - 3] + "..."
 
 
 def _unclosed_parenthesis(text: str) -> Span | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -32,6 +33,9 @@ class CommandLine:
     expression: str | None = None
     # (name, text of the value) in the order given.
     values: list[tuple[str, str]] = field(default_factory=list)
+    # Those of them given as two words, --NAME VALUE: the VALUE may have been
+    # meant as the expression.
+    separate: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Options(list):
@@ -101,8 +105,29 @@ def read_command_line(context, expression: str | None, variables: list[str] | No
     given = context.args if expression is None else [expression, *context.args]
     options = option_names(context)
     line = split_arguments(given, variables or [], options)
+    if line.expression is None:
+        _explain_a_taken_expression(line, options)
     text, origin = read_program(line.expression, options.command)
     return compile_program(text, origin=origin), line, options
+
+
+def _explain_a_taken_expression(line: CommandLine, options: Options) -> None:
+    """No expression is left when an unknown ``--NAME`` took it as its value
+    (``eval --bogus x*y x=1``): say that, not only that none was given."""
+    for name, value in line.separate:
+        if parse_number(value) is not None:
+            continue
+        misplaced = options.misplaced(name)
+        if misplaced is not None:
+            raise misplaced
+        hint = _option_hint(name, options)
+        raise UsageError(
+            f"--{name} is not an option of cgrad {options.command}: it took '{value}' "
+            f"as the value of an input named {name}, and no expression is left",
+            hint=hint
+            or f"see 'cgrad {options.command} --help' for the options; "
+            f"an input named {name} takes a number, as in --{name} 2",
+        )
 
 
 def split_arguments(tokens: list[str], variables: list[str], options: list[str]) -> CommandLine:
@@ -135,6 +160,7 @@ def split_arguments(tokens: list[str], variables: list[str], options: list[str])
                     )
                 value = tokens[position]
                 position += 1
+                line.separate.append((name, value))
             line.values.append((name, value))
             continue
         assignment = _ASSIGNMENT.fullmatch(token)
@@ -163,6 +189,14 @@ def split_wrt(items: list[str] | None) -> list[str] | None:
     """``--wrt x,y --wrt z`` as ``[x, y, z]``."""
     if items is None:
         return None
+    for item in items:
+        if not item.replace(",", "").strip():
+            # Differentiating by nothing is never what was meant (an empty
+            # shell variable, most likely).
+            raise UsageError(
+                f"--wrt '{item}' names no input",
+                hint="write --wrt x or --wrt x,y; leave --wrt out for every partial derivative",
+            )
     return [name.strip() for item in items for name in item.split(",") if name.strip()]
 
 
@@ -247,32 +281,91 @@ def input_values(
         hint = "pass each as --NAME VALUE (or NAME=VALUE), or read them from a file with batch"
     if formula_hint and given:
         hint += f"; cgrad diff with the same arguments gives formulas in {join_names(missing)}"
+    if missing:
+        lookalike = lookalike_note(given, missing)
+        hint = f"{lookalike}; {hint}" if lookalike else hint
     function.check_names(given, missing_hint=hint)
     return {name: given[name] for name in function.inputs}
 
 
 def _numbers(function: Function, line: CommandLine, options: list[str]) -> dict[str, float]:
+    inputs = set(function.inputs)
     given: dict[str, float] = {}
     for name, text in line.values:
-        if name not in function.inputs and isinstance(options, Options):
+        if name not in inputs and isinstance(options, Options):
             misplaced = options.misplaced(name)
             if misplaced is not None:
                 raise misplaced
         if name in given:
             raise InputError(f"a value for {name} is given twice", type="duplicate_value")
-        number = parse_number(text.strip())
+        number = parse_number(text)
         if number is None:
             raise InputError(
                 f"the value of {name} is not a number: '{text}'",
-                hint="write a decimal number such as 2, -1.5, 3e-4, nan, inf or -inf",
+                hint=_value_hint(text),
                 type="invalid_value",
             )
         given[name] = number
-    for name in given:
+    # Only the names that are not inputs (usually none) are looked at again,
+    # and only the first few of them for a "did you mean" (difflib is slow).
+    unknown = [name for name in given if name not in inputs]
+    for name in unknown[:NAMES_SHOWN]:
         hint = _option_hint(name, options)
-        if name not in function.inputs and hint:
+        if hint:
             raise UsageError(
                 f"--{name} is not an option of this command, and {name} is not an input",
                 hint=hint,
             )
+    if unknown:
+        lookalike = lookalike_note(unknown, function.inputs)
+        if lookalike:
+            verb = "is not an input" if len(unknown) == 1 else "are not inputs"
+            raise InputError(
+                f"{join_names(unknown)} {verb} of this expression",
+                hint=lookalike,
+                type="unknown_input",
+            )
     return given
+
+
+def _value_hint(text: str) -> str:
+    if text != text.strip() and parse_number(text.strip()) is not None:
+        return (
+            "a value is a decimal number as Python writes it, without spaces: "
+            f"write '{text.strip()}'"
+        )
+    return "write a decimal number such as 2, -1.5, 3e-4, nan, inf or -inf"
+
+
+# Letters of other scripts drawn like a Latin letter: a name typed with one
+# of them (a Cyrillic keyboard's х) is another name that looks the same.
+_LOOKALIKES = str.maketrans(
+    "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0455\u0501\u051b\u051d"
+    "\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0425\u0406\u0408"
+    "\u03bf\u03b1\u03bd\u03c1\u03b9\u03ba\u03c7\u03c5"
+    "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a7\u03a5",
+    "aeopcyxijsdqwABEKMHOPCTXIJoavpikxuABEZHIKMNOPTXY",
+)
+
+
+def lookalike_note(names, inputs) -> str | None:
+    """What to say when one of the ``names`` given is not an input but one
+    of ``inputs`` looks like it (``x`` given, ``х`` in the expression), or
+    None. Linear: each name is reduced to the Latin letters it looks like."""
+    wanted = {name.translate(_LOOKALIKES): name for name in names}
+    if not wanted:
+        return None
+    for other in inputs:
+        name = wanted.get(other.translate(_LOOKALIKES))
+        if name is not None and name != other:
+            differences = "; ".join(
+                f"{_character(b)}, {_character(a)}"
+                for a, b in zip(name, other, strict=True)
+                if a != b
+            )
+            return f"the input {other} looks like {name} but is another name: {differences}"
+    return None
+
+
+def _character(char: str) -> str:
+    return f"{char} is U+{ord(char):04X} {unicodedata.name(char, '(unnamed)')}"

@@ -21,7 +21,7 @@ from ..rows import EXPRESSION_FIELD, EXTENSIONS, Format, Records, detect_format
 from ..writers import WRITERS, Layout, OutputFormat
 from .application import app
 from .arguments import choose, read_program, split_wrt
-from .files import atomic_output, open_binary
+from .files import atomic_output, open_binary, refuse_replacing_input
 from .output import ExitStatus, reporting
 
 EXAMPLES = """
@@ -118,6 +118,8 @@ def batch_command(
         if function is not None and wrt_names is not None:
             function.check_wrt(wrt_names)
         output = _output_path(output, source)
+        if output is not None and program is not None:
+            refuse_replacing_input("-o", output, program, "the program", "write to another file")
         with _input(source) as (stream, size):
             in_format = _input_format(source, stream, input_format)
             records = Records(stream, in_format)
@@ -288,12 +290,7 @@ def _output_path(output: Path | None, source: str | None) -> Path | None:
         return None
     if output.is_dir():
         raise UsageError(f"cannot write {output}: it is a directory", type="file_error")
-    if source not in (None, "-") and output.exists() and output.samefile(source):
-        raise UsageError(
-            f"-o {output} would replace the input while it is read",
-            hint="write to another file, then rename it",
-            type="file_error",
-        )
+    refuse_replacing_input("-o", output, source)
     return output
 
 

@@ -4,6 +4,7 @@ writing output so that a failure never leaves a half-written file."""
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,30 @@ def open_binary(path: str | os.PathLike) -> BinaryIO:
         return open(path, "rb")  # noqa: SIM115 - the caller closes it
     except OSError as error:
         raise file_error(path, error) from None
+
+
+def refuse_replacing_input(
+    option: str,
+    output: str | os.PathLike,
+    source: str | os.PathLike | None,
+    what: str = "the input while it is read",
+    hint: str = "write to another file, then rename it",
+) -> None:
+    """A usage error if the file ``output`` (of ``option``) is the file
+    ``source`` that is read: the same file by any path, a link included.
+    ``None`` or ``-`` (stdin) is never a file that could be replaced."""
+    if source is None or str(source) == "-":
+        return
+    try:
+        same = os.path.samefile(output, source)
+    except OSError:  # one of them does not exist (yet): not the same file
+        return
+    if same:
+        raise UsageError(
+            f"{option} {output} would replace {what}",
+            hint=hint,
+            type="file_error",
+        )
 
 
 @contextmanager
@@ -60,9 +85,7 @@ def atomic_output(path: Path) -> Iterator[TextIO]:
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
     try:
-        # mkstemp makes the file private; the result should be like any
-        # other file the user creates.
-        os.chmod(temporary, 0o666 & ~_umask())
+        os.chmod(temporary, _mode_for(target))
         with open(handle, "w", encoding="utf-8", newline="") as sink:
             yield sink
         os.replace(temporary, target)
@@ -70,6 +93,16 @@ def atomic_output(path: Path) -> Iterator[TextIO]:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def _mode_for(target: Path) -> int:
+    """The permissions of the file replacing ``target``: those of the file
+    it replaces (a private 0600 file stays private); for a new file, those
+    of any other file the user creates (mkstemp's are always 0600)."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
 
 
 def _umask() -> int:

@@ -3,13 +3,14 @@ well-behaved Unix filter, and Typer's own usage errors in cgrad's words."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
 import typer
 
 from .application import COMMAND_MODULES, app, load_commands, unwrapped
-from .output import ExitStatus, print_error
+from .output import ExitStatus, GuardedStdout, StdoutWriteError, print_error
 
 app.info.help = unwrapped(app.info.help or "")
 
@@ -23,27 +24,69 @@ def _interrupt(signum, frame) -> None:
     raise _Interrupted(signum)
 
 
-def main() -> None:
-    # SIGINT and SIGTERM unwind the stack (removing a half-written -o file)
-    # and exit 128 + the signal number, quietly.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+# The signals that end a run the way Ctrl-C does: the stack unwinds (a
+# half-written -o file is removed) and the exit status is 128 + the signal.
+# SIGPIPE is left to end the process at once and quietly, as it does cat and
+# grep; SIGKILL cannot be caught.
+_ENDING_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2")
+
+
+def _catch_ending_signals() -> None:
+    for name in _ENDING_SIGNALS:
+        number = getattr(signal, name, None)
+        # A signal the parent set to be ignored (nohup, a background job)
+        # stays ignored.
+        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+            signal.signal(number, _interrupt)
     # A closed pipe (cgrad ... | head -1) ends the process quietly, as it
     # does for cat and grep, instead of raising BrokenPipeError.
     if hasattr(signal, "SIGPIPE"):
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+
+def main() -> None:
+    _catch_ending_signals()
+    # Every write to stdout, and the last flush below, in one place: a
+    # closed stdout or a full disk is an error, never a silent success.
+    sys.stdout = GuardedStdout(sys.stdout)
     # The command named on the line, or all of them (for --help, and for the
     # error that names the commands).
     named = sys.argv[1:2]
     load_commands(named if named and named[0] in COMMAND_MODULES else COMMAND_MODULES)
     try:
         status = app(prog_name="cgrad", standalone_mode=False)
+        sys.stdout.flush()
     except _Interrupted as interrupted:
-        sys.stderr.write("\n")
+        _write_quietly(sys.stderr, "\n")
         sys.exit(128 + interrupted.args[0])
     except typer.TyperException as error:
         _report_usage_error(error)
+    except StdoutWriteError as failure:
+        _report_stdout_failure(failure)
     sys.exit(status if isinstance(status, int) else ExitStatus.OK)
+
+
+def _report_stdout_failure(failure: StdoutWriteError) -> None:
+    print_error(f"cannot write to standard output: {failure.reason}")
+    # What could not be written stays in the stream's buffer: without this,
+    # Python's own flush at exit would fail again, with a message of its own.
+    stream = getattr(sys.stdout, "stream", None)
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # no descriptor: stdout was closed from the start
+    sys.stdout = None
+    sys.exit(ExitStatus.FAILURES)
+
+
+def _write_quietly(stream, text: str) -> None:
+    """Write ``text`` if the stream is still there (after SIGHUP the
+    terminal may be gone)."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _report_usage_error(error: typer.TyperException) -> None:

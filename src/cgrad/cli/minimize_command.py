@@ -29,6 +29,7 @@ from .arguments import (
     read_command_line,
     split_wrt,
 )
+from .files import refuse_replacing_input
 from .output import ExitStatus, print_error, reporting, stdout_console, write_json
 
 EXAMPLES = """
@@ -145,6 +146,7 @@ def minimize_command(
         method = choose("--method", method, tuple(METHODS))
         trace = _trace_path(trace)
         function, line, options = read_command_line(context, expression, variables)
+        _refuse_tracing_into_the_program(trace, line.expression)
         start = input_values(function, line, options)
         limit = DEFAULTS[method].steps if steps is None else steps
         with _trace_writer(trace) as write_step, _live_display(quiet, limit) as show:
@@ -270,6 +272,18 @@ def _trace_path(path: Path | None) -> Path | None:
     if path.is_dir():
         raise UsageError(f"cannot write {path}: it is a directory", type="file_error")
     return path
+
+
+def _refuse_tracing_into_the_program(trace: Path | None, program: str | None) -> None:
+    """``--trace prog.cg`` for ``@prog.cg`` would overwrite the program."""
+    if trace is not None and program is not None and program.startswith("@"):
+        refuse_replacing_input(
+            "--trace",
+            trace,
+            program[1:],
+            what="the program",
+            hint="write the trace to another file",
+        )
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -18,10 +19,75 @@ from ..errors import CgradError
 
 class ExitStatus(IntEnum):
     OK = 0
-    FAILURES = 1  # evaluation found failures (bad rows, a failed check)
+    # Evaluation found failures (bad rows, a failed check), or the output
+    # could not be written (a full disk, a closed stdout).
+    FAILURES = 1
     ERROR = 2  # bad usage, or a program that does not parse or check
     INTERNAL = 70  # a bug in cgrad (EX_SOFTWARE)
     INTERRUPTED = 130  # Ctrl-C
+
+
+class StdoutWriteError(Exception):
+    """A write to standard output failed (closed, a full disk). Not an
+    OSError, so that no handler meant for files catches it: it goes up to the
+    top-level runner, which says so once and exits non-zero."""
+
+    def __init__(self, error: OSError):
+        super().__init__(error.strerror or str(error))
+        self.reason = error.strerror or str(error)
+
+
+class _ClosedStdout:
+    """What standard output is when the process started without one
+    (``cgrad ... >&-``; Python then sets ``sys.stdout`` to None): every
+    write fails, as it would on a closed descriptor."""
+
+    encoding = "utf-8"
+    errors = "strict"
+    closed = False
+
+    def _fail(self, *args) -> None:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+    write = writelines = fileno = _fail
+
+    def flush(self) -> None:
+        pass  # nothing was written, so nothing was lost
+
+    def isatty(self) -> bool:
+        return False
+
+
+class GuardedStdout:
+    """Standard output with its write failures raised as
+    :class:`StdoutWriteError`; everything else is the stream's own. A closed
+    pipe stays a BrokenPipeError (the quiet end of ``| head``)."""
+
+    def __init__(self, stream):
+        self.stream = stream if stream is not None else _ClosedStdout()
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise StdoutWriteError(error) from None
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise StdoutWriteError(error) from None
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
 
 
 def stdout_console():
@@ -40,6 +106,8 @@ def write_json(document: dict) -> None:
 
 
 def print_error(message: str) -> None:
+    if sys.stderr is None:  # started with stderr closed: nowhere to say it
+        return
     sys.stderr.write(f"cgrad: error: {message}\n")
     sys.stderr.flush()
 
@@ -56,7 +124,7 @@ def reporting(json_output: bool = False) -> Iterator[None]:
         if json_output:
             write_json(error_json(error))
         raise typer.Exit(getattr(error, "exit_status", ExitStatus.ERROR)) from None
-    except (typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError):
+    except (typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError, StdoutWriteError):
         raise
     except OSError as error:
         # A full disk or a vanished directory is the machine's trouble, not
