@@ -38,14 +38,16 @@ _RNG = np.random.default_rng(13)
 MAGNITUDES = tuple(
     float(m)
     for m in (
-        5e-324, 1e-320, 1e-310, TINY, 1e-300, 1e-200, 1e-160, 1e-100, 1e-20, 1e-10, 1e-8,
+        5e-324, 1e-320, 1e-310, 8e-309, 1e-308, 1.5e-308, TINY, 1e-300, 1e-200, 1e-160, 1e-100, 1e-20, 1e-10, 1e-8,
         1e-5, 1e-3, 0.01, 0.1, 0.3, 0.5, 0.9, 1.0, 1.1, 2.0, 3.0, 5.0, 10.0, 20.0, 27.0,
         40.0, 100.0, 354.0, 355.5, 356.0, 400.0, 700.0, 709.0, 1e10, 1e100, 1e153,
         1e155, 1e200, 1e300, HUGE,
     )
 )  # fmt: skip
 SPREAD = tuple(float(v) for v in 10.0 ** _RNG.uniform(-300, 300, 60))
-MIDDLE = tuple(float(v) for v in _RNG.uniform(-6.0, 6.0, 120))
+MIDDLE = tuple(float(v) for v in _RNG.uniform(-6.0, 6.0, 120)) + tuple(
+    float(v) for v in _RNG.uniform(-28.0, 28.0, 60)
+)
 
 
 def _both_signs(values) -> list[float]:

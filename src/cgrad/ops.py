@@ -182,6 +182,12 @@ def _is_tie(out, *args):
 ONE = 1.0
 MINUS_ONE = -1.0
 
+# log2'(a) = 1/(a ln 2) as log2(e)/a: one rounding fewer, and no product
+# a*ln 2 that falls below the normal floats while the slope is still one.
+# The nearest floats to log2(e) and log10(e) (1/math.log(10.0) is one off).
+LOG2_E = 1.4426950408889634
+LOG10_E = 0.4342944819032518
+
 
 def _fn(symbol: str) -> Notation:
     return Notation(Fixity.CALL, symbol, ATOM)
@@ -226,25 +232,25 @@ OPS: dict[str, Op] = {
         Op("sin", 1, np.sin, (lambda m, out, a: m.cos(a),), _fn("sin"), ("sin",)),
         Op("cos", 1, np.cos, (lambda m, out, a: -m.sin(a),), _fn("cos"), ("cos",)),
         Op("tan", 1, np.tan, (lambda m, out, a: 1.0 + out * out,), _fn("tan"), ("tan",)),
-        Op("asin", 1, np.arcsin, (lambda m, out, a: 1.0 / m.sqrt(1.0 - a * a),), _fn("asin"), ("asin",)),
-        Op("acos", 1, np.arccos, (lambda m, out, a: -1.0 / m.sqrt(1.0 - a * a),), _fn("acos"), ("acos",)),
+        Op("asin", 1, np.arcsin, (lambda m, out, a: 1.0 / m.sqrt((1.0 - a) * (1.0 + a)),), _fn("asin"), ("asin",)),
+        Op("acos", 1, np.arccos, (lambda m, out, a: -1.0 / m.sqrt((1.0 - a) * (1.0 + a)),), _fn("acos"), ("acos",)),
         Op("atan", 1, np.arctan, (lambda m, out, a: 1.0 / (1.0 + a * a),), _fn("atan"), ("atan",)),
         Op("sinh", 1, np.sinh, (lambda m, out, a: m.cosh(a),), _fn("sinh"), ("sinh",)),
         Op("cosh", 1, np.cosh, (lambda m, out, a: m.sinh(a),), _fn("cosh"), ("cosh",)),
-        Op("tanh", 1, np.tanh, (lambda m, out, a: 1.0 - out * out,), _fn("tanh"), ("tanh",)),
-        Op("asinh", 1, np.arcsinh, (lambda m, out, a: 1.0 / m.sqrt(a * a + 1.0),), _fn("asinh"), ("asinh",)),
-        Op("acosh", 1, np.arccosh, (lambda m, out, a: 1.0 / m.sqrt(a * a - 1.0),), _fn("acosh"), ("acosh",)),
-        Op("atanh", 1, np.arctanh, (lambda m, out, a: 1.0 / (1.0 - a * a),), _fn("atanh"), ("atanh",)),
+        Op("tanh", 1, np.tanh, (lambda m, out, a: m.pow(1.0 / m.cosh(a), 2.0),), _fn("tanh"), ("tanh",)),
+        Op("asinh", 1, np.arcsinh, (lambda m, out, a: 1.0 / m.hypot(a, 1.0),), _fn("asinh"), ("asinh",)),
+        Op("acosh", 1, np.arccosh, (lambda m, out, a: 1.0 / (m.sqrt(a - 1.0) * m.sqrt(a + 1.0)),), _fn("acosh"), ("acosh",)),
+        Op("atanh", 1, np.arctanh, (lambda m, out, a: 1.0 / ((1.0 - a) * (1.0 + a)),), _fn("atanh"), ("atanh",)),
         # Exponentials and logarithms.
         Op("exp", 1, np.exp, (lambda m, out, a: out,), _fn("exp"), ("exp",)),
-        Op("expm1", 1, np.expm1, (lambda m, out, a: out + 1.0,), _fn("expm1"), ("expm1",)),
+        Op("expm1", 1, np.expm1, (lambda m, out, a: m.exp(a),), _fn("expm1"), ("expm1",)),
         Op("log", 1, np.log, (lambda m, out, a: 1.0 / a,), _fn("log"), ("log", "ln")),
         Op("logb", 2, _log_base,
            (lambda m, out, a, b: 1.0 / (a * m.log(b)),
             lambda m, out, a, b: -out / (b * m.log(b))),
            _fn("log"), ("log",)),
-        Op("log2", 1, np.log2, (lambda m, out, a: 1.0 / (a * math.log(2.0)),), _fn("log2"), ("log2",)),
-        Op("log10", 1, np.log10, (lambda m, out, a: 1.0 / (a * math.log(10.0)),), _fn("log10"), ("log10",)),
+        Op("log2", 1, np.log2, (lambda m, out, a: LOG2_E / a,), _fn("log2"), ("log2",)),
+        Op("log10", 1, np.log10, (lambda m, out, a: LOG10_E / a,), _fn("log10"), ("log10",)),
         Op("log1p", 1, np.log1p, (lambda m, out, a: 1.0 / (1.0 + a),), _fn("log1p"), ("log1p",)),
         # Roots: the slope at 0 is +inf by convention. sqrt(-0.0) is -0.0, and
         # 0.5/-0.0 would be -inf: abs() keeps the convention there too.
@@ -259,14 +265,15 @@ OPS: dict[str, Op] = {
            kink=Kink(_at_zero, "sign'(0) = 0")),
         Op("relu", 1, _relu, (lambda m, out, a: m.sign(out),), _fn("relu"), ("relu",),
            kink=Kink(_at_zero, "relu'(0) = 0")),
-        Op("sigmoid", 1, _sigmoid, (lambda m, out, a: out * (1.0 - out),), _fn("sigmoid"), ("sigmoid",)),
+        Op("sigmoid", 1, _sigmoid, (lambda m, out, a: out * m.sigmoid(-a),), _fn("sigmoid"), ("sigmoid",)),
         Op("softplus", 1, lambda a: np.logaddexp(0.0, a), (lambda m, out, a: m.sigmoid(a),),
            _fn("softplus"), ("softplus",)),
         Op("erf", 1, _erf, (lambda m, out, a: (2.0 / math.sqrt(math.pi)) * m.exp(-(a * a)),),
            _fn("erf"), ("erf",)),
         # Functions of two or more arguments.
         Op("atan2", 2, np.arctan2,
-           (lambda m, out, y, x: x / (x * x + y * y), lambda m, out, y, x: -y / (x * x + y * y)),
+           (lambda m, out, y, x: x / m.hypot(y, x) / m.hypot(y, x),
+            lambda m, out, y, x: -y / m.hypot(y, x) / m.hypot(y, x)),
            _fn("atan2"), ("atan2",)),
         Op("hypot", 2, np.hypot,
            (lambda m, out, a, b: m.where(m.equal(out, 0.0), 0.0, a / out),
