@@ -38,7 +38,8 @@ _RNG = np.random.default_rng(13)
 MAGNITUDES = tuple(
     float(m)
     for m in (
-        5e-324, 1e-320, 1e-310, 8e-309, 1e-308, 1.5e-308, TINY, 1e-300, 1e-200, 1e-160, 1e-100, 1e-20, 1e-10, 1e-8,
+        5e-324, 1e-320, 1e-310, 3e-309, 6e-309, 8e-309, 1e-308, 1.5e-308, TINY, 1e-300,
+        1e-200, 1e-160, 1e-100, 1e-20, 1e-10, 1e-8,
         1e-5, 1e-3, 0.01, 0.1, 0.3, 0.5, 0.9, 1.0, 1.1, 2.0, 3.0, 5.0, 10.0, 20.0, 27.0,
         40.0, 100.0, 354.0, 355.5, 356.0, 400.0, 700.0, 709.0, 1e10, 1e100, 1e153,
         1e155, 1e200, 1e300, HUGE,
@@ -158,19 +159,46 @@ CASES = {
     ),
     "pow": (
         "y^x",
-        [(abs(y), x) for y, x in PAIRS if x == x and 1e-10 <= abs(y) ** 1 <= 1e10]
-        + [(a, b) for a in (0.5, 1.5, 3.0, 1e-100, 1e100) for b in (2.0, 3.0, -1.0, 0.5)],
+        [(abs(y), x) for y, x in PAIRS if abs(x * math.log(abs(y))) < 700.0]
+        + [(a, b) for a in (0.5, 1.5, 3.0, 1e-100, 1e100) for b in (2.0, 3.0, -1.0, 0.5, 0.3)],
         lambda y, x: (x * y ** (x - 1), y**x * _ln(y)),
     ),
 }
 
-# The largest error allowed per rule, in units in the last place.
+# The largest error allowed, in units in the last place: per rule, or per
+# point for the two rules whose error grows with the point (see _erf_bound,
+# _pow_bound).
 BOUNDS = {
-    "sin": 1, "cos": 1, "tan": 3, "asin": 2, "acos": 2, "atan": 2, "sinh": 1, "cosh": 1,
-    "tanh": 3, "asinh": 2, "acosh": 3, "atanh": 2, "exp": 1, "expm1": 1, "log": 1,
-    "log2": 2, "log10": 2, "log1p": 1, "sqrt": 1, "cbrt": 4, "sigmoid": 4, "softplus": 2,
-    "erf": 4, "abs": 0, "atan2": 3, "hypot": 2, "div": 2, "logb": 4, "pow": 4,
+    "sin": 1, "cos": 1, "tan": 2, "asin": 2, "acos": 2, "atan": 2, "sinh": 1, "cosh": 1,
+    "tanh": 4, "asinh": 2, "acosh": 3, "atanh": 2, "exp": 1, "expm1": 1, "log": 1,
+    "log2": 1, "log10": 1, "log1p": 2, "sqrt": 2, "cbrt": 3, "sigmoid": 3, "softplus": 2,
+    "abs": 0, "atan2": 3, "hypot": 2, "div": 2, "logb": 3,
 }  # fmt: skip
+
+
+def _erf_bound(a: float, *_) -> float:
+    # 2/sqrt(pi)*exp(-a*a): a*a is rounded before exp sees it, and exp turns
+    # that absolute error (up to a*a*2^-53) into a relative one, up to a*a
+    # ULP. Exact forms exist (a split of a into halves whose squares are
+    # exact) but print as a page, not as the textbook's formula.
+    return 2.0 + a * a
+
+
+def _pow_bound(a: float, b: float, name: str) -> float:
+    # b*a^(b-1): b - 1 is rounded where it is not exact (b < 0.5, not an
+    # integer), and a^(b-1) turns that into a relative error of |log a| times
+    # it. Integer exponents and b >= 0.5 have b - 1 exact.
+    if name == "x" or (b - 1.0) + 1.0 == b:
+        return 3.0
+    return 3.0 + abs(math.log(a)) * math.ulp(b - 1.0) * 2.0**52
+
+
+def bound(op: str, row: tuple, name: str) -> float:
+    if op == "erf":
+        return _erf_bound(*row)
+    if op == "pow":
+        return _pow_bound(*row, name)
+    return BOUNDS[op]
 
 
 # --------------------------------------------------------------------------
@@ -202,7 +230,7 @@ def errors(op: str, path: str) -> list[tuple[float, tuple, str]]:
     names = _names(program)
     rows = [p if isinstance(p, tuple) else (p,) for p in points]
     if path == "point":
-        gradients = [function.evaluate(dict(zip(names, row))).gradient for row in rows]
+        gradients = [function.evaluate(dict(zip(names, row, strict=True))).gradient for row in rows]
     else:
         columns = {name: np.array([row[i] for row in rows]) for i, name in enumerate(names)}
         gradient = function.evaluate(columns).gradient
@@ -218,8 +246,12 @@ def errors(op: str, path: str) -> list[tuple[float, tuple, str]]:
 @pytest.mark.parametrize("path", ["point", "array"])
 @pytest.mark.parametrize("op", sorted(CASES))
 def test_rule_is_within_its_bound_of_mpmath(op, path):
-    worst = max(errors(op, path), key=lambda found: found[0])
-    assert worst[0] <= BOUNDS[op], f"{op}' at {worst[1]} (d/d{worst[2]}): {worst[0]:.3g} ULP"
+    beyond = [
+        f"d/d{name} at {row}: {error:.3g} ULP"
+        for error, row, name in errors(op, path)
+        if not error <= bound(op, row, name)
+    ]
+    assert not beyond, f"{op}: {len(beyond)} beyond the bound, e.g. {beyond[:3]}"
 
 
 def test_every_smooth_function_of_one_argument_is_measured():
@@ -233,7 +265,7 @@ def main() -> None:
     for op in sorted(CASES):
         worst = {path: max(errors(op, path), key=lambda f: f[0]) for path in ("point", "array")}
         text = "  ".join(f"{path} {w[0]:10.3g} at {w[1]} d/d{w[2]}" for path, w in worst.items())
-        print(f"{op:9} bound {BOUNDS[op]:2}  {text}")
+        print(f"{op:9} bound {BOUNDS.get(op, '-'):2}  {text}")
 
 
 if __name__ == "__main__":
