@@ -16,6 +16,7 @@ error of each rule.
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 
@@ -259,6 +260,57 @@ def test_every_smooth_function_of_one_argument_is_measured():
 
     piecewise = {"sign", "relu", "min", "max", "neg", "add", "sub", "mul"}
     assert set(OPS) - piecewise <= set(CASES)
+
+
+# --------------------------------------------------------------------------
+# The kink of a^b at a = 0: where a derivative has no limit, and only there.
+
+
+def test_x_to_the_zero_at_zero_is_no_kink(cli):
+    result = cli("eval", "x^0", "x=0", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {
+        "expression": "x^0",
+        "inputs": {"x": 0.0},
+        "value": 1.0,
+        "gradient": {"x": 0.0},
+        "warnings": [],
+    }
+
+
+# a^b at a = 0 with b a constant: a^0 is 1 on both sides of 0 and a^1, a^2,
+# a^3 are smooth there; a^1.5 is defined on the right only (a negative base
+# to a fractional power is NaN), where its slope tends to 0: cgrad gives that
+# one-sided slope, 0, without a warning, as at any other domain edge with a
+# finite slope.
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize(
+    ("text", "slope"),
+    [("x^0", 0.0), ("x**0", 0.0), ("pow(x, 0)", 0.0), ("x^1", 1.0), ("x^2", 0.0),
+     ("x^3", 0.0), ("x^1.5", 0.0)],
+)  # fmt: skip
+def test_smooth_powers_have_no_kink_at_zero(text, slope, mode):
+    function = cgrad.compile(text)
+    for x in (0.0, -0.0, np.array([0.5, 0.0, 2.0])):
+        result = function.evaluate(x=x, mode=mode)
+        assert result.warnings == ()
+        assert np.all(np.asarray(result.gradient["x"])[np.asarray(x) == 0.0] == slope)
+
+
+@pytest.mark.parametrize(
+    ("text", "point", "wrt", "kink"),
+    [
+        ("x^0.5", {"x": 0.0}, None, True),  # slope +inf from the right
+        ("x^-1", {"x": 0.0}, None, True),  # a pole
+        ("x^y", {"x": 0.0, "y": 0.0}, None, True),  # 0^y jumps at y = 0
+        ("x^y", {"x": 0.0, "y": 0.0}, "x", False),  # only d/dx: that of x^0
+        ("x^y", {"x": 0.0, "y": 0.5}, "y", False),  # 0^y is 0 for y > 0
+        ("x^y", {"x": 0.0, "y": 0.5}, "x", True),
+    ],
+)
+def test_power_kinks_are_where_a_derivative_has_no_limit(text, point, wrt, kink):
+    result = cgrad.compile(text).evaluate(point, wrt=wrt)
+    assert [w.type for w in result.warnings if w.type == "kink"] == (["kink"] if kink else [])
 
 
 def main() -> None:

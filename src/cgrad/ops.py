@@ -21,7 +21,7 @@ other order.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import reduce
@@ -57,11 +57,23 @@ SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 10
 class Kink:
     """Where an op is not differentiable and which convention cgrad uses there.
 
-    ``at(m, out, *args)`` is true (elementwise) at the kink.
+    ``at(m, out, *args)`` is true (elementwise) at the kink. ``fixed`` pairs an
+    argument's position with the test to use instead where that argument
+    carries no derivative (a constant, or not among those differentiated
+    by): a kink only the derivative in that argument has is then none.
     """
 
     at: Callable[..., object]
     convention: str
+    fixed: tuple[tuple[int, Callable[..., object]], ...] = ()
+
+    def test(self, free: Sequence[bool]) -> Callable[..., object]:
+        """The kink test when only the arguments ``free`` marks carry a
+        derivative."""
+        for position, narrower in self.fixed:
+            if not free[position]:
+                return narrower
+        return self.at
 
 
 Rule = Callable[..., object]
@@ -131,11 +143,29 @@ def _power(a, b):
 
 def _pow_kink(m, out, a, b):
     # Only a power below 1 has a kink at 0; x^2 (the usual case, an exponent
-    # that is one number) needs no look at x at all.
+    # that is one number) needs no look at x at all. At b = 0 it is d/db
+    # that has none: 0^b jumps from inf to 1 to 0.
     below_one = m.less(b, 1.0)
     if np.ndim(below_one) == 0 and not below_one:
         return False
     return m.equal(a, 0.0) & below_one
+
+
+def _pow_kink_in_base(m, out, a, b):
+    # b*a^(b-1) has no limit at a = 0 where b < 1, except at b = 0: a^0 is 1
+    # on both sides of 0, its slope 0 on both.
+    below_one = m.less(b, 1.0) & (m.less(b, 0.0) | m.less(0.0, b))
+    if np.ndim(below_one) == 0 and not below_one:
+        return False
+    return m.equal(a, 0.0) & below_one
+
+
+def _pow_kink_in_exponent(m, out, a, b):
+    # d/db = a^b*log(a) at a = 0 is 0 for b > 0 (0^b is 0 there), and a jump at b = 0.
+    at_zero = m.equal(b, 0.0)
+    if np.ndim(at_zero) == 0 and not at_zero:
+        return False
+    return m.equal(a, 0.0) & at_zero
 
 
 def _relu(a):
@@ -227,7 +257,8 @@ OPS: dict[str, Op] = {
            Notation(Fixity.INFIX, "^", POWER, right_associative=True),
            spellings=("pow",),
            kink=Kink(_pow_kink,
-                     "at a = 0 cgrad takes 0^0 = 1, d/da = b*a^(b-1) (0 where b = 0) and d/db = 0 for b >= 0")),
+                     "at a = 0 cgrad takes 0^0 = 1, d/da = b*a^(b-1) (0 where b = 0) and d/db = 0 for b >= 0",
+                     fixed=((1, _pow_kink_in_base), (0, _pow_kink_in_exponent)))),
         # Trigonometry.
         Op("sin", 1, np.sin, (lambda m, out, a: m.cos(a),), _fn("sin"), ("sin",)),
         Op("cos", 1, np.cos, (lambda m, out, a: -m.sin(a),), _fn("cos"), ("cos",)),
