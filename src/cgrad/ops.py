@@ -11,7 +11,8 @@ Derivative rules are written against a math namespace ``m`` rather than numpy
 directly (``m.cos(a)``, ``m.where(...)``), so that the same rule can be run on
 numbers (``NUMERIC``, below) or, later, on symbolic graph nodes. A rule gets
 the op's output value ``out`` as well as its arguments, so that ``exp``,
-``tanh``, ``sqrt`` and friends reuse the forward result. The forward-mode rule,
+``sqrt`` and friends reuse the forward result (where that keeps the
+precision: ``1 - tanh(a)^2`` does not, see the table). The forward-mode rule,
 :meth:`Op.tangent`, is ``sum(rule_i * tangent_i)`` for every op: for scalar
 arguments that is exactly the directional derivative, so the partials stay
 the single source of truth and forward mode is the same rules applied in the
@@ -168,6 +169,13 @@ def _pow_kink_in_exponent(m, out, a, b):
     return m.equal(a, 0.0) & at_zero
 
 
+def _over_hypot_squared(m, numerator, y, x):
+    # numerator/(x*x + y*y) without the squares, which overflow (or vanish)
+    # while the quotient is still a float.
+    length = m.hypot(y, x)
+    return numerator / length / length
+
+
 def _relu(a):
     return np.maximum(a, 0.0)
 
@@ -259,7 +267,10 @@ OPS: dict[str, Op] = {
            kink=Kink(_pow_kink,
                      "at a = 0 cgrad takes 0^0 = 1, d/da = b*a^(b-1) (0 where b = 0) and d/db = 0 for b >= 0",
                      fixed=((1, _pow_kink_in_base), (0, _pow_kink_in_exponent)))),
-        # Trigonometry.
+        # Trigonometry. The rules are written in the forms that keep their
+        # precision over the whole domain (tests/test_precision.py holds each to
+        # a few ULP of mpmath): (1 - a)*(1 + a) is exact near |a| = 1, where
+        # 1 - a*a loses its digits.
         Op("sin", 1, np.sin, (lambda m, out, a: m.cos(a),), _fn("sin"), ("sin",)),
         Op("cos", 1, np.cos, (lambda m, out, a: -m.sin(a),), _fn("cos"), ("cos",)),
         Op("tan", 1, np.tan, (lambda m, out, a: 1.0 + out * out,), _fn("tan"), ("tan",)),
@@ -268,11 +279,14 @@ OPS: dict[str, Op] = {
         Op("atan", 1, np.arctan, (lambda m, out, a: 1.0 / (1.0 + a * a),), _fn("atan"), ("atan",)),
         Op("sinh", 1, np.sinh, (lambda m, out, a: m.cosh(a),), _fn("sinh"), ("sinh",)),
         Op("cosh", 1, np.cosh, (lambda m, out, a: m.sinh(a),), _fn("cosh"), ("cosh",)),
+        # 1 - tanh^2 cancels, and is 0 once tanh rounds to 1; 1/cosh stays a
+        # float until cosh overflows, where the square underflows anyway.
+        # hypot(a, 1) and two square roots for acosh: a*a overflows first.
         Op("tanh", 1, np.tanh, (lambda m, out, a: m.pow(1.0 / m.cosh(a), 2.0),), _fn("tanh"), ("tanh",)),
         Op("asinh", 1, np.arcsinh, (lambda m, out, a: 1.0 / m.hypot(a, 1.0),), _fn("asinh"), ("asinh",)),
         Op("acosh", 1, np.arccosh, (lambda m, out, a: 1.0 / (m.sqrt(a - 1.0) * m.sqrt(a + 1.0)),), _fn("acosh"), ("acosh",)),
         Op("atanh", 1, np.arctanh, (lambda m, out, a: 1.0 / ((1.0 - a) * (1.0 + a)),), _fn("atanh"), ("atanh",)),
-        # Exponentials and logarithms.
+        # Exponentials and logarithms. expm1(a) + 1 cancels for a < 0.
         Op("exp", 1, np.exp, (lambda m, out, a: out,), _fn("exp"), ("exp",)),
         Op("expm1", 1, np.expm1, (lambda m, out, a: m.exp(a),), _fn("expm1"), ("expm1",)),
         Op("log", 1, np.log, (lambda m, out, a: 1.0 / a,), _fn("log"), ("log", "ln")),
@@ -296,6 +310,7 @@ OPS: dict[str, Op] = {
            kink=Kink(_at_zero, "sign'(0) = 0")),
         Op("relu", 1, _relu, (lambda m, out, a: m.sign(out),), _fn("relu"), ("relu",),
            kink=Kink(_at_zero, "relu'(0) = 0")),
+        # out*(1 - out) cancels, and is 0 once sigmoid rounds to 1.
         Op("sigmoid", 1, _sigmoid, (lambda m, out, a: out * m.sigmoid(-a),), _fn("sigmoid"), ("sigmoid",)),
         Op("softplus", 1, lambda a: np.logaddexp(0.0, a), (lambda m, out, a: m.sigmoid(a),),
            _fn("softplus"), ("softplus",)),
@@ -303,8 +318,8 @@ OPS: dict[str, Op] = {
            _fn("erf"), ("erf",)),
         # Functions of two or more arguments.
         Op("atan2", 2, np.arctan2,
-           (lambda m, out, y, x: x / m.hypot(y, x) / m.hypot(y, x),
-            lambda m, out, y, x: -y / m.hypot(y, x) / m.hypot(y, x)),
+           (lambda m, out, y, x: _over_hypot_squared(m, x, y, x),
+            lambda m, out, y, x: _over_hypot_squared(m, -y, y, x)),
            _fn("atan2"), ("atan2",)),
         Op("hypot", 2, np.hypot,
            (lambda m, out, a, b: m.where(m.equal(out, 0.0), 0.0, a / out),
