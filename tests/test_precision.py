@@ -173,9 +173,7 @@ CASES = {
 # point for the two rules whose error grows with the point (see _erf_bound,
 # _pow_bound).
 # Each is the largest error of a denser sweep (``python
-# tests/test_precision.py --dense``) rounded up, with a quarter ULP to spare
-# (tanh, at 3.86, has less: its form is the best of those that print as a
-# textbook's).
+# tests/test_precision.py --dense``) rounded up, with a quarter ULP to spare.
 BOUNDS = {
     "sin": 1, "cos": 1, "tan": 3, "asin": 3, "acos": 3, "atan": 3, "sinh": 1, "cosh": 1,
     "tanh": 4, "asinh": 2, "acosh": 4, "atanh": 3, "exp": 1, "expm1": 1, "log": 1,

@@ -162,7 +162,7 @@ EVERY_OP = {
     "atan": ("atan(x)", {"x": "1/(1 + x*x)"}),
     "sinh": ("sinh(x)", {"x": "cosh(x)"}),
     "cosh": ("cosh(x)", {"x": "sinh(x)"}),
-    "tanh": ("tanh(x)", {"x": "(1/cosh(x))^2"}),
+    "tanh": ("tanh(x)", {"x": "4*sigmoid(2*x)*sigmoid(-2*x)"}),
     "asinh": ("asinh(x)", {"x": "1/hypot(x, 1)"}),
     "acosh": ("acosh(x)", {"x": "1/(sqrt(x - 1)*sqrt(x + 1))"}),
     "atanh": ("atanh(x)", {"x": "1/((1 - x)*(1 + x))"}),

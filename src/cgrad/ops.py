@@ -279,10 +279,12 @@ OPS: dict[str, Op] = {
         Op("atan", 1, np.arctan, (lambda m, out, a: 1.0 / (1.0 + a * a),), _fn("atan"), ("atan",)),
         Op("sinh", 1, np.sinh, (lambda m, out, a: m.cosh(a),), _fn("sinh"), ("sinh",)),
         Op("cosh", 1, np.cosh, (lambda m, out, a: m.sinh(a),), _fn("cosh"), ("cosh",)),
-        # 1 - tanh^2 cancels, and is 0 once tanh rounds to 1; 1/cosh stays a
-        # float until cosh overflows, where the square underflows anyway.
+        # 1 - tanh^2 cancels, and is 0 once tanh rounds to 1. tanh(a) is
+        # 2*sigmoid(2a) - 1, and sigmoid saturates where cosh overflows: its
+        # second derivative stays a number (1/cosh(a)^2's is 0*inf there).
         # hypot(a, 1) and two square roots for acosh: a*a overflows first.
-        Op("tanh", 1, np.tanh, (lambda m, out, a: m.pow(1.0 / m.cosh(a), 2.0),), _fn("tanh"), ("tanh",)),
+        Op("tanh", 1, np.tanh, (lambda m, out, a: 4.0 * m.sigmoid(2.0 * a) * m.sigmoid(-2.0 * a),),
+           _fn("tanh"), ("tanh",)),
         Op("asinh", 1, np.arcsinh, (lambda m, out, a: 1.0 / m.hypot(a, 1.0),), _fn("asinh"), ("asinh",)),
         Op("acosh", 1, np.arccosh, (lambda m, out, a: 1.0 / (m.sqrt(a - 1.0) * m.sqrt(a + 1.0)),), _fn("acosh"), ("acosh",)),
         Op("atanh", 1, np.arctanh, (lambda m, out, a: 1.0 / ((1.0 - a) * (1.0 + a)),), _fn("atanh"), ("atanh",)),
