@@ -317,7 +317,7 @@ def check_plans(graph: Graph) -> None:
             assert [i for i, _ in edges] == [i for i, _ in expected]
             assert all(_same_rule(r, r_) for (_, r), (_, r_) in zip(edges, expected, strict=True))
         kinks = [
-            (n.id, OPS[n.op].kink.at, n.operands)
+            (n.id, OPS[n.op].kink.test([needed[i] for i in n.operands]), n.operands)
             for n in applied
             if OPS[n.op].kink is not None and needed[n.id] and reachable[n.id]
         ]

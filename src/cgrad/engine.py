@@ -30,7 +30,7 @@ from .codegen import (
 )
 from .diagnostics import Diagnostics, EvaluationWarning
 from .graph import INPUT, Graph
-from .ops import MINUS_ONE, NUMERIC, ONE, OPS
+from .ops import MINUS_ONE, NUMERIC, ONE, OPS, Kink
 
 Mode = Literal["reverse", "forward"]
 
@@ -229,7 +229,7 @@ def plan(graph: Graph, wrt: Sequence[str] | None = None) -> Plan:
 
     kink_steps = []
     for node_id in reversed(kinks):
-        at = kink_tests[ops[node_id]]
+        at = kink_tests[ops[node_id]].test([needed[i] for i in operands[node_id]])
         arguments = [initial[i] for i in operands[node_id]]
         if not kink_impossible(at, NUMERIC, arguments):
             kink_steps.append((node_id, at, operands[node_id]))
@@ -259,7 +259,7 @@ def _depending_on(graph: Graph, chosen: list[int]) -> tuple[bool, ...]:
     return tuple(depends)
 
 
-def _op_table() -> tuple[dict[str, Callable], dict[str, tuple], dict[str, Callable]]:
+def _op_table() -> tuple[dict[str, Callable], dict[str, tuple], dict[str, Kink]]:
     """The op table as plan() reads it, per op name: forward functions, the
     rules of the ops of fixed arity (a variadic op makes its rule per
     argument), kink tests. Read at each plan (3 µs), not at import: the
@@ -270,7 +270,7 @@ def _op_table() -> tuple[dict[str, Callable], dict[str, tuple], dict[str, Callab
         if op.arity is not None:
             rules[name] = op.derivatives
         if op.kink is not None:
-            kinks[name] = op.kink.at
+            kinks[name] = op.kink
     return forwards, rules, kinks
 
 

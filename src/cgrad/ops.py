@@ -11,7 +11,8 @@ Derivative rules are written against a math namespace ``m`` rather than numpy
 directly (``m.cos(a)``, ``m.where(...)``), so that the same rule can be run on
 numbers (``NUMERIC``, below) or, later, on symbolic graph nodes. A rule gets
 the op's output value ``out`` as well as its arguments, so that ``exp``,
-``tanh``, ``sqrt`` and friends reuse the forward result. The forward-mode rule,
+``sqrt`` and friends reuse the forward result (where that keeps the
+precision: ``1 - tanh(a)^2`` does not, see the table). The forward-mode rule,
 :meth:`Op.tangent`, is ``sum(rule_i * tangent_i)`` for every op: for scalar
 arguments that is exactly the directional derivative, so the partials stay
 the single source of truth and forward mode is the same rules applied in the
@@ -21,7 +22,7 @@ other order.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import reduce
@@ -57,11 +58,23 @@ SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 10
 class Kink:
     """Where an op is not differentiable and which convention cgrad uses there.
 
-    ``at(m, out, *args)`` is true (elementwise) at the kink.
+    ``at(m, out, *args)`` is true (elementwise) at the kink. ``fixed`` pairs an
+    argument's position with the test to use instead where that argument
+    carries no derivative (a constant, or not among those differentiated
+    by): a kink only the derivative in that argument has is then none.
     """
 
     at: Callable[..., object]
     convention: str
+    fixed: tuple[tuple[int, Callable[..., object]], ...] = ()
+
+    def test(self, free: Sequence[bool]) -> Callable[..., object]:
+        """The kink test when only the arguments ``free`` marks carry a
+        derivative."""
+        for position, narrower in self.fixed:
+            if not free[position]:
+                return narrower
+        return self.at
 
 
 Rule = Callable[..., object]
@@ -131,11 +144,36 @@ def _power(a, b):
 
 def _pow_kink(m, out, a, b):
     # Only a power below 1 has a kink at 0; x^2 (the usual case, an exponent
-    # that is one number) needs no look at x at all.
+    # that is one number) needs no look at x at all. At b = 0 it is d/db
+    # that has none: 0^b jumps from inf to 1 to 0.
     below_one = m.less(b, 1.0)
     if np.ndim(below_one) == 0 and not below_one:
         return False
     return m.equal(a, 0.0) & below_one
+
+
+def _pow_kink_in_base(m, out, a, b):
+    # b*a^(b-1) has no limit at a = 0 where b < 1, except at b = 0: a^0 is 1
+    # on both sides of 0, its slope 0 on both.
+    below_one = m.less(b, 1.0) & (m.less(b, 0.0) | m.less(0.0, b))
+    if np.ndim(below_one) == 0 and not below_one:
+        return False
+    return m.equal(a, 0.0) & below_one
+
+
+def _pow_kink_in_exponent(m, out, a, b):
+    # d/db = a^b*log(a) at a = 0 is 0 for b > 0 (0^b is 0 there), and a jump at b = 0.
+    at_zero = m.equal(b, 0.0)
+    if np.ndim(at_zero) == 0 and not at_zero:
+        return False
+    return m.equal(a, 0.0) & at_zero
+
+
+def _over_hypot_squared(m, numerator, y, x):
+    # numerator/(x*x + y*y) without the squares, which overflow (or vanish)
+    # while the quotient is still a float.
+    length = m.hypot(y, x)
+    return numerator / length / length
 
 
 def _relu(a):
@@ -182,6 +220,12 @@ def _is_tie(out, *args):
 ONE = 1.0
 MINUS_ONE = -1.0
 
+# log2'(a) = 1/(a ln 2) as log2(e)/a: one rounding fewer, and no product
+# a*ln 2 that falls below the normal floats while the slope is still one.
+# The nearest floats to log2(e) and log10(e) (1/math.log(10.0) is one off).
+LOG2_E = 1.4426950408889634
+LOG10_E = 0.4342944819032518
+
 
 def _fn(symbol: str) -> Notation:
     return Notation(Fixity.CALL, symbol, ATOM)
@@ -221,30 +265,39 @@ OPS: dict[str, Op] = {
            Notation(Fixity.INFIX, "^", POWER, right_associative=True),
            spellings=("pow",),
            kink=Kink(_pow_kink,
-                     "at a = 0 cgrad takes 0^0 = 1, d/da = b*a^(b-1) (0 where b = 0) and d/db = 0 for b >= 0")),
-        # Trigonometry.
+                     "at a = 0 cgrad takes 0^0 = 1, d/da = b*a^(b-1) (0 where b = 0) and d/db = 0 for b >= 0",
+                     fixed=((1, _pow_kink_in_base), (0, _pow_kink_in_exponent)))),
+        # Trigonometry. The rules are written in the forms that keep their
+        # precision over the whole domain (tests/test_precision.py holds each to
+        # a few ULP of mpmath): (1 - a)*(1 + a) is exact near |a| = 1, where
+        # 1 - a*a loses its digits.
         Op("sin", 1, np.sin, (lambda m, out, a: m.cos(a),), _fn("sin"), ("sin",)),
         Op("cos", 1, np.cos, (lambda m, out, a: -m.sin(a),), _fn("cos"), ("cos",)),
         Op("tan", 1, np.tan, (lambda m, out, a: 1.0 + out * out,), _fn("tan"), ("tan",)),
-        Op("asin", 1, np.arcsin, (lambda m, out, a: 1.0 / m.sqrt(1.0 - a * a),), _fn("asin"), ("asin",)),
-        Op("acos", 1, np.arccos, (lambda m, out, a: -1.0 / m.sqrt(1.0 - a * a),), _fn("acos"), ("acos",)),
+        Op("asin", 1, np.arcsin, (lambda m, out, a: 1.0 / m.sqrt((1.0 - a) * (1.0 + a)),), _fn("asin"), ("asin",)),
+        Op("acos", 1, np.arccos, (lambda m, out, a: -1.0 / m.sqrt((1.0 - a) * (1.0 + a)),), _fn("acos"), ("acos",)),
         Op("atan", 1, np.arctan, (lambda m, out, a: 1.0 / (1.0 + a * a),), _fn("atan"), ("atan",)),
         Op("sinh", 1, np.sinh, (lambda m, out, a: m.cosh(a),), _fn("sinh"), ("sinh",)),
         Op("cosh", 1, np.cosh, (lambda m, out, a: m.sinh(a),), _fn("cosh"), ("cosh",)),
-        Op("tanh", 1, np.tanh, (lambda m, out, a: 1.0 - out * out,), _fn("tanh"), ("tanh",)),
-        Op("asinh", 1, np.arcsinh, (lambda m, out, a: 1.0 / m.sqrt(a * a + 1.0),), _fn("asinh"), ("asinh",)),
-        Op("acosh", 1, np.arccosh, (lambda m, out, a: 1.0 / m.sqrt(a * a - 1.0),), _fn("acosh"), ("acosh",)),
-        Op("atanh", 1, np.arctanh, (lambda m, out, a: 1.0 / (1.0 - a * a),), _fn("atanh"), ("atanh",)),
-        # Exponentials and logarithms.
+        # 1 - tanh^2 cancels, and is 0 once tanh rounds to 1. tanh(a) is
+        # 2*sigmoid(2a) - 1, and sigmoid saturates where cosh overflows: its
+        # second derivative stays a number (1/cosh(a)^2's is 0*inf there).
+        # hypot(a, 1) and two square roots for acosh: a*a overflows first.
+        Op("tanh", 1, np.tanh, (lambda m, out, a: 4.0 * m.sigmoid(2.0 * a) * m.sigmoid(-2.0 * a),),
+           _fn("tanh"), ("tanh",)),
+        Op("asinh", 1, np.arcsinh, (lambda m, out, a: 1.0 / m.hypot(a, 1.0),), _fn("asinh"), ("asinh",)),
+        Op("acosh", 1, np.arccosh, (lambda m, out, a: 1.0 / (m.sqrt(a - 1.0) * m.sqrt(a + 1.0)),), _fn("acosh"), ("acosh",)),
+        Op("atanh", 1, np.arctanh, (lambda m, out, a: 1.0 / ((1.0 - a) * (1.0 + a)),), _fn("atanh"), ("atanh",)),
+        # Exponentials and logarithms. expm1(a) + 1 cancels for a < 0.
         Op("exp", 1, np.exp, (lambda m, out, a: out,), _fn("exp"), ("exp",)),
-        Op("expm1", 1, np.expm1, (lambda m, out, a: out + 1.0,), _fn("expm1"), ("expm1",)),
+        Op("expm1", 1, np.expm1, (lambda m, out, a: m.exp(a),), _fn("expm1"), ("expm1",)),
         Op("log", 1, np.log, (lambda m, out, a: 1.0 / a,), _fn("log"), ("log", "ln")),
         Op("logb", 2, _log_base,
            (lambda m, out, a, b: 1.0 / (a * m.log(b)),
             lambda m, out, a, b: -out / (b * m.log(b))),
            _fn("log"), ("log",)),
-        Op("log2", 1, np.log2, (lambda m, out, a: 1.0 / (a * math.log(2.0)),), _fn("log2"), ("log2",)),
-        Op("log10", 1, np.log10, (lambda m, out, a: 1.0 / (a * math.log(10.0)),), _fn("log10"), ("log10",)),
+        Op("log2", 1, np.log2, (lambda m, out, a: LOG2_E / a,), _fn("log2"), ("log2",)),
+        Op("log10", 1, np.log10, (lambda m, out, a: LOG10_E / a,), _fn("log10"), ("log10",)),
         Op("log1p", 1, np.log1p, (lambda m, out, a: 1.0 / (1.0 + a),), _fn("log1p"), ("log1p",)),
         # Roots: the slope at 0 is +inf by convention. sqrt(-0.0) is -0.0, and
         # 0.5/-0.0 would be -inf: abs() keeps the convention there too.
@@ -259,14 +312,16 @@ OPS: dict[str, Op] = {
            kink=Kink(_at_zero, "sign'(0) = 0")),
         Op("relu", 1, _relu, (lambda m, out, a: m.sign(out),), _fn("relu"), ("relu",),
            kink=Kink(_at_zero, "relu'(0) = 0")),
-        Op("sigmoid", 1, _sigmoid, (lambda m, out, a: out * (1.0 - out),), _fn("sigmoid"), ("sigmoid",)),
+        # out*(1 - out) cancels, and is 0 once sigmoid rounds to 1.
+        Op("sigmoid", 1, _sigmoid, (lambda m, out, a: out * m.sigmoid(-a),), _fn("sigmoid"), ("sigmoid",)),
         Op("softplus", 1, lambda a: np.logaddexp(0.0, a), (lambda m, out, a: m.sigmoid(a),),
            _fn("softplus"), ("softplus",)),
         Op("erf", 1, _erf, (lambda m, out, a: (2.0 / math.sqrt(math.pi)) * m.exp(-(a * a)),),
            _fn("erf"), ("erf",)),
         # Functions of two or more arguments.
         Op("atan2", 2, np.arctan2,
-           (lambda m, out, y, x: x / (x * x + y * y), lambda m, out, y, x: -y / (x * x + y * y)),
+           (lambda m, out, y, x: _over_hypot_squared(m, x, y, x),
+            lambda m, out, y, x: _over_hypot_squared(m, -y, y, x)),
            _fn("atan2"), ("atan2",)),
         Op("hypot", 2, np.hypot,
            (lambda m, out, a, b: m.where(m.equal(out, 0.0), 0.0, a / out),
