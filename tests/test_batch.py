@@ -435,8 +435,7 @@ def test_an_unclosed_quote_is_named(cli):
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["row"] for r in records] == [1, 2]
     assert records[1]["error"]["message"] == (
-        "line 4: expected 2 fields, found 1; "
-        "a quote that is never closed takes in the lines after it"
+        "lines 3 to 4: a quote that is never closed takes in the lines after it"
     )
 
 

@@ -11,12 +11,14 @@ the input as a whole (no CSV header, duplicate column names) raises
 from __future__ import annotations
 
 import codecs
+import collections
 import contextlib
 import csv
 import io
 import itertools
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import UsageError
+from .json_elements import Broken, Element, ElementScanner, NotAnArrayError
 
 
 class Format(str, Enum):
@@ -40,6 +43,14 @@ EXTENSIONS = {
     ".jsonl": Format.NDJSON,
     ".json": Format.JSON,
 }
+
+# The longest line read (characters for CSV/TSV, bytes for NDJSON), also the
+# longest CSV field and JSON-array element: beyond it, a record is an error,
+# so that one unending line never fills memory.
+MAX_LINE = 16 << 20
+# How far past MAX_LINE a line is skipped in search of its end before
+# reading stops (the rest of /dev/zero is not worth reading).
+MAX_SKIP = 256 << 20
 
 # NDJSON fields with a meaning of their own, which therefore cannot name inputs.
 EXPRESSION_FIELD = "expr"
@@ -117,13 +128,16 @@ class Records:
 
     def __init__(self, stream: BinaryIO, format: Format) -> None:
         self.header: list[str] | None = None
-        self._reader = None
+        self._rows = None
         if format in (Format.CSV, Format.TSV):
             self._text = io.TextIOWrapper(
                 stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
             )
-            self._reader = csv.reader(self._text, delimiter="\t" if format == Format.TSV else ",")
-            self.header = _read_header(self._reader)
+            # The csv module's own limit (128 KiB) is below the line limit.
+            if csv.field_size_limit() < MAX_LINE:
+                csv.field_size_limit(MAX_LINE)
+            self._rows = _Delimited(self._text, "\t" if format == Format.TSV else ",")
+            self.header = _read_header(self._rows)
         elif format == Format.NDJSON:
             self._records = _read_ndjson(stream)
         else:
@@ -134,14 +148,14 @@ class Records:
             self._records = itertools.chain([] if first is None else [first], records)
 
     def blocks(self, size: int) -> Iterator[Block]:
-        if self._reader is None:
+        if self._rows is None:
             while chunk := list(itertools.islice(self._records, size)):
                 yield chunk
             return
-        yield from _detaching(_read_delimited(self._reader, self.header, size), self._text)
+        yield from _detaching(_read_delimited(self._rows, self.header, size), self._text)
 
     def __iter__(self) -> Iterator[Record]:
-        if self._reader is None:
+        if self._rows is None:
             yield from self._records
             return
         for block in self.blocks(4096):
@@ -152,16 +166,142 @@ class Records:
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
-def _read_header(reader) -> list[str]:
-    header = next(reader, None)
-    while header == []:  # blank lines before the header
-        header = next(reader, None)
+class _LineTooLongError(Exception):
+    """A line longer than :data:`MAX_LINE`; ``ended`` is False when no line
+    break came within :data:`MAX_SKIP` either, and reading stopped there."""
+
+    def __init__(self, ended: bool) -> None:
+        super().__init__()
+        self.ended = ended
+
+
+def _bounded_lines(readline, empty):
+    """The lines of a stream (``readline`` of a text or binary one), each at
+    most :data:`MAX_LINE` long: one longer raises :class:`_LineTooLongError` once
+    its rest is skipped in bounded pieces, so that one unending line (say,
+    /dev/zero) never fills memory. A generator, which ends when it raises:
+    the caller starts another to go on."""
+    line = readline(MAX_LINE + 1)
+    while line:
+        if len(line) > MAX_LINE:
+            raise _LineTooLongError(_skip_line(readline, line, empty))
+        yield line
+        line = readline(MAX_LINE + 1)
+
+
+def _skip_line(readline, piece, empty) -> bool:
+    """Read to the end of the line ``piece`` began: True when it ended (a
+    line break or the end of the input) within :data:`MAX_SKIP`."""
+    skipped = len(piece)
+    # A binary stream's lines end at b"\n"; a text stream (newline="") also
+    # ends them at a lone "\r", as the csv module does.
+    ends = ("\n", "\r") if isinstance(piece, str) else b"\n"
+    while piece != empty and not piece.endswith(ends):
+        if skipped > MAX_SKIP:
+            return False
+        piece = readline(MAX_LINE)
+        skipped += len(piece)
+    return True
+
+
+def _where(first: int, last: int) -> str:
+    return f"line {first}" if first == last else f"lines {first} to {last}"
+
+
+def _size(limit: int) -> str:
+    return f"{limit >> 20} MiB"
+
+
+@dataclass(slots=True)
+class _Unreadable:
+    """In a chunk of CSV rows, in place of a record the csv module refused:
+    the line the record ends on and why it was refused."""
+
+    last_line: int
+    reason: str
+    ended: bool = True  # False: reading stopped after this record
+
+
+class _Delimited:
+    """The rows of a CSV/TSV text stream, chunk by chunk, where a record
+    that is not valid CSV (a stray quote, a quote never closed, a field or
+    a line over the limits) takes the place of its row instead of ending
+    the stream."""
+
+    def __init__(self, text: io.TextIOWrapper, delimiter: str) -> None:
+        self.text = text
+        self.delimiter = delimiter
+        self.lines_before = 0  # lines read by the csv readers before this one
+        self.line = 0  # the line the last row read so far ends on
+        self.finished = False
+        self._start()
+
+    def _start(self) -> None:
+        lines = _bounded_lines(self.text.readline, "")
+        # strict: '"4"5' and a quote open at the end are errors, not 45 and
+        # a field that took in every line after it.
+        self.reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
+
+    def _line_now(self) -> int:
+        return self.lines_before + self.reader.line_num
+
+    def header(self) -> list[str] | None:
+        """The first non-blank row, or None for an empty input."""
+        chunk = self.read(1)
+        while chunk == [[]]:
+            chunk = self.read(1)
+        self.line = self._line_now()
+        if not chunk:
+            return None
+        if isinstance(chunk[0], _Unreadable):
+            raise UsageError(f"cannot read the header: {chunk[0].reason}", type="input_error")
+        return chunk[0]
+
+    def read(self, size: int) -> list[list[str] | _Unreadable]:
+        """Up to ``size`` rows (fewer only at the end of the input)."""
+        chunk: list[list[str] | _Unreadable] = []
+        while len(chunk) < size and not self.finished:
+            try:
+                # extend() keeps the rows read before an error.
+                chunk.extend(itertools.islice(self.reader, size - len(chunk)))
+                self.finished = len(chunk) < size
+            except csv.Error as error:
+                chunk.append(_Unreadable(self._line_now(), _csv_reason(str(error))))
+            except _LineTooLongError as error:
+                self.lines_before = self._line_now() + 1
+                chunk.append(_Unreadable(self.lines_before, _too_long(error.ended), error.ended))
+                self.finished = not error.ended
+                self._start()
+        return chunk
+
+
+def _csv_reason(message: str) -> str:
+    if message.startswith("field larger than field limit"):
+        return f"a field is longer than {_size(MAX_LINE)}"
+    if message == "unexpected end of data":
+        return "a quote that is never closed takes in the lines after it"
+    if message.endswith("expected after '\"'"):
+        return "a closing quote is followed by more text in its field"
+    return f"not valid CSV ({message})"
+
+
+def _too_long(ended: bool, what: str = "line") -> str:
+    if ended:
+        return f"the {what} is longer than {_size(MAX_LINE)}"
+    return (
+        f"no end in the first {_size(MAX_SKIP)} of the {what}; the rest of the input was not read"
+    )
+
+
+def _read_header(rows: _Delimited) -> list[str]:
+    header = rows.header()
     if header is None:
         return []
     header = [name.strip() for name in header]
     if any(_UNDECODABLE.search(name) for name in header):
         raise UsageError("the header line is not valid UTF-8", type="input_error")
-    duplicated = sorted({name for name in header if header.count(name) > 1})
+    counts = collections.Counter(header)
+    duplicated = sorted(name for name, count in counts.items() if count > 1)
     if duplicated:
         raise UsageError(
             f"the header names {', '.join(duplicated)} more than once", type="input_error"
@@ -169,80 +309,132 @@ def _read_header(reader) -> list[str]:
     return header
 
 
-def _read_delimited(reader, header: list[str], size: int) -> Iterator[Block]:
+def _read_delimited(rows: _Delimited, header: list[str], size: int) -> Iterator[Block]:
     width = len(header)
     row = 0
-    while chunk := list(itertools.islice(reader, size)):
+    while chunk := rows.read(size):
+        first_line = rows.line + 1
+        rows.line = rows._line_now()
         # The common case, checked for the whole chunk at once and at C
         # speed: no blank line, every row has its fields, no undecodable byte.
-        if set(map(len, chunk)) == {width} and not _UNDECODABLE.search(
+        if set(map(_width, chunk)) == {width} and not _UNDECODABLE.search(
             "".join(map("".join, chunk))
         ):
             yield RowBlock(row + 1, chunk)
             row += len(chunk)
             continue
-        # Line numbers, for the messages, counted back from the reader's: a
-        # row takes one line, plus one per line break inside a quoted field
-        # (except a quote never closed, which swallows the final break; it
-        # can only be the last row). A blank line is no record, but a line.
-        lines = [0] * len(chunk)
-        line = reader.line_num
-        for index in range(len(chunk) - 1, -1, -1):
-            lines[index] = line
-            line -= 1 + sum(map(_line_breaks, chunk[index]))
         records = []
-        for fields, line in zip(chunk, lines, strict=True):
+        for fields, first, last in _with_lines(chunk, first_line):
             if fields:
                 row += 1
-                records.append(_delimited_record(row, line, fields, header))
+                records.append(_delimited_record(row, first, last, fields, header))
         if records:
             yield records
+
+
+def _width(fields: list[str] | _Unreadable) -> int:
+    return -1 if isinstance(fields, _Unreadable) else len(fields)
+
+
+def _with_lines(chunk, line: int):
+    """Each row of ``chunk`` with its first and last line: a row takes one
+    line, plus one per line break inside a quoted field; a blank line is no
+    record, but a line; a refused record knows its last line."""
+    for fields in chunk:
+        if isinstance(fields, _Unreadable):
+            last = fields.last_line
+        else:
+            last = line + sum(map(_line_breaks, fields))
+        yield fields, line, last
+        line = last + 1
 
 
 def _line_breaks(field: str) -> int:
     return field.count("\n") + field.count("\r") - field.count("\r\n")
 
 
-def _delimited_record(row: int, line: int, fields: list[str], header: list[str]) -> Record:
+def _delimited_record(
+    row: int, first: int, last: int, fields: list[str] | _Unreadable, header: list[str]
+) -> Record:
     width = len(header)
+    if isinstance(fields, _Unreadable):
+        return Record(row, None, ("invalid_row", f"{_where(first, last)}: {fields.reason}"))
     if len(fields) != width:
-        message = f"line {line}: expected {width} fields, found {len(fields)}"
-        if any("\n" in field for field in fields):
-            message += "; a quote that is never closed takes in the lines after it"
+        message = f"line {last}: expected {width} fields, found {len(fields)}"
         return Record(row, None, ("invalid_row", message))
     if any(map(_UNDECODABLE.search, fields)):
-        return Record(row, None, ("invalid_utf8", f"line {line}: not valid UTF-8"))
+        return Record(row, None, ("invalid_utf8", f"line {last}: not valid UTF-8"))
     return Record(row, dict(zip(header, fields, strict=True)))
 
 
 def _read_ndjson(stream: BinaryIO) -> Iterator[Record]:
     row = 0
-    for line_number, line in enumerate(stream, start=1):
-        if line_number == 1 and line.startswith(codecs.BOM_UTF8):
-            line = line[len(codecs.BOM_UTF8) :]
-        if not line.strip():
-            continue
-        row += 1
+    line_number = 0
+    while True:
+        lines = _bounded_lines(stream.readline, b"")
         try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as error:
+            for line in lines:
+                line_number += 1
+                record = _ndjson_record(row + 1, line_number, line)
+                if record is not None:
+                    row += 1
+                    yield record
+            return
+        except _LineTooLongError as error:
+            line_number += 1
+            row += 1
             yield Record(
                 row,
                 None,
-                ("invalid_utf8", f"line {line_number}: not valid UTF-8 (byte {error.start})"),
+                ("invalid_row", f"line {line_number}: {_too_long(error.ended)}"),
             )
-            continue
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as error:
-            yield Record(
-                row, None, ("invalid_json", f"line {line_number}: invalid JSON: {error.msg}")
-            )
-            continue
-        except RecursionError:
-            yield Record(row, None, ("invalid_json", f"line {line_number}: nested too deeply"))
-            continue
-        yield _object_record(row, value, f"line {line_number}")
+            if not error.ended:
+                return
+
+
+def _ndjson_record(row: int, line_number: int, line: bytes) -> Record | None:
+    """The record of one line, or None for a blank line."""
+    if line_number == 1 and line.startswith(codecs.BOM_UTF8):
+        line = line[len(codecs.BOM_UTF8) :]
+    if not line.strip():
+        return None
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return Record(
+            row, None, ("invalid_utf8", f"line {line_number}: not valid UTF-8 (byte {error.start})")
+        )
+    value = _decode_json(text)
+    if isinstance(value, _BadJson):
+        return Record(row, None, ("invalid_json", f"line {line_number}: {value.reason}"))
+    return _object_record(row, value, f"line {line_number}")
+
+
+@dataclass(slots=True)
+class _BadJson:
+    reason: str
+    decoder_message: str | None = None  # the json module's, for invalid JSON
+
+    def element_reason(self) -> str:
+        """The reason as the JSON-array reader words it."""
+        if self.decoder_message is None:
+            return self.reason
+        return f"invalid JSON ({self.decoder_message})"
+
+
+def _decode_json(text: str) -> object:
+    """The value of one JSON document, or why it cannot be had."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        return _BadJson(f"invalid JSON: {error.msg}", error.msg)
+    except RecursionError:
+        return _BadJson("nested too deeply")
+    except ValueError:
+        # Python reads integers of at most this many digits (a guard against
+        # quadratic conversions); such a number is beyond float64 anyway.
+        limit = sys.get_int_max_str_digits()
+        return _BadJson(f"a number has more than {limit} digits")
 
 
 def _object_record(row: int, value: object, where: str) -> Record:
@@ -261,95 +453,42 @@ def _kind(value: object) -> str:
     )
 
 
-_READ_SIZE = 1 << 16
-
-
 def _read_json_array(stream: BinaryIO) -> Iterator[Record]:
-    """Elements of one JSON array, decoded one at a time from a sliding
-    buffer, so that a huge array is never held in memory whole."""
-    decoder = json.JSONDecoder()
+    """Elements of one JSON array, decoded one at a time, so that a huge
+    array is never held in memory whole."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape")
-    yield from _detaching(_json_elements(text, decoder), text)
+    yield from _detaching(_json_elements(text), text)
 
 
-def _json_elements(text: io.TextIOWrapper, decoder: json.JSONDecoder) -> Iterator[Record]:
-    buffer = ""
-    position = 0
-    at_end = False
-    row = 0
-
-    def fill() -> bool:
-        nonlocal buffer, position, at_end
-        more = text.read(_READ_SIZE)
-        buffer = buffer[position:] + more
-        position = 0
-        at_end = not more
-        return bool(more)
-
-    def skip_space() -> str:
-        nonlocal position
-        while True:
-            while position < len(buffer) and buffer[position] in " \t\r\n":
-                position += 1
-            if position < len(buffer) or not fill():
-                return buffer[position] if position < len(buffer) else ""
-
-    if skip_space() != "[":
-        raise UsageError("a JSON input must be one JSON array of records", type="input_error")
-    position += 1
-    if skip_space() == "]":
-        return
-    while True:
-        while True:
-            try:
-                value, end = decoder.raw_decode(buffer, position)
-                break
-            except RecursionError:
-                row += 1
-                yield Record(
-                    row,
-                    None,
-                    ("invalid_json", f"element {row}: nested too deeply; the rest was not read"),
-                )
-                return
-            except json.JSONDecodeError as error:
-                # Maybe the element is only cut by the end of the buffer.
-                if not at_end and fill():
-                    continue
-                row += 1
-                yield Record(
-                    row,
-                    None,
-                    (
-                        "invalid_json",
-                        f"element {row}: invalid JSON ({error.msg}); "
-                        "the rest of the array cannot be read",
-                    ),
-                )
-                return
-        row += 1
-        if _UNDECODABLE.search(buffer, position, end):
-            yield Record(row, None, ("invalid_utf8", f"element {row}: not valid UTF-8"))
-        else:
-            yield _object_record(row, value, f"element {row}")
-        position = end
-        separator = skip_space()
-        position += 1
-        if separator == "]":
-            if skip_space():
-                row += 1
-                yield Record(
-                    row,
-                    None,
-                    ("invalid_json", "more data after the JSON array; it was not read"),
-                )
-            return
-        if separator != ",":
+def _json_elements(text: io.TextIOWrapper) -> Iterator[Record]:
+    scanner = ElementScanner(text.read, MAX_LINE, MAX_SKIP)
+    try:
+        elements = scanner.elements()
+        row = 0
+        for element in elements:
             row += 1
-            yield Record(
-                row,
-                None,
-                ("invalid_json", "expected ',' or ']' after an element; the rest cannot be read"),
-            )
-            return
-        skip_space()
+            yield _element_record(row, element)
+    except NotAnArrayError:
+        raise UsageError(
+            "a JSON input must be one JSON array of records", type="input_error"
+        ) from None
+
+
+def _element_record(row: int, element: Element | Broken) -> Record:
+    where = f"element {row}"
+    if isinstance(element, Broken):
+        if element.element is None:
+            return Record(row, None, ("invalid_json", element.message))
+        value = _decode_json(element.element)
+        reason = value.element_reason() if isinstance(value, _BadJson) else "not closed"
+        return Record(
+            row, None, ("invalid_json", f"{where}: {reason}; the rest of the array cannot be read")
+        )
+    if element.text is None:
+        return Record(row, None, ("invalid_row", f"{where}: {_too_long(element.ended, 'element')}"))
+    if _UNDECODABLE.search(element.text):
+        return Record(row, None, ("invalid_utf8", f"{where}: not valid UTF-8"))
+    value = element.value if element.decoded else _decode_json(element.text)
+    if isinstance(value, _BadJson):
+        return Record(row, None, ("invalid_json", f"{where}: {value.element_reason()}"))
+    return _object_record(row, value, where)
