@@ -52,6 +52,10 @@ MAX_LINE = 16 << 20
 # reading stops (the rest of /dev/zero is not worth reading).
 MAX_SKIP = 256 << 20
 
+# A chunk of records holds at most this many fields (or one record): wide
+# records make short chunks, so that memory stays bounded.
+MAX_CHUNK_FIELDS = 1 << 18
+
 # NDJSON fields with a meaning of their own, which therefore cannot name inputs.
 EXPRESSION_FIELD = "expr"
 ID_FIELD = "id"
@@ -148,10 +152,12 @@ class Records:
             self._records = itertools.chain([] if first is None else [first], records)
 
     def blocks(self, size: int) -> Iterator[Block]:
+        """Chunks of at most ``size`` records, and of about
+        :data:`MAX_CHUNK_FIELDS` fields at most (however wide the records)."""
         if self._rows is None:
-            while chunk := list(itertools.islice(self._records, size)):
-                yield chunk
+            yield from _chunks(self._records, size)
             return
+        size = max(1, min(size, MAX_CHUNK_FIELDS // max(1, len(self.header))))
         yield from _detaching(_read_delimited(self._rows, self.header, size), self._text)
 
     def __iter__(self) -> Iterator[Record]:
@@ -160,6 +166,20 @@ class Records:
             return
         for block in self.blocks(4096):
             yield from block.records(self.header) if isinstance(block, RowBlock) else block
+
+
+def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    fields = 0
+    for record in records:
+        chunk.append(record)
+        fields += len(record.fields) if record.fields else 1
+        if len(chunk) >= size or fields >= MAX_CHUNK_FIELDS:
+            yield chunk
+            chunk = []
+            fields = 0
+    if chunk:
+        yield chunk
 
 
 # Lone surrogates are what 'surrogateescape' turns undecodable bytes into.

@@ -49,19 +49,30 @@ class Layout:
 
 
 def _dumps(document: object) -> str:
-    return json.dumps(_finite(document), ensure_ascii=False, allow_nan=False)
+    try:
+        return json.dumps(document, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # a NaN or an infinity somewhere in it
+        return json.dumps(_finite(document), ensure_ascii=False, allow_nan=False)
 
 
 def _finite(value: object) -> object:
     """``value`` with NaN and infinities as their strings: a carried field
-    or an id read from NDJSON (which Python's json accepts) may hold them."""
-    if isinstance(value, float):
-        return json_number(value)
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_finite(item) for item in value]
-    return value
+    or an id read from NDJSON (which Python's json accepts) may hold them.
+    A copy made without recursion: a carried field may be nested deep."""
+    holder = [value]
+    pending: list[tuple[list | dict, object]] = [(holder, 0)]
+    while pending:
+        container, key = pending.pop()
+        item = container[key]
+        if isinstance(item, float):
+            container[key] = json_number(item)
+        elif isinstance(item, dict):
+            container[key] = item = dict(item)
+            pending.extend((item, name) for name in item)
+        elif isinstance(item, list):
+            container[key] = item = list(item)
+            pending.extend((item, index) for index in range(len(item)))
+    return holder[0]
 
 
 @functools.lru_cache(maxsize=256)
@@ -232,7 +243,8 @@ class CsvWriter:
         )
         # A carried column named like one of ours (a "value" column, say)
         # is renamed rather than written twice under one name.
-        carried = [f"extra_{n}" if n in ours else n for n in layout.carried or ()]
+        taken = set(ours)
+        carried = [f"extra_{n}" if n in taken else n for n in layout.carried or ()]
         at = ours.index("value")
         self.writer.writerow(ours[:at] + carried + ours[at:])
 
