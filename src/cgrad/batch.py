@@ -27,6 +27,9 @@ from .rows import EXPRESSION_FIELD, ID_FIELD, Record, Records, RowBlock
 # Rows per chunk: big enough that numpy's per-call overhead is spread thin,
 # small enough that a chunk's arrays stay in cache and memory stays flat.
 CHUNK_ROWS = 4096
+# The most rows a chunk may be asked to hold (wide records make chunks
+# shorter still: see rows.MAX_CHUNK_FIELDS).
+MAX_CHUNK_ROWS = 1_000_000
 # Distinct expressions kept compiled when records carry their own.
 CACHE_SIZE = 512
 # ... and at most this much expression text among them.
