@@ -8,9 +8,7 @@ with "NaN", "Infinity" and "-Infinity" for the non-finite ones.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
 import re
 from collections.abc import Sequence
@@ -230,7 +228,6 @@ class CsvWriter:
     def __init__(self, stream: TextIO, layout: Layout) -> None:
         self.stream = stream
         self.layout = layout
-        self.writer = csv.writer(stream, lineterminator="\n")
         per_record = layout.per_record
         ours = (
             ["row"]
@@ -246,7 +243,7 @@ class CsvWriter:
         taken = set(ours)
         carried = [f"extra_{n}" if n in taken else n for n in layout.carried or ()]
         at = ours.index("value")
-        self.writer.writerow(ours[:at] + carried + ours[at:])
+        stream.write(_csv_line(ours[:at] + carried + ours[at:]))
 
     def row(self, outcome: Outcome) -> list:
         layout = self.layout
@@ -276,7 +273,7 @@ class CsvWriter:
         if isinstance(outcomes, ColumnBlock):
             self.stream.write(self.block_text(outcomes))
         else:
-            self.writer.writerows(self.row(o) for o in outcomes)
+            self.stream.write("".join(_csv_line(self.row(o)) for o in outcomes))
         self.stream.flush()
 
     def block_text(self, block: ColumnBlock) -> str:
@@ -307,23 +304,30 @@ class CsvWriter:
         self.stream.flush()
 
 
-# Characters that may make the csv module quote a field (with ',' as the
-# delimiter); whether they do is left to it (a lone '\r' does not, in 3.11).
+# Characters that make a CSV field quoted. The csv module of Python 3.11
+# leaves a lone "\r" unquoted (with "\n" ending lines), which a reader then
+# takes for a line break: fields are quoted here instead.
 _MAY_NEED_QUOTES = re.compile(r'[,"\r\n]')
 
 
 def _csv_fields(column: list[str]) -> list[str]:
-    """A text column as the csv module writes its fields, at C speed for the
-    usual column with nothing to quote."""
+    """A text column as CSV fields, at C speed for the usual column with
+    nothing to quote."""
     if not _MAY_NEED_QUOTES.search("".join(column)):
         return column
     return [_csv_field(field) if _MAY_NEED_QUOTES.search(field) else field for field in column]
 
 
 def _csv_field(field: str) -> str:
-    text = io.StringIO()
-    csv.writer(text, lineterminator="\n").writerow([field])
-    return text.getvalue()[:-1]
+    return '"' + field.replace('"', '""') + '"'
+
+
+def _csv_line(cells: list) -> str:
+    """One CSV line, as the csv module writes it with minimal quoting."""
+    texts = list(map(str, cells))
+    if _MAY_NEED_QUOTES.search("".join(texts)):
+        texts = [_csv_field(t) if _MAY_NEED_QUOTES.search(t) else t for t in texts]
+    return ",".join(texts) + "\n"
 
 
 def _aligned(columns: tuple[str, ...], names: tuple[str, ...], values: tuple) -> list[str]:
