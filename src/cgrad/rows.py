@@ -138,8 +138,9 @@ class Records:
                 stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
             )
             # The csv module's own limit (128 KiB) is below the line limit.
-            if csv.field_size_limit() < MAX_LINE:
-                csv.field_size_limit(MAX_LINE)
+            # (one more: a field as long as a whole line is no error).
+            if csv.field_size_limit() <= MAX_LINE:
+                csv.field_size_limit(MAX_LINE + 1)
             self._rows = _Delimited(self._text, "\t" if format == Format.TSV else ",")
             self.header = _read_header(self._rows)
         elif format == Format.NDJSON:
@@ -257,10 +258,10 @@ class _Delimited:
         self._start()
 
     def _start(self) -> None:
-        lines = _bounded_lines(self.text.readline, "")
+        self.lines = _bounded_lines(self.text.readline, "")
         # strict: '"4"5' and a quote open at the end are errors, not 45 and
         # a field that took in every line after it.
-        self.reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
+        self.reader = csv.reader(self.lines, delimiter=self.delimiter, strict=True)
 
     def _line_now(self) -> int:
         return self.lines_before + self.reader.line_num
@@ -286,7 +287,7 @@ class _Delimited:
                 chunk.extend(itertools.islice(self.reader, size - len(chunk)))
                 self.finished = len(chunk) < size
             except csv.Error as error:
-                chunk.append(_Unreadable(self._line_now(), _csv_reason(str(error))))
+                chunk.append(self._refused(str(error)))
             except _LineTooLongError as error:
                 self.lines_before = self._line_now() + 1
                 chunk.append(_Unreadable(self.lines_before, _too_long(error.ended), error.ended))
@@ -294,10 +295,39 @@ class _Delimited:
                 self._start()
         return chunk
 
+    def _refused(self, message: str) -> _Unreadable:
+        """The record the csv module refused; a quoted field over the limit
+        takes in the lines up to its closing quote, skipped here."""
+        if not message.startswith("field larger than field limit"):
+            return _Unreadable(self._line_now(), _csv_reason(message))
+        ended = self._skip_quoted_field()
+        self.finished = not ended
+        reason = f"a field is longer than {_size(MAX_LINE)}"
+        if not ended:
+            reason += f"; no end in the next {_size(MAX_SKIP)}; the rest of the input was not read"
+        return _Unreadable(self._line_now(), reason, ended)
+
+    def _skip_quoted_field(self) -> bool:
+        """Skip the lines of a quoted field still open (an odd number of
+        quotes on a line closes it, or opens another): True when it closed,
+        or the input ended, within :data:`MAX_SKIP`."""
+        skipped = 0
+        try:
+            for line in self.lines:
+                self.lines_before += 1
+                skipped += len(line)
+                if line.count('"') % 2:
+                    return True
+                if skipped > MAX_SKIP:
+                    return False
+        except _LineTooLongError as error:
+            self.lines_before += 1
+            self._start()
+            return error.ended
+        return True
+
 
 def _csv_reason(message: str) -> str:
-    if message.startswith("field larger than field limit"):
-        return f"a field is longer than {_size(MAX_LINE)}"
     if message == "unexpected end of data":
         return "a quote that is never closed takes in the lines after it"
     if message.endswith("expected after '\"'"):
