@@ -25,6 +25,16 @@ from enum import Enum
 from pathlib import Path
 from typing import BinaryIO
 
+from .delimited import (
+    MAX_LINE,
+    MAX_SKIP,
+    DelimitedRows,
+    LineTooLongError,
+    Unreadable,
+    bounded_lines,
+    too_long,
+    where,
+)
 from .errors import UsageError
 from .json_elements import Broken, Element, ElementScanner, NotAnArrayError
 
@@ -43,14 +53,6 @@ EXTENSIONS = {
     ".jsonl": Format.NDJSON,
     ".json": Format.JSON,
 }
-
-# The longest line read (characters for CSV/TSV, bytes for NDJSON), also the
-# longest CSV field and JSON-array element: beyond it, a record is an error,
-# so that one unending line never fills memory.
-MAX_LINE = 16 << 20
-# How far past MAX_LINE a line is skipped in search of its end before
-# reading stops (the rest of /dev/zero is not worth reading).
-MAX_SKIP = 256 << 20
 
 # A chunk of records holds at most this many fields (or one record): wide
 # records make short chunks, so that memory stays bounded.
@@ -141,7 +143,7 @@ class Records:
             # (one more: a field as long as a whole line is no error).
             if csv.field_size_limit() <= MAX_LINE:
                 csv.field_size_limit(MAX_LINE + 1)
-            self._rows = _Delimited(self._text, "\t" if format == Format.TSV else ",")
+            self._rows = DelimitedRows(self._text, "\t" if format == Format.TSV else ",")
             self.header = _read_header(self._rows)
         elif format == Format.NDJSON:
             self._records = _read_ndjson(stream)
@@ -187,163 +189,7 @@ def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
-class _LineTooLongError(Exception):
-    """A line longer than :data:`MAX_LINE`; ``ended`` is False when no line
-    break came within :data:`MAX_SKIP` either, and reading stopped there."""
-
-    def __init__(self, ended: bool) -> None:
-        super().__init__()
-        self.ended = ended
-
-
-def _bounded_lines(readline, empty):
-    """The lines of a stream (``readline`` of a text or binary one), each at
-    most :data:`MAX_LINE` long: one longer raises :class:`_LineTooLongError` once
-    its rest is skipped in bounded pieces, so that one unending line (say,
-    /dev/zero) never fills memory. A generator, which ends when it raises:
-    the caller starts another to go on."""
-    line = readline(MAX_LINE + 1)
-    while line:
-        if len(line) > MAX_LINE:
-            raise _LineTooLongError(_skip_line(readline, line, empty))
-        yield line
-        line = readline(MAX_LINE + 1)
-
-
-def _skip_line(readline, piece, empty) -> bool:
-    """Read to the end of the line ``piece`` began: True when it ended (a
-    line break or the end of the input) within :data:`MAX_SKIP`."""
-    skipped = len(piece)
-    # A binary stream's lines end at b"\n"; a text stream (newline="") also
-    # ends them at a lone "\r", as the csv module does.
-    ends = ("\n", "\r") if isinstance(piece, str) else b"\n"
-    while piece != empty and not piece.endswith(ends):
-        if skipped > MAX_SKIP:
-            return False
-        piece = readline(MAX_LINE)
-        skipped += len(piece)
-    return True
-
-
-def _where(first: int, last: int) -> str:
-    return f"line {first}" if first == last else f"lines {first} to {last}"
-
-
-def _size(limit: int) -> str:
-    return f"{limit >> 20} MiB"
-
-
-@dataclass(slots=True)
-class _Unreadable:
-    """In a chunk of CSV rows, in place of a record the csv module refused:
-    the line the record ends on and why it was refused."""
-
-    last_line: int
-    reason: str
-    ended: bool = True  # False: reading stopped after this record
-
-
-class _Delimited:
-    """The rows of a CSV/TSV text stream, chunk by chunk, where a record
-    that is not valid CSV (a stray quote, a quote never closed, a field or
-    a line over the limits) takes the place of its row instead of ending
-    the stream."""
-
-    def __init__(self, text: io.TextIOWrapper, delimiter: str) -> None:
-        self.text = text
-        self.delimiter = delimiter
-        self.lines_before = 0  # lines read by the csv readers before this one
-        self.line = 0  # the line the last row read so far ends on
-        self.finished = False
-        self._start()
-
-    def _start(self) -> None:
-        self.lines = _bounded_lines(self.text.readline, "")
-        # strict: '"4"5' and a quote open at the end are errors, not 45 and
-        # a field that took in every line after it.
-        self.reader = csv.reader(self.lines, delimiter=self.delimiter, strict=True)
-
-    def _line_now(self) -> int:
-        return self.lines_before + self.reader.line_num
-
-    def header(self) -> list[str] | None:
-        """The first non-blank row, or None for an empty input."""
-        chunk = self.read(1)
-        while chunk == [[]]:
-            chunk = self.read(1)
-        self.line = self._line_now()
-        if not chunk:
-            return None
-        if isinstance(chunk[0], _Unreadable):
-            raise UsageError(f"cannot read the header: {chunk[0].reason}", type="input_error")
-        return chunk[0]
-
-    def read(self, size: int) -> list[list[str] | _Unreadable]:
-        """Up to ``size`` rows (fewer only at the end of the input)."""
-        chunk: list[list[str] | _Unreadable] = []
-        while len(chunk) < size and not self.finished:
-            try:
-                # extend() keeps the rows read before an error.
-                chunk.extend(itertools.islice(self.reader, size - len(chunk)))
-                self.finished = len(chunk) < size
-            except csv.Error as error:
-                chunk.append(self._refused(str(error)))
-            except _LineTooLongError as error:
-                self.lines_before = self._line_now() + 1
-                chunk.append(_Unreadable(self.lines_before, _too_long(error.ended), error.ended))
-                self.finished = not error.ended
-                self._start()
-        return chunk
-
-    def _refused(self, message: str) -> _Unreadable:
-        """The record the csv module refused; a quoted field over the limit
-        takes in the lines up to its closing quote, skipped here."""
-        if not message.startswith("field larger than field limit"):
-            return _Unreadable(self._line_now(), _csv_reason(message))
-        ended = self._skip_quoted_field()
-        self.finished = not ended
-        reason = f"a field is longer than {_size(MAX_LINE)}"
-        if not ended:
-            reason += f"; no end in the next {_size(MAX_SKIP)}; the rest of the input was not read"
-        return _Unreadable(self._line_now(), reason, ended)
-
-    def _skip_quoted_field(self) -> bool:
-        """Skip the lines of a quoted field still open (an odd number of
-        quotes on a line closes it, or opens another): True when it closed,
-        or the input ended, within :data:`MAX_SKIP`."""
-        skipped = 0
-        try:
-            for line in self.lines:
-                self.lines_before += 1
-                skipped += len(line)
-                if line.count('"') % 2:
-                    return True
-                if skipped > MAX_SKIP:
-                    return False
-        except _LineTooLongError as error:
-            self.lines_before += 1
-            self._start()
-            return error.ended
-        return True
-
-
-def _csv_reason(message: str) -> str:
-    if message == "unexpected end of data":
-        return "a quote that is never closed takes in the lines after it"
-    if message.endswith("expected after '\"'"):
-        return "a closing quote is followed by more text in its field"
-    return f"not valid CSV ({message})"
-
-
-def _too_long(ended: bool, what: str = "line") -> str:
-    if ended:
-        return f"the {what} is longer than {_size(MAX_LINE)}"
-    return (
-        f"no end in the first {_size(MAX_SKIP)} of the {what}; the rest of the input was not read"
-    )
-
-
-def _read_header(rows: _Delimited) -> list[str]:
+def _read_header(rows: DelimitedRows) -> list[str]:
     header = rows.header()
     if header is None:
         return []
@@ -359,7 +205,7 @@ def _read_header(rows: _Delimited) -> list[str]:
     return header
 
 
-def _read_delimited(rows: _Delimited, header: list[str], size: int) -> Iterator[Block]:
+def _read_delimited(rows: DelimitedRows, header: list[str], size: int) -> Iterator[Block]:
     width = len(header)
     row = 0
     while chunk := rows.read(size):
@@ -382,8 +228,8 @@ def _read_delimited(rows: _Delimited, header: list[str], size: int) -> Iterator[
             yield records
 
 
-def _width(fields: list[str] | _Unreadable) -> int:
-    return -1 if isinstance(fields, _Unreadable) else len(fields)
+def _width(fields: list[str] | Unreadable) -> int:
+    return -1 if isinstance(fields, Unreadable) else len(fields)
 
 
 def _with_lines(chunk, line: int):
@@ -391,7 +237,7 @@ def _with_lines(chunk, line: int):
     line, plus one per line break inside a quoted field; a blank line is no
     record, but a line; a refused record knows its last line."""
     for fields in chunk:
-        if isinstance(fields, _Unreadable):
+        if isinstance(fields, Unreadable):
             last = fields.last_line
         else:
             last = line + sum(map(_line_breaks, fields))
@@ -404,11 +250,11 @@ def _line_breaks(field: str) -> int:
 
 
 def _delimited_record(
-    row: int, first: int, last: int, fields: list[str] | _Unreadable, header: list[str]
+    row: int, first: int, last: int, fields: list[str] | Unreadable, header: list[str]
 ) -> Record:
     width = len(header)
-    if isinstance(fields, _Unreadable):
-        return Record(row, None, ("invalid_row", f"{_where(first, last)}: {fields.reason}"))
+    if isinstance(fields, Unreadable):
+        return Record(row, None, ("invalid_row", f"{where(first, last)}: {fields.reason}"))
     if len(fields) != width:
         message = f"line {last}: expected {width} fields, found {len(fields)}"
         return Record(row, None, ("invalid_row", message))
@@ -421,7 +267,7 @@ def _read_ndjson(stream: BinaryIO) -> Iterator[Record]:
     row = 0
     line_number = 0
     while True:
-        lines = _bounded_lines(stream.readline, b"")
+        lines = bounded_lines(stream.readline, b"")
         try:
             for line in lines:
                 line_number += 1
@@ -430,13 +276,13 @@ def _read_ndjson(stream: BinaryIO) -> Iterator[Record]:
                     row += 1
                     yield record
             return
-        except _LineTooLongError as error:
+        except LineTooLongError as error:
             line_number += 1
             row += 1
             yield Record(
                 row,
                 None,
-                ("invalid_row", f"line {line_number}: {_too_long(error.ended)}"),
+                ("invalid_row", f"line {line_number}: {too_long(error.ended)}"),
             )
             if not error.ended:
                 return
@@ -535,7 +381,7 @@ def _element_record(row: int, element: Element | Broken) -> Record:
             row, None, ("invalid_json", f"{where}: {reason}; the rest of the array cannot be read")
         )
     if element.text is None:
-        return Record(row, None, ("invalid_row", f"{where}: {_too_long(element.ended, 'element')}"))
+        return Record(row, None, ("invalid_row", f"{where}: {too_long(element.ended, 'element')}"))
     if _UNDECODABLE.search(element.text):
         return Record(row, None, ("invalid_utf8", f"{where}: not valid UTF-8"))
     value = element.value if element.decoded else _decode_json(element.text)
