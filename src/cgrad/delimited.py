@@ -95,6 +95,7 @@ class DelimitedRows:
         self.lines_before = 0  # lines read by the csv readers before this one
         self.line = 0  # the line the last row read so far ends on
         self.finished = False
+        self.refused = 0  # records refused so far
         self._start()
 
     def _start(self) -> None:
@@ -103,7 +104,7 @@ class DelimitedRows:
         # a field that took in every line after it.
         self.reader = csv.reader(self.lines, delimiter=self.delimiter, strict=True)
 
-    def _line_now(self) -> int:
+    def line_now(self) -> int:
         return self.lines_before + self.reader.line_num
 
     def header(self) -> list[str] | None:
@@ -111,7 +112,7 @@ class DelimitedRows:
         chunk = self.read(1)
         while chunk == [[]]:
             chunk = self.read(1)
-        self.line = self._line_now()
+        self.line = self.line_now()
         if not chunk:
             return None
         if isinstance(chunk[0], Unreadable):
@@ -128,9 +129,11 @@ class DelimitedRows:
                 self.finished = len(chunk) < size
             except csv.Error as error:
                 chunk.append(self._refused(str(error)))
+                self.refused += 1
             except LineTooLongError as error:
-                self.lines_before = self._line_now() + 1
+                self.lines_before = self.line_now() + 1
                 chunk.append(Unreadable(self.lines_before, too_long(error.ended), error.ended))
+                self.refused += 1
                 self.finished = not error.ended
                 self._start()
         return chunk
@@ -139,7 +142,7 @@ class DelimitedRows:
         """The record the csv module refused; a quoted field over the limit
         takes in the lines up to its closing quote, skipped here."""
         if not message.startswith("field larger than field limit"):
-            return Unreadable(self._line_now(), _csv_reason(message))
+            return Unreadable(self.line_now(), _csv_reason(message))
         ended = self._skip_quoted_field()
         self.finished = not ended
         reason = f"a field is longer than {size_text(MAX_LINE)}"
@@ -147,7 +150,7 @@ class DelimitedRows:
             reason += (
                 f"; no end in the next {size_text(MAX_SKIP)}; the rest of the input was not read"
             )
-        return Unreadable(self._line_now(), reason, ended)
+        return Unreadable(self.line_now(), reason, ended)
 
     def _skip_quoted_field(self) -> bool:
         """Skip the lines of a quoted field still open (an odd number of

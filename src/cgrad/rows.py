@@ -2,9 +2,10 @@
 
 Every reader yields :class:`Record` objects in input order, one per record
 of the input, and never raises for a bad record: a row that cannot be read
-(wrong number of fields, invalid JSON, invalid UTF-8) becomes a record
-carrying an error, so that nothing is silently dropped. Only a problem with
-the input as a whole (no CSV header, duplicate column names) raises
+(wrong number of fields, invalid JSON or CSV, invalid UTF-8, a line or an
+element over :data:`MAX_LINE`) becomes a record carrying an error, so that
+nothing is silently dropped, and reading goes on after it. Only a problem
+with the input as a whole (no CSV header, duplicate column names) raises
 :class:`~cgrad.errors.UsageError`.
 """
 
@@ -208,13 +209,18 @@ def _read_header(rows: DelimitedRows) -> list[str]:
 def _read_delimited(rows: DelimitedRows, header: list[str], size: int) -> Iterator[Block]:
     width = len(header)
     row = 0
+    refused = rows.refused
     while chunk := rows.read(size):
         first_line = rows.line + 1
-        rows.line = rows._line_now()
+        rows.line = rows.line_now()
         # The common case, checked for the whole chunk at once and at C
         # speed: no blank line, every row has its fields, no undecodable byte.
-        if set(map(_width, chunk)) == {width} and not _UNDECODABLE.search(
-            "".join(map("".join, chunk))
+        clean = rows.refused == refused
+        refused = rows.refused
+        if (
+            clean
+            and set(map(len, chunk)) == {width}
+            and not _UNDECODABLE.search("".join(map("".join, chunk)))
         ):
             yield RowBlock(row + 1, chunk)
             row += len(chunk)
@@ -226,10 +232,6 @@ def _read_delimited(rows: DelimitedRows, header: list[str], size: int) -> Iterat
                 records.append(_delimited_record(row, first, last, fields, header))
         if records:
             yield records
-
-
-def _width(fields: list[str] | Unreadable) -> int:
-    return -1 if isinstance(fields, Unreadable) else len(fields)
 
 
 def _with_lines(chunk, line: int):
