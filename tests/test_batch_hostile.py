@@ -162,12 +162,22 @@ def _feed(descriptor: int, head: bytes) -> None:
             pass
 
 
+# Runs cgrad and reports its peak memory. A process of its own: a child
+# forked from the test runner would count the runner's memory as its own.
+_MEASURED = """
+import resource, subprocess, sys
+status = subprocess.call([sys.executable, "-m", "cgrad", *sys.argv[1:]])
+sys.stderr.write(f"peak {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}\\n")
+sys.exit(status)
+"""
+
+
 def _run_fed(arguments: list[str], head: bytes):
     """Run cgrad with ``head`` and endless zeros on stdin: its exit code,
     stdout, stderr and peak resident memory in KiB."""
     reading, writing = os.pipe()
     process = subprocess.Popen(
-        [sys.executable, "-m", "cgrad", *arguments],
+        [sys.executable, "-c", _MEASURED, *arguments],
         stdin=reading,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -175,23 +185,10 @@ def _run_fed(arguments: list[str], head: bytes):
     os.close(reading)
     feeder = threading.Thread(target=_feed, args=(writing, head))
     feeder.start()
-    outputs = {}
-    readers = [
-        threading.Thread(target=lambda n=name, s=stream: outputs.__setitem__(n, s.read()))
-        for name, stream in (("stdout", process.stdout), ("stderr", process.stderr))
-    ]
-    for reader in readers:
-        reader.start()
-    for reader in readers:
-        reader.join(timeout=300)
-    # wait4 gives this child's own peak memory (getrusage would give the
-    # largest of all children so far).
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
+    stdout, stderr = process.communicate(timeout=300)
     feeder.join(timeout=60)
-    process.stdout.close()
-    process.stderr.close()
-    return process.returncode, outputs["stdout"], outputs["stderr"], usage.ru_maxrss
+    stderr, _, peak = stderr.rpartition(b"peak ")
+    return process.returncode, stdout, stderr, int(peak)
 
 
 @pytest.mark.parametrize(
