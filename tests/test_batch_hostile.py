@@ -17,7 +17,7 @@ import weakref
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import cgrad
@@ -442,6 +442,8 @@ FIELD = st.text(alphabet=st.sampled_from(list("ab \",\n\r;'é")), max_size=8)
 
 
 @settings(max_examples=25, deadline=None)
+@example(rows_=[('"p1"', ' a,"b" '), ("p\r2", "x\r\ny")], bad=False)
+@example(rows_=[('"p1"', ' a,"b" '), ("p\r2", "x\r\ny")], bad=True)
 @given(rows_=st.lists(st.tuples(FIELD, FIELD), min_size=1, max_size=8), bad=st.booleans())
 def test_csv_output_reads_back_identical(rows_, bad):
     source = io.StringIO()
