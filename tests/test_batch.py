@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import os
 import stat
 import subprocess
@@ -255,6 +254,8 @@ def test_a_million_rows_give_a_million_records_in_order(tmp_path):
     )
     count = 0
     for count, line in enumerate(completed.stdout, start=1):
+        # Every record in its place, none missing, none twice.
+        assert line.startswith(f'{{"row": {count}, "inputs": '), line
         if count % 99_991 == 1 or count == 1_000_000:  # spot checks, and the last
             record = json.loads(line)
             i = count - 1
@@ -262,7 +263,6 @@ def test_a_million_rows_give_a_million_records_in_order(tmp_path):
             assert record["value"] == ((i % 7) + (i % 5)) * (i % 3)
     assert completed.wait(timeout=600) == 0
     assert count == 1_000_000
-    assert not math.isnan(count)
 
 
 @pytest.mark.parametrize(
@@ -412,8 +412,7 @@ def test_an_unclosed_quote_is_named(cli):
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["row"] for r in records] == [1, 2]
     assert records[1]["error"]["message"] == (
-        "line 4: expected 2 fields, found 1; "
-        "a quote that is never closed takes in the lines after it"
+        "lines 3 to 4: a quote that is never closed takes in the lines after it"
     )
 
 

@@ -27,8 +27,13 @@ from .rows import EXPRESSION_FIELD, ID_FIELD, Record, Records, RowBlock
 # Rows per chunk: big enough that numpy's per-call overhead is spread thin,
 # small enough that a chunk's arrays stay in cache and memory stays flat.
 CHUNK_ROWS = 4096
+# The most rows a chunk may be asked to hold (wide records make chunks
+# shorter still: see rows.MAX_CHUNK_FIELDS).
+MAX_CHUNK_ROWS = 1_000_000
 # Distinct expressions kept compiled when records carry their own.
 CACHE_SIZE = 512
+# ... and at most this much expression text among them.
+CACHE_CHARACTERS = 1 << 18
 # Rows of a chunk whose warnings are worked out one by one (beyond this, the
 # chunk-wide message is used for the rest).
 ROW_DIAGNOSES_PER_CHUNK = 64
@@ -66,24 +71,33 @@ class Outcome:
 
 class _Compiled:
     """A least-recently-used cache of compiled expressions (and of their
-    errors, so that a bad expression repeated a million times is parsed once)."""
+    errors, so that a bad expression repeated a million times is parsed
+    once), bounded in entries and in the total length of their text: a
+    compiled expression takes memory in proportion to its text."""
 
-    def __init__(self, size: int = CACHE_SIZE) -> None:
+    def __init__(self, size: int = CACHE_SIZE, characters: int = CACHE_CHARACTERS) -> None:
         self.size = size
+        self.characters = characters
+        self.held = 0
         self.entries: OrderedDict[str, Function | CgradError] = OrderedDict()
 
     def get(self, text: str) -> Function | CgradError:
         entry = self.entries.get(text)
-        if entry is None:
-            try:
-                entry = compile(text)
-            except CgradError as error:
-                entry = error
-            self.entries[text] = entry
-            if len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-        else:
+        if entry is not None:
             self.entries.move_to_end(text)
+            return entry
+        try:
+            entry = compile(text)
+        except CgradError as error:
+            entry = error
+        self.entries[text] = entry
+        self.held += len(text)
+        # The newest entry stays, however long: it is about to be used.
+        while len(self.entries) > 1 and (
+            len(self.entries) > self.size or self.held > self.characters
+        ):
+            oldest, _ = self.entries.popitem(last=False)
+            self.held -= len(oldest)
         return entry
 
 
@@ -205,7 +219,11 @@ def _column_block(
 
 def _evaluate_chunk(chunk, function, wrt, compiled: _Compiled) -> list[Outcome]:
     outcomes: list[Outcome] = []
-    groups: dict[int, tuple[Function, list[int]]] = {}
+    # The records of each expression (by its text when records carry their
+    # own), evaluated together; an expression is compiled, or taken from
+    # the cache, only when its turn comes, so that a chunk of distinct
+    # expressions never holds them all compiled at once.
+    groups: dict[str | None, list[int]] = {}
     for record in chunk:
         outcome = Outcome(record.row)
         outcomes.append(outcome)
@@ -214,27 +232,44 @@ def _evaluate_chunk(chunk, function, wrt, compiled: _Compiled) -> list[Outcome]:
             continue
         fields = record.fields
         outcome.id = fields.get(ID_FIELD)
-        chosen = function
-        if chosen is None:
-            chosen = _expression_of(fields, outcome, compiled)
-            if chosen is None:
-                continue
-        if wrt is not None and function is None:
-            missing = [name for name in wrt if name not in chosen.inputs]
-            if missing:
-                outcome.error = (
-                    "unknown_input",
-                    f"--wrt names {', '.join(missing)}, "
-                    f"not inputs of this expression ({chosen.inputs_text()})",
-                )
-                continue
-        groups.setdefault(id(chosen), (chosen, []))[1].append(len(outcomes) - 1)
-    for chosen, members in groups.values():
-        _evaluate_group(chosen, [chunk[i] for i in members], [outcomes[i] for i in members], wrt)
+        text = None if function is not None else _expression_text(fields, outcome)
+        if function is None and text is None:
+            continue
+        groups.setdefault(text, []).append(len(outcomes) - 1)
+    for text, members in groups.items():
+        chosen = function if text is None else _compiled(text, members, outcomes, compiled, wrt)
+        members = [i for i in members if outcomes[i].error is None]
+        if chosen is not None and members:
+            _evaluate_group(
+                chosen, [chunk[i] for i in members], [outcomes[i] for i in members], wrt
+            )
     return outcomes
 
 
-def _expression_of(fields: dict, outcome: Outcome, compiled: _Compiled) -> Function | None:
+def _compiled(text: str, members: list[int], outcomes: list[Outcome], compiled, wrt):
+    """The compiled expression of a group, or None when it fails (each of
+    the group's records then gets the error)."""
+    entry = compiled.get(text)
+    error = None
+    if isinstance(entry, CgradError):
+        error = (entry.type, entry.summary(with_place=True))
+    elif wrt is not None:
+        missing = [name for name in wrt if name not in entry.inputs]
+        if missing:
+            error = (
+                "unknown_input",
+                f"--wrt names {', '.join(missing)}, "
+                f"not inputs of this expression ({entry.inputs_text()})",
+            )
+    if error is None:
+        return entry
+    for index in members:
+        outcomes[index].error = error
+    return None
+
+
+def _expression_text(fields: dict, outcome: Outcome) -> str | None:
+    """The record's own expression, or None (and the record's error)."""
     text = fields.get(EXPRESSION_FIELD)
     if text is None:
         outcome.error = (
@@ -246,11 +281,7 @@ def _expression_of(fields: dict, outcome: Outcome, compiled: _Compiled) -> Funct
         outcome.error = ("invalid_expression", f'the "{EXPRESSION_FIELD}" is not a string')
         return None
     outcome.expression = text
-    entry = compiled.get(text)
-    if isinstance(entry, CgradError):
-        outcome.error = (entry.type, entry.summary(with_place=True))
-        return None
-    return entry
+    return text
 
 
 def _number(raw: object) -> float | None:
@@ -258,8 +289,13 @@ def _number(raw: object) -> float | None:
     float() reads it (CSV fields, and the NaN/Infinity strings cgrad writes)."""
     if isinstance(raw, bool):
         return None
-    if isinstance(raw, (int, float)):
-        return float(raw)
+    if isinstance(raw, float):
+        return raw
+    if isinstance(raw, int):
+        try:
+            return float(raw)
+        except OverflowError:  # beyond float64, as 1e400 is: an infinity
+            return math.inf if raw > 0 else -math.inf
     if isinstance(raw, str):
         # Python's 1_000 is no number on cgrad's command line, nor here.
         if "_" in raw:
@@ -331,7 +367,7 @@ def _column(name: str, records: list[Record], outcomes: list[Outcome]) -> np.nda
     if (kinds <= {str} and not digit_separators) or kinds <= {int, float}:
         try:
             return np.array(raw, dtype=np.float64)
-        except ValueError:
+        except (ValueError, OverflowError):
             pass
     column = np.empty(len(raw), dtype=np.float64)
     for index, value in enumerate(raw):

@@ -2,28 +2,42 @@
 
 Every reader yields :class:`Record` objects in input order, one per record
 of the input, and never raises for a bad record: a row that cannot be read
-(wrong number of fields, invalid JSON, invalid UTF-8) becomes a record
-carrying an error, so that nothing is silently dropped. Only a problem with
-the input as a whole (no CSV header, duplicate column names) raises
+(wrong number of fields, invalid JSON or CSV, invalid UTF-8, a line or an
+element over :data:`MAX_LINE`) becomes a record carrying an error, so that
+nothing is silently dropped, and reading goes on after it. Only a problem
+with the input as a whole (no CSV header, duplicate column names) raises
 :class:`~cgrad.errors.UsageError`.
 """
 
 from __future__ import annotations
 
 import codecs
+import collections
 import contextlib
 import csv
 import io
 import itertools
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import BinaryIO
 
+from .delimited import (
+    MAX_LINE,
+    MAX_SKIP,
+    DelimitedRows,
+    LineTooLongError,
+    Unreadable,
+    bounded_lines,
+    too_long,
+    where,
+)
 from .errors import UsageError
+from .json_elements import Broken, Element, ElementScanner, NotAnArrayError
 
 
 class Format(str, Enum):
@@ -40,6 +54,10 @@ EXTENSIONS = {
     ".jsonl": Format.NDJSON,
     ".json": Format.JSON,
 }
+
+# A chunk of records holds at most this many fields (or one record): wide
+# records make short chunks, so that memory stays bounded.
+MAX_CHUNK_FIELDS = 1 << 18
 
 # NDJSON fields with a meaning of their own, which therefore cannot name inputs.
 EXPRESSION_FIELD = "expr"
@@ -117,13 +135,17 @@ class Records:
 
     def __init__(self, stream: BinaryIO, format: Format) -> None:
         self.header: list[str] | None = None
-        self._reader = None
+        self._rows = None
         if format in (Format.CSV, Format.TSV):
             self._text = io.TextIOWrapper(
                 stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
             )
-            self._reader = csv.reader(self._text, delimiter="\t" if format == Format.TSV else ",")
-            self.header = _read_header(self._reader)
+            # The csv module's own limit (128 KiB) is below the line limit.
+            # (one more: a field as long as a whole line is no error).
+            if csv.field_size_limit() <= MAX_LINE:
+                csv.field_size_limit(MAX_LINE + 1)
+            self._rows = DelimitedRows(self._text, "\t" if format == Format.TSV else ",")
+            self.header = _read_header(self._rows)
         elif format == Format.NDJSON:
             self._records = _read_ndjson(stream)
         else:
@@ -134,34 +156,49 @@ class Records:
             self._records = itertools.chain([] if first is None else [first], records)
 
     def blocks(self, size: int) -> Iterator[Block]:
-        if self._reader is None:
-            while chunk := list(itertools.islice(self._records, size)):
-                yield chunk
+        """Chunks of at most ``size`` records, and of about
+        :data:`MAX_CHUNK_FIELDS` fields at most (however wide the records)."""
+        if self._rows is None:
+            yield from _chunks(self._records, size)
             return
-        yield from _detaching(_read_delimited(self._reader, self.header, size), self._text)
+        size = max(1, min(size, MAX_CHUNK_FIELDS // max(1, len(self.header))))
+        yield from _detaching(_read_delimited(self._rows, self.header, size), self._text)
 
     def __iter__(self) -> Iterator[Record]:
-        if self._reader is None:
+        if self._rows is None:
             yield from self._records
             return
         for block in self.blocks(4096):
             yield from block.records(self.header) if isinstance(block, RowBlock) else block
 
 
+def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    fields = 0
+    for record in records:
+        chunk.append(record)
+        fields += len(record.fields) if record.fields else 1
+        if len(chunk) >= size or fields >= MAX_CHUNK_FIELDS:
+            yield chunk
+            chunk = []
+            fields = 0
+    if chunk:
+        yield chunk
+
+
 # Lone surrogates are what 'surrogateescape' turns undecodable bytes into.
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
-def _read_header(reader) -> list[str]:
-    header = next(reader, None)
-    while header == []:  # blank lines before the header
-        header = next(reader, None)
+def _read_header(rows: DelimitedRows) -> list[str]:
+    header = rows.header()
     if header is None:
         return []
     header = [name.strip() for name in header]
     if any(_UNDECODABLE.search(name) for name in header):
         raise UsageError("the header line is not valid UTF-8", type="input_error")
-    duplicated = sorted({name for name in header if header.count(name) > 1})
+    counts = collections.Counter(header)
+    duplicated = sorted(name for name, count in counts.items() if count > 1)
     if duplicated:
         raise UsageError(
             f"the header names {', '.join(duplicated)} more than once", type="input_error"
@@ -169,80 +206,133 @@ def _read_header(reader) -> list[str]:
     return header
 
 
-def _read_delimited(reader, header: list[str], size: int) -> Iterator[Block]:
+def _read_delimited(rows: DelimitedRows, header: list[str], size: int) -> Iterator[Block]:
     width = len(header)
     row = 0
-    while chunk := list(itertools.islice(reader, size)):
+    refused = rows.refused
+    while chunk := rows.read(size):
+        first_line = rows.line + 1
+        rows.line = rows.line_now()
         # The common case, checked for the whole chunk at once and at C
         # speed: no blank line, every row has its fields, no undecodable byte.
-        if set(map(len, chunk)) == {width} and not _UNDECODABLE.search(
-            "".join(map("".join, chunk))
+        clean = rows.refused == refused
+        refused = rows.refused
+        if (
+            clean
+            and set(map(len, chunk)) == {width}
+            and not _UNDECODABLE.search("".join(map("".join, chunk)))
         ):
             yield RowBlock(row + 1, chunk)
             row += len(chunk)
             continue
-        # Line numbers, for the messages, counted back from the reader's: a
-        # row takes one line, plus one per line break inside a quoted field
-        # (except a quote never closed, which swallows the final break; it
-        # can only be the last row). A blank line is no record, but a line.
-        lines = [0] * len(chunk)
-        line = reader.line_num
-        for index in range(len(chunk) - 1, -1, -1):
-            lines[index] = line
-            line -= 1 + sum(map(_line_breaks, chunk[index]))
         records = []
-        for fields, line in zip(chunk, lines, strict=True):
+        for fields, first, last in _with_lines(chunk, first_line):
             if fields:
                 row += 1
-                records.append(_delimited_record(row, line, fields, header))
+                records.append(_delimited_record(row, first, last, fields, header))
         if records:
             yield records
+
+
+def _with_lines(chunk, line: int):
+    """Each row of ``chunk`` with its first and last line: a row takes one
+    line, plus one per line break inside a quoted field; a blank line is no
+    record, but a line; a refused record knows its last line."""
+    for fields in chunk:
+        if isinstance(fields, Unreadable):
+            last = fields.last_line
+        else:
+            last = line + sum(map(_line_breaks, fields))
+        yield fields, line, last
+        line = last + 1
 
 
 def _line_breaks(field: str) -> int:
     return field.count("\n") + field.count("\r") - field.count("\r\n")
 
 
-def _delimited_record(row: int, line: int, fields: list[str], header: list[str]) -> Record:
+def _delimited_record(
+    row: int, first: int, last: int, fields: list[str] | Unreadable, header: list[str]
+) -> Record:
     width = len(header)
+    if isinstance(fields, Unreadable):
+        return Record(row, None, ("invalid_row", f"{where(first, last)}: {fields.reason}"))
     if len(fields) != width:
-        message = f"line {line}: expected {width} fields, found {len(fields)}"
-        if any("\n" in field for field in fields):
-            message += "; a quote that is never closed takes in the lines after it"
+        message = f"line {last}: expected {width} fields, found {len(fields)}"
         return Record(row, None, ("invalid_row", message))
     if any(map(_UNDECODABLE.search, fields)):
-        return Record(row, None, ("invalid_utf8", f"line {line}: not valid UTF-8"))
+        return Record(row, None, ("invalid_utf8", f"line {last}: not valid UTF-8"))
     return Record(row, dict(zip(header, fields, strict=True)))
 
 
 def _read_ndjson(stream: BinaryIO) -> Iterator[Record]:
     row = 0
-    for line_number, line in enumerate(stream, start=1):
-        if line_number == 1 and line.startswith(codecs.BOM_UTF8):
-            line = line[len(codecs.BOM_UTF8) :]
-        if not line.strip():
-            continue
-        row += 1
+    line_number = 0
+    while True:
+        lines = bounded_lines(stream.readline, b"")
         try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError as error:
+            for line in lines:
+                line_number += 1
+                record = _ndjson_record(row + 1, line_number, line)
+                if record is not None:
+                    row += 1
+                    yield record
+            return
+        except LineTooLongError as error:
+            line_number += 1
+            row += 1
             yield Record(
                 row,
                 None,
-                ("invalid_utf8", f"line {line_number}: not valid UTF-8 (byte {error.start})"),
+                ("invalid_row", f"line {line_number}: {too_long(error.ended)}"),
             )
-            continue
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as error:
-            yield Record(
-                row, None, ("invalid_json", f"line {line_number}: invalid JSON: {error.msg}")
-            )
-            continue
-        except RecursionError:
-            yield Record(row, None, ("invalid_json", f"line {line_number}: nested too deeply"))
-            continue
-        yield _object_record(row, value, f"line {line_number}")
+            if not error.ended:
+                return
+
+
+def _ndjson_record(row: int, line_number: int, line: bytes) -> Record | None:
+    """The record of one line, or None for a blank line."""
+    if line_number == 1 and line.startswith(codecs.BOM_UTF8):
+        line = line[len(codecs.BOM_UTF8) :]
+    if not line.strip():
+        return None
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return Record(
+            row, None, ("invalid_utf8", f"line {line_number}: not valid UTF-8 (byte {error.start})")
+        )
+    value = _decode_json(text)
+    if isinstance(value, _BadJson):
+        return Record(row, None, ("invalid_json", f"line {line_number}: {value.reason}"))
+    return _object_record(row, value, f"line {line_number}")
+
+
+@dataclass(slots=True)
+class _BadJson:
+    reason: str
+    decoder_message: str | None = None  # the json module's, for invalid JSON
+
+    def element_reason(self) -> str:
+        """The reason as the JSON-array reader words it."""
+        if self.decoder_message is None:
+            return self.reason
+        return f"invalid JSON ({self.decoder_message})"
+
+
+def _decode_json(text: str) -> object:
+    """The value of one JSON document, or why it cannot be had."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        return _BadJson(f"invalid JSON: {error.msg}", error.msg)
+    except RecursionError:
+        return _BadJson("nested too deeply")
+    except ValueError:
+        # Python reads integers of at most this many digits (a guard against
+        # quadratic conversions); such a number is beyond float64 anyway.
+        limit = sys.get_int_max_str_digits()
+        return _BadJson(f"a number has more than {limit} digits")
 
 
 def _object_record(row: int, value: object, where: str) -> Record:
@@ -261,95 +351,42 @@ def _kind(value: object) -> str:
     )
 
 
-_READ_SIZE = 1 << 16
-
-
 def _read_json_array(stream: BinaryIO) -> Iterator[Record]:
-    """Elements of one JSON array, decoded one at a time from a sliding
-    buffer, so that a huge array is never held in memory whole."""
-    decoder = json.JSONDecoder()
+    """Elements of one JSON array, decoded one at a time, so that a huge
+    array is never held in memory whole."""
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape")
-    yield from _detaching(_json_elements(text, decoder), text)
+    yield from _detaching(_json_elements(text), text)
 
 
-def _json_elements(text: io.TextIOWrapper, decoder: json.JSONDecoder) -> Iterator[Record]:
-    buffer = ""
-    position = 0
-    at_end = False
-    row = 0
-
-    def fill() -> bool:
-        nonlocal buffer, position, at_end
-        more = text.read(_READ_SIZE)
-        buffer = buffer[position:] + more
-        position = 0
-        at_end = not more
-        return bool(more)
-
-    def skip_space() -> str:
-        nonlocal position
-        while True:
-            while position < len(buffer) and buffer[position] in " \t\r\n":
-                position += 1
-            if position < len(buffer) or not fill():
-                return buffer[position] if position < len(buffer) else ""
-
-    if skip_space() != "[":
-        raise UsageError("a JSON input must be one JSON array of records", type="input_error")
-    position += 1
-    if skip_space() == "]":
-        return
-    while True:
-        while True:
-            try:
-                value, end = decoder.raw_decode(buffer, position)
-                break
-            except RecursionError:
-                row += 1
-                yield Record(
-                    row,
-                    None,
-                    ("invalid_json", f"element {row}: nested too deeply; the rest was not read"),
-                )
-                return
-            except json.JSONDecodeError as error:
-                # Maybe the element is only cut by the end of the buffer.
-                if not at_end and fill():
-                    continue
-                row += 1
-                yield Record(
-                    row,
-                    None,
-                    (
-                        "invalid_json",
-                        f"element {row}: invalid JSON ({error.msg}); "
-                        "the rest of the array cannot be read",
-                    ),
-                )
-                return
-        row += 1
-        if _UNDECODABLE.search(buffer, position, end):
-            yield Record(row, None, ("invalid_utf8", f"element {row}: not valid UTF-8"))
-        else:
-            yield _object_record(row, value, f"element {row}")
-        position = end
-        separator = skip_space()
-        position += 1
-        if separator == "]":
-            if skip_space():
-                row += 1
-                yield Record(
-                    row,
-                    None,
-                    ("invalid_json", "more data after the JSON array; it was not read"),
-                )
-            return
-        if separator != ",":
+def _json_elements(text: io.TextIOWrapper) -> Iterator[Record]:
+    scanner = ElementScanner(text.read, MAX_LINE, MAX_SKIP)
+    try:
+        elements = scanner.elements()
+        row = 0
+        for element in elements:
             row += 1
-            yield Record(
-                row,
-                None,
-                ("invalid_json", "expected ',' or ']' after an element; the rest cannot be read"),
-            )
-            return
-        skip_space()
+            yield _element_record(row, element)
+    except NotAnArrayError:
+        raise UsageError(
+            "a JSON input must be one JSON array of records", type="input_error"
+        ) from None
+
+
+def _element_record(row: int, element: Element | Broken) -> Record:
+    where = f"element {row}"
+    if isinstance(element, Broken):
+        if element.element is None:
+            return Record(row, None, ("invalid_json", element.message))
+        value = _decode_json(element.element)
+        reason = value.element_reason() if isinstance(value, _BadJson) else "not closed"
+        return Record(
+            row, None, ("invalid_json", f"{where}: {reason}; the rest of the array cannot be read")
+        )
+    if element.text is None:
+        return Record(row, None, ("invalid_row", f"{where}: {too_long(element.ended, 'element')}"))
+    if _UNDECODABLE.search(element.text):
+        return Record(row, None, ("invalid_utf8", f"{where}: not valid UTF-8"))
+    value = element.value if element.decoded else _decode_json(element.text)
+    if isinstance(value, _BadJson):
+        return Record(row, None, ("invalid_json", f"{where}: {value.element_reason()}"))
+    return _object_record(row, value, where)

@@ -8,9 +8,7 @@ with "NaN", "Infinity" and "-Infinity" for the non-finite ones.
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import json
 import re
 from collections.abc import Sequence
@@ -49,19 +47,30 @@ class Layout:
 
 
 def _dumps(document: object) -> str:
-    return json.dumps(_finite(document), ensure_ascii=False, allow_nan=False)
+    try:
+        return json.dumps(document, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # a NaN or an infinity somewhere in it
+        return json.dumps(_finite(document), ensure_ascii=False, allow_nan=False)
 
 
 def _finite(value: object) -> object:
     """``value`` with NaN and infinities as their strings: a carried field
-    or an id read from NDJSON (which Python's json accepts) may hold them."""
-    if isinstance(value, float):
-        return json_number(value)
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_finite(item) for item in value]
-    return value
+    or an id read from NDJSON (which Python's json accepts) may hold them.
+    A copy made without recursion: a carried field may be nested deep."""
+    holder = [value]
+    pending: list[tuple[list | dict, object]] = [(holder, 0)]
+    while pending:
+        container, key = pending.pop()
+        item = container[key]
+        if isinstance(item, float):
+            container[key] = json_number(item)
+        elif isinstance(item, dict):
+            container[key] = item = dict(item)
+            pending.extend((item, name) for name in item)
+        elif isinstance(item, list):
+            container[key] = item = list(item)
+            pending.extend((item, index) for index in range(len(item)))
+    return holder[0]
 
 
 @functools.lru_cache(maxsize=256)
@@ -219,7 +228,6 @@ class CsvWriter:
     def __init__(self, stream: TextIO, layout: Layout) -> None:
         self.stream = stream
         self.layout = layout
-        self.writer = csv.writer(stream, lineterminator="\n")
         per_record = layout.per_record
         ours = (
             ["row"]
@@ -232,9 +240,10 @@ class CsvWriter:
         )
         # A carried column named like one of ours (a "value" column, say)
         # is renamed rather than written twice under one name.
-        carried = [f"extra_{n}" if n in ours else n for n in layout.carried or ()]
+        taken = set(ours)
+        carried = [f"extra_{n}" if n in taken else n for n in layout.carried or ()]
         at = ours.index("value")
-        self.writer.writerow(ours[:at] + carried + ours[at:])
+        stream.write(_csv_line(ours[:at] + carried + ours[at:]))
 
     def row(self, outcome: Outcome) -> list:
         layout = self.layout
@@ -264,7 +273,7 @@ class CsvWriter:
         if isinstance(outcomes, ColumnBlock):
             self.stream.write(self.block_text(outcomes))
         else:
-            self.writer.writerows(self.row(o) for o in outcomes)
+            self.stream.write("".join(_csv_line(self.row(o)) for o in outcomes))
         self.stream.flush()
 
     def block_text(self, block: ColumnBlock) -> str:
@@ -295,23 +304,30 @@ class CsvWriter:
         self.stream.flush()
 
 
-# Characters that may make the csv module quote a field (with ',' as the
-# delimiter); whether they do is left to it (a lone '\r' does not, in 3.11).
+# Characters that make a CSV field quoted. The csv module of Python 3.11
+# leaves a lone "\r" unquoted (with "\n" ending lines), which a reader then
+# takes for a line break: fields are quoted here instead.
 _MAY_NEED_QUOTES = re.compile(r'[,"\r\n]')
 
 
 def _csv_fields(column: list[str]) -> list[str]:
-    """A text column as the csv module writes its fields, at C speed for the
-    usual column with nothing to quote."""
+    """A text column as CSV fields, at C speed for the usual column with
+    nothing to quote."""
     if not _MAY_NEED_QUOTES.search("".join(column)):
         return column
     return [_csv_field(field) if _MAY_NEED_QUOTES.search(field) else field for field in column]
 
 
 def _csv_field(field: str) -> str:
-    text = io.StringIO()
-    csv.writer(text, lineterminator="\n").writerow([field])
-    return text.getvalue()[:-1]
+    return '"' + field.replace('"', '""') + '"'
+
+
+def _csv_line(cells: list) -> str:
+    """One CSV line, as the csv module writes it with minimal quoting."""
+    texts = list(map(str, cells))
+    if _MAY_NEED_QUOTES.search("".join(texts)):
+        texts = [_csv_field(t) if _MAY_NEED_QUOTES.search(t) else t for t in texts]
+    return ",".join(texts) + "\n"
 
 
 def _aligned(columns: tuple[str, ...], names: tuple[str, ...], values: tuple) -> list[str]:

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from .. import compile as compile_program
-from ..batch import CHUNK_ROWS, ColumnBlock, evaluate_blocks
+from ..batch import CHUNK_ROWS, MAX_CHUNK_ROWS, ColumnBlock, evaluate_blocks
 from ..errors import CgradError, UsageError
 from ..rows import EXPRESSION_FIELD, EXTENSIONS, Format, Records, detect_format
 from ..writers import WRITERS, Layout, OutputFormat
@@ -101,8 +101,8 @@ def batch_command(
         int,
         typer.Option(
             metavar="N",
-            help="Records evaluated (and written) together; 1 for a slow stream "
-            "that should be answered record by record.",
+            help="Records evaluated (and written) together, at most "
+            f"{MAX_CHUNK_ROWS}; 1 for a slow stream that should be answered record by record.",
         ),
     ] = CHUNK_ROWS,
 ) -> None:
@@ -113,6 +113,8 @@ def batch_command(
         on_error = choose("--on-error", on_error, ("record", "skip", "fail"))
         if chunk_rows < 1:
             raise UsageError("--chunk-rows must be at least 1")
+        if chunk_rows > MAX_CHUNK_ROWS:
+            raise UsageError(f"--chunk-rows must be at most {MAX_CHUNK_ROWS}")
         function = _expression(expression, program)
         wrt_names = split_wrt(wrt)
         if function is not None and wrt_names is not None:
@@ -211,7 +213,8 @@ def _check_columns(header: list[str] | None, function) -> None:
                 hint="give one with -e EXPR or --program FILE",
             )
         return
-    missing = [name for name in function.inputs if name not in header]
+    columns = set(header)
+    missing = [name for name in function.inputs if name not in columns]
     if missing:
         raise UsageError(
             f"the input has no column for {', '.join(missing)}",
