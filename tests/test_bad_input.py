@@ -43,30 +43,6 @@ ROWS = [
      "is too large for float64 and becomes Infinity"),
     ("`0/0`", ["eval", "0/0"], None, 0, "is NaN: 0 / 0 = NaN"),
     ("`log(x)` at `x=0`", ["eval", "log(x)", "x=0"], None, 0, "log(0) = -Infinity"),
-    ("batch: a field that is not a number", ["batch", "-e", "x"], b"x\n1\nabc\n", 1,
-     '"row": 2, "error": {"type": "invalid_value", "message": "the value of x is not a number'),
-    ("batch: a row with too few or too many fields", ["batch", "-e", "x"], b"x,y\n1,2\n3\n", 1,
-     "line 3: expected 2 fields, found 1"),
-    ("batch: invalid UTF-8 in a row", ["batch", "-e", "x"], b"x\n1\n\xff\n", 1,
-     "line 3: not valid UTF-8"),
-    ("batch: a line that is not JSON", ["batch", "-e", "x", "--input-format", "ndjson"],
-     b'{"x": 1}\n{"x": \n', 1, "line 2: invalid JSON"),
-    ("batch: a truncated last line, CRLF, a BOM", ["batch", "-e", "x", "--format", "csv"],
-     b"\xef\xbb\xbfx\r\n1\r\n2", 0, "2,2.0,2.0,1.0,,"),
-    ("batch: an empty input", ["batch", "-e", "x"], b"", 2, "the input is empty"),
-    ("batch: a CSV header and no rows", ["batch", "-e", "x", "--format", "csv"], b"x\n", 0,
-     "row,x,value,grad_x,error,warnings"),
-    ("batch: `-o` into a missing directory", ["batch", "-e", "x", "-o", "{tmp}/no/out.csv"],
-     b"x\n1\n", 2, "cannot write"),
-    ("batch: `-o` a directory", ["batch", "-e", "x", "-o", "{tmp}"], b"x\n1\n", 2,
-     "it is a directory"),
-    ("a full disk", ["batch", "-e", "x", "-o", "/dev/full"], b"x\n1\n", 1,
-     "input/output failed: No space left on device"),
-]  # fmt: skip
-
-# Rows of issue 13 whose README text is in its report (the README is
-# integrated by the lead): run like the others, they join ROWS with it.
-README_PENDING = [
     ("`1e-400`", ["eval", "1e-400 + x", "x=1"], None, 0,
      "is too small for float64 and becomes 0"),
     ("`sin^2(x)`", ["eval", "sin^2(x)", "x=1"], None, 2,
@@ -87,25 +63,65 @@ README_PENDING = [
      "SMALL LETTER HA, x is U+0078 LATIN SMALL LETTER X"),
     ("`--trace` the program itself", ["minimize", "@{tmp}/prog.cg", "x=1", "--trace",
      "{tmp}/prog.cg"], None, 2, "would replace the program"),
+    ("batch: a field that is not a number", ["batch", "-e", "x"], b"x\n1\nabc\n", 1,
+     '"row": 2, "error": {"type": "invalid_value", "message": "the value of x is not a number'),
+    ("batch: a row with too few or too many fields", ["batch", "-e", "x"], b"x,y\n1,2\n3\n", 1,
+     "line 3: expected 2 fields, found 1"),
+    ("batch: invalid UTF-8 in a row", ["batch", "-e", "x"], b"x\n1\n\xff\n", 1,
+     "line 3: not valid UTF-8"),
+    ("batch: a line that is not JSON", ["batch", "-e", "x", "--input-format", "ndjson"],
+     b'{"x": 1}\n{"x": \n', 1, "line 2: invalid JSON"),
+    ("batch: a truncated last line, CRLF, a BOM", ["batch", "-e", "x", "--format", "csv"],
+     b"\xef\xbb\xbfx\r\n1\r\n2", 0, "2,2.0,2.0,1.0,,"),
+    ("batch: an integer of more than 4,300 digits in JSON",
+     ["batch", "-e", "x", "--input-format", "ndjson"], b'{"x": 1}\n{"x": ' + b"9" * 4400 + b"}\n",
+     1, "line 2: a number has more than 4300 digits"),
+    ("batch: an integer beyond float64 (about 400 digits)",
+     ["batch", "-e", "x", "--input-format", "ndjson"], b'{"x": 1' + b"0" * 400 + b"}\n", 0,
+     '"inputs": {"x": "Infinity"}, "value": "Infinity"'),
+    ('batch: `3,"4"5` (text after a closing quote)', ["batch", "-e", "x*y"],
+     b'x,y\n1,2\n3,"4"5\n', 1, "line 3: a closing quote is followed by more text in its field"),
+    ("batch: a quote never closed", ["batch", "-e", "x*y"], b'x,y\n1,"2\n3,4\n5,6\n', 1,
+     "lines 2 to 4: a quote that is never closed takes in the lines after it"),
+    ("batch: a line, a quoted CSV field or a JSON-array element over 16 MiB", ["batch", "-e", "x"],
+     b"x\n1\n" + b"1" * (16 * 2**20 + 1) + b"\n2\n", 1, "line 3: the line is longer than 16 MiB"),
+    ("batch: one unending line (`/dev/zero`)",
+     ["batch", "/dev/zero", "--input-format", "ndjson", "-e", "x"], None, 1,
+     "no end in the first 256 MiB of the line; the rest of the input was not read"),
+    ("batch: a JSON record nested about 1,000 deep",
+     ["batch", "-e", "x", "--input-format", "ndjson"],
+     b'{"x": 1}\n{"x": 1, "n": ' + b"[" * 1000 + b"]" * 1000 + b'}\n{"x": 2}\n', 1,
+     'line 2: nested too deeply"}}\n{"row": 3'),
+    ("batch: an invalid element in a JSON array", ["batch", "-e", "x", "--input-format", "json"],
+     b'[{"x": 1}, {"x": }, {"x": 2}]', 1,
+     'element 2: invalid JSON (Expecting value)"}}\n{"row": 3'),
+    ("batch: `--chunk-rows 99999999999999999999`",
+     ["batch", "-e", "x", "--chunk-rows", "99999999999999999999"], b"x\n1\n", 2,
+     "--chunk-rows must be at most 1000000"),
+    ("batch: an empty input", ["batch", "-e", "x"], b"", 2, "the input is empty"),
+    ("batch: a CSV header and no rows", ["batch", "-e", "x", "--format", "csv"], b"x\n", 0,
+     "row,x,value,grad_x,error,warnings"),
+    ("batch: `-o` into a missing directory", ["batch", "-e", "x", "-o", "{tmp}/no/out.csv"],
+     b"x\n1\n", 2, "cannot write"),
+    ("batch: `-o` a directory", ["batch", "-e", "x", "-o", "{tmp}"], b"x\n1\n", 2,
+     "it is a directory"),
+    ("a full disk", ["batch", "-e", "x", "-o", "/dev/full"], b"x\n1\n", 1,
+     "input/output failed: No space left on device"),
 ]  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    ("row", "arguments", "stdin", "status", "says"),
-    README_PENDING,
-    ids=[row[0] for row in README_PENDING],
-)
-def test_bad_input_pending_in_the_readme(row, arguments, stdin, status, says, tmp_path):
-    (tmp_path / "prog.cg").write_text("x^2\n")
-    test_bad_input(row, arguments, stdin, status, says, tmp_path, None)
-    assert (tmp_path / "prog.cg").read_text() == "x^2\n"
 
 
 def test_every_row_of_the_readme_table_is_tested():
     section = README.split("## What cgrad does with bad input", 1)[1].split("\n#", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| ")][1:]
     documented = [line.split(" | ")[0].removeprefix("| ") for line in rows]
-    tested = [row[0] for row in ROWS] + ["a closed pipe", "Ctrl-C, SIGTERM"]
+    # The last three are tested in test_streams.py, test_cli.py and
+    # test_output_files.py: they need a process whose streams or signals
+    # the test controls.
+    tested = [row[0] for row in ROWS] + [
+        "a closed or full standard output (`>&-`, `> /dev/full`)",
+        "a closed pipe",
+        "Ctrl-C, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2",
+    ]
     assert documented == tested
 
 
@@ -128,6 +144,7 @@ def test_bad_input(row, arguments, stdin, status, says, tmp_path, monkeypatch):
         assert result.exit_code == status
         assert says.replace("3,000,000", "40") in result.stderr
         return
+    (tmp_path / "prog.cg").write_text("x^2\n")
     arguments = [argument.replace("{tmp}", str(tmp_path)) for argument in arguments]
     completed = subprocess.run(
         [sys.executable, "-m", "cgrad", *arguments],
@@ -140,6 +157,8 @@ def test_bad_input(row, arguments, stdin, status, says, tmp_path, monkeypatch):
     assert says in output
     assert "Traceback" not in output
     assert re.search(r"\bcgrad: error: .*internal", output) is None
+    # Nothing a refused command names is changed (the --trace row's program).
+    assert (tmp_path / "prog.cg").read_text() == "x^2\n"
 
 
 def test_the_source_never_runs_what_it_reads():
