@@ -619,15 +619,19 @@ def warned_where_due(program: Program, point: dict[str, float], result: cgrad.Re
     """Whether the oracle can judge ``result`` at ``point``, its warnings
     checked first.
 
-    Every NaN or infinity must come with a warning. Where every number is
-    finite and no kink, pole or branch is near (``away_from_branches``),
-    the point is smooth and there must be no warning at all: a false kink
-    (x^1.5 or x^1 said to have one at 0) fails here instead of being
-    thrown away. Near one, float64 may land on it or miss it, so the oracle
-    cannot say what cgrad should report: the caller discards the case.
+    A NaN or infinity in the value or a partial must come with a warning
+    (one inside a dead binding or a constant, such as t = 1/x; x at 0, need
+    not). Where every number is finite and no kink, pole or branch is near
+    (``away_from_branches``), the point is smooth and there must be no
+    warning at all: a false kink (x^1.5 or x^1 said to have one at 0) fails
+    here instead of being thrown away. Near one, float64 may land on it or
+    miss it, so the oracle cannot say what cgrad should report: the caller
+    discards the case.
     """
     if not finite(result):
-        assert result.warnings, "a NaN or an infinity without a warning"
+        outputs = [result.value, *result.gradient.values()]
+        if not all(math.isfinite(v) for v in outputs):
+            assert result.warnings, "a NaN or an infinity without a warning"
         return False
     if not away_from_branches(program, sympy_point(point)):
         return False

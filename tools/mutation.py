@@ -23,8 +23,10 @@ and exits 1 if any mutation is not killed.
 Why a temporary copy: other people run the tests in this checkout, and an
 interrupted run must not leave a mutated file behind. The copy's ``src`` comes
 first on PYTHONPATH, so the installed (editable) cgrad is not the one tested;
-the script checks that. Hypothesis's example database is removed before each
-run, so that no run replays another mutation's failures.
+the script checks that. Hypothesis runs derandomized, without its example
+database and without shrinking (see PLUGIN): the same code gives the same
+verdict every run, no run replays another mutation's failures, and a
+property test that catches a mutation says so at once.
 
 The script lives in tools/, not tests/ or bench/: it is neither a test that
 pytest should collect (it runs pytest) nor a benchmark (it measures the
@@ -36,12 +38,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -260,15 +262,32 @@ class Outcome:
     seconds: float
 
 
+# A pytest plugin, loaded with -p, that sets hypothesis's defaults before
+# the test modules make their settings: a fixed search, no database, no
+# shrinking (a minimal example is not needed to know a mutation is caught).
+PLUGIN = """
+from hypothesis import Phase, settings
+
+settings.register_profile(
+    "mutation", derandomize=True, database=None,
+    phases=[Phase.explicit, Phase.generate], print_blob=False,
+)
+settings.load_profile("mutation")
+"""
+
+
 def copy_of_the_checkout(into: Path) -> Path:
     tree = into / "tree"
     shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(*IGNORED), symlinks=True)
+    (into / "plugins").mkdir()
+    (into / "plugins" / "cgrad_mutation_profile.py").write_text(PLUGIN, encoding="utf-8")
     return tree
 
 
 def environment(tree: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree / "src"), env.get("PYTHONPATH")]))
+    paths = [str(tree / "src"), str(tree.parent / "plugins"), env.get("PYTHONPATH")]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
 
@@ -282,24 +301,34 @@ def check_the_copy_is_tested(tree: Path) -> None:
         sys.exit(f"the copy's tests would import cgrad from {found}, not from the copy")
 
 
-def pytest(tree: Path, targets: list[str], stop_early: bool) -> tuple[int | None, str]:
-    """pytest's exit code (None on timeout) and its output."""
-    shutil.rmtree(tree / ".hypothesis", ignore_errors=True)
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *targets]
+def pytest(tree: Path, targets: list[str]) -> tuple[int | None, str, list[str]]:
+    """pytest -x's exit code (None on timeout), its output, and the ids of
+    the tests that failed (from its JUnit report: a test's id may hold
+    spaces, which its summary line does not delimit)."""
+    report = tree.parent / "report.xml"
+    report.unlink(missing_ok=True)
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
+    command += ["-p", "cgrad_mutation_profile", f"--junitxml={report}", *targets]
     command += [f"--deselect={test}" for test in DESELECTED]
-    if stop_early:
-        command.append("-x")
     try:
         done = subprocess.run(
             command, cwd=tree, env=environment(tree), capture_output=True, text=True,
             timeout=TIMEOUT,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
-        return None, ""
-    return done.returncode, done.stdout + done.stderr
+        return None, "", []
+    return done.returncode, done.stdout + done.stderr, failed_tests(report)
 
 
-FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
+def failed_tests(report: Path) -> list[str]:
+    if not report.exists():
+        return []
+    failed = []
+    for case in ElementTree.parse(report).getroot().iter("testcase"):
+        if case.find("failure") is not None or case.find("error") is not None:
+            module = case.get("classname", "").replace(".", "/")
+            failed.append(f"{module}.py::{case.get('name')}")
+    return failed
 
 
 def run_one(tree: Path, mutation: Mutation) -> Outcome:
@@ -312,19 +341,18 @@ def run_one(tree: Path, mutation: Mutation) -> Outcome:
         return Outcome("stale", f"old text {where} in {mutation.file}", 0.0)
     path.write_text(original.replace(mutation.old, mutation.new), encoding="utf-8")
     try:
-        code, output = pytest(tree, list(mutation.tests), stop_early=True)
+        code, output, failed = pytest(tree, list(mutation.tests))
     finally:
         path.write_text(original, encoding="utf-8")
     if code == 0:
         return Outcome("survived", "every test passed", time.monotonic() - start)
     if code is None:
         return Outcome("killed", f"the tests ran over {TIMEOUT} s", time.monotonic() - start)
-    failed = FAILED.findall(output)
     if not failed:
         tail = output.strip().splitlines()[-1:] or ["no output"]
         return Outcome("broken", f"pytest exit {code}: {tail[0]}", time.monotonic() - start)
     # The test that failed must pass without the mutation, or it proves nothing.
-    again, _ = pytest(tree, [failed[0]], stop_early=True)
+    again, _, _ = pytest(tree, [failed[0]])
     status = "killed" if again == 0 else "broken"
     detail = failed[0] if again == 0 else f"{failed[0]} fails without the mutation too"
     return Outcome(status, detail, time.monotonic() - start)
