@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 import sympy as sp
 from hypothesis import HealthCheck, assume, given, reject, settings
 from hypothesis import strategies as st
 
 import cgrad
+from cgrad import engine
 from cgrad.ops import FUNCTIONS, NUMERIC, OPS
 
 # t1 and t2 are the names symbolic printing gives its bindings when no
@@ -758,3 +761,49 @@ def test_vectorised_equals_pointwise(program: Program, columns: list[dict[str, f
                 assert np.array_equal(many, one, equal_nan=True), what
     # A problem at any one point is reported for the batch, and only then.
     assert bool(batch.warnings) == any_warning
+
+
+# --------------------------------------------------------------------------
+# D: a kink that the point lands on is reported, with its convention.
+
+# The slope each wrapper's convention gives at its kink, relative to the
+# program's own gradient: abs, relu and sign have slope 0 there, and a tie
+# of two arguments gives each half.
+KINK_WRAPPERS = {"abs": 0.0, "relu": 0.0, "sign": 0.0, "max": 0.5, "min": 0.5}
+
+
+def with_kink_at(text: str, wrapper: str, level: float) -> str:
+    """``text`` with its last statement E made ``wrapper(E - level)`` (or
+    ``wrapper(E, level)``), which is at its kink where E is ``level``."""
+    last = re.split(r"[;\n]", text)[-1]
+    before = text[: len(text) - len(last)]
+    if KINK_WRAPPERS[wrapper] == 0.0:
+        return f"{before}{wrapper}(({last}) - ({level!r}))"
+    return f"{before}{wrapper}({last}, {level!r})"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=RELAXED)
+@given(
+    program=programs(symbolic=False, depth=4),
+    point=points,
+    wrapper=st.sampled_from(sorted(KINK_WRAPPERS)),
+)
+def test_a_kink_at_a_computed_zero_is_reported(program, point, wrapper):
+    # E - E's own value is 0 to the last bit, whatever rounding E took:
+    # the point is exactly at the kink, which must be reported (at the
+    # wrapper's node) and take the documented convention.
+    function = cgrad.compile(program.text)
+    values = {name: point[name] for name in function.inputs}
+    inner = function.evaluate(values)
+    # A kink in a constant is not reported (nothing is differentiated
+    # through it), a convention times an infinite slope is NaN, and a kink
+    # of the program's own would be reported too.
+    needed = engine.plan(function.graph).needed[function.graph.output]
+    assume(needed and finite(inner) and not inner.warnings)
+    wrapped = cgrad.compile(with_kink_at(program.text, wrapper, inner.value))
+    result = wrapped.evaluate(values)
+    kinks = [w for w in result.warnings if w.type == "kink"]
+    assert [w.node for w in kinks] == [wrapped.graph.output], result.warnings
+    share = KINK_WRAPPERS[wrapper]
+    for name, slope in inner.gradient.items():
+        assert result.gradient[name] == pytest.approx(share * slope, rel=1e-15, abs=1e-300)
