@@ -247,70 +247,46 @@ def constant(draw, symbolic: bool) -> Term:
 
 
 # Forms the simplifier rewrites, with the special number in every place it
-# has a rule for: 0 - a, a + 0, 1*a, a*-1, a/1, a^1, a^0, 0*a, --a...
-IDENTITIES = ["0 - a", "0 + a", "a + 0", "a - 0", "0*a", "a*0", "1*a", "a*1", "-1*a", "a*-1",
-              "a/1", "a/-1", "0/a", "a^1", "a^0", "a**1", "--a", "-(a)", "a - a", "a + -a",
-              "-a + a", "a*-a", "0 - -a", "-0*a"]  # fmt: skip
+# has a rule for (0 - a, a + 0, 1*a, a*-1, a/1, a^1, a^0, 0*a, --a...), each
+# built term by term from ``a``, 0 and 1, so with its meaning.
+IDENTITIES: dict[str, Callable[[Term, Term, Term], Term]] = {
+    "0 - a": lambda a, zero, one: infix("-", zero, a),
+    "0 + a": lambda a, zero, one: infix("+", zero, a),
+    "a + 0": lambda a, zero, one: infix("+", a, zero),
+    "a - 0": lambda a, zero, one: infix("-", a, zero),
+    "0*a": lambda a, zero, one: infix("*", zero, a, ""),
+    "a*0": lambda a, zero, one: infix("*", a, zero, ""),
+    "-0*a": lambda a, zero, one: infix("*", prefix("-", zero), a, ""),
+    "1*a": lambda a, zero, one: infix("*", one, a, ""),
+    "a*1": lambda a, zero, one: infix("*", a, one, ""),
+    "-1*a": lambda a, zero, one: infix("*", prefix("-", one), a, ""),
+    "a*-1": lambda a, zero, one: infix("*", a, prefix("-", one), ""),
+    "a/1": lambda a, zero, one: infix("/", a, one, ""),
+    "a/-1": lambda a, zero, one: infix("/", a, prefix("-", one), ""),
+    "a^1": lambda a, zero, one: infix("^", a, one, ""),
+    "a**1": lambda a, zero, one: infix("**", a, one, ""),
+    # 0^0 = 1 with d/da = 0: a kink to cgrad today, smooth to the issue
+    # that asks for no warning there; near a = 0 the oracle does not judge.
+    "a^0": lambda a, zero, one: infix("^", a, zero, "", lambda a, b: (a,)),
+    "--a": lambda a, zero, one: prefix("-", prefix("-", a)),
+    "-(a)": lambda a, zero, one: prefix("-", parenthesize(a)),
+    "a - a": lambda a, zero, one: infix("-", a, a),
+    "a + -a": lambda a, zero, one: infix("+", a, prefix("-", a)),
+    "-a + a": lambda a, zero, one: infix("+", prefix("-", a), a),
+    "a*-a": lambda a, zero, one: infix("*", a, prefix("-", a), ""),
+    "0 - -a": lambda a, zero, one: infix("-", zero, prefix("-", a)),
+}
 
 
 @st.composite
 def identity(draw, a: Term, symbolic: bool) -> Term:
-    """``a`` in one of IDENTITIES, built term by term (so with its meaning)."""
+    """``a`` in one of IDENTITIES, or as 0/(something positive of a)."""
     zero, one = number("0", sp.Integer(0), symbolic), number("1", sp.Integer(1), symbolic)
-    minus_one = prefix("-", one)
-    match draw(st.sampled_from(IDENTITIES)):
-        case "0 - a":
-            return infix("-", zero, a)
-        case "0 + a":
-            return infix("+", zero, a)
-        case "a + 0":
-            return infix("+", a, zero)
-        case "a - 0":
-            return infix("-", a, zero)
-        case "0*a":
-            return infix("*", zero, a, "")
-        case "a*0":
-            return infix("*", a, zero, "")
-        case "1*a":
-            return infix("*", one, a, "")
-        case "a*1":
-            return infix("*", a, one, "")
-        case "-1*a":
-            return infix("*", minus_one, a, "")
-        case "a*-1":
-            return infix("*", a, minus_one, "")
-        case "a/1":
-            return infix("/", a, one, "")
-        case "a/-1":
-            return infix("/", a, minus_one, "")
-        case "0/a":
-            # 0/0 is NaN, which sympy's 0 does not know: a positive divisor.
-            return infix("/", zero, draw(positive(a, symbolic)), "")
-        case "a^1":
-            return infix("^", a, one, "")
-        case "a^0":
-            # 0^0 = 1 with d/da = 0: a kink to cgrad today, smooth to the
-            # issue that asks for no warning there; near a = 0 the oracle
-            # does not judge either way.
-            return infix("^", a, zero, "", lambda a, b: (a,))
-        case "a**1":
-            return infix("**", a, one, "")
-        case "--a":
-            return prefix("-", prefix("-", a))
-        case "-(a)":
-            return prefix("-", parenthesize(a))
-        case "a - a":
-            return infix("-", a, a)
-        case "a + -a":
-            return infix("+", a, prefix("-", a))
-        case "-a + a":
-            return infix("+", prefix("-", a), a)
-        case "a*-a":
-            return infix("*", a, prefix("-", a), "")
-        case "0 - -a":
-            return infix("-", zero, prefix("-", a))
-        case _:
-            return infix("*", prefix("-", zero), a, "")
+    form = draw(st.sampled_from([*IDENTITIES, "0/a"]))
+    if form == "0/a":
+        # 0/0 is NaN, which sympy's 0 does not know: a positive divisor.
+        return infix("/", zero, draw(positive(a, symbolic)), "")
+    return IDENTITIES[form](a, zero, one)
 
 
 @st.composite

@@ -19,6 +19,7 @@ and exits 1 if any mutation is not killed.
     python tools/mutation.py                # every mutation
     python tools/mutation.py --list         # their names, files and tests
     python tools/mutation.py --only cos-rule,binding-clash
+    python tools/mutation.py --only false-power-kink --tests tests/test_oracle.py
 
 Why a temporary copy: other people run the tests in this checkout, and an
 interrupted run must not leave a mutated file behind. The copy's ``src`` comes
@@ -37,6 +38,7 @@ test extra that the suite itself needs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -44,7 +46,6 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ElementTree
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +77,7 @@ WRITER_TESTS = ("tests/test_numbers.py", "tests/test_batch.py", "tests/test_bad_
 FILE_TESTS = ("tests/test_batch.py", "tests/test_bad_input.py", "tests/test_cli.py")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Mutation:
     """One small wrong change: ``old`` (which must occur exactly once in
     ``file``) replaced by ``new``, and the test files that should notice."""
@@ -255,7 +256,7 @@ MUTATIONS = [
 # Running.
 
 
-@dataclass
+@dataclasses.dataclass
 class Outcome:
     status: str  # killed | survived | stale | broken
     detail: str
@@ -365,6 +366,7 @@ def report_line(mutation: Mutation, outcome: Outcome) -> str:
 def main(arguments: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="comma-separated mutation names")
+    parser.add_argument("--tests", help="comma-separated test files or ids, instead of each's own")
     parser.add_argument("--list", action="store_true", help="list the mutations and stop")
     options = parser.parse_args(arguments)
     chosen = MUTATIONS
@@ -374,6 +376,9 @@ def main(arguments: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"no mutation named {', '.join(sorted(unknown))}")
         chosen = [m for m in MUTATIONS if m.name in names]
+    if options.tests:
+        tests = tuple(options.tests.split(","))
+        chosen = [dataclasses.replace(m, tests=tests) for m in chosen]
     if options.list:
         for m in chosen:
             print(f"{m.name:18} {m.file:24} {m.what}\n{'':18} tests: {' '.join(m.tests)}")
