@@ -196,11 +196,12 @@ MUTATIONS = [
     ),
     Mutation(
         "fast-path-raises",
-        "generated code for a point raises at every point (the walk then answers)",
+        "generated code for a point raises at every point of a graph with inputs (the walk"
+        " then answers)",
         CODEGEN,
         "lines = [f\"def passes({', '.join(parameters)}):\", *recorder.lines]",
         "lines = [f\"def passes({', '.join(parameters)}):\", "
-        "'    i0 / (i0 - i0)', *recorder.lines]",
+        "*(['    i0 / (i0 - i0)'] if parameters else []), *recorder.lines]",
         CODEGEN_TESTS,
     ),
     # Symbolic derivatives.
