@@ -401,4 +401,10 @@ def main(arguments: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # | head: the reader has what it wanted
+        sys.stderr.close()
+        sys.exit(1)
+    except KeyboardInterrupt:  # the temporary copy is gone already
+        sys.exit(130)
