@@ -4,6 +4,7 @@ nothing from the user in its text."""
 
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
@@ -49,6 +50,15 @@ def same(a, b) -> bool:
     return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
 
 
+def handed_over(walk: cgrad.Result) -> bool:
+    """Whether a fast path may hand this point to the walk: the walk warns
+    (a kink, a NaN), or some node's value or adjoint is NaN or inf, which is
+    where Python's float raises (1/0, sqrt(-1)) and numpy does not, dead
+    bindings included."""
+    numbers = [*walk.node_values, *(walk.node_gradients or ())]
+    return bool(walk.warnings) or not all(math.isfinite(v) for v in numbers if v is not None)
+
+
 def same_result(a: cgrad.Result, b: cgrad.Result) -> bool:
     return (
         same(a.value, b.value)
@@ -65,10 +75,17 @@ def test_generated_passes_give_the_engines_numbers_bit_for_bit(program, point):
     values = {name: point[name] for name in function.inputs}
     fast = generated(function, values)
     slow = walked(function, values)
-    if fast is not None:
-        assert same_result(fast, slow) and not fast.warnings
-        assert all(map(same, fast.node_values, slow.node_values))
-        assert all(map(same, fast.node_gradients, slow.node_gradients))
+    if engine.plan(function.graph).point_passes is None:
+        return  # a rule that looks at the point: walked, nothing to compare
+    if fast is None:
+        # Generated code hands a point to the walk only where there is
+        # something to warn about or a NaN or inf that Python's float raised
+        # at: code that raises or gives up at an ordinary point fails here.
+        assert handed_over(slow), "generated code gave up at an ordinary point"
+        return
+    assert same_result(fast, slow) and not fast.warnings
+    assert all(map(same, fast.node_values, slow.node_values))
+    assert all(map(same, fast.node_gradients, slow.node_gradients))
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -84,6 +101,10 @@ def test_generated_code_gives_numpys_numbers_or_raises_where_numpy_does_not(prog
     try:
         computed = None if passes is None else passes(*values.values())
     except (ArithmeticError, ValueError):
+        # Python's float raises (1/0, sqrt(-1)) only where numpy gives inf
+        # or NaN: an exception anywhere else is a bug of the generated code,
+        # not the documented hand-over.
+        assert handed_over(slow), "generated code raised at an ordinary point"
         computed = None
     if computed is not None:
         node_values, node_gradients = computed
@@ -522,3 +543,103 @@ def test_threads_evaluating_one_function_share_no_work_arrays():
         results = list(pool.map(evaluate, columns))
     for (x, y), result in zip(columns, results, strict=True):
         assert same_array_result(result, walked_over_arrays(function, {"x": x, "y": y}))
+
+
+# --------------------------------------------------------------------------
+# The guard before exec: source outside the generated alphabet never runs.
+
+# Lines that no tracing writes, each outside the alphabet in its own way.
+BAD_LINES = [
+    "t1 = __import__",  # a name that is not a generated one
+    "import os",
+    "from os import system",
+    't1 = "text"',  # a string
+    "t1 = b'text'",
+    "t1 = i0.__class__",  # an attribute (a dunder)
+    "t1 = f0.__globals__",
+    "t1 = k0.real",
+    "t1 = eval(i0)",  # a call of a builtin
+    "t1 = open(k0)",
+    "t1 = getattr(i0, k0)",
+    "t1 = lambda: i0",
+    "t1 = i0 if i0 else k0",
+    "t1 = [t2 for t2 in i0]",
+    "global t1",
+    "t1 = i0  # a comment",
+    "t1 = i0; t2 = i0",  # a second statement on the line
+    "t1 = i0\tt2",  # a tab
+    "t1 = 1.5",  # a literal: constants are k-names in the namespace
+    "t1 = i0 @ i0",
+    "t1 = {i0: k0}",
+    "t1 = i\u0660",  # a digit outside ASCII (Arabic-Indic zero)
+    "t1 = t\uff11",  # a fullwidth 1, which Python reads as t1
+    "t1 = \u0456",  # Cyrillic i
+    "t1 = x",
+]
+
+
+def around(line: str) -> str:
+    return f"def passes(i0):\n    {line}\n    return [i0, t1], [None, k0]"
+
+
+def test_the_alphabet_takes_generated_code():
+    assert codegen.SAFE.fullmatch(around("t1 = f0(i0) * -k0 + (i0 / s1)"))
+
+
+@pytest.mark.parametrize("line", BAD_LINES)
+def test_the_alphabet_refuses(line):
+    assert codegen.SAFE.fullmatch(around(line)) is None
+
+
+@pytest.fixture
+def exec_spy(monkeypatch) -> list:
+    """Every source codegen hands to exec (none, when the guard refuses)."""
+    executed: list = []
+
+    def spy(code, *namespaces):
+        executed.append(code)
+        builtins.exec(code, *namespaces)  # noqa: S102 - generated code, let through
+
+    monkeypatch.setattr(codegen, "exec", spy, raising=False)
+    return executed
+
+
+@pytest.mark.parametrize("line", BAD_LINES)
+def test_the_guard_refuses_point_code_outside_the_alphabet(monkeypatch, exec_spy, line):
+    # Tracing is made to write one bad line among its own; the guard must
+    # raise before anything is compiled or run.
+    trace = codegen._trace
+
+    def trace_and_add(plan, recorder, *rest):
+        traced = trace(plan, recorder, *rest)
+        recorder.lines.insert(1, f"    {line}")
+        return traced
+
+    monkeypatch.setattr(codegen, "_trace", trace_and_add)
+    plan = engine.plan(cgrad.compile("sin(x*y) + x").graph)
+    with pytest.raises(AssertionError, match="generated code outside its alphabet"):
+        plan.point_passes  # noqa: B018
+    assert exec_spy == []
+
+
+@pytest.mark.parametrize("line", BAD_LINES)
+def test_the_guard_refuses_array_code_outside_the_alphabet(monkeypatch, exec_spy, line):
+    source_of = codegen._array_source
+
+    def source_with_a_bad_line(*arguments):
+        source, buffers = source_of(*arguments)
+        first, rest = source.split("\n", 1)
+        return f"{first}\n    {line}\n{rest}", buffers
+
+    monkeypatch.setattr(codegen, "_array_source", source_with_a_bad_line)
+    plan = engine.plan(cgrad.compile("sin(x*y) + x").graph)
+    with pytest.raises(AssertionError, match="generated code outside its alphabet"):
+        plan.array_passes((True, False))
+    assert exec_spy == []
+
+
+def test_without_a_bad_line_the_guarded_code_runs(exec_spy):
+    # The spy sees what the guard lets through: the control for the two above.
+    plan = engine.plan(cgrad.compile("sin(x*y) + x").graph)
+    plan.array_passes((True, False))
+    assert len(exec_spy) == 1

@@ -64,8 +64,10 @@ EXACT_ON_FLOATS: dict[Callable, Callable] = {
 # keeps the sign of -0.0, pow() does not.
 POWER_SQUARES = bool(np.signbit(np.power(np.float64(-0.0), np.float64(0.5))))
 
-# Everything a generated function may contain.
-SAFE = re.compile(r"(?:[ \n()\[\],:=*/+-]|def |return |None|passes|[ivtkfos]\d+)*")
+# Everything a generated function may contain. ASCII digits only: \d would
+# also take other scripts' digits (i\u0660, or t\uff11, which Python reads
+# as t1), names that no tracing writes.
+SAFE = re.compile(r"(?:[ \n()\[\],:=*/+-]|def |return |None|passes|[ivtkfos][0-9]+)*")
 
 
 class _Untraceable(Exception):  # noqa: N818 - a signal, not an error

@@ -96,7 +96,7 @@ def test_any_text_compiles_or_is_refused(text):
 @given(text=st.one_of(mutated(), st.text(max_size=50)), json=st.booleans())
 def test_the_command_line_answers_every_text_with_0_1_or_2(text, json):
     runner = CliRunner(env={"COLUMNS": "80", "NO_COLOR": "1"})
-    arguments = ["eval", "--", text, "x=0.5", "y=-1", "z=2"]
+    arguments = ["eval", "--", text, "x=0.5", "t1=-1", "t2=2"]
     if json:
         arguments.insert(1, "--json")
     result = runner.invoke(app, arguments)
