@@ -196,6 +196,8 @@ def test_power_conventions():
         ("pow(x, 1)", 0.0, 1.0),
         ("x^1.5", 0.0, 0.0),
         ("pow(x, 1.5)", 0.0, 0.0),
+        ("x^0", 0.0, 0.0),
+        ("x^0", -0.0, 0.0),
         ("x^2", 0.0, 0.0),
         ("x^3", 0.0, 0.0),
         ("x^2.5", 0.0, 0.0),
@@ -215,7 +217,6 @@ def test_no_kink_where_the_function_is_smooth(text, x, slope):
 
 @pytest.mark.parametrize("text", ["x^0.5", "x^0.25", "pow(x, 0.75)"])
 def test_a_power_below_1_has_a_kink_at_0(text):
-    # (x^0 at 0 is left out: the issue asks that it stop being a kink.)
     result = cgrad.compile(text).evaluate(x=0.0)
     assert [w.type for w in result.warnings] == ["kink"]
     assert result.gradient == {"x": math.inf}

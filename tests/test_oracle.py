@@ -265,9 +265,8 @@ IDENTITIES: dict[str, Callable[[Term, Term, Term], Term]] = {
     "a/-1": lambda a, zero, one: infix("/", a, prefix("-", one), ""),
     "a^1": lambda a, zero, one: infix("^", a, one, ""),
     "a**1": lambda a, zero, one: infix("**", a, one, ""),
-    # 0^0 = 1 with d/da = 0: a kink to cgrad today, smooth to the issue
-    # that asks for no warning there; near a = 0 the oracle does not judge.
-    "a^0": lambda a, zero, one: infix("^", a, zero, "", lambda a, b: (a,)),
+    # a^0 is 1 on both sides of a = 0: no kink there, and none reported.
+    "a^0": lambda a, zero, one: infix("^", a, zero, ""),
     "--a": lambda a, zero, one: prefix("-", prefix("-", a)),
     "-(a)": lambda a, zero, one: prefix("-", parenthesize(a)),
     "a - a": lambda a, zero, one: infix("-", a, a),
@@ -438,10 +437,10 @@ def powers(draw, sub, keep, space: str, symbolic: bool, spelled: str | None = No
             # at a = 0, and must not be said to have one.
             smooth = value > 1 and not negative and draw(st.booleans())
             base = keep(nonnegative if smooth else positive, base)
-        # A base of a power below 1 (0, 1/2, negative) is a kink or a pole at
-        # 0 (which a positive base may still round or underflow to); at and
-        # above 1 it is not, and the oracle holds cgrad to that.
-        below_one = negative or value < 1
+        # A base of a power below 1 and not 0 (1/2, negative) is a kink or a
+        # pole at 0 (which a positive base may still round or underflow to);
+        # at 0 and at or above 1 it is not, and the oracle holds cgrad to that.
+        below_one = (negative and value != 0) or 0 < value < 1
         switches = (lambda a, b: (a,)) if below_one else None
     else:
         # d/db = a^b log(a) needs a > 0; a base rounded to 0 is a kink.
