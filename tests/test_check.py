@@ -17,8 +17,9 @@ import pytest
 
 import cgrad
 import cgrad.engine
-from cgrad.check import STEP, check, check_random
+from cgrad.check import check, check_random
 from cgrad.cli import check_command  # noqa: F401 - registers the command
+from cgrad.differences import STEP
 from cgrad.ops import OPS, Fixity, Op
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -307,7 +308,9 @@ def test_json_shape_is_exact(cli):
             "abs_error",
             "rel_error",
             "ok",
+            "verdict",
         ]
+        assert partial["verdict"] == "ok"
         assert partial["reverse"] == partial["forward"] == 3.0
         assert abs(partial["finite_difference"] - 3.0) < 1e-9
         assert partial["abs_error"] == abs(partial["finite_difference"] - 3.0)

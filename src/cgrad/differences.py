@@ -1,0 +1,294 @@
+"""Finite differences that never step over a kink, a pole or a domain edge.
+
+**The ladder.** Input ``x`` is first moved by ``h = cbrt(eps) * max(1, |x|)``,
+about ``6.1e-6 * max(1, |x|)``. A central difference has a truncation error
+of about ``h^2 |f'''| / 6`` and a rounding error of about ``eps |f| / h``;
+where ``f`` varies on the scale of ``max(1, |x|)`` their sum is smallest at
+that ``h``. Not every function does (``sin(x)`` at ``x = 1e6`` turns several
+times within ``h = 6``), so the difference is taken on a ladder of steps,
+``2h, h, h/2, ... h/2^LADDER``, and the rung whose estimated error is
+smallest is kept: how far its difference lies from those of its two
+neighbours, plus its rounding error, ``ROUNDING eps |f|`` over the distance
+between the two points. Choosing by the estimate alone, never by closeness
+to the reverse-mode partial, keeps the check honest.
+
+**The edges.** A rung that straddles a place where ``f`` is not smooth
+gives a difference that agrees with its neighbours and is still wrong
+(``1/x`` at ``1e-10`` with a step of ``6e-6``; ``abs(x)`` at ``1e-300``).
+Each op declares its edges (:attr:`cgrad.ops.Op.edges`): quantities that
+are zero on an edge and keep their sign on each side of it. Every point of
+the ladder is evaluated with every node's value, and a rung counts only if
+no edge quantity of any node changed sign (or became or stopped being NaN)
+between the point and ``x`` plus or minus the step. Where the rungs below
+the last one that crosses are too few, a new ladder starts under the
+nearest edge, whose distance is estimated from the crossing quantity
+(linearly, from its value at ``x`` and at the crossing rung), and so on for
+at most ``ROUNDS`` ladders. Where even steps of ``FLOOR_ULPS`` units in the
+last place of ``x`` (below which rounding of ``x + h`` decides the quotient)
+cross an edge, or the ladders never get clear of one, the difference
+cannot judge (``judged`` is False). An edge that the point lies on (its
+quantity is zero at ``x``) is crossed by every step: the point is at a
+kink, reported as such by the evaluation's warnings.
+
+**Memory.** The perturbed points are evaluated through one plan in chunks
+of inputs, with the inputs not being moved left as single numbers, so a
+chunk holds about ``BUDGET`` numbers whatever the number of inputs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from .engine import Plan, forward
+from .ops import OPS
+
+EPSILON = float(np.finfo(np.float64).eps)
+# The first step of input x is STEP * max(1, |x|): cbrt(eps), about 6.1e-6.
+STEP = EPSILON ** (1.0 / 3.0)
+# Rungs below the first step, each half the one above.
+LADDER = 20
+RUNGS = LADDER + 2  # 2h, h, and the LADDER halvings of h
+# Rounding allowed in each value a difference quotient subtracts, in units
+# of eps |f| (a few ulps: the output of a graph is rounded at every node).
+ROUNDING = 4.0
+# Ladders tried per input, each starting under the nearest edge.
+ROUNDS = 12
+# Rungs clear of every edge that end the search (fewer: a new ladder).
+ENOUGH = 8
+# The smallest step, in units in the last place of x.
+FLOOR_ULPS = 64.0
+# Numbers (node values times points) evaluated at once.
+BUDGET = 1 << 22
+
+Scheme = Literal["central", "forward", "backward"]
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """A finite difference, its own error estimate (NaN when it has none),
+    the step taken and how; ``judged`` is False where no step stays clear
+    of an edge, and ``edge`` the estimated distance to the nearest edge
+    crossed (inf where none was)."""
+
+    value: float
+    error: float
+    step: float
+    scheme: Scheme
+    judged: bool = True
+    edge: float = math.inf
+
+
+@dataclass(frozen=True, slots=True)
+class _Rungs:
+    """One ladder of one input: the points x + s and x - s as rounded, f
+    there, whether each side crossed an edge, and the estimated distance to
+    the edge crossed, as a fraction of the step."""
+
+    ups: np.ndarray
+    downs: np.ndarray
+    f_ups: np.ndarray
+    f_downs: np.ndarray
+    crossed: np.ndarray
+    reach: np.ndarray
+
+
+class _Edges:
+    """The nodes whose op has edges, and which side of each the point is on."""
+
+    def __init__(self, plan: Plan, centre: list) -> None:
+        ops, operands = plan.graph.columns.ops, plan.graph.columns.operands
+        self.nodes: list[tuple[int, Callable, tuple[int, ...], list]] = []
+        with np.errstate(all="ignore"):
+            for node_id, _, node_operands in plan.forward_steps:
+                edges = OPS[ops[node_id]].edges
+                if edges is not None:
+                    quantities = edges(centre[node_id], *[centre[i] for i in node_operands])
+                    self.nodes.append((node_id, edges, operands[node_id], list(quantities)))
+
+    def crossings(self, values: list, length: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per point: did an edge quantity leave the point's side, and how
+        far along the step (as a fraction) the nearest crossed edge lies."""
+        crossed = np.zeros(length, dtype=bool)
+        reach = np.full(length, np.inf)
+        for node_id, edges, operands, centre in self.nodes:
+            quantities = edges(values[node_id], *[values[i] for i in operands])
+            for quantity, at_point in zip(quantities, centre, strict=True):
+                if np.ndim(quantity) == 0:
+                    continue  # not moved by the inputs of this chunk
+                changed = _side(quantity) != _side(at_point)
+                if not changed.any():
+                    continue
+                crossed |= changed
+                fraction = np.abs(at_point) / np.abs(quantity - at_point)
+                reach = np.where(changed, np.fmin(reach, fraction), reach)
+        return crossed, reach
+
+
+def _side(quantity):
+    return np.where(np.isnan(quantity), 2.0, np.sign(quantity))
+
+
+def finite_differences(
+    plan: Plan, point: dict[str, float], names: list[str]
+) -> dict[str, tuple[Difference, Difference]]:
+    """For each input of ``names``: the difference clear of every edge, and
+    the plain one (the best rung of the first ladder, edges or not), which
+    is what a point on a kink shows."""
+    graph = plan.graph
+    centre_inputs = {name: np.float64(point[name]) for name in graph.inputs}
+    with np.errstate(all="ignore"):
+        centre = forward(plan, centre_inputs)
+    edges = _Edges(plan, centre)
+    f0 = float(centre[graph.output])
+    found: dict[str, tuple[Difference, Difference]] = {}
+    used = [name for name in names if name in graph.input_ids]
+    for name in names:
+        if name not in graph.input_ids:  # f does not depend on it
+            zero = Difference(0.0, 0.0, _first_top(point[name]) / 2, "central")
+            found[name] = (zero, zero)
+    tops = {name: _first_top(point[name]) for name in used}
+    plain: dict[str, Difference] = {}
+    for round_number in range(ROUNDS):
+        if not tops:
+            break
+        ladders = _evaluate_ladders(plan, edges, centre_inputs, tops)
+        last_round = round_number == ROUNDS - 1
+        next_tops = {}
+        for name, rungs in ladders.items():
+            x = point[name]
+            if round_number == 0:
+                plain[name] = _best(x, f0, rungs, np.ones(RUNGS, dtype=bool))
+            settled = _settle(x, f0, rungs, tops[name], last_round)
+            if isinstance(settled, Difference):
+                found[name] = (settled, plain[name])
+            else:
+                next_tops[name] = settled
+        tops = next_tops
+    return {name: found[name] for name in names}
+
+
+def _first_top(x: float) -> float:
+    return 2.0 * STEP * max(1.0, abs(x))
+
+
+def _floor(x: float) -> float:
+    return FLOOR_ULPS * float(np.spacing(abs(x))) if math.isfinite(x) else math.inf
+
+
+def _settle(x: float, f0: float, rungs: _Rungs, top: float, last_round: bool):
+    """The difference from this ladder, or the top of the next one."""
+    steps = top * 0.5 ** np.arange(RUNGS)
+    meaningful = steps >= _floor(x)
+    crossing = np.flatnonzero(rungs.crossed[0] | rungs.crossed[1])
+    if crossing.size == 0:
+        found = _best(x, f0, rungs, meaningful)
+        return found or Difference(math.nan, math.nan, float(steps[1]), "central")
+    last = int(crossing[-1])
+    below = (np.arange(RUNGS) > last) & meaningful
+    fraction = float(np.nanmin(np.where(rungs.crossed[:, last], rungs.reach[:, last], np.inf)))
+    if fraction == 0.0:
+        # The point is on the edge: no step stays clear of it.
+        return Difference(math.nan, math.nan, float(steps[last]), "central", False, 0.0)
+    if not fraction < 1.0:
+        fraction = 0.25  # the edge is not linear enough here to place it
+    edge = fraction * steps[last]
+    next_top = min(0.5 * edge, 0.5 * steps[last])
+    if int(below.sum()) < ENOUGH and next_top >= _floor(x) and not last_round:
+        return next_top
+    found = _best(x, f0, rungs, below)
+    if found is None or not math.isfinite(found.value):
+        return Difference(math.nan, math.nan, float(steps[last]), "central", False, edge)
+    return Difference(found.value, found.error, found.step, found.scheme, True, edge)
+
+
+def _best(x: float, f0: float, rungs: _Rungs, usable_rungs: np.ndarray) -> Difference | None:
+    """The rung among ``usable_rungs`` with the smallest estimated error,
+    central if any has f finite on both sides, else one-sided. ``ups`` and
+    ``downs`` are x + s and x - s as rounded (the quotient divides by the
+    step really taken)."""
+    ups, downs, f_ups, f_downs = rungs.ups, rungs.downs, rungs.f_ups, rungs.f_downs
+    with np.errstate(all="ignore"):
+        schemes: list[tuple[Scheme, np.ndarray, np.ndarray, np.ndarray]] = [
+            ("central", f_ups - f_downs, ups - downs, np.maximum(abs(f_ups), abs(f_downs))),
+            ("forward", f_ups - f0, ups - x, np.maximum(abs(f_ups), abs(f0))),
+            ("backward", f0 - f_downs, x - downs, np.maximum(abs(f_downs), abs(f0))),
+        ]
+        for scheme, rise, run, size in schemes:
+            quotients = rise / run
+            estimates = (
+                np.maximum(
+                    abs(quotients[1:-1] - quotients[:-2]), abs(quotients[1:-1] - quotients[2:])
+                )
+                + ROUNDING * EPSILON * size[1:-1] / run[1:-1]
+            )
+            usable = (
+                np.isfinite(estimates)
+                & np.isfinite(quotients[1:-1])
+                & usable_rungs[1:-1]
+                & usable_rungs[:-2]
+                & usable_rungs[2:]
+            )
+            if np.any(usable):
+                best = int(np.argmin(np.where(usable, estimates, np.inf)))
+                return Difference(
+                    float(quotients[1 + best]),
+                    float(estimates[best]),
+                    float(abs(run[1 + best]) / (2.0 if scheme == "central" else 1.0)),
+                    scheme,
+                )
+    if usable_rungs.all():
+        return Difference(math.nan, math.nan, float(abs(ups[1] - x)), "central")
+    return None
+
+
+def _evaluate_ladders(
+    plan: Plan, edges: _Edges, centre: dict, tops: dict[str, float]
+) -> dict[str, _Rungs]:
+    """Each input's ladder under its top, evaluated in chunks of inputs."""
+    names = list(tops)
+    width = 2 * RUNGS
+    nodes = max(1, len(plan.forward_steps))
+    per_chunk = max(1, BUDGET // (width * nodes))
+    ladders = {}
+    for start in range(0, len(names), per_chunk):
+        chunk = names[start : start + per_chunk]
+        ladders.update(_evaluate_chunk(plan, edges, centre, chunk, tops))
+    return ladders
+
+
+def _evaluate_chunk(
+    plan: Plan, edges: _Edges, centre: dict, chunk: list[str], tops: dict[str, float]
+) -> dict[str, _Rungs]:
+    width = 2 * RUNGS
+    length = width * len(chunk)
+    inputs = dict(centre)
+    with np.errstate(all="ignore"):  # an infinite x makes NaN steps, and NaN differences
+        for k, name in enumerate(chunk):
+            x = float(centre[name])
+            column = np.full(length, x)
+            steps = tops[name] * 0.5 ** np.arange(RUNGS)
+            column[width * k : width * k + RUNGS] = x + steps
+            column[width * k + RUNGS : width * (k + 1)] = x - steps
+            inputs[name] = column
+        values = forward(plan, inputs)
+        outputs = np.broadcast_to(np.asarray(values[plan.graph.output], np.float64), (length,))
+        crossed, reach = edges.crossings(values, length)
+    ladders = {}
+    for k, name in enumerate(chunk):
+        up = slice(width * k, width * k + RUNGS)
+        down = slice(width * k + RUNGS, width * (k + 1))
+        column = inputs[name]
+        ladders[name] = _Rungs(
+            ups=column[up],
+            downs=column[down],
+            f_ups=outputs[up],
+            f_downs=outputs[down],
+            crossed=np.stack([crossed[up], crossed[down]]),
+            reach=np.stack([reach[up], reach[down]]),
+        )
+    return ladders
