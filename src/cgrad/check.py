@@ -53,6 +53,9 @@ FORWARD_ATOL = 1e-12
 # error estimate.
 DIFFERENCE_RTOL = 1e-5
 DIFFERENCE_ATOL = 1e-8
+# A difference whose error estimate is more than this part of it (plus
+# DIFFERENCE_ATOL) cannot judge.
+UNSETTLED = 0.25
 
 Status = Literal["ok", "fail", "kink", "non-finite", "cannot-judge"]
 
@@ -151,7 +154,7 @@ def check(
             difference,
             at_kink=at_kink,
             non_finite=name in non_finite,
-            cannot_judge=not clear.judged,
+            cannot_judge=not clear.judged or _unsettled(clear),
             edge=clear.edge,
         )
         if partials[name].status == "cannot-judge":
@@ -174,15 +177,30 @@ def check(
     )
 
 
+def _unsettled(difference: Difference) -> bool:
+    """Is the difference's own error estimate a large part of it? Then the
+    steps float64 resolves at x are all longer than the scale f varies on
+    (sin(x) at 1e16), and the rungs agree or disagree by chance."""
+    # The absolute slack is in units of f over a step of at most 1: over a
+    # longer step (x near 1e23), a quotient that small is only noise.
+    slack = DIFFERENCE_ATOL * min(1.0, 1.0 / difference.step) if difference.step > 0 else 0.0
+    return difference.error > UNSETTLED * abs(difference.value) + slack
+
+
 def _cannot_judge_warning(name: str, x: float, difference: Difference) -> EvaluationWarning:
-    where = (
-        f"about {format_short(difference.edge, 2)} away"
-        if math.isfinite(difference.edge)
-        else "too close"
-    )
+    if not math.isfinite(difference.edge):
+        return EvaluationWarning(
+            "cannot_judge",
+            f"cannot judge the partial in {name}: the finite differences do not settle at "
+            f"{name} = {format_number(x)}: the expression varies faster than the steps "
+            "float64 can take there",
+        )
+    where = f"about {format_short(difference.edge, 2)} away from"
+    if difference.edge == 0.0:
+        where = "at"
     return EvaluationWarning(
         "cannot_judge",
-        f"cannot judge the partial in {name}: a kink, pole or domain edge is {where} from "
+        f"cannot judge the partial in {name}: a kink, pole or domain edge is {where} "
         f"{name} = {format_number(x)}, and no step that stays clear of it is large enough "
         "for a finite difference to mean anything",
     )

@@ -53,6 +53,9 @@ STEP = EPSILON ** (1.0 / 3.0)
 # Rungs below the first step, each half the one above.
 LADDER = 20
 RUNGS = LADDER + 2  # 2h, h, and the LADDER halvings of h
+# A large input gets up to this many more rungs, down to steps of about
+# 1e-11 (not 1e-11 |x|): f may vary on a scale of 1 there (sin(x) at 1e9).
+MORE_RUNGS = 30
 # Rounding allowed in each value a difference quotient subtracts, in units
 # of eps |f| (a few ulps: the output of a graph is rounded at every node).
 ROUNDING = 4.0
@@ -61,7 +64,12 @@ ROUNDS = 12
 # Rungs clear of every edge that end the search (fewer: a new ladder).
 ENOUGH = 8
 # The smallest step, in units in the last place of x.
-FLOOR_ULPS = 64.0
+FLOOR_ULPS = 2.0
+# An edge quantity whose parabola comes within this part of its value at x
+# of zero touches the edge.
+TOUCH = 1e-3
+# The most f may change, as a part of its size, over the finest step.
+GRAIN = 0.01
 # Numbers (node values times points) evaluated at once.
 BUDGET = 1 << 22
 
@@ -110,23 +118,58 @@ class _Edges:
                     quantities = edges(centre[node_id], *[centre[i] for i in node_operands])
                     self.nodes.append((node_id, edges, operands[node_id], list(quantities)))
 
-    def crossings(self, values: list, length: int) -> tuple[np.ndarray, np.ndarray]:
-        """Per point: did an edge quantity leave the point's side, and how
-        far along the step (as a fraction) the nearest crossed edge lies."""
-        crossed = np.zeros(length, dtype=bool)
-        reach = np.full(length, np.inf)
+    def crossings(
+        self, values: list, mirror: np.ndarray, up: np.ndarray, offsets: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per point x + s (or x - s): did an edge quantity leave the side
+        of the edge x is on between x - s and x + s, and how far along the
+        step (as a fraction) the nearest edge crossed lies. ``mirror`` is
+        the index of each point's twin on the other side, ``up`` whether
+        the point is x + s, ``offsets`` |point - x| as rounded."""
+        above = np.where(up, offsets, offsets[mirror])
+        below = np.where(up, offsets[mirror], offsets)
+        crossed = np.zeros(up.size, dtype=bool)
+        reach = np.full(up.size, np.inf)
         for node_id, edges, operands, centre in self.nodes:
             quantities = edges(values[node_id], *[values[i] for i in operands])
             for quantity, at_point in zip(quantities, centre, strict=True):
                 if np.ndim(quantity) == 0:
                     continue  # not moved by the inputs of this chunk
                 changed = _side(quantity) != _side(at_point)
-                if not changed.any():
-                    continue
-                crossed |= changed
                 fraction = np.abs(at_point) / np.abs(quantity - at_point)
-                reach = np.where(changed, np.fmin(reach, fraction), reach)
+                twin = quantity[mirror]
+                plus, minus = np.where(up, quantity, twin), np.where(up, twin, quantity)
+                touched, distance = _touches(minus, at_point, plus, below, above)
+                hit = changed | touched
+                if hit.any():
+                    crossed |= hit
+                    fraction = np.where(touched, distance / offsets, fraction)
+                    reach = np.where(hit, np.fmin(reach, fraction), reach)
         return crossed, reach
+
+
+def _touches(minus, at_point, plus, below, above) -> tuple[np.ndarray, np.ndarray]:
+    """Does the parabola through the quantity at x - below, x and x + above
+    reach zero between them with all three on one side (``x*x`` under a
+    square root near x = 0: the edge is touched, never crossed)? Also
+    where its vertex lies, as an offset from x."""
+    rise = (plus - at_point) / above
+    fall = (at_point - minus) / below
+    curvature = (rise - fall) / (above + below)
+    slope = rise - curvature * above
+    vertex = -slope / (2.0 * curvature)
+    lowest = at_point - slope * slope / (4.0 * curvature)
+    inside = (vertex > -below) & (vertex < above)
+    # Within rounding of zero counts as touching it: of its value at x, or
+    # of the values the parabola is fitted to.
+    near_zero = np.abs(lowest) <= np.maximum(
+        TOUCH * np.abs(at_point), 64.0 * EPSILON * np.maximum(np.abs(plus), np.abs(minus))
+    )
+    reaches = (np.sign(lowest) != np.sign(at_point)) | near_zero
+    # A parabola whose lowest point is 0 is c (t - v)^2: v is sqrt(q(0)/c)
+    # from x, which rounding does not blur as it does the vertex itself.
+    distance = np.where(near_zero, np.sqrt(np.abs(at_point / curvature)), np.abs(vertex))
+    return inside & reaches, distance
 
 
 def _side(quantity):
@@ -151,7 +194,7 @@ def finite_differences(
         if name not in graph.input_ids:  # f does not depend on it
             zero = Difference(0.0, 0.0, _first_top(point[name]) / 2, "central")
             found[name] = (zero, zero)
-    tops = {name: _first_top(point[name]) for name in used}
+    tops = {name: (_first_top(point[name]), _first_count(point[name])) for name in used}
     plain: dict[str, Difference] = {}
     for round_number in range(ROUNDS):
         if not tops:
@@ -162,12 +205,12 @@ def finite_differences(
         for name, rungs in ladders.items():
             x = point[name]
             if round_number == 0:
-                plain[name] = _best(x, f0, rungs, np.ones(RUNGS, dtype=bool))
-            settled = _settle(x, f0, rungs, tops[name], last_round)
+                plain[name] = _best(x, f0, rungs, np.ones(rungs.ups.size, dtype=bool))
+            settled = _settle(x, f0, rungs, tops[name][0], last_round)
             if isinstance(settled, Difference):
                 found[name] = (settled, plain[name])
             else:
-                next_tops[name] = settled
+                next_tops[name] = (settled, RUNGS)
         tops = next_tops
     return {name: found[name] for name in names}
 
@@ -176,20 +219,32 @@ def _first_top(x: float) -> float:
     return 2.0 * STEP * max(1.0, abs(x))
 
 
+def _first_count(x: float) -> int:
+    if not math.isfinite(x) or abs(x) <= 1.0:
+        return RUNGS
+    return RUNGS + min(MORE_RUNGS, math.ceil(math.log2(abs(x))))
+
+
 def _floor(x: float) -> float:
     return FLOOR_ULPS * float(np.spacing(abs(x))) if math.isfinite(x) else math.inf
 
 
 def _settle(x: float, f0: float, rungs: _Rungs, top: float, last_round: bool):
     """The difference from this ladder, or the top of the next one."""
-    steps = top * 0.5 ** np.arange(RUNGS)
+    count = rungs.ups.size
+    steps = top * 0.5 ** np.arange(count)
     meaningful = steps >= _floor(x)
     crossing = np.flatnonzero(rungs.crossed[0] | rungs.crossed[1])
     if crossing.size == 0:
-        found = _best(x, f0, rungs, meaningful)
-        return found or Difference(math.nan, math.nan, float(steps[1]), "central")
+        # Steps below the floor are not taken, but still tell whether the
+        # longer ones have settled.
+        everything = np.ones(count, dtype=bool)
+        found = _best(x, f0, rungs, meaningful, everything)
+        if found is None:
+            return Difference(math.nan, math.nan, float(steps[1]), "central")
+        return _unless_grainy(found, rungs, everything)
     last = int(crossing[-1])
-    below = (np.arange(RUNGS) > last) & meaningful
+    below = (np.arange(count) > last) & meaningful
     fraction = float(np.nanmin(np.where(rungs.crossed[:, last], rungs.reach[:, last], np.inf)))
     if fraction == 0.0:
         # The point is on the edge: no step stays clear of it.
@@ -200,17 +255,39 @@ def _settle(x: float, f0: float, rungs: _Rungs, top: float, last_round: bool):
     next_top = min(0.5 * edge, 0.5 * steps[last])
     if int(below.sum()) < ENOUGH and next_top >= _floor(x) and not last_round:
         return next_top
-    found = _best(x, f0, rungs, below)
+    found = _best(x, f0, rungs, below, np.arange(count) > last)
     if found is None or not math.isfinite(found.value):
         return Difference(math.nan, math.nan, float(steps[last]), "central", False, edge)
-    return Difference(found.value, found.error, found.step, found.scheme, True, edge)
+    judged = Difference(found.value, found.error, found.step, found.scheme, True, edge)
+    return _unless_grainy(judged, rungs, np.arange(count) > last)
 
 
-def _best(x: float, f0: float, rungs: _Rungs, usable_rungs: np.ndarray) -> Difference | None:
+def _unless_grainy(found: Difference, rungs: _Rungs, evidence: np.ndarray) -> Difference:
+    """``found``, or not judged where f changes by more than GRAIN of its
+    size over the finest step of the ladder: the grid of float64 numbers
+    near x is too coarse for f (sin(x) at 1e34), and rungs that agree do
+    so by chance."""
+    ups, downs, f_ups, f_downs = rungs.ups, rungs.downs, rungs.f_ups, rungs.f_downs
+    seen = evidence & np.isfinite(f_ups) & np.isfinite(f_downs) & (ups != downs)
+    if not seen.any():
+        return found
+    finest = int(np.flatnonzero(seen)[-1])
+    size = max(float(np.max(np.abs(f_ups[seen]))), float(np.max(np.abs(f_downs[seen]))))
+    if abs(f_ups[finest] - f_downs[finest]) <= GRAIN * size:
+        return found
+    return Difference(math.nan, math.nan, found.step, found.scheme, False, found.edge)
+
+
+def _best(
+    x: float, f0: float, rungs: _Rungs, usable_rungs: np.ndarray, evidence: np.ndarray | None = None
+) -> Difference | None:
     """The rung among ``usable_rungs`` with the smallest estimated error,
     central if any has f finite on both sides, else one-sided. ``ups`` and
     ``downs`` are x + s and x - s as rounded (the quotient divides by the
-    step really taken)."""
+    step really taken). ``evidence``: the rungs a rung's quotient is
+    compared with (by default the usable ones)."""
+    if evidence is None:
+        evidence = usable_rungs
     ups, downs, f_ups, f_downs = rungs.ups, rungs.downs, rungs.f_ups, rungs.f_downs
     with np.errstate(all="ignore"):
         schemes: list[tuple[Scheme, np.ndarray, np.ndarray, np.ndarray]] = [
@@ -220,19 +297,15 @@ def _best(x: float, f0: float, rungs: _Rungs, usable_rungs: np.ndarray) -> Diffe
         ]
         for scheme, rise, run, size in schemes:
             quotients = rise / run
-            estimates = (
-                np.maximum(
-                    abs(quotients[1:-1] - quotients[:-2]), abs(quotients[1:-1] - quotients[2:])
-                )
-                + ROUNDING * EPSILON * size[1:-1] / run[1:-1]
-            )
+            rounding = ROUNDING * EPSILON * size / run
             usable = (
-                np.isfinite(estimates)
-                & np.isfinite(quotients[1:-1])
+                np.isfinite(quotients[1:-1])
                 & usable_rungs[1:-1]
                 & usable_rungs[:-2]
                 & usable_rungs[2:]
             )
+            estimates = _estimates(quotients, rounding, evidence & np.isfinite(quotients))
+            usable &= np.isfinite(estimates)
             if np.any(usable):
                 best = int(np.argmin(np.where(usable, estimates, np.inf)))
                 return Difference(
@@ -246,42 +319,86 @@ def _best(x: float, f0: float, rungs: _Rungs, usable_rungs: np.ndarray) -> Diffe
     return None
 
 
+def _estimates(quotients: np.ndarray, rounding: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """The error estimate of each rung but the first and last: how far its
+    quotient lies from its neighbours', and from any finer rung's beyond
+    the rounding of both (a step longer than the scale f varies on gives
+    quotients that agree with their neighbours, all wrong: sin(x) at 1e11),
+    plus its own rounding."""
+    inner = quotients[1:-1]
+    neighbours = np.maximum(abs(inner - quotients[:-2]), abs(inner - quotients[2:]))
+    count = quotients.size
+    finer = np.zeros(count - 2)
+    for k in range(1, count - 1):
+        later = slice(k + 1, count)
+        chosen = usable[later]
+        if chosen.any():
+            gaps = abs(quotients[k] - quotients[later][chosen]) - rounding[later][chosen]
+            finer[k - 1] = max(0.0, float(np.max(gaps)) - rounding[k])
+    return np.maximum(neighbours, finer) + rounding[1:-1]
+
+
 def _evaluate_ladders(
-    plan: Plan, edges: _Edges, centre: dict, tops: dict[str, float]
+    plan: Plan, edges: _Edges, centre: dict, tops: dict[str, tuple[float, int]]
 ) -> dict[str, _Rungs]:
     """Each input's ladder under its top, evaluated in chunks of inputs."""
     names = list(tops)
-    width = 2 * RUNGS
     nodes = max(1, len(plan.forward_steps))
-    per_chunk = max(1, BUDGET // (width * nodes))
     ladders = {}
-    for start in range(0, len(names), per_chunk):
-        chunk = names[start : start + per_chunk]
+    chunk: list[str] = []
+    size = 0
+    for name in names:
+        chunk.append(name)
+        size += 2 * tops[name][1]
+        if size * nodes >= BUDGET:
+            ladders.update(_evaluate_chunk(plan, edges, centre, chunk, tops))
+            chunk, size = [], 0
+    if chunk:
         ladders.update(_evaluate_chunk(plan, edges, centre, chunk, tops))
     return ladders
 
 
+def _mirrors(starts: list[int], counts: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """For the points of a chunk: the index of each one's twin on the other
+    side of x, and whether it is x + s."""
+    mirror = np.empty(starts[-1], dtype=np.intp)
+    up = np.zeros(starts[-1], dtype=bool)
+    for start, count in zip(starts, counts, strict=False):
+        rungs = np.arange(start, start + count)
+        mirror[rungs] = rungs + count
+        mirror[rungs + count] = rungs
+        up[rungs] = True
+    return mirror, up
+
+
 def _evaluate_chunk(
-    plan: Plan, edges: _Edges, centre: dict, chunk: list[str], tops: dict[str, float]
+    plan: Plan, edges: _Edges, centre: dict, chunk: list[str], tops: dict[str, tuple[float, int]]
 ) -> dict[str, _Rungs]:
-    width = 2 * RUNGS
-    length = width * len(chunk)
+    starts = np.cumsum([0] + [2 * tops[name][1] for name in chunk]).tolist()
+    length = starts[-1]
     inputs = dict(centre)
     with np.errstate(all="ignore"):  # an infinite x makes NaN steps, and NaN differences
         for k, name in enumerate(chunk):
             x = float(centre[name])
+            top, count = tops[name]
             column = np.full(length, x)
-            steps = tops[name] * 0.5 ** np.arange(RUNGS)
-            column[width * k : width * k + RUNGS] = x + steps
-            column[width * k + RUNGS : width * (k + 1)] = x - steps
+            steps = top * 0.5 ** np.arange(count)
+            column[starts[k] : starts[k] + count] = x + steps
+            column[starts[k] + count : starts[k + 1]] = x - steps
             inputs[name] = column
         values = forward(plan, inputs)
         outputs = np.broadcast_to(np.asarray(values[plan.graph.output], np.float64), (length,))
-        crossed, reach = edges.crossings(values, length)
+        mirror, up = _mirrors(starts, [tops[name][1] for name in chunk])
+        offsets = np.zeros(length)
+        for k, name in enumerate(chunk):
+            segment = slice(starts[k], starts[k + 1])
+            offsets[segment] = np.abs(inputs[name][segment] - float(centre[name]))
+        crossed, reach = edges.crossings(values, mirror, up, offsets)
     ladders = {}
     for k, name in enumerate(chunk):
-        up = slice(width * k, width * k + RUNGS)
-        down = slice(width * k + RUNGS, width * (k + 1))
+        count = tops[name][1]
+        up = slice(starts[k], starts[k] + count)
+        down = slice(starts[k] + count, starts[k + 1])
         column = inputs[name]
         ladders[name] = _Rungs(
             ups=column[up],
