@@ -192,8 +192,8 @@ def _cannot_judge_warning(name: str, x: float, difference: Difference) -> Evalua
         return EvaluationWarning(
             "cannot_judge",
             f"cannot judge the partial in {name}: the finite differences do not settle at "
-            f"{name} = {format_number(x)}: the expression varies faster than the steps "
-            "float64 can take there",
+            f"{name} = {format_number(x)}: no step float64 can take there resolves how the "
+            "expression changes",
         )
     where = f"about {format_short(difference.edge, 2)} away from"
     if difference.edge == 0.0:

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -62,7 +62,7 @@ ROUNDING = 4.0
 # Ladders tried per input, each starting under the nearest edge.
 ROUNDS = 12
 # Rungs clear of every edge that end the search (fewer: a new ladder).
-ENOUGH = 8
+ENOUGH = 14
 # The smallest step, in units in the last place of x.
 FLOOR_ULPS = 2.0
 # An edge quantity whose parabola comes within this part of its value at x
@@ -196,6 +196,7 @@ def finite_differences(
             found[name] = (zero, zero)
     tops = {name: (_first_top(point[name]), _first_count(point[name])) for name in used}
     plain: dict[str, Difference] = {}
+    edges_seen: dict[str, float] = {}
     for round_number in range(ROUNDS):
         if not tops:
             break
@@ -208,9 +209,13 @@ def finite_differences(
                 plain[name] = _best(x, f0, rungs, np.ones(rungs.ups.size, dtype=bool))
             settled = _settle(x, f0, rungs, tops[name][0], last_round)
             if isinstance(settled, Difference):
+                if not math.isfinite(settled.edge):  # clear of the edges seen before
+                    settled = replace(settled, edge=edges_seen.get(name, math.inf))
                 found[name] = (settled, plain[name])
             else:
                 next_tops[name] = (settled, RUNGS)
+                # The next ladder starts at half the distance to the edge.
+                edges_seen[name] = min(edges_seen.get(name, math.inf), 2.0 * settled)
         tops = next_tops
     return {name: found[name] for name in names}
 

@@ -234,7 +234,11 @@ def _edges_of_extremum(better):
         for arg in reversed(args[1:-1]):
             suffix.append(better(suffix[-1], arg))
         suffix.reverse()
-        others = [suffix[0], *(better(p, s) for p, s in zip(prefix[:-1], suffix[1:], strict=True)), prefix[-1]]
+        others = [
+            suffix[0],
+            *(better(p, s) for p, s in zip(prefix[:-1], suffix[1:], strict=True)),
+            prefix[-1],
+        ]
         sign = 1.0 if better is np.maximum else -1.0
         return tuple(sign * (arg - other) for arg, other in zip(args, others, strict=True))
 
