@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 import cgrad
+import cgrad.check
 import cgrad.engine
 from cgrad.check import check, check_random
 from cgrad.cli import check_command  # noqa: F401 - registers the command
@@ -154,15 +155,38 @@ def test_a_wrong_rule_fails_at_random_points(cli, monkeypatch):
 
 def test_reverse_and_forward_must_agree(cli, monkeypatch):
     # A traversal bug, not a rule bug: forward mode's tangents doubled.
-    original = cgrad.engine.forward_mode
+    original = cgrad.check.forward_partials
 
-    def doubled(graph, values, wrt):
-        return {name: 2.0 * tangent for name, tangent in original(graph, values, wrt).items()}
+    def doubled(graph, values, names):
+        return {name: 2.0 * tangent for name, tangent in original(graph, values, names).items()}
 
-    monkeypatch.setattr(cgrad.engine, "forward_mode", doubled)
+    monkeypatch.setattr(cgrad.check, "forward_partials", doubled)
     result = cli("check", "x*y", "x=2", "y=3")
     assert result.exit_code == 1
     assert "reverse and forward mode differ" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "point"),
+    [
+        *((case.values[1], case.values[2]) for case in OP_CASES),
+        ("sqrt(x) + y", {"x": 0.0, "y": 2.0}),  # an infinite rule beside another input
+        ("x*0 + sqrt(x - x) + y", {"x": 1.0, "y": 2.0}),  # a real 0 times infinity is NaN
+        ("max(x, y, z) * x", {"x": 1.0, "y": 1.0, "z": 0.5}),
+    ],
+)
+def test_forward_partials_are_the_engines_forward_mode(text, point):
+    # Many inputs a pass, and the same numbers as one pass per input.
+    function = cgrad.compile(text)
+    result = function.evaluate(point, mode="forward")
+    walk = cgrad.engine.plan(function.graph, [])
+    values = cgrad.engine.forward(walk, {n: np.float64(v) for n, v in point.items()})
+    found = cgrad.check.forward_partials(function.graph, values, list(function.inputs))
+    expected = {name: float(value) for name, value in result.gradient.items()}
+    assert found.keys() == expected.keys()
+    for name in found:
+        both_nan = math.isnan(found[name]) and math.isnan(expected[name])
+        assert found[name] == expected[name] or both_nan, name
 
 
 def test_a_partial_off_by_one_part_in_ten_thousand_fails(monkeypatch):
