@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ import pytest
 
 import cgrad
 import cgrad.check
+import cgrad.differences
 import cgrad.engine
 from cgrad.check import check, check_random
 from cgrad.cli import check_command  # noqa: F401 - registers the command
@@ -720,3 +722,31 @@ def test_a_correct_rule_is_never_blamed(text, x, y):
     point = {name: value for name, value in {"x": x, "y": y}.items() if name in function.inputs}
     found = check(function, point)
     assert found.failed == [], (text, point, found.partials)
+
+
+# --------------------------------------------------------------------------
+# Many inputs
+
+
+def peak_memory_of_check(count: int) -> int:
+    function = cgrad.compile(" + ".join(f"x{i}*x{i}" for i in range(count)))
+    point = {f"x{i}": 0.5 + i / count for i in range(count)}
+    tracemalloc.start()
+    try:
+        found = check(function, point)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert found.ok and len(found.partials) == count
+    return peak
+
+
+def test_memory_grows_with_the_graph_not_with_inputs_times_graph(monkeypatch):
+    # Small budgets, so that they bind at sizes a test can afford: the
+    # memory of a chunk is then bounded, and what is left grows with the
+    # graph. Holding a graph's values per input (n x n) would grow 16 times
+    # from n to 4n.
+    monkeypatch.setattr(cgrad.differences, "BUDGET", 1 << 18)
+    monkeypatch.setattr(cgrad.check, "FORWARD_CHUNK", 8)
+    small, large = peak_memory_of_check(100), peak_memory_of_check(400)
+    assert large < 8 * small, (small, large)

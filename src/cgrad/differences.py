@@ -71,7 +71,7 @@ TOUCH = 1e-3
 # The most f may change, as a part of its size, over the finest step.
 GRAIN = 0.01
 # Numbers (node values times points) evaluated at once.
-BUDGET = 1 << 22
+BUDGET = 1 << 23
 
 Scheme = Literal["central", "forward", "backward"]
 
