@@ -131,7 +131,10 @@ class _Edges:
         crossed = np.zeros(up.size, dtype=bool)
         reach = np.full(up.size, np.inf)
         for node_id, edges, operands, centre in self.nodes:
-            quantities = edges(values[node_id], *[values[i] for i in operands])
+            arguments = [values[i] for i in operands]
+            if not any(type(argument) is np.ndarray for argument in arguments):
+                continue  # not moved by the inputs of this chunk
+            quantities = edges(values[node_id], *arguments)
             for quantity, at_point in zip(quantities, centre, strict=True):
                 if np.ndim(quantity) == 0:
                     continue  # not moved by the inputs of this chunk
