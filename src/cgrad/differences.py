@@ -294,8 +294,16 @@ def _best(
     ``downs`` are x + s and x - s as rounded (the quotient divides by the
     step really taken). ``evidence``: the rungs a rung's quotient is
     compared with (by default the usable ones)."""
+    every_rung = bool(usable_rungs.all())
     if evidence is None:
         evidence = usable_rungs
+    # A step that moved f on neither side was lost in rounding, at the
+    # output or inside (x + 1e10 absorbs a step below 1e-6): its quotient
+    # 0 says nothing, unless no step moves f at all.
+    lost = (rungs.f_ups == f0) & (rungs.f_downs == f0)
+    if (evidence & ~lost).any():
+        usable_rungs = usable_rungs & ~lost
+        evidence = evidence & ~lost
     ups, downs, f_ups, f_downs = rungs.ups, rungs.downs, rungs.f_ups, rungs.f_downs
     with np.errstate(all="ignore"):
         schemes: list[tuple[Scheme, np.ndarray, np.ndarray, np.ndarray]] = [
@@ -322,7 +330,7 @@ def _best(
                     float(abs(run[1 + best]) / (2.0 if scheme == "central" else 1.0)),
                     scheme,
                 )
-    if usable_rungs.all():
+    if every_rung:
         return Difference(math.nan, math.nan, float(abs(ups[1] - x)), "central")
     return None
 
