@@ -30,6 +30,15 @@ cannot judge (``judged`` is False). An edge that the point lies on (its
 quantity is zero at ``x``) is crossed by every step: the point is at a
 kink, reported as such by the evaluation's warnings.
 
+**Other ways a difference says nothing.** A step that moves f on neither
+side was lost in rounding (inside the graph too: ``x + 1e10`` absorbs a
+step below 1e-6), and its quotient of 0 is no evidence. A step is compared
+with every finer rung clear of the edges, not only its neighbours: where
+the step is longer than the scale f varies on (``sin(x)`` at 1e11), the
+longer rungs agree with each other and are all wrong. And where f changes
+by more than ``GRAIN`` of its size over the finest step (``sin(x)`` at
+1e34, where float64 numbers are 2e18 apart), nothing is judged.
+
 **Memory.** The perturbed points are evaluated through one plan in chunks
 of inputs, with the inputs not being moved left as single numbers, so a
 chunk holds about ``BUDGET`` numbers whatever the number of inputs.

@@ -279,7 +279,7 @@ OPS: dict[str, Op] = {
         # Trigonometry.
         Op("sin", 1, np.sin, (lambda m, out, a: m.cos(a),), _fn("sin"), ("sin",)),
         Op("cos", 1, np.cos, (lambda m, out, a: -m.sin(a),), _fn("cos"), ("cos",)),
-        Op("tan", 1, np.tan, (lambda m, out, a: 1.0 + out * out,), _fn("tan"), ("tan",), edges=lambda out, a: (np.cos(a),)),
+        Op("tan", 1, np.tan, (lambda m, out, a: 1.0 + out * out,), _fn("tan"), ("tan",)),
         Op("asin", 1, np.arcsin, (lambda m, out, a: 1.0 / m.sqrt(1.0 - a * a),), _fn("asin"), ("asin",)),
         Op("acos", 1, np.arccos, (lambda m, out, a: -1.0 / m.sqrt(1.0 - a * a),), _fn("acos"), ("acos",)),
         Op("atan", 1, np.arctan, (lambda m, out, a: 1.0 / (1.0 + a * a),), _fn("atan"), ("atan",)),
@@ -313,7 +313,7 @@ OPS: dict[str, Op] = {
         Op("sign", 1, np.sign, (lambda m, out, a: 0.0,), _fn("sign"), ("sign",),
            kink=Kink(_at_zero, "sign'(0) = 0"), edges=_edge_at_zero),
         Op("relu", 1, _relu, (lambda m, out, a: m.sign(out),), _fn("relu"), ("relu",),
-           kink=Kink(_at_zero, "relu'(0) = 0"), edges=_edge_at_zero),
+           kink=Kink(_at_zero, "relu'(0) = 0")),
         Op("sigmoid", 1, _sigmoid, (lambda m, out, a: out * (1.0 - out),), _fn("sigmoid"), ("sigmoid",)),
         Op("softplus", 1, lambda a: np.logaddexp(0.0, a), (lambda m, out, a: m.sigmoid(a),),
            _fn("softplus"), ("softplus",)),
@@ -340,9 +340,12 @@ OPS: dict[str, Op] = {
     ]
 }  # fmt: skip
 
-# The edges of the ops whose entries are being rewritten on another branch
-# (kept apart so that both merge cleanly; fold them into the entries after).
+# The edges of the ops whose entries are being rewritten on another branch,
+# or border on them (kept apart so that both merge cleanly; fold them into
+# the entries after).
 for _name, _edges in {
+    "tan": lambda out, a: (np.cos(a),),
+    "relu": _edge_at_zero,
     "asin": _edge_of_unit_interval,
     "acos": _edge_of_unit_interval,
     "atanh": _edge_of_unit_interval,
