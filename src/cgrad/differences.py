@@ -219,6 +219,11 @@ def finite_differences(
             x = point[name]
             if round_number == 0:
                 plain[name] = _best(x, f0, rungs, np.ones(rungs.ups.size, dtype=bool))
+                if _nothing_moved(rungs, f0) and not last_round:
+                    # Every step was lost in rounding, or f is flat: longer
+                    # steps tell which (sin(x + 1e12) needs steps over 1e-4).
+                    next_tops[name] = (tops[name][0] * 2.0**RUNGS, RUNGS)
+                    continue
             settled = _settle(x, f0, rungs, tops[name][0], last_round)
             if isinstance(settled, Difference):
                 if not math.isfinite(settled.edge):  # clear of the edges seen before
@@ -234,6 +239,10 @@ def finite_differences(
 
 def _first_top(x: float) -> float:
     return 2.0 * STEP * max(1.0, abs(x))
+
+
+def _nothing_moved(rungs: _Rungs, f0: float) -> bool:
+    return bool(np.all(rungs.f_ups == f0) and np.all(rungs.f_downs == f0))
 
 
 def _first_count(x: float) -> int:
