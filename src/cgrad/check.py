@@ -162,7 +162,13 @@ def check(
             difference,
             at_kink=at_kink,
             non_finite=name in non_finite,
-            cannot_judge=not clear.judged or _unsettled(clear),
+            cannot_judge=(
+                not clear.judged
+                or _unsettled(clear)
+                # Not finite beside x only where the steps clear of the
+                # edges were taken.
+                or (math.isnan(clear.value) and not math.isnan(plain.value))
+            ),
             edge=clear.edge,
         )
         if partials[name].status == "cannot-judge":

@@ -77,6 +77,13 @@ FLOOR_ULPS = 2.0
 # An edge quantity whose parabola comes within this part of its value at x
 # of zero touches the edge.
 TOUCH = 1e-3
+# A first move of f by at most this many units in its last place, after
+# shorter steps left it unchanged, is its own rounding: f is flat there.
+FLAT_ULPS = 4.0
+# Or at a slope below this, under any tolerance of a check.
+FLAT_SLOPE = 1e-9
+# Or where its slope over twice the step is this many times larger.
+TAIL_GROWTH = 4.0
 # The most f may change, as a part of its size, over the finest step.
 GRAIN = 0.01
 # Numbers (node values times points) evaluated at once.
@@ -209,6 +216,7 @@ def finite_differences(
     tops = {name: (_first_top(point[name]), _first_count(point[name])) for name in used}
     plain: dict[str, Difference] = {}
     edges_seen: dict[str, float] = {}
+    raised: set[str] = set()  # inputs whose steps were all lost, now longer
     for round_number in range(ROUNDS):
         if not tops:
             break
@@ -223,8 +231,14 @@ def finite_differences(
                     # Every step was lost in rounding, or f is flat: longer
                     # steps tell which (sin(x + 1e12) needs steps over 1e-4).
                     next_tops[name] = (tops[name][0] * 2.0**RUNGS, RUNGS)
+                    raised.add(name)
                     continue
-            settled = _settle(x, f0, rungs, tops[name][0], last_round)
+            settled = None
+            if name in raised:
+                raised.discard(name)
+                settled = _flat(rungs, f0, plain[name])
+            if settled is None:
+                settled = _settle(x, f0, rungs, tops[name][0], last_round)
             if isinstance(settled, Difference):
                 if not math.isfinite(settled.edge):  # clear of the edges seen before
                     settled = replace(settled, edge=edges_seen.get(name, math.inf))
@@ -239,6 +253,34 @@ def finite_differences(
 
 def _first_top(x: float) -> float:
     return 2.0 * STEP * max(1.0, abs(x))
+
+
+def _flat(rungs: _Rungs, f0: float, lost: Difference) -> Difference | None:
+    """After a ladder whose steps all left f unchanged (``lost``), the
+    longer one in ``rungs``: f is flat where it first moves by no more
+    than a few units in its last place, or at a slope below FLAT_SLOPE
+    (tanh far into its tail), and its derivative is 0 to within that
+    slope; where it jumps instead, the
+    short steps were absorbed inside the graph, and the longer ladder
+    judges (None)."""
+    moved = np.flatnonzero((rungs.f_ups != f0) | (rungs.f_downs != f0))
+    if moved.size == 0:
+        return lost
+    first = int(moved[-1])
+    jump = max(abs(rungs.f_ups[first] - f0), abs(rungs.f_downs[first] - f0))
+    bound = 2.0 * jump / abs(rungs.ups[first] - rungs.downs[first])
+    # A tail (tanh far out) grows faster than the step: the slope at the
+    # next longer step is many times this one. An absorbed step does not.
+    coarser = bound
+    if first > 0:
+        coarser = max(abs(rungs.f_ups[first - 1] - f0), abs(rungs.f_downs[first - 1] - f0))
+        coarser = 2.0 * coarser / abs(rungs.ups[first - 1] - rungs.downs[first - 1])
+    tail = coarser > TAIL_GROWTH * bound
+    if not (jump <= FLAT_ULPS * float(np.spacing(abs(f0))) or bound <= FLAT_SLOPE or tail):
+        return None
+    # Steps up to twice the lost one left f within half a unit in its last
+    # place: that bounds its slope at x.
+    return Difference(0.0, float(np.spacing(abs(f0))) / lost.step, lost.step, lost.scheme)
 
 
 def _nothing_moved(rungs: _Rungs, f0: float) -> bool:
@@ -312,16 +354,25 @@ def _best(
     ``downs`` are x + s and x - s as rounded (the quotient divides by the
     step really taken). ``evidence``: the rungs a rung's quotient is
     compared with (by default the usable ones)."""
-    every_rung = bool(usable_rungs.all())
     if evidence is None:
         evidence = usable_rungs
     # A step that moved f on neither side was lost in rounding, at the
     # output or inside (x + 1e10 absorbs a step below 1e-6): its quotient
-    # 0 says nothing, unless no step moves f at all.
+    # 0 says nothing, unless too few steps move f to judge by.
     lost = (rungs.f_ups == f0) & (rungs.f_downs == f0)
+    found = None
     if (evidence & ~lost).any():
-        usable_rungs = usable_rungs & ~lost
-        evidence = evidence & ~lost
+        found = _pick(x, f0, rungs, usable_rungs & ~lost, evidence & ~lost)
+    if found is None:
+        found = _pick(x, f0, rungs, usable_rungs, evidence)
+    if found is None and usable_rungs.all():
+        found = Difference(math.nan, math.nan, float(abs(rungs.ups[1] - x)), "central")
+    return found
+
+
+def _pick(
+    x: float, f0: float, rungs: _Rungs, usable_rungs: np.ndarray, evidence: np.ndarray
+) -> Difference | None:
     ups, downs, f_ups, f_downs = rungs.ups, rungs.downs, rungs.f_ups, rungs.f_downs
     with np.errstate(all="ignore"):
         schemes: list[tuple[Scheme, np.ndarray, np.ndarray, np.ndarray]] = [
@@ -348,8 +399,6 @@ def _best(
                     float(abs(run[1 + best]) / (2.0 if scheme == "central" else 1.0)),
                     scheme,
                 )
-    if every_rung:
-        return Difference(math.nan, math.nan, float(abs(ups[1] - x)), "central")
     return None
 
 
