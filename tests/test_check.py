@@ -26,6 +26,9 @@ from cgrad.cli import check_command  # noqa: F401 - registers the command
 from cgrad.differences import STEP
 from cgrad.ops import OPS, Fixity, Op
 
+# No raw numpy warning may reach a user: here it fails the test.
+pytestmark = pytest.mark.filterwarnings("error")
+
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 NAMES = ("x", "y", "z")
 

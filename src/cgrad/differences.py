@@ -201,6 +201,14 @@ def finite_differences(
     """For each input of ``names``: the difference clear of every edge, and
     the plain one (the best rung of the first ladder, edges or not), which
     is what a point on a kink shows."""
+    # Infinities and NaNs beside the point are data here, not accidents.
+    with np.errstate(all="ignore"):
+        return _finite_differences(plan, point, names)
+
+
+def _finite_differences(
+    plan: Plan, point: dict[str, float], names: list[str]
+) -> dict[str, tuple[Difference, Difference]]:
     graph = plan.graph
     centre_inputs = {name: np.float64(point[name]) for name in graph.inputs}
     with np.errstate(all="ignore"):
