@@ -47,14 +47,13 @@ chunk holds about ``BUDGET`` numbers whatever the number of inputs.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
 
+from .edges import Edges, mirrors
 from .engine import Plan, forward
-from .ops import OPS
 
 EPSILON = float(np.finfo(np.float64).eps)
 # The first step of input x is STEP * max(1, |x|): cbrt(eps), about 6.1e-6.
@@ -74,9 +73,6 @@ ROUNDS = 12
 ENOUGH = 14
 # The smallest step, in units in the last place of x.
 FLOOR_ULPS = 2.0
-# An edge quantity whose parabola comes within this part of its value at x
-# of zero touches the edge.
-TOUCH = 1e-3
 # A first move of f by at most this many units in its last place, after
 # shorter steps left it unchanged, is its own rounding: f is flat there.
 FLAT_ULPS = 4.0
@@ -121,80 +117,6 @@ class _Rungs:
     reach: np.ndarray
 
 
-class _Edges:
-    """The nodes whose op has edges, and which side of each the point is on."""
-
-    def __init__(self, plan: Plan, centre: list) -> None:
-        ops, operands = plan.graph.columns.ops, plan.graph.columns.operands
-        self.nodes: list[tuple[int, Callable, tuple[int, ...], list]] = []
-        with np.errstate(all="ignore"):
-            for node_id, _, node_operands in plan.forward_steps:
-                edges = OPS[ops[node_id]].edges
-                if edges is not None:
-                    quantities = edges(centre[node_id], *[centre[i] for i in node_operands])
-                    self.nodes.append((node_id, edges, operands[node_id], list(quantities)))
-
-    def crossings(
-        self, values: list, mirror: np.ndarray, up: np.ndarray, offsets: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Per point x + s (or x - s): did an edge quantity leave the side
-        of the edge x is on between x - s and x + s, and how far along the
-        step (as a fraction) the nearest edge crossed lies. ``mirror`` is
-        the index of each point's twin on the other side, ``up`` whether
-        the point is x + s, ``offsets`` |point - x| as rounded."""
-        above = np.where(up, offsets, offsets[mirror])
-        below = np.where(up, offsets[mirror], offsets)
-        crossed = np.zeros(up.size, dtype=bool)
-        reach = np.full(up.size, np.inf)
-        for node_id, edges, operands, centre in self.nodes:
-            arguments = [values[i] for i in operands]
-            if not any(type(argument) is np.ndarray for argument in arguments):
-                continue  # not moved by the inputs of this chunk
-            quantities = edges(values[node_id], *arguments)
-            for quantity, at_point in zip(quantities, centre, strict=True):
-                if np.ndim(quantity) == 0:
-                    continue  # not moved by the inputs of this chunk
-                changed = _side(quantity) != _side(at_point)
-                fraction = np.abs(at_point) / np.abs(quantity - at_point)
-                twin = quantity[mirror]
-                plus, minus = np.where(up, quantity, twin), np.where(up, twin, quantity)
-                touched, distance = _touches(minus, at_point, plus, below, above)
-                hit = changed | touched
-                if hit.any():
-                    crossed |= hit
-                    fraction = np.where(touched, distance / offsets, fraction)
-                    reach = np.where(hit, np.fmin(reach, fraction), reach)
-        return crossed, reach
-
-
-def _touches(minus, at_point, plus, below, above) -> tuple[np.ndarray, np.ndarray]:
-    """Does the parabola through the quantity at x - below, x and x + above
-    reach zero between them with all three on one side (``x*x`` under a
-    square root near x = 0: the edge is touched, never crossed)? Also
-    where its vertex lies, as an offset from x."""
-    rise = (plus - at_point) / above
-    fall = (at_point - minus) / below
-    curvature = (rise - fall) / (above + below)
-    slope = rise - curvature * above
-    vertex = -slope / (2.0 * curvature)
-    lowest = at_point - slope * slope / (4.0 * curvature)
-    inside = (vertex > -below) & (vertex < above)
-    # Within rounding of zero counts as touching it: of its value at x, or
-    # of the values the parabola is fitted to.
-    near_zero = np.abs(lowest) <= np.maximum(
-        TOUCH * np.abs(at_point), 64.0 * EPSILON * np.maximum(np.abs(plus), np.abs(minus))
-    )
-    reaches = (np.sign(lowest) != np.sign(at_point)) | near_zero
-    # A parabola whose lowest point is 0 is c (t - v)^2: v is sqrt(q(0)/c)
-    # from x, which rounding does not blur as it does the vertex itself.
-    distance = np.where(near_zero, np.sqrt(np.abs(at_point / curvature)), np.abs(vertex))
-    return inside & reaches, distance
-
-
-def _side(quantity):
-    return np.where(np.isnan(quantity), 2.0, np.sign(quantity))
-
-
 def finite_differences(
     plan: Plan, point: dict[str, float], names: list[str]
 ) -> dict[str, tuple[Difference, Difference]]:
@@ -213,7 +135,7 @@ def _finite_differences(
     centre_inputs = {name: np.float64(point[name]) for name in graph.inputs}
     with np.errstate(all="ignore"):
         centre = forward(plan, centre_inputs)
-    edges = _Edges(plan, centre)
+    edges = Edges(plan, centre)
     f0 = float(centre[graph.output])
     found: dict[str, tuple[Difference, Difference]] = {}
     used = [name for name in names if name in graph.input_ids]
@@ -430,7 +352,7 @@ def _estimates(quotients: np.ndarray, rounding: np.ndarray, usable: np.ndarray) 
 
 
 def _evaluate_ladders(
-    plan: Plan, edges: _Edges, centre: dict, tops: dict[str, tuple[float, int]]
+    plan: Plan, edges: Edges, centre: dict, tops: dict[str, tuple[float, int]]
 ) -> dict[str, _Rungs]:
     """Each input's ladder under its top, evaluated in chunks of inputs."""
     names = list(tops)
@@ -449,21 +371,8 @@ def _evaluate_ladders(
     return ladders
 
 
-def _mirrors(starts: list[int], counts: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """For the points of a chunk: the index of each one's twin on the other
-    side of x, and whether it is x + s."""
-    mirror = np.empty(starts[-1], dtype=np.intp)
-    up = np.zeros(starts[-1], dtype=bool)
-    for start, count in zip(starts, counts, strict=False):
-        rungs = np.arange(start, start + count)
-        mirror[rungs] = rungs + count
-        mirror[rungs + count] = rungs
-        up[rungs] = True
-    return mirror, up
-
-
 def _evaluate_chunk(
-    plan: Plan, edges: _Edges, centre: dict, chunk: list[str], tops: dict[str, tuple[float, int]]
+    plan: Plan, edges: Edges, centre: dict, chunk: list[str], tops: dict[str, tuple[float, int]]
 ) -> dict[str, _Rungs]:
     starts = np.cumsum([0] + [2 * tops[name][1] for name in chunk]).tolist()
     length = starts[-1]
@@ -479,7 +388,7 @@ def _evaluate_chunk(
             inputs[name] = column
         values = forward(plan, inputs)
         outputs = np.broadcast_to(np.asarray(values[plan.graph.output], np.float64), (length,))
-        mirror, up = _mirrors(starts, [tops[name][1] for name in chunk])
+        mirror, up = mirrors(starts, [tops[name][1] for name in chunk])
         offsets = np.zeros(length)
         for k, name in enumerate(chunk):
             segment = slice(starts[k], starts[k + 1])
