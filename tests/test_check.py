@@ -753,3 +753,21 @@ def test_memory_grows_with_the_graph_not_with_inputs_times_graph(monkeypatch):
     monkeypatch.setattr(cgrad.check, "FORWARD_CHUNK", 8)
     small, large = peak_memory_of_check(100), peak_memory_of_check(400)
     assert large < 8 * small, (small, large)
+
+
+@pytest.mark.parametrize(
+    ("text", "point", "verdicts"),
+    [
+        # x + 1e12 absorbs steps below 1e-4: longer ones judge.
+        ("sin(x + y)", {"x": 0.0, "y": 1e12}, {"x": "ok", "y": "ok"}),
+        # x + 1e18 absorbs every step up to 64: nothing can judge x.
+        ("sin(x + y)", {"x": 0.0, "y": 1e18}, {"x": "cannot-judge", "y": "cannot-judge"}),
+        # tanh far into its tail is flat to float64: 0 is right.
+        ("tanh(x*y + 1)", {"x": -6.8, "y": 5.0}, {"x": "ok", "y": "ok"}),
+        ("x*0 + y", {"x": 1.0, "y": 2.0}, {"x": "ok", "y": "ok"}),
+        ("x - x", {"x": 1.0}, {"x": "ok"}),
+    ],
+)
+def test_steps_lost_in_rounding(text, point, verdicts):
+    found = check(cgrad.compile(text), point)
+    assert {name: p.status for name, p in found.partials.items()} == verdicts

@@ -52,7 +52,7 @@ from typing import Literal
 
 import numpy as np
 
-from .edges import Edges, mirrors
+from .edges import Edges, absorbed, mirrors
 from .engine import Plan, forward
 
 EPSILON = float(np.finfo(np.float64).eps)
@@ -115,6 +115,7 @@ class _Rungs:
     f_downs: np.ndarray
     crossed: np.ndarray
     reach: np.ndarray
+    absorbed: np.ndarray  # per rung: a sum inside the graph swallowed the step
 
 
 def finite_differences(
@@ -195,6 +196,8 @@ def _flat(rungs: _Rungs, f0: float, lost: Difference) -> Difference | None:
     judges (None)."""
     moved = np.flatnonzero((rungs.f_ups != f0) | (rungs.f_downs != f0))
     if moved.size == 0:
+        if rungs.absorbed.any():  # not flat: no step float64 takes there gets through
+            return Difference(math.nan, math.nan, lost.step, lost.scheme, False)
         return lost
     first = int(moved[-1])
     jump = max(abs(rungs.f_ups[first] - f0), abs(rungs.f_downs[first] - f0))
@@ -394,6 +397,7 @@ def _evaluate_chunk(
             segment = slice(starts[k], starts[k + 1])
             offsets[segment] = np.abs(inputs[name][segment] - float(centre[name]))
         crossed, reach = edges.crossings(values, mirror, up, offsets)
+        lost_inside = absorbed(edges.sums, values, length)
     ladders = {}
     for k, name in enumerate(chunk):
         count = tops[name][1]
@@ -407,5 +411,6 @@ def _evaluate_chunk(
             f_downs=outputs[down],
             crossed=np.stack([crossed[up], crossed[down]]),
             reach=np.stack([reach[up], reach[down]]),
+            absorbed=lost_inside[up] | lost_inside[down],
         )
     return ladders

@@ -25,6 +25,14 @@ class Edges:
     def __init__(self, plan: Plan, centre: list) -> None:
         ops, operands = plan.graph.columns.ops, plan.graph.columns.operands
         self.nodes: list[tuple[int, Callable, tuple[int, ...], list]] = []
+        # Sums and differences, and the values at x of them and their
+        # operands: where one stays put while an operand moves, the step was
+        # absorbed by rounding (x + 1e18 does not move for steps below 64).
+        self.sums = [
+            (node_id, node_operands, centre[node_id], [centre[i] for i in node_operands])
+            for node_id, _, node_operands in plan.forward_steps
+            if ops[node_id] in ("add", "sub")
+        ]
         with np.errstate(all="ignore"):
             for node_id, _, node_operands in plan.forward_steps:
                 edges = OPS[ops[node_id]].edges
@@ -63,6 +71,26 @@ class Edges:
                     fraction = np.where(touched, distance / offsets, fraction)
                     reach = np.where(hit, np.fmin(reach, fraction), reach)
         return crossed, reach
+
+
+def absorbed(sums: list, values: list, length: int) -> np.ndarray:
+    """Per point: did a sum or difference stay at its value at x while one
+    of its operands, and only one, moved?"""
+    found = np.zeros(length, dtype=bool)
+    for node_id, operands, at_point, operands_at_point in sums:
+        value = values[node_id]
+        if type(value) is not np.ndarray:
+            continue  # not moved by the inputs of this chunk
+        stayed = value == at_point
+        if stayed.any():
+            # One operand moved, so the true sum did: if both moved, they
+            # may cancel exactly (x - x).
+            movers = [
+                values[operand] != operand_at_point
+                for operand, operand_at_point in zip(operands, operands_at_point, strict=True)
+            ]
+            found |= stayed & (movers[0] != movers[1])
+    return found
 
 
 def _touches(minus, at_point, plus, below, above) -> tuple[np.ndarray, np.ndarray]:
