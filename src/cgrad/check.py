@@ -26,7 +26,10 @@ of a NaN or infinity, finite differences are no judge: a partial whose
 input feeds the node warned about (or whose numbers are not finite) is
 marked ``kink`` or ``non-finite`` and does not fail. Reverse and forward
 mode must still agree there when both are finite, since both apply the
-same convention.
+same convention. The same holds for ``cannot-judge``, where no step float64
+can take near x gives a difference worth the name (see
+:mod:`cgrad.differences`), and for a difference whose own error estimate
+is more than ``UNSETTLED`` of it.
 """
 
 from __future__ import annotations

@@ -65,19 +65,22 @@ HELP = "\n\n".join(
         "(sin(x) at 1e6). A step never crosses a kink, a pole or a domain edge of any node "
         "(1/x at 1e-10, abs(x) at 1e-300): steps that would are dropped, and the ladder "
         "starts again under the nearest edge. Where even a step of a few units in the last "
-        "place of x crosses one (abs(sin(x)) at pi), the partial is marked cannot judge: "
-        "it does not fail, and a warning says why.",
+        "place of x crosses one (abs(sin(x)) at pi), or no step float64 can take there "
+        "resolves f (sin(x) at 1e34; sin(x + 1e18) in x), the partial is marked cannot "
+        "judge: it does not fail, and a warning says why.",
         "Tolerances: reverse and forward mode run the same rules in another order and must "
         f"agree to {_sci(FORWARD_RTOL)} relative plus {_sci(FORWARD_ATOL)} absolute. Reverse "
         f"mode and the finite difference must agree to {_sci(DIFFERENCE_RTOL)} relative plus "
         f"{_sci(DIFFERENCE_ATOL)} absolute plus the difference's own error estimate: its "
-        f"distance from its neighbours, plus {ROUNDING:g}*eps*|f| of rounding over the "
+        f"distance from its neighbours and from shorter steps, plus {ROUNDING:g}*eps*|f| of "
+        "rounding over the "
         "distance between the two points. A relative error is |a - b| / max(|a|, |b|); "
         "the table shows the worse of the two comparisons.",
         "At a kink (relu or abs at 0, a min/max tie, sqrt at 0) or a NaN or infinity, "
         "finite differences cannot judge: a partial whose input feeds it is marked kink or "
         "non-finite and does not fail, and the warnings say why. Partials that were not "
-        "judged leave the exit status 0. Reverse and forward mode "
+        'judged leave the exit status 0; in --json their "ok" is null and their '
+        '"verdict" (ok, fail, kink, non-finite or cannot-judge) says why. Reverse and forward mode '
         "apply the same convention there, and must still agree.",
         "Random points are drawn with --seed (default 0), so that a run repeats exactly.",
     ]
