@@ -771,3 +771,11 @@ def test_memory_grows_with_the_graph_not_with_inputs_times_graph(monkeypatch):
 def test_steps_lost_in_rounding(text, point, verdicts):
     found = check(cgrad.compile(text), point)
     assert {name: p.status for name, p in found.partials.items()} == verdicts
+
+
+def test_the_origin_of_hypot_is_an_edge_a_path_crosses():
+    # hypot(0, y) is |y|: a V whose point is 1e-12 away, which the first
+    # step would jump over.
+    found = check(cgrad.compile("y + sin(hypot(x, y))"), {"x": 0.0, "y": 1e-12})
+    assert {name: p.status for name, p in found.partials.items()} == {"y": "ok", "x": "ok"}
+    assert found.partials["y"].finite_difference == pytest.approx(2.0, rel=1e-9)

@@ -215,9 +215,15 @@ def _edge_of_power(out, a, b):
     return (np.where(smooth, 1.0, a),)
 
 
+def _edge_at_origin(a, b):
+    # The larger of the two in size, with its sign: it changes sign when a
+    # path through the plane passes the origin (hypot(a, b) only touches 0).
+    return np.where(np.abs(a) <= np.abs(b), b, a)
+
+
 def _edge_of_atan2(out, y, x):
     # The branch cut (y = 0 with x < 0) and the origin.
-    return (np.where(np.less(x, 0.0), y, 1.0), np.hypot(y, x))
+    return (np.where(np.less(x, 0.0), y, 1.0), _edge_at_origin(y, x))
 
 
 def _edges_of_extremum(better):
@@ -328,7 +334,7 @@ OPS: dict[str, Op] = {
             lambda m, out, a, b: m.where(m.equal(out, 0.0), 0.0, b / out)),
            _fn("hypot"), ("hypot",),
            kink=Kink(lambda m, out, a, b: m.equal(out, 0.0), "the gradient of hypot at (0, 0) is (0, 0)"),
-           edges=lambda out, a, b: (out,)),
+           edges=lambda out, a, b: (_edge_at_origin(a, b),)),
         Op("min", None, _minimum, (lambda m, out, *args, index: m.tie_share(out, args, index),),
            _fn("min"), ("min",),
            kink=Kink(lambda m, out, *args: m.is_tie(out, *args), "tied arguments share the slope equally (1/n each)"),
