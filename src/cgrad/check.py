@@ -57,6 +57,11 @@ FORWARD_CHUNK = 256
 # Reverse against forward: the same rules summed in another order.
 FORWARD_RTOL = 1e-10
 FORWARD_ATOL = 1e-12
+# And rounding in units of eps times the partial's size (the sum over paths
+# of the sizes of their products), which cancelling paths make far larger
+# than the partial.
+PATH_ROUNDING = 64.0
+EPSILON = float(np.finfo(np.float64).eps)
 # Reverse against the finite difference, on top of the difference's own
 # error estimate.
 DIFFERENCE_RTOL = 1e-5
@@ -161,7 +166,7 @@ def check(
         partials[name] = _judge(
             name,
             float(reverse.gradient[name]),
-            forward[name],
+            forward[name][0],
             difference,
             at_kink=at_kink,
             non_finite=name in non_finite,
@@ -173,6 +178,7 @@ def check(
                 or (math.isnan(clear.value) and not math.isnan(plain.value))
             ),
             edge=clear.edge,
+            paths=forward[name][1],
         )
         if partials[name].status == "cannot-judge":
             warnings.append(_cannot_judge_warning(name, point[name], clear))
@@ -204,7 +210,9 @@ def _unsettled(difference: Difference) -> bool:
     return difference.error > UNSETTLED * abs(difference.value) + slack
 
 
-def forward_partials(graph: Graph, values: list, names: list[str]) -> dict[str, float]:
+def forward_partials(
+    graph: Graph, values: list, names: list[str]
+) -> dict[str, tuple[float, float]]:
     """Forward mode: each partial of ``names`` by pushing tangents through
     the graph, FORWARD_CHUNK inputs a pass (a column of tangents each), so
     that n inputs take n / FORWARD_CHUNK passes, not n, in memory of
@@ -213,46 +221,55 @@ def forward_partials(graph: Graph, values: list, names: list[str]) -> dict[str, 
     Each column is what a pass for its input alone would give: an operand
     that does not depend on that input contributes nothing (as a missing
     tangent does), rather than its rule times 0, which is NaN where the rule
-    is infinite (sqrt at 0)."""
+    is infinite (sqrt at 0).
+
+    With each partial comes its size: the sum over paths of the sizes of
+    their products, what the rounding of either mode is proportional to
+    (sin(y/y) sums 1e12 and -1e12 at y = 1e-12)."""
     ops, operands = graph.columns.ops, graph.columns.operands
     output = graph.output
-    found = {name: 0.0 for name in names}
+    found = {name: (0.0, 0.0) for name in names}
     seeded = [name for name in names if graph.input_ids.get(name, output + 1) <= output]
     for start in range(0, len(seeded), FORWARD_CHUNK):
         chunk = seeded[start : start + FORWARD_CHUNK]
         tangents: list = [None] * (output + 1)
+        sizes: list = [None] * (output + 1)
         reached: list = [None] * (output + 1)  # which columns depend on the node
         for column, name in enumerate(chunk):
             seed = np.zeros(len(chunk))
             seed[column] = 1.0
-            tangents[graph.input_ids[name]] = seed
+            tangents[graph.input_ids[name]] = sizes[graph.input_ids[name]] = seed
             reached[graph.input_ids[name]] = seed != 0.0
         with np.errstate(all="ignore"):
             for node_id in range(output + 1):
                 node_operands = operands[node_id]
                 if node_operands:
-                    tangents[node_id], reached[node_id] = _push(
-                        OPS[ops[node_id]], values, node_id, node_operands, tangents, reached
+                    tangents[node_id], sizes[node_id], reached[node_id] = _push(
+                        OPS[ops[node_id]], values, node_id, node_operands, tangents, sizes, reached
                     )
         if tangents[output] is not None:
             for column, name in enumerate(chunk):
-                found[name] = float(tangents[output][column]) if reached[output][column] else 0.0
+                if reached[output][column]:
+                    found[name] = (float(tangents[output][column]), float(sizes[output][column]))
     return found
 
 
-def _push(op, values, node_id, node_operands, tangents, reached):
-    """The tangents and the dependency mask of one node from its operands'."""
+def _push(op, values, node_id, node_operands, tangents, sizes, reached):
+    """The tangents, sizes and dependency mask of one node from its
+    operands'."""
     arguments = [values[i] for i in node_operands]
-    total = mask = None
+    total = size = mask = None
     for position, operand in enumerate(node_operands):
         tangent = tangents[operand]
         if tangent is None:
             continue
-        term = op.derivative(position)(NUMERIC, values[node_id], *arguments) * tangent
-        term = np.where(reached[operand], term, 0.0)
+        rule = op.derivative(position)(NUMERIC, values[node_id], *arguments)
+        term = np.where(reached[operand], rule * tangent, 0.0)
+        term_size = np.where(reached[operand], np.abs(rule) * sizes[operand], 0.0)
         total = term if total is None else total + term
+        size = term_size if size is None else size + term_size
         mask = reached[operand] if mask is None else mask | reached[operand]
-    return total, mask
+    return total, size, mask
 
 
 def _cannot_judge_warning(name: str, x: float, difference: Difference) -> EvaluationWarning:
@@ -324,6 +341,7 @@ def _judge(
     non_finite: bool,
     cannot_judge: bool = False,
     edge: float = math.inf,
+    paths: float = 0.0,
 ) -> Partial:
     fd = difference.value
     forward_abs, forward_rel = _errors(reverse, forward)
@@ -333,7 +351,9 @@ def _judge(
     forward_agrees = None
     if modes_finite:
         forward_agrees = forward_abs <= (
-            FORWARD_ATOL + FORWARD_RTOL * max(abs(reverse), abs(forward))
+            FORWARD_ATOL
+            + FORWARD_RTOL * max(abs(reverse), abs(forward))
+            + PATH_ROUNDING * EPSILON * paths
         )
     difference_agrees = None
     judged = not (at_kink or non_finite or cannot_judge) and modes_finite and math.isfinite(allowed)
