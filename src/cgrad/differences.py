@@ -52,7 +52,7 @@ from typing import Literal
 
 import numpy as np
 
-from .edges import Edges, absorbed, mirrors
+from .edges import Edges, absorbed, inner_rounding, mirrors
 from .engine import Plan, forward
 
 EPSILON = float(np.finfo(np.float64).eps)
@@ -116,6 +116,7 @@ class _Rungs:
     crossed: np.ndarray
     reach: np.ndarray
     absorbed: np.ndarray  # per rung: a sum inside the graph swallowed the step
+    noise: np.ndarray  # per side and rung: rounding inside the graph, carried to f
 
 
 def finite_differences(
@@ -308,14 +309,16 @@ def _pick(
 ) -> Difference | None:
     ups, downs, f_ups, f_downs = rungs.ups, rungs.downs, rungs.f_ups, rungs.f_downs
     with np.errstate(all="ignore"):
-        schemes: list[tuple[Scheme, np.ndarray, np.ndarray, np.ndarray]] = [
-            ("central", f_ups - f_downs, ups - downs, np.maximum(abs(f_ups), abs(f_downs))),
-            ("forward", f_ups - f0, ups - x, np.maximum(abs(f_ups), abs(f0))),
-            ("backward", f0 - f_downs, x - downs, np.maximum(abs(f_downs), abs(f0))),
-        ]
-        for scheme, rise, run, size in schemes:
+        noise_up, noise_down = rungs.noise
+        schemes: list[tuple[Scheme, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = [
+            ("central", f_ups - f_downs, ups - downs, np.maximum(abs(f_ups), abs(f_downs)),
+             noise_up + noise_down),
+            ("forward", f_ups - f0, ups - x, np.maximum(abs(f_ups), abs(f0)), noise_up),
+            ("backward", f0 - f_downs, x - downs, np.maximum(abs(f_downs), abs(f0)), noise_down),
+        ]  # fmt: skip
+        for scheme, rise, run, size, noise in schemes:
             quotients = rise / run
-            rounding = ROUNDING * EPSILON * size / run
+            rounding = (ROUNDING * EPSILON * size + noise) / run
             usable = (
                 np.isfinite(quotients[1:-1])
                 & usable_rungs[1:-1]
@@ -338,18 +341,25 @@ def _pick(
 def _estimates(quotients: np.ndarray, rounding: np.ndarray, usable: np.ndarray) -> np.ndarray:
     """The error estimate of each rung but the first and last: how far its
     quotient lies from its neighbours', and from any finer rung's beyond
-    the rounding of both (a step longer than the scale f varies on gives
-    quotients that agree with their neighbours, all wrong: sin(x) at 1e11),
-    plus its own rounding."""
+    what that one is itself unsure of (a step longer than the scale f
+    varies on gives quotients that agree with their neighbours, all wrong:
+    sin(x) at 1e11; a finer rung that disagrees with its own neighbours,
+    rounding inside the graph, is no evidence), plus its own rounding."""
     inner = quotients[1:-1]
     neighbours = np.maximum(abs(inner - quotients[:-2]), abs(inner - quotients[2:]))
     count = quotients.size
+    # How sure each rung is of itself: the last has one neighbour.
+    own = np.empty(count)
+    own[1:-1] = neighbours
+    own[0] = abs(quotients[0] - quotients[1])
+    own[-1] = abs(quotients[-1] - quotients[-2])
+    own += rounding
     finer = np.zeros(count - 2)
     for k in range(1, count - 1):
         later = slice(k + 1, count)
-        chosen = usable[later]
+        chosen = usable[later] & np.isfinite(own[later])
         if chosen.any():
-            gaps = abs(quotients[k] - quotients[later][chosen]) - rounding[later][chosen]
+            gaps = abs(quotients[k] - quotients[later][chosen]) - own[later][chosen]
             finer[k - 1] = max(0.0, float(np.max(gaps)) - rounding[k])
     return np.maximum(neighbours, finer) + rounding[1:-1]
 
@@ -398,6 +408,7 @@ def _evaluate_chunk(
             offsets[segment] = np.abs(inputs[name][segment] - float(centre[name]))
         crossed, reach = edges.crossings(values, mirror, up, offsets)
         lost_inside = absorbed(edges.sums, values, length)
+        noise = inner_rounding(edges.noisy, values, length)
     ladders = {}
     for k, name in enumerate(chunk):
         count = tops[name][1]
@@ -412,5 +423,6 @@ def _evaluate_chunk(
             crossed=np.stack([crossed[up], crossed[down]]),
             reach=np.stack([reach[up], reach[down]]),
             absorbed=lost_inside[up] | lost_inside[down],
+            noise=np.stack([noise[up], noise[down]]),
         )
     return ladders

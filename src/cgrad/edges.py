@@ -6,11 +6,13 @@ its twin on the other side, crossed or touched one of them (see
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
 
-from .engine import Plan
+from .engine import Plan, backward
+from .engine import plan as plan_for
 from .ops import OPS
 
 EPSILON = float(np.finfo(np.float64).eps)
@@ -28,6 +30,20 @@ class Edges:
         # Sums and differences, and the values at x of them and their
         # operands: where one stays put while an operand moves, the step was
         # absorbed by rounding (x + 1e18 does not move for steps below 64).
+        # Each node's rounding, carried to the output: eps |value| times
+        # |d output / d node| at x. Where a step moves a node, its rounding
+        # there is noise in f beside the one at the output (a sum near 1e12
+        # inside sin, under a step of 1e-11).
+        adjoints = backward(plan_for(plan.graph), centre)
+        self.noisy = [
+            (node_id, centre[node_id], EPSILON * abs(float(adjoint)))
+            for node_id, adjoint in enumerate(adjoints)
+            if adjoint is not None
+            and node_id not in plan.graph.input_ids.values()
+            and np.ndim(adjoint) == 0
+            and math.isfinite(float(adjoint))
+            and adjoint != 0
+        ]
         self.sums = [
             (node_id, node_operands, centre[node_id], [centre[i] for i in node_operands])
             for node_id, _, node_operands in plan.forward_steps
@@ -71,6 +87,18 @@ class Edges:
                     fraction = np.where(touched, distance / offsets, fraction)
                     reach = np.where(hit, np.fmin(reach, fraction), reach)
         return crossed, reach
+
+
+def inner_rounding(noisy: list, values: list, length: int) -> np.ndarray:
+    """Per point: the rounding of the nodes the step moved, carried to f."""
+    noise = np.zeros(length)
+    for node_id, at_point, weight in noisy:
+        value = values[node_id]
+        if type(value) is np.ndarray:
+            # A NaN beside x makes its own quotient unusable: no noise here.
+            moved = (value != at_point) & ~np.isnan(value)
+            noise += np.where(moved, weight * np.abs(value), 0.0)
+    return noise
 
 
 def absorbed(sums: list, values: list, length: int) -> np.ndarray:

@@ -73,7 +73,7 @@ HELP = "\n\n".join(
         f"mode and the finite difference must agree to {_sci(DIFFERENCE_RTOL)} relative plus "
         f"{_sci(DIFFERENCE_ATOL)} absolute plus the difference's own error estimate: its "
         f"distance from its neighbours and from shorter steps, plus {ROUNDING:g}*eps*|f| of "
-        "rounding over the "
+        "rounding and eps*|v|*|df/dv| for each node v the step moves, over the "
         "distance between the two points. A relative error is |a - b| / max(|a|, |b|); "
         "the table shows the worse of the two comparisons.",
         "At a kink (relu or abs at 0, a min/max tie, sqrt at 0) or a NaN or infinity, "
