@@ -27,23 +27,25 @@ class Edges:
     def __init__(self, plan: Plan, centre: list) -> None:
         ops, operands = plan.graph.columns.ops, plan.graph.columns.operands
         self.nodes: list[tuple[int, Callable, tuple[int, ...], list]] = []
+        # Each node's rounding, carried to the output: eps |value| times
+        # |d output / d node| at x. Where a step moves a node's operands, its
+        # rounding there is noise in f beside the one at the output (a sum
+        # near 1e12 inside sin, under a step of 1e-11), all the more if the
+        # node swallowed the step.
+        adjoints = backward(plan_for(plan.graph), centre)
+        self.noisy = [
+            (
+                node_id,
+                EPSILON * abs(float(adjoint)),
+                operands[node_id],
+                [centre[i] for i in operands[node_id]],
+            )
+            for node_id, adjoint in enumerate(adjoints)
+            if _weighs(adjoint) and operands[node_id]
+        ]
         # Sums and differences, and the values at x of them and their
         # operands: where one stays put while an operand moves, the step was
         # absorbed by rounding (x + 1e18 does not move for steps below 64).
-        # Each node's rounding, carried to the output: eps |value| times
-        # |d output / d node| at x. Where a step moves a node, its rounding
-        # there is noise in f beside the one at the output (a sum near 1e12
-        # inside sin, under a step of 1e-11).
-        adjoints = backward(plan_for(plan.graph), centre)
-        self.noisy = [
-            (node_id, centre[node_id], EPSILON * abs(float(adjoint)))
-            for node_id, adjoint in enumerate(adjoints)
-            if adjoint is not None
-            and node_id not in plan.graph.input_ids.values()
-            and np.ndim(adjoint) == 0
-            and math.isfinite(float(adjoint))
-            and adjoint != 0
-        ]
         self.sums = [
             (node_id, node_operands, centre[node_id], [centre[i] for i in node_operands])
             for node_id, _, node_operands in plan.forward_steps
@@ -89,15 +91,28 @@ class Edges:
         return crossed, reach
 
 
+def _weighs(adjoint) -> bool:
+    return (
+        adjoint is not None
+        and np.ndim(adjoint) == 0
+        and math.isfinite(float(adjoint))
+        and float(adjoint) != 0.0
+    )
+
+
 def inner_rounding(noisy: list, values: list, length: int) -> np.ndarray:
-    """Per point: the rounding of the nodes the step moved, carried to f."""
+    """Per point: the rounding of the nodes whose operands the step moved,
+    carried to f."""
     noise = np.zeros(length)
-    for node_id, at_point, weight in noisy:
+    for node_id, weight, operands, operands_at_point in noisy:
         value = values[node_id]
-        if type(value) is np.ndarray:
-            # A NaN beside x makes its own quotient unusable: no noise here.
-            moved = (value != at_point) & ~np.isnan(value)
-            noise += np.where(moved, weight * np.abs(value), 0.0)
+        if type(value) is not np.ndarray:
+            continue  # not moved by the inputs of this chunk
+        moved = np.zeros(length, dtype=bool)
+        for operand, at_point in zip(operands, operands_at_point, strict=True):
+            moved |= values[operand] != at_point
+        # A NaN beside x makes its own quotient unusable: no noise from it.
+        noise += np.where(moved & ~np.isnan(value), weight * np.abs(value), 0.0)
     return noise
 
 
