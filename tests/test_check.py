@@ -11,15 +11,23 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import tracemalloc
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import cgrad
+import cgrad.check
+import cgrad.differences
 import cgrad.engine
-from cgrad.check import STEP, check, check_random
+from cgrad.check import check, check_random
 from cgrad.cli import check_command  # noqa: F401 - registers the command
+from cgrad.differences import STEP
 from cgrad.ops import OPS, Fixity, Op
+
+# No raw numpy warning may reach a user: here it fails the test.
+pytestmark = pytest.mark.filterwarnings("error")
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 NAMES = ("x", "y", "z")
@@ -152,15 +160,44 @@ def test_a_wrong_rule_fails_at_random_points(cli, monkeypatch):
 
 def test_reverse_and_forward_must_agree(cli, monkeypatch):
     # A traversal bug, not a rule bug: forward mode's tangents doubled.
-    original = cgrad.engine.forward_mode
+    original = cgrad.check.forward_partials
 
-    def doubled(graph, values, wrt):
-        return {name: 2.0 * tangent for name, tangent in original(graph, values, wrt).items()}
+    def doubled(graph, values, names):
+        found = original(graph, values, names)
+        return {name: (2.0 * tangent, size) for name, (tangent, size) in found.items()}
 
-    monkeypatch.setattr(cgrad.engine, "forward_mode", doubled)
+    monkeypatch.setattr(cgrad.check, "forward_partials", doubled)
     result = cli("check", "x*y", "x=2", "y=3")
     assert result.exit_code == 1
     assert "reverse and forward mode differ" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "point"),
+    [
+        *((case.values[1], case.values[2]) for case in OP_CASES),
+        ("sqrt(x) + y", {"x": 0.0, "y": 2.0}),  # an infinite rule beside another input
+        ("x*0 + sqrt(x - x) + y", {"x": 1.0, "y": 2.0}),  # a real 0 times infinity is NaN
+        ("max(x, y, z) * x", {"x": 1.0, "y": 1.0, "z": 0.5}),
+    ],
+)
+def test_forward_partials_are_the_engines_forward_mode(text, point):
+    # Many inputs a pass, and the same numbers as one pass per input.
+    function = cgrad.compile(text)
+    result = function.evaluate(point, mode="forward")
+    walk = cgrad.engine.plan(function.graph, [])
+    values = cgrad.engine.forward(walk, {n: np.float64(v) for n, v in point.items()})
+    found = {
+        name: tangent
+        for name, (tangent, _) in cgrad.check.forward_partials(
+            function.graph, values, list(function.inputs)
+        ).items()
+    }
+    expected = {name: float(value) for name, value in result.gradient.items()}
+    assert found.keys() == expected.keys()
+    for name in found:
+        both_nan = math.isnan(found[name]) and math.isnan(expected[name])
+        assert found[name] == expected[name] or both_nan, name
 
 
 def test_a_partial_off_by_one_part_in_ten_thousand_fails(monkeypatch):
@@ -307,7 +344,9 @@ def test_json_shape_is_exact(cli):
             "abs_error",
             "rel_error",
             "ok",
+            "verdict",
         ]
+        assert partial["verdict"] == "ok"
         assert partial["reverse"] == partial["forward"] == 3.0
         assert abs(partial["finite_difference"] - 3.0) < 1e-9
         assert partial["abs_error"] == abs(partial["finite_difference"] - 3.0)
@@ -469,3 +508,293 @@ def test_help_states_the_step_and_the_tolerances(cli):
     assert "1e-10 relative plus 1e-12 absolute" in text
     assert "1e-5 relative plus 1e-8 absolute" in text
     assert "--random" in text and "--seed" in text
+
+
+# --------------------------------------------------------------------------
+# Steps that would cross a kink, a pole or a domain edge
+
+
+@pytest.mark.parametrize(
+    ("text", "x"),
+    [
+        ("1/x", 1e-10),  # the first step, 6e-6, jumps over the pole
+        ("sqrt(x)", 1e-12),
+        ("log(x)", 1e-12),
+        ("sqrt(x)", 1e-300),
+        ("abs(x)", 1e-300),
+        ("1e-200*sign(x) + x", -1e-200),
+        ("max(x, 1e-9) * 3", 2e-9),  # a tie 1e-9 away
+        ("tan(x)", math.pi / 2 - 1e-9),
+        ("sqrt(x*x)", 3.125e-28),  # the edge of sqrt is touched, not crossed
+        ("atanh(x)", 1 - 1e-12),
+    ],
+)
+def test_a_step_never_crosses_an_edge(cli, text, x):
+    result = cli("check", text, f"x={x!r}", "--json")
+    assert result.exit_code == 0, result.stdout
+    document = json.loads(result.stdout)
+    partial = document["partials"]["x"]
+    assert (partial["ok"], partial["verdict"]) == (True, "ok")
+    assert partial["rel_error"] < 1e-6
+    assert document["warnings"] == []
+
+
+def test_where_no_step_can_judge_it_says_so_and_does_not_fail(cli):
+    # sin(pi) is 1.2e-16 as rounded: abs's kink lies closer to x than the
+    # spacing of float64 numbers there.
+    result = cli("check", "abs(sin(x))", "x=3.141592653589793", "--json")
+    assert result.exit_code == 0
+    document = json.loads(result.stdout)
+    assert document["ok"] is True
+    assert document["partials"]["x"] == {
+        "reverse": -1.0,
+        "forward": -1.0,
+        "finite_difference": "NaN",
+        "abs_error": "NaN",
+        "rel_error": "NaN",
+        "ok": None,
+        "verdict": "cannot-judge",
+    }
+    assert document["warnings"] == [
+        {
+            "type": "cannot_judge",
+            "message": "cannot judge the partial in x: a kink, pole or domain edge is about "
+            "1.2e-16 away from x = 3.141592653589793, and no step that stays clear of it is "
+            "large enough for a finite difference to mean anything",
+            "node": None,
+            "line": None,
+            "column": None,
+        }
+    ]
+
+
+def test_where_steps_clear_of_an_edge_vanish_in_rounding_it_cannot_judge():
+    # f is -1 + x: steps below 1e-200 do not change it.
+    found = check(cgrad.compile("sign(x) + x"), {"x": -1e-200})
+    assert found.partials["x"].status == "cannot-judge"
+    assert found.warnings[0].message.startswith(
+        "cannot judge the partial in x: a kink, pole or domain edge is about 1e-200 away"
+    )
+
+
+def test_cannot_judge_in_text(cli):
+    result = cli("check", "abs(sin(x)) + y", "x=3.141592653589793", "y=1")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    rows = {line.split()[0]: line for line in result.stdout.splitlines() if line}
+    assert rows["x"].endswith("cannot judge")
+    assert rows["y"].endswith("ok")
+    assert result.stdout.splitlines()[-1] == (
+        "not failed: 1 of 2 partials agrees; not judged by finite differences: x (cannot judge)"
+    )
+
+
+def test_a_function_finer_than_float64_near_x_cannot_be_judged():
+    # Near 1e34 float64 numbers are 2e18 apart and sin turns at random
+    # between them: any agreement of differences would be chance.
+    partial = check(cgrad.compile("sin(x)"), {"x": 1e34}).partials["x"]
+    assert partial.status == "cannot-judge"
+
+
+def test_a_large_input_still_gets_small_steps():
+    # sin turns every 6 units; the first step at 1e9 is 6e3.
+    partial = check(cgrad.compile("sin(x)"), {"x": 1e9}).partials["x"]
+    assert partial.status == "ok"
+    assert partial.step < 1.0
+
+
+def test_a_smooth_point_between_edges_is_still_judged():
+    # x^2 has no edge; sqrt(x) at 0 is on one (a kink, warned of).
+    assert check(cgrad.compile("x^2"), {"x": 0.0}).partials["x"].status == "ok"
+    assert check(cgrad.compile("cos(x)"), {"x": 0.0}).partials["x"].status == "ok"
+    assert check(cgrad.compile("sqrt(x)"), {"x": 0.0}).partials["x"].status == "kink"
+
+
+def wrong_log(monkeypatch) -> None:
+    # d/dx log(x) = 1/x^2: wrong, and very wrong near the domain edge.
+    monkeypatch.setitem(
+        OPS, "log", dataclasses.replace(OPS["log"], derivatives=(lambda m, out, a: 1.0 / (a * a),))
+    )
+
+
+@pytest.mark.parametrize("x", [1e-10, 1e-150, 0.5])
+def test_a_wrong_rule_near_an_edge_still_fails(cli, monkeypatch, x):
+    wrong_log(monkeypatch)
+    result = cli("check", "log(x)", f"x={x!r}", "--json")
+    assert result.exit_code == 1
+    partial = json.loads(result.stdout)["partials"]["x"]
+    assert (partial["ok"], partial["verdict"]) == (False, "fail")
+    assert partial["finite_difference"] == pytest.approx(1 / x, rel=1e-6)
+
+
+def test_random_points_near_edges_never_fail(cli):
+    result = cli(
+        "check", "1/x + sqrt(abs(y)) + abs(sin(x*y))", "x=1e-10", "y=1e-300", "--random", "30",
+        "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stdout
+    document = json.loads(result.stdout)
+    verdicts = {
+        partial["verdict"]
+        for point in [document, *document["points"]]
+        for partial in point["partials"].values()
+    }
+    assert "fail" not in verdicts
+    assert document["partials"]["x"]["verdict"] == "ok"
+
+
+EDGED = {
+    "div", "pow", "tan", "asin", "acos", "atanh", "acosh", "log", "logb", "log2", "log10",
+    "log1p", "sqrt", "cbrt", "abs", "sign", "relu", "atan2", "hypot", "min", "max",
+}  # fmt: skip
+
+
+def test_the_ops_that_are_not_smooth_declare_their_edges():
+    assert {name for name, op in OPS.items() if op.edges is not None} == EDGED
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments"),
+    [
+        ("div", (1.0, 0.0)),
+        ("log", (0.0,)),
+        ("log1p", (-1.0,)),
+        ("asin", (1.0,)),
+        ("acos", (-1.0,)),
+        ("atanh", (1.0,)),
+        ("acosh", (1.0,)),
+        ("tan", (math.pi / 2,)),
+        ("pow", (0.0, 0.5)),
+        ("pow", (0.0, -1.0)),
+        ("logb", (2.0, 1.0)),
+        ("atan2", (0.0, -1.0)),
+        ("hypot", (0.0, 0.0)),
+        ("max", (1.0, 1.0, 0.0)),
+        ("min", (0.0, 2.0, 0.0)),
+    ],
+)
+def test_an_edge_quantity_vanishes_on_the_edge(name, arguments):
+    op = OPS[name]
+    with np.errstate(all="ignore"):  # the op itself is infinite or NaN there
+        out = op.forward(*arguments)
+    assert min(abs(float(q)) for q in op.edges(out, *arguments)) < 1e-15
+
+
+def test_a_whole_power_has_no_edge_at_zero():
+    assert OPS["pow"].edges(0.0, 0.0, 2.0) == (1.0,)
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+UNARY = [op.notation.symbol for op in OPS.values() if op.arity == 1 and op.spellings]
+BINARY = ["+", "-", "*", "/", "^", "min", "max", "atan2", "hypot", "pow", "log"]
+SHIFTS = ["0", "1", "1.5", "3.141592653589793", "1.5707963267948966", "-1"]
+
+
+@st.composite
+def expressions(draw, depth=3):
+    if depth == 0 or draw(st.integers(0, 3)) == 0:
+        leaf = draw(st.sampled_from(["x", "y", "x", "y", "2", "0.5", "(x - S)", "(y - S)"]))
+        return leaf.replace("S", draw(st.sampled_from(SHIFTS)))
+    if draw(st.booleans()):
+        return f"{draw(st.sampled_from(UNARY))}({draw(expressions(depth - 1))})"
+    op = draw(st.sampled_from(BINARY))
+    a, b = draw(expressions(depth - 1)), draw(expressions(depth - 1))
+    if op == "^":
+        b = draw(st.sampled_from(["2", "3", "0.5", "-1", "1.5", b]))
+        return f"({a})^({b})"
+    if op in "+-*/":
+        return f"({a}) {op} ({b})"
+    return f"{op}({a}, {b})"
+
+
+# Ordinary numbers, any magnitude, and points within 1e-12 of a pole, a
+# kink or a domain edge (or on one).
+coordinates = st.one_of(
+    st.floats(-3, 3),
+    st.builds(lambda m, e: m * 10.0**e, st.floats(-1, 1), st.integers(-300, 300)),
+    st.builds(
+        lambda base, offset: base + offset,
+        st.sampled_from([0.0, 1.0, 1.5, -1.0, math.pi, math.pi / 2, -2.0, 1e6]),
+        st.sampled_from([0.0, 1e-12, -1e-12, 1e-15, 1e-300, -1e-300, 5e-324, 1e-10]),
+    ),
+)
+
+
+@settings(
+    max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
+@given(text=expressions(), x=coordinates, y=coordinates)
+def test_a_correct_rule_is_never_blamed(text, x, y):
+    function = cgrad.compile(text)
+    point = {name: value for name, value in {"x": x, "y": y}.items() if name in function.inputs}
+    found = check(function, point)
+    assert found.failed == [], (text, point, found.partials)
+
+
+# --------------------------------------------------------------------------
+# Many inputs
+
+
+def peak_memory_of_check(count: int) -> int:
+    function = cgrad.compile(" + ".join(f"x{i}*x{i}" for i in range(count)))
+    point = {f"x{i}": 0.5 + i / count for i in range(count)}
+    tracemalloc.start()
+    try:
+        found = check(function, point)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert found.ok and len(found.partials) == count
+    return peak
+
+
+def test_memory_grows_with_the_graph_not_with_inputs_times_graph(monkeypatch):
+    # Small budgets, so that they bind at sizes a test can afford: the
+    # memory of a chunk is then bounded, and what is left grows with the
+    # graph. Holding a graph's values per input (n x n) would grow 16 times
+    # from n to 4n.
+    monkeypatch.setattr(cgrad.differences, "BUDGET", 1 << 18)
+    monkeypatch.setattr(cgrad.check, "FORWARD_CHUNK", 8)
+    small, large = peak_memory_of_check(100), peak_memory_of_check(400)
+    assert large < 8 * small, (small, large)
+
+
+@pytest.mark.parametrize(
+    ("text", "point", "verdicts"),
+    [
+        # x + 1e12 absorbs steps below 1e-4: longer ones judge.
+        ("sin(x + y)", {"x": 0.0, "y": 1e12}, {"x": "ok", "y": "ok"}),
+        # x + 1e18 absorbs every step up to 64: nothing can judge x.
+        ("sin(x + y)", {"x": 0.0, "y": 1e18}, {"x": "cannot-judge", "y": "cannot-judge"}),
+        # tanh far into its tail is flat to float64: 0 is right.
+        ("tanh(x*y + 1)", {"x": -6.8, "y": 5.0}, {"x": "ok", "y": "ok"}),
+        ("x*0 + y", {"x": 1.0, "y": 2.0}, {"x": "ok", "y": "ok"}),
+        ("x - x", {"x": 1.0}, {"x": "ok"}),
+        # Rounding inside the graph, not at the output: hypot near 100 under
+        # a step of 1e-11, and 1 + x that swallows a step below 1e-16.
+        ("sin(hypot(x, y))", {"x": 1.0, "y": 100.0}, {"x": "ok", "y": "ok"}),
+        ("log(x, x + 1)", {"x": 1e-10}, {"x": "ok"}),
+    ],
+)
+def test_steps_lost_in_rounding(text, point, verdicts):
+    found = check(cgrad.compile(text), point)
+    assert {name: p.status for name, p in found.partials.items()} == verdicts
+
+
+def test_the_origin_of_hypot_is_an_edge_a_path_crosses():
+    # hypot(0, y) is |y|: a V whose point is 1e-12 away, which the first
+    # step would jump over.
+    found = check(cgrad.compile("y + sin(hypot(x, y))"), {"x": 0.0, "y": 1e-12})
+    assert {name: p.status for name, p in found.partials.items()} == {"y": "ok", "x": "ok"}
+    assert found.partials["y"].finite_difference == pytest.approx(2.0, rel=1e-9)
+
+
+def test_reverse_and_forward_may_differ_by_the_rounding_of_cancelling_paths():
+    # d/dy sin(y/y) sums cos(1)*1e12 and -cos(1)*1e12 at y = 1e-12: the two
+    # modes add them in another order, and both are right to about 1e-4.
+    partial = check(cgrad.compile("sin(y/y) + erf(y)"), {"y": 1e-12}).partials["y"]
+    assert partial.reverse != partial.forward
+    assert partial.forward_agrees is True
+    assert partial.status == "ok"

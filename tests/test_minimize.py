@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -357,3 +360,74 @@ def test_an_interrupted_run_prints_where_it_got_to():
     summary = json.loads(stdout)
     assert summary["stopped"] == "interrupted" and summary["steps"] > 0
     assert summary["point"]["x"] != -1.2
+
+
+# --------------------------------------------------------------------------
+# Overflow in a method's own state is divergence, and never a raw warning
+
+
+def run_strict(*arguments: str):
+    """cgrad through its real entry point with every warning an error, so
+    that a raw RuntimeWarning would show as a traceback."""
+    return subprocess.run(
+        [sys.executable, "-W", "error", "-m", "cgrad", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_adam_whose_mean_squared_gradient_overflows_has_diverged():
+    # -exp(x^2) has no minimum: Adam runs down it until the square of the
+    # gradient overflows; then each step would be the mean over infinity, 0.
+    completed = run_strict("minimize", "--method", "adam", "--json", "--", "-exp(x^2)", "x=1")
+    assert completed.returncode == 1
+    assert completed.stderr == (
+        "cgrad: error: diverged at step 259: Adam's mean squared gradient overflowed in x (the "
+        "partial by x is -4.3218199786026504e+154 at step 258)\n"
+        "hint: the summary shows step 258, the last finite point; try a smaller --lr than 0.05\n"
+    )
+    document = strict_json(completed.stdout)
+    assert (document["stopped"], document["steps"]) == ("diverged", 258)
+    assert document["gradient"] == {"x": -4.3218199786026504e154}
+
+
+def test_adam_overflow_in_text():
+    completed = run_strict("minimize", "--method", "adam", "--", "-exp(x^2)", "x=1")
+    assert completed.returncode == 1
+    assert (
+        "stopped: diverged at step 259: Adam's mean squared gradient overflowed in x (the "
+        "partial by x is -4.3218199786026504e+154 at step 258); below is step 258, the last "
+        "finite point"
+    ) in completed.stdout
+    assert completed.stderr.startswith("cgrad: error: diverged at step 259")
+
+
+@pytest.mark.parametrize(
+    ("method", "text", "message"),
+    [
+        # The gradient 1e308 squared overflows at the first step.
+        ("adam", "1e308*x", "diverged at step 1: Adam's mean squared gradient overflowed in x"),
+        # The velocity, a sum of gradients near 1e308, overflows while the
+        # point and the loss are still finite.
+        ("momentum", "1e308*sin(x)", "diverged at step 24: the momentum's velocity overflowed"),
+    ],
+)
+def test_overflow_in_the_state_of_each_method(method, text, message):
+    completed = run_strict("minimize", "--method", method, "--json", text, "x=0")
+    assert completed.returncode == 1
+    assert completed.stderr.startswith(f"cgrad: error: {message}")
+    assert "Warning" not in completed.stderr and "Traceback" not in completed.stderr
+    assert strict_json(completed.stdout)["stopped"] == "diverged"
+
+
+def test_overflow_in_the_library_is_divergence_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = minimize("-exp(x^2)", {"x": 1.0}, method="adam")
+    assert found.stopped == "diverged"
+    assert found.steps == 258
+    assert found.diverged is None
+    assert found.overflow.startswith("Adam's mean squared gradient overflowed in x")
+    assert found.reason.startswith("diverged at step 259: Adam's mean squared gradient")
+    assert all(math.isfinite(v) for v in found.point.values())

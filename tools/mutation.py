@@ -73,8 +73,20 @@ RULE_TESTS = ("tests/test_ops.py", "tests/test_engine.py", "tests/test_oracle.py
 KINK_TESTS = ("tests/test_engine.py", "tests/test_ops.py", "tests/test_oracle.py")
 CODEGEN_TESTS = ("tests/test_codegen.py",)
 SYMBOLIC_TESTS = ("tests/test_symbolic.py",)
-WRITER_TESTS = ("tests/test_numbers.py", "tests/test_batch.py", "tests/test_bad_input.py")
-FILE_TESTS = ("tests/test_batch.py", "tests/test_bad_input.py", "tests/test_cli.py")
+WRITER_TESTS = (
+    "tests/test_numbers.py",
+    "tests/test_batch_hostile.py",
+    "tests/test_batch.py",
+    "tests/test_bad_input.py",
+)
+FILE_TESTS = (
+    "tests/test_output_files.py",
+    "tests/test_batch.py",
+    "tests/test_bad_input.py",
+    "tests/test_cli.py",
+)
+CHECK_TESTS = ("tests/test_check.py",)
+PRECISION_TESTS = ("tests/test_precision.py",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,8 +140,8 @@ MUTATIONS = [
         "false-power-kink",
         "a false kink: x^1 and x^1.5 said to have one at 0",
         OPS,
-        "below_one = m.less(b, 1.0)",
-        "below_one = m.less(b, 2.0)",
+        "below_one = m.less(b, 1.0) & (m.less(b, 0.0) | m.less(0.0, b))",
+        "below_one = m.less(b, 2.0) & (m.less(b, 0.0) | m.less(0.0, b))",
         KINK_TESTS,
     ),
     Mutation(
@@ -249,6 +261,31 @@ MUTATIONS = [
         "        handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)\n"
         "        temporary = str(target)",
         FILE_TESTS,
+    ),
+    # Precision, the gradient checker's edges, strict CSV reading.
+    Mutation(
+        "tanh-imprecise",
+        "tanh' written 1 - tanh^2, which cancels near 0 and is 0 in the tails",
+        OPS,
+        "(lambda m, out, a: 4.0 * m.sigmoid(2.0 * a) * m.sigmoid(-2.0 * a),)",
+        "(lambda m, out, a: 1.0 - out * out,)",
+        PRECISION_TESTS,
+    ),
+    Mutation(
+        "edge-dropped",
+        "div declares no pole: the checker's step may jump over b = 0",
+        OPS,
+        'Notation(Fixity.INFIX, "/", PRODUCT), edges=lambda out, a, b: (b,)),',
+        'Notation(Fixity.INFIX, "/", PRODUCT)),',
+        CHECK_TESTS,
+    ),
+    Mutation(
+        "csv-lenient",
+        'CSV read leniently: 3,"4"5 read as 45',
+        "src/cgrad/delimited.py",
+        "csv.reader(self.lines, delimiter=self.delimiter, strict=True)",
+        "csv.reader(self.lines, delimiter=self.delimiter, strict=False)",
+        WRITER_TESTS,
     ),
 ]
 

@@ -6,26 +6,12 @@ order, so the two agree to rounding unless a traversal is wrong. Only the
 finite differences, which use nothing but the ops' forward functions, can
 catch a wrong rule.
 
-**The step.** Input ``x`` is first moved by ``h = cbrt(eps) * max(1, |x|)``,
-about ``6.1e-6 * max(1, |x|)``. A central difference has a truncation error
-of about ``h^2 |f'''| / 6`` and a rounding error of about ``eps |f| / h``;
-where ``f`` varies on the scale of ``max(1, |x|)`` their sum is smallest at
-that ``h``, each about ``eps^(2/3)``, 4e-11 relative. Scaling by ``|x|``
-keeps the step a fixed fraction of the input: a fixed ``1e-6`` (PyTorch's
-gradcheck, HIPS autograd's check_grads) falls below the spacing of float64
-numbers past about 1e10, where ``x + h`` rounds back to ``x``.
-
-Not every function varies on the scale of its input: ``log(x)`` at
-``x = 1e-7`` is not even defined a step to the left, and ``sin(x)`` at
-``x = 1e6`` turns several times within ``h = 6``. So the difference is taken
-on a ladder of steps, ``2h, h, h/2, ... h/2^LADDER``, and the rung whose
-estimated error is smallest is kept. The estimate of a rung is how far its
-difference lies from those of its two neighbours (its truncation error is
-about a third of the distance to the coarser one), plus its rounding error,
-``4 eps |f|`` over the distance between the two points. Choosing by the
-estimate alone, never by closeness to the reverse-mode partial, keeps the
-check honest. Where no rung has ``f`` finite on both sides (the point sits
-on a domain edge, ``sqrt(x)`` at 0), one-sided differences are tried.
+**The step** of each difference is chosen by :mod:`cgrad.differences`: a
+ladder of steps from ``2 cbrt(eps) max(1, |x|)`` down, the rung with the
+smallest estimated error, and never a rung that crosses a kink, a pole or a
+domain edge of any node. Where no step small enough to stay clear of one is
+large enough to be meaningful, the partial is marked ``cannot-judge``: it
+does not fail.
 
 **The tolerances.** Reverse and forward must agree to ``FORWARD_RTOL``
 relative plus ``FORWARD_ATOL``: they sum the same products in another
@@ -40,7 +26,10 @@ of a NaN or infinity, finite differences are no judge: a partial whose
 input feeds the node warned about (or whose numbers are not finite) is
 marked ``kink`` or ``non-finite`` and does not fail. Reverse and forward
 mode must still agree there when both are finite, since both apply the
-same convention.
+same convention. The same holds for ``cannot-judge``, where no step float64
+can take near x gives a difference worth the name (see
+:mod:`cgrad.differences`), and for a difference whose own error estimate
+is more than ``UNSETTLED`` of it.
 """
 
 from __future__ import annotations
@@ -52,32 +41,36 @@ from typing import Literal
 
 import numpy as np
 
+from . import engine
 from .diagnostics import EvaluationWarning
+from .differences import Difference, Scheme, finite_differences
+from .engine import plan
 from .errors import InputError
 from .function import Function
 from .graph import INPUT, Graph
-from .numbers import format_number
+from .numbers import format_number, format_short
+from .ops import NUMERIC, OPS
 
-EPSILON = float(np.finfo(np.float64).eps)
-# The first step of input x is STEP * max(1, |x|): cbrt(eps), about 6.1e-6.
-STEP = EPSILON ** (1.0 / 3.0)
-# Rungs below the first step, each half the one above: the smallest step is
-# about 1e-11 * max(1, |x|), which resolves a domain edge 1e-10 away.
-LADDER = 20
+# Inputs whose forward-mode tangents go through the graph in one pass.
+FORWARD_CHUNK = 256
 
 # Reverse against forward: the same rules summed in another order.
 FORWARD_RTOL = 1e-10
 FORWARD_ATOL = 1e-12
+# And rounding in units of eps times the partial's size (the sum over paths
+# of the sizes of their products), which cancelling paths make far larger
+# than the partial.
+PATH_ROUNDING = 64.0
+EPSILON = float(np.finfo(np.float64).eps)
 # Reverse against the finite difference, on top of the difference's own
 # error estimate.
 DIFFERENCE_RTOL = 1e-5
 DIFFERENCE_ATOL = 1e-8
-# Rounding allowed in each value a difference quotient subtracts, in units
-# of eps |f| (a few ulps: the output of a graph is rounded at every node).
-ROUNDING = 4.0
+# A difference whose error estimate is more than this part of it (plus
+# DIFFERENCE_ATOL) cannot judge.
+UNSETTLED = 0.25
 
-Status = Literal["ok", "fail", "kink", "non-finite"]
-Scheme = Literal["central", "forward", "backward"]
+Status = Literal["ok", "fail", "kink", "non-finite", "cannot-judge"]
 
 _NON_FINITE_WARNINGS = frozenset(
     {"non_finite_value", "non_finite_derivative", "non_finite_input", "non_finite_gradient"}
@@ -90,8 +83,10 @@ class Partial:
 
     ``abs_error`` and ``rel_error`` are the worse of reverse against forward
     and reverse against the finite difference. ``status`` is ``ok``,
-    ``fail``, or, where finite differences cannot judge, ``kink`` or
-    ``non-finite``, which do not fail the check.
+    ``fail``, or, where finite differences cannot judge, ``kink``,
+    ``non-finite`` or ``cannot-judge`` (every step small enough to stay
+    clear of a kink, pole or domain edge is too small to mean anything),
+    which do not fail the check.
     """
 
     name: str
@@ -109,10 +104,13 @@ class Partial:
     # The step the finite difference was taken with, and how.
     step: float
     scheme: Scheme
+    # The estimated distance to the nearest edge a step crossed (inf: none).
+    edge: float = math.inf
 
     @property
     def ok(self) -> bool | None:
-        """True or False when judged; None at a kink or a non-finite number."""
+        """True or False when judged; None at a kink, a non-finite number, or
+        where no step could judge."""
         return {"ok": True, "fail": False}.get(self.status)
 
 
@@ -136,14 +134,6 @@ class CheckResult:
         return [name for name, partial in self.partials.items() if partial.status == "fail"]
 
 
-@dataclass(frozen=True, slots=True)
-class _Difference:
-    value: float
-    error: float  # its own error estimate; NaN when there is none
-    step: float
-    scheme: Scheme
-
-
 def check(
     function: Function,
     values: Mapping[str, object],
@@ -158,24 +148,41 @@ def check(
     """
     _one_point(values)
     reverse = function.evaluate(values, wrt=wrt)
-    forward = function.evaluate(values, wrt=wrt, mode="forward")
     point = {name: float(values[name]) for name in function.inputs}
     names = list(reverse.gradient)
-    differences = _finite_differences(function, point, names)
+    walk = plan(function.graph, [])
+    with np.errstate(all="ignore"):
+        node_values = engine.forward(walk, {n: np.float64(point[n]) for n in walk.graph.inputs})
+    forward = forward_partials(function.graph, node_values, names)
+    differences = finite_differences(walk, point, names)
     kinked, non_finite = _inputs_feeding_warnings(function.graph, reverse.warnings)
     warnings = list(reverse.warnings)
     partials = {}
     for name in names:
-        difference = differences[name]
+        clear, plain = differences[name]
+        at_kink = name in kinked
+        # On a kink every step crosses it: show the plain difference.
+        difference = plain if at_kink or (not clear.judged and name in non_finite) else clear
         partials[name] = _judge(
             name,
             float(reverse.gradient[name]),
-            float(forward.gradient[name]),
+            forward[name][0],
             difference,
-            at_kink=name in kinked,
+            at_kink=at_kink,
             non_finite=name in non_finite,
+            cannot_judge=(
+                not clear.judged
+                or _unsettled(clear)
+                # Not finite beside x only where the steps clear of the
+                # edges were taken.
+                or (math.isnan(clear.value) and not math.isnan(plain.value))
+            ),
+            edge=clear.edge,
+            paths=forward[name][1],
         )
-        if math.isnan(difference.value) and not reverse.warnings:
+        if partials[name].status == "cannot-judge":
+            warnings.append(_cannot_judge_warning(name, point[name], clear))
+        elif math.isnan(difference.value) and not reverse.warnings:
             # Every NaN in an output comes with a warning; this one was born
             # beside the point, not at it.
             warnings.append(
@@ -190,6 +197,97 @@ def check(
         value=float(reverse.value),
         partials=partials,
         warnings=tuple(warnings),
+    )
+
+
+def _unsettled(difference: Difference) -> bool:
+    """Is the difference's own error estimate a large part of it? Then the
+    steps float64 resolves at x are all longer than the scale f varies on
+    (sin(x) at 1e16), and the rungs agree or disagree by chance."""
+    # The absolute slack is in units of f over a step of at most 1: over a
+    # longer step (x near 1e23), a quotient that small is only noise.
+    slack = DIFFERENCE_ATOL * min(1.0, 1.0 / difference.step) if difference.step > 0 else 0.0
+    return difference.error > UNSETTLED * abs(difference.value) + slack
+
+
+def forward_partials(
+    graph: Graph, values: list, names: list[str]
+) -> dict[str, tuple[float, float]]:
+    """Forward mode: each partial of ``names`` by pushing tangents through
+    the graph, FORWARD_CHUNK inputs a pass (a column of tangents each), so
+    that n inputs take n / FORWARD_CHUNK passes, not n, in memory of
+    FORWARD_CHUNK numbers a node. ``values`` are the nodes' values.
+
+    Each column is what a pass for its input alone would give: an operand
+    that does not depend on that input contributes nothing (as a missing
+    tangent does), rather than its rule times 0, which is NaN where the rule
+    is infinite (sqrt at 0).
+
+    With each partial comes its size: the sum over paths of the sizes of
+    their products, what the rounding of either mode is proportional to
+    (sin(y/y) sums 1e12 and -1e12 at y = 1e-12)."""
+    ops, operands = graph.columns.ops, graph.columns.operands
+    output = graph.output
+    found = {name: (0.0, 0.0) for name in names}
+    seeded = [name for name in names if graph.input_ids.get(name, output + 1) <= output]
+    for start in range(0, len(seeded), FORWARD_CHUNK):
+        chunk = seeded[start : start + FORWARD_CHUNK]
+        tangents: list = [None] * (output + 1)
+        sizes: list = [None] * (output + 1)
+        reached: list = [None] * (output + 1)  # which columns depend on the node
+        for column, name in enumerate(chunk):
+            seed = np.zeros(len(chunk))
+            seed[column] = 1.0
+            tangents[graph.input_ids[name]] = sizes[graph.input_ids[name]] = seed
+            reached[graph.input_ids[name]] = seed != 0.0
+        with np.errstate(all="ignore"):
+            for node_id in range(output + 1):
+                node_operands = operands[node_id]
+                if node_operands:
+                    tangents[node_id], sizes[node_id], reached[node_id] = _push(
+                        OPS[ops[node_id]], values, node_id, node_operands, tangents, sizes, reached
+                    )
+        if tangents[output] is not None:
+            for column, name in enumerate(chunk):
+                if reached[output][column]:
+                    found[name] = (float(tangents[output][column]), float(sizes[output][column]))
+    return found
+
+
+def _push(op, values, node_id, node_operands, tangents, sizes, reached):
+    """The tangents, sizes and dependency mask of one node from its
+    operands'."""
+    arguments = [values[i] for i in node_operands]
+    total = size = mask = None
+    for position, operand in enumerate(node_operands):
+        tangent = tangents[operand]
+        if tangent is None:
+            continue
+        rule = op.derivative(position)(NUMERIC, values[node_id], *arguments)
+        term = np.where(reached[operand], rule * tangent, 0.0)
+        term_size = np.where(reached[operand], np.abs(rule) * sizes[operand], 0.0)
+        total = term if total is None else total + term
+        size = term_size if size is None else size + term_size
+        mask = reached[operand] if mask is None else mask | reached[operand]
+    return total, size, mask
+
+
+def _cannot_judge_warning(name: str, x: float, difference: Difference) -> EvaluationWarning:
+    if not math.isfinite(difference.edge):
+        return EvaluationWarning(
+            "cannot_judge",
+            f"cannot judge the partial in {name}: the finite differences do not settle at "
+            f"{name} = {format_number(x)}: no step float64 can take there resolves how the "
+            "expression changes",
+        )
+    where = f"about {format_short(difference.edge, 2)} away from"
+    if difference.edge == 0.0:
+        where = "at"
+    return EvaluationWarning(
+        "cannot_judge",
+        f"cannot judge the partial in {name}: a kink, pole or domain edge is {where} "
+        f"{name} = {format_number(x)}, and no step that stays clear of it is large enough "
+        "for a finite difference to mean anything",
     )
 
 
@@ -234,74 +332,16 @@ def _one_point(values: Mapping[str, object]) -> None:
         )
 
 
-def _finite_differences(
-    function: Function, point: dict[str, float], names: list[str]
-) -> dict[str, _Difference]:
-    """The finite difference in each input of ``names``, from one vectorised
-    evaluation: the point, then x + s and x - s for each step s of each
-    input's ladder."""
-    if not names:
-        return {}
-    rungs = LADDER + 2  # 2h, h, and the LADDER halvings of h
-    width = 2 * rungs
-    columns = {name: np.full(1 + width * len(names), value) for name, value in point.items()}
-    with np.errstate(all="ignore"):  # an infinite x makes NaN steps, and NaN differences
-        for k, name in enumerate(names):
-            x = point[name]
-            steps = 2.0 * STEP * max(1.0, abs(x)) * 0.5 ** np.arange(rungs)
-            start = 1 + width * k
-            columns[name][start : start + rungs] = x + steps
-            columns[name][start + rungs : start + width] = x - steps
-    values = np.asarray(function.evaluate(columns, wrt=[]).value, dtype=np.float64)
-    differences = {}
-    for k, name in enumerate(names):
-        start = 1 + width * k
-        up, down = slice(start, start + rungs), slice(start + rungs, start + width)
-        column = columns[name]
-        differences[name] = _best_difference(
-            column[0], column[up], column[down], values[0], values[up], values[down]
-        )
-    return differences
-
-
-def _best_difference(x, ups, downs, f0, f_ups, f_downs) -> _Difference:
-    """The rung of the ladder with the smallest estimated error, central if
-    any rung has f finite on both sides, else one-sided. ``ups`` and
-    ``downs`` are x + s and x - s as rounded (the quotient divides by the
-    step really taken), ``f_ups`` and ``f_downs`` f there."""
-    with np.errstate(all="ignore"):
-        schemes: list[tuple[Scheme, np.ndarray, np.ndarray, np.ndarray]] = [
-            ("central", f_ups - f_downs, ups - downs, np.maximum(abs(f_ups), abs(f_downs))),
-            ("forward", f_ups - f0, ups - x, np.maximum(abs(f_ups), abs(f0))),
-            ("backward", f0 - f_downs, x - downs, np.maximum(abs(f_downs), abs(f0))),
-        ]
-        for scheme, rise, run, size in schemes:
-            quotients = rise / run
-            estimates = (
-                np.maximum(
-                    abs(quotients[1:-1] - quotients[:-2]), abs(quotients[1:-1] - quotients[2:])
-                )
-                + ROUNDING * EPSILON * size[1:-1] / run[1:-1]
-            )
-            usable = np.isfinite(estimates) & np.isfinite(quotients[1:-1])
-            if np.any(usable):
-                best = int(np.argmin(np.where(usable, estimates, np.inf)))
-                return _Difference(
-                    float(quotients[1 + best]),
-                    float(estimates[best]),
-                    float(abs(run[1 + best]) / (2.0 if scheme == "central" else 1.0)),
-                    scheme,
-                )
-        return _Difference(math.nan, math.nan, float(abs(ups[1] - x)), "central")
-
-
 def _judge(
     name: str,
     reverse: float,
     forward: float,
-    difference: _Difference,
+    difference: Difference,
     at_kink: bool,
     non_finite: bool,
+    cannot_judge: bool = False,
+    edge: float = math.inf,
+    paths: float = 0.0,
 ) -> Partial:
     fd = difference.value
     forward_abs, forward_rel = _errors(reverse, forward)
@@ -311,10 +351,12 @@ def _judge(
     forward_agrees = None
     if modes_finite:
         forward_agrees = forward_abs <= (
-            FORWARD_ATOL + FORWARD_RTOL * max(abs(reverse), abs(forward))
+            FORWARD_ATOL
+            + FORWARD_RTOL * max(abs(reverse), abs(forward))
+            + PATH_ROUNDING * EPSILON * paths
         )
     difference_agrees = None
-    judged = not (at_kink or non_finite) and modes_finite and math.isfinite(allowed)
+    judged = not (at_kink or non_finite or cannot_judge) and modes_finite and math.isfinite(allowed)
     if judged:
         difference_agrees = difference_abs <= allowed
     status: Status
@@ -324,6 +366,8 @@ def _judge(
         status = "fail"
     elif at_kink:
         status = "kink"
+    elif cannot_judge and modes_finite and not non_finite:
+        status = "cannot-judge"
     elif not judged:
         status = "non-finite"
     else:
@@ -341,6 +385,7 @@ def _judge(
         allowed=allowed,
         step=difference.step,
         scheme=difference.scheme,
+        edge=edge,
     )
 
 

@@ -27,10 +27,12 @@ by diverging (momentum 0.9 multiplies the step by up to 10, and the bound
 by 1.9). Ten thousand steps of a small expression take about a second.
 
 **Stopping.** At the tolerance (the Euclidean norm of the gradient at most
-``tol``), at the step limit, or as soon as the loss, the gradient or the
-point is not finite: then the run has *diverged*, and the result is the
-last point where everything was finite (with the step that went wrong and
-its warnings in ``Minimum.diverged``). A start where the loss or gradient is
+``tol``), at the step limit, or as soon as the loss, the gradient, the
+point or the method's own state (momentum's velocity, Adam's averages) is
+not finite: then the run has *diverged*, and the result is the last point
+where everything was finite (with the step that went wrong and its
+warnings in ``Minimum.diverged``, or what overflowed in
+``Minimum.overflow``). A start where the loss or gradient is
 already not finite is an :class:`InputError`, since there is no finite point
 to report.
 """
@@ -63,6 +65,10 @@ class GradientDescent:
     def step(self, gradient: np.ndarray) -> np.ndarray:
         return -self.lr * gradient
 
+    def overflowed(self) -> list[tuple[str, np.ndarray]]:
+        """The parts of the state that are no longer finite: none here."""
+        return []
+
 
 class Momentum:
     """Heavy-ball momentum: the step follows a decaying sum of gradients."""
@@ -75,6 +81,11 @@ class Momentum:
     def step(self, gradient: np.ndarray) -> np.ndarray:
         self.velocity = self.beta * self.velocity + gradient
         return -self.lr * self.velocity
+
+    def overflowed(self) -> list[tuple[str, np.ndarray]]:
+        """The parts of the state that are no longer finite, by name, with
+        a mask of the parameters concerned."""
+        return _not_finite([("the momentum's velocity", self.velocity)])
 
 
 class Adam:
@@ -100,6 +111,27 @@ class Adam:
         mean = self.mean / (1 - self.beta1**self.count)
         square = self.square / (1 - self.beta2**self.count)
         return -self.lr * mean / (np.sqrt(square) + self.eps)
+
+    def overflowed(self) -> list[tuple[str, np.ndarray]]:
+        """The parts of the state that are no longer finite, by name, with
+        a mask of the parameters concerned. Where the mean squared gradient
+        overflows, the step is the mean over infinity, 0: the run would
+        stand still and look as if it had run out of steps."""
+        return _not_finite(
+            [
+                ("Adam's mean gradient", self.mean),
+                ("Adam's mean squared gradient", self.square),
+            ]
+        )
+
+
+def _not_finite(parts: list[tuple[str, object]]) -> list[tuple[str, np.ndarray]]:
+    found = []
+    for name, value in parts:
+        bad = ~np.isfinite(np.asarray(value))
+        if bad.any():
+            found.append((name, bad))
+    return found
 
 
 class Defaults(NamedTuple):
@@ -156,6 +188,9 @@ class Minimum:
     steps: int
     stopped: Stopped
     diverged: Step | None = None
+    # Where the method's own state overflowed with the point still finite
+    # (Adam's mean squared gradient): what overflowed, in words.
+    overflow: str | None = None
 
     @property
     def reason(self) -> str:
@@ -170,6 +205,8 @@ class Minimum:
             )
         if self.stopped == "interrupted":
             return f"interrupted at step {self.steps:,} (the gradient norm was {norm})"
+        if self.overflow is not None:
+            return f"diverged at step {self.steps + 1}: {self.overflow}"
         return f"diverged at step {self.diverged.step}: {_what_went_wrong(self.diverged)}"
 
 
@@ -198,7 +235,9 @@ def minimize(
     position = np.array([start[name] for name in params], dtype=np.float64)
     optimiser = rule(lr)
 
-    def settle(stopped: Stopped, at: Step, diverged: Step | None = None) -> Minimum:
+    def settle(
+        stopped: Stopped, at: Step, diverged: Step | None = None, overflow: str | None = None
+    ) -> Minimum:
         return Minimum(
             method=method,
             lr=lr,
@@ -211,6 +250,7 @@ def minimize(
             steps=at.step,
             stopped=stopped,
             diverged=diverged,
+            overflow=overflow,
         )
 
     last = reached = None  # the last step updated from; the latest finite one
@@ -245,7 +285,12 @@ def minimize(
                 return settle("tolerance", current)
             if number == steps:
                 return settle("steps", current)
-            position = position + optimiser.step(gradient)
+            # Overflow is divergence, found below, not a warning for the user.
+            with np.errstate(all="ignore"):
+                position = position + optimiser.step(gradient)
+            overflow = _overflow(optimiser, params, current)
+            if overflow is not None:
+                return settle("diverged", current, overflow=overflow)
             last = current
     except BaseException as stop:
         # Ctrl-C or SIGTERM (not an Exception) ends the run, as it must; the
@@ -311,6 +356,21 @@ def _parameters(function: Function, wrt: Sequence[str] | str | None) -> list[str
             hint=function.inputs_text(),
         )
     return [name for name in function.inputs if name in chosen]
+
+
+def _overflow(optimiser, params: list[str], at: Step) -> str | None:
+    """What of the method's state is no longer finite, in words, or None.
+    A point that is not finite is found by the next evaluation, which says
+    where it came from."""
+    found = optimiser.overflowed()
+    if not found:
+        return None
+    part, bad = found[0]
+    name = params[int(np.flatnonzero(np.broadcast_to(bad, (len(params),)))[0])]
+    return (
+        f"{part} overflowed in {name} (the partial by {name} is "
+        f"{format_number(at.gradient[name])} at step {at.step})"
+    )
 
 
 def _what_went_wrong(step: Step) -> str:

@@ -92,6 +92,12 @@ class Op:
     # Names the language uses for this op (functions only); first is canonical.
     spellings: tuple[str, ...] = ()
     kink: Kink | None = None
+    # Where the op is not smooth (a kink, a pole, a domain edge):
+    # edges(out, *args) gives quantities, one per edge, that are zero on it
+    # and keep their sign (or stay NaN) on each side of it. A finite
+    # difference is only trusted between points where every one keeps its
+    # sign; see cgrad.differences.
+    edges: Callable[..., tuple] | None = None
 
     def derivative(self, index: int) -> Rule:
         """The local-derivative rule for argument ``index``."""
@@ -235,6 +241,60 @@ def _at_zero(m, out, a):
     return m.equal(a, 0.0)
 
 
+# Edges (see Op.edges): numeric only, so plain numpy.
+
+
+def _edge_at_zero(out, a):
+    return (a,)
+
+
+def _edge_of_unit_interval(out, a):
+    # (1 - a)(1 + a) rather than 1 - a*a: exact near |a| = 1.
+    return ((1.0 - a) * (1.0 + a),)
+
+
+def _edge_of_power(out, a, b):
+    # a^b is smooth in a through 0 only for a whole exponent >= 0.
+    smooth = np.equal(np.floor(b), b) & np.greater_equal(b, 0.0)
+    return (np.where(smooth, 1.0, a),)
+
+
+def _edge_at_origin(a, b):
+    # The larger of the two in size, with its sign: it changes sign when a
+    # path through the plane passes the origin (hypot(a, b) only touches 0).
+    return np.where(np.abs(a) <= np.abs(b), b, a)
+
+
+def _edge_of_atan2(out, y, x):
+    # The branch cut (y = 0 with x < 0) and the origin.
+    return (np.where(np.less(x, 0.0), y, 1.0), _edge_at_origin(y, x))
+
+
+def _edges_of_extremum(better):
+    """Ties of min or max: for each argument, how far it is ahead of the
+    best of the others (positive for the one chosen, zero at a tie)."""
+
+    def edges(out, *args):
+        if len(args) < 2:
+            return ()
+        prefix = [args[0]]
+        for arg in args[1:-1]:
+            prefix.append(better(prefix[-1], arg))
+        suffix = [args[-1]]
+        for arg in reversed(args[1:-1]):
+            suffix.append(better(suffix[-1], arg))
+        suffix.reverse()
+        others = [
+            suffix[0],
+            *(better(p, s) for p, s in zip(prefix[:-1], suffix[1:], strict=True)),
+            prefix[-1],
+        ]
+        sign = 1.0 if better is np.maximum else -1.0
+        return tuple(sign * (arg - other) for arg, other in zip(args, others, strict=True))
+
+    return edges
+
+
 OPS: dict[str, Op] = {
     op.name: op
     for op in [
@@ -250,7 +310,7 @@ OPS: dict[str, Op] = {
            Notation(Fixity.INFIX, "*", PRODUCT)),
         Op("div", 2, np.divide,
            (lambda m, out, a, b: 1.0 / b, lambda m, out, a, b: -out / b),
-           Notation(Fixity.INFIX, "/", PRODUCT)),
+           Notation(Fixity.INFIX, "/", PRODUCT), edges=lambda out, a, b: (b,)),
         Op("neg", 1, np.negative,
            (lambda m, out, a: MINUS_ONE,),
            Notation(Fixity.PREFIX, "-", UNARY)),
@@ -266,16 +326,18 @@ OPS: dict[str, Op] = {
            spellings=("pow",),
            kink=Kink(_pow_kink,
                      "at a = 0 cgrad takes 0^0 = 1, d/da = b*a^(b-1) (0 where b = 0) and d/db = 0 for b >= 0",
-                     fixed=((1, _pow_kink_in_base), (0, _pow_kink_in_exponent)))),
+                     fixed=((1, _pow_kink_in_base), (0, _pow_kink_in_exponent))),
+           edges=_edge_of_power),
         # Trigonometry. The rules are written in the forms that keep their
         # precision over the whole domain (tests/test_precision.py holds each to
         # a few ULP of mpmath): (1 - a)*(1 + a) is exact near |a| = 1, where
         # 1 - a*a loses its digits.
         Op("sin", 1, np.sin, (lambda m, out, a: m.cos(a),), _fn("sin"), ("sin",)),
         Op("cos", 1, np.cos, (lambda m, out, a: -m.sin(a),), _fn("cos"), ("cos",)),
-        Op("tan", 1, np.tan, (lambda m, out, a: 1.0 + out * out,), _fn("tan"), ("tan",)),
-        Op("asin", 1, np.arcsin, (lambda m, out, a: 1.0 / m.sqrt((1.0 - a) * (1.0 + a)),), _fn("asin"), ("asin",)),
-        Op("acos", 1, np.arccos, (lambda m, out, a: -1.0 / m.sqrt((1.0 - a) * (1.0 + a)),), _fn("acos"), ("acos",)),
+        Op("tan", 1, np.tan, (lambda m, out, a: 1.0 + out * out,), _fn("tan"), ("tan",),
+           edges=lambda out, a: (np.cos(a),)),
+        Op("asin", 1, np.arcsin, (lambda m, out, a: 1.0 / m.sqrt((1.0 - a) * (1.0 + a)),), _fn("asin"), ("asin",), edges=_edge_of_unit_interval),
+        Op("acos", 1, np.arccos, (lambda m, out, a: -1.0 / m.sqrt((1.0 - a) * (1.0 + a)),), _fn("acos"), ("acos",), edges=_edge_of_unit_interval),
         Op("atan", 1, np.arctan, (lambda m, out, a: 1.0 / (1.0 + a * a),), _fn("atan"), ("atan",)),
         Op("sinh", 1, np.sinh, (lambda m, out, a: m.cosh(a),), _fn("sinh"), ("sinh",)),
         Op("cosh", 1, np.cosh, (lambda m, out, a: m.sinh(a),), _fn("cosh"), ("cosh",)),
@@ -286,32 +348,34 @@ OPS: dict[str, Op] = {
         Op("tanh", 1, np.tanh, (lambda m, out, a: 4.0 * m.sigmoid(2.0 * a) * m.sigmoid(-2.0 * a),),
            _fn("tanh"), ("tanh",)),
         Op("asinh", 1, np.arcsinh, (lambda m, out, a: 1.0 / m.hypot(a, 1.0),), _fn("asinh"), ("asinh",)),
-        Op("acosh", 1, np.arccosh, (lambda m, out, a: 1.0 / (m.sqrt(a - 1.0) * m.sqrt(a + 1.0)),), _fn("acosh"), ("acosh",)),
-        Op("atanh", 1, np.arctanh, (lambda m, out, a: 1.0 / ((1.0 - a) * (1.0 + a)),), _fn("atanh"), ("atanh",)),
+        Op("acosh", 1, np.arccosh, (lambda m, out, a: 1.0 / (m.sqrt(a - 1.0) * m.sqrt(a + 1.0)),), _fn("acosh"), ("acosh",),
+           edges=lambda out, a: (a - 1.0,)),
+        Op("atanh", 1, np.arctanh, (lambda m, out, a: 1.0 / ((1.0 - a) * (1.0 + a)),), _fn("atanh"), ("atanh",), edges=_edge_of_unit_interval),
         # Exponentials and logarithms. expm1(a) + 1 cancels for a < 0.
         Op("exp", 1, np.exp, (lambda m, out, a: out,), _fn("exp"), ("exp",)),
         Op("expm1", 1, np.expm1, (lambda m, out, a: m.exp(a),), _fn("expm1"), ("expm1",)),
-        Op("log", 1, np.log, (lambda m, out, a: 1.0 / a,), _fn("log"), ("log", "ln")),
+        Op("log", 1, np.log, (lambda m, out, a: 1.0 / a,), _fn("log"), ("log", "ln"), edges=_edge_at_zero),
         Op("logb", 2, _log_base,
            (lambda m, out, a, b: 1.0 / (a * m.log(b)),
             lambda m, out, a, b: -out / (b * m.log(b))),
-           _fn("log"), ("log",)),
-        Op("log2", 1, np.log2, (lambda m, out, a: LOG2_E / a,), _fn("log2"), ("log2",)),
-        Op("log10", 1, np.log10, (lambda m, out, a: LOG10_E / a,), _fn("log10"), ("log10",)),
-        Op("log1p", 1, np.log1p, (lambda m, out, a: 1.0 / (1.0 + a),), _fn("log1p"), ("log1p",)),
+           _fn("log"), ("log",), edges=lambda out, a, b: (a, b, b - 1.0)),
+        Op("log2", 1, np.log2, (lambda m, out, a: LOG2_E / a,), _fn("log2"), ("log2",), edges=_edge_at_zero),
+        Op("log10", 1, np.log10, (lambda m, out, a: LOG10_E / a,), _fn("log10"), ("log10",), edges=_edge_at_zero),
+        Op("log1p", 1, np.log1p, (lambda m, out, a: 1.0 / (1.0 + a),), _fn("log1p"), ("log1p",),
+           edges=lambda out, a: (a + 1.0,)),
         # Roots: the slope at 0 is +inf by convention. sqrt(-0.0) is -0.0, and
         # 0.5/-0.0 would be -inf: abs() keeps the convention there too.
         Op("sqrt", 1, np.sqrt, (lambda m, out, a: 0.5 / m.abs(out),), _fn("sqrt"), ("sqrt",),
-           kink=Kink(_at_zero, "sqrt'(0) = inf")),
+           kink=Kink(_at_zero, "sqrt'(0) = inf"), edges=_edge_at_zero),
         Op("cbrt", 1, np.cbrt, (lambda m, out, a: 1.0 / (3.0 * out * out),), _fn("cbrt"), ("cbrt",),
-           kink=Kink(_at_zero, "cbrt'(0) = inf")),
+           kink=Kink(_at_zero, "cbrt'(0) = inf"), edges=_edge_at_zero),
         # Piecewise functions and their conventions at the kink.
         Op("abs", 1, np.abs, (lambda m, out, a: m.sign(a),), _fn("abs"), ("abs",),
-           kink=Kink(_at_zero, "abs'(0) = 0")),
+           kink=Kink(_at_zero, "abs'(0) = 0"), edges=_edge_at_zero),
         Op("sign", 1, np.sign, (lambda m, out, a: 0.0,), _fn("sign"), ("sign",),
-           kink=Kink(_at_zero, "sign'(0) = 0")),
+           kink=Kink(_at_zero, "sign'(0) = 0"), edges=_edge_at_zero),
         Op("relu", 1, _relu, (lambda m, out, a: m.sign(out),), _fn("relu"), ("relu",),
-           kink=Kink(_at_zero, "relu'(0) = 0")),
+           kink=Kink(_at_zero, "relu'(0) = 0"), edges=_edge_at_zero),
         # out*(1 - out) cancels, and is 0 once sigmoid rounds to 1.
         Op("sigmoid", 1, _sigmoid, (lambda m, out, a: out * m.sigmoid(-a),), _fn("sigmoid"), ("sigmoid",)),
         Op("softplus", 1, lambda a: np.logaddexp(0.0, a), (lambda m, out, a: m.sigmoid(a),),
@@ -322,18 +386,21 @@ OPS: dict[str, Op] = {
         Op("atan2", 2, np.arctan2,
            (lambda m, out, y, x: _over_hypot_squared(m, x, y, x),
             lambda m, out, y, x: _over_hypot_squared(m, -y, y, x)),
-           _fn("atan2"), ("atan2",)),
+           _fn("atan2"), ("atan2",), edges=_edge_of_atan2),
         Op("hypot", 2, np.hypot,
            (lambda m, out, a, b: m.where(m.equal(out, 0.0), 0.0, a / out),
             lambda m, out, a, b: m.where(m.equal(out, 0.0), 0.0, b / out)),
            _fn("hypot"), ("hypot",),
-           kink=Kink(lambda m, out, a, b: m.equal(out, 0.0), "the gradient of hypot at (0, 0) is (0, 0)")),
+           kink=Kink(lambda m, out, a, b: m.equal(out, 0.0), "the gradient of hypot at (0, 0) is (0, 0)"),
+           edges=lambda out, a, b: (_edge_at_origin(a, b),)),
         Op("min", None, _minimum, (lambda m, out, *args, index: m.tie_share(out, args, index),),
            _fn("min"), ("min",),
-           kink=Kink(lambda m, out, *args: m.is_tie(out, *args), "tied arguments share the slope equally (1/n each)")),
+           kink=Kink(lambda m, out, *args: m.is_tie(out, *args), "tied arguments share the slope equally (1/n each)"),
+           edges=_edges_of_extremum(np.minimum)),
         Op("max", None, _maximum, (lambda m, out, *args, index: m.tie_share(out, args, index),),
            _fn("max"), ("max",),
-           kink=Kink(lambda m, out, *args: m.is_tie(out, *args), "tied arguments share the slope equally (1/n each)")),
+           kink=Kink(lambda m, out, *args: m.is_tie(out, *args), "tied arguments share the slope equally (1/n each)"),
+           edges=_edges_of_extremum(np.maximum)),
     ]
 }  # fmt: skip
 

@@ -14,13 +14,12 @@ from ..check import (
     DIFFERENCE_RTOL,
     FORWARD_ATOL,
     FORWARD_RTOL,
-    LADDER,
-    ROUNDING,
     CheckResult,
     Partial,
     check,
     check_random,
 )
+from ..differences import LADDER, ROUNDING
 from ..errors import UsageError, join_names
 from ..function import Function
 from ..numbers import format_number, format_short, json_number
@@ -62,19 +61,26 @@ HELP = "\n\n".join(
         "that a large input keeps a step that float64 can represent (a fixed 1e-6, as in "
         "PyTorch's gradcheck, rounds away past about 1e10). The difference is also taken "
         f"at 2h and at h/2, h/4, ... h/2^{LADDER}, and the step whose result agrees best "
-        "with its neighbours is kept: that finds a good step near a domain edge (log(x) at "
-        "1e-7), near a kink, or where f turns faster than x (sin(x) at 1e6). On a domain "
-        "edge, a one-sided difference is used.",
+        "with its neighbours is kept: that finds a good step where f turns faster than x "
+        "(sin(x) at 1e6). A step never crosses a kink, a pole or a domain edge of any node "
+        "(1/x at 1e-10, abs(x) at 1e-300): steps that would are dropped, and the ladder "
+        "starts again under the nearest edge. Where even a step of a few units in the last "
+        "place of x crosses one (abs(sin(x)) at pi), or no step float64 can take there "
+        "resolves f (sin(x) at 1e34; sin(x + 1e18) in x), the partial is marked cannot "
+        "judge: it does not fail, and a warning says why.",
         "Tolerances: reverse and forward mode run the same rules in another order and must "
         f"agree to {_sci(FORWARD_RTOL)} relative plus {_sci(FORWARD_ATOL)} absolute. Reverse "
         f"mode and the finite difference must agree to {_sci(DIFFERENCE_RTOL)} relative plus "
         f"{_sci(DIFFERENCE_ATOL)} absolute plus the difference's own error estimate: its "
-        f"distance from its neighbours, plus {ROUNDING:g}*eps*|f| of rounding over the "
+        f"distance from its neighbours and from shorter steps, plus {ROUNDING:g}*eps*|f| of "
+        "rounding and eps*|v|*|df/dv| for each node v the step moves, over the "
         "distance between the two points. A relative error is |a - b| / max(|a|, |b|); "
         "the table shows the worse of the two comparisons.",
         "At a kink (relu or abs at 0, a min/max tie, sqrt at 0) or a NaN or infinity, "
         "finite differences cannot judge: a partial whose input feeds it is marked kink or "
-        "non-finite and does not fail, and the warnings say why. Reverse and forward mode "
+        "non-finite and does not fail, and the warnings say why. Partials that were not "
+        'judged leave the exit status 0; in --json their "ok" is null and their '
+        '"verdict" (ok, fail, kink, non-finite or cannot-judge) says why. Reverse and forward mode '
         "apply the same convention there, and must still agree.",
         "Random points are drawn with --seed (default 0), so that a run repeats exactly.",
     ]
@@ -196,8 +202,20 @@ def _point_report(result: CheckResult) -> list[Text]:
     return lines
 
 
-_STATUS_TEXT = {"ok": "ok", "fail": "FAIL", "kink": "kink", "non-finite": "non-finite"}
-_STATUS_STYLE = {"ok": "green", "fail": "bold red", "kink": "yellow", "non-finite": "yellow"}
+_STATUS_TEXT = {
+    "ok": "ok",
+    "fail": "FAIL",
+    "kink": "kink",
+    "non-finite": "non-finite",
+    "cannot-judge": "cannot judge",
+}
+_STATUS_STYLE = {
+    "ok": "green",
+    "fail": "bold red",
+    "kink": "yellow",
+    "non-finite": "yellow",
+    "cannot-judge": "yellow",
+}
 
 
 def _reason(partial: Partial) -> Text:
@@ -239,7 +257,7 @@ def _verdict(result: CheckResult) -> Text:
             f"({agreeing} of {total} partial{_s(total)} {'agrees' if agreeing == 1 else 'agree'})",
             style="bold red",
         )
-    exempt = [f"{p.name} ({p.status})" for p in partials if p.status != "ok"]
+    exempt = [f"{p.name} ({_STATUS_TEXT[p.status]})" for p in partials if p.status != "ok"]
     if not exempt:
         return Text("ok: the partial agrees" if total == 1 else f"ok: all {total} partials agree")
     judged = (
@@ -306,7 +324,7 @@ def _random_report(around: list[CheckResult], seed: int) -> list[Text]:
 
 def _point_status(point: CheckResult) -> str:
     """``ok``, or which partials failed, else which were not judged."""
-    for status in ("fail", "kink", "non-finite"):
+    for status in ("fail", "kink", "non-finite", "cannot-judge"):
         names = [name for name, p in point.partials.items() if p.status == status]
         if names:
             return f"{_STATUS_TEXT[status]} {', '.join(names)}"
@@ -314,8 +332,7 @@ def _point_status(point: CheckResult) -> str:
 
 
 def _verdict_style(cell: str) -> str:
-    word = cell.split(" ")[0]
-    status = next((s for s, t in _STATUS_TEXT.items() if t == word), None)
+    status = next((s for s, t in _STATUS_TEXT.items() if cell.startswith(t)), None)
     return _STATUS_STYLE.get(status, "")
 
 
@@ -355,7 +372,8 @@ def check_json(
 
 
 def _partials_json(result: CheckResult) -> dict:
-    # "ok" is null where finite differences could not judge (a kink, a NaN).
+    # "ok" is null where finite differences could not judge; "verdict" says
+    # why: "ok", "fail", "kink", "non-finite" or "cannot-judge".
     return {
         name: {
             "reverse": json_number(p.reverse),
@@ -364,6 +382,7 @@ def _partials_json(result: CheckResult) -> dict:
             "abs_error": json_number(p.abs_error),
             "rel_error": json_number(p.rel_error),
             "ok": p.ok,
+            "verdict": p.status,
         }
         for name, p in result.partials.items()
     }

@@ -136,7 +136,8 @@ def minimize_command(
 ) -> None:
     """Minimize an expression by gradient descent from a start point: one
     forward and one backward pass a step, until the gradient norm reaches
-    --tol, the step limit, or the numbers stop being finite (diverged: exit 1).
+    --tol, the step limit, or the numbers stop being finite, the method's own
+    (momentum's velocity, Adam's averages) included (diverged: exit 1).
 
     Give every input a start value as --NAME VALUE, --NAME=VALUE, NAME=VALUE
     or --var NAME=VALUE. A live display of the loss runs on stderr when it is
