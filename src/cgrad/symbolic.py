@@ -28,7 +28,7 @@ import numpy as np
 from .engine import backward, plan
 from .errors import InputError
 from .graph import CONSTANT, INPUT, Graph
-from .numbers import format_number
+from .numbers import format_number, literal_text
 from .ops import ATOM, OPS, SUM, UNARY, Fixity
 
 # --------------------------------------------------------------------------
@@ -364,25 +364,39 @@ def _uses(roots: Sequence[Sym]) -> dict[int, int]:
     return counts
 
 
-def program_text(root: Sym, taken: Sequence[str] = (), separator: str = "; ") -> str:
+def program_text(
+    root: Sym, taken: Sequence[str] = (), separator: str = "; ", prefix: str | None = None
+) -> str:
     """``root`` as a cgrad program: bindings for the subexpressions used more
     than once (named so as not to clash with ``taken``), then the expression."""
-    statements = program_statements(root, taken)
+    statements = program_statements(root, taken, prefix)
     return separator.join(statements)
 
 
-def program_statements(root: Sym, taken: Sequence[str] = ()) -> list[str]:
-    """As :func:`program_text`, one statement per item."""
-    uses = _uses([root])
-    shared = sorted(
-        (node for node in _reachable(root) if uses.get(node.id, 0) > 1 and node.operands),
-        key=lambda node: node.id,  # operands are made before their users
-    )
-    prefix = binding_prefix(taken)
+def program_statements(
+    root: Sym, taken: Sequence[str] = (), prefix: str | None = None
+) -> list[str]:
+    """As :func:`program_text`, one statement per item. ``prefix``, when
+    given, is ``binding_prefix(taken)`` worked out once by a caller that
+    prints many formulas: it reads every input's name, so working it out
+    per formula made the partials of n inputs cost n^2."""
+    shared = _shared(root)
+    if prefix is None:
+        prefix = binding_prefix(taken)
     names = {node.id: f"{prefix}{index}" for index, node in enumerate(shared, start=1)}
     statements = [f"{names[node.id]} = {_expression(node, names)}" for node in shared]
     statements.append(_expression(root, names))
     return statements
+
+
+def _shared(root: Sym) -> list[Sym]:
+    """The nodes under ``root`` used more than once that have operands (the
+    ones a binding names), oldest first: operands are made before their users."""
+    uses = _uses([root])
+    return sorted(
+        (node for node in _reachable(root) if uses.get(node.id, 0) > 1 and node.operands),
+        key=lambda node: node.id,
+    )
 
 
 def _reachable(root: Sym) -> list[Sym]:
@@ -424,7 +438,7 @@ def _expression(root: Sym, names: dict[int, str]) -> str:
 def _parts(node: Sym) -> list:
     """The pieces of one node: text, and its operands with their contexts."""
     if node.op == CONSTANT:
-        return [format_number(node.value)]
+        return [literal_text(node.value)]
     if node.op == INPUT:
         return [node.name]
     notation = OPS[node.op].notation
