@@ -10,6 +10,8 @@ import re
 import pytest
 
 import cgrad
+import cgrad.function
+import cgrad.parser
 import cgrad.symbolic
 from cgrad.numbers import format_number, format_short, literal_text
 
@@ -82,3 +84,106 @@ def test_diff_reads_each_input_name_a_bounded_number_of_times(cli, monkeypatch):
     # Each partial read every input's name to choose its binding names: n^2.
     small, large = _names_read(cli, monkeypatch, 500), _names_read(cli, monkeypatch, 2000)
     assert large <= 5 * small
+
+
+# --------------------------------------------------------------------------
+# Derivatives never go through text.
+
+
+def test_a_derivative_is_built_without_parsing_its_formula(monkeypatch):
+    f = cgrad.compile("sin(x*y) + x")
+
+    def no_parsing(*arguments, **keywords):
+        raise AssertionError("a derivative's formula was parsed")
+
+    monkeypatch.setattr(cgrad.function, "parse", no_parsing)
+    monkeypatch.setattr(cgrad.function, "build_graph", no_parsing)
+    d = f.derivative("x")
+    assert d.source == "1 + cos(x*y)*y"
+    assert d.inputs == ("x", "y")
+    assert d.evaluate(x=1.0, y=2.0).gradient == pytest.approx(
+        {"x": -3.637189707302727, "y": -2.234741690198506}
+    )
+    dd = d.derivative("y")
+    assert dd.source == "t1 = x*y; cos(t1) - y*sin(t1)*x"
+
+
+def _sum_of(terms: int) -> str:
+    return " + ".join(f"sin(x*{k})*y" for k in range(1, terms + 1))
+
+
+def test_second_derivatives_of_a_program_whose_formulas_exceed_the_size_limit(
+    cli, tmp_path, monkeypatch
+):
+    # A program at the size limit whose partials' text is longer than the
+    # limit: they were parsed back, which failed ("longer than ... MiB").
+    terms = 3_000
+    text = " + ".join(f"sin(x*{k})*y" for k in range(1, terms + 1))
+    monkeypatch.setattr(cgrad.parser, "MAX_CHARACTERS", len(text))
+    assert len(cgrad.compile(text).derivative("x").source) > len(text)
+    program = tmp_path / "big.cg"
+    program.write_text(text)
+    result = cli("eval", f"@{program}", "x=0", "y=1", "--hessian", "--json")
+    assert result.exit_code == 0, result.output
+    # d2/dx2 of sum sin(kx)*y is -sum k^2 sin(kx)*y, 0 at x = 0; d2/dxdy is sum k.
+    mixed = float(terms * (terms + 1) // 2)
+    assert json.loads(result.stdout)["hessian"] == {
+        "x": {"x": 0.0, "y": mixed},
+        "y": {"x": mixed, "y": 0.0},
+    }
+    second = cli("diff", f"@{program}", "--order", "2", "--wrt", "y")
+    assert second.exit_code == 0, second.output
+    assert second.stdout.splitlines()[-1] == "∂²f/∂y² = 0"
+
+
+def test_diff_order_2_needs_no_parse_of_a_derivative(cli, monkeypatch):
+    calls = []
+    real = cgrad.function.parse
+    monkeypatch.setattr(cgrad.function, "parse", lambda *a, **k: calls.append(a) or real(*a, **k))
+    result = cli("diff", "x^3*y", "--order", "2")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[4:] == [
+        "∂²f/∂x² = 3*y*(2*x)",
+        "∂²f/∂x∂y = 3*x^2",
+        "∂²f/∂y² = 0",
+    ]
+    assert len(calls) == 1  # the user's program, once
+
+
+# --------------------------------------------------------------------------
+# Warnings about second derivatives point at the user's program, once each.
+
+
+def test_hessian_warnings_at_a_kink_point_at_the_program_and_are_said_once(cli):
+    result = cli("eval", "max(x,y)*x", "x=1", "y=1", "--hessian", "--json")
+    assert result.exit_code == 0
+    warnings = json.loads(result.stdout)["warnings"]
+    assert [(w["type"], w["node"], w["line"], w["column"]) for w in warnings] == [
+        ("kink", 2, 1, 1),
+        ("kink", 2, 1, 1),
+    ]
+    assert warnings[1]["message"] == (
+        "in the second derivatives, the derivative rule of `max(x,y)` (node @2, line 1, "
+        "column 1) is at a kink, sign(0); by convention, sign'(0) = 0 (one-sided: Infinity "
+        "from the left, Infinity from the right)"
+    )
+
+
+def test_hessian_warnings_in_text(cli):
+    result = cli("eval", "max(x,y)*x", "x=1", "y=1", "--hessian")
+    assert result.exit_code == 0
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2
+    assert warnings[1].startswith(
+        "warning: in the second derivatives, the derivative rule of `max(x,y)` (node @2, "
+        "line 1, column 1) is at a kink, sign(0)"
+    )
+
+
+def test_a_derivative_functions_own_warnings_point_at_the_program():
+    f = cgrad.compile("y + log(x)")
+    [warning] = f.derivative("x").evaluate(x=0.0, y=1.0).warnings
+    assert (warning.node, warning.span.line, warning.span.column) == (2, 1, 5)
+    assert warning.message == (
+        "the derivative rule of `log(x)` (node @2, line 1, column 5) is Infinity: 1 / 0 = Infinity"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Annotated
 
@@ -33,23 +34,36 @@ EXAMPLES = """
 """
 
 
-def hessian_at(function, inputs: dict[str, float], names: list[str]) -> tuple[dict, list]:
+def hessian_at(
+    function, inputs: dict[str, float], names: list[str], known: Sequence = ()
+) -> tuple[dict, list]:
     """The Hessian at a point: each partial's formula, evaluated with its
     own gradient (a row per name); and the warnings of those evaluations
     (a formula takes the general case where a rule has a special one, so at
-    such a point an entry can be NaN: it must not pass in silence)."""
+    such a point an entry can be NaN: it must not pass in silence).
+
+    The warnings point at the user's program (a formula's nodes come from
+    its nodes, or from their derivative rules), each said once: not again
+    for each row, nor when ``known`` (the first derivatives' warnings)
+    already says it."""
     matrix, warnings = {}, []
+    said = {(w.type, w.node, w.in_rule) for w in known}
     for name in names:
         partial = function.derivative(name)
         row = partial.evaluate(inputs, wrt=names)
         matrix[name] = row.gradient
-        # Node and place refer to the formula, not to the program: say so.
-        where = f"in the formula of ∂f/∂{name}, {partial.source}: "
-        warnings += [
-            replace(w, message=where + w.message, node=None, span=None)
-            for w in row.warnings
-            if w.type != "non_finite_input"  # said once already
-        ]
+        for warning in row.warnings:
+            if warning.type == "non_finite_input":  # said once already
+                continue
+            if warning.node is None:  # about a whole entry of the row
+                key = (warning.type, name, warning.message)
+                prefix = f"in the second derivatives, in the row of ∂f/∂{name}: "
+            else:
+                key = (warning.type, warning.node, warning.in_rule)
+                prefix = "in the second derivatives, "
+            if key not in said:
+                said.add(key)
+                warnings.append(replace(warning, message=prefix + warning.message))
     return matrix, warnings
 
 
@@ -123,7 +137,7 @@ def eval_command(
             trace = passes(function, result)
         matrix = None
         if hessian:
-            matrix, more = hessian_at(function, inputs, list(result.gradient))
+            matrix, more = hessian_at(function, inputs, list(result.gradient), result.warnings)
             result = replace(result, warnings=result.warnings + tuple(more))
         if json_output:
             document = evaluation_json(
