@@ -8,7 +8,13 @@ from typing import Annotated
 
 import typer
 
-from ..documents import evaluation_json, passes_json
+from ..documents import (
+    document_pieces,
+    evaluation_json,
+    graph_json_pieces,
+    passes_json_pieces,
+    write_pieces,
+)
 from ..errors import UsageError
 from .application import app
 from .arguments import (
@@ -130,23 +136,33 @@ def eval_command(
                 hint="leave out --mode forward",
             )
         result = function.evaluate(inputs, wrt=split_wrt(wrt), mode=mode)
-        trace = None
         if steps:
-            from ..explain import passes  # only --steps needs it
+            from ..explain import backward_steps, forward_steps  # only --steps needs them
 
-            trace = passes(function, result)
+            # Checked before anything is written: the steps are made as written.
+            forward, backward = forward_steps(function, result), backward_steps(function, result)
         matrix = None
         if hessian:
             matrix, more = hessian_at(function, inputs, list(result.gradient), result.warnings)
             result = replace(result, warnings=result.warnings + tuple(more))
         if json_output:
-            document = evaluation_json(
-                function.graph, inputs, result, with_graph=graph, hessian=matrix
-            )
-            if trace is not None:
-                document["steps"] = passes_json(function.graph, trace)
-            write_json(document)
+            document = evaluation_json(function.graph, inputs, result, hessian=matrix)
+            # The graph and the steps grow with the program: written as made.
+            parts = {}
+            if graph:
+                parts["graph"] = graph_json_pieces(function.graph, result)
+            if steps:
+                parts["steps"] = passes_json_pieces(function.graph, forward, backward)
+            if parts:
+                write_pieces(document_pieces(document, parts))
+            else:
+                write_json(document)
             return
+        trace = None
+        if steps:
+            from ..explain import Passes
+
+            trace = Passes(tuple(forward), tuple(backward))
         # Imported here, not at the top: a --json run never draws, and Rich
         # is a fifth of a cold start.
         from ..render import GRAPH_TREE_LIMIT, TREE_LIMIT, evaluation_report
