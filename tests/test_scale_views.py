@@ -187,3 +187,116 @@ def test_a_derivative_functions_own_warnings_point_at_the_program():
     assert warning.message == (
         "the derivative rule of `log(x)` (node @2, line 1, column 5) is Infinity: 1 / 0 = Infinity"
     )
+
+
+# --------------------------------------------------------------------------
+# Big graphs through every view: written in pieces, never held whole.
+
+
+def _sum_program(terms: int) -> cgrad.Function:
+    return cgrad.compile(" + ".join(f"sin(x*{k})" for k in range(1, terms + 1)))
+
+
+def _views(function: cgrad.Function, result):
+    from cgrad.documents import graph_json_pieces, passes_json_pieces
+    from cgrad.drawings import dot_pieces, mermaid_pieces
+    from cgrad.explain import backward_steps, forward_steps
+
+    graph = function.graph
+    return {
+        "dot": lambda: dot_pieces(graph, result),
+        "mermaid": lambda: mermaid_pieces(graph, result),
+        "json": lambda: graph_json_pieces(graph, result),
+        "steps": lambda: passes_json_pieces(
+            graph, forward_steps(function, result), backward_steps(function, result)
+        ),
+    }
+
+
+def test_the_pieces_are_the_documents_and_drawings_byte_for_byte():
+    from cgrad.documents import graph_json, passes_json
+    from cgrad.drawings import dot, mermaid
+    from cgrad.explain import passes
+
+    # Sizes around the piece size of 4,096, and a graph with bindings,
+    # unused nodes, non-finite values and quotes in its text.
+    cases = [(_sum_program(terms), {"x": 0.5}) for terms in (1, 1023, 1024, 1025)]
+    text = 'u = sin(y); a = x*y; log(a - a)*(a # "q" <&> \\\n\n) + a^2 + 1e309*z'
+    cases.append((cgrad.compile(text), {"x": 1.0, "y": 2.0, "z": 0.0}))
+    for function, point in cases:
+        result = function.evaluate(point)
+        views = _views(function, result)
+        graph = function.graph
+        assert "".join(views["dot"]()) == dot(graph, result)
+        assert "".join(views["mermaid"]()) == mermaid(graph, result)
+        expected = json.dumps(graph_json(graph, result), ensure_ascii=False, allow_nan=False)
+        assert "".join(views["json"]()) == expected
+        steps = passes_json(graph, passes(function, result))
+        assert "".join(views["steps"]()) == json.dumps(steps, ensure_ascii=False, allow_nan=False)
+
+
+def _peak_and_size(make_pieces) -> tuple[int, int]:
+    """The peak memory allocated while the pieces are made and dropped,
+    and the number of characters they add up to."""
+    import tracemalloc
+
+    size = 0
+    tracemalloc.start()
+    try:
+        for piece in make_pieces():
+            size += len(piece)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak, size
+
+
+@pytest.mark.parametrize("view", ["dot", "mermaid", "json", "steps"])
+def test_a_big_graphs_views_are_written_in_bounded_pieces(view):
+    # Holding the whole text (or a dict or a line per node) costs memory in
+    # proportion to the output: from one size to the next, the peak would
+    # grow at least as much as the output. Written in pieces, it grows by a
+    # few bytes a node.
+    measured = []
+    for terms in (2_000, 8_000):
+        function = _sum_program(terms)
+        result = function.evaluate(x=0.5)
+        function.graph.label(function.graph.output)  # the label index, made once per graph
+        function._plan(["x"])  # the plan of the passes, kept by the function
+        measured.append(_peak_and_size(_views(function, result)[view]))
+    (small_peak, small_size), (large_peak, large_size) = measured
+    assert large_peak - small_peak < 0.25 * (large_size - small_size)
+
+
+def test_the_cli_writes_the_views_of_a_graph_exactly(cli, tmp_path):
+    from cgrad.drawings import dot, mermaid
+
+    function = _sum_program(3_000)
+    program = tmp_path / "sum.cg"
+    program.write_text(function.source)
+    result = function.evaluate(x=0.5)
+    for view, draw in (("dot", dot), ("mermaid", mermaid)):
+        drawn = cli("graph", f"@{program}", "x=0.5", "--format", view)
+        assert drawn.exit_code == 0
+        assert drawn.stdout == draw(function.graph, result)
+    document = cli("eval", f"@{program}", "x=0.5", "--graph", "--steps", "--json")
+    assert document.exit_code == 0
+    assert document.stdout.endswith("}\n")
+    parsed = json.loads(document.stdout)
+    assert list(parsed) == [
+        "expression",
+        "inputs",
+        "value",
+        "gradient",
+        "warnings",
+        "graph",
+        "steps",
+    ]
+    assert len(parsed["graph"]["nodes"]) == len(function.graph)
+    assert len(parsed["steps"]["backward"]) == len(function.graph) - 3_000  # not constants
+
+
+def test_steps_json_of_many_points_is_refused_before_anything_is_written(cli):
+    result = cli("eval", "x*y", "x=1", "y=2", "--mode", "forward", "--steps", "--json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"]["type"] == "usage_error"

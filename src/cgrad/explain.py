@@ -123,7 +123,10 @@ def backward_steps(function: Function, result: Result) -> Iterator[BackwardStep]
 
 
 def _backward_steps(graph, values: list, steps) -> Iterator[BackwardStep]:
-    sends = {node_id: (operands, edges) for node_id, operands, edges in steps.backward_steps}
+    # The plan's steps are in descending node order, as this walk: read
+    # alongside it, with no table of them.
+    sends = iter(steps.backward_steps)
+    send = next(sends, None)
     terms: dict[int, list[float]] = {}
     gradients: dict[int, float] = {graph.output: 1.0}
     for node_id in range(graph.output, -1, -1):
@@ -131,8 +134,10 @@ def _backward_steps(graph, values: list, steps) -> Iterator[BackwardStep]:
         if gradient is None:
             continue
         edges = []
-        if node_id in sends:
-            operands, rules = sends[node_id]
+        while send is not None and send[0] > node_id:
+            send = next(sends, None)
+        if send is not None and send[0] == node_id:
+            _, operands, rules = send
             arguments = [values[i] for i in operands]
             positions = _positions(operands)
             for operand, rule in rules:
