@@ -112,8 +112,12 @@ def _dot_lines(graph: Graph, result: Result | None) -> Iterator[str]:
     ops, operands = graph.columns.ops, graph.columns.operands
     yield from _DOT_HEADER
     labels = _node_labels(graph, result, _dot_escape, "\\n")
+    styles: dict[tuple, str] = {}  # a handful of kinds of node
     for node_id, (op, label) in enumerate(zip(ops, labels, strict=True)):
-        attributes = _dot_style(graph, node_id, op, reachable[node_id])
+        kind = (op if op in (INPUT, CONSTANT) else "", node_id == graph.output, reachable[node_id])
+        attributes = styles.get(kind)
+        if attributes is None:
+            attributes = styles[kind] = _dot_style(graph, node_id, op, reachable[node_id])
         yield f'  n{node_id} [label="{label}"{attributes}];'
     for node_id, used in enumerate(operands):
         edge = " [style=dashed]" if not reachable[node_id] else ""
