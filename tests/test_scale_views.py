@@ -300,3 +300,13 @@ def test_steps_json_of_many_points_is_refused_before_anything_is_written(cli):
     result = cli("eval", "x*y", "x=1", "y=2", "--mode", "forward", "--steps", "--json")
     assert result.exit_code == 2
     assert json.loads(result.stdout)["error"]["type"] == "usage_error"
+
+
+def test_a_derivative_pickles_with_its_formula():
+    import pickle
+
+    d = cgrad.compile("x*sin(x)").derivative("x")
+    again = pickle.loads(pickle.dumps(d))
+    assert again.source == d.source == "sin(x) + x*cos(x)"
+    assert again.evaluate(x=1.0).value == d.evaluate(x=1.0).value
+    assert repr(again) == "cgrad.compile('sin(x) + x*cos(x)')"
