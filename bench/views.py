@@ -1,5 +1,7 @@
 """Seconds to draw big graphs: the tree and the steps as `cgrad` shows them
-(cut off at 100 nodes) and whole, DOT and Mermaid, and the path count.
+(cut off at 100 nodes) and whole, DOT and Mermaid, the graph's and the
+steps' JSON (as ``graph --format json`` and ``eval --steps --json`` write
+them, in pieces), and the path count.
 
     python bench/views.py [TERMS ...]     # default 2,500 and 25,000 terms
 
@@ -15,8 +17,9 @@ import time
 from rich.console import Console
 
 import cgrad
+from cgrad.documents import graph_json_pieces, passes_json_pieces
 from cgrad.drawings import dot, mermaid
-from cgrad.explain import passes, paths
+from cgrad.explain import backward_steps, forward_steps, passes, paths
 from cgrad.render import graph_tree
 from cgrad.render_passes import passes_report
 
@@ -31,10 +34,15 @@ def printed(renderable) -> None:
     Console(file=io.StringIO(), width=100, soft_wrap=True).print(renderable)
 
 
+def consumed(pieces) -> None:
+    for _ in pieces:
+        pass
+
+
 def main() -> None:
     sizes = [int(arg) for arg in sys.argv[1:]] or [2_500, 25_000]
     header = ["nodes", "tree 100", "tree all", "trace", "steps 100", "steps all", "dot", "mermaid"]
-    header.append("20 paths")
+    header += ["json", "steps json", "20 paths"]
     print(" ".join(f"{title:>10}" for title in header))
     for terms in sizes:
         graph, timings = measure(terms)
@@ -57,6 +65,14 @@ def measure(terms: int) -> tuple:
         seconds(lambda: printed(passes_report(graph, trace, limit=None))),
         seconds(lambda: dot(graph, result)),
         seconds(lambda: mermaid(graph, result)),
+        seconds(lambda: consumed(graph_json_pieces(graph, result))),
+        seconds(
+            lambda: consumed(
+                passes_json_pieces(
+                    graph, forward_steps(function, result), backward_steps(function, result)
+                )
+            )
+        ),
         seconds(lambda: paths(function, result, "x", limit=20)),
     ]
 

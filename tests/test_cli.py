@@ -397,8 +397,12 @@ def test_hessian_entries_that_are_not_finite_come_with_a_warning(cli):
     document = json.loads(cli("eval", "x^y", "x=0", "y=2", "--hessian", "--json").stdout)
     assert document["hessian"]["y"] == {"x": "NaN", "y": "NaN"}
     [warning] = document["warnings"]
-    assert warning["message"].startswith("in the formula of ∂f/∂y, x^y*log(x): `log(x)`")
-    assert warning["node"] is None  # the node is the formula's, not the program's
+    # The log(x) of x^y's derivative rule, pointed at in the user's program.
+    assert warning["message"] == (
+        "in the second derivatives, the derivative rule of `x^y` (node @2, line 1, column 1) "
+        "is -Infinity: log(0) = -Infinity"
+    )
+    assert (warning["node"], warning["line"], warning["column"]) == (2, 1, 1)
 
 
 def test_help_paragraphs_wrap_at_the_terminal_not_at_the_source():

@@ -28,6 +28,9 @@ class EvaluationWarning:
     # When many points were evaluated at once: which of them it concerns
     # (a boolean array of the broadcast shape); None for a single point.
     points: np.ndarray | None = field(default=None, compare=False, repr=False)
+    # For a derivative's graph (see symbolic.DerivativeGraph): the warning
+    # is about a part of ``node``'s derivative rule, not about its value.
+    in_rule: bool = field(default=False, compare=False, repr=False)
 
     def as_json(self) -> dict:
         return {
@@ -131,20 +134,34 @@ class Diagnostics:
         self.warnings: list[EvaluationWarning] = []
         self.flagged: set[int] = set()
 
+    def located(self, node_id: int) -> tuple[Graph, int, bool]:
+        """The program and node a warning about ``node_id`` points at, and
+        whether it concerns that node's derivative rule: a derivative's
+        graph points at the user's program, where its nodes come from."""
+        origins = getattr(self.graph, "origins", None)
+        if origins is None:
+            return self.graph, node_id, False
+        shown, is_value = origins[node_id]
+        return self.graph.program, shown, not is_value
+
     def where(self, node_id: int) -> str:
-        node = self.graph.nodes[node_id]
-        origin = f"{self.graph.origin}:" if self.graph.origin else ""
-        return (
-            f"`{self.graph.label(node_id)}` (node @{node_id}, "
-            f"{origin}line {node.span.line}, column {node.span.column})"
+        program, shown, in_rule = self.located(node_id)
+        span = program.columns.spans[shown]
+        origin = f"{program.origin}:" if program.origin else ""
+        text = (
+            f"`{program.label(shown)}` (node @{shown}, "
+            f"{origin}line {span.line}, column {span.column})"
         )
+        return f"the derivative rule of {text}" if in_rule else text
 
     def add(self, kind: str, message: str, node_id: int | None, mask=None) -> None:
-        span = self.graph.nodes[node_id].span if node_id is not None else None
-        points = None if not self.shape else np.broadcast_to(mask, self.shape)
-        self.warnings.append(EvaluationWarning(kind, message, node_id, span, points))
+        shown, span, in_rule = None, None, False
         if node_id is not None:
+            program, shown, in_rule = self.located(node_id)
+            span = program.columns.spans[shown]
             self.flagged.add(node_id)
+        points = None if not self.shape else np.broadcast_to(mask, self.shape)
+        self.warnings.append(EvaluationWarning(kind, message, shown, span, points, in_rule))
 
     def non_finite_input(self, name: str, value) -> None:
         index, count, size = first_point(~np.isfinite(value))

@@ -6,13 +6,18 @@ output and error objects never pay for importing Rich.
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from itertools import repeat
+from json.encoder import encode_basestring as _string  # JSON text of a str, as ensure_ascii=False
 from typing import TYPE_CHECKING
 
-from .numbers import json_number
+from .numbers import json_number, json_text
 
 if TYPE_CHECKING:
     from .engine import Result
-    from .explain import Passes, Paths
+    from .explain import BackwardStep, ForwardStep, Passes, Paths
     from .graph import Graph
 
 
@@ -35,6 +40,114 @@ def graph_json(graph: Graph, result: Result | None = None) -> dict:
             }
         )
     return {"nodes": nodes, "output": graph.output}
+
+
+def graph_json_pieces(graph: Graph, result: Result | None = None) -> Iterator[str]:
+    """The text of :func:`graph_json`, as ``json.dumps`` writes it (with
+    ``ensure_ascii=False``), in pieces of a few thousand nodes made as they
+    are written: a million nodes' dicts held at once take gigabytes."""
+    yield '{"nodes": ['
+    yield from _joined(_node_texts(graph, result))
+    yield f'], "output": {graph.output}}}'
+
+
+def _node_texts(graph: Graph, result: Result | None) -> Iterator[str]:
+    values = result.node_values if result is not None else None
+    gradients = result.node_gradients if result is not None else None
+    ops, operands = graph.columns.ops, graph.columns.operands
+    label = graph.label
+    for node_id, op in enumerate(ops):
+        value = _number_json(values[node_id]) if values else "null"
+        grad = _number_json(gradients[node_id]) if gradients else "null"
+        yield (
+            f'{{"id": {node_id}, "op": {_string(op)}, "inputs": {_ids(operands[node_id])}, '
+            f'"label": {_string(label(node_id))}, "value": {value}, "grad": {grad}}}'
+        )
+
+
+def passes_json_pieces(graph: Graph, forward: Iterable, backward: Iterable) -> Iterator[str]:
+    """The text of :func:`passes_json` of the steps ``forward`` and
+    ``backward`` (see :func:`cgrad.explain.forward_steps`), in pieces, as
+    :func:`graph_json_pieces`."""
+    yield '{"forward": ['
+    yield from _joined(map(_forward_text, forward, repeat(graph)))
+    yield '], "backward": ['
+    yield from _joined(map(_backward_text, backward))
+    yield "]}"
+
+
+def _forward_text(step: ForwardStep, graph: Graph) -> str:
+    return (
+        f'{{"node": {step.node}, "op": {_string(step.op)}, "operands": {_ids(step.operands)}, '
+        f'"label": {_string(graph.label(step.node))}, "value": {_number_json(step.value)}}}'
+    )
+
+
+def _backward_text(step: BackwardStep) -> str:
+    terms = ", ".join(map(_number_json, step.terms))
+    edges = ", ".join(
+        f'{{"to": {edge.operand}, "argument": {edge.position}, '
+        f'"local": {_number_json(edge.local)}, "product": {_number_json(edge.product)}}}'
+        for edge in step.edges
+    )
+    return (
+        f'{{"node": {step.node}, "gradient": {_number_json(step.gradient)}, '
+        f'"terms": [{terms}], "edges": [{edges}]}}'
+    )
+
+
+def _joined(texts: Iterable[str]) -> Iterator[str]:
+    """``texts`` separated by ", ", in pieces of ``_PIECE`` texts."""
+    batch: list[str] = []
+    first = True
+    for text in texts:
+        batch.append(text)
+        if len(batch) == _PIECE:
+            yield ("" if first else ", ") + ", ".join(batch)
+            batch, first = [], False
+    if batch:
+        yield ("" if first else ", ") + ", ".join(batch)
+
+
+def document_pieces(document: dict, more: dict[str, Iterable[str]]) -> Iterator[str]:
+    """The text of ``document`` with the keys of ``more`` added at its end,
+    each value given as pieces of its JSON text, as ``json.dumps`` writes it
+    (``ensure_ascii=False``), then a newline."""
+    head = json.dumps(document, ensure_ascii=False, allow_nan=False)
+    yield head[:-1]
+    separator = ", " if document else ""
+    for key, pieces in more.items():
+        yield f"{separator}{_string(key)}: "
+        yield from pieces
+        separator = ", "
+    yield "}\n"
+
+
+# Nodes per piece of streamed JSON: big enough that writing costs little
+# per node, small enough that a piece stays in the CPU cache.
+_PIECE = 4096
+
+
+def _ids(ids: tuple[int, ...]) -> str:
+    return f"[{', '.join(map(str, ids))}]"
+
+
+def _number_json(value) -> str:
+    """``json.dumps(json_number(value))``: repr of a float, or a quoted
+    NaN/Infinity/-Infinity; ``null`` for None."""
+    return "null" if value is None else json_text(float(value))
+
+
+def write_pieces(pieces: Iterable[str]) -> None:
+    """Write text made in pieces (a big graph's drawing or JSON) to stdout
+    as each is made, so that it is never held whole; then flush."""
+    from .function import collector_paused  # the pieces make no reference cycles
+
+    write = sys.stdout.write
+    with collector_paused():
+        for piece in pieces:
+            write(piece)
+    sys.stdout.flush()
 
 
 def evaluation_json(

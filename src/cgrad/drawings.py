@@ -13,6 +13,7 @@ long span).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain
 
 import numpy as np
 
@@ -32,17 +33,17 @@ def _binding_names(graph: Graph) -> dict[int, str]:
     return names
 
 
-def _numbers(graph: Graph, result: Result | None) -> tuple[list, list]:
-    """Per node, its value and gradient as short text, or None where unknown."""
-    count = len(graph.nodes)
+def _numbers(graph: Graph, result: Result | None) -> tuple[list | None, list | None]:
+    """Per node, its value and gradient (formatted as they are used), or
+    None where unknown."""
     # Values of many points are arrays, which no label has room for.
     if result is None or not result.node_values or np.ndim(result.value) != 0:
-        return [None] * count, [None] * count
-    values = [format_short(v) if v is not None else None for v in result.node_values]
-    if result.node_gradients is None:
-        return values, [None] * count
-    gradients = [format_short(g) if g is not None else None for g in result.node_gradients]
-    return values, gradients
+        return None, None
+    return result.node_values, result.node_gradients
+
+
+def _short(value) -> str | None:
+    return format_short(value) if value is not None else None
 
 
 def _node_labels(graph: Graph, result: Result | None, escape, newline: str) -> Iterator[str]:
@@ -50,23 +51,38 @@ def _node_labels(graph: Graph, result: Result | None, escape, newline: str) -> I
     ``grad 3`` (the last two if known) joined by ``newline``. Only the second
     line holds user text, so only it is passed through ``escape``.
 
-    Labels are made one at a time as they are used: holding a tuple or list
-    per node would have Python's garbage collector walk them again and again
-    (a third of the time for 100,000 nodes).
+    Labels are made one at a time as they are used, from the graph's
+    columns (no Node object, no list of texts per node): the drawing of a
+    million nodes is written as it is made.
     """
     names = _binding_names(graph)
     values, gradients = _numbers(graph, result)
-    for node in graph.nodes:
-        title = graph.label(node.id)
+    label = graph.label
+    for node_id, op in enumerate(graph.columns.ops):
+        title = label(node_id)
         # As in the tree, an input shows its own name even when it is bound.
-        if node.op != INPUT and node.id in names:
-            title = f"{names[node.id]} = {title}"
-        lines = [f"@{node.id} {node.op}", escape(title)]
-        if values[node.id] is not None:
-            lines.append(f"= {values[node.id]}")
-        if gradients[node.id] is not None:
-            lines.append(f"grad {gradients[node.id]}")
+        if op != INPUT and node_id in names:
+            title = f"{names[node_id]} = {title}"
+        lines = [f"@{node_id} {op}", escape(title)]
+        if values is not None and values[node_id] is not None:
+            lines.append(f"= {_short(values[node_id])}")
+        if gradients is not None and gradients[node_id] is not None:
+            lines.append(f"grad {_short(gradients[node_id])}")
         yield newline.join(lines)
+
+
+def _joined(lines: Iterator[str], size: int = 4096) -> Iterator[str]:
+    """``lines``, each ended by a newline, in pieces of ``size`` lines."""
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == size:
+            batch.append("")
+            yield "\n".join(batch)
+            batch = []
+    if batch:
+        batch.append("")
+        yield "\n".join(batch)
 
 
 # --------------------------------------------------------------------------
@@ -83,17 +99,31 @@ _DOT_HEADER = [
 def dot(graph: Graph, result: Result | None = None) -> str:
     """The graph in Graphviz DOT, inputs at the bottom and the output at the
     top; with ``result``, each node also shows its value and gradient."""
+    return "".join(dot_pieces(graph, result))
+
+
+def dot_pieces(graph: Graph, result: Result | None = None) -> Iterator[str]:
+    """:func:`dot` in pieces of a few thousand lines, to write as they come."""
+    return _joined(_dot_lines(graph, result))
+
+
+def _dot_lines(graph: Graph, result: Result | None) -> Iterator[str]:
     reachable = graph.reachable()
-    lines = list(_DOT_HEADER)
+    ops, operands = graph.columns.ops, graph.columns.operands
+    yield from _DOT_HEADER
     labels = _node_labels(graph, result, _dot_escape, "\\n")
-    for node, label in zip(graph.nodes, labels, strict=True):
-        attributes = _dot_style(graph, node.id, node.op, reachable[node.id])
-        lines.append(f'  n{node.id} [label="{label}"{attributes}];')
-    for node in graph.nodes:
-        edge = " [style=dashed]" if not reachable[node.id] else ""
-        lines.extend(f"  n{operand} -> n{node.id}{edge};" for operand in node.operands)
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    styles: dict[tuple, str] = {}  # a handful of kinds of node
+    for node_id, (op, label) in enumerate(zip(ops, labels, strict=True)):
+        kind = (op if op in (INPUT, CONSTANT) else "", node_id == graph.output, reachable[node_id])
+        attributes = styles.get(kind)
+        if attributes is None:
+            attributes = styles[kind] = _dot_style(graph, node_id, op, reachable[node_id])
+        yield f'  n{node_id} [label="{label}"{attributes}];'
+    for node_id, used in enumerate(operands):
+        edge = " [style=dashed]" if not reachable[node_id] else ""
+        for operand in used:
+            yield f"  n{operand} -> n{node_id}{edge};"
+    yield "}"
 
 
 def _dot_escape(text: str) -> str:
@@ -136,24 +166,40 @@ _MERMAID_ESCAPES = [("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")
 def mermaid(graph: Graph, result: Result | None = None) -> str:
     """The graph as a Mermaid flowchart, inputs at the bottom and the output
     at the top; with ``result``, each node also shows its value and gradient."""
+    return "".join(mermaid_pieces(graph, result))
+
+
+def mermaid_pieces(graph: Graph, result: Result | None = None) -> Iterator[str]:
+    """:func:`mermaid` in pieces of a few thousand lines, to write as they come."""
+    return _joined(_mermaid_lines(graph, result))
+
+
+def _mermaid_lines(graph: Graph, result: Result | None) -> Iterator[str]:
     reachable = graph.reachable()
-    lines = ["flowchart BT"]
+    ops, operands = graph.columns.ops, graph.columns.operands
+    yield "flowchart BT"
     labels = _node_labels(graph, result, _mermaid_escape, "<br/>")
-    for node, label in zip(graph.nodes, labels, strict=True):
-        lines.append(f'  n{node.id}["{label}"]')
-    for node in graph.nodes:
-        lines.extend(f"  n{operand} --> n{node.id}" for operand in node.operands)
-    lines += _MERMAID_CLASSES
+    for node_id, label in enumerate(labels):
+        yield f'  n{node_id}["{label}"]'
+    for node_id, used in enumerate(operands):
+        for operand in used:
+            yield f"  n{operand} --> n{node_id}"
+    yield from _MERMAID_CLASSES
     groups = {
-        "input": [node.id for node in graph.nodes if node.op == INPUT],
-        "const": [node.id for node in graph.nodes if node.op == CONSTANT],
-        "output": [graph.output],
-        "unused": [node_id for node_id, used in enumerate(reachable) if not used],
+        "input": (i for i, op in enumerate(ops) if op == INPUT),
+        "const": (i for i, op in enumerate(ops) if op == CONSTANT),
+        "output": iter([graph.output]),
+        "unused": (node_id for node_id, used in enumerate(reachable) if not used),
     }
     for name, ids in groups.items():
-        if ids:
-            lines.append(f"  class {','.join(f'n{i}' for i in ids)} {name}")
-    return "\n".join(lines) + "\n"
+        first = next(ids, None)
+        if first is not None:
+            # One line per class, however many nodes: written in pieces too.
+            yield _class_line(first, ids, name)
+
+
+def _class_line(first: int, rest: Iterator[int], name: str) -> str:
+    return "  class " + ",".join(f"n{i}" for i in chain([first], rest)) + f" {name}"
 
 
 def _mermaid_escape(text: str) -> str:

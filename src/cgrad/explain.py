@@ -10,11 +10,12 @@ the engine's numbers: the sums of :func:`passes` are the gradients that
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import Result, plan
+from .engine import Result
 from .errors import InputError
 from .function import Function
 from .graph import INPUT
@@ -93,27 +94,50 @@ def _point_values(result: Result) -> list:
 
 def passes(function: Function, result: Result) -> Passes:
     """The forward and backward passes that produced ``result``."""
+    return Passes(tuple(forward_steps(function, result)), tuple(backward_steps(function, result)))
+
+
+def forward_steps(function: Function, result: Result) -> Iterator[ForwardStep]:
+    """The steps of :func:`passes`' forward pass, made one at a time as they
+    are used (a million nodes' steps held at once take gigabytes). A
+    result that has no such steps is refused here, not when first read."""
     values = _point_values(result)
-    graph = function.graph
-    steps = plan(graph, list(result.gradient))
-    reachable = steps.reachable
-    forward = tuple(
-        ForwardStep(node.id, node.op, node.operands, float(values[node.id]))
-        for node in graph.nodes
-        if reachable[node.id]
-    )
-    sends = {node_id: (operands, edges) for node_id, operands, edges in steps.backward_steps}
-    terms: list[list[float]] = [[] for _ in graph.nodes]
-    gradients: list[float | None] = [None] * len(graph.nodes)
-    gradients[graph.output] = 1.0
-    backward = []
+    reachable = function._plan(list(result.gradient)).reachable
+    return _forward_steps(function.graph, values, reachable)
+
+
+def _forward_steps(graph, values: list, reachable) -> Iterator[ForwardStep]:
+    ops, operands = graph.columns.ops, graph.columns.operands
+    for node_id, op in enumerate(ops):
+        if reachable[node_id]:
+            yield ForwardStep(node_id, op, operands[node_id], float(values[node_id]))
+
+
+def backward_steps(function: Function, result: Result) -> Iterator[BackwardStep]:
+    """The steps of :func:`passes`' backward pass, one at a time as
+    :func:`forward_steps`; the terms sent to a node are kept only until it
+    is visited."""
+    values = _point_values(result)
+    steps = function._plan(list(result.gradient))  # made once, kept by the function
+    return _backward_steps(function.graph, values, steps)
+
+
+def _backward_steps(graph, values: list, steps) -> Iterator[BackwardStep]:
+    # The plan's steps are in descending node order, as this walk: read
+    # alongside it, with no table of them.
+    sends = iter(steps.backward_steps)
+    send = next(sends, None)
+    terms: dict[int, list[float]] = {}
+    gradients: dict[int, float] = {graph.output: 1.0}
     for node_id in range(graph.output, -1, -1):
-        gradient = gradients[node_id]
+        gradient = gradients.pop(node_id, None)
         if gradient is None:
             continue
         edges = []
-        if node_id in sends:
-            operands, rules = sends[node_id]
+        while send is not None and send[0] > node_id:
+            send = next(sends, None)
+        if send is not None and send[0] == node_id:
+            _, operands, rules = send
             arguments = [values[i] for i in operands]
             positions = _positions(operands)
             for operand, rule in rules:
@@ -122,12 +146,11 @@ def passes(function: Function, result: Result) -> Passes:
                 product = gradient * local
                 position = positions[operand].pop(0)
                 edges.append(Edge(operand, position, local, product))
-                terms[operand].append(product)
+                terms.setdefault(operand, []).append(product)
                 # The engine's own order of addition, so the sums agree exactly.
-                pending = gradients[operand]
+                pending = gradients.get(operand)
                 gradients[operand] = product if pending is None else pending + product
-        backward.append(BackwardStep(node_id, gradient, tuple(terms[node_id]), tuple(edges)))
-    return Passes(forward, tuple(backward))
+        yield BackwardStep(node_id, gradient, tuple(terms.pop(node_id, ())), tuple(edges))
 
 
 def _path(entries: list[tuple[int, float, int]], last: int) -> Path:

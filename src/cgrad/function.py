@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -13,14 +13,22 @@ from .errors import InputError, join_names
 from .graph import Graph, build_graph
 from .ops import CONSTANTS, RESERVED
 from .parser import parse
-from .symbolic import derivative_text
+from .symbolic import derivative_graph
 
 
 class Function:
     """A parsed and checked program, ready to evaluate at any point."""
 
-    def __init__(self, graph: Graph, inputs: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        inputs: Sequence[str] | None = None,
+        text: str | Callable[[], str] | None = None,
+    ) -> None:
         self.graph = graph
+        # A derivative's text, or what prints it when first asked for: its
+        # graph is built without it (and its source is the user's program).
+        self._text = text
         # A derivative keeps the inputs of the function it came from, used
         # or not (d/dx of x*y is y, still a function of x and y).
         self._inputs = graph.inputs if inputs is None else tuple(inputs)
@@ -31,14 +39,22 @@ class Function:
     def __getstate__(self) -> dict:
         # Plans hold the op table's lambdas, which do not pickle; they are
         # remade on first use after unpickling.
-        return {"graph": self.graph, "inputs": self._inputs}
+        state = {"graph": self.graph, "inputs": self._inputs}
+        if self._text is not None:
+            state["text"] = self.source
+        return state
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["graph"], state.get("inputs"))
+        self.__init__(state["graph"], state.get("inputs"), state.get("text"))
 
     @property
     def source(self) -> str:
-        return self.graph.source
+        """The program's text; for a derivative, its formula."""
+        if self._text is None:
+            return self.graph.source
+        if not isinstance(self._text, str):
+            self._text = self._text()
+        return self._text
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -85,7 +101,7 @@ class Function:
             raise InputError(
                 f"mode must be 'reverse' or 'forward', not {mode!r}", type="usage_error"
             )
-        with _collector_paused():
+        with collector_paused():
             result = evaluate_plan(self._plan(wrt), given, mode)
         if self._inputs == self.graph.inputs:
             return result
@@ -112,10 +128,13 @@ class Function:
     def derivative(self, name: str) -> Function:
         """d self / d ``name`` as a compiled function of the same inputs,
         built by the backward pass run on formulas (see
-        :mod:`cgrad.symbolic`); its ``source`` is the formula."""
+        :mod:`cgrad.symbolic`); its ``source`` is the formula. Its graph is
+        built from the formula's nodes, never by parsing its text, and its
+        warnings point at the nodes of this function's program."""
         self.check_wrt([name])
-        text = derivative_text(self.graph, name, taken=self._inputs)
-        return Function(compile(text).graph, inputs=self._inputs)
+        with collector_paused():
+            graph, text = derivative_graph(self.graph, name, taken=self._inputs)
+        return Function(graph, inputs=self._inputs, text=text)
 
     def _plan(self, wrt: Sequence[str] | None) -> Plan:
         key = None if wrt is None else tuple(wrt)
@@ -195,8 +214,10 @@ class Function:
         return "the inputs are " + ", ".join(self.inputs)
 
 
-class _collector_paused:  # noqa: N801 - read as what the with statement does
-    # Parsing, building and the passes allocate millions of small objects,
+class collector_paused:  # noqa: N801 - read as what the with statement does
+    """Python's cyclic garbage collector paused for the block."""
+
+    # Parsing, building, the passes and the views allocate millions of small objects,
     # which makes the cyclic collector rescan the growing heap again and
     # again (3.2 s instead of 1.7 s to build a 400,000-node graph). The AST,
     # the graph and the values hold no reference cycles: pausing it loses
@@ -218,5 +239,5 @@ def compile(text: str, origin: str | None = None) -> Function:  # noqa: A001 - t
     """Parse and check ``text``; raise :class:`cgrad.ParseError` if it is wrong."""
     if not isinstance(text, str):
         raise TypeError(f"cgrad.compile expects the program as a str, not {type(text).__name__}")
-    with _collector_paused():
+    with collector_paused():
         return Function(build_graph(parse(text, origin)))

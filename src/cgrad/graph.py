@@ -78,6 +78,14 @@ class _LabelIndex:
     def label(self, start: int, end: int, width: int) -> str:
         if end - start <= 4 * width:  # short enough to collapse whole, which is quicker
             return shorten(self.source[start:end], width)
+        # Usually the first and last 4 * width characters hold enough text:
+        # collapsed, they are a prefix and a suffix of the collapsed span.
+        keep = (width - 1) // 2
+        head = " ".join(self.source[start : start + 4 * width].split())
+        if len(head) > width:
+            tail = " ".join(self.source[end - 4 * width : end].split())
+            if len(tail) >= keep:
+                return f"{head[:keep]}…{tail[len(tail) - keep :]}"
         first = bisect_right(self.ends, start)
         stop = bisect_left(self.starts, end)
         if first >= stop:

@@ -24,7 +24,15 @@ _DECIMAL = re.compile(
 
 def format_number(value: float) -> str:
     """Shortest round-trip text for people: ``9`` rather than ``9.0``, and
-    NaN/Infinity/-Infinity for the non-finite values."""
+    NaN/Infinity/-Infinity for the non-finite values. Negative zero is
+    written ``0``: a ``-0`` for a zero that only lost its sign to rounding
+    or a minus reads as a sign error (JSON and CSV keep the sign)."""
+    return literal_text(float(value) + 0.0)  # -0.0 + 0.0 is +0.0 in IEEE arithmetic
+
+
+def literal_text(value: float) -> str:
+    """As :func:`format_number`, but ``-0`` for negative zero: the text of
+    a constant in a formula, where the sign matters (1/-0 is -Infinity)."""
     value = float(value)
     if not math.isfinite(value):
         return _NON_FINITE[repr(value)]
@@ -35,7 +43,7 @@ def format_number(value: float) -> str:
 def format_short(value: float, digits: int = 6) -> str:
     """``digits`` significant digits, for drawings where width matters more
     than the last bits (tables and JSON carry the full value)."""
-    value = float(value)
+    value = float(value) + 0.0  # no "-0", as in format_number
     if not math.isfinite(value):
         return _NON_FINITE[repr(value)]
     return f"{value:.{digits}g}"

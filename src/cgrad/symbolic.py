@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import reduce
 
 import numpy as np
 
-from .engine import backward, plan
+from .engine import Plan, backward, plan
 from .errors import InputError
-from .graph import CONSTANT, INPUT, Graph
-from .numbers import format_number
+from .graph import CONSTANT, INPUT, Columns, Graph
+from .numbers import format_number, literal_text
 from .ops import ATOM, OPS, SUM, UNARY, Fixity
 
 # --------------------------------------------------------------------------
@@ -96,12 +96,18 @@ class Builder:
     def __init__(self) -> None:
         self.nodes: list[Sym] = []
         self.keys: dict[tuple, Sym] = {}
+        # Per node, where in the graph being differentiated it was made:
+        # (node id, True) for that node's value, (node id, False) for a
+        # part of its derivative rule; None outside :func:`formulas`.
+        self.origin: tuple[int, bool] | None = None
+        self.origins: list[tuple[int, bool] | None] = []
 
     def _made(self, key: tuple, op: str, operands=(), value=None, name=None) -> Sym:
         node = self.keys.get(key)
         if node is None:
             node = Sym(self, len(self.nodes), op, operands, value, name)
             self.nodes.append(node)
+            self.origins.append(self.origin)
             self.keys[key] = node
         return node
 
@@ -286,21 +292,142 @@ def formulas(
     substitutions = substitutions or {}
     builder = Builder()
     values: list[Sym] = []
-    for node in graph.nodes:
-        if node.op == INPUT:
-            given = substitutions.get(node.name)
-            values.append(builder.input(node.name) if given is None else builder.constant(given))
-        elif node.op == CONSTANT:
-            values.append(builder.constant(node.value))
+    ops, operands, _, names, constants = graph.columns[:5]
+    for node_id, op in enumerate(ops):
+        builder.origin = (node_id, True)
+        if op == INPUT:
+            given = substitutions.get(names[node_id])
+            made = builder.input(names[node_id]) if given is None else builder.constant(given)
+        elif op == CONSTANT:
+            made = builder.constant(constants[node_id])
         else:
-            values.append(builder.apply(node.op, *(values[i] for i in node.operands)))
+            made = builder.apply(op, *(values[i] for i in operands[node_id]))
+        values.append(made)
     used = [name for name in wrt if name in graph.input_ids]
-    adjoints = backward(plan(graph, used), values, m=Namespace(builder), seed=builder.constant(1.0))
+    steps = _owned_steps(plan(graph, used), builder)
+    builder.origin = (graph.output, False)  # the seed, d output / d output
+    adjoints = backward(steps, values, m=Namespace(builder), seed=builder.constant(1.0))
+    builder.origin = (graph.output, False)  # the zeros below
     derivatives = {}
     for name in wrt:
         adjoint = adjoints[graph.input_ids[name]] if name in graph.input_ids else None
         derivatives[name] = adjoint if adjoint is not None else builder.constant(0.0)
+    builder.origin = None
     return Formulas(values[graph.output], derivatives)
+
+
+def _owned_steps(steps: Plan, builder: Builder) -> Plan:
+    """``steps`` with each rule made to tell ``builder`` whose rule it is
+    running, so that the nodes it makes know which node of the graph they
+    come from."""
+
+    def owned(node_id: int, rule):
+        def run(m, out, *arguments):
+            builder.origin = (node_id, False)
+            return rule(m, out, *arguments)
+
+        return run
+
+    backward_steps = tuple(
+        (node_id, operands, tuple((operand, owned(node_id, rule)) for operand, rule in edges))
+        for node_id, operands, edges in steps.backward_steps
+    )
+    return replace(steps, backward_steps=backward_steps)
+
+
+class DerivativeGraph(Graph):
+    """The graph of a derivative formula, built from its symbolic nodes
+    (never from its text, which can be far longer than a program may be).
+
+    Its ``source`` is the program it is the derivative of, and each node's
+    span is the span of the node of that program it comes from, given by
+    ``origins``: per node, (id of that program's node, True) when it
+    computes that node's value, (id, False) when it is part of that node's
+    derivative rule. Warnings about it thus point at the user's text.
+    """
+
+    origins: tuple[tuple[int, bool], ...]
+    # The program whose nodes ``origins`` refers to (the first one, for the
+    # derivative of a derivative).
+    program: Graph
+
+
+def derivative_graph(
+    graph: Graph, name: str, taken: Sequence[str] = ()
+) -> tuple[DerivativeGraph, Callable[[], str]]:
+    """d output / d ``name`` of ``graph`` as a graph, and a function that
+    prints it as a program (the text of :func:`derivative_text`).
+
+    The nodes are numbered as parsing that text would number them (each
+    binding's expression, then the output's, walked left to right), so
+    that what is computed from this graph (the second derivatives of
+    ``cgrad diff --order 2``) is what it was when this went through text.
+    """
+    found = formulas(graph, [name])
+    root = found.derivatives[name]
+    origins_of = root.builder.origins
+    shared = _shared(root)
+    order = _text_order([*shared, root])
+    program = getattr(graph, "program", graph)
+    parents = getattr(graph, "origins", None)
+    ids = {node.id: index for index, node in enumerate(order)}
+    origins = []
+    for node in order:
+        owner, is_value = origins_of[node.id]
+        if parents is not None:  # a derivative's node: point at the program's
+            owner, value_of_owner = parents[owner]
+            is_value = is_value and value_of_owner
+        origins.append((owner, is_value))
+    columns = _columns(order, ids, [program.columns.spans[o] for o, _ in origins])
+    inputs = tuple(dict.fromkeys(n.name for n in order if n.op == INPUT))
+    prefix = binding_prefix((*graph.inputs, *taken))
+    made = DerivativeGraph._of_columns(
+        columns,
+        output=ids[root.id],
+        inputs=inputs,
+        input_ids={n.name: ids[n.id] for n in order if n.op == INPUT},
+        bindings={f"{prefix}{k}": ids[n.id] for k, n in enumerate(shared, start=1)},
+        source=program.source,
+        origin=program.origin,
+        origins=tuple(origins),
+        program=program,
+    )
+    return made, lambda: program_text(root, prefix=prefix)
+
+
+def _text_order(starts: Sequence[Sym]) -> list[Sym]:
+    """The nodes under ``starts`` in post-order, operands left to right,
+    each once: the order in which parsing their text would make them."""
+    order: list[Sym] = []
+    done: set[int] = set()
+    for start in starts:
+        stack: list[tuple[Sym, int]] = [(start, 0)]
+        while stack:
+            node, index = stack.pop()
+            if index == 0 and node.id in done:
+                continue
+            if index < len(node.operands):
+                stack.append((node, index + 1))
+                stack.append((node.operands[index], 0))
+            else:
+                done.add(node.id)
+                order.append(node)
+    return order
+
+
+def _columns(order: list[Sym], ids: dict[int, int], spans: list) -> Columns:
+    depends: list[bool] = []
+    for node in order:
+        depends.append(node.op == INPUT or any(depends[ids[a.id]] for a in node.operands))
+    return Columns(
+        tuple(node.op for node in order),
+        tuple(tuple(ids[a.id] for a in node.operands) for node in order),
+        tuple(spans),
+        {ids[n.id]: n.name for n in order if n.op == INPUT},
+        {ids[n.id]: n.value for n in order if n.op == CONSTANT},
+        tuple(depends),
+        tuple(ids[n.id] for n in order if n.operands),
+    )
 
 
 def derivative_text(
@@ -364,25 +491,39 @@ def _uses(roots: Sequence[Sym]) -> dict[int, int]:
     return counts
 
 
-def program_text(root: Sym, taken: Sequence[str] = (), separator: str = "; ") -> str:
+def program_text(
+    root: Sym, taken: Sequence[str] = (), separator: str = "; ", prefix: str | None = None
+) -> str:
     """``root`` as a cgrad program: bindings for the subexpressions used more
     than once (named so as not to clash with ``taken``), then the expression."""
-    statements = program_statements(root, taken)
+    statements = program_statements(root, taken, prefix)
     return separator.join(statements)
 
 
-def program_statements(root: Sym, taken: Sequence[str] = ()) -> list[str]:
-    """As :func:`program_text`, one statement per item."""
-    uses = _uses([root])
-    shared = sorted(
-        (node for node in _reachable(root) if uses.get(node.id, 0) > 1 and node.operands),
-        key=lambda node: node.id,  # operands are made before their users
-    )
-    prefix = binding_prefix(taken)
+def program_statements(
+    root: Sym, taken: Sequence[str] = (), prefix: str | None = None
+) -> list[str]:
+    """As :func:`program_text`, one statement per item. ``prefix``, when
+    given, is ``binding_prefix(taken)`` worked out once by a caller that
+    prints many formulas: it reads every input's name, so working it out
+    per formula made the partials of n inputs cost n^2."""
+    shared = _shared(root)
+    if prefix is None:
+        prefix = binding_prefix(taken)
     names = {node.id: f"{prefix}{index}" for index, node in enumerate(shared, start=1)}
     statements = [f"{names[node.id]} = {_expression(node, names)}" for node in shared]
     statements.append(_expression(root, names))
     return statements
+
+
+def _shared(root: Sym) -> list[Sym]:
+    """The nodes under ``root`` used more than once that have operands (the
+    ones a binding names), oldest first: operands are made before their users."""
+    uses = _uses([root])
+    return sorted(
+        (node for node in _reachable(root) if uses.get(node.id, 0) > 1 and node.operands),
+        key=lambda node: node.id,
+    )
 
 
 def _reachable(root: Sym) -> list[Sym]:
@@ -424,7 +565,7 @@ def _expression(root: Sym, names: dict[int, str]) -> str:
 def _parts(node: Sym) -> list:
     """The pieces of one node: text, and its operands with their contexts."""
     if node.op == CONSTANT:
-        return [format_number(node.value)]
+        return [literal_text(node.value)]
     if node.op == INPUT:
         return [node.name]
     notation = OPS[node.op].notation

@@ -12,7 +12,7 @@ from rich.text import Text
 from ..errors import UsageError
 from ..numbers import format_number
 from ..render import program_heading
-from ..symbolic import check_substitutions, formulas, program_statements
+from ..symbolic import binding_prefix, check_substitutions, formulas, program_statements
 from .application import app
 from .arguments import (
     read_command_line,
@@ -68,18 +68,22 @@ def diff_command(
         names = split_wrt(wrt)
         if names is not None:
             function.check_wrt(names)
-        chosen = [n for n in function.inputs if names is None or n in names]
+        wanted = None if names is None else set(names)
+        chosen = [n for n in function.inputs if wanted is None or n in wanted]
         found = formulas(function.graph, chosen, substitutions)
         taken = function.inputs
-        value = program_statements(found.value, taken)
-        derivatives = {n: program_statements(d, taken) for n, d in found.derivatives.items()}
+        prefix = binding_prefix(taken)  # once: it reads every input's name
+        value = program_statements(found.value, taken, prefix)
+        derivatives = {
+            n: program_statements(d, taken, prefix) for n, d in found.derivatives.items()
+        }
         hessian = None
         if order == 2:
             hessian = {}
             for first in chosen:
                 inner = function.derivative(first)
                 again = formulas(inner.graph, chosen, substitutions).derivatives
-                hessian[first] = {n: program_statements(d, taken) for n, d in again.items()}
+                hessian[first] = {n: program_statements(d, taken, prefix) for n, d in again.items()}
 
         if json_output:
             document = {

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Annotated
 
 import typer
 
-from ..documents import evaluation_json, passes_json
+from ..documents import (
+    document_pieces,
+    evaluation_json,
+    graph_json_pieces,
+    passes_json_pieces,
+    write_pieces,
+)
 from ..errors import UsageError
 from .application import app
 from .arguments import (
@@ -33,23 +40,36 @@ EXAMPLES = """
 """
 
 
-def hessian_at(function, inputs: dict[str, float], names: list[str]) -> tuple[dict, list]:
+def hessian_at(
+    function, inputs: dict[str, float], names: list[str], known: Sequence = ()
+) -> tuple[dict, list]:
     """The Hessian at a point: each partial's formula, evaluated with its
     own gradient (a row per name); and the warnings of those evaluations
     (a formula takes the general case where a rule has a special one, so at
-    such a point an entry can be NaN: it must not pass in silence)."""
+    such a point an entry can be NaN: it must not pass in silence).
+
+    The warnings point at the user's program (a formula's nodes come from
+    its nodes, or from their derivative rules), each said once: not again
+    for each row, nor when ``known`` (the first derivatives' warnings)
+    already says it."""
     matrix, warnings = {}, []
+    said = {(w.type, w.node, w.in_rule) for w in known}
     for name in names:
         partial = function.derivative(name)
         row = partial.evaluate(inputs, wrt=names)
         matrix[name] = row.gradient
-        # Node and place refer to the formula, not to the program: say so.
-        where = f"in the formula of ∂f/∂{name}, {partial.source}: "
-        warnings += [
-            replace(w, message=where + w.message, node=None, span=None)
-            for w in row.warnings
-            if w.type != "non_finite_input"  # said once already
-        ]
+        for warning in row.warnings:
+            if warning.type == "non_finite_input":  # said once already
+                continue
+            if warning.node is None:  # about a whole entry of the row
+                key = (warning.type, name, warning.message)
+                prefix = f"in the second derivatives, in the row of ∂f/∂{name}: "
+            else:
+                key = (warning.type, warning.node, warning.in_rule)
+                prefix = "in the second derivatives, "
+            if key not in said:
+                said.add(key)
+                warnings.append(replace(warning, message=prefix + warning.message))
     return matrix, warnings
 
 
@@ -116,23 +136,33 @@ def eval_command(
                 hint="leave out --mode forward",
             )
         result = function.evaluate(inputs, wrt=split_wrt(wrt), mode=mode)
-        trace = None
         if steps:
-            from ..explain import passes  # only --steps needs it
+            from ..explain import backward_steps, forward_steps  # only --steps needs them
 
-            trace = passes(function, result)
+            # Checked before anything is written: the steps are made as written.
+            forward, backward = forward_steps(function, result), backward_steps(function, result)
         matrix = None
         if hessian:
-            matrix, more = hessian_at(function, inputs, list(result.gradient))
+            matrix, more = hessian_at(function, inputs, list(result.gradient), result.warnings)
             result = replace(result, warnings=result.warnings + tuple(more))
         if json_output:
-            document = evaluation_json(
-                function.graph, inputs, result, with_graph=graph, hessian=matrix
-            )
-            if trace is not None:
-                document["steps"] = passes_json(function.graph, trace)
-            write_json(document)
+            document = evaluation_json(function.graph, inputs, result, hessian=matrix)
+            # The graph and the steps grow with the program: written as made.
+            parts = {}
+            if graph:
+                parts["graph"] = graph_json_pieces(function.graph, result)
+            if steps:
+                parts["steps"] = passes_json_pieces(function.graph, forward, backward)
+            if parts:
+                write_pieces(document_pieces(document, parts))
+            else:
+                write_json(document)
             return
+        trace = None
+        if steps:
+            from ..explain import Passes
+
+            trace = Passes(tuple(forward), tuple(backward))
         # Imported here, not at the top: a --json run never draws, and Rich
         # is a fifth of a cold start.
         from ..render import GRAPH_TREE_LIMIT, TREE_LIMIT, evaluation_report

@@ -3,15 +3,15 @@ with values and gradients when a point is given, and the paths to an input."""
 
 from __future__ import annotations
 
-import sys
+from itertools import chain
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Group
 from rich.text import Text
 
-from ..documents import graph_json, paths_json
-from ..drawings import dot, mermaid
+from ..documents import graph_json_pieces, paths_json, write_pieces
+from ..drawings import dot_pieces, mermaid_pieces
 from ..errors import UsageError
 from ..explain import paths
 from ..render import TREE_LIMIT, graph_tree
@@ -101,15 +101,17 @@ def graph_command(
         graph = function.graph
 
         if output_format in ("dot", "mermaid"):
-            drawing = (dot if output_format == "dot" else mermaid)(graph, result)
-            sys.stdout.write(drawing if drawing.endswith("\n") else drawing + "\n")
+            write_pieces((dot_pieces if output_format == "dot" else mermaid_pieces)(graph, result))
             return
         found = None
         if paths_to is not None:
             limit = PATHS_FULL_LIMIT if full else PATHS_LIMIT
             found = paths(function, result, paths_to, limit=limit)
         if output_format == "json":
-            write_json(paths_json(found) if found is not None else graph_json(graph, result))
+            if found is not None:
+                write_json(paths_json(found))
+            else:
+                write_pieces(chain(graph_json_pieces(graph, result), ["\n"]))
             return
         parts: list = [graph_tree(graph, result, None if full else TREE_LIMIT)]
         if found is not None:
