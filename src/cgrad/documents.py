@@ -47,7 +47,7 @@ def graph_json_pieces(graph: Graph, result: Result | None = None) -> Iterator[st
     ``ensure_ascii=False``), in pieces of a few thousand nodes made as they
     are written: a million nodes' dicts held at once take gigabytes."""
     yield '{"nodes": ['
-    yield from _joined(_node_texts(graph, result))
+    yield from joined_pieces(_node_texts(graph, result))
     yield f'], "output": {graph.output}}}'
 
 
@@ -70,9 +70,9 @@ def passes_json_pieces(graph: Graph, forward: Iterable, backward: Iterable) -> I
     ``backward`` (see :func:`cgrad.explain.forward_steps`), in pieces, as
     :func:`graph_json_pieces`."""
     yield '{"forward": ['
-    yield from _joined(map(_forward_text, forward, repeat(graph)))
+    yield from joined_pieces(map(_forward_text, forward, repeat(graph)))
     yield '], "backward": ['
-    yield from _joined(map(_backward_text, backward))
+    yield from joined_pieces(map(_backward_text, backward))
     yield "]}"
 
 
@@ -96,17 +96,18 @@ def _backward_text(step: BackwardStep) -> str:
     )
 
 
-def _joined(texts: Iterable[str]) -> Iterator[str]:
-    """``texts`` separated by ", ", in pieces of ``_PIECE`` texts."""
+def joined_pieces(texts: Iterable[str], separator: str = ", ") -> Iterator[str]:
+    """``separator.join(texts)``, made and given in pieces of ``_PIECE``
+    texts, so that a million nodes' texts are never held at once."""
     batch: list[str] = []
     first = True
     for text in texts:
         batch.append(text)
         if len(batch) == _PIECE:
-            yield ("" if first else ", ") + ", ".join(batch)
+            yield ("" if first else separator) + separator.join(batch)
             batch, first = [], False
     if batch:
-        yield ("" if first else ", ") + ", ".join(batch)
+        yield ("" if first else separator) + separator.join(batch)
 
 
 def document_pieces(document: dict, more: dict[str, Iterable[str]]) -> Iterator[str]:
@@ -123,7 +124,7 @@ def document_pieces(document: dict, more: dict[str, Iterable[str]]) -> Iterator[
     yield "}\n"
 
 
-# Nodes per piece of streamed JSON: big enough that writing costs little
+# Texts (nodes, lines) per piece of streamed output: big enough that writing costs little
 # per node, small enough that a piece stays in the CPU cache.
 _PIECE = 4096
 
