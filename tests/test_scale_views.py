@@ -180,6 +180,22 @@ def test_hessian_warnings_in_text(cli):
     )
 
 
+def test_a_zero_made_by_the_rules_is_no_literal_that_underflowed(cli):
+    # d/dx of 5 + x - x is the constant 0, made by the rules where the text
+    # of the program starts with the digit 5: no literal of it became 0.
+    assert cgrad.compile("5 + x - x").derivative("x").evaluate(x=1.0).warnings == ()
+    result = cli("eval", "2*y + x - x", "x=1", "y=1", "--hessian", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["warnings"] == []
+
+
+def test_a_literal_that_underflows_is_still_warned_about_once_under_hessian(cli):
+    result = cli("eval", "1e-400*x + x*x", "x=1", "--hessian", "--json")
+    assert result.exit_code == 0
+    warnings = json.loads(result.stdout)["warnings"]
+    assert [(w["type"], w["node"]) for w in warnings] == [("underflow", 0)]
+
+
 def test_a_derivative_functions_own_warnings_point_at_the_program():
     f = cgrad.compile("y + log(x)")
     [warning] = f.derivative("x").evaluate(x=0.0, y=1.0).warnings

@@ -351,6 +351,15 @@ class DerivativeGraph(Graph):
     # derivative of a derivative).
     program: Graph
 
+    @property
+    def underflows(self) -> tuple[int, ...]:
+        """None: the constants here are numbers the rules made, not literals
+        of the text their spans point into (a 0 that a rule made where the
+        program starts with 5 is no 5 that became 0). A literal of the
+        program that underflowed is warned about by the program's own
+        evaluation."""
+        return ()
+
 
 def derivative_graph(
     graph: Graph, name: str, taken: Sequence[str] = ()
