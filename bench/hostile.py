@@ -9,7 +9,8 @@ stderr, so that a regression shows as a number.
 Each case runs `python -m cgrad` as a child process under a time cap and an
 address-space cap (the attack used 60 s and 4 GB), with inputs made in a
 temporary folder. Peak memory is the child's own maximum resident set size,
-read from ``os.wait4``. A case that hits a cap is reported as such, not
+read with ``getrusage(RUSAGE_CHILDREN)`` in a process forked for that case
+alone. A case that hits a cap is reported as such, not
 hidden: the table is the evidence, not a pass/fail verdict.
 """
 

@@ -340,19 +340,27 @@ def test_loss_history_spans_the_whole_run_in_its_width():
     assert history.samples == [1000.0 - step for step in range(0, 1000, 128)]
 
 
-def test_an_interrupted_run_prints_where_it_got_to():
+def test_an_interrupted_run_prints_where_it_got_to(tmp_path):
     import json
     import signal
     import subprocess
     import sys
     import time
 
+    trace = tmp_path / "trace.ndjson"
     process = subprocess.Popen(
         [sys.executable, "-m", "cgrad", "minimize", "(1-x)^2 + 100*(y-x^2)^2", "x=-1.2", "y=1",
-         "--method", "gd", "--lr", "1e-5", "--steps", "100000000", "--tol", "0", "--json"],
+         "--method", "gd", "--lr", "1e-5", "--steps", "100000000", "--tol", "0", "--json",
+         "--trace", str(trace)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    time.sleep(2.0)
+    # Interrupted once it is under way (its trace holds two whole steps),
+    # not after a guess at how long Python takes to start.
+    give_up = time.monotonic() + 60
+    while not (trace.exists() and trace.read_text(encoding="utf-8").count("\n") >= 2):
+        assert process.poll() is None, "the run ended before it was interrupted"
+        assert time.monotonic() < give_up, "the run never got under way"
+        time.sleep(0.01)
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130

@@ -13,7 +13,7 @@ import cgrad
 import cgrad.function
 import cgrad.parser
 import cgrad.symbolic
-from cgrad.numbers import format_number, format_short, literal_text
+from cgrad.numbers import format_number, format_short, json_number, literal_text
 
 # --------------------------------------------------------------------------
 # Negative zero: text shows 0, JSON keeps the IEEE sign, formulas keep it.
@@ -180,6 +180,22 @@ def test_hessian_warnings_in_text(cli):
     )
 
 
+def test_a_zero_made_by_the_rules_is_no_literal_that_underflowed(cli):
+    # d/dx of 5 + x - x is the constant 0, made by the rules where the text
+    # of the program starts with the digit 5: no literal of it became 0.
+    assert cgrad.compile("5 + x - x").derivative("x").evaluate(x=1.0).warnings == ()
+    result = cli("eval", "2*y + x - x", "x=1", "y=1", "--hessian", "--json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["warnings"] == []
+
+
+def test_a_literal_that_underflows_is_still_warned_about_once_under_hessian(cli):
+    result = cli("eval", "1e-400*x + x*x", "x=1", "--hessian", "--json")
+    assert result.exit_code == 0
+    warnings = json.loads(result.stdout)["warnings"]
+    assert [(w["type"], w["node"]) for w in warnings] == [("underflow", 0)]
+
+
 def test_a_derivative_functions_own_warnings_point_at_the_program():
     f = cgrad.compile("y + log(x)")
     [warning] = f.derivative("x").evaluate(x=0.0, y=1.0).warnings
@@ -213,8 +229,62 @@ def _views(function: cgrad.Function, result):
     }
 
 
+def _graph_document(graph, result) -> dict:
+    """The ``"graph"`` object of SPEC section 3 as plain dicts: the reference
+    the pieces are held to."""
+    values = result.node_values if result is not None else None
+    gradients = result.node_gradients if result is not None else None
+    nodes = []
+    for node in graph.nodes:
+        value = values[node.id] if values else None
+        grad = gradients[node.id] if gradients else None
+        nodes.append(
+            {
+                "id": node.id,
+                "op": node.op,
+                "inputs": list(node.operands),
+                "label": graph.label(node.id),
+                "value": json_number(value) if value is not None else None,
+                "grad": json_number(grad) if grad is not None else None,
+            }
+        )
+    return {"nodes": nodes, "output": graph.output}
+
+
+def _passes_document(graph, passes) -> dict:
+    """The ``"steps"`` object of ``eval --steps --json`` as plain dicts."""
+    return {
+        "forward": [
+            {
+                "node": step.node,
+                "op": step.op,
+                "operands": list(step.operands),
+                "label": graph.label(step.node),
+                "value": json_number(step.value),
+            }
+            for step in passes.forward
+        ],
+        "backward": [
+            {
+                "node": step.node,
+                "gradient": json_number(step.gradient),
+                "terms": [json_number(term) for term in step.terms],
+                "edges": [
+                    {
+                        "to": edge.operand,
+                        "argument": edge.position,
+                        "local": json_number(edge.local),
+                        "product": json_number(edge.product),
+                    }
+                    for edge in step.edges
+                ],
+            }
+            for step in passes.backward
+        ],
+    }
+
+
 def test_the_pieces_are_the_documents_and_drawings_byte_for_byte():
-    from cgrad.documents import graph_json, passes_json
     from cgrad.drawings import dot, mermaid
     from cgrad.explain import passes
 
@@ -229,9 +299,9 @@ def test_the_pieces_are_the_documents_and_drawings_byte_for_byte():
         graph = function.graph
         assert "".join(views["dot"]()) == dot(graph, result)
         assert "".join(views["mermaid"]()) == mermaid(graph, result)
-        expected = json.dumps(graph_json(graph, result), ensure_ascii=False, allow_nan=False)
+        expected = json.dumps(_graph_document(graph, result), ensure_ascii=False, allow_nan=False)
         assert "".join(views["json"]()) == expected
-        steps = passes_json(graph, passes(function, result))
+        steps = _passes_document(graph, passes(function, result))
         assert "".join(views["steps"]()) == json.dumps(steps, ensure_ascii=False, allow_nan=False)
 
 

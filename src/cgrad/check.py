@@ -170,13 +170,7 @@ def check(
             difference,
             at_kink=at_kink,
             non_finite=name in non_finite,
-            cannot_judge=(
-                not clear.judged
-                or _unsettled(clear)
-                # Not finite beside x only where the steps clear of the
-                # edges were taken.
-                or (math.isnan(clear.value) and not math.isnan(plain.value))
-            ),
+            cannot_judge=_cannot_judge(clear, plain),
             edge=clear.edge,
             paths=forward[name][1],
         )
@@ -197,6 +191,17 @@ def check(
         value=float(reverse.value),
         partials=partials,
         warnings=tuple(warnings),
+    )
+
+
+def _cannot_judge(clear: Difference, plain: Difference) -> bool:
+    """Can the difference from steps clear of every edge not judge?"""
+    return (
+        not clear.judged
+        or _unsettled(clear)
+        # Not finite beside x only where the steps clear of the edges were
+        # taken.
+        or (math.isnan(clear.value) and not math.isnan(plain.value))
     )
 
 

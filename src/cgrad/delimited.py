@@ -80,7 +80,6 @@ class Unreadable:
 
     last_line: int
     reason: str
-    ended: bool = True  # False: reading stopped after this record
 
 
 class DelimitedRows:
@@ -132,7 +131,7 @@ class DelimitedRows:
                 self.refused += 1
             except LineTooLongError as error:
                 self.lines_before = self.line_now() + 1
-                chunk.append(Unreadable(self.lines_before, too_long(error.ended), error.ended))
+                chunk.append(Unreadable(self.lines_before, too_long(error.ended)))
                 self.refused += 1
                 self.finished = not error.ended
                 self._start()
@@ -147,10 +146,8 @@ class DelimitedRows:
         self.finished = not ended
         reason = f"a field is longer than {size_text(MAX_LINE)}"
         if not ended:
-            reason += (
-                f"; no end in the next {size_text(MAX_SKIP)}; the rest of the input was not read"
-            )
-        return Unreadable(self.line_now(), reason, ended)
+            reason += f"; no end in the next {size_text(MAX_SKIP)}; {NOT_READ}"
+        return Unreadable(self.line_now(), reason)
 
     def _skip_quoted_field(self) -> bool:
         """Skip the lines of a quoted field still open (an odd number of

@@ -135,8 +135,7 @@ def _finite_differences(
 ) -> dict[str, tuple[Difference, Difference]]:
     graph = plan.graph
     centre_inputs = {name: np.float64(point[name]) for name in graph.inputs}
-    with np.errstate(all="ignore"):
-        centre = forward(plan, centre_inputs)
+    centre = forward(plan, centre_inputs)
     edges = Edges(plan, centre)
     f0 = float(centre[graph.output])
     found: dict[str, tuple[Difference, Difference]] = {}
@@ -189,12 +188,11 @@ def _first_top(x: float) -> float:
 
 def _flat(rungs: _Rungs, f0: float, lost: Difference) -> Difference | None:
     """After a ladder whose steps all left f unchanged (``lost``), the
-    longer one in ``rungs``: f is flat where it first moves by no more
-    than a few units in its last place, or at a slope below FLAT_SLOPE
-    (tanh far into its tail), and its derivative is 0 to within that
-    slope; where it jumps instead, the
-    short steps were absorbed inside the graph, and the longer ladder
-    judges (None)."""
+    longer one in ``rungs``: f is flat where it first moves by no more than
+    a few units in its last place, or at a slope below FLAT_SLOPE (tanh far
+    into its tail), and its derivative is 0 to within that slope; where it
+    jumps instead, the short steps were absorbed inside the graph, and the
+    longer ladder judges (None)."""
     moved = np.flatnonzero((rungs.f_ups != f0) | (rungs.f_downs != f0))
     if moved.size == 0:
         if rungs.absorbed.any():  # not flat: no step float64 takes there gets through

@@ -17,37 +17,17 @@ from .numbers import json_number, json_text
 
 if TYPE_CHECKING:
     from .engine import Result
-    from .explain import BackwardStep, ForwardStep, Passes, Paths
+    from .explain import BackwardStep, ForwardStep, Paths
     from .graph import Graph
 
 
-def graph_json(graph: Graph, result: Result | None = None) -> dict:
-    """The ``"graph"`` object of SPEC section 3."""
-    values = result.node_values if result is not None else None
-    gradients = result.node_gradients if result is not None else None
-    nodes = []
-    for node in graph.nodes:
-        value = values[node.id] if values else None
-        grad = gradients[node.id] if gradients else None
-        nodes.append(
-            {
-                "id": node.id,
-                "op": node.op,
-                "inputs": list(node.operands),
-                "label": graph.label(node.id),
-                "value": json_number(value) if value is not None else None,
-                "grad": json_number(grad) if grad is not None else None,
-            }
-        )
-    return {"nodes": nodes, "output": graph.output}
-
-
 def graph_json_pieces(graph: Graph, result: Result | None = None) -> Iterator[str]:
-    """The text of :func:`graph_json`, as ``json.dumps`` writes it (with
-    ``ensure_ascii=False``), in pieces of a few thousand nodes made as they
-    are written: a million nodes' dicts held at once take gigabytes."""
+    """The ``"graph"`` object of SPEC section 3 as JSON text, as
+    ``json.dumps`` writes it (with ``ensure_ascii=False``), in pieces of a
+    few thousand nodes made as they are written: a million nodes' dicts held
+    at once take gigabytes."""
     yield '{"nodes": ['
-    yield from _joined(_node_texts(graph, result))
+    yield from joined_pieces(_node_texts(graph, result))
     yield f'], "output": {graph.output}}}'
 
 
@@ -66,13 +46,13 @@ def _node_texts(graph: Graph, result: Result | None) -> Iterator[str]:
 
 
 def passes_json_pieces(graph: Graph, forward: Iterable, backward: Iterable) -> Iterator[str]:
-    """The text of :func:`passes_json` of the steps ``forward`` and
-    ``backward`` (see :func:`cgrad.explain.forward_steps`), in pieces, as
-    :func:`graph_json_pieces`."""
+    """The ``"steps"`` object of ``eval --steps --json``, of the steps
+    ``forward`` and ``backward`` (see :func:`cgrad.explain.forward_steps`),
+    in pieces, as :func:`graph_json_pieces`."""
     yield '{"forward": ['
-    yield from _joined(map(_forward_text, forward, repeat(graph)))
+    yield from joined_pieces(map(_forward_text, forward, repeat(graph)))
     yield '], "backward": ['
-    yield from _joined(map(_backward_text, backward))
+    yield from joined_pieces(map(_backward_text, backward))
     yield "]}"
 
 
@@ -96,17 +76,18 @@ def _backward_text(step: BackwardStep) -> str:
     )
 
 
-def _joined(texts: Iterable[str]) -> Iterator[str]:
-    """``texts`` separated by ", ", in pieces of ``_PIECE`` texts."""
+def joined_pieces(texts: Iterable[str], separator: str = ", ") -> Iterator[str]:
+    """``separator.join(texts)``, made and given in pieces of ``_PIECE``
+    texts, so that a million nodes' texts are never held at once."""
     batch: list[str] = []
     first = True
     for text in texts:
         batch.append(text)
         if len(batch) == _PIECE:
-            yield ("" if first else ", ") + ", ".join(batch)
+            yield ("" if first else separator) + separator.join(batch)
             batch, first = [], False
     if batch:
-        yield ("" if first else ", ") + ", ".join(batch)
+        yield ("" if first else separator) + separator.join(batch)
 
 
 def document_pieces(document: dict, more: dict[str, Iterable[str]]) -> Iterator[str]:
@@ -123,7 +104,7 @@ def document_pieces(document: dict, more: dict[str, Iterable[str]]) -> Iterator[
     yield "}\n"
 
 
-# Nodes per piece of streamed JSON: big enough that writing costs little
+# Texts (nodes, lines) per piece of streamed output: big enough that writing costs little
 # per node, small enough that a piece stays in the CPU cache.
 _PIECE = 4096
 
@@ -154,7 +135,6 @@ def evaluation_json(
     graph: Graph,
     inputs: dict[str, float],
     result: Result,
-    with_graph: bool = False,
     hessian: dict[str, dict[str, float]] | None = None,
 ) -> dict:
     """The ``cgrad eval --json`` object, keys in the order SPEC section 3 fixes
@@ -171,8 +151,6 @@ def evaluation_json(
             name: {other: json_number(v) for other, v in row.items()}
             for name, row in hessian.items()
         }
-    if with_graph:
-        document["graph"] = graph_json(graph, result)
     return document
 
 
@@ -185,39 +163,6 @@ def error_json(error) -> dict:
             "line": error.line,
             "column": error.column,
         }
-    }
-
-
-def passes_json(graph: Graph, passes: Passes) -> dict:
-    """The ``"steps"`` object of ``eval --steps --json``."""
-    return {
-        "forward": [
-            {
-                "node": step.node,
-                "op": step.op,
-                "operands": list(step.operands),
-                "label": graph.label(step.node),
-                "value": json_number(step.value),
-            }
-            for step in passes.forward
-        ],
-        "backward": [
-            {
-                "node": step.node,
-                "gradient": json_number(step.gradient),
-                "terms": [json_number(term) for term in step.terms],
-                "edges": [
-                    {
-                        "to": edge.operand,
-                        "argument": edge.position,
-                        "local": json_number(edge.local),
-                        "product": json_number(edge.product),
-                    }
-                    for edge in step.edges
-                ],
-            }
-            for step in passes.backward
-        ],
     }
 
 

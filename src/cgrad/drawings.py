@@ -17,6 +17,7 @@ from itertools import chain
 
 import numpy as np
 
+from .documents import joined_pieces
 from .engine import Result
 from .graph import CONSTANT, INPUT, Graph
 from .numbers import format_short
@@ -71,18 +72,9 @@ def _node_labels(graph: Graph, result: Result | None, escape, newline: str) -> I
         yield newline.join(lines)
 
 
-def _joined(lines: Iterator[str], size: int = 4096) -> Iterator[str]:
-    """``lines``, each ended by a newline, in pieces of ``size`` lines."""
-    batch: list[str] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) == size:
-            batch.append("")
-            yield "\n".join(batch)
-            batch = []
-    if batch:
-        batch.append("")
-        yield "\n".join(batch)
+def _joined(lines: Iterator[str]) -> Iterator[str]:
+    """``lines``, each ended by a newline, in pieces of a few thousand."""
+    return chain(joined_pieces(lines, "\n"), ["\n"])
 
 
 # --------------------------------------------------------------------------

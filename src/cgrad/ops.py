@@ -149,30 +149,29 @@ def _power(a, b):
 
 
 def _pow_kink(m, out, a, b):
-    # Only a power below 1 has a kink at 0; x^2 (the usual case, an exponent
-    # that is one number) needs no look at x at all. At b = 0 it is d/db
-    # that has none: 0^b jumps from inf to 1 to 0.
-    below_one = m.less(b, 1.0)
-    if np.ndim(below_one) == 0 and not below_one:
-        return False
-    return m.equal(a, 0.0) & below_one
+    # Only a power below 1 has a kink at 0. At b = 0 it is d/db that has
+    # none: 0^b jumps from inf to 1 to 0.
+    return _at_zero_base(m, a, m.less(b, 1.0))
 
 
 def _pow_kink_in_base(m, out, a, b):
     # b*a^(b-1) has no limit at a = 0 where b < 1, except at b = 0: a^0 is 1
     # on both sides of 0, its slope 0 on both.
     below_one = m.less(b, 1.0) & (m.less(b, 0.0) | m.less(0.0, b))
-    if np.ndim(below_one) == 0 and not below_one:
-        return False
-    return m.equal(a, 0.0) & below_one
+    return _at_zero_base(m, a, below_one)
 
 
 def _pow_kink_in_exponent(m, out, a, b):
     # d/db = a^b*log(a) at a = 0 is 0 for b > 0 (0^b is 0 there), and a jump at b = 0.
-    at_zero = m.equal(b, 0.0)
-    if np.ndim(at_zero) == 0 and not at_zero:
+    return _at_zero_base(m, a, m.equal(b, 0.0))
+
+
+def _at_zero_base(m, a, exponent_kinks):
+    # x^2 (the usual case, an exponent that is one number with no kink)
+    # needs no look at x at all.
+    if np.ndim(exponent_kinks) == 0 and not exponent_kinks:
         return False
-    return m.equal(a, 0.0) & at_zero
+    return m.equal(a, 0.0) & exponent_kinks
 
 
 def _over_hypot_squared(m, numerator, y, x):

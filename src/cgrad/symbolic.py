@@ -351,17 +351,26 @@ class DerivativeGraph(Graph):
     # derivative of a derivative).
     program: Graph
 
+    @property
+    def underflows(self) -> tuple[int, ...]:
+        """None: the constants here are numbers the rules made, not literals
+        of the text their spans point into (a 0 that a rule made where the
+        program starts with 5 is no 5 that became 0). A literal of the
+        program that underflowed is warned about by the program's own
+        evaluation."""
+        return ()
+
 
 def derivative_graph(
     graph: Graph, name: str, taken: Sequence[str] = ()
 ) -> tuple[DerivativeGraph, Callable[[], str]]:
     """d output / d ``name`` of ``graph`` as a graph, and a function that
-    prints it as a program (the text of :func:`derivative_text`).
+    prints it as a program (bindings named clear of ``taken`` and the inputs).
 
     The nodes are numbered as parsing that text would number them (each
     binding's expression, then the output's, walked left to right), so
     that what is computed from this graph (the second derivatives of
-    ``cgrad diff --order 2``) is what it was when this went through text.
+    ``cgrad diff --order 2``) is what compiling the printed formula gives.
     """
     found = formulas(graph, [name])
     root = found.derivatives[name]
@@ -428,17 +437,6 @@ def _columns(order: list[Sym], ids: dict[int, int], spans: list) -> Columns:
         tuple(depends),
         tuple(ids[n.id] for n in order if n.operands),
     )
-
-
-def derivative_text(
-    graph: Graph,
-    name: str,
-    substitutions: Mapping[str, float] | None = None,
-    taken: Sequence[str] = (),
-) -> str:
-    """d output / d ``name`` of ``graph`` as a program."""
-    found = formulas(graph, [name], substitutions)
-    return program_text(found.derivatives[name], taken=(*graph.inputs, *taken))
 
 
 def check_substitutions(substitutions: Mapping[str, float]) -> None:

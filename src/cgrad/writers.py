@@ -323,11 +323,8 @@ def _csv_field(field: str) -> str:
 
 
 def _csv_line(cells: list) -> str:
-    """One CSV line, as the csv module writes it with minimal quoting."""
-    texts = list(map(str, cells))
-    if _MAY_NEED_QUOTES.search("".join(texts)):
-        texts = [_csv_field(t) if _MAY_NEED_QUOTES.search(t) else t for t in texts]
-    return ",".join(texts) + "\n"
+    """One CSV line, its fields quoted as :func:`_csv_fields` quotes them."""
+    return ",".join(_csv_fields(list(map(str, cells)))) + "\n"
 
 
 def _aligned(columns: tuple[str, ...], names: tuple[str, ...], values: tuple) -> list[str]:

@@ -146,17 +146,8 @@ def eval_command(
             matrix, more = hessian_at(function, inputs, list(result.gradient), result.warnings)
             result = replace(result, warnings=result.warnings + tuple(more))
         if json_output:
-            document = evaluation_json(function.graph, inputs, result, hessian=matrix)
-            # The graph and the steps grow with the program: written as made.
-            parts = {}
-            if graph:
-                parts["graph"] = graph_json_pieces(function.graph, result)
-            if steps:
-                parts["steps"] = passes_json_pieces(function.graph, forward, backward)
-            if parts:
-                write_pieces(document_pieces(document, parts))
-            else:
-                write_json(document)
+            passes = (forward, backward) if steps else None
+            _write_evaluation_json(function, inputs, result, matrix, graph, passes)
             return
         trace = None
         if steps:
@@ -179,3 +170,19 @@ def eval_command(
             ),
             soft_wrap=True,
         )
+
+
+def _write_evaluation_json(function, inputs, result, matrix, graph: bool, passes) -> None:
+    """The JSON document of ``eval --json``; with ``graph``, every node, and
+    with ``passes`` (the forward and backward steps), the steps."""
+    document = evaluation_json(function.graph, inputs, result, hessian=matrix)
+    # The graph and the steps grow with the program: written as made.
+    parts = {}
+    if graph:
+        parts["graph"] = graph_json_pieces(function.graph, result)
+    if passes is not None:
+        parts["steps"] = passes_json_pieces(function.graph, *passes)
+    if parts:
+        write_pieces(document_pieces(document, parts))
+    else:
+        write_json(document)
