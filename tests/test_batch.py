@@ -348,6 +348,22 @@ def test_a_full_disk_is_a_failure_not_a_bug():
     )
 
 
+def test_ndjson_in_a_json_file_gets_a_hint(tmp_path):
+    path = tmp_path / "points.json"
+    path.write_text('{"x": 1}\n{"x": 2}\n')
+    completed = subprocess.run(
+        [sys.executable, "-m", "cgrad", "batch", "-e", "x", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert completed.stderr == (
+        "cgrad: error: a JSON input must be one JSON array of records\n"
+        "hint: for one JSON object per line (NDJSON), pass --input-format ndjson\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "arguments", "status", "message"),
     [

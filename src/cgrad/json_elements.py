@@ -83,8 +83,9 @@ class ElementScanner:
             self._fill(self.position)
 
     def elements(self) -> Iterator[Element | Broken]:
-        if self._next_nonspace() != "[":
-            raise NotAnArrayError
+        first = self._next_nonspace()
+        if first != "[":
+            raise NotAnArrayError(first)
         self.position += 1
         if self._next_nonspace() == "]":
             yield from self._after_array()

@@ -366,9 +366,13 @@ def _json_elements(text: io.TextIOWrapper) -> Iterator[Record]:
         for element in elements:
             row += 1
             yield _element_record(row, element)
-    except NotAnArrayError:
+    except NotAnArrayError as error:
+        # An object first is most often NDJSON under a .json name.
+        hint = None
+        if error.args and error.args[0] == "{":
+            hint = "for one JSON object per line (NDJSON), pass --input-format ndjson"
         raise UsageError(
-            "a JSON input must be one JSON array of records", type="input_error"
+            "a JSON input must be one JSON array of records", hint=hint, type="input_error"
         ) from None
 
 
