@@ -214,6 +214,14 @@ def choose(option: str, value: str, choices: tuple[str, ...]) -> str:
 MAX_PROGRAM_BYTES = 64 * 1024 * 1024
 
 
+def open_stdin():
+    """``sys.stdin``, which is None when cgrad was started with it closed
+    (``<&-``)."""
+    if sys.stdin is None:
+        raise UsageError("cannot read standard input: it is closed")
+    return sys.stdin
+
+
 def read_program(expression: str | None, command: str = "eval") -> tuple[str, str | None]:
     """The program text and, for ``@FILE``, the file name it came from."""
     if expression is None:
@@ -225,7 +233,7 @@ def read_program(expression: str | None, command: str = "eval") -> tuple[str, st
     if not path:
         raise UsageError("'@' needs a file name: @FILE, or @- for standard input")
     if path == "-":
-        if sys.stdin.isatty():
+        if open_stdin().isatty():
             # Waiting in silence for a program typed at the terminal looks like a hang.
             raise UsageError(
                 "@- reads the program from standard input, which is a terminal",

@@ -20,7 +20,7 @@ from ..errors import CgradError, UsageError
 from ..rows import EXPRESSION_FIELD, EXTENSIONS, Format, Records, detect_format
 from ..writers import WRITERS, Layout, OutputFormat
 from .application import app
-from .arguments import choose, read_program, split_wrt
+from .arguments import choose, open_stdin, read_program, split_wrt
 from .files import atomic_output, open_binary, refuse_replacing_input
 from .output import ExitStatus, reporting
 
@@ -238,7 +238,7 @@ def _expression(expression: str | None, program: Path | None):
 def _input(source: str | None) -> Iterator[tuple[BinaryIO, int | None]]:
     """The input as a binary stream, and its size in bytes when known."""
     if source in (None, "-"):
-        if source is None and sys.stdin.isatty():
+        if open_stdin().isatty() and source is None:
             # Waiting for a person to type CSV is never what was meant.
             raise UsageError(
                 "no input: give a file, or pipe records in",
