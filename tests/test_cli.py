@@ -528,6 +528,19 @@ def test_commands_are_loaded_from_the_fixed_table_only():
             "the input \u03b1x looks like ax but is another name: \u03b1 is U+03B1 GREEK "
             "SMALL LETTER ALPHA, a is U+0061 LATIN SMALL LETTER A",
         ),
+        (
+            ["eval", "\uff58 + x", "x=1"],
+            "missing a value for \uff58",
+            "the input \uff58 looks like x but is another name: \uff58 is U+FF58 FULLWIDTH "
+            "LATIN SMALL LETTER X, x is U+0078 LATIN SMALL LETTER X; pass it as --\uff58 VALUE "
+            "(or \uff58=VALUE); cgrad diff with the same arguments gives formulas in \uff58",
+        ),
+        (
+            ["eval", "\ufb01 + 1", "fi=1"],
+            "fi is not an input of this expression",
+            "the input \ufb01 looks like fi but is another name: \ufb01 is U+FB01 LATIN SMALL "
+            "LIGATURE FI",
+        ),
     ],
 )
 def test_values_and_names_that_are_not_what_they_seem(cli, arguments, message, hint):

@@ -360,19 +360,30 @@ def lookalike_note(names, inputs) -> str | None:
     """What to say when one of the ``names`` given is not an input but one
     of ``inputs`` looks like it (``x`` given, ``х`` in the expression), or
     None. Linear: each name is reduced to the Latin letters it looks like."""
-    wanted = {name.translate(_LOOKALIKES): name for name in names}
+    wanted = {_skeleton(name): name for name in names}
     if not wanted:
         return None
     for other in inputs:
-        name = wanted.get(other.translate(_LOOKALIKES))
+        name = wanted.get(_skeleton(other))
         if name is not None and name != other:
-            differences = "; ".join(
-                f"{_character(b)}, {_character(a)}"
-                for a, b in zip(name, other, strict=True)
-                if a != b
+            return (
+                f"the input {other} looks like {name} but is another name: "
+                f"{_differences(name, other)}"
             )
-            return f"the input {other} looks like {name} but is another name: {differences}"
     return None
+
+
+def _skeleton(name: str) -> str:
+    # NFKC first: a fullwidth x or the ligature fi reads as x or fi.
+    return unicodedata.normalize("NFKC", name).translate(_LOOKALIKES)
+
+
+def _differences(name: str, other: str) -> str:
+    if len(name) != len(other):  # a ligature: no letter-for-letter pairing
+        return "; ".join(_character(char) for char in dict.fromkeys(other) if char not in name)
+    return "; ".join(
+        f"{_character(b)}, {_character(a)}" for a, b in zip(name, other, strict=True) if a != b
+    )
 
 
 def _character(char: str) -> str:
