@@ -613,3 +613,26 @@ def test_refusing_names_that_are_not_inputs_is_linear_too(monkeypatch):
     assert large <= 6 * max(small, 1)
     assert large <= 10 * 4_000
     assert len(calls) <= 10  # "did you mean" for the first few wrong names only
+
+
+def _comparisons_to_choose_partials(count: int) -> tuple[int, int]:
+    from cgrad.cli import batch_command
+
+    names = [f"x{i}" for i in range(count)]
+    function = cgrad.compile("+".join(names))
+    wrt = [_CountedName(name) for name in names]
+    _CountedName.comparisons = 0
+    function.check_wrt(wrt)  # what diff, eval, check and minimize run on --wrt
+    checked = _CountedName.comparisons
+    _CountedName.comparisons = 0
+    assert batch_command._partials(function, wrt) == tuple(names)
+    return checked, _CountedName.comparisons
+
+
+def test_checking_wrt_names_is_linear_in_their_number():
+    # A tuple scan per --wrt name made diff --wrt over 80,000 inputs take
+    # twelve times as long as over 20,000.
+    small, large = _comparisons_to_choose_partials(1_000), _comparisons_to_choose_partials(4_000)
+    for before, after in zip(small, large, strict=True):
+        assert after <= 6 * max(before, 1)
+        assert after <= 10 * 4_000

@@ -199,7 +199,8 @@ class Function:
             ) from None
 
     def check_wrt(self, wrt: Sequence[str]) -> None:
-        unknown = [name for name in wrt if name not in self.inputs]
+        inputs = set(self.inputs)  # a tuple scan per name is quadratic
+        unknown = [name for name in wrt if name not in inputs]
         if unknown:
             raise InputError(
                 f"cannot differentiate with respect to {join_names(unknown)}: "

@@ -196,7 +196,8 @@ class _Tally:
 def _partials(function, wrt: list[str] | None) -> tuple[str, ...] | None:
     if function is None or wrt is None:
         return None
-    return tuple(name for name in function.inputs if name in wrt)
+    wanted = set(wrt)
+    return tuple(name for name in function.inputs if name in wanted)
 
 
 def _check_columns(header: list[str] | None, function) -> None:
