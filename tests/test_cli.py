@@ -636,3 +636,22 @@ def test_checking_wrt_names_is_linear_in_their_number():
     for before, after in zip(small, large, strict=True):
         assert after <= 6 * max(before, 1)
         assert after <= 10 * 4_000
+
+
+def test_hints_that_list_inputs_stay_short(cli):
+    # They listed every input: hundreds of kilobytes for a wide program.
+    program = "+".join(f"x{i}" for i in range(20_000))
+    result = cli("diff", program, "--wrt", "zz")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "cgrad: error: cannot differentiate with respect to zz: it is not an input\n"
+        "hint: the inputs are x0, x1, x2, x3, x4, x5, x6, x7, x8, x9 and 19,990 more\n"
+    )
+    result = cli("graph", program, "--paths", "x1")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "cgrad: error: --paths needs a point: a value for every input\n"
+        "hint: for example: x0=1 x1=1 x2=1 x3=1 x4=1 x5=1 x6=1 x7=1 x8=1 x9=1 ...\n"
+    )
+    result = cli("graph", "x*y", "--paths", "x")
+    assert result.stderr.endswith("\nhint: for example: x=1 y=1\n")
