@@ -655,3 +655,18 @@ def test_hints_that_list_inputs_stay_short(cli):
     )
     result = cli("graph", "x*y", "--paths", "x")
     assert result.stderr.endswith("\nhint: for example: x=1 y=1\n")
+
+
+def test_stdin_is_called_standard_input_in_errors():
+    # It was called "-": "cannot read -: it is not UTF-8 text".
+    completed = subprocess.run(
+        [sys.executable, "-m", "cgrad", "eval", "@-", "x=1"],
+        input=b"x\xff",
+        capture_output=True,
+        timeout=60,
+    )
+    assert completed.returncode == 2
+    assert completed.stdout == b""
+    assert completed.stderr == (
+        b"cgrad: error: cannot read standard input: it is not UTF-8 text (byte 1)\n"
+    )

@@ -248,6 +248,8 @@ def read_program(expression: str | None, command: str = "eval") -> tuple[str, st
             except OSError as error:
                 raise file_error(path, error) from None
         origin = path
+    if path == "-":
+        path = "standard input"
     if len(data) > MAX_PROGRAM_BYTES:
         raise UsageError(
             f"cannot read {path}: it is larger than {MAX_PROGRAM_BYTES // 2**20} MiB",
