@@ -348,6 +348,22 @@ def test_a_full_disk_is_a_failure_not_a_bug():
     )
 
 
+def test_ndjson_in_a_json_file_gets_a_hint(tmp_path):
+    path = tmp_path / "points.json"
+    path.write_text('{"x": 1}\n{"x": 2}\n')
+    completed = subprocess.run(
+        [sys.executable, "-m", "cgrad", "batch", "-e", "x", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert completed.stderr == (
+        "cgrad: error: a JSON input must be one JSON array of records\n"
+        "hint: for one JSON object per line (NDJSON), pass --input-format ndjson\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "arguments", "status", "message"),
     [
@@ -496,4 +512,23 @@ def test_no_expression_at_all_is_a_usage_error_before_any_output(cli):
     assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.splitlines()[0] == (
         'cgrad: error: no expression: -e is not given, and the input has no "expr" column'
+    )
+
+
+def test_missing_columns_are_named_in_one_short_line():
+    # Every missing input and every column used to be listed: a message of
+    # hundreds of kilobytes for a wide input.
+    header = ",".join(f"c{i}" for i in range(20_000))
+    completed = subprocess.run(
+        [sys.executable, "-m", "cgrad", "batch", "-e", "+".join(f"x{i}" for i in range(12))],
+        input=f"{header}\n{','.join(['1'] * 20_000)}\n",
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert completed.stderr == (
+        "cgrad: error: the input has no column for x0, x1, x2, x3, x4, x5, x6, x7, x8, x9 "
+        "and 2 more\n"
+        "hint: its columns are c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 and 19,990 more\n"
     )

@@ -456,3 +456,29 @@ def test_csv_output_reads_back_identical(rows_, bad):
     assert [(r["id"], r["note"]) for r in back] == expected
     frame = pd.read_csv(io.StringIO(output, newline=""), dtype=str, keep_default_na=False)
     assert list(zip(frame["id"], frame["note"], strict=True)) == expected
+
+
+@pytest.mark.parametrize(
+    ("suffix", "text", "where"),
+    [
+        (".ndjson", '{"x": 1}\n{"x": 2, "x": 5}\n{"x": 3}\n', "line 2"),
+        (".json", '[{"x": 1}, {"x": 2, "x": 5}, {"x": 3}]', "element 2"),
+    ],
+)
+def test_a_key_given_twice_is_an_error_record(tmp_path, suffix, text, where):
+    # json keeps the last value: the record was read as x = 5, exit 0.
+    path = tmp_path / f"points{suffix}"
+    path.write_text(text)
+    completed = subprocess.run(
+        [sys.executable, "-m", "cgrad", "batch", "-e", "x", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 1
+    message = f'{where}: the key \\"x\\" appears more than once'
+    assert completed.stdout.splitlines() == [
+        '{"row": 1, "inputs": {"x": 1.0}, "value": 1.0, "gradient": {"x": 1.0}}',
+        f'{{"row": 2, "error": {{"type": "invalid_json", "message": "{message}"}}}}',
+        '{"row": 3, "inputs": {"x": 3.0}, "value": 3.0, "gradient": {"x": 1.0}}',
+    ]

@@ -475,6 +475,16 @@ def test_nothing_to_check(cli):
         (["x*y", "x=1", "y=2", "--wrt", "w"], "cannot differentiate with respect to w"),
         (["x*y", "x=1", "y=2", "--random", "-1"], "--random must be a number of points >= 0"),
         (["x*y", "x=1", "y=2", "--random", "2", "--seed", "-1"], "--seed must be >= 0"),
+        # Too many for numpy to shape once crashed with exit 70; a count it
+        # could shape would hold one result per point in memory.
+        (
+            ["x*y", "x=1", "y=2", "--random", "99999999999999999999"],
+            "--random must be at most 100000, not 99999999999999999999",
+        ),
+        (
+            ["x*y", "x=1", "y=2", "--random", "100001"],
+            "--random must be at most 100000, not 100001",
+        ),
         (["sinn(x)", "x=1"], "unknown function 'sinn'"),
     ],
 )
@@ -493,6 +503,11 @@ def test_a_bad_option_value_exits_2(cli):
     result = cli("check", "x*y", "x=1", "y=2", "--random", "many")
     assert result.exit_code == 2
     assert "--random" in result.stderr
+
+
+def test_library_caps_random_points():
+    with pytest.raises(cgrad.InputError, match="must be at most 100000, not 100001"):
+        check_random(cgrad.compile("x*y"), {"x": 1.0, "y": 2.0}, 100_001)
 
 
 def test_library_rejects_arrays():

@@ -528,6 +528,19 @@ def test_commands_are_loaded_from_the_fixed_table_only():
             "the input \u03b1x looks like ax but is another name: \u03b1 is U+03B1 GREEK "
             "SMALL LETTER ALPHA, a is U+0061 LATIN SMALL LETTER A",
         ),
+        (
+            ["eval", "\uff58 + x", "x=1"],
+            "missing a value for \uff58",
+            "the input \uff58 looks like x but is another name: \uff58 is U+FF58 FULLWIDTH "
+            "LATIN SMALL LETTER X, x is U+0078 LATIN SMALL LETTER X; pass it as --\uff58 VALUE "
+            "(or \uff58=VALUE); cgrad diff with the same arguments gives formulas in \uff58",
+        ),
+        (
+            ["eval", "\ufb01 + 1", "fi=1"],
+            "fi is not an input of this expression",
+            "the input \ufb01 looks like fi but is another name: \ufb01 is U+FB01 LATIN SMALL "
+            "LIGATURE FI",
+        ),
     ],
 )
 def test_values_and_names_that_are_not_what_they_seem(cli, arguments, message, hint):
@@ -600,3 +613,60 @@ def test_refusing_names_that_are_not_inputs_is_linear_too(monkeypatch):
     assert large <= 6 * max(small, 1)
     assert large <= 10 * 4_000
     assert len(calls) <= 10  # "did you mean" for the first few wrong names only
+
+
+def _comparisons_to_choose_partials(count: int) -> tuple[int, int]:
+    from cgrad.cli import batch_command
+
+    names = [f"x{i}" for i in range(count)]
+    function = cgrad.compile("+".join(names))
+    wrt = [_CountedName(name) for name in names]
+    _CountedName.comparisons = 0
+    function.check_wrt(wrt)  # what diff, eval, check and minimize run on --wrt
+    checked = _CountedName.comparisons
+    _CountedName.comparisons = 0
+    assert batch_command._partials(function, wrt) == tuple(names)
+    return checked, _CountedName.comparisons
+
+
+def test_checking_wrt_names_is_linear_in_their_number():
+    # A tuple scan per --wrt name made diff --wrt over 80,000 inputs take
+    # twelve times as long as over 20,000.
+    small, large = _comparisons_to_choose_partials(1_000), _comparisons_to_choose_partials(4_000)
+    for before, after in zip(small, large, strict=True):
+        assert after <= 6 * max(before, 1)
+        assert after <= 10 * 4_000
+
+
+def test_hints_that_list_inputs_stay_short(cli):
+    # They listed every input: hundreds of kilobytes for a wide program.
+    program = "+".join(f"x{i}" for i in range(20_000))
+    result = cli("diff", program, "--wrt", "zz")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "cgrad: error: cannot differentiate with respect to zz: it is not an input\n"
+        "hint: the inputs are x0, x1, x2, x3, x4, x5, x6, x7, x8, x9 and 19,990 more\n"
+    )
+    result = cli("graph", program, "--paths", "x1")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "cgrad: error: --paths needs a point: a value for every input\n"
+        "hint: for example: x0=1 x1=1 x2=1 x3=1 x4=1 x5=1 x6=1 x7=1 x8=1 x9=1 ...\n"
+    )
+    result = cli("graph", "x*y", "--paths", "x")
+    assert result.stderr.endswith("\nhint: for example: x=1 y=1\n")
+
+
+def test_stdin_is_called_standard_input_in_errors():
+    # It was called "-": "cannot read -: it is not UTF-8 text".
+    completed = subprocess.run(
+        [sys.executable, "-m", "cgrad", "eval", "@-", "x=1"],
+        input=b"x\xff",
+        capture_output=True,
+        timeout=60,
+    )
+    assert completed.returncode == 2
+    assert completed.stdout == b""
+    assert completed.stderr == (
+        b"cgrad: error: cannot read standard input: it is not UTF-8 text (byte 1)\n"
+    )

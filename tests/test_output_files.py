@@ -79,7 +79,15 @@ def test_the_target_keeps_its_previous_content_until_the_run_ends(tmp_path):
     assert _temporary_files(tmp_path) == []
 
 
-SIGNALS = [signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGUSR1, signal.SIGUSR2]
+SIGNALS = [
+    signal.SIGTERM,
+    signal.SIGHUP,
+    signal.SIGINT,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+    signal.SIGALRM,
+    signal.SIGXCPU,
+]
 
 
 @pytest.mark.parametrize("previous", [None, "the previous output, whole\n"])

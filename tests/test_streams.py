@@ -98,6 +98,34 @@ def test_nothing_to_write_and_a_closed_stdout_is_no_error(tmp_path):
     assert target.read_text().startswith('{"row": 1')
 
 
+def _close_stdin() -> None:
+    os.close(0)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["eval", "@-", "x=1"],
+        ["batch", "-e", "x"],
+        ["batch", "-e", "x", "-"],
+        ["batch", "--program", "-", "points.csv"],
+    ],
+    ids=" ".join,
+)
+def test_a_closed_stdin_is_a_usage_error(arguments):
+    # Started with fd 0 closed, Python's sys.stdin is None: this was exit 70.
+    completed = subprocess.run(
+        [sys.executable, "-m", "cgrad", *arguments],
+        capture_output=True,
+        preexec_fn=_close_stdin,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert completed.stderr == "cgrad: error: cannot read standard input: it is closed\n"
+
+
 # ---------------------------------------------------------------------------
 # The internal-error path, run for real: a library function that raises
 # something no handler expects.

@@ -69,6 +69,10 @@ DIFFERENCE_ATOL = 1e-8
 # A difference whose error estimate is more than this part of it (plus
 # DIFFERENCE_ATOL) cannot judge.
 UNSETTLED = 0.25
+# The most random points one run checks: each keeps a full result, so the
+# count bounds memory (and a count numpy cannot shape is a usage error, not
+# a crash).
+MAX_RANDOM_POINTS = 100_000
 
 Status = Literal["ok", "fail", "kink", "non-finite", "cannot-judge"]
 
@@ -310,6 +314,11 @@ def check_random(
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise InputError(
             f"the number of random points must be a whole number >= 0, not {count!r}",
+            type="usage_error",
+        )
+    if count > MAX_RANDOM_POINTS:
+        raise InputError(
+            f"the number of random points must be at most {MAX_RANDOM_POINTS}, not {count}",
             type="usage_error",
         )
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:

@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from .engine import Mode, Plan, Result, evaluate_plan, plan
-from .errors import InputError, join_names
+from .errors import NAMES_SHOWN, InputError, join_names
 from .graph import Graph, build_graph
 from .ops import CONSTANTS, RESERVED
 from .parser import parse
@@ -199,7 +199,8 @@ class Function:
             ) from None
 
     def check_wrt(self, wrt: Sequence[str]) -> None:
-        unknown = [name for name in wrt if name not in self.inputs]
+        inputs = set(self.inputs)  # a tuple scan per name is quadratic
+        unknown = [name for name in wrt if name not in inputs]
         if unknown:
             raise InputError(
                 f"cannot differentiate with respect to {join_names(unknown)}: "
@@ -211,7 +212,10 @@ class Function:
     def inputs_text(self) -> str:
         if not self.inputs:
             return "this expression has no inputs"
-        return "the inputs are " + ", ".join(self.inputs)
+        shown = ", ".join(self.inputs[:NAMES_SHOWN])
+        rest = len(self.inputs) - NAMES_SHOWN
+        # A hint stays one readable line however many inputs there are.
+        return f"the inputs are {shown}" + (f" and {rest:,} more" if rest > 0 else "")
 
 
 class collector_paused:  # noqa: N801 - read as what the with statement does

@@ -19,7 +19,28 @@ _SPACE = " \t\r\n"
 # Outside a string, only these characters change the scan's state.
 _STRUCTURE = re.compile(r'[][{}",]')
 _IN_STRING = re.compile(r'["\\]')
-_DECODER = json.JSONDecoder()
+
+
+class DuplicateKeyError(ValueError):
+    """An object names a key twice: json would silently keep the last value."""
+
+
+def unique_object(pairs: list[tuple[str, object]]) -> dict:
+    """``object_pairs_hook`` that refuses a key given twice (a record with
+    two values for x must not be read as one of them)."""
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                break
+            seen.add(key)
+        shown = key if len(key) <= 40 else key[:40] + "..."
+        raise DuplicateKeyError(f"the key {json.dumps(shown)} appears more than once")
+    return record
+
+
+DECODER = json.JSONDecoder(object_pairs_hook=unique_object)
 
 
 class NotAnArrayError(Exception):
@@ -83,8 +104,9 @@ class ElementScanner:
             self._fill(self.position)
 
     def elements(self) -> Iterator[Element | Broken]:
-        if self._next_nonspace() != "[":
-            raise NotAnArrayError
+        first = self._next_nonspace()
+        if first != "[":
+            raise NotAnArrayError(first)
         self.position += 1
         if self._next_nonspace() == "]":
             yield from self._after_array()
@@ -143,7 +165,7 @@ class ElementScanner:
         number Python will not read...): then the scan decides."""
         start = self.position
         try:
-            value, end = _DECODER.raw_decode(self.buffer, start)
+            value, end = DECODER.raw_decode(self.buffer, start)
         except (ValueError, RecursionError):
             return None
         # A bare number cut by the buffer's end also decodes: only an element

@@ -37,7 +37,14 @@ from .delimited import (
     where,
 )
 from .errors import UsageError
-from .json_elements import Broken, Element, ElementScanner, NotAnArrayError
+from .json_elements import (
+    DECODER,
+    Broken,
+    DuplicateKeyError,
+    Element,
+    ElementScanner,
+    NotAnArrayError,
+)
 
 
 class Format(str, Enum):
@@ -323,11 +330,13 @@ class _BadJson:
 def _decode_json(text: str) -> object:
     """The value of one JSON document, or why it cannot be had."""
     try:
-        return json.loads(text)
+        return DECODER.decode(text)
     except json.JSONDecodeError as error:
         return _BadJson(f"invalid JSON: {error.msg}", error.msg)
     except RecursionError:
         return _BadJson("nested too deeply")
+    except DuplicateKeyError as error:
+        return _BadJson(str(error))
     except ValueError:
         # Python reads integers of at most this many digits (a guard against
         # quadratic conversions); such a number is beyond float64 anyway.
@@ -366,9 +375,13 @@ def _json_elements(text: io.TextIOWrapper) -> Iterator[Record]:
         for element in elements:
             row += 1
             yield _element_record(row, element)
-    except NotAnArrayError:
+    except NotAnArrayError as error:
+        # An object first is most often NDJSON under a .json name.
+        hint = None
+        if error.args and error.args[0] == "{":
+            hint = "for one JSON object per line (NDJSON), pass --input-format ndjson"
         raise UsageError(
-            "a JSON input must be one JSON array of records", type="input_error"
+            "a JSON input must be one JSON array of records", hint=hint, type="input_error"
         ) from None
 
 

@@ -214,6 +214,14 @@ def choose(option: str, value: str, choices: tuple[str, ...]) -> str:
 MAX_PROGRAM_BYTES = 64 * 1024 * 1024
 
 
+def open_stdin():
+    """``sys.stdin``, which is None when cgrad was started with it closed
+    (``<&-``)."""
+    if sys.stdin is None:
+        raise UsageError("cannot read standard input: it is closed")
+    return sys.stdin
+
+
 def read_program(expression: str | None, command: str = "eval") -> tuple[str, str | None]:
     """The program text and, for ``@FILE``, the file name it came from."""
     if expression is None:
@@ -225,7 +233,7 @@ def read_program(expression: str | None, command: str = "eval") -> tuple[str, st
     if not path:
         raise UsageError("'@' needs a file name: @FILE, or @- for standard input")
     if path == "-":
-        if sys.stdin.isatty():
+        if open_stdin().isatty():
             # Waiting in silence for a program typed at the terminal looks like a hang.
             raise UsageError(
                 "@- reads the program from standard input, which is a terminal",
@@ -240,6 +248,8 @@ def read_program(expression: str | None, command: str = "eval") -> tuple[str, st
             except OSError as error:
                 raise file_error(path, error) from None
         origin = path
+    if path == "-":
+        path = "standard input"
     if len(data) > MAX_PROGRAM_BYTES:
         raise UsageError(
             f"cannot read {path}: it is larger than {MAX_PROGRAM_BYTES // 2**20} MiB",
@@ -352,19 +362,30 @@ def lookalike_note(names, inputs) -> str | None:
     """What to say when one of the ``names`` given is not an input but one
     of ``inputs`` looks like it (``x`` given, ``х`` in the expression), or
     None. Linear: each name is reduced to the Latin letters it looks like."""
-    wanted = {name.translate(_LOOKALIKES): name for name in names}
+    wanted = {_skeleton(name): name for name in names}
     if not wanted:
         return None
     for other in inputs:
-        name = wanted.get(other.translate(_LOOKALIKES))
+        name = wanted.get(_skeleton(other))
         if name is not None and name != other:
-            differences = "; ".join(
-                f"{_character(b)}, {_character(a)}"
-                for a, b in zip(name, other, strict=True)
-                if a != b
+            return (
+                f"the input {other} looks like {name} but is another name: "
+                f"{_differences(name, other)}"
             )
-            return f"the input {other} looks like {name} but is another name: {differences}"
     return None
+
+
+def _skeleton(name: str) -> str:
+    # NFKC first: a fullwidth x or the ligature fi reads as x or fi.
+    return unicodedata.normalize("NFKC", name).translate(_LOOKALIKES)
+
+
+def _differences(name: str, other: str) -> str:
+    if len(name) != len(other):  # a ligature: no letter-for-letter pairing
+        return "; ".join(_character(char) for char in dict.fromkeys(other) if char not in name)
+    return "; ".join(
+        f"{_character(b)}, {_character(a)}" for a, b in zip(name, other, strict=True) if a != b
+    )
 
 
 def _character(char: str) -> str:

@@ -16,11 +16,11 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 
 from .. import compile as compile_program
 from ..batch import CHUNK_ROWS, MAX_CHUNK_ROWS, ColumnBlock, evaluate_blocks
-from ..errors import CgradError, UsageError
+from ..errors import NAMES_SHOWN, CgradError, UsageError
 from ..rows import EXPRESSION_FIELD, EXTENSIONS, Format, Records, detect_format
 from ..writers import WRITERS, Layout, OutputFormat
 from .application import app
-from .arguments import choose, read_program, split_wrt
+from .arguments import choose, open_stdin, read_program, split_wrt
 from .files import atomic_output, open_binary, refuse_replacing_input
 from .output import ExitStatus, reporting
 
@@ -193,10 +193,19 @@ class _Tally:
         return f"{self.failed} of {self.records} records failed and {verb} (first: {where})"
 
 
+def _first_names(names: list[str]) -> str:
+    """``a, b, c``; past NAMES_SHOWN, ``a, ..., j and 99,990 more``, so
+    that the message stays one readable line however wide the input."""
+    if len(names) <= NAMES_SHOWN:
+        return ", ".join(names)
+    return ", ".join(names[:NAMES_SHOWN]) + f" and {len(names) - NAMES_SHOWN:,} more"
+
+
 def _partials(function, wrt: list[str] | None) -> tuple[str, ...] | None:
     if function is None or wrt is None:
         return None
-    return tuple(name for name in function.inputs if name in wrt)
+    wanted = set(wrt)
+    return tuple(name for name in function.inputs if name in wanted)
 
 
 def _check_columns(header: list[str] | None, function) -> None:
@@ -217,8 +226,8 @@ def _check_columns(header: list[str] | None, function) -> None:
     missing = [name for name in function.inputs if name not in columns]
     if missing:
         raise UsageError(
-            f"the input has no column for {', '.join(missing)}",
-            hint=f"its columns are {', '.join(header) or '(none)'}",
+            f"the input has no column for {_first_names(missing)}",
+            hint=f"its columns are {_first_names(header) or '(none)'}",
             type="input_error",
         )
 
@@ -238,7 +247,7 @@ def _expression(expression: str | None, program: Path | None):
 def _input(source: str | None) -> Iterator[tuple[BinaryIO, int | None]]:
     """The input as a binary stream, and its size in bytes when known."""
     if source in (None, "-"):
-        if source is None and sys.stdin.isatty():
+        if open_stdin().isatty() and source is None:
             # Waiting for a person to type CSV is never what was meant.
             raise UsageError(
                 "no input: give a file, or pipe records in",

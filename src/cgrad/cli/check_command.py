@@ -14,6 +14,7 @@ from ..check import (
     DIFFERENCE_RTOL,
     FORWARD_ATOL,
     FORWARD_RTOL,
+    MAX_RANDOM_POINTS,
     CheckResult,
     Partial,
     check,
@@ -114,7 +115,7 @@ def check_command(
             "--random",
             metavar="N",
             help="Also check N random points around the given one: each input moved by "
-            "normal noise times max(1, |x|).",
+            "normal noise times max(1, |x|); at most 100000.",
             show_default=False,
         ),
     ] = None,
@@ -133,6 +134,8 @@ def check_command(
         # The library says the same, but in its own terms, not the options'.
         if random is not None and random < 0:
             raise UsageError(f"--random must be a number of points >= 0, not {random}")
+        if random is not None and random > MAX_RANDOM_POINTS:
+            raise UsageError(f"--random must be at most {MAX_RANDOM_POINTS}, not {random}")
         if seed < 0:
             raise UsageError(f"--seed must be >= 0, not {seed}")
         partials = split_wrt(wrt)

@@ -12,7 +12,7 @@ from rich.text import Text
 
 from ..documents import graph_json_pieces, paths_json, write_pieces
 from ..drawings import dot_pieces, mermaid_pieces
-from ..errors import UsageError
+from ..errors import NAMES_SHOWN, UsageError
 from ..explain import paths
 from ..render import TREE_LIMIT, graph_tree
 from ..render_passes import paths_report
@@ -93,7 +93,9 @@ def graph_command(
             if not line.values and function.inputs:
                 raise UsageError(
                     "--paths needs a point: a value for every input",
-                    hint="for example: " + " ".join(f"{name}=1" for name in function.inputs),
+                    hint="for example: "
+                    + " ".join(f"{name}=1" for name in function.inputs[:NAMES_SHOWN])
+                    + (" ..." if len(function.inputs) > NAMES_SHOWN else ""),
                 )
         result = None
         if line.values or paths_to is not None:

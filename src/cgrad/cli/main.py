@@ -27,8 +27,9 @@ def _interrupt(signum, frame) -> None:
 # The signals that end a run the way Ctrl-C does: the stack unwinds (a
 # half-written -o file is removed) and the exit status is 128 + the signal.
 # SIGPIPE is left to end the process at once and quietly, as it does cat and
-# grep; SIGKILL cannot be caught.
-_ENDING_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2")
+# grep; SIGKILL cannot be caught. SIGALRM (timeout -s ALRM) and SIGXCPU (a
+# CPU-time limit, ulimit -t, before its SIGKILL) end a run just as often.
+_ENDING_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGXCPU")
 
 
 def _catch_ending_signals() -> None:
