@@ -63,6 +63,9 @@ ROWS = [
      "SMALL LETTER HA, x is U+0078 LATIN SMALL LETTER X"),
     ("`--trace` the program itself", ["minimize", "@{tmp}/prog.cg", "x=1", "--trace",
      "{tmp}/prog.cg"], None, 2, "would replace the program"),
+    ("`check --random 99999999999999999999`",
+     ["check", "x^2", "x=1", "--random", "99999999999999999999"], None, 2,
+     "--random must be at most 100000, not 99999999999999999999"),
     ('`check "1/x" x=1e-10` (a pole 1e-10 away)', ["check", "1/x", "x=1e-10", "--json"], None, 0,
      '"ok": true, "verdict": "ok"}}, "ok": true'),
     ('`check "abs(sin(x))" x=3.141592653589793`', ["check", "abs(sin(x))", "x=3.141592653589793"],
@@ -108,6 +111,11 @@ ROWS = [
     ("batch: `--chunk-rows 99999999999999999999`",
      ["batch", "-e", "x", "--chunk-rows", "99999999999999999999"], b"x\n1\n", 2,
      "--chunk-rows must be at most 1000000"),
+    ('batch: a JSON record that names a key twice (`{"x": 2, "x": 5}`)',
+     ["batch", "-e", "x", "--input-format", "ndjson"], b'{"x": 1}\n{"x": 2, "x": 5}\n', 1,
+     'line 2: the key \\"x\\" appears more than once'),
+    ("batch: NDJSON in a `.json` file", ["batch", "{tmp}/points.json", "-e", "x"], None, 2,
+     "hint: for one JSON object per line (NDJSON), pass --input-format ndjson"),
     ("batch: an empty input", ["batch", "-e", "x"], b"", 2, "the input is empty"),
     ("batch: a CSV header and no rows", ["batch", "-e", "x", "--format", "csv"], b"x\n", 0,
      "row,x,value,grad_x,error,warnings"),
@@ -124,13 +132,14 @@ def test_every_row_of_the_readme_table_is_tested():
     section = README.split("## What cgrad does with bad input", 1)[1].split("\n#", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| ")][1:]
     documented = [line.split(" | ")[0].removeprefix("| ") for line in rows]
-    # The last three are tested in test_streams.py, test_cli.py and
+    # The last four are tested in test_streams.py, test_cli.py and
     # test_output_files.py: they need a process whose streams or signals
     # the test controls.
     tested = [row[0] for row in ROWS] + [
+        "a closed standard input (`<&-`) for `@-` or `batch`",
         "a closed or full standard output (`>&-`, `> /dev/full`)",
         "a closed pipe",
-        "Ctrl-C, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2",
+        "Ctrl-C, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU",
     ]
     assert documented == tested
 
@@ -155,6 +164,7 @@ def test_bad_input(row, arguments, stdin, status, says, tmp_path, monkeypatch):
         assert says.replace("3,000,000", "40") in result.stderr
         return
     (tmp_path / "prog.cg").write_text("x^2\n")
+    (tmp_path / "points.json").write_text('{"x": 1}\n{"x": 2}\n')
     arguments = [argument.replace("{tmp}", str(tmp_path)) for argument in arguments]
     completed = subprocess.run(
         [sys.executable, "-m", "cgrad", *arguments],
