@@ -541,6 +541,18 @@ def test_commands_are_loaded_from_the_fixed_table_only():
             "the input \ufb01 looks like fi but is another name: \ufb01 is U+FB01 LATIN SMALL "
             "LIGATURE FI",
         ),
+        (
+            ["diff", "x^2", "--wrt", "\u0445"],
+            "cannot differentiate with respect to \u0445: it is not an input",
+            "the input x looks like \u0445 but is another name: x is U+0078 LATIN SMALL "
+            "LETTER X, \u0445 is U+0445 CYRILLIC SMALL LETTER HA",
+        ),
+        (
+            ["eval", "x^2", "x=1", "--wrt", "\u0445"],
+            "cannot differentiate with respect to \u0445: it is not an input",
+            "the input x looks like \u0445 but is another name: x is U+0078 LATIN SMALL "
+            "LETTER X, \u0445 is U+0445 CYRILLIC SMALL LETTER HA",
+        ),
     ],
 )
 def test_values_and_names_that_are_not_what_they_seem(cli, arguments, message, hint):

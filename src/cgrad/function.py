@@ -11,6 +11,7 @@ import numpy as np
 from .engine import Mode, Plan, Result, evaluate_plan, plan
 from .errors import NAMES_SHOWN, InputError, join_names
 from .graph import Graph, build_graph
+from .lookalikes import lookalike_note
 from .ops import CONSTANTS, RESERVED
 from .parser import parse
 from .symbolic import derivative_graph
@@ -205,7 +206,7 @@ class Function:
             raise InputError(
                 f"cannot differentiate with respect to {join_names(unknown)}: "
                 f"{'it is not an input' if len(unknown) == 1 else 'they are not inputs'}",
-                hint=self.inputs_text(),
+                hint=lookalike_note(unknown, self.inputs) or self.inputs_text(),
                 type="unknown_input",
             )
 
