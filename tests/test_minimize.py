@@ -340,12 +340,11 @@ def test_loss_history_spans_the_whole_run_in_its_width():
     assert history.samples == [1000.0 - step for step in range(0, 1000, 128)]
 
 
-def test_an_interrupted_run_prints_where_it_got_to(tmp_path):
+def test_an_interrupted_run_prints_where_it_got_to(tmp_path, wait_until):
     import json
     import signal
     import subprocess
     import sys
-    import time
 
     trace = tmp_path / "trace.ndjson"
     process = subprocess.Popen(
@@ -356,11 +355,12 @@ def test_an_interrupted_run_prints_where_it_got_to(tmp_path):
     )  # fmt: skip
     # Interrupted once it is under way (its trace holds two whole steps),
     # not after a guess at how long Python takes to start.
-    give_up = time.monotonic() + 60
-    while not (trace.exists() and trace.read_text(encoding="utf-8").count("\n") >= 2):
+
+    def under_way() -> bool:
         assert process.poll() is None, "the run ended before it was interrupted"
-        assert time.monotonic() < give_up, "the run never got under way"
-        time.sleep(0.01)
+        return trace.exists() and trace.read_text(encoding="utf-8").count("\n") >= 2
+
+    wait_until(under_way, "the run to get under way")
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130

@@ -10,7 +10,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,18 +22,6 @@ DEADLINE = 60.0
 
 def _temporary_files(directory: Path) -> list[Path]:
     return sorted(directory.glob(".*.tmp"))
-
-
-def _wait_for(condition, what: str):
-    """Poll ``condition`` until it returns something true: a sign that the
-    run got there, not a guess at how long it takes."""
-    give_up = time.monotonic() + DEADLINE
-    while time.monotonic() < give_up:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.01)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def _start_batch(target: Path, **popen) -> subprocess.Popen:
@@ -61,12 +48,12 @@ def _first_records_written(directory: Path):
     return written
 
 
-def test_the_target_keeps_its_previous_content_until_the_run_ends(tmp_path):
+def test_the_target_keeps_its_previous_content_until_the_run_ends(tmp_path, wait_until):
     target = tmp_path / "out.ndjson"
     target.write_text("the previous output, whole\n")
     process = _start_batch(target)
     try:
-        [temporary] = _wait_for(_first_records_written(tmp_path), "the first records")
+        [temporary] = wait_until(_first_records_written(tmp_path), "the first records")
         # Written beside the target, under a hidden name; the target untouched.
         assert temporary.name.startswith(".out.ndjson.") and temporary.parent == tmp_path
         assert target.read_text() == "the previous output, whole\n"
@@ -92,13 +79,15 @@ SIGNALS = [
 
 @pytest.mark.parametrize("previous", [None, "the previous output, whole\n"])
 @pytest.mark.parametrize("signum", SIGNALS, ids=lambda s: signal.Signals(s).name)
-def test_a_signal_leaves_no_temporary_file_and_the_previous_output(tmp_path, signum, previous):
+def test_a_signal_leaves_no_temporary_file_and_the_previous_output(
+    tmp_path, signum, previous, wait_until
+):
     target = tmp_path / "out.ndjson"
     if previous is not None:
         target.write_text(previous)
     process = _start_batch(target)
     try:
-        _wait_for(_first_records_written(tmp_path), "the first records")
+        wait_until(_first_records_written(tmp_path), "the first records")
         process.send_signal(signum)
         stderr = process.communicate(timeout=DEADLINE)[1]
     finally:
@@ -207,12 +196,12 @@ def _ignore_hangups() -> None:
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 
-def test_a_hangup_ignored_by_the_parent_stays_ignored(tmp_path):
+def test_a_hangup_ignored_by_the_parent_stays_ignored(tmp_path, wait_until):
     # As under nohup: the run goes on, and its output is whole.
     target = tmp_path / "out.ndjson"
     process = _start_batch(target, preexec_fn=_ignore_hangups)
     try:
-        _wait_for(_first_records_written(tmp_path), "the first records")
+        wait_until(_first_records_written(tmp_path), "the first records")
         process.send_signal(signal.SIGHUP)
         process.stdin.write(b"5,6\n")
     finally:
