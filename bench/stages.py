@@ -12,9 +12,9 @@ import subprocess
 import sys
 import time
 
-from cgrad.engine import FLOATS, backward, forward_on_floats, plan
-from cgrad.graph import build_graph
-from cgrad.parser import parse
+from cgrad.autodiff.engine import FLOATS, backward, forward_on_floats, plan
+from cgrad.autodiff.graph import build_graph
+from cgrad.parse.parser import parse
 
 
 def shapes(n: int) -> dict[str, str]:

@@ -17,11 +17,11 @@ import time
 from rich.console import Console
 
 import cgrad
-from cgrad.documents import graph_json_pieces, passes_json_pieces
-from cgrad.drawings import dot, mermaid
 from cgrad.explain import backward_steps, forward_steps, passes, paths
-from cgrad.render import graph_tree
-from cgrad.render_passes import passes_report
+from cgrad.views.drawings import dot, mermaid
+from cgrad.views.json_documents import graph_json_pieces, passes_json_pieces
+from cgrad.views.steps_text import passes_report
+from cgrad.views.text import graph_tree
 
 
 def seconds(call) -> float:

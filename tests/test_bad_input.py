@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cgrad import parser
+from cgrad.parse import parser
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

@@ -108,8 +108,8 @@ def test_records_with_their_own_expressions(cli):
 
 
 def test_each_distinct_expression_is_compiled_once(monkeypatch):
-    from cgrad import batch
-    from cgrad.rows import Record
+    from cgrad.batch import blocks as batch
+    from cgrad.batch.rows import Record
 
     calls = []
     real = batch.compile
@@ -276,7 +276,7 @@ def test_a_million_rows_give_a_million_records_in_order(tmp_path):
 )
 def test_reading_leaves_the_stream_open(tmp_path, format, data):
     # The progress bar asks the stream how far it got after the last record.
-    from cgrad.rows import Format, Records
+    from cgrad.batch.rows import Format, Records
 
     path = tmp_path / f"points.{format}"
     path.write_bytes(data)

@@ -21,9 +21,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import cgrad
-from cgrad import batch, json_elements, rows
-from cgrad.rows import Format, Records
-from cgrad.writers import _finite
+from cgrad.batch import blocks as batch
+from cgrad.batch import json_elements, rows
+from cgrad.batch.rows import Format, Records
+from cgrad.batch.writers import _finite
 
 
 def records_of(text: str) -> list[dict]:
@@ -370,7 +371,7 @@ def _batch_seconds(columns: int) -> float:
         records = Records(io.BytesIO(text.encode()), Format.CSV)
         function = cgrad.compile("x")
         out = io.StringIO()
-        from cgrad.writers import WRITERS, Layout, OutputFormat
+        from cgrad.batch.writers import WRITERS, Layout, OutputFormat
 
         layout = Layout(inputs=("x",), carried=tuple(records.header[1:]))
         for output_format in (OutputFormat.NDJSON, OutputFormat.CSV):

@@ -1,4 +1,4 @@
-"""`cgrad check` and `cgrad.check`: reverse mode against forward mode and
+"""`cgrad check` and `cgrad.check.checker`: reverse mode against forward mode and
 finite differences, through the command line and the library.
 
 The op cases are built from ``cgrad.ops.OPS`` itself, so an op added to the
@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 
 import cgrad
-import cgrad.check
-import cgrad.differences
-import cgrad.engine
-from cgrad.check import check, check_random
+import cgrad.autodiff.engine
+import cgrad.check.checker
+import cgrad.check.differences
+from cgrad.check.checker import check, check_random
+from cgrad.check.differences import STEP
 from cgrad.cli import check_command  # noqa: F401 - registers the command
-from cgrad.differences import STEP
 from cgrad.ops import OPS, Fixity, Op
 
 # No raw numpy warning may reach a user: here it fails the test.
@@ -160,13 +160,13 @@ def test_a_wrong_rule_fails_at_random_points(cli, monkeypatch):
 
 def test_reverse_and_forward_must_agree(cli, monkeypatch):
     # A traversal bug, not a rule bug: forward mode's tangents doubled.
-    original = cgrad.check.forward_partials
+    original = cgrad.check.checker.forward_partials
 
     def doubled(graph, values, names):
         found = original(graph, values, names)
         return {name: (2.0 * tangent, size) for name, (tangent, size) in found.items()}
 
-    monkeypatch.setattr(cgrad.check, "forward_partials", doubled)
+    monkeypatch.setattr(cgrad.check.checker, "forward_partials", doubled)
     result = cli("check", "x*y", "x=2", "y=3")
     assert result.exit_code == 1
     assert "reverse and forward mode differ" in result.stdout
@@ -185,11 +185,11 @@ def test_forward_partials_are_the_engines_forward_mode(text, point):
     # Many inputs a pass, and the same numbers as one pass per input.
     function = cgrad.compile(text)
     result = function.evaluate(point, mode="forward")
-    walk = cgrad.engine.plan(function.graph, [])
-    values = cgrad.engine.forward(walk, {n: np.float64(v) for n, v in point.items()})
+    walk = cgrad.autodiff.engine.plan(function.graph, [])
+    values = cgrad.autodiff.engine.forward(walk, {n: np.float64(v) for n, v in point.items()})
     found = {
         name: tangent
-        for name, (tangent, _) in cgrad.check.forward_partials(
+        for name, (tangent, _) in cgrad.check.checker.forward_partials(
             function.graph, values, list(function.inputs)
         ).items()
     }
@@ -770,8 +770,8 @@ def test_memory_grows_with_the_graph_not_with_inputs_times_graph(monkeypatch):
     # memory of a chunk is then bounded, and what is left grows with the
     # graph. Holding a graph's values per input (n x n) would grow 16 times
     # from n to 4n.
-    monkeypatch.setattr(cgrad.differences, "BUDGET", 1 << 18)
-    monkeypatch.setattr(cgrad.check, "FORWARD_CHUNK", 8)
+    monkeypatch.setattr(cgrad.check.differences, "BUDGET", 1 << 18)
+    monkeypatch.setattr(cgrad.check.checker, "FORWARD_CHUNK", 8)
     small, large = peak_memory_of_check(100), peak_memory_of_check(400)
     assert large < 8 * small, (small, large)
 

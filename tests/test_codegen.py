@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import cgrad
-from cgrad import codegen, engine
+from cgrad.autodiff import codegen, engine
 from test_oracle import NAMES, coordinates, points, programs
 
 # Besides the usual coordinates: signed zeros, numbers whose exp or square

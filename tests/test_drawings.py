@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 import cgrad
-from cgrad.drawings import dot, mermaid
+from cgrad.views.drawings import dot, mermaid
 
 # One line per statement; anything else in the text fails the parse below.
 DOT_NODE = re.compile(r'  n(\d+) \[label="((?:[^"\\\n]|\\.)*)"(, [^\n]*)?\];')

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import cgrad
-from cgrad import codegen, engine
+from cgrad.autodiff import codegen, engine
 from test_codegen import handed_over, same, walked, wide_points
 from test_oracle import programs
 
@@ -243,7 +243,7 @@ LONG = "sin(x*y) + exp(-z^2) * log(1 + x^2) / sqrt(y^2 + 1) + tanh(x - z) * (x +
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    from cgrad import engine
+    from cgrad.autodiff import engine
 
     monkeypatch.setattr(engine, "CHUNK", 64)
 
@@ -321,7 +321,7 @@ def test_a_compiled_function_pickles():
     ],
 )
 def test_one_sided_slopes(op, arguments, position, left, right):
-    from cgrad.diagnostics import one_sided_slopes
+    from cgrad.autodiff.diagnostics import one_sided_slopes
 
     found = one_sided_slopes(op, arguments, position)
     for got, expected in zip(found, (left, right), strict=True):

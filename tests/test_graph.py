@@ -10,12 +10,12 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import cgrad
-from cgrad.engine import plan
+from cgrad.autodiff.engine import plan
+from cgrad.autodiff.graph import CONSTANT, INPUT, LABEL_WIDTH, Graph, build_graph, shorten
 from cgrad.errors import Span
-from cgrad.graph import CONSTANT, INPUT, LABEL_WIDTH, Graph, build_graph, shorten
 from cgrad.ops import CONSTANTS, FUNCTIONS, OPS, RESERVED, function_for
-from cgrad.parser import parse
-from cgrad.syntax import Binding, Call, Group, Name, Number, Program, Unary
+from cgrad.parse.parser import parse
+from cgrad.parse.syntax import Binding, Call, Group, Name, Number, Program, Unary
 
 
 def ops(text: str) -> list[tuple[int, str, tuple[int, ...]]]:
@@ -101,7 +101,7 @@ def test_depends_on_input():
     ],
 )
 def test_labels_of_long_spans_read_only_their_ends_with_the_same_result(text):
-    from cgrad.graph import LABEL_WIDTH, shorten
+    from cgrad.autodiff.graph import LABEL_WIDTH, shorten
 
     graph = cgrad.compile(text).graph
     for node in graph.nodes:

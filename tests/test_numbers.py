@@ -9,7 +9,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cgrad.numbers import json_text, number_text, number_texts
+from cgrad.numerals import json_text, number_text, number_texts
 
 EDGES = [
     0.0, -0.0, 1e-4, -1e-4, 9.999999999999999e-05, 1e-05, 2.5e-07, 5e-324, 1e16, 1e15,

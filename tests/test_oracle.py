@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, assume, given, reject, settings
 from hypothesis import strategies as st
 
 import cgrad
-from cgrad import engine
+from cgrad.autodiff import engine
 from cgrad.ops import FUNCTIONS, NUMERIC, OPS
 
 # t1 and t2 are the names symbolic printing gives its bindings when no

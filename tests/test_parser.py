@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import cgrad
-from cgrad import lalr, parser
 from cgrad.errors import Span
-from cgrad.syntax import Binary, Binding, Call, Group, Name, Number, Unary
+from cgrad.parse import lalr, parser
+from cgrad.parse.syntax import Binary, Binding, Call, Group, Name, Number, Unary
 
 
 def value(text: str, **values: float) -> float:
@@ -139,7 +139,7 @@ def test_a_name_written_many_times_is_one_string():
 
 
 def test_parser_is_built_once():
-    from cgrad.lark_parser import lark_parser
+    from cgrad.parse.lark_fallback import lark_parser
 
     assert lark_parser() is lark_parser()
     assert parser._fast_parser() is parser._fast_parser()
@@ -152,7 +152,7 @@ def test_the_shipped_tables_are_the_grammars():
     shipped = json.loads(parser.TABLES_FILE.read_text(encoding="utf-8"))
     assert shipped["grammar"] == parser.grammar_text(), (
         "the grammar changed: write the tables again with "
-        'python -c "from cgrad.parser import write_tables; write_tables()"'
+        'python -c "from cgrad.parse.parser import write_tables; write_tables()"'
     )
     assert shipped == {
         "format": lalr.TABLES_FORMAT,

@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 
 import cgrad
-from cgrad.render import evaluation_report, graph_tree
+from cgrad.views.text import evaluation_report, graph_tree
 
 
 def render(renderable, width: int = 100) -> str:

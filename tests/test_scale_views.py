@@ -11,9 +11,9 @@ import pytest
 
 import cgrad
 import cgrad.function
-import cgrad.parser
-import cgrad.symbolic
-from cgrad.numbers import format_number, format_short, json_number, literal_text
+import cgrad.parse.parser
+import cgrad.symbolic.formulas
+from cgrad.numerals import format_number, format_short, json_number, literal_text
 
 # --------------------------------------------------------------------------
 # Negative zero: text shows 0, JSON keeps the IEEE sign, formulas keep it.
@@ -72,8 +72,8 @@ class _CountingPattern:
 
 
 def _names_read(cli, monkeypatch, inputs: int) -> int:
-    counting = _CountingPattern(cgrad.symbolic._BINDING)
-    monkeypatch.setattr(cgrad.symbolic, "_BINDING", counting)
+    counting = _CountingPattern(cgrad.symbolic.formulas._BINDING)
+    monkeypatch.setattr(cgrad.symbolic.formulas, "_BINDING", counting)
     result = cli("diff", " + ".join(f"x{i}" for i in range(inputs)), "--json")
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)["derivatives"]) == inputs
@@ -119,7 +119,7 @@ def test_second_derivatives_of_a_program_whose_formulas_exceed_the_size_limit(
     # limit: they were parsed back, which failed ("longer than ... MiB").
     terms = 3_000
     text = " + ".join(f"sin(x*{k})*y" for k in range(1, terms + 1))
-    monkeypatch.setattr(cgrad.parser, "MAX_CHARACTERS", len(text))
+    monkeypatch.setattr(cgrad.parse.parser, "MAX_CHARACTERS", len(text))
     assert len(cgrad.compile(text).derivative("x").source) > len(text)
     program = tmp_path / "big.cg"
     program.write_text(text)
@@ -214,9 +214,9 @@ def _sum_program(terms: int) -> cgrad.Function:
 
 
 def _views(function: cgrad.Function, result):
-    from cgrad.documents import graph_json_pieces, passes_json_pieces
-    from cgrad.drawings import dot_pieces, mermaid_pieces
     from cgrad.explain import backward_steps, forward_steps
+    from cgrad.views.drawings import dot_pieces, mermaid_pieces
+    from cgrad.views.json_documents import graph_json_pieces, passes_json_pieces
 
     graph = function.graph
     return {
@@ -285,8 +285,8 @@ def _passes_document(graph, passes) -> dict:
 
 
 def test_the_pieces_are_the_documents_and_drawings_byte_for_byte():
-    from cgrad.drawings import dot, mermaid
     from cgrad.explain import passes
+    from cgrad.views.drawings import dot, mermaid
 
     # Sizes around the piece size of 4,096, and a graph with bindings,
     # unused nodes, non-finite values and quotes in its text.
@@ -339,7 +339,7 @@ def test_a_big_graphs_views_are_written_in_bounded_pieces(view):
 
 
 def test_the_cli_writes_the_views_of_a_graph_exactly(cli, tmp_path):
-    from cgrad.drawings import dot, mermaid
+    from cgrad.views.drawings import dot, mermaid
 
     function = _sum_program(3_000)
     program = tmp_path / "sum.cg"

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 
 import cgrad
 from cgrad.ops import OPS
-from cgrad.symbolic import formulas, program_text
+from cgrad.symbolic.formulas import formulas, program_text
 from test_oracle import finite, magnitude, points, programs, warned_where_due
 
 RELAXED = [HealthCheck.too_slow, HealthCheck.filter_too_much]

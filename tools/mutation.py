@@ -59,9 +59,9 @@ IGNORED = (".git", ".venv", "venv", "__pycache__", ".hypothesis", ".pytest_cache
 TIMEOUT = 600
 
 OPS = "src/cgrad/ops.py"
-ENGINE = "src/cgrad/engine.py"
-CODEGEN = "src/cgrad/codegen.py"
-SYMBOLIC = "src/cgrad/symbolic.py"
+ENGINE = "src/cgrad/autodiff/engine.py"
+CODEGEN = "src/cgrad/autodiff/codegen.py"
+SYMBOLIC = "src/cgrad/symbolic/formulas.py"
 
 # Fast, exact tests first: -x stops at the first failure, so a mutation they
 # catch costs seconds; the property tests (hypothesis) come after.
@@ -233,7 +233,7 @@ MUTATIONS = [
     Mutation(
         "csv-quote",
         "CSV output: '\"' no longer a reason to quote a field",
-        "src/cgrad/writers.py",
+        "src/cgrad/batch/writers.py",
         "_MAY_NEED_QUOTES = re.compile(r'[,\"\\r\\n]')",
         "_MAY_NEED_QUOTES = re.compile(r'[,\\r\\n]')",
         WRITER_TESTS,
@@ -241,7 +241,7 @@ MUTATIONS = [
     Mutation(
         "nan-text",
         "NaN written as nan (not the protobuf JSON mapping's NaN)",
-        "src/cgrad/numbers.py",
+        "src/cgrad/numerals.py",
         '_NON_FINITE = {"nan": "NaN",',
         '_NON_FINITE = {"nan": "nan",',
         WRITER_TESTS,
@@ -278,7 +278,7 @@ MUTATIONS = [
     Mutation(
         "csv-lenient",
         'CSV read leniently: 3,"4"5 read as 45',
-        "src/cgrad/delimited.py",
+        "src/cgrad/batch/delimited.py",
         "csv.reader(self.lines, delimiter=self.delimiter, strict=True)",
         "csv.reader(self.lines, delimiter=self.delimiter, strict=False)",
         WRITER_TESTS,

@@ -10,12 +10,12 @@ value and every partial derivative by reverse-mode automatic differentiation.
     (9.0, {'x': 3.0, 'y': 3.0, 'z': 3.0})
 """
 
+from .autodiff.diagnostics import EvaluationWarning
+from .autodiff.engine import Result
+from .autodiff.graph import Graph, Node
 from .descent import minimize
-from .diagnostics import EvaluationWarning
-from .engine import Result
 from .errors import CgradError, InputError, ParseError, Span, UsageError
 from .function import Function, compile
-from .graph import Graph, Node
 
 __all__ = [
     "CgradError",

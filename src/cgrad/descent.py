@@ -48,10 +48,10 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from .diagnostics import EvaluationWarning
+from .autodiff.diagnostics import EvaluationWarning
 from .errors import InputError, UsageError
 from .function import Function, compile
-from .numbers import format_number, format_short
+from .numerals import format_number, format_short
 
 Stopped = Literal["tolerance", "steps", "diverged", "interrupted"]
 

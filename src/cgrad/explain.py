@@ -2,7 +2,7 @@
 (local derivative times upstream gradient), the sums where paths meet, and
 the paths from the output to one input.
 
-Everything here is recomputed from a one-point :class:`~cgrad.engine.Result`
+Everything here is recomputed from a one-point :class:`~cgrad.autodiff.engine.Result`
 with the op table's own rules, in the engine's order, so the numbers are
 the engine's numbers: the sums of :func:`passes` are the gradients that
 ``evaluate`` reports, bit for bit.
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .engine import Result
+from .autodiff.engine import Result
+from .autodiff.graph import INPUT
 from .errors import InputError
 from .function import Function
-from .graph import INPUT
 from .ops import NUMERIC, OPS
 
 

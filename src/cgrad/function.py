@@ -8,13 +8,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from .engine import Mode, Plan, Result, evaluate_plan, plan
+from .autodiff.engine import Mode, Plan, Result, evaluate_plan, plan
+from .autodiff.graph import Graph, build_graph
 from .errors import NAMES_SHOWN, InputError, join_names
-from .graph import Graph, build_graph
 from .lookalikes import lookalike_note
 from .ops import CONSTANTS, RESERVED
-from .parser import parse
-from .symbolic import derivative_graph
+from .parse.parser import parse
+from .symbolic.formulas import derivative_graph
 
 
 class Function:
@@ -129,7 +129,7 @@ class Function:
     def derivative(self, name: str) -> Function:
         """d self / d ``name`` as a compiled function of the same inputs,
         built by the backward pass run on formulas (see
-        :mod:`cgrad.symbolic`); its ``source`` is the formula. Its graph is
+        :mod:`cgrad.symbolic.formulas`); its ``source`` is the formula. Its graph is
         built from the formula's nodes, never by parsing its text, and its
         warnings point at the nodes of this function's program."""
         self.check_wrt([name])

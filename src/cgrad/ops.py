@@ -96,7 +96,7 @@ class Op:
     # edges(out, *args) gives quantities, one per edge, that are zero on it
     # and keep their sign (or stay NaN) on each side of it. A finite
     # difference is only trusted between points where every one keeps its
-    # sign; see cgrad.differences.
+    # sign; see cgrad.check.differences.
     edges: Callable[..., tuple] | None = None
 
     def derivative(self, index: int) -> Rule:

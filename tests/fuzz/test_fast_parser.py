@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from test_fuzz import ODD, TOKENS, examples, mutated
 
 import cgrad
-from cgrad import lalr, parser
 from cgrad.errors import Span
+from cgrad.parse import lalr, parser
 from test_oracle import programs
 
 

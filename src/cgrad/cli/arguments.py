@@ -19,7 +19,7 @@ from ..errors import NAMES_SHOWN, InputError, UsageError, join_names
 from ..function import Function
 from ..function import compile as compile_program
 from ..lookalikes import lookalike_note
-from ..numbers import parse_number
+from ..numerals import parse_number
 from .application import load_commands
 from .files import file_error, open_binary
 

@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from .. import compile as compile_program
-from ..batch import CHUNK_ROWS, MAX_CHUNK_ROWS, ColumnBlock, evaluate_blocks
+from ..batch.blocks import CHUNK_ROWS, MAX_CHUNK_ROWS, ColumnBlock, evaluate_blocks
+from ..batch.rows import EXPRESSION_FIELD, EXTENSIONS, Format, Records, detect_format
+from ..batch.writers import WRITERS, Layout, OutputFormat
 from ..errors import NAMES_SHOWN, CgradError, UsageError
-from ..rows import EXPRESSION_FIELD, EXTENSIONS, Format, Records, detect_format
-from ..writers import WRITERS, Layout, OutputFormat
 from .application import app
 from .arguments import choose, open_stdin, read_program, split_wrt
 from .files import atomic_output, open_binary, refuse_replacing_input

@@ -9,7 +9,7 @@ import typer
 from rich.console import Group
 from rich.text import Text
 
-from ..check import (
+from ..check.checker import (
     DIFFERENCE_ATOL,
     DIFFERENCE_RTOL,
     FORWARD_ATOL,
@@ -20,11 +20,11 @@ from ..check import (
     check,
     check_random,
 )
-from ..differences import LADDER, ROUNDING
+from ..check.differences import LADDER, ROUNDING
 from ..errors import UsageError, join_names
 from ..function import Function
-from ..numbers import format_number, format_short, json_number
-from ..render import aligned_table, program_heading
+from ..numerals import format_number, format_short, json_number
+from ..views.text import aligned_table, program_heading
 from .application import app
 from .arguments import (
     input_values,

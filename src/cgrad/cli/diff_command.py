@@ -10,9 +10,9 @@ from rich.console import Group
 from rich.text import Text
 
 from ..errors import UsageError
-from ..numbers import format_number
-from ..render import program_heading
-from ..symbolic import binding_prefix, check_substitutions, formulas, program_statements
+from ..numerals import format_number
+from ..symbolic.formulas import binding_prefix, check_substitutions, formulas, program_statements
+from ..views.text import program_heading
 from .application import app
 from .arguments import (
     read_command_line,

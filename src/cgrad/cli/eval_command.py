@@ -8,14 +8,14 @@ from typing import Annotated
 
 import typer
 
-from ..documents import (
+from ..errors import UsageError
+from ..views.json_documents import (
     document_pieces,
     evaluation_json,
     graph_json_pieces,
     passes_json_pieces,
     write_pieces,
 )
-from ..errors import UsageError
 from .application import app
 from .arguments import (
     choose,
@@ -156,8 +156,8 @@ def eval_command(
             trace = Passes(tuple(forward), tuple(backward))
         # Imported here, not at the top: a --json run never draws, and Rich
         # is a fifth of a cold start.
-        from ..render import GRAPH_TREE_LIMIT, TREE_LIMIT, evaluation_report
-        from ..render_passes import STEPS_LIMIT, passes_report
+        from ..views.steps_text import STEPS_LIMIT, passes_report
+        from ..views.text import GRAPH_TREE_LIMIT, TREE_LIMIT, evaluation_report
 
         limit = None if full else GRAPH_TREE_LIMIT if graph else TREE_LIMIT
         body = None

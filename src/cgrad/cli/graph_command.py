@@ -10,12 +10,12 @@ import typer
 from rich.console import Group
 from rich.text import Text
 
-from ..documents import graph_json_pieces, paths_json, write_pieces
-from ..drawings import dot_pieces, mermaid_pieces
 from ..errors import NAMES_SHOWN, UsageError
 from ..explain import paths
-from ..render import TREE_LIMIT, graph_tree
-from ..render_passes import paths_report
+from ..views.drawings import dot_pieces, mermaid_pieces
+from ..views.json_documents import graph_json_pieces, paths_json, write_pieces
+from ..views.steps_text import paths_report
+from ..views.text import TREE_LIMIT, graph_tree
 from .application import app
 from .arguments import (
     choose,

@@ -20,8 +20,8 @@ from rich.text import Text
 from ..descent import DEFAULT_TOL, DEFAULTS, METHODS, Minimum, Step, minimize
 from ..errors import UsageError
 from ..function import Function
-from ..numbers import format_number, format_short, json_number
-from ..render import aligned_table, program_heading
+from ..numerals import format_number, format_short, json_number
+from ..views.text import aligned_table, program_heading
 from .application import app
 from .arguments import (
     choose,

@@ -13,8 +13,8 @@ from enum import IntEnum
 
 import typer
 
-from ..documents import error_json
 from ..errors import CgradError
+from ..views.json_documents import error_json
 
 
 class ExitStatus(IntEnum):

@@ -1,6 +1,6 @@
 """Many points, or many expressions, evaluated in vectorised chunks.
 
-:func:`evaluate_records` takes records (see :mod:`cgrad.rows`) and yields,
+:func:`evaluate_records` takes records (see :mod:`cgrad.batch.rows`) and yields,
 chunk by chunk and in input order, one :class:`Outcome` per record: a value
 and gradient, or an error naming what was wrong with that record. Within a
 chunk, the records of each expression go through its graph together, as
@@ -19,9 +19,9 @@ from operator import itemgetter
 
 import numpy as np
 
-from .diagnostics import EvaluationWarning
-from .errors import CgradError
-from .function import Function, compile
+from ..autodiff.diagnostics import EvaluationWarning
+from ..errors import CgradError
+from ..function import Function, compile
 from .rows import EXPRESSION_FIELD, ID_FIELD, Record, Records, RowBlock
 
 # Rows per chunk: big enough that numpy's per-call overhead is spread thin,
@@ -163,7 +163,7 @@ def evaluate_blocks(
     wrt: Sequence[str] | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> Iterator[list[Outcome] | ColumnBlock]:
-    """As :func:`evaluate_records`, for a :class:`~cgrad.rows.Records`: a
+    """As :func:`evaluate_records`, for a :class:`~cgrad.batch.rows.Records`: a
     clean CSV chunk of one expression comes back as a :class:`ColumnBlock`,
     anything else (bad records, warnings, JSON input, per-record
     expressions) as a list of outcomes."""

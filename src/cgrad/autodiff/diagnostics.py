@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import Span
+from ..errors import Span
+from ..numerals import format_number, format_short
+from ..ops import OPS, Fixity
 from .graph import CONSTANT, Graph
-from .numbers import format_number, format_short
-from .ops import OPS, Fixity
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Derivatives as formulas: the backward pass run on expressions.
 
-The engine's own :func:`~cgrad.engine.backward` runs here unchanged, with
+The engine's own :func:`~cgrad.autodiff.engine.backward` runs here unchanged, with
 symbolic nodes (:class:`Sym`) for values and a namespace that builds nodes
 (:class:`Namespace`) for the op table's rules, so every derivative comes
 from the one rule the table holds for it. Nodes are hash-consed (the same
@@ -25,11 +25,11 @@ from functools import reduce
 
 import numpy as np
 
-from .engine import Plan, backward, plan
-from .errors import InputError
-from .graph import CONSTANT, INPUT, Columns, Graph
-from .numbers import format_number, literal_text
-from .ops import ATOM, OPS, SUM, UNARY, Fixity
+from ..autodiff.engine import Plan, backward, plan
+from ..autodiff.graph import CONSTANT, INPUT, Columns, Graph
+from ..errors import InputError
+from ..numerals import format_number, literal_text
+from ..ops import ATOM, OPS, SUM, UNARY, Fixity
 
 # --------------------------------------------------------------------------
 # Nodes and the builder that makes them.

@@ -52,8 +52,8 @@ from typing import Literal
 
 import numpy as np
 
+from ..autodiff.engine import Plan, forward
 from .edges import Edges, absorbed, inner_rounding, mirrors
-from .engine import Plan, forward
 
 EPSILON = float(np.finfo(np.float64).eps)
 # The first step of input x is STEP * max(1, |x|): cbrt(eps), about 6.1e-6.

@@ -3,7 +3,7 @@
 Both are pure: they return the text and print nothing. Each node is drawn
 once and each use of it is an edge from operand to consumer, so a shared node
 has several out-edges and ``x*x`` has two edges from x. The node labels say
-what the text tree of :func:`cgrad.render.graph_tree` says, a line at a time.
+what the text tree of :func:`cgrad.views.text.graph_tree` says, a line at a time.
 
 Everything is a loop over the node list (no recursion), and a node costs the
 same whatever the size of the graph (``Graph.label`` reads only the ends of a
@@ -17,10 +17,10 @@ from itertools import chain
 
 import numpy as np
 
-from .documents import joined_pieces
-from .engine import Result
-from .graph import CONSTANT, INPUT, Graph
-from .numbers import format_short
+from ..autodiff.engine import Result
+from ..autodiff.graph import CONSTANT, INPUT, Graph
+from ..numerals import format_short
+from .json_documents import joined_pieces
 
 # --------------------------------------------------------------------------
 # What a node says

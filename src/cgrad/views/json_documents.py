@@ -13,12 +13,12 @@ from itertools import repeat
 from json.encoder import encode_basestring as _string  # JSON text of a str, as ensure_ascii=False
 from typing import TYPE_CHECKING
 
-from .numbers import json_number, json_text
+from ..numerals import json_number, json_text
 
 if TYPE_CHECKING:
-    from .engine import Result
-    from .explain import BackwardStep, ForwardStep, Paths
-    from .graph import Graph
+    from ..autodiff.engine import Result
+    from ..autodiff.graph import Graph
+    from ..explain import BackwardStep, ForwardStep, Paths
 
 
 def graph_json_pieces(graph: Graph, result: Result | None = None) -> Iterator[str]:
@@ -122,7 +122,7 @@ def _number_json(value) -> str:
 def write_pieces(pieces: Iterable[str]) -> None:
     """Write text made in pieces (a big graph's drawing or JSON) to stdout
     as each is made, so that it is never held whole; then flush."""
-    from .function import collector_paused  # the pieces make no reference cycles
+    from ..function import collector_paused  # the pieces make no reference cycles
 
     write = sys.stdout.write
     with collector_paused():

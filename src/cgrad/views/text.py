@@ -16,9 +16,9 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .engine import Result
-from .graph import CONSTANT, INPUT, Graph, shorten
-from .numbers import format_number, format_short
+from ..autodiff.engine import Result
+from ..autodiff.graph import CONSTANT, INPUT, Graph, shorten
+from ..numerals import format_number, format_short
 
 # Nodes drawn in a tree before it is cut off with "... N more nodes", by
 # default and when the whole graph is asked for (beyond that, use JSON).

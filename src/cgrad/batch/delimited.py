@@ -15,7 +15,7 @@ import io
 import itertools
 from dataclasses import dataclass
 
-from .errors import UsageError
+from ..errors import UsageError
 
 # The longest line read (characters for CSV/TSV, bytes for NDJSON), also the
 # longest CSV field and JSON-array element: beyond it, a record is an error,

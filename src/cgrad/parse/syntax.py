@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import Span
+from ..errors import Span
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -2,7 +2,7 @@
 poles, domain edges; :attr:`cgrad.ops.Op.edges`) evaluated over a chunk of
 perturbed points, and for each point whether the step from x to it, or to
 its twin on the other side, crossed or touched one of them (see
-:mod:`cgrad.differences`)."""
+:mod:`cgrad.check.differences`)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .engine import Plan, backward
-from .engine import plan as plan_for
-from .ops import OPS
+from ..autodiff.engine import Plan, backward
+from ..autodiff.engine import plan as plan_for
+from ..ops import OPS
 
 EPSILON = float(np.finfo(np.float64).eps)
 # An edge quantity whose parabola comes within this part of its value at x

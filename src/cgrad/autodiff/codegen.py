@@ -38,7 +38,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .ops import _power
+from ..ops import _power
 
 # Graphs beyond this many nodes are walked, not compiled: the source of a
 # big graph takes Python longer to compile than many evaluations save.
@@ -264,7 +264,7 @@ def compile_point_passes(plan, numeric, seed) -> Callable | None:
     """A function of the inputs (Python floats, in ``plan.graph.inputs``
     order) returning the value of every node and the adjoint of every node
     (None where the engine has none) as Python floats, the numbers of
-    :func:`cgrad.engine.forward` and :func:`cgrad.engine.backward`; or None
+    :func:`cgrad.autodiff.engine.forward` and :func:`cgrad.autodiff.engine.backward`; or None
     if this plan cannot be compiled (too big, or a rule that must look at
     the point). It raises ArithmeticError or ValueError where Python's float
     does and numpy would give inf or NaN."""

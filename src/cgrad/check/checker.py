@@ -6,7 +6,7 @@ order, so the two agree to rounding unless a traversal is wrong. Only the
 finite differences, which use nothing but the ops' forward functions, can
 catch a wrong rule.
 
-**The step** of each difference is chosen by :mod:`cgrad.differences`: a
+**The step** of each difference is chosen by :mod:`cgrad.check.differences`: a
 ladder of steps from ``2 cbrt(eps) max(1, |x|)`` down, the rung with the
 smallest estimated error, and never a rung that crosses a kink, a pole or a
 domain edge of any node. Where no step small enough to stay clear of one is
@@ -28,7 +28,7 @@ marked ``kink`` or ``non-finite`` and does not fail. Reverse and forward
 mode must still agree there when both are finite, since both apply the
 same convention. The same holds for ``cannot-judge``, where no step float64
 can take near x gives a difference worth the name (see
-:mod:`cgrad.differences`), and for a difference whose own error estimate
+:mod:`cgrad.check.differences`), and for a difference whose own error estimate
 is more than ``UNSETTLED`` of it.
 """
 
@@ -41,15 +41,15 @@ from typing import Literal
 
 import numpy as np
 
-from . import engine
-from .diagnostics import EvaluationWarning
+from ..autodiff import engine
+from ..autodiff.diagnostics import EvaluationWarning
+from ..autodiff.engine import plan
+from ..autodiff.graph import INPUT, Graph
+from ..errors import InputError
+from ..function import Function
+from ..numerals import format_number, format_short
+from ..ops import NUMERIC, OPS
 from .differences import Difference, Scheme, finite_differences
-from .engine import plan
-from .errors import InputError
-from .function import Function
-from .graph import INPUT, Graph
-from .numbers import format_number, format_short
-from .ops import NUMERIC, OPS
 
 # Inputs whose forward-mode tangents go through the graph in one pass.
 FORWARD_CHUNK = 256

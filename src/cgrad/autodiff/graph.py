@@ -26,9 +26,9 @@ from functools import cached_property
 from itertools import chain
 from typing import NamedTuple
 
-from .errors import ParseError, Span, join_names
-from .ops import CONSTANTS, FUNCTIONS, RESERVED, arity_text, function_for
-from .syntax import Binary, Binding, Call, Group, Name, Number, Program, Unary
+from ..errors import ParseError, Span, join_names
+from ..ops import CONSTANTS, FUNCTIONS, RESERVED, arity_text, function_for
+from ..parse.syntax import Binary, Binding, Call, Group, Name, Number, Program, Unary
 
 # A number literal whose digits before any exponent are not all zero.
 _NONZERO_NUMBER = re.compile(r"0*\.?0*[1-9]")

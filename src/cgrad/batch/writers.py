@@ -1,6 +1,6 @@
 """Outcomes out: NDJSON, one JSON array, CSV, or a table for people.
 
-Writers take outcomes a chunk at a time (see :mod:`cgrad.batch`), write them
+Writers take outcomes a chunk at a time (see :mod:`cgrad.batch.blocks`), write them
 in order and flush after each chunk, so that ``| jq`` and ``| head`` see
 results as they are made. Numbers are the shortest text that round-trips,
 with "NaN", "Infinity" and "-Infinity" for the non-finite ones.
@@ -17,8 +17,8 @@ from enum import Enum
 from json.encoder import encode_basestring
 from typing import TextIO
 
-from .batch import ColumnBlock, Outcome
-from .numbers import format_short, json_number, json_text, number_text, number_texts
+from ..numerals import format_short, json_number, json_text, number_text, number_texts
+from .blocks import ColumnBlock, Outcome
 
 
 class OutputFormat(str, Enum):

@@ -30,7 +30,7 @@ from itertools import accumulate
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .errors import Span
+from ..errors import Span
 
 if TYPE_CHECKING:
     from lark import Lark

@@ -22,6 +22,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..ops import MINUS_ONE, NUMERIC, ONE, OPS, Kink
 from .codegen import (
     EXACT_ON_FLOATS,
     compile_array_passes,
@@ -30,7 +31,6 @@ from .codegen import (
 )
 from .diagnostics import Diagnostics, EvaluationWarning
 from .graph import INPUT, Graph
-from .ops import MINUS_ONE, NUMERIC, ONE, OPS, Kink
 
 Mode = Literal["reverse", "forward"]
 
@@ -134,7 +134,7 @@ class Plan:
     @cached_property
     def point_passes(self) -> Callable | None:
         """Both passes at one point as one generated function (see
-        :mod:`cgrad.codegen`), or None where the graph is walked."""
+        :mod:`cgrad.autodiff.codegen`), or None where the graph is walked."""
         return compile_point_passes(self, NUMERIC, SEED)
 
     def passes_for_a_point(self) -> Callable | None:
@@ -149,7 +149,7 @@ class Plan:
 
     def array_passes(self, arrays: tuple[bool, ...]) -> Callable | None:
         """Both passes over slices of many points as one generated function
-        (see :func:`cgrad.codegen.compile_array_passes`), for inputs that
+        (see :func:`cgrad.autodiff.codegen.compile_array_passes`), for inputs that
         are arrays where ``arrays`` says so; None where the graph is walked."""
         made = self.made_array_passes
         if arrays not in made:
@@ -289,7 +289,7 @@ def backward(plan: Plan, values: list, m=NUMERIC, seed=SEED) -> list:
     leads from the node to the output through nodes that need one).
 
     The values may be numbers, or symbolic nodes with ``m`` their namespace
-    and ``seed`` their 1: :mod:`cgrad.symbolic` runs this very loop to
+    and ``seed`` their 1: :mod:`cgrad.symbolic.formulas` runs this very loop to
     build derivative formulas."""
     adjoints: list = [None] * len(values)
     adjoints[plan.graph.output] = seed

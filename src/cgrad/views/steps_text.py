@@ -11,11 +11,11 @@ from __future__ import annotations
 from rich.console import Group
 from rich.text import Text
 
-from .explain import Passes, Paths
-from .graph import CONSTANT, INPUT, Graph
-from .numbers import format_short
-from .ops import OPS, Fixity
-from .render import aligned_table
+from ..autodiff.graph import CONSTANT, INPUT, Graph
+from ..explain import Passes, Paths
+from ..numerals import format_short
+from ..ops import OPS, Fixity
+from .text import aligned_table
 
 # Nodes shown in each table by default (--full shows them all).
 STEPS_LIMIT = 100

@@ -26,6 +26,7 @@ from enum import Enum
 from pathlib import Path
 from typing import BinaryIO
 
+from ..errors import UsageError
 from .delimited import (
     MAX_LINE,
     MAX_SKIP,
@@ -36,7 +37,6 @@ from .delimited import (
     too_long,
     where,
 )
-from .errors import UsageError
 from .json_elements import (
     DECODER,
     Broken,

@@ -15,8 +15,8 @@ import json
 from pathlib import Path
 from sys import intern
 
+from ..errors import ParseError, Span
 from . import lalr
-from .errors import ParseError, Span
 from .syntax import Binary, Binding, Call, Group, Name, Number, Program, Unary
 
 
@@ -24,11 +24,11 @@ def grammar_text() -> str:
     # A wheel ships the grammar inside the package (pyproject force-includes
     # it); an editable install runs from src/, where the top-level grammars/
     # directory is the only copy. (A path, not importlib.resources, which
-    # would cost a cold start 5 ms of imports: cgrad is never run zipped.)
-    packaged = Path(__file__).with_name("grammars") / "cgrad.lark"
+    # would cost a cold start more imports: cgrad is never run zipped.)
+    packaged = Path(__file__).parents[1] / "grammars" / "cgrad.lark"
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
-    in_checkout = Path(__file__).resolve().parents[2] / "grammars" / "cgrad.lark"
+    in_checkout = Path(__file__).resolve().parents[3] / "grammars" / "cgrad.lark"
     return in_checkout.read_text(encoding="utf-8")
 
 
@@ -291,7 +291,7 @@ def _tables() -> dict:
 
 def read_tables() -> dict:
     """The tables for the grammar, read from the parser Lark builds for it."""
-    from .lark_parser import lark_parser
+    from .lark_fallback import lark_parser
 
     return lalr.read_tables(lark_parser(), NESTING)
 
@@ -316,7 +316,7 @@ def parse(text: str, origin: str | None = None) -> Program:
             statements = _fast_parser().parse(text, MAX_TOKENS, MAX_DEPTH)
         except lalr.Unparsable:
             # Only now: Lark, to find what is wrong and say it.
-            from . import lark_parser
+            from . import lark_fallback as lark_parser
 
             statements = lark_parser.parse(text, origin)
     except lalr.LimitError as limited:

@@ -16,9 +16,9 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 from lark.lark import PostLex
 
+from ..errors import ParseError, Span
+from ..ops import FUNCTIONS
 from . import lalr, parser
-from .errors import ParseError, Span
-from .ops import FUNCTIONS
 
 
 def parse(text: str, origin: str | None) -> tuple:
