@@ -167,6 +167,13 @@ def test_every_link_leads_somewhere(page):
     assert not broken, f"{page.name}: broken links: {broken}"
 
 
+def test_the_library_page_names_every_public_name():
+    import cgrad
+
+    documented = set(re.findall(r"`cgrad\.(\w+)", read(DOCS / "library.md")))
+    assert not set(cgrad.__all__) - documented, "docs/library.md: public names not described"
+
+
 def test_every_page_is_linked_from_the_readme():
     linked = set(re.findall(r"\]\(docs/([^)#\s]+)", read(README)))
     assert not {path.name for path in DOCS.glob("*.md")} - linked
