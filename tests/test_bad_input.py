@@ -1,4 +1,4 @@
-"""One test per row of the README's "What cgrad does with bad input" table:
+"""One test per row of the "What cgrad does with bad input" table (docs/bad-input.md):
 the message and the exit code, through the command line."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import pytest
 
 from cgrad.parse import parser
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "bad-input.md"
+README = PAGE.read_text(encoding="utf-8")
 
 # (the README's first cell, the command line, stdin, exit code, what stderr
 # or stdout says). A {tmp} in an argument is a fresh directory.

@@ -1,5 +1,6 @@
-"""The README shows real output: every `$ cgrad ...` example in a console
-block is run and compared, and the Python sessions are run as doctests."""
+"""The README and the manual (docs/*.md) show real output: every
+`$ cgrad ...` example in a console block of every page is run and compared,
+and the Python sessions are run as doctests, so that no page can drift."""
 
 from __future__ import annotations
 
@@ -16,18 +17,32 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+# The README, then each page of the manual, by its path from the root.
+PAGES = {
+    path.relative_to(ROOT).as_posix(): path.read_text(encoding="utf-8")
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+}
 # The console script lives beside the interpreter that runs the tests.
 PATH = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
-def console_examples() -> list[tuple[str, str]]:
+def console_examples() -> list:
     examples = []
-    for block in re.findall(r"```console\n(.*?)```", README, re.DOTALL):
-        for chunk in re.split(r"^\$ ", block, flags=re.MULTILINE)[1:]:
-            command, _, output = chunk.partition("\n")
-            examples.append((command, output))
+    for page, text in PAGES.items():
+        for block in re.findall(r"```console\n(.*?)```", text, re.DOTALL):
+            for chunk in re.split(r"^\$ ", block, flags=re.MULTILINE)[1:]:
+                command, _, output = chunk.partition("\n")
+                examples.append(pytest.param(command, output, id=f"{page}: {command}"))
     return examples
+
+
+def test_every_page_has_examples():
+    # A page whose examples stopped being found (a renamed fence, say) would
+    # otherwise pass by running nothing.
+    pages_with_examples = {example.id.partition(": ")[0] for example in console_examples()}
+    pages_with_examples |= {page for page, _ in SESSIONS}
+    commands = ["eval", "graph", "diff", "check", "minimize", "batch"]
+    assert {"README.md", *(f"docs/{command}.md" for command in commands)} <= pages_with_examples
 
 
 @pytest.mark.parametrize(("command", "expected"), console_examples())
@@ -58,16 +73,24 @@ def test_console_example(command, expected):
     assert actual == [line.rstrip() for line in expected.splitlines()]
 
 
-SESSIONS = re.findall(r"```python\n(>>> .*?)```", README, re.DOTALL)
+SESSIONS = [
+    (page, session)
+    for page, text in PAGES.items()
+    for session in re.findall(r"```python\n(>>> .*?)```", text, re.DOTALL)
+]
 
 
-@pytest.mark.parametrize("session", SESSIONS, ids=[f"session{i}" for i in range(len(SESSIONS))])
-def test_python_session(session, monkeypatch):
+@pytest.mark.parametrize(
+    ("page", "session"),
+    SESSIONS,
+    ids=[f"{page}: session {i}" for i, (page, _) in enumerate(SESSIONS)],
+)
+def test_python_session(page, session, monkeypatch):
     if "pandas" in session and importlib.util.find_spec("pandas") is None:
         pytest.skip("pandas is not installed")
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("PATH", PATH)
-    test = doctest.DocTestParser().get_doctest(session, {}, "README", "README.md", 0)
+    test = doctest.DocTestParser().get_doctest(session, {}, page, page, 0)
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     runner.run(test)
     assert runner.failures == 0 and runner.tries >= 3
