@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import cgrad
-import cgrad.autodiff.engine
+import cgrad.autodiff.passes
 import cgrad.check.checker
 import cgrad.check.differences
 from cgrad.check.checker import check, check_random
@@ -185,8 +185,8 @@ def test_forward_partials_are_the_engines_forward_mode(text, point):
     # Many inputs a pass, and the same numbers as one pass per input.
     function = cgrad.compile(text)
     result = function.evaluate(point, mode="forward")
-    walk = cgrad.autodiff.engine.plan(function.graph, [])
-    values = cgrad.autodiff.engine.forward(walk, {n: np.float64(v) for n, v in point.items()})
+    walk = cgrad.autodiff.passes.plan(function.graph, [])
+    values = cgrad.autodiff.passes.forward(walk, {n: np.float64(v) for n, v in point.items()})
     found = {
         name: tangent
         for name, (tangent, _) in cgrad.check.checker.forward_partials(

@@ -2,7 +2,7 @@
 (local derivative times upstream gradient), the sums where paths meet, and
 the paths from the output to one input.
 
-Everything here is recomputed from a one-point :class:`~cgrad.autodiff.engine.Result`
+Everything here is recomputed from a one-point :class:`~cgrad.autodiff.evaluation.Result`
 with the op table's own rules, in the engine's order, so the numbers are
 the engine's numbers: the sums of :func:`passes` are the gradients that
 ``evaluate`` reports, bit for bit.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .autodiff.engine import Result
+from .autodiff.evaluation import Result
 from .autodiff.graph import INPUT
 from .errors import InputError
 from .function import Function
@@ -102,7 +102,7 @@ def forward_steps(function: Function, result: Result) -> Iterator[ForwardStep]:
     are used (a million nodes' steps held at once take gigabytes). A
     result that has no such steps is refused here, not when first read."""
     values = _point_values(result)
-    reachable = function._plan(list(result.gradient)).reachable
+    reachable = function.plan(list(result.gradient)).reachable
     return _forward_steps(function.graph, values, reachable)
 
 
@@ -118,7 +118,7 @@ def backward_steps(function: Function, result: Result) -> Iterator[BackwardStep]
     :func:`forward_steps`; the terms sent to a node are kept only until it
     is visited."""
     values = _point_values(result)
-    steps = function._plan(list(result.gradient))  # made once, kept by the function
+    steps = function.plan(list(result.gradient))  # made once, kept by the function
     return _backward_steps(function.graph, values, steps)
 
 

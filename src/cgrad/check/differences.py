@@ -52,7 +52,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..autodiff.engine import Plan, forward
+from ..autodiff.passes import Plan, forward
 from .edges import Edges, absorbed, inner_rounding, mirrors
 
 EPSILON = float(np.finfo(np.float64).eps)
@@ -120,22 +120,24 @@ class _Rungs:
 
 
 def finite_differences(
-    plan: Plan, point: dict[str, float], names: list[str]
+    plan: Plan, point: dict[str, float], names: list[str], centre: list | None = None
 ) -> dict[str, tuple[Difference, Difference]]:
     """For each input of ``names``: the difference clear of every edge, and
     the plain one (the best rung of the first ladder, edges or not), which
-    is what a point on a kink shows."""
+    is what a point on a kink shows. ``centre``: the node values at
+    ``point`` (numpy scalars), if the caller has them."""
     # Infinities and NaNs beside the point are data here, not accidents.
     with np.errstate(all="ignore"):
-        return _finite_differences(plan, point, names)
+        return _finite_differences(plan, point, names, centre)
 
 
 def _finite_differences(
-    plan: Plan, point: dict[str, float], names: list[str]
+    plan: Plan, point: dict[str, float], names: list[str], centre: list | None
 ) -> dict[str, tuple[Difference, Difference]]:
     graph = plan.graph
     centre_inputs = {name: np.float64(point[name]) for name in graph.inputs}
-    centre = forward(plan, centre_inputs)
+    if centre is None:
+        centre = forward(plan, centre_inputs)
     edges = Edges(plan, centre)
     f0 = float(centre[graph.output])
     found: dict[str, tuple[Difference, Difference]] = {}
