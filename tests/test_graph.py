@@ -10,7 +10,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import cgrad
-from cgrad.autodiff.graph import CONSTANT, INPUT, LABEL_WIDTH, Graph, build_graph, shorten
+from cgrad.autodiff.builder import build_graph
+from cgrad.autodiff.graph import CONSTANT, INPUT, LABEL_WIDTH, Graph, shorten
 from cgrad.autodiff.passes import plan
 from cgrad.errors import Span
 from cgrad.ops import CONSTANTS, FUNCTIONS, OPS, RESERVED, function_for

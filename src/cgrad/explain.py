@@ -24,6 +24,8 @@ from .ops import NUMERIC, OPS
 
 @dataclass(frozen=True, slots=True)
 class ForwardStep:
+    """One node of the forward pass: its op, its operands and its value."""
+
     node: int
     op: str
     operands: tuple[int, ...]
@@ -56,6 +58,8 @@ class BackwardStep:
 
 @dataclass(frozen=True, slots=True)
 class Passes:
+    """Both passes of one evaluation, step by step (see :func:`passes`)."""
+
     forward: tuple[ForwardStep, ...]
     backward: tuple[BackwardStep, ...]
 

@@ -8,8 +8,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from .autodiff.builder import build_graph
 from .autodiff.evaluation import Mode, Result, evaluate
-from .autodiff.graph import Graph, build_graph
+from .autodiff.graph import Graph
 from .autodiff.passes import Plan
 from .autodiff.passes import plan as plan_for
 from .autodiff.runner import Runner

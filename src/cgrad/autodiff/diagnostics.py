@@ -1,5 +1,6 @@
-"""Warnings about an evaluation: where a non-finite number came from, and
-which kink convention gave a derivative.
+"""Warnings about an evaluation, worded: where a non-finite number came
+from, which kink convention gave a derivative, a literal that underflowed.
+(Which nodes to warn about is decided in :mod:`cgrad.autodiff.evaluation`.)
 
 Each warning names the node (id, source text, line and column) and the
 numbers that produced the problem, at the first point where it happened
@@ -21,6 +22,9 @@ from .graph import CONSTANT, Graph
 
 @dataclass(frozen=True, slots=True)
 class EvaluationWarning:
+    """One warning of an evaluation, for people and for JSON: its kind, its
+    message, and the node and source span it is about (if any)."""
+
     type: str  # non_finite_value | non_finite_derivative | non_finite_input | kink
     message: str
     node: int | None = None

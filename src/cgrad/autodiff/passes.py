@@ -62,9 +62,8 @@ class Plan:
 
 
 def plan(graph: Graph, wrt: Sequence[str] | None = None) -> Plan:
-    """The :class:`Plan` for the partials by ``wrt`` (all inputs if None).
-
-    Made from the graph's columns, never its Node objects, in one pass down
+    """The :class:`Plan` for the partials by ``wrt`` (all inputs if None),
+    made from the graph's columns, never its Node objects, in one pass down
     the op nodes (from the last): a pass over a million nodes costs more in
     reaching them in memory than in what it does with each."""
     chosen = set(graph.inputs if wrt is None else wrt)
@@ -72,14 +71,10 @@ def plan(graph: Graph, wrt: Sequence[str] | None = None) -> Plan:
     ops, operands, _, _, constants, depends_on_input, op_ids = graph.columns
     forwards, fixed_rules, kink_tests = _op_table()
     # With every input, needed is depends_on_input: the graph's tuple serves.
-    if len(names) == len(graph.inputs):
-        needed = depends_on_input
-    else:
-        needed = _depending_on(graph, [graph.input_ids[name] for name in names])
+    needed = depends_on_input if len(names) == len(graph.inputs) else _depending_on(graph, names)
     initial: list = [None] * len(ops)
     for node_id, value in constants.items():
         initial[node_id] = np.float64(value)
-
     # Down from the last node: a node's consumers have larger ids, so it is
     # known to be reachable (or not) by the time it is reached.
     reachable = [False] * len(ops)
@@ -111,12 +106,7 @@ def plan(graph: Graph, wrt: Sequence[str] | None = None) -> Plan:
             else:
                 edges = ((a, rules[0]), (b, rules[1]))
         else:
-            derivative = OPS[op].derivative
-            edges = tuple(
-                (operand, derivative(position))
-                for position, operand in enumerate(node_operands)
-                if needed[operand]
-            )
+            edges = _edges_by_position(op, node_operands, needed)
         backward_steps.append((node_id, node_operands, edges))
         if op in kink_tests:
             kinks.append(node_id)
@@ -149,12 +139,26 @@ def _kink_steps(
     )
 
 
-def _depending_on(graph: Graph, chosen: list[int]) -> tuple[bool, ...]:
-    """Per node: does it depend on one of the ``chosen`` nodes (inputs)?"""
+def _edges_by_position(
+    op: str, operands: tuple[int, ...], needed: Sequence[bool]
+) -> tuple[tuple[int, Callable], ...]:
+    """The backward edges of a node of ``op`` to its ``needed`` operands,
+    each rule asked of the op by argument position (a variadic op's rules
+    are made per position)."""
+    derivative = OPS[op].derivative
+    return tuple(
+        (operand, derivative(position))
+        for position, operand in enumerate(operands)
+        if needed[operand]
+    )
+
+
+def _depending_on(graph: Graph, names: Sequence[str]) -> tuple[bool, ...]:
+    """Per node: does it depend on one of the inputs ``names``?"""
     operands = graph.columns.operands
     depends = [False] * len(operands)
-    for node_id in chosen:
-        depends[node_id] = True
+    for name in names:
+        depends[graph.input_ids[name]] = True
     for node_id in graph.columns.op_ids:
         for operand in operands[node_id]:
             if depends[operand]:
