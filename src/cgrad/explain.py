@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -209,7 +210,8 @@ def paths(function: Function, result: Result, name: str, limit: int | None = 100
             rule = OPS[node.op].derivative(position)
             arguments = [values[i] for i in node.operands]
             with np.errstate(all="ignore"):
-                locals_of[key] = float(rule(NUMERIC, values[node_id], *arguments))
+                slope: Any = rule(NUMERIC, values[node_id], *arguments)  # a number here
+            locals_of[key] = float(slope)
         return locals_of[key]
 
     shown: list[Path] = []

@@ -5,8 +5,10 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .autodiff.builder import build_graph
 from .autodiff.evaluation import Mode, Result, evaluate
@@ -111,18 +113,20 @@ class Function:
             result = evaluate(self._runner(wrt), given, mode)
         if self._inputs == self.graph.inputs:
             return result
-        return self._with_unused_inputs(result, given, wrt)
+        # (check_names has found each value a number or an array of numbers)
+        return self._with_unused_inputs(result, cast("Mapping[str, ArrayLike]", given), wrt)
 
-    def _with_unused_inputs(self, result: Result, given: Mapping[str, object], wrt) -> Result:
+    def _with_unused_inputs(
+        self, result: Result, given: Mapping[str, ArrayLike], wrt: Sequence[str] | None
+    ) -> Result:
         """The partials by inputs the graph does not use: zero everywhere."""
         shape = np.broadcast_shapes(*(np.shape(value) for value in given.values()))
         chosen = self._inputs if wrt is None else [n for n in self._inputs if n in set(wrt)]
-        zero = 0.0 if shape == () else np.zeros(shape)
-        gradient = {}
+        gradient: dict[str, float | np.ndarray] = {}
         for name in chosen:
             found = result.gradient.get(name)
             if found is None:
-                found = zero if shape == () else zero.copy()
+                found = 0.0 if shape == () else np.zeros(shape)
             elif shape != () and np.shape(found) != shape:
                 found = np.array(np.broadcast_to(found, shape))
             gradient[name] = found
@@ -206,7 +210,9 @@ class Function:
             if shapes:
                 np.broadcast_shapes(*shapes)
         except ValueError:
-            described = ", ".join(f"{name} {np.shape(v)}" for name, v in given.items())
+            described = ", ".join(
+                f"{name} {np.shape(cast(ArrayLike, v))}" for name, v in given.items()
+            )
             raise InputError(
                 f"the values' shapes do not broadcast together: {described}",
                 type="invalid_value",

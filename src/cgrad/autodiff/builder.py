@@ -15,6 +15,7 @@ names, bindings. Every such error carries the span of the offending text.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from ..errors import ParseError, Span, join_names
 from ..ops import CONSTANTS, FUNCTIONS, RESERVED, arity_text, function_for
@@ -154,7 +155,7 @@ class _GraphBuilder:
         self.bindings[name] = self.expression(binding.value)
         self.binding_spans[name] = binding.name_span
 
-    def expression(self, node: object) -> int:
+    def expression(self, node: Any) -> int:  # an AST node, dispatched on its exact type
         """The id of the node for ``node``, building what is missing (see the class)."""
         ops, operands_of, spans, depends, op_ids, made, constants, resolved, calls = self.tables()
         results: list[int] = []  # the ids of the subtrees walked, left to right
@@ -195,6 +196,7 @@ class _GraphBuilder:
                     node = item
                     break
                 op, arity, span = item
+                key: tuple[int, ...]
                 if arity == 1:
                     key = (results[-1],)
                 elif arity == 2:  # (the last result read, then popped)

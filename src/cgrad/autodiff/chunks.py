@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..ops import NUMERIC
 from .passes import KinkStep, Plan, backward, forward
@@ -46,7 +48,7 @@ def evaluate_in_chunks(
     node values and adjoints of a chunk are not kept."""
     plan = runner.plan
     size = math.prod(shape)
-    inputs = [arrays[name] for name in plan.graph.inputs]
+    inputs: list[Any] = [arrays[name] for name in plan.graph.inputs]
     # (after as_float64, a number is a float64 and an array an ndarray)
     pattern = tuple([type(a) is np.ndarray for a in inputs])
     passes = runner.passes_for_arrays(pattern, size)
@@ -58,10 +60,7 @@ def evaluate_in_chunks(
     if numbers and not sums_finite(*numbers):
         return None
     if len(shape) > 1:
-        inputs = [
-            a.reshape(-1) if array else a  # type: ignore[union-attr]  # an array where pattern says
-            for a, array in zip(inputs, pattern, strict=True)
-        ]
+        inputs = [a.reshape(-1) if array else a for a, array in zip(inputs, pattern, strict=True)]
     columns = [np.empty(size) for _ in range(1 + len(plan.wrt))]
     if passes is None:
         found = _walk_in_chunks(plan, inputs, pattern, columns)
@@ -149,7 +148,7 @@ def any_kink(kink_steps: Sequence[KinkStep], values: Sequence | Mapping) -> bool
     return False
 
 
-def sums_finite(*arrays: object) -> bool:
+def sums_finite(*arrays: ArrayLike) -> bool:
     """True if every array is surely all finite: a sum is finite only if
     every term is. One pass, not two as with isfinite; an overflowing sum
     of finite numbers says False, which only costs the slower path."""

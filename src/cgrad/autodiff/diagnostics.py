@@ -146,7 +146,10 @@ class Diagnostics:
         if origins is None:
             return self.graph, node_id, False
         shown, is_value = origins[node_id]
-        return self.graph.program, shown, not is_value
+        # A graph with origins is a derivative's (cgrad.symbolic), which
+        # keeps the program it came from.
+        program: Graph = self.graph.program  # type: ignore[attr-defined]
+        return program, shown, not is_value
 
     def where(self, node_id: int) -> str:
         program, shown, in_rule = self.located(node_id)
@@ -206,13 +209,14 @@ class Diagnostics:
         """``positions``: the arguments that depend on an input, whose
         one-sided derivatives are worth telling."""
         node = self.graph.nodes[node_id]
-        op = OPS[node.op]
+        kink = OPS[node.op].kink
+        assert kink is not None  # a kink step's op has one
         index, count, size = first_point(mask)
         arguments = [at_point(values[i], index, self.shape) for i in node.operands]
         self.add(
             "kink",
             f"{self.where(node_id)} is at a kink{_where(index, count, size)}, "
-            f"{_application(node.op, arguments)}; by convention, {op.kink.convention}"
+            f"{_application(node.op, arguments)}; by convention, {kink.convention}"
             f"{_one_sided_text(node.op, arguments, positions)}",
             node_id,
             mask,

@@ -15,10 +15,10 @@ the node where it was born (see :func:`_explain_non_finite`).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import reduce
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -186,7 +186,9 @@ def as_float64(value: object) -> np.float64 | np.ndarray:
     return array[()] if array.ndim == 0 else array
 
 
-def _shaped(value: object, shape: tuple[int, ...], scalar: bool, handed_out: set[int]):
+def _shaped(
+    value: float | np.ndarray | None, shape: tuple[int, ...], scalar: bool, handed_out: set[int]
+) -> float | np.ndarray:
     """A float for a single point; else an array of the full broadcast shape
     (d output / d input is zero where no path leads, but still present).
     An array is copied only if the caller already holds it (an input, or
@@ -194,7 +196,7 @@ def _shaped(value: object, shape: tuple[int, ...], scalar: bool, handed_out: set
     if value is None:
         value = 0.0
     if scalar:
-        return float(value)  # type: ignore[arg-type]  # a number at a point
+        return float(value)
     if (
         isinstance(value, np.ndarray)
         and value.shape == shape
@@ -222,7 +224,7 @@ def _report_kinks(plan: Plan, values: list, diagnostics: Diagnostics) -> None:
             diagnostics.kink(node_id, mask, values, free)
 
 
-def _explain_non_finite(plan: Plan, values: Sequence, diagnostics: Diagnostics) -> None:
+def _explain_non_finite(plan: Plan, values: list, diagnostics: Diagnostics) -> None:
     """Warn at each node where a NaN or inf was born: a finite-argument node
     with a non-finite value, or a non-finite local derivative."""
     graph, needed, reachable = plan.graph, plan.needed, plan.reachable
@@ -243,7 +245,7 @@ def _explain_non_finite(plan: Plan, values: Sequence, diagnostics: Diagnostics) 
         for position, operand in enumerate(node.operands):
             if not needed[operand]:
                 continue
-            local = op.derivative(position)(NUMERIC, values[node.id], *arguments)
+            local: Any = op.derivative(position)(NUMERIC, values[node.id], *arguments)
             bad = arguments_finite & finite[node.id] & ~np.isfinite(local)
             if np.any(bad):
                 diagnostics.non_finite_derivative(node.id, position, bad, local, values)

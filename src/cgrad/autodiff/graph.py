@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import MISSING, dataclass
 from functools import cached_property
 from itertools import chain
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from ..errors import Span
 
@@ -180,7 +180,10 @@ class Graph:
     first read, and the passes that evaluate a graph never read it. A graph
     made with ``Graph(nodes=...)`` derives its columns from its nodes."""
 
-    nodes: tuple[Node, ...] = _FromColumns(_nodes)  # type: ignore[assignment]
+    if TYPE_CHECKING:  # to mypy, a default; to dataclasses, none (see _FromColumns)
+        nodes: tuple[Node, ...]
+    else:
+        nodes: tuple[Node, ...] = _FromColumns(_nodes)
     output: int
     inputs: tuple[str, ...]
     input_ids: dict[str, int]
@@ -214,8 +217,9 @@ class Graph:
             tuple(node.op for node in nodes),
             tuple(node.operands for node in nodes),
             tuple(node.span for node in nodes),
-            {node.id: node.name for node in nodes if node.op == INPUT},
-            {node.id: node.value for node in nodes if node.op == CONSTANT},
+            # (an input node has a name, a constant node a value)
+            {node.id: cast(str, node.name) for node in nodes if node.op == INPUT},
+            {node.id: cast(float, node.value) for node in nodes if node.op == CONSTANT},
             tuple(depends),
             tuple(node.id for node in nodes if node.op not in (INPUT, CONSTANT)),
         )

@@ -159,7 +159,9 @@ def _finite_differences(
         for name, rungs in ladders.items():
             x = point[name]
             if round_number == 0:
-                plain[name] = _best(x, f0, rungs, np.ones(rungs.ups.size, dtype=bool))
+                best = _best(x, f0, rungs, np.ones(rungs.ups.size, dtype=bool))
+                assert best is not None  # with every rung usable, _best always answers
+                plain[name] = best
                 if _nothing_moved(rungs, f0) and not last_round:
                     # Every step was lost in rounding, or f is flat: longer
                     # steps tell which (sin(x + 1e12) needs steps over 1e-4).
@@ -412,17 +414,17 @@ def _evaluate_chunk(
     ladders = {}
     for k, name in enumerate(chunk):
         count = tops[name][1]
-        up = slice(starts[k], starts[k] + count)
-        down = slice(starts[k] + count, starts[k + 1])
+        upper = slice(starts[k], starts[k] + count)
+        lower = slice(starts[k] + count, starts[k + 1])
         column = inputs[name]
         ladders[name] = _Rungs(
-            ups=column[up],
-            downs=column[down],
-            f_ups=outputs[up],
-            f_downs=outputs[down],
-            crossed=np.stack([crossed[up], crossed[down]]),
-            reach=np.stack([reach[up], reach[down]]),
-            absorbed=lost_inside[up] | lost_inside[down],
-            noise=np.stack([noise[up], noise[down]]),
+            ups=column[upper],
+            downs=column[lower],
+            f_ups=outputs[upper],
+            f_downs=outputs[lower],
+            crossed=np.stack([crossed[upper], crossed[lower]]),
+            reach=np.stack([reach[upper], reach[lower]]),
+            absorbed=lost_inside[upper] | lost_inside[lower],
+            noise=np.stack([noise[upper], noise[lower]]),
         )
     return ladders
