@@ -1,6 +1,6 @@
 """The passes at one point on Python floats, for the points generated code
 does not take (before it pays, a graph too big to generate, a rule that
-looks at the point): a ufunc call on one number costs ten times an
+looks at the point): a ufunc call on one number costs many times an
 operator.
 
 IEEE arithmetic, abs and sqrt are correctly rounded, so Python's operators

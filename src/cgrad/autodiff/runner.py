@@ -21,8 +21,8 @@ from .codegen import compile_array_passes, compile_point_passes, kink_impossible
 from .floats import FloatSteps, float_steps
 from .passes import SEED, KinkStep, Plan
 
-# Point evaluations of a plan walked before its generated code is made
-# (which costs about as much as 20 walks).
+# Point evaluations of a plan walked before its generated code is made:
+# making it costs as much as many walks, so a one-off evaluation walks.
 COMPILE_AFTER = 16
 
 # An array evaluation this long has its generated code made at once: the
