@@ -172,6 +172,21 @@ def test_reverse_and_forward_must_agree(cli, monkeypatch):
     assert "reverse and forward mode differ" in result.stdout
 
 
+def test_a_check_walks_its_point_once(monkeypatch):
+    # The evaluation's node values serve forward mode and the finite
+    # differences' centre: the differences walk only their ladders.
+    walks = []
+    walk = cgrad.check.differences.forward
+
+    def counted(plan, inputs):
+        walks.append(all(np.ndim(value) == 0 for value in inputs.values()))
+        return walk(plan, inputs)
+
+    monkeypatch.setattr(cgrad.check.differences, "forward", counted)
+    result = check(cgrad.compile("sin(x*y) + x"), {"x": 0.5, "y": 2.0})
+    assert result.ok and walks and not any(walks)
+
+
 @pytest.mark.parametrize(
     ("text", "point"),
     [

@@ -400,3 +400,27 @@ def test_a_big_graph_at_a_point_is_walked_on_floats_without_numpy_warnings():
     finite = cgrad.compile(terms).evaluate(x=0.5)
     assert type(finite.value) is float and type(finite.gradient["x"]) is float
     assert math.isclose(finite.value, sum(math.sin(0.5 * i) for i in range(1, 1200)), rel_tol=1e-9)
+
+
+def test_a_plan_is_immutable_and_what_evaluating_it_learns_is_kept_beside_it():
+    import dataclasses
+
+    from cgrad.autodiff.runner import COMPILE_AFTER
+
+    function = cgrad.compile("sin(x*y) + abs(x) + y^2")
+    plan = function.plan()
+    assert plan is function.plan()  # made once per choice of partials, and kept
+    fields = {field.name for field in dataclasses.fields(plan)}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.wrt = ()
+    for _ in range(COMPILE_AFTER + 1):
+        function.evaluate(x=0.5, y=2.0)
+    function.evaluate(x=np.linspace(0.0, 1.0, 5000), y=2.0)
+    # The generated code, the counts and the work arrays are the runner's.
+    assert vars(plan).keys() == fields
+    assert all(type(getattr(plan, name)) is tuple for name in fields - {"graph"})
+    runner = function._runner(None)
+    assert runner.plan is plan and runner.point_passes is not None and runner.spare_work
+    # y^2 has no kink to test: the runner's plan drops it; abs(x) keeps its own.
+    assert [plan.graph.nodes[node].op for node, _, _ in plan.kink_steps] == ["abs"]
+    assert len(plan_for(function.graph).kink_steps) == 2
