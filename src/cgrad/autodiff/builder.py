@@ -196,9 +196,8 @@ class _GraphBuilder:
                     node = item
                     break
                 op, arity, span = item
-                key: tuple[int, ...]
                 if arity == 1:
-                    key = (results[-1],)
+                    key: tuple[int, ...] = (results[-1],)
                 elif arity == 2:  # (the last result read, then popped)
                     key = (results[-2], results.pop())
                 else:
