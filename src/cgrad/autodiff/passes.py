@@ -57,7 +57,7 @@ class Plan:
     # From the output back.
     backward_steps: tuple[BackwardStep, ...]
     # For the nodes whose kink matters (a test that constants rule out is
-    # left for the runner to drop: see Runner.kink_steps).
+    # left for the runner to drop: see Runner).
     kink_steps: tuple[KinkStep, ...]
 
 
