@@ -22,8 +22,9 @@ from .passes import KinkStep, Plan, backward, forward
 from .runner import ArrayPasses, Runner
 
 # Arrays longer than this are evaluated a slice at a time (see the module's
-# docstring); bench/batch.py measures the choice, for the walk and for
-# generated code alike.
+# docstring). Chosen by timing a million points of bench/batch.py's
+# expression at slices from 1,024 to 131,072 points, walked and by
+# generated code: the best for both.
 CHUNK = 32768
 
 
