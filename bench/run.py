@@ -590,8 +590,9 @@ def w3_build(m, shape: str, n: int, x, y, z):
 def w3_case(shape: str, n: int, lift_limits: bool) -> None:
     """One cgrad run of one W3 case, in a process of its own (so that its
     peak memory is its own): the stages' seconds, as JSON on stdout."""
-    from cgrad.autodiff.engine import FLOATS, backward, forward_on_floats, plan
-    from cgrad.autodiff.graph import build_graph
+    from cgrad.autodiff.builder import build_graph
+    from cgrad.autodiff.floats import FLOATS, forward_on_floats
+    from cgrad.autodiff.passes import backward, plan
     from cgrad.parse import parser
 
     text = w3_text(shape, n)

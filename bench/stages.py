@@ -12,8 +12,9 @@ import subprocess
 import sys
 import time
 
-from cgrad.autodiff.engine import FLOATS, backward, forward_on_floats, plan
-from cgrad.autodiff.graph import build_graph
+from cgrad.autodiff.builder import build_graph
+from cgrad.autodiff.floats import FLOATS, forward_on_floats
+from cgrad.autodiff.passes import backward, plan
 from cgrad.parse.parser import parse
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import cgrad
-import cgrad.autodiff.engine
+import cgrad.autodiff.passes
 import cgrad.check.checker
 import cgrad.check.differences
 from cgrad.check.checker import check, check_random
@@ -172,6 +172,21 @@ def test_reverse_and_forward_must_agree(cli, monkeypatch):
     assert "reverse and forward mode differ" in result.stdout
 
 
+def test_a_check_walks_its_point_once(monkeypatch):
+    # The evaluation's node values serve forward mode and the finite
+    # differences' centre: the differences walk only their ladders.
+    walks = []
+    walk = cgrad.check.differences.forward
+
+    def counted(plan, inputs):
+        walks.append(all(np.ndim(value) == 0 for value in inputs.values()))
+        return walk(plan, inputs)
+
+    monkeypatch.setattr(cgrad.check.differences, "forward", counted)
+    result = check(cgrad.compile("sin(x*y) + x"), {"x": 0.5, "y": 2.0})
+    assert result.ok and walks and not any(walks)
+
+
 @pytest.mark.parametrize(
     ("text", "point"),
     [
@@ -185,8 +200,8 @@ def test_forward_partials_are_the_engines_forward_mode(text, point):
     # Many inputs a pass, and the same numbers as one pass per input.
     function = cgrad.compile(text)
     result = function.evaluate(point, mode="forward")
-    walk = cgrad.autodiff.engine.plan(function.graph, [])
-    values = cgrad.autodiff.engine.forward(walk, {n: np.float64(v) for n, v in point.items()})
+    walk = cgrad.autodiff.passes.plan(function.graph, [])
+    values = cgrad.autodiff.passes.forward(walk, {n: np.float64(v) for n, v in point.items()})
     found = {
         name: tangent
         for name, (tangent, _) in cgrad.check.checker.forward_partials(

@@ -13,7 +13,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import cgrad
-from cgrad.autodiff import codegen, engine
+from cgrad.autodiff import chunks, codegen, runner
+from cgrad.autodiff.evaluation import evaluate_point, evaluate_whole
+from cgrad.autodiff.passes import backward, forward
+from cgrad.autodiff.passes import plan as plan_for
+from cgrad.autodiff.runner import Runner
 from test_oracle import NAMES, coordinates, points, programs
 
 # Besides the usual coordinates: signed zeros, numbers whose exp or square
@@ -27,17 +31,17 @@ wide_points = st.fixed_dictionaries(
 def generated(function: cgrad.Function, values: dict) -> cgrad.Result | None:
     """One point's evaluation by generated code, or None where it hands
     the point to the walk."""
-    plan = engine.plan(function.graph)
-    if plan.point_passes is None:  # made now, rather than after some walks
+    made = Runner(plan_for(function.graph))
+    if made.point_passes is None:  # made now, rather than after some walks
         return None
-    return engine._evaluate_point(plan, [float(values[name]) for name in function.inputs])
+    return evaluate_point(made, [float(values[name]) for name in function.inputs])
 
 
 def walked(function: cgrad.Function, values: dict) -> cgrad.Result:
     """One point's evaluation by walking the graph with numpy scalars."""
     arrays = {name: np.float64(values[name]) for name in function.inputs}
     with np.errstate(all="ignore"):
-        return engine._evaluate_whole(engine.plan(function.graph), arrays, (), "reverse")
+        return evaluate_whole(Runner(plan_for(function.graph)), arrays, (), "reverse")
 
 
 def same(a, b) -> bool:
@@ -75,7 +79,7 @@ def test_generated_passes_give_the_engines_numbers_bit_for_bit(program, point):
     values = {name: point[name] for name in function.inputs}
     fast = generated(function, values)
     slow = walked(function, values)
-    if engine.plan(function.graph).point_passes is None:
+    if Runner(plan_for(function.graph)).point_passes is None:
         return  # a rule that looks at the point: walked, nothing to compare
     if fast is None:
         # Generated code hands a point to the walk only where there is
@@ -95,7 +99,7 @@ def test_generated_code_gives_numpys_numbers_or_raises_where_numpy_does_not(prog
     # the generated function gives, NaN and inf included, is the walk's;
     # where Python's float raises instead, the point is the walk's.
     function = cgrad.compile(program.text)
-    passes = engine.plan(function.graph).point_passes
+    passes = Runner(plan_for(function.graph)).point_passes
     values = {name: point[name] for name in function.inputs}
     slow = walked(function, values)
     try:
@@ -113,12 +117,12 @@ def test_generated_code_gives_numpys_numbers_or_raises_where_numpy_does_not(prog
         assert all(type(v) is float for v in [*node_values, *node_gradients] if v is not None)
     # Through the API, once the code is made: the walk's numbers and warnings.
     compiled = cgrad.compile(program.text)
-    compiled._plan(None).point_passes  # noqa: B018 - made now, not after 16 walks
+    compiled._runner(None).point_passes  # noqa: B018 - made now, not after 16 walks
     assert same_result(compiled.evaluate(values), slow)
 
 
 def has_a_variable_exponent(function: cgrad.Function) -> bool:
-    needed = engine.plan(function.graph).needed
+    needed = plan_for(function.graph).needed
     return any(node.op == "pow" and needed[node.operands[1]] for node in function.graph.nodes)
 
 
@@ -135,7 +139,7 @@ def test_a_point_gives_the_numbers_of_the_array_path_bit_for_bit(program, column
     # (SVML's on AVX512), whose last bit can differ: a known difference of
     # the engine's, which generated code does not change.
     assume(not has_a_variable_exponent(function))
-    function._plan(None).point_passes  # noqa: B018 - made now, not after 16 walks
+    function._runner(None).point_passes  # noqa: B018 - made now, not after 16 walks
     arrays = {name: np.array([p[name] for p in column]) for name in function.inputs}
     many = function.evaluate(arrays)
     for index, point in enumerate(column):
@@ -166,12 +170,12 @@ def test_a_point_gives_the_numbers_of_the_array_path_bit_for_bit(program, column
 )
 def test_a_point_with_something_to_warn_about_is_the_walks(text, point, raised):
     function = cgrad.compile(text)
-    passes = engine.plan(function.graph).point_passes
+    passes = Runner(plan_for(function.graph)).point_passes
     if raised is not None:
         with pytest.raises(raised):
             passes(*point.values())
     assert generated(function, point) is None
-    function._plan(None).point_passes  # noqa: B018 - made now, not after 16 walks
+    function._runner(None).point_passes  # noqa: B018 - made now, not after 16 walks
     result = function.evaluate(point)
     assert result.warnings
     assert same_result(result, walked(function, point))
@@ -186,10 +190,10 @@ def test_a_finite_point_takes_the_generated_code():
 @pytest.mark.parametrize("value", [3, np.float64(3.0), np.array(3.0), np.float32(3.0), True])
 def test_every_kind_of_one_number_takes_the_generated_code(value):
     function = cgrad.compile("x * sin(x)")
-    plan = function._plan(None)
+    plan = function._runner(None)
     plan.point_passes  # noqa: B018 - made now, not after 16 walks
     result = function.evaluate(x=value)
-    assert plan.points_walked == [0]  # no walk counted: the generated code ran
+    assert plan.points_walked == 0  # no walk counted: the generated code ran
     assert same_result(result, walked(function, {"x": float(value)}))
     assert type(result.value) is float
 
@@ -201,7 +205,7 @@ def test_a_square_is_numpys_square_to_the_last_bit():
     xs = np.random.default_rng(7).standard_normal(2000) * 10
     function = cgrad.compile("x^2")
     many = function.evaluate(x=xs)
-    function._plan(None).point_passes  # noqa: B018 - made now, not after 16 walks
+    function._runner(None).point_passes  # noqa: B018 - made now, not after 16 walks
     for index, x in enumerate(xs):
         one = function.evaluate(x=float(x))
         assert one.value == many.value[index] and one.gradient["x"] == many.gradient["x"][index]
@@ -220,7 +224,7 @@ def test_a_square_is_numpys_square_to_the_last_bit():
 )
 def test_generated_code_holds_nothing_from_the_user(text):
     function = cgrad.compile(text)
-    passes = engine.plan(function.graph).point_passes
+    passes = Runner(plan_for(function.graph)).point_passes
     assert passes is not None
     assert codegen.SAFE.fullmatch(passes.source)
     for name in function.inputs:
@@ -230,32 +234,32 @@ def test_generated_code_holds_nothing_from_the_user(text):
 
 def test_generated_code_is_made_once_it_pays():
     function = cgrad.compile("sin(x*y) + x")
-    plan = function._plan(None)
-    for _ in range(engine.COMPILE_AFTER):
+    plan = function._runner(None)
+    for _ in range(runner.COMPILE_AFTER):
         function.evaluate(x=0.5, y=2.0)
     assert "point_passes" not in plan.__dict__  # a one-off evaluation walks
     function.evaluate(x=0.5, y=2.0)
-    assert plan.point_passes is not None and plan.points_walked == [engine.COMPILE_AFTER + 1]
+    assert plan.point_passes is not None and plan.points_walked == runner.COMPILE_AFTER + 1
 
 
 def test_a_rule_that_must_look_at_the_point_is_walked():
     # hypot's slope is 0 where hypot is 0: a test of the value at run time.
     function = cgrad.compile("hypot(x, y)")
-    assert engine.plan(function.graph).point_passes is None
+    assert Runner(plan_for(function.graph)).point_passes is None
     assert function.evaluate(x=0.0, y=0.0).gradient == {"x": 0.0, "y": 0.0}
     assert function.evaluate(x=3.0, y=4.0).gradient == {"x": 0.6, "y": 0.8}
 
 
 def test_a_power_with_a_constant_exponent_has_no_kink_to_test():
-    plan = engine.plan(cgrad.compile("x^2 + sqrt(x)").graph)
+    plan = Runner(plan_for(cgrad.compile("x^2 + sqrt(x)").graph)).plan
     assert [plan.graph.nodes[node].op for node, _, _ in plan.kink_steps] == ["sqrt"]
-    assert engine.plan(cgrad.compile("x^0.5").graph).kink_steps  # below 1: it has one
+    assert Runner(plan_for(cgrad.compile("x^0.5").graph)).plan.kink_steps  # below 1: it has one
 
 
 def test_big_graphs_are_walked():
     function = cgrad.compile(" + ".join(f"sin(x*{i})" for i in range(1, 1000)))
     assert len(function.graph) > codegen.MAX_NODES
-    assert engine.plan(function.graph).point_passes is None
+    assert Runner(plan_for(function.graph)).point_passes is None
 
 
 # --------------------------------------------------------------------------
@@ -295,7 +299,7 @@ def walked_over_arrays(function: cgrad.Function, inputs: dict) -> cgrad.Result:
     code must match."""
     shape = np.broadcast_shapes(*(np.shape(a) for a in inputs.values()))
     with np.errstate(all="ignore"):
-        return engine._evaluate_whole(engine.plan(function.graph), inputs, shape, "reverse")
+        return evaluate_whole(Runner(plan_for(function.graph)), inputs, shape, "reverse")
 
 
 def same_array_result(a: cgrad.Result, b: cgrad.Result) -> bool:
@@ -323,17 +327,18 @@ def test_generated_array_passes_give_the_walks_numbers_bit_for_bit(program, colu
     inputs = inputs_for(function, column, numbers)
     pattern = pattern_of(function, inputs)
     assume(any(pattern))
-    plan = engine.plan(function.graph)
-    passes = plan.array_passes(pattern)
+    made = Runner(plan_for(function.graph))
+    plan = made.plan
+    passes = made.array_passes(pattern)
     # The same rules are traced, over one number or over arrays.
-    assert (passes is None) == (plan.point_passes is None)
+    assert (passes is None) == (made.point_passes is None)
     if passes is None:
         return
     originals = {name: np.copy(a) for name, a in inputs.items()}
     size = len(column)
     with np.errstate(all="ignore"):
-        values = engine.forward(plan, inputs)
-        adjoints = engine.backward(plan, values)
+        values = forward(plan, inputs)
+        adjoints = backward(plan, values)
         columns = [np.full(size, 7.0) for _ in range(1 + len(plan.wrt))]
         work = [np.full(size, 7.0) for _ in range(passes.buffers)]
         got, watched = passes(*(inputs[n] for n in function.graph.inputs), *columns, *work)
@@ -366,9 +371,9 @@ def test_arrays_by_generated_code_give_the_walks_numbers_and_warnings(
     inputs = inputs_for(function, column, numbers)
     pattern = pattern_of(function, inputs)
     assume(any(pattern))
-    function._plan(None).array_passes(pattern)  # made now, not after some walks
+    function._runner(None).array_passes(pattern)  # made now, not after some walks
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(engine, "CHUNK", chunk)
+        patch.setattr(chunks, "CHUNK", chunk)
         result = function.evaluate(inputs)
     walked = walked_over_arrays(function, inputs)
     assert same_array_result(result, walked)
@@ -384,7 +389,7 @@ def test_generated_results_are_arrays_of_their_own(text):
     function = cgrad.compile(text)
     x = np.linspace(0.5, 1.5, 9)
     inputs = {name: x for name in function.inputs}
-    plan = function._plan(None)
+    plan = function._runner(None)
     assert plan.array_passes(pattern_of(function, inputs)) is not None
     result = function.evaluate(inputs)
     arrays = [result.value, *result.gradient.values()]
@@ -402,13 +407,13 @@ def test_node_values_handed_out_are_the_walks():
     function = cgrad.compile("sqrt(x*y) + x*y*exp(x)")
     x = np.array([0.0, 1.0, 2.0, 3.0])
     inputs = {"x": x, "y": x + 1.0}
-    function._plan(None).array_passes((True, True))
+    function._runner(None).array_passes((True, True))
     result = function.evaluate(inputs)
     assert [w.type for w in result.warnings] == ["kink"]
-    plan = engine.plan(function.graph)
+    plan = plan_for(function.graph)
     with np.errstate(all="ignore"):
-        values = engine.forward(plan, inputs)
-        adjoints = engine.backward(plan, values)
+        values = forward(plan, inputs)
+        adjoints = backward(plan, values)
     assert all(map(same_numbers, result.node_values, values))
     assert all(
         a is b is None or same_numbers(a, b)
@@ -423,9 +428,9 @@ def test_node_values_handed_out_are_the_walks():
 def test_a_problem_in_a_late_chunk_of_generated_code_is_reported_with_its_points(
     monkeypatch, text, bad, kind
 ):
-    monkeypatch.setattr(engine, "CHUNK", 64)
+    monkeypatch.setattr(chunks, "CHUNK", 64)
     function = cgrad.compile(text)
-    function._plan(None).array_passes((True,))
+    function._runner(None).array_passes((True,))
     result = function.evaluate(x=np.arange(1000.0))
     assert [w.type for w in result.warnings] == [kind]
     assert np.flatnonzero(result.warnings[0].points).tolist() == [bad]
@@ -433,22 +438,22 @@ def test_a_problem_in_a_late_chunk_of_generated_code_is_reported_with_its_points
 
 def test_array_code_is_made_once_it_pays():
     function = cgrad.compile("sin(x*y) + x")
-    plan = function._plan(None)
+    plan = function._runner(None)
     small = np.linspace(0.0, 1.0, 10)
-    for _ in range(engine.COMPILE_AFTER):
+    for _ in range(runner.COMPILE_AFTER):
         function.evaluate(x=small, y=2.0)
     assert plan.made_array_passes == {}  # a few short arrays are walked
     function.evaluate(x=small, y=2.0)
     assert plan.made_array_passes[(True, False)] is not None
-    big = np.linspace(0.0, 1.0, engine.COMPILE_AT_POINTS)
+    big = np.linspace(0.0, 1.0, runner.COMPILE_AT_POINTS)
     function.evaluate(x=big, y=big)  # a long one at once
     assert plan.made_array_passes[(True, True)] is not None
 
 
 def test_a_rule_that_must_look_at_the_point_is_walked_over_arrays():
     function = cgrad.compile("hypot(x, y)")
-    assert engine.plan(function.graph).array_passes((True, True)) is None
-    x = np.zeros(engine.CHUNK + 5)
+    assert Runner(plan_for(function.graph)).array_passes((True, True)) is None
+    x = np.zeros(chunks.CHUNK + 5)
     x[1] = 3.0
     result = function.evaluate(x=x, y=np.where(x == 3.0, 4.0, 1.0))
     assert result.gradient["x"][1] == 0.6 and result.gradient["y"][1] == 0.8
@@ -456,7 +461,7 @@ def test_a_rule_that_must_look_at_the_point_is_walked_over_arrays():
 
 def test_array_code_holds_nothing_from_the_user():
     function = cgrad.compile("__import__ * os + system - exec / eval + sqrt(globals)")
-    plan = engine.plan(function.graph)
+    plan = Runner(plan_for(function.graph))
     count = len(function.graph.inputs)
     for pattern in [(True,) * count, (True, False) * (count // 2) + (False,) * (count % 2)]:
         passes = plan.array_passes(pattern)
@@ -466,7 +471,7 @@ def test_array_code_holds_nothing_from_the_user():
 
 def test_no_points_are_walked_whole():
     function = cgrad.compile("x*y")
-    function._plan(None).array_passes((True, True))
+    function._runner(None).array_passes((True, True))
     result = function.evaluate(x=np.array([]), y=np.array([]))
     assert result.value.shape == (0,) and result.gradient["x"].shape == (0,)
 
@@ -484,7 +489,7 @@ def test_no_points_are_walked_whole():
 def test_a_non_finite_input_is_named_though_the_results_are_finite(text, inputs):
     function = cgrad.compile(text)
     arrays = {name: np.array([1.0, inputs[name], 0.25]) for name in function.inputs}
-    function._plan(None).array_passes((True,) * len(function.inputs))
+    function._runner(None).array_passes((True,) * len(function.inputs))
     result = function.evaluate(arrays)
     assert "non_finite_input" in [w.type for w in result.warnings]
     assert same_array_result(result, walked_over_arrays(function, arrays))
@@ -492,8 +497,8 @@ def test_a_non_finite_input_is_named_though_the_results_are_finite(text, inputs)
 
 def test_a_kink_that_the_signs_rule_out_is_not_looked_for():
     # y^2 + 1 is never 0, nor is it after rounding.
-    plan = engine.plan(cgrad.compile("sqrt(y^2 + 1) * x + abs(0.5 + exp(x) + y*y)").graph)
-    assert len(plan.kink_steps) == 2 and not plan.array_passes((True, True)).kink_steps
+    plan = Runner(plan_for(cgrad.compile("sqrt(y^2 + 1) * x + abs(0.5 + exp(x) + y*y)").graph))
+    assert len(plan.plan.kink_steps) == 2 and not plan.array_passes((True, True)).kink_steps
 
 
 @pytest.mark.parametrize(
@@ -509,7 +514,7 @@ def test_a_kink_that_the_signs_rule_out_is_not_looked_for():
 )
 def test_a_kink_that_the_signs_allow_is_looked_for(text, x):
     function = cgrad.compile(text)
-    assert function._plan(None).array_passes((True, True)).kink_steps
+    assert function._runner(None).array_passes((True, True)).kink_steps
     inputs = {"x": np.array([1.0, x, 1.0]), "y": np.array([1.0, 0.0, -0.0])}
     result = function.evaluate(inputs)
     assert "kink" in [w.type for w in result.warnings]
@@ -517,9 +522,9 @@ def test_a_kink_that_the_signs_allow_is_looked_for(text, x):
 
 
 def test_work_arrays_kept_between_calls_serve_any_length(monkeypatch):
-    monkeypatch.setattr(engine, "CHUNK", 100)
+    monkeypatch.setattr(chunks, "CHUNK", 100)
     function = cgrad.compile("sin(x*y) + exp(-y^2) * log(1 + x^2) / sqrt(y^2 + 1)")
-    function._plan(None).array_passes((True, True))
+    function._runner(None).array_passes((True, True))
     rng = np.random.default_rng(3)
     for size in [7, 250, 100, 3, 1000, 99, 101]:
         inputs = {"x": rng.uniform(-2, 2, size), "y": rng.uniform(-2, 2, size)}
@@ -532,7 +537,7 @@ def test_threads_evaluating_one_function_share_no_work_arrays():
     from concurrent.futures import ThreadPoolExecutor
 
     function = cgrad.compile("sin(x*y) + tanh(x - y) * (x + y)")
-    function._plan(None).array_passes((True, True))
+    function._runner(None).array_passes((True, True))
     rng = np.random.default_rng(4)
     columns = [rng.uniform(-2, 2, (2, 5000)) for _ in range(16)]
 
@@ -616,7 +621,7 @@ def test_the_guard_refuses_point_code_outside_the_alphabet(monkeypatch, exec_spy
         return traced
 
     monkeypatch.setattr(codegen, "_trace", trace_and_add)
-    plan = engine.plan(cgrad.compile("sin(x*y) + x").graph)
+    plan = Runner(plan_for(cgrad.compile("sin(x*y) + x").graph))
     with pytest.raises(AssertionError, match="generated code outside its alphabet"):
         plan.point_passes  # noqa: B018
     assert exec_spy == []
@@ -632,7 +637,7 @@ def test_the_guard_refuses_array_code_outside_the_alphabet(monkeypatch, exec_spy
         return f"{first}\n    {line}\n{rest}", buffers
 
     monkeypatch.setattr(codegen, "_array_source", source_with_a_bad_line)
-    plan = engine.plan(cgrad.compile("sin(x*y) + x").graph)
+    plan = Runner(plan_for(cgrad.compile("sin(x*y) + x").graph))
     with pytest.raises(AssertionError, match="generated code outside its alphabet"):
         plan.array_passes((True, False))
     assert exec_spy == []
@@ -640,6 +645,6 @@ def test_the_guard_refuses_array_code_outside_the_alphabet(monkeypatch, exec_spy
 
 def test_without_a_bad_line_the_guarded_code_runs(exec_spy):
     # The spy sees what the guard lets through: the control for the two above.
-    plan = engine.plan(cgrad.compile("sin(x*y) + x").graph)
+    plan = Runner(plan_for(cgrad.compile("sin(x*y) + x").graph))
     plan.array_passes((True, False))
     assert len(exec_spy) == 1

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import cgrad
-from cgrad.autodiff import codegen, engine
+from cgrad.autodiff import codegen
+from cgrad.autodiff.floats import walk_on_floats
+from cgrad.autodiff.passes import plan as plan_for
 from test_codegen import handed_over, same, walked, wide_points
 from test_oracle import programs
 
@@ -235,7 +237,7 @@ def test_warnings_on_arrays_count_the_points():
     assert "at 2 of 4 points (first at index 1)" in warning.message
 
 
-# Long arrays go through the graph a slice at a time (engine.CHUNK); a slice
+# Long arrays go through the graph a slice at a time (chunks.CHUNK); a slice
 # with a kink or a non-finite number sends the whole call back through the
 # unsliced path, which says which points. A small CHUNK makes both cheap.
 LONG = "sin(x*y) + exp(-z^2) * log(1 + x^2) / sqrt(y^2 + 1) + tanh(x - z) * (x + y) * z"
@@ -243,9 +245,9 @@ LONG = "sin(x*y) + exp(-z^2) * log(1 + x^2) / sqrt(y^2 + 1) + tanh(x - z) * (x +
 
 @pytest.fixture
 def small_chunks(monkeypatch):
-    from cgrad.autodiff import engine
+    from cgrad.autodiff import chunks
 
-    monkeypatch.setattr(engine, "CHUNK", 64)
+    monkeypatch.setattr(chunks, "CHUNK", 64)
 
 
 def test_sliced_evaluation_equals_point_by_point(small_chunks):
@@ -363,9 +365,9 @@ def test_the_walk_on_floats_gives_numpys_numbers_or_raises(program, point):
     function = cgrad.compile(program.text)
     values = {name: point[name] for name in function.inputs}
     slow = walked(function, values)
-    plan = engine.plan(function.graph)
+    plan = plan_for(function.graph)
     try:
-        computed = engine._walk_on_floats(plan, [float(v) for v in values.values()])
+        computed = walk_on_floats(plan, [float(v) for v in values.values()])
     except (ArithmeticError, ValueError):
         # Python's float raises only where numpy gives inf or NaN (or a
         # rule's other branch is taken, at a kink): anywhere else it is a
@@ -398,3 +400,27 @@ def test_a_big_graph_at_a_point_is_walked_on_floats_without_numpy_warnings():
     finite = cgrad.compile(terms).evaluate(x=0.5)
     assert type(finite.value) is float and type(finite.gradient["x"]) is float
     assert math.isclose(finite.value, sum(math.sin(0.5 * i) for i in range(1, 1200)), rel_tol=1e-9)
+
+
+def test_a_plan_is_immutable_and_what_evaluating_it_learns_is_kept_beside_it():
+    import dataclasses
+
+    from cgrad.autodiff.runner import COMPILE_AFTER
+
+    function = cgrad.compile("sin(x*y) + abs(x) + y^2")
+    plan = function.plan()
+    assert plan is function.plan()  # made once per choice of partials, and kept
+    fields = {field.name for field in dataclasses.fields(plan)}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.wrt = ()
+    for _ in range(COMPILE_AFTER + 1):
+        function.evaluate(x=0.5, y=2.0)
+    function.evaluate(x=np.linspace(0.0, 1.0, 5000), y=2.0)
+    # The generated code, the counts and the work arrays are the runner's.
+    assert vars(plan).keys() == fields
+    assert all(type(getattr(plan, name)) is tuple for name in fields - {"graph"})
+    runner = function._runner(None)
+    assert runner.plan is plan and runner.point_passes is not None and runner.spare_work
+    # y^2 has no kink to test: the runner's plan drops it; abs(x) keeps its own.
+    assert [plan.graph.nodes[node].op for node, _, _ in plan.kink_steps] == ["abs"]
+    assert len(plan_for(function.graph).kink_steps) == 2

@@ -10,8 +10,9 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import cgrad
-from cgrad.autodiff.engine import plan
-from cgrad.autodiff.graph import CONSTANT, INPUT, LABEL_WIDTH, Graph, build_graph, shorten
+from cgrad.autodiff.builder import build_graph
+from cgrad.autodiff.graph import CONSTANT, INPUT, LABEL_WIDTH, Graph, shorten
+from cgrad.autodiff.passes import plan
 from cgrad.errors import Span
 from cgrad.ops import CONSTANTS, FUNCTIONS, OPS, RESERVED, function_for
 from cgrad.parse.parser import parse
@@ -282,7 +283,7 @@ def _same_rule(a, b) -> bool:
 
 
 def check_plans(graph: Graph) -> None:
-    """engine.plan for every choice of partials against its definition,
+    """passes.plan for every choice of partials against its definition,
     worked out from the Node objects."""
     nodes = graph.nodes
     choices = [None, *([name] for name in graph.inputs), []]

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, assume, given, reject, settings
 from hypothesis import strategies as st
 
 import cgrad
-from cgrad.autodiff import engine
+from cgrad.autodiff.passes import plan as plan_for
 from cgrad.ops import FUNCTIONS, NUMERIC, OPS
 
 # t1 and t2 are the names symbolic printing gives its bindings when no
@@ -773,7 +773,7 @@ def test_a_kink_at_a_computed_zero_is_reported(program, point, wrapper):
     # A kink in a constant is not reported (nothing is differentiated
     # through it), a convention times an infinite slope is NaN, and a kink
     # of the program's own would be reported too.
-    needed = engine.plan(function.graph).needed[function.graph.output]
+    needed = plan_for(function.graph).needed[function.graph.output]
     assume(needed and finite(inner) and not inner.warnings)
     wrapped = cgrad.compile(with_kink_at(program.text, wrapper, inner.value))
     result = wrapped.evaluate(values)

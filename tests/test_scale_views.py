@@ -332,7 +332,7 @@ def test_a_big_graphs_views_are_written_in_bounded_pieces(view):
         function = _sum_program(terms)
         result = function.evaluate(x=0.5)
         function.graph.label(function.graph.output)  # the label index, made once per graph
-        function._plan(["x"])  # the plan of the passes, kept by the function
+        function.plan(["x"])  # the plan of the passes, kept by the function
         measured.append(_peak_and_size(_views(function, result)[view]))
     (small_peak, small_size), (large_peak, large_size) = measured
     assert large_peak - small_peak < 0.25 * (large_size - small_size)

@@ -11,7 +11,7 @@ value and every partial derivative by reverse-mode automatic differentiation.
 """
 
 from .autodiff.diagnostics import EvaluationWarning
-from .autodiff.engine import Result
+from .autodiff.evaluation import Result
 from .autodiff.graph import Graph, Node
 from .descent import minimize
 from .errors import CgradError, InputError, ParseError, Span, UsageError

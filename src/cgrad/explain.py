@@ -2,7 +2,7 @@
 (local derivative times upstream gradient), the sums where paths meet, and
 the paths from the output to one input.
 
-Everything here is recomputed from a one-point :class:`~cgrad.autodiff.engine.Result`
+Everything here is recomputed from a one-point :class:`~cgrad.autodiff.evaluation.Result`
 with the op table's own rules, in the engine's order, so the numbers are
 the engine's numbers: the sums of :func:`passes` are the gradients that
 ``evaluate`` reports, bit for bit.
@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from .autodiff.engine import Result
+from .autodiff.evaluation import Result
 from .autodiff.graph import INPUT
 from .errors import InputError
 from .function import Function
@@ -24,6 +25,8 @@ from .ops import NUMERIC, OPS
 
 @dataclass(frozen=True, slots=True)
 class ForwardStep:
+    """One node of the forward pass: its op, its operands and its value."""
+
     node: int
     op: str
     operands: tuple[int, ...]
@@ -56,6 +59,8 @@ class BackwardStep:
 
 @dataclass(frozen=True, slots=True)
 class Passes:
+    """Both passes of one evaluation, step by step (see :func:`passes`)."""
+
     forward: tuple[ForwardStep, ...]
     backward: tuple[BackwardStep, ...]
 
@@ -102,7 +107,7 @@ def forward_steps(function: Function, result: Result) -> Iterator[ForwardStep]:
     are used (a million nodes' steps held at once take gigabytes). A
     result that has no such steps is refused here, not when first read."""
     values = _point_values(result)
-    reachable = function._plan(list(result.gradient)).reachable
+    reachable = function.plan(list(result.gradient)).reachable
     return _forward_steps(function.graph, values, reachable)
 
 
@@ -118,7 +123,7 @@ def backward_steps(function: Function, result: Result) -> Iterator[BackwardStep]
     :func:`forward_steps`; the terms sent to a node are kept only until it
     is visited."""
     values = _point_values(result)
-    steps = function._plan(list(result.gradient))  # made once, kept by the function
+    steps = function.plan(list(result.gradient))  # made once, kept by the function
     return _backward_steps(function.graph, values, steps)
 
 
@@ -205,7 +210,8 @@ def paths(function: Function, result: Result, name: str, limit: int | None = 100
             rule = OPS[node.op].derivative(position)
             arguments = [values[i] for i in node.operands]
             with np.errstate(all="ignore"):
-                locals_of[key] = float(rule(NUMERIC, values[node_id], *arguments))
+                slope: Any = rule(NUMERIC, values[node_id], *arguments)  # a number here
+            locals_of[key] = float(slope)
         return locals_of[key]
 
     shown: list[Path] = []

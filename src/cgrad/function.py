@@ -5,11 +5,17 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .autodiff.engine import Mode, Plan, Result, evaluate_plan, plan
-from .autodiff.graph import Graph, build_graph
+from .autodiff.builder import build_graph
+from .autodiff.evaluation import Mode, Result, evaluate
+from .autodiff.graph import Graph
+from .autodiff.passes import Plan
+from .autodiff.passes import plan as plan_for
+from .autodiff.runner import Runner
 from .errors import NAMES_SHOWN, InputError, join_names
 from .lookalikes import lookalike_note
 from .ops import CONSTANTS, RESERVED
@@ -34,8 +40,9 @@ class Function:
         # or not (d/dx of x*y is y, still a function of x and y).
         self._inputs = graph.inputs if inputs is None else tuple(inputs)
         self._input_set = frozenset(self._inputs)
-        # Plans by the partials asked for (None: all), made on first use.
-        self._plans: dict[tuple[str, ...] | None, Plan] = {}
+        # Runners (plans and their generated code) by the partials asked
+        # for (None: all), made on first use.
+        self._runners: dict[tuple[str, ...] | None, Runner] = {}
 
     def __getstate__(self) -> dict:
         # Plans hold the op table's lambdas, which do not pickle; they are
@@ -46,7 +53,7 @@ class Function:
         return state
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["graph"], state.get("inputs"), state.get("text"))
+        Function.__init__(self, state["graph"], state.get("inputs"), state.get("text"))
 
     @property
     def source(self) -> str:
@@ -103,21 +110,23 @@ class Function:
                 f"mode must be 'reverse' or 'forward', not {mode!r}", type="usage_error"
             )
         with collector_paused():
-            result = evaluate_plan(self._plan(wrt), given, mode)
+            result = evaluate(self._runner(wrt), given, mode)
         if self._inputs == self.graph.inputs:
             return result
-        return self._with_unused_inputs(result, given, wrt)
+        # (check_names has found each value a number or an array of numbers)
+        return self._with_unused_inputs(result, cast("Mapping[str, ArrayLike]", given), wrt)
 
-    def _with_unused_inputs(self, result: Result, given: Mapping[str, object], wrt) -> Result:
+    def _with_unused_inputs(
+        self, result: Result, given: Mapping[str, ArrayLike], wrt: Sequence[str] | None
+    ) -> Result:
         """The partials by inputs the graph does not use: zero everywhere."""
         shape = np.broadcast_shapes(*(np.shape(value) for value in given.values()))
         chosen = self._inputs if wrt is None else [n for n in self._inputs if n in set(wrt)]
-        zero = 0.0 if shape == () else np.zeros(shape)
-        gradient = {}
+        gradient: dict[str, float | np.ndarray] = {}
         for name in chosen:
             found = result.gradient.get(name)
             if found is None:
-                found = zero if shape == () else zero.copy()
+                found = 0.0 if shape == () else np.zeros(shape)
             elif shape != () and np.shape(found) != shape:
                 found = np.array(np.broadcast_to(found, shape))
             gradient[name] = found
@@ -137,13 +146,21 @@ class Function:
             graph, text = derivative_graph(self.graph, name, taken=self._inputs)
         return Function(graph, inputs=self._inputs, text=text)
 
-    def _plan(self, wrt: Sequence[str] | None) -> Plan:
+    def plan(self, wrt: Sequence[str] | None = None) -> Plan:
+        """The plan of the passes for the partials by ``wrt`` (all inputs if
+        None): its forward and backward steps, and which nodes the output
+        reaches (see :class:`cgrad.autodiff.passes.Plan`). Made once per
+        choice of partials and kept, as ``evaluate`` uses it; its kink
+        tests are those that constants do not rule out."""
+        return self._runner(wrt).plan
+
+    def _runner(self, wrt: Sequence[str] | None) -> Runner:
         key = None if wrt is None else tuple(wrt)
-        made = self._plans.get(key)
+        made = self._runners.get(key)
         if made is None:
-            if len(self._plans) >= 64:  # a caller cycling through many choices
-                self._plans.clear()
-            made = self._plans[key] = plan(self.graph, wrt)
+            if len(self._runners) >= 64:  # a caller cycling through many choices
+                self._runners.clear()
+            made = self._runners[key] = Runner(plan_for(self.graph, wrt))
         return made
 
     def check_names(self, given: Mapping[str, object], missing_hint: str | None = None) -> None:
@@ -193,7 +210,9 @@ class Function:
             if shapes:
                 np.broadcast_shapes(*shapes)
         except ValueError:
-            described = ", ".join(f"{name} {np.shape(v)}" for name, v in given.items())
+            described = ", ".join(
+                f"{name} {np.shape(cast(ArrayLike, v))}" for name, v in given.items()
+            )
             raise InputError(
                 f"the values' shapes do not broadcast together: {described}",
                 type="invalid_value",

@@ -243,7 +243,7 @@ def _trace(plan, recorder: _Recorder, numeric, seed, inputs: list) -> tuple[list
     (stand-ins, in ``plan.graph.inputs`` order) as ``recorder`` records
     them: every node's value and adjoint, traced or constant; or None where
     a rule must look at the point."""
-    from .engine import backward  # the engine imports this module
+    from .passes import backward  # (passes imports nothing of codegen)
 
     graph = plan.graph
     values: list = list(plan.initial)

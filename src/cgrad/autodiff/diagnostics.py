@@ -1,5 +1,6 @@
-"""Warnings about an evaluation: where a non-finite number came from, and
-which kink convention gave a derivative.
+"""Warnings about an evaluation, worded: where a non-finite number came
+from, which kink convention gave a derivative, a literal that underflowed.
+(Which nodes to warn about is decided in :mod:`cgrad.autodiff.evaluation`.)
 
 Each warning names the node (id, source text, line and column) and the
 numbers that produced the problem, at the first point where it happened
@@ -21,6 +22,9 @@ from .graph import CONSTANT, Graph
 
 @dataclass(frozen=True, slots=True)
 class EvaluationWarning:
+    """One warning of an evaluation, for people and for JSON: its kind, its
+    message, and the node and source span it is about (if any)."""
+
     type: str  # non_finite_value | non_finite_derivative | non_finite_input | kink
     message: str
     node: int | None = None
@@ -142,7 +146,10 @@ class Diagnostics:
         if origins is None:
             return self.graph, node_id, False
         shown, is_value = origins[node_id]
-        return self.graph.program, shown, not is_value
+        # A graph with origins is a derivative's (cgrad.symbolic), which
+        # keeps the program it came from.
+        program: Graph = self.graph.program  # type: ignore[attr-defined]
+        return program, shown, not is_value
 
     def where(self, node_id: int) -> str:
         program, shown, in_rule = self.located(node_id)
@@ -202,13 +209,14 @@ class Diagnostics:
         """``positions``: the arguments that depend on an input, whose
         one-sided derivatives are worth telling."""
         node = self.graph.nodes[node_id]
-        op = OPS[node.op]
+        kink = OPS[node.op].kink
+        assert kink is not None  # a kink step's op has one
         index, count, size = first_point(mask)
         arguments = [at_point(values[i], index, self.shape) for i in node.operands]
         self.add(
             "kink",
             f"{self.where(node_id)} is at a kink{_where(index, count, size)}, "
-            f"{_application(node.op, arguments)}; by convention, {op.kink.convention}"
+            f"{_application(node.op, arguments)}; by convention, {kink.convention}"
             f"{_one_sided_text(node.op, arguments, positions)}",
             node_id,
             mask,

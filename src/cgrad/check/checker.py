@@ -37,14 +37,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
-from ..autodiff import engine
 from ..autodiff.diagnostics import EvaluationWarning
-from ..autodiff.engine import plan
 from ..autodiff.graph import INPUT, Graph
+from ..autodiff.passes import plan
 from ..errors import InputError
 from ..function import Function
 from ..numerals import format_number, format_short
@@ -140,7 +139,7 @@ class CheckResult:
 
 def check(
     function: Function,
-    values: Mapping[str, object],
+    values: Mapping[str, Any],
     wrt: Sequence[str] | str | None = None,
 ) -> CheckResult:
     """Compare the reverse-mode partials of ``function`` at the point
@@ -155,10 +154,11 @@ def check(
     point = {name: float(values[name]) for name in function.inputs}
     names = list(reverse.gradient)
     walk = plan(function.graph, [])
-    with np.errstate(all="ignore"):
-        node_values = engine.forward(walk, {n: np.float64(point[n]) for n in walk.graph.inputs})
+    # The evaluation's own node values, as numpy scalars: its fast paths
+    # compute on Python floats, to the bits of numpy's walk.
+    node_values = [np.float64(value) for value in reverse.node_values]
     forward = forward_partials(function.graph, node_values, names)
-    differences = finite_differences(walk, point, names)
+    differences = finite_differences(walk, point, names, node_values)
     kinked, non_finite = _inputs_feeding_warnings(function.graph, reverse.warnings)
     warnings = list(reverse.warnings)
     partials = {}
@@ -302,7 +302,7 @@ def _cannot_judge_warning(name: str, x: float, difference: Difference) -> Evalua
 
 def check_random(
     function: Function,
-    values: Mapping[str, object],
+    values: Mapping[str, Any],
     count: int,
     *,
     seed: int = 0,
@@ -336,7 +336,7 @@ def check_random(
     return [check(function, dict(zip(names, row.tolist(), strict=True)), wrt) for row in points]
 
 
-def _one_point(values: Mapping[str, object]) -> None:
+def _one_point(values: Mapping[str, Any]) -> None:
     arrays = [name for name, value in values.items() if np.ndim(value) != 0]
     if arrays:
         raise InputError(
@@ -438,7 +438,7 @@ def _inputs_under(graph: Graph, node_ids: list[int]) -> set[str]:
     while stack:
         node = graph.nodes[stack.pop()]
         if node.op == INPUT:
-            names.add(node.name)
+            names.add(cast(str, node.name))  # an input node has a name
         for operand in node.operands:
             if operand not in seen:
                 seen.add(operand)

@@ -52,7 +52,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..autodiff.engine import Plan, forward
+from ..autodiff.passes import Plan, forward
 from .edges import Edges, absorbed, inner_rounding, mirrors
 
 EPSILON = float(np.finfo(np.float64).eps)
@@ -120,22 +120,24 @@ class _Rungs:
 
 
 def finite_differences(
-    plan: Plan, point: dict[str, float], names: list[str]
+    plan: Plan, point: dict[str, float], names: list[str], centre: list | None = None
 ) -> dict[str, tuple[Difference, Difference]]:
     """For each input of ``names``: the difference clear of every edge, and
     the plain one (the best rung of the first ladder, edges or not), which
-    is what a point on a kink shows."""
+    is what a point on a kink shows. ``centre``: the node values at
+    ``point`` (numpy scalars), if the caller has them."""
     # Infinities and NaNs beside the point are data here, not accidents.
     with np.errstate(all="ignore"):
-        return _finite_differences(plan, point, names)
+        return _finite_differences(plan, point, names, centre)
 
 
 def _finite_differences(
-    plan: Plan, point: dict[str, float], names: list[str]
+    plan: Plan, point: dict[str, float], names: list[str], centre: list | None
 ) -> dict[str, tuple[Difference, Difference]]:
     graph = plan.graph
     centre_inputs = {name: np.float64(point[name]) for name in graph.inputs}
-    centre = forward(plan, centre_inputs)
+    if centre is None:
+        centre = forward(plan, centre_inputs)
     edges = Edges(plan, centre)
     f0 = float(centre[graph.output])
     found: dict[str, tuple[Difference, Difference]] = {}
@@ -157,7 +159,9 @@ def _finite_differences(
         for name, rungs in ladders.items():
             x = point[name]
             if round_number == 0:
-                plain[name] = _best(x, f0, rungs, np.ones(rungs.ups.size, dtype=bool))
+                best = _best(x, f0, rungs, np.ones(rungs.ups.size, dtype=bool))
+                assert best is not None  # with every rung usable, _best always answers
+                plain[name] = best
                 if _nothing_moved(rungs, f0) and not last_round:
                     # Every step was lost in rounding, or f is flat: longer
                     # steps tell which (sin(x + 1e12) needs steps over 1e-4).
@@ -410,17 +414,17 @@ def _evaluate_chunk(
     ladders = {}
     for k, name in enumerate(chunk):
         count = tops[name][1]
-        up = slice(starts[k], starts[k] + count)
-        down = slice(starts[k] + count, starts[k + 1])
+        upper = slice(starts[k], starts[k] + count)
+        lower = slice(starts[k] + count, starts[k + 1])
         column = inputs[name]
         ladders[name] = _Rungs(
-            ups=column[up],
-            downs=column[down],
-            f_ups=outputs[up],
-            f_downs=outputs[down],
-            crossed=np.stack([crossed[up], crossed[down]]),
-            reach=np.stack([reach[up], reach[down]]),
-            absorbed=lost_inside[up] | lost_inside[down],
-            noise=np.stack([noise[up], noise[down]]),
+            ups=column[upper],
+            downs=column[lower],
+            f_ups=outputs[upper],
+            f_downs=outputs[lower],
+            crossed=np.stack([crossed[upper], crossed[lower]]),
+            reach=np.stack([reach[upper], reach[lower]]),
+            absorbed=lost_inside[upper] | lost_inside[lower],
+            noise=np.stack([noise[upper], noise[lower]]),
         )
     return ladders

@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..autodiff.engine import Plan, backward
-from ..autodiff.engine import plan as plan_for
+from ..autodiff.passes import Plan, backward
+from ..autodiff.passes import plan as plan_for
 from ..ops import OPS
 
 EPSILON = float(np.finfo(np.float64).eps)

@@ -25,8 +25,8 @@ from functools import reduce
 
 import numpy as np
 
-from ..autodiff.engine import Plan, backward, plan
 from ..autodiff.graph import CONSTANT, INPUT, Columns, Graph
+from ..autodiff.passes import Plan, backward, plan
 from ..errors import InputError
 from ..numerals import format_number, literal_text
 from ..ops import ATOM, OPS, SUM, UNARY, Fixity

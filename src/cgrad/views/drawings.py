@@ -17,7 +17,7 @@ from itertools import chain
 
 import numpy as np
 
-from ..autodiff.engine import Result
+from ..autodiff.evaluation import Result
 from ..autodiff.graph import CONSTANT, INPUT, Graph
 from ..numerals import format_short
 from .json_documents import joined_pieces

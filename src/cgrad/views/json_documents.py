@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..numerals import json_number, json_text
 
 if TYPE_CHECKING:
-    from ..autodiff.engine import Result
+    from ..autodiff.evaluation import Result
     from ..autodiff.graph import Graph
     from ..explain import BackwardStep, ForwardStep, Paths
 

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..autodiff.engine import Result
+from ..autodiff.evaluation import Result
 from ..autodiff.graph import CONSTANT, INPUT, Graph, shorten
 from ..numerals import format_number, format_short
 
