@@ -12,15 +12,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from sys import intern
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from ..errors import Span
-from .syntax import Binary, Binding, Call, Group, Name, Number, Unary
+from .syntax import Binary, Binding, Call, Expression, Group, Name, Number, Statement, Unary
 
-# A reduction's callback takes a function that gives the (line, column) of a
-# token, then the rule's children (tokens filtered out and inlined rules
-# spliced in, as Lark passes them to a transformer method), and returns the
-# value.
+
+class Token(Protocol):
+    """A token as the callbacks read it: the fast loop's regular expression
+    match, or lark_fallback's _LarkToken, which reads like one."""
+
+    def start(self) -> int: ...
+    def end(self) -> int: ...
+    def span(self) -> tuple[int, int]: ...
+    def group(self) -> str: ...
+
+
+# The (line, column) of a token, 1-based.
+Place = Callable[[Any], tuple[int, int]]
+# A reduction's callback takes a Place, then the rule's children (tokens
+# filtered out and inlined rules spliced in, as Lark passes them to a
+# transformer method), and returns the value.
 Callback = Callable[..., Any]
 
 
@@ -117,8 +129,8 @@ _ThawedBinding = _thawed(Binding)
 # times, and one string for each saves memory (and hashing, later).
 
 
-def _binary(op: str):
-    def build(place, left, right):
+def _binary(op: str) -> Callback:
+    def build(place: Place, left: Expression, right: Expression) -> Binary:
         first = left.span
         span = _ThawedSpan()
         span.start = first.start
@@ -137,8 +149,8 @@ def _binary(op: str):
     return build
 
 
-def _unary(op: str):
-    def build(place, sign, operand):
+def _unary(op: str) -> Callback:
+    def build(place: Place, sign: Token, operand: Expression) -> Unary:
         line, column = place(sign)
         span = _ThawedSpan()
         span.start = sign.start()
@@ -159,11 +171,11 @@ def _unary(op: str):
 _power = _binary("pow")
 
 
-def _pow(place, base, power, exponent):
+def _pow(place: Place, base: Expression, power: Token, exponent: Expression) -> Binary:
     return _power(place, base, exponent)
 
 
-def _number(place, token):
+def _number(place: Place, token: Token) -> Number:
     line, column = place(token)
     span = _ThawedSpan()
     span.start, span.end = token.span()
@@ -179,7 +191,7 @@ def _number(place, token):
     return node
 
 
-def _name(place, token):
+def _name(place: Place, token: Token) -> Name:
     line, column = place(token)
     span = _ThawedSpan()
     span.start, span.end = token.span()
@@ -193,7 +205,9 @@ def _name(place, token):
     return node
 
 
-def _call(place, name, lpar, arguments, rpar):
+def _call(
+    place: Place, name: Token, lpar: Token, arguments: tuple[Expression, ...], rpar: Token
+) -> Call:
     line, column = place(name)
     first = _ThawedSpan()
     first.start = start = name.start()
@@ -216,16 +230,16 @@ def _call(place, name, lpar, arguments, rpar):
     return node
 
 
-def _call_without_arguments(place, name, lpar, rpar):
+def _call_without_arguments(place: Place, name: Token, lpar: Token, rpar: Token) -> Call:
     return _call(place, name, lpar, (), rpar)
 
 
-def _arguments(place, *items):
+def _arguments(place: Place, *items: Any) -> tuple[Any, ...]:
     # items alternate expression, COMMA token, expression, ...
     return items[::2] if len(items) > 1 else items
 
 
-def _group(place, lpar, inner, rpar):
+def _group(place: Place, lpar: Token, inner: Expression, rpar: Token) -> Group:
     line, column = place(lpar)
     span = _ThawedSpan()
     span.start = lpar.start()
@@ -240,7 +254,7 @@ def _group(place, lpar, inner, rpar):
     return node
 
 
-def _binding(place, name, equals, value):
+def _binding(place: Place, name: Token, equals: Token, value: Expression) -> Binding:
     line, column = place(name)
     first = _ThawedSpan()
     first.start = start = name.start()
@@ -263,7 +277,7 @@ def _binding(place, name, equals, value):
     return node
 
 
-def _program(place, *statements):
+def _program(place: Place, *statements: Statement) -> tuple[Statement, ...]:
     return statements
 
 

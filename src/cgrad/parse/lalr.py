@@ -25,13 +25,12 @@ from __future__ import annotations
 import re
 import sys
 from bisect import bisect_right
-from collections.abc import Callable
 from itertools import accumulate
 from operator import itemgetter
 from typing import Any
 
 from ..errors import Span
-from .grammar import Callback, LimitError
+from .grammar import Callback, LimitError, Place
 
 # The version of the layout tables.read_tables() gives and Parser reads:
 # tables saved with another are made again.
@@ -40,10 +39,6 @@ TABLES_FORMAT = 1
 
 class Unparsable(Exception):  # noqa: N818 - a signal to fall back on Lark, not an error
     """The text is not valid as far as this loop can tell: let Lark decide."""
-
-
-# A token, as the callbacks get it, is the regular expression's match.
-Place = Callable[[re.Match], tuple[int, int]]
 
 
 class _Inlined(list):
