@@ -27,9 +27,8 @@ _ERROR = -1
 
 
 def read_tables(lark: Lark, nesting: Nesting) -> dict[str, Any]:
-    """What the loop needs of the parser Lark built, as plain data (lists,
-    numbers, strings: JSON can hold them, so that a cold start need not
-    build Lark, nor import it)."""
+    """What the fast loop (lalr.Parser) needs of the parser Lark built for
+    the grammar, as plain data; ``nesting`` says which terminals nest."""
     options = lark.options
     if (
         options.maybe_placeholders
@@ -196,7 +195,7 @@ def _renumbered(
 
 def _rule_shape(rule: Rule, unit: bool) -> dict:
     """What a reduction by ``rule`` does with the values it pops (see
-    :func:`_reduction`)."""
+    lalr._reduction)."""
     return {
         "origin": rule.origin.name,
         "name": rule.alias or rule.origin.name,
