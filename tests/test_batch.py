@@ -109,13 +109,14 @@ def test_records_with_their_own_expressions(cli):
 
 def test_each_distinct_expression_is_compiled_once(monkeypatch):
     from cgrad.batch import blocks as batch
-    from cgrad.batch.rows import Record
+    from cgrad.batch.rows import Format, Records
 
     calls = []
     real = batch.compile
     monkeypatch.setattr(batch, "compile", lambda text: calls.append(text) or real(text))
-    records = [Record(i + 1, {"expr": ["x*2", "y+1"][i % 2], "x": i, "y": i}) for i in range(10)]
-    outcomes = [o for chunk in batch.evaluate_records(records, chunk_rows=3) for o in chunk]
+    lines = [json.dumps({"expr": ["x*2", "y+1"][i % 2], "x": i, "y": i}) for i in range(10)]
+    records = Records(io.BytesIO("\n".join(lines).encode()), Format.NDJSON)
+    outcomes = [o for chunk in batch.evaluate_blocks(records, chunk_rows=3) for o in chunk]
     assert calls == ["x*2", "y+1"]
     assert [o.value for o in outcomes] == [0, 2, 4, 4, 8, 6, 12, 8, 16, 10]
 

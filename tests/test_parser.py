@@ -109,7 +109,7 @@ def test_spans_point_at_the_source():
 
 def test_nodes_and_spans_are_what_their_classes_make():
     # The callbacks make them without their classes' __init__ (see
-    # parser._thawed): each must be of its class, with every field set,
+    # grammar._thawed): each must be of its class, with every field set,
     # frozen, and equal (by value, as repr shows it) to what the class makes.
     text = "a = -f(x, 2)^(y) / +1.5\nb = g()\na * b - 3"
     pending = list(parser.parse(text).statements)

@@ -8,6 +8,7 @@ an optional hint and, when the problem has a place in the source, a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -112,15 +113,15 @@ def _caret_lines(source: str, span: Span) -> list[str]:
 NAMES_SHOWN = 10
 
 
-def join_names(names, conjunction: str = "and") -> str:
+def join_names(names: Iterable[str], conjunction: str = "and") -> str:
     """``x``, ``x and y``, ``x, y and z``; ``x0, ..., x9 and 2,990 more``."""
-    names = list(names)
-    if len(names) <= 1:
-        return "".join(names)
-    if len(names) > NAMES_SHOWN:
-        rest = len(names) - NAMES_SHOWN
-        return ", ".join(names[:NAMES_SHOWN]) + f" {conjunction} {rest:,} more"
-    return ", ".join(names[:-1]) + f" {conjunction} " + names[-1]
+    listed = list(names)
+    if len(listed) <= 1:
+        return "".join(listed)
+    if len(listed) > NAMES_SHOWN:
+        rest = len(listed) - NAMES_SHOWN
+        return ", ".join(listed[:NAMES_SHOWN]) + f" {conjunction} {rest:,} more"
+    return ", ".join(listed[:-1]) + f" {conjunction} " + listed[-1]
 
 
 class ParseError(CgradError):

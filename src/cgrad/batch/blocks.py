@@ -1,10 +1,11 @@
 """Many points, or many expressions, evaluated in vectorised chunks.
 
-:func:`evaluate_records` takes records (see :mod:`cgrad.batch.rows`) and yields,
-chunk by chunk and in input order, one :class:`Outcome` per record: a value
-and gradient, or an error naming what was wrong with that record. Within a
-chunk, the records of each expression go through its graph together, as
-numpy arrays, in one forward and one backward pass.
+:func:`evaluate_blocks` takes records (see :mod:`cgrad.batch.rows`) and yields,
+chunk by chunk and in input order, one :class:`Outcome` per record (a value
+and gradient, or an error naming what was wrong with that record), or for a
+clean CSV chunk a :class:`ColumnBlock` of them. Within a chunk, the records
+of each expression go through its graph together, as numpy arrays, in one
+forward and one backward pass.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import itertools
 import json
 import math
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
+from typing import cast
 
 import numpy as np
 
@@ -101,26 +103,6 @@ class _Compiled:
         return entry
 
 
-def evaluate_records(
-    records: Iterable[Record],
-    function: Function | None = None,
-    wrt: Sequence[str] | None = None,
-    chunk_rows: int = CHUNK_ROWS,
-) -> Iterator[list[Outcome]]:
-    """Outcomes for ``records``, a list per chunk, in input order.
-
-    With ``function``, every record is a point of it (an ``expr`` field is
-    carried, not used). Without, each record names its own expression in
-    ``expr``. ``wrt`` limits the partials, as in :meth:`Function.evaluate`.
-    """
-    if function is not None and wrt is not None:
-        function.check_wrt(wrt)
-    compiled = _Compiled()
-    iterator = iter(records)
-    while chunk := list(itertools.islice(iterator, chunk_rows)):
-        yield _evaluate_chunk(chunk, function, wrt, compiled)
-
-
 @dataclass(slots=True)
 class ColumnBlock:
     """Outcomes of a block of well-formed CSV records of one expression, all
@@ -163,34 +145,38 @@ def evaluate_blocks(
     wrt: Sequence[str] | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> Iterator[list[Outcome] | ColumnBlock]:
-    """As :func:`evaluate_records`, for a :class:`~cgrad.batch.rows.Records`: a
-    clean CSV chunk of one expression comes back as a :class:`ColumnBlock`,
-    anything else (bad records, warnings, JSON input, per-record
-    expressions) as a list of outcomes."""
+    """Outcomes for ``records``, chunk by chunk, in input order: a clean CSV
+    chunk of one expression as a :class:`ColumnBlock`, anything else (bad
+    records, warnings, JSON input, per-record expressions) as a list of
+    :class:`Outcome`.
+
+    With ``function``, every record is a point of it (an ``expr`` field is
+    carried, not used). Without, each record names its own expression in
+    ``expr``. ``wrt`` limits the partials, as in :meth:`Function.evaluate`.
+    """
     if function is not None and wrt is not None:
         function.check_wrt(wrt)
     compiled = _Compiled()
-    header = records.header
     for block in records.blocks(chunk_rows):
         if isinstance(block, RowBlock):
-            columns = _column_block(block, header, function, wrt) if function else None
+            columns = _column_block(block, function, wrt) if function else None
             if columns is not None:
                 yield columns
                 continue
-            block = block.records(header)
+            block = block.records()
         yield _evaluate_chunk(block, function, wrt, compiled)
 
 
 def _column_block(
-    block: RowBlock, header: list[str], function: Function, wrt
+    block: RowBlock, function: Function, wrt: Sequence[str] | None
 ) -> ColumnBlock | None:
     """The fast path, or None when a value does not convert in one go or
     the evaluation has warnings (the record path then says which row)."""
-    position = {name: index for index, name in enumerate(header)}
+    position = {name: index for index, name in enumerate(block.header)}
     rows = block.rows
     try:
-        # float() of each text, then one array: three times faster than
-        # numpy's own conversion of a list of strings.
+        # float() of each text, then one array: much faster than numpy's
+        # own conversion of a list of strings.
         texts = {name: list(map(itemgetter(position[name]), rows)) for name in function.inputs}
         inputs = {name: np.array(list(map(float, column))) for name, column in texts.items()}
     except ValueError:
@@ -217,20 +203,29 @@ def _column_block(
     )
 
 
-def _evaluate_chunk(chunk, function, wrt, compiled: _Compiled) -> list[Outcome]:
+def _evaluate_chunk(
+    chunk: list[Record],
+    function: Function | None,
+    wrt: Sequence[str] | None,
+    compiled: _Compiled,
+) -> list[Outcome]:
+    """One outcome for each record of ``chunk``, in order."""
     outcomes: list[Outcome] = []
     # The records of each expression (by its text when records carry their
     # own), evaluated together; an expression is compiled, or taken from
     # the cache, only when its turn comes, so that a chunk of distinct
     # expressions never holds them all compiled at once.
     groups: dict[str | None, list[int]] = {}
+    # The fields of each record that could be read, by its index in chunk.
+    readable: dict[int, dict[str, object]] = {}
     for record in chunk:
         outcome = Outcome(record.row)
         outcomes.append(outcome)
-        if record.error is not None:
+        fields = record.fields
+        if fields is None:  # the record could not be read: its error
             outcome.error = record.error
             continue
-        fields = record.fields
+        readable[len(outcomes) - 1] = fields
         outcome.id = fields.get(ID_FIELD)
         text = None if function is not None else _expression_text(fields, outcome)
         if function is None and text is None:
@@ -241,7 +236,7 @@ def _evaluate_chunk(chunk, function, wrt, compiled: _Compiled) -> list[Outcome]:
         members = [i for i in members if outcomes[i].error is None]
         if chosen is not None and members:
             _evaluate_group(
-                chosen, [chunk[i] for i in members], [outcomes[i] for i in members], wrt
+                chosen, [readable[i] for i in members], [outcomes[i] for i in members], wrt
             )
     return outcomes
 
@@ -315,14 +310,18 @@ def _describe(raw: object) -> str:
     return f"not a number: {shown}"
 
 
-def _evaluate_group(function: Function, records: list[Record], outcomes: list[Outcome], wrt):
-    """Evaluate the records of one expression together."""
+def _evaluate_group(
+    function: Function,
+    records: list[dict[str, object]],
+    outcomes: list[Outcome],
+    wrt: Sequence[str] | None,
+) -> None:
+    """Evaluate the records (their fields) of one expression together."""
     names = function.inputs
     not_carried = {*names, ID_FIELD}
-    for record, outcome in zip(records, outcomes, strict=True):
+    for fields, outcome in zip(records, outcomes, strict=True):
         # Carried fields travel with the record, failed or not. (A set
         # difference first: most records carry nothing.)
-        fields = record.fields
         if fields.keys() - not_carried:
             used_expression = outcome.expression is not None
             outcome.extra = {
@@ -356,14 +355,15 @@ def _evaluate_group(function: Function, records: list[Record], outcomes: list[Ou
     _attach_warnings(function, result.warnings, good, outcomes, wrt)
 
 
-def _column(name: str, records: list[Record], outcomes: list[Outcome]) -> np.ndarray:
-    """The values of input ``name`` over the records, as float64; a record
-    whose value is missing or not a number gets its error (and a NaN here)."""
-    raw = [record.fields.get(name, _MISSING) for record in records]
+def _column(name: str, records: list[dict[str, object]], outcomes: list[Outcome]) -> np.ndarray:
+    """The values of input ``name`` over the records (their fields), as
+    float64; a record whose value is missing or not a number gets its error
+    (and a NaN here)."""
+    raw = [fields.get(name, _MISSING) for fields in records]
     kinds = set(map(type, raw))
     # The common cases, converted by numpy in one go: all CSV text, or all
     # JSON numbers (bool is excluded: true is not 1 here).
-    digit_separators = kinds <= {str} and "_" in "".join(raw)  # see _number
+    digit_separators = kinds <= {str} and "_" in "".join(cast(list[str], raw))  # see _number
     if (kinds <= {str} and not digit_separators) or kinds <= {int, float}:
         try:
             return np.array(raw, dtype=np.float64)

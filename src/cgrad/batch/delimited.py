@@ -13,7 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import AnyStr
 
 from ..errors import UsageError
 
@@ -36,7 +38,7 @@ class LineTooLongError(Exception):
         self.ended = ended
 
 
-def bounded_lines(readline, empty):
+def bounded_lines(readline: Callable[[int], AnyStr], empty: AnyStr) -> Iterator[AnyStr]:
     """The lines of a stream (``readline`` of a text or binary one), each at
     most :data:`MAX_LINE` long: one longer raises :class:`LineTooLongError` once
     its rest is skipped in bounded pieces, so that one unending line (say,
@@ -50,7 +52,7 @@ def bounded_lines(readline, empty):
         line = readline(MAX_LINE + 1)
 
 
-def _skip_line(readline, piece, empty) -> bool:
+def _skip_line(readline: Callable[[int], AnyStr], piece: AnyStr, empty: AnyStr) -> bool:
     """Read to the end of the line ``piece`` began: True when it ended (a
     line break or the end of the input) within :data:`MAX_SKIP`."""
     skipped = len(piece)

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar, cast
 
 from ..errors import UsageError
 from .delimited import (
@@ -48,6 +48,8 @@ from .json_elements import (
 
 
 class Format(str, Enum):
+    """An input format, named as --input-format takes it."""
+
     CSV = "csv"
     TSV = "tsv"
     NDJSON = "ndjson"
@@ -69,6 +71,10 @@ MAX_CHUNK_FIELDS = 1 << 18
 # NDJSON fields with a meaning of their own, which therefore cannot name inputs.
 EXPRESSION_FIELD = "expr"
 ID_FIELD = "id"
+
+
+# What a reader yields: records, or blocks of them.
+_Item = TypeVar("_Item")
 
 
 @dataclass(slots=True)
@@ -97,7 +103,7 @@ def detect_format(path: str | None, head: bytes) -> Format:
     return Format.TSV if "\t" in header and "," not in header else Format.CSV
 
 
-def _detaching(records: Iterator[Record], text: io.TextIOWrapper) -> Iterator[Record]:
+def _detaching(records: Iterator[_Item], text: io.TextIOWrapper) -> Iterator[_Item]:
     """``records``, then let go of the binary stream under ``text``: a text
     wrapper closes its stream when it is collected, and the stream is the
     caller's (who may still ask it how far it got, or be stdin)."""
@@ -113,13 +119,15 @@ def _detaching(records: Iterator[Record], text: io.TextIOWrapper) -> Iterator[Re
 @dataclass(slots=True)
 class RowBlock:
     """Consecutive CSV/TSV records, all well formed, as the reader gave them:
-    record ``first_row + i`` is ``rows[i]``, one string per header column."""
+    record ``first_row + i`` is ``rows[i]``, one string per ``header`` column."""
 
     first_row: int
     rows: list[list[str]]
+    header: list[str]
 
-    def records(self, header: list[str]) -> list[Record]:
+    def records(self) -> list[Record]:
         """The same records one by one, as fields by column name."""
+        header = self.header
         return [
             Record(self.first_row + offset, dict(zip(header, fields, strict=True)))
             for offset, fields in enumerate(self.rows)
@@ -142,7 +150,9 @@ class Records:
 
     def __init__(self, stream: BinaryIO, format: Format) -> None:
         self.header: list[str] | None = None
-        self._rows = None
+        # CSV and TSV: the rows after the header; else the records.
+        self._rows: DelimitedRows | None = None
+        self._records: Iterator[Record] = iter(())
         if format in (Format.CSV, Format.TSV):
             self._text = io.TextIOWrapper(
                 stream, encoding="utf-8-sig", errors="surrogateescape", newline=""
@@ -165,18 +175,20 @@ class Records:
     def blocks(self, size: int) -> Iterator[Block]:
         """Chunks of at most ``size`` records, and of about
         :data:`MAX_CHUNK_FIELDS` fields at most (however wide the records)."""
-        if self._rows is None:
+        rows, header = self._rows, self.header
+        if rows is None or header is None:
             yield from _chunks(self._records, size)
             return
-        size = max(1, min(size, MAX_CHUNK_FIELDS // max(1, len(self.header))))
-        yield from _detaching(_read_delimited(self._rows, self.header, size), self._text)
+        size = max(1, min(size, MAX_CHUNK_FIELDS // max(1, len(header))))
+        yield from _detaching(_read_delimited(rows, header, size), self._text)
 
     def __iter__(self) -> Iterator[Record]:
+        """The records one by one."""
         if self._rows is None:
             yield from self._records
             return
         for block in self.blocks(4096):
-            yield from block.records(self.header) if isinstance(block, RowBlock) else block
+            yield from block.records() if isinstance(block, RowBlock) else block
 
 
 def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
@@ -224,12 +236,14 @@ def _read_delimited(rows: DelimitedRows, header: list[str], size: int) -> Iterat
         # speed: no blank line, every row has its fields, no undecodable byte.
         clean = rows.refused == refused
         refused = rows.refused
+        # Clean: no record refused, so every row is a list of fields.
+        fields_only = cast(list[list[str]], chunk)
         if (
             clean
-            and set(map(len, chunk)) == {width}
-            and not _UNDECODABLE.search("".join(map("".join, chunk)))
+            and set(map(len, fields_only)) == {width}
+            and not _UNDECODABLE.search("".join(map("".join, fields_only)))
         ):
-            yield RowBlock(row + 1, chunk)
+            yield RowBlock(row + 1, fields_only, header)
             row += len(chunk)
             continue
         records = []
@@ -317,6 +331,9 @@ def _ndjson_record(row: int, line_number: int, line: bytes) -> Record | None:
 
 @dataclass(slots=True)
 class _BadJson:
+    """Why a JSON document cannot be had (a value, where the reader
+    expects the document's: JSON has no value of this type)."""
+
     reason: str
     decoder_message: str | None = None  # the json module's, for invalid JSON
 

@@ -2,15 +2,18 @@
 finds what is wrong, and this module says so in a message a user can act on.
 
 Imported only then: a run whose program is valid never imports Lark. Lark
-calls the same callbacks as the fast loop (``parser.CALLBACKS``) and a
-post-lexer that applies the same limits, so a text it accepts gets the same
-AST.
+calls the same callbacks as the fast loop (grammar.CALLBACKS), and a
+post-lexer that counts nesting by the same rules (grammar.NESTING) applies
+the limits parser.parse hands it, so a text it accepts gets the same AST,
+and a limit is met at the same token.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
+from contextvars import ContextVar
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -18,22 +21,33 @@ from lark.lark import PostLex
 
 from ..errors import ParseError, Span
 from ..ops import FUNCTIONS
-from . import lalr, parser
+from .grammar import CALLBACKS, NESTING, LimitError, grammar_text
+
+# The limits of the parse under way, (max_tokens, max_depth): the post-lexer
+# belongs to the one Lark parser, built once, so they cannot be its own.
+_LIMITS: ContextVar[tuple[int, int]] = ContextVar("_LIMITS")
 
 
-def parse(text: str, origin: str | None) -> tuple:
+def parse(text: str, origin: str | None, max_tokens: int, max_depth: int) -> tuple:
     """The statements of ``text``, or :class:`ParseError` saying what is
-    wrong with it (:class:`lalr.LimitError` beyond a limit)."""
+    wrong with it (:class:`LimitError` beyond a limit)."""
+    reset = _LIMITS.set((max_tokens, max_depth))
     try:
-        return lark_parser().parse(text)
+        statements = lark_parser().parse(text)
     except UnexpectedInput as error:
         raise _explain(error, text, origin) from None
+    finally:
+        _LIMITS.reset(reset)
+    # The transformer's value for the start rule: the statements, a tuple.
+    assert isinstance(statements, tuple)
+    return statements
 
 
 @functools.cache
 def lark_parser() -> Lark:
+    """Lark's LALR parser for the grammar, built once, building the AST as it goes."""
     return Lark(
-        parser.grammar_text(),
+        grammar_text(),
         start="program",
         parser="lalr",
         lexer="contextual",
@@ -44,7 +58,14 @@ def lark_parser() -> Lark:
 
 
 def _span(token: Token) -> Span:
-    return Span(token.start_pos, token.end_pos, token.line, token.column)
+    return Span(*_offsets(token), *_lark_place(token))
+
+
+def _offsets(token: Token) -> tuple[int, int]:
+    # Lark's lexer sets every position of the tokens it makes (the type
+    # allows None for tokens made by hand).
+    assert token.start_pos is not None and token.end_pos is not None
+    return token.start_pos, token.end_pos
 
 
 class _LarkToken(Token):
@@ -54,29 +75,30 @@ class _LarkToken(Token):
     __slots__ = ()
 
     def span(self) -> tuple[int, int]:
-        return self.start_pos, self.end_pos
+        return _offsets(self)
 
     def start(self) -> int:
-        return self.start_pos
+        return _offsets(self)[0]
 
     def end(self) -> int:
-        return self.end_pos
+        return _offsets(self)[1]
 
     def group(self) -> str:
         return str(self)
 
 
 def _lark_place(token: Token) -> tuple[int, int]:
+    assert token.line is not None and token.column is not None  # as _offsets
     return token.line, token.column
 
 
 class _BuildSyntax(Transformer):
-    """``parser.CALLBACKS`` as Lark calls a transformer: by name, with the children
-    in a list."""
+    """grammar.CALLBACKS as Lark calls a transformer: by name, with the
+    children in a list."""
 
     def __init__(self) -> None:
         super().__init__()
-        for name, callback in parser.CALLBACKS.items():
+        for name, callback in CALLBACKS.items():
             setattr(self, name, functools.partial(_call_with_lark_place, callback))
 
 
@@ -86,25 +108,23 @@ def _call_with_lark_place(callback, children: list):
 
 class _PostLexer(PostLex):
     """Drop newlines inside parentheses, so that they continue the statement;
-    count tokens and nesting, so that MAX_TOKENS and MAX_DEPTH hold.
-
-    Nesting is what the parser must hold open at once: parentheses, and
-    within each pair a run of signs (``---x``) or of powers (``x^y^z``, which
-    nest to the right); an operator that ends a run (``*``, a binary ``+``)
-    lets it go. lalr.Parser.parse applies the same rules (``parser.NESTING``) in
-    its own loop.
+    count tokens and nesting (as grammar.Nesting says), so that the limits
+    hold. lalr.Parser.parse counts by the same rules in its own loop, on
+    its own tokens, where a call a token would slow it.
     """
 
-    always_accept = (parser.NESTING.continues,)
+    always_accept = (NESTING.continues,)
 
-    def process(self, stream):
-        nesting = parser.NESTING
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        """Lark's tokens, counted, without the newlines inside parentheses."""
+        nesting = NESTING
+        max_tokens, max_depth = _LIMITS.get()
         runs = [0]  # per open parenthesis (and the top level): its open run
         depth = 0  # open parentheses plus every open run
         previous = None
         for count, token in enumerate(stream, start=1):
-            if count > parser.MAX_TOKENS:
-                raise lalr.LimitError("tokens", _span(token))
+            if count > max_tokens:
+                raise LimitError("tokens", _span(token))
             kind = token.type
             if kind == nesting.opens:
                 runs.append(0)
@@ -120,8 +140,8 @@ class _PostLexer(PostLex):
             elif kind in nesting.ends or kind in nesting.signs or kind == nesting.continues:
                 depth -= runs[-1]
                 runs[-1] = 0
-            if depth > parser.MAX_DEPTH:
-                raise lalr.LimitError("depth", _span(token))
+            if depth > max_depth:
+                raise LimitError("depth", _span(token))
             if kind == nesting.continues and len(runs) > 1:
                 continue
             previous = kind
@@ -164,19 +184,33 @@ def _describe(token_type: str, token: Token | None = None) -> str:
 
 
 def _explain(error: UnexpectedInput, text: str, origin: str | None) -> ParseError:
+    """The message for what Lark found wrong with ``text``."""
     if isinstance(error, UnexpectedCharacters):
         return _unexpected_character(error, text, origin)
     assert isinstance(error, UnexpectedToken)
     token = error.token
-    kind = token.type
+    span = _end_of(text) if token.type == "$END" else _span(token)
     expected = set(error.expected) - {"COMMENT"}
-    if kind == "$END":
-        position = len(text)
-        line = text.count("\n") + 1
-        column = position - (text.rfind("\n") + 1) + 1
-        span = Span(position, position, line, column)
-    else:
-        span = _span(token)
+    message, hint, span = _unexpected_token(token, expected, text, span)
+    return ParseError(
+        message, span=span, hint=hint, source=text, origin=origin, type="syntax_error"
+    )
+
+
+def _end_of(text: str) -> Span:
+    """The empty span at the end of ``text``."""
+    position = len(text)
+    line = text.count("\n") + 1
+    column = position - (text.rfind("\n") + 1) + 1
+    return Span(position, position, line, column)
+
+
+def _unexpected_token(
+    token: Token, expected: set[str], text: str, span: Span
+) -> tuple[str, str | None, Span]:
+    """The message, hint and span for a ``token`` (at ``span``) where the
+    parser ``expected`` one of other kinds."""
+    kind = token.type
     hint = None
     message = f"unexpected {_describe(kind, token)}"
     operand_expected = "NUMBER" in expected and "NAME" in expected
@@ -187,7 +221,6 @@ def _explain(error: UnexpectedInput, text: str, origin: str | None) -> ParseErro
         and text[span.start - 1 : span.start].isdigit()
     ):
         message = "a number has more than one '.'"
-        hint = None
     elif kind in ("NAME", "NUMBER", "LPAR") and not operand_expected:
         message = f"missing operator before {_describe(kind, token)}"
         hint = _missing_operator_hint(kind, str(token), text, span.start)
@@ -221,9 +254,7 @@ def _explain(error: UnexpectedInput, text: str, origin: str | None) -> ParseErro
         )
     elif operand_expected:
         hint = _OPERAND_MISSING
-    return ParseError(
-        message, span=span, hint=hint, source=text, origin=origin, type="syntax_error"
-    )
+    return message, hint, span
 
 
 # Mathematical notations cgrad does not have, read from the text just
@@ -303,7 +334,9 @@ def _operand_after(text: str, start: int, kind: str) -> str:
 
 def _statement_from(text: str, start: int) -> str:
     """The rest of the statement from ``start`` (to a newline or ';')."""
-    rest = re.match(r"[^\n;#]*", text[start:])[0].strip()
+    statement = re.match(r"[^\n;#]*", text[start:])
+    assert statement is not None  # it matches the empty string too
+    rest = statement[0].strip()
     return rest if len(rest) <= _QUOTED else rest[: _QUOTED - 3] + "..."
 
 
@@ -324,8 +357,10 @@ def _unclosed_parenthesis(text: str) -> Span | None:
 
 
 def _unexpected_character(error: UnexpectedCharacters, text: str, origin: str | None) -> ParseError:
-    char = text[error.pos_in_stream]
-    span = Span(error.pos_in_stream, error.pos_in_stream + 1, error.line, error.column)
+    position = error.pos_in_stream
+    assert position is not None  # Lark's lexer sets it
+    char = text[position]
+    span = Span(position, position + 1, error.line, error.column)
     hints = {
         "[": "use ( and ) for grouping",
         "]": "use ( and ) for grouping",

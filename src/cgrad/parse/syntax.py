@@ -15,6 +15,8 @@ from ..errors import Span
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Number:
+    """A number as written: its ``text`` and the float it reads as."""
+
     value: float
     text: str
     span: Span
@@ -22,12 +24,16 @@ class Number:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Name:
+    """A name: an input, a constant (``pi``, ``e``) or a bound name."""
+
     name: str
     span: Span
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Call:
+    """A call of a function by name; ``function_span`` is the name's."""
+
     function: str
     function_span: Span
     arguments: tuple[Expression, ...]
@@ -63,6 +69,8 @@ class Group:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Binding:
+    """A statement ``name = value``; ``name_span`` is the name's."""
+
     name: str
     name_span: Span
     value: Expression
@@ -75,22 +83,9 @@ Statement = Binding | Expression
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Program:
+    """A parsed program: its statements, in order, and the text they came from."""
+
     statements: tuple[Statement, ...]
     source: str
     # Where the source came from, for messages: a file name for @FILE programs.
     origin: str | None = None
-
-
-def children(node: Expression) -> tuple[Expression, ...]:
-    """The direct subexpressions of ``node``, left to right."""
-    match node:
-        case Binary(left=left, right=right):
-            return (left, right)
-        case Unary(operand=operand):
-            return (operand,)
-        case Group(inner=inner):
-            return (inner,)
-        case Call(arguments=arguments):
-            return arguments
-        case _:
-            return ()
