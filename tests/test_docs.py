@@ -177,3 +177,13 @@ def test_the_library_page_names_every_public_name():
 def test_every_page_is_linked_from_the_readme():
     linked = set(re.findall(r"\]\(docs/([^)#\s]+)", read(README)))
     assert not {path.name for path in DOCS.glob("*.md")} - linked
+
+
+def test_the_limits_hint_names_a_page_with_the_limits():
+    from cgrad.parse import parser
+
+    assert (
+        parser.LIMITS_HINT == "cgrad's limits are in its manual, docs/bad-input.md, under 'Limits'"
+    )
+    page = ROOT / "docs" / "bad-input.md"
+    assert "\n## Limits\n" in page.read_text(encoding="utf-8")

@@ -72,12 +72,16 @@ def write_tables() -> None:
     TABLES_FILE.write_text(json.dumps(document, separators=(",", ":")) + "\n", encoding="utf-8")
 
 
+# Where a user reads the limits (a test checks that the page has the heading).
+LIMITS_HINT = "cgrad's limits are in its manual, docs/bad-input.md, under 'Limits'"
+
+
 def parse(text: str, origin: str | None = None) -> Program:
     """Parse program text into a :class:`Program`, or raise :class:`ParseError`."""
     if len(text) > MAX_CHARACTERS:
         raise ParseError(
             f"the program is longer than {MAX_CHARACTERS // 2**20} MiB characters",
-            hint="cgrad's limits are in its README, under 'Limits'",
+            hint=LIMITS_HINT,
             origin=origin,
             type="limit_exceeded",
         )
@@ -97,7 +101,7 @@ def parse(text: str, origin: str | None = None) -> Program:
         raise ParseError(
             message,
             span=limited.span,
-            hint="cgrad's limits are in its README, under 'Limits'",
+            hint=LIMITS_HINT,
             source=text,
             origin=origin,
             type="limit_exceeded",
