@@ -15,7 +15,7 @@ import pytest
 
 import cgrad
 from cgrad.cli import minimize_command  # noqa: F401 - registers the command
-from cgrad.cli.minimize_command import LossHistory, sparkline
+from cgrad.views.terminal_minimize import LossHistory, sparkline
 from cgrad.descent import DEFAULTS, METHODS, Adam, GradientDescent, Momentum, minimize
 from cgrad.errors import InputError, UsageError
 
