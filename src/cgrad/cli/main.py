@@ -73,7 +73,8 @@ def _report_stdout_failure(failure: StdoutWriteError) -> None:
     # Python's own flush at exit would fail again, with a message of its own.
     stream = getattr(sys.stdout, "stream", None)
     try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+        if stream is not None:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
     except (OSError, ValueError, AttributeError):
         pass  # no descriptor: stdout was closed from the start
     sys.stdout = None

@@ -1,4 +1,7 @@
-"""Where output goes, exit statuses, and the one place errors are printed."""
+"""Where output goes, exit statuses, and the one place that turns errors
+into messages and exit statuses (:func:`reporting`, which every command
+runs in; the console script's own ladder in main.py handles only what
+happens outside a command: signals, Typer's usage errors, a failed stdout)."""
 
 from __future__ import annotations
 
@@ -10,14 +13,20 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ..errors import CgradError
 from ..views.json_documents import error_json
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 
 class ExitStatus(IntEnum):
+    """The exit statuses of cgrad (SPEC section 3)."""
+
     OK = 0
     # Evaluation found failures (bad rows, a failed check), or the output
     # could not be written (a full disk, a closed stdout).
@@ -35,6 +44,16 @@ class StdoutWriteError(Exception):
     def __init__(self, error: OSError):
         super().__init__(error.strerror or str(error))
         self.reason = error.strerror or str(error)
+
+
+class FailuresFoundError(Exception):
+    """The run found failures (a failed check, bad records, a descent that
+    diverged): exit 1, after ``message`` on stderr when there is one. The
+    one way a command ends with exit status 1."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class _ClosedStdout:
@@ -90,7 +109,7 @@ class GuardedStdout:
         return getattr(self.stream, name)
 
 
-def stdout_console():
+def stdout_console() -> Console:
     """A Rich console on stdout. Built per command, not at import, so that
     tests capturing stdout and NO_COLOR/terminal detection see the streams
     of the moment; Rich is imported here, so that JSON output and errors
@@ -100,7 +119,7 @@ def stdout_console():
     return Console(highlight=False, soft_wrap=False)
 
 
-def write_json(document: dict) -> None:
+def write_json(document: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(document, ensure_ascii=False, allow_nan=False) + "\n")
     sys.stdout.flush()
 
@@ -119,6 +138,10 @@ def reporting(json_output: bool = False) -> Iterator[None]:
     other exception into a short internal-error message, never a traceback."""
     try:
         yield
+    except FailuresFoundError as failed:
+        if failed.message:
+            print_error(failed.message)
+        raise typer.Exit(ExitStatus.FAILURES) from None
     except CgradError as error:
         print_error(error.render())
         if json_output:

@@ -138,7 +138,10 @@ def _random_report(run: CheckRun) -> list[Text]:
     if not around:
         return lines
     header = ["point", *(names if shown else []), "abs error", "rel error", "ok"]
-    rows = [_random_row(number, point, names if shown else []) for number, point in enumerate(around, start=1)]
+    rows = [
+        _random_row(number, point, names if shown else [])
+        for number, point in enumerate(around, start=1)
+    ]
     lines += aligned_table(
         header, rows, right=set(range(len(header) - 1)), last_style=_verdict_style
     )
