@@ -209,6 +209,7 @@ class Minimum:
             return f"interrupted at step {self.steps:,} (the gradient norm was {norm})"
         if self.overflow is not None:
             return f"diverged at step {self.steps + 1}: {self.overflow}"
+        assert self.diverged is not None, "a divergence without an overflow has its step"
         return f"diverged at step {self.diverged.step}: {_what_went_wrong(self.diverged)}"
 
 

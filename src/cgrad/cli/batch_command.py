@@ -39,72 +39,82 @@ EXAMPLES = """
 # Inputs smaller than this finish before a progress bar would be any use.
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
 
+# The command's own parameters (the shared ones are in parameters.py).
+Source = Annotated[
+    Optional[str],
+    typer.Argument(
+        metavar="INPUT",
+        help="A .csv, .tsv, .ndjson, .jsonl or .json file; '-' or nothing reads stdin.",
+        show_default=False,
+    ),
+]
+ExpressionOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--expr", "-e", help="The expression, evaluated at every record.", show_default=False
+    ),
+]
+ProgramFile = Annotated[
+    Optional[Path],
+    typer.Option(help="Read the expression from this file instead.", show_default=False),
+]
+InputFormat = Annotated[
+    Optional[str],
+    typer.Option(
+        metavar="csv|tsv|ndjson|json",
+        help="The input's format (default: from the extension, else sniffed).",
+        show_default=False,
+    ),
+]
+OutputFormatOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--format",
+        metavar="ndjson|json|csv|table",
+        help="Output format (default: table on a terminal, else ndjson).",
+        show_default=False,
+    ),
+]
+OutputPath = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write here (replaced only when done) instead of to stdout; "
+        "the extension picks the format unless --format does.",
+        show_default=False,
+    ),
+]
+OnError = Annotated[
+    str,
+    typer.Option(
+        metavar="record|skip|fail",
+        help="A bad record: write an error record, leave it out, or stop. "
+        "Any bad record makes the exit status 1.",
+    ),
+]
+ChunkRows = Annotated[
+    int,
+    typer.Option(
+        metavar="N",
+        help="Records evaluated (and written) together, at most "
+        f"{MAX_CHUNK_ROWS}; 1 for a slow stream that should be answered record by record.",
+    ),
+]
+
 
 @command("batch", epilog=EXAMPLES, takes_values=False, json_errors=lambda options: False)
 def batch_command(
-    source: Annotated[
-        Optional[str],
-        typer.Argument(
-            metavar="INPUT",
-            help="A .csv, .tsv, .ndjson, .jsonl or .json file; '-' or nothing reads stdin.",
-            show_default=False,
-        ),
-    ] = None,
-    expression: Annotated[
-        Optional[str],
-        typer.Option(
-            "--expr", "-e", help="The expression, evaluated at every record.", show_default=False
-        ),
-    ] = None,
-    program: Annotated[
-        Optional[Path],
-        typer.Option(help="Read the expression from this file instead.", show_default=False),
-    ] = None,
-    input_format: Annotated[
-        Optional[str],
-        typer.Option(
-            metavar="csv|tsv|ndjson|json",
-            help="The input's format (default: from the extension, else sniffed).",
-            show_default=False,
-        ),
-    ] = None,
-    output_format: Annotated[
-        Optional[str],
-        typer.Option(
-            "--format",
-            metavar="ndjson|json|csv|table",
-            help="Output format (default: table on a terminal, else ndjson).",
-            show_default=False,
-        ),
-    ] = None,
-    output: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--output",
-            "-o",
-            help="Write here (replaced only when done) instead of to stdout; "
-            "the extension picks the format unless --format does.",
-            show_default=False,
-        ),
-    ] = None,
+    source: Source = None,
+    expression: ExpressionOption = None,
+    program: ProgramFile = None,
+    input_format: InputFormat = None,
+    output_format: OutputFormatOption = None,
+    output: OutputPath = None,
     wrt: BatchWrt = None,
-    on_error: Annotated[
-        str,
-        typer.Option(
-            metavar="record|skip|fail",
-            help="A bad record: write an error record, leave it out, or stop. "
-            "Any bad record makes the exit status 1.",
-        ),
-    ] = "record",
+    on_error: OnError = "record",
     quiet: Annotated[bool, quiet_option("No progress bar.")] = False,
-    chunk_rows: Annotated[
-        int,
-        typer.Option(
-            metavar="N",
-            help="Records evaluated (and written) together, at most "
-            f"{MAX_CHUNK_ROWS}; 1 for a slow stream that should be answered record by record.",
-        ),
-    ] = CHUNK_ROWS,
+    chunk_rows: ChunkRows = CHUNK_ROWS,
 ) -> None:
     """Evaluate many points of one expression (-e), or records that each
     carry their own "expr", streamed in vectorised chunks: one output record

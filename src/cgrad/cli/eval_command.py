@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -25,6 +25,8 @@ from .arguments import (
 from .output import stdout_console, write_json
 from .parameters import Expression, Json, Variables, Wrt, full_option
 
+MODES = ("reverse", "forward")
+
 EXAMPLES = """
 [bold]Examples[/bold]
 
@@ -38,6 +40,39 @@ EXAMPLES = """
   cgrad eval -- "-x^2" x=3      [dim]# -- ends the options: the rest is EXPR and values[/dim]
 """
 
+# The command's own parameters (the shared ones are in parameters.py).
+ModeOption = Annotated[
+    str,
+    typer.Option(
+        metavar="reverse|forward",
+        help="reverse: one backward pass; forward: one tangent pass per input.",
+    ),
+]
+GraphOption = Annotated[
+    bool,
+    typer.Option(
+        "--graph",
+        help="JSON: add every node of the graph. Text: draw up to 10,000 nodes of the "
+        "tree instead of 100.",
+    ),
+]
+StepsOption = Annotated[
+    bool,
+    typer.Option(
+        "--steps",
+        help="Show the forward pass and the backward pass node by node: each local "
+        "derivative, the gradient it multiplies, and the sums where paths meet.",
+    ),
+]
+HessianOption = Annotated[
+    bool,
+    typer.Option(
+        "--hessian",
+        help="Also the second partial derivatives: each partial differentiated "
+        "again, through its formula (see cgrad diff).",
+    ),
+]
+
 
 @command("eval", epilog=EXAMPLES)
 def eval_command(
@@ -45,38 +80,11 @@ def eval_command(
     expression: Expression = None,
     variables: Variables = None,
     wrt: Wrt = None,
-    mode: Annotated[
-        str,
-        typer.Option(
-            metavar="reverse|forward",
-            help="reverse: one backward pass; forward: one tangent pass per input.",
-        ),
-    ] = "reverse",
+    mode: ModeOption = "reverse",
     json_output: Json = False,
-    graph: Annotated[
-        bool,
-        typer.Option(
-            "--graph",
-            help="JSON: add every node of the graph. Text: draw up to 10,000 nodes of the "
-            "tree instead of 100.",
-        ),
-    ] = False,
-    steps: Annotated[
-        bool,
-        typer.Option(
-            "--steps",
-            help="Show the forward pass and the backward pass node by node: each local "
-            "derivative, the gradient it multiplies, and the sums where paths meet.",
-        ),
-    ] = False,
-    hessian: Annotated[
-        bool,
-        typer.Option(
-            "--hessian",
-            help="Also the second partial derivatives: each partial differentiated "
-            "again, through its formula (see cgrad diff).",
-        ),
-    ] = False,
+    graph: GraphOption = False,
+    steps: StepsOption = False,
+    hessian: HessianOption = False,
     full: Annotated[
         bool, full_option("Show every node of the tree or the steps, not the first 100.")
     ] = False,
@@ -89,13 +97,15 @@ def eval_command(
     """
     function, line, options = read_command_line(context, expression, variables)
     inputs = input_values(function, line, options, formula_hint=True)
-    mode = choose("--mode", mode, ("reverse", "forward"))
-    if steps and mode == "forward":
+    passes_by: Literal["reverse", "forward"] = (
+        "forward" if choose("--mode", mode, MODES) == "forward" else "reverse"
+    )
+    if steps and passes_by == "forward":
         raise UsageError(
             "--steps shows the backward pass, which --mode forward does not run",
             hint="leave out --mode forward",
         )
-    result = function.evaluate(inputs, wrt=split_wrt(wrt), mode=mode)
+    result = function.evaluate(inputs, wrt=split_wrt(wrt), mode=passes_by)
     passes = None
     if steps:
         from ..explain import backward_steps, forward_steps  # only --steps needs them

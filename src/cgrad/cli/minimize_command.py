@@ -57,48 +57,56 @@ def _defaults_text(field: str) -> str:
     return ", ".join(f"{name} {text}" for name, text in shown.items())
 
 
+# The command's own parameters (the shared ones are in parameters.py).
+MethodOption = Annotated[
+    str,
+    typer.Option(
+        metavar="|".join(METHODS),
+        help="gd: plain gradient descent; momentum: heavy ball (0.9); adam: Adam.",
+    ),
+]
+LearningRate = Annotated[
+    Optional[float],
+    typer.Option(
+        metavar="RATE",
+        help=f"The learning rate (default: {_defaults_text('lr')}).",
+        show_default=False,
+    ),
+]
+StepLimit = Annotated[
+    Optional[int],
+    typer.Option(
+        metavar="N",
+        help=f"The most steps to take (default: {_defaults_text('steps')}).",
+        show_default=False,
+    ),
+]
+Tolerance = Annotated[
+    float,
+    typer.Option(metavar="TOL", help="Stop when the gradient norm is at most this."),
+]
+TraceFile = Annotated[
+    Optional[Path],
+    typer.Option(
+        metavar="FILE",
+        help='Write every step to FILE as NDJSON: {"step", "loss", "point", "gradient"}.',
+        show_default=False,
+    ),
+]
+
+
 @command("minimize", epilog=EXAMPLES)
 def minimize_command(
     context: typer.Context,
     expression: ProgramToMinimize = None,
     variables: StartValues = None,
     wrt: MovedInputs = None,
-    method: Annotated[
-        str,
-        typer.Option(
-            metavar="|".join(METHODS),
-            help="gd: plain gradient descent; momentum: heavy ball (0.9); adam: Adam.",
-        ),
-    ] = "adam",
-    lr: Annotated[
-        Optional[float],
-        typer.Option(
-            metavar="RATE",
-            help=f"The learning rate (default: {_defaults_text('lr')}).",
-            show_default=False,
-        ),
-    ] = None,
-    steps: Annotated[
-        Optional[int],
-        typer.Option(
-            metavar="N",
-            help=f"The most steps to take (default: {_defaults_text('steps')}).",
-            show_default=False,
-        ),
-    ] = None,
-    tol: Annotated[
-        float,
-        typer.Option(metavar="TOL", help="Stop when the gradient norm is at most this."),
-    ] = DEFAULT_TOL,
+    method: MethodOption = "adam",
+    lr: LearningRate = None,
+    steps: StepLimit = None,
+    tol: Tolerance = DEFAULT_TOL,
     json_output: JsonSummary = False,
-    trace: Annotated[
-        Optional[Path],
-        typer.Option(
-            metavar="FILE",
-            help='Write every step to FILE as NDJSON: {"step", "loss", "point", "gradient"}.',
-            show_default=False,
-        ),
-    ] = None,
+    trace: TraceFile = None,
     quiet: Annotated[bool, quiet_option("No live display on stderr.")] = False,
 ) -> None:
     """Minimize an expression by gradient descent from a start point: one
