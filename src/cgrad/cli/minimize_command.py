@@ -132,9 +132,15 @@ def minimize_command(
 
         try:
             minimum = minimize(
-                function, start, wrt=split_wrt(wrt), method=method, lr=lr, steps=steps, tol=tol,
+                function,
+                start,
+                wrt=split_wrt(wrt),
+                method=method,
+                lr=lr,
+                steps=steps,
+                tol=tol,
                 callback=watch,
-            )  # fmt: skip
+            )
         except BaseException as stop:
             # Ctrl-C or SIGTERM: print the point reached so far, then end
             # as the signal says.
