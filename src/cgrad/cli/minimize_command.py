@@ -125,11 +125,7 @@ def minimize_command(
     start = input_values(function, line, options)
     limit = DEFAULTS[method].steps if steps is None else steps
     with _trace_writer(trace) as write_step, _live_display(quiet, limit) as show:
-
-        def watch(step: Step) -> None:
-            write_step(step)
-            show(step)
-
+        watch = _both(write_step, show)
         try:
             minimum = minimize(
                 function,
@@ -157,6 +153,16 @@ def minimize_command(
             f"{minimum.reason}\nhint: the summary shows step {minimum.steps}, the last finite "
             f"point; try a smaller --lr than {format_number(minimum.lr)}"
         )
+
+
+def _both(first: Callable[[Step], None], then: Callable[[Step], None]) -> Callable[[Step], None]:
+    """A callback that calls ``first``, then ``then``."""
+
+    def both(step: Step) -> None:
+        first(step)
+        then(step)
+
+    return both
 
 
 def _print_summary(function: Function, minimum: Minimum, json_output: bool) -> None:
