@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .output import reporting
+from .exits import reporting
 
 app = typer.Typer(
     name="cgrad",

@@ -23,8 +23,8 @@ from ..function import Function
 from .application import command
 from .arguments import choose, read_program, split_wrt
 from .environment import environment, open_stdin
+from .exits import FailuresFoundError
 from .files import atomic_output, open_binary, refuse_replacing_input
-from .output import FailuresFoundError
 from .parameters import BatchWrt, quiet_option
 
 EXAMPLES = """

@@ -21,7 +21,8 @@ from ..views.json_documents import check_json
 from ..views.terminal_check import check_report
 from .application import command
 from .arguments import input_values, read_command_line, split_wrt
-from .output import FailuresFoundError, stdout_console, write_json
+from .exits import FailuresFoundError
+from .output import stdout_console, write_json
 from .parameters import Expression, Json, Variables, Wrt
 
 

@@ -23,8 +23,9 @@ from ..views.terminal_minimize import LossHistory, minimize_report, progress_lin
 from .application import command
 from .arguments import choose, input_values, read_command_line, split_wrt
 from .environment import environment
+from .exits import FailuresFoundError
 from .files import refuse_replacing_input
-from .output import FailuresFoundError, stdout_console, write_json
+from .output import stdout_console, write_json
 from .parameters import (
     JsonSummary,
     MovedInputs,

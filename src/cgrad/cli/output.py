@@ -1,7 +1,5 @@
-"""Where output goes, exit statuses, and the one place that turns errors
-into messages and exit statuses (:func:`reporting`, which every command
-runs in; the console script's own ladder in main.py handles only what
-happens outside a command: signals, Typer's usage errors, a failed stdout)."""
+"""Where output goes: standard output guarded so that a failed write is
+an error, never a silent success; the Rich console on it; JSON on it."""
 
 from __future__ import annotations
 
@@ -9,31 +7,10 @@ import errno
 import json
 import os
 import sys
-import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
-from enum import IntEnum
 from typing import TYPE_CHECKING, Any
-
-import typer
-
-from ..errors import CgradError
-from ..views.json_documents import error_json
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-
-class ExitStatus(IntEnum):
-    """The exit statuses of cgrad (SPEC section 3)."""
-
-    OK = 0
-    # Evaluation found failures (bad rows, a failed check), or the output
-    # could not be written (a full disk, a closed stdout).
-    FAILURES = 1
-    ERROR = 2  # bad usage, or a program that does not parse or check
-    INTERNAL = 70  # a bug in cgrad (EX_SOFTWARE)
-    INTERRUPTED = 130  # Ctrl-C
 
 
 class StdoutWriteError(Exception):
@@ -44,16 +21,6 @@ class StdoutWriteError(Exception):
     def __init__(self, error: OSError):
         super().__init__(error.strerror or str(error))
         self.reason = error.strerror or str(error)
-
-
-class FailuresFoundError(Exception):
-    """The run found failures (a failed check, bad records, a descent that
-    diverged): exit 1, after ``message`` on stderr when there is one. The
-    one way a command ends with exit status 1."""
-
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class _ClosedStdout:
@@ -120,46 +87,6 @@ def stdout_console() -> Console:
 
 
 def write_json(document: dict[str, Any]) -> None:
+    """``document`` as one line of JSON on stdout, flushed."""
     sys.stdout.write(json.dumps(document, ensure_ascii=False, allow_nan=False) + "\n")
     sys.stdout.flush()
-
-
-def print_error(message: str) -> None:
-    if sys.stderr is None:  # started with stderr closed: nowhere to say it
-        return
-    sys.stderr.write(f"cgrad: error: {message}\n")
-    sys.stderr.flush()
-
-
-@contextmanager
-def reporting(json_output: bool = False) -> Iterator[None]:
-    """Turn a :class:`CgradError` into one message on stderr (and the JSON
-    error object on stdout with ``--json``) and the exit status 2; turn any
-    other exception into a short internal-error message, never a traceback."""
-    try:
-        yield
-    except FailuresFoundError as failed:
-        if failed.message:
-            print_error(failed.message)
-        raise typer.Exit(ExitStatus.FAILURES) from None
-    except CgradError as error:
-        print_error(error.render())
-        if json_output:
-            write_json(error_json(error))
-        raise typer.Exit(getattr(error, "exit_status", ExitStatus.ERROR)) from None
-    except (typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError, StdoutWriteError):
-        raise
-    except OSError as error:
-        # A full disk or a vanished directory is the machine's trouble, not
-        # a bug and not bad usage: the run failed.
-        print_error(f"input/output failed: {error.strerror or error}")
-        raise typer.Exit(ExitStatus.FAILURES) from None
-    except Exception as error:  # noqa: BLE001 - the last line of defence
-        if os.environ.get("CGRAD_DEBUG"):
-            traceback.print_exc()
-        print_error(
-            f"internal error: {type(error).__name__}: {error}\n"
-            "This is a bug in cgrad; please report it with the command that caused it "
-            "(set CGRAD_DEBUG=1 for a traceback)."
-        )
-        raise typer.Exit(ExitStatus.INTERNAL) from None
