@@ -327,7 +327,9 @@ def _measure(
     )
 
 
-def _settings(method: str, lr: float | None, steps: int | None, tol: float):
+def _settings(
+    method: str, lr: float | None, steps: int | None, tol: float
+) -> tuple[type, float, int, float]:
     if method not in METHODS:
         raise UsageError(
             f"the method must be {', '.join(METHODS)}, not {method!r}", type="usage_error"

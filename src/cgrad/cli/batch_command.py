@@ -353,7 +353,7 @@ def _output(path: Path | None) -> Iterator[TextIO]:
 
 
 @contextmanager
-def _progress(size: int | None, stream: BinaryIO, quiet: bool):
+def _progress(size: int | None, stream: BinaryIO, quiet: bool) -> Iterator[Callable[[], None]]:
     """A progress bar by bytes on stderr, for a big file and a person watching."""
     if quiet or size is None or size < PROGRESS_MIN_BYTES or not environment().stderr_is_terminal:
         yield lambda: None

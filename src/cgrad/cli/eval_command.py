@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -24,6 +25,14 @@ from .arguments import (
 )
 from .output import stdout_console, write_json
 from .parameters import Expression, Json, Variables, Wrt, full_option
+
+if TYPE_CHECKING:
+    from ..autodiff.engine import Result
+    from ..explain import BackwardStep, ForwardStep
+    from ..function import Function
+
+    # The forward and the backward steps of --steps, made as they are read.
+    StepIterators = tuple[Iterator[ForwardStep], Iterator[BackwardStep]]
 
 MODES = ("reverse", "forward")
 
@@ -122,7 +131,15 @@ def eval_command(
         _print_evaluation(function, inputs, result, matrix, passes, graph, full)
 
 
-def _print_evaluation(function, inputs, result, matrix, passes, graph: bool, full: bool) -> None:
+def _print_evaluation(
+    function: Function,
+    inputs: dict[str, float],
+    result: Result,
+    matrix: dict[str, dict[str, float]] | None,
+    passes: StepIterators | None,
+    graph: bool,
+    full: bool,
+) -> None:
     """The text of ``eval``: the report, with the passes instead of the tree
     for ``--steps``."""
     # Imported here, not at the top: a --json run never draws, and Rich
@@ -144,12 +161,19 @@ def _print_evaluation(function, inputs, result, matrix, passes, graph: bool, ful
     stdout_console().print(report, soft_wrap=True)
 
 
-def _write_evaluation_json(function, inputs, result, matrix, graph: bool, passes) -> None:
+def _write_evaluation_json(
+    function: Function,
+    inputs: dict[str, float],
+    result: Result,
+    matrix: dict[str, dict[str, float]] | None,
+    graph: bool,
+    passes: StepIterators | None,
+) -> None:
     """The JSON document of ``eval --json``; with ``graph``, every node, and
     with ``passes`` (the forward and backward steps), the steps."""
     document = evaluation_json(function.graph, inputs, result, hessian=matrix)
     # The graph and the steps grow with the program: written as made.
-    parts = {}
+    parts: dict[str, Iterator[str]] = {}
     if graph:
         parts["graph"] = graph_json_pieces(function.graph, result)
     if passes is not None:
