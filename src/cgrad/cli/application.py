@@ -56,7 +56,7 @@ def command(
     takes_values: bool = True,
     json_errors: Callable[[dict[str, Any]], bool] = _json_flag,
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register a command on the app, run inside :func:`.output.reporting`,
+    """Register a command on the app, run inside :func:`.exits.reporting`,
     the one place errors become messages and exit statuses.
     ``json_errors(options)`` says whether an error is also written to stdout
     as JSON (by default when ``--json`` is given)."""
@@ -67,7 +67,7 @@ def command(
             with reporting(json_errors(options)):
                 function(**options)
 
-        settings = _TAKES_VALUES if takes_values else {}
+        settings = dict(_TAKES_VALUES) if takes_values else {}
         app.command(name, help=help, context_settings=settings, epilog=epilog)(run)
         return function
 
