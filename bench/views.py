@@ -20,8 +20,8 @@ import cgrad
 from cgrad.explain import backward_steps, forward_steps, passes, paths
 from cgrad.views.drawings import dot, mermaid
 from cgrad.views.json_documents import graph_json_pieces, passes_json_pieces
-from cgrad.views.steps_text import passes_report
-from cgrad.views.text import graph_tree
+from cgrad.views.terminal_steps import passes_report
+from cgrad.views.terminal_tree import graph_tree
 
 
 def seconds(call) -> float:

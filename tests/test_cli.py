@@ -439,7 +439,8 @@ def test_a_run_imports_only_what_its_command_needs():
         "lark",
         "pydantic",
         "importlib.metadata",
-        "cgrad.views.text",
+        "cgrad.views.terminal_tree",
+        "cgrad.views.terminal_reports",
         "cgrad.explain",
         "cgrad.cli.batch_command",
         "cgrad.cli.check_command",
@@ -682,3 +683,50 @@ def test_stdin_is_called_standard_input_in_errors():
     assert completed.stderr == (
         b"cgrad: error: cannot read standard input: it is not UTF-8 text (byte 1)\n"
     )
+
+
+# ---------------------------------------------------------------------------
+# The environment: which streams are terminals, asked in one place and
+# given by tests.
+
+
+def _terminals(stdin: bool = False, stdout: bool = False, stderr: bool = False):
+    from cgrad.cli.environment import Environment, given
+
+    return given(Environment(stdin, stdout, stderr))
+
+
+def test_batch_writes_a_table_to_a_terminal_and_ndjson_to_a_pipe(cli):
+    with _terminals(stdout=True):
+        table = cli("batch", "-e", "x*y", input="x,y\n2,3\n")
+    piped = cli("batch", "-e", "x*y", input="x,y\n2,3\n")
+    assert table.exit_code == piped.exit_code == 0
+    assert table.stdout.splitlines()[0].split() == [
+        "row",
+        "x",
+        "y",
+        "value",
+        "∂/∂x",
+        "∂/∂y",
+        "note",
+    ]
+    assert piped.stdout.startswith('{"row": 1, ')
+
+
+def test_nothing_waits_for_a_person_to_type_at_a_terminal(cli):
+    with _terminals(stdin=True):
+        batch = cli("batch", "-e", "x")
+        program = cli("eval", "@-", "x=1")
+    assert batch.exit_code == program.exit_code == 2
+    assert batch.stderr.startswith("cgrad: error: no input: give a file, or pipe records in\n")
+    assert program.stderr.startswith(
+        "cgrad: error: @- reads the program from standard input, which is a terminal\n"
+    )
+
+
+def test_every_command_is_run_inside_the_one_error_ladder():
+    # A command registered another way would let a traceback through.
+    from cgrad.cli.application import load_commands
+
+    for registered in load_commands().registered_commands:
+        assert registered.callback.__wrapped__ is not None, registered.name

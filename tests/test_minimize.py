@@ -15,9 +15,9 @@ import pytest
 
 import cgrad
 from cgrad.cli import minimize_command  # noqa: F401 - registers the command
-from cgrad.cli.minimize_command import LossHistory, sparkline
 from cgrad.descent import DEFAULTS, METHODS, Adam, GradientDescent, Momentum, minimize
 from cgrad.errors import InputError, UsageError
+from cgrad.views.terminal_minimize import LossHistory, sparkline
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 QUADRATIC = "(x-3)^2 + 2*(y+1)^2 + x*y/2"

@@ -7,7 +7,8 @@ import io
 from rich.console import Console
 
 import cgrad
-from cgrad.views.text import evaluation_report, graph_tree
+from cgrad.views.terminal_reports import evaluation_report
+from cgrad.views.terminal_tree import graph_tree
 
 
 def render(renderable, width: int = 100) -> str:

@@ -24,7 +24,7 @@ Gradient descent's step is ``lr`` times the gradient, stable only while
 ``lr`` is below 2 / (the largest curvature): 0.01 is safe up to a
 curvature of 200, which covers the samples, and a steeper function says so
 by diverging (momentum 0.9 multiplies the step by up to 10, and the bound
-by 1.9). Ten thousand steps of a small expression take about a second.
+by 1.9).
 
 **Stopping.** At the tolerance (the Euclidean norm of the gradient at most
 ``tol``), at the step limit, or as soon as the loss, the gradient, the
@@ -50,7 +50,7 @@ import numpy as np
 
 from .autodiff.diagnostics import EvaluationWarning
 from .errors import InputError, UsageError
-from .function import Function, compile
+from .function import Function, compile, split_names
 from .numerals import format_number, format_short
 
 Stopped = Literal["tolerance", "steps", "diverged", "interrupted"]
@@ -135,6 +135,8 @@ def _not_finite(parts: list[tuple[str, object]]) -> list[tuple[str, np.ndarray]]
 
 
 class Defaults(NamedTuple):
+    """A method's learning rate and step limit when none are given."""
+
     lr: float
     steps: int
 
@@ -207,6 +209,7 @@ class Minimum:
             return f"interrupted at step {self.steps:,} (the gradient norm was {norm})"
         if self.overflow is not None:
             return f"diverged at step {self.steps + 1}: {self.overflow}"
+        assert self.diverged is not None, "a divergence without an overflow has its step"
         return f"diverged at step {self.diverged.step}: {_what_went_wrong(self.diverged)}"
 
 
@@ -230,45 +233,15 @@ def minimize(
     if isinstance(function, str):
         function = compile(function)
     rule, lr, steps, tol = _settings(method, lr, steps, tol)
-    start = _start_point(function, start)
+    run = _Run(method, lr, tol, _start_point(function, start))
     params = _parameters(function, wrt)
-    position = np.array([start[name] for name in params], dtype=np.float64)
+    position = np.array([run.start[name] for name in params], dtype=np.float64)
     optimiser = rule(lr)
-
-    def settle(
-        stopped: Stopped, at: Step, diverged: Step | None = None, overflow: str | None = None
-    ) -> Minimum:
-        return Minimum(
-            method=method,
-            lr=lr,
-            tol=tol,
-            start=start,
-            point=at.point,
-            value=at.loss,
-            gradient=at.gradient,
-            gradient_norm=at.gradient_norm,
-            steps=at.step,
-            stopped=stopped,
-            diverged=diverged,
-            overflow=overflow,
-        )
-
-    last = reached = None  # the last step updated from; the latest finite one
+    last: Step | None = None  # the last step updated from
+    reached: Step | None = None  # the latest finite one
     try:
         for number in count():
-            # The fixed inputs keep their start values, and every input its place.
-            point = {**start, **dict(zip(params, position.tolist(), strict=True))}
-            result = function.evaluate(point, wrt=params)
-            gradient = np.array([result.gradient[name] for name in params], dtype=np.float64)
-            current = Step(
-                step=number,
-                loss=float(result.value),
-                point=point,
-                gradient=dict(zip(params, gradient.tolist(), strict=True)),
-                # hypot does not overflow where the sum of squares would.
-                gradient_norm=math.hypot(*gradient.tolist()),
-                warnings=result.warnings,
-            )
+            current = _measure(function, run.start, params, position, number)
             finite = current.finite
             if not finite and last is None:
                 raise InputError(
@@ -279,28 +252,84 @@ def minimize(
                 reached = current
             if callback is not None:
                 callback(current)
-            if not finite:
-                return settle("diverged", last, diverged=current)
+            if last is not None and not finite:
+                return run.ended("diverged", last, diverged=current)
             if current.gradient_norm <= tol:
-                return settle("tolerance", current)
+                return run.ended("tolerance", current)
             if number == steps:
-                return settle("steps", current)
+                return run.ended("steps", current)
             # Overflow is divergence, found below, not a warning for the user.
             with np.errstate(all="ignore"):
-                position = position + optimiser.step(gradient)
+                position = position + optimiser.step(np.array(list(current.gradient.values())))
             overflow = _overflow(optimiser, params, current)
             if overflow is not None:
-                return settle("diverged", current, overflow=overflow)
+                return run.ended("diverged", current, overflow=overflow)
             last = current
     except BaseException as stop:
         # Ctrl-C or SIGTERM (not an Exception) ends the run, as it must; the
         # point reached so far travels with it, for the caller to show.
         if not isinstance(stop, Exception) and reached is not None:
-            stop.minimum = settle("interrupted", reached)
+            # Any BaseException may carry it: the attribute is set, not declared.
+            stop.minimum = run.ended("interrupted", reached)  # type: ignore[attr-defined]
         raise
+    raise AssertionError("unreachable: count() never ends")
 
 
-def _settings(method: str, lr: float | None, steps: int | None, tol: float):
+@dataclass(frozen=True)
+class _Run:
+    """The settings of one run, to make its :class:`Minimum` wherever it ends."""
+
+    method: str
+    lr: float
+    tol: float
+    start: dict[str, float]
+
+    def ended(
+        self, stopped: Stopped, at: Step, diverged: Step | None = None, overflow: str | None = None
+    ) -> Minimum:
+        """The run's result, ended for ``stopped`` at the step ``at``."""
+        return Minimum(
+            method=self.method,
+            lr=self.lr,
+            tol=self.tol,
+            start=self.start,
+            point=at.point,
+            value=at.loss,
+            gradient=at.gradient,
+            gradient_norm=at.gradient_norm,
+            steps=at.step,
+            stopped=stopped,
+            diverged=diverged,
+            overflow=overflow,
+        )
+
+
+def _measure(
+    function: Function,
+    start: dict[str, float],
+    params: list[str],
+    position: np.ndarray,
+    number: int,
+) -> Step:
+    """The loss and gradient at ``position``, as step ``number``."""
+    # The fixed inputs keep their start values, and every input its place.
+    point = {**start, **dict(zip(params, position.tolist(), strict=True))}
+    result = function.evaluate(point, wrt=params)
+    gradient = [float(result.gradient[name]) for name in params]
+    return Step(
+        step=number,
+        loss=float(result.value),
+        point=point,
+        gradient=dict(zip(params, gradient, strict=True)),
+        # hypot does not overflow where the sum of squares would.
+        gradient_norm=math.hypot(*gradient),
+        warnings=result.warnings,
+    )
+
+
+def _settings(
+    method: str, lr: float | None, steps: int | None, tol: float
+) -> tuple[type, float, int, float]:
     if method not in METHODS:
         raise UsageError(
             f"the method must be {', '.join(METHODS)}, not {method!r}", type="usage_error"
@@ -318,7 +347,7 @@ def _settings(method: str, lr: float | None, steps: int | None, tol: float):
 
 
 def _shown(value: object) -> str:
-    return format_number(value) if isinstance(value, Real) else repr(value)
+    return format_number(float(value)) if isinstance(value, Real) else repr(value)
 
 
 def _start_point(function: Function, start: Mapping[str, float]) -> dict[str, float]:
@@ -347,7 +376,7 @@ def _parameters(function: Function, wrt: Sequence[str] | str | None) -> list[str
         chosen = set(function.inputs)
     else:
         if isinstance(wrt, str):
-            wrt = [name.strip() for name in wrt.split(",") if name.strip()]
+            wrt = split_names(wrt)
         function.check_wrt(wrt)
         chosen = set(wrt)
     if not chosen:

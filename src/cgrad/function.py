@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .autodiff.builder import build_graph
+from .autodiff.diagnostics import EvaluationWarning
 from .autodiff.evaluation import Mode, Result, evaluate
 from .autodiff.graph import Graph
 from .autodiff.passes import Plan
@@ -102,7 +103,7 @@ class Function:
             given.update(named)
         self.check_names(given)
         if isinstance(wrt, str):
-            wrt = [name.strip() for name in wrt.split(",") if name.strip()]
+            wrt = split_names(wrt)
         if wrt is not None:
             self.check_wrt(wrt)
         if mode not in ("reverse", "forward"):
@@ -145,6 +146,41 @@ class Function:
         with collector_paused():
             graph, text = derivative_graph(self.graph, name, taken=self._inputs)
         return Function(graph, inputs=self._inputs, text=text)
+
+    def hessian(
+        self,
+        values: Mapping[str, float],
+        wrt: Sequence[str],
+        known: Sequence[EvaluationWarning] = (),
+    ) -> tuple[dict[str, dict[str, float]], list[EvaluationWarning]]:
+        """The second partial derivatives by ``wrt`` at the point ``values``:
+        each partial's formula (:meth:`derivative`), evaluated with its own
+        gradient, a row per name; and the warnings of those evaluations (a
+        formula takes the general case where a rule has a special one, so at
+        such a point an entry can be NaN: it must not pass in silence).
+
+        The warnings point at the user's program, each said once: not again
+        for each row, nor when ``known`` (the first derivatives' warnings)
+        already says it."""
+        matrix: dict[str, dict[str, float]] = {}
+        warnings: list[EvaluationWarning] = []
+        said = {(w.type, w.node, w.in_rule) for w in known}
+        for name in wrt:
+            row = self.derivative(name).evaluate(values, wrt=wrt)
+            matrix[name] = {other: float(g) for other, g in row.gradient.items()}
+            for warning in row.warnings:
+                if warning.type == "non_finite_input":  # said once already
+                    continue
+                if warning.node is None:  # about a whole entry of the row
+                    key: tuple = (warning.type, name, warning.message)
+                    prefix = f"in the second derivatives, in the row of ∂f/∂{name}: "
+                else:
+                    key = (warning.type, warning.node, warning.in_rule)
+                    prefix = "in the second derivatives, "
+                if key not in said:
+                    said.add(key)
+                    warnings.append(replace(warning, message=prefix + warning.message))
+        return matrix, warnings
 
     def plan(self, wrt: Sequence[str] | None = None) -> Plan:
         """The plan of the passes for the partials by ``wrt`` (all inputs if
@@ -236,6 +272,12 @@ class Function:
         rest = len(self.inputs) - NAMES_SHOWN
         # A hint stays one readable line however many inputs there are.
         return f"the inputs are {shown}" + (f" and {rest:,} more" if rest > 0 else "")
+
+
+def split_names(text: str) -> list[str]:
+    """The names of a ``wrt`` given as one string, ``"x, y"``: split at the
+    commas, blanks around them dropped."""
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 class collector_paused:  # noqa: N801 - read as what the with statement does

@@ -18,6 +18,7 @@ from json.encoder import encode_basestring
 from typing import Any, TextIO
 
 from ..numerals import format_short, json_number, json_text, number_text, number_texts
+from .aligned import column_widths, padded
 from .blocks import ColumnBlock, Outcome
 
 
@@ -404,21 +405,14 @@ class TableWriter:
         ]
 
     def line(self, cells: list[str]) -> str:
-        parts = [
-            cell.rjust(width) if numeric else cell.ljust(width)
-            for cell, width, numeric in zip(cells, self.widths, self.numeric, strict=True)
-        ]
-        return "   ".join(parts).rstrip() + "\n"
+        return "   ".join(padded(cells, self.widths or [], self.numeric)).rstrip() + "\n"
 
     def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None:
         if isinstance(outcomes, ColumnBlock):
             outcomes = outcomes.outcomes()
         rows = [self.cells(o) for o in outcomes]
         if self.widths is None:
-            self.widths = [
-                min(max([len(h)] + [len(r[i]) for r in rows]), 40)
-                for i, h in enumerate(self.header)
-            ]
+            self.widths = column_widths(self.header, rows)
             self.widths[-1] = 0  # the note is last: no padding
             header = self.line(self.header)
             self.stream.write(header + "─" * (len(header) - 1) + "\n")

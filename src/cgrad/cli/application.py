@@ -1,12 +1,18 @@
-"""The Typer application that every command registers itself on, and the
+"""The Typer application that every command registers itself on, the
+decorator that registers one (with the error ladder around it), and the
 loading of the commands."""
 
+from __future__ import annotations
+
+import functools
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import import_module
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+from .exits import reporting
 
 app = typer.Typer(
     name="cgrad",
@@ -21,8 +27,8 @@ app = typer.Typer(
 
 
 # Each command's module. A run imports only the module of its command: the
-# others would cost a cold start 30-40 ms (Rich's progress bar, the CSV
-# machinery, the checker).
+# others' imports (Rich's progress bar, the CSV machinery, the checker)
+# would be most of a cold start.
 COMMAND_MODULES = {
     "eval": "eval_command",
     "graph": "graph_command",
@@ -31,6 +37,41 @@ COMMAND_MODULES = {
     "minimize": "minimize_command",
     "batch": "batch_command",
 }
+
+
+# The commands that read input values from the command line take unknown
+# options (--NAME VALUE) and extra arguments (NAME=VALUE): see arguments.py.
+_TAKES_VALUES = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def _json_flag(options: dict[str, Any]) -> bool:
+    return bool(options.get("json_output"))
+
+
+def command(
+    name: str,
+    *,
+    epilog: str,
+    help: str | None = None,  # noqa: A002 - Typer's name for it
+    takes_values: bool = True,
+    json_errors: Callable[[dict[str, Any]], bool] = _json_flag,
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a command on the app, run inside :func:`.exits.reporting`,
+    the one place errors become messages and exit statuses.
+    ``json_errors(options)`` says whether an error is also written to stdout
+    as JSON (by default when ``--json`` is given)."""
+
+    def register(function: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(function)  # Typer reads the parameters through __wrapped__
+        def run(**options: Any) -> None:
+            with reporting(json_errors(options)):
+                function(**options)
+
+        settings = dict(_TAKES_VALUES) if takes_values else {}
+        app.command(name, help=help, context_settings=settings, epilog=epilog)(run)
+        return function
+
+    return register
 
 
 def load_commands(names: Iterable[str] = COMMAND_MODULES) -> typer.Typer:
@@ -53,7 +94,8 @@ def unwrapped(text: str) -> str:
 
 def _print_version(asked: bool) -> None:
     if asked:
-        # Imported here: importlib.metadata costs every other run 10 ms.
+        # Imported here: importlib.metadata is slow to import, and only
+        # --version needs it.
         from importlib.metadata import PackageNotFoundError, version
 
         try:

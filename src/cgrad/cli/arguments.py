@@ -16,11 +16,12 @@ from functools import cached_property
 import typer
 
 from ..errors import NAMES_SHOWN, InputError, UsageError, join_names
-from ..function import Function
+from ..function import Function, split_names
 from ..function import compile as compile_program
 from ..lookalikes import lookalike_note
 from ..numerals import parse_number
 from .application import load_commands
+from .environment import environment, open_stdin
 from .files import file_error, open_binary
 
 _NAME = r"[^\W\d]\w*"
@@ -30,6 +31,9 @@ _ASSIGNMENT = re.compile(rf"({_NAME})=([^;\n]*)")
 
 @dataclass
 class CommandLine:
+    """What the positional and unknown-option tokens say: the expression
+    and the values given for its inputs, as text."""
+
     expression: str | None = None
     # (name, text of the value) in the order given.
     values: list[tuple[str, str]] = field(default_factory=list)
@@ -99,7 +103,9 @@ def _option_hint(name: str, options: list[str]) -> str | None:
     return f"did you mean the option {close[0]}?" if close else None
 
 
-def read_command_line(context, expression: str | None, variables: list[str] | None):
+def read_command_line(
+    context: typer.Context, expression: str | None, variables: list[str] | None
+) -> tuple[Function, CommandLine, Options]:
     """What a command's line says: the program, compiled; its values, not yet
     checked against it (commands differ in what they need); the options."""
     given = context.args if expression is None else [expression, *context.args]
@@ -197,10 +203,11 @@ def split_wrt(items: list[str] | None) -> list[str] | None:
                 f"--wrt '{item}' names no input",
                 hint="write --wrt x or --wrt x,y; leave --wrt out for every partial derivative",
             )
-    return [name.strip() for item in items for name in item.split(",") if name.strip()]
+    return [name for item in items for name in split_names(item)]
 
 
 def choose(option: str, value: str, choices: tuple[str, ...]) -> str:
+    """``value``, if it is one of ``choices``; else a usage error naming them."""
     if value not in choices:
         raise UsageError(
             f"{option} must be {' or '.join(choices)}, not '{value}'", type="usage_error"
@@ -214,14 +221,6 @@ def choose(option: str, value: str, choices: tuple[str, ...]) -> str:
 MAX_PROGRAM_BYTES = 64 * 1024 * 1024
 
 
-def open_stdin():
-    """``sys.stdin``, which is None when cgrad was started with it closed
-    (``<&-``)."""
-    if sys.stdin is None:
-        raise UsageError("cannot read standard input: it is closed")
-    return sys.stdin
-
-
 def read_program(expression: str | None, command: str = "eval") -> tuple[str, str | None]:
     """The program text and, for ``@FILE``, the file name it came from."""
     if expression is None:
@@ -233,7 +232,8 @@ def read_program(expression: str | None, command: str = "eval") -> tuple[str, st
     if not path:
         raise UsageError("'@' needs a file name: @FILE, or @- for standard input")
     if path == "-":
-        if open_stdin().isatty():
+        open_stdin()
+        if environment().stdin_is_terminal:
             # Waiting in silence for a program typed at the terminal looks like a hang.
             raise UsageError(
                 "@- reads the program from standard input, which is a terminal",

@@ -5,24 +5,27 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, BinaryIO, Optional, TextIO
+from typing import Annotated, BinaryIO, Optional, Protocol, TextIO, cast
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from .. import compile as compile_program
-from ..batch.blocks import CHUNK_ROWS, MAX_CHUNK_ROWS, ColumnBlock, evaluate_blocks
+from ..batch.blocks import CHUNK_ROWS, MAX_CHUNK_ROWS, ColumnBlock, Outcome, evaluate_blocks
 from ..batch.rows import EXPRESSION_FIELD, EXTENSIONS, Format, Records, detect_format
 from ..batch.writers import WRITERS, Layout, OutputFormat
-from ..errors import NAMES_SHOWN, CgradError, UsageError
-from .application import app
-from .arguments import choose, open_stdin, read_program, split_wrt
+from ..errors import NAMES_SHOWN, UsageError
+from ..function import Function
+from .application import command
+from .arguments import choose, read_program, split_wrt
+from .environment import environment, open_stdin
+from .exits import FailuresFoundError
 from .files import atomic_output, open_binary, refuse_replacing_input
-from .output import ExitStatus, reporting
+from .parameters import BatchWrt, quiet_option
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -36,136 +39,159 @@ EXAMPLES = """
 # Inputs smaller than this finish before a progress bar would be any use.
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
 
+# The command's own parameters (the shared ones are in parameters.py).
+Source = Annotated[
+    Optional[str],
+    typer.Argument(
+        metavar="INPUT",
+        help="A .csv, .tsv, .ndjson, .jsonl or .json file; '-' or nothing reads stdin.",
+        show_default=False,
+    ),
+]
+ExpressionOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--expr", "-e", help="The expression, evaluated at every record.", show_default=False
+    ),
+]
+ProgramFile = Annotated[
+    Optional[Path],
+    typer.Option(help="Read the expression from this file instead.", show_default=False),
+]
+InputFormat = Annotated[
+    Optional[str],
+    typer.Option(
+        metavar="csv|tsv|ndjson|json",
+        help="The input's format (default: from the extension, else sniffed).",
+        show_default=False,
+    ),
+]
+OutputFormatOption = Annotated[
+    Optional[str],
+    typer.Option(
+        "--format",
+        metavar="ndjson|json|csv|table",
+        help="Output format (default: table on a terminal, else ndjson).",
+        show_default=False,
+    ),
+]
+OutputPath = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write here (replaced only when done) instead of to stdout; "
+        "the extension picks the format unless --format does.",
+        show_default=False,
+    ),
+]
+OnError = Annotated[
+    str,
+    typer.Option(
+        metavar="record|skip|fail",
+        help="A bad record: write an error record, leave it out, or stop. "
+        "Any bad record makes the exit status 1.",
+    ),
+]
+ChunkRows = Annotated[
+    int,
+    typer.Option(
+        metavar="N",
+        help="Records evaluated (and written) together, at most "
+        f"{MAX_CHUNK_ROWS}; 1 for a slow stream that should be answered record by record.",
+    ),
+]
 
-@app.command("batch", epilog=EXAMPLES)
+
+@command("batch", epilog=EXAMPLES, takes_values=False, json_errors=lambda options: False)
 def batch_command(
-    source: Annotated[
-        Optional[str],
-        typer.Argument(
-            metavar="INPUT",
-            help="A .csv, .tsv, .ndjson, .jsonl or .json file; '-' or nothing reads stdin.",
-            show_default=False,
-        ),
-    ] = None,
-    expression: Annotated[
-        Optional[str],
-        typer.Option(
-            "--expr", "-e", help="The expression, evaluated at every record.", show_default=False
-        ),
-    ] = None,
-    program: Annotated[
-        Optional[Path],
-        typer.Option(help="Read the expression from this file instead.", show_default=False),
-    ] = None,
-    input_format: Annotated[
-        Optional[str],
-        typer.Option(
-            metavar="csv|tsv|ndjson|json",
-            help="The input's format (default: from the extension, else sniffed).",
-            show_default=False,
-        ),
-    ] = None,
-    output_format: Annotated[
-        Optional[str],
-        typer.Option(
-            "--format",
-            metavar="ndjson|json|csv|table",
-            help="Output format (default: table on a terminal, else ndjson).",
-            show_default=False,
-        ),
-    ] = None,
-    output: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--output",
-            "-o",
-            help="Write here (replaced only when done) instead of to stdout; "
-            "the extension picks the format unless --format does.",
-            show_default=False,
-        ),
-    ] = None,
-    wrt: Annotated[
-        Optional[list[str]],
-        typer.Option(metavar="x,y", help="Only these partial derivatives (may repeat)."),
-    ] = None,
-    on_error: Annotated[
-        str,
-        typer.Option(
-            metavar="record|skip|fail",
-            help="A bad record: write an error record, leave it out, or stop. "
-            "Any bad record makes the exit status 1.",
-        ),
-    ] = "record",
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
-    chunk_rows: Annotated[
-        int,
-        typer.Option(
-            metavar="N",
-            help="Records evaluated (and written) together, at most "
-            f"{MAX_CHUNK_ROWS}; 1 for a slow stream that should be answered record by record.",
-        ),
-    ] = CHUNK_ROWS,
+    source: Source = None,
+    expression: ExpressionOption = None,
+    program: ProgramFile = None,
+    input_format: InputFormat = None,
+    output_format: OutputFormatOption = None,
+    output: OutputPath = None,
+    wrt: BatchWrt = None,
+    on_error: OnError = "record",
+    quiet: Annotated[bool, quiet_option("No progress bar.")] = False,
+    chunk_rows: ChunkRows = CHUNK_ROWS,
 ) -> None:
     """Evaluate many points of one expression (-e), or records that each
     carry their own "expr", streamed in vectorised chunks: one output record
     per input record, in order."""
-    with reporting():
-        on_error = choose("--on-error", on_error, ("record", "skip", "fail"))
-        if chunk_rows < 1:
-            raise UsageError("--chunk-rows must be at least 1")
-        if chunk_rows > MAX_CHUNK_ROWS:
-            raise UsageError(f"--chunk-rows must be at most {MAX_CHUNK_ROWS}")
-        function = _expression(expression, program)
-        wrt_names = split_wrt(wrt)
-        if function is not None and wrt_names is not None:
-            function.check_wrt(wrt_names)
-        output = _output_path(output, source)
-        if output is not None and program is not None:
-            refuse_replacing_input("-o", output, program, "the program", "write to another file")
-        with _input(source) as (stream, size):
-            in_format = _input_format(source, stream, input_format)
-            records = Records(stream, in_format)
-            _check_columns(records.header, function)
-            layout = Layout(
-                inputs=function.inputs if function else (),
-                per_record=function is None,
-                # Per-record inputs differ from record to record: what is
-                # carried then goes to one JSON column.
-                carried=_carried(records.header, function) if function else None,
-                has_id=records.header is None or "id" in records.header,
-                partials=_partials(function, wrt_names),
-            )
-            chosen = _output_format(output_format, output)
-            tally = _Tally()
-            with _output(output) as sink:
-                writer = WRITERS[chosen](sink, layout)
-                with _progress(size, stream, quiet) as advance:
-                    chunks = evaluate_blocks(records, function, wrt_names, chunk_rows)
-                    for outcomes in chunks:
-                        if isinstance(outcomes, ColumnBlock):  # all good, by construction
-                            tally.records += outcomes.count
-                            writer.write(outcomes)
-                            advance()
-                            continue
-                        bad = tally.count(outcomes)
-                        if on_error == "skip":
-                            outcomes = [o for o in outcomes if o.error is None]
-                        elif on_error == "fail" and bad:
-                            writer.write([o for o in outcomes if o.row < bad[0].row])
-                            writer.close()
-                            raise RecordsFailedError(tally.describe(stopped=True))
-                        writer.write(outcomes)
-                        advance()
-                writer.close()
-        if tally.failed:
-            raise RecordsFailedError(tally.describe(skipped=on_error == "skip"))
+    on_error = choose("--on-error", on_error, ("record", "skip", "fail"))
+    if chunk_rows < 1:
+        raise UsageError("--chunk-rows must be at least 1")
+    if chunk_rows > MAX_CHUNK_ROWS:
+        raise UsageError(f"--chunk-rows must be at most {MAX_CHUNK_ROWS}")
+    function = _expression(expression, program)
+    wrt_names = split_wrt(wrt)
+    if function is not None and wrt_names is not None:
+        function.check_wrt(wrt_names)
+    output = _output_path(output, source)
+    if output is not None and program is not None:
+        refuse_replacing_input("-o", output, program, "the program", "write to another file")
+    tally = _Tally()
+    with _input(source) as (stream, size):
+        records = Records(stream, _input_format(source, stream, input_format))
+        _check_columns(records.header, function)
+        layout = _layout(records.header, function, wrt_names)
+        chosen = _output_format(output_format, output)
+        with _output(output) as sink, _progress(size, stream, quiet) as advance:
+            writer = cast(_Writer, WRITERS[chosen](sink, layout))
+            chunks = evaluate_blocks(records, function, wrt_names, chunk_rows)
+            _write_chunks(chunks, writer, tally, on_error, advance)
+    if tally.failed:
+        raise FailuresFoundError(tally.describe(skipped=on_error == "skip"))
 
 
-class RecordsFailedError(CgradError):
-    """Some records failed: exit 1, with a one-line summary on stderr."""
+class _Writer(Protocol):
+    """What every writer of :data:`cgrad.batch.writers.WRITERS` does."""
 
-    type = "records_failed"
-    exit_status = ExitStatus.FAILURES
+    def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _write_chunks(
+    chunks: Iterable[Sequence[Outcome] | ColumnBlock],
+    writer: _Writer,
+    tally: _Tally,
+    on_error: str,
+    advance: Callable[[], None],
+) -> None:
+    """Write each chunk as it comes, counting the records and the failed
+    ones; ``--on-error skip`` leaves them out, ``fail`` stops at the first."""
+    for outcomes in chunks:
+        if isinstance(outcomes, ColumnBlock):  # all good, by construction
+            tally.records += outcomes.count
+            writer.write(outcomes)
+            advance()
+            continue
+        bad = tally.count(outcomes)
+        if on_error == "skip":
+            outcomes = [o for o in outcomes if o.error is None]
+        elif on_error == "fail" and bad:
+            writer.write([o for o in outcomes if o.row < bad[0].row])
+            writer.close()
+            raise FailuresFoundError(tally.describe(stopped=True))
+        writer.write(outcomes)
+        advance()
+    writer.close()
+
+
+def _layout(header: list[str] | None, function: Function | None, wrt: list[str] | None) -> Layout:
+    """The output's columns: one expression's inputs and partials, or
+    records that carry their own expressions."""
+    return Layout(
+        inputs=function.inputs if function else (),
+        per_record=function is None,
+        # Per-record inputs differ from record to record: what is
+        # carried then goes to one JSON column.
+        carried=_carried(header, function) if function else None,
+        has_id=header is None or "id" in header,
+        partials=_partials(function, wrt),
+    )
 
 
 class _Tally:
@@ -174,9 +200,9 @@ class _Tally:
     def __init__(self) -> None:
         self.records = 0
         self.failed = 0
-        self.first = None
+        self.first: Outcome | None = None
 
-    def count(self, outcomes) -> list:
+    def count(self, outcomes: Sequence[Outcome]) -> list[Outcome]:
         bad = [o for o in outcomes if o.error is not None]
         self.records += len(outcomes)
         self.failed += len(bad)
@@ -186,6 +212,7 @@ class _Tally:
 
     def describe(self, stopped: bool = False, skipped: bool = False) -> str:
         first = self.first
+        assert first is not None and first.error is not None, "described only after a failure"
         where = f"row {first.row}: {first.error[0]}: {first.error[1]}"
         if stopped:
             return f"stopped at {where}"
@@ -201,14 +228,14 @@ def _first_names(names: list[str]) -> str:
     return ", ".join(names[:NAMES_SHOWN]) + f" and {len(names) - NAMES_SHOWN:,} more"
 
 
-def _partials(function, wrt: list[str] | None) -> tuple[str, ...] | None:
+def _partials(function: Function | None, wrt: list[str] | None) -> tuple[str, ...] | None:
     if function is None or wrt is None:
         return None
     wanted = set(wrt)
     return tuple(name for name in function.inputs if name in wanted)
 
 
-def _check_columns(header: list[str] | None, function) -> None:
+def _check_columns(header: list[str] | None, function: Function | None) -> None:
     """A CSV without a column for an input, or without expressions, would
     fail on every row: say so once, before any output."""
     if header is None:
@@ -232,7 +259,7 @@ def _check_columns(header: list[str] | None, function) -> None:
         )
 
 
-def _expression(expression: str | None, program: Path | None):
+def _expression(expression: str | None, program: Path | None) -> Function | None:
     if expression is not None and program is not None:
         raise UsageError("give the expression with -e or --program, not both")
     if program is not None:
@@ -247,7 +274,8 @@ def _expression(expression: str | None, program: Path | None):
 def _input(source: str | None) -> Iterator[tuple[BinaryIO, int | None]]:
     """The input as a binary stream, and its size in bytes when known."""
     if source in (None, "-"):
-        if open_stdin().isatty() and source is None:
+        open_stdin()
+        if environment().stdin_is_terminal and source is None:
             # Waiting for a person to type CSV is never what was meant.
             raise UsageError(
                 "no input: give a file, or pipe records in",
@@ -283,7 +311,8 @@ def _input_format(source: str | None, stream: BinaryIO, given: str | None) -> Fo
     if path is not None and Path(path).suffix.lower() in EXTENSIONS:
         return detect_format(path, b"")
     # Sniff without consuming: the stream is a buffered reader.
-    return detect_format(None, stream.peek(4096)[:4096])
+    # _input made it a buffered reader, which has peek().
+    return detect_format(None, cast(io.BufferedReader, stream).peek(4096)[:4096])
 
 
 def _output_format(given: str | None, output: Path | None) -> OutputFormat:
@@ -292,7 +321,7 @@ def _output_format(given: str | None, output: Path | None) -> OutputFormat:
     if output is not None:
         by_extension = {".csv": "csv", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson"}
         return OutputFormat(by_extension.get(output.suffix.lower(), "ndjson"))
-    return OutputFormat.TABLE if sys.stdout.isatty() else OutputFormat.NDJSON
+    return OutputFormat.TABLE if environment().stdout_is_terminal else OutputFormat.NDJSON
 
 
 def _output_path(output: Path | None, source: str | None) -> Path | None:
@@ -306,7 +335,7 @@ def _output_path(output: Path | None, source: str | None) -> Path | None:
     return output
 
 
-def _carried(header: list[str] | None, function) -> tuple[str, ...] | None:
+def _carried(header: list[str] | None, function: Function | None) -> tuple[str, ...] | None:
     """The columns of a CSV/TSV input that are carried to the output."""
     if header is None:
         return None
@@ -324,9 +353,9 @@ def _output(path: Path | None) -> Iterator[TextIO]:
 
 
 @contextmanager
-def _progress(size: int | None, stream: BinaryIO, quiet: bool):
+def _progress(size: int | None, stream: BinaryIO, quiet: bool) -> Iterator[Callable[[], None]]:
     """A progress bar by bytes on stderr, for a big file and a person watching."""
-    if quiet or size is None or size < PROGRESS_MIN_BYTES or not sys.stderr.isatty():
+    if quiet or size is None or size < PROGRESS_MIN_BYTES or not environment().stderr_is_terminal:
         yield lambda: None
         return
     columns = (BarColumn(), DownloadColumn(), TimeRemainingColumn())

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -16,15 +16,25 @@ from ..views.json_documents import (
     passes_json_pieces,
     write_pieces,
 )
-from .application import app
+from .application import command
 from .arguments import (
     choose,
     input_values,
     read_command_line,
     split_wrt,
 )
-from .output import reporting, stdout_console, write_json
-from .parameters import Expression, Json, Variables, Wrt
+from .output import stdout_console, write_json
+from .parameters import Expression, Json, Variables, Wrt, full_option
+
+if TYPE_CHECKING:
+    from ..autodiff.evaluation import Result
+    from ..explain import BackwardStep, ForwardStep
+    from ..function import Function
+
+    # The forward and the backward steps of --steps, made as they are read.
+    StepIterators = tuple[Iterator[ForwardStep], Iterator[BackwardStep]]
+
+MODES = ("reverse", "forward")
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -39,85 +49,53 @@ EXAMPLES = """
   cgrad eval -- "-x^2" x=3      [dim]# -- ends the options: the rest is EXPR and values[/dim]
 """
 
+# The command's own parameters (the shared ones are in parameters.py).
+ModeOption = Annotated[
+    str,
+    typer.Option(
+        metavar="reverse|forward",
+        help="reverse: one backward pass; forward: one tangent pass per input.",
+    ),
+]
+GraphOption = Annotated[
+    bool,
+    typer.Option(
+        "--graph",
+        help="JSON: add every node of the graph. Text: draw up to 10,000 nodes of the "
+        "tree instead of 100.",
+    ),
+]
+StepsOption = Annotated[
+    bool,
+    typer.Option(
+        "--steps",
+        help="Show the forward pass and the backward pass node by node: each local "
+        "derivative, the gradient it multiplies, and the sums where paths meet.",
+    ),
+]
+HessianOption = Annotated[
+    bool,
+    typer.Option(
+        "--hessian",
+        help="Also the second partial derivatives: each partial differentiated "
+        "again, through its formula (see cgrad diff).",
+    ),
+]
 
-def hessian_at(
-    function, inputs: dict[str, float], names: list[str], known: Sequence = ()
-) -> tuple[dict, list]:
-    """The Hessian at a point: each partial's formula, evaluated with its
-    own gradient (a row per name); and the warnings of those evaluations
-    (a formula takes the general case where a rule has a special one, so at
-    such a point an entry can be NaN: it must not pass in silence).
 
-    The warnings point at the user's program (a formula's nodes come from
-    its nodes, or from their derivative rules), each said once: not again
-    for each row, nor when ``known`` (the first derivatives' warnings)
-    already says it."""
-    matrix, warnings = {}, []
-    said = {(w.type, w.node, w.in_rule) for w in known}
-    for name in names:
-        partial = function.derivative(name)
-        row = partial.evaluate(inputs, wrt=names)
-        matrix[name] = row.gradient
-        for warning in row.warnings:
-            if warning.type == "non_finite_input":  # said once already
-                continue
-            if warning.node is None:  # about a whole entry of the row
-                key = (warning.type, name, warning.message)
-                prefix = f"in the second derivatives, in the row of ∂f/∂{name}: "
-            else:
-                key = (warning.type, warning.node, warning.in_rule)
-                prefix = "in the second derivatives, "
-            if key not in said:
-                said.add(key)
-                warnings.append(replace(warning, message=prefix + warning.message))
-    return matrix, warnings
-
-
-@app.command(
-    "eval",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    epilog=EXAMPLES,
-)
+@command("eval", epilog=EXAMPLES)
 def eval_command(
     context: typer.Context,
     expression: Expression = None,
     variables: Variables = None,
     wrt: Wrt = None,
-    mode: Annotated[
-        str,
-        typer.Option(
-            metavar="reverse|forward",
-            help="reverse: one backward pass; forward: one tangent pass per input.",
-        ),
-    ] = "reverse",
+    mode: ModeOption = "reverse",
     json_output: Json = False,
-    graph: Annotated[
-        bool,
-        typer.Option(
-            "--graph",
-            help="JSON: add every node of the graph. Text: draw up to 10,000 nodes of the "
-            "tree instead of 100.",
-        ),
-    ] = False,
-    steps: Annotated[
-        bool,
-        typer.Option(
-            "--steps",
-            help="Show the forward pass and the backward pass node by node: each local "
-            "derivative, the gradient it multiplies, and the sums where paths meet.",
-        ),
-    ] = False,
-    hessian: Annotated[
-        bool,
-        typer.Option(
-            "--hessian",
-            help="Also the second partial derivatives: each partial differentiated "
-            "again, through its formula (see cgrad diff).",
-        ),
-    ] = False,
+    graph: GraphOption = False,
+    steps: StepsOption = False,
+    hessian: HessianOption = False,
     full: Annotated[
-        bool,
-        typer.Option("--full", help="Show every node of the tree or the steps, not the first 100."),
+        bool, full_option("Show every node of the tree or the steps, not the first 100.")
     ] = False,
 ) -> None:
     """Evaluate an expression at a point: its value, each partial derivative
@@ -126,58 +104,76 @@ def eval_command(
     Give each input a value as --NAME VALUE, --NAME=VALUE, NAME=VALUE, or
     --var NAME=VALUE. Values are decimal numbers, nan, inf or -inf.
     """
-    with reporting(json_output):
-        function, line, options = read_command_line(context, expression, variables)
-        inputs = input_values(function, line, options, formula_hint=True)
-        mode = choose("--mode", mode, ("reverse", "forward"))
-        if steps and mode == "forward":
-            raise UsageError(
-                "--steps shows the backward pass, which --mode forward does not run",
-                hint="leave out --mode forward",
-            )
-        result = function.evaluate(inputs, wrt=split_wrt(wrt), mode=mode)
-        if steps:
-            from ..explain import backward_steps, forward_steps  # only --steps needs them
-
-            # Checked before anything is written: the steps are made as written.
-            forward, backward = forward_steps(function, result), backward_steps(function, result)
-        matrix = None
-        if hessian:
-            matrix, more = hessian_at(function, inputs, list(result.gradient), result.warnings)
-            result = replace(result, warnings=result.warnings + tuple(more))
-        if json_output:
-            passes = (forward, backward) if steps else None
-            _write_evaluation_json(function, inputs, result, matrix, graph, passes)
-            return
-        trace = None
-        if steps:
-            from ..explain import Passes
-
-            trace = Passes(tuple(forward), tuple(backward))
-        # Imported here, not at the top: a --json run never draws, and Rich
-        # is a fifth of a cold start.
-        from ..views.steps_text import STEPS_LIMIT, passes_report
-        from ..views.text import GRAPH_TREE_LIMIT, TREE_LIMIT, evaluation_report
-
-        limit = None if full else GRAPH_TREE_LIMIT if graph else TREE_LIMIT
-        body = None
-        if trace is not None:
-            body = passes_report(function.graph, trace, None if full else STEPS_LIMIT)
-        # Soft wrap: tree lines stay whole and the terminal folds them.
-        stdout_console().print(
-            evaluation_report(
-                function.graph, inputs, result, tree_limit=limit, body=body, hessian=matrix
-            ),
-            soft_wrap=True,
+    function, line, options = read_command_line(context, expression, variables)
+    inputs = input_values(function, line, options, formula_hint=True)
+    passes_by: Literal["reverse", "forward"] = (
+        "forward" if choose("--mode", mode, MODES) == "forward" else "reverse"
+    )
+    if steps and passes_by == "forward":
+        raise UsageError(
+            "--steps shows the backward pass, which --mode forward does not run",
+            hint="leave out --mode forward",
         )
+    result = function.evaluate(inputs, wrt=split_wrt(wrt), mode=passes_by)
+    passes = None
+    if steps:
+        from ..explain import backward_steps, forward_steps  # only --steps needs them
+
+        # Checked before anything is written; the steps are made as written.
+        passes = (forward_steps(function, result), backward_steps(function, result))
+    matrix = None
+    if hessian:
+        matrix, more = function.hessian(inputs, list(result.gradient), result.warnings)
+        result = replace(result, warnings=result.warnings + tuple(more))
+    if json_output:
+        _write_evaluation_json(function, inputs, result, matrix, graph, passes)
+    else:
+        _print_evaluation(function, inputs, result, matrix, passes, graph, full)
 
 
-def _write_evaluation_json(function, inputs, result, matrix, graph: bool, passes) -> None:
+def _print_evaluation(
+    function: Function,
+    inputs: dict[str, float],
+    result: Result,
+    matrix: dict[str, dict[str, float]] | None,
+    passes: StepIterators | None,
+    graph: bool,
+    full: bool,
+) -> None:
+    """The text of ``eval``: the report, with the passes instead of the tree
+    for ``--steps``."""
+    # Imported here, not at the top: a --json run never draws, and Rich
+    # is a large part of a cold start.
+    from ..explain import Passes
+    from ..views.terminal_reports import evaluation_report
+    from ..views.terminal_steps import STEPS_LIMIT, passes_report
+    from ..views.terminal_tree import GRAPH_TREE_LIMIT, TREE_LIMIT
+
+    limit = None if full else GRAPH_TREE_LIMIT if graph else TREE_LIMIT
+    body = None
+    if passes is not None:
+        trace = Passes(tuple(passes[0]), tuple(passes[1]))
+        body = passes_report(function.graph, trace, None if full else STEPS_LIMIT)
+    report = evaluation_report(
+        function.graph, inputs, result, tree_limit=limit, body=body, hessian=matrix
+    )
+    # Soft wrap: tree lines stay whole and the terminal folds them.
+    stdout_console().print(report, soft_wrap=True)
+
+
+def _write_evaluation_json(
+    function: Function,
+    inputs: dict[str, float],
+    result: Result,
+    matrix: dict[str, dict[str, float]] | None,
+    graph: bool,
+    passes: StepIterators | None,
+) -> None:
     """The JSON document of ``eval --json``; with ``graph``, every node, and
     with ``passes`` (the forward and backward steps), the steps."""
     document = evaluation_json(function.graph, inputs, result, hessian=matrix)
     # The graph and the steps grow with the program: written as made.
-    parts = {}
+    parts: dict[str, Iterator[str]] = {}
     if graph:
         parts["graph"] = graph_json_pieces(function.graph, result)
     if passes is not None:

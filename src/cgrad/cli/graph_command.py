@@ -7,23 +7,19 @@ from itertools import chain
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Group
-from rich.text import Text
 
 from ..errors import NAMES_SHOWN, UsageError
 from ..explain import paths
+from ..function import Function
 from ..views.drawings import dot_pieces, mermaid_pieces
 from ..views.json_documents import graph_json_pieces, paths_json, write_pieces
-from ..views.steps_text import paths_report
-from ..views.text import TREE_LIMIT, graph_tree
-from .application import app
-from .arguments import (
-    choose,
-    input_values,
-    read_command_line,
-)
-from .output import reporting, stdout_console, write_json
-from .parameters import Expression, Variables
+from ..views.terminal_reports import graph_report
+from ..views.terminal_steps import paths_report
+from ..views.terminal_tree import TREE_LIMIT
+from .application import command
+from .arguments import CommandLine, choose, input_values, read_command_line
+from .output import stdout_console, write_json
+from .parameters import Expression, Variables, full_option
 
 FORMATS = ("tree", "dot", "mermaid", "json")
 # Paths listed by default, and at most with --full (their number can be
@@ -42,11 +38,7 @@ EXAMPLES = """
 """
 
 
-@app.command(
-    "graph",
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    epilog=EXAMPLES,
-)
+@command("graph", epilog=EXAMPLES, json_errors=lambda options: options["output_format"] == "json")
 def graph_command(
     context: typer.Context,
     expression: Expression = None,
@@ -72,10 +64,9 @@ def graph_command(
     ] = None,
     full: Annotated[
         bool,
-        typer.Option(
-            "--full",
-            help=f"Draw every node of the tree, not the first {TREE_LIMIT}; list up to "
-            f"{PATHS_FULL_LIMIT:,} paths, not {PATHS_LIMIT}.",
+        full_option(
+            f"Draw every node of the tree, not the first {TREE_LIMIT}; list up to "
+            f"{PATHS_FULL_LIMIT:,} paths, not {PATHS_LIMIT}."
         ),
     ] = False,
 ) -> None:
@@ -83,42 +74,43 @@ def graph_command(
     nodes with several consumers. Given a value for every input, each node
     also shows its value and its gradient (d output / d node).
     """
-    with reporting(output_format == "json"):
-        output_format = choose("--format", output_format, FORMATS)
-        function, line, options = read_command_line(context, expression, variables)
-        if paths_to is not None and output_format not in ("tree", "json"):
-            raise UsageError("--paths is shown as a table (tree) or as JSON, not as a drawing")
-        if paths_to is not None:
-            function.check_wrt([paths_to])
-            if not line.values and function.inputs:
-                raise UsageError(
-                    "--paths needs a point: a value for every input",
-                    hint="for example: "
-                    + " ".join(f"{name}=1" for name in function.inputs[:NAMES_SHOWN])
-                    + (" ..." if len(function.inputs) > NAMES_SHOWN else ""),
-                )
-        result = None
-        if line.values or paths_to is not None:
-            result = function.evaluate(input_values(function, line, options))
-        graph = function.graph
-
-        if output_format in ("dot", "mermaid"):
-            write_pieces((dot_pieces if output_format == "dot" else mermaid_pieces)(graph, result))
-            return
-        found = None
-        if paths_to is not None:
-            limit = PATHS_FULL_LIMIT if full else PATHS_LIMIT
-            found = paths(function, result, paths_to, limit=limit)
-        if output_format == "json":
-            if found is not None:
-                write_json(paths_json(found))
-            else:
-                write_pieces(chain(graph_json_pieces(graph, result), ["\n"]))
-            return
-        parts: list = [graph_tree(graph, result, None if full else TREE_LIMIT)]
+    output_format = choose("--format", output_format, FORMATS)
+    function, line, options = read_command_line(context, expression, variables)
+    if paths_to is not None:
+        _check_paths_asked(function, line, output_format, paths_to)
+    result = None
+    if line.values or paths_to is not None:
+        result = function.evaluate(input_values(function, line, options))
+    graph = function.graph
+    if output_format in ("dot", "mermaid"):
+        write_pieces((dot_pieces if output_format == "dot" else mermaid_pieces)(graph, result))
+        return
+    found = None
+    if paths_to is not None and result is not None:
+        limit = PATHS_FULL_LIMIT if full else PATHS_LIMIT
+        found = paths(function, result, paths_to, limit=limit)
+    if output_format == "json":
         if found is not None:
-            parts += [Text(), paths_report(graph, found, full=full)]
-        if result is not None and result.warnings:
-            parts.append(Text())
-            parts += [Text(f"warning: {w.message}", style="yellow") for w in result.warnings]
-        stdout_console().print(Group(*parts), soft_wrap=True)
+            write_json(paths_json(found))
+        else:
+            write_pieces(chain(graph_json_pieces(graph, result), ["\n"]))
+        return
+    shown = paths_report(graph, found, full=full) if found is not None else None
+    report = graph_report(graph, result, None if full else TREE_LIMIT, shown)
+    stdout_console().print(report, soft_wrap=True)
+
+
+def _check_paths_asked(
+    function: Function, line: CommandLine, output_format: str, name: str
+) -> None:
+    """``--paths NAME`` needs a table or JSON, an input NAME, and a point."""
+    if output_format not in ("tree", "json"):
+        raise UsageError("--paths is shown as a table (tree) or as JSON, not as a drawing")
+    function.check_wrt([name])
+    if not line.values and function.inputs:
+        raise UsageError(
+            "--paths needs a point: a value for every input",
+            hint="for example: "
+            + " ".join(f"{name}=1" for name in function.inputs[:NAMES_SHOWN])
+            + (" ..." if len(function.inputs) > NAMES_SHOWN else ""),
+        )

@@ -1,4 +1,5 @@
-"""Where output goes, exit statuses, and the one place errors are printed."""
+"""Where output goes: standard output guarded so that a failed write is
+an error, never a silent success; the Rich console on it; JSON on it."""
 
 from __future__ import annotations
 
@@ -6,25 +7,10 @@ import errno
 import json
 import os
 import sys
-import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
-from enum import IntEnum
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-from ..errors import CgradError
-from ..views.json_documents import error_json
-
-
-class ExitStatus(IntEnum):
-    OK = 0
-    # Evaluation found failures (bad rows, a failed check), or the output
-    # could not be written (a full disk, a closed stdout).
-    FAILURES = 1
-    ERROR = 2  # bad usage, or a program that does not parse or check
-    INTERNAL = 70  # a bug in cgrad (EX_SOFTWARE)
-    INTERRUPTED = 130  # Ctrl-C
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class StdoutWriteError(Exception):
@@ -90,7 +76,7 @@ class GuardedStdout:
         return getattr(self.stream, name)
 
 
-def stdout_console():
+def stdout_console() -> Console:
     """A Rich console on stdout. Built per command, not at import, so that
     tests capturing stdout and NO_COLOR/terminal detection see the streams
     of the moment; Rich is imported here, so that JSON output and errors
@@ -100,43 +86,7 @@ def stdout_console():
     return Console(highlight=False, soft_wrap=False)
 
 
-def write_json(document: dict) -> None:
+def write_json(document: dict[str, Any]) -> None:
+    """``document`` as one line of JSON on stdout, flushed."""
     sys.stdout.write(json.dumps(document, ensure_ascii=False, allow_nan=False) + "\n")
     sys.stdout.flush()
-
-
-def print_error(message: str) -> None:
-    if sys.stderr is None:  # started with stderr closed: nowhere to say it
-        return
-    sys.stderr.write(f"cgrad: error: {message}\n")
-    sys.stderr.flush()
-
-
-@contextmanager
-def reporting(json_output: bool = False) -> Iterator[None]:
-    """Turn a :class:`CgradError` into one message on stderr (and the JSON
-    error object on stdout with ``--json``) and the exit status 2; turn any
-    other exception into a short internal-error message, never a traceback."""
-    try:
-        yield
-    except CgradError as error:
-        print_error(error.render())
-        if json_output:
-            write_json(error_json(error))
-        raise typer.Exit(getattr(error, "exit_status", ExitStatus.ERROR)) from None
-    except (typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError, StdoutWriteError):
-        raise
-    except OSError as error:
-        # A full disk or a vanished directory is the machine's trouble, not
-        # a bug and not bad usage: the run failed.
-        print_error(f"input/output failed: {error.strerror or error}")
-        raise typer.Exit(ExitStatus.FAILURES) from None
-    except Exception as error:  # noqa: BLE001 - the last line of defence
-        if os.environ.get("CGRAD_DEBUG"):
-            traceback.print_exc()
-        print_error(
-            f"internal error: {type(error).__name__}: {error}\n"
-            "This is a bug in cgrad; please report it with the command that caused it "
-            "(set CGRAD_DEBUG=1 for a traceback)."
-        )
-        raise typer.Exit(ExitStatus.INTERNAL) from None

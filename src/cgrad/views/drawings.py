@@ -3,7 +3,7 @@
 Both are pure: they return the text and print nothing. Each node is drawn
 once and each use of it is an edge from operand to consumer, so a shared node
 has several out-edges and ``x*x`` has two edges from x. The node labels say
-what the text tree of :func:`cgrad.views.text.graph_tree` says, a line at a time.
+what the text tree of :func:`cgrad.views.terminal_tree.graph_tree` says, a line at a time.
 
 Everything is a loop over the node list (no recursion), and a node costs the
 same whatever the size of the graph (``Graph.label`` reads only the ends of a
@@ -21,17 +21,10 @@ from ..autodiff.evaluation import Result
 from ..autodiff.graph import CONSTANT, INPUT, Graph
 from ..numerals import format_short
 from .json_documents import joined_pieces
+from .node_names import binding_names
 
 # --------------------------------------------------------------------------
 # What a node says
-
-
-def _binding_names(graph: Graph) -> dict[int, str]:
-    # The first binding of a node names it (a = x; b = a binds one node twice).
-    names: dict[int, str] = {}
-    for name, node_id in graph.bindings.items():
-        names.setdefault(node_id, name)
-    return names
 
 
 def _numbers(graph: Graph, result: Result | None) -> tuple[list | None, list | None]:
@@ -56,7 +49,7 @@ def _node_labels(graph: Graph, result: Result | None, escape, newline: str) -> I
     columns (no Node object, no list of texts per node): the drawing of a
     million nodes is written as it is made.
     """
-    names = _binding_names(graph)
+    names = binding_names(graph)
     values, gradients = _numbers(graph, result)
     label = graph.label
     for node_id, op in enumerate(graph.columns.ops):

@@ -1,14 +1,15 @@
-"""The JSON documents of SPEC section 3, as plain dicts.
+"""The JSON documents of SPEC section 3: plain dicts, and the big ones
+(the graph, the steps) as pieces of JSON text made as they are written.
 
-Apart from the Rich renderers in render.py and render_passes.py: ``--json``
-output and error objects never pay for importing Rich.
+Apart from the Rich views (``terminal_*.py``): ``--json`` output and error
+objects never pay for importing Rich.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from itertools import repeat
 from json.encoder import encode_basestring as _string  # JSON text of a str, as ensure_ascii=False
 from typing import TYPE_CHECKING
@@ -18,6 +19,10 @@ from ..numerals import json_number, json_text
 if TYPE_CHECKING:
     from ..autodiff.evaluation import Result
     from ..autodiff.graph import Graph
+    from ..check.checker import CheckResult
+    from ..check.runs import CheckRun
+    from ..descent import Minimum, Step
+    from ..errors import CgradError
     from ..explain import BackwardStep, ForwardStep, Paths
 
 
@@ -90,7 +95,7 @@ def joined_pieces(texts: Iterable[str], separator: str = ", ") -> Iterator[str]:
         yield ("" if first else separator) + separator.join(batch)
 
 
-def document_pieces(document: dict, more: dict[str, Iterable[str]]) -> Iterator[str]:
+def document_pieces(document: dict, more: Mapping[str, Iterable[str]]) -> Iterator[str]:
     """The text of ``document`` with the keys of ``more`` added at its end,
     each value given as pieces of its JSON text, as ``json.dumps`` writes it
     (``ensure_ascii=False``), then a newline."""
@@ -139,22 +144,23 @@ def evaluation_json(
 ) -> dict:
     """The ``cgrad eval --json`` object, keys in the order SPEC section 3 fixes
     (``"hessian"``, when asked for, after ``"warnings"``)."""
-    document = {
+    document: dict[str, object] = {
         "expression": graph.source,
-        "inputs": {name: json_number(value) for name, value in inputs.items()},
-        "value": json_number(result.value),
-        "gradient": {name: json_number(g) for name, g in result.gradient.items()},
+        "inputs": _numbers(inputs),
+        "value": json_number(float(result.value)),
+        "gradient": {name: json_number(float(g)) for name, g in result.gradient.items()},
         "warnings": [w.as_json() for w in result.warnings],
     }
     if hessian is not None:
-        document["hessian"] = {
-            name: {other: json_number(v) for other, v in row.items()}
-            for name, row in hessian.items()
-        }
+        document["hessian"] = {name: _numbers(row) for name, row in hessian.items()}
     return document
 
 
-def error_json(error) -> dict:
+def _numbers(values: Mapping[str, float]) -> dict[str, float | str]:
+    return {name: json_number(value) for name, value in values.items()}
+
+
+def error_json(error: CgradError) -> dict:
     """The JSON error object of SPEC section 3."""
     return {
         "error": {
@@ -180,3 +186,99 @@ def paths_json(paths: Paths) -> dict:
             for path in paths.shown
         ],
     }
+
+
+def formulas_json(
+    source: str,
+    substitutions: Mapping[str, float],
+    value: list[str],
+    derivatives: Mapping[str, list[str]],
+    hessian: Mapping[str, Mapping[str, list[str]]] | None = None,
+) -> dict:
+    """The ``cgrad diff --json`` object: each formula as its program's
+    statements joined by ``; ``."""
+    document: dict[str, object] = {
+        "expression": source,
+        "inputs": dict(substitutions),
+        "value": "; ".join(value),
+        "derivatives": {n: "; ".join(s) for n, s in derivatives.items()},
+    }
+    if hessian is not None:
+        document["hessian"] = {
+            a: {b: "; ".join(s) for b, s in row.items()} for a, row in hessian.items()
+        }
+    return document
+
+
+def check_json(source: str, run: CheckRun) -> dict:
+    """The ``cgrad check --json`` object, keys in the order of SPEC section 3,
+    then ``warnings`` and, with random points, ``points``. ``ok`` is the
+    verdict of the whole run (the exit status), random points included."""
+    result = run.result
+    document: dict[str, object] = {
+        "expression": source,
+        "inputs": _numbers(result.inputs),
+        "partials": _partials_json(result),
+        "ok": run.passed,
+        "warnings": [w.as_json() for w in result.warnings],
+    }
+    if run.around is not None:
+        document["points"] = [
+            {
+                "inputs": _numbers(point.inputs),
+                "partials": _partials_json(point),
+                "ok": point.ok,
+                "warnings": [w.as_json() for w in point.warnings],
+            }
+            for point in run.around
+        ]
+    return document
+
+
+def _partials_json(result: CheckResult) -> dict:
+    # "ok" is null where finite differences could not judge; "verdict" says
+    # why: "ok", "fail", "kink", "non-finite" or "cannot-judge".
+    return {
+        name: {
+            "reverse": json_number(p.reverse),
+            "forward": json_number(p.forward),
+            "finite_difference": json_number(p.finite_difference),
+            "abs_error": json_number(p.abs_error),
+            "rel_error": json_number(p.rel_error),
+            "ok": p.ok,
+            "verdict": p.status,
+        }
+        for name, p in result.partials.items()
+    }
+
+
+def minimize_json(source: str, minimum: Minimum) -> dict:
+    """The ``cgrad minimize --json`` object, keys in the order SPEC section 3
+    fixes. Every number is finite: a diverged run reports its last finite
+    point."""
+    return {
+        "expression": source,
+        "method": minimum.method,
+        "start": _numbers(minimum.start),
+        "point": _numbers(minimum.point),
+        "value": json_number(minimum.value),
+        "gradient": _numbers(minimum.gradient),
+        "gradient_norm": json_number(minimum.gradient_norm),
+        "steps": minimum.steps,
+        "stopped": minimum.stopped,
+    }
+
+
+def step_json(step: Step) -> dict:
+    """One line of ``minimize --trace``; ``"warnings"`` only when the
+    evaluation had some, as where the numbers stopped being finite (SPEC
+    section 4)."""
+    line: dict[str, object] = {
+        "step": step.step,
+        "loss": json_number(step.loss),
+        "point": _numbers(step.point),
+        "gradient": _numbers(step.gradient),
+    }
+    if step.warnings:
+        line["warnings"] = [w.as_json() for w in step.warnings]
+    return line

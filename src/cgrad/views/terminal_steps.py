@@ -1,9 +1,9 @@
-"""The passes and paths of :mod:`cgrad.explain`, as text tables (their
-JSON is in documents.py).
+"""The passes and paths of :mod:`cgrad.explain` as Rich tables for the
+terminal (their JSON is in :mod:`.json_documents`).
 
-Tables are plain aligned columns (``render.aligned_table``: ``--full`` may
-ask for tens of thousands of rows), each cut off after a limit with a line
-that says how much more there is.
+Tables are plain aligned columns (:func:`.terminal_tables.aligned_table`:
+``--full`` may ask for tens of thousands of rows), each cut off after a
+limit with a line that says how much more there is.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from ..autodiff.graph import CONSTANT, INPUT, Graph
 from ..explain import Passes, Paths
 from ..numerals import format_short
 from ..ops import OPS, Fixity
-from .text import aligned_table
+from .node_names import binding_names
+from .terminal_tables import aligned_table
 
 # Nodes shown in each table by default (--full shows them all).
 STEPS_LIMIT = 100
@@ -51,20 +52,13 @@ def _computes(graph: Graph, node_id: int) -> str:
     return f"{notation.symbol}({', '.join(operands)})"
 
 
-def _binding_names(graph: Graph) -> dict[int, str]:
-    names: dict[int, str] = {}
-    for name, node_id in graph.bindings.items():
-        names.setdefault(node_id, name)
-    return names
-
-
 def _more(left_out: int, what: str, why: str = "--full shows them all") -> Text:
     return Text(f"... {left_out:,} more {what} ({why})", style="dim")
 
 
 def passes_report(graph: Graph, passes: Passes, limit: int | None = STEPS_LIMIT) -> Group:
     """The forward pass, then the backward pass, as tables."""
-    names = _binding_names(graph)
+    names = binding_names(graph)
     forward = passes.forward if limit is None else passes.forward[:limit]
     parts: list = [
         Text("Forward pass: each node from its operands, in topological order", style="bold"),

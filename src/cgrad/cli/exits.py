@@ -1,0 +1,162 @@
+"""The one place errors become messages and exit statuses.
+
+Two rungs, one ladder: :func:`reporting` runs around every command (the
+command line's errors, failures found, a failed file, a bug), and
+:func:`run_reporting` around the whole run of the console script, for what
+happens outside a command: a signal, Typer's own usage errors, a standard
+output that cannot be written. Every message is one ``cgrad: error:`` line
+(and its hint) on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import IntEnum
+from typing import TextIO
+
+import typer
+
+from ..errors import CgradError
+from ..views.json_documents import error_json
+from .output import StdoutWriteError, write_json
+
+
+class ExitStatus(IntEnum):
+    """The exit statuses of cgrad (SPEC section 3)."""
+
+    OK = 0
+    # Evaluation found failures (bad rows, a failed check), or the output
+    # could not be written (a full disk, a closed stdout).
+    FAILURES = 1
+    ERROR = 2  # bad usage, or a program that does not parse or check
+    INTERNAL = 70  # a bug in cgrad (EX_SOFTWARE)
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class FailuresFoundError(Exception):
+    """The run found failures (a failed check, bad records, a descent that
+    diverged): exit 1, after ``message`` on stderr when there is one. The
+    one way a command ends with exit status 1."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Interrupted(BaseException):
+    """Raised by the console script's signal handler: not a
+    KeyboardInterrupt, which some Typer versions turn into 'Aborted!' and
+    exit status 1. Its argument is the signal's number."""
+
+
+def print_error(message: str) -> None:
+    """``cgrad: error: message`` on stderr."""
+    if sys.stderr is None:  # started with stderr closed: nowhere to say it
+        return
+    sys.stderr.write(f"cgrad: error: {message}\n")
+    sys.stderr.flush()
+
+
+@contextmanager
+def reporting(json_output: bool = False) -> Iterator[None]:
+    """The ladder around every command: failures found (exit 1, after their
+    message); a :class:`CgradError` as one message on stderr (and the JSON
+    error object on stdout with ``--json``) and its exit status, 2 for most;
+    a failed input or output (exit 1); any other exception as a short
+    internal-error message, never a traceback."""
+    try:
+        yield
+    except FailuresFoundError as failed:
+        if failed.message:
+            print_error(failed.message)
+        raise typer.Exit(ExitStatus.FAILURES) from None
+    except CgradError as error:
+        print_error(error.render())
+        if json_output:
+            write_json(error_json(error))
+        raise typer.Exit(getattr(error, "exit_status", ExitStatus.ERROR)) from None
+    except (typer.Exit, typer.Abort, KeyboardInterrupt, BrokenPipeError, StdoutWriteError):
+        raise
+    except OSError as error:
+        # A full disk or a vanished directory is the machine's trouble, not
+        # a bug and not bad usage: the run failed.
+        print_error(f"input/output failed: {error.strerror or error}")
+        raise typer.Exit(ExitStatus.FAILURES) from None
+    except Exception as error:  # noqa: BLE001 - the last line of defence
+        if os.environ.get("CGRAD_DEBUG"):
+            traceback.print_exc()
+        print_error(
+            f"internal error: {type(error).__name__}: {error}\n"
+            "This is a bug in cgrad; please report it with the command that caused it "
+            "(set CGRAD_DEBUG=1 for a traceback)."
+        )
+        raise typer.Exit(ExitStatus.INTERNAL) from None
+
+
+def run_reporting(run: Callable[[], object], commands: list[str]) -> int:
+    """Run the app (``run``) and give the exit status: the command's own, or
+    that of an interruption (128 + the signal), of a usage error Typer found
+    (``commands`` are the names it may have been meant for), or of a
+    standard output that could not be written."""
+    try:
+        status = run()
+        sys.stdout.flush()
+    except Interrupted as interrupted:
+        _write_quietly(sys.stderr, "\n")
+        return 128 + interrupted.args[0]
+    except typer.TyperException as error:
+        return _usage_error(error, commands)
+    except StdoutWriteError as failure:
+        return _stdout_failure(failure)
+    return status if isinstance(status, int) else ExitStatus.OK
+
+
+def _stdout_failure(failure: StdoutWriteError) -> int:
+    """Say that stdout could not be written, and make sure nothing tries
+    again at exit."""
+    print_error(f"cannot write to standard output: {failure.reason}")
+    # What could not be written stays in the stream's buffer: without this,
+    # Python's own flush at exit would fail again, with a message of its own.
+    stream = getattr(sys.stdout, "stream", None)
+    try:
+        if stream is not None:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # no descriptor: stdout was closed from the start
+    sys.stdout = None  # as Python leaves a closed stdout
+    return ExitStatus.FAILURES
+
+
+def _write_quietly(stream: TextIO | None, text: str) -> None:
+    """Write ``text`` if the stream is still there (after SIGHUP the
+    terminal may be gone)."""
+    if stream is None:
+        return
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _usage_error(error: typer.TyperException, commands: list[str]) -> int:
+    """Typer's parser errors (an unknown option, a flag given a value) as one
+    ``cgrad: error:`` line like every other error, with where to get help."""
+    if not hasattr(error, "format_message"):
+        raise error
+    context = getattr(error, "ctx", None)
+    if type(error).__name__ == "NoArgsIsHelpError":
+        # Typer has printed the help already; the missing command is still a
+        # usage error.
+        return ExitStatus.ERROR
+    if context is not None:
+        command = context.command_path
+    else:  # errors from Typer's option parser carry no context
+        named = sys.argv[1:2] and sys.argv[1] in commands
+        command = "cgrad" + (f" {sys.argv[1]}" if named else "")
+    print_error(f"{error.format_message()}\nhint: see '{command} --help'")
+    return int(getattr(error, "exit_code", ExitStatus.ERROR))

@@ -1,0 +1,90 @@
+"""The whole text output of ``eval``, ``graph`` and ``diff`` as Rich
+renderables, assembled from the tables, trees and steps of the other
+terminal views."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from ..autodiff.evaluation import Result
+from ..autodiff.graph import Graph
+from ..numerals import format_number
+from .terminal_tables import hessian_table, program_heading, result_table, warning_lines
+from .terminal_tree import TREE_LIMIT, graph_tree
+
+
+def evaluation_report(
+    graph: Graph,
+    inputs: dict[str, float],
+    result: Result,
+    tree_limit: int | None = TREE_LIMIT,
+    body: RenderableType | None = None,
+    hessian: dict[str, dict[str, float]] | None = None,
+) -> Group:
+    """The whole text output of ``cgrad eval``; ``body`` takes the place of
+    the graph's tree (the passes, for ``--steps``)."""
+    parts: list[RenderableType] = [
+        Text(program_heading(graph), style="bold"),
+        Text.assemble("value ", (format_number(float(result.value)), "bold")),
+    ]
+    if inputs:
+        parts += [Text(), result_table(inputs, result)]
+    if hessian:
+        parts += [Text(), hessian_table(hessian)]
+    parts += [Text(), body if body is not None else graph_tree(graph, result, tree_limit)]
+    parts += warning_lines(result.warnings)
+    return Group(*parts)
+
+
+def graph_report(
+    graph: Graph,
+    result: Result | None,
+    tree_limit: int | None,
+    paths: RenderableType | None = None,
+) -> Group:
+    """The text output of ``cgrad graph``: the tree, the paths to an input
+    when asked for, and the evaluation's warnings."""
+    parts: list[RenderableType] = [graph_tree(graph, result, tree_limit)]
+    if paths is not None:
+        parts += [Text(), paths]
+    if result is not None:
+        parts += warning_lines(result.warnings)
+    return Group(*parts)
+
+
+def formulas_report(
+    graph: Graph,
+    substitutions: Mapping[str, float],
+    value: list[str],
+    derivatives: Mapping[str, list[str]],
+    hessian: Mapping[str, Mapping[str, list[str]]] | None = None,
+) -> Group:
+    """The text output of ``cgrad diff``: the program and the values put in
+    it, the function, each partial derivative, and the Hessian's upper
+    triangle, each formula given as its program's statements."""
+    heading = program_heading(graph)
+    if substitutions:
+        heading += "   at " + ", ".join(
+            f"{n} = {format_number(v)}" for n, v in substitutions.items()
+        )
+    lines = [Text(heading, style="bold"), *_formula("f", value)]
+    for name, statements in derivatives.items():
+        lines += _formula(f"∂f/∂{name}", statements)
+    if hessian is not None:
+        chosen = list(hessian)
+        for position, first in enumerate(chosen):
+            for second in chosen[position:]:
+                title = f"∂²f/∂{first}²" if first == second else f"∂²f/∂{first}∂{second}"
+                lines += _formula(title, hessian[first][second])
+    return Group(*lines)
+
+
+def _formula(title: str, statements: Sequence[str]) -> list[Text]:
+    """``title = formula``, or the title and the program's statements
+    indented, one a line, when the formula names shared parts."""
+    if len(statements) == 1:
+        return [Text.assemble((title, "bold cyan"), f" = {statements[0]}")]
+    return [Text(f"{title}:", style="bold cyan"), *(Text(f"  {s}") for s in statements)]

@@ -1,0 +1,101 @@
+"""The pieces every terminal report is made of, as Rich renderables: the
+program's heading, aligned tables, the table of partials and the Hessian's,
+and the ``warning:`` lines.
+
+Nothing here prints; the command line decides where things go. User text
+(expressions, names) is passed through ``escape`` before it meets Rich
+markup, so that ``x[1]`` is never read as a tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from ..autodiff.diagnostics import EvaluationWarning
+from ..autodiff.evaluation import Result
+from ..autodiff.graph import Graph, shorten
+from ..batch.aligned import column_widths, padded
+from ..numerals import format_number
+
+# Characters of the program repeated at the top of a report.
+PROGRAM_WIDTH = 400
+
+
+def program_heading(graph: Graph) -> str:
+    """The program as a report's first line(s): comment-only lines (usage
+    notes in a sample file) are not the program, and one too long to repeat
+    is named by its file where it has one, else shortened in the middle."""
+    program = "\n".join(
+        line for line in graph.source.strip().splitlines() if not line.lstrip().startswith("#")
+    )
+    if len(program) <= PROGRAM_WIDTH:
+        return program
+    return graph.origin or shorten(program, PROGRAM_WIDTH)
+
+
+def aligned_table(
+    header: list[str],
+    rows: list[list[str]],
+    right: set[int],
+    last_style: Callable[[str], str] | None = None,
+) -> list[Text]:
+    """Plain aligned columns: a bold header, a rule, the rows (right-aligned
+    where the column is a number; the last cell styled by ``last_style``).
+    Laid out as batch's table is (:mod:`cgrad.batch.aligned`): ``--full``
+    may ask for tens of thousands of rows, and a line may be wider than the
+    terminal."""
+    widths = column_widths(header, rows)
+    numeric = [i in right for i in range(len(header))]
+
+    def line(cells: list[str], style: str = "") -> Text:
+        cut = padded(cells, widths, numeric)
+        text = Text("  ".join(cut[:-1]) + "  ", style=style)
+        last = cut[-1].rstrip()
+        text.append(last, style=last_style(cells[-1]) if last_style else "")
+        text.rstrip()
+        return text
+
+    lines = [line(header, style="bold")]
+    lines.append(Text("─" * len(lines[0].plain), style="dim"))
+    lines += [line(row) for row in rows]
+    return lines
+
+
+def warning_lines(warnings: Iterable[EvaluationWarning]) -> list[Text]:
+    """A blank line, then one ``warning:`` line per warning; nothing when
+    there are none."""
+    lines = [Text(f"warning: {w.message}", style="yellow") for w in warnings]
+    return [Text(), *lines] if lines else []
+
+
+def result_table(inputs: dict[str, float], result: Result) -> Table:
+    """One row per input: its value and the partial derivative of the output."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("input")
+    table.add_column("value", justify="right")
+    table.add_column("∂f/∂input", justify="right")
+    for name, value in inputs.items():
+        partial = result.gradient.get(name)
+        table.add_row(
+            escape(name),
+            format_number(value),
+            format_number(float(partial)) if partial is not None else "-",
+        )
+    return table
+
+
+def hessian_table(hessian: dict[str, dict[str, float]]) -> Table:
+    """The second partial derivatives, a row and a column per input."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("∂²f")
+    names = list(hessian)
+    for name in names:
+        table.add_column(f"∂{escape(name)}", justify="right")
+    for name, row in hessian.items():
+        table.add_row(f"∂{escape(name)}", *(format_number(row[other]) for other in names))
+    return table
