@@ -14,7 +14,7 @@ from rich.text import Text
 from ..autodiff.graph import CONSTANT, INPUT, Graph
 from ..explain import Passes, Paths
 from ..numerals import format_short
-from ..ops import OPS, Fixity
+from ..ops import OPS
 from .text import aligned_table
 
 # Nodes shown in each table by default (--full shows them all).
@@ -41,14 +41,7 @@ def _computes(graph: Graph, node_id: int) -> str:
         return node.name or ""
     if node.op == CONSTANT:
         return format_short(node.value)
-    notation = OPS[node.op].notation
-    operands = [f"@{i}" for i in node.operands]
-    match notation.fixity:
-        case Fixity.INFIX:
-            return f" {notation.symbol} ".join(operands)
-        case Fixity.PREFIX:
-            return f"{notation.symbol}{operands[0]}"
-    return f"{notation.symbol}({', '.join(operands)})"
+    return OPS[node.op].notation.written([f"@{i}" for i in node.operands])
 
 
 def _binding_names(graph: Graph) -> dict[int, str]:
