@@ -153,14 +153,20 @@ def power_slope(m, out, a, b):
     decided once, so generated code holds one form or the other."""
     d = b - 1.0
     exact = m.equal(d + 1.0, b)
-    simple = m.where(m.equal(b, 0.0), 0.0, b * m.pow(a, d))
-    if np.ndim(exact) == 0 and exact:
-        return simple
+    if np.ndim(exact) == 0:  # one exponent: one form, the other never computed
+        return _power_slope_simple(m, a, b, d) if exact else _power_slope_careful(m, a, b, d)
+    return m.where(exact, _power_slope_simple(m, a, b, d), _power_slope_careful(m, a, b, d))
+
+
+def _power_slope_simple(m, a, b, d):
+    return m.where(m.equal(b, 0.0), 0.0, b * m.pow(a, d))
+
+
+def _power_slope_careful(m, a, b, d):
     # (Knuth's TwoSum: e is exactly b + (-1) - d.)
     back = d - b
     e = (b - (d - back)) + (-1.0 - back)
-    careful = b * m.pow(a, d) * m.pow(m.min(m.max(a, TINY), HUGE), e)
-    return m.where(exact, simple, careful)
+    return b * m.pow(a, d) * m.pow(m.min(m.max(a, TINY), HUGE), e)
 
 
 def power_slope_printed(m, out, a, b):
