@@ -150,7 +150,9 @@ def derivative_graph(
     ids = {node.id: index for index, node in enumerate(order)}
     origins = []
     for node in order:
-        owner, is_value = origins_of[node.id]
+        made_in = origins_of[node.id]
+        assert made_in is not None  # every node formulas() made has its origin
+        owner, is_value = made_in
         if parents is not None:  # a derivative's node: point at the program's
             owner, value_of_owner = parents[owner]
             is_value = is_value and value_of_owner
@@ -169,6 +171,7 @@ def derivative_graph(
         origins=tuple(origins),
         program=program,
     )
+    assert isinstance(made, DerivativeGraph)  # _of_columns makes its own class
     return made, lambda: program_text(root, prefix=prefix)
 
 
@@ -200,8 +203,8 @@ def _columns(order: list[Sym], ids: dict[int, int], spans: list) -> Columns:
         tuple(node.op for node in order),
         tuple(tuple(ids[a.id] for a in node.operands) for node in order),
         tuple(spans),
-        {ids[n.id]: n.name for n in order if n.op == INPUT},
-        {ids[n.id]: n.value for n in order if n.op == CONSTANT},
+        {ids[n.id]: n.name for n in order if n.op == INPUT and n.name is not None},
+        {ids[n.id]: n.value for n in order if n.op == CONSTANT and n.value is not None},
         tuple(depends),
         tuple(ids[n.id] for n in order if n.operands),
     )

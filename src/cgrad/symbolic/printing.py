@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar, cast
 
 from ..autodiff.graph import CONSTANT, INPUT
 from ..numerals import literal_text
@@ -25,11 +25,24 @@ from ..ops import ATOM, OPS, SUM, UNARY
 class Node(Protocol):
     """What printing reads of a symbolic node (:class:`~cgrad.symbolic.nodes.Sym`)."""
 
-    id: int
-    op: str
-    operands: tuple[Node, ...]
-    value: float | None
-    name: str | None
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def op(self) -> str: ...
+
+    @property
+    def operands(self) -> Sequence[Node]: ...
+
+    @property
+    def value(self) -> float | None: ...
+
+    @property
+    def name(self) -> str | None: ...
+
+
+# A node of one kind, whose operands are of that kind too (Sym's are).
+N = TypeVar("N", bound=Node)
 
 
 _BINDING = re.compile(r"([^\W\d]\w*?)(\d+)")
@@ -95,7 +108,7 @@ def program_statements(
     return statements
 
 
-def shared_nodes(root: Node) -> list[Node]:
+def shared_nodes(root: N) -> list[N]:
     """The nodes under ``root`` used more than once that have operands (the
     ones a binding names), oldest first: operands are made before their users."""
     uses = _uses([root])
@@ -105,7 +118,7 @@ def shared_nodes(root: Node) -> list[Node]:
     )
 
 
-def _reachable(root: Node) -> list[Node]:
+def _reachable(root: N) -> list[N]:
     found, stack, seen = [], [root], set()
     while stack:
         node = stack.pop()
@@ -113,7 +126,8 @@ def _reachable(root: Node) -> list[Node]:
             continue
         seen.add(node.id)
         found.append(node)
-        stack.extend(node.operands)
+        # (a node's operands are nodes of its kind, which Node cannot say)
+        stack.extend(cast(Sequence[N], node.operands))
     return found
 
 
