@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import cgrad
 from cgrad.autodiff import codegen, engine
+from cgrad.ops import OPS
 from test_oracle import NAMES, coordinates, points, programs
 
 # Besides the usual coordinates: signed zeros, numbers whose exp or square
@@ -643,3 +644,19 @@ def test_without_a_bad_line_the_guarded_code_runs(exec_spy):
     plan = engine.plan(cgrad.compile("sin(x*y) + x").graph)
     plan.array_passes((True, False))
     assert len(exec_spy) == 1
+
+
+# The ops whose rules look at the point (is the exponent 0? is hypot 0? which
+# argument is the least?): their graphs are walked. Every other op is
+# compiled from its table entry alone; a new op that is not fails here by
+# name, so that none takes the walk without saying so.
+WALKED_OPS = {"pow", "hypot", "min", "max"}
+
+
+@pytest.mark.parametrize("op", list(OPS.values()), ids=list(OPS))
+def test_every_op_is_compiled_unless_its_rule_looks_at_the_point(op):
+    count = 2 if op.arity is None else op.arity
+    names = ("x", "y", "z")[:count]
+    plan = engine.plan(cgrad.compile(op.notation.written(names)).graph)
+    compiled = plan.point_passes is not None and plan.array_passes((True,) * count) is not None
+    assert compiled == (op.name not in WALKED_OPS), op.name
