@@ -78,10 +78,10 @@ def _trace(plan: Any, recorder: Recorder, numeric: Any, seed: Any, inputs: list)
     from .engine import backward  # the engine imports this module
 
     graph = plan.graph
-    ops = graph.columns.ops
     values: list = list(plan.initial)
     for name, stand_in in zip(graph.inputs, inputs, strict=True):
         values[graph.input_ids[name]] = stand_in
+    ops = graph.columns.ops  # each step's op, whose entry says how to trace it
     try:
         # Calls on constants are made now, as the walk makes them: silently.
         with np.errstate(all="ignore"):
