@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 import cgrad
 from cgrad.autodiff import codegen, engine
-from cgrad.ops import OPS
 from test_oracle import NAMES, coordinates, points, programs
 
 # Besides the usual coordinates: signed zeros, numbers whose exp or square
@@ -653,7 +652,7 @@ def test_without_a_bad_line_the_guarded_code_runs(exec_spy):
 WALKED_OPS = {"pow", "hypot", "min", "max"}
 
 
-@pytest.mark.parametrize("op", list(OPS.values()), ids=list(OPS))
+@pytest.mark.parametrize("op", list(cgrad.ops.OPS.values()), ids=list(cgrad.ops.OPS))
 def test_every_op_is_compiled_unless_its_rule_looks_at_the_point(op):
     count = 2 if op.arity is None else op.arity
     names = ("x", "y", "z")[:count]
