@@ -447,3 +447,31 @@ def test_vectorised_broadcasts_across_axes():
             assert batch.value[i, j] == pytest.approx(single.value, rel=1e-14)
             for name in ("x", "y", "z"):
                 assert batch.gradient[name][i, j] == pytest.approx(single.gradient[name], rel=1e-14)
+
+
+# --------------------------------------------------------------------------
+# The rule namespace: one protocol, every variant derived from it.
+
+
+def test_every_numeric_namespace_has_every_op_and_helper():
+    from cgrad.namespaces import HELPERS
+    from cgrad.ops import FLOATS, NUMERIC, POINT_TESTS
+
+    for namespace in (NUMERIC, FLOATS, POINT_TESTS):
+        assert set(vars(namespace)) == set(OPS) | set(HELPERS)
+
+
+def test_a_namespace_without_a_helper_cannot_be_made():
+    from cgrad.namespaces import RuleNamespace, namespace
+
+    with pytest.raises(TypeError, match="helpers"):
+        namespace({}, {"where": None})
+
+    class NoHelpers(RuleNamespace):
+        """A namespace that forgot its helpers."""
+
+        def function(self, name):
+            return name
+
+    with pytest.raises(TypeError):
+        NoHelpers()  # type: ignore[abstract]
