@@ -5,11 +5,12 @@ consecutive lines: how it is written, its arity, its numpy forward function,
 one local-derivative rule per argument, what happens at its kinks and edges,
 how it prints, and what generated code needs to know of it (its exact form
 on Python floats, which arguments it echoes, the sign of its result, its
-shortcuts). Adding a function to the language is one entry in ``OPS`` and
-nothing elsewhere: the parser reads function names from here, the graph
-checks arity here, the engine runs the rules from here, codegen reads its
-facts from here (an op without them is compiled all the same, only as a
-plain call).
+shortcuts). Adding a function to the language is one entry in ``OPS``
+(plus its rows in the test tables that guard it, which tests/test_ops.py
+names when one is missing) and nothing elsewhere: the parser reads function
+names from here, the graph checks arity here, the engine runs the rules
+from here, codegen reads its facts from here (an op without them is
+compiled all the same, as a plain call), formulas print its rules.
 
 Derivative rules are written against a namespace ``m`` rather than numpy
 directly (``m.cos(a)``, ``m.where(...)``; see :mod:`cgrad.namespaces`), so
