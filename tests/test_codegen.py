@@ -646,16 +646,29 @@ def test_without_a_bad_line_the_guarded_code_runs(exec_spy):
 
 
 # The ops whose rules look at the point (is the exponent 0? is hypot 0? which
-# argument is the least?): their graphs are walked. Every other op is
-# compiled from its table entry alone; a new op that is not fails here by
-# name, so that none takes the walk without saying so.
+# argument is the least?): their graphs are walked. Every other op is traced
+# from its table entry alone; a new op that is not fails here by name, so
+# that none takes the walk without saying so.
 WALKED_OPS = {"pow", "hypot", "min", "max"}
 
 
 @pytest.mark.parametrize("op", list(cgrad.ops.OPS.values()), ids=list(cgrad.ops.OPS))
-def test_every_op_is_compiled_unless_its_rule_looks_at_the_point(op):
+def test_every_op_is_traced_unless_its_rule_looks_at_the_point(op):
+    from cgrad.autodiff.array_code import ArrayRecorder, ArrayTraced
+    from cgrad.autodiff.tracing import Recorder, Traced, TracedNamespace, Untraceable
+
     count = 2 if op.arity is None else op.arity
-    names = ("x", "y", "z")[:count]
-    plan = engine.plan(cgrad.compile(op.notation.written(names)).graph)
-    compiled = plan.point_passes is not None and plan.array_passes((True,) * count) is not None
-    assert compiled == (op.name not in WALKED_OPS), op.name
+    point, many = Recorder(), ArrayRecorder()
+    for recorder, arguments in (
+        (point, [Traced(point, f"i{k}") for k in range(count)]),
+        (many, [ArrayTraced(many, f"i{k}", True) for k in range(count)]),
+    ):
+        m = TracedNamespace(recorder, cgrad.ops.NUMERIC)
+        try:
+            out = recorder.apply(op, arguments)
+            for position in range(count):
+                op.derivative(position)(m, out, *arguments)
+            traced = True
+        except Untraceable:
+            traced = False
+        assert traced == (op.name not in WALKED_OPS), op.name
