@@ -18,7 +18,17 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "cgrad"
 # never one above. The library (everything below views) never imports views
 # or cli; views never import cli.
 LAYERS = [
-    ("core", ["cgrad.errors", "cgrad.ops", "cgrad.numerals", "cgrad.lookalikes"]),
+    (
+        "core",
+        [
+            "cgrad.errors",
+            "cgrad.ops",
+            "cgrad.numerals",
+            "cgrad.lookalikes",
+            "cgrad.elementary",
+            "cgrad.namespaces",
+        ],
+    ),
     ("parse", ["cgrad.parse"]),
     ("autodiff", ["cgrad.autodiff"]),
     ("symbolic", ["cgrad.symbolic"]),

@@ -18,6 +18,7 @@ from cgrad.autodiff.evaluation import evaluate_point, evaluate_whole
 from cgrad.autodiff.passes import backward, forward
 from cgrad.autodiff.passes import plan as plan_for
 from cgrad.autodiff.runner import Runner
+from cgrad.elementary import POWER_SQUARES
 from test_oracle import NAMES, coordinates, points, programs
 
 # Besides the usual coordinates: signed zeros, numbers whose exp or square
@@ -209,7 +210,7 @@ def test_a_square_is_numpys_square_to_the_last_bit():
     for index, x in enumerate(xs):
         one = function.evaluate(x=float(x))
         assert one.value == many.value[index] and one.gradient["x"] == many.gradient["x"][index]
-    if codegen.POWER_SQUARES:
+    if POWER_SQUARES:
         assert np.array_equal(np.power(xs, 2.0), xs * xs)
 
 
@@ -648,3 +649,32 @@ def test_without_a_bad_line_the_guarded_code_runs(exec_spy):
     plan = Runner(plan_for(cgrad.compile("sin(x*y) + x").graph))
     plan.array_passes((True, False))
     assert len(exec_spy) == 1
+
+
+# The ops whose rules look at the point (is the exponent 0? is hypot 0? which
+# argument is the least?): their graphs are walked. Every other op is traced
+# from its table entry alone; a new op that is not fails here by name, so
+# that none takes the walk without saying so.
+WALKED_OPS = {"pow", "hypot", "min", "max"}
+
+
+@pytest.mark.parametrize("op", list(cgrad.ops.OPS.values()), ids=list(cgrad.ops.OPS))
+def test_every_op_is_traced_unless_its_rule_looks_at_the_point(op):
+    from cgrad.autodiff.array_code import ArrayRecorder, ArrayTraced
+    from cgrad.autodiff.tracing import Recorder, Traced, TracedNamespace, Untraceable
+
+    count = 2 if op.arity is None else op.arity
+    point, many = Recorder(), ArrayRecorder()
+    for recorder, arguments in (
+        (point, [Traced(point, f"i{k}") for k in range(count)]),
+        (many, [ArrayTraced(many, f"i{k}", True) for k in range(count)]),
+    ):
+        m = TracedNamespace(recorder, cgrad.ops.NUMERIC)
+        try:
+            out = recorder.apply(op, arguments)
+            for position in range(count):
+                op.derivative(position)(m, out, *arguments)
+            traced = True
+        except Untraceable:
+            traced = False
+        assert traced == (op.name not in WALKED_OPS), op.name

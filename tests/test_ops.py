@@ -183,35 +183,66 @@ def test_repeated_argument_matches_finite_differences(op: Op, mode: str):
             )
 
 
+# Per op, an independent implementation of its value (finite differences
+# only check the slope against cgrad's own value).
+REFERENCES = {
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b, "neg": lambda a: -a, "pow": lambda a, b: a**b,
+    "sin": math.sin, "cos": math.cos, "tan": math.tan, "asin": math.asin,
+    "acos": math.acos, "atan": math.atan, "sinh": math.sinh, "cosh": math.cosh,
+    "tanh": math.tanh, "asinh": math.asinh, "acosh": math.acosh, "atanh": math.atanh,
+    "exp": math.exp, "expm1": math.expm1, "log": math.log, "logb": math.log,
+    "log2": math.log2, "log10": math.log10, "log1p": math.log1p, "sqrt": math.sqrt,
+    "cbrt": lambda a: math.copysign(abs(a) ** (1 / 3), a), "abs": abs,
+    "sign": lambda a: float((a > 0) - (a < 0)), "relu": lambda a: max(a, 0.0),
+    "sigmoid": lambda a: 1 / (1 + math.exp(-a)),
+    "softplus": lambda a: math.log1p(math.exp(a)), "erf": math.erf,
+    "atan2": math.atan2, "hypot": math.hypot,
+    "min": lambda *a: min(a), "max": lambda *a: max(a),
+}  # fmt: skip
+
+
 @pytest.mark.parametrize("op", list(OPS.values()), ids=list(OPS))
 def test_value_matches_math_reference(op: Op):
-    # Finite differences only check the slope against cgrad's own value; pin
-    # the value itself to an independent implementation.
-    reference = {
-        "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-        "div": lambda a, b: a / b, "neg": lambda a: -a, "pow": lambda a, b: a**b,
-        "sin": math.sin, "cos": math.cos, "tan": math.tan, "asin": math.asin,
-        "acos": math.acos, "atan": math.atan, "sinh": math.sinh, "cosh": math.cosh,
-        "tanh": math.tanh, "asinh": math.asinh, "acosh": math.acosh, "atanh": math.atanh,
-        "exp": math.exp, "expm1": math.expm1, "log": math.log, "logb": math.log,
-        "log2": math.log2, "log10": math.log10, "log1p": math.log1p, "sqrt": math.sqrt,
-        "cbrt": lambda a: math.copysign(abs(a) ** (1 / 3), a), "abs": abs,
-        "sign": lambda a: float((a > 0) - (a < 0)), "relu": lambda a: max(a, 0.0),
-        "sigmoid": lambda a: 1 / (1 + math.exp(-a)),
-        "softplus": lambda a: math.log1p(math.exp(a)), "erf": math.erf,
-        "atan2": math.atan2, "hypot": math.hypot,
-        "min": lambda *a: min(a), "max": lambda *a: max(a),
-    }  # fmt: skip
-    if op.name not in reference:
-        pytest.skip(f"no independent reference for {op.name}; finite differences still run")
+    # Pin the value itself to an independent implementation.
+    assert op.name in REFERENCES, f"add a reference for {op.name} to REFERENCES"
     for count in argument_counts(op):
         for text in spellings_of(op, count):
             function = cgrad.compile(text)
             for point in sample_points(op, count):
-                expected = reference[op.name](*point.values())
+                expected = REFERENCES[op.name](*point.values())
                 assert math.isclose(
                     function.evaluate(point).value, expected, rel_tol=1e-14, abs_tol=1e-300
                 ), (text, point)
+
+
+# The ops exempt from the precision table: piecewise or exact arithmetic.
+NOT_MEASURED = {"sign", "relu", "min", "max", "neg", "add", "sub", "mul"}
+
+
+@pytest.mark.parametrize("op", list(OPS.values()), ids=list(OPS))
+def test_every_op_has_its_rows_in_the_tables_that_guard_it(op: Op):
+    # An op is one entry in ops.py plus its rows in these tables; a new op
+    # without them fails here, by name, rather than being tested less.
+    import test_oracle
+    import test_precision
+    import test_symbolic
+
+    missing = [
+        table
+        for table, present in [
+            ("test_ops.REFERENCES", op.name in REFERENCES),
+            ("test_ops.KINK_POINTS", op.kink is None or op.name in KINK_POINTS),
+            ("test_precision.CASES", op.name in test_precision.CASES or op.name in NOT_MEASURED),
+            ("test_symbolic.EVERY_OP", op.name in test_symbolic.EVERY_OP),
+            (
+                "test_oracle.FUNCTION_MEANINGS",
+                all(name in test_oracle.FUNCTION_MEANINGS for name in op.spellings),
+            ),
+        ]
+        if not present
+    ]
+    assert not missing, f"{op.name} has no rows in {', '.join(missing)}"
 
 
 def test_function_index_matches_table():
@@ -416,3 +447,31 @@ def test_vectorised_broadcasts_across_axes():
             assert batch.value[i, j] == pytest.approx(single.value, rel=1e-14)
             for name in ("x", "y", "z"):
                 assert batch.gradient[name][i, j] == pytest.approx(single.gradient[name], rel=1e-14)
+
+
+# --------------------------------------------------------------------------
+# The rule namespace: one protocol, every variant derived from it.
+
+
+def test_every_numeric_namespace_has_every_op_and_helper():
+    from cgrad.namespaces import HELPERS
+    from cgrad.ops import FLOATS, NUMERIC, POINT_TESTS
+
+    for namespace in (NUMERIC, FLOATS, POINT_TESTS):
+        assert set(vars(namespace)) == set(OPS) | set(HELPERS)
+
+
+def test_a_namespace_without_a_helper_cannot_be_made():
+    from cgrad.namespaces import RuleNamespace, namespace
+
+    with pytest.raises(TypeError, match="helpers"):
+        namespace({}, {"where": None})
+
+    class NoHelpers(RuleNamespace):
+        """A namespace that forgot its helpers."""
+
+        def function(self, name):
+            return name
+
+    with pytest.raises(TypeError):
+        NoHelpers()  # type: ignore[abstract]

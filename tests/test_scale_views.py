@@ -12,7 +12,7 @@ import pytest
 import cgrad
 import cgrad.function
 import cgrad.parse.parser
-import cgrad.symbolic.formulas
+import cgrad.symbolic.printing
 from cgrad.numerals import format_number, format_short, json_number, literal_text
 
 # --------------------------------------------------------------------------
@@ -72,8 +72,8 @@ class _CountingPattern:
 
 
 def _names_read(cli, monkeypatch, inputs: int) -> int:
-    counting = _CountingPattern(cgrad.symbolic.formulas._BINDING)
-    monkeypatch.setattr(cgrad.symbolic.formulas, "_BINDING", counting)
+    counting = _CountingPattern(cgrad.symbolic.printing._BINDING)
+    monkeypatch.setattr(cgrad.symbolic.printing, "_BINDING", counting)
     result = cli("diff", " + ".join(f"x{i}" for i in range(inputs)), "--json")
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)["derivatives"]) == inputs

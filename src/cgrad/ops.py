@@ -1,57 +1,112 @@
 """THE table of operations.
 
-Each :class:`Op` holds everything cgrad knows about one operation: how it is
-written, its arity, its numpy forward function, one local-derivative rule per
-argument, what happens at its kinks, and how it prints. Adding a function to
-the language is one entry in ``OPS`` and nothing elsewhere: the parser reads
-function names from here, the graph checks arity here, the engine runs the
-rules from here.
+Each :class:`Op` holds everything cgrad knows about one operation, on
+consecutive lines: how it is written, its arity, its numpy forward function,
+one local-derivative rule per argument, what happens at its kinks and edges,
+how it prints, and what generated code needs to know of it (its exact form
+on Python floats, which arguments it echoes, the sign of its result, its
+shortcuts). Adding a function to the language is one entry in ``OPS``
+(plus its rows in the test tables that guard it, which tests/test_ops.py
+names when one is missing) and nothing elsewhere: the parser reads function
+names from here, the graph checks arity here, the engine runs the rules
+from here, codegen reads its facts from here (an op without them is
+compiled all the same, as a plain call), formulas print its rules.
 
-Derivative rules are written against a math namespace ``m`` rather than numpy
-directly (``m.cos(a)``, ``m.where(...)``), so that the same rule can be run on
-numbers (``NUMERIC``, below) or, later, on symbolic graph nodes. A rule gets
-the op's output value ``out`` as well as its arguments, so that ``exp``,
-``sqrt`` and friends reuse the forward result (where that keeps the
-precision: ``1 - tanh(a)^2`` does not, see the table). The forward-mode rule,
-:meth:`Op.tangent`, is ``sum(rule_i * tangent_i)`` for every op: for scalar
-arguments that is exactly the directional derivative, so the partials stay
-the single source of truth and forward mode is the same rules applied in the
-other order.
+Derivative rules are written against a namespace ``m`` rather than numpy
+directly (``m.cos(a)``, ``m.where(...)``; see :mod:`cgrad.namespaces`), so
+that the same rule runs on numbers (``NUMERIC``), on Python floats
+(``FLOATS``), on traced values (codegen) and on symbolic nodes (formulas). A
+rule gets the op's output value ``out`` as well as its arguments, so that
+``exp``, ``sqrt`` and friends reuse the forward result (where that keeps the
+precision: ``1 - tanh(a)^2`` does not, see the table). The forward-mode
+rule, :meth:`Op.tangent`, is ``sum(rule_i * tangent_i)`` for every op: for
+scalar arguments that is exactly the directional derivative, so the partials
+stay the single source of truth and forward mode is the same rules applied
+in the other order.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from functools import reduce
-from types import SimpleNamespace
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
+
+from . import elementary as el
+from .elementary import Shortcut, Sign
+from .namespaces import floats_namespace, numeric_namespace, point_tests_namespace
 
 # --------------------------------------------------------------------------
 # The vocabulary of a table entry.
 
 
 class Fixity(Enum):
+    """Where an op's symbol goes: between, before or around its operands."""
+
     INFIX = "infix"
     PREFIX = "prefix"
     CALL = "call"
 
 
+# Precedences, loosest first, as in the grammar.
+SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 10
+
+T = TypeVar("T")
+
+
+class Slot(NamedTuple):
+    """An operand's place in a printed op: the operand, and how tightly
+    what stands there must bind (a looser one is put in parentheses; so is
+    an equal one where ``strict``)."""
+
+    operand: Any
+    need: int
+    strict: bool
+
+
 @dataclass(frozen=True, slots=True)
 class Notation:
-    """How an op prints: ``symbol`` and a binding strength for parentheses."""
+    """How an op prints: ``symbol`` and a binding strength for parentheses.
+
+    :meth:`layout` is the one printer of an op by its fixity: diagnostics,
+    the steps tables and symbolic formulas all print an op through it."""
 
     fixity: Fixity
     symbol: str
-    precedence: int = 10
+    precedence: int = ATOM
     right_associative: bool = False
 
+    def layout(self, operands: Sequence[T], program: bool = False) -> list[str | Slot]:
+        """The op applied to ``operands``: text pieces and operand slots, in
+        order. ``program``: as a cgrad program (spaces around ``+`` and
+        ``-`` only), else with spaces around every infix symbol."""
+        if self.fixity is Fixity.CALL:
+            parts: list[str | Slot] = [f"{self.symbol}("]
+            for index, operand in enumerate(operands):
+                if index:
+                    parts.append(", ")
+                parts.append(Slot(operand, SUM, False))
+            return [*parts, ")"]
+        if self.fixity is Fixity.PREFIX:
+            # "--x" parses, but -(-x) reads better (and -(-2) keeps its sign).
+            return [self.symbol, Slot(operands[0], self.precedence, True)]
+        a, b = operands
+        spaced = not program or self.precedence == SUM
+        symbol = f" {self.symbol} " if spaced else self.symbol
+        if self.right_associative:
+            # The grammar's atom ^ unary: a sign may follow the symbol.
+            return [Slot(a, self.precedence, True), symbol, Slot(b, UNARY, False)]
+        # Left-associative: a - (b - c) keeps its parentheses, (a - b) - c not.
+        return [Slot(a, self.precedence, False), symbol, Slot(b, self.precedence, True)]
 
-# Precedences, loosest first, as in the grammar.
-SUM, PRODUCT, UNARY, POWER, ATOM = 1, 2, 3, 4, 10
+    def written(self, operands: Sequence[str]) -> str:
+        """The op applied to operands already written (``0 / 0``,
+        ``log(@1)``), with no parentheses added."""
+        return "".join(p if isinstance(p, str) else p.operand for p in self.layout(operands))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,20 +132,23 @@ class Kink:
         return self.at
 
 
-Rule = Callable[..., object]
+Rule = Callable[..., Any]
 
 
 @dataclass(frozen=True, slots=True)
 class Op:
+    """One operation and every fact about it (see the module docstring)."""
+
     name: str
     arity: int | None  # None: one or more arguments (min, max)
-    forward: Callable[..., np.ndarray]
+    forward: Callable[..., Any]
     # One rule per argument, each rule(m, out, *args) -> local derivative.
     # A variadic op has one rule, called as rule(m, out, *args, index=i).
     derivatives: tuple[Rule, ...]
-    notation: Notation
-    # Names the language uses for this op (functions only); first is canonical.
-    spellings: tuple[str, ...] = ()
+    # How it prints (by default, a function called by its name).
+    notation: Notation = Notation(Fixity.CALL, "")
+    # Names the language has for it besides a function's own (see spellings).
+    aliases: tuple[str, ...] = ()
     kink: Kink | None = None
     # Where the op is not smooth (a kink, a pole, a domain edge):
     # edges(out, *args) gives quantities, one per edge, that are zero on it
@@ -98,6 +156,37 @@ class Op:
     # difference is only trusted between points where every one keeps its
     # sign; see cgrad.check.differences.
     edges: Callable[..., tuple] | None = None
+    # The rules as a formula prints them, where ``derivatives`` are careful
+    # numeric forms of the same mathematics (which print as a page); None:
+    # the rules print as they are.
+    printed: tuple[Rule, ...] | None = None
+    # The Python function that gives forward's bits on Python floats
+    # (correctly rounded IEEE operations), or None. Generated code writes
+    # an operator's as the operator (the symbols are Python's too).
+    exact_on_floats: Callable[..., Any] | None = None
+    # The positions of the arguments whose NaN or inf the result always
+    # shows, whatever the others (inf*0 is NaN, sin(inf) is NaN; but x/inf
+    # and exp(-inf) are 0, and tanh(inf) is 1).
+    echoes: tuple[int, ...] = ()
+    # The sign of the result from its arguments' (Sign per argument, and
+    # whether all arguments are one value), where the op says more than
+    # Sign.UNKNOWN.
+    sign: Callable[[tuple[Sign, ...], bool], Sign] | None = None
+    # For a constant last argument: what the call amounts to, if simpler.
+    shortcut: Callable[[Any], Shortcut | None] | None = None
+    # The ufunc that computes forward where forward is a Python function
+    # around it, for generated code to call (once the shortcuts are decided).
+    ufunc: Callable[..., Any] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.notation.symbol:
+            object.__setattr__(self, "notation", Notation(Fixity.CALL, self.name))
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        """The names the language uses for this op; the first is canonical."""
+        called = (self.notation.symbol,) if self.notation.fixity is Fixity.CALL else ()
+        return (*called, *self.aliases)
 
     def derivative(self, index: int) -> Rule:
         """The local-derivative rule for argument ``index``."""
@@ -106,7 +195,14 @@ class Op:
             return lambda m, out, *args: rule(m, out, *args, index=index)
         return self.derivatives[index]
 
-    def tangent(self, m, out, arguments, tangents):
+    def printed_rule(self, rule: Rule) -> Rule:
+        """The rule a formula prints in place of ``rule`` (one of
+        ``derivatives``): itself, unless ``printed`` gives another."""
+        if self.printed is None:
+            return rule
+        return self.printed[self.derivatives.index(rule)]
+
+    def tangent(self, m: Any, out: Any, arguments: Sequence, tangents: Sequence) -> Any:
         """Forward mode: the output's tangent from the arguments' tangents
         (None where an argument carries none), or None if none does."""
         total = None
@@ -116,104 +212,6 @@ class Op:
             term = self.derivative(position)(m, out, *arguments) * tangent
             total = term if total is None else total + term
         return total
-
-
-# --------------------------------------------------------------------------
-# Numeric forward functions that numpy lacks or gets wrong for us.
-
-
-def _sigmoid(a):
-    # 1/(1+exp(-a)) saturates cleanly to 0 and 1 at the extremes (exp
-    # overflows to inf, 1/inf is 0) and is accurate in between.
-    return 1.0 / (1.0 + np.exp(-a))
-
-
-_erf_ufunc = np.frompyfunc(math.erf, 1, 1)
-
-
-def _erf(a):
-    # numpy has no erf; math.erf is exact to the last bit and handles inf/nan.
-    result = _erf_ufunc(a)
-    return (
-        np.asarray(result, dtype=np.float64)
-        if isinstance(result, np.ndarray)
-        else np.float64(result)
-    )
-
-
-def _power(a, b):
-    # x^2's slope is 2*x^1: no need to copy x to raise it to the power 1.
-    if np.ndim(b) == 0 and b == 1.0:
-        return a
-    return np.power(a, b)
-
-
-def _pow_kink(m, out, a, b):
-    # Only a power below 1 has a kink at 0. At b = 0 it is d/db that has
-    # none: 0^b jumps from inf to 1 to 0.
-    return _at_zero_base(m, a, m.less(b, 1.0))
-
-
-def _pow_kink_in_base(m, out, a, b):
-    # b*a^(b-1) has no limit at a = 0 where b < 1, except at b = 0: a^0 is 1
-    # on both sides of 0, its slope 0 on both.
-    below_one = m.less(b, 1.0) & (m.less(b, 0.0) | m.less(0.0, b))
-    return _at_zero_base(m, a, below_one)
-
-
-def _pow_kink_in_exponent(m, out, a, b):
-    # d/db = a^b*log(a) at a = 0 is 0 for b > 0 (0^b is 0 there), and a jump at b = 0.
-    return _at_zero_base(m, a, m.equal(b, 0.0))
-
-
-def _at_zero_base(m, a, exponent_kinks):
-    # x^2 (the usual case, an exponent that is one number with no kink)
-    # needs no look at x at all.
-    if np.ndim(exponent_kinks) == 0 and not exponent_kinks:
-        return False
-    return m.equal(a, 0.0) & exponent_kinks
-
-
-def _over_hypot_squared(m, numerator, y, x):
-    # numerator/(x*x + y*y) without the squares, which overflow (or vanish)
-    # while the quotient is still a float.
-    length = m.hypot(y, x)
-    return numerator / length / length
-
-
-def _relu(a):
-    return np.maximum(a, 0.0)
-
-
-def _log_base(a, b):
-    return np.log(a) / np.log(b)
-
-
-def _minimum(*args):
-    return reduce(np.minimum, args)
-
-
-def _maximum(*args):
-    return reduce(np.maximum, args)
-
-
-def _tie_share(out, args, index):
-    """1/n for each of the n arguments equal to ``out``, 0 for the others."""
-    # Booleans would add as logical or; count in floats.
-    hits = [np.equal(arg, out) * 1.0 for arg in args]
-    return hits[index] / reduce(np.add, hits)
-
-
-def _where(condition, chosen, otherwise):
-    # A rule's condition is often one number (x^2: "is the exponent 0?"):
-    # then pick the branch instead of building a whole array from it.
-    if np.ndim(condition) == 0:
-        return chosen if condition else otherwise
-    return np.where(condition, chosen, otherwise)
-
-
-def _is_tie(out, *args):
-    return reduce(np.add, [np.equal(arg, out) * 1.0 for arg in args]) > 1
 
 
 # --------------------------------------------------------------------------
@@ -231,175 +229,106 @@ MINUS_ONE = -1.0
 LOG2_E = 1.4426950408889634
 LOG10_E = 0.4342944819032518
 
-
-def _fn(symbol: str) -> Notation:
-    return Notation(Fixity.CALL, symbol, ATOM)
-
-
-def _at_zero(m, out, a):
-    return m.equal(a, 0.0)
-
-
-# Edges (see Op.edges): numeric only, so plain numpy.
-
-
-def _edge_at_zero(out, a):
-    return (a,)
-
-
-def _edge_of_unit_interval(out, a):
-    # (1 - a)(1 + a) rather than 1 - a*a: exact near |a| = 1.
-    return ((1.0 - a) * (1.0 + a),)
-
-
-def _edge_of_power(out, a, b):
-    # a^b is smooth in a through 0 only for a whole exponent >= 0.
-    smooth = np.equal(np.floor(b), b) & np.greater_equal(b, 0.0)
-    return (np.where(smooth, 1.0, a),)
-
-
-def _edge_at_origin(a, b):
-    # The larger of the two in size, with its sign: it changes sign when a
-    # path through the plane passes the origin (hypot(a, b) only touches 0).
-    return np.where(np.abs(a) <= np.abs(b), b, a)
-
-
-def _edge_of_atan2(out, y, x):
-    # The branch cut (y = 0 with x < 0) and the origin.
-    return (np.where(np.less(x, 0.0), y, 1.0), _edge_at_origin(y, x))
-
-
-def _edges_of_extremum(better):
-    """Ties of min or max: for each argument, how far it is ahead of the
-    best of the others (positive for the one chosen, zero at a tie)."""
-
-    def edges(out, *args):
-        if len(args) < 2:
-            return ()
-        prefix = [args[0]]
-        for arg in args[1:-1]:
-            prefix.append(better(prefix[-1], arg))
-        suffix = [args[-1]]
-        for arg in reversed(args[1:-1]):
-            suffix.append(better(suffix[-1], arg))
-        suffix.reverse()
-        others = [
-            suffix[0],
-            *(better(p, s) for p, s in zip(prefix[:-1], suffix[1:], strict=True)),
-            prefix[-1],
-        ]
-        sign = 1.0 if better is np.maximum else -1.0
-        return tuple(sign * (arg - other) for arg, other in zip(args, others, strict=True))
-
-    return edges
-
+_ZERO_KINK = el.at_zero
+_TIES = "tied arguments share the slope equally (1/n each)"
 
 OPS: dict[str, Op] = {
     op.name: op
     for op in [
-        # Arithmetic.
-        Op("add", 2, np.add,
-           (lambda m, out, a, b: ONE, lambda m, out, a, b: ONE),
-           Notation(Fixity.INFIX, "+", SUM)),
-        Op("sub", 2, np.subtract,
-           (lambda m, out, a, b: ONE, lambda m, out, a, b: MINUS_ONE),
-           Notation(Fixity.INFIX, "-", SUM)),
-        Op("mul", 2, np.multiply,
-           (lambda m, out, a, b: b, lambda m, out, a, b: a),
-           Notation(Fixity.INFIX, "*", PRODUCT)),
-        Op("div", 2, np.divide,
-           (lambda m, out, a, b: 1.0 / b, lambda m, out, a, b: -out / b),
-           Notation(Fixity.INFIX, "/", PRODUCT), edges=lambda out, a, b: (b,)),
-        Op("neg", 1, np.negative,
-           (lambda m, out, a: MINUS_ONE,),
-           Notation(Fixity.PREFIX, "-", UNARY)),
+        # Arithmetic: Python's operators give numpy's bits.
+        Op("add", 2, np.add, (lambda m, out, a, b: ONE, lambda m, out, a, b: ONE),
+           Notation(Fixity.INFIX, "+", SUM),
+           exact_on_floats=operator.add, echoes=(0, 1), sign=el.sign_of_sum),
+        Op("sub", 2, np.subtract, (lambda m, out, a, b: ONE, lambda m, out, a, b: MINUS_ONE),
+           Notation(Fixity.INFIX, "-", SUM), exact_on_floats=operator.sub, echoes=(0, 1)),
+        Op("mul", 2, np.multiply, (lambda m, out, a, b: b, lambda m, out, a, b: a),
+           Notation(Fixity.INFIX, "*", PRODUCT),
+           exact_on_floats=operator.mul, echoes=(0, 1), sign=el.sign_of_product),
+        Op("div", 2, np.divide, (lambda m, out, a, b: 1.0 / b, lambda m, out, a, b: -out / b),
+           Notation(Fixity.INFIX, "/", PRODUCT), edges=lambda out, a, b: (b,),
+           exact_on_floats=operator.truediv, echoes=(0,)),
+        Op("neg", 1, np.negative, (lambda m, out, a: MINUS_ONE,),
+           Notation(Fixity.PREFIX, "-", UNARY), exact_on_floats=operator.neg, echoes=(0,)),
         # a^b: d/da is b*a^(b-1), valid for negative a, and 0 where b is 0
         # (so x^0 has slope 0 even at x = 0). d/db is only asked for when b
         # depends on an input; it is 0 where a is 0 and b >= 0, which is what
         # PyTorch's pow_backward_exponent does (the SPEC says b > 0; at
         # a = b = 0 that would give -inf, where PyTorch users expect 0).
-        Op("pow", 2, _power,
-           (lambda m, out, a, b: m.where(m.equal(b, 0.0), 0.0, b * m.pow(a, b - 1.0)),
-            lambda m, out, a, b: m.where(m.equal(a, 0.0) & m.greater_equal(b, 0.0), 0.0, out * m.log(a))),
-           Notation(Fixity.INFIX, "^", POWER, right_associative=True),
-           spellings=("pow",),
-           kink=Kink(_pow_kink,
+        Op("pow", 2, el.power,
+           (el.power_slope, el.power_slope_in_exponent),
+           Notation(Fixity.INFIX, "^", POWER, right_associative=True), aliases=("pow",),
+           kink=Kink(el.pow_kink,
                      "at a = 0 cgrad takes 0^0 = 1, d/da = b*a^(b-1) (0 where b = 0) and d/db = 0 for b >= 0",
-                     fixed=((1, _pow_kink_in_base), (0, _pow_kink_in_exponent))),
-           edges=_edge_of_power),
+                     fixed=((1, el.pow_kink_in_base), (0, el.pow_kink_in_exponent))),
+           edges=el.edge_of_power, shortcut=el.power_shortcut, ufunc=np.power,
+           # (b*a^(b-1) is computed with care where b - 1 is rounded.)
+           printed=(el.power_slope_printed, el.power_slope_in_exponent)),
         # Trigonometry. The rules are written in the forms that keep their
         # precision over the whole domain (tests/test_precision.py holds each to
         # a few ULP of mpmath): (1 - a)*(1 + a) is exact near |a| = 1, where
         # 1 - a*a loses its digits.
-        Op("sin", 1, np.sin, (lambda m, out, a: m.cos(a),), _fn("sin"), ("sin",)),
-        Op("cos", 1, np.cos, (lambda m, out, a: -m.sin(a),), _fn("cos"), ("cos",)),
-        Op("tan", 1, np.tan, (lambda m, out, a: 1.0 + out * out,), _fn("tan"), ("tan",),
-           edges=lambda out, a: (np.cos(a),)),
-        Op("asin", 1, np.arcsin, (lambda m, out, a: 1.0 / m.sqrt((1.0 - a) * (1.0 + a)),), _fn("asin"), ("asin",), edges=_edge_of_unit_interval),
-        Op("acos", 1, np.arccos, (lambda m, out, a: -1.0 / m.sqrt((1.0 - a) * (1.0 + a)),), _fn("acos"), ("acos",), edges=_edge_of_unit_interval),
-        Op("atan", 1, np.arctan, (lambda m, out, a: 1.0 / (1.0 + a * a),), _fn("atan"), ("atan",)),
-        Op("sinh", 1, np.sinh, (lambda m, out, a: m.cosh(a),), _fn("sinh"), ("sinh",)),
-        Op("cosh", 1, np.cosh, (lambda m, out, a: m.sinh(a),), _fn("cosh"), ("cosh",)),
+        Op("sin", 1, np.sin, (lambda m, out, a: m.cos(a),), echoes=(0,)),
+        Op("cos", 1, np.cos, (lambda m, out, a: -m.sin(a),), echoes=(0,)),
+        Op("tan", 1, np.tan, (lambda m, out, a: 1.0 + out * out,), edges=lambda out, a: (np.cos(a),)),
+        Op("asin", 1, np.arcsin, (lambda m, out, a: 1.0 / m.sqrt((1.0 - a) * (1.0 + a)),), edges=el.edge_of_unit_interval),
+        Op("acos", 1, np.arccos, (lambda m, out, a: -1.0 / m.sqrt((1.0 - a) * (1.0 + a)),), edges=el.edge_of_unit_interval),
+        Op("atan", 1, np.arctan, (lambda m, out, a: 1.0 / (1.0 + a * a),)),
+        Op("sinh", 1, np.sinh, (lambda m, out, a: m.cosh(a),)),
+        Op("cosh", 1, np.cosh, (lambda m, out, a: m.sinh(a),)),
         # 1 - tanh^2 cancels, and is 0 once tanh rounds to 1. tanh(a) is
         # 2*sigmoid(2a) - 1, and sigmoid saturates where cosh overflows: its
         # second derivative stays a number (1/cosh(a)^2's is 0*inf there).
         # hypot(a, 1) and two square roots for acosh: a*a overflows first.
-        Op("tanh", 1, np.tanh, (lambda m, out, a: 4.0 * m.sigmoid(2.0 * a) * m.sigmoid(-2.0 * a),),
-           _fn("tanh"), ("tanh",)),
-        Op("asinh", 1, np.arcsinh, (lambda m, out, a: 1.0 / m.hypot(a, 1.0),), _fn("asinh"), ("asinh",)),
-        Op("acosh", 1, np.arccosh, (lambda m, out, a: 1.0 / (m.sqrt(a - 1.0) * m.sqrt(a + 1.0)),), _fn("acosh"), ("acosh",),
+        Op("tanh", 1, np.tanh, (lambda m, out, a: 4.0 * m.sigmoid(2.0 * a) * m.sigmoid(-2.0 * a),)),
+        Op("asinh", 1, np.arcsinh, (lambda m, out, a: 1.0 / m.hypot(a, 1.0),)),
+        Op("acosh", 1, np.arccosh, (lambda m, out, a: 1.0 / (m.sqrt(a - 1.0) * m.sqrt(a + 1.0)),),
            edges=lambda out, a: (a - 1.0,)),
-        Op("atanh", 1, np.arctanh, (lambda m, out, a: 1.0 / ((1.0 - a) * (1.0 + a)),), _fn("atanh"), ("atanh",), edges=_edge_of_unit_interval),
+        Op("atanh", 1, np.arctanh, (lambda m, out, a: 1.0 / ((1.0 - a) * (1.0 + a)),), edges=el.edge_of_unit_interval),
         # Exponentials and logarithms. expm1(a) + 1 cancels for a < 0.
-        Op("exp", 1, np.exp, (lambda m, out, a: out,), _fn("exp"), ("exp",)),
-        Op("expm1", 1, np.expm1, (lambda m, out, a: m.exp(a),), _fn("expm1"), ("expm1",)),
-        Op("log", 1, np.log, (lambda m, out, a: 1.0 / a,), _fn("log"), ("log", "ln"), edges=_edge_at_zero),
-        Op("logb", 2, _log_base,
-           (lambda m, out, a, b: 1.0 / (a * m.log(b)),
-            lambda m, out, a, b: -out / (b * m.log(b))),
-           _fn("log"), ("log",), edges=lambda out, a, b: (a, b, b - 1.0)),
-        Op("log2", 1, np.log2, (lambda m, out, a: LOG2_E / a,), _fn("log2"), ("log2",), edges=_edge_at_zero),
-        Op("log10", 1, np.log10, (lambda m, out, a: LOG10_E / a,), _fn("log10"), ("log10",), edges=_edge_at_zero),
-        Op("log1p", 1, np.log1p, (lambda m, out, a: 1.0 / (1.0 + a),), _fn("log1p"), ("log1p",),
-           edges=lambda out, a: (a + 1.0,)),
+        Op("exp", 1, np.exp, (lambda m, out, a: out,), sign=el.nonnegative),
+        Op("expm1", 1, np.expm1, (lambda m, out, a: m.exp(a),)),
+        Op("log", 1, np.log, (lambda m, out, a: 1.0 / a,), aliases=("ln",),
+           edges=el.edge_at_zero, echoes=(0,)),
+        Op("logb", 2, el.log_base,
+           (lambda m, out, a, b: 1.0 / (a * m.log(b)), lambda m, out, a, b: -out / (b * m.log(b))),
+           Notation(Fixity.CALL, "log"), edges=lambda out, a, b: (a, b, b - 1.0)),
+        Op("log2", 1, np.log2, (lambda m, out, a: LOG2_E / a,), edges=el.edge_at_zero),
+        Op("log10", 1, np.log10, (lambda m, out, a: LOG10_E / a,), edges=el.edge_at_zero),
+        Op("log1p", 1, np.log1p, (lambda m, out, a: 1.0 / (1.0 + a),), edges=lambda out, a: (a + 1.0,)),
         # Roots: the slope at 0 is +inf by convention. sqrt(-0.0) is -0.0, and
         # 0.5/-0.0 would be -inf: abs() keeps the convention there too.
-        Op("sqrt", 1, np.sqrt, (lambda m, out, a: 0.5 / m.abs(out),), _fn("sqrt"), ("sqrt",),
-           kink=Kink(_at_zero, "sqrt'(0) = inf"), edges=_edge_at_zero),
-        Op("cbrt", 1, np.cbrt, (lambda m, out, a: 1.0 / (3.0 * out * out),), _fn("cbrt"), ("cbrt",),
-           kink=Kink(_at_zero, "cbrt'(0) = inf"), edges=_edge_at_zero),
+        Op("sqrt", 1, np.sqrt, (lambda m, out, a: 0.5 / m.abs(out),),
+           kink=Kink(_ZERO_KINK, "sqrt'(0) = inf"), edges=el.edge_at_zero,
+           exact_on_floats=math.sqrt, echoes=(0,), sign=el.nonnegative),
+        Op("cbrt", 1, np.cbrt, (lambda m, out, a: 1.0 / (3.0 * out * out),),
+           kink=Kink(_ZERO_KINK, "cbrt'(0) = inf"), edges=el.edge_at_zero),
         # Piecewise functions and their conventions at the kink.
-        Op("abs", 1, np.abs, (lambda m, out, a: m.sign(a),), _fn("abs"), ("abs",),
-           kink=Kink(_at_zero, "abs'(0) = 0"), edges=_edge_at_zero),
-        Op("sign", 1, np.sign, (lambda m, out, a: 0.0,), _fn("sign"), ("sign",),
-           kink=Kink(_at_zero, "sign'(0) = 0"), edges=_edge_at_zero),
-        Op("relu", 1, _relu, (lambda m, out, a: m.sign(out),), _fn("relu"), ("relu",),
-           kink=Kink(_at_zero, "relu'(0) = 0"), edges=_edge_at_zero),
+        Op("abs", 1, np.abs, (lambda m, out, a: m.sign(a),),
+           kink=Kink(_ZERO_KINK, "abs'(0) = 0"), edges=el.edge_at_zero,
+           exact_on_floats=abs, echoes=(0,), sign=el.nonnegative),
+        Op("sign", 1, np.sign, (lambda m, out, a: 0.0,),
+           kink=Kink(_ZERO_KINK, "sign'(0) = 0"), edges=el.edge_at_zero),
+        Op("relu", 1, el.relu, (lambda m, out, a: m.sign(out),),
+           kink=Kink(_ZERO_KINK, "relu'(0) = 0"), edges=el.edge_at_zero),
         # out*(1 - out) cancels, and is 0 once sigmoid rounds to 1.
-        Op("sigmoid", 1, _sigmoid, (lambda m, out, a: out * m.sigmoid(-a),), _fn("sigmoid"), ("sigmoid",)),
-        Op("softplus", 1, lambda a: np.logaddexp(0.0, a), (lambda m, out, a: m.sigmoid(a),),
-           _fn("softplus"), ("softplus",)),
-        Op("erf", 1, _erf, (lambda m, out, a: (2.0 / math.sqrt(math.pi)) * m.exp(-(a * a)),),
-           _fn("erf"), ("erf",)),
+        Op("sigmoid", 1, el.sigmoid, (lambda m, out, a: out * m.sigmoid(-a),)),
+        Op("softplus", 1, el.softplus, (lambda m, out, a: m.sigmoid(a),)),
+        Op("erf", 1, el.erf, (el.erf_slope,),
+           printed=(lambda m, out, a: el.TWO_OVER_ROOT_PI * m.exp(-(a * a)),)),
         # Functions of two or more arguments.
         Op("atan2", 2, np.arctan2,
-           (lambda m, out, y, x: _over_hypot_squared(m, x, y, x),
-            lambda m, out, y, x: _over_hypot_squared(m, -y, y, x)),
-           _fn("atan2"), ("atan2",), edges=_edge_of_atan2),
+           (lambda m, out, y, x: el.over_hypot_squared(m, x, y, x),
+            lambda m, out, y, x: el.over_hypot_squared(m, -y, y, x)),
+           edges=el.edge_of_atan2),
         Op("hypot", 2, np.hypot,
            (lambda m, out, a, b: m.where(m.equal(out, 0.0), 0.0, a / out),
             lambda m, out, a, b: m.where(m.equal(out, 0.0), 0.0, b / out)),
-           _fn("hypot"), ("hypot",),
-           kink=Kink(lambda m, out, a, b: m.equal(out, 0.0), "the gradient of hypot at (0, 0) is (0, 0)"),
-           edges=lambda out, a, b: (_edge_at_origin(a, b),)),
-        Op("min", None, _minimum, (lambda m, out, *args, index: m.tie_share(out, args, index),),
-           _fn("min"), ("min",),
-           kink=Kink(lambda m, out, *args: m.is_tie(out, *args), "tied arguments share the slope equally (1/n each)"),
-           edges=_edges_of_extremum(np.minimum)),
-        Op("max", None, _maximum, (lambda m, out, *args, index: m.tie_share(out, args, index),),
-           _fn("max"), ("max",),
-           kink=Kink(lambda m, out, *args: m.is_tie(out, *args), "tied arguments share the slope equally (1/n each)"),
-           edges=_edges_of_extremum(np.maximum)),
+           kink=Kink(el.hypot_at_origin, "the gradient of hypot at (0, 0) is (0, 0)"),
+           edges=lambda out, a, b: (el.edge_at_origin(a, b),)),
+        Op("min", None, el.minimum, (lambda m, out, *args, index: m.tie_share(out, args, index),),
+           kink=Kink(el.is_tie, _TIES), edges=el.edges_of_extremum(np.minimum)),
+        Op("max", None, el.maximum, (lambda m, out, *args, index: m.tie_share(out, args, index),),
+           kink=Kink(el.is_tie, _TIES), edges=el.edges_of_extremum(np.maximum)),
     ]
 }  # fmt: skip
 
@@ -430,18 +359,20 @@ def arity_text(name: str) -> str:
     arities = sorted(FUNCTIONS[name], key=lambda arity: -1 if arity is None else arity)
     if arities == [None]:
         return "one or more arguments"
-    words = {1: "one", 2: "two", 3: "three"}
+    words: dict[int | None, str] = {1: "one", 2: "two", 3: "three"}
     counts = " or ".join(words.get(arity, str(arity)) for arity in arities)
     return f"{counts} argument{'' if arities == [1] else 's'}"
 
 
-# The numeric namespace that derivative rules and kink tests run against.
-NUMERIC = SimpleNamespace(
-    **{op.name: op.forward for op in OPS.values()},
-    where=_where,
-    equal=np.equal,
-    less=np.less,
-    greater_equal=np.greater_equal,
-    tie_share=_tie_share,
-    is_tie=_is_tie,
+# The rule namespaces over numbers (see cgrad.namespaces): numpy's walk,
+# kink tests at one point of Python floats, and rules on Python floats.
+_FORWARDS = {op.name: op.forward for op in OPS.values()}
+NUMERIC = numeric_namespace(_FORWARDS)
+POINT_TESTS = point_tests_namespace(_FORWARDS)
+FLOATS = floats_namespace(
+    _FORWARDS, {op.name: op.exact_on_floats for op in OPS.values() if op.exact_on_floats}
 )
+# The same by forward function, for the engine's forward steps on floats.
+EXACT_ON_FLOATS: dict[Callable[..., Any], Callable[..., Any]] = {
+    op.forward: op.exact_on_floats for op in OPS.values() if op.exact_on_floats is not None
+}

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import Span
 from ..numerals import format_number, format_short
-from ..ops import OPS, Fixity
+from ..ops import OPS
 from .graph import CONSTANT, Graph
 
 
@@ -71,14 +71,7 @@ def _where(index: int | None, count: int, size: int) -> str:
 
 def _application(op_name: str, arguments: list[float]) -> str:
     """``log(0)``, ``0/0``, ``-inf``: the op applied to the offending numbers."""
-    op = OPS[op_name]
-    text = [format_number(a) for a in arguments]
-    match op.notation.fixity:
-        case Fixity.INFIX:
-            return f"{text[0]} {op.notation.symbol} {text[1]}"
-        case Fixity.PREFIX:
-            return f"{op.notation.symbol}{text[0]}"
-    return f"{op.notation.symbol}({', '.join(text)})"
+    return OPS[op_name].notation.written([format_number(a) for a in arguments])
 
 
 def one_sided_slopes(op_name: str, arguments: list[float], position: int) -> tuple[float, float]:

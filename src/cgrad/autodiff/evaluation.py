@@ -22,10 +22,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..ops import NUMERIC, OPS
+from ..ops import NUMERIC, OPS, POINT_TESTS
 from .chunks import chunkable, evaluate_in_chunks
 from .diagnostics import Diagnostics, EvaluationWarning
-from .floats import POINT_TESTS, walk_on_floats
+from .floats import walk_on_floats
 from .graph import INPUT
 from .passes import Plan, backward, forward, forward_mode
 from .runner import Runner

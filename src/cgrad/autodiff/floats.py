@@ -4,48 +4,20 @@ looks at the point): a ufunc call on one number costs many times an
 operator.
 
 IEEE arithmetic, abs and sqrt are correctly rounded, so Python's operators
-give numpy's bits (codegen.EXACT_ON_FLOATS); every other function is the
+give numpy's bits (ops.EXACT_ON_FLOATS); every other function is the
 engine's own, whose numpy scalar result then takes part in the operators as
 it is (making it a float would cost more than it saves).
 """
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable, Sequence
-from types import SimpleNamespace
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 
-from ..ops import NUMERIC
-from .codegen import EXACT_ON_FLOATS
+from ..ops import EXACT_ON_FLOATS, FLOATS
 from .passes import ForwardStep, Plan, backward
-
-# The kink tests at one point of Python floats: each test one truth value,
-# compared by Python's operators (the same IEEE comparisons as numpy's,
-# without a ufunc call each).
-POINT_TESTS = SimpleNamespace(
-    **{**vars(NUMERIC), "equal": operator.eq, "less": operator.lt, "greater_equal": operator.ge}
-)
-
-
-def _on_floats(function: Callable) -> Callable:
-    return EXACT_ON_FLOATS.get(function, function)
-
-
-# The namespace derivative rules run against on floats (see ops.NUMERIC).
-FLOATS = SimpleNamespace(
-    **{
-        **{name: _on_floats(function) for name, function in vars(NUMERIC).items()},
-        # Tests on one number: Python's comparisons (no ufunc call each).
-        "where": NUMERIC.where,
-        "equal": operator.eq,
-        "less": operator.lt,
-        "greater_equal": operator.ge,
-        "is_tie": NUMERIC.is_tie,
-    }
-)
 
 
 class FloatSteps(NamedTuple):
@@ -61,7 +33,9 @@ def float_steps(plan: Plan) -> FloatSteps:
     """The :class:`FloatSteps` of ``plan`` (a runner keeps them)."""
     return FloatSteps(
         tuple(None if value is None else float(value) for value in plan.initial),
-        tuple((node, _on_floats(f), operands) for node, f, operands in plan.forward_steps),
+        tuple(
+            (node, EXACT_ON_FLOATS.get(f, f), operands) for node, f, operands in plan.forward_steps
+        ),
     )
 
 

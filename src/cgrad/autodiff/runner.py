@@ -17,9 +17,10 @@ from typing import Protocol, cast
 import numpy as np
 
 from ..ops import NUMERIC
-from .codegen import compile_array_passes, compile_point_passes, kink_impossible
+from .codegen import compile_array_passes, compile_point_passes
 from .floats import FloatSteps, float_steps
 from .passes import SEED, KinkStep, Plan
+from .tracing import kink_impossible
 
 # Point evaluations of a plan walked before its generated code is made:
 # making it costs as much as many walks, so a one-off evaluation walks.

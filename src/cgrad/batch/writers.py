@@ -388,18 +388,17 @@ class TableWriter:
                 cells[1 + len(ids)] = o.expression or ""
             return [*cells, f"{o.error[0]}: {o.error[1]}"]
         note = " | ".join(w.message for w in o.warnings or ())
+        value = "" if o.value is None else format_short(o.value)  # None only with an error
+        inputs, gradient = o.inputs, o.gradient
         if self.layout.per_record:
-            inputs = " ".join(f"{n}={format_short(v)}" for n, v in o.inputs.items())
-            gradient = " ".join(f"{n}={format_short(g)}" for n, g in o.gradient.items())
-            expression = o.expression or ""
-            return [str(o.row), *ids, expression, inputs, format_short(o.value), gradient, note]
-        inputs = o.inputs
-        gradient = o.gradient
+            input_text = " ".join(f"{n}={format_short(v)}" for n, v in inputs.items())
+            gradient_text = " ".join(f"{n}={format_short(g)}" for n, g in gradient.items())
+            return [str(o.row), *ids, o.expression or "", input_text, value, gradient_text, note]
         return [
             str(o.row),
             *ids,
             *(format_short(inputs[n]) for n in self.layout.inputs),
-            format_short(o.value),
+            value,
             *(format_short(gradient[n]) for n in self.layout.gradient_columns),
             note,
         ]

@@ -8,13 +8,15 @@ limit with a line that says how much more there is.
 
 from __future__ import annotations
 
+from typing import cast
+
 from rich.console import Group
 from rich.text import Text
 
 from ..autodiff.graph import CONSTANT, INPUT, Graph
 from ..explain import Passes, Paths
 from ..numerals import format_short
-from ..ops import OPS, Fixity
+from ..ops import OPS
 from .node_names import binding_names
 from .terminal_tables import aligned_table
 
@@ -41,15 +43,8 @@ def _computes(graph: Graph, node_id: int) -> str:
     if node.op == INPUT:
         return node.name or ""
     if node.op == CONSTANT:
-        return format_short(node.value)
-    notation = OPS[node.op].notation
-    operands = [f"@{i}" for i in node.operands]
-    match notation.fixity:
-        case Fixity.INFIX:
-            return f" {notation.symbol} ".join(operands)
-        case Fixity.PREFIX:
-            return f"{notation.symbol}{operands[0]}"
-    return f"{notation.symbol}({', '.join(operands)})"
+        return format_short(cast(float, node.value))  # a constant has its value
+    return OPS[node.op].notation.written([f"@{i}" for i in node.operands])
 
 
 def _more(left_out: int, what: str, why: str = "--full shows them all") -> Text:

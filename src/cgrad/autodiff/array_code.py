@@ -1,0 +1,191 @@
+"""The passes over arrays as straight-line numpy calls, into work arrays.
+
+The tracing of :mod:`cgrad.autodiff.tracing`, recording calls rather than
+lines (:class:`ArrayRecorder`): which array a result goes to is decided
+once the whole pass is known (:func:`array_source`), the way a compiler
+allocates registers. What the recorder learns on the way comes from the
+op table: which arguments an op echoes (:func:`echoed_inputs`) and the sign
+of its result (for :func:`~cgrad.autodiff.tracing.never_at_kink`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..ops import Op, Sign
+from .tracing import Recorder, Traced, sign_of
+
+# (result, function called, its arguments, the op it applies)
+Statement = tuple["ArrayTraced", Callable[..., Any], tuple, Op]
+
+
+class ArrayTraced(Traced):
+    """A traced value that knows whether it is an array (it depends on an
+    input given as an array) or one number, and what its sign is."""
+
+    __slots__ = ("array", "sign")
+
+    def __init__(
+        self, recorder: Recorder, name: str, array: bool, sign: Sign = Sign.UNKNOWN
+    ) -> None:
+        super().__init__(recorder, name)
+        self.array = array
+        self.sign = sign
+
+
+def writes_float64(function: Callable[..., Any]) -> bool:
+    """A ufunc whose float64 loop gives one float64: it may write its
+    result into a buffer of float64s, one of its operands' included."""
+    return (
+        isinstance(function, np.ufunc)
+        and function.nout == 1
+        and "d" * function.nin + "->d" in function.types
+    )
+
+
+class ArrayRecorder(Recorder):
+    """Records calls, not lines: which buffer a result goes to is decided
+    once the whole pass is known (see :func:`array_source`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.statements: list[Statement] = []
+
+    def constant(self, value: Any) -> str:
+        name = f"k{len(self.namespace)}"
+        self.namespace[name] = value  # as the walk has it, float or float64
+        return name
+
+    def array_operand(self, value: Any) -> str:
+        """An operand of a ufunc over arrays of float64: a constant as an
+        array of one float64, the same number, which a ufunc takes in
+        faster than a float (no conversion at each call)."""
+        if isinstance(value, Traced):
+            return value.name
+        name = f"k{len(self.namespace)}"
+        self.namespace[name] = np.array(value, dtype=np.float64)
+        return name
+
+    def record(self, op: Op, function: Callable[..., Any], arguments: Sequence[Any]) -> Traced:
+        self.count += 1
+        array = any(isinstance(a, ArrayTraced) and a.array for a in arguments)
+        sign = Sign.UNKNOWN
+        if op.sign is not None:
+            repeated = all(a is arguments[0] for a in arguments)
+            sign = op.sign(tuple(sign_of(a) for a in arguments), repeated)
+        result = ArrayTraced(self, f"t{self.count}", array, sign)
+        self.statements.append((result, function, tuple(arguments), op))
+        return result
+
+
+def echoed_inputs(recorder: ArrayRecorder, inputs: int, results: list) -> tuple[bool, ...]:
+    """Per input: is it not finite only where a result is not? Then the
+    caller, which looks at the results for NaN and inf, need not look at
+    it too (x*y + z is NaN or inf wherever x, y or z is)."""
+    echoing = {v.name for v in results if isinstance(v, Traced)}
+    for result, _, arguments, op in reversed(recorder.statements):
+        if result.name in echoing:
+            for position in op.echoes:
+                if isinstance(arguments[position], Traced):
+                    echoing.add(arguments[position].name)
+    return tuple(f"i{position}" in echoing for position in range(inputs))
+
+
+def array_source(
+    recorder: ArrayRecorder, inputs: int, results: list, watched: list
+) -> tuple[str, int]:
+    """The text of the passes, and how many work arrays it uses.
+
+    Straight-line code in which every name is assigned once: a name's last
+    reader is known, and when it has read it, the name's work array is free
+    for the next result (a linear scan over the lines, as a compiler
+    allocates registers). Names the caller gets back are never written
+    over; nor is an operand of a function that is not a ufunc (it might
+    return it, as x^1 returns x), nor an input."""
+    kept = {v.name for v in [*results, *watched] if isinstance(v, Traced)}
+    statements = _live(recorder.statements, kept)
+    lines, buffers = _allocated(recorder, statements, results, kept)
+
+    def listed(values: list) -> str:
+        return ", ".join(recorder.operand(v) if v is not None else "None" for v in values)
+
+    parameters = [
+        *(f"i{position}" for position in range(inputs)),
+        *(f"o{position}" for position in range(len(results))),
+        *(f"s{buffer}" for buffer in range(buffers)),
+    ]
+    source = "\n".join(
+        [
+            f"def passes({', '.join(parameters)}):",
+            *lines,
+            f"    return [{listed(results)}], [{listed(watched)}]",
+        ]
+    )
+    return source, buffers
+
+
+def _live(statements: list[Statement], kept: set[str]) -> list[Statement]:
+    """The statements whose results something in ``kept`` reads: the walk
+    computes every node, but only the results and the watched values reach
+    the caller."""
+    live = set(kept)
+    found = []
+    for statement in reversed(statements):
+        if statement[0].name in live:
+            found.append(statement)
+            live.update(a.name for a in statement[2] if isinstance(a, Traced))
+    found.reverse()
+    return found
+
+
+def _allocated(
+    recorder: ArrayRecorder, statements: list[Statement], results: list, kept: set[str]
+) -> tuple[list[str], int]:
+    """The lines of ``statements``, each ufunc writing into the caller's
+    array for its result or a work array; and how many work arrays."""
+    last_read = {}
+    for index, (_, _, arguments, _) in enumerate(statements):
+        for a in arguments:
+            if isinstance(a, Traced):
+                last_read[a.name] = index
+    # A result made by a ufunc is made in the caller's array for it.
+    destination = {}
+    made_here = {t.name for t, function, _, _ in statements if t.array and writes_float64(function)}
+    for position, v in enumerate(results):
+        if isinstance(v, Traced) and v.name in made_here and v.name not in destination:
+            destination[v.name] = f"o{position}"
+    buffer_of: dict[str, int] = {}
+    free: list[int] = []
+    buffers = 0
+    lines = []
+    for index, (result, function, arguments, _) in enumerate(statements):
+        if not (result.array and writes_float64(function)):
+            # Its result may be one of its operands: they are never freed.
+            kept.update(a.name for a in arguments if isinstance(a, Traced))
+            listed = ", ".join(map(recorder.operand, arguments))
+            lines.append(f"    {result.name} = {recorder.function(function)}({listed})")
+            continue
+        call = f"{recorder.function(function)}({', '.join(map(recorder.array_operand, arguments))}"
+        # Operands read for the last time give their arrays back first, the
+        # first operand's on top: an elementwise ufunc may write over what
+        # it reads, element by element.
+        dying = []
+        for a in arguments:
+            name = getattr(a, "name", None)
+            if name in buffer_of and last_read[name] == index and name not in kept:
+                dying.append(buffer_of.pop(name))
+        free.extend(reversed(dying))
+        out = destination.get(result.name)
+        if out is None:
+            if free:
+                buffer = free.pop()
+            else:
+                buffer, buffers = buffers, buffers + 1
+            buffer_of[result.name] = buffer
+            out = f"s{buffer}"
+        # (the out array positionally: a keyword costs a ufunc more)
+        lines.append(f"    {result.name} = {call}, {out})")
+    return lines, buffers

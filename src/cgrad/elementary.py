@@ -1,0 +1,283 @@
+"""The numeric pieces the op table's entries are made of.
+
+Forward functions numpy lacks or gets wrong for us, kink tests and edges
+(numbers only), the careful numeric forms of two rules, and the facts
+generated code needs about pow. Each is named in its op's entry in
+:mod:`cgrad.ops`, where the op's other facts are; nothing else uses them.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from enum import Enum, IntEnum
+from functools import reduce
+
+import numpy as np
+
+# --------------------------------------------------------------------------
+# Forward functions.
+
+
+def sigmoid(a):
+    # 1/(1+exp(-a)) saturates cleanly to 0 and 1 at the extremes (exp
+    # overflows to inf, 1/inf is 0) and is accurate in between.
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+_erf_ufunc = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf(a):
+    # numpy has no erf; math.erf is exact to the last bit and handles inf/nan.
+    result = _erf_ufunc(a)
+    return (
+        np.asarray(result, dtype=np.float64)
+        if isinstance(result, np.ndarray)
+        else np.float64(result)
+    )
+
+
+def power(a, b):
+    # x^2's slope is 2*x^1: no need to copy x to raise it to the power 1.
+    if np.ndim(b) == 0 and b == 1.0:
+        return a
+    return np.power(a, b)
+
+
+def relu(a):
+    return np.maximum(a, 0.0)
+
+
+def softplus(a):
+    return np.logaddexp(0.0, a)
+
+
+def log_base(a, b):
+    return np.log(a) / np.log(b)
+
+
+def minimum(*args):
+    return reduce(np.minimum, args)
+
+
+def maximum(*args):
+    return reduce(np.maximum, args)
+
+
+# --------------------------------------------------------------------------
+# What generated code needs to know (see Op.sign, Op.shortcut).
+
+
+class Sign(IntEnum):
+    """What is known of a value's sign at every point, weakest first."""
+
+    UNKNOWN = 0
+    NONNEGATIVE = 1  # >= 0 (-0.0 included) or NaN
+    POSITIVE = 2  # > 0 or NaN, never 0
+
+
+class Shortcut(Enum):
+    """What a call amounts to for some constant last argument."""
+
+    FIRST = "the first argument itself"  # x^1
+    SQUARE = "the first argument times itself"  # x^2
+
+
+# Recent numpy's power loop squares by multiplying when the exponent is one
+# number 2.0, as it is for a point and for a constant exponent over arrays;
+# older numpy calls pow(), which is not always x*x to the last bit. The same
+# change took an exponent of 0.5 to sqrt, which tells the two apart: sqrt
+# keeps the sign of -0.0, pow() does not.
+POWER_SQUARES = bool(np.signbit(np.power(np.float64(-0.0), np.float64(0.5))))
+
+
+def power_shortcut(exponent) -> Shortcut | None:
+    """power's own tests of a constant exponent, made once: x^1 is x, and
+    x^2 is x*x where numpy squares so (POWER_SQUARES)."""
+    if np.ndim(exponent) == 0:
+        if exponent == 1.0:
+            return Shortcut.FIRST
+        if exponent == 2.0 and POWER_SQUARES:
+            return Shortcut.SQUARE
+    return None
+
+
+def nonnegative(signs: tuple[Sign, ...], repeated: bool) -> Sign:
+    # exp may underflow to 0, sqrt(-0.0) is -0.0: never more than >= 0.
+    return Sign.NONNEGATIVE
+
+
+def sign_of_product(signs: tuple[Sign, ...], repeated: bool) -> Sign:
+    return Sign.NONNEGATIVE if repeated else Sign.UNKNOWN  # a square (of -0.0: 0.0)
+
+
+def sign_of_sum(signs: tuple[Sign, ...], repeated: bool) -> Sign:
+    # Rounding is monotonic: a > 0 plus b >= 0 rounds to a or more.
+    return max(signs) if min(signs) >= Sign.NONNEGATIVE else Sign.UNKNOWN
+
+
+# --------------------------------------------------------------------------
+# Rules in careful numeric forms (each op's printed rule is the textbook's).
+
+TINY = sys.float_info.min
+HUGE = sys.float_info.max
+TWO_OVER_ROOT_PI = 2.0 / math.sqrt(math.pi)
+# Veltkamp's constant: a*SPLIT splits a float into halves of 26 bits, each
+# of which squares exactly.
+_SPLIT = 134217729.0  # 2^27 + 1
+# Past |a| = 27.3 exp(-a^2) is 0: clamping there keeps a*SPLIT finite.
+_ERF_REACH = 30.0
+
+
+def erf_slope(m, out, a):
+    """2/sqrt(pi)*exp(-a^2) with a^2 exact: a = hi + lo with hi^2 exact, and
+    a^2 - hi^2 = lo*(a + hi), small enough that its rounding does not
+    matter. exp(-a*a) turns the rounding of a*a (up to a^2*2^-53) into a
+    relative error of up to a^2 ULP."""
+    a = m.min(m.max(a, -_ERF_REACH), _ERF_REACH)
+    scaled = _SPLIT * a
+    hi = scaled - (scaled - a)
+    lo = a - hi
+    return TWO_OVER_ROOT_PI * m.exp(-(hi * hi)) * m.exp(-(lo * (a + hi)))
+
+
+def power_slope(m, out, a, b):
+    """b*a^(b-1), 0 where b is 0. Where b - 1 is rounded (a fractional b
+    below 1/2), a^(b-1) would turn that rounding into a relative error of
+    |log a| times it: there a^(b-1) is a^d * a^e with d + e = b - 1 exactly
+    (e the rounding error of d = b - 1), and a^e, which is within 1e-13 of
+    1, taken with a kept between the normal floats so that 0^e and inf^e
+    do not turn a^d's 0 or inf into NaN. A constant b (x^2, x^0.3) is
+    decided once, so generated code holds one form or the other."""
+    d = b - 1.0
+    exact = m.equal(d + 1.0, b)
+    if np.ndim(exact) == 0:  # one exponent: one form, the other never computed
+        return _power_slope_simple(m, a, b, d) if exact else _power_slope_careful(m, a, b, d)
+    return m.where(exact, _power_slope_simple(m, a, b, d), _power_slope_careful(m, a, b, d))
+
+
+def _power_slope_simple(m, a, b, d):
+    return m.where(m.equal(b, 0.0), 0.0, b * m.pow(a, d))
+
+
+def _power_slope_careful(m, a, b, d):
+    # (Knuth's TwoSum: e is exactly b + (-1) - d.)
+    back = d - b
+    e = (b - (d - back)) + (-1.0 - back)
+    return b * m.pow(a, d) * m.pow(m.min(m.max(a, TINY), HUGE), e)
+
+
+def power_slope_printed(m, out, a, b):
+    """b*a^(b-1) as the textbook writes it (0 where b is 0)."""
+    return m.where(m.equal(b, 0.0), 0.0, b * m.pow(a, b - 1.0))
+
+
+def power_slope_in_exponent(m, out, a, b):
+    """a^b*log(a), 0 where a is 0 and b >= 0 (see the pow entry)."""
+    return m.where(m.equal(a, 0.0) & m.greater_equal(b, 0.0), 0.0, out * m.log(a))
+
+
+def over_hypot_squared(m, numerator, y, x):
+    # numerator/(x*x + y*y) without the squares, which overflow (or vanish)
+    # while the quotient is still a float.
+    length = m.hypot(y, x)
+    return numerator / length / length
+
+
+# --------------------------------------------------------------------------
+# Kink tests: ``at(m, out, *args)``, true at the kink (see ops.Kink).
+
+
+def at_zero(m, out, a):
+    return m.equal(a, 0.0)
+
+
+def pow_kink(m, out, a, b):
+    # Only a power below 1 has a kink at 0. At b = 0 it is d/db that has
+    # none: 0^b jumps from inf to 1 to 0.
+    return _at_zero_base(m, a, m.less(b, 1.0))
+
+
+def pow_kink_in_base(m, out, a, b):
+    # b*a^(b-1) has no limit at a = 0 where b < 1, except at b = 0: a^0 is 1
+    # on both sides of 0, its slope 0 on both.
+    below_one = m.less(b, 1.0) & (m.less(b, 0.0) | m.less(0.0, b))
+    return _at_zero_base(m, a, below_one)
+
+
+def pow_kink_in_exponent(m, out, a, b):
+    # d/db = a^b*log(a) at a = 0 is 0 for b > 0 (0^b is 0 there), and a jump at b = 0.
+    return _at_zero_base(m, a, m.equal(b, 0.0))
+
+
+def _at_zero_base(m, a, exponent_kinks):
+    # x^2 (the usual case, an exponent that is one number with no kink)
+    # needs no look at x at all.
+    if np.ndim(exponent_kinks) == 0 and not exponent_kinks:
+        return False
+    return m.equal(a, 0.0) & exponent_kinks
+
+
+def hypot_at_origin(m, out, a, b):
+    return m.equal(out, 0.0)
+
+
+def is_tie(m, out, *args):
+    return m.is_tie(out, *args)
+
+
+# --------------------------------------------------------------------------
+# Edges (see Op.edges): numeric only, so plain numpy.
+
+
+def edge_at_zero(out, a):
+    return (a,)
+
+
+def edge_of_unit_interval(out, a):
+    # (1 - a)(1 + a) rather than 1 - a*a: exact near |a| = 1.
+    return ((1.0 - a) * (1.0 + a),)
+
+
+def edge_of_power(out, a, b):
+    # a^b is smooth in a through 0 only for a whole exponent >= 0.
+    smooth = np.equal(np.floor(b), b) & np.greater_equal(b, 0.0)
+    return (np.where(smooth, 1.0, a),)
+
+
+def edge_at_origin(a, b):
+    # The larger of the two in size, with its sign: it changes sign when a
+    # path through the plane passes the origin (hypot(a, b) only touches 0).
+    return np.where(np.abs(a) <= np.abs(b), b, a)
+
+
+def edge_of_atan2(out, y, x):
+    # The branch cut (y = 0 with x < 0) and the origin.
+    return (np.where(np.less(x, 0.0), y, 1.0), edge_at_origin(y, x))
+
+
+def edges_of_extremum(better: Callable) -> Callable[..., tuple]:
+    """Ties of min or max: for each argument, how far it is ahead of the
+    best of the others (positive for the one chosen, zero at a tie)."""
+
+    def edges(out, *args):
+        if len(args) < 2:
+            return ()
+        prefix = [args[0]]
+        for arg in args[1:-1]:
+            prefix.append(better(prefix[-1], arg))
+        suffix = [args[-1]]
+        for arg in reversed(args[1:-1]):
+            suffix.append(better(suffix[-1], arg))
+        suffix.reverse()
+        others = [
+            suffix[0],
+            *(better(p, s) for p, s in zip(prefix[:-1], suffix[1:], strict=True)),
+            prefix[-1],
+        ]
+        sign = 1.0 if better is np.maximum else -1.0
+        return tuple(sign * (arg - other) for arg, other in zip(args, others, strict=True))
+
+    return edges

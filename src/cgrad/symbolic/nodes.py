@@ -1,0 +1,265 @@
+"""Symbolic nodes: the values a derivative formula is made of.
+
+A :class:`Sym` is a node of an expression DAG; arithmetic on it (what the op
+table's rules do with ``+``, ``*``, ``/``, ``**`` and ``-``) builds new
+nodes through its :class:`Builder`, and :class:`Namespace` is the rules'
+``m`` that builds them (a :class:`~cgrad.namespaces.RuleNamespace`). Nodes
+are hash-consed (the same subexpression is one node) and simplified as they
+are made: constants are folded, and ``0*a``, ``1*a``, ``a+0``, ``a-0``,
+``a/1``, ``a^1``, ``a^0``, ``--a`` and ``-(a-b)`` never appear.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import reduce
+from typing import Any
+
+import numpy as np
+
+from ..autodiff.graph import CONSTANT, INPUT
+from ..namespaces import OperatorProxy, RuleNamespace
+from ..ops import OPS
+from .printing import program_text
+
+
+class Sym(OperatorProxy):
+    """A node of a symbolic expression DAG. Arithmetic on it builds new
+    nodes through its builder."""
+
+    __slots__ = ("id", "op", "operands", "value", "name", "builder")
+
+    def __init__(
+        self,
+        builder: Builder,
+        id: int,  # noqa: A002
+        op: str,
+        operands: tuple[Sym, ...] = (),
+        value: float | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.builder = builder
+        self.id = id
+        self.op = op
+        self.operands: tuple[Sym, ...] = operands
+        self.value: float | None = value
+        self.name: str | None = name
+
+    def apply_op(self, name: str, *arguments: object) -> Sym:
+        return self.builder.apply(name, *arguments)
+
+    def __repr__(self) -> str:
+        return f"Sym({program_text(self)!r})"
+
+    def is_constant(self, value: float | None = None) -> bool:
+        return self.op == CONSTANT and (value is None or self.value == value)
+
+
+class Builder:
+    """Makes :class:`Sym` nodes: one per distinct (op, operands), simplified."""
+
+    def __init__(self) -> None:
+        self.nodes: list[Sym] = []
+        self.keys: dict[tuple, Sym] = {}
+        # Per node, where in the graph being differentiated it was made:
+        # (node id, True) for that node's value, (node id, False) for a
+        # part of its derivative rule; None outside :func:`formulas`.
+        self.origin: tuple[int, bool] | None = None
+        self.origins: list[tuple[int, bool] | None] = []
+
+    def _made(
+        self, key: tuple, op: str, operands: tuple[Sym, ...] = (), value=None, name=None
+    ) -> Sym:
+        node = self.keys.get(key)
+        if node is None:
+            node = Sym(self, len(self.nodes), op, operands, value, name)
+            self.nodes.append(node)
+            self.origins.append(self.origin)
+            self.keys[key] = node
+        return node
+
+    def constant(self, value: float) -> Sym:
+        value = float(value)
+        # -0.0 == 0.0, but they are different constants (1/-0.0 is -inf).
+        return self._made((CONSTANT, value, math.copysign(1.0, value)), CONSTANT, value=value)
+
+    def input(self, name: str) -> Sym:
+        return self._made((INPUT, name), INPUT, name=name)
+
+    def lift(self, value: Any) -> Sym:
+        return value if isinstance(value, Sym) else self.constant(value)
+
+    def apply(self, op: str, *arguments: Any) -> Sym:
+        operands = tuple(self.lift(a) for a in arguments)
+        simplify = _SIMPLER.get(op)
+        simpler = simplify(self, *operands) if simplify is not None else None
+        if simpler is not None:
+            return simpler
+        if all(a.op == CONSTANT for a in operands):
+            with np.errstate(all="ignore"):
+                folded = float(OPS[op].forward(*(np.float64(a.value) for a in operands)))
+            # A NaN or an infinity has no literal in the language: keep the
+            # operation that makes it.
+            if math.isfinite(folded):
+                return self.constant(folded)
+        return self._made((op, tuple(a.id for a in operands)), op, operands)
+
+
+# --------------------------------------------------------------------------
+# The identities of the module docstring, per op: a simpler node, or None.
+
+
+def _simpler_neg(builder: Builder, a: Sym) -> Sym | None:
+    if a.op == "neg":
+        return a.operands[0]
+    if a.op == "sub":
+        return builder.apply("sub", a.operands[1], a.operands[0])
+    return None
+
+
+def _simpler_add(builder: Builder, a: Sym, b: Sym) -> Sym | None:
+    if a.is_constant(0.0):
+        return b
+    if b.is_constant(0.0):
+        return a
+    if b.op == "neg":
+        return builder.apply("sub", a, b.operands[0])
+    if a.op == "neg":
+        return builder.apply("sub", b, a.operands[0])
+    return None
+
+
+def _simpler_sub(builder: Builder, a: Sym, b: Sym) -> Sym | None:
+    if b.is_constant(0.0):
+        return a
+    if a.is_constant(0.0):
+        return builder.apply("neg", b)
+    if b.op == "neg":
+        return builder.apply("add", a, b.operands[0])
+    if a is b:
+        return builder.constant(0.0)
+    return None
+
+
+def _simpler_mul(builder: Builder, a: Sym, b: Sym) -> Sym | None:
+    if a.is_constant(0.0) or b.is_constant(0.0):
+        return builder.constant(0.0)
+    if a.is_constant(1.0):
+        return b
+    if b.is_constant(1.0):
+        return a
+    if a.is_constant(-1.0):
+        return builder.apply("neg", b)
+    if b.is_constant(-1.0):
+        return builder.apply("neg", a)
+    if a.op == "neg" and b.op == "neg":
+        return builder.apply("mul", a.operands[0], b.operands[0])
+    if a.op == "neg":
+        return builder.apply("neg", builder.apply("mul", a.operands[0], b))
+    if b.op == "neg":
+        return builder.apply("neg", builder.apply("mul", a, b.operands[0]))
+    # A constant factor reads better in front: 2*x, not x*2.
+    if b.op == CONSTANT and a.op != CONSTANT:
+        return builder.apply("mul", b, a)
+    # 4*(3*y) is 12*y (to within the last bit, the price of a formula
+    # that reads like one).
+    if a.op == CONSTANT and b.op == "mul" and b.operands[0].op == CONSTANT:
+        factor = builder.apply("mul", a, b.operands[0])
+        if factor.op == CONSTANT:
+            return builder.apply("mul", factor, b.operands[1])
+    return None
+
+
+def _simpler_div(builder: Builder, a: Sym, b: Sym) -> Sym | None:
+    if b.is_constant(1.0):
+        return a
+    if a.is_constant(0.0) and not b.is_constant(0.0):
+        return builder.constant(0.0)
+    if b.is_constant(-1.0):
+        return builder.apply("neg", a)
+    if a.op == "neg":
+        return builder.apply("neg", builder.apply("div", a.operands[0], b))
+    return None
+
+
+def _simpler_pow(builder: Builder, a: Sym, b: Sym) -> Sym | None:
+    if b.is_constant(1.0):
+        return a
+    if b.is_constant(0.0):
+        return builder.constant(1.0)
+    return None
+
+
+_SIMPLER: dict[str, Callable[..., Sym | None]] = {
+    "neg": _simpler_neg,
+    "add": _simpler_add,
+    "sub": _simpler_sub,
+    "mul": _simpler_mul,
+    "div": _simpler_div,
+    "pow": _simpler_pow,
+}
+
+
+# --------------------------------------------------------------------------
+# The namespace that the op table's rules run against.
+
+
+class _Unknown:
+    """A condition that depends on the inputs: the language has no
+    conditionals, so a rule's ``where(condition, special, general)`` takes
+    the general branch, the formula that holds away from the special points
+    (which is also where the numeric conventions apply)."""
+
+    def __and__(self, other):
+        return False if other is False else self
+
+    __rand__ = __and__
+
+
+UNKNOWN = _Unknown()
+
+
+class Namespace(RuleNamespace):
+    """``m`` for the rules: each op name builds that op's node."""
+
+    def __init__(self, builder: Builder) -> None:
+        self.builder = builder
+
+    def function(self, name: str) -> Callable[..., Sym]:
+        if name not in OPS:
+            raise AttributeError(name)
+        builder = self.builder
+        return lambda *arguments: builder.apply(name, *arguments)
+
+    def _compare(self, a, b, test):
+        a, b = self.builder.lift(a), self.builder.lift(b)
+        if a.op == CONSTANT and b.op == CONSTANT:
+            return bool(test(a.value, b.value))
+        return UNKNOWN
+
+    def equal(self, a, b):
+        return self._compare(a, b, lambda p, q: p == q)
+
+    def less(self, a, b):
+        return self._compare(a, b, lambda p, q: p < q)
+
+    def greater_equal(self, a, b):
+        return self._compare(a, b, lambda p, q: p >= q)
+
+    def where(self, condition, chosen, otherwise):
+        if condition is UNKNOWN:
+            return otherwise
+        return chosen if condition else otherwise
+
+    def tie_share(self, out, arguments, index):
+        # 1 - |sign(a - out)| is 1 where a is the chosen argument, 0 elsewhere:
+        # the numeric rule's 1/n share of a tie, written in the language.
+        hits = [
+            1.0 - self.builder.apply("abs", self.builder.apply("sign", a - out)) for a in arguments
+        ]
+        return hits[index] / reduce(lambda p, q: p + q, hits)
+
+    def is_tie(self, out, *arguments):
+        # Kink tests do not run on formulas: a formula has no points.
+        raise TypeError("is_tie is a kink test; formulas have none")

@@ -1,0 +1,168 @@
+"""Symbolic nodes printed as cgrad programs.
+
+:func:`program_text` prints a node as a cgrad program, with the fewest
+parentheses that keep the evaluation order (so the numbers, not only the
+mathematics, stay the same) and a binding for every subexpression used more
+than once: the text grows with the graph, never with the number of paths.
+Each op is laid out by its table entry's notation
+(:meth:`cgrad.ops.Notation.layout`, the one printer of an op by its fixity);
+what is decided here is only where a binding's name stands in for a node.
+Nothing here recurses on the size of an expression.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Protocol, TypeVar, cast
+
+from ..autodiff.graph import CONSTANT, INPUT
+from ..numerals import literal_text
+from ..ops import ATOM, OPS, SUM, UNARY
+
+
+class Node(Protocol):
+    """What printing reads of a symbolic node (:class:`~cgrad.symbolic.nodes.Sym`)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def op(self) -> str: ...
+
+    @property
+    def operands(self) -> Sequence[Node]: ...
+
+    @property
+    def value(self) -> float | None: ...
+
+    @property
+    def name(self) -> str | None: ...
+
+
+# A node of one kind, whose operands are of that kind too (Sym's are).
+N = TypeVar("N", bound=Node)
+
+
+_BINDING = re.compile(r"([^\W\d]\w*?)(\d+)")
+
+
+def binding_prefix(taken: Sequence[str]) -> str:
+    """A prefix for binding names (t1, t2, ...) that no name in ``taken``
+    could clash with."""
+    used = {match[1] for name in taken if (match := _BINDING.fullmatch(name))}
+    for prefix in ("t", "u", "v", "w", "s", "tmp"):
+        if prefix not in used:
+            return prefix
+    return "tmp_" + "_".join(sorted(used))
+
+
+def _precedence(node: Node) -> int:
+    if node.op == CONSTANT:
+        assert node.value is not None  # a constant node has its value
+        return UNARY if math.copysign(1.0, node.value) < 0 else ATOM
+    if node.op == INPUT:
+        return ATOM
+    return OPS[node.op].notation.precedence
+
+
+def _uses(roots: Sequence[Node]) -> dict[int, int]:
+    """How many edges lead to each node reachable from ``roots``."""
+    counts: dict[int, int] = {}
+    stack = list(roots)
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if node.id in seen:
+            continue
+        seen.add(node.id)
+        for operand in node.operands:
+            counts[operand.id] = counts.get(operand.id, 0) + 1
+            stack.append(operand)
+    return counts
+
+
+def program_text(
+    root: Node, taken: Sequence[str] = (), separator: str = "; ", prefix: str | None = None
+) -> str:
+    """``root`` as a cgrad program: bindings for the subexpressions used more
+    than once (named so as not to clash with ``taken``), then the expression."""
+    statements = program_statements(root, taken, prefix)
+    return separator.join(statements)
+
+
+def program_statements(
+    root: Node, taken: Sequence[str] = (), prefix: str | None = None
+) -> list[str]:
+    """As :func:`program_text`, one statement per item. ``prefix``, when
+    given, is ``binding_prefix(taken)`` worked out once by a caller that
+    prints many formulas: it reads every input's name, so working it out
+    per formula made the partials of n inputs cost n^2."""
+    shared = shared_nodes(root)
+    if prefix is None:
+        prefix = binding_prefix(taken)
+    names = {node.id: f"{prefix}{index}" for index, node in enumerate(shared, start=1)}
+    statements = [f"{names[node.id]} = {_expression(node, names)}" for node in shared]
+    statements.append(_expression(root, names))
+    return statements
+
+
+def shared_nodes(root: N) -> list[N]:
+    """The nodes under ``root`` used more than once that have operands (the
+    ones a binding names), oldest first: operands are made before their users."""
+    uses = _uses([root])
+    return sorted(
+        (node for node in _reachable(root) if uses.get(node.id, 0) > 1 and node.operands),
+        key=lambda node: node.id,
+    )
+
+
+def _reachable(root: N) -> list[N]:
+    found, stack, seen = [], [root], set()
+    while stack:
+        node = stack.pop()
+        if node.id in seen:
+            continue
+        seen.add(node.id)
+        found.append(node)
+        # (a node's operands are nodes of its kind, which Node cannot say)
+        stack.extend(cast(Sequence[N], node.operands))
+    return found
+
+
+def _expression(root: Node, names: dict[int, str]) -> str:
+    """The text of ``root``, its shared subexpressions by their names
+    (``root`` itself written out even if it has one)."""
+    pieces: list[str] = []
+    # Items: text to emit, or (node, the precedence its context needs, and
+    # for the right operand of a left-associative op, a strict need).
+    stack: list = [(root, SUM, False, True)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            pieces.append(item)
+            continue
+        node, need, strict, top = item
+        if node.id in names and not top:
+            pieces.append(names[node.id])
+            continue
+        precedence = _precedence(node)
+        if precedence < need or (strict and precedence == need):
+            stack += [")", (node, SUM, False, top), "("]
+            continue
+        stack += reversed(_parts(node))
+    return "".join(pieces)
+
+
+def _parts(node: Node) -> list:
+    """The pieces of one node: text, and its operands with their contexts."""
+    if node.op == CONSTANT:
+        assert node.value is not None  # a constant node has its value
+        return [literal_text(node.value)]
+    if node.op == INPUT:
+        return [node.name]
+    return [
+        part if isinstance(part, str) else (part.operand, part.need, part.strict, False)
+        for part in OPS[node.op].notation.layout(node.operands, program=True)
+    ]
