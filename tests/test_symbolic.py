@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -412,3 +414,29 @@ def test_eval_points_at_diff_when_values_are_missing(cli):
         "hint: pass them as --y VALUE --z VALUE (or y=VALUE z=VALUE); "
         "cgrad diff with the same arguments gives formulas in y and z"
     )
+
+
+def test_the_library_gives_the_formulas_diff_prints():
+    found = cgrad.compile("a = x*y; a + sin(a)").formulas(wrt=["x"], order=2)
+    assert found.value == ["t1 = x*y", "t1 + sin(t1)"]
+    assert found.derivatives == {"x": ["(1 + cos(x*y))*y"]}
+    assert found.hessian == {"x": {"x": ["-(y*sin(x*y)*y)"]}}
+    printed = subprocess.run(
+        [sys.executable, "-m", "cgrad", "diff", "a = x*y; a + sin(a)", "--wrt", "x"]
+        + ["--order", "2", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    document = json.loads(printed.stdout)
+    assert document["value"] == "; ".join(found.value)
+    assert document["derivatives"]["x"] == found.derivatives["x"][0]
+    assert document["hessian"]["x"]["x"] == found.hessian["x"]["x"][0]
+    with_y = cgrad.compile("x^3*y").formulas(substitutions={"y": 2.0})
+    assert with_y.value == ["2*x^3"] and with_y.hessian is None
+    assert with_y.derivatives == {"x": ["6*x^2"], "y": ["x^3"]}
+
+
+def test_the_library_refuses_an_order_it_has_no_formulas_for():
+    with pytest.raises(cgrad.InputError, match="must be 1 or 2, not 3"):
+        cgrad.compile("x").formulas(order=3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import cast
 
 import numpy as np
@@ -21,7 +21,8 @@ from .errors import NAMES_SHOWN, InputError, join_names
 from .lookalikes import lookalike_note
 from .ops import CONSTANTS, RESERVED
 from .parse.parser import parse
-from .symbolic.formulas import derivative_graph
+from .symbolic.formulas import check_substitutions, derivative_graph, formulas
+from .symbolic.printing import binding_prefix, program_statements
 
 
 class Function:
@@ -182,6 +183,39 @@ class Function:
                     warnings.append(replace(warning, message=prefix + warning.message))
         return matrix, warnings
 
+    def formulas(
+        self,
+        wrt: Sequence[str] | None = None,
+        substitutions: Mapping[str, float] | None = None,
+        order: int = 1,
+    ) -> Formulas:
+        """The function and its partial derivatives by ``wrt`` (all inputs if
+        None) as programs in cgrad's language, with the inputs in
+        ``substitutions`` replaced by their values; with ``order=2`` also the
+        Hessian's (what ``cgrad diff`` prints)."""
+        if order not in (1, 2):
+            raise InputError(f"the order of a derivative must be 1 or 2, not {order}")
+        substitutions = dict(substitutions or {})
+        check_substitutions(substitutions)
+        if wrt is not None:
+            self.check_wrt(wrt)
+        chosen = [n for n in self.inputs if wrt is None or n in set(wrt)]
+        taken = self.inputs
+        prefix = binding_prefix(taken)  # once: it reads every input's name
+        found = formulas(self.graph, chosen, substitutions)
+        derivatives = {
+            n: program_statements(d, taken, prefix) for n, d in found.derivatives.items()
+        }
+        hessian = None
+        if order == 2:
+            hessian = {}
+            for first in chosen:
+                again = formulas(self.derivative(first).graph, chosen, substitutions)
+                hessian[first] = {
+                    n: program_statements(d, taken, prefix) for n, d in again.derivatives.items()
+                }
+        return Formulas(program_statements(found.value, taken, prefix), derivatives, hessian)
+
     def plan(self, wrt: Sequence[str] | None = None) -> Plan:
         """The plan of the passes for the partials by ``wrt`` (all inputs if
         None): its forward and backward steps, and which nodes the output
@@ -272,6 +306,18 @@ class Function:
         rest = len(self.inputs) - NAMES_SHOWN
         # A hint stays one readable line however many inputs there are.
         return f"the inputs are {shown}" + (f" and {rest:,} more" if rest > 0 else "")
+
+
+@dataclass(frozen=True)
+class Formulas:
+    """Formulas in cgrad's language, each a program given as its statements
+    (bindings ``t1 = ...`` for shared parts, then the expression): the
+    function, its partial derivatives by name, and, for the second order,
+    the Hessian's as ``hessian[first][second]``."""
+
+    value: list[str]
+    derivatives: dict[str, list[str]]
+    hessian: dict[str, dict[str, list[str]]] | None = None
 
 
 def split_names(text: str) -> list[str]:

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
-from ..symbolic.formulas import binding_prefix, check_substitutions, formulas, program_statements
 from ..views.json_documents import formulas_json
 from ..views.terminal_reports import formulas_report
 from .application import command
@@ -57,25 +56,9 @@ def diff_command(
         raise UsageError(f"--order must be 1 or 2, not {order}")
     function, line, options = read_command_line(context, expression, variables)
     substitutions = values_given(function, line, options)
-    check_substitutions(substitutions)
-    names = split_wrt(wrt)
-    if names is not None:
-        function.check_wrt(names)
-    wanted = None if names is None else set(names)
-    chosen = [n for n in function.inputs if wanted is None or n in wanted]
-    found = formulas(function.graph, chosen, substitutions)
-    taken = function.inputs
-    prefix = binding_prefix(taken)  # once: it reads every input's name
-    value = program_statements(found.value, taken, prefix)
-    derivatives = {n: program_statements(d, taken, prefix) for n, d in found.derivatives.items()}
-    hessian = None
-    if order == 2:
-        hessian = {}
-        for first in chosen:
-            again = formulas(function.derivative(first).graph, chosen, substitutions).derivatives
-            hessian[first] = {n: program_statements(d, taken, prefix) for n, d in again.items()}
+    found = function.formulas(split_wrt(wrt), substitutions, order)
     if json_output:
-        write_json(formulas_json(function.source, substitutions, value, derivatives, hessian))
+        write_json(formulas_json(function.source, substitutions, found))
         return
-    report = formulas_report(function.graph, substitutions, value, derivatives, hessian)
+    report = formulas_report(function.graph, substitutions, found)
     stdout_console().print(report, soft_wrap=True)

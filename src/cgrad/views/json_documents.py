@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ..descent import Minimum, Step
     from ..errors import CgradError
     from ..explain import BackwardStep, ForwardStep, Paths
+    from ..function import Formulas
 
 
 def graph_json_pieces(graph: Graph, result: Result | None = None) -> Iterator[str]:
@@ -191,19 +192,17 @@ def paths_json(paths: Paths) -> dict:
 def formulas_json(
     source: str,
     substitutions: Mapping[str, float],
-    value: list[str],
-    derivatives: Mapping[str, list[str]],
-    hessian: Mapping[str, Mapping[str, list[str]]] | None = None,
+    found: Formulas,
 ) -> dict:
     """The ``cgrad diff --json`` object: each formula as its program's
     statements joined by ``; ``."""
     document: dict[str, object] = {
         "expression": source,
         "inputs": dict(substitutions),
-        "value": "; ".join(value),
-        "derivatives": {n: "; ".join(s) for n, s in derivatives.items()},
+        "value": "; ".join(found.value),
+        "derivatives": {n: "; ".join(s) for n, s in found.derivatives.items()},
     }
-    if hessian is not None:
+    if (hessian := found.hessian) is not None:
         document["hessian"] = {
             a: {b: "; ".join(s) for b, s in row.items()} for a, row in hessian.items()
         }

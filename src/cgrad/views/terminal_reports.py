@@ -11,6 +11,7 @@ from rich.text import Text
 
 from ..autodiff.evaluation import Result
 from ..autodiff.graph import Graph
+from ..function import Formulas
 from ..numerals import format_number
 from .terminal_tables import hessian_table, program_heading, result_table, warning_lines
 from .terminal_tree import TREE_LIMIT, graph_tree
@@ -58,9 +59,7 @@ def graph_report(
 def formulas_report(
     graph: Graph,
     substitutions: Mapping[str, float],
-    value: list[str],
-    derivatives: Mapping[str, list[str]],
-    hessian: Mapping[str, Mapping[str, list[str]]] | None = None,
+    found: Formulas,
 ) -> Group:
     """The text output of ``cgrad diff``: the program and the values put in
     it, the function, each partial derivative, and the Hessian's upper
@@ -70,10 +69,10 @@ def formulas_report(
         heading += "   at " + ", ".join(
             f"{n} = {format_number(v)}" for n, v in substitutions.items()
         )
-    lines = [Text(heading, style="bold"), *_formula("f", value)]
-    for name, statements in derivatives.items():
+    lines = [Text(heading, style="bold"), *_formula("f", found.value)]
+    for name, statements in found.derivatives.items():
         lines += _formula(f"∂f/∂{name}", statements)
-    if hessian is not None:
+    if (hessian := found.hessian) is not None:
         chosen = list(hessian)
         for position, first in enumerate(chosen):
             for second in chosen[position:]:
