@@ -173,7 +173,7 @@ def _finite_differences(
                 raised.discard(name)
                 settled = _flat(rungs, f0, plain[name])
             if settled is None:
-                settled = _settle(x, f0, rungs, tops[name][0], last_round)
+                settled = _difference_or_next_top(x, f0, rungs, tops[name][0], last_round)
             if isinstance(settled, Difference):
                 if not math.isfinite(settled.edge):  # clear of the edges seen before
                     settled = replace(settled, edge=edges_seen.get(name, math.inf))
@@ -233,7 +233,7 @@ def _floor(x: float) -> float:
     return FLOOR_ULPS * float(np.spacing(abs(x))) if math.isfinite(x) else math.inf
 
 
-def _settle(x: float, f0: float, rungs: _Rungs, top: float, last_round: bool):
+def _difference_or_next_top(x: float, f0: float, rungs: _Rungs, top: float, last_round: bool):
     """The difference from this ladder, or the top of the next one."""
     count = rungs.ups.size
     steps = top * 0.5 ** np.arange(count)

@@ -130,7 +130,7 @@ def _after(
     """after[origin][state below][lookahead]: the state once a reduction to
     origin has pushed its goto and every unit reduction has followed."""
 
-    def settle(below: int, top: int, lookahead: int) -> int:
+    def state_after_unit_reductions(below: int, top: int, lookahead: int) -> int:
         # Reductions by unit rules leave the stack below alone, so where
         # they lead depends on the two states on top and the lookahead.
         while (action := actions[top][lookahead]) < _ERROR:
@@ -144,7 +144,10 @@ def _after(
     nonterminals = {symbol for symbols in goto.values() for symbol in symbols}
     return {
         origin: [
-            [settle(below, goto[below][origin], lookahead) for lookahead in kinds]
+            [
+                state_after_unit_reductions(below, goto[below][origin], lookahead)
+                for lookahead in kinds
+            ]
             if origin in goto[below]
             else None
             for below in range(len(actions))

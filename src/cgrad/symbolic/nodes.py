@@ -205,7 +205,7 @@ _SIMPLER: dict[str, Callable[..., Sym | None]] = {
 # The namespace that the op table's rules run against.
 
 
-class _Unknown:
+class _Undecided:
     """A condition that depends on the inputs: the language has no
     conditionals, so a rule's ``where(condition, special, general)`` takes
     the general branch, the formula that holds away from the special points
@@ -217,7 +217,7 @@ class _Unknown:
     __rand__ = __and__
 
 
-UNKNOWN = _Unknown()
+UNDECIDED = _Undecided()
 
 
 class Namespace(RuleNamespace):
@@ -236,7 +236,7 @@ class Namespace(RuleNamespace):
         a, b = self.builder.lift(a), self.builder.lift(b)
         if a.op == CONSTANT and b.op == CONSTANT:
             return bool(test(a.value, b.value))
-        return UNKNOWN
+        return UNDECIDED
 
     def equal(self, a, b):
         return self._compare(a, b, lambda p, q: p == q)
@@ -248,7 +248,7 @@ class Namespace(RuleNamespace):
         return self._compare(a, b, lambda p, q: p >= q)
 
     def where(self, condition, chosen, otherwise):
-        if condition is UNKNOWN:
+        if condition is UNDECIDED:
             return otherwise
         return chosen if condition else otherwise
 

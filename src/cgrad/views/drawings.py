@@ -27,7 +27,7 @@ from .node_names import binding_names
 # What a node says
 
 
-def _numbers(graph: Graph, result: Result | None) -> tuple[list | None, list | None]:
+def _node_numbers(graph: Graph, result: Result | None) -> tuple[list | None, list | None]:
     """Per node, its value and gradient (formatted as they are used), or
     None where unknown."""
     # Values of many points are arrays, which no label has room for.
@@ -50,7 +50,7 @@ def _node_labels(graph: Graph, result: Result | None, escape, newline: str) -> I
     million nodes is written as it is made.
     """
     names = binding_names(graph)
-    values, gradients = _numbers(graph, result)
+    values, gradients = _node_numbers(graph, result)
     label = graph.label
     for node_id, op in enumerate(graph.columns.ops):
         title = label(node_id)

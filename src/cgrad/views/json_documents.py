@@ -147,17 +147,17 @@ def evaluation_json(
     (``"hessian"``, when asked for, after ``"warnings"``)."""
     document: dict[str, object] = {
         "expression": graph.source,
-        "inputs": _numbers(inputs),
+        "inputs": _json_numbers(inputs),
         "value": json_number(float(result.value)),
         "gradient": {name: json_number(float(g)) for name, g in result.gradient.items()},
         "warnings": [w.as_json() for w in result.warnings],
     }
     if hessian is not None:
-        document["hessian"] = {name: _numbers(row) for name, row in hessian.items()}
+        document["hessian"] = {name: _json_numbers(row) for name, row in hessian.items()}
     return document
 
 
-def _numbers(values: Mapping[str, float]) -> dict[str, float | str]:
+def _json_numbers(values: Mapping[str, float]) -> dict[str, float | str]:
     return {name: json_number(value) for name, value in values.items()}
 
 
@@ -216,7 +216,7 @@ def check_json(source: str, run: CheckRun) -> dict:
     result = run.result
     document: dict[str, object] = {
         "expression": source,
-        "inputs": _numbers(result.inputs),
+        "inputs": _json_numbers(result.inputs),
         "partials": _partials_json(result),
         "ok": run.passed,
         "warnings": [w.as_json() for w in result.warnings],
@@ -224,7 +224,7 @@ def check_json(source: str, run: CheckRun) -> dict:
     if run.around is not None:
         document["points"] = [
             {
-                "inputs": _numbers(point.inputs),
+                "inputs": _json_numbers(point.inputs),
                 "partials": _partials_json(point),
                 "ok": point.ok,
                 "warnings": [w.as_json() for w in point.warnings],
@@ -258,10 +258,10 @@ def minimize_json(source: str, minimum: Minimum) -> dict:
     return {
         "expression": source,
         "method": minimum.method,
-        "start": _numbers(minimum.start),
-        "point": _numbers(minimum.point),
+        "start": _json_numbers(minimum.start),
+        "point": _json_numbers(minimum.point),
         "value": json_number(minimum.value),
-        "gradient": _numbers(minimum.gradient),
+        "gradient": _json_numbers(minimum.gradient),
         "gradient_norm": json_number(minimum.gradient_norm),
         "steps": minimum.steps,
         "stopped": minimum.stopped,
@@ -275,8 +275,8 @@ def step_json(step: Step) -> dict:
     line: dict[str, object] = {
         "step": step.step,
         "loss": json_number(step.loss),
-        "point": _numbers(step.point),
-        "gradient": _numbers(step.gradient),
+        "point": _json_numbers(step.point),
+        "gradient": _json_numbers(step.gradient),
     }
     if step.warnings:
         line["warnings"] = [w.as_json() for w in step.warnings]
