@@ -58,15 +58,6 @@ def binding_prefix(taken: Sequence[str]) -> str:
     return "tmp_" + "_".join(sorted(used))
 
 
-def _precedence(node: Node) -> int:
-    if node.op == CONSTANT:
-        assert node.value is not None  # a constant node has its value
-        return UNARY if math.copysign(1.0, node.value) < 0 else ATOM
-    if node.op == INPUT:
-        return ATOM
-    return OPS[node.op].notation.precedence
-
-
 def _uses(roots: Sequence[Node]) -> dict[int, int]:
     """How many edges lead to each node reachable from ``roots``."""
     counts: dict[int, int] = {}
@@ -131,38 +122,66 @@ def _reachable(root: N) -> list[N]:
     return found
 
 
+class Printer:
+    """Prints symbolic nodes in one output language: the walk and the
+    parentheses are decided here, once, for every language (as SymPy's
+    printers share theirs); a language says only how one node is laid out
+    (:meth:`parts`) and how tightly it binds (:meth:`precedence`)."""
+
+    def precedence(self, node: Node) -> int:
+        """How tightly ``node`` binds as printed: its table entry's precedence."""
+        if node.op == CONSTANT:
+            assert node.value is not None  # a constant node has its value
+            return UNARY if math.copysign(1.0, node.value) < 0 else ATOM
+        if node.op == INPUT:
+            return ATOM
+        return OPS[node.op].notation.precedence
+
+    def parts(self, node: Node) -> list:
+        """The pieces of one node: text, and (operand, the precedence its
+        place needs, strict) for its operands."""
+        if node.op == CONSTANT:
+            assert node.value is not None  # a constant node has its value
+            return [literal_text(node.value)]
+        if node.op == INPUT:
+            return [node.name]
+        return [
+            part if isinstance(part, str) else (part.operand, part.need, part.strict)
+            for part in OPS[node.op].notation.layout(node.operands, program=True)
+        ]
+
+    def expression(self, root: Node, names: dict[int, str]) -> str:
+        """The text of ``root``, its shared subexpressions by their names
+        (``root`` itself written out even if it has one)."""
+        pieces: list[str] = []
+        # Items: text to emit, or (node, the precedence its context needs,
+        # strict: for the right operand of a left-associative op, and
+        # whether it is the root).
+        stack: list = [(root, SUM, False, True)]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                pieces.append(item)
+                continue
+            node, need, strict, top = item
+            if node.id in names and not top:
+                pieces.append(names[node.id])
+                continue
+            precedence = self.precedence(node)
+            if precedence < need or (strict and precedence == need):
+                stack += [self.closing, (node, SUM, False, top), self.opening]
+                continue
+            stack += reversed(
+                [p if isinstance(p, str) else (*p, False) for p in self.parts(node)]
+            )
+        return "".join(pieces)
+
+    # What encloses a node that binds too loosely for its place.
+    opening, closing = "(", ")"
+
+
+TEXT = Printer()
+
+
 def _expression(root: Node, names: dict[int, str]) -> str:
-    """The text of ``root``, its shared subexpressions by their names
-    (``root`` itself written out even if it has one)."""
-    pieces: list[str] = []
-    # Items: text to emit, or (node, the precedence its context needs, and
-    # for the right operand of a left-associative op, a strict need).
-    stack: list = [(root, SUM, False, True)]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            pieces.append(item)
-            continue
-        node, need, strict, top = item
-        if node.id in names and not top:
-            pieces.append(names[node.id])
-            continue
-        precedence = _precedence(node)
-        if precedence < need or (strict and precedence == need):
-            stack += [")", (node, SUM, False, top), "("]
-            continue
-        stack += reversed(_parts(node))
-    return "".join(pieces)
-
-
-def _parts(node: Node) -> list:
-    """The pieces of one node: text, and its operands with their contexts."""
-    if node.op == CONSTANT:
-        assert node.value is not None  # a constant node has its value
-        return [literal_text(node.value)]
-    if node.op == INPUT:
-        return [node.name]
-    return [
-        part if isinstance(part, str) else (part.operand, part.need, part.strict, False)
-        for part in OPS[node.op].notation.layout(node.operands, program=True)
-    ]
+    return TEXT.expression(root, names)
