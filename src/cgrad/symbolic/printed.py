@@ -16,7 +16,7 @@ from .printing import binding_prefix, program_statements
 # times the number of inputs it differentiates by. Each order differentiates
 # the graphs of the one before, and the partials of order N by k inputs
 # number (k + N - 1)! / (N! (k - 1)!): the bound keeps both in hand.
-ORDER_BOUND = 24
+ORDER_BOUND = 12
 
 
 def check_order(order: int, inputs: int) -> None:
