@@ -13,11 +13,11 @@ from math import comb
 
 import pytest
 from hypothesis import assume, given, settings
-from test_latex import assert_well_formed
-from test_oracle import RELAXED, finite, magnitude, points, programs, warned_where_due
 
 import cgrad
 from cgrad.symbolic.printed import ORDER_BOUND
+from test_latex import assert_well_formed
+from test_oracle import RELAXED, finite, magnitude, points, programs, warned_where_due
 
 
 def close(actual: float, expected: float, scale: float) -> bool:
@@ -54,9 +54,10 @@ def test_json_format_is_the_json_flag(cli):
 
 
 def test_text_format_is_the_default(cli):
-    assert cli("diff", "x^3*y", "--order", "3").stdout == cli(
-        "diff", "x^3*y", "--order", "3", "--format", "text"
-    ).stdout
+    assert (
+        cli("diff", "x^3*y", "--order", "3").stdout
+        == cli("diff", "x^3*y", "--order", "3", "--format", "text").stdout
+    )
 
 
 def test_json_of_order_one_is_unchanged(cli):
@@ -175,7 +176,9 @@ def test_printed_text_through_eval_gives_evals_partials():
     run = [sys.executable, "-m", "cgrad"]
     diffed = subprocess.run([*run, "diff", text, "--json"], capture_output=True, check=True)
     point = ["x=0.7", "y=1.3"]
-    evaluated = subprocess.run([*run, "eval", text, *point, "--json"], capture_output=True, check=True)
+    evaluated = subprocess.run(
+        [*run, "eval", text, *point, "--json"], capture_output=True, check=True
+    )
     gradient = json.loads(evaluated.stdout)["gradient"]
     for name, formula in json.loads(diffed.stdout)["derivatives"].items():
         again = subprocess.run(

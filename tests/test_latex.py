@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import latex2mathml.converter
 import pytest
 from hypothesis import given, settings
-from test_oracle import RELAXED, programs
 
 import cgrad
 from cgrad.autodiff.graph import CONSTANT, INPUT
@@ -29,6 +28,7 @@ from cgrad.symbolic.latex import (
     latex_statements,
 )
 from cgrad.symbolic.printing import TEXT
+from test_oracle import RELAXED, programs
 
 _ids = itertools.count()
 

@@ -23,7 +23,7 @@ from .ops import CONSTANTS, RESERVED
 from .parse.parser import parse
 from .symbolic.formulas import Sym, check_substitutions, derivative_graph, formulas
 from .symbolic.latex import latex_formula, latex_statements
-from .symbolic.printed import ORDER_BOUND, Formulas, Printed, check_order
+from .symbolic.printed import Formulas, Printed, check_order
 
 
 class Function:

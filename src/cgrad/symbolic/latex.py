@@ -97,7 +97,13 @@ class LatexPrinter(Printer):
         if node.op == "abs":
             return [r"\left|", (a, SUM, False), r"\right|"]
         if node.op == "logb":
-            return [r"\log_{", (node.operands[1], SUM, False), r"}\left(", (a, SUM, False), r"\right)"]
+            return [
+                r"\log_{",
+                (node.operands[1], SUM, False),
+                r"}\left(",
+                (a, SUM, False),
+                r"\right)",
+            ]
         notation = OPS[node.op].notation
         if notation.fixity is Fixity.CALL:
             return self._call(node.op, node.operands)
@@ -126,9 +132,7 @@ def _spaced(symbol: str) -> str:
 LATEX = LatexPrinter()
 
 
-def latex_statements(
-    root: Node, taken: Sequence[str] = (), prefix: str | None = None
-) -> list[str]:
+def latex_statements(root: Node, taken: Sequence[str] = (), prefix: str | None = None) -> list[str]:
     """``root`` as LaTeX, as :func:`~cgrad.symbolic.printing.program_statements`
     gives it as text: ``t_{1} = ...`` for each shared part, then the
     expression (the same bindings, the same names, subscripted)."""

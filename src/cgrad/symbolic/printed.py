@@ -74,8 +74,7 @@ class Formulas:
         the function, the first partials, those of the order asked for."""
         wanted = [(), *((n,) for n in self.derivatives), *self.partials]
         return [
-            f"{derivative_title(index)} &= {latex_formula(self.latex[index])}"
-            for index in wanted
+            f"{derivative_title(index)} &= {latex_formula(self.latex[index])}" for index in wanted
         ]
 
     def latex_text(self) -> str:

@@ -171,9 +171,7 @@ class Printer:
             if precedence < need or (strict and precedence == need):
                 stack += [self.closing, (node, SUM, False, top), self.opening]
                 continue
-            stack += reversed(
-                [p if isinstance(p, str) else (*p, False) for p in self.parts(node)]
-            )
+            stack += reversed([p if isinstance(p, str) else (*p, False) for p in self.parts(node)])
         return "".join(pieces)
 
     # What encloses a node that binds too loosely for its place.
