@@ -227,7 +227,7 @@ class Function:
             hessian,
             order,
             {i: s for i, s in statements.items() if len(i) == order and order > 1},
-            printed.latex,
+            printed,
         )
 
     def _partials_of_order(

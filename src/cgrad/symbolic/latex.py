@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from ..autodiff.graph import CONSTANT, INPUT
 from ..numerals import literal_text
 from ..ops import OPS, POWER, SUM, UNARY, Fixity
-from .printing import Node, Printer, binding_prefix, shared_nodes
+from .printing import Node, Printer, binding_prefix
 
 # The functions LaTeX has a command for (the rest are \operatorname{...}).
 _COMMANDS = {
@@ -71,6 +71,9 @@ class LatexPrinter(Printer):
     """Lays out a node as LaTeX; the walk and the parentheses are the base's."""
 
     opening, closing = r"\left(", r"\right)"
+
+    def binding_name(self, prefix: str, index: int) -> str:
+        return latex_name(f"{prefix}{index}")
 
     def precedence(self, node: Node) -> int:
         # A fraction's bar groups it: it needs parentheses only as a base.
@@ -136,13 +139,7 @@ def latex_statements(root: Node, taken: Sequence[str] = (), prefix: str | None =
     """``root`` as LaTeX, as :func:`~cgrad.symbolic.printing.program_statements`
     gives it as text: ``t_{1} = ...`` for each shared part, then the
     expression (the same bindings, the same names, subscripted)."""
-    shared = shared_nodes(root)
-    if prefix is None:
-        prefix = binding_prefix(taken)
-    names = {node.id: latex_name(f"{prefix}{k}") for k, node in enumerate(shared, start=1)}
-    statements = [f"{names[node.id]} = {LATEX.expression(node, names)}" for node in shared]
-    statements.append(LATEX.expression(root, names))
-    return statements
+    return LATEX.statements(root, binding_prefix(taken) if prefix is None else prefix)
 
 
 def latex_formula(statements: Sequence[str]) -> str:

@@ -33,22 +33,23 @@ def check_order(order: int, inputs: int) -> None:
 
 
 class Printed:
-    """Formulas printed as they are found, as text and as LaTeX statements,
-    by multi-index; the binding prefix worked out once (it reads every
-    input's name: per formula, n partials would cost n^2)."""
+    """Formulas printed as text as they are found, by multi-index, their
+    nodes kept for LaTeX (printed only when asked for); the binding prefix
+    worked out once (it reads every input's name: per formula, n partials
+    would cost n^2)."""
 
     def __init__(self, taken: Sequence[str]) -> None:
-        self.taken = taken
+        self.taken = tuple(taken)
         self.prefix = binding_prefix(taken)
         self.statements: dict[tuple[str, ...], list[str]] = {}
-        self.latex: dict[tuple[str, ...], list[str]] = {}
+        self.roots: dict[tuple[str, ...], Sym] = {}
 
     def text(self, root: Sym) -> list[str]:
         return program_statements(root, self.taken, self.prefix)
 
     def add(self, index: tuple[str, ...], root: Sym) -> None:
         self.statements[index] = self.text(root)
-        self.latex[index] = latex_statements(root, self.taken, self.prefix)
+        self.roots[index] = root
 
 
 @dataclass(frozen=True)
@@ -56,26 +57,33 @@ class Formulas:
     """Formulas in cgrad's language, each a program given as its statements
     (bindings ``t1 = ...`` for shared parts, then the expression): the
     function, its partial derivatives by name, for the second order the
-    Hessian's as ``hessian[first][second]``, for an ``order`` N >= 2 every
-    partial of order N once in ``partials`` by sorted multi-index
-    (``("x", "x", "y")``), and each of these as LaTeX statements in
-    ``latex``, by multi-index (``()`` for the function). In Jupyter it
-    shows as LaTeX."""
+    Hessian's as ``hessian[first][second]``, and for an ``order`` N >= 2
+    every partial of order N once in ``partials``, by sorted multi-index
+    (``("x", "x", "y")``). :meth:`latex` gives each as LaTeX, and in
+    Jupyter the whole shows as LaTeX."""
 
     value: list[str]
     derivatives: dict[str, list[str]]
     hessian: dict[str, dict[str, list[str]]] | None = None
     order: int = 1
     partials: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
-    latex: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+    # What the LaTeX is printed from: the nodes of the formulas above.
+    printed: Printed | None = field(default=None, repr=False, compare=False)
+
+    def latex(self, wrt: Sequence[str] = ()) -> list[str]:
+        """The formula of the partial by ``wrt`` (names in order, ``()``
+        for the function) as LaTeX statements: ``t_{1} = ...``, then the
+        expression."""
+        if self.printed is None:
+            raise ValueError("these formulas were made without their nodes")
+        printed = self.printed
+        return latex_statements(printed.roots[tuple(wrt)], printed.taken, printed.prefix)
 
     def latex_lines(self) -> list[str]:
         """One ``title &= formula`` line per formula, in the order printed:
         the function, the first partials, those of the order asked for."""
         wanted = [(), *((n,) for n in self.derivatives), *self.partials]
-        return [
-            f"{derivative_title(index)} &= {latex_formula(self.latex[index])}" for index in wanted
-        ]
+        return [f"{derivative_title(i)} &= {latex_formula(self.latex(i))}" for i in wanted]
 
     def latex_text(self) -> str:
         """Every formula in one LaTeX ``aligned`` block."""
@@ -83,6 +91,7 @@ class Formulas:
         return f"\\begin{{aligned}}\n{lines}\n\\end{{aligned}}"
 
     def _repr_latex_(self) -> str:
+        """What Jupyter shows: :meth:`latex_text` as math."""
         return f"${self.latex_text()}$"
 
 
