@@ -21,6 +21,7 @@ from cgrad.ops import OPS
 from cgrad.symbolic.formulas import formulas
 from cgrad.symbolic.latex import (
     LATEX,
+    LATEX_OP_NAMES,
     derivative_title,
     latex_formula,
     latex_name,
@@ -124,6 +125,7 @@ def test_parentheses_are_where_the_text_printer_puts_them():
         ("x", "x"),
         ("x1", "x_{1}"),
         ("x_12", "x_{12}"),
+        ("x01", "x_{01}"),
         ("alpha", r"\alpha"),
         ("theta2", r"\theta_{2}"),
         ("rate", r"\mathrm{rate}"),
@@ -253,3 +255,8 @@ def _groups_after(text: str, start: int) -> int:
             if groups == 2:
                 break
     return groups
+
+
+def test_the_latex_tables_name_only_ops_of_the_table():
+    # A renamed or removed op must not leave a LaTeX form behind.
+    assert LATEX_OP_NAMES <= set(OPS)

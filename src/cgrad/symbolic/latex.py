@@ -16,7 +16,7 @@ expression.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..autodiff.graph import CONSTANT, INPUT
 from ..numerals import literal_text
@@ -30,6 +30,28 @@ _COMMANDS = {
     "tanh": r"\tanh", "exp": r"\exp", "log": r"\log", "log2": r"\log_{2}",
     "log10": r"\log_{10}", "min": r"\min", "max": r"\max",
 }  # fmt: skip
+
+
+def _anywhere(operand: Node) -> tuple[Node, int, bool]:
+    """An operand in a place of its own (braces, bars): no parentheses."""
+    return (operand, SUM, False)
+
+
+def _base(place: tuple[Node, int, bool]) -> tuple[Node, int, bool]:
+    """An operand as a power's base: anything looser than an atom in
+    parentheses, a power too (their order matters)."""
+    return (place[0], POWER, True)
+
+
+# The ops LaTeX writes in a form of their own, each given its operands'
+# places (SymPy's _print_Pow, _print_Abs, ... in one table).
+_LAYOUTS: dict[str, Callable[..., list]] = {
+    "div": lambda a, b: [r"\frac{", a, "}{", b, "}"],
+    "pow": lambda a, b: [_base(a), "^{", b, "}"],
+    "sqrt": lambda a: [r"\sqrt{", a, "}"],
+    "abs": lambda a: [r"\left|", a, r"\right|"],
+    "logb": lambda a, base: [r"\log_{", base, r"}\left(", a, r"\right)"],
+}
 
 # Infix symbols as LaTeX writes them (the table's own symbol otherwise).
 _SYMBOLS = {"*": r"\cdot", "<=": r"\leq", ">=": r"\geq", "!=": r"\neq", "==": "="}
@@ -47,7 +69,7 @@ def latex_name(name: str) -> str:
     """A name as a LaTeX symbol: ``x``, ``x_{1}`` for ``x1`` or ``x_1``,
     ``\\alpha``, and ``\\mathrm{rate}`` for a word."""
     if (indexed := _INDEXED.fullmatch(name)) is not None:
-        return f"{latex_name(indexed[1])}_{{{int(indexed[2])}}}"
+        return f"{latex_name(indexed[1])}_{{{indexed[2]}}}"
     if name in _GREEK:
         return "\\" + name
     if len(name) == 1:
@@ -90,23 +112,9 @@ class LatexPrinter(Printer):
         if node.op == INPUT:
             assert node.name is not None  # an input node has its name
             return [latex_name(node.name)]
-        a = node.operands[0] if node.operands else None
-        if node.op == "div":
-            return [r"\frac{", (a, SUM, False), "}{", (node.operands[1], SUM, False), "}"]
-        if node.op == "pow":
-            return [(a, POWER, True), "^{", (node.operands[1], SUM, False), "}"]
-        if node.op == "sqrt":
-            return [r"\sqrt{", (a, SUM, False), "}"]
-        if node.op == "abs":
-            return [r"\left|", (a, SUM, False), r"\right|"]
-        if node.op == "logb":
-            return [
-                r"\log_{",
-                (node.operands[1], SUM, False),
-                r"}\left(",
-                (a, SUM, False),
-                r"\right)",
-            ]
+        special = _LAYOUTS.get(node.op)
+        if special is not None:
+            return special(*(_anywhere(operand) for operand in node.operands))
         notation = OPS[node.op].notation
         if notation.fixity is Fixity.CALL:
             return self._call(node.op, node.operands)
@@ -173,3 +181,6 @@ __all__ = [
     "latex_number",
     "latex_statements",
 ]
+
+# For the tests: the op names the tables above are keyed by.
+LATEX_OP_NAMES = frozenset(_COMMANDS) | frozenset(_LAYOUTS)
