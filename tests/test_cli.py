@@ -348,7 +348,7 @@ def test_bare_cgrad_prints_its_help_once():
     ("arguments", "message", "hint"),
     [
         (["eval", "tanh(x)", "x=1", "--format", "json"], "--format is not an option of cgrad eval",
-         "hint: cgrad batch and cgrad graph have it; "
+         "hint: cgrad batch, cgrad diff and cgrad graph have it; "
          "an input named format takes --var format=VALUE"),
         (["graph", "tanh(x)", "--json"], "--json is not an option of cgrad graph",
          "hint: here, write --format json (cgrad check, cgrad diff, cgrad eval and cgrad minimize "
@@ -459,7 +459,8 @@ def test_a_real_run_names_the_command_an_option_belongs_to():
     assert completed.returncode == 2
     assert completed.stderr.splitlines() == [
         "cgrad: error: --format is not an option of cgrad eval",
-        "hint: cgrad batch and cgrad graph have it; an input named format takes --var format=VALUE",
+        "hint: cgrad batch, cgrad diff and cgrad graph have it; an input named format takes "
+        "--var format=VALUE",
     ]
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import cast
 
 import numpy as np
@@ -21,8 +21,9 @@ from .errors import NAMES_SHOWN, InputError, join_names
 from .lookalikes import lookalike_note
 from .ops import CONSTANTS, RESERVED
 from .parse.parser import parse
-from .symbolic.formulas import check_substitutions, derivative_graph, formulas
-from .symbolic.printing import binding_prefix, program_statements
+from .symbolic.formulas import Sym, check_substitutions, derivative_graph, formulas
+from .symbolic.latex import latex_formula, latex_statements
+from .symbolic.printed import Formulas, Printed, check_order
 
 
 class Function:
@@ -190,31 +191,74 @@ class Function:
         order: int = 1,
     ) -> Formulas:
         """The function and its partial derivatives by ``wrt`` (all inputs if
-        None) as programs in cgrad's language, with the inputs in
-        ``substitutions`` replaced by their values; with ``order=2`` also the
-        Hessian's (what ``cgrad diff`` prints)."""
-        if order not in (1, 2):
-            raise InputError(f"the order of a derivative must be 1 or 2, not {order}")
+        None) as programs in cgrad's language and as LaTeX, with the inputs
+        in ``substitutions`` replaced by their values (what ``cgrad diff``
+        prints). With ``order`` N >= 2, also every partial of order N once
+        (by sorted multi-index: ∂³f/∂x²∂y, not ∂³f/∂x∂y∂x too), each the
+        derivative of the graph of one of order N - 1, and for N = 2 the
+        Hessian. ``order`` times the number of partials is at most
+        :data:`ORDER_BOUND` for N >= 3."""
         substitutions = dict(substitutions or {})
         check_substitutions(substitutions)
         if wrt is not None:
             self.check_wrt(wrt)
         chosen = [n for n in self.inputs if wrt is None or n in set(wrt)]
-        taken = self.inputs
-        prefix = binding_prefix(taken)  # once: it reads every input's name
+        check_order(order, len(chosen))
+        printed = Printed(self.inputs)
         found = formulas(self.graph, chosen, substitutions)
-        derivatives = {
-            n: program_statements(d, taken, prefix) for n, d in found.derivatives.items()
-        }
+        printed.add((), found.value)
+        for name, derivative in found.derivatives.items():
+            printed.add((name,), derivative)
         hessian = None
         if order == 2:
             hessian = {}
             for first in chosen:
                 again = formulas(self.derivative(first).graph, chosen, substitutions)
-                hessian[first] = {
-                    n: program_statements(d, taken, prefix) for n, d in again.derivatives.items()
-                }
-        return Formulas(program_statements(found.value, taken, prefix), derivatives, hessian)
+                hessian[first] = {n: printed.text(d) for n, d in again.derivatives.items()}
+                for second in chosen[chosen.index(first) :]:
+                    printed.add((first, second), again.derivatives[second])
+        elif order > 2:
+            for index, root in self._partials_of_order(order, chosen, substitutions):
+                printed.add(index, root)
+        statements = printed.statements
+        return Formulas(
+            statements[()],
+            {n: statements[(n,)] for n in chosen},
+            hessian,
+            order,
+            {i: s for i, s in statements.items() if len(i) == order and order > 1},
+            printed,
+        )
+
+    def _partials_of_order(
+        self, order: int, chosen: Sequence[str], substitutions: Mapping[str, float]
+    ) -> Iterator[tuple[tuple[str, ...], Sym]]:
+        """Each partial of order ``order`` by ``chosen`` once, by sorted
+        multi-index, with its node: each level's functions are the
+        derivatives of the level before's (graphs, never text)."""
+        position = {name: k for k, name in enumerate(chosen)}
+        level: dict[tuple[str, ...], Function] = {(): self}
+        for _ in range(order - 1):
+            level = {
+                index + (name,): function.derivative(name)
+                for index, function in level.items()
+                for name in chosen[position[index[-1]] if index else 0 :]
+            }
+        for index, function in level.items():
+            rest = chosen[position[index[-1]] :]
+            found = formulas(function.graph, rest, substitutions)
+            for name in rest:
+                yield index + (name,), found.derivatives[name]
+
+    def latex(self) -> str:
+        """The function as LaTeX (the expression, then its shared parts
+        after a "where"); for a derivative, its formula."""
+        value = formulas(self.graph, []).value
+        return latex_formula(latex_statements(value, self._inputs))
+
+    def _repr_latex_(self) -> str:
+        """What Jupyter shows: :meth:`latex` as inline math."""
+        return f"${self.latex()}$"
 
     def plan(self, wrt: Sequence[str] | None = None) -> Plan:
         """The plan of the passes for the partials by ``wrt`` (all inputs if
@@ -306,18 +350,6 @@ class Function:
         rest = len(self.inputs) - NAMES_SHOWN
         # A hint stays one readable line however many inputs there are.
         return f"the inputs are {shown}" + (f" and {rest:,} more" if rest > 0 else "")
-
-
-@dataclass(frozen=True)
-class Formulas:
-    """Formulas in cgrad's language, each a program given as its statements
-    (bindings ``t1 = ...`` for shared parts, then the expression): the
-    function, its partial derivatives by name, and, for the second order,
-    the Hessian's as ``hessian[first][second]``."""
-
-    value: list[str]
-    derivatives: dict[str, list[str]]
-    hessian: dict[str, dict[str, list[str]]] | None = None
 
 
 def split_names(text: str) -> list[str]:

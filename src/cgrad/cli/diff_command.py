@@ -1,5 +1,5 @@
-"""``cgrad diff``: the partial derivatives as formulas, second order with
-``--order 2``, with the values given substituted."""
+"""``cgrad diff``: the partial derivatives as formulas, of any order with
+``--order N``, with the values given substituted, as text, LaTeX or JSON."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
-from ..views.json_documents import formulas_json
+from ..symbolic.printed import ORDER_BOUND
+from ..views.json_documents import formulas_json, write_pieces
 from ..views.terminal_reports import formulas_report
 from .application import command
 from .arguments import (
+    choose,
     read_command_line,
     split_wrt,
     values_given,
@@ -26,11 +28,20 @@ EXAMPLES = """
   cgrad diff "(x+y)*z" --x 1         [dim]# x substituted: formulas in y and z[/dim]
   cgrad diff "x*y + sin(x*y)" --wrt x
   cgrad diff "x^3*y" --order 2       [dim]# the Hessian's entries[/dim]
+  cgrad diff "sin(x)*exp(x)" --order 3
+  cgrad diff "x^2/sqrt(1+y)" --format latex
   cgrad diff "x*y + sin(x*y)" --json
 """
 
 
-@command("diff", epilog=EXAMPLES)
+FORMATS = ("text", "latex", "json")
+
+
+def _json_asked(options: dict) -> bool:
+    return bool(options["json_output"]) or options["output_format"] == "json"
+
+
+@command("diff", epilog=EXAMPLES, json_errors=_json_asked)
 def diff_command(
     context: typer.Context,
     expression: Expression = None,
@@ -38,8 +49,21 @@ def diff_command(
     wrt: Wrt = None,
     order: Annotated[
         int,
-        typer.Option(metavar="1|2", help="1: the partial derivatives; 2: also the Hessian."),
+        typer.Option(
+            metavar="N",
+            help="1: the partial derivatives; N >= 2: also every partial of order N once "
+            f"(2: the Hessian); for N >= 3, N times the inputs at most {ORDER_BOUND}.",
+        ),
     ] = 1,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            metavar="text|latex|json",
+            help="text: formulas in cgrad's language; latex: one aligned block for a "
+            "paper or a notebook; json: one JSON object (as --json).",
+        ),
+    ] = "text",
     json_output: Json = False,
 ) -> None:
     """Differentiate symbolically: each partial derivative as a formula in
@@ -52,12 +76,18 @@ def diff_command(
     formula grows with the graph, never with the number of paths. Inputs
     given a value are replaced by it.
     """
-    if order not in (1, 2):
-        raise UsageError(f"--order must be 1 or 2, not {order}")
+    output_format = choose("--format", output_format, FORMATS)
+    if json_output and output_format not in ("text", "json"):
+        raise UsageError(f"--json and --format {output_format} ask for two formats: give one")
+    if order < 1:
+        raise UsageError(f"--order must be a whole number >= 1, not {order}")
     function, line, options = read_command_line(context, expression, variables)
     substitutions = values_given(function, line, options)
     found = function.formulas(split_wrt(wrt), substitutions, order)
-    if json_output:
+    if output_format == "latex":
+        write_pieces([found.latex_text(), "\n"])
+        return
+    if json_output or output_format == "json":
         write_json(formulas_json(function.source, substitutions, found))
         return
     report = formulas_report(function.graph, substitutions, found)

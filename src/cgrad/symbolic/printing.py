@@ -1,13 +1,15 @@
-"""Symbolic nodes printed as cgrad programs.
+"""Symbolic nodes printed: the walk every output language shares, and
+the text of a node as a cgrad program.
 
-:func:`program_text` prints a node as a cgrad program, with the fewest
-parentheses that keep the evaluation order (so the numbers, not only the
-mathematics, stay the same) and a binding for every subexpression used more
-than once: the text grows with the graph, never with the number of paths.
-Each op is laid out by its table entry's notation
-(:meth:`cgrad.ops.Notation.layout`, the one printer of an op by its fixity);
-what is decided here is only where a binding's name stands in for a node.
-Nothing here recurses on the size of an expression.
+:class:`Printer` walks a node once, for every language (the LaTeX one is
+:mod:`cgrad.symbolic.latex`): it puts parentheses where the table's
+precedences ask for them (so the numbers, not only the mathematics, stay
+the same when the text is parsed back), and a binding's name where a shared
+node stands, so that the output grows with the graph, never with the number
+of paths. A language says how one node is laid out; for text that is its
+table entry's notation (:meth:`cgrad.ops.Notation.layout`, the one printer
+of an op by its fixity). :func:`program_text` prints a node as a cgrad
+program. Nothing here recurses on the size of an expression.
 """
 
 from __future__ import annotations
@@ -58,15 +60,6 @@ def binding_prefix(taken: Sequence[str]) -> str:
     return "tmp_" + "_".join(sorted(used))
 
 
-def _precedence(node: Node) -> int:
-    if node.op == CONSTANT:
-        assert node.value is not None  # a constant node has its value
-        return UNARY if math.copysign(1.0, node.value) < 0 else ATOM
-    if node.op == INPUT:
-        return ATOM
-    return OPS[node.op].notation.precedence
-
-
 def _uses(roots: Sequence[Node]) -> dict[int, int]:
     """How many edges lead to each node reachable from ``roots``."""
     counts: dict[int, int] = {}
@@ -99,13 +92,7 @@ def program_statements(
     given, is ``binding_prefix(taken)`` worked out once by a caller that
     prints many formulas: it reads every input's name, so working it out
     per formula made the partials of n inputs cost n^2."""
-    shared = shared_nodes(root)
-    if prefix is None:
-        prefix = binding_prefix(taken)
-    names = {node.id: f"{prefix}{index}" for index, node in enumerate(shared, start=1)}
-    statements = [f"{names[node.id]} = {_expression(node, names)}" for node in shared]
-    statements.append(_expression(root, names))
-    return statements
+    return TEXT.statements(root, binding_prefix(taken) if prefix is None else prefix)
 
 
 def shared_nodes(root: N) -> list[N]:
@@ -131,38 +118,73 @@ def _reachable(root: N) -> list[N]:
     return found
 
 
-def _expression(root: Node, names: dict[int, str]) -> str:
-    """The text of ``root``, its shared subexpressions by their names
-    (``root`` itself written out even if it has one)."""
-    pieces: list[str] = []
-    # Items: text to emit, or (node, the precedence its context needs, and
-    # for the right operand of a left-associative op, a strict need).
-    stack: list = [(root, SUM, False, True)]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            pieces.append(item)
-            continue
-        node, need, strict, top = item
-        if node.id in names and not top:
-            pieces.append(names[node.id])
-            continue
-        precedence = _precedence(node)
-        if precedence < need or (strict and precedence == need):
-            stack += [")", (node, SUM, False, top), "("]
-            continue
-        stack += reversed(_parts(node))
-    return "".join(pieces)
+class Printer:
+    """Prints symbolic nodes in one output language: the walk and the
+    parentheses are decided here, once, for every language (as SymPy's
+    printers share theirs); a language says only how one node is laid out
+    (:meth:`parts`) and how tightly it binds (:meth:`precedence`)."""
+
+    def precedence(self, node: Node) -> int:
+        """How tightly ``node`` binds as printed: its table entry's precedence."""
+        if node.op == CONSTANT:
+            assert node.value is not None  # a constant node has its value
+            return UNARY if math.copysign(1.0, node.value) < 0 else ATOM
+        if node.op == INPUT:
+            return ATOM
+        return OPS[node.op].notation.precedence
+
+    def parts(self, node: Node) -> list:
+        """The pieces of one node: text, and (operand, the precedence its
+        place needs, strict) for its operands."""
+        if node.op == CONSTANT:
+            assert node.value is not None  # a constant node has its value
+            return [literal_text(node.value)]
+        if node.op == INPUT:
+            return [node.name]
+        return [
+            part if isinstance(part, str) else (part.operand, part.need, part.strict)
+            for part in OPS[node.op].notation.layout(node.operands, program=True)
+        ]
+
+    def binding_name(self, prefix: str, index: int) -> str:
+        """The name of the ``index``-th binding (from 1): ``t1``."""
+        return f"{prefix}{index}"
+
+    def statements(self, root: Node, prefix: str) -> list[str]:
+        """A binding for each shared part of ``root`` (named by ``prefix``
+        and a number), then the expression."""
+        shared = shared_nodes(root)
+        names = {node.id: self.binding_name(prefix, k) for k, node in enumerate(shared, start=1)}
+        made = [f"{names[node.id]} = {self.expression(node, names)}" for node in shared]
+        made.append(self.expression(root, names))
+        return made
+
+    def expression(self, root: Node, names: dict[int, str]) -> str:
+        """The text of ``root``, its shared subexpressions by their names
+        (``root`` itself written out even if it has one)."""
+        pieces: list[str] = []
+        # Items: text to emit, or (node, the precedence its context needs,
+        # strict: for the right operand of a left-associative op, and
+        # whether it is the root).
+        stack: list = [(root, SUM, False, True)]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                pieces.append(item)
+                continue
+            node, need, strict, top = item
+            if node.id in names and not top:
+                pieces.append(names[node.id])
+                continue
+            precedence = self.precedence(node)
+            if precedence < need or (strict and precedence == need):
+                stack += [self.closing, (node, SUM, False, top), self.opening]
+                continue
+            stack += reversed([p if isinstance(p, str) else (*p, False) for p in self.parts(node)])
+        return "".join(pieces)
+
+    # What encloses a node that binds too loosely for its place.
+    opening, closing = "(", ")"
 
 
-def _parts(node: Node) -> list:
-    """The pieces of one node: text, and its operands with their contexts."""
-    if node.op == CONSTANT:
-        assert node.value is not None  # a constant node has its value
-        return [literal_text(node.value)]
-    if node.op == INPUT:
-        return [node.name]
-    return [
-        part if isinstance(part, str) else (part.operand, part.need, part.strict, False)
-        for part in OPS[node.op].notation.layout(node.operands, program=True)
-    ]
+TEXT = Printer()

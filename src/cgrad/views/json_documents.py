@@ -195,7 +195,10 @@ def formulas_json(
     found: Formulas,
 ) -> dict:
     """The ``cgrad diff --json`` object: each formula as its program's
-    statements joined by ``; ``."""
+    statements joined by ``; ``; for ``--order N`` >= 2 also ``order`` and
+    ``partials``, each partial of order N once, ``{"wrt": [names, repeated],
+    "formula": ...}`` in the order printed (and for N = 2 the whole Hessian
+    as ``hessian[first][second]``)."""
     document: dict[str, object] = {
         "expression": source,
         "inputs": dict(substitutions),
@@ -206,6 +209,11 @@ def formulas_json(
         document["hessian"] = {
             a: {b: "; ".join(s) for b, s in row.items()} for a, row in hessian.items()
         }
+    if found.order > 1:
+        document["order"] = found.order
+        document["partials"] = [
+            {"wrt": list(index), "formula": "; ".join(s)} for index, s in found.partials.items()
+        ]
     return document
 
 

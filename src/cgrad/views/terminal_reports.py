@@ -63,7 +63,8 @@ def formulas_report(
 ) -> Group:
     """The text output of ``cgrad diff``: the program and the values put in
     it, the function, each partial derivative, and the Hessian's upper
-    triangle, each formula given as its program's statements."""
+    triangle (every partial of the order asked for once), each formula
+    given as its program's statements."""
     heading = program_heading(graph)
     if substitutions:
         heading += "   at " + ", ".join(
@@ -72,13 +73,22 @@ def formulas_report(
     lines = [Text(heading, style="bold"), *_formula("f", found.value)]
     for name, statements in found.derivatives.items():
         lines += _formula(f"∂f/∂{name}", statements)
-    if (hessian := found.hessian) is not None:
-        chosen = list(hessian)
-        for position, first in enumerate(chosen):
-            for second in chosen[position:]:
-                title = f"∂²f/∂{first}²" if first == second else f"∂²f/∂{first}∂{second}"
-                lines += _formula(title, hessian[first][second])
+    for index, statements in found.partials.items():
+        lines += _formula(partial_title(index), statements)
     return Group(*lines)
+
+
+def partial_title(wrt: Sequence[str]) -> str:
+    """``∂³f/∂x²∂y`` for the partial by ``wrt`` (names in order, repeats
+    counted)."""
+    counts = {name: wrt.count(name) for name in dict.fromkeys(wrt)}
+    power = _superscript(len(wrt)) if len(wrt) > 1 else ""
+    below = "".join(f"∂{n}" + (_superscript(k) if k > 1 else "") for n, k in counts.items())
+    return f"∂{power}f/{below}"
+
+
+def _superscript(number: int) -> str:
+    return str(number).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
 def _formula(title: str, statements: Sequence[str]) -> list[Text]:

@@ -1,0 +1,186 @@
+"""Symbolic nodes printed as LaTeX, for a paper or a notebook.
+
+The walk and the parentheses are :class:`~cgrad.symbolic.printing.Printer`'s,
+the text printer's: the same precedences decide where ``\\left( \\right)``
+go, so the LaTeX of a formula has the structure of its text. What differs
+is how a node is laid out: ``\\frac{a}{b}`` (which binds like a power,
+needing no parentheses of its own but getting them as a base), ``a^{b}``,
+``\\sqrt{a}``, ``\\left|a\\right|``, ``a \\cdot b``, ``\\sin`` and the other
+functions LaTeX names, ``\\operatorname{...}`` for the rest. Names become
+symbols (``x1`` is ``x_{1}``, ``alpha`` is ``\\alpha``), numbers lose
+Python's exponent notation (``1e-05`` is ``10^{-5}``), and a binding's name
+is subscripted (``t_{1}``). Nothing here recurses on the size of an
+expression.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from ..autodiff.graph import CONSTANT, INPUT
+from ..numerals import literal_text
+from ..ops import OPS, POWER, SUM, UNARY, Fixity
+from .printing import Node, Printer, binding_prefix
+
+# The functions LaTeX has a command for (the rest are \operatorname{...}).
+_COMMANDS = {
+    "sin": r"\sin", "cos": r"\cos", "tan": r"\tan", "asin": r"\arcsin",
+    "acos": r"\arccos", "atan": r"\arctan", "sinh": r"\sinh", "cosh": r"\cosh",
+    "tanh": r"\tanh", "exp": r"\exp", "log": r"\log", "log2": r"\log_{2}",
+    "log10": r"\log_{10}", "min": r"\min", "max": r"\max",
+}  # fmt: skip
+
+
+def _anywhere(operand: Node) -> tuple[Node, int, bool]:
+    """An operand in a place of its own (braces, bars): no parentheses."""
+    return (operand, SUM, False)
+
+
+def _base(place: tuple[Node, int, bool]) -> tuple[Node, int, bool]:
+    """An operand as a power's base: anything looser than an atom in
+    parentheses, a power too (their order matters)."""
+    return (place[0], POWER, True)
+
+
+# The ops LaTeX writes in a form of their own, each given its operands'
+# places (SymPy's _print_Pow, _print_Abs, ... in one table).
+_LAYOUTS: dict[str, Callable[..., list]] = {
+    "div": lambda a, b: [r"\frac{", a, "}{", b, "}"],
+    "pow": lambda a, b: [_base(a), "^{", b, "}"],
+    "sqrt": lambda a: [r"\sqrt{", a, "}"],
+    "abs": lambda a: [r"\left|", a, r"\right|"],
+    "logb": lambda a, base: [r"\log_{", base, r"}\left(", a, r"\right)"],
+}
+
+# Infix symbols as LaTeX writes them (the table's own symbol otherwise).
+_SYMBOLS = {"*": r"\cdot", "<=": r"\leq", ">=": r"\geq", "!=": r"\neq", "==": "="}
+
+_GREEK = frozenset(
+    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi "
+    "pi rho sigma tau upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi "
+    "Sigma Upsilon Phi Psi Omega".split()
+)
+_INDEXED = re.compile(r"([^\W\d_]+?)_?(\d+)")
+_EXPONENT = re.compile(r"(-?[\d.]+)e([+-]\d+)")
+
+
+def latex_name(name: str) -> str:
+    """A name as a LaTeX symbol: ``x``, ``x_{1}`` for ``x1`` or ``x_1``,
+    ``\\alpha``, and ``\\mathrm{rate}`` for a word."""
+    if (indexed := _INDEXED.fullmatch(name)) is not None:
+        return f"{latex_name(indexed[1])}_{{{indexed[2]}}}"
+    if name in _GREEK:
+        return "\\" + name
+    if len(name) == 1:
+        return name
+    return r"\mathrm{" + name.replace("_", r"\_") + "}"
+
+
+def latex_number(value: float) -> str:
+    """A number as LaTeX: its shortest round-trip digits, a power of ten
+    written as one (``1.5 \\cdot 10^{-5}``, not ``1.5e-05``)."""
+    text = literal_text(value)
+    if (power := _EXPONENT.fullmatch(text)) is None:
+        return text
+    mantissa, exponent = power[1], int(power[2])
+    if mantissa in ("1", "-1"):
+        return f"{mantissa[:-1]}10^{{{exponent}}}"
+    return rf"{mantissa} \cdot 10^{{{exponent}}}"
+
+
+class LatexPrinter(Printer):
+    """Lays out a node as LaTeX; the walk and the parentheses are the base's."""
+
+    opening, closing = r"\left(", r"\right)"
+
+    def binding_name(self, prefix: str, index: int) -> str:
+        return latex_name(f"{prefix}{index}")
+
+    def precedence(self, node: Node) -> int:
+        # A fraction's bar groups it: it needs parentheses only as a base.
+        if node.op == "div":
+            return POWER
+        if node.op == CONSTANT and "10^" in latex_number(node.value or 0.0):
+            return UNARY  # 2 \cdot 10^{-5} is a product: a base needs parentheses
+        return super().precedence(node)
+
+    def parts(self, node: Node) -> list:
+        if node.op == CONSTANT:
+            assert node.value is not None  # a constant node has its value
+            return [latex_number(node.value)]
+        if node.op == INPUT:
+            assert node.name is not None  # an input node has its name
+            return [latex_name(node.name)]
+        special = _LAYOUTS.get(node.op)
+        if special is not None:
+            return special(*(_anywhere(operand) for operand in node.operands))
+        notation = OPS[node.op].notation
+        if notation.fixity is Fixity.CALL:
+            return self._call(node.op, node.operands)
+        return [
+            _spaced(part) if isinstance(part, str) else (part.operand, part.need, part.strict)
+            for part in notation.layout(node.operands)
+        ]
+
+    @staticmethod
+    def _call(op: str, operands: Sequence[Node]) -> list:
+        name = _COMMANDS.get(op, rf"\operatorname{{{op}}}")
+        parts: list = [name + r"\left("]
+        for index, operand in enumerate(operands):
+            if index:
+                parts.append(", ")
+            parts.append((operand, SUM, False))
+        return [*parts, r"\right)"]
+
+
+def _spaced(symbol: str) -> str:
+    bare = symbol.strip()
+    written = _SYMBOLS.get(bare, bare)
+    return f" {written} " if symbol != bare else written
+
+
+LATEX = LatexPrinter()
+
+
+def latex_statements(root: Node, taken: Sequence[str] = (), prefix: str | None = None) -> list[str]:
+    """``root`` as LaTeX, as :func:`~cgrad.symbolic.printing.program_statements`
+    gives it as text: ``t_{1} = ...`` for each shared part, then the
+    expression (the same bindings, the same names, subscripted)."""
+    return LATEX.statements(root, binding_prefix(taken) if prefix is None else prefix)
+
+
+def latex_formula(statements: Sequence[str]) -> str:
+    """One formula from its LaTeX statements: the expression, then its
+    bindings after a ``where``."""
+    *bindings, expression = statements
+    if not bindings:
+        return expression
+    return rf"{expression} \quad\text{{where}}\quad " + r",\; ".join(bindings)
+
+
+def derivative_title(wrt: Sequence[str]) -> str:
+    """``\\frac{\\partial^{3} f}{\\partial x^{2} \\partial y}`` for the
+    partial by ``wrt`` (names in order, repeats counted); ``f`` for none."""
+    if not wrt:
+        return "f"
+    counts = {name: wrt.count(name) for name in dict.fromkeys(wrt)}
+    power = "" if len(wrt) == 1 else f"^{{{len(wrt)}}}"
+    below = " ".join(
+        rf"\partial {latex_name(n)}" + ("" if k == 1 else f"^{{{k}}}") for n, k in counts.items()
+    )
+    return rf"\frac{{\partial{power} f}}{{{below}}}"
+
+
+__all__ = [
+    "LATEX",
+    "LatexPrinter",
+    "derivative_title",
+    "latex_formula",
+    "latex_name",
+    "latex_number",
+    "latex_statements",
+]
+
+# For the tests: the op names the tables above are keyed by.
+LATEX_OP_NAMES = frozenset(_COMMANDS) | frozenset(_LAYOUTS)

@@ -1,0 +1,98 @@
+"""Formulas as ``cgrad diff`` shows them: the :class:`Formulas` record that
+:meth:`cgrad.Function.formulas` returns, each formula as text (a program's
+statements) and as LaTeX, and the bound on the order asked for."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..errors import InputError
+from .latex import derivative_title, latex_formula, latex_statements
+from .nodes import Sym
+from .printing import binding_prefix, program_statements
+
+# The most a request for derivatives of order 3 or more may ask: its order
+# times the number of inputs it differentiates by. Each order differentiates
+# the graphs of the one before, and the partials of order N by k inputs
+# number (k + N - 1)! / (N! (k - 1)!): the bound keeps both in hand.
+ORDER_BOUND = 12
+
+
+def check_order(order: int, inputs: int) -> None:
+    """Raise :class:`InputError` unless derivatives of ``order`` by
+    ``inputs`` inputs are within :data:`ORDER_BOUND`."""
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise InputError(f"the order of a derivative must be a whole number >= 1, not {order!r}")
+    if order > 2 and order * inputs > ORDER_BOUND:
+        raise InputError(
+            f"derivatives of order {order} by {inputs} inputs are too many to print: "
+            f"the order times the number of inputs can be at most {ORDER_BOUND}",
+            hint="pick fewer inputs with --wrt, or a lower order",
+        )
+
+
+class Printed:
+    """Formulas printed as text as they are found, by multi-index, their
+    nodes kept for LaTeX (printed only when asked for); the binding prefix
+    worked out once (it reads every input's name: per formula, n partials
+    would cost n^2)."""
+
+    def __init__(self, taken: Sequence[str]) -> None:
+        self.taken = tuple(taken)
+        self.prefix = binding_prefix(taken)
+        self.statements: dict[tuple[str, ...], list[str]] = {}
+        self.roots: dict[tuple[str, ...], Sym] = {}
+
+    def text(self, root: Sym) -> list[str]:
+        return program_statements(root, self.taken, self.prefix)
+
+    def add(self, index: tuple[str, ...], root: Sym) -> None:
+        self.statements[index] = self.text(root)
+        self.roots[index] = root
+
+
+@dataclass(frozen=True)
+class Formulas:
+    """Formulas in cgrad's language, each a program given as its statements
+    (bindings ``t1 = ...`` for shared parts, then the expression): the
+    function, its partial derivatives by name, for the second order the
+    Hessian's as ``hessian[first][second]``, and for an ``order`` N >= 2
+    every partial of order N once in ``partials``, by sorted multi-index
+    (``("x", "x", "y")``). :meth:`latex` gives each as LaTeX, and in
+    Jupyter the whole shows as LaTeX."""
+
+    value: list[str]
+    derivatives: dict[str, list[str]]
+    hessian: dict[str, dict[str, list[str]]] | None = None
+    order: int = 1
+    partials: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+    # What the LaTeX is printed from: the nodes of the formulas above.
+    printed: Printed | None = field(default=None, repr=False, compare=False)
+
+    def latex(self, wrt: Sequence[str] = ()) -> list[str]:
+        """The formula of the partial by ``wrt`` (names in order, ``()``
+        for the function) as LaTeX statements: ``t_{1} = ...``, then the
+        expression."""
+        if self.printed is None:
+            raise ValueError("these formulas were made without their nodes")
+        printed = self.printed
+        return latex_statements(printed.roots[tuple(wrt)], printed.taken, printed.prefix)
+
+    def latex_lines(self) -> list[str]:
+        """One ``title &= formula`` line per formula, in the order printed:
+        the function, the first partials, those of the order asked for."""
+        wanted = [(), *((n,) for n in self.derivatives), *self.partials]
+        return [f"{derivative_title(i)} &= {latex_formula(self.latex(i))}" for i in wanted]
+
+    def latex_text(self) -> str:
+        """Every formula in one LaTeX ``aligned`` block."""
+        lines = " \\\\\n".join(self.latex_lines())
+        return f"\\begin{{aligned}}\n{lines}\n\\end{{aligned}}"
+
+    def _repr_latex_(self) -> str:
+        """What Jupyter shows: :meth:`latex_text` as math."""
+        return f"${self.latex_text()}$"
+
+
+__all__ = ["ORDER_BOUND", "Formulas", "Printed", "check_order"]

@@ -1,0 +1,220 @@
+"""cgrad diff --format text|latex|json and --order N, through the command
+line; and the property that what diff prints as text is a program that
+gives eval's numbers (first partials, and partials of order 3 against the
+numeric gradient of the printed partials of order 2)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from math import comb
+
+import pytest
+from hypothesis import assume, given, settings
+
+import cgrad
+from cgrad.symbolic.printed import ORDER_BOUND
+from test_latex import assert_well_formed
+from test_oracle import RELAXED, finite, magnitude, points, programs, warned_where_due
+
+
+def close(actual: float, expected: float, scale: float) -> bool:
+    return math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-9 * scale)
+
+
+def test_latex_format_is_one_aligned_block(cli):
+    result = cli("diff", "x*y + z^3", "--wrt", "x,y", "--format", "latex")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "\\begin{aligned}\n"
+        "f &= x \\cdot y + z^{3} \\\\\n"
+        "\\frac{\\partial f}{\\partial x} &= y \\\\\n"
+        "\\frac{\\partial f}{\\partial y} &= x\n"
+        "\\end{aligned}\n"
+    )
+
+
+def test_latex_format_of_a_third_derivative(cli):
+    result = cli("diff", "x^4", "--order", "3", "--format", "latex")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "\\begin{aligned}" and lines[-1] == "\\end{aligned}"
+    assert lines[-2] == "\\frac{\\partial^{3} f}{\\partial x^{3}} &= 24 \\cdot x"
+    assert_well_formed(result.stdout)
+
+
+def test_json_format_is_the_json_flag(cli):
+    for order in ("1", "2", "3"):
+        flag = cli("diff", "x*y + sin(x*y)", "--order", order, "--json")
+        chosen = cli("diff", "x*y + sin(x*y)", "--order", order, "--format", "json")
+        assert flag.exit_code == chosen.exit_code == 0
+        assert flag.stdout == chosen.stdout
+
+
+def test_text_format_is_the_default(cli):
+    assert (
+        cli("diff", "x^3*y", "--order", "3").stdout
+        == cli("diff", "x^3*y", "--order", "3", "--format", "text").stdout
+    )
+
+
+def test_json_of_order_one_is_unchanged(cli):
+    document = json.loads(cli("diff", "x*y", "--json").stdout)
+    assert document == {
+        "expression": "x*y",
+        "inputs": {},
+        "value": "x*y",
+        "derivatives": {"x": "y", "y": "x"},
+    }
+
+
+def test_order_three_prints_each_mixed_partial_once(cli):
+    result = cli("diff", "x^3*y", "--order", "3")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[4:] == [
+        "∂³f/∂x³ = 6*y",
+        "∂³f/∂x²∂y = 6*x",
+        "∂³f/∂x∂y² = 0",
+        "∂³f/∂y³ = 0",
+    ]
+
+
+def test_order_n_in_json(cli):
+    document = json.loads(cli("diff", "x^3*y", "--order", "3", "--json").stdout)
+    assert list(document) == [
+        "expression", "inputs", "value", "derivatives", "order", "partials",
+    ]  # fmt: skip
+    assert document["order"] == 3
+    assert document["partials"] == [
+        {"wrt": ["x", "x", "x"], "formula": "6*y"},
+        {"wrt": ["x", "x", "y"], "formula": "6*x"},
+        {"wrt": ["x", "y", "y"], "formula": "0"},
+        {"wrt": ["y", "y", "y"], "formula": "0"},
+    ]
+    second = json.loads(cli("diff", "x^3*y", "--order", "2", "--json").stdout)
+    assert second["order"] == 2 and set(second["hessian"]) == {"x", "y"}
+    assert [p["wrt"] for p in second["partials"]] == [["x", "x"], ["x", "y"], ["y", "y"]]
+
+
+def test_a_fifth_derivative_of_one_input():
+    found = cgrad.compile("sin(2*x)*exp(x)").formulas(order=5)
+    assert list(found.partials) == [("x",) * 5]
+    text = "; ".join(found.partials[("x",) * 5])
+    # d^5/dx^5 sin(2x) e^x = e^x (41 sin(2x) - 38 cos(2x)).
+    for x in (-1.0, 0.3, 1.7):
+        expected = math.exp(x) * (41 * math.sin(2 * x) - 38 * math.cos(2 * x))
+        assert cgrad.compile(text).evaluate(x=x).value == pytest.approx(expected, rel=1e-12)
+
+
+def test_mixed_partials_of_order_four_by_three_inputs_are_each_there_once():
+    found = cgrad.compile("x^2*y^3*z + sin(x*z)").formulas(order=4)
+    indices = list(found.partials)
+    assert len(indices) == len(set(indices)) == comb(3 + 4 - 1, 4)
+    order = {"x": 0, "y": 1, "z": 2}
+    assert all([order[n] for n in i] == sorted(order[n] for n in i) for i in indices)
+    assert indices == sorted(indices, key=lambda i: [order[n] for n in i])
+
+
+def test_higher_orders_never_parse_a_formula(cli, monkeypatch):
+    calls = []
+    real = cgrad.function.parse
+    monkeypatch.setattr(cgrad.function, "parse", lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert cli("diff", "sin(x)*y^2", "--order", "4").exit_code == 0
+    assert len(calls) == 1  # the user's program, once
+
+
+def test_output_of_a_high_order_stays_bounded():
+    # Each order differentiates the graph of the one before: the text
+    # grows by a bounded factor per order, not with the number of paths.
+    sizes = []
+    for order in range(2, ORDER_BOUND + 1, 2):
+        found = cgrad.compile("tan(x)*sigmoid(x)").formulas(order=order)
+        sizes.append(sum(len("; ".join(s)) for s in found.partials.values()))
+    assert all(later < 8 * earlier for earlier, later in zip(sizes, sizes[1:], strict=False))
+    assert sizes[-1] < 2_000_000
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--order", "0"], "cgrad: error: --order must be a whole number >= 1, not 0"),
+        (["--order", "13"], "cgrad: error: derivatives of order 13 by 1 inputs are too many "
+         f"to print: the order times the number of inputs can be at most {ORDER_BOUND}"),
+        (["--format", "tex"], "cgrad: error: --format must be text or latex or json, not 'tex'"),
+        (["--format", "latex", "--json"],
+         "cgrad: error: --json and --format latex ask for two formats: give one"),
+    ],
+)  # fmt: skip
+def test_format_and_order_usage_errors(cli, arguments, message):
+    result = cli("diff", "sin(x)", *arguments)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == message
+
+
+def test_the_order_bound_counts_the_inputs_differentiated(cli):
+    refused = cli("diff", "x*y*z", "--order", "5")
+    assert refused.exit_code == 2
+    assert refused.stderr.splitlines() == [
+        "cgrad: error: derivatives of order 5 by 3 inputs are too many to print: "
+        f"the order times the number of inputs can be at most {ORDER_BOUND}",
+        "hint: pick fewer inputs with --wrt, or a lower order",
+    ]
+    assert cli("diff", "x*y*z", "--order", "5", "--wrt", "x,y").exit_code == 0
+    with pytest.raises(cgrad.InputError, match="at most 12"):
+        cgrad.compile("x*y*z").formulas(order=5)
+
+
+def test_the_library_refuses_an_order_below_one():
+    with pytest.raises(cgrad.InputError, match="a whole number >= 1, not 0"):
+        cgrad.compile("x").formulas(order=0)
+
+
+def test_printed_text_through_eval_gives_evals_partials():
+    text = "t = x*y; exp(-t^2)/(1 + x^2) + atan2(y, x)*sqrt(y)"
+    run = [sys.executable, "-m", "cgrad"]
+    diffed = subprocess.run([*run, "diff", text, "--json"], capture_output=True, check=True)
+    point = ["x=0.7", "y=1.3"]
+    evaluated = subprocess.run(
+        [*run, "eval", text, *point, "--json"], capture_output=True, check=True
+    )
+    gradient = json.loads(evaluated.stdout)["gradient"]
+    for name, formula in json.loads(diffed.stdout)["derivatives"].items():
+        again = subprocess.run(
+            [*run, "eval", formula, *point, "--json"], capture_output=True, check=False
+        )
+        assert json.loads(again.stdout)["value"] == pytest.approx(gradient[name], rel=1e-12)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=RELAXED)
+@given(program=programs(), point=points)
+def test_printed_partials_parse_back_to_evals_numbers(program, point):
+    function = cgrad.compile(program.text)
+    values = {name: point[name] for name in function.inputs}
+    result = function.evaluate(values)
+    assume(warned_where_due(program, point, result) and finite(result))
+    scale = magnitude(function, result)
+    for name, statements in function.formulas().derivatives.items():
+        printed = cgrad.compile("; ".join(statements))
+        slope = printed.evaluate({n: values[n] for n in printed.inputs}).value
+        assert close(slope, result.gradient[name], scale), (statements, slope)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=RELAXED)
+@given(program=programs(depth=3), point=points)
+def test_printed_third_partials_are_the_gradients_of_the_printed_second(program, point):
+    function = cgrad.compile(program.text)
+    values = {name: point[name] for name in function.inputs}
+    assume(warned_where_due(program, point, function.evaluate(values)))
+    second = function.formulas(order=2).partials
+    for index, statements in function.formulas(order=3).partials.items():
+        inner = cgrad.compile("; ".join(second[index[:2]]))
+        row = inner.evaluate({n: values[n] for n in inner.inputs})
+        # The formulas have kinks the program has not (see test_symbolic).
+        assume(not row.warnings and finite(row))
+        printed = cgrad.compile("; ".join(statements))
+        entry = printed.evaluate({n: values[n] for n in printed.inputs}).value
+        # (a name the second partial does not mention: the third is 0)
+        expected = row.gradient.get(index[2], 0.0)
+        assert close(entry, expected, magnitude(inner, row)), (statements, entry, expected)
