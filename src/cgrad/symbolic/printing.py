@@ -159,7 +159,7 @@ def _parts(node: Node) -> list:
     """The pieces of one node: text, and its operands with their contexts."""
     if node.op == CONSTANT:
         assert node.value is not None  # a constant node has its value
-        return [literal_text(node.value)]
+        return [node.name or literal_text(node.value)]
     if node.op == INPUT:
         return [node.name]
     return [
