@@ -186,6 +186,7 @@ FUNCTION_MEANINGS: dict[str, tuple[Callable[..., sp.Expr], Callable[..., tuple] 
     "abs": (lambda a: sp.Abs(_real(a)), lambda a: (a,)),
     "sign": (lambda a: sp.sign(_real(a)), lambda a: (a,)),
     "relu": (lambda a: sp.Max(0, _real(a)), lambda a: (a,)),
+    "step": (lambda a, h: sp.Heaviside(_real(a), h), lambda a, h: (a,)),
     "sigmoid": (lambda a: 1 / (1 + sp.exp(-a)), None),
     "softplus": (lambda a: sp.log(1 + sp.exp(a)), None),
     "erf": (sp.erf, None),

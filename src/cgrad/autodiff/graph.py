@@ -217,8 +217,8 @@ class Graph:
             tuple(node.op for node in nodes),
             tuple(node.operands for node in nodes),
             tuple(node.span for node in nodes),
-            # (an input node has a name, a constant node a value)
-            {node.id: cast(str, node.name) for node in nodes if node.op == INPUT},
+            # (an input node has a name, a constant node a value, pi a name too)
+            {node.id: node.name for node in nodes if node.name is not None},
             {node.id: cast(float, node.value) for node in nodes if node.op == CONSTANT},
             tuple(depends),
             tuple(node.id for node in nodes if node.op not in (INPUT, CONSTANT)),
