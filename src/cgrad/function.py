@@ -188,11 +188,13 @@ class Function:
         wrt: Sequence[str] | None = None,
         substitutions: Mapping[str, float] | None = None,
         order: int = 1,
+        numeric: bool = False,
     ) -> Formulas:
         """The function and its partial derivatives by ``wrt`` (all inputs if
         None) as programs in cgrad's language, with the inputs in
         ``substitutions`` replaced by their values; with ``order=2`` also the
-        Hessian's (what ``cgrad diff`` prints)."""
+        Hessian's (what ``cgrad diff`` prints). ``numeric``: ``pi``, ``e``
+        and functions of numbers (``log(2)``) folded into numbers."""
         if order not in (1, 2):
             raise InputError(f"the order of a derivative must be 1 or 2, not {order}")
         substitutions = dict(substitutions or {})
@@ -202,7 +204,7 @@ class Function:
         chosen = [n for n in self.inputs if wrt is None or n in set(wrt)]
         taken = self.inputs
         prefix = binding_prefix(taken)  # once: it reads every input's name
-        found = formulas(self.graph, chosen, substitutions)
+        found = formulas(self.graph, chosen, substitutions, numeric)
         derivatives = {
             n: program_statements(d, taken, prefix) for n, d in found.derivatives.items()
         }
@@ -210,7 +212,7 @@ class Function:
         if order == 2:
             hessian = {}
             for first in chosen:
-                again = formulas(self.derivative(first).graph, chosen, substitutions)
+                again = formulas(self.derivative(first).graph, chosen, substitutions, numeric)
                 hessian[first] = {
                     n: program_statements(d, taken, prefix) for n, d in again.derivatives.items()
                 }

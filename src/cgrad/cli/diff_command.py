@@ -26,6 +26,7 @@ EXAMPLES = """
   cgrad diff "(x+y)*z" --x 1         [dim]# x substituted: formulas in y and z[/dim]
   cgrad diff "x*y + sin(x*y)" --wrt x
   cgrad diff "x^3*y" --order 2       [dim]# the Hessian's entries[/dim]
+  cgrad diff "2^x*pi" --numeric      [dim]# log(2) and pi as numbers[/dim]
   cgrad diff "x*y + sin(x*y)" --json
 """
 
@@ -41,6 +42,10 @@ def diff_command(
         typer.Option(metavar="1|2", help="1: the partial derivatives; 2: also the Hessian."),
     ] = 1,
     json_output: Json = False,
+    numeric: Annotated[
+        bool,
+        typer.Option("--numeric", help="Constants as numbers: pi, e, log(2) folded."),
+    ] = False,
 ) -> None:
     """Differentiate symbolically: each partial derivative as a formula in
     cgrad's own language, made by the backward pass run on expressions
@@ -56,7 +61,7 @@ def diff_command(
         raise UsageError(f"--order must be 1 or 2, not {order}")
     function, line, options = read_command_line(context, expression, variables)
     substitutions = values_given(function, line, options)
-    found = function.formulas(split_wrt(wrt), substitutions, order)
+    found = function.formulas(split_wrt(wrt), substitutions, order, numeric)
     if json_output:
         write_json(formulas_json(function.source, substitutions, found))
         return
