@@ -117,8 +117,10 @@ def test_pi_and_e_are_nodes_of_their_own_with_their_names():
     ("text", "spelled"),
     [
         ("e^x*sin(pi*x)", "2.718281828459045^x*sin(3.141592653589793*x)"),
-        ("pi*x^e - e*log(pi + x)", "3.141592653589793*x^2.718281828459045 - "
-         "2.718281828459045*log(3.141592653589793 + x)"),
+        (
+            "pi*x^e - e*log(pi + x)",
+            "3.141592653589793*x^2.718281828459045 - 2.718281828459045*log(3.141592653589793 + x)",
+        ),
     ],
 )
 def test_values_and_derivatives_are_the_numbers_of_the_constants(text, spelled):
