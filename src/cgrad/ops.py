@@ -321,7 +321,7 @@ OPS: dict[str, Op] = {
         # print. d/dh is 1 at a = 0 and 0 elsewhere, written as a step too.
         Op("step", 2, np.heaviside,
            (lambda m, out, a, h: 0.0, lambda m, out, a, h: m.step(-m.abs(a), 1.0)),
-           kink=Kink(el.step_kink, "step'(0) = 0 (d/da at the jump)", fixed=((0, el.never),)),
+           kink=Kink(el.step_kink, "d/da step(a, h) = 0 at a = 0", fixed=((0, el.never),)),
            edges=lambda out, a, h: (a,)),
         # out*(1 - out) cancels, and is 0 once sigmoid rounds to 1.
         Op("sigmoid", 1, el.sigmoid, (lambda m, out, a: out * m.sigmoid(-a),)),
