@@ -43,10 +43,23 @@ def printed(text: str, name: str = "x", **options) -> str:
         ("abs(x)", "x", "sign(x)"),
         ("sign(x)", "x", "0"),
         ("sqrt(x)", "x", "0.5/sqrt(x)"),
+        ("log2(x)", "x", "log2(e)/x"),
+        ("log10(x)", "x", "log10(e)/x"),
     ],
 )
 def test_golden_printed_rules(text, name, formula):
     assert printed(text, name) == formula
+
+
+@pytest.mark.parametrize("text", ["log2(x)", "log10(x)", "e^x", "2^x", "erf(x)"])
+def test_named_constants_in_a_rule_are_the_numeric_rules_floats(text):
+    # log2(e) is LOG2_E, log(2) is the folded 0.6931471805599453, 2/sqrt(pi)
+    # is erf's 1.1283791670955126: the named formula and the numeric one
+    # give the same bits.
+    named = cgrad.compile(printed(text))
+    numeric = cgrad.compile(printed(text, numeric=True))
+    for x in (0.3, 1.7, 25.0):
+        assert named.evaluate(x=x).value == numeric.evaluate(x=x).value
 
 
 def test_sqrt_prints_no_abs():

@@ -295,8 +295,11 @@ OPS: dict[str, Op] = {
         Op("logb", 2, el.log_base,
            (lambda m, out, a, b: 1.0 / (a * m.log(b)), lambda m, out, a, b: -out / (b * m.log(b))),
            Notation(Fixity.CALL, "log"), edges=lambda out, a, b: (a, b, b - 1.0)),
-        Op("log2", 1, np.log2, (lambda m, out, a: LOG2_E / a,), edges=el.edge_at_zero),
-        Op("log10", 1, np.log10, (lambda m, out, a: LOG10_E / a,), edges=el.edge_at_zero),
+        # (log2(e) and log10(e) are those very floats: a formula says which.)
+        Op("log2", 1, np.log2, (lambda m, out, a: LOG2_E / a,), edges=el.edge_at_zero,
+           printed=(lambda m, out, a: m.log2(m.named("e", math.e)) / a,)),
+        Op("log10", 1, np.log10, (lambda m, out, a: LOG10_E / a,), edges=el.edge_at_zero,
+           printed=(lambda m, out, a: m.log10(m.named("e", math.e)) / a,)),
         Op("log1p", 1, np.log1p, (lambda m, out, a: 1.0 / (1.0 + a),), edges=lambda out, a: (a + 1.0,)),
         # Roots: the slope at 0 is +inf by convention. sqrt(-0.0) is -0.0, and
         # 0.5/-0.0 would be -inf: abs() keeps the convention there too.
