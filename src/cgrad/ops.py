@@ -350,6 +350,7 @@ OPS: dict[str, Op] = {
     ]
 }  # fmt: skip
 
+# Their values; the graph keeps their names too, so that formulas print them.
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 
 

@@ -5,7 +5,8 @@ table's rules do with ``+``, ``*``, ``/``, ``**`` and ``-``) builds new
 nodes through its :class:`Builder`, and :class:`Namespace` is the rules'
 ``m`` that builds them (a :class:`~cgrad.namespaces.RuleNamespace`). Nodes
 are hash-consed (the same subexpression is one node) and simplified as they
-are made: constants are folded, and ``0*a``, ``1*a``, ``a+0``, ``a-0``,
+are made: numbers are folded (not pi, e or log(2), unless whole or asked
+for: :func:`_folds`), and ``0*a``, ``1*a``, ``a+0``, ``a-0``,
 ``a/1``, ``a^1``, ``a^0``, ``--a`` and ``-(a-b)`` never appear.
 """
 
