@@ -238,3 +238,12 @@ def test_step_is_documented_with_its_value_at_zero():
     docs = Path(__file__).parent.parent / "docs"
     assert "step(a, h)" in (docs / "language.md").read_text()
     assert "step(x - y, 0.5)" in (docs / "conventions.md").read_text()
+
+
+def test_the_printed_tie_fed_to_cgrad_eval_gives_evals_slope(cli):
+    diff = cli("diff", "max(x, y, z)", "--wrt", "y", "--json")
+    formula = json.loads(diff.stdout)["derivatives"]["y"]
+    tie = ("x=2", "y=2", "z=2")
+    slope = json.loads(cli("eval", "max(x, y, z)", *tie, "--json").stdout)["gradient"]["y"]
+    value = json.loads(cli("eval", formula, *tie, "--json").stdout)["value"]
+    assert value == slope == 1 / 3
