@@ -675,7 +675,7 @@ def test_random_points_near_edges_never_fail(cli):
 
 EDGED = {
     "div", "pow", "tan", "asin", "acos", "atanh", "acosh", "log", "logb", "log2", "log10",
-    "log1p", "sqrt", "cbrt", "abs", "sign", "relu", "atan2", "hypot", "min", "max",
+    "log1p", "sqrt", "cbrt", "abs", "sign", "relu", "step", "atan2", "hypot", "min", "max",
 }  # fmt: skip
 
 

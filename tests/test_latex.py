@@ -200,6 +200,14 @@ def test_formulas_show_as_one_aligned_block():
     assert_well_formed(found.latex_text())
 
 
+def test_the_named_constants_print_as_a_paper_writes_them():
+    assert cgrad.compile("sin(pi*x)").derivative("x").latex() == (
+        r"\pi \cdot \cos\left(\pi \cdot x\right)"
+    )
+    assert cgrad.compile("e^x").derivative("x").latex() == "e^{x}"
+    assert latex(N(CONSTANT, value=3.141592653589793, name="pi")) == r"\pi"
+
+
 def test_every_op_prints_as_latex_that_converts():
     for name, entry in OPS.items():
         arity = entry.arity if entry.arity is not None else 3
@@ -223,7 +231,7 @@ _KNOWN = {
     r"\frac", r"\sqrt", r"\left", r"\right", r"\cdot", r"\partial", r"\quad", r"\text",
     r"\operatorname", r"\mathrm", r"\begin", r"\end", r"\sin", r"\cos", r"\tan",
     r"\arcsin", r"\arccos", r"\arctan", r"\sinh", r"\cosh", r"\tanh", r"\exp", r"\log",
-    r"\min", r"\max", r"\alpha", r"\theta", r"\leq", r"\geq", r"\neq",
+    r"\min", r"\max", r"\alpha", r"\theta", r"\leq", r"\geq", r"\neq", r"\pi",
 }  # fmt: skip
 
 

@@ -64,6 +64,8 @@ POINTS: dict[str, tuple[tuple[float, ...], ...]] = {
     "abs": ((-2.0, -0.3, 0.4, 1.5),),
     "sign": ((-2.0, -0.3, 0.4, 1.5),),
     "relu": ((-2.0, -0.3, 0.4, 1.5),),
+    # Both sides of the jump; d/dh is 0 away from it (1 at a = 0: see below).
+    "step": ((-2.0, -0.3, 0.4, 1.5), (0.5, 0.25, 1.0, -3.0)),
     "sigmoid": ((-4.0, -0.3, 0.0, 0.4, 3.0),),
     "softplus": ((-4.0, -0.3, 0.0, 0.4, 3.0),),
     "erf": ((-2.0, -0.3, 0.0, 0.4, 1.5),),
@@ -195,6 +197,7 @@ REFERENCES = {
     "log2": math.log2, "log10": math.log10, "log1p": math.log1p, "sqrt": math.sqrt,
     "cbrt": lambda a: math.copysign(abs(a) ** (1 / 3), a), "abs": abs,
     "sign": lambda a: float((a > 0) - (a < 0)), "relu": lambda a: max(a, 0.0),
+    "step": lambda a, h: h if a == 0 else float(a > 0),
     "sigmoid": lambda a: 1 / (1 + math.exp(-a)),
     "softplus": lambda a: math.log1p(math.exp(a)), "erf": math.erf,
     "atan2": math.atan2, "hypot": math.hypot,
@@ -217,7 +220,7 @@ def test_value_matches_math_reference(op: Op):
 
 
 # The ops exempt from the precision table: piecewise or exact arithmetic.
-NOT_MEASURED = {"sign", "relu", "min", "max", "neg", "add", "sub", "mul"}
+NOT_MEASURED = {"sign", "relu", "step", "min", "max", "neg", "add", "sub", "mul"}
 
 
 @pytest.mark.parametrize("op", list(OPS.values()), ids=list(OPS))
@@ -361,6 +364,7 @@ KINK_POINTS: dict[str, tuple[float, ...]] = {
     "abs": (0.0,),
     "sign": (0.0,),
     "relu": (0.0,),
+    "step": (0.0, 0.5),
     "hypot": (0.0, 0.0),
     "min": (1.0, 1.0),
     "max": (1.0, 1.0),

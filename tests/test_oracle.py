@@ -186,6 +186,11 @@ FUNCTION_MEANINGS: dict[str, tuple[Callable[..., sp.Expr], Callable[..., tuple] 
     "abs": (lambda a: sp.Abs(_real(a)), lambda a: (a,)),
     "sign": (lambda a: sp.sign(_real(a)), lambda a: (a,)),
     "relu": (lambda a: sp.Max(0, _real(a)), lambda a: (a,)),
+    # (sympy's Heaviside(a, h) leaves d/dh unevaluated.)
+    "step": (
+        lambda a, h: sp.Piecewise((h, sp.Eq(a, 0)), (sp.Heaviside(_real(a)), True)),
+        lambda a, h: (a,),
+    ),
     "sigmoid": (lambda a: 1 / (1 + sp.exp(-a)), None),
     "softplus": (lambda a: sp.log(1 + sp.exp(a)), None),
     "erf": (sp.erf, None),
@@ -219,7 +224,7 @@ UNIT = ["asin", "acos", "atanh", "tan"]
 POSITIVE = ["log", "ln", "log2", "log10", "log1p", "sqrt"]
 ABOVE_ONE = ["acosh"]
 # Functions of two or more arguments (log(a, b) here, log(a) above).
-SEVERAL = ["log", "atan2", "hypot", "min", "max", "pow"]
+SEVERAL = ["log", "atan2", "hypot", "min", "max", "pow", "step"]
 
 # Numbers as the lexer accepts them; all exact in binary, so that sympy's
 # exact rational is the very float cgrad reads.

@@ -164,8 +164,8 @@ def test_hessian_warnings_at_a_kink_point_at_the_program_and_are_said_once(cli):
     ]
     assert warnings[1]["message"] == (
         "in the second derivatives, the derivative rule of `max(x,y)` (node @2, line 1, "
-        "column 1) is at a kink, sign(0); by convention, sign'(0) = 0 (one-sided: Infinity "
-        "from the left, Infinity from the right)"
+        "column 1) is at a kink, step(0, 0.5); by convention, d/da step(a, h) = 0 at a = 0 "
+        "(one-sided: in argument 1, Infinity from the left, Infinity from the right)"
     )
 
 
@@ -176,7 +176,7 @@ def test_hessian_warnings_in_text(cli):
     assert len(warnings) == 2
     assert warnings[1].startswith(
         "warning: in the second derivatives, the derivative rule of `max(x,y)` (node @2, "
-        "line 1, column 1) is at a kink, sign(0)"
+        "line 1, column 1) is at a kink, step(0, 0.5)"
     )
 
 

@@ -164,7 +164,7 @@ EVERY_OP = {
     "mul": ("x*y", {"x": "y", "y": "x"}),
     "div": ("x/y", {"x": "1/y", "y": "-(x/y/y)"}),
     "neg": ("-x", {"x": "-1"}),
-    "pow": ("x^y", {"x": "y*x^(y - 1)", "y": "x^y*log(x)"}),
+    "pow": ("x^y", {"x": "y*x^(y - 1)", "y": "log(x)*x^y"}),
     "sin": ("sin(x)", {"x": "cos(x)"}),
     "cos": ("cos(x)", {"x": "-sin(x)"}),
     "tan": ("tan(x)", {"x": "t1 = tan(x); 1 + t1*t1"}),
@@ -181,17 +181,18 @@ EVERY_OP = {
     "expm1": ("expm1(x)", {"x": "exp(x)"}),
     "log": ("log(x)", {"x": "1/x"}),
     "logb": ("log(x, y)", {"x": "1/(x*log(y))", "y": "-(log(x, y)/(y*log(y)))"}),
-    "log2": ("log2(x)", {"x": "1.4426950408889634/x"}),
-    "log10": ("log10(x)", {"x": "0.4342944819032518/x"}),
+    "log2": ("log2(x)", {"x": "log2(e)/x"}),
+    "log10": ("log10(x)", {"x": "log10(e)/x"}),
     "log1p": ("log1p(x)", {"x": "1/(1 + x)"}),
-    "sqrt": ("sqrt(x)", {"x": "0.5/abs(sqrt(x))"}),
+    "sqrt": ("sqrt(x)", {"x": "0.5/sqrt(x)"}),
     "cbrt": ("cbrt(x)", {"x": "t1 = cbrt(x); 1/(3*t1*t1)"}),
     "abs": ("abs(x)", {"x": "sign(x)"}),
     "sign": ("sign(x)", {"x": "0"}),
-    "relu": ("relu(x)", {"x": "sign(relu(x))"}),
+    "relu": ("relu(x)", {"x": "step(x, 0)"}),
+    "step": ("step(x, y)", {"x": "0", "y": "step(-abs(x), 1)"}),
     "sigmoid": ("sigmoid(x)", {"x": "sigmoid(x)*sigmoid(-x)"}),
     "softplus": ("softplus(x)", {"x": "sigmoid(x)"}),
-    "erf": ("erf(x)", {"x": "1.1283791670955126*exp(-(x*x))"}),
+    "erf": ("erf(x)", {"x": "2/sqrt(pi)*exp(-(x*x))"}),
     "atan2": (
         "atan2(y, x)",
         {"y": "t1 = hypot(y, x); x/t1/t1", "x": "t1 = hypot(y, x); -(y/t1/t1)"},
@@ -200,19 +201,19 @@ EVERY_OP = {
     "min": (
         "min(x, y)",
         {
-            "x": "t1 = min(x, y); t2 = 1 - abs(sign(x - t1)); t2/(t2 + (1 - abs(sign(y - t1))))",
-            "y": "t1 = min(x, y); t2 = 1 - abs(sign(y - t1)); t2/(1 - abs(sign(x - t1)) + t2)",
+            "x": "step(y - x, 0.5)",
+            "y": "step(x - y, 0.5)",
         },
     ),
     "max": (
         "max(x, y, z)",
         {
-            "x": "t1 = max(x, y, z); t2 = 1 - abs(sign(x - t1)); "
-            "t2/(t2 + (1 - abs(sign(y - t1))) + (1 - abs(sign(z - t1))))",
-            "y": "t1 = max(x, y, z); t2 = 1 - abs(sign(y - t1)); "
-            "t2/(1 - abs(sign(x - t1)) + t2 + (1 - abs(sign(z - t1))))",
-            "z": "t1 = max(x, y, z); t2 = 1 - abs(sign(z - t1)); "
-            "t2/(1 - abs(sign(x - t1)) + (1 - abs(sign(y - t1))) + t2)",
+            "x": "t1 = max(x, y, z); t2 = step(x - t1, 1); "
+            "t2/(t2 + step(y - t1, 1) + step(z - t1, 1))",
+            "y": "t1 = max(x, y, z); t2 = step(y - t1, 1); "
+            "t2/(step(x - t1, 1) + t2 + step(z - t1, 1))",
+            "z": "t1 = max(x, y, z); t2 = step(z - t1, 1); "
+            "t2/(step(x - t1, 1) + step(y - t1, 1) + t2)",
         },
     ),
 }

@@ -9,6 +9,7 @@ generated code needs about pow. Each is named in its op's entry in
 from __future__ import annotations
 
 import math
+import operator
 import sys
 from collections.abc import Callable
 from enum import Enum, IntEnum
@@ -179,6 +180,31 @@ def power_slope_in_exponent(m, out, a, b):
     return m.where(m.equal(a, 0.0) & m.greater_equal(b, 0.0), 0.0, out * m.log(a))
 
 
+def power_slope_in_exponent_printed(m, out, a, b):
+    """As :func:`power_slope_in_exponent`, the logarithm first: log(2)*2^x."""
+    return m.where(m.equal(a, 0.0) & m.greater_equal(b, 0.0), 0.0, m.log(a) * out)
+
+
+def tie_share_printed(direction: float) -> Callable[..., object]:
+    """The printed rule of max (``direction`` 1) or min (-1): the numeric
+    rule's 1/n share of a tie, written with step. Of two arguments, the one
+    ahead has slope 1, the other 0, and each 1/2 at a tie: step(x - y, 0.5)
+    for max. Of more, each argument's indicator of being the extreme,
+    step(x - max(x, y, z), 1), over the sum of them all: 1/k at a k-way tie,
+    to the bit, as the numeric rule."""
+
+    def share(m, out, *args, index):
+        if len(args) == 1:
+            return 1.0
+        if len(args) == 2:
+            ahead = args[index] - args[1 - index]
+            return m.step(ahead if direction > 0 else -ahead, 0.5)
+        hits = [m.step(arg - out if direction > 0 else out - arg, 1.0) for arg in args]
+        return hits[index] / reduce(operator.add, hits)
+
+    return share
+
+
 def over_hypot_squared(m, numerator, y, x):
     # numerator/(x*x + y*y) without the squares, which overflow (or vanish)
     # while the quotient is still a float.
@@ -218,6 +244,14 @@ def _at_zero_base(m, a, exponent_kinks):
     if np.ndim(exponent_kinks) == 0 and not exponent_kinks:
         return False
     return m.equal(a, 0.0) & exponent_kinks
+
+
+def step_kink(m, out, a, h):
+    return m.equal(a, 0.0)
+
+
+def never(m, out, *args):
+    return False
 
 
 def hypot_at_origin(m, out, a, b):

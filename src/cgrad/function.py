@@ -189,6 +189,7 @@ class Function:
         wrt: Sequence[str] | None = None,
         substitutions: Mapping[str, float] | None = None,
         order: int = 1,
+        numeric: bool = False,
     ) -> Formulas:
         """The function and its partial derivatives by ``wrt`` (all inputs if
         None) as programs in cgrad's language and as LaTeX, with the inputs
@@ -197,7 +198,8 @@ class Function:
         (by sorted multi-index: ∂³f/∂x²∂y, not ∂³f/∂x∂y∂x too), each the
         derivative of the graph of one of order N - 1, and for N = 2 the
         Hessian. ``order`` times the number of partials is at most
-        :data:`ORDER_BOUND` for N >= 3."""
+        :data:`ORDER_BOUND` for N >= 3. ``numeric``: ``pi``, ``e``
+        and functions of numbers (``log(2)``) folded into numbers."""
         substitutions = dict(substitutions or {})
         check_substitutions(substitutions)
         if wrt is not None:
@@ -205,7 +207,7 @@ class Function:
         chosen = [n for n in self.inputs if wrt is None or n in set(wrt)]
         check_order(order, len(chosen))
         printed = Printed(self.inputs)
-        found = formulas(self.graph, chosen, substitutions)
+        found = formulas(self.graph, chosen, substitutions, numeric)
         printed.add((), found.value)
         for name, derivative in found.derivatives.items():
             printed.add((name,), derivative)
@@ -213,12 +215,12 @@ class Function:
         if order == 2:
             hessian = {}
             for first in chosen:
-                again = formulas(self.derivative(first).graph, chosen, substitutions)
+                again = formulas(self.derivative(first).graph, chosen, substitutions, numeric)
                 hessian[first] = {n: printed.text(d) for n, d in again.derivatives.items()}
                 for second in chosen[chosen.index(first) :]:
                     printed.add((first, second), again.derivatives[second])
         elif order > 2:
-            for index, root in self._partials_of_order(order, chosen, substitutions):
+            for index, root in self._partials_of_order(order, chosen, substitutions, numeric):
                 printed.add(index, root)
         statements = printed.statements
         return Formulas(
@@ -231,7 +233,11 @@ class Function:
         )
 
     def _partials_of_order(
-        self, order: int, chosen: Sequence[str], substitutions: Mapping[str, float]
+        self,
+        order: int,
+        chosen: Sequence[str],
+        substitutions: Mapping[str, float],
+        numeric: bool = False,
     ) -> Iterator[tuple[tuple[str, ...], Sym]]:
         """Each partial of order ``order`` by ``chosen`` once, by sorted
         multi-index, with its node: each level's functions are the
@@ -246,7 +252,7 @@ class Function:
             }
         for index, function in level.items():
             rest = chosen[position[index[-1]] :]
-            found = formulas(function.graph, rest, substitutions)
+            found = formulas(function.graph, rest, substitutions, numeric)
             for name in rest:
                 yield index + (name,), found.derivatives[name]
 

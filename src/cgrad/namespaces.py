@@ -30,7 +30,7 @@ import numpy as np
 
 # The names a rule may call besides the ops': listed here, and only here.
 COMPARISONS: tuple[str, ...] = ("equal", "less", "greater_equal")
-HELPERS: tuple[str, ...] = ("where", *COMPARISONS, "tie_share", "is_tie")
+HELPERS: tuple[str, ...] = ("where", *COMPARISONS, "tie_share", "is_tie", "named")
 
 
 def _where(condition, chosen, otherwise):
@@ -52,6 +52,12 @@ def _is_tie(out, *args):
     return reduce(np.add, [np.equal(arg, out) * 1.0 for arg in args]) > 1
 
 
+def _named(name: str, value: float) -> float:
+    """A constant of the language (pi, e): over numbers, its value; a
+    formula keeps its name."""
+    return value
+
+
 # The helpers over numbers (numpy scalars or arrays).
 NUMERIC_HELPERS: dict[str, Callable[..., Any]] = {
     "where": _where,
@@ -60,6 +66,7 @@ NUMERIC_HELPERS: dict[str, Callable[..., Any]] = {
     "greater_equal": np.greater_equal,
     "tie_share": _tie_share,
     "is_tie": _is_tie,
+    "named": _named,
 }
 
 # The comparisons at one point of Python floats: the same IEEE comparisons
@@ -133,6 +140,11 @@ class RuleNamespace(ABC):
 
     @abstractmethod
     def is_tie(self, out, *arguments): ...
+
+    def named(self, name: str, value: float) -> Any:
+        """The constant ``name`` of the language: its value, unless the
+        values stand for something else (a formula keeps the name)."""
+        return value
 
 
 class OperatorProxy:

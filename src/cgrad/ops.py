@@ -32,6 +32,7 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
@@ -191,8 +192,8 @@ class Op:
     def derivative(self, index: int) -> Rule:
         """The local-derivative rule for argument ``index``."""
         if self.arity is None:
-            rule = self.derivatives[0]
-            return lambda m, out, *args: rule(m, out, *args, index=index)
+            # A partial rather than a closure: printed_rule reads its index.
+            return partial(self.derivatives[0], index=index)
         return self.derivatives[index]
 
     def printed_rule(self, rule: Rule) -> Rule:
@@ -200,6 +201,8 @@ class Op:
         ``derivatives``): itself, unless ``printed`` gives another."""
         if self.printed is None:
             return rule
+        if isinstance(rule, partial):  # a variadic op's rule for one argument
+            return partial(self.printed[0], index=rule.keywords["index"])
         return self.printed[self.derivatives.index(rule)]
 
     def tangent(self, m: Any, out: Any, arguments: Sequence, tangents: Sequence) -> Any:
@@ -262,7 +265,7 @@ OPS: dict[str, Op] = {
                      fixed=((1, el.pow_kink_in_base), (0, el.pow_kink_in_exponent))),
            edges=el.edge_of_power, shortcut=el.power_shortcut, ufunc=np.power,
            # (b*a^(b-1) is computed with care where b - 1 is rounded.)
-           printed=(el.power_slope_printed, el.power_slope_in_exponent)),
+           printed=(el.power_slope_printed, el.power_slope_in_exponent_printed)),
         # Trigonometry. The rules are written in the forms that keep their
         # precision over the whole domain (tests/test_precision.py holds each to
         # a few ULP of mpmath): (1 - a)*(1 + a) is exact near |a| = 1, where
@@ -292,14 +295,19 @@ OPS: dict[str, Op] = {
         Op("logb", 2, el.log_base,
            (lambda m, out, a, b: 1.0 / (a * m.log(b)), lambda m, out, a, b: -out / (b * m.log(b))),
            Notation(Fixity.CALL, "log"), edges=lambda out, a, b: (a, b, b - 1.0)),
-        Op("log2", 1, np.log2, (lambda m, out, a: LOG2_E / a,), edges=el.edge_at_zero),
-        Op("log10", 1, np.log10, (lambda m, out, a: LOG10_E / a,), edges=el.edge_at_zero),
+        # (log2(e) and log10(e) are those very floats: a formula says which.)
+        Op("log2", 1, np.log2, (lambda m, out, a: LOG2_E / a,), edges=el.edge_at_zero,
+           printed=(lambda m, out, a: m.log2(m.named("e", math.e)) / a,)),
+        Op("log10", 1, np.log10, (lambda m, out, a: LOG10_E / a,), edges=el.edge_at_zero,
+           printed=(lambda m, out, a: m.log10(m.named("e", math.e)) / a,)),
         Op("log1p", 1, np.log1p, (lambda m, out, a: 1.0 / (1.0 + a),), edges=lambda out, a: (a + 1.0,)),
         # Roots: the slope at 0 is +inf by convention. sqrt(-0.0) is -0.0, and
         # 0.5/-0.0 would be -inf: abs() keeps the convention there too.
+        # A formula prints 0.5/sqrt(a), which differs only at a = -0.0.
         Op("sqrt", 1, np.sqrt, (lambda m, out, a: 0.5 / m.abs(out),),
            kink=Kink(_ZERO_KINK, "sqrt'(0) = inf"), edges=el.edge_at_zero,
-           exact_on_floats=math.sqrt, echoes=(0,), sign=el.nonnegative),
+           exact_on_floats=math.sqrt, echoes=(0,), sign=el.nonnegative,
+           printed=(lambda m, out, a: 0.5 / out,)),
         Op("cbrt", 1, np.cbrt, (lambda m, out, a: 1.0 / (3.0 * out * out),),
            kink=Kink(_ZERO_KINK, "cbrt'(0) = inf"), edges=el.edge_at_zero),
         # Piecewise functions and their conventions at the kink.
@@ -309,12 +317,20 @@ OPS: dict[str, Op] = {
         Op("sign", 1, np.sign, (lambda m, out, a: 0.0,),
            kink=Kink(_ZERO_KINK, "sign'(0) = 0"), edges=el.edge_at_zero),
         Op("relu", 1, el.relu, (lambda m, out, a: m.sign(out),),
-           kink=Kink(_ZERO_KINK, "relu'(0) = 0"), edges=el.edge_at_zero),
+           kink=Kink(_ZERO_KINK, "relu'(0) = 0"), edges=el.edge_at_zero,
+           printed=(lambda m, out, a: m.step(a, 0.0),)),
+        # The Heaviside step, h at a = 0 (numpy's heaviside): the language's
+        # one piecewise function, in which the rules of relu, min and max
+        # print. d/dh is 1 at a = 0 and 0 elsewhere, written as a step too.
+        Op("step", 2, np.heaviside,
+           (lambda m, out, a, h: 0.0, lambda m, out, a, h: m.step(-m.abs(a), 1.0)),
+           kink=Kink(el.step_kink, "d/da step(a, h) = 0 at a = 0", fixed=((0, el.never),)),
+           edges=lambda out, a, h: (a,)),
         # out*(1 - out) cancels, and is 0 once sigmoid rounds to 1.
         Op("sigmoid", 1, el.sigmoid, (lambda m, out, a: out * m.sigmoid(-a),)),
         Op("softplus", 1, el.softplus, (lambda m, out, a: m.sigmoid(a),)),
         Op("erf", 1, el.erf, (el.erf_slope,),
-           printed=(lambda m, out, a: el.TWO_OVER_ROOT_PI * m.exp(-(a * a)),)),
+           printed=(lambda m, out, a: 2.0 / m.sqrt(m.named("pi", math.pi)) * m.exp(-(a * a)),)),
         # Functions of two or more arguments.
         Op("atan2", 2, np.arctan2,
            (lambda m, out, y, x: el.over_hypot_squared(m, x, y, x),
@@ -326,12 +342,15 @@ OPS: dict[str, Op] = {
            kink=Kink(el.hypot_at_origin, "the gradient of hypot at (0, 0) is (0, 0)"),
            edges=lambda out, a, b: (el.edge_at_origin(a, b),)),
         Op("min", None, el.minimum, (lambda m, out, *args, index: m.tie_share(out, args, index),),
-           kink=Kink(el.is_tie, _TIES), edges=el.edges_of_extremum(np.minimum)),
+           kink=Kink(el.is_tie, _TIES), edges=el.edges_of_extremum(np.minimum),
+           printed=(el.tie_share_printed(-1.0),)),
         Op("max", None, el.maximum, (lambda m, out, *args, index: m.tie_share(out, args, index),),
-           kink=Kink(el.is_tie, _TIES), edges=el.edges_of_extremum(np.maximum)),
+           kink=Kink(el.is_tie, _TIES), edges=el.edges_of_extremum(np.maximum),
+           printed=(el.tie_share_printed(1.0),)),
     ]
 }  # fmt: skip
 
+# Their values; the graph keeps their names too, so that formulas print them.
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 
 

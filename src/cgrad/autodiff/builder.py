@@ -2,7 +2,8 @@
 builds its :class:`~cgrad.autodiff.graph.Graph`.
 
 Identical subexpressions become one node (same op, same operand ids), each
-input is one node, equal constants are one node, and a binding names a node
+input is one node, equal numbers are one node (``pi`` and ``e`` one each,
+which keep their names), and a binding names a node
 without adding one. Node ids are assigned as nodes are first created in a
 left-to-right post-order walk, so every operand has a smaller id than its
 consumer and inputs are numbered in order of first appearance. The walk
@@ -58,6 +59,7 @@ class _GraphBuilder:
         # operands and no other tuple is made per node.
         self.made: defaultdict[str, dict[tuple[int, ...], int]] = defaultdict(dict)
         self.constants: dict[float, int] = {}
+        self.named: dict[str, int] = {}
         self.inputs: list[str] = []
         self.input_ids: dict[str, int] = {}
         self.bindings: dict[str, int] = {}
@@ -108,7 +110,7 @@ class _GraphBuilder:
             )
         # At a million terms the tables for sharing and each list are tens
         # of megabytes: they go as soon as they are done with.
-        del self.made, self.constants
+        del self.made, self.constants, self.named
         columns = Columns(
             self.frozen("ops"),
             self.frozen("operands"),
@@ -242,6 +244,17 @@ class _GraphBuilder:
             self.values[node_id] = value
         return node_id
 
+    def named_constant(self, name: str, span: Span) -> int:
+        """The node of ``pi`` or ``e``: a constant that keeps its name (in
+        ``names``), so that a formula can print it; not one node with a
+        number of the same value."""
+        node_id = self.named.get(name)
+        if node_id is None:
+            node_id = self.named[name] = self.leaf(CONSTANT, span)
+            self.values[node_id] = CONSTANTS[name]
+            self.names[node_id] = name
+        return node_id
+
     def check_name(self, name: str, span: Span) -> None:
         """Names are letters, decimal digits and '_'. The lexer's \\w also
         lets through other Unicode digits such as '²', which would make x²
@@ -264,7 +277,7 @@ class _GraphBuilder:
         if name in self.bindings:
             node_id = self.bindings[name]
         elif name in CONSTANTS:
-            node_id = self.constant(CONSTANTS[name], span)
+            node_id = self.named_constant(name, span)
         elif name in FUNCTIONS:
             raise self.error(
                 f"'{name}' is a function, not a value",

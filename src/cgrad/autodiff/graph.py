@@ -113,7 +113,7 @@ class Node:
     op: str  # INPUT, CONSTANT or the name of an entry in ops.OPS
     operands: tuple[int, ...]
     span: Span
-    name: str | None = None  # the input's name, for INPUT nodes
+    name: str | None = None  # the input's name, or a named constant's (pi, e)
     value: float | None = None  # the constant's value, for CONSTANT nodes
 
 
@@ -124,7 +124,7 @@ class Columns(NamedTuple):
     ops: tuple[str, ...]
     operands: tuple[tuple[int, ...], ...]
     spans: tuple[Span, ...]
-    names: dict[int, str]  # of the INPUT nodes
+    names: dict[int, str]  # of the INPUT nodes and the named CONSTANT ones
     values: dict[int, float]  # of the CONSTANT nodes
     depends_on_input: tuple[bool, ...]
     # The ids of the nodes that apply an op, in order. They are the very int
@@ -217,8 +217,8 @@ class Graph:
             tuple(node.op for node in nodes),
             tuple(node.operands for node in nodes),
             tuple(node.span for node in nodes),
-            # (an input node has a name, a constant node a value)
-            {node.id: cast(str, node.name) for node in nodes if node.op == INPUT},
+            # (an input node has a name, a constant node a value, pi a name too)
+            {node.id: node.name for node in nodes if node.name is not None},
             {node.id: cast(float, node.value) for node in nodes if node.op == CONSTANT},
             tuple(depends),
             tuple(node.id for node in nodes if node.op not in (INPUT, CONSTANT)),

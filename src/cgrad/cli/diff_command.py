@@ -30,6 +30,7 @@ EXAMPLES = """
   cgrad diff "x^3*y" --order 2       [dim]# the Hessian's entries[/dim]
   cgrad diff "sin(x)*exp(x)" --order 3
   cgrad diff "x^2/sqrt(1+y)" --format latex
+  cgrad diff "2^x*pi" --numeric      [dim]# log(2) and pi as numbers[/dim]
   cgrad diff "x*y + sin(x*y)" --json
 """
 
@@ -65,6 +66,10 @@ def diff_command(
         ),
     ] = "text",
     json_output: Json = False,
+    numeric: Annotated[
+        bool,
+        typer.Option("--numeric", help="Constants as numbers: pi, e, log(2) folded."),
+    ] = False,
 ) -> None:
     """Differentiate symbolically: each partial derivative as a formula in
     cgrad's own language, made by the backward pass run on expressions
@@ -83,7 +88,7 @@ def diff_command(
         raise UsageError(f"--order must be a whole number >= 1, not {order}")
     function, line, options = read_command_line(context, expression, variables)
     substitutions = values_given(function, line, options)
-    found = function.formulas(split_wrt(wrt), substitutions, order)
+    found = function.formulas(split_wrt(wrt), substitutions, order, numeric)
     if output_format == "latex":
         write_pieces([found.latex_text(), "\n"])
         return

@@ -49,13 +49,16 @@ class Formulas:
 
 
 def formulas(
-    graph: Graph, wrt: Sequence[str], substitutions: Mapping[str, float] | None = None
+    graph: Graph,
+    wrt: Sequence[str],
+    substitutions: Mapping[str, float] | None = None,
+    numeric: bool = False,
 ) -> Formulas:
     """The value of ``graph`` and its partials by ``wrt``, each input in
     ``substitutions`` replaced by its number (a name ``graph`` does not use
-    has the partial 0)."""
+    has the partial 0). ``numeric``: pi, e, log(2) and the like as numbers."""
     substitutions = substitutions or {}
-    builder = Builder()
+    builder = Builder(numeric)
     values: list[Sym] = []
     ops, operands, _, names, constants = graph.columns[:5]
     for node_id, op in enumerate(ops):
@@ -64,7 +67,7 @@ def formulas(
             given = substitutions.get(names[node_id])
             made = builder.input(names[node_id]) if given is None else builder.constant(given)
         elif op == CONSTANT:
-            made = builder.constant(constants[node_id])
+            made = builder.constant(constants[node_id], names.get(node_id))
         else:
             made = builder.apply(op, *(values[i] for i in operands[node_id]))
         values.append(made)
@@ -203,7 +206,7 @@ def _columns(order: list[Sym], ids: dict[int, int], spans: list) -> Columns:
         tuple(node.op for node in order),
         tuple(tuple(ids[a.id] for a in node.operands) for node in order),
         tuple(spans),
-        {ids[n.id]: n.name for n in order if n.op == INPUT and n.name is not None},
+        {ids[n.id]: n.name for n in order if n.name is not None},
         {ids[n.id]: n.value for n in order if n.op == CONSTANT and n.value is not None},
         tuple(depends),
         tuple(ids[n.id] for n in order if n.operands),

@@ -23,6 +23,9 @@ from ..numerals import literal_text
 from ..ops import OPS, POWER, SUM, UNARY, Fixity
 from .printing import Node, Printer, binding_prefix
 
+# The constants of the language as a paper writes them.
+NAMED_CONSTANTS = {"pi": r"\pi", "e": "e"}
+
 # The functions LaTeX has a command for (the rest are \operatorname{...}).
 _COMMANDS = {
     "sin": r"\sin", "cos": r"\cos", "tan": r"\tan", "asin": r"\arcsin",
@@ -101,13 +104,15 @@ class LatexPrinter(Printer):
         # A fraction's bar groups it: it needs parentheses only as a base.
         if node.op == "div":
             return POWER
-        if node.op == CONSTANT and "10^" in latex_number(node.value or 0.0):
+        if node.op == CONSTANT and node.name is None and "10^" in latex_number(node.value or 0.0):
             return UNARY  # 2 \cdot 10^{-5} is a product: a base needs parentheses
         return super().precedence(node)
 
     def parts(self, node: Node) -> list:
         if node.op == CONSTANT:
             assert node.value is not None  # a constant node has its value
+            if node.name is not None:  # a named constant: pi or e
+                return [NAMED_CONSTANTS.get(node.name, node.name)]
             return [latex_number(node.value)]
         if node.op == INPUT:
             assert node.name is not None  # an input node has its name

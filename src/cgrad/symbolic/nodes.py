@@ -5,7 +5,8 @@ table's rules do with ``+``, ``*``, ``/``, ``**`` and ``-``) builds new
 nodes through its :class:`Builder`, and :class:`Namespace` is the rules'
 ``m`` that builds them (a :class:`~cgrad.namespaces.RuleNamespace`). Nodes
 are hash-consed (the same subexpression is one node) and simplified as they
-are made: constants are folded, and ``0*a``, ``1*a``, ``a+0``, ``a-0``,
+are made: numbers are folded (not pi, e or log(2), unless whole or asked
+for: :func:`_folds`), and ``0*a``, ``1*a``, ``a+0``, ``a-0``,
 ``a/1``, ``a^1``, ``a^0``, ``--a`` and ``-(a-b)`` never appear.
 """
 
@@ -20,7 +21,7 @@ import numpy as np
 
 from ..autodiff.graph import CONSTANT, INPUT
 from ..namespaces import OperatorProxy, RuleNamespace
-from ..ops import OPS
+from ..ops import OPS, Fixity
 from .printing import program_text
 
 
@@ -59,7 +60,9 @@ class Sym(OperatorProxy):
 class Builder:
     """Makes :class:`Sym` nodes: one per distinct (op, operands), simplified."""
 
-    def __init__(self) -> None:
+    def __init__(self, numeric: bool = False) -> None:
+        # numeric: pi, e and log(2) folded into numbers, as the user may ask.
+        self.numeric = numeric
         self.nodes: list[Sym] = []
         self.keys: dict[tuple, Sym] = {}
         # Per node, where in the graph being differentiated it was made:
@@ -79,10 +82,13 @@ class Builder:
             self.keys[key] = node
         return node
 
-    def constant(self, value: float) -> Sym:
+    def constant(self, value: float, name: str | None = None) -> Sym:
+        """A number, or the constant ``name`` (pi, e) of that value."""
         value = float(value)
+        name = None if self.numeric else name
         # -0.0 == 0.0, but they are different constants (1/-0.0 is -inf).
-        return self._made((CONSTANT, value, math.copysign(1.0, value)), CONSTANT, value=value)
+        key = (CONSTANT, value, math.copysign(1.0, value), name)
+        return self._made(key, CONSTANT, value=value, name=name)
 
     def input(self, name: str) -> Sym:
         return self._made((INPUT, name), INPUT, name=name)
@@ -101,9 +107,18 @@ class Builder:
                 folded = float(OPS[op].forward(*(np.float64(a.value) for a in operands)))
             # A NaN or an infinity has no literal in the language: keep the
             # operation that makes it.
-            if math.isfinite(folded):
+            if math.isfinite(folded) and (self.numeric or _folds(op, operands, folded)):
                 return self.constant(folded)
         return self._made((op, tuple(a.id for a in operands)), op, operands)
+
+
+def _folds(op: str, operands: tuple[Sym, ...], folded: float) -> bool:
+    """Whether a formula shows ``folded`` rather than the call on constants
+    that makes it: arithmetic on numbers folds (2*3 is 6), but a function
+    of a number (log(2)) or anything of pi or e stays as a person writes
+    it, unless it is a whole number (log(e) is 1, cos(0) is 1)."""
+    kept = OPS[op].notation.fixity is Fixity.CALL or any(a.name for a in operands)
+    return not kept or folded == math.floor(folded)
 
 
 # --------------------------------------------------------------------------
@@ -246,6 +261,9 @@ class Namespace(RuleNamespace):
 
     def greater_equal(self, a, b):
         return self._compare(a, b, lambda p, q: p >= q)
+
+    def named(self, name: str, value: float) -> Sym:
+        return self.builder.constant(value, name)
 
     def where(self, condition, chosen, otherwise):
         if condition is UNDECIDED:

@@ -138,7 +138,7 @@ class Printer:
         place needs, strict) for its operands."""
         if node.op == CONSTANT:
             assert node.value is not None  # a constant node has its value
-            return [literal_text(node.value)]
+            return [node.name or literal_text(node.value)]  # pi and e by name
         if node.op == INPUT:
             return [node.name]
         return [
