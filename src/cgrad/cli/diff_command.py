@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..errors import UsageError
+from ..errors import UsageError, join_names
 from ..views.json_documents import formulas_json
 from ..views.terminal_reports import formulas_report
 from .application import command
@@ -17,7 +18,10 @@ from .arguments import (
     values_given,
 )
 from .output import stdout_console, write_json
-from .parameters import Expression, Json, Variables, Wrt
+from .parameters import Expression, Json, Variables, Wrt, full_option
+
+if TYPE_CHECKING:
+    from ..function import Function
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -27,7 +31,18 @@ EXAMPLES = """
   cgrad diff "x*y + sin(x*y)" --wrt x
   cgrad diff "x^3*y" --order 2       [dim]# the Hessian's entries[/dim]
   cgrad diff "x*y + sin(x*y)" --json
+  cgrad diff "sin(x*y)" --wrt x --steps   [dim]# the rules, node by node[/dim]
 """
+
+StepsOption = Annotated[
+    bool,
+    typer.Option(
+        "--steps",
+        help="Derive one partial derivative rule by rule, from the output back to the "
+        "input (--wrt chooses it): each node's rule, local derivative and what it sends on.",
+    ),
+]
+FullOption = Annotated[bool, full_option("With --steps: every step, not the first 100.")]
 
 
 @command("diff", epilog=EXAMPLES)
@@ -41,6 +56,8 @@ def diff_command(
         typer.Option(metavar="1|2", help="1: the partial derivatives; 2: also the Hessian."),
     ] = 1,
     json_output: Json = False,
+    steps: StepsOption = False,
+    full: FullOption = False,
 ) -> None:
     """Differentiate symbolically: each partial derivative as a formula in
     cgrad's own language, made by the backward pass run on expressions
@@ -56,9 +73,45 @@ def diff_command(
         raise UsageError(f"--order must be 1 or 2, not {order}")
     function, line, options = read_command_line(context, expression, variables)
     substitutions = values_given(function, line, options)
+    if steps:
+        _show_steps(function, substitutions, split_wrt(wrt), order, json_output, full)
+        return
     found = function.formulas(split_wrt(wrt), substitutions, order)
     if json_output:
         write_json(formulas_json(function.source, substitutions, found))
         return
     report = formulas_report(function.graph, substitutions, found)
     stdout_console().print(report, soft_wrap=True)
+
+
+def _show_steps(
+    function: Function,
+    substitutions: Mapping[str, float],
+    wrt: Sequence[str] | None,
+    order: int,
+    json_output: bool,
+    full: bool,
+) -> None:
+    """``--steps``: the derivation of the one partial chosen, as text or JSON."""
+    from ..derivation import STEPS_LIMIT, derivation  # only --steps needs them
+
+    if order != 1:
+        raise UsageError("--steps derives first derivatives", hint="leave out --order")
+    chosen = list(function.inputs if wrt is None else wrt)
+    if not chosen:
+        raise UsageError("this expression has no inputs: --steps has nothing to differentiate by")
+    if len(chosen) > 1:
+        given = "" if wrt is None else f", not {len(chosen)} ({join_names(chosen)})"
+        raise UsageError(
+            f"--steps derives one partial derivative at a time{given}",
+            hint="choose it with --wrt, e.g. --wrt " + chosen[0],
+        )
+    found = derivation(function, chosen[0], substitutions, None if full else STEPS_LIMIT)
+    if json_output:
+        from ..views.json_documents import derivation_json
+
+        write_json(derivation_json(found))
+        return
+    from ..views.terminal_derivation import derivation_report
+
+    stdout_console().print(derivation_report(function.graph, found), soft_wrap=True)

@@ -35,6 +35,7 @@ __all__ = [
     "check_substitutions",
     "derivative_graph",
     "formulas",
+    "node_values",
     "program_statements",
     "program_text",
 ]
@@ -56,6 +57,23 @@ def formulas(
     has the partial 0)."""
     substitutions = substitutions or {}
     builder = Builder()
+    values = node_values(graph, substitutions, builder)
+    used = [name for name in wrt if name in graph.input_ids]
+    steps = _owned_steps(plan(graph, used), builder)
+    builder.origin = (graph.output, False)  # the seed, d output / d output
+    adjoints = backward(steps, values, m=Namespace(builder), seed=builder.constant(1.0))
+    builder.origin = (graph.output, False)  # the zeros below
+    derivatives = {}
+    for name in wrt:
+        adjoint = adjoints[graph.input_ids[name]] if name in graph.input_ids else None
+        derivatives[name] = adjoint if adjoint is not None else builder.constant(0.0)
+    builder.origin = None
+    return Formulas(values[graph.output], derivatives)
+
+
+def node_values(graph: Graph, substitutions: Mapping[str, float], builder: Builder) -> list[Sym]:
+    """The value of each node of ``graph`` as a symbolic node made by
+    ``builder``, in id order (the inputs in ``substitutions`` as numbers)."""
     values: list[Sym] = []
     ops, operands, _, names, constants = graph.columns[:5]
     for node_id, op in enumerate(ops):
@@ -68,17 +86,7 @@ def formulas(
         else:
             made = builder.apply(op, *(values[i] for i in operands[node_id]))
         values.append(made)
-    used = [name for name in wrt if name in graph.input_ids]
-    steps = _owned_steps(plan(graph, used), builder)
-    builder.origin = (graph.output, False)  # the seed, d output / d output
-    adjoints = backward(steps, values, m=Namespace(builder), seed=builder.constant(1.0))
-    builder.origin = (graph.output, False)  # the zeros below
-    derivatives = {}
-    for name in wrt:
-        adjoint = adjoints[graph.input_ids[name]] if name in graph.input_ids else None
-        derivatives[name] = adjoint if adjoint is not None else builder.constant(0.0)
-    builder.origin = None
-    return Formulas(values[graph.output], derivatives)
+    return values
 
 
 def _owned_steps(steps: Plan, builder: Builder) -> Plan:
