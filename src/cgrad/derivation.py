@@ -196,8 +196,9 @@ class _Writer:
         node = self.builder.lift(value)
         if node.id not in self.texts:
             small = _size_at_most(node, FORMULA_LIMIT) <= FORMULA_LIMIT
-            statements = program_statements(node, self.graph.inputs, self.prefix)
-            self.texts[node.id] = tuple(statements) if small else None
+            self.texts[node.id] = (
+                tuple(program_statements(node, self.graph.inputs, self.prefix)) if small else None
+            )
         return self.texts[node.id]
 
     def step(self, node_id: int, upstream: Any, locals_: list) -> Step:
