@@ -170,6 +170,17 @@ def test_steps_json_shape(cli):
     }
 
 
+def test_a_bound_node_is_called_by_its_name(cli):
+    result = cli("diff", "a = x; b = x*y; b + sin(b)", "--wrt", "x", "--steps")
+    lines = result.stdout.splitlines()
+    assert "@2 b = x*y" in lines
+    assert "  → @2 b: local 1, sends 1" in lines
+    assert any(line.startswith("  sum: ∂f/∂b = ") for line in lines)
+    assert "  chain rule: d/du sin(u) = cos(u), u = b" in lines
+    # The input is called x, though a names it too.
+    assert "@0 x" in lines
+
+
 def test_values_given_are_substituted(cli):
     result = cli("diff", "x^3*y", "--wrt", "x", "--x", "2", "--steps", "--json")
     document = json.loads(result.stdout)
@@ -210,6 +221,8 @@ def test_values_given_are_substituted(cli):
         # A bound node is called by its name.
         ("a = 2*x; exp(a)", "x", [("chain rule", "d/du exp(u) = exp(u), u = a"),
                                   ("constant multiple", "(c*v)' = c*v', c = 2, v = x")]),
+        # An input is called by its own name, even when bound to another.
+        ("a = x; b = y; a*b", "x", [("constant multiple", "(u*c)' = u'*c, u = x, c = y")]),
         ("max(x, y, z, w, v)", "x", [("chain rule", "max of 5 arguments: its partials below")]),
     ],
 )  # fmt: skip

@@ -124,7 +124,9 @@ def derivation(
     )
     writer = _Writer(graph, builder, steps.needed)
     made = [
-        writer.step(node_id, adjoints[node_id], locals_of[node_id]) for node_id, _, _ in visited
+        writer.step(node_id, adjoints[node_id], locals_of[node_id])
+        for node_id, _, _ in visited
+        if adjoints[node_id] is not None  # as the engine, which skips such a node
     ]
     target = graph.input_ids[name]
     reached = adjoints[target] is not None
@@ -237,6 +239,8 @@ def _size_at_most(root: Sym, limit: int) -> int:
         node = stack.pop()
         if node.id not in seen:
             seen.add(node.id)
+            if len(node.operands) > limit:  # (max of many arguments)
+                return limit + 1
             stack.extend(node.operands)
     return len(seen)
 
@@ -283,10 +287,12 @@ class _RuleNames:
         free = [letters for letters in _LETTERS if inputs.isdisjoint(letters)]
         self.letters = free[0] if free else tuple(f"{x}_" for x in _LETTERS[0])
         self.made: dict[tuple, str] = {}
-        # A bound node is called by its name (the first binding's).
+        # A bound node is called by its name (the first binding's); an
+        # input, by its own.
         self.names: dict[int, str] = {}
         for name, node_id in graph.bindings.items():
-            self.names.setdefault(node_id, name)
+            if graph.columns.ops[node_id] != INPUT:
+                self.names.setdefault(node_id, name)
 
     def of(self, node_id: int, needed: tuple[int, ...]) -> tuple[str, str]:
         """The rule's name, and its statement with its letters' meanings."""

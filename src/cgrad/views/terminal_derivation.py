@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.console import Group
 from rich.text import Text
 
-from ..autodiff.graph import Graph
+from ..autodiff.graph import INPUT, Graph
 from ..derivation import FORMULA_LIMIT, Derivation, Formula, Step, where_text
 from ..numerals import format_number
 from .node_names import binding_names
@@ -29,7 +29,12 @@ def derivation_report(graph: Graph, derivation: Derivation) -> Group:
         heading += "   at " + ", ".join(
             f"{n} = {format_number(v)}" for n, v in derivation.substitutions.items()
         )
-    names = binding_names(graph)
+    # A bound node is called by its name; an input, by its own.
+    names = {
+        node_id: name
+        for node_id, name in binding_names(graph).items()
+        if graph.columns.ops[node_id] != INPUT
+    }
     lines = [
         Text(heading, style="bold"),
         Text(f"∂f/∂{derivation.input} step by step, from the output back to {derivation.input}:"),
@@ -53,7 +58,7 @@ def _step_lines(step: Step, names: dict[int, str], output: int) -> list[Text]:
         else f"@{step.node} {called}"
     )
     lines = [Text(head, style="bold")]
-    derivative = f"∂f/∂{called}" if _is_name(called) else f"∂f/∂({called})"
+    derivative = f"∂f/∂{called}" if called.isidentifier() else f"∂f/∂({called})"
     for term in step.terms[:TERMS_SHOWN] if len(step.terms) > 1 else ():
         lines.append(Text(f"  from @{term.sender}: {_formula(term.contribution)}"))
     if len(step.terms) > TERMS_SHOWN:
@@ -74,10 +79,6 @@ def _step_lines(step: Step, names: dict[int, str], output: int) -> list[Text]:
             )
         )
     return lines
-
-
-def _is_name(text: str) -> bool:
-    return text.isidentifier()
 
 
 def _formula(statements: Formula) -> str:
