@@ -337,8 +337,6 @@ def test_a_100k_term_sum_is_bounded(cli):
     assert lines[-1] == "∂f/∂x0 = 1"
     # Each line is bounded too: node texts are the graph's short labels.
     assert max(map(len, lines[1:])) < 400
-    found = derivation(cgrad.compile(program), "x0", limit=3)
-    assert (found.count, len(found.steps)) == (100_000, 3)
 
 
 @pytest.mark.parametrize(
