@@ -359,3 +359,18 @@ def test_steps_usage_errors(cli, arguments, message, hint):
     expected = [f"cgrad: error: {message}"] + ([f"hint: {hint}"] if hint else [])
     assert result.stderr.splitlines() == expected
     assert result.stdout == ""
+
+
+def test_an_operator_without_a_textbook_rule_is_stated_from_its_table_entry(monkeypatch):
+    from dataclasses import replace
+
+    from cgrad.ops import OPS, PRODUCT, Fixity, Notation
+
+    monkeypatch.setitem(
+        OPS, "mul", replace(OPS["mul"], notation=Notation(Fixity.INFIX, "⊗", PRODUCT))
+    )
+    found = derivation(cgrad.compile("x*y"), "x")
+    assert (found.steps[0].rule, found.steps[0].statement) == (
+        "rule of ⊗",
+        "∂/∂u u⊗v = v, u = x, v = y",
+    )

@@ -315,7 +315,10 @@ class _RuleNames:
         else:
             letters = [u, v, w] if len(operands) <= 3 else [f"{u}{k}" for k in range(1, 5)]
             letters = letters[: len(operands)]
-            rule, statement = "chain rule", self._calculus(op, letters, needed)
+            # A function's rule, or an operator the table above lacks.
+            call = op.notation.fixity is Fixity.CALL
+            rule = "chain rule" if call else f"rule of {op.notation.symbol}"
+            statement = self._calculus(op, letters, needed)
         meanings = ", ".join(
             f"{letter} = {self.names.get(operand) or self.graph.label(operand)}"
             for letter, operand in zip(letters, operands, strict=True)
