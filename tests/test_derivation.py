@@ -217,7 +217,8 @@ def test_values_given_are_substituted(cli):
                            ("constant multiple", "(c*v)' = c*v', c = 2, v = x")]),
         # Letters the program uses are not reused in the statements.
         ("sin(u*x)", "x", [("chain rule", "d/dp sin(p) = cos(p), p = u*x"),
-                           ("constant multiple", "(k*q)' = k*q', k = u, q = x")]),
+                           ("constant multiple", "(c*v)' = c*v', c = u, v = x")]),
+        ("u*v*c*p + x", "x", [("sum rule", "(k + q)' = q', k = u*v*c*p, q = x")]),
         # A bound node is called by its name.
         ("a = 2*x; exp(a)", "x", [("chain rule", "d/du exp(u) = exp(u), u = a"),
                                   ("constant multiple", "(c*v)' = c*v', c = 2, v = x")]),

@@ -271,9 +271,9 @@ _ARITHMETIC: dict[tuple[Fixity, str, tuple[int, ...]], tuple[str, str]] = {
     (Fixity.PREFIX, "-", (0,)): ("constant multiple", "(-{u})' = -{u}'"),
 }
 
-# Letters for the statements (u, v, w for arguments, c for a constant):
-# the first set that the program's inputs leave free.
-_LETTERS = (("u", "v", "w", "c"), ("p", "q", "r", "k"), ("g", "h", "s", "a"))
+# Letters for the statements (u, v, w for arguments, c for a constant),
+# each the first of its candidates that the program's inputs leave free.
+_LETTERS = (("u", "p", "g"), ("v", "q", "h"), ("w", "r", "s"), ("c", "k", "a"))
 
 
 class _RuleNames:
@@ -284,8 +284,10 @@ class _RuleNames:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         inputs = set(graph.inputs)
-        free = [letters for letters in _LETTERS if inputs.isdisjoint(letters)]
-        self.letters = free[0] if free else tuple(f"{x}_" for x in _LETTERS[0])
+        self.letters = tuple(
+            next((x for x in candidates if x not in inputs), f"{candidates[0]}_")
+            for candidates in _LETTERS
+        )
         self.made: dict[tuple, str] = {}
         # A bound node is called by its name (the first binding's); an
         # input, by its own.
