@@ -49,6 +49,24 @@ class Formulas:
     derivatives: dict[str, Sym]
 
 
+def node_values(graph: Graph, substitutions: Mapping[str, float], builder: Builder) -> list[Sym]:
+    """The value of each node of ``graph`` as a symbolic node made by
+    ``builder``, in id order (the inputs in ``substitutions`` as numbers)."""
+    values: list[Sym] = []
+    ops, operands, _, names, constants = graph.columns[:5]
+    for node_id, op in enumerate(ops):
+        builder.origin = (node_id, True)
+        if op == INPUT:
+            given = substitutions.get(names[node_id])
+            made = builder.input(names[node_id]) if given is None else builder.constant(given)
+        elif op == CONSTANT:
+            made = builder.constant(constants[node_id])
+        else:
+            made = builder.apply(op, *(values[i] for i in operands[node_id]))
+        values.append(made)
+    return values
+
+
 def formulas(
     graph: Graph, wrt: Sequence[str], substitutions: Mapping[str, float] | None = None
 ) -> Formulas:
@@ -69,24 +87,6 @@ def formulas(
         derivatives[name] = adjoint if adjoint is not None else builder.constant(0.0)
     builder.origin = None
     return Formulas(values[graph.output], derivatives)
-
-
-def node_values(graph: Graph, substitutions: Mapping[str, float], builder: Builder) -> list[Sym]:
-    """The value of each node of ``graph`` as a symbolic node made by
-    ``builder``, in id order (the inputs in ``substitutions`` as numbers)."""
-    values: list[Sym] = []
-    ops, operands, _, names, constants = graph.columns[:5]
-    for node_id, op in enumerate(ops):
-        builder.origin = (node_id, True)
-        if op == INPUT:
-            given = substitutions.get(names[node_id])
-            made = builder.input(names[node_id]) if given is None else builder.constant(given)
-        elif op == CONSTANT:
-            made = builder.constant(constants[node_id])
-        else:
-            made = builder.apply(op, *(values[i] for i in operands[node_id]))
-        values.append(made)
-    return values
 
 
 def _owned_steps(steps: Plan, builder: Builder) -> Plan:
