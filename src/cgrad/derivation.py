@@ -340,9 +340,7 @@ class _RuleNames:
             d = "d" if len(letters) == 1 else "∂"
             parts = []
             for position in needed:
-                rule = op.derivative(position)
-                if op.arity is not None:
-                    rule = op.printed_rule(rule)
+                rule = op.printed_rule(op.derivative(position))
                 local = builder.lift(rule(Namespace(builder), out, *arguments))
                 derivative = where_text(program_statements(local))
                 parts.append(f"{d}/{d}{letters[position]} {written} = {derivative}")
