@@ -218,6 +218,8 @@ def test_values_given_are_substituted(cli):
         # Letters the program uses are not reused in the statements.
         ("sin(u*x)", "x", [("chain rule", "d/dp sin(p) = cos(p), p = u*x"),
                            ("constant multiple", "(c*v)' = c*v', c = u, v = x")]),
+        ("sin(u + p + g + x)", "x", [("chain rule", "d/du_ sin(u_) = cos(u_), u_ = u + p + g + x"),
+                                     ("sum rule", "(c + v)' = v', c = u + p + g, v = x")]),
         ("u*v*c*p + x", "x", [("sum rule", "(k + q)' = q', k = u*v*c*p, q = x")]),
         # A bound node is called by its name.
         ("a = 2*x; exp(a)", "x", [("chain rule", "d/du exp(u) = exp(u), u = a"),
