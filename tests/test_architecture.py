@@ -32,7 +32,7 @@ LAYERS = [
     ("parse", ["cgrad.parse"]),
     ("autodiff", ["cgrad.autodiff"]),
     ("symbolic", ["cgrad.symbolic"]),
-    ("api", ["cgrad.function", "cgrad.explain"]),
+    ("api", ["cgrad.function", "cgrad.explain", "cgrad.derivation"]),
     ("tools", ["cgrad.check", "cgrad.descent", "cgrad.batch"]),
     ("facade", ["cgrad"]),
     ("views", ["cgrad.views"]),

@@ -353,9 +353,9 @@ def test_bare_cgrad_prints_its_help_once():
         (["graph", "tanh(x)", "--json"], "--json is not an option of cgrad graph",
          "hint: here, write --format json (cgrad check, cgrad diff, cgrad eval and cgrad minimize "
          "have it); an input named json takes --var json=VALUE"),
-        (["diff", "tanh(x)", "--steps"], "--steps is not an option of cgrad diff",
-         "hint: cgrad eval and cgrad minimize have it; an input named steps takes --var "
-         "steps=VALUE"),
+        (["check", "tanh(x)", "x=1", "--steps"], "--steps is not an option of cgrad check",
+         "hint: cgrad diff, cgrad eval and cgrad minimize have it; an input named steps takes "
+         "--var steps=VALUE"),
     ],
 )  # fmt: skip
 def test_an_option_of_another_command_is_named_as_such(cli, arguments, message, hint):

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..errors import UsageError
+from ..errors import UsageError, join_names
 from ..symbolic.printed import ORDER_BOUND
 from ..views.json_documents import formulas_json, write_pieces
 from ..views.terminal_reports import formulas_report
@@ -19,7 +20,10 @@ from .arguments import (
     values_given,
 )
 from .output import stdout_console, write_json
-from .parameters import Expression, Json, Variables, Wrt
+from .parameters import Expression, Json, Variables, Wrt, full_option
+
+if TYPE_CHECKING:
+    from ..function import Function
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -32,7 +36,38 @@ EXAMPLES = """
   cgrad diff "x^2/sqrt(1+y)" --format latex
   cgrad diff "2^x*pi" --numeric      [dim]# log(2) and pi as numbers[/dim]
   cgrad diff "x*y + sin(x*y)" --json
+  cgrad diff "sin(x*y)" --wrt x --steps   [dim]# the rules, node by node[/dim]
 """
+
+OrderOption = Annotated[
+    int,
+    typer.Option(
+        metavar="N",
+        help="1: the partial derivatives; N >= 2: also every partial of order N once "
+        f"(2: the Hessian); for N >= 3, N times the inputs at most {ORDER_BOUND}.",
+    ),
+]
+FormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        metavar="text|latex|json",
+        help="text: formulas in cgrad's language; latex: one aligned block for a "
+        "paper or a notebook; json: one JSON object (as --json).",
+    ),
+]
+NumericOption = Annotated[
+    bool, typer.Option("--numeric", help="Constants as numbers: pi, e, log(2) folded.")
+]
+StepsOption = Annotated[
+    bool,
+    typer.Option(
+        "--steps",
+        help="Derive one partial derivative rule by rule, from the output back to the "
+        "input (--wrt chooses it): each node's rule, local derivative and what it sends on.",
+    ),
+]
+FullOption = Annotated[bool, full_option("With --steps: every step, not the first 100.")]
 
 
 FORMATS = ("text", "latex", "json")
@@ -48,28 +83,12 @@ def diff_command(
     expression: Expression = None,
     variables: Variables = None,
     wrt: Wrt = None,
-    order: Annotated[
-        int,
-        typer.Option(
-            metavar="N",
-            help="1: the partial derivatives; N >= 2: also every partial of order N once "
-            f"(2: the Hessian); for N >= 3, N times the inputs at most {ORDER_BOUND}.",
-        ),
-    ] = 1,
-    output_format: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            metavar="text|latex|json",
-            help="text: formulas in cgrad's language; latex: one aligned block for a "
-            "paper or a notebook; json: one JSON object (as --json).",
-        ),
-    ] = "text",
+    order: OrderOption = 1,
+    output_format: FormatOption = "text",
     json_output: Json = False,
-    numeric: Annotated[
-        bool,
-        typer.Option("--numeric", help="Constants as numbers: pi, e, log(2) folded."),
-    ] = False,
+    numeric: NumericOption = False,
+    steps: StepsOption = False,
+    full: FullOption = False,
 ) -> None:
     """Differentiate symbolically: each partial derivative as a formula in
     cgrad's own language, made by the backward pass run on expressions
@@ -81,19 +100,68 @@ def diff_command(
     formula grows with the graph, never with the number of paths. Inputs
     given a value are replaced by it.
     """
-    output_format = choose("--format", output_format, FORMATS)
-    if json_output and output_format not in ("text", "json"):
-        raise UsageError(f"--json and --format {output_format} ask for two formats: give one")
+    output_format = _chosen_format(output_format, json_output, steps, full)
     if order < 1:
         raise UsageError(f"--order must be a whole number >= 1, not {order}")
     function, line, options = read_command_line(context, expression, variables)
     substitutions = values_given(function, line, options)
+    if steps:
+        json_steps = output_format == "json"
+        _show_steps(function, substitutions, split_wrt(wrt), order, json_steps, full, numeric)
+        return
     found = function.formulas(split_wrt(wrt), substitutions, order, numeric)
     if output_format == "latex":
         write_pieces([found.latex_text(), "\n"])
         return
-    if json_output or output_format == "json":
+    if output_format == "json":
         write_json(formulas_json(function.source, substitutions, found))
         return
     report = formulas_report(function.graph, substitutions, found)
     stdout_console().print(report, soft_wrap=True)
+
+
+def _chosen_format(output_format: str, json_output: bool, steps: bool, full: bool) -> str:
+    """The output format the options ask for (``--json`` is ``--format
+    json``), or a usage error where they ask for two things at once."""
+    output_format = choose("--format", output_format, FORMATS)
+    if json_output and output_format not in ("text", "json"):
+        raise UsageError(f"--json and --format {output_format} ask for two formats: give one")
+    if steps and output_format == "latex":
+        raise UsageError("--steps writes text or JSON", hint="leave out --format latex")
+    if full and not steps:
+        raise UsageError("--full goes with --steps", hint="add --steps, or leave out --full")
+    return "json" if json_output else output_format
+
+
+def _show_steps(
+    function: Function,
+    substitutions: Mapping[str, float],
+    wrt: Sequence[str] | None,
+    order: int,
+    json_output: bool,
+    full: bool,
+    numeric: bool,
+) -> None:
+    """``--steps``: the derivation of the one partial chosen, as text or JSON."""
+    from ..derivation import STEPS_LIMIT, derivation  # only --steps needs them
+
+    if order != 1:
+        raise UsageError("--steps derives first derivatives", hint="leave out --order")
+    chosen = list(function.inputs if wrt is None else wrt)
+    if not chosen:
+        raise UsageError("this expression has no inputs: --steps has nothing to differentiate by")
+    if len(chosen) > 1:
+        given = "" if wrt is None else f", not {len(chosen)} ({join_names(chosen)})"
+        raise UsageError(
+            f"--steps derives one partial derivative at a time{given}",
+            hint="choose it with --wrt, e.g. --wrt " + chosen[0],
+        )
+    found = derivation(function, chosen[0], substitutions, None if full else STEPS_LIMIT, numeric)
+    if json_output:
+        from ..views.json_documents import derivation_json
+
+        write_json(derivation_json(found))
+        return
+    from ..views.terminal_derivation import derivation_report
+
+    stdout_console().print(derivation_report(function.graph, found), soft_wrap=True)

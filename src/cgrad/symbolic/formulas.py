@@ -35,6 +35,7 @@ __all__ = [
     "check_substitutions",
     "derivative_graph",
     "formulas",
+    "node_values",
     "program_statements",
     "program_text",
 ]
@@ -48,17 +49,10 @@ class Formulas:
     derivatives: dict[str, Sym]
 
 
-def formulas(
-    graph: Graph,
-    wrt: Sequence[str],
-    substitutions: Mapping[str, float] | None = None,
-    numeric: bool = False,
-) -> Formulas:
-    """The value of ``graph`` and its partials by ``wrt``, each input in
-    ``substitutions`` replaced by its number (a name ``graph`` does not use
-    has the partial 0). ``numeric``: pi, e, log(2) and the like as numbers."""
-    substitutions = substitutions or {}
-    builder = Builder(numeric)
+def node_values(graph: Graph, substitutions: Mapping[str, float], builder: Builder) -> list[Sym]:
+    """The value of each node of ``graph`` as a symbolic node made by
+    ``builder``, in id order (the inputs in ``substitutions`` as numbers,
+    ``pi`` and ``e`` by name)."""
     values: list[Sym] = []
     ops, operands, _, names, constants = graph.columns[:5]
     for node_id, op in enumerate(ops):
@@ -71,6 +65,21 @@ def formulas(
         else:
             made = builder.apply(op, *(values[i] for i in operands[node_id]))
         values.append(made)
+    return values
+
+
+def formulas(
+    graph: Graph,
+    wrt: Sequence[str],
+    substitutions: Mapping[str, float] | None = None,
+    numeric: bool = False,
+) -> Formulas:
+    """The value of ``graph`` and its partials by ``wrt``, each input in
+    ``substitutions`` replaced by its number (a name ``graph`` does not use
+    has the partial 0). ``numeric``: pi, e, log(2) and the like as numbers."""
+    substitutions = substitutions or {}
+    builder = Builder(numeric)
+    values = node_values(graph, substitutions, builder)
     used = [name for name in wrt if name in graph.input_ids]
     steps = _owned_steps(plan(graph, used), builder)
     builder.origin = (graph.output, False)  # the seed, d output / d output

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..autodiff.graph import Graph
     from ..check.checker import CheckResult
     from ..check.runs import CheckRun
+    from ..derivation import Derivation, Formula
     from ..descent import Minimum, Step
     from ..errors import CgradError
     from ..explain import BackwardStep, ForwardStep, Paths
@@ -289,3 +290,46 @@ def step_json(step: Step) -> dict:
     if step.warnings:
         line["warnings"] = [w.as_json() for w in step.warnings]
     return line
+
+
+def derivation_json(derivation: Derivation) -> dict:
+    """The ``cgrad diff --steps --json`` object: the steps shown (``count``
+    is of them all), each formula as its program's statements joined by
+    ``; `` (null where it is too long to print), and the ``result``, the
+    formula ``cgrad diff`` prints for the partial."""
+    return {
+        "expression": derivation.source,
+        "inputs": dict(derivation.substitutions),
+        "wrt": derivation.input,
+        "steps": [
+            {
+                "node": step.node,
+                "op": step.op,
+                "text": step.text,
+                "rule": step.rule,
+                "statement": step.statement,
+                "upstream": _formula_json(step.upstream),
+                "terms": [
+                    {"from": term.sender, "contribution": _formula_json(term.contribution)}
+                    for term in step.terms
+                ],
+                "edges": [
+                    {
+                        "to": send.operand,
+                        "argument": send.position,
+                        "text": send.text,
+                        "local": _formula_json(send.local),
+                        "contribution": _formula_json(send.contribution),
+                    }
+                    for send in step.sends
+                ],
+            }
+            for step in derivation.steps
+        ],
+        "count": derivation.count,
+        "result": "; ".join(derivation.answer),
+    }
+
+
+def _formula_json(statements: Formula) -> str | None:
+    return None if statements is None else "; ".join(statements)
