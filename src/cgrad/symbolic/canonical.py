@@ -102,6 +102,9 @@ class _Canonizer:
         self.monomials: dict[int, Sym] = {}  # old id -> its term without coefficient
         self.made_from: dict[int, object] = {}  # new node id -> its form (a copy)
         self.digests: dict[int, bytes] = {}
+        # Nodes a function takes as its argument: made as nodes anyway, so
+        # their other users take them whole rather than a copy of their form.
+        self.pinned: set[int] = set()
 
     def run(self) -> list[Sym]:
         order = self._reachable()
@@ -129,6 +132,8 @@ class _Canonizer:
             for operand in node.operands:
                 self.uses[operand.id] = self.uses.get(operand.id, 0) + 1
                 stack.append(operand)
+                if node.op not in _ARITHMETIC:
+                    self.pinned.add(operand.id)
         return [seen[i] for i in sorted(seen)]  # operands are made before users
 
     # ----------------------------------------------------------------------
@@ -159,13 +164,16 @@ class _Canonizer:
     def _owned(self, node: Sym) -> bool:
         return self.uses.get(node.id, 0) == 1
 
+    def _copied(self, node: Sym, size: int) -> bool:
+        return size <= _SMALL and node.id not in self.pinned
+
     def _as_sum(self, node: Sym, scale: Number = 1) -> _Sum:
         form = self.forms[node.id]
         if isinstance(form, _Sum):
             if scale == 1 and self._owned(node):
                 self.forms[node.id] = None  # handed over: its user changes it
                 return form
-            if len(form.terms) <= _SMALL:
+            if self._copied(node, len(form.terms)):
                 terms = {k: [t, c * scale] for k, (t, c) in form.terms.items()}
                 return _Sum(form.const * scale, terms)
             made = self._emit(node)
@@ -197,7 +205,7 @@ class _Canonizer:
             if power == 1 and self._owned(node):
                 self.forms[node.id] = None
                 return form
-            if len(form.factors) <= _SMALL:
+            if self._copied(node, len(form.factors)):
                 return self._raised(form, power)
             term = self._monomial(node)
             return self._raised(_Product(form.coef, {term.id: [term, Fraction(1)]}), power)
@@ -389,8 +397,12 @@ class _Canonizer:
             return self._constant(form.const)
         terms = sorted(form.terms.values(), key=lambda entry: self._term_key(entry[0]))
         parts: list[tuple[Sym | None, Number]] = [(t, c) for t, c in terms]
-        if form.const != 0:
+        # The constant first (1 - 6*x^2), or last where it is negative and
+        # a term is not (x - 1, not -1 + x).
+        if form.const > 0 or (form.const < 0 and all(c < 0 for _, c in parts)):
             parts.insert(0, (None, form.const))
+        elif form.const != 0:
+            parts.append((None, form.const))
         total: Sym | None = None
         for term, coef in parts:
             if total is None:
