@@ -27,12 +27,13 @@ general branch): ``x/x`` is 1 although ``0/0`` is not, ``sqrt(x)^2`` is
 
 from __future__ import annotations
 
+import gc
 import math
 from collections.abc import Sequence
 from fractions import Fraction
 
 from ..autodiff.graph import CONSTANT, INPUT
-from .forms import SMALL, FormWriter, Number, Product, Sum, is_integer, number
+from .forms import ONE, SMALL, FormWriter, Number, Product, Sum, is_integer, number
 from .nodes import Builder, Sym
 
 # Exponents this large are kept as a power node rather than multiplied out.
@@ -46,7 +47,16 @@ _POSITIVE = ("exp", "cosh", "sigmoid", "softplus", "hypot")
 def canonical(builder: Builder, roots: Sequence[Sym]) -> list[Sym]:
     """``roots`` in canonical form: new nodes of ``builder`` (the old ones are
     left as they are), each made with the origin of the node it rewrites."""
-    return _Canonizer(builder, roots).run()
+    # Forms are many small dicts and lists with no cycles among them; the
+    # cyclic collector's rescans of that growing heap made the pass
+    # quadratic on big graphs, so it is paused (as compiling does).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _Canonizer(builder, roots).run()
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _Canonizer(FormWriter):
@@ -103,7 +113,7 @@ class _Canonizer(FormWriter):
             assert node.value is not None
             return number(node.value)
         if op == INPUT:
-            return Product(1, {node.id: [node, Fraction(1)]})
+            return Product(1, {node.id: [node, ONE]})
         operands = node.operands
         if op == "add":
             return self._added(self._as_sum(operands[0]), self._as_sum(operands[1]))
@@ -150,25 +160,29 @@ class _Canonizer(FormWriter):
     def _as_product(self, node: Sym, power: Number = 1) -> Product | None:
         """``node``^``power`` as a product, or None where that is no
         product of ``node``'s factors (a power that is not an integer)."""
+        if not is_integer(power):
+            return None
         form = self.forms[node.id]
+        raised = None
         if isinstance(form, Sum):
-            single = self._single_term(form)
-            if single is None:
-                made = self._emit(node)
-                return Product(1, {made.id: [made, Fraction(power)]}) if is_integer(power) else None
-            form = single
-        if isinstance(form, Product):
-            if not is_integer(power):
-                return None
+            single = self._single_term(form)  # a new form: no copy needed
+            raised = self._raised(single, power) if single is not None else None
+        elif isinstance(form, Product):
             if power == 1 and self._owned(node):
                 self.forms[node.id] = None
                 return form
             if self._copied(node, len(form.factors)):
-                return self._raised(form, power)
-            term = self._monomial(node)
-            return self._raised(Product(form.coef, {term.id: [term, Fraction(1)]}), power)
-        assert isinstance(form, (Fraction, float, int))
-        return self._raised(Product(form), power)
+                raised = self._raised(form, power)
+            else:
+                term = self._monomial(node)
+                raised = self._raised(Product(form.coef, {term.id: [term, ONE]}), power)
+        else:
+            assert isinstance(form, (Fraction, float, int))
+            raised = self._raised(Product(form), power)
+        if raised is None:  # too big to multiply out: the node, whole
+            made = self._emit(node)
+            raised = Product(1, {made.id: [made, Fraction(power)]})
+        return raised
 
     def _inner_sum(self, form: Product) -> Sum | None:
         """The sum ``form`` is a multiple of, where it is one and small."""
@@ -187,7 +201,7 @@ class _Canonizer(FormWriter):
         ((term, coef),) = form.terms.values()
         factors = self._factors_of(term)
         if len(factors) > SMALL:
-            return Product(coef, {term.id: [term, Fraction(1)]})
+            return Product(coef, {term.id: [term, ONE]})
         return Product(coef, {k: [b, e] for k, (b, e) in factors.items()})
 
     def _raised(self, form: Product, power: Number) -> Product | None:
@@ -275,7 +289,7 @@ class _Canonizer(FormWriter):
         if made.op == CONSTANT:
             assert made.value is not None
             return number(made.value)
-        return Product(1, {made.id: [made, Fraction(1)]})
+        return Product(1, {made.id: [made, ONE]})
 
     def _applied(self, node: Sym) -> object:
         arguments = [self._emit(a) for a in node.operands]

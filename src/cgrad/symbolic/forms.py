@@ -25,7 +25,9 @@ Number = Fraction | float
 # Forms with more entries than this are never copied, scaled or raised:
 # they become atoms, so each node's form is copied at most a fixed number
 # of times per user and the work stays linear in the graph.
-SMALL = 16
+SMALL = 4
+# The exponent of most factors, made once.
+ONE = Fraction(1)
 
 
 class Sum:
@@ -70,6 +72,7 @@ class FormWriter:
         self.builder = builder
         self.made_from: dict[int, object] = {}  # new node id -> its form (a copy)
         self.digests: dict[int, bytes] = {}
+        self.factor_keys: dict[tuple[int, bool], tuple] = {}
 
     def _made(self, form: object) -> Sym:
         if isinstance(form, Sum):
@@ -83,7 +86,7 @@ class FormWriter:
         form = self.made_from.get(term.id)
         if isinstance(form, Product) and form.coef == 1:
             return form.factors
-        return {term.id: [term, Fraction(1)]}
+        return {term.id: [term, ONE]}
 
     def _constant(self, value: Number) -> Sym:
         constant = self.builder.constant
@@ -176,6 +179,13 @@ class FormWriter:
     # The order: from content, never from the order nodes were made in.
 
     def _factor_key(self, base: Sym, inputs_first: bool = False) -> tuple:
+        key = self.factor_keys.get((base.id, inputs_first))
+        if key is None:
+            key = self._new_factor_key(base, inputs_first)
+            self.factor_keys[(base.id, inputs_first)] = key
+        return key
+
+    def _new_factor_key(self, base: Sym, inputs_first: bool) -> tuple:
         # Factors by name (cos(x)*y); terms with an input's power before
         # terms with a function's (x - min(x, y)).
         if base.op == CONSTANT:
