@@ -47,13 +47,20 @@ _POSITIVE = ("exp", "cosh", "sigmoid", "softplus", "hypot")
 def canonical(builder: Builder, roots: Sequence[Sym]) -> list[Sym]:
     """``roots`` in canonical form: new nodes of ``builder`` (the old ones are
     left as they are), each made with the origin of the node it rewrites."""
+    return canonical_counted(builder, roots)[0]
+
+
+def canonical_counted(builder: Builder, roots: Sequence[Sym]) -> tuple[list[Sym], int]:
+    """As :func:`canonical`, and the work it took (entries merged, copied
+    and sorted, nodes made)."""
     # Forms are many small dicts and lists with no cycles among them; the
     # cyclic collector's rescans of that growing heap made the pass
     # quadratic on big graphs, so it is paused (as compiling does).
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _Canonizer(builder, roots).run()
+        rewriting = _Canonizer(builder, roots)
+        return rewriting.run(), rewriting.work
     finally:
         if was_enabled:
             gc.enable()
@@ -142,6 +149,7 @@ class _Canonizer(FormWriter):
                 self.forms[node.id] = None  # handed over: its user changes it
                 return form
             if self._copied(node, len(form.terms)):
+                self.work += len(form.terms)
                 terms = {k: [t, c * scale] for k, (t, c) in form.terms.items()}
                 return Sum(form.const * scale, terms)
             made = self._emit(node)
@@ -211,6 +219,7 @@ class _Canonizer(FormWriter):
             return None
         if isinstance(coef, complex):  # a negative number's root
             return None
+        self.work += len(form.factors)
         factors = {k: [b, e * power] for k, (b, e) in form.factors.items()}
         if any(abs(e) > _LARGEST_EXPONENT for _, e in factors.values()):
             return None
@@ -219,6 +228,7 @@ class _Canonizer(FormWriter):
     def _added(self, a: Sum, b: Sum) -> object:
         if len(a.terms) < len(b.terms):
             a, b = b, a
+        self.work += len(b.terms) + 1
         a.const += b.const
         for key, (term, coef) in b.terms.items():
             entry = a.terms.get(key)
@@ -257,6 +267,7 @@ class _Canonizer(FormWriter):
     def _merged(self, p: Product, q: Product) -> object:
         if len(p.factors) < len(q.factors):
             p, q = q, p
+        self.work += len(q.factors) + 1
         p.coef *= q.coef
         for key, (base, exponent) in q.factors.items():
             entry = p.factors.get(key)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from fractions import Fraction
 
 from ..autodiff.graph import CONSTANT, INPUT
@@ -73,6 +74,9 @@ class FormWriter:
         self.made_from: dict[int, object] = {}  # new node id -> its form (a copy)
         self.digests: dict[int, bytes] = {}
         self.factor_keys: dict[tuple[int, bool], tuple] = {}
+        # Entries merged, copied, sorted and nodes made: the work done,
+        # counted so that tests can hold it linear without a clock.
+        self.work = 0
 
     def _made(self, form: object) -> Sym:
         if isinstance(form, Sum):
@@ -100,6 +104,7 @@ class FormWriter:
         return self._node("div", constant(top), constant(0.0))
 
     def _node(self, op: str, *operands: Sym) -> Sym:
+        self.work += 1
         # Made as given: the order and signs here are the canonical ones.
         return self.builder._made((op, tuple(a.id for a in operands)), op, operands)
 
@@ -107,6 +112,7 @@ class FormWriter:
         _trigonometric_ones(self, form)
         if not form.terms:
             return self._constant(form.const)
+        self.work += len(form.terms)
         terms = sorted(form.terms.values(), key=lambda entry: self._term_key(entry[0]))
         parts: list[tuple[Sym | None, Number]] = [(t, c) for t, c in terms]
         # The constant first (1 - 6*x^2), or last where it is negative and
@@ -143,6 +149,7 @@ class FormWriter:
         coef = form.coef
         if coef == 0 or not form.factors:
             return self._constant(coef)
+        self.work += len(form.factors)
         ordered = sorted(form.factors.values(), key=lambda entry: self._factor_key(entry[0]))
         above = [self._power(b, e) for b, e in ordered if e > 0]
         below = [self._power(b, -e) for b, e in ordered if e < 0]
@@ -189,13 +196,13 @@ class FormWriter:
         # Factors by name (cos(x)*y); terms with an input's power before
         # terms with a function's (x - min(x, y)).
         if base.op == CONSTANT:
-            rank, label = 0, ""
+            rank, label = 0, ()
         elif base.op in ("add", "sub"):
-            rank, label = 3, ""
+            rank, label = 3, ()
         else:
             rank = 1 if inputs_first and base.op == INPUT else 2
             label = _label(base)
-        inner = _label(base.operands[0]) if base.operands else ""
+        inner = _label(base.operands[0]) if base.operands else ()
         return (rank, label, inner, self._digest(base))
 
     def _term_key(self, term: Sym) -> tuple:
@@ -228,12 +235,19 @@ class FormWriter:
         return digests[node.id]
 
 
-def _label(node: Sym) -> str:
+def _label(node: Sym) -> tuple:
+    """A name to sort by, its digits read as a number (x2 before x10)."""
     if node.op == INPUT:
-        return node.name or ""
-    if node.op == CONSTANT:
-        return ""
-    return node.op
+        text = node.name or ""
+    elif node.op == CONSTANT:
+        text = ""
+    else:
+        text = node.op
+    parts = _DIGITS.split(text)
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
+
+
+_DIGITS = re.compile(r"(\d+)")
 
 
 def _chain(canonizer: FormWriter, parts: list[Sym]) -> Sym:
