@@ -204,9 +204,12 @@ EVERY_OP = {
     "max": (
         "max(x, y, z)",
         {
-            "x": "t1 = max(x, y, z); t2 = abs(sign(x - t1)); (1 - t2)/(3 - t2 - abs(sign(y - t1)) - abs(sign(z - t1)))",
-            "y": "t1 = max(x, y, z); t2 = abs(sign(y - t1)); (1 - t2)/(3 - abs(sign(x - t1)) - t2 - abs(sign(z - t1)))",
-            "z": "t1 = max(x, y, z); t2 = abs(sign(z - t1)); (1 - t2)/(3 - abs(sign(x - t1)) - abs(sign(y - t1)) - t2)",
+            "x": "t1 = max(x, y, z); t2 = abs(sign(x - t1)); "
+            "(1 - t2)/(3 - t2 - abs(sign(y - t1)) - abs(sign(z - t1)))",
+            "y": "t1 = max(x, y, z); t2 = abs(sign(y - t1)); "
+            "(1 - t2)/(3 - abs(sign(x - t1)) - t2 - abs(sign(z - t1)))",
+            "z": "t1 = max(x, y, z); t2 = abs(sign(z - t1)); "
+            "(1 - t2)/(3 - abs(sign(x - t1)) - abs(sign(y - t1)) - t2)",
         },
     ),
 }

@@ -36,6 +36,9 @@ from ..autodiff.graph import CONSTANT, INPUT
 from .forms import ONE, SMALL, FormWriter, Number, Product, Sum, is_integer, number
 from .nodes import Builder, Sym
 
+# A sum is spread over a product of at most this many factors (itself one):
+# more would copy long products into every term.
+_SPREAD = 3
 # Exponents this large are kept as a power node rather than multiplied out.
 _LARGEST_EXPONENT = 2**31
 
@@ -155,11 +158,9 @@ class _Canonizer(FormWriter):
             made = self._emit(node)
             return Sum(0, {made.id: [made, scale]})
         if isinstance(form, Product):
-            inner = self._inner_sum(form)
-            if inner is not None:  # c*(a + b) among terms: c*a + c*b
-                coef = form.coef * scale
-                terms = {k: [t, c * coef] for k, (t, c) in inner.terms.items()}
-                return Sum(inner.const * coef, terms)
+            spread = self._distributed(form, form.coef * scale)
+            if spread is not None:
+                return spread
             term = self._monomial(node)
             return Sum(0, {term.id: [term, form.coef * scale]})
         assert isinstance(form, (Fraction, float, int))
@@ -192,15 +193,46 @@ class _Canonizer(FormWriter):
             raised = Product(1, {made.id: [made, Fraction(power)]})
         return raised
 
-    def _inner_sum(self, form: Product) -> Sum | None:
-        """The sum ``form`` is a multiple of, where it is one and small."""
-        if len(form.factors) != 1:
+    def _distributed(self, form: Product, coef: Number) -> Sum | None:
+        """``coef * r * (a + b)`` as ``coef*r*a + coef*r*b`` where the sum is
+        one factor of a small product with no denominator and small itself
+        (a term of a sum: products of sums then meet whichever way they
+        were made, and the two sides of a Hessian print the same)."""
+        if len(form.factors) > _SPREAD:
             return None
-        ((base, exponent),) = form.factors.values()
-        inner = self.made_from.get(base.id)
-        if exponent == 1 and isinstance(inner, Sum) and len(inner.terms) <= SMALL:
-            return inner
-        return None
+        if any(e < 0 or not is_integer(e) for _, e in form.factors.values()):
+            return None  # a quotient keeps its numerator whole: (x - 2)/t
+        if not all(
+            _shallow(b) or isinstance(self.made_from.get(b.id), Sum)
+            for b, _ in form.factors.values()
+        ):
+            return None  # nor is a long formula copied into each term
+        inner = None
+        for key, (base, exponent) in form.factors.items():
+            found = self.made_from.get(base.id)
+            if exponent == 1 and isinstance(found, Sum) and len(found.terms) <= SMALL:
+                inner = key, found
+                break
+        if inner is None:
+            return None
+        key, found = inner
+        rest = {k: [b, e] for k, (b, e) in form.factors.items() if k != key}
+        spread = Sum()
+        pieces = [(None, found.const), *found.terms.values()]
+        for term, c in pieces:
+            if c == 0:
+                continue
+            factors = {k: [b, e] for k, (b, e) in rest.items()}
+            self.work += len(factors) + 1
+            if term is not None:
+                for k, (b, e) in self._factors_of(term).items():
+                    total = factors.get(k, [b, 0])[1] + e
+                    if total == 0:
+                        factors.pop(k, None)
+                    else:
+                        factors[k] = [b, total]
+            _accumulate(self, spread, factors, coef * c)
+        return spread
 
     def _single_term(self, form: Sum) -> Product | None:
         """The sum as a product where it has one term and no constant."""
@@ -350,3 +382,27 @@ def _positive(node: Sym) -> bool:
     if node.op == CONSTANT:
         return node.value is not None and node.value > 0
     return node.op in _POSITIVE
+
+
+def _accumulate(canonizer: _Canonizer, total: Sum, factors: dict[int, list], coef: Number) -> None:
+    """``total += coef * (the product of factors)``, in place."""
+    if not factors:
+        total.const += coef
+        return
+    made = canonizer._product(Product(1, factors))
+    entry = total.terms.get(made.id)
+    if entry is None:
+        total.terms[made.id] = [made, coef]
+    else:
+        entry[1] += coef
+        if entry[1] == 0:
+            del total.terms[made.id]
+
+
+def _shallow(node: Sym) -> bool:
+    """An input, or an op on inputs and numbers, or on ops on them: x,
+    exp(x + y), sin(2*x)."""
+    return all(
+        not operand.operands or all(not inner.operands for inner in operand.operands)
+        for operand in node.operands
+    )
