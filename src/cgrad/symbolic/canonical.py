@@ -202,11 +202,11 @@ class _Canonizer(FormWriter):
             return None
         if any(e < 0 or not is_integer(e) for _, e in form.factors.values()):
             return None  # a quotient keeps its numerator whole: (x - 2)/t
-        if not all(
-            _shallow(b) or isinstance(self.made_from.get(b.id), Sum)
-            for b, _ in form.factors.values()
+        sums = [b for b, _ in form.factors.values() if isinstance(self.made_from.get(b.id), Sum)]
+        if len(sums) != 1 or not all(
+            _shallow(b) for b, _ in form.factors.values() if b not in sums
         ):
-            return None  # nor is a long formula copied into each term
+            return None  # nor is a long formula copied into each term, nor sums multiplied
         inner = None
         for key, (base, exponent) in form.factors.items():
             found = self.made_from.get(base.id)
@@ -400,9 +400,12 @@ def _accumulate(canonizer: _Canonizer, total: Sum, factors: dict[int, list], coe
 
 
 def _shallow(node: Sym) -> bool:
-    """An input, or an op on inputs and numbers, or on ops on them: x,
-    exp(x + y), sin(2*x)."""
-    return all(
-        not operand.operands or all(not inner.operands for inner in operand.operands)
-        for operand in node.operands
-    )
+    """A formula of at most 8 nodes written out (x, exp(-x^2), sin(2*x)):
+    short enough to copy into each term. Looks at no more than 9 nodes."""
+    stack, seen = [node], 0
+    while stack:
+        seen += 1
+        if seen > 8:
+            return False
+        stack.extend(stack.pop().operands)
+    return True
