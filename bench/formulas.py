@@ -124,12 +124,12 @@ def counted(statements: list[str]) -> int:
     return total
 
 
-class _Late(Exception):
+class _LateError(Exception):
     pass
 
 
 def _alarm(signum, frame):
-    raise _Late
+    raise _LateError
 
 
 def simplified(exprs: list, seconds: float) -> list | None:
@@ -137,7 +137,7 @@ def simplified(exprs: list, seconds: float) -> list | None:
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         return [sympy.simplify(e) for e in exprs]
-    except _Late:
+    except _LateError:
         return None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -214,12 +214,16 @@ def main() -> None:
     if options.rows:
         print(f"{'expression':44} {'cgrad':>9} {'diff':>9} {'cse':>9} {'simplify':>9} equal")
         for r in rows:
-            simple = "-" if r["simplify"] is None else "%d/%d" % r["simplify"]
+            simple = "-" if r["simplify"] is None else pair(r["simplify"])
             print(
-                f"{r['text'][:44]:44} {'%d/%d' % r['cgrad']:>9} {'%d/%d' % r['diff']:>9} "
-                f"{'%d/%d' % r['cse']:>9} {simple:>9} {r['equal']}"
+                f"{r['text'][:44]:44} {pair(r['cgrad']):>9} {pair(r['diff']):>9} "
+                f"{pair(r['cse']):>9} {simple:>9} {r['equal']}"
             )
     summary(rows)
+
+
+def pair(counts: tuple[int, int]) -> str:
+    return f"{counts[0]}/{counts[1]}"
 
 
 def summary(rows: list[dict]) -> None:
@@ -228,8 +232,9 @@ def summary(rows: list[dict]) -> None:
 
     n = len(rows)
     for i, part in enumerate(("gradient", "Hessian")):
+        simpler = sum(at_most(r, "simplify", i) for r in rows)
         print(
-            f"{part}: no bigger than simplify in {sum(at_most(r, 'simplify', i) for r in rows)}/{n}, "
+            f"{part}: no bigger than simplify in {simpler}/{n}, "
             f"than cse in {sum(at_most(r, 'cse', i) for r in rows)}/{n}, "
             f"than raw diff in {sum(at_most(r, 'diff', i) for r in rows)}/{n}; "
             f"operators {sum(r['cgrad'][i] for r in rows)} "
