@@ -143,7 +143,9 @@ class _Canonizer(FormWriter):
         return self.uses.get(node.id, 0) == 1
 
     def _copied(self, node: Sym, size: int) -> bool:
-        return size <= SMALL and node.id not in self.pinned
+        # One factor (sqrt(x) as x^(1/2)) is copied even when the node is
+        # made anyway: sqrt(x)^2 is then x.
+        return size <= 1 or (size <= SMALL and node.id not in self.pinned)
 
     def _as_sum(self, node: Sym, scale: Number = 1) -> Sum:
         form = self.forms[node.id]
@@ -321,8 +323,8 @@ class _Canonizer(FormWriter):
             if raised is not None:
                 return raised if raised.factors else raised.coef
             base = self._emit(a)
-            if base.op != CONSTANT and power is not None and power == Fraction(1, 2):
-                return Product(1, {base.id: [base, power]})
+            if base.op != CONSTANT and power is not None and abs(power) < _LARGEST_EXPONENT:
+                return Product(1, {base.id: [base, power]})  # x^0.5*x^-0.5 then meet
             made = self.builder.apply("pow", base, self._emit(b))
         else:
             made = self.builder.apply("pow", self._emit(a), self._emit(b))
