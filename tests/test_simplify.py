@@ -47,6 +47,8 @@ def simplest(text: str) -> str:
         ("1/(1 + x)^2", "-2/(1 + x)^3"),
         ("log(x*y)", "1/x"),
         ("x/y", "1/y"),
+        ("x^0.5*x^0.5", "1"),
+        ("x^-0.5", "-0.5/x^1.5"),
     ],
 )
 def test_the_rows_of_the_table(text, printed):
@@ -125,6 +127,10 @@ def test_sums_and_products_are_collected(text, printed):
         ("sqrt(x)^2", "x"),  # where sqrt(x) is real
         ("sqrt(x)*sqrt(x)*y", "x*y"),
         ("sqrt(x^2)", "sqrt(x^2)"),  # |x|, not x
+        ("x^0.5*x^-0.5*y", "y"),
+        ("x^2.5/x^0.5", "x^2"),
+        ("(x*y)^0.5", "sqrt(x*y)"),
+        ("x^1.5*sqrt(x)", "x^2"),
         ("1/sqrt(x)", "1/sqrt(x)"),
         ("(-8)^(1/3) + x", "x + (-8)^0.3333333333333333"),
         ("sin(x)^2 + cos(x)^2", "1"),
