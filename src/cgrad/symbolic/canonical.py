@@ -14,9 +14,12 @@ It stays linear. The nodes are visited once, operands first, with an
 explicit list (nothing recurses on the size of an expression). A node used
 once hands its collected form to its user, who merges the smaller of two
 forms into the larger; a form is copied into more than one user, scaled or
-raised to a power only when it is small (``_SMALL`` entries), and is
-otherwise one atom of its users (a node of its own, which printing binds
-to a name when it is used more than once).
+raised to a power only when it is small (:data:`~cgrad.symbolic.forms.SMALL`
+entries), and is otherwise one atom of its users (a node of its own, which
+printing binds to a name when it is used more than once). Among the terms
+of a sum, a product of a few short factors and one small sum is spread
+over it (``2*x*(y - x^2)`` is ``2*x*y - 2*x^3``), a bounded copy too, so
+that products of sums meet whichever way the backward pass made them.
 
 The rewriting holds wherever the formula it starts from is defined, the
 convention the rules already follow (a rule's special points take the
