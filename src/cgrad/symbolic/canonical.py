@@ -122,10 +122,10 @@ class _Canonizer(FormWriter):
 
     def _form(self, node: Sym) -> object:
         op = node.op
-        if op == CONSTANT:
+        if op == CONSTANT and node.name is None:
             assert node.value is not None
             return number(node.value)
-        if op == INPUT:
+        if op in (INPUT, CONSTANT):  # an input, or a named constant (pi)
             return Product(1, {node.id: [node, ONE]})
         operands = node.operands
         if op == "add":
@@ -334,7 +334,7 @@ class _Canonizer(FormWriter):
         return self._atom(made)
 
     def _atom(self, made: Sym) -> object:
-        if made.op == CONSTANT:
+        if made.op == CONSTANT and made.name is None:
             assert made.value is not None
             return number(made.value)
         return Product(1, {made.id: [made, ONE]})

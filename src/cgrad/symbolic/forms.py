@@ -115,6 +115,9 @@ class FormWriter:
         self.work += len(form.terms)
         terms = sorted(form.terms.values(), key=lambda entry: self._term_key(entry[0]))
         parts: list[tuple[Sym | None, Number]] = [(t, c) for t, c in terms]
+        if form.const <= 0:  # a positive term first where there is one: y - x
+            lead = next((i for i, (_, c) in enumerate(parts) if c > 0), 0)
+            parts = parts[lead:] + parts[:lead]
         # The constant first (1 - 6*x^2), or last where it is negative and
         # a term is not (x - 1, not -1 + x).
         if form.const > 0 or (form.const < 0 and all(c < 0 for _, c in parts)):
@@ -195,8 +198,8 @@ class FormWriter:
     def _new_factor_key(self, base: Sym, inputs_first: bool) -> tuple:
         # Factors by name (cos(x)*y); terms with an input's power before
         # terms with a function's (x - min(x, y)).
-        if base.op == CONSTANT:
-            rank, label = 0, ()
+        if base.op == CONSTANT:  # a named one (pi), or a 0 divided by
+            rank, label = 0, _label(base)
         elif base.op in ("add", "sub"):
             rank, label = 3, ()
         else:
@@ -240,7 +243,7 @@ def _label(node: Sym) -> tuple:
     if node.op == INPUT:
         text = node.name or ""
     elif node.op == CONSTANT:
-        text = ""
+        text = node.name or ""
     else:
         text = node.op
     parts = _DIGITS.split(text)
