@@ -74,6 +74,7 @@ class FormWriter:
         self.made_from: dict[int, object] = {}  # new node id -> its form (a copy)
         self.digests: dict[int, bytes] = {}
         self.factor_keys: dict[tuple[int, bool], tuple] = {}
+        self.variables: dict[int, bool] = {}  # whether a node depends on an input
         # Entries merged, copied, sorted and nodes made: the work done,
         # counted so that tests can hold it linear without a clock.
         self.work = 0
@@ -153,7 +154,15 @@ class FormWriter:
         if coef == 0 or not form.factors:
             return self._constant(coef)
         self.work += len(form.factors)
-        ordered = sorted(form.factors.values(), key=lambda entry: self._factor_key(entry[0]))
+        ordered: list = sorted(form.factors.values(), key=lambda e: self._factor_key(e[0]))
+        constant = [(b, e) for b, e in ordered if not self._variable(b)]
+        if constant and len(constant) < len(ordered) and any(e < 0 for _, e in constant):
+            # 2/sqrt(pi)*exp(-x^2): a coefficient over constants stays one
+            # number, the rule's own float, ahead of the rest.
+            ordered = [(b, e) for b, e in ordered if self._variable(b)]
+            lead = self._product(Product(coef, {b.id: [b, e] for b, e in constant}))
+            ordered.insert(0, (lead, ONE))
+            coef = 1
         above = [self._power(b, e) for b, e in ordered if e > 0]
         below = [self._power(b, -e) for b, e in ordered if e < 0]
         if isinstance(coef, Fraction) and coef.denominator != 1:
@@ -167,7 +176,7 @@ class FormWriter:
             above.insert(0, self._constant(coef))
         top = _chain(self, above)
         made = self._node("div", top, _chain(self, below)) if below else top
-        if made is not ordered[0][0]:
+        if made is not ordered[0][0] or len(form.factors) > 1:
             self.made_from[made.id] = Product(
                 form.coef, {k: [b, e] for k, (b, e) in form.factors.items()}
             )
@@ -198,7 +207,7 @@ class FormWriter:
     def _new_factor_key(self, base: Sym, inputs_first: bool) -> tuple:
         # Factors by name (cos(x)*y); terms with an input's power before
         # terms with a function's (x - min(x, y)).
-        if base.op == CONSTANT:  # a named one (pi), or a 0 divided by
+        if not self._variable(base):  # pi, log(2), sqrt(pi), or a 0 divided by
             rank, label = 0, _label(base)
         elif base.op in ("add", "sub"):
             rank, label = 3, ()
@@ -218,6 +227,10 @@ class FormWriter:
             (above if side == 0 else below).append((self._factor_key(base, True), abs(exponent)))
         return (degree[0], sorted(above), degree[1], sorted(below))
 
+    def _variable(self, node: Sym) -> bool:
+        self._digest(node)
+        return self.variables[node.id]
+
     def _digest(self, node: Sym) -> bytes:
         """A fingerprint of ``node``'s content, the same in every run."""
         digests = self.digests
@@ -235,6 +248,9 @@ class FormWriter:
             text = f"{top.op}|{top.value!r}|{top.name}|".encode()
             text += b"".join(digests[a.id] for a in top.operands)
             digests[top.id] = hashlib.blake2b(text, digest_size=8).digest()
+            self.variables[top.id] = top.op == INPUT or any(
+                self.variables[a.id] for a in top.operands
+            )
         return digests[node.id]
 
 
