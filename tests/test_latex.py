@@ -168,11 +168,11 @@ def test_derivative_titles(wrt, expected):
 
 
 def test_shared_parts_are_subscripted_bindings_after_a_where():
-    function = cgrad.compile("a = x*y; a + sin(a)")
+    function = cgrad.compile("a = sin(x)*y; a + exp(a)")
     statements = latex_statements(formulas(function.graph, []).value, function.inputs)
-    assert statements == [r"t_{1} = x \cdot y", r"t_{1} + \sin\left(t_{1}\right)"]
+    assert statements == [r"t_{1} = \sin\left(x\right) \cdot y", r"t_{1} + \exp\left(t_{1}\right)"]
     assert latex_formula(statements) == (
-        r"t_{1} + \sin\left(t_{1}\right) \quad\text{where}\quad t_{1} = x \cdot y"
+        r"t_{1} + \exp\left(t_{1}\right) \quad\text{where}\quad t_{1} = \sin\left(x\right) \cdot y"
     )
 
 

@@ -46,7 +46,7 @@ def test_formulas_keep_the_sign_of_a_negative_zero_constant(cli):
     # 1/-0 is -Infinity and 1/0 is Infinity: in a formula the sign matters.
     result = cli("diff", "1/x", "x=-0")
     assert result.exit_code == 0
-    assert result.stdout.splitlines()[1:] == ["f = 1/-0", "∂f/∂x = -(1/-0/-0)"]
+    assert result.stdout.splitlines()[1:] == ["f = 1/-0", "∂f/∂x = -1/(-0)^2"]
 
 
 def test_the_number_formatters():
@@ -105,7 +105,7 @@ def test_a_derivative_is_built_without_parsing_its_formula(monkeypatch):
         {"x": -3.637189707302727, "y": -2.234741690198506}
     )
     dd = d.derivative("y")
-    assert dd.source == "t1 = x*y; cos(t1) - y*sin(t1)*x"
+    assert dd.source == "cos(x*y) - sin(x*y)*x*y"
 
 
 def _sum_of(terms: int) -> str:
@@ -143,7 +143,7 @@ def test_diff_order_2_needs_no_parse_of_a_derivative(cli, monkeypatch):
     result = cli("diff", "x^3*y", "--order", "2")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[4:] == [
-        "∂²f/∂x² = 3*y*(2*x)",
+        "∂²f/∂x² = 6*x*y",
         "∂²f/∂x∂y = 3*x^2",
         "∂²f/∂y² = 0",
     ]
@@ -377,6 +377,6 @@ def test_a_derivative_pickles_with_its_formula():
 
     d = cgrad.compile("x*sin(x)").derivative("x")
     again = pickle.loads(pickle.dumps(d))
-    assert again.source == d.source == "sin(x) + x*cos(x)"
+    assert again.source == d.source == "sin(x) + cos(x)*x"
     assert again.evaluate(x=1.0).value == d.evaluate(x=1.0).value
-    assert repr(again) == "cgrad.compile('sin(x) + x*cos(x)')"
+    assert repr(again) == "cgrad.compile('sin(x) + cos(x)*x')"

@@ -123,7 +123,7 @@ def test_diff_order_two_text_evaluates_to_the_numeric_hessian(cli):
 def test_derivatives_compose_and_keep_the_inputs():
     f = cgrad.compile("x*y + sin(x*y)")
     fx = f.derivative("x")
-    assert fx.source == "(1 + cos(x*y))*y" and fx.inputs == ("x", "y")
+    assert fx.source == "y*(1 + cos(x*y))" and fx.inputs == ("x", "y")
     fxy = fx.derivative("y")
     point = {"x": 0.5, "y": 2.0}
     expected = 1 + math.cos(1.0) - math.sin(1.0) * 1.0
@@ -162,40 +162,70 @@ EVERY_OP = {
     "add": ("x + y", {"x": "1", "y": "1"}),
     "sub": ("x - y", {"x": "1", "y": "-1"}),
     "mul": ("x*y", {"x": "y", "y": "x"}),
-    "div": ("x/y", {"x": "1/y", "y": "-(x/y/y)"}),
+    "div": ("x/y", {"x": "1/y", "y": "-x/y^2"}),
     "neg": ("-x", {"x": "-1"}),
-    "pow": ("x^y", {"x": "y*x^(y - 1)", "y": "log(x)*x^y"}),
+    "pow": (
+        "x^y",
+        {
+            "x": "x^(y - 1)*y",
+            "y": "log(x)*x^y",
+        },
+    ),
     "sin": ("sin(x)", {"x": "cos(x)"}),
     "cos": ("cos(x)", {"x": "-sin(x)"}),
-    "tan": ("tan(x)", {"x": "t1 = tan(x); 1 + t1*t1"}),
-    "asin": ("asin(x)", {"x": "1/sqrt((1 - x)*(1 + x))"}),
-    "acos": ("acos(x)", {"x": "-1/sqrt((1 - x)*(1 + x))"}),
-    "atan": ("atan(x)", {"x": "1/(1 + x*x)"}),
+    "tan": ("tan(x)", {"x": "1 + tan(x)^2"}),
+    "asin": ("asin(x)", {"x": "1/sqrt((1 + x)*(1 - x))"}),
+    "acos": ("acos(x)", {"x": "-1/sqrt((1 + x)*(1 - x))"}),
+    "atan": ("atan(x)", {"x": "1/(1 + x^2)"}),
     "sinh": ("sinh(x)", {"x": "cosh(x)"}),
     "cosh": ("cosh(x)", {"x": "sinh(x)"}),
-    "tanh": ("tanh(x)", {"x": "4*sigmoid(2*x)*sigmoid(-2*x)"}),
+    "tanh": ("tanh(x)", {"x": "4*sigmoid(-2*x)*sigmoid(2*x)"}),
     "asinh": ("asinh(x)", {"x": "1/hypot(x, 1)"}),
-    "acosh": ("acosh(x)", {"x": "1/(sqrt(x - 1)*sqrt(x + 1))"}),
-    "atanh": ("atanh(x)", {"x": "1/((1 - x)*(1 + x))"}),
+    "acosh": ("acosh(x)", {"x": "1/(sqrt(1 + x)*sqrt(x - 1))"}),
+    "atanh": ("atanh(x)", {"x": "1/((1 + x)*(1 - x))"}),
     "exp": ("exp(x)", {"x": "exp(x)"}),
     "expm1": ("expm1(x)", {"x": "exp(x)"}),
     "log": ("log(x)", {"x": "1/x"}),
-    "logb": ("log(x, y)", {"x": "1/(x*log(y))", "y": "-(log(x, y)/(y*log(y)))"}),
+    "logb": (
+        "log(x, y)",
+        {
+            "x": "1/(log(y)*x)",
+            "y": "-log(x, y)/(log(y)*y)",
+        },
+    ),
     "log2": ("log2(x)", {"x": "log2(e)/x"}),
     "log10": ("log10(x)", {"x": "log10(e)/x"}),
     "log1p": ("log1p(x)", {"x": "1/(1 + x)"}),
     "sqrt": ("sqrt(x)", {"x": "0.5/sqrt(x)"}),
-    "cbrt": ("cbrt(x)", {"x": "t1 = cbrt(x); 1/(3*t1*t1)"}),
+    "cbrt": (
+        "cbrt(x)",
+        {
+            "x": "1/(3*cbrt(x)^2)",
+        },
+    ),
     "abs": ("abs(x)", {"x": "sign(x)"}),
     "sign": ("sign(x)", {"x": "0"}),
     "relu": ("relu(x)", {"x": "step(x, 0)"}),
     "step": ("step(x, y)", {"x": "0", "y": "step(-abs(x), 1)"}),
-    "sigmoid": ("sigmoid(x)", {"x": "sigmoid(x)*sigmoid(-x)"}),
+    "sigmoid": (
+        "sigmoid(x)",
+        {
+            "x": "sigmoid(-x)*sigmoid(x)",
+        },
+    ),
     "softplus": ("softplus(x)", {"x": "sigmoid(x)"}),
-    "erf": ("erf(x)", {"x": "2/sqrt(pi)*exp(-(x*x))"}),
+    "erf": (
+        "erf(x)",
+        {
+            "x": "2/sqrt(pi)*exp(-x^2)",
+        },
+    ),
     "atan2": (
         "atan2(y, x)",
-        {"y": "t1 = hypot(y, x); x/t1/t1", "x": "t1 = hypot(y, x); -(y/t1/t1)"},
+        {
+            "y": "x/hypot(y, x)^2",
+            "x": "-y/hypot(y, x)^2",
+        },
     ),
     "hypot": ("hypot(x, y)", {"x": "x/hypot(x, y)", "y": "y/hypot(x, y)"}),
     "min": (
@@ -209,11 +239,11 @@ EVERY_OP = {
         "max(x, y, z)",
         {
             "x": "t1 = max(x, y, z); t2 = step(x - t1, 1); "
-            "t2/(t2 + step(y - t1, 1) + step(z - t1, 1))",
+            "t2/(t2 + step(z - t1, 1) + step(y - t1, 1))",
             "y": "t1 = max(x, y, z); t2 = step(y - t1, 1); "
-            "t2/(step(x - t1, 1) + t2 + step(z - t1, 1))",
+            "t2/(step(x - t1, 1) + step(z - t1, 1) + t2)",
             "z": "t1 = max(x, y, z); t2 = step(z - t1, 1); "
-            "t2/(step(x - t1, 1) + step(y - t1, 1) + t2)",
+            "t2/(step(x - t1, 1) + t2 + step(y - t1, 1))",
         },
     ),
 }
@@ -356,16 +386,12 @@ def test_binding_names_do_not_clash_with_inputs(text, point):
 
 DIFF = """\
 x*y + sin(x*y)
-f:
-  t1 = x*y
-  t1 + sin(t1)
-∂f/∂x = (1 + cos(x*y))*y
-∂f/∂y = (1 + cos(x*y))*x
-∂²f/∂x² = -(y*sin(x*y)*y)
-∂²f/∂x∂y:
-  t1 = x*y
-  1 + cos(t1) - y*sin(t1)*x
-∂²f/∂y² = -(x*sin(x*y)*x)
+f = x*y + sin(x*y)
+∂f/∂x = y*(1 + cos(x*y))
+∂f/∂y = x*(1 + cos(x*y))
+∂²f/∂x² = -sin(x*y)*y^2
+∂²f/∂x∂y = 1 + cos(x*y) - sin(x*y)*x*y
+∂²f/∂y² = -sin(x*y)*x^2
 """
 
 
@@ -419,9 +445,9 @@ def test_eval_points_at_diff_when_values_are_missing(cli):
 
 def test_the_library_gives_the_formulas_diff_prints():
     found = cgrad.compile("a = x*y; a + sin(a)").formulas(wrt=["x"], order=2)
-    assert found.value == ["t1 = x*y", "t1 + sin(t1)"]
-    assert found.derivatives == {"x": ["(1 + cos(x*y))*y"]}
-    assert found.hessian == {"x": {"x": ["-(y*sin(x*y)*y)"]}}
+    assert found.value == ["x*y + sin(x*y)"]
+    assert found.derivatives == {"x": ["y*(1 + cos(x*y))"]}
+    assert found.hessian == {"x": {"x": ["-sin(x*y)*y^2"]}}
     printed = subprocess.run(
         [sys.executable, "-m", "cgrad", "diff", "a = x*y; a + sin(a)", "--wrt", "x"]
         + ["--order", "2", "--json"],

@@ -23,6 +23,7 @@ from ..autodiff.passes import Plan, backward, plan
 from ..errors import InputError
 from ..numerals import format_number
 from ..ops import OPS
+from .canonical import canonical
 from .nodes import Builder, Namespace, Sym
 from .printing import binding_prefix, program_statements, program_text, shared_nodes
 
@@ -90,7 +91,8 @@ def formulas(
         adjoint = adjoints[graph.input_ids[name]] if name in graph.input_ids else None
         derivatives[name] = adjoint if adjoint is not None else builder.constant(0.0)
     builder.origin = None
-    return Formulas(values[graph.output], derivatives)
+    simplest = canonical(builder, list(derivatives.values()))
+    return Formulas(values[graph.output], dict(zip(derivatives, simplest, strict=True)))
 
 
 def _owned_steps(steps: Plan, builder: Builder) -> Plan:

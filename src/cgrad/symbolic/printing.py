@@ -100,9 +100,20 @@ def shared_nodes(root: N) -> list[N]:
     ones a binding names), oldest first: operands are made before their users."""
     uses = _uses([root])
     return sorted(
-        (node for node in _reachable(root) if uses.get(node.id, 0) > 1 and node.operands),
+        (node for node in _reachable(root) if uses.get(node.id, 0) > 1 and not _small(node)),
         key=lambda node: node.id,
     )
+
+
+def _small(node: Node) -> bool:
+    """A leaf, or arithmetic on leaves (``2*x``, ``x^2``, ``-y``): shorter
+    written out again than named."""
+    if not node.operands:
+        return True
+    return node.op in _ARITHMETIC and all(not a.operands for a in node.operands)
+
+
+_ARITHMETIC = ("add", "sub", "mul", "div", "neg", "pow")
 
 
 def _reachable(root: N) -> list[N]:

@@ -1,0 +1,296 @@
+"""Collected forms and the nodes made from them, in one canonical order.
+
+A :class:`Sum` is a constant and a coefficient per term, a
+:class:`Product` a coefficient and an exponent per base (SymPy's
+``Add.flatten`` and ``Mul.flatten`` keep the same dicts). :class:`FormWriter`
+makes formula nodes from them: terms and factors sorted by keys made from
+their content (a name, an op, a fingerprint of the node), never from the
+order the nodes happened to be made in, so that equal formulas are one
+node; products as ``c*n1*n2/(d1*d2)``, sums with ``-`` for negative
+coefficients. The identity ``c*sin(a)^2 + c*cos(a)^2 = c`` is applied as a
+sum is written. Nothing here recurses on the size of an expression.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from fractions import Fraction
+
+from ..autodiff.graph import CONSTANT, INPUT
+from .nodes import Builder, Sym
+
+Number = Fraction | float
+
+# Forms with more entries than this are never copied, scaled or raised:
+# they become atoms, so each node's form is copied at most a fixed number
+# of times per user and the work stays linear in the graph.
+SMALL = 4
+# The exponent of most factors, made once.
+ONE = Fraction(1)
+
+
+class Sum:
+    """A sum: a constant and a coefficient per term (``terms`` maps a term
+    node's id to [term, coefficient]); terms are coefficient-free."""
+
+    __slots__ = ("const", "terms")
+
+    def __init__(self, const: Number = 0, terms: dict | None = None) -> None:
+        self.const = const
+        self.terms: dict[int, list] = terms if terms is not None else {}
+
+
+class Product:
+    """A product: a coefficient and an exponent per base (``factors`` maps a
+    base node's id to [base, exponent])."""
+
+    __slots__ = ("coef", "factors")
+
+    def __init__(self, coef: Number = 1, factors: dict | None = None) -> None:
+        self.coef = coef
+        self.factors: dict[int, list] = factors if factors is not None else {}
+
+
+def number(value: float) -> Number:
+    """A constant as an exact integer where it is one, so that ratios of
+    integers stay exact (x/3 keeps its 3)."""
+    if value.is_integer() and abs(value) < 2**53 and math.copysign(1.0, value) > 0:
+        return Fraction(int(value))
+    return value
+
+
+def is_integer(value: Number | int) -> bool:
+    return isinstance(value, int) or (isinstance(value, Fraction) and value.denominator == 1)
+
+
+class FormWriter:
+    """Makes the nodes of forms in ``builder``, and remembers of each node
+    the form it was made from (``made_from``), for its later users."""
+
+    def __init__(self, builder: Builder) -> None:
+        self.builder = builder
+        self.made_from: dict[int, object] = {}  # new node id -> its form (a copy)
+        self.digests: dict[int, bytes] = {}
+        self.factor_keys: dict[tuple[int, bool], tuple] = {}
+        self.variables: dict[int, bool] = {}  # whether a node depends on an input
+        # Entries merged, copied, sorted and nodes made: the work done,
+        # counted so that tests can hold it linear without a clock.
+        self.work = 0
+
+    def _made(self, form: object) -> Sym:
+        if isinstance(form, Sum):
+            return self._sum(form)
+        if isinstance(form, Product):
+            return self._product(form)
+        assert isinstance(form, (Fraction, float, int))
+        return self._constant(form)
+
+    def _factors_of(self, term: Sym) -> dict[int, list]:
+        form = self.made_from.get(term.id)
+        if isinstance(form, Product) and form.coef == 1:
+            return form.factors
+        return {term.id: [term, ONE]}
+
+    def _constant(self, value: Number) -> Sym:
+        constant = self.builder.constant
+        if isinstance(value, Fraction) and value.denominator != 1:
+            return self._node("div", constant(value.numerator), constant(value.denominator))
+        value = float(value)
+        if math.isfinite(value):
+            return constant(value)
+        # No literal for these: the division that makes them.
+        top = 0.0 if math.isnan(value) else math.copysign(1.0, value)
+        return self._node("div", constant(top), constant(0.0))
+
+    def _node(self, op: str, *operands: Sym) -> Sym:
+        self.work += 1
+        # Made as given: the order and signs here are the canonical ones.
+        return self.builder._made((op, tuple(a.id for a in operands)), op, operands)
+
+    def _sum(self, form: Sum) -> Sym:
+        _trigonometric_ones(self, form)
+        if not form.terms:
+            return self._constant(form.const)
+        self.work += len(form.terms)
+        terms = sorted(form.terms.values(), key=lambda entry: self._term_key(entry[0]))
+        parts: list[tuple[Sym | None, Number]] = [(t, c) for t, c in terms]
+        if form.const <= 0:  # a positive term first where there is one: y - x
+            lead = next((i for i, (_, c) in enumerate(parts) if c > 0), 0)
+            parts = parts[lead:] + parts[:lead]
+        # The constant first (1 - 6*x^2), or last where it is negative and
+        # a term is not (x - 1, not -1 + x).
+        if form.const > 0 or (form.const < 0 and all(c < 0 for _, c in parts)):
+            parts.insert(0, (None, form.const))
+        elif form.const != 0:
+            parts.append((None, form.const))
+        total: Sym | None = None
+        for term, coef in parts:
+            if total is None:
+                total = self._term(term, coef)
+            elif coef < 0:
+                total = self._node("sub", total, self._term(term, -coef))
+            else:
+                total = self._node("add", total, self._term(term, coef))
+        assert total is not None
+        if len(parts) > 1:
+            self.made_from[total.id] = Sum(
+                form.const, {k: [t, c] for k, (t, c) in form.terms.items()}
+            )
+        return total
+
+    def _term(self, term: Sym | None, coef: Number) -> Sym:
+        if term is None:
+            return self._constant(coef)
+        if coef == 1:
+            return term
+        return self._product(Product(coef, self._factors_of(term)))
+
+    def _product(self, form: Product) -> Sym:
+        """``coef * n1 * n2 ... / (d1 * d2 ...)``: factors with positive
+        exponents over those with negative ones, each group in order."""
+        coef = form.coef
+        if coef == 0 or not form.factors:
+            return self._constant(coef)
+        self.work += len(form.factors)
+        ordered: list = sorted(form.factors.values(), key=lambda e: self._factor_key(e[0]))
+        constant = [(b, e) for b, e in ordered if not self._variable(b)]
+        if constant and len(constant) < len(ordered) and any(e < 0 for _, e in constant):
+            # 2/sqrt(pi)*exp(-x^2): a coefficient over constants stays one
+            # number, the rule's own float, ahead of the rest.
+            ordered = [(b, e) for b, e in ordered if self._variable(b)]
+            lead = self._product(Product(coef, {b.id: [b, e] for b, e in constant}))
+            ordered.insert(0, (lead, ONE))
+            coef = 1
+        above = [self._power(b, e) for b, e in ordered if e > 0]
+        below = [self._power(b, -e) for b, e in ordered if e < 0]
+        if isinstance(coef, Fraction) and coef.denominator != 1:
+            below.insert(0, self.builder.constant(coef.denominator))
+            coef = Fraction(coef.numerator)
+        if not above:
+            above = [self._constant(coef)]
+        elif coef == -1:
+            above[0] = self._node("neg", above[0])
+        elif coef != 1:
+            above.insert(0, self._constant(coef))
+        top = _chain(self, above)
+        made = self._node("div", top, _chain(self, below)) if below else top
+        if made is not ordered[0][0] or len(form.factors) > 1:
+            self.made_from[made.id] = Product(
+                form.coef, {k: [b, e] for k, (b, e) in form.factors.items()}
+            )
+        return made
+
+    def _power(self, base: Sym, exponent: Fraction) -> Sym:
+        if exponent == 1:
+            return base
+        if exponent == Fraction(1, 2):
+            return self._node("sqrt", base)
+        value = float(exponent)
+        power = self.builder.constant(value)
+        if exponent.denominator != 1 and Fraction(value) != exponent:
+            # An exponent like 1/3 that no float holds: written as a ratio.
+            power = self._constant(exponent)
+        return self._node("pow", base, power)
+
+    # ----------------------------------------------------------------------
+    # The order: from content, never from the order nodes were made in.
+
+    def _factor_key(self, base: Sym, inputs_first: bool = False) -> tuple:
+        key = self.factor_keys.get((base.id, inputs_first))
+        if key is None:
+            key = self._new_factor_key(base, inputs_first)
+            self.factor_keys[(base.id, inputs_first)] = key
+        return key
+
+    def _new_factor_key(self, base: Sym, inputs_first: bool) -> tuple:
+        # Factors by name (cos(x)*y); terms with an input's power before
+        # terms with a function's (x - min(x, y)).
+        if not self._variable(base):  # pi, log(2), sqrt(pi), or a 0 divided by
+            rank, label = 0, _label(base)
+        elif base.op in ("add", "sub"):
+            rank, label = 3, ()
+        else:
+            rank = 1 if inputs_first and base.op == INPUT else 2
+            label = _label(base)
+        inner = _label(base.operands[0]) if base.operands else ()
+        return (rank, label, inner, self._digest(base))
+
+    def _term_key(self, term: Sym) -> tuple:
+        above: list = []
+        below: list = []
+        degree = [Fraction(0), Fraction(0)]
+        for base, exponent in self._factors_of(term).values():
+            side = 0 if exponent > 0 else 1
+            degree[side] += abs(exponent)
+            (above if side == 0 else below).append((self._factor_key(base, True), abs(exponent)))
+        return (degree[0], sorted(above), degree[1], sorted(below))
+
+    def _variable(self, node: Sym) -> bool:
+        self._digest(node)
+        return self.variables[node.id]
+
+    def _digest(self, node: Sym) -> bytes:
+        """A fingerprint of ``node``'s content, the same in every run."""
+        digests = self.digests
+        stack = [node]
+        while stack:
+            top = stack[-1]
+            if top.id in digests:
+                stack.pop()
+                continue
+            missing = [a for a in top.operands if a.id not in digests]
+            if missing:
+                stack.extend(missing)
+                continue
+            stack.pop()
+            text = f"{top.op}|{top.value!r}|{top.name}|".encode()
+            text += b"".join(digests[a.id] for a in top.operands)
+            digests[top.id] = hashlib.blake2b(text, digest_size=8).digest()
+            self.variables[top.id] = top.op == INPUT or any(
+                self.variables[a.id] for a in top.operands
+            )
+        return digests[node.id]
+
+
+def _label(node: Sym) -> tuple:
+    """A name to sort by, its digits read as a number (x2 before x10)."""
+    if node.op == INPUT:
+        text = node.name or ""
+    elif node.op == CONSTANT:
+        text = node.name or ""
+    else:
+        text = node.op
+    parts = _DIGITS.split(text)
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def _chain(canonizer: FormWriter, parts: list[Sym]) -> Sym:
+    total = parts[0]
+    for part in parts[1:]:
+        total = canonizer._node("mul", total, part)
+    return total
+
+
+def _trigonometric_ones(canonizer: FormWriter, form: Sum) -> None:
+    """``c*sin(a)^2 + c*cos(a)^2`` is ``c``: the terms that are one squared
+    sine or cosine, paired by argument."""
+    squares: dict[tuple[str, int], tuple[int, Number]] = {}
+    for key, (term, coef) in form.terms.items():
+        factors = canonizer._factors_of(term)
+        if len(factors) == 1:
+            ((base, exponent),) = factors.values()
+            if exponent == 2 and base.op in ("sin", "cos"):
+                squares[(base.op, base.operands[0].id)] = (key, coef)
+    for (op, argument), (key, coef) in list(squares.items()):
+        if op != "sin":
+            continue
+        other = squares.get(("cos", argument))
+        if other is not None and other[1] == coef and key in form.terms:
+            del form.terms[key]
+            del form.terms[other[0]]
+            form.const += coef
