@@ -140,7 +140,7 @@ def test_output_of_a_high_order_stays_bounded():
     ("arguments", "message"),
     [
         (["--order", "0"], "cgrad: error: --order must be a whole number >= 1, not 0"),
-        (["--order", "13"], "cgrad: error: derivatives of order 13 by 1 inputs are too many "
+        (["--order", "13"], "cgrad: error: derivatives of order 13 by 1 input are too many "
          f"to print: the order times the number of inputs can be at most {ORDER_BOUND}"),
         (["--format", "tex"], "cgrad: error: --format must be text or latex or json, not 'tex'"),
         (["--format", "latex", "--json"],

@@ -26,7 +26,8 @@ def check_order(order: int, inputs: int) -> None:
         raise InputError(f"the order of a derivative must be a whole number >= 1, not {order!r}")
     if order > 2 and order * inputs > ORDER_BOUND:
         raise InputError(
-            f"derivatives of order {order} by {inputs} inputs are too many to print: "
+            f"derivatives of order {order} by {inputs} input{'' if inputs == 1 else 's'} "
+            "are too many to print: "
             f"the order times the number of inputs can be at most {ORDER_BOUND}",
             hint="pick fewer inputs with --wrt, or a lower order",
         )
