@@ -379,6 +379,12 @@ def test_binding_names_do_not_clash_with_inputs(text, point):
         assert derivative.inputs == function.inputs
         slope = derivative.evaluate(point).value
         assert slope == pytest.approx(function.evaluate(point).gradient[name], rel=1e-12)
+    # And what cgrad diff prints (Function.formulas), read back as a program.
+    for name, statements in function.formulas().derivatives.items():
+        printed = "; ".join(statements)
+        assert not set(BINDING.findall(printed)) & set(function.inputs), printed
+        again = cgrad.compile(printed).evaluate(point).value
+        assert again == pytest.approx(function.evaluate(point).gradient[name], rel=1e-12)
 
 
 # --------------------------------------------------------------------------
