@@ -239,6 +239,8 @@ def error_of(text: str) -> cgrad.ParseError:
         ("a = b; b = 1; a", "name_error", 1, 5, "'b' is used before it is bound", None),
         ("x = x + 1; x", "name_error", 1, 5, "'x' is used before it is bound", None),
         ("sin + 1", "name_error", 1, 1, "'sin' is a function, not a value", "sin(x)"),
+        ("step*x", "name_error", 1, 1, "'step' is a function, not a value", "step(x, y)"),
+        ("atan2 + 1", "name_error", 1, 1, "'atan2' is a function", "as in atan2(x, y)"),
         ("e(2)", "name_error", 1, 1, "'e' is a constant, not a function", None),
         (
             "__import__('os').system('ls')",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
@@ -247,3 +248,35 @@ def test_a_canonical_form_parses_back_to_the_same_number(program, point):
     value = again.evaluate({n: values[n] for n in again.inputs}).value
     scale = max(1.0, abs(result.value))
     assert math.isclose(value, result.value, rel_tol=1e-9, abs_tol=1e-9 * scale), made
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2^(1e20)*x", "x*3^(1e9)", "10^400*x", "(2*x)^5000", "x*1e400", "x*(0/0)", "x*(1/0)", "x/0"],
+)
+def test_numbers_beyond_the_floats_print_what_eval_gives(text):
+    # Exact coefficients that no float holds (or that would take forever to
+    # make) and the non-finite constants: the formula still parses back and
+    # gives eval's number, NaN and infinities included.
+    function = cgrad.compile(text)
+    printed = function.formulas().derivatives["x"]
+    formula = cgrad.compile("; ".join(printed))
+    again = formula.evaluate({"x": 1.5} if formula.inputs else {}).value
+    expected = function.evaluate(x=1.5).gradient["x"]
+    assert np.array_equal(np.float64(again), np.float64(expected), equal_nan=True), printed
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        {"x": 0.02, "y": 0.0, "z": 0.0},
+        {"x": 0.0, "y": 1.0, "z": 1.0},
+        {"x": -2.0, "y": 0.5, "z": 0.1},
+    ],
+)
+def test_a_tie_test_is_not_collected_into_a_sum(point):
+    # step(a - max(...), 1) must be exactly step(0, 1) where a is the max:
+    # written as one collected sum (1 - t1 + x^3) it rounds to another number.
+    function = cgrad.compile("max(x^3 + 1, y, z)")
+    printed = "; ".join(function.formulas(["x"]).derivatives["x"])
+    assert cgrad.compile(printed).evaluate(point).value == function.evaluate(point).gradient["x"]

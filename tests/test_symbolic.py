@@ -473,3 +473,14 @@ def test_the_library_gives_the_formulas_diff_prints():
 def test_the_library_refuses_an_order_it_has_no_formulas_for():
     with pytest.raises(cgrad.InputError, match="must be a whole number >= 1, not 0"):
         cgrad.compile("x").formulas(order=0)
+
+
+def test_formula_bindings_are_not_named_as_the_programs_own():
+    # The program binds t1; a formula binding named t1 too would read as
+    # the program's t1 beside the formula's.
+    function = cgrad.compile("t1 = x*y; sin(t1)*t1 + cos(t1)*t1")
+    printed = function.formulas(["x"]).derivatives["x"]
+    assert len(printed) > 1 and not any(s.startswith("t1 =") for s in printed), printed
+    point = {"x": 0.3, "y": -1.2}
+    again = cgrad.compile("; ".join(printed)).evaluate(point).value
+    assert again == pytest.approx(function.evaluate(point).gradient["x"], rel=1e-12)

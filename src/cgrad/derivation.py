@@ -189,7 +189,7 @@ class _Writer:
         self.graph = graph
         self.builder = builder
         self.needed = needed
-        self.prefix = binding_prefix(graph.inputs)
+        self.prefix = binding_prefix((*graph.inputs, *graph.bindings))
         self.texts: dict[int, Formula] = {}
         self.terms: dict[int, list[Term]] = {}
         self.rules = _RuleNames(graph)

@@ -206,7 +206,7 @@ class Function:
             self.check_wrt(wrt)
         chosen = [n for n in self.inputs if wrt is None or n in set(wrt)]
         check_order(order, len(chosen))
-        printed = Printed(self.inputs)
+        printed = Printed((*self.inputs, *self.graph.bindings))  # neither may be a t-name
         found = formulas(self.graph, chosen, substitutions, numeric)
         printed.add((), found.value)
         for name, derivative in found.derivatives.items():

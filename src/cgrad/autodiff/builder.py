@@ -282,7 +282,7 @@ class _GraphBuilder:
             raise self.error(
                 f"'{name}' is a function, not a value",
                 span,
-                hint=f"call it, as in {name}(x)",
+                hint=f"call it, as in {name}({_example_arguments(name)})",
             )
         elif name in self.bound_later:
             raise self.error(
@@ -333,3 +333,10 @@ class _GraphBuilder:
             )
         self.calls[name, count] = op.name
         return op.name
+
+
+def _example_arguments(name: str) -> str:
+    """Arguments for an example call of the function ``name``: as many as
+    it takes at the least (``x``, ``x, y``)."""
+    fewest = min((arity or 1) for arity in FUNCTIONS[name])
+    return ", ".join(["x", "y", "z"][:fewest] if fewest <= 3 else ["x"] * fewest)

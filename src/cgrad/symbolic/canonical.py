@@ -36,7 +36,18 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from ..autodiff.graph import CONSTANT, INPUT
-from .forms import ONE, SMALL, FormWriter, Number, Product, Sum, is_integer, number
+from .forms import (
+    ONE,
+    SMALL,
+    FormWriter,
+    Number,
+    Product,
+    Sum,
+    is_integer,
+    number,
+    over_zero,
+    too_big_to_raise,
+)
 from .nodes import Builder, Sym
 
 # A sum is spread over a product of at most this many factors (itself one):
@@ -115,6 +126,10 @@ class _Canonizer(FormWriter):
                 stack.append(operand)
                 if node.op not in _ARITHMETIC:
                     self.pinned.add(operand.id)
+            if _sign_test(node):  # a and b kept whole: see _applied
+                for side in node.operands[0].operands:
+                    self.uses[side.id] = self.uses.get(side.id, 0) + 1
+                    self.pinned.add(side.id)
         return [seen[i] for i in sorted(seen)]  # operands are made before users
 
     # ----------------------------------------------------------------------
@@ -250,6 +265,8 @@ class _Canonizer(FormWriter):
         return Product(coef, {k: [b, e] for k, (b, e) in factors.items()})
 
     def _raised(self, form: Product, power: Number) -> Product | None:
+        if too_big_to_raise(form.coef, power):
+            return None  # kept as a power: raised exactly, it would not end
         try:
             coef = form.coef**power
         except (ZeroDivisionError, OverflowError):
@@ -293,6 +310,11 @@ class _Canonizer(FormWriter):
 
     def _divided(self, a: Sym, b: Sym) -> object:
         divisor = self.forms[b.id]
+        dividend = self.forms[a.id]
+        if divisor == 0 and isinstance(dividend, (Fraction, float, int)):
+            # A number over 0 is NaN or an infinity, never a coefficient 0
+            # that would take the rest of a product with it.
+            return over_zero(float(dividend))
         p = self._as_product(a)
         q = self._as_product(b, -1) if divisor != 0 else None
         assert p is not None
@@ -340,6 +362,13 @@ class _Canonizer(FormWriter):
         return Product(1, {made.id: [made, ONE]})
 
     def _applied(self, node: Sym) -> object:
+        if _sign_test(node):
+            # step(a - b, h) asks whether a equals b: a - b is exactly 0 there
+            # only if a and b are kept apart, not collected into one sum.
+            a, b = node.operands[0].operands
+            difference = self.builder.apply("sub", self._emit(a), self._emit(b))
+            made = self.builder.apply(node.op, difference, self._emit(node.operands[1]))
+            return self._atom(made)
         arguments = [self._emit(a) for a in node.operands]
         (first, *_) = arguments
         if node.op == "log" and first.op == "exp":
@@ -414,3 +443,8 @@ def _shallow(node: Sym) -> bool:
             return False
         stack.extend(stack.pop().operands)
     return True
+
+
+def _sign_test(node: Sym) -> bool:
+    """Whether ``node`` is ``step(a - b, h)``: a test of a against b."""
+    return node.op == "step" and node.operands[0].op == "sub"

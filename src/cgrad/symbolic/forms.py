@@ -19,7 +19,7 @@ import re
 from fractions import Fraction
 
 from ..autodiff.graph import CONSTANT, INPUT
-from .nodes import Builder, Sym
+from .nodes import Builder, Sym, as_float
 
 Number = Fraction | float
 
@@ -65,6 +65,28 @@ def is_integer(value: Number | int) -> bool:
     return isinstance(value, int) or (isinstance(value, Fraction) and value.denominator == 1)
 
 
+# The most bits an exact coefficient may take when raised to a power: far
+# beyond the floats (1024 bits), so that a number the floats hold is exact.
+_MOST_BITS = 4096
+
+
+def too_big_to_raise(coef: Number, power: Number) -> bool:
+    """Whether ``coef**power`` would be an exact number of more than
+    :data:`_MOST_BITS` bits (2^(1e20) is, and takes forever to make)."""
+    size = abs(as_float(power))
+    if not isinstance(coef, Fraction) or size <= 1:
+        return False
+    bits = max(coef.numerator.bit_length(), coef.denominator.bit_length())
+    return bits > 1 and size * bits > _MOST_BITS
+
+
+def over_zero(number: float) -> float:
+    """``number / 0`` as IEEE arithmetic has it (Python raises instead)."""
+    if number == 0 or math.isnan(number):
+        return math.nan
+    return math.copysign(math.inf, number)
+
+
 class FormWriter:
     """Makes the nodes of forms in ``builder``, and remembers of each node
     the form it was made from (``made_from``), for its later users."""
@@ -97,7 +119,7 @@ class FormWriter:
         constant = self.builder.constant
         if isinstance(value, Fraction) and value.denominator != 1:
             return self._node("div", constant(value.numerator), constant(value.denominator))
-        value = float(value)
+        value = as_float(value)
         if math.isfinite(value):
             return constant(value)
         # No literal for these: the division that makes them.

@@ -80,10 +80,15 @@ def latex_name(name: str) -> str:
     return r"\mathrm{" + name.replace("_", r"\_") + "}"
 
 
+_NON_FINITE = {"Infinity": r"\infty", "-Infinity": r"-\infty", "NaN": r"\mathrm{NaN}"}
+
+
 def latex_number(value: float) -> str:
     """A number as LaTeX: its shortest round-trip digits, a power of ten
     written as one (``1.5 \\cdot 10^{-5}``, not ``1.5e-05``)."""
     text = literal_text(value)
+    if text in _NON_FINITE:
+        return _NON_FINITE[text]
     if (power := _EXPONENT.fullmatch(text)) is None:
         return text
     mantissa, exponent = power[1], int(power[2])

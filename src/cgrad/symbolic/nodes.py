@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from fractions import Fraction
 from functools import reduce
 from typing import Any
 
@@ -84,7 +85,7 @@ class Builder:
 
     def constant(self, value: float, name: str | None = None) -> Sym:
         """A number, or the constant ``name`` (pi, e) of that value."""
-        value = float(value)
+        value = as_float(value)
         name = None if self.numeric else name
         # -0.0 == 0.0, but they are different constants (1/-0.0 is -inf).
         key = (CONSTANT, value, math.copysign(1.0, value), name)
@@ -281,3 +282,12 @@ class Namespace(RuleNamespace):
     def is_tie(self, out, *arguments):
         # Kink tests do not run on formulas: a formula has no points.
         raise TypeError("is_tie is a kink test; formulas have none")
+
+
+def as_float(value: float | int | Fraction) -> float:
+    """``value`` as a float, an exact number beyond the floats as the
+    infinity of its sign (as the arithmetic of floats would have it)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf

@@ -129,6 +129,10 @@ def _reachable(root: N) -> list[N]:
     return found
 
 
+# What a non-finite constant prints as, by its literal_text.
+NON_FINITE = {"Infinity": "(1/0)", "-Infinity": "(-1/0)", "NaN": "(0/0)"}
+
+
 class Printer:
     """Prints symbolic nodes in one output language: the walk and the
     parentheses are decided here, once, for every language (as SymPy's
@@ -149,6 +153,10 @@ class Printer:
         place needs, strict) for its operands."""
         if node.op == CONSTANT:
             assert node.value is not None  # a constant node has its value
+            if not math.isfinite(node.value):
+                # The language has no literal for these: the division that
+                # makes them, in parentheses wherever it stands.
+                return [NON_FINITE[literal_text(node.value)]]
             return [node.name or literal_text(node.value)]  # pi and e by name
         if node.op == INPUT:
             return [node.name]
