@@ -252,7 +252,18 @@ def test_a_canonical_form_parses_back_to_the_same_number(program, point):
 
 @pytest.mark.parametrize(
     "text",
-    ["2^(1e20)*x", "x*3^(1e9)", "10^400*x", "(2*x)^5000", "x*1e400", "x*(0/0)", "x*(1/0)", "x/0"],
+    [
+        "2^(1e20)*x",
+        "x*3^(1e9)",
+        "10^400*x",
+        "(2*x)^5000",
+        "x*1e400",
+        "x*(0/0)",
+        "x*(1/0)",
+        "x/0",
+        "x*(1/-0)",
+        "x*(-1/-0)",
+    ],
 )
 def test_numbers_beyond_the_floats_print_what_eval_gives(text):
     # Exact coefficients that no float holds (or that would take forever to

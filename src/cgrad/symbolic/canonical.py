@@ -314,7 +314,7 @@ class _Canonizer(FormWriter):
         if divisor == 0 and isinstance(dividend, (Fraction, float, int)):
             # A number over 0 is NaN or an infinity, never a coefficient 0
             # that would take the rest of a product with it.
-            return over_zero(float(dividend))
+            return over_zero(float(dividend), float(divisor))
         p = self._as_product(a)
         q = self._as_product(b, -1) if divisor != 0 else None
         assert p is not None

@@ -80,11 +80,12 @@ def too_big_to_raise(coef: Number, power: Number) -> bool:
     return bits > 1 and size * bits > _MOST_BITS
 
 
-def over_zero(number: float) -> float:
-    """``number / 0`` as IEEE arithmetic has it (Python raises instead)."""
+def over_zero(number: float, zero: float) -> float:
+    """``number / zero`` (a zero of either sign) as IEEE arithmetic has it
+    (Python raises instead)."""
     if number == 0 or math.isnan(number):
         return math.nan
-    return math.copysign(math.inf, number)
+    return math.copysign(math.inf, number) * math.copysign(1.0, zero)
 
 
 class FormWriter:
