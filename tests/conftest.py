@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-import time
+import contextlib
+import ctypes
+import os
+import select
+import subprocess
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -21,23 +26,39 @@ def cli():
     return run
 
 
-# Generous: a loaded machine may take many seconds to start Python.
-WAIT_DEADLINE = 60.0
+# inotify's events for a file made, written, closed or renamed in a folder.
+_FILE_EVENTS = 0x100 | 0x2 | 0x8 | 0x80  # IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_TO
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _wait_until(condition, what: str):
-    """Look at ``condition`` until it returns something true, and return
-    that: a test waits for a sign that a run got somewhere (a file written,
-    a trace line), never for a guessed length of time. The short pause
-    between looks only spares the CPU; the deadline only guards against a
-    run that never gets there."""
-    give_up = time.monotonic() + WAIT_DEADLINE
-    while time.monotonic() < give_up:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.01)
-    raise AssertionError(f"gave up waiting for {what}")
+def _watching(directory: Path) -> int:
+    """An inotify descriptor that becomes readable when a file in
+    ``directory`` changes."""
+    watch = _libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+    if watch < 0 or _libc.inotify_add_watch(watch, os.fsencode(directory), _FILE_EVENTS) < 0:
+        raise OSError(ctypes.get_errno(), f"cannot watch {directory}")
+    return watch
+
+
+def _wait_until(condition, what: str, directory: Path, process: subprocess.Popen):
+    """Look at ``condition`` each time a file in ``directory`` changes,
+    until it returns something true, and return that: a test waits for the
+    sign that a run got somewhere (a file written, a trace line), told by
+    the kernel, never for a length of time. If ``process`` ends first, the
+    sign will never come: that fails the test at once."""
+    watch = _watching(directory)
+    ended = os.pidfd_open(process.pid)  # readable once the process has ended
+    try:
+        while not (found := condition()):
+            ready, _, _ = select.select([watch, ended], [], [])
+            if ended in ready and not (found := condition()):
+                raise AssertionError(f"the run ended before {what}")
+            with contextlib.suppress(BlockingIOError):
+                os.read(watch, 65536)  # the events seen: wait for new ones
+        return found
+    finally:
+        os.close(ended)
+        os.close(watch)
 
 
 @pytest.fixture

@@ -53,7 +53,9 @@ def test_the_target_keeps_its_previous_content_until_the_run_ends(tmp_path, wait
     target.write_text("the previous output, whole\n")
     process = _start_batch(target)
     try:
-        [temporary] = wait_until(_first_records_written(tmp_path), "the first records")
+        [temporary] = wait_until(
+            _first_records_written(tmp_path), "the first records", tmp_path, process
+        )
         # Written beside the target, under a hidden name; the target untouched.
         assert temporary.name.startswith(".out.ndjson.") and temporary.parent == tmp_path
         assert target.read_text() == "the previous output, whole\n"
@@ -87,7 +89,7 @@ def test_a_signal_leaves_no_temporary_file_and_the_previous_output(
         target.write_text(previous)
     process = _start_batch(target)
     try:
-        wait_until(_first_records_written(tmp_path), "the first records")
+        wait_until(_first_records_written(tmp_path), "the first records", tmp_path, process)
         process.send_signal(signum)
         stderr = process.communicate(timeout=DEADLINE)[1]
     finally:
@@ -201,7 +203,7 @@ def test_a_hangup_ignored_by_the_parent_stays_ignored(tmp_path, wait_until):
     target = tmp_path / "out.ndjson"
     process = _start_batch(target, preexec_fn=_ignore_hangups)
     try:
-        wait_until(_first_records_written(tmp_path), "the first records")
+        wait_until(_first_records_written(tmp_path), "the first records", tmp_path, process)
         process.send_signal(signal.SIGHUP)
         process.stdin.write(b"5,6\n")
     finally:
