@@ -284,14 +284,7 @@ class _Canonizer(FormWriter):
             a, b = b, a
         self.work += len(b.terms) + 1
         a.const += b.const
-        for key, (term, coef) in b.terms.items():
-            entry = a.terms.get(key)
-            if entry is None:
-                a.terms[key] = [term, coef]
-            else:
-                entry[1] += coef
-                if entry[1] == 0:
-                    del a.terms[key]
+        _collect(a.terms, b.terms)
         return a if a.terms else a.const
 
     def _negated(self, operand: Sym) -> object:
@@ -328,14 +321,7 @@ class _Canonizer(FormWriter):
             p, q = q, p
         self.work += len(q.factors) + 1
         p.coef *= q.coef
-        for key, (base, exponent) in q.factors.items():
-            entry = p.factors.get(key)
-            if entry is None:
-                p.factors[key] = [base, exponent]
-            else:
-                entry[1] += exponent
-                if entry[1] == 0:
-                    del p.factors[key]
+        _collect(p.factors, q.factors)
         if p.coef == 0 or not p.factors:
             return p.coef
         return p
@@ -443,6 +429,20 @@ def _shallow(node: Sym) -> bool:
             return False
         stack.extend(stack.pop().operands)
     return True
+
+
+def _collect(into: dict[int, list], other: dict[int, list]) -> None:
+    """Add ``other``'s entries ([term, coefficient] of a sum, [base,
+    exponent] of a product) into ``into``'s by key; one that comes to 0 is
+    dropped (x - x, x*x^-1)."""
+    for key, (item, amount) in other.items():
+        entry = into.get(key)
+        if entry is None:
+            into[key] = [item, amount]
+        else:
+            entry[1] += amount
+            if entry[1] == 0:
+                del into[key]
 
 
 def _sign_test(node: Sym) -> bool:
