@@ -446,6 +446,7 @@ def test_a_run_imports_only_what_its_command_needs():
         "cgrad.cli.check_command",
         "cgrad.batch.blocks",
         "cgrad.check.checker",
+        "cgrad.descent",
     }
     assert not unneeded & modules
     # Text output does need Rich.

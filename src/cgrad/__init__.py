@@ -13,7 +13,6 @@ value and every partial derivative by reverse-mode automatic differentiation.
 from .autodiff.diagnostics import EvaluationWarning
 from .autodiff.evaluation import Result
 from .autodiff.graph import Graph, Node
-from .descent import minimize
 from .errors import CgradError, InputError, ParseError, Span, UsageError
 from .function import Function, compile
 
@@ -31,3 +30,13 @@ __all__ = [
     "compile",
     "minimize",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # cgrad.minimize is imported on first use: a run of `cgrad eval` (which
+    # imports this package) has no use for gradient descent.
+    if name == "minimize":
+        from .descent import minimize
+
+        return minimize
+    raise AttributeError(f"module 'cgrad' has no attribute {name!r}")
