@@ -49,6 +49,7 @@ from .forms import (
     too_big_to_raise,
 )
 from .nodes import Builder, Sym
+from .refining import Refiner
 
 # A sum is spread over a product of at most this many factors (itself one):
 # more would copy long products into every term.
@@ -77,7 +78,8 @@ def canonical_counted(builder: Builder, roots: Sequence[Sym]) -> tuple[list[Sym]
     gc.disable()
     try:
         rewriting = _Canonizer(builder, roots)
-        return rewriting.run(), rewriting.work
+        found = Refiner(rewriting).run(rewriting.run())
+        return found, rewriting.work
     finally:
         if was_enabled:
             gc.enable()
