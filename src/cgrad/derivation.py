@@ -21,6 +21,7 @@ too. Nothing here recurses on the size of an expression.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -274,8 +275,33 @@ _ARITHMETIC: dict[tuple[Fixity, str, tuple[int, ...]], tuple[str, str]] = {
 }
 
 # Letters for the statements (u, v, w for arguments, c for a constant),
-# each the first of its candidates that the program's inputs leave free.
+# each the first of its candidates that the program's names leave free
+# (:func:`rule_letters`).
 _LETTERS = (("u", "p", "g"), ("v", "q", "h"), ("w", "r", "s"), ("c", "k", "a"))
+
+
+def rule_letters(names: Sequence[str]) -> tuple[str, ...]:
+    """The letters of the rules' statements, one per row of ``_LETTERS``:
+    each the first candidate that no name of the program is, alone or
+    numbered (``u1``: a function of four arguments names them ``u1`` to
+    ``u4``), else the first candidate followed by as many ``_`` as it takes."""
+    numbered = {match[1] for name in names if (match := _NUMBERED.fullmatch(name))}
+    taken = set(names) | numbered
+
+    def free(candidates: tuple[str, ...]) -> str:
+        for letter in candidates:
+            if letter not in taken:
+                return letter
+        letter = candidates[0] + "_"
+        while letter in taken:
+            letter += "_"
+        return letter
+
+    return tuple(free(candidates) for candidates in _LETTERS)
+
+
+# A name and the number it ends in: u12 is u and 12.
+_NUMBERED = re.compile(r"(\w*?)\d+")
 
 
 class _RuleNames:
@@ -285,11 +311,11 @@ class _RuleNames:
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
-        inputs = set(graph.inputs)
-        self.letters = tuple(
-            next((x for x in candidates if x not in inputs), f"{candidates[0]}_")
-            for candidates in _LETTERS
-        )
+        names = (*graph.inputs, *graph.bindings)
+        self.letters = rule_letters(names)
+        # The bindings a statement names (t1 = ...) clear of the program's
+        # names and of the letters.
+        self.prefix = binding_prefix((*names, *(f"{letter}1" for letter in self.letters)))
         self.made: dict[tuple, str] = {}
         # A bound node is called by its name (the first binding's); an
         # input, by its own.
@@ -338,13 +364,13 @@ class _RuleNames:
             builder = Builder()
             arguments = [builder.input(letter) for letter in letters]
             out = builder.apply(op.name, *arguments)
-            written = where_text(program_statements(out))
+            written = where_text(program_statements(out, prefix=self.prefix))
             d = "d" if len(letters) == 1 else "∂"
             parts = []
             for position in needed:
                 rule = op.printed_rule(op.derivative(position))
                 local = builder.lift(rule(Namespace(builder), out, *arguments))
-                derivative = where_text(program_statements(local))
+                derivative = where_text(program_statements(local, prefix=self.prefix))
                 parts.append(f"{d}/{d}{letters[position]} {written} = {derivative}")
             self.made[key] = "; ".join(parts)
         return self.made[key]
