@@ -9,7 +9,15 @@ import random
 import pytest
 
 import cgrad
-from cgrad.derivation import FORMULA_LIMIT, STEPS_LIMIT, Send, Step, Term, derivation
+from cgrad.derivation import (
+    FORMULA_LIMIT,
+    STEPS_LIMIT,
+    Send,
+    Step,
+    Term,
+    derivation,
+    rule_letters,
+)
 from cgrad.explain import backward_steps
 
 SIN_XY_STEPS = """\
@@ -221,6 +229,9 @@ def test_values_given_are_substituted(cli):
         ("sin(u + p + g + x)", "x", [("chain rule", "d/du_ sin(u_) = cos(u_), u_ = u + p + g + x"),
                                      ("sum rule", "(c + v)' = v', c = u + p + g, v = x")]),
         ("u*v*c*p + x", "x", [("sum rule", "(k + q)' = q', k = u*v*c*p, q = x")]),
+        # Nor beside a name that is the letter and a number.
+        ("sin(u1*x)", "x", [("chain rule", "d/dp sin(p) = cos(p), p = u1*x"),
+                            ("constant multiple", "(c*v)' = c*v', c = u1, v = x")]),
         # A bound node is called by its name.
         ("a = 2*x; exp(a)", "x", [("chain rule", "d/du exp(u) = exp(u), u = a"),
                                   ("constant multiple", "(c*v)' = c*v', c = 2, v = x")]),
@@ -233,6 +244,30 @@ def test_each_op_names_its_rule(program, name, rules):
     found = derivation(cgrad.compile(program), name)
     assert [(s.rule, s.statement) for s in found.steps[:-1]] == rules
     assert found.steps[-1].op == "input"
+
+
+def test_the_letters_of_a_wide_function_are_clear_of_the_names():
+    # Four arguments are u1 to u4 (here g1 to g4: u and p1 are inputs), and
+    # the statement's bindings are clear of the input t1.
+    found = derivation(cgrad.compile("max(u*x, p1, p2, t1)"), "x")
+    statement = found.steps[0].statement
+    assert statement.startswith("∂/∂g1 max(g1, g2, g3, g4) = ")
+    assert statement.endswith(", g1 = u*x, g2 = p1, g3 = p2, g4 = t1")
+    assert " t1 = " not in statement
+    assert " where u1 = max(g1, g2, g3, g4), " in statement
+
+
+@pytest.mark.parametrize(
+    ("names", "letters"),
+    [
+        ((), ("u", "v", "w", "c")),
+        (("u1", "x"), ("p", "v", "w", "c")),
+        (("u", "p12", "g", "v_", "c3"), ("u_", "v", "w", "k")),
+        (("u", "p", "g", "u_", "u_7"), ("u__", "v", "w", "c")),
+    ],
+)
+def test_rule_letters_are_no_name_and_no_name_numbered(names, letters):
+    assert rule_letters(names) == letters
 
 
 def test_a_function_of_two_arguments_states_its_partials():
