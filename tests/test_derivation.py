@@ -17,6 +17,7 @@ from cgrad.derivation import (
     Term,
     derivation,
     rule_letters,
+    where_text,
 )
 from cgrad.explain import backward_steps
 
@@ -268,6 +269,13 @@ def test_the_letters_of_a_wide_function_are_clear_of_the_names():
 )
 def test_rule_letters_are_no_name_and_no_name_numbered(names, letters):
     assert rule_letters(names) == letters
+
+
+@pytest.mark.parametrize("function", ["tan", "erf", "atan", "acos", "sqrt", "sigmoid", "tanh"])
+def test_a_functions_rule_is_stated_as_diff_prints_its_derivative(function):
+    # Simplified as the answer is (1 + tan(x)^2, not 1 + t1*t1 where t1 = tan(x)).
+    found = derivation(cgrad.compile(f"{function}(x)"), "x")
+    assert found.steps[0].statement == f"d/dx {function}(x) = {where_text(found.answer)}"
 
 
 def test_a_function_of_two_arguments_states_its_partials():

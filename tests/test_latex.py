@@ -100,6 +100,12 @@ def latex(node: N) -> str:
         (op("atan2", y, x), r"\operatorname{atan2}\left(y, x\right)"),
         (op("mul", c(1e-5), x), r"10^{-5} \cdot x"),
         (op("pow", c(2.5e-7), x), r"\left(2.5 \cdot 10^{-7}\right)^{x}"),
+        # A quotient over something: one fraction, not one in a numerator.
+        (op("div", op("div", c(1), op("log", c(2))), x), r"\frac{1}{\log\left(2\right) \cdot x}"),
+        (
+            op("div", op("div", x, op("add", y, z)), op("sub", y, z)),
+            r"\frac{x}{\left(y + z\right) \cdot \left(y - z\right)}",
+        ),
     ],
 )
 def test_each_kind_of_node_is_laid_out_as_latex(node, expected):
@@ -255,6 +261,14 @@ def test_shared_parts_are_subscripted_bindings_after_a_where():
     assert statements == [r"t_{1} = \sin\left(x\right) \cdot y", r"t_{1} + \exp\left(t_{1}\right)"]
     assert latex_formula(statements) == (
         r"t_{1} + \exp\left(t_{1}\right) \quad\text{where}\quad t_{1} = \sin\left(x\right) \cdot y"
+    )
+
+
+def test_a_bound_quotient_in_a_numerator_stays_a_binding():
+    function = cgrad.compile("a = sin(x)/y; a/z + exp(a)")
+    assert function.latex() == (
+        r"\frac{t_{1}}{z} + \exp\left(t_{1}\right) \quad\text{where}\quad "
+        r"t_{1} = \frac{\sin\left(x\right)}{y}"
     )
 
 

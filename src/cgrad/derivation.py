@@ -30,6 +30,7 @@ from .autodiff.graph import INPUT, Graph
 from .autodiff.passes import SEED, Plan, backward, plan
 from .function import Function
 from .ops import MINUS_ONE, ONE, OPS, Fixity, Op
+from .symbolic.canonical import canonical
 from .symbolic.formulas import node_values
 from .symbolic.nodes import Builder, Namespace, Sym
 from .symbolic.printing import binding_prefix, program_statements
@@ -369,7 +370,10 @@ class _RuleNames:
             parts = []
             for position in needed:
                 rule = op.printed_rule(op.derivative(position))
-                local = builder.lift(rule(Namespace(builder), out, *arguments))
+                # Simplified, as the answer is: 1 + tan(x)^2, not 1 + t1*t1.
+                local = canonical(
+                    builder, [builder.lift(rule(Namespace(builder), out, *arguments))]
+                )[0]
                 derivative = where_text(program_statements(local, prefix=self.prefix))
                 parts.append(f"{d}/{d}{letters[position]} {written} = {derivative}")
             self.made[key] = "; ".join(parts)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ..autodiff.graph import CONSTANT, INPUT
 from ..numerals import literal_text
-from ..ops import OPS, POWER, SUM, UNARY, Fixity
+from ..ops import OPS, POWER, PRODUCT, SUM, UNARY, Fixity
 from .printing import Node, Printer, binding_prefix
 
 # The constants of the language as a paper writes them.
@@ -131,9 +131,18 @@ class LatexPrinter(Printer):
         # The symbols of the program's names (latex_names): a name is
         # written alike wherever it stands in one program's formulas.
         self.names = names or {}
+        self.bound: dict[int, str] = {}  # the walk's bindings, by node id
 
     def binding_name(self, prefix: str, index: int) -> str:
         return latex_name(f"{prefix}{index}")
+
+    def expression(self, root: Node, names: dict[int, str]) -> str:
+        self.bound = names  # what parts() must not look into
+        return super().expression(root, names)
+
+    def _unbound_quotient(self, node: Node) -> bool:
+        """A quotient written out where it stands (not a binding's name)."""
+        return node.op == "div" and node.id not in self.bound
 
     def precedence(self, node: Node) -> int:
         # A fraction's bar groups it: it needs parentheses only as a base.
@@ -152,6 +161,12 @@ class LatexPrinter(Printer):
         if node.op == INPUT:
             assert node.name is not None  # an input node has its name
             return [self.names.get(node.name) or latex_name(node.name)]
+        if node.op == "div" and self._unbound_quotient(node.operands[0]):
+            # (a/b)/c as one fraction, a over b times c: a fraction in a
+            # numerator reads badly (1/log(2)/x).
+            (a, b), c = node.operands[0].operands, node.operands[1]
+            return [r"\frac{", (a, SUM, False), "}{", (b, PRODUCT, False), r" \cdot ",
+                    (c, PRODUCT, True), "}"]  # fmt: skip
         special = _LAYOUTS.get(node.op)
         if special is not None:
             return special(*(_anywhere(operand) for operand in node.operands))
