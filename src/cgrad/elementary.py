@@ -199,6 +199,7 @@ def tie_share_printed(direction: float) -> Callable[..., object]:
         if len(args) == 2:
             ahead = args[index] - args[1 - index]
             return m.step(ahead if direction > 0 else -ahead, 0.5)
+
         def count():
             hits = [m.step(arg - out if direction > 0 else out - arg, 1.0) for arg in args]
             return hits, reduce(operator.add, hits)
