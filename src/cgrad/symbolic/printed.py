@@ -97,9 +97,11 @@ class Formulas:
         inputs (a partial's order does not matter), or an InputError that
         says which partials there are."""
         names = (wrt,) if isinstance(wrt, str) else tuple(wrt)
+        assert self.printed is not None  # latex() checks it first
+        if names in self.printed.roots:  # (without the sort below: n partials, n^2)
+            return names
         position = {name: k for k, name in enumerate(self.derivatives)}
         index = tuple(sorted(names, key=lambda name: position.get(name, -1)))
-        assert self.printed is not None  # latex() checks it first
         if index in self.printed.roots:
             return index
         asked = "the function" if not names else f"the partial by [{', '.join(names)}]"
