@@ -138,6 +138,11 @@ def test_parentheses_are_where_the_text_printer_puts_them():
         ("theta2", r"\theta_{2}"),
         ("rate", r"\mathrm{rate}"),
         ("learning_rate", r"\mathrm{learning\_rate}"),
+        # A Greek letter typed as one: its command (pdflatex takes no α).
+        ("α", r"\alpha"),
+        ("λ2", r"\lambda_{2}"),
+        ("Γ", r"\Gamma"),
+        ("π", "π"),  # \pi is the constant's
     ],
 )
 def test_names_are_symbols(name, expected):
@@ -159,6 +164,14 @@ def test_two_names_that_would_print_alike_are_kept_apart():
         "x1": "x_{1}",
     }
     assert latex_names(["x_1", "y"]) == {"x_1": "x_{1}", "y": "y"}
+    # A Greek letter keeps its symbol before the word that names it.
+    assert latex_names(["alpha", "α", "alpha1", "α1", "alpha_1"]) == {
+        "alpha": r"\mathrm{alpha}",
+        "α": r"\alpha",
+        "alpha1": r"\mathrm{alpha1}",
+        "α1": r"\alpha_{1}",
+        "alpha_1": r"\mathrm{alpha\_1}",
+    }
     found = cgrad.compile("x_1^2 + x1*y").formulas(wrt=["x_1", "x1"])
     assert found.latex_lines() == [
         r"f &= \mathrm{x\_1}^{2} + x_{1} \cdot y",
@@ -181,7 +194,10 @@ def test_a_binding_never_prints_as_a_name_of_the_program():
     ]
 
 
-_LOOKALIKES = ["x", "x1", "x_1", "x01", "x_01", "t1", "t_1", "t_2", "_", "alpha1", "alpha_1", "x_"]
+_LOOKALIKES = [
+    *("x", "x1", "x_1", "x01", "x_01", "t1", "t_1", "t_2", "_", "x_"),
+    *("alpha", "α", "alpha1", "alpha_1", "α1", "α_1"),
+]
 
 
 @settings(max_examples=60, deadline=None)

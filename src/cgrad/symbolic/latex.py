@@ -17,6 +17,7 @@ expression.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ..autodiff.graph import CONSTANT, INPUT
@@ -65,6 +66,15 @@ _GREEK = frozenset(
     "pi rho sigma tau upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi "
     "Sigma Upsilon Phi Psi Omega".split()
 )
+# Greek letters by their Unicode names (which spell lambda "lamda"); not
+# pi, the constant's symbol (an input π stays as it is typed).
+_GREEK_NAMES = {
+    f"greek {case} letter {letter.lower()}": letter
+    for letter in _GREEK - {"pi"}
+    for case in ("small", "capital")
+    if letter[0].isupper() == (case == "capital")
+}
+_GREEK_NAMES |= {"greek small letter lamda": "lambda", "greek capital letter lamda": "Lambda"}
 _INDEXED = re.compile(r"([^\W\d_]+?)_?(\d+)")
 _EXPONENT = re.compile(r"(-?[\d.]+)e([+-]\d+)")
 
@@ -78,7 +88,10 @@ def latex_name(name: str) -> str:
     if name in _GREEK:
         return "\\" + name
     if len(name) == 1 and name != "_":
-        return name
+        # A Greek letter typed as one (α), as its command: not every TeX
+        # engine takes the letter itself in math.
+        greek = _GREEK_NAMES.get(unicodedata.name(name, "").lower())
+        return name if greek is None else "\\" + greek
     return _spelled(name)
 
 
@@ -89,20 +102,28 @@ def _spelled(name: str) -> str:
 
 def latex_names(names: Iterable[str]) -> dict[str, str]:
     """The LaTeX symbol of each of ``names`` (a program's names), no two
-    alike: each its :func:`latex_name`, except where two would meet (``x1``
-    and ``x_1`` are both ``x_{1}``): then the one spelled with an underscore
-    is written as it is spelled (``\\mathrm{x\\_1}``), a form no other name
-    takes. (The bindings a formula names, ``t_{1}``, are kept clear of the
-    names by :func:`~cgrad.symbolic.printing.binding_prefix`.)"""
-    symbols: dict[str, str] = {}
-    first: dict[str, str] = {}  # a symbol: the name that has it
-    for name in dict.fromkeys(names):
-        symbol = symbols[name] = latex_name(name)
-        other = first.setdefault(symbol, name)
-        if other != name:  # a name of letters and digits, and one with "_"
-            spelled = name if "_" in name else other
-            symbols[spelled] = _spelled(spelled)
+    alike: each its :func:`latex_name`, except where names meet (``x1`` and
+    ``x_1`` are both ``x_{1}``, ``alpha`` and ``α`` both ``\\alpha``): then
+    one keeps the symbol (one without an underscore, a Greek letter before
+    a word) and the others are written as they are spelled
+    (``\\mathrm{x\\_1}``), a form no other name takes. (The bindings a
+    formula names, ``t_{1}``, are kept clear of the names by
+    :func:`~cgrad.symbolic.printing.binding_prefix`.)"""
+    symbols = {name: latex_name(name) for name in names}
+    holders: dict[str, str] = {}  # a symbol: the name that keeps it
+    for name, symbol in symbols.items():
+        holder = holders.setdefault(symbol, name)
+        if _keeps(name) < _keeps(holder):
+            holders[symbol] = name
+    for name, symbol in symbols.items():
+        if holders[symbol] != name:
+            symbols[name] = _spelled(name)
     return symbols
+
+
+def _keeps(name: str) -> tuple[bool, bool]:
+    """Which of two names that print alike keeps the symbol: the smaller."""
+    return ("_" in name, name.isascii())
 
 
 _NON_FINITE = {"Infinity": r"\infty", "-Infinity": r"-\infty", "NaN": r"\mathrm{NaN}"}
