@@ -278,6 +278,17 @@ def test_a_functions_rule_is_stated_as_diff_prints_its_derivative(function):
     assert found.steps[0].statement == f"d/dx {function}(x) = {where_text(found.answer)}"
 
 
+@pytest.mark.parametrize("program", ["atan2(y, x)", "tan(x)", "erf(x)", "log(y, x)"])
+def test_the_formulas_of_the_steps_are_simplified_as_the_answer_is(program):
+    # One step: its local derivative, what it sends and the input's
+    # derivative are the answer itself (-y/hypot(y, x)^2, not
+    # -(y/t1/t1) where t1 = hypot(y, x)).
+    found = derivation(cgrad.compile(program), "x")
+    answer = tuple(found.answer)
+    assert found.steps[0].sends[0].local == found.steps[0].sends[0].contribution == answer
+    assert found.steps[-1].upstream == answer
+
+
 def test_a_function_of_two_arguments_states_its_partials():
     found = derivation(cgrad.compile("log(x, 2)"), "x")
     assert found.steps[0].rule == "chain rule"

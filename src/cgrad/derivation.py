@@ -9,12 +9,13 @@ is an instance of (named here from the op's notation: ``+`` is the sum
 rule, a function call the chain rule, stated with the table's own
 derivative of the function in a fresh variable), the local derivative of
 each edge and what it sends on (the node's derivative times the local
-one), and the terms that met there. The answer is the formula that
-``cgrad diff`` prints, from :meth:`cgrad.Function.formulas`.
+one), and the terms that met there, each formula printed simplified as
+the answer is. The answer is the formula that ``cgrad diff`` prints, from
+:meth:`cgrad.Function.formulas`.
 
 Bounded whatever the input: the steps after ``limit`` are counted, not
 written out; a formula of more than :data:`FORMULA_LIMIT` nodes is not
-printed (its text is None); a rule names at most :data:`ARGUMENTS_NAMED`
+simplified or printed (its text is None); a rule names at most :data:`ARGUMENTS_NAMED`
 arguments. So the output grows linearly with the graph, with ``limit=None``
 too. Nothing here recurses on the size of an expression.
 """
@@ -197,14 +198,16 @@ class _Writer:
         self.rules = _RuleNames(graph)
 
     def text(self, value: Any) -> Formula:
-        """``value``'s formula as program statements, None past
-        FORMULA_LIMIT nodes."""
+        """``value``'s formula as program statements, simplified as the
+        answer is; None past FORMULA_LIMIT nodes (so the simplifying too
+        is bounded per step)."""
         node = self.builder.lift(value)
         if node.id not in self.texts:
-            small = _size_at_most(node, FORMULA_LIMIT) <= FORMULA_LIMIT
-            self.texts[node.id] = (
-                tuple(program_statements(node, self.graph.inputs, self.prefix)) if small else None
-            )
+            formula = None
+            if _size_at_most(node, FORMULA_LIMIT) <= FORMULA_LIMIT:
+                simplest = canonical(self.builder, [node])[0]
+                formula = tuple(program_statements(simplest, self.graph.inputs, self.prefix))
+            self.texts[node.id] = formula
         return self.texts[node.id]
 
     def step(self, node_id: int, upstream: Any, locals_: list) -> Step:
