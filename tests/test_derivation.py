@@ -258,6 +258,15 @@ def test_the_letters_of_a_wide_function_are_clear_of_the_names():
     assert " where u1 = max(g1, g2, g3, g4), " in statement
 
 
+def test_the_bindings_of_a_step_are_clear_of_the_rules_letters():
+    # With t1 an input, a step's bindings are not u1 beside the letter u.
+    found = derivation(cgrad.compile("sigmoid(sigmoid(t1*x))"), "x")
+    assert found.steps[0].statement.startswith("d/du sigmoid(u) = ")
+    local = found.steps[0].sends[0].local
+    assert local is not None
+    assert [s.split(" = ")[0] for s in local[:-1]] == ["s1"]
+
+
 @pytest.mark.parametrize(
     ("names", "letters"),
     [

@@ -192,10 +192,11 @@ class _Writer:
         self.graph = graph
         self.builder = builder
         self.needed = needed
-        self.prefix = binding_prefix((*graph.inputs, *graph.bindings))
+        self.rules = _RuleNames(graph)
+        # Bindings clear of the program's names and of the rules' letters.
+        self.prefix = self.rules.prefix
         self.texts: dict[int, Formula] = {}
         self.terms: dict[int, list[Term]] = {}
-        self.rules = _RuleNames(graph)
 
     def text(self, value: Any) -> Formula:
         """``value``'s formula as program statements, simplified as the
