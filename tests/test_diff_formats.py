@@ -37,6 +37,18 @@ def test_latex_format_is_one_aligned_block(cli):
     )
 
 
+def test_latex_format_keeps_names_that_print_alike_apart(cli):
+    result = cli("diff", "x1*x_1", "--format", "latex")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "\\begin{aligned}\n"
+        "f &= x_{1} \\cdot \\mathrm{x\\_1} \\\\\n"
+        "\\frac{\\partial f}{\\partial x_{1}} &= \\mathrm{x\\_1} \\\\\n"
+        "\\frac{\\partial f}{\\partial \\mathrm{x\\_1}} &= x_{1}\n"
+        "\\end{aligned}\n"
+    )
+
+
 def test_latex_format_of_a_third_derivative(cli):
     result = cli("diff", "x^4", "--order", "3", "--format", "latex")
     assert result.exit_code == 0, result.output
