@@ -50,17 +50,22 @@ class EvaluationWarning:
     # single point. ``prefix`` goes before those words (the Hessian's).
     wording: Wording | None = field(default=None, compare=False, repr=False)
     prefix: str = field(default="", compare=False, repr=False)
+    # Said at one point of many (see :meth:`at`): the words that name its
+    # kind there, by which a summary counts it.
+    counted_as: str | None = field(default=None, compare=False, repr=False)
 
     def at(self, index: int) -> tuple[str, EvaluationWarning]:
-        """This warning at flat index ``index`` of ``points``, worded as an
+        """This warning at flat index ``index`` of ``points`` (0 for a
+        warning about one point), worded as an
         evaluation of that point alone words it, and the words that name its
         kind there ("`log(x)` (node @1, ...) is NaN"), for counting."""
         if self.wording is None:
             return self.message, self
         subject, predicate, rest = self.wording(index)
         head = f"{self.prefix}{subject} {predicate}"
-        alone = EvaluationWarning(self.type, head + rest, self.node, self.span, None, self.in_rule)
-        return head, alone
+        return head, EvaluationWarning(
+            self.type, head + rest, self.node, self.span, None, self.in_rule, counted_as=head
+        )
 
     def as_json(self) -> dict:
         return {
@@ -206,7 +211,9 @@ class Diagnostics:
         if not self.shape:
             subject, predicate, rest = wording(None)
             message = f"{subject} {predicate}{rest}"
-            self.warnings.append(EvaluationWarning(kind, message, shown, span, None, in_rule))
+            self.warnings.append(
+                EvaluationWarning(kind, message, shown, span, None, in_rule, wording=wording)
+            )
             return
         points = np.broadcast_to(mask, self.shape)
         parts = []

@@ -36,9 +36,6 @@ MAX_CHUNK_ROWS = 1_000_000
 CACHE_SIZE = 512
 # ... and at most this much expression text among them.
 CACHE_CHARACTERS = 1 << 18
-# Rows of a chunk whose warnings are worked out one by one (beyond this, the
-# chunk-wide message is used for the rest).
-ROW_DIAGNOSES_PER_CHUNK = 64
 
 
 @dataclass(slots=True)
@@ -352,7 +349,7 @@ def _evaluate_group(
         outcome.value = value
         outcome.gradient_names = gradient_names
         outcome.gradient_values = slopes
-    _attach_warnings(function, result.warnings, good, outcomes, wrt)
+    _attach_warnings(result.warnings, good, outcomes)
 
 
 def _column(name: str, records: list[dict[str, object]], outcomes: list[Outcome]) -> np.ndarray:
@@ -387,23 +384,25 @@ def _column(name: str, records: list[dict[str, object]], outcomes: list[Outcome]
 _MISSING = object()
 
 
-def _attach_warnings(function, warnings, good: list[int], outcomes: list[Outcome], wrt) -> None:
-    """Give each flagged row its own warnings: a chunk-wide warning says "at
-    3 of 4096 points"; a row deserves the numbers of that row."""
+def _attach_warnings(warnings, good: list[int], outcomes: list[Outcome]) -> None:
+    """Give each flagged row its own warnings, worded with that row's
+    numbers as an evaluation of that row alone words them (a chunk-wide
+    warning says "at 3 of 4096 points", about the chunk's first)."""
     if not warnings:
         return
+    if all(w.points is None for w in warnings):
+        # An expression without inputs: one point, the same for every row.
+        for index in good:
+            outcomes[index].warnings = [w.at(0)[1] for w in warnings]
+        return
+    spread = [w for w in warnings if w.points is not None]
     flagged = np.zeros(len(good), dtype=bool)
-    for warning in warnings:
-        if warning.points is not None:
-            flagged |= warning.points.reshape(-1)
-    for count, position in enumerate(np.flatnonzero(flagged).tolist()):
-        outcome = outcomes[good[position]]
-        if count < ROW_DIAGNOSES_PER_CHUNK:
-            alone = function.evaluate(outcome.inputs, wrt=wrt)
-            outcome.warnings = list(alone.warnings)
-        else:
-            outcome.warnings = [
-                warning
-                for warning in warnings
-                if warning.points is not None and warning.points.reshape(-1)[position]
-            ]
+    for warning in spread:
+        flagged |= warning.points.reshape(-1)
+    masks = [w.points.reshape(-1) for w in spread]
+    for position in np.flatnonzero(flagged).tolist():
+        outcomes[good[position]].warnings = [
+            warning.at(position)[1]
+            for warning, mask in zip(spread, masks, strict=True)
+            if mask[position]
+        ]
