@@ -64,8 +64,7 @@ class Bindings:
         if missing:
             raise UsageError(
                 f"the input has no column for {_first(missing)}",
-                hint=f"its columns are {_first(header) or '(none)'}; give a value for "
-                "every record (NAME=VALUE), or name its column with --column NAME=COLUMN",
+                hint=f"its columns are {_first(header) or '(none)'}",
                 type="input_error",
             )
 

@@ -36,9 +36,9 @@ EXAMPLES = """
   cat samples/points.ndjson | cgrad batch -e "(x+y)*z" --format csv
   cgrad batch samples/jobs.ndjson          [dim]# each record carries its own "expr"[/dim]
   cgrad batch big.csv -e "sin(x*y)" --format csv -o out.csv --on-error skip
-  cgrad batch points.csv -e "w*x + b" w=2 --b 0.5     [dim]# values for every record[/dim]
-  cgrad batch temps.csv -e "k*t" k=1.5 --column "t=temp C"
-  cgrad batch points.csv -e @samples/neuron.cg --hessian
+  cgrad batch samples/points.csv -e "w*x + b" w=2 --b 0.5    [dim]# the same w, b for all[/dim]
+  cgrad batch temps.csv -e "k*t" k=1.5 --column "t=temp C"   [dim]# t from column "temp C"[/dim]
+  cgrad batch samples/points.csv -e @samples/seed.cg --hessian
 """
 
 # Inputs smaller than this finish before a progress bar would be any use.
