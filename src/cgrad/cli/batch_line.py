@@ -6,6 +6,7 @@ that the run prints when it ends."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from ..errors import InputError, UsageError
 from ..function import Function
 from ..numerals import parse_number
 from .arguments import CommandLine, Options, read_program, split_arguments, values_given
+
+# NAME=VALUE, as cli.arguments reads it.
+_ASSIGNMENT = re.compile(r"[^\W\d]\w*=.*", re.DOTALL)
 
 
 def expression_of(
@@ -47,8 +51,12 @@ def command_line(
     (Typer hands the first of them to ``source``, whatever it is)."""
     tokens = ([source] if source is not None else []) + list(context.args)
     positional = [t for t in tokens if not t.startswith("-") and "=" not in t]
+    # NAME=VALUE is a value here, whatever VALUE is (eval reads a=x*2 as a
+    # program), unless a file has that name.
+    assigned = [t for t in tokens if _ASSIGNMENT.fullmatch(t) and not Path(t).exists()]
+    tokens = [t for t in tokens if t not in assigned]
     try:
-        line = split_arguments(tokens, variables or [], options)
+        line = split_arguments(tokens, [*assigned, *(variables or [])], options)
     except UsageError:
         _refuse_a_positional_expression(positional)
         raise
