@@ -33,8 +33,10 @@ def test_a_value_is_given_as_eval_takes_it(cli, values):
     result = cli("batch", "-e", "w*x", *values, "--format", "ndjson", input="x\n1\n3\n")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == (
-        '{"row": 1, "inputs": {"w": 2.0, "x": 1.0}, "value": 2.0, "gradient": {"w": 1.0, "x": 2.0}}\n'
-        '{"row": 2, "inputs": {"w": 2.0, "x": 3.0}, "value": 6.0, "gradient": {"w": 3.0, "x": 2.0}}\n'
+        '{"row": 1, "inputs": {"w": 2.0, "x": 1.0}, "value": 2.0, '
+        '"gradient": {"w": 1.0, "x": 2.0}}\n'
+        '{"row": 2, "inputs": {"w": 2.0, "x": 3.0}, "value": 6.0, '
+        '"gradient": {"w": 3.0, "x": 2.0}}\n'
     )
 
 

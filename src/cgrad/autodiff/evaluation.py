@@ -173,12 +173,15 @@ def _warnings(
         # Each point is told what an evaluation of it alone would tell:
         # only where its own result is not finite, and a partial only where
         # nothing else was said about that point.
-        trouble = reduce(np.logical_or, [~np.isfinite(g) for g in gradient.values()], False)
-        trouble = ~np.isfinite(value) | trouble
+        trouble: Any = ~np.isfinite(value)
+        for g in gradient.values():
+            trouble = trouble | ~np.isfinite(g)
         _explain_non_finite(plan, values, diagnostics, trouble, kinks)
-        said = reduce(np.logical_or, [w.points for w in diagnostics.warnings], False)
-        if shape == ():
-            said = bool(diagnostics.warnings)
+        said: Any = bool(diagnostics.warnings)
+        if shape != ():
+            said = np.zeros(shape, dtype=bool)
+            for warning in diagnostics.warnings:
+                said = said | warning.points
         for name, g in gradient.items():
             unexplained = ~np.isfinite(g) & ~said
             if np.any(unexplained):

@@ -175,8 +175,9 @@ def evaluate_blocks(
     asked = _Asked(wrt, bindings or Bindings(), hessian, Derivatives())
     for block in records.blocks(chunk_rows):
         if isinstance(block, RowBlock):
-            fast = function is not None and not hessian
-            columns = _column_block(block, function, wrt, asked.bindings) if fast else None
+            columns = None
+            if function is not None and not hessian:
+                columns = _column_block(block, function, wrt, asked.bindings)
             if columns is not None:
                 yield columns
                 continue
