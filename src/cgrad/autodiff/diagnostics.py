@@ -173,8 +173,8 @@ class Diagnostics:
         self.shape = shape
         self.warnings: list[EvaluationWarning] = []
         self.flagged: set[int] = set()
-        # id -> (array, its numbers flattened): see at().
-        self.flat: dict[int, tuple[object, np.ndarray]] = {}
+        # id -> [array, its numbers flattened, as an array or a list]: see at().
+        self.flat: dict[int, list] = {}
 
     def located(self, node_id: int) -> tuple[Graph, int, bool]:
         """The program and node a warning about ``node_id`` points at, and
@@ -230,15 +230,19 @@ class Diagnostics:
         )
 
     def at(self, value, index: int | None) -> float:
-        """The number ``value`` has at flat ``index``. Worded at many points
-        one by one (a batch's rows), so each array is flattened once."""
-        if index is None or np.ndim(value) == 0:
-            return at_point(value, index, self.shape)
+        """The number ``value`` has at flat ``index``. A warning is worded at
+        many points one by one (a batch's rows): an array asked twice is
+        made a list of floats once, which is then read at Python's speed."""
         held = self.flat.get(id(value))
         if held is None or held[0] is not value:
-            flat = np.broadcast_to(value, self.shape).reshape(-1)
-            held = self.flat[id(value)] = (value, flat)
-        return float(held[1][index])
+            if index is None or np.ndim(value) == 0:
+                return at_point(value, index, self.shape)
+            held = self.flat[id(value)] = [value, np.broadcast_to(value, self.shape).reshape(-1)]
+            return float(held[1][index])
+        numbers = held[1]
+        if type(numbers) is not list:
+            numbers = held[1] = numbers.tolist()
+        return numbers[index if index is not None else 0]
 
     def non_finite_input(self, name: str, value) -> None:
         def wording(index: int | None) -> tuple[str, str, str]:
