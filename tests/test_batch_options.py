@@ -114,12 +114,14 @@ def test_an_expression_given_in_place_of_the_input_gets_a_hint(cli, tmp_path):
     result = cli("batch", "x*y", str(source))
     assert (result.exit_code, result.stdout) == (2, "")
     assert result.stderr == (
-        "cgrad: error: 'x*y' is not a file: the expression goes with -e\n"
+        "cgrad: error: cannot read x*y: no such file (an expression goes with -e)\n"
         f"hint: for example: cgrad batch {source} -e 'x*y'\n"
     )
     alone = cli("batch", "sin(x)", input="x\n1\n")
     assert alone.exit_code == 2
-    assert alone.stderr.startswith("cgrad: error: 'sin(x)' is not a file")
+    assert alone.stderr.startswith("cgrad: error: cannot read sin(x): no such file (an expr")
+    typo = cli("batch", "my-data.csv", "-e", "x")
+    assert typo.stderr.startswith("cgrad: error: cannot read my-data.csv: no such file\n")
 
 
 def test_a_column_with_any_name_maps_to_an_input(cli):
@@ -321,3 +323,14 @@ def test_the_library_takes_the_same_bindings():
     assert outcome.inputs == {"k": 2.0, "t": 20.0}
     assert outcome.gradient == {"k": 20.0, "t": 2.0}
     assert outcome.hessian == (0.0, 1.0, 1.0, 0.0)
+
+
+def test_output_may_not_replace_a_program_given_with_e(cli, tmp_path):
+    program = tmp_path / "model.cg"
+    program.write_text("x*y\n")
+    result = cli("batch", "-e", f"@{program}", "-o", str(program), input="x,y\n1,2\n")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"cgrad: error: -o {program} would replace the program\nhint: write to another file\n"
+    )
+    assert program.read_text() == "x*y\n"

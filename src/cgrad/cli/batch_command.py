@@ -37,7 +37,7 @@ EXAMPLES = """
   cgrad batch samples/jobs.ndjson          [dim]# each record carries its own "expr"[/dim]
   cgrad batch big.csv -e "sin(x*y)" --format csv -o out.csv --on-error skip
   cgrad batch samples/points.csv -e "w*x + b" w=2 --b 0.5    [dim]# the same w, b for all[/dim]
-  cgrad batch temps.csv -e "k*t" k=1.5 --column "t=temp C"   [dim]# t from column "temp C"[/dim]
+  cgrad batch samples/readings.csv -e "k*t*h" k=0.5 --column "t=temp C" --column h=hours
   cgrad batch samples/points.csv -e @samples/seed.cg --hessian
 """
 
@@ -164,6 +164,8 @@ def batch_command(
     if function is not None and wrt_names is not None:
         function.check_wrt(wrt_names)
     output = _output_path(output, source)
+    if expression is not None and expression.startswith("@") and expression != "@-":
+        program = Path(expression[1:])  # -e @FILE: as --program FILE
     if output is not None and program is not None:
         refuse_replacing_input("-o", output, program, "the program", "write to another file")
     tally = _Tally()

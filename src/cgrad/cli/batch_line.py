@@ -15,7 +15,7 @@ import typer
 from .. import compile as compile_program
 from ..batch.bindings import Bindings, read_columns
 from ..batch.per_row import WarningCounts
-from ..errors import InputError, UsageError
+from ..errors import CgradError, InputError, UsageError
 from ..function import Function
 from ..numerals import parse_number
 from .arguments import CommandLine, Options, read_program, split_arguments, values_given
@@ -71,9 +71,13 @@ def _refuse_a_positional_expression(words: list[str]) -> None:
     word = words[0]
     if word == "-" or Path(word).exists() or not set(word) & set("*+-/^()"):
         return
+    try:
+        compile_program(word)
+    except CgradError:
+        return  # not an expression either: the file's own error says it
     rest = " ".join(words[1:2]) or "points.csv"
     raise UsageError(
-        f"'{word}' is not a file: the expression goes with -e",
+        f"cannot read {word}: no such file (an expression goes with -e)",
         hint=f"for example: cgrad batch {rest} -e '{word}'",
     )
 
