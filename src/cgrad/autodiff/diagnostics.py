@@ -200,21 +200,29 @@ class Diagnostics:
         return f"the derivative rule of {text}" if in_rule else text
 
     def add(
-        self, kind: str, wording: Wording, node_id: int | None, mask=None, numbers=None
+        self,
+        kind: str,
+        wording: Wording,
+        node_id: int | None,
+        mask=None,
+        numbers=None,
+        counted: bool = True,
     ) -> None:
         """A warning at the points of ``mask``: over many points, counted
         apart for each kind of number in ``numbers`` (NaN, inf, -inf), each
-        with its first point's words; without ``numbers``, counted whole."""
+        with its first point's words; without ``numbers``, counted whole;
+        not ``counted``, the same words at every point (a literal's)."""
         shown, span, in_rule = None, None, False
         if node_id is not None:
             program, shown, in_rule = self.located(node_id)
             span = program.columns.spans[shown]
             self.flagged.add(node_id)
-        if not self.shape:
+        if not self.shape or not counted:
             subject, predicate, rest = wording(None)
             message = f"{subject} {predicate}{rest}"
+            points = np.broadcast_to(mask, self.shape) if self.shape else None
             self.warnings.append(
-                EvaluationWarning(kind, message, shown, span, None, in_rule, wording=wording)
+                EvaluationWarning(kind, message, shown, span, points, in_rule, wording=wording)
             )
             return
         points = np.broadcast_to(mask, self.shape)
@@ -257,7 +265,7 @@ class Diagnostics:
             result = format_number(self.at(values[node_id], None if not self.shape else 0))
             where = f"the number {self.where(node_id)}"
             words = (where, f"is too large for float64 and becomes {result}", "")
-            self.add("non_finite_value", lambda index: words, node_id, np.ones(self.shape, bool))
+            self.add("non_finite_value", lambda index: words, node_id, mask, counted=False)
             return
         subject = self.where(node_id)
 
@@ -271,7 +279,7 @@ class Diagnostics:
     def underflow(self, node_id: int) -> None:
         """The twin of a constant's non-finite value: a literal too small."""
         words = (f"the number {self.where(node_id)}", "is too small for float64 and becomes 0", "")
-        self.add("underflow", lambda index: words, node_id, True)
+        self.add("underflow", lambda index: words, node_id, True, counted=False)
 
     def kink(self, node_id: int, mask, values: list, positions: list[int]) -> None:
         """``positions``: the arguments that depend on an input, whose
