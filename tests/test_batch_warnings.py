@@ -223,6 +223,24 @@ def test_the_counts_keep_a_bounded_number_of_kinds():
     assert counts.lines(shown=2) == [
         "kind 1 for 2 rows, first at row 1",
         "kind 2 for 2 rows, first at row 2",
-        "and 6 more warnings of 1 or more other kinds",
+        "and 6 more warnings of other kinds",
     ]
     assert len(counts.kinds) == 3
+    few = WarningCounts()
+    for row, kind in enumerate(["a", "b", "a", "c", "d", "d"], start=1):
+        few.add(row, [EvaluationWarning("kink", kind)])
+    assert few.lines(shown=2) == [
+        "a for 2 rows, first at row 1",
+        "b at row 2",
+        "and 3 more warnings of 2 other kinds",
+    ]
+    assert few.lines(shown=3)[-1] == "and 2 more warnings of another kind"
+
+
+def test_the_summary_names_ten_kinds_and_counts_the_rest(cli):
+    text = "".join(f'{{"expr": "log(x - {i})", "x": -1}}\n' for i in range(13))
+    result = cli("batch", "--format", "ndjson", input=text)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 11
+    assert lines[0] == ("cgrad: warning: `log(x - 0)` (node @3, line 1, column 1) is NaN at row 1")
+    assert lines[-1] == "cgrad: warning: and 3 more warnings of 3 other kinds"

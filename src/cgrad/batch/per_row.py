@@ -167,6 +167,9 @@ class WarningCounts:
         hidden = len(self.kinds) - len(lines)
         if hidden or self.other:
             more = sum(rows for rows, _ in list(self.kinds.values())[shown:]) + self.other
-            kinds = f"{hidden:,}" + ("" if not self.other else " or more")
-            lines.append(f"and {more:,} more warnings of {kinds} other kinds")
+            noun = "warning" if more == 1 else "warnings"
+            # Past max_kinds, how many kinds there were is not known.
+            of = "other kinds" if self.other else "another kind" if hidden == 1 else ""
+            of = of or f"{hidden:,} other kinds"
+            lines.append(f"and {more:,} more {noun} of {of}")
         return lines
