@@ -27,15 +27,16 @@ def hessian_json(outcome: Outcome) -> str:
     return "{" + ", ".join(f"{a}: {row}" for a, row in zip(names, rows, strict=True)) + "}"
 
 
-def hessian_headers(per_record: bool, names: Sequence[str], prefix: str = "hessian_") -> list[str]:
+def hessian_headers(per_record: bool, names: Sequence[str]) -> list[str]:
     """The CSV columns: one of JSON text when records carry their own
     expressions, else ``hessian_<a>_<b>`` for each pair, row-major."""
     if per_record:
         return ["hessian"]
-    return [f"{prefix}{a}_{b}" for a in names for b in names]
+    return [f"hessian_{a}_{b}" for a in names for b in names]
 
 
 def table_headers(per_record: bool, names: Sequence[str]) -> list[str]:
+    """The table's columns: ``∂²/∂x²``, ``∂²/∂x∂y``, ..."""
     if per_record:
         return ["hessian"]
     return [f"∂²/∂{a}²" if a == b else f"∂²/∂{a}∂{b}" for a in names for b in names]

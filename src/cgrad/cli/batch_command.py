@@ -142,7 +142,7 @@ def batch_command(
     output: OutputPath = None,
     wrt: BatchWrt = None,
     on_error: OnError = "record",
-    quiet: Annotated[bool, quiet_option("No progress bar.")] = False,
+    quiet: Annotated[bool, quiet_option("No progress bar, and no summary of warnings.")] = False,
     chunk_rows: ChunkRows = CHUNK_ROWS,
 ) -> None:
     """Evaluate many points of one expression (-e), or records that each
