@@ -244,3 +244,18 @@ def test_the_summary_names_ten_kinds_and_counts_the_rest(cli):
     assert len(lines) == 11
     assert lines[0] == ("cgrad: warning: `log(x - 0)` (node @3, line 1, column 1) is NaN at row 1")
     assert lines[-1] == "cgrad: warning: and 3 more warnings of 3 other kinds"
+
+
+@pytest.mark.parametrize("output_format", ["ndjson", "csv"])
+def test_warned_rows_come_out_the_same_with_or_without_a_bad_row_in_the_chunk(cli, output_format):
+    # A chunk of well-formed rows is evaluated as columns; a bad row sends
+    # its chunk record by record. The warned rows must not tell them apart.
+    text = "id,x,y,note\na,-1,2,n\nb,0,1,\nc,4,0,\n"
+    clean = cli("batch", "-e", "log(x)*y + sqrt(y)", "--format", output_format, input=text)
+    mixed = cli(
+        "batch", "-e", "log(x)*y + sqrt(y)", "--format", output_format, input=text + "d,?,1,\n"
+    )
+    assert (clean.exit_code, mixed.exit_code) == (0, 1)
+    clean_lines = clean.stdout.splitlines()
+    assert mixed.stdout.splitlines()[: len(clean_lines)] == clean_lines
+    assert clean.stdout.count("is NaN: log(-1) = NaN") == 1

@@ -187,9 +187,10 @@ def evaluate_blocks(
 
 def _column_block(
     block: RowBlock, function: Function, wrt: Sequence[str] | None, bindings: Bindings
-) -> ColumnBlock | None:
-    """The fast path, or None when a value does not convert in one go or
-    the evaluation has warnings (the record path then says which row)."""
+) -> ColumnBlock | list[Outcome] | None:
+    """The fast path, or None when a value does not convert in one go (the
+    record path then says which row). With warnings, the same outcomes one
+    by one, each flagged row with its own (see per_row.row_warnings)."""
     position = {name: index for index, name in enumerate(block.header)}
     rows = block.rows
     count = len(rows)
@@ -209,10 +210,8 @@ def _column_block(
             inputs[name] = np.full(count, bindings.fixed[name])
     inputs = {name: inputs[name] for name in function.inputs}
     result = function.evaluate(inputs, wrt=wrt)
-    if result.warnings:
-        return None
     skip = {*bindings.sources(function.inputs), ID_FIELD}
-    return ColumnBlock(
+    columns = ColumnBlock(
         first_row=block.first_row,
         count=count,
         ids=list(map(itemgetter(position[ID_FIELD]), rows)) if ID_FIELD in position else None,
@@ -225,6 +224,12 @@ def _column_block(
             if name not in skip
         },
     )
+    if not result.warnings:
+        return columns
+    outcomes = columns.outcomes()
+    for at, found in row_warnings(result.warnings, count).items():
+        outcomes[at].warnings = found
+    return outcomes
 
 
 def _evaluate_chunk(
