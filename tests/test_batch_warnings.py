@@ -10,6 +10,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cgrad
 from cgrad.autodiff.diagnostics import EvaluationWarning
@@ -80,6 +82,25 @@ def test_a_warning_at_one_point_of_many_is_what_that_point_alone_says(text):
         assert [(w.type, w.message, w.node) for w in said] == [
             (w.type, w.message, w.node) for w in alone.warnings
         ], (text, index)
+
+
+NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 1.0, -1.0, 5e-324, 1e308, -2.0, 0.5]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    text=st.sampled_from(EXPRESSIONS),
+    points=st.lists(st.tuples(NUMBERS, NUMBERS), min_size=1, max_size=6),
+)
+def test_any_point_of_many_is_worded_as_alone(text, points):
+    f = cgrad.compile(text)
+    together = f.evaluate(x=np.array([p[0] for p in points]), y=np.array([p[1] for p in points]))
+    for index, (px, py) in enumerate(points):
+        said = [w.at(index)[1].message for w in together.warnings if w.points[index]]
+        assert said == [w.message for w in f.evaluate(x=px, y=py).warnings], (text, px, py)
 
 
 def test_the_words_that_count_a_warning_name_its_kind_of_number():
