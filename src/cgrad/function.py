@@ -181,7 +181,9 @@ class Function:
                     prefix = "in the second derivatives, "
                 if key not in said:
                     said.add(key)
-                    warnings.append(replace(warning, message=prefix + warning.message))
+                    warnings.append(
+                        replace(warning, message=prefix + warning.message, prefix=prefix)
+                    )
         return matrix, warnings
 
     def formulas(

@@ -14,18 +14,20 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-from .. import compile as compile_program
+from ..batch.bindings import Bindings
 from ..batch.blocks import CHUNK_ROWS, MAX_CHUNK_ROWS, ColumnBlock, Outcome, evaluate_blocks
+from ..batch.per_row import WarningCounts
 from ..batch.rows import EXPRESSION_FIELD, EXTENSIONS, Format, Records, detect_format
 from ..batch.writers import WRITERS, Layout, OutputFormat
-from ..errors import NAMES_SHOWN, UsageError
+from ..errors import UsageError
 from ..function import Function
 from .application import command
-from .arguments import choose, read_program, split_wrt
+from .arguments import choose, option_names, split_wrt
+from .batch_line import bindings_of, command_line, expression_of, print_warnings
 from .environment import environment, open_stdin
 from .exits import FailuresFoundError
 from .files import atomic_output, open_binary, refuse_replacing_input
-from .parameters import BatchWrt, quiet_option
+from .parameters import BatchWrt, Variables, quiet_option
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -34,6 +36,9 @@ EXAMPLES = """
   cat samples/points.ndjson | cgrad batch -e "(x+y)*z" --format csv
   cgrad batch samples/jobs.ndjson          [dim]# each record carries its own "expr"[/dim]
   cgrad batch big.csv -e "sin(x*y)" --format csv -o out.csv --on-error skip
+  cgrad batch samples/points.csv -e "w*x + b" w=2 --b 0.5    [dim]# the same w, b for all[/dim]
+  cgrad batch samples/readings.csv -e "k*t*h" k=0.5 --column "t=temp C" --column h=hours
+  cgrad batch samples/points.csv -e @samples/seed.cg --hessian
 """
 
 # Inputs smaller than this finish before a progress bar would be any use.
@@ -51,7 +56,27 @@ Source = Annotated[
 ExpressionOption = Annotated[
     Optional[str],
     typer.Option(
-        "--expr", "-e", help="The expression, evaluated at every record.", show_default=False
+        "--expr",
+        "-e",
+        help="The expression, evaluated at every record, or @FILE to read it from a file.",
+        show_default=False,
+    ),
+]
+ColumnOption = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--column",
+        metavar="VAR=COLUMN",
+        help="Read input VAR from column (or field) COLUMN, e.g. --column 't=temp C' (may repeat).",
+        show_default=False,
+    ),
+]
+HessianOption = Annotated[
+    bool,
+    typer.Option(
+        "--hessian",
+        help="Also the second partial derivatives, as eval --hessian gives them "
+        '("hessian" in JSON, hessian_<a>_<b> columns in CSV).',
     ),
 ]
 ProgramFile = Annotated[
@@ -103,44 +128,58 @@ ChunkRows = Annotated[
 ]
 
 
-@command("batch", epilog=EXAMPLES, takes_values=False, json_errors=lambda options: False)
+@command("batch", epilog=EXAMPLES, json_errors=lambda options: False)
 def batch_command(
+    context: typer.Context,
     source: Source = None,
     expression: ExpressionOption = None,
     program: ProgramFile = None,
+    variables: Variables = None,
+    columns: ColumnOption = None,
+    hessian: HessianOption = False,
     input_format: InputFormat = None,
     output_format: OutputFormatOption = None,
     output: OutputPath = None,
     wrt: BatchWrt = None,
     on_error: OnError = "record",
-    quiet: Annotated[bool, quiet_option("No progress bar.")] = False,
+    quiet: Annotated[bool, quiet_option("No progress bar, and no summary of warnings.")] = False,
     chunk_rows: ChunkRows = CHUNK_ROWS,
 ) -> None:
     """Evaluate many points of one expression (-e), or records that each
     carry their own "expr", streamed in vectorised chunks: one output record
-    per input record, in order."""
+    per input record, in order.
+
+    Values given as --NAME VALUE, NAME=VALUE or --var NAME=VALUE fill the
+    inputs that records lack."""
     on_error = choose("--on-error", on_error, ("record", "skip", "fail"))
     if chunk_rows < 1:
         raise UsageError("--chunk-rows must be at least 1")
     if chunk_rows > MAX_CHUNK_ROWS:
         raise UsageError(f"--chunk-rows must be at most {MAX_CHUNK_ROWS}")
-    function = _expression(expression, program)
+    options = option_names(context)
+    source, line = command_line(context, source, variables, options)
+    function = expression_of(expression, program, source)
+    bindings = bindings_of(function, line, columns, options)
     wrt_names = split_wrt(wrt)
     if function is not None and wrt_names is not None:
         function.check_wrt(wrt_names)
     output = _output_path(output, source)
+    if expression is not None and expression.startswith("@") and expression != "@-":
+        program = Path(expression[1:])  # -e @FILE: as --program FILE
     if output is not None and program is not None:
         refuse_replacing_input("-o", output, program, "the program", "write to another file")
     tally = _Tally()
     with _input(source) as (stream, size):
         records = Records(stream, _input_format(source, stream, input_format))
-        _check_columns(records.header, function)
-        layout = _layout(records.header, function, wrt_names)
+        _check_columns(records.header, function, bindings)
+        layout = _layout(records.header, function, wrt_names, bindings, hessian)
         chosen = _output_format(output_format, output)
         with _output(output) as sink, _progress(size, stream, quiet) as advance:
             writer = cast(_Writer, WRITERS[chosen](sink, layout))
-            chunks = evaluate_blocks(records, function, wrt_names, chunk_rows)
+            chunks = evaluate_blocks(records, function, wrt_names, chunk_rows, bindings, hessian)
             _write_chunks(chunks, writer, tally, on_error, advance)
+    if not quiet:
+        print_warnings(tally.warnings)
     if tally.failed:
         raise FailuresFoundError(tally.describe(skipped=on_error == "skip"))
 
@@ -180,7 +219,13 @@ def _write_chunks(
     writer.close()
 
 
-def _layout(header: list[str] | None, function: Function | None, wrt: list[str] | None) -> Layout:
+def _layout(
+    header: list[str] | None,
+    function: Function | None,
+    wrt: list[str] | None,
+    bindings: Bindings,
+    hessian: bool,
+) -> Layout:
     """The output's columns: one expression's inputs and partials, or
     records that carry their own expressions."""
     return Layout(
@@ -188,9 +233,10 @@ def _layout(header: list[str] | None, function: Function | None, wrt: list[str] 
         per_record=function is None,
         # Per-record inputs differ from record to record: what is
         # carried then goes to one JSON column.
-        carried=_carried(header, function) if function else None,
+        carried=_carried(header, function, bindings) if function else None,
         has_id=header is None or "id" in header,
         partials=_partials(function, wrt),
+        hessian=hessian,
     )
 
 
@@ -201,9 +247,13 @@ class _Tally:
         self.records = 0
         self.failed = 0
         self.first: Outcome | None = None
+        self.warnings = WarningCounts()
 
     def count(self, outcomes: Sequence[Outcome]) -> list[Outcome]:
         bad = [o for o in outcomes if o.error is not None]
+        for outcome in outcomes:
+            if outcome.warnings:
+                self.warnings.add(outcome.row, outcome.warnings)
         self.records += len(outcomes)
         self.failed += len(bad)
         if bad and self.first is None:
@@ -220,14 +270,6 @@ class _Tally:
         return f"{self.failed} of {self.records} records failed and {verb} (first: {where})"
 
 
-def _first_names(names: list[str]) -> str:
-    """``a, b, c``; past NAMES_SHOWN, ``a, ..., j and 99,990 more``, so
-    that the message stays one readable line however wide the input."""
-    if len(names) <= NAMES_SHOWN:
-        return ", ".join(names)
-    return ", ".join(names[:NAMES_SHOWN]) + f" and {len(names) - NAMES_SHOWN:,} more"
-
-
 def _partials(function: Function | None, wrt: list[str] | None) -> tuple[str, ...] | None:
     if function is None or wrt is None:
         return None
@@ -235,9 +277,10 @@ def _partials(function: Function | None, wrt: list[str] | None) -> tuple[str, ..
     return tuple(name for name in function.inputs if name in wanted)
 
 
-def _check_columns(header: list[str] | None, function: Function | None) -> None:
+def _check_columns(header: list[str] | None, function: Function | None, bindings: Bindings) -> None:
     """A CSV without a column for an input, or without expressions, would
-    fail on every row: say so once, before any output."""
+    fail on every row: say so once, before any output; and a column mapping
+    or a value that can never be used (see Bindings.check_header)."""
     if header is None:
         return
     if not header:
@@ -248,26 +291,9 @@ def _check_columns(header: list[str] | None, function: Function | None) -> None:
                 f'no expression: -e is not given, and the input has no "{EXPRESSION_FIELD}" column',
                 hint="give one with -e EXPR or --program FILE",
             )
+        bindings.check_header(header, None)
         return
-    columns = set(header)
-    missing = [name for name in function.inputs if name not in columns]
-    if missing:
-        raise UsageError(
-            f"the input has no column for {_first_names(missing)}",
-            hint=f"its columns are {_first_names(header) or '(none)'}",
-            type="input_error",
-        )
-
-
-def _expression(expression: str | None, program: Path | None) -> Function | None:
-    if expression is not None and program is not None:
-        raise UsageError("give the expression with -e or --program, not both")
-    if program is not None:
-        text, origin = read_program(f"@{program}")
-        return compile_program(text, origin=origin)
-    if expression is not None:
-        return compile_program(expression)
-    return None
+    bindings.check_header(header, function.inputs)
 
 
 @contextmanager
@@ -335,11 +361,13 @@ def _output_path(output: Path | None, source: str | None) -> Path | None:
     return output
 
 
-def _carried(header: list[str] | None, function: Function | None) -> tuple[str, ...] | None:
+def _carried(
+    header: list[str] | None, function: Function | None, bindings: Bindings
+) -> tuple[str, ...] | None:
     """The columns of a CSV/TSV input that are carried to the output."""
     if header is None:
         return None
-    inputs = set(function.inputs) if function else set()
+    inputs = bindings.sources(function.inputs) if function else set()
     return tuple(name for name in header if name not in inputs and name != "id")
 
 
