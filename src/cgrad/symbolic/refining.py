@@ -61,7 +61,10 @@ _LARGEST_EXPANDED_POWER = 3
 # Only formulas of at most this many operators (written out as a tree)
 # are rewritten: the count ignores what bindings share, so on bigger ones
 # a shorter tree can be a bigger graph, and textbook formulas are small.
-_LARGEST_REFINED = 40
+_LARGEST_REFINED = 100
+# Formulas of more operators than this (written out as a tree) are not
+# rewritten at all.
+_LARGEST_FORMULA = 5000
 # Exponents this large stay inside their power node (as canonical forms keep them).
 _LARGEST_EXPONENT = 2**31
 # Operator counts saturate here: only comparisons of small ones matter.
@@ -86,7 +89,14 @@ class Refiner:
     def run(self, roots: Sequence[Sym]) -> list[Sym]:
         builder = self.writer.builder
         saved = builder.origin
-        for node in self._order(roots):
+        # A formula far past textbook size is left as canonical forms wrote
+        # it: rewriting its parts costs the sharing of its bindings, which
+        # compounds order after order.
+        kept = [root for root in roots if self._size(root) <= _LARGEST_FORMULA]
+        for root in roots:
+            if root not in kept:
+                self.mapped[root.id] = root
+        for node in self._order(kept):
             # What is made for a node comes from where that node came from.
             builder.origin = builder.origins[node.id]
             self.mapped[node.id] = self._refined(node)
@@ -240,10 +250,12 @@ class Refiner:
         common, content = _common_factor(const, terms)
         if not common and content == 1:
             return best
-        candidates = [(common, Fraction(1)), (common, content)]
+        # All the common factors first: another wins only where it is shorter.
+        candidates = [(common, Fraction(1))]
         if len(terms) <= _FEW_TERMS:
             costly = {k: e for k, e in common.items() if e[0].op != INPUT}
-            candidates.insert(0, (costly, Fraction(1)))
+            candidates.append((costly, Fraction(1)))
+        candidates.append((common, content))
         for factor, divisor in candidates:
             if factor or divisor != 1:
                 best = self._shorter(best, self._taken_out(const, terms, factor, divisor))
