@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, BinaryIO, Optional, Protocol, TextIO, cast
 
@@ -16,6 +18,14 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 
 from .. import compile as compile_program
 from ..batch.blocks import CHUNK_ROWS, MAX_CHUNK_ROWS, ColumnBlock, Outcome, evaluate_blocks
+from ..batch.partitions import (
+    PartReport,
+    describe_failures,
+    find_parts,
+    is_partitioned,
+    plan_outputs,
+    run_parts,
+)
 from ..batch.rows import EXPRESSION_FIELD, EXTENSIONS, Format, Records, detect_format
 from ..batch.writers import WRITERS, Layout, OutputFormat
 from ..errors import NAMES_SHOWN, UsageError
@@ -101,6 +111,16 @@ ChunkRows = Annotated[
         f"{MAX_CHUNK_ROWS}; 1 for a slow stream that should be answered record by record.",
     ),
 ]
+# Partitioned data (see batch/partitions.py).
+SchedulerOption = Annotated[
+    Optional[str],
+    typer.Option(
+        metavar="ADDRESS|local",
+        help="Run the parts of a directory or glob on the Dask cluster at ADDRESS "
+        "(tcp://HOST:8786), or on one started here (local).",
+        show_default=False,
+    ),
+]
 
 
 @command("batch", epilog=EXAMPLES, takes_values=False, json_errors=lambda options: False)
@@ -115,6 +135,7 @@ def batch_command(
     on_error: OnError = "record",
     quiet: Annotated[bool, quiet_option("No progress bar.")] = False,
     chunk_rows: ChunkRows = CHUNK_ROWS,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Evaluate many points of one expression (-e), or records that each
     carry their own "expr", streamed in vectorised chunks: one output record
@@ -128,21 +149,86 @@ def batch_command(
     wrt_names = split_wrt(wrt)
     if function is not None and wrt_names is not None:
         function.check_wrt(wrt_names)
+    job = FileJob(function, wrt_names, input_format, output_format, on_error, chunk_rows, quiet)
+    if is_partitioned(source):
+        _run_parts(job, cast(str, source), output, scheduler)
+        return
+    if scheduler is not None:
+        raise UsageError(
+            "--scheduler runs the parts of a directory or a glob, and INPUT is one file",
+            hint="give a directory or a quoted pattern ('parts/*.csv') and -o DIRECTORY",
+        )
     output = _output_path(output, source)
     if output is not None and program is not None:
         refuse_replacing_input("-o", output, program, "the program", "write to another file")
     tally = _Tally()
-    with _input(source) as (stream, size):
-        records = Records(stream, _input_format(source, stream, input_format))
-        _check_columns(records.header, function)
-        layout = _layout(records.header, function, wrt_names)
-        chosen = _output_format(output_format, output)
-        with _output(output) as sink, _progress(size, stream, quiet) as advance:
-            writer = cast(_Writer, WRITERS[chosen](sink, layout))
-            chunks = evaluate_blocks(records, function, wrt_names, chunk_rows)
-            _write_chunks(chunks, writer, tally, on_error, advance)
+    run_file(job, source, output, tally)
     if tally.failed:
         raise FailuresFoundError(tally.describe(skipped=on_error == "skip"))
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """The command's options for one file: what :func:`run_file` needs
+    besides the input and the output (pickled to Dask workers for parts)."""
+
+    function: Function | None
+    wrt_names: list[str] | None
+    input_format: str | None
+    output_format: str | None
+    on_error: str
+    chunk_rows: int
+    quiet: bool
+
+
+def run_file(job: FileJob, source: str | None, output: Path | None, tally: _Tally) -> None:
+    """The single-file pipeline: records read, evaluated in chunks and
+    written as they come, counted in ``tally``. Each part of a directory or
+    glob goes through it too (:func:`run_part`)."""
+    function, wrt_names, on_error = job.function, job.wrt_names, job.on_error
+    with _input(source) as (stream, size):
+        records = Records(stream, _input_format(source, stream, job.input_format))
+        _check_columns(records.header, function)
+        layout = _layout(records.header, function, wrt_names)
+        chosen = _output_format(job.output_format, output)
+        with _output(output) as sink, _progress(size, stream, job.quiet) as advance:
+            writer = cast(_Writer, WRITERS[chosen](sink, layout))
+            chunks = evaluate_blocks(records, function, wrt_names, job.chunk_rows)
+            _write_chunks(chunks, writer, tally, on_error, advance)
+
+
+def run_part(job: FileJob, part: Path, output: Path) -> PartReport:
+    """One part of a directory or glob, through :func:`run_file` exactly
+    as a file is (in this process, or as a task on a Dask worker)."""
+    tally = _Tally()
+    try:
+        run_file(job, str(part), output, tally)
+    except FailuresFoundError:  # --on-error fail stopped at a bad record
+        return _part_report(part, tally, stopped=True)
+    return _part_report(part, tally)
+
+
+def _part_report(part: Path, tally: _Tally, stopped: bool = False) -> PartReport:
+    first = tally.first
+    where = None if first is None or first.error is None else (first.row, *first.error)
+    return PartReport(str(part), tally.records, tally.failed, where, stopped)
+
+
+def _run_parts(job: FileJob, source: str, output: Path | None, scheduler: str | None) -> None:
+    """A directory or glob of parts, each written to ``-o DIRECTORY`` under
+    its own base name, in the format of --format or else its own."""
+    extension = None
+    if job.output_format is not None:
+        chosen = choose("--format", job.output_format, tuple(f.value for f in OutputFormat))
+        if chosen == OutputFormat.TABLE.value:
+            raise UsageError("--format table is for a terminal, not for output parts")
+        extension = f".{chosen}"
+    plan = plan_outputs(find_parts(source), output, extension)
+    part_job = replace(job, quiet=True)  # a bar per part would only flicker
+    reports = run_parts(plan, functools.partial(run_part, part_job), scheduler)
+    summary = describe_failures(reports, skipped=job.on_error == "skip")
+    if summary is not None:
+        raise FailuresFoundError(summary)
 
 
 class _Writer(Protocol):
