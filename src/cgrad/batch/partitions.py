@@ -36,6 +36,10 @@ CONNECT_TIMEOUT = "10s"
 
 LOCAL = "local"
 
+# The HTTP server a scheduler always starts: on a free port of this machine
+# only, never a fixed one (8787 may be taken) nor every interface.
+LOCAL_ONLY = "127.0.0.1:0"
+
 
 @dataclass(frozen=True)
 class PartReport:
@@ -65,16 +69,17 @@ def is_partitioned(source: str | None) -> bool:
 
 
 def find_parts(source: str) -> list[Path]:
-    """The files of a directory (but its hidden ones) or those a glob
-    matches, sorted by name; a clear error when there are none."""
+    """The files of a directory or those a glob matches, sorted by name,
+    but for hidden ones (names starting with . or _); a clear error when
+    there are none."""
     if os.path.isdir(source):
         found = [Path(source, name) for name in os.listdir(source)]
-        found = [path for path in found if not path.name.startswith(HIDDEN_PREFIXES)]
         nothing = f"no input: the directory {source} holds no file"
     else:
         found = [Path(name) for name in glob.glob(source)]
         nothing = f"no input: no file matches {source!r}"
-    parts = sorted(path for path in found if path.is_file())
+    visible = (path for path in found if not path.name.startswith(HIDDEN_PREFIXES))
+    parts = sorted(path for path in visible if path.is_file())
     if not parts:
         raise UsageError(nothing, type="file_error")
     return parts
@@ -195,7 +200,10 @@ def _client(scheduler: str, parts: int) -> Iterator[Any]:
         workers = max(1, min(os.cpu_count() or 1, parts))
         with (
             LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=LOCAL_ONLY,
             ) as cluster,
             Client(cluster) as client,
         ):

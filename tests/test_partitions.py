@@ -1,0 +1,299 @@
+"""``cgrad batch`` over a directory or a glob of parts: one output part per
+input part in ``-o DIRECTORY``, each exactly what the same part gives as a
+single file; bad rows numbered within their part, the summary naming it;
+and the same bytes when the parts run on a Dask cluster (``--scheduler``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+EXPRESSION = "t = x*y; sin(t) + t*z"
+
+
+def _numbers(generator: np.random.Generator, count: int) -> list[str]:
+    """Shortest round-trip floats of many magnitudes and both signs."""
+    values = generator.normal(size=count) * 10.0 ** generator.integers(-8, 8, size=count)
+    return [repr(float(value)) for value in values]
+
+
+def _write_parts(directory: Path, bad_row: int | None = None) -> None:
+    """Two CSV parts and an NDJSON part (with ids), and files a directory of
+    parts holds beside its data; part b's row ``bad_row`` is not a number."""
+    generator = np.random.default_rng(16)
+    directory.mkdir()
+    for name, rows in (("a", 300), ("b", 5)):
+        lines = ["x,y,z,label"]
+        for row in range(rows):
+            x, y, z = _numbers(generator, 3)
+            if name == "b" and row + 1 == bad_row:
+                y = "oops"
+            lines.append(f"{x},{y},{z},{name}{row}")
+        (directory / f"{name}.csv").write_text("\n".join(lines) + "\n")
+    records = []
+    for row in range(40):
+        x, y, z = _numbers(generator, 3)
+        records.append(f'{{"id": "c{row}", "x": {x}, "y": {y}, "z": {z}}}')
+    (directory / "c.ndjson").write_text("\n".join(records) + "\n")
+    (directory / "_SUCCESS").write_text("")
+    (directory / ".c.ndjson.crc").write_text("not data")
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(directory.iterdir())}
+
+
+def _single_file_outputs(cli, parts: list[Path], target: Path, *options: str) -> dict[str, bytes]:
+    """What each part gives when run alone, as one file."""
+    target.mkdir()
+    for part in parts:
+        name = part.name
+        if "--format" in options:
+            name = part.stem + "." + options[options.index("--format") + 1]
+        cli("batch", str(part), "-e", EXPRESSION, "-o", str(target / name), *options)
+    return _files(target)
+
+
+def _data(parts: Path, pattern: str = "[!._]*") -> list[Path]:
+    return sorted(parts.glob(pattern))
+
+
+@pytest.fixture
+def parts(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write_parts(tmp_path / "parts")
+    return tmp_path / "parts"
+
+
+def test_a_directory_gives_one_part_per_part_each_as_its_file_alone(cli, parts, tmp_path):
+    result = cli("batch", "parts", "-e", EXPRESSION, "-o", "out")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    written = _files(tmp_path / "out")
+    # Same base name and format; _SUCCESS and hidden files are not parts.
+    assert list(written) == ["a.csv", "b.csv", "c.ndjson"]
+    assert written == _single_file_outputs(cli, _data(parts), tmp_path / "single")
+    assert written["c.ndjson"].startswith(b'{"row": 1, "id": "c0", "inputs": {"x": ')
+
+
+def test_a_glob_with_format_writes_that_format_under_the_base_names(cli, parts, tmp_path):
+    result = cli("batch", "parts/*.csv", "-e", EXPRESSION, "-o", "out/", "--format", "ndjson")
+    assert (result.exit_code, result.stderr) == (0, "")
+    written = _files(tmp_path / "out")
+    assert list(written) == ["a.ndjson", "b.ndjson"]
+    alone = _single_file_outputs(
+        cli, _data(parts, "*.csv"), tmp_path / "single", "--format", "ndjson"
+    )
+    assert written == alone
+
+
+def test_records_with_their_own_expressions_go_part_by_part(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "jobs").mkdir()
+    for name in ("one.ndjson", "two.ndjson"):
+        shutil.copy(SAMPLES / "jobs.ndjson", tmp_path / "jobs" / name)
+    result = cli("batch", "jobs", "-o", "out")
+    alone = cli("batch", str(SAMPLES / "jobs.ndjson"))
+    assert result.exit_code == 1 and alone.exit_code == 1
+    assert _files(tmp_path / "out") == {
+        "one.ndjson": alone.stdout.encode(),
+        "two.ndjson": alone.stdout.encode(),
+    }
+    assert result.stderr == (
+        "cgrad: error: 2 of 14 records in 2 of 2 parts failed and are error records in the "
+        "output (first: jobs/one.ndjson row 6: unknown_function: unknown function 'sinn' at "
+        "line 1, column 1 (hint: did you mean sin, sinh or sign?))\n"
+    )
+
+
+BAD = "invalid_value: the value of y is not a number: 'oops'"
+
+
+@pytest.fixture
+def bad_parts(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write_parts(tmp_path / "parts", bad_row=4)
+    return tmp_path / "parts"
+
+
+def test_a_bad_row_keeps_its_number_within_its_part(cli, bad_parts, tmp_path):
+    result = cli("batch", "parts", "-e", EXPRESSION, "-o", "out")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "cgrad: error: 1 of 345 records in 1 of 3 parts failed and are error records in the "
+        f"output (first: parts/b.csv row 4: {BAD})\n"
+    )
+    lines = (tmp_path / "out" / "b.csv").read_text().splitlines()
+    assert len(lines) == 6 and lines[4] == f"4,,,,b3,,,,,{BAD},"
+    assert _files(tmp_path / "out") == _single_file_outputs(
+        cli, _data(bad_parts), tmp_path / "single"
+    )
+
+
+def test_on_error_skip_leaves_the_bad_row_out_of_its_part(cli, bad_parts, tmp_path):
+    result = cli("batch", "parts", "-e", EXPRESSION, "-o", "out", "--on-error", "skip")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "cgrad: error: 1 of 345 records in 1 of 3 parts failed and were left out "
+        f"(first: parts/b.csv row 4: {BAD})\n"
+    )
+    rows = [line.split(",")[0] for line in (tmp_path / "out" / "b.csv").read_text().splitlines()]
+    assert rows == ["row", "1", "2", "3", "5"]
+
+
+def test_on_error_fail_stops_at_the_part_with_the_bad_row(cli, bad_parts, tmp_path):
+    result = cli("batch", "parts", "-e", EXPRESSION, "-o", "out", "--on-error", "fail")
+    assert result.exit_code == 1
+    assert result.stderr == f"cgrad: error: stopped at parts/b.csv row 4: {BAD}\n"
+    # The part before it is whole; the stopped one and those after it are
+    # not written, and no temporary file is left.
+    assert os.listdir(tmp_path / "out") == ["a.csv"]
+
+
+def test_a_part_that_cannot_be_read_as_a_whole_is_named(cli, parts, tmp_path):
+    (parts / "b.csv").write_text("x,y\n1,2\n")
+    result = cli("batch", "parts", "-e", EXPRESSION, "-o", "out")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "cgrad: error: parts/b.csv: the input has no column for z\nhint: its columns are x, y\n"
+    )
+    assert os.listdir(tmp_path / "out") == ["a.csv"]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["nothing/*.csv", "-o", "out"], "no input: no file matches 'nothing/*.csv'"),
+        (["empty", "-o", "out"], "no input: the directory empty holds no file"),
+        (
+            ["parts", "-o", "taken.csv"],
+            "cannot write the output parts to taken.csv: it is a file, not a directory",
+        ),
+        (
+            ["parts"],
+            "a directory or a glob of parts needs -o DIRECTORY for the output parts\n"
+            "hint: for example: -o out/",
+        ),
+        (
+            ["parts", "-o", "parts"],
+            "-o parts would replace the input part parts/a.csv\n"
+            "hint: write the output parts to another directory",
+        ),
+        (
+            ["parts/*", "-o", "out", "--format", "csv"],
+            "parts/c.csv and parts/c.ndjson would both be written to out/c.csv\n"
+            "hint: give the parts different base names, or keep their formats (no --format)",
+        ),
+        (
+            ["parts", "-o", "out", "--format", "table"],
+            "--format table is for a terminal, not for output parts",
+        ),
+        (
+            ["parts/a.csv", "-o", "out.csv", "--scheduler", "local"],
+            "--scheduler runs the parts of a directory or a glob, and INPUT is one file\n"
+            "hint: give a directory or a quoted pattern ('parts/*.csv') and -o DIRECTORY",
+        ),
+    ],
+)
+def test_what_cannot_be_run_is_a_clear_error_before_any_output(
+    cli, parts, tmp_path, arguments, message
+):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "taken.csv").write_text("kept\n")
+    (parts / "c.csv").write_text("x,y,z\n1,2,3\n")
+    result = cli("batch", *arguments, "-e", EXPRESSION)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"cgrad: error: {message}\n"
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.csv").exists()
+    assert (tmp_path / "taken.csv").read_text() == "kept\n"
+
+
+def _run(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The real entry point, in a process of its own (a cluster's workers
+    are other processes)."""
+    return subprocess.run(
+        [sys.executable, "-m", "cgrad", "batch", *arguments],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_no_scheduler_runs_the_parts_here_without_importing_dask(parts, tmp_path):
+    probe = (
+        "import sys; from cgrad.cli import main\n"
+        f"sys.argv = ['cgrad', 'batch', 'parts', '-e', {EXPRESSION!r}, '-o', 'out']\n"
+        "try:\n    main()\nexcept SystemExit as end:\n    status = end.code\n"
+        "dask = [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')]\n"
+        "print(status, dask)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert (run.stdout, run.stderr) == ("0 []\n", "")
+    assert sorted(os.listdir(tmp_path / "out")) == ["a.csv", "b.csv", "c.ndjson"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A small Dask cluster of worker processes, shut down after the module."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
+    ) as local:
+        yield local
+
+
+def test_the_parts_on_a_dask_cluster_are_the_bytes_of_a_run_here(bad_parts, tmp_path, cluster):
+    here = _run("parts", "-e", EXPRESSION, "-o", "here", cwd=tmp_path)
+    there = _run(
+        "parts",
+        "-e",
+        EXPRESSION,
+        "-o",
+        "there",
+        "--scheduler",
+        cluster.scheduler_address,
+        cwd=tmp_path,
+    )
+    assert here.returncode == there.returncode == 1
+    assert here.stderr == there.stderr != ""
+    assert _files(tmp_path / "here") == _files(tmp_path / "there")
+    assert list(_files(tmp_path / "there")) == ["a.csv", "b.csv", "c.ndjson"]
+
+
+def test_scheduler_local_starts_a_cluster_here(parts, tmp_path):
+    here = _run("parts/*", "-e", EXPRESSION, "-o", "here", "--format", "csv", cwd=tmp_path)
+    local = _run(
+        "parts/*",
+        "-e",
+        EXPRESSION,
+        "-o",
+        "local",
+        "--format",
+        "csv",
+        "--scheduler",
+        "local",
+        cwd=tmp_path,
+    )
+    assert (here.returncode, here.stderr) == (local.returncode, local.stderr) == (0, "")
+    assert _files(tmp_path / "here") == _files(tmp_path / "local")
+    assert list(_files(tmp_path / "local")) == ["a.csv", "b.csv", "c.csv"]
+
+
+def test_a_scheduler_that_cannot_be_reached_is_a_clear_error(parts, tmp_path):
+    run = _run("parts", "-e", EXPRESSION, "-o", "out", "--scheduler", "nowhere", cwd=tmp_path)
+    assert (run.returncode, run.stdout) == (2, "")
+    message, hint = run.stderr.splitlines()
+    assert message.startswith("cgrad: error: cannot reach the Dask scheduler at nowhere: ")
+    assert hint == (
+        "hint: give the address the scheduler prints (tcp://HOST:8786), or --scheduler local"
+    )
