@@ -52,10 +52,10 @@ def evaluate_frame(
     added.update({f"grad_{name}": slope for name, slope in result.gradient.items()})
     taken = [name for name in added if name in _names(frame, kind)]
     if taken:
-        noun = "a column" if len(taken) == 1 else "columns"
+        noun, pronoun = ("a column", "it") if len(taken) == 1 else ("columns", "them")
         raise InputError(
             f"the frame already has {noun} {join_names(taken)}, which cgrad would add",
-            hint="drop or rename it first",
+            hint=f"drop or rename {pronoun} first",
         )
     full = {name: _full(column, rows) for name, column in added.items()}
     if kind == "pandas":
