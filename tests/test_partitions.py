@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -297,3 +298,40 @@ def test_a_scheduler_that_cannot_be_reached_is_a_clear_error(parts, tmp_path):
     assert hint == (
         "hint: give the address the scheduler prints (tcp://HOST:8786), or --scheduler local"
     )
+
+
+def test_an_interrupted_cluster_run_leaves_no_temporary_file(tmp_path, wait_until):
+    parts, out = tmp_path / "parts", tmp_path / "out"
+    parts.mkdir()
+    out.mkdir()
+    generator = np.random.default_rng(1)
+    for name in ("p0.csv", "p1.csv"):
+        # Answered record by record (--chunk-rows 1): far longer than the test.
+        np.savetxt(
+            parts / name,
+            generator.normal(size=(300_000, 3)),
+            delimiter=",",
+            header="x,y,z",
+            comments="",
+        )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cgrad", "batch", "parts", "-e", EXPRESSION, "-o", "out"]
+        + ["--scheduler", "local", "--chunk-rows", "1"],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(
+            lambda: [p for p in out.glob(".*.tmp") if p.stat().st_size],
+            "a part written",
+            out,
+            process,
+        )
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+        process.wait()
+    # The workers were shut down mid-part; what they had written is removed.
+    assert (process.returncode, stderr.strip(), os.listdir(out)) == (143, "", [])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import glob
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -204,6 +205,9 @@ def _client(scheduler: str, parts: int) -> Iterator[Any]:
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=LOCAL_ONLY,
+                # Its warnings (a task cancelled, a worker killed at the
+                # end of an interrupted run) are not the user's business.
+                silence_logs=logging.ERROR,
             ) as cluster,
             Client(cluster) as client,
         ):

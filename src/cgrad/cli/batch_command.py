@@ -34,7 +34,7 @@ from .application import command
 from .arguments import choose, read_program, split_wrt
 from .environment import environment, open_stdin
 from .exits import FailuresFoundError
-from .files import atomic_output, open_binary, refuse_replacing_input
+from .files import atomic_output, open_binary, refuse_replacing_input, remove_leftovers
 from .parameters import BatchWrt, quiet_option
 
 EXAMPLES = """
@@ -225,7 +225,13 @@ def _run_parts(job: FileJob, source: str, output: Path | None, scheduler: str | 
         extension = f".{chosen}"
     plan = plan_outputs(find_parts(source), output, extension)
     part_job = replace(job, quiet=True)  # a bar per part would only flicker
-    reports = run_parts(plan, functools.partial(run_part, part_job), scheduler)
+    try:
+        reports = run_parts(plan, functools.partial(run_part, part_job), scheduler)
+    except BaseException:
+        if scheduler is not None:  # a worker shut down mid-part unwinds nothing
+            for _, target in plan:
+                remove_leftovers(target)
+        raise
     summary = describe_failures(reports, skipped=job.on_error == "skip")
     if summary is not None:
         raise FailuresFoundError(summary)
