@@ -17,15 +17,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from .. import compile as compile_program
+from ..batch import partitions
 from ..batch.blocks import CHUNK_ROWS, MAX_CHUNK_ROWS, ColumnBlock, Outcome, evaluate_blocks
-from ..batch.partitions import (
-    PartReport,
-    describe_failures,
-    find_parts,
-    is_partitioned,
-    plan_outputs,
-    run_parts,
-)
 from ..batch.rows import EXPRESSION_FIELD, EXTENSIONS, Format, Records, detect_format
 from ..batch.writers import WRITERS, Layout, OutputFormat
 from ..errors import NAMES_SHOWN, UsageError
@@ -44,6 +37,7 @@ EXAMPLES = """
   cat samples/points.ndjson | cgrad batch -e "(x+y)*z" --format csv
   cgrad batch samples/jobs.ndjson          [dim]# each record carries its own "expr"[/dim]
   cgrad batch big.csv -e "sin(x*y)" --format csv -o out.csv --on-error skip
+  cgrad batch 'parts/*.csv' -e "sin(x*y)" -o out/ --scheduler local  [dim]# a part each[/dim]
 """
 
 # Inputs smaller than this finish before a progress bar would be any use.
@@ -150,7 +144,7 @@ def batch_command(
     if function is not None and wrt_names is not None:
         function.check_wrt(wrt_names)
     job = FileJob(function, wrt_names, input_format, output_format, on_error, chunk_rows, quiet)
-    if is_partitioned(source):
+    if partitions.is_partitioned(source):
         _run_parts(job, cast(str, source), output, scheduler)
         return
     if scheduler is not None:
@@ -197,21 +191,17 @@ def run_file(job: FileJob, source: str | None, output: Path | None, tally: _Tall
             _write_chunks(chunks, writer, tally, on_error, advance)
 
 
-def run_part(job: FileJob, part: Path, output: Path) -> PartReport:
+def run_part(job: FileJob, part: Path, output: Path) -> partitions.PartReport:
     """One part of a directory or glob, through :func:`run_file` exactly
     as a file is (in this process, or as a task on a Dask worker)."""
-    tally = _Tally()
+    tally, stopped = _Tally(), False
     try:
         run_file(job, str(part), output, tally)
     except FailuresFoundError:  # --on-error fail stopped at a bad record
-        return _part_report(part, tally, stopped=True)
-    return _part_report(part, tally)
-
-
-def _part_report(part: Path, tally: _Tally, stopped: bool = False) -> PartReport:
+        stopped = True
     first = tally.first
     where = None if first is None or first.error is None else (first.row, *first.error)
-    return PartReport(str(part), tally.records, tally.failed, where, stopped)
+    return partitions.PartReport(str(part), tally.records, tally.failed, where, stopped)
 
 
 def _run_parts(job: FileJob, source: str, output: Path | None, scheduler: str | None) -> None:
@@ -223,16 +213,16 @@ def _run_parts(job: FileJob, source: str, output: Path | None, scheduler: str | 
         if chosen == OutputFormat.TABLE.value:
             raise UsageError("--format table is for a terminal, not for output parts")
         extension = f".{chosen}"
-    plan = plan_outputs(find_parts(source), output, extension)
+    plan = partitions.plan_outputs(partitions.find_parts(source), output, extension)
     part_job = replace(job, quiet=True)  # a bar per part would only flicker
     try:
-        reports = run_parts(plan, functools.partial(run_part, part_job), scheduler)
+        reports = partitions.run_parts(plan, functools.partial(run_part, part_job), scheduler)
     except BaseException:
         if scheduler is not None:  # a worker shut down mid-part unwinds nothing
             for _, target in plan:
                 remove_leftovers(target)
         raise
-    summary = describe_failures(reports, skipped=job.on_error == "skip")
+    summary = partitions.describe_failures(reports, skipped=job.on_error == "skip")
     if summary is not None:
         raise FailuresFoundError(summary)
 
