@@ -2,14 +2,13 @@
 and the partial derivatives of a function added as columns, for Dask's
 ``map_partitions``, a Ray or Spark task, or a notebook.
 
-pandas and pyarrow are not dependencies of cgrad: a frame is told apart by
-what it can do, and pyarrow is imported only to build an Arrow table's new
-columns (a program holding an Arrow table has it).
+pandas and pyarrow are not dependencies of cgrad, and this module imports
+neither: a frame is told apart by what it can do, and makes its new
+columns itself.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -60,10 +59,11 @@ def evaluate_frame(
     full = {name: _full(column, rows) for name, column in added.items()}
     if kind == "pandas":
         return frame.assign(**full)  # type: ignore[attr-defined]
-    # Imported by name: an Arrow table's owner has pyarrow, cgrad need not.
-    arrow = importlib.import_module("pyarrow")
+    # Arrow makes the arrays itself, so cgrad need not import pyarrow: a
+    # table takes a column as a list of chunks, a record batch as one array.
+    chunked = hasattr(frame, "to_batches")
     for name, column in full.items():
-        frame = frame.append_column(name, arrow.array(column))  # type: ignore[attr-defined]
+        frame = frame.append_column(name, [column] if chunked else column)  # type: ignore[attr-defined]
     return frame
 
 
