@@ -5,6 +5,7 @@ and the same bytes when the parts run on a Dask cluster (``--scheduler``)."""
 
 from __future__ import annotations
 
+import operator
 import os
 import shutil
 import signal
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+import cgrad
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -335,3 +338,18 @@ def test_an_interrupted_cluster_run_leaves_no_temporary_file(tmp_path, wait_unti
         process.wait()
     # The workers were shut down mid-part; what they had written is removed.
     assert (process.returncode, stderr.strip(), os.listdir(out)) == (143, "", [])
+
+
+def test_a_task_the_cluster_cannot_run_is_a_clear_error_naming_the_part(cluster, tmp_path):
+    from cgrad.batch import partitions
+
+    # Paths cannot be multiplied: the task fails on the worker, as it would
+    # on a worker without cgrad.
+    plan = [(Path("parts/a.csv"), tmp_path / "a.csv")]
+    with pytest.raises(cgrad.UsageError) as raised:
+        partitions.run_parts(plan, operator.mul, cluster.scheduler_address)
+    assert str(raised.value) == (
+        "parts/a.csv: the task failed on the Dask cluster: TypeError: unsupported operand "
+        "type(s) for *: 'PosixPath' and 'PosixPath'\n"
+        "hint: every worker needs cgrad installed, the version that runs here"
+    )

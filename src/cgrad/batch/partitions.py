@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..errors import CgradError, UsageError
 
@@ -159,8 +159,27 @@ def run_parts(
         sources = [part.absolute() for part, _ in plan]
         targets = [target.absolute() for _, target in plan]
         futures = client.map(run_part, sources, targets, pure=False)
-        waiting = ((part, future.result) for (part, _), future in zip(plan, futures, strict=True))
+        waiting = (
+            (part, functools.partial(_task_result, future))
+            for (part, _), future in zip(plan, futures, strict=True)
+        )
         return _collect(waiting, cancel=lambda: client.cancel(futures))
+
+
+def _task_result(future: Any) -> PartReport:
+    """A task's report. cgrad's own errors and a failed file come back as
+    they are; anything else means the cluster could not run cgrad's code
+    (cgrad missing on a worker, a worker lost), not a bug of the input."""
+    try:
+        return cast(PartReport, future.result())
+    except (CgradError, OSError):
+        raise
+    except Exception as error:  # noqa: BLE001 - named in the message
+        raise UsageError(
+            f"the task failed on the Dask cluster: {type(error).__name__}: {error}",
+            hint="every worker needs cgrad installed, the version that runs here",
+            type="cluster_error",
+        ) from None
 
 
 def _collect(
@@ -205,9 +224,11 @@ def _client(scheduler: str, parts: int) -> Iterator[Any]:
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=LOCAL_ONLY,
-                # Its warnings (a task cancelled, a worker killed at the
-                # end of an interrupted run) are not the user's business.
-                silence_logs=logging.ERROR,
+                # Its workers log to this process's stderr, with tracebacks,
+                # when a run is interrupted (a task cancelled, a heartbeat
+                # to a scheduler that has closed): cgrad reports failures
+                # itself, from the tasks' results.
+                silence_logs=logging.CRITICAL,
             ) as cluster,
             Client(cluster) as client,
         ):
