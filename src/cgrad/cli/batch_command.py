@@ -48,7 +48,8 @@ Source = Annotated[
     Optional[str],
     typer.Argument(
         metavar="INPUT",
-        help="A .csv, .tsv, .ndjson, .jsonl or .json file; '-' or nothing reads stdin.",
+        help="A .csv, .tsv, .ndjson, .jsonl or .json file; '-' or nothing reads stdin; "
+        "a directory or a quoted glob of parts, with -o DIRECTORY.",
         show_default=False,
     ),
 ]
