@@ -353,3 +353,30 @@ def test_a_task_the_cluster_cannot_run_is_a_clear_error_naming_the_part(cluster,
         "type(s) for *: 'PosixPath' and 'PosixPath'\n"
         "hint: every worker needs cgrad installed, the version that runs here"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "extension", "written"),
+    [
+        ("a.csv", None, "a.csv"),
+        ("a.csv", ".ndjson", "a.ndjson"),
+        ("a.csv.gz", ".ndjson", "a.ndjson"),
+        ("points.2024-01.csv", ".json", "points.2024-01.json"),
+        ("part-00000", ".csv", "part-00000.csv"),
+    ],
+)
+def test_an_output_part_keeps_the_base_name(name, extension, written):
+    from cgrad.batch import partitions
+
+    assert partitions.output_name(Path("parts", name), extension) == written
+
+
+def test_a_file_whose_name_looks_like_a_glob_is_one_file(tmp_path, monkeypatch):
+    from cgrad.batch import partitions
+
+    monkeypatch.chdir(tmp_path)
+    Path("odd[1].csv").write_text("x\n1\n")
+    Path("parts").mkdir()
+    assert not partitions.is_partitioned("odd[1].csv")
+    assert partitions.is_partitioned("odd[2].csv") and partitions.is_partitioned("parts")
+    assert not partitions.is_partitioned("-") and not partitions.is_partitioned(None)
