@@ -380,3 +380,19 @@ def test_a_file_whose_name_looks_like_a_glob_is_one_file(tmp_path, monkeypatch):
     assert not partitions.is_partitioned("odd[1].csv")
     assert partitions.is_partitioned("odd[2].csv") and partitions.is_partitioned("parts")
     assert not partitions.is_partitioned("-") and not partitions.is_partitioned(None)
+
+
+def test_every_option_of_the_command_reaches_each_part():
+    """A part is run from a FileJob: an option of ``cgrad batch`` that is not
+    one of its fields (nor made into one) would be lost for parts."""
+    import dataclasses
+    import inspect
+
+    from cgrad.cli import batch_command
+
+    options = set(inspect.signature(batch_command.batch_command).parameters)
+    # Read before the parts are run: what names them, where they go, where
+    # they run, and what becomes the job's function and wrt_names.
+    made_into_fields = {"source", "output", "scheduler", "expression", "program", "wrt"}
+    fields = {field.name for field in dataclasses.fields(batch_command.FileJob)}
+    assert options - made_into_fields <= fields
