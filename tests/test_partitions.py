@@ -296,6 +296,7 @@ def test_scheduler_local_starts_a_cluster_here(parts, tmp_path):
 def test_a_scheduler_that_cannot_be_reached_is_a_clear_error(parts, tmp_path):
     run = _run("parts", "-e", EXPRESSION, "-o", "out", "--scheduler", "nowhere", cwd=tmp_path)
     assert (run.returncode, run.stdout) == (2, "")
+    assert not (tmp_path / "out").exists()
     message, hint = run.stderr.splitlines()
     assert message.startswith("cgrad: error: cannot reach the Dask scheduler at nowhere: ")
     assert hint == (

@@ -100,8 +100,9 @@ def output_name(part: Path, extension: str | None) -> str:
 def plan_outputs(
     parts: Sequence[Path], output: Path | None, extension: str | None
 ) -> list[tuple[Path, Path]]:
-    """Each part with the file it is written to, in ``output`` (a directory,
-    made if missing). Checked before any part runs: no output directory, one
+    """Each part with the file it is written to, in the directory
+    ``output`` (made by :func:`run_parts` if missing). Checked before any
+    part runs: no output directory, one
     that is a file, two parts written to one name, a part written over an
     input are errors."""
     if output is None or str(output) == "-":
@@ -116,12 +117,18 @@ def plan_outputs(
         )
     plan = [(part, output / output_name(part, extension)) for part in parts]
     _refuse_collisions(plan, {part.resolve() for part in parts})
+    return plan
+
+
+def _make_directory(plan: Sequence[tuple[Path, Path]]) -> None:
+    """The output directory, made once the parts are about to run (not when
+    the run fails before, a scheduler out of reach, say)."""
+    output = plan[0][1].parent
     try:
         output.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         reason = error.strerror or str(error)
         raise UsageError(f"cannot make {output}: {reason}", type="file_error") from None
-    return plan
 
 
 def _refuse_collisions(plan: list[tuple[Path, Path]], inputs: set[Path]) -> None:
@@ -152,9 +159,11 @@ def run_parts(
     the order of the parts; a part stopped by ``--on-error fail`` ends the
     run, and so does an error with a part as a whole (raised, naming it)."""
     if scheduler is None:
+        _make_directory(plan)
         here = ((part, functools.partial(run_part, part, target)) for part, target in plan)
         return _collect(here, cancel=lambda: None)
     with _client(scheduler, len(plan)) as client:
+        _make_directory(plan)
         # Workers may run in another directory: they get absolute paths.
         sources = [part.absolute() for part, _ in plan]
         targets = [target.absolute() for _, target in plan]
