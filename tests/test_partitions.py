@@ -111,6 +111,8 @@ def test_records_with_their_own_expressions_go_part_by_part(cli, tmp_path, monke
         "two.ndjson": alone.stdout.encode(),
     }
     assert result.stderr == (
+        "cgrad: warning: `abs(x)` (node @1, line 1, column 1) is at a kink for 2 rows, "
+        "first at jobs/one.ndjson row 7\n"
         "cgrad: error: 2 of 14 records in 2 of 2 parts failed and are error records in the "
         "output (first: jobs/one.ndjson row 6: unknown_function: unknown function 'sinn' at "
         "line 1, column 1 (hint: did you mean sin, sinh or sign?))\n"
@@ -389,11 +391,105 @@ def test_every_option_of_the_command_reaches_each_part():
     import dataclasses
     import inspect
 
-    from cgrad.cli import batch_command
+    from cgrad.cli import batch_command, batch_files
 
     options = set(inspect.signature(batch_command.batch_command).parameters)
     # Read before the parts are run: what names them, where they go, where
-    # they run, and what becomes the job's function and wrt_names.
+    # they run, and what becomes the job's function, wrt_names and bindings
+    # (the values and --column mappings, read from the command line).
     made_into_fields = {"source", "output", "scheduler", "expression", "program", "wrt"}
-    fields = {field.name for field in dataclasses.fields(batch_command.FileJob)}
+    made_into_fields |= {"context", "variables", "columns"}
+    fields = {field.name for field in dataclasses.fields(batch_files.FileJob)}
     assert options - made_into_fields <= fields
+
+
+@pytest.fixture
+def readings(tmp_path, monkeypatch):
+    """Parts whose columns are named unlike the inputs, and a program file."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "readings").mkdir()
+    (tmp_path / "readings" / "north.csv").write_text("temp C,hours,station\n12.5,3,n1\n-4,5,n2\n")
+    (tmp_path / "readings" / "south.csv").write_text("temp C,hours,station\n7.25,0.5,s1\n")
+    (tmp_path / "heat.cg").write_text("u = k*t; u*h^2\n")
+    return tmp_path / "readings"
+
+
+# FLEX's options: a value, column mappings, the program from a file, --hessian.
+FLEX = ("-e", "@heat.cg", "k=0.5", "--column", "t=temp C", "--column", "h=hours", "--hessian")
+
+
+def test_values_columns_program_and_hessian_reach_every_part(cli, readings, tmp_path):
+    result = cli("batch", "readings", *FLEX, "-o", "out")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+    written = _files(tmp_path / "out")
+    (tmp_path / "single").mkdir()
+    for part in _data(readings):
+        alone = cli("batch", str(part), *FLEX, "-o", str(tmp_path / "single" / part.name))
+        assert alone.exit_code == 0
+    assert written == _files(tmp_path / "single")
+    assert written["south.csv"].decode().splitlines() == [
+        "row,k,t,h,station,value,grad_k,grad_t,grad_h,hessian_k_k,hessian_k_t,hessian_k_h,"
+        "hessian_t_k,hessian_t_t,hessian_t_h,hessian_h_k,hessian_h_t,hessian_h_h,error,warnings",
+        "1,0.5,7.25,0.5,s1,0.90625,1.8125,0.125,3.625,0.0,0.25,7.25,0.25,0.0,0.5,7.25,0.5,7.25,,",
+    ]
+
+
+def test_the_command_line_options_reach_the_parts_on_a_cluster(readings, tmp_path, cluster):
+    here = _run("readings", *FLEX, "-o", "here", "--format", "ndjson", cwd=tmp_path)
+    there = _run(
+        "readings", *FLEX, "-o", "there", "--format", "ndjson",
+        "--scheduler", cluster.scheduler_address, cwd=tmp_path,
+    )  # fmt: skip
+    assert (here.returncode, here.stderr) == (there.returncode, there.stderr) == (0, "")
+    assert _files(tmp_path / "here") == _files(tmp_path / "there")
+    assert list(_files(tmp_path / "there")) == ["north.ndjson", "south.ndjson"]
+    assert b'"hessian": {"k": {"k": 0.0' in _files(tmp_path / "there")["south.ndjson"]
+
+
+@pytest.fixture
+def logs(tmp_path, monkeypatch):
+    """Parts where log(x) is NaN: none in a, rows 1 and 3 of b, row 2 of c."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "logs").mkdir()
+    for name, xs in (("a", "1 2"), ("b", "-1 3 -2"), ("c", "4 -5")):
+        lines = ["x", *xs.split()]
+        (tmp_path / "logs" / f"{name}.csv").write_text("\n".join(lines) + "\n")
+    return tmp_path / "logs"
+
+
+LOG_NAN = "cgrad: warning: `log(x)` (node @1, line 1, column 1) is NaN"
+
+
+def test_the_warnings_of_all_parts_are_one_summary_naming_the_part(cli, logs, tmp_path):
+    result = cli("batch", "logs", "-e", "log(x)", "-o", "out")
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert result.stderr == f"{LOG_NAN} for 3 rows, first at logs/b.csv row 1\n"
+    quiet = cli("batch", "logs", "-e", "log(x)", "-o", "quiet", "--quiet")
+    assert (quiet.exit_code, quiet.stderr) == (0, "")
+    # Each part's warnings are its own rows' words, as for the file alone.
+    alone = cli("batch", str(logs / "c.csv"), "-e", "log(x)", "-o", "c.csv")
+    assert alone.stderr == f"{LOG_NAN} at row 2\n"
+    assert (tmp_path / "out" / "c.csv").read_bytes() == (tmp_path / "c.csv").read_bytes()
+
+
+def test_the_warning_summary_of_a_cluster_run_is_the_one_of_a_run_here(logs, tmp_path, cluster):
+    here = _run("logs", "-e", "log(x)", "-o", "here", cwd=tmp_path)
+    there = _run(
+        "logs", "-e", "log(x)", "-o", "there", "--scheduler", cluster.scheduler_address,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert here.returncode == there.returncode == 0
+    assert here.stderr == there.stderr == f"{LOG_NAN} for 3 rows, first at logs/b.csv row 1\n"
+    assert _files(tmp_path / "here") == _files(tmp_path / "there")
+
+
+def test_an_output_part_may_not_replace_the_program(cli, parts, tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "b.csv").write_text(EXPRESSION + "\n")
+    result = cli("batch", "parts", "-e", "@out/b.csv", "-o", "out")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "cgrad: error: -o out/b.csv would replace the program\nhint: write to another directory\n"
+    )
+    assert os.listdir(tmp_path / "out") == ["b.csv"]
+    assert (tmp_path / "out" / "b.csv").read_text() == EXPRESSION + "\n"

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from ..errors import CgradError, UsageError
+from .per_row import WarningCounts
 
 # Files a directory of parts holds beside its data: Spark's _SUCCESS and
 # .crc files, editors' and Dask's own hidden files. pyarrow's datasets skip
@@ -46,13 +47,15 @@ LOCAL_ONLY = "127.0.0.1:0"
 class PartReport:
     """What running one part gave: its name, how many records it had, how
     many failed and the first that did (row within the part, error type,
-    message), and whether ``--on-error fail`` stopped it there."""
+    message), whether ``--on-error fail`` stopped it there, and its
+    warnings counted by kind."""
 
     name: str
     records: int
     failed: int = 0
     first: tuple[int, str, str] | None = None
     stopped: bool = False
+    warnings: WarningCounts | None = None
 
 
 # A part function: reads the input part, writes the output part, reports.
@@ -252,6 +255,16 @@ def _client(scheduler: str, parts: int) -> Iterator[Any]:
         ) from None
     with client:
         yield client
+
+
+def gather_warnings(reports: Sequence[PartReport]) -> WarningCounts:
+    """The warnings of all parts counted by kind, each kind first met at a
+    row of the part named, for one summary of the run."""
+    gathered = WarningCounts()
+    for report in reports:
+        if report.warnings is not None:
+            gathered.merge(report.warnings, report.name)
+    return gathered
 
 
 def describe_failures(reports: Sequence[PartReport], skipped: bool) -> str | None:

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from ..numerals import format_short, json_number, json_text, number_text, number_texts
 from .aligned import column_widths, padded
 from .blocks import ColumnBlock, Outcome
+from .hessians import hessian_cells, hessian_headers, hessian_json, table_headers
 
 
 class OutputFormat(str, Enum):
@@ -43,6 +44,7 @@ class Layout:
     has_id: bool = False
     # The partials asked for (--wrt); None for all of them.
     partials: tuple[str, ...] | None = None
+    hessian: bool = False  # --hessian: the second derivatives too (see hessians.py)
 
     @property
     def gradient_columns(self) -> tuple[str, ...]:
@@ -92,6 +94,8 @@ def record_text(outcome: Outcome) -> str:
     parts = [f'{{"row": {outcome.row}']
     if outcome.id is not None:
         parts.append(f', "id": {_dumps(outcome.id)}')
+    if outcome.expression is not None:  # the record's own
+        parts.append(f', "expr": {_dumps(outcome.expression)}')
     if outcome.error is not None:
         if outcome.extra:
             parts.append(f', "extra": {_dumps(outcome.extra)}')
@@ -105,6 +109,8 @@ def record_text(outcome: Outcome) -> str:
         map(json_text, outcome.gradient_values)
     )
     parts.append(f', "inputs": {inputs}, "value": {json_text(value)}, "gradient": {gradient}')
+    if outcome.hessian is not None:
+        parts.append(f', "hessian": {hessian_json(outcome)}')
     if outcome.extra:
         parts.append(f', "extra": {_dumps(outcome.extra)}')
     if outcome.warnings:
@@ -241,6 +247,7 @@ class CsvWriter:
             + (["expr", "inputs"] if per_record else list(layout.inputs))
             + ["value"]
             + (["gradient"] if per_record else [f"grad_{n}" for n in layout.gradient_columns])
+            + (hessian_headers(per_record, layout.gradient_columns) if layout.hessian else [])
             + (["extra"] if layout.carried is None else [])
             + ["error", "warnings"]
         )
@@ -270,6 +277,8 @@ class CsvWriter:
             cells += _aligned(
                 layout.gradient_columns, outcome.gradient_names, outcome.gradient_values
             )
+        if layout.hessian:
+            cells += hessian_cells(layout.per_record, layout.gradient_columns, outcome, False)
         if layout.carried is None:
             cells.append(_dumps(extra) if extra else "")
         cells.append("" if error is None else f"{error[0]}: {error[1]}")
@@ -367,13 +376,15 @@ class TableWriter:
         self.stream = stream
         self.layout = layout
         ids = ["id"] if layout.has_id else []
+        second = table_headers(layout.per_record, layout.gradient_columns) if layout.hessian else []
         if layout.per_record:
-            self.header = ["row", *ids, "expr", "inputs", "value", "gradient", "note"]
-            self.numeric = [True, *(False for _ in ids), False, False, True, False, False]
+            self.header = ["row", *ids, "expr", "inputs", "value", "gradient", *second, "note"]
+            self.numeric = [True, *(False for _ in ids), False, False, True]
+            self.numeric += [False] * (len(second) + 2)
         else:
             names = list(layout.inputs)
             partials = [f"∂/∂{n}" for n in layout.gradient_columns]
-            self.header = ["row", *ids, *names, "value", *partials, "note"]
+            self.header = ["row", *ids, *names, "value", *partials, *second, "note"]
             self.numeric = (
                 [True, *(False for _ in ids)] + [True] * (len(self.header) - 2 - len(ids)) + [False]
             )
@@ -393,15 +404,22 @@ class TableWriter:
         if self.layout.per_record:
             input_text = " ".join(f"{n}={format_short(v)}" for n, v in inputs.items())
             gradient_text = " ".join(f"{n}={format_short(g)}" for n, g in gradient.items())
-            return [str(o.row), *ids, o.expression or "", input_text, value, gradient_text, note]
+            cells = [str(o.row), *ids, o.expression or "", input_text, value, gradient_text]
+            return [*cells, *self.second(o), note]
         return [
             str(o.row),
             *ids,
             *(format_short(inputs[n]) for n in self.layout.inputs),
             value,
             *(format_short(gradient[n]) for n in self.layout.gradient_columns),
+            *self.second(o),
             note,
         ]
+
+    def second(self, o: Outcome) -> list[str]:
+        if not self.layout.hessian:
+            return []
+        return hessian_cells(self.layout.per_record, self.layout.gradient_columns, o, True)
 
     def line(self, cells: list[str]) -> str:
         return "   ".join(padded(cells, self.widths or [], self.numeric)).rstrip() + "\n"
