@@ -145,6 +145,8 @@ class WarningCounts:
         # (type, words) -> [rows, first row]
         self.kinds: dict[tuple[str, str], list[int]] = {}
         self.other = 0  # warnings of kinds past max_kinds
+        # (type, words) -> the part of its first row, in a partitioned run
+        self.parts: dict[tuple[str, str], str] = {}
 
     def add(self, row: int, warnings: Iterable[EvaluationWarning]) -> None:
         for warning in warnings:
@@ -157,12 +159,29 @@ class WarningCounts:
             else:
                 self.other += 1
 
+    def merge(self, other: WarningCounts, part: str) -> None:
+        """Add the counts of one part of a partitioned run (after those of
+        the parts before it): a kind first met there is first at a row of
+        ``part``."""
+        for key, (rows, first) in other.kinds.items():
+            counted = self.kinds.get(key)
+            if counted is not None:
+                counted[0] += rows
+            elif len(self.kinds) < self.max_kinds:
+                self.kinds[key] = [rows, first]
+                self.parts[key] = other.parts.get(key, part)
+            else:
+                self.other += rows
+        self.other += other.other
+
     def lines(self, shown: int = KINDS_SHOWN) -> list[str]:
         """One line per kind, in the order they were first met, the first
         ``shown`` of them, then one line for the rest."""
         lines = []
-        for (_, words), (rows, first) in list(self.kinds.items())[:shown]:
-            where = f"at row {first}" if rows == 1 else f"for {rows:,} rows, first at row {first}"
+        for key, (rows, first) in list(self.kinds.items())[:shown]:
+            row = f"{self.parts[key]} row {first}" if key in self.parts else f"row {first}"
+            where = f"at {row}" if rows == 1 else f"for {rows:,} rows, first at {row}"
+            words = key[1]
             lines.append(f"{words} {where}")
         hidden = len(self.kinds) - len(lines)
         if hidden or self.other:

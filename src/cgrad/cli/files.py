@@ -3,6 +3,8 @@ writing output so that a failure never leaves a half-written file."""
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
 import stat
 import tempfile
@@ -93,6 +95,16 @@ def atomic_output(path: Path) -> Iterator[TextIO]:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def remove_leftovers(target: Path) -> None:
+    """Remove the temporary files that :func:`atomic_output` leaves beside
+    ``target`` when the process writing them is killed instead of unwound
+    (a Dask worker shut down when a run is interrupted)."""
+    real = Path(os.path.realpath(target))
+    for leftover in real.parent.glob(f".{glob.escape(real.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
 
 
 def _mode_for(target: Path) -> int:

@@ -28,7 +28,6 @@ expression.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -42,12 +41,19 @@ from .forms import (
     Sum,
     is_integer,
     number,
-    too_big_to_raise,
 )
 from .nodes import Sym
-
-# (coefficient, factors): a term as it is refined, its factors by base id.
-Term = tuple[Number, dict[int, list]]
+from .terms import (
+    PRODUCT_OPS,
+    Term,
+    add_power,
+    collected,
+    common_factor,
+    merge,
+    split_constants,
+    times,
+    without,
+)
 
 # Sums of more terms than this are only factored: multiplying out and
 # common denominators copy every term, which is for textbook-sized sums.
@@ -65,12 +71,9 @@ _LARGEST_REFINED = 100
 # Formulas of more operators than this (written out as a tree) are not
 # rewritten at all.
 _LARGEST_FORMULA = 5000
-# Exponents this large stay inside their power node (as canonical forms keep them).
-_LARGEST_EXPONENT = 2**31
 # Operator counts saturate here: only comparisons of small ones matter.
 _SIZE_CAP = 10**9
 _SUM_OPS = ("add", "sub")
-_PRODUCT_OPS = ("mul", "div", "neg", "pow", "sqrt")
 
 
 class Refiner:
@@ -112,7 +115,7 @@ class Refiner:
             form = self.forms[node.id] = None
         if isinstance(form, Sum) and node.op in _SUM_OPS:
             return [term for term, _ in form.terms.values()]
-        if isinstance(form, Product) and node.op in _PRODUCT_OPS:
+        if isinstance(form, Product) and node.op in PRODUCT_OPS:
             return [base for base, _ in form.factors.values()]
         if _sign_test(node):  # step(a - b, h): a and b kept apart
             return [*node.operands[0].operands, *node.operands[1:]]
@@ -142,7 +145,7 @@ class Refiner:
         form = self.forms[node.id]
         if isinstance(form, Sum) and node.op in _SUM_OPS:
             return self._sum(form)
-        if isinstance(form, Product) and node.op in _PRODUCT_OPS:
+        if isinstance(form, Product) and node.op in PRODUCT_OPS:
             return self._product(form)
         mapped = self.mapped
         if _sign_test(node):
@@ -158,14 +161,16 @@ class Refiner:
     # Products: the refined factors, and their sums over common denominators.
 
     def _product(self, form: Product) -> Sym:
-        coef, factors = form.coef, {}
+        coef = form.coef
+        factors: dict[int, list] = {}
         for base, exponent in form.factors.values():
-            coef = _merge(self.made_from, factors, coef, self.mapped[base.id], exponent)
+            coef = merge(self.made_from, factors, coef, self.mapped[base.id], exponent)
         self._powers_joined(factors)
         best = self.writer._product(Product(coef, factors))
         if not any(key in self.quotients for key in factors):
             return best
-        over_coef, over = coef, {}
+        over_coef = coef
+        over: dict[int, list] = {}
         for base, exponent in factors.values():
             quotient = self.quotients.get(base.id)
             if (
@@ -173,12 +178,12 @@ class Refiner:
                 or not is_integer(exponent)
                 or abs(exponent) > _LARGEST_EXPANDED_POWER
             ):
-                over_coef = _merge(self.made_from, over, over_coef, base, exponent)
+                over_coef = merge(self.made_from, over, over_coef, base, exponent)
                 continue
             scale, parts = quotient
             over_coef *= scale**exponent
             for part, power in parts.values():
-                over_coef = _merge(self.made_from, over, over_coef, part, power * exponent)
+                over_coef = merge(self.made_from, over, over_coef, part, power * exponent)
         return self._shorter(best, self.writer._product(Product(over_coef, over)))
 
     def _powers_joined(self, factors: dict[int, list]) -> None:
@@ -193,22 +198,23 @@ class Refiner:
                 continue
             terms: list[Term] = []
             const = self._add_terms(terms, symbolic, ONE) + other[1]
-            joined = self._written(*_collected(const, terms))
+            joined = self._written(*collected(const, terms))
             del factors[key], factors[base.id]
             if joined.op == CONSTANT and joined.name is None and joined.value is not None:
-                _add_power(factors, base.id, base, number(joined.value))
+                add_power(factors, base.id, base, number(joined.value))
             else:
                 made = self.writer._node("pow", base, joined)
-                _add_power(factors, made.id, made, ONE)
+                add_power(factors, made.id, made, ONE)
 
     # ----------------------------------------------------------------------
     # Sums: factored, multiplied out, over a common denominator.
 
     def _sum(self, form: Sum) -> Sym:
-        const, terms = form.const, []
+        const = form.const
+        terms: list[Term] = []
         for term, coef in form.terms.values():
             const += self._add_terms(terms, self.mapped[term.id], coef)
-        const, terms = _collected(const, terms)
+        const, terms = collected(const, terms)
         best = self._written(const, terms)
         if len(terms) > _FEW_TERMS or self._size(best) > _LARGEST_REFINED:
             return best
@@ -230,7 +236,7 @@ class Refiner:
         form = self.made_from.get(node.id)
         if node.op == CONSTANT and node.name is None and node.value is not None:
             return coef * number(node.value)
-        if isinstance(form, Product) and node.op in _PRODUCT_OPS and len(form.factors) <= SMALL:
+        if isinstance(form, Product) and node.op in PRODUCT_OPS and len(form.factors) <= SMALL:
             terms.append((coef * form.coef, dict(form.factors)))
             return 0
         if isinstance(form, Sum) and node.op in _SUM_OPS and len(form.terms) <= SMALL:
@@ -247,11 +253,11 @@ class Refiner:
         best = self._plain_sum(const, terms)
         if self._size(best) > _LARGEST_REFINED:
             return best
-        common, content = _common_factor(const, terms)
+        common, content = common_factor(const, terms)
         if not common and content == 1:
             return best
         # All the common factors first: another wins only where it is shorter.
-        candidates = [(common, Fraction(1))]
+        candidates: list[tuple[dict[int, list], Number]] = [(common, Fraction(1))]
         if len(terms) <= _FEW_TERMS:
             costly = {k: e for k, e in common.items() if e[0].op != INPUT}
             candidates.append((costly, Fraction(1)))
@@ -267,7 +273,7 @@ class Refiner:
         inner: list[Term] = []
         inner_const = const / content
         for coef, factors in terms:
-            rest = _without(factors, common)
+            rest = without(factors, common)
             if len(rest) == 1 and next(iter(rest.values()))[1] == 1:
                 # A sum left alone in a term joins the others: x + y + 2*(x - y)
                 # is 3*x - y.
@@ -275,9 +281,9 @@ class Refiner:
                 inner_const += self._add_terms(inner, base, coef / content)
             else:
                 inner.append((coef / content, rest))
-        node = self._plain_sum(*_collected(inner_const, inner))
+        node = self._plain_sum(*collected(inner_const, inner))
         factor = dict(common)
-        coef = _merge(self.made_from, factor, content, node, ONE)
+        coef = merge(self.made_from, factor, content, node, ONE)
         return self.writer._product(Product(coef, factor))
 
     def _plain_sum(self, const: Number, terms: list[Term]) -> Sym:
@@ -305,8 +311,8 @@ class Refiner:
                 spread.extend(out)
         if not changed:
             return None
-        extra, spread = _split_constants(spread)
-        return _collected(const + extra, spread)
+        extra, spread = split_constants(spread)
+        return collected(const + extra, spread)
 
     def _multiplied_out(self, coef: Number, factors: dict[int, list]) -> list[Term] | None:
         sums, rest, count = [], {}, 1
@@ -327,13 +333,9 @@ class Refiner:
             return None
         partial: list[Term] = [(coef, rest)]
         for form in sums:
-            pieces = [(form.const, {})] if form.const != 0 else []
+            pieces: list[Term] = [(form.const, {})] if form.const != 0 else []
             pieces += [(c, self.writer._factors_of(t)) for t, c in form.terms.values()]
-            partial = [
-                (c1 * c2, _times(f1, f2))
-                for c1, f1 in partial
-                for c2, f2 in pieces
-            ]
+            partial = [(c1 * c2, times(f1, f2)) for c1, f1 in partial for c2, f2 in pieces]
         return partial
 
     def _over_common_denominator(
@@ -361,9 +363,9 @@ class Refiner:
         if const != 0:
             numerator.append((const, {k: [b, -e] for k, (b, e) in lowest.items()}))
         expanded = self._expanded(0, numerator)
-        top = self._written(*(expanded or _collected(0, numerator)))
+        top = self._written(*(expanded or collected(0, numerator)))
         factors = {k: [b, e] for k, (b, e) in lowest.items()}
-        coef = _merge(self.made_from, factors, 1, top, ONE)
+        coef = merge(self.made_from, factors, 1, top, ONE)
         return coef, factors
 
     # ----------------------------------------------------------------------
@@ -388,111 +390,6 @@ class Refiner:
             own = 1 if top.operands else 0
             sizes[top.id] = min(_SIZE_CAP, own + sum(sizes[a.id] for a in top.operands))
         return sizes[node.id]
-
-
-def _merge(made_from: dict, factors: dict[int, list], coef: Number, node: Sym, power) -> Number:
-    """``factors`` times ``node^power`` in place (a product's factors
-    taken in where ``power`` is whole); returns the new coefficient."""
-    form = made_from.get(node.id)
-    if node.op == CONSTANT and node.name is None and node.value is not None and is_integer(power):
-        value = number(node.value)
-        if isinstance(value, Fraction) and value != 0 and not too_big_to_raise(value, power):
-            return coef * value ** int(power)
-    # A long product stays one factor, as canonical forms keep it (a binding
-    # that its users share, rather than a copy in each).
-    if (
-        isinstance(form, Product)
-        and node.op in _PRODUCT_OPS
-        and is_integer(power)
-        and len(form.factors) <= SMALL
-        and not too_big_to_raise(form.coef, power)
-        and all(abs(e * power) <= _LARGEST_EXPONENT for _, e in form.factors.values())
-    ):
-        if form.coef != 1:
-            scaled = number(form.coef) if isinstance(form.coef, float) else form.coef
-            coef *= scaled ** int(power)
-        for key, (base, exponent) in form.factors.items():
-            _add_power(factors, key, base, exponent * power)
-        return coef
-    _add_power(factors, node.id, node, power)
-    return coef
-
-
-def _add_power(factors: dict[int, list], key: int, base: Sym, power) -> None:
-    total = factors.get(key, [base, 0])[1] + power
-    if total == 0:
-        factors.pop(key, None)
-    else:
-        factors[key] = [base, total]
-
-
-def _times(a: dict[int, list], b: dict[int, list]) -> dict[int, list]:
-    product = dict(a)
-    for key, (base, exponent) in b.items():
-        _add_power(product, key, base, exponent)
-    return product
-
-
-def _collected(const: Number, terms: list[Term]) -> tuple[Number, list[Term]]:
-    """Terms with the same factors added up; those that come to 0 dropped."""
-    by_key: dict[tuple, list] = {}
-    for coef, factors in terms:
-        if not factors:
-            const += coef
-            continue
-        key = tuple(sorted((k, e) for k, (_, e) in factors.items()))
-        entry = by_key.setdefault(key, [0, factors])
-        entry[0] += coef
-    return const, [(c, f) for c, f in by_key.values() if c != 0]
-
-
-def _split_constants(terms: list[Term]) -> tuple[Number, list[Term]]:
-    const: Number = 0
-    kept = []
-    for coef, factors in terms:
-        if factors:
-            kept.append((coef, factors))
-        else:
-            const += coef
-    return const, kept
-
-
-def _common_factor(const: Number, terms: list[Term]) -> tuple[dict[int, list], Number]:
-    """The factors every term has (each to its smallest power, all powers of
-    one sign) and the whole numbers' greatest common divisor."""
-    common: dict[int, list] = {}
-    if const == 0 and len(terms) > 1:
-        common = {k: [b, e] for k, (b, e) in terms[0][1].items()}
-        for _, factors in terms[1:]:
-            for key in list(common):
-                entry = factors.get(key)
-                mine = common[key][1]
-                # A denominator is taken out only where it is every term's
-                # whole denominator: cos(x)/x - sin(x)/x^2 stays as it is.
-                if entry is None or (entry[1] > 0) != (mine > 0) or (
-                    mine < 0 and entry[1] != mine
-                ):
-                    del common[key]
-                elif abs(entry[1]) < abs(mine):
-                    common[key] = [common[key][0], entry[1]]
-            if not common:
-                break
-    coefficients = [c for c, _ in terms] + ([const] if const != 0 else [])
-    content: Number = 1
-    if len(coefficients) > 1 and all(is_integer(c) for c in coefficients):
-        content = Fraction(math.gcd(*(int(c) for c in coefficients)))
-        if all(c < 0 for c in coefficients):
-            content = -content
-        if content == -1 and not common:
-            content = 1
-    return common, content
-
-
-def _without(factors: dict[int, list], common: dict[int, list]) -> dict[int, list]:
-    rest = dict(factors)
-    for key, (base, exponent) in common.items():
-        _add_power(rest, key, base, -exponent)
-    return rest
 
 
 def _sign_test(node: Sym) -> bool:
