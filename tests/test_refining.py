@@ -105,3 +105,32 @@ def test_shortened_formulas_give_the_numbers_of_eval(text):
     for name in function.inputs:
         printed = cgrad.compile(derivative(text, name))
         assert printed.evaluate(point).value == pytest.approx(gradient[name], rel=1e-13)
+
+
+# --------------------------------------------------------------------------
+# Findings of the last review.
+
+
+def test_decimal_exponents_add_up_as_written():
+    # 0.1 and 0.2 as the binary fractions nearest them added up to a ratio
+    # of two 17-digit numbers; as the decimals written, they are 0.3.
+    assert derivative("x^0.1*x^0.2").endswith("/x^0.7")
+    assert derivative("x^0.3") == "0.3/x^0.7"
+    assert derivative("x^(1/3)") == "0.3333333333333333/x^0.6666666666666667"
+
+
+def test_a_named_constant_under_a_root_is_a_power_of_it():
+    assert derivative("2*pi/sqrt(pi)*x") == "2*sqrt(pi)"
+
+
+def test_a_slope_that_is_zero_everywhere_prints_0(cli):
+    result = cli("diff", "max(x, y)", "--order", "2")
+    assert result.stdout.splitlines()[-3:] == ["∂²f/∂x² = 0", "∂²f/∂x∂y = 0", "∂²f/∂y² = 0"]
+
+
+def test_calls_of_one_op_sort_by_what_they_are_of():
+    names = ["g", "a", "e1", "c", "b", "f", "d"]
+    text = derivative(f"max({', '.join(names)})", "a")
+    denominator = text.split("/", 1)[1]
+    order = [denominator.index(f"step({n} - ") for n in sorted(names) if n != "a"]
+    assert order == sorted(order), denominator

@@ -239,11 +239,11 @@ EVERY_OP = {
         "max(x, y, z)",
         {
             "x": "t1 = max(x, y, z); t2 = step(x - t1, 1); "
-            "t2/(t2 + step(z - t1, 1) + step(y - t1, 1))",
+            "t2/(t2 + step(y - t1, 1) + step(z - t1, 1))",
             "y": "t1 = max(x, y, z); t2 = step(y - t1, 1); "
-            "t2/(step(x - t1, 1) + step(z - t1, 1) + t2)",
+            "t2/(step(x - t1, 1) + t2 + step(z - t1, 1))",
             "z": "t1 = max(x, y, z); t2 = step(z - t1, 1); "
-            "t2/(step(x - t1, 1) + t2 + step(y - t1, 1))",
+            "t2/(step(x - t1, 1) + step(y - t1, 1) + t2)",
         },
     ),
 }

@@ -43,6 +43,7 @@ from .forms import (
     Number,
     Product,
     Sum,
+    exact_exponent,
     is_integer,
     number,
     over_zero,
@@ -329,7 +330,7 @@ class _Canonizer(FormWriter):
     def _powered(self, a: Sym, b: Sym) -> object:
         exponent = self.forms[b.id]
         if isinstance(exponent, (Fraction, float, int)):
-            power = Fraction(exponent) if math.isfinite(exponent) else None
+            power = exact_exponent(exponent) if math.isfinite(exponent) else None
             raised = self._as_product(a, power) if power is not None else None
             if raised is not None:
                 return raised if raised.factors else raised.coef
@@ -361,7 +362,7 @@ class _Canonizer(FormWriter):
             return self._view(first.operands[0])
         if node.op == "exp" and first.op == "log" and _positive(first.operands[0]):
             return self._view(first.operands[0])
-        if node.op == "sqrt" and first.op != CONSTANT:
+        if node.op == "sqrt" and (first.op != CONSTANT or first.name is not None):
             return Product(1, {first.id: [first, Fraction(1, 2)]})
         return self._atom(self.builder.apply(node.op, *arguments))
 

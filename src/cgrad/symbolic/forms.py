@@ -62,6 +62,15 @@ def number(value: float) -> Number:
     return value
 
 
+def exact_exponent(value: Number) -> Fraction:
+    """An exponent as the exact ratio it was written as: a float exponent
+    by its shortest decimal (0.1 is 1/10, not the binary fraction nearest
+    it), so that x^0.1*x^0.2 is x^0.3 and slopes' exponents meet."""
+    if isinstance(value, float) and not value.is_integer():
+        return Fraction(repr(value))
+    return Fraction(value)
+
+
 def is_integer(value: Number | int) -> bool:
     return isinstance(value, int) or (isinstance(value, Fraction) and value.denominator == 1)
 
@@ -213,8 +222,8 @@ class FormWriter:
             return self._node("sqrt", base)
         value = float(exponent)
         power = self.builder.constant(value)
-        if exponent.denominator != 1 and Fraction(value) != exponent:
-            # An exponent like 1/3 that no float holds: written as a ratio.
+        if exponent.denominator != 1 and exact_exponent(value) != exponent:
+            # An exponent like 1/3 that no float's decimal is: a ratio.
             power = self._constant(exponent)
         return self._node("pow", base, power)
 
@@ -238,7 +247,7 @@ class FormWriter:
         else:
             rank = 1 if inputs_first and base.op == INPUT else 2
             label = _label(base)
-        inner = _label(base.operands[0]) if base.operands else ()
+        inner = (_label(base.operands[0]), _leading_name(base)) if base.operands else ()
         return (rank, label, inner, self._digest(base))
 
     def _term_key(self, term: Sym) -> tuple:
@@ -291,6 +300,17 @@ def _label(node: Sym) -> tuple:
 
 
 _DIGITS = re.compile(r"(\d+)")
+
+
+def _leading_name(node: Sym) -> tuple:
+    """The first name down the leftmost operands (at most 8 levels), so
+    that calls of one op sort by what they are of: step(a - m, 1) before
+    step(b - m, 1)."""
+    for _ in range(8):
+        if not node.operands:
+            return _label(node) if node.op in (INPUT, CONSTANT) and node.name else ()
+        node = node.operands[0]
+    return ()
 
 
 def _chain(canonizer: FormWriter, parts: list[Sym]) -> Sym:

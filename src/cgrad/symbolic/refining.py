@@ -103,8 +103,15 @@ class Refiner:
             # What is made for a node comes from where that node came from.
             builder.origin = builder.origins[node.id]
             self.mapped[node.id] = self._refined(node)
+        found = []
+        for root in roots:
+            made = self.mapped[root.id]
+            if made.is_constant(0.0):  # a slope that is 0 everywhere is 0, not -0
+                builder.origin = builder.origins[root.id]
+                made = builder.constant(0.0)
+            found.append(made)
         builder.origin = saved
-        return [self.mapped[root.id] for root in roots]
+        return found
 
     def _children(self, node: Sym) -> list[Sym]:
         # Kept as it is now: refining makes nodes, and a node made again
