@@ -134,3 +134,16 @@ def test_calls_of_one_op_sort_by_what_they_are_of():
     denominator = text.split("/", 1)[1]
     order = [denominator.index(f"step({n} - ") for n in sorted(names) if n != "a"]
     assert order == sorted(order), denominator
+
+
+@pytest.mark.parametrize(
+    ("text", "printed"),
+    [
+        # 1e600 is past the floats: the formula is infinite, never 0/0
+        ("(1e300*x/(1 + x))^2*y", "1/0*x*y/(1 + x)^2 - 1/0*x^2*y/(1 + x)^3"),
+        # a coefficient raised past the floats stays inside its power
+        ("(1e200*x)^3*y", "3e+200*(1e+200*x)^2*y"),
+    ],
+)
+def test_numbers_past_the_floats_are_not_rewritten_into_nan(text, printed):
+    assert derivative(text) == printed

@@ -36,19 +36,8 @@ from collections.abc import Sequence
 from fractions import Fraction
 
 from ..autodiff.graph import CONSTANT, INPUT
-from .forms import (
-    ONE,
-    SMALL,
-    FormWriter,
-    Number,
-    Product,
-    Sum,
-    exact_exponent,
-    is_integer,
-    number,
-    over_zero,
-    too_big_to_raise,
-)
+from . import forms
+from .forms import ONE, SMALL, FormWriter, Number, Product, Sum, is_integer, number
 from .nodes import Builder, Sym
 from .refining import Refiner
 from .terms import LARGEST_EXPONENT as _LARGEST_EXPONENT  # kept as a power node beyond it
@@ -266,7 +255,7 @@ class _Canonizer(FormWriter):
         return Product(coef, {k: [b, e] for k, (b, e) in factors.items()})
 
     def _raised(self, form: Product, power: Number) -> Product | None:
-        if too_big_to_raise(form.coef, power):
+        if forms.too_big_to_raise(form.coef, power):
             return None  # kept as a power: raised exactly, it would not end
         try:
             coef = form.coef**power
@@ -308,7 +297,7 @@ class _Canonizer(FormWriter):
         if divisor == 0 and isinstance(dividend, (Fraction, float, int)):
             # A number over 0 is NaN or an infinity, never a coefficient 0
             # that would take the rest of a product with it.
-            return over_zero(float(dividend), float(divisor))
+            return forms.over_zero(float(dividend), float(divisor))
         p = self._as_product(a)
         q = self._as_product(b, -1) if divisor != 0 else None
         assert p is not None
@@ -330,7 +319,7 @@ class _Canonizer(FormWriter):
     def _powered(self, a: Sym, b: Sym) -> object:
         exponent = self.forms[b.id]
         if isinstance(exponent, (Fraction, float, int)):
-            power = exact_exponent(exponent) if math.isfinite(exponent) else None
+            power = forms.exact_exponent(exponent) if math.isfinite(exponent) else None
             raised = self._as_product(a, power) if power is not None else None
             if raised is not None:
                 return raised if raised.factors else raised.coef

@@ -5,7 +5,7 @@ After :mod:`cgrad.symbolic.canonical` has collected terms and factors,
 leaves up, trying for each sum:
 
 - its common factor taken out (``t*y + t*x*y`` is ``t*y*(1 + x)``, and
-  ``6*x + 2*y`` is ``2*(3*x + y)``), as SymPy's ``factor_terms`` does;
+  ``3*x^2 + 3*y^2`` is ``3*(x^2 + y^2)``), as SymPy's ``factor_terms`` does;
 - its terms' small sums multiplied out and collected
   (``0.5/x^1.5 + 0.5*(-1/x - 0.5*log(x)/x)/sqrt(x)`` is
   ``-0.25*log(x)/x^1.5``);
@@ -50,6 +50,7 @@ from .terms import (
     collected,
     common_factor,
     merge,
+    raised_number,
     split_constants,
     times,
     without,
@@ -95,9 +96,11 @@ class Refiner:
         # A formula far past textbook size is left as canonical forms wrote
         # it: rewriting its parts costs the sharing of its bindings, which
         # compounds order after order.
-        kept = [root for root in roots if self._size(root) <= _LARGEST_FORMULA]
+        # So is one with a number past the floats in it (1/0): collected
+        # with another, it would make 0/0 of a formula that is only infinite.
+        kept = [r for r in roots if self._size(r) <= _LARGEST_FORMULA and not _infinite(r)]
         for root in roots:
-            if root not in kept:
+            if self._size(root) > _LARGEST_FORMULA or _infinite(root):
                 self.mapped[root.id] = root
         for node in self._order(kept):
             # What is made for a node comes from where that node came from.
@@ -180,15 +183,18 @@ class Refiner:
         over: dict[int, list] = {}
         for base, exponent in factors.values():
             quotient = self.quotients.get(base.id)
+            raised = None
             if (
-                quotient is None
-                or not is_integer(exponent)
-                or abs(exponent) > _LARGEST_EXPANDED_POWER
+                quotient is not None
+                and is_integer(exponent)
+                and abs(exponent) <= _LARGEST_EXPANDED_POWER
             ):
+                raised = raised_number(quotient[0], exponent)
+            if quotient is None or raised is None:
                 over_coef = merge(self.made_from, over, over_coef, base, exponent)
                 continue
-            scale, parts = quotient
-            over_coef *= scale**exponent
+            over_coef *= raised
+            parts = quotient[1]
             for part, power in parts.values():
                 over_coef = merge(self.made_from, over, over_coef, part, power * exponent)
         return self._shorter(best, self.writer._product(Product(over_coef, over)))
@@ -397,6 +403,21 @@ class Refiner:
             own = 1 if top.operands else 0
             sizes[top.id] = min(_SIZE_CAP, own + sum(sizes[a.id] for a in top.operands))
         return sizes[node.id]
+
+
+def _infinite(root: Sym) -> bool:
+    """Whether a number over 0 (an infinity, or NaN) is in ``root``."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.id in seen:
+            continue
+        seen.add(node.id)
+        if node.op == "div" and node.operands[1].is_constant(0.0):
+            return True
+        stack.extend(node.operands)
+    return False
 
 
 def _sign_test(node: Sym) -> bool:

@@ -38,14 +38,28 @@ def merge(made_from: dict, factors: dict[int, list], coef: Number, node: Sym, po
         and not too_big_to_raise(form.coef, power)
         and all(abs(e * power) <= LARGEST_EXPONENT for _, e in form.factors.values())
     ):
-        if form.coef != 1:
-            scaled = number(form.coef) if isinstance(form.coef, float) else form.coef
-            coef *= scaled ** int(power)
-        for key, (base, exponent) in form.factors.items():
-            add_power(factors, key, base, exponent * power)
-        return coef
+        raised = raised_number(form.coef, power)
+        if raised is not None:
+            for key, (base, exponent) in form.factors.items():
+                add_power(factors, key, base, exponent * power)
+            return coef * raised
     add_power(factors, node.id, node, power)
     return coef
+
+
+def raised_number(value: Number, power) -> Number | None:
+    """``value ** power`` for a whole ``power``, or None where that is no
+    number (a float past the largest, a zero to a negative power)."""
+    if value == 1:
+        return value
+    scaled = number(value) if isinstance(value, float) else value
+    try:
+        raised = scaled ** int(power)
+    except (OverflowError, ZeroDivisionError):
+        return None
+    if isinstance(raised, float) and not math.isfinite(raised):
+        return None
+    return raised
 
 
 def add_power(factors: dict[int, list], key: int, base: Sym, power) -> None:
