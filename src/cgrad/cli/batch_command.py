@@ -6,9 +6,10 @@ import io
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, BinaryIO, Optional, Protocol, TextIO, cast
+from typing import IO, TYPE_CHECKING, Annotated, BinaryIO, Optional, Protocol, cast
 
 import typer
 from rich.console import Console
@@ -16,7 +17,19 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 
 from .. import compile as compile_program
 from ..batch.blocks import CHUNK_ROWS, MAX_CHUNK_ROWS, ColumnBlock, Outcome, evaluate_blocks
-from ..batch.rows import EXPRESSION_FIELD, EXTENSIONS, Format, Records, detect_format
+from ..batch.compression import buffered, compressing, decompressed
+from ..batch.formats import (
+    BINARY_FORMATS,
+    COMPRESSIONS,
+    FORMATS,
+    Kind,
+    check_compression,
+    check_format,
+    kind_from_name,
+    known_names,
+    parse_kind,
+)
+from ..batch.rows import EXPRESSION_FIELD, Format, Records
 from ..batch.writers import WRITERS, Layout, OutputFormat
 from ..errors import NAMES_SHOWN, UsageError
 from ..function import Function
@@ -25,7 +38,12 @@ from .arguments import choose, read_program, split_wrt
 from .environment import environment, open_stdin
 from .exits import FailuresFoundError
 from .files import atomic_output, open_binary, refuse_replacing_input
+from .output import GuardedStdout
 from .parameters import BatchWrt, quiet_option
+
+if TYPE_CHECKING:
+    from ..batch.arrow_files import ArrowRecords
+    from ..batch.columnar import DelimitedColumns
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -44,7 +62,8 @@ Source = Annotated[
     Optional[str],
     typer.Argument(
         metavar="INPUT",
-        help="A .csv, .tsv, .ndjson, .jsonl or .json file; '-' or nothing reads stdin.",
+        help="A .csv, .tsv, .ndjson, .jsonl, .json, .parquet, .arrow or .feather file, "
+        "optionally .gz, .bz2, .xz or .zst; '-' or nothing reads stdin.",
         show_default=False,
     ),
 ]
@@ -61,8 +80,8 @@ ProgramFile = Annotated[
 InputFormat = Annotated[
     Optional[str],
     typer.Option(
-        metavar="csv|tsv|ndjson|json",
-        help="The input's format (default: from the extension, else sniffed).",
+        metavar="csv|tsv|ndjson|json|parquet|arrow[.gz|.bz2|.xz|.zst]",
+        help="The input's format (default: from the extension, else from its bytes).",
         show_default=False,
     ),
 ]
@@ -70,8 +89,9 @@ OutputFormatOption = Annotated[
     Optional[str],
     typer.Option(
         "--format",
-        metavar="ndjson|json|csv|table",
-        help="Output format (default: table on a terminal, else ndjson).",
+        metavar="ndjson|json|csv|tsv|parquet|arrow|table[.gz|.bz2|.xz|.zst]",
+        help="Output format (default: from the extension of -o, else table on a "
+        "terminal and ndjson otherwise).",
         show_default=False,
     ),
 ]
@@ -132,14 +152,14 @@ def batch_command(
     if output is not None and program is not None:
         refuse_replacing_input("-o", output, program, "the program", "write to another file")
     tally = _Tally()
+    chosen = _output_format(output_format, output)
     with _input(source) as (stream, size):
-        records = Records(stream, _input_format(source, stream, input_format))
+        records = _records(source, stream, input_format, function, chunk_rows)
         _check_columns(records.header, function)
         layout = _layout(records.header, function, wrt_names)
-        chosen = _output_format(output_format, output)
-        with _output(output) as sink, _progress(size, stream, quiet) as advance:
-            writer = cast(_Writer, WRITERS[chosen](sink, layout))
-            chunks = evaluate_blocks(records, function, wrt_names, chunk_rows)
+        with _output(output, chosen) as sink, _progress(size, stream, quiet) as advance:
+            writer = _writer(chosen, sink, layout, records)
+            chunks = _evaluated(records, function, wrt_names, chunk_rows)
             _write_chunks(chunks, writer, tally, on_error, advance)
     if tally.failed:
         raise FailuresFoundError(tally.describe(skipped=on_error == "skip"))
@@ -283,45 +303,114 @@ def _input(source: str | None) -> Iterator[tuple[BinaryIO, int | None]]:
             )
         stdin = sys.stdin.buffer
         # Sniffing needs peek(); a test runner's stdin may be a plain BytesIO.
-        yield (stdin if hasattr(stdin, "peek") else io.BufferedReader(_Raw(stdin))), None
+        yield buffered(stdin), None
         return
     with open_binary(source) as stream:
         yield stream, os.fstat(stream.fileno()).st_size
 
 
-class _Raw(io.RawIOBase):
-    """A raw stream over any binary file object, for io.BufferedReader."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self.stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = self.stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def _input_format(source: str | None, stream: BinaryIO, given: str | None) -> Format:
-    if given is not None:
-        return Format(choose("--input-format", given, tuple(f.value for f in Format)))
+def _input_format(source: str | None, stream: BinaryIO, given: str | None) -> Kind:
+    """The input's format and compression: from --input-format, else the
+    name, else the bytes; the bytes must not contradict the name. The
+    format may still be "" here: it is judged once decompressed."""
+    named = parse_kind("--input-format", given) if given is not None else None
     path = None if source in (None, "-") else source
-    if path is not None and Path(path).suffix.lower() in EXTENSIONS:
-        return detect_format(path, b"")
-    # Sniff without consuming: the stream is a buffered reader.
+    by_name = kind_from_name(path) if path is not None else None
+    compression = named.compression if named is not None else None
+    if compression is None and path is not None:
+        compression = COMPRESSIONS.get(Path(path).suffix.lower())
+    where = path or "standard input"
     # _input made it a buffered reader, which has peek().
-    return detect_format(None, cast(io.BufferedReader, stream).peek(4096)[:4096])
+    head = cast(io.BufferedReader, stream).peek(16)[:16]
+    compression = check_compression(where, compression, head)
+    form = named.format if named is not None else by_name.format if by_name else ""
+    return Kind(form, compression)
 
 
-def _output_format(given: str | None, output: Path | None) -> OutputFormat:
+def _records(
+    source: str | None,
+    stream: BinaryIO,
+    given: str | None,
+    function: Function | None,
+    chunk_rows: int,
+) -> Records | DelimitedColumns | ArrowRecords:
+    """The reader for the input: Arrow's for CSV/TSV with one expression,
+    Parquet and Arrow files; the record reader otherwise."""
+    kind = _input_format(source, stream, given)
+    plain = decompressed(stream, kind.compression)
+    where = "standard input" if source in (None, "-") else f"{source}"
+    form = check_format(where, kind.format or None, plain.peek(4096)[:4096])
+    if form in BINARY_FORMATS:
+        from ..batch.arrow_files import ArrowRecords
+
+        return ArrowRecords(plain, form, chunk_rows)
+    if form in ("csv", "tsv") and function is not None:
+        from ..batch.columnar import DelimitedColumns
+
+        return DelimitedColumns(plain, Format(form))
+    return Records(plain, Format(form))
+
+
+def _evaluated(
+    records: Records | DelimitedColumns | ArrowRecords,
+    function: Function | None,
+    wrt: list[str] | None,
+    chunk_rows: int,
+) -> Iterable[Sequence[Outcome] | ColumnBlock]:
+    if isinstance(records, Records):
+        return evaluate_blocks(records, function, wrt, chunk_rows)
+    if function is None:
+        assert not isinstance(records, DelimitedColumns), "read by records without -e"
+        return records.outcomes(None, wrt, chunk_rows)
+    return records.outcomes(function, wrt, chunk_rows)
+
+
+def _output_format(given: str | None, output: Path | None) -> Kind:
+    """The output's format and compression: --format, else the name of
+    -o (an extension cgrad does not know is refused), else table on a
+    terminal and ndjson otherwise."""
+    named = kind_from_name(output) if output is not None else None
     if given is not None:
-        return OutputFormat(choose("--format", given, tuple(f.value for f in OutputFormat)))
-    if output is not None:
-        by_extension = {".csv": "csv", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson"}
-        return OutputFormat(by_extension.get(output.suffix.lower(), "ndjson"))
-    return OutputFormat.TABLE if environment().stdout_is_terminal else OutputFormat.NDJSON
+        kind = parse_kind("--format", given, (*FORMATS, "table"))
+        compression = kind.compression
+        if compression is None and output is not None:
+            compression = COMPRESSIONS.get(output.suffix.lower())
+        chosen = Kind(kind.format, compression)
+    elif named is not None:
+        chosen = named
+    elif output is not None and output.suffix:
+        raise UsageError(
+            f"cannot tell the format of {output} from its extension {output.suffix!r}",
+            hint=f"name it .{known_names()[1:]}, or pass --format",
+        )
+    elif output is not None:
+        chosen = Kind("ndjson")
+    else:
+        chosen = Kind("table" if environment().stdout_is_terminal else "ndjson")
+    if chosen.format == "table" and chosen.compression is not None:
+        raise UsageError("a table for people is not compressed", hint="pass --format csv.gz")
+    if output is None and _binary(chosen) and environment().stdout_is_terminal:
+        raise UsageError(
+            f"{chosen} output is not for a terminal", hint="write it with -o FILE, or pipe it"
+        )
+    return chosen
+
+
+def _binary(kind: Kind) -> bool:
+    return kind.format in BINARY_FORMATS or kind.compression is not None
+
+
+def _writer(
+    chosen: Kind, sink: IO, layout: Layout, records: Records | DelimitedColumns | ArrowRecords
+) -> _Writer:
+    form = OutputFormat(chosen.format)
+    types = getattr(records, "types", None)
+    if form.value in BINARY_FORMATS:
+        from ..batch.arrow_writers import ARROW_WRITERS
+
+        writer = ARROW_WRITERS[form](cast(BinaryIO, sink), replace(layout, types=types))
+        return cast(_Writer, writer)
+    return cast(_Writer, WRITERS[form](sink, layout))
 
 
 def _output_path(output: Path | None, source: str | None) -> Path | None:
@@ -344,12 +433,40 @@ def _carried(header: list[str] | None, function: Function | None) -> tuple[str, 
 
 
 @contextmanager
-def _output(path: Path | None) -> Iterator[TextIO]:
+def _output(path: Path | None, kind: Kind) -> Iterator[IO]:
+    """Where the writer writes: stdout or -o (written atomically), text or
+    bytes, compressed as ``kind`` says."""
+    if not _binary(kind):
+        if path is None:
+            yield sys.stdout
+        else:
+            with atomic_output(path) as sink:
+                yield sink
+        return
     if path is None:
-        yield sys.stdout
-    else:
-        with atomic_output(path) as sink:
-            yield sink
+        sys.stdout.flush()
+        yield from _encoded(cast(BinaryIO, GuardedStdout(sys.stdout.buffer)), kind)
+        return
+    with atomic_output(path, binary=True) as raw:
+        yield from _encoded(raw, kind)
+
+
+def _encoded(raw: BinaryIO, kind: Kind) -> Iterator[IO]:
+    """``raw``, compressed as ``kind`` says, as text for a text format."""
+    stream = compressing(raw, kind.compression)
+    sink: IO = stream
+    if kind.format not in BINARY_FORMATS:
+        sink = io.TextIOWrapper(cast(IO[bytes], stream), encoding="utf-8", newline="")
+    try:
+        yield sink
+    except BaseException:
+        # The output is thrown away: end the compressor without a word.
+        with suppress(Exception):
+            sink.close()
+        raise
+    if sink is not raw:
+        sink.close()  # the end of the compressed stream, written now
+    raw.flush()
 
 
 @contextmanager

@@ -1,0 +1,191 @@
+"""CSV and TSV read by Apache Arrow's C++ reader, block by block.
+
+The file is cut into blocks of whole lines; Arrow parses a block into
+columns (the inputs as float64, the rest as text) and the columns go
+through the expression at once. Arrow is strict where it could disagree
+with the record reader, and any block it refuses, or whose rows need a word
+of their own, is read again by the record reader (:mod:`cgrad.batch.rows`),
+which gives each bad row its number, its line and its error exactly as
+before. A block with a quote or a lone carriage return (where a line
+break may sit inside a field) hands the rest of the file to the record
+reader, which knows quoting; a NaN among the inputs sends its block there
+too, since Arrow reads a few spellings of NaN that Python's float() refuses.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from typing import BinaryIO
+
+import numpy as np
+
+from ..function import Function
+from .blocks import ColumnBlock, Outcome, evaluate_blocks
+from .delimited import MAX_LINE
+from .rows import ID_FIELD, Format, Records
+
+# Bytes read per block for each record a chunk is asked to hold (so that
+# --chunk-rows keeps its meaning about: a 4,096-row chunk is 192 KiB).
+BYTES_PER_ROW = 48
+# The smallest and largest block, in bytes.
+MIN_BLOCK = 64
+MAX_BLOCK = 16 << 20
+
+Chunk = list[Outcome] | ColumnBlock
+
+
+class _Chained(io.RawIOBase):
+    """Bytes already read, then the rest of a stream."""
+
+    def __init__(self, first: bytes, rest: BinaryIO | None) -> None:
+        self.first = memoryview(first)
+        self.rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.first:
+            count = min(len(buffer), len(self.first))
+            buffer[:count] = self.first[:count]
+            self.first = self.first[count:]
+            return count
+        if self.rest is None:
+            return 0
+        data = self.rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _chained(first: bytes, rest: BinaryIO | None = None) -> io.BufferedReader:
+    return io.BufferedReader(_Chained(first, rest))
+
+
+class DelimitedColumns:
+    """The CSV/TSV records of ``stream`` (binary, buffered) for one
+    expression: ``header`` names the columns, :meth:`outcomes` evaluates."""
+
+    def __init__(self, stream: io.BufferedReader, format: Format) -> None:
+        self.stream = stream
+        self.format = format
+        # The lines up to the header (blank ones, then the header), kept to
+        # put in front of a block the record reader reads again.
+        self.prefix = b""
+        # The record reader from the start, when the header has a quote.
+        self.fallback: Records | None = None
+        lines = []
+        while True:
+            line = stream.readline(MAX_LINE + 1)
+            lines.append(line)
+            if line.strip(b"\r\n") or not line:
+                break
+        self.prefix = b"".join(lines)
+        if not _plain(self.prefix) or len(lines[-1]) > MAX_LINE:
+            self.fallback = Records(_chained(self.prefix, stream), format)
+            self.header = self.fallback.header
+            return
+        self.header = Records(_chained(self.prefix), format).header
+
+    def outcomes(
+        self, function: Function, wrt: Sequence[str] | None, chunk_rows: int
+    ) -> Iterator[Chunk]:
+        """Outcomes chunk by chunk, in input order, as
+        :func:`~cgrad.batch.blocks.evaluate_blocks` gives them."""
+        if self.fallback is not None:
+            yield from evaluate_blocks(self.fallback, function, wrt, chunk_rows)
+            return
+        size = min(max(chunk_rows * BYTES_PER_ROW, MIN_BLOCK), MAX_BLOCK)
+        # The lines and records of the blocks before this one (the record
+        # reader counts the header's lines itself: it reads them again).
+        lines, rows = 0, 0
+        parser = _Parser(self.header or [], function, self.format)
+        while block := self._block(size):
+            if not _plain(block) or len(block) - block.rfind(b"\n") - 1 > MAX_LINE:
+                rest = Records(_chained(self.prefix + block, self.stream), self.format, rows, lines)
+                yield from evaluate_blocks(rest, function, wrt, chunk_rows)
+                return
+            columns = parser.block(block, rows, wrt)
+            if columns is None:
+                again = Records(_chained(self.prefix + block), self.format, rows, lines)
+                for chunk in evaluate_blocks(again, function, wrt, chunk_rows):
+                    rows += chunk.count if isinstance(chunk, ColumnBlock) else len(chunk)
+                    yield chunk
+            else:
+                rows += columns.count
+                yield columns
+            lines += block.count(b"\n")
+
+    def _block(self, size: int) -> bytes:
+        """Whole lines, about ``size`` bytes of them (fewer when a pipe has
+        no more yet, so that a slow stream is answered as it comes)."""
+        block = self.stream.read1(size)
+        if block and not block.endswith(b"\n"):
+            block += self.stream.readline(MAX_LINE + 1)
+        return block
+
+
+def _plain(block: bytes) -> bool:
+    """No quote and no lone carriage return: every line break ends a row."""
+    return b'"' not in block and block.count(b"\r") == block.count(b"\r\n")
+
+
+class _Parser:
+    """Arrow's CSV reader, set up once for one header and expression."""
+
+    def __init__(self, header: list[str], function: Function, format: Format) -> None:
+        import pyarrow as pa
+        import pyarrow.csv as pv
+
+        self.function = function
+        self.header = header
+        inputs = set(function.inputs)
+        types = {name: pa.float64() if name in inputs else pa.string() for name in header}
+        self.read_options = pv.ReadOptions(column_names=header, use_threads=False)
+        self.parse_options = pv.ParseOptions(
+            delimiter="\t" if format == Format.TSV else ",", quote_char=False
+        )
+        # No null values: an empty field is no number (Arrow then refuses the
+        # block) and stays an empty text in a carried column.
+        self.convert_options = pv.ConvertOptions(
+            column_types=types, null_values=[], strings_can_be_null=False
+        )
+        self.read_csv = pv.read_csv
+        self.errors = (pa.ArrowInvalid,)
+
+    def block(self, block: bytes, rows: int, wrt: Sequence[str] | None) -> ColumnBlock | None:
+        """The block's outcomes as columns, or None when the record reader
+        must say something about one of its rows."""
+        import pyarrow as pa
+
+        options = self.read_options
+        options.block_size = max(len(block) + 1, 1 << 16)
+        try:
+            table = self.read_csv(
+                pa.py_buffer(block),
+                read_options=options,
+                parse_options=self.parse_options,
+                convert_options=self.convert_options,
+            )
+        except self.errors:
+            return None
+        function = self.function
+        inputs = {name: table.column(name).to_numpy() for name in function.inputs}
+        if any(np.isnan(column).any() for column in inputs.values()):
+            return None
+        result = function.evaluate(inputs, wrt=wrt)
+        if result.warnings:
+            return None
+        count = table.num_rows
+        skip = {*function.inputs, ID_FIELD}
+        return ColumnBlock(
+            first_row=rows + 1,
+            count=count,
+            ids=table.column(ID_FIELD).to_pylist() if ID_FIELD in self.header else None,
+            inputs=inputs,
+            value=np.broadcast_to(result.value, (count,)),
+            gradient={n: np.broadcast_to(g, (count,)) for n, g in result.gradient.items()},
+            carried={
+                name: table.column(name).to_pylist() for name in self.header if name not in skip
+            },
+        )
