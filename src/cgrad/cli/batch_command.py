@@ -2,48 +2,34 @@
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import replace
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, BinaryIO, Optional, Protocol, cast
+from typing import TYPE_CHECKING, Annotated, BinaryIO, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from .. import compile as compile_program
-from ..batch.blocks import CHUNK_ROWS, MAX_CHUNK_ROWS, ColumnBlock, Outcome, evaluate_blocks
-from ..batch.compression import buffered, compressing, decompressed
-from ..batch.formats import (
-    BINARY_FORMATS,
-    COMPRESSIONS,
-    FORMATS,
-    Kind,
-    check_compression,
-    check_format,
-    kind_from_name,
-    known_names,
-    parse_kind,
-)
-from ..batch.rows import EXPRESSION_FIELD, Format, Records
-from ..batch.writers import WRITERS, Layout, OutputFormat
+from ..batch.blocks import CHUNK_ROWS, MAX_CHUNK_ROWS, ColumnBlock, Outcome
+from ..batch.compression import buffered
+from ..batch.rows import EXPRESSION_FIELD
+from ..batch.writers import Layout
 from ..errors import NAMES_SHOWN, UsageError
 from ..function import Function
 from .application import command
 from .arguments import choose, read_program, split_wrt
+from .batch_io import Writer, evaluated, open_output, open_records, open_writer, output_kind
 from .environment import environment, open_stdin
 from .exits import FailuresFoundError
-from .files import atomic_output, open_binary, refuse_replacing_input
-from .output import GuardedStdout
+from .files import open_binary, refuse_replacing_input
 from .parameters import BatchWrt, quiet_option
 
 if TYPE_CHECKING:
-    from ..batch.arrow_files import ArrowRecords
-    from ..batch.columnar import DelimitedColumns
+    pass
 
 EXAMPLES = """
 [bold]Examples[/bold]
@@ -152,30 +138,22 @@ def batch_command(
     if output is not None and program is not None:
         refuse_replacing_input("-o", output, program, "the program", "write to another file")
     tally = _Tally()
-    chosen = _output_format(output_format, output)
+    chosen = output_kind(output_format, output)
     with _input(source) as (stream, size):
-        records = _records(source, stream, input_format, function, chunk_rows)
+        records = open_records(source, stream, input_format, function, chunk_rows)
         _check_columns(records.header, function)
         layout = _layout(records.header, function, wrt_names)
-        with _output(output, chosen) as sink, _progress(size, stream, quiet) as advance:
-            writer = _writer(chosen, sink, layout, records)
-            chunks = _evaluated(records, function, wrt_names, chunk_rows)
+        with open_output(output, chosen) as sink, _progress(size, stream, quiet) as advance:
+            writer = open_writer(chosen, sink, layout, records)
+            chunks = evaluated(records, function, wrt_names, chunk_rows)
             _write_chunks(chunks, writer, tally, on_error, advance)
     if tally.failed:
         raise FailuresFoundError(tally.describe(skipped=on_error == "skip"))
 
 
-class _Writer(Protocol):
-    """What every writer of :data:`cgrad.batch.writers.WRITERS` does."""
-
-    def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None: ...
-
-    def close(self) -> None: ...
-
-
 def _write_chunks(
     chunks: Iterable[Sequence[Outcome] | ColumnBlock],
-    writer: _Writer,
+    writer: Writer,
     tally: _Tally,
     on_error: str,
     advance: Callable[[], None],
@@ -309,110 +287,6 @@ def _input(source: str | None) -> Iterator[tuple[BinaryIO, int | None]]:
         yield stream, os.fstat(stream.fileno()).st_size
 
 
-def _input_format(source: str | None, stream: BinaryIO, given: str | None) -> Kind:
-    """The input's format and compression: from --input-format, else the
-    name, else the bytes; the bytes must not contradict the name. The
-    format may still be "" here: it is judged once decompressed."""
-    named = parse_kind("--input-format", given) if given is not None else None
-    path = None if source in (None, "-") else source
-    by_name = kind_from_name(path) if path is not None else None
-    compression = named.compression if named is not None else None
-    if compression is None and path is not None:
-        compression = COMPRESSIONS.get(Path(path).suffix.lower())
-    where = path or "standard input"
-    # _input made it a buffered reader, which has peek().
-    head = cast(io.BufferedReader, stream).peek(16)[:16]
-    compression = check_compression(where, compression, head)
-    form = named.format if named is not None else by_name.format if by_name else ""
-    return Kind(form, compression)
-
-
-def _records(
-    source: str | None,
-    stream: BinaryIO,
-    given: str | None,
-    function: Function | None,
-    chunk_rows: int,
-) -> Records | DelimitedColumns | ArrowRecords:
-    """The reader for the input: Arrow's for CSV/TSV with one expression,
-    Parquet and Arrow files; the record reader otherwise."""
-    kind = _input_format(source, stream, given)
-    plain = decompressed(stream, kind.compression)
-    where = "standard input" if source in (None, "-") else f"{source}"
-    form = check_format(where, kind.format or None, plain.peek(4096)[:4096])
-    if form in BINARY_FORMATS:
-        from ..batch.arrow_files import ArrowRecords
-
-        return ArrowRecords(plain, form, chunk_rows)
-    if form in ("csv", "tsv") and function is not None:
-        from ..batch.columnar import DelimitedColumns
-
-        return DelimitedColumns(plain, Format(form))
-    return Records(plain, Format(form))
-
-
-def _evaluated(
-    records: Records | DelimitedColumns | ArrowRecords,
-    function: Function | None,
-    wrt: list[str] | None,
-    chunk_rows: int,
-) -> Iterable[Sequence[Outcome] | ColumnBlock]:
-    if isinstance(records, Records):
-        return evaluate_blocks(records, function, wrt, chunk_rows)
-    if function is None:
-        assert not isinstance(records, DelimitedColumns), "read by records without -e"
-        return records.outcomes(None, wrt, chunk_rows)
-    return records.outcomes(function, wrt, chunk_rows)
-
-
-def _output_format(given: str | None, output: Path | None) -> Kind:
-    """The output's format and compression: --format, else the name of
-    -o (an extension cgrad does not know is refused), else table on a
-    terminal and ndjson otherwise."""
-    named = kind_from_name(output) if output is not None else None
-    if given is not None:
-        kind = parse_kind("--format", given, (*FORMATS, "table"))
-        compression = kind.compression
-        if compression is None and output is not None:
-            compression = COMPRESSIONS.get(output.suffix.lower())
-        chosen = Kind(kind.format, compression)
-    elif named is not None:
-        chosen = named
-    elif output is not None and output.suffix:
-        raise UsageError(
-            f"cannot tell the format of {output} from its extension {output.suffix!r}",
-            hint=f"name it .{known_names()[1:]}, or pass --format",
-        )
-    elif output is not None:
-        chosen = Kind("ndjson")
-    else:
-        chosen = Kind("table" if environment().stdout_is_terminal else "ndjson")
-    if chosen.format == "table" and chosen.compression is not None:
-        raise UsageError("a table for people is not compressed", hint="pass --format csv.gz")
-    if output is None and _binary(chosen) and environment().stdout_is_terminal:
-        raise UsageError(
-            f"{chosen} output is not for a terminal", hint="write it with -o FILE, or pipe it"
-        )
-    return chosen
-
-
-def _binary(kind: Kind) -> bool:
-    return kind.format in BINARY_FORMATS or kind.compression is not None
-
-
-def _writer(
-    chosen: Kind, sink: IO, layout: Layout, records: Records | DelimitedColumns | ArrowRecords
-) -> _Writer:
-    form = OutputFormat(chosen.format)
-    types = getattr(records, "types", None)
-    if form.value in BINARY_FORMATS:
-        from ..batch.arrow_writers import ARROW_WRITERS
-
-        writer = ARROW_WRITERS[form](cast(BinaryIO, sink), replace(layout, types=types))
-        return cast(_Writer, writer)
-    return cast(_Writer, WRITERS[form](sink, layout))
-
-
 def _output_path(output: Path | None, source: str | None) -> Path | None:
     """``-o`` checked before any work: '-' is stdout, a directory or the
     input itself are refused."""
@@ -430,43 +304,6 @@ def _carried(header: list[str] | None, function: Function | None) -> tuple[str, 
         return None
     inputs = set(function.inputs) if function else set()
     return tuple(name for name in header if name not in inputs and name != "id")
-
-
-@contextmanager
-def _output(path: Path | None, kind: Kind) -> Iterator[IO]:
-    """Where the writer writes: stdout or -o (written atomically), text or
-    bytes, compressed as ``kind`` says."""
-    if not _binary(kind):
-        if path is None:
-            yield sys.stdout
-        else:
-            with atomic_output(path) as sink:
-                yield sink
-        return
-    if path is None:
-        sys.stdout.flush()
-        yield from _encoded(cast(BinaryIO, GuardedStdout(sys.stdout.buffer)), kind)
-        return
-    with atomic_output(path, binary=True) as raw:
-        yield from _encoded(raw, kind)
-
-
-def _encoded(raw: BinaryIO, kind: Kind) -> Iterator[IO]:
-    """``raw``, compressed as ``kind`` says, as text for a text format."""
-    stream = compressing(raw, kind.compression)
-    sink: IO = stream
-    if kind.format not in BINARY_FORMATS:
-        sink = io.TextIOWrapper(cast(IO[bytes], stream), encoding="utf-8", newline="")
-    try:
-        yield sink
-    except BaseException:
-        # The output is thrown away: end the compressor without a word.
-        with suppress(Exception):
-            sink.close()
-        raise
-    if sink is not raw:
-        sink.close()  # the end of the compressed stream, written now
-    raw.flush()
 
 
 @contextmanager
