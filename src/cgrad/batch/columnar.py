@@ -25,11 +25,12 @@ from .blocks import ColumnBlock, Outcome, evaluate_blocks
 from .delimited import MAX_LINE
 from .rows import ID_FIELD, Format, Records
 
-# Bytes read per block for each record a chunk is asked to hold (so that
-# --chunk-rows keeps its meaning about: a 4,096-row chunk is 192 KiB).
+# Bytes read per block for each record a chunk is asked to hold.
 BYTES_PER_ROW = 48
-# The smallest and largest block, in bytes.
-MIN_BLOCK = 64
+# The smallest and largest block, in bytes: Arrow's cost per call is
+# spread over many rows (a slow stream wanting an answer per record asks
+# for small chunks, which the record reader serves instead).
+MIN_BLOCK = 1 << 20
 MAX_BLOCK = 16 << 20
 
 Chunk = list[Outcome] | ColumnBlock
@@ -119,7 +120,7 @@ class DelimitedColumns:
     def _block(self, size: int) -> bytes:
         """Whole lines, about ``size`` bytes of them (fewer when a pipe has
         no more yet, so that a slow stream is answered as it comes)."""
-        block = self.stream.read1(size)
+        block = self.stream.read(size)
         if block and not block.endswith(b"\n"):
             block += self.stream.readline(MAX_LINE + 1)
         return block
@@ -127,7 +128,9 @@ class DelimitedColumns:
 
 def _plain(block: bytes) -> bool:
     """No quote and no lone carriage return: every line break ends a row."""
-    return b'"' not in block and block.count(b"\r") == block.count(b"\r\n")
+    if b'"' in block:
+        return False
+    return b"\r" not in block or block.count(b"\r") == block.count(b"\r\n")
 
 
 class _Parser:

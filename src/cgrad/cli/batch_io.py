@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO, Protocol, cast
 
-from ..batch.blocks import ColumnBlock, Outcome, evaluate_blocks
+from ..batch.blocks import CHUNK_ROWS, ColumnBlock, Outcome, evaluate_blocks
 from ..batch.compression import compressing, decompressed
 from ..batch.formats import (
     BINARY_FORMATS,
@@ -72,8 +72,10 @@ def open_records(
     function: Function | None,
     chunk_rows: int,
 ) -> Records | DelimitedColumns | ArrowRecords:
-    """The reader for the input: Arrow's for CSV/TSV with one expression,
-    Parquet and Arrow files; the record reader otherwise."""
+    """The reader for the input: Arrow's for Parquet and Arrow files, and
+    for CSV/TSV with one expression in chunks of the default size or more;
+    the record reader otherwise (smaller chunks ask for prompt answers to a
+    slow stream, which Arrow's blocks of a megabyte would hold back)."""
     kind = input_kind(source, stream, given)
     plain = decompressed(stream, kind.compression)
     where = "standard input" if source in (None, "-") else f"{source}"
@@ -82,7 +84,7 @@ def open_records(
         from ..batch.arrow_files import ArrowRecords
 
         return ArrowRecords(plain, form, chunk_rows)
-    if form in ("csv", "tsv") and function is not None:
+    if form in ("csv", "tsv") and function is not None and chunk_rows >= CHUNK_ROWS:
         from ..batch.columnar import DelimitedColumns
 
         return DelimitedColumns(plain, Format(form))
