@@ -161,7 +161,10 @@ class ParquetWriter(_Gathering):
     def open(self, schema: Any) -> Any:
         import pyarrow.parquet as pq
 
-        return pq.ParquetWriter(self.stream, schema)
+        # A dictionary of float64 values is wasted work: they rarely repeat.
+        # Text and carried columns, which often do, keep theirs.
+        coded = [field.name for field in schema if not pa.types.is_floating(field.type)]
+        return pq.ParquetWriter(self.stream, schema, use_dictionary=coded)
 
 
 class ArrowWriter(_Gathering):
