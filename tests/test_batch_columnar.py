@@ -8,11 +8,13 @@ from __future__ import annotations
 import math
 import struct
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cgrad.batch import columnar
+from cgrad.batch import arrow_text, columnar, json_text
+from cgrad.numerals import number_texts
 
 # Below the default chunk, the command uses the record reader (see
 # cli/batch_io.open_records): the same input run both ways.
@@ -169,3 +171,20 @@ def test_clean_blocks_are_read_by_arrow_and_others_by_the_record_reader(
     assert len(result.stdout.splitlines()) == 79
     # Every block but the one with the bad row went through Arrow.
     assert answers.count(False) == 1 and answers.count(True) > 10
+
+
+@settings(max_examples=200, deadline=None)
+@given(numbers=st.lists(FLOATS, min_size=1, max_size=50),
+       texts=st.lists(st.text(), min_size=50, max_size=50))  # fmt: skip
+def test_arrow_joins_columns_into_the_same_text_as_python(numbers, texts):
+    # Once pyarrow is loaded, blocks of outcomes are written by its kernels;
+    # without it, by lists of Python strings: the same bytes.
+    column = np.array(numbers)
+    count = len(numbers)
+    segments = ['{"row": ', ', "x": ', ", ", "}\n"]
+    columns = [texts[:count], column, np.array(1.5)]
+    expected = json_text._interleaved(
+        segments, [texts[:count], number_texts(column), number_texts(np.full(count, 1.5))], count
+    )
+    assert arrow_text.interleaved(segments, columns, count) == expected
+    assert arrow_text.number_array(column).to_pylist() == [t.encode() for t in number_texts(column)]

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from collections.abc import Sequence
 from json.encoder import encode_basestring
 from typing import Any
+
+import numpy as np
 
 from ..numerals import json_number, json_text, number_texts
 from .blocks import ColumnBlock, Outcome
@@ -95,19 +98,21 @@ def _interleaved(segments: Sequence[str], columns: Sequence[Sequence[str]], coun
 
 
 class Pieces:
-    """Text with a column of values wherever :meth:`add` is called."""
+    """Text with a column of values wherever :meth:`add` is called: a list
+    of texts, or a float64 array whose numbers are written as
+    :func:`~cgrad.numerals.number_texts` writes them."""
 
     def __init__(self, text: str = "") -> None:
         self.segments: list[str] = []
-        self.columns: list[Sequence[str]] = []
+        self.columns: list[Sequence[str] | np.ndarray] = []
         self.pending = text
 
-    def add(self, column: Sequence[str], after: str = "") -> None:
+    def add(self, column: Sequence[str] | np.ndarray, after: str = "") -> None:
         self.segments.append(self.pending)
         self.columns.append(column)
         self.pending = after
 
-    def add_object(self, columns: dict[str, Sequence[str]]) -> None:
+    def add_object(self, columns: dict[str, Sequence[str] | np.ndarray]) -> None:
         """A JSON object with a column per key (and "{}" for none)."""
         opening = "{"
         for name, column in columns.items():
@@ -120,7 +125,19 @@ class Pieces:
         """The records, ``separator`` between them."""
         if count == 0:
             return ""
-        text = _interleaved([*self.segments, self.pending + separator], self.columns, count)
+        segments = [*self.segments, self.pending + separator]
+        if "pyarrow" in sys.modules:
+            # Arrow is loaded (it read the input): its kernels join the
+            # columns in C. Without it, lists of Python strings do.
+            from .arrow_text import interleaved
+
+            text = interleaved(segments, self.columns, count)
+        else:
+            columns = [
+                number_texts(np.broadcast_to(c, (count,))) if isinstance(c, np.ndarray) else c
+                for c in self.columns
+            ]
+            text = _interleaved(segments, columns, count)
         return text[: len(text) - len(separator)]
 
 
@@ -134,11 +151,11 @@ def block_text(block: ColumnBlock, separator: str) -> str:
         pieces.pending += ', "id": '
         pieces.add(list(map(encode_basestring, block.ids)))
     pieces.pending += ', "inputs": '
-    pieces.add_object({name: number_texts(column) for name, column in block.inputs.items()})
+    pieces.add_object(dict(block.inputs))
     pieces.pending += ', "value": '
-    pieces.add(number_texts(block.value))
+    pieces.add(block.value)
     pieces.pending += ', "gradient": '
-    pieces.add_object({name: number_texts(column) for name, column in block.gradient.items()})
+    pieces.add_object(dict(block.gradient))
     if block.carried:
         pieces.pending += ', "extra": '
         carried = block.carried.items()

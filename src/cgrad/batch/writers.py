@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TextIO
 
-from ..numerals import format_short, json_number, number_text, number_texts
+from ..numerals import format_short, json_number, number_text
 from .aligned import column_widths, padded
 from .blocks import ColumnBlock, Outcome
 from .json_text import Pieces, as_text_columns, dumps, records_text
@@ -175,14 +175,14 @@ class CsvWriter:
         if layout.has_id:
             pieces.add(_csv_fields(block.ids, quoted) if block.ids else [""] * count, comma)
         for name in layout.inputs:
-            pieces.add(number_texts(block.inputs[name]), comma)
+            pieces.add(block.inputs[name], comma)
         for name in layout.carried or ():
             carried = block.carried.get(name)
             pieces.add(_csv_fields(carried, quoted) if carried else [""] * count, comma)
-        pieces.add(number_texts(block.value))
+        pieces.add(block.value)
         for name in layout.gradient_columns:
             pieces.pending += comma
-            pieces.add(number_texts(block.gradient[name]))
+            pieces.add(block.gradient[name])
         # The empty ones: extra (for free-form input), error and warnings.
         pieces.pending += comma * (3 if layout.carried is None else 2)
         return pieces.joined(count, "\n") + "\n"
