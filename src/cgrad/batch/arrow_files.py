@@ -63,7 +63,9 @@ class ArrowRecords:
             shutil.copyfileobj(stream, self._spool, 1 << 20)
             self._spool.seek(0)
             source = self._spool
-        parquet = pq.ParquetFile(source)
+        # Column chunks read through a small buffer, not pre-buffered whole:
+        # memory then stays flat whatever the row groups' size.
+        parquet = pq.ParquetFile(source, pre_buffer=False, buffer_size=1 << 20)
         return parquet.iter_batches(batch_size=chunk_rows), parquet.schema_arrow
 
     def batches(self) -> Iterator[Any]:
