@@ -314,3 +314,38 @@ def test_sigterm_during_a_parquet_write_leaves_the_previous_file(tmp_path, wait_
     assert stderr == b"\n"
     assert list(tmp_path.glob(".*.tmp")) == []
     assert target.read_bytes() == previous
+
+
+def test_per_record_expressions_from_parquet_to_compressed_csv(cli, tmp_path):
+    source = tmp_path / "jobs.parquet"
+    pq.write_table(pa.table({"expr": ["2*x", "sinn(x)"], "x": [1.0, 2.0]}), source)
+    target = tmp_path / "out.csv.bz2"
+    result = cli("batch", str(source), "-o", str(target))
+    assert result.exit_code == 1
+    assert bz2.decompress(target.read_bytes()).decode().splitlines() == [
+        "row,expr,inputs,value,gradient,extra,error,warnings",
+        '1,2*x,"{""x"": 1.0}",2.0,"{""x"": 2.0}",,,',
+        "2,sinn(x),,,,,\"unknown_function: unknown function 'sinn' at line 1, column 1 "
+        '(hint: did you mean sin, sinh or sign?)",',
+    ]
+
+
+def test_no_records_still_make_a_parquet_file_with_the_columns(cli, tmp_path):
+    target = tmp_path / "out.parquet"
+    result = cli("batch", "-e", "x", "-o", str(target), input="x\n")
+    assert result.exit_code == 0
+    table = pq.read_table(target)
+    assert table.num_rows == 0
+    assert table.schema.names == ["row", "x", "value", "grad_x", "error", "warnings"]
+
+
+def test_parquet_is_not_written_to_a_terminal(cli):
+    from cgrad.cli.environment import Environment, given
+
+    with given(Environment(False, True, False)):
+        result = cli("batch", "-e", "x", "--format", "parquet", input="x\n1\n")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "cgrad: error: parquet output is not for a terminal\n"
+        "hint: write it with -o FILE, or pipe it\n"
+    )

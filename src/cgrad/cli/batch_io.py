@@ -100,8 +100,8 @@ def evaluated(
     if isinstance(records, Records):
         return evaluate_blocks(records, function, wrt, chunk_rows)
     if function is None:
-        assert not isinstance(records, DelimitedColumns), "read by records without -e"
-        return records.outcomes(None, wrt, chunk_rows)
+        # Without -e, CSV goes to the record reader: only Arrow files are here.
+        return cast("ArrowRecords", records).outcomes(None, wrt, chunk_rows)
     return records.outcomes(function, wrt, chunk_rows)
 
 
