@@ -349,3 +349,28 @@ def test_parquet_is_not_written_to_a_terminal(cli):
         "cgrad: error: parquet output is not for a terminal\n"
         "hint: write it with -o FILE, or pipe it\n"
     )
+
+
+@pytest.mark.parametrize("on_error", ["record", "skip", "fail"])
+@pytest.mark.parametrize("compression", ["", ".gz"])
+@pytest.mark.parametrize("form", FORMATS)
+def test_a_bad_row_keeps_its_number_and_error_in_every_format(
+    cli, tmp_path, form, compression, on_error
+):
+    frame = pd.DataFrame({"x": ["1.5", "abc", "2.5"], "y": ["2", "3", "4"]})
+    path = tmp_path / f"points.{form}{compression}"
+    path.write_bytes(_compressed(_encoded(frame, form), compression))
+    result = cli("batch", str(path), "-e", "x*y", "--on-error", on_error)
+    assert result.exit_code == 1
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    good = [
+        {"row": 1, "inputs": {"x": 1.5, "y": 2.0}, "value": 3.0, "gradient": {"x": 2.0, "y": 1.5}},
+        {"row": 3, "inputs": {"x": 2.5, "y": 4.0}, "value": 10.0, "gradient": {"x": 4.0, "y": 2.5}},
+    ]
+    error = {"type": "invalid_value", "message": "the value of x is not a number: 'abc'"}
+    expected = {
+        "record": [good[0], {"row": 2, "error": error}, good[1]],
+        "skip": good,
+        "fail": good[:1],
+    }[on_error]
+    assert records == expected
