@@ -181,10 +181,14 @@ def test_arrow_joins_columns_into_the_same_text_as_python(numbers, texts):
     # without it, by lists of Python strings: the same bytes.
     column = np.array(numbers)
     count = len(numbers)
-    segments = ['{"row": ', ', "x": ', ", ", "}\n"]
-    columns = [texts[:count], column, np.array(1.5)]
+    segments = ['{"row": ', ', "id": ', ', "x": ', ", ", "}\n"]
+    rows = json_text.row_numbers(5, count)
+    columns = [rows, texts[:count], column, np.array(1.5)]
     expected = json_text._interleaved(
-        segments, [texts[:count], number_texts(column), number_texts(np.full(count, 1.5))], count
-    )
+        segments,
+        [[str(r) for r in range(5, 5 + count)], texts[:count], number_texts(column),
+         number_texts(np.full(count, 1.5))],
+        count,
+    )  # fmt: skip
     assert arrow_text.interleaved(segments, columns, count) == expected
     assert arrow_text.number_array(column).to_pylist() == [t.encode() for t in number_texts(column)]

@@ -24,8 +24,7 @@ def number_array(column: np.ndarray) -> Any:
     that orjson writes otherwise than repr (below 1e-4, and the
     non-finite ones) are redone one by one, as number_texts does."""
     column = np.ascontiguousarray(column, dtype=np.float64).reshape(-1)
-    text = orjson.dumps(column, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1]
-    texts = pc.split_pattern(pa.array([text], _BYTES), b",").flatten()
+    texts = _split(orjson.dumps(column, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1])
     magnitude = np.abs(column)
     with np.errstate(invalid="ignore"):
         redo = ~((magnitude >= 1e-4) & (magnitude <= np.finfo(np.float64).max))
@@ -36,10 +35,27 @@ def number_array(column: np.ndarray) -> Any:
     return texts
 
 
+def _split(text: bytes) -> Any:
+    """``b"1.5,2.0"`` as the array [b"1.5", b"2.0"]: the commas found and
+    dropped by numpy, the array made from the buffers (no copy per value)."""
+    raw = np.frombuffer(text, dtype=np.uint8)
+    commas = np.flatnonzero(raw == ord(","))
+    # Value i ends where comma i was, less the i commas dropped before it.
+    offsets = np.empty(len(commas) + 2, dtype=np.int64)
+    offsets[0] = 0
+    offsets[1:-1] = commas - np.arange(len(commas))
+    offsets[-1] = len(raw) - len(commas)
+    data = raw[raw != ord(",")] if len(commas) else raw
+    return pa.Array.from_buffers(
+        _BYTES, len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+
+
 def interleaved(segments: Sequence[str], columns: Sequence[Any], count: int) -> str:
     """``segments[0] + columns[0][i] + segments[1] + ... + segments[-1]``
     for every i, as one string; a column is a float64 array (its numbers
-    written as :func:`number_array` writes them) or a list of texts."""
+    written as :func:`number_array` writes them), an integer array, or a
+    list of texts."""
     items: list[Any] = []
     for index, segment in enumerate(segments):
         if segment:
@@ -55,6 +71,8 @@ def interleaved(segments: Sequence[str], columns: Sequence[Any], count: int) -> 
 
 
 def _bytes(column: Any, count: int) -> Any:
+    if isinstance(column, np.ndarray) and column.dtype.kind == "i":
+        return pa.array(column).cast(pa.large_string()).cast(_BYTES)
     if isinstance(column, np.ndarray):
         return number_array(np.broadcast_to(column, (count,)))
     return pa.array(column, pa.large_string()).cast(_BYTES)

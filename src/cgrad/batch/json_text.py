@@ -99,8 +99,8 @@ def _interleaved(segments: Sequence[str], columns: Sequence[Sequence[str]], coun
 
 class Pieces:
     """Text with a column of values wherever :meth:`add` is called: a list
-    of texts, or a float64 array whose numbers are written as
-    :func:`~cgrad.numerals.number_texts` writes them."""
+    of texts, an integer array, or a float64 array whose numbers are
+    written as :func:`~cgrad.numerals.number_texts` writes them."""
 
     def __init__(self, text: str = "") -> None:
         self.segments: list[str] = []
@@ -133,12 +133,22 @@ class Pieces:
 
             text = interleaved(segments, self.columns, count)
         else:
-            columns = [
-                number_texts(np.broadcast_to(c, (count,))) if isinstance(c, np.ndarray) else c
-                for c in self.columns
-            ]
+            columns = [_texts(column, count) for column in self.columns]
             text = _interleaved(segments, columns, count)
         return text[: len(text) - len(separator)]
+
+
+def _texts(column: Sequence[str] | np.ndarray, count: int) -> Sequence[str]:
+    if not isinstance(column, np.ndarray):
+        return column
+    if column.dtype.kind == "i":
+        return list(map(str, column.tolist()))
+    return number_texts(np.broadcast_to(column, (count,)))
+
+
+def row_numbers(first: int, count: int) -> np.ndarray:
+    """The rows' numbers, as a column for :class:`Pieces`."""
+    return np.arange(first, first + count, dtype=np.int64)
 
 
 def block_text(block: ColumnBlock, separator: str) -> str:
@@ -146,7 +156,7 @@ def block_text(block: ColumnBlock, separator: str) -> str:
     gives one by one, built a column at a time."""
     count = block.count
     pieces = Pieces('{"row": ')
-    pieces.add(list(map(str, range(block.first_row, block.first_row + count))))
+    pieces.add(row_numbers(block.first_row, count))
     if block.ids is not None:
         pieces.pending += ', "id": '
         pieces.add(list(map(encode_basestring, block.ids)))

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from ..numerals import format_short, json_number, number_text
 from .aligned import column_widths, padded
 from .blocks import ColumnBlock, Outcome
-from .json_text import Pieces, as_text_columns, dumps, records_text
+from .json_text import Pieces, as_text_columns, dumps, records_text, row_numbers
 
 
 class OutputFormat(str, Enum):
@@ -171,7 +171,7 @@ class CsvWriter:
             return ""
         comma, quoted = self.delimiter, self.quoted
         pieces = Pieces()
-        pieces.add(list(map(str, range(block.first_row, block.first_row + count))), comma)
+        pieces.add(row_numbers(block.first_row, count), comma)
         if layout.has_id:
             pieces.add(_csv_fields(block.ids, quoted) if block.ids else [""] * count, comma)
         for name in layout.inputs:
