@@ -86,6 +86,9 @@ BAD_INPUTS = {
     "Unicode digits": "x,y\n\u0663,2\n3,4\n",
     "no final line break": "x,y\n1,2\n3,4",
     "a missing column": "x\n1\n2\n",
+    "a BOM on a blank first line": "\ufeff\n\nx,y\n1,2\n\n3,z\n",
+    "a quoted header after blank lines": '\n\n"x",y\n1,2\n\n3,4,5\n',
+    "a wrong field count after blank lines": "\n\nx,y\n1,2\n\n3,4,5\n",
 }
 
 

@@ -14,6 +14,7 @@ too, since Arrow reads a few spellings of NaN that Python's float() refuses.
 
 from __future__ import annotations
 
+import codecs
 import io
 from collections.abc import Iterator, Sequence
 from typing import BinaryIO
@@ -70,23 +71,22 @@ class DelimitedColumns:
     def __init__(self, stream: io.BufferedReader, format: Format) -> None:
         self.stream = stream
         self.format = format
-        # The lines up to the header (blank ones, then the header), kept to
-        # put in front of a block the record reader reads again.
-        self.prefix = b""
-        # The record reader from the start, when the header has a quote.
-        self.fallback: Records | None = None
-        lines = []
-        while True:
+        # The blank lines before the header are counted, not kept (an
+        # endless stream of them must not fill memory); the header line is
+        # kept, to put in front of a block the record reader reads again.
+        self.blank = 0
+        line = stream.readline(MAX_LINE + 1)
+        while line and not _content(line, self.blank == 0):
+            self.blank += 1
             line = stream.readline(MAX_LINE + 1)
-            lines.append(line)
-            if line.strip(b"\r\n") or not line:
-                break
-        self.prefix = b"".join(lines)
-        if not _plain(self.prefix) or len(lines[-1]) > MAX_LINE:
-            self.fallback = Records(_chained(self.prefix, stream), format)
+        self.prefix = line
+        # The record reader from the header on, when the header has a quote.
+        self.fallback: Records | None = None
+        if not _plain(line) or len(line) > MAX_LINE:
+            self.fallback = Records(_chained(line, stream), format, 0, self.blank)
             self.header = self.fallback.header
             return
-        self.header = Records(_chained(self.prefix), format).header
+        self.header = Records(_chained(line), format).header
 
     def outcomes(
         self, function: Function, wrt: Sequence[str] | None, chunk_rows: int
@@ -97,9 +97,9 @@ class DelimitedColumns:
             yield from evaluate_blocks(self.fallback, function, wrt, chunk_rows)
             return
         size = min(max(chunk_rows * BYTES_PER_ROW, MIN_BLOCK), MAX_BLOCK)
-        # The lines and records of the blocks before this one (the record
-        # reader counts the header's lines itself: it reads them again).
-        lines, rows = 0, 0
+        # The lines before this block, but the header's (the record reader
+        # counts that one itself: it reads it again), and the records.
+        lines, rows = self.blank, 0
         parser = _Parser(self.header or [], function, self.format)
         while block := self._block(size):
             if not _plain(block) or len(block) - block.rfind(b"\n") - 1 > MAX_LINE:
@@ -124,6 +124,14 @@ class DelimitedColumns:
         if block and not block.endswith(b"\n"):
             block += self.stream.readline(MAX_LINE + 1)
         return block
+
+
+def _content(line: bytes, first: bool) -> bytes:
+    """What a line holds besides its line break (and a byte-order mark
+    opening the input): nothing for a blank line, which is no record."""
+    if first:
+        line = line.removeprefix(codecs.BOM_UTF8)
+    return line.strip(b"\r\n")
 
 
 def _plain(block: bytes) -> bool:
