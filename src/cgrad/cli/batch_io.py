@@ -166,7 +166,9 @@ def open_output(path: Path | None, kind: Kind) -> Iterator[IO]:
         return
     if path is None:
         sys.stdout.flush()
-        yield from _encoded(cast(BinaryIO, GuardedStdout(sys.stdout.buffer)), kind)
+        # A closed stdout has no buffer: its writes fail as they should.
+        buffer = getattr(sys.stdout, "buffer", sys.stdout)
+        yield from _encoded(cast(BinaryIO, GuardedStdout(buffer)), kind)
         return
     with atomic_output(path, binary=True) as raw:
         yield from _encoded(raw, kind)
@@ -181,9 +183,11 @@ def _encoded(raw: BinaryIO, kind: Kind) -> Iterator[IO]:
     try:
         yield sink
     except BaseException:
-        # The output is thrown away: end the compressor without a word.
-        with suppress(Exception):
-            sink.close()
+        # The output is thrown away: end the compressor without a word
+        # (raw is its owner's to close).
+        if sink is not raw:
+            with suppress(Exception):
+                sink.close()
         raise
     if sink is not raw:
         sink.close()  # the end of the compressed stream, written now
