@@ -51,11 +51,12 @@ def _split(text: bytes) -> Any:
     )
 
 
-def interleaved(segments: Sequence[str], columns: Sequence[Any], count: int) -> str:
+def interleaved(segments: Sequence[str], columns: Sequence[Any], count: int, trim: int = 0) -> str:
     """``segments[0] + columns[0][i] + segments[1] + ... + segments[-1]``
     for every i, as one string; a column is a float64 array (its numbers
     written as :func:`number_array` writes them), an integer array, or a
-    list of texts."""
+    list of texts. The last ``trim`` bytes are left out (a separator
+    after the last record), so that the text is never copied to cut it."""
     items: list[Any] = []
     for index, segment in enumerate(segments):
         if segment:
@@ -63,11 +64,12 @@ def interleaved(segments: Sequence[str], columns: Sequence[Any], count: int) -> 
         if index < len(columns):
             items.append(_bytes(columns[index], count))
     if not any(isinstance(item, pa.Array) for item in items):
-        return "".join(segments) * count
+        text = "".join(segments) * count
+        return text[: len(text) - trim]
     lines = pc.binary_join_element_wise(*items, pa.scalar(b"", _BYTES))
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
     start, end = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
-    return lines.buffers()[2].to_pybytes()[start:end].decode("utf-8")
+    return str(memoryview(lines.buffers()[2])[start : end - trim], "utf-8")
 
 
 def _bytes(column: Any, count: int) -> Any:

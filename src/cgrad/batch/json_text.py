@@ -121,8 +121,9 @@ class Pieces:
             opening = ", "
         self.pending += "{}" if opening == "{" else "}"
 
-    def joined(self, count: int, separator: str) -> str:
-        """The records, ``separator`` between them."""
+    def joined(self, count: int, separator: str, after_last: bool = False) -> str:
+        """The records, ``separator`` between them (and after the last one
+        too, if ``after_last``)."""
         if count == 0:
             return ""
         segments = [*self.segments, self.pending + separator]
@@ -131,11 +132,11 @@ class Pieces:
             # columns in C. Without it, lists of Python strings do.
             from .arrow_text import interleaved
 
-            text = interleaved(segments, self.columns, count)
+            return interleaved(segments, self.columns, count, 0 if after_last else len(separator))
         else:
             columns = [_texts(column, count) for column in self.columns]
             text = _interleaved(segments, columns, count)
-        return text[: len(text) - len(separator)]
+        return text if after_last else text[: len(text) - len(separator)]
 
 
 def _texts(column: Sequence[str] | np.ndarray, count: int) -> Sequence[str]:
@@ -151,7 +152,7 @@ def row_numbers(first: int, count: int) -> np.ndarray:
     return np.arange(first, first + count, dtype=np.int64)
 
 
-def block_text(block: ColumnBlock, separator: str) -> str:
+def block_text(block: ColumnBlock, separator: str, after_last: bool = False) -> str:
     """The records of a block as JSON text, the same as :func:`record_text`
     gives one by one, built a column at a time."""
     count = block.count
@@ -171,7 +172,7 @@ def block_text(block: ColumnBlock, separator: str) -> str:
         carried = block.carried.items()
         pieces.add_object({name: list(map(encode_basestring, c)) for name, c in carried})
     pieces.pending += "}"
-    return pieces.joined(count, separator)
+    return pieces.joined(count, separator, after_last)
 
 
 def as_text_columns(outcomes: Sequence[Outcome] | ColumnBlock) -> Sequence[Outcome] | ColumnBlock:
@@ -186,9 +187,13 @@ def as_text_columns(outcomes: Sequence[Outcome] | ColumnBlock) -> Sequence[Outco
     return outcomes.outcomes()
 
 
-def records_text(outcomes: Sequence[Outcome] | ColumnBlock, separator: str) -> str:
-    """The JSON text of each record, ``separator`` between them."""
+def records_text(
+    outcomes: Sequence[Outcome] | ColumnBlock, separator: str, after_last: bool = False
+) -> str:
+    """The JSON text of each record, ``separator`` between them (and after
+    the last one too, if ``after_last``)."""
     outcomes = as_text_columns(outcomes)
     if isinstance(outcomes, ColumnBlock):
-        return block_text(outcomes, separator)
-    return separator.join(map(record_text, outcomes))
+        return block_text(outcomes, separator, after_last)
+    text = separator.join(map(record_text, outcomes))
+    return text + separator if after_last and text else text

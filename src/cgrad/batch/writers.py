@@ -61,9 +61,9 @@ class NdjsonWriter:
         self.stream = stream
 
     def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None:
-        text = records_text(outcomes, "\n")
-        if text:
-            self.stream.write(text + "\n")
+        # The line break after the last record made with the rest: a block
+        # of records is a big text, never copied to add one character.
+        self.stream.write(records_text(outcomes, "\n", after_last=True))
         self.stream.flush()
 
     def close(self) -> None:
@@ -185,7 +185,7 @@ class CsvWriter:
             pieces.add(block.gradient[name])
         # The empty ones: extra (for free-form input), error and warnings.
         pieces.pending += comma * (3 if layout.carried is None else 2)
-        return pieces.joined(count, "\n") + "\n"
+        return pieces.joined(count, "\n", after_last=True)
 
     def close(self) -> None:
         self.stream.flush()
