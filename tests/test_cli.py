@@ -631,7 +631,7 @@ def test_refusing_names_that_are_not_inputs_is_linear_too(monkeypatch):
 
 
 def _comparisons_to_choose_partials(count: int) -> tuple[int, int]:
-    from cgrad.cli import batch_command
+    from cgrad.cli import batch_files
 
     names = [f"x{i}" for i in range(count)]
     function = cgrad.compile("+".join(names))
@@ -640,7 +640,7 @@ def _comparisons_to_choose_partials(count: int) -> tuple[int, int]:
     function.check_wrt(wrt)  # what diff, eval, check and minimize run on --wrt
     checked = _CountedName.comparisons
     _CountedName.comparisons = 0
-    assert batch_command._partials(function, wrt) == tuple(names)
+    assert batch_files._partials(function, wrt) == tuple(names)
     return checked, _CountedName.comparisons
 
 

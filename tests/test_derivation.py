@@ -9,7 +9,16 @@ import random
 import pytest
 
 import cgrad
-from cgrad.derivation import FORMULA_LIMIT, STEPS_LIMIT, Send, Step, Term, derivation
+from cgrad.derivation import (
+    FORMULA_LIMIT,
+    STEPS_LIMIT,
+    Send,
+    Step,
+    Term,
+    derivation,
+    rule_letters,
+    where_text,
+)
 from cgrad.explain import backward_steps
 
 SIN_XY_STEPS = """\
@@ -221,6 +230,9 @@ def test_values_given_are_substituted(cli):
         ("sin(u + p + g + x)", "x", [("chain rule", "d/du_ sin(u_) = cos(u_), u_ = u + p + g + x"),
                                      ("sum rule", "(c + v)' = v', c = u + p + g, v = x")]),
         ("u*v*c*p + x", "x", [("sum rule", "(k + q)' = q', k = u*v*c*p, q = x")]),
+        # Nor beside a name that is the letter and a number.
+        ("sin(u1*x)", "x", [("chain rule", "d/dp sin(p) = cos(p), p = u1*x"),
+                            ("constant multiple", "(c*v)' = c*v', c = u1, v = x")]),
         # A bound node is called by its name.
         ("a = 2*x; exp(a)", "x", [("chain rule", "d/du exp(u) = exp(u), u = a"),
                                   ("constant multiple", "(c*v)' = c*v', c = 2, v = x")]),
@@ -233,6 +245,57 @@ def test_each_op_names_its_rule(program, name, rules):
     found = derivation(cgrad.compile(program), name)
     assert [(s.rule, s.statement) for s in found.steps[:-1]] == rules
     assert found.steps[-1].op == "input"
+
+
+def test_the_letters_of_a_wide_function_are_clear_of_the_names():
+    # Four arguments are u1 to u4 (here g1 to g4: u and p1 are inputs), and
+    # the statement's bindings are clear of the input t1.
+    found = derivation(cgrad.compile("max(u*x, p1, p2, t1)"), "x")
+    statement = found.steps[0].statement
+    assert statement.startswith("∂/∂g1 max(g1, g2, g3, g4) = ")
+    assert statement.endswith(", g1 = u*x, g2 = p1, g3 = p2, g4 = t1")
+    assert " t1 = " not in statement
+    assert " where u1 = max(g1, g2, g3, g4), " in statement
+
+
+def test_the_bindings_of_a_step_are_clear_of_the_rules_letters():
+    # With t1 an input, a step's bindings are not u1 beside the letter u.
+    found = derivation(cgrad.compile("sigmoid(sigmoid(t1*x))"), "x")
+    assert found.steps[0].statement.startswith("d/du sigmoid(u) = ")
+    local = found.steps[0].sends[0].local
+    assert local is not None
+    assert [s.split(" = ")[0] for s in local[:-1]] == ["s1"]
+
+
+@pytest.mark.parametrize(
+    ("names", "letters"),
+    [
+        ((), ("u", "v", "w", "c")),
+        (("u1", "x"), ("p", "v", "w", "c")),
+        (("u", "p12", "g", "v_", "c3"), ("u_", "v", "w", "k")),
+        (("u", "p", "g", "u_", "u_7"), ("u__", "v", "w", "c")),
+    ],
+)
+def test_rule_letters_are_no_name_and_no_name_numbered(names, letters):
+    assert rule_letters(names) == letters
+
+
+@pytest.mark.parametrize("function", ["tan", "erf", "atan", "acos", "sqrt", "sigmoid", "tanh"])
+def test_a_functions_rule_is_stated_as_diff_prints_its_derivative(function):
+    # Simplified as the answer is (1 + tan(x)^2, not 1 + t1*t1 where t1 = tan(x)).
+    found = derivation(cgrad.compile(f"{function}(x)"), "x")
+    assert found.steps[0].statement == f"d/dx {function}(x) = {where_text(found.answer)}"
+
+
+@pytest.mark.parametrize("program", ["atan2(y, x)", "tan(x)", "erf(x)", "log(y, x)"])
+def test_the_formulas_of_the_steps_are_simplified_as_the_answer_is(program):
+    # One step: its local derivative, what it sends and the input's
+    # derivative are the answer itself (-y/hypot(y, x)^2, not
+    # -(y/t1/t1) where t1 = hypot(y, x)).
+    found = derivation(cgrad.compile(program), "x")
+    answer = tuple(found.answer)
+    assert found.steps[0].sends[0].local == found.steps[0].sends[0].contribution == answer
+    assert found.steps[-1].upstream == answer
 
 
 def test_a_function_of_two_arguments_states_its_partials():

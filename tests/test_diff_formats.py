@@ -15,6 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 
 import cgrad
+from cgrad.symbolic.formulas import formulas
 from cgrad.symbolic.printed import ORDER_BOUND
 from test_latex import assert_well_formed
 from test_oracle import RELAXED, finite, magnitude, points, programs, warned_where_due
@@ -32,6 +33,18 @@ def test_latex_format_is_one_aligned_block(cli):
         "f &= x \\cdot y + z^{3} \\\\\n"
         "\\frac{\\partial f}{\\partial x} &= y \\\\\n"
         "\\frac{\\partial f}{\\partial y} &= x\n"
+        "\\end{aligned}\n"
+    )
+
+
+def test_latex_format_keeps_names_that_print_alike_apart(cli):
+    result = cli("diff", "x1*x_1", "--format", "latex")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "\\begin{aligned}\n"
+        "f &= x_{1} \\cdot \\mathrm{x\\_1} \\\\\n"
+        "\\frac{\\partial f}{\\partial x_{1}} &= \\mathrm{x\\_1} \\\\\n"
+        "\\frac{\\partial f}{\\partial \\mathrm{x\\_1}} &= x_{1}\n"
         "\\end{aligned}\n"
     )
 
@@ -134,6 +147,46 @@ def test_output_of_a_high_order_stays_bounded():
         sizes.append(sum(len("; ".join(s)) for s in found.partials.values()))
     assert all(later < 8 * earlier for earlier, later in zip(sizes, sizes[1:], strict=False))
     assert sizes[-1] < 2_000_000
+
+
+def test_each_entry_of_the_hessian_is_printed_once(monkeypatch):
+    # As diff --order 2 shows them: the upper triangle, the lower the same.
+    printed = []
+    real = cgrad.symbolic.printed.program_statements
+    monkeypatch.setattr(
+        cgrad.symbolic.printed,
+        "program_statements",
+        lambda *a, **k: printed.append(a[0]) or real(*a, **k),
+    )
+    found = cgrad.compile("x^3*y + sin(x*z) + y*z").formulas(order=2)
+    assert len(printed) == 1 + 3 + 6  # the function, the gradient, the triangle
+    hessian = found.hessian
+    assert hessian is not None
+    for (first, second), statements in found.partials.items():
+        assert hessian[first][second] == hessian[second][first] == statements
+    assert hessian["y"]["x"] == ["3*x^2"]
+
+
+def test_the_tie_count_of_a_wide_max_is_made_once(monkeypatch):
+    # Each of the n partials of max(x1, ..., xn) divides by the count of
+    # the arguments at the max: one node for all n, built once (per
+    # partial it was n^2 work in all). Work counted, not timed.
+    calls = [0]
+    real = cgrad.symbolic.nodes.Builder.apply
+
+    def counted(self, *arguments):
+        calls[0] += 1
+        return real(self, *arguments)
+
+    monkeypatch.setattr(cgrad.symbolic.nodes.Builder, "apply", counted)
+    made = []
+    for n in (100, 200):
+        function = cgrad.compile(f"max({', '.join(f'x{k}' for k in range(n))})")
+        calls[0] = 0
+        found = formulas(function.graph, function.inputs)
+        made.append(calls[0])
+        assert len({d.operands[1].id for d in found.derivatives.values()}) == 1
+    assert made[1] < 2.5 * made[0]
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import latex2mathml.converter
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cgrad
 from cgrad.autodiff.graph import CONSTANT, INPUT
@@ -25,6 +26,7 @@ from cgrad.symbolic.latex import (
     derivative_title,
     latex_formula,
     latex_name,
+    latex_names,
     latex_number,
     latex_statements,
 )
@@ -98,6 +100,12 @@ def latex(node: N) -> str:
         (op("atan2", y, x), r"\operatorname{atan2}\left(y, x\right)"),
         (op("mul", c(1e-5), x), r"10^{-5} \cdot x"),
         (op("pow", c(2.5e-7), x), r"\left(2.5 \cdot 10^{-7}\right)^{x}"),
+        # A quotient over something: one fraction, not one in a numerator.
+        (op("div", op("div", c(1), op("log", c(2))), x), r"\frac{1}{\log\left(2\right) \cdot x}"),
+        (
+            op("div", op("div", x, op("add", y, z)), op("sub", y, z)),
+            r"\frac{x}{\left(y + z\right) \cdot \left(y - z\right)}",
+        ),
     ],
 )
 def test_each_kind_of_node_is_laid_out_as_latex(node, expected):
@@ -130,10 +138,106 @@ def test_parentheses_are_where_the_text_printer_puts_them():
         ("theta2", r"\theta_{2}"),
         ("rate", r"\mathrm{rate}"),
         ("learning_rate", r"\mathrm{learning\_rate}"),
+        # A Greek letter typed as one: its command (pdflatex takes no α).
+        ("α", r"\alpha"),
+        ("λ2", r"\lambda_{2}"),
+        ("Γ", r"\Gamma"),
+        ("π", "π"),  # \pi is the constant's
     ],
 )
 def test_names_are_symbols(name, expected):
     assert latex_name(name) == expected
+
+
+def test_an_underscore_alone_is_spelled_out():
+    # A bare "_" is LaTeX's subscript: it would not compile.
+    assert latex_name("_") == r"\mathrm{\_}"
+    assert_well_formed(latex_name("_"))
+
+
+def test_two_names_that_would_print_alike_are_kept_apart():
+    # x1 and x_1 are both x_{1} alone; in one program the one spelled with
+    # an underscore is written as it is spelled.
+    assert latex_names(["x_1", "y", "x1"]) == {
+        "x_1": r"\mathrm{x\_1}",
+        "y": "y",
+        "x1": "x_{1}",
+    }
+    assert latex_names(["x_1", "y"]) == {"x_1": "x_{1}", "y": "y"}
+    # A Greek letter keeps its symbol before the word that names it.
+    assert latex_names(["alpha", "α", "alpha1", "α1", "alpha_1"]) == {
+        "alpha": r"\mathrm{alpha}",
+        "α": r"\alpha",
+        "alpha1": r"\mathrm{alpha1}",
+        "α1": r"\alpha_{1}",
+        "alpha_1": r"\mathrm{alpha\_1}",
+    }
+    found = cgrad.compile("x_1^2 + x1*y").formulas(wrt=["x_1", "x1"])
+    assert found.latex_lines() == [
+        r"f &= \mathrm{x\_1}^{2} + x_{1} \cdot y",
+        r"\frac{\partial f}{\partial \mathrm{x\_1}} &= 2 \cdot \mathrm{x\_1}",
+        r"\frac{\partial f}{\partial x_{1}} &= y",
+    ]
+    assert_well_formed(found.latex_text())
+
+
+def test_a_binding_never_prints_as_a_name_of_the_program():
+    # Bindings t1 beside an input t_1 would both be t_{1}, a binding
+    # reading as defining itself.
+    function = cgrad.compile("a = sin(t_1*x); exp(a) + a*a")
+    for statements in (function.formulas().latex(), [function.latex()]):
+        assert not any(s.startswith("t_{1} =") for s in statements), statements
+        assert "t_{1} =" not in statements[-1], statements
+    assert function.formulas().latex() == [
+        r"u_{1} = \sin\left(t_{1} \cdot x\right)",
+        r"\exp\left(u_{1}\right) + u_{1} \cdot u_{1}",
+    ]
+
+
+_LOOKALIKES = [
+    *("x", "x1", "x_1", "x01", "x_01", "t1", "t_1", "t_2", "_", "x_"),
+    *("alpha", "α", "alpha1", "alpha_1", "α1", "α_1"),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(names=st.lists(st.sampled_from(_LOOKALIKES), min_size=1, max_size=6, unique=True))
+def test_the_names_of_a_program_and_its_bindings_print_as_different_symbols(names):
+    text = f"a = sin({' + '.join(names)}); a*exp(a)"  # a: a shared part, a binding
+    found = cgrad.compile(text).formulas()
+    symbols = latex_names(names)
+    assert len(set(symbols.values())) == len(names)
+    bindings = {s.split(" = ")[0] for s in found.latex()[:-1]}
+    assert bindings and not bindings & set(symbols.values())
+
+
+def test_a_formula_is_asked_for_by_a_name_or_by_names_in_any_order():
+    found = cgrad.compile("x^3*y + sin(x)").formulas(order=2)
+    assert found.latex("x") == found.latex(["x"]) == found.latex(("x",))
+    assert found.latex(["y", "x"]) == found.latex(["x", "y"])
+    assert found.latex() == [r"x^{3} \cdot y + \sin\left(x\right)"]
+
+
+@pytest.mark.parametrize(
+    ("wrt", "message"),
+    [
+        ("xy", "there is no formula for the partial by [xy] here"),
+        (["z"], "there is no formula for the partial by [z] here"),
+        (["x", "x", "y"], "there is no formula for the partial by [x, x, y] here"),
+    ],
+)
+def test_a_formula_that_is_not_there_is_an_input_error_naming_those_that_are(wrt, message):
+    found = cgrad.compile("x^3*y").formulas(order=2)
+    with pytest.raises(cgrad.InputError) as raised:
+        found.latex(wrt)
+    assert raised.value.message == message
+    assert raised.value.hint == (
+        "these are the function, () or [], and the partials by [x], [y], [x, x], [x, y] and [y, y]"
+    )
+    assert raised.value.type == "unknown_input"
+    with pytest.raises(cgrad.InputError) as alone:
+        cgrad.compile("x^3*y").formulas(wrt=[]).latex("x")
+    assert alone.value.hint == "these are the function, () or [] alone"
 
 
 @pytest.mark.parametrize(
@@ -173,6 +277,14 @@ def test_shared_parts_are_subscripted_bindings_after_a_where():
     assert statements == [r"t_{1} = \sin\left(x\right) \cdot y", r"t_{1} + \exp\left(t_{1}\right)"]
     assert latex_formula(statements) == (
         r"t_{1} + \exp\left(t_{1}\right) \quad\text{where}\quad t_{1} = \sin\left(x\right) \cdot y"
+    )
+
+
+def test_a_bound_quotient_in_a_numerator_stays_a_binding():
+    function = cgrad.compile("a = sin(x)/y; a/z + exp(a)")
+    assert function.latex() == (
+        r"\frac{t_{1}}{z} + \exp\left(t_{1}\right) \quad\text{where}\quad "
+        r"t_{1} = \frac{\sin\left(x\right)}{y}"
     )
 
 

@@ -358,12 +358,12 @@ BINDING = re.compile(r"(?:^|; )(\w+) = ")
 @pytest.mark.parametrize(
     ("text", "point"),
     [
-        # t1*t2 is used by exp, sin and cos in the derivative: it is bound.
-        ("exp(t1*t2) * sin(t1*t2)", {"t1": 0.5, "t2": -1.5}),
+        # sin(t1*t2) is used by exp and the quotient in the derivative: it is bound.
+        ("exp(sin(t1*t2)) / (1 + sin(t1*t2))", {"t1": 0.5, "t2": -1.5}),
         # t and u are taken too (u1), and the bindings t2, t3 of the
         # program name no input: the derivative's bindings may be t-names.
-        ("t2 = exp(t1*u1); t3 = sin(t1*u1); t2*t3", {"t1": 0.5, "u1": -1.5}),
-        ("exp(t1*t2*u1*v1*w1*s1*tmp1) * sin(t1*t2*u1*v1*w1*s1*tmp1)",
+        ("t2 = exp(sin(t1*u1)); t3 = 1 + sin(t1*u1); t2/t3", {"t1": 0.5, "u1": -1.5}),
+        ("exp(sin(t1*t2*u1*v1*w1*s1*tmp1)) / (1 + sin(t1*t2*u1*v1*w1*s1*tmp1))",
          {"t1": 0.5, "t2": -1.5, "u1": 0.25, "v1": 1.0, "w1": 2.0, "s1": -1.0, "tmp1": 0.5}),
     ],
 )  # fmt: skip

@@ -28,6 +28,7 @@ __all__ = [
     "Span",
     "UsageError",
     "compile",
+    "evaluate_frame",
     "minimize",
 ]
 
@@ -39,4 +40,8 @@ def __getattr__(name: str) -> object:
         from .descent import minimize
 
         return minimize
+    if name == "evaluate_frame":  # likewise, for frames
+        from .batch.frames import evaluate_frame
+
+        return evaluate_frame
     raise AttributeError(f"module 'cgrad' has no attribute {name!r}")

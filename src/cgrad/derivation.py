@@ -9,18 +9,20 @@ is an instance of (named here from the op's notation: ``+`` is the sum
 rule, a function call the chain rule, stated with the table's own
 derivative of the function in a fresh variable), the local derivative of
 each edge and what it sends on (the node's derivative times the local
-one), and the terms that met there. The answer is the formula that
-``cgrad diff`` prints, from :meth:`cgrad.Function.formulas`.
+one), and the terms that met there, each formula printed simplified as
+the answer is. The answer is the formula that ``cgrad diff`` prints, from
+:meth:`cgrad.Function.formulas`.
 
 Bounded whatever the input: the steps after ``limit`` are counted, not
 written out; a formula of more than :data:`FORMULA_LIMIT` nodes is not
-printed (its text is None); a rule names at most :data:`ARGUMENTS_NAMED`
+simplified or printed (its text is None); a rule names at most :data:`ARGUMENTS_NAMED`
 arguments. So the output grows linearly with the graph, with ``limit=None``
 too. Nothing here recurses on the size of an expression.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -29,6 +31,7 @@ from .autodiff.graph import INPUT, Graph
 from .autodiff.passes import SEED, Plan, backward, plan
 from .function import Function
 from .ops import MINUS_ONE, ONE, OPS, Fixity, Op
+from .symbolic.canonical import canonical
 from .symbolic.formulas import node_values
 from .symbolic.nodes import Builder, Namespace, Sym
 from .symbolic.printing import binding_prefix, program_statements
@@ -189,20 +192,23 @@ class _Writer:
         self.graph = graph
         self.builder = builder
         self.needed = needed
-        self.prefix = binding_prefix((*graph.inputs, *graph.bindings))
+        self.rules = _RuleNames(graph)
+        # Bindings clear of the program's names and of the rules' letters.
+        self.prefix = self.rules.prefix
         self.texts: dict[int, Formula] = {}
         self.terms: dict[int, list[Term]] = {}
-        self.rules = _RuleNames(graph)
 
     def text(self, value: Any) -> Formula:
-        """``value``'s formula as program statements, None past
-        FORMULA_LIMIT nodes."""
+        """``value``'s formula as program statements, simplified as the
+        answer is; None past FORMULA_LIMIT nodes (so the simplifying too
+        is bounded per step)."""
         node = self.builder.lift(value)
         if node.id not in self.texts:
-            small = _size_at_most(node, FORMULA_LIMIT) <= FORMULA_LIMIT
-            self.texts[node.id] = (
-                tuple(program_statements(node, self.graph.inputs, self.prefix)) if small else None
-            )
+            formula = None
+            if _size_at_most(node, FORMULA_LIMIT) <= FORMULA_LIMIT:
+                simplest = canonical(self.builder, [node])[0]
+                formula = tuple(program_statements(simplest, self.graph.inputs, self.prefix))
+            self.texts[node.id] = formula
         return self.texts[node.id]
 
     def step(self, node_id: int, upstream: Any, locals_: list) -> Step:
@@ -274,8 +280,33 @@ _ARITHMETIC: dict[tuple[Fixity, str, tuple[int, ...]], tuple[str, str]] = {
 }
 
 # Letters for the statements (u, v, w for arguments, c for a constant),
-# each the first of its candidates that the program's inputs leave free.
+# each the first of its candidates that the program's names leave free
+# (:func:`rule_letters`).
 _LETTERS = (("u", "p", "g"), ("v", "q", "h"), ("w", "r", "s"), ("c", "k", "a"))
+
+
+def rule_letters(names: Sequence[str]) -> tuple[str, ...]:
+    """The letters of the rules' statements, one per row of ``_LETTERS``:
+    each the first candidate that no name of the program is, alone or
+    numbered (``u1``: a function of four arguments names them ``u1`` to
+    ``u4``), else the first candidate followed by as many ``_`` as it takes."""
+    numbered = {match[1] for name in names if (match := _NUMBERED.fullmatch(name))}
+    taken = set(names) | numbered
+
+    def free(candidates: tuple[str, ...]) -> str:
+        for letter in candidates:
+            if letter not in taken:
+                return letter
+        letter = candidates[0] + "_"
+        while letter in taken:
+            letter += "_"
+        return letter
+
+    return tuple(free(candidates) for candidates in _LETTERS)
+
+
+# A name and the number it ends in: u12 is u and 12.
+_NUMBERED = re.compile(r"(\w*?)\d+")
 
 
 class _RuleNames:
@@ -285,11 +316,11 @@ class _RuleNames:
 
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
-        inputs = set(graph.inputs)
-        self.letters = tuple(
-            next((x for x in candidates if x not in inputs), f"{candidates[0]}_")
-            for candidates in _LETTERS
-        )
+        names = (*graph.inputs, *graph.bindings)
+        self.letters = rule_letters(names)
+        # The bindings a statement names (t1 = ...) clear of the program's
+        # names and of the letters.
+        self.prefix = binding_prefix((*names, *(f"{letter}1" for letter in self.letters)))
         self.made: dict[tuple, str] = {}
         # A bound node is called by its name (the first binding's); an
         # input, by its own.
@@ -338,13 +369,16 @@ class _RuleNames:
             builder = Builder()
             arguments = [builder.input(letter) for letter in letters]
             out = builder.apply(op.name, *arguments)
-            written = where_text(program_statements(out))
+            written = where_text(program_statements(out, prefix=self.prefix))
             d = "d" if len(letters) == 1 else "∂"
             parts = []
             for position in needed:
                 rule = op.printed_rule(op.derivative(position))
-                local = builder.lift(rule(Namespace(builder), out, *arguments))
-                derivative = where_text(program_statements(local))
+                # Simplified, as the answer is: 1 + tan(x)^2, not 1 + t1*t1.
+                local = canonical(
+                    builder, [builder.lift(rule(Namespace(builder), out, *arguments))]
+                )[0]
+                derivative = where_text(program_statements(local, prefix=self.prefix))
                 parts.append(f"{d}/{d}{letters[position]} {written} = {derivative}")
             self.made[key] = "; ".join(parts)
         return self.made[key]

@@ -199,8 +199,14 @@ def tie_share_printed(direction: float) -> Callable[..., object]:
         if len(args) == 2:
             ahead = args[index] - args[1 - index]
             return m.step(ahead if direction > 0 else -ahead, 0.5)
-        hits = [m.step(arg - out if direction > 0 else out - arg, 1.0) for arg in args]
-        return hits[index] / reduce(operator.add, hits)
+
+        def count():
+            hits = [m.step(arg - out if direction > 0 else out - arg, 1.0) for arg in args]
+            return hits, reduce(operator.add, hits)
+
+        # Made once for all n edges of the node (per edge: n^2 work).
+        hits, total = m.once(("tie count", direction, out), count)
+        return hits[index] / total
 
     return share
 

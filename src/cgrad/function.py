@@ -181,7 +181,9 @@ class Function:
                     prefix = "in the second derivatives, "
                 if key not in said:
                     said.add(key)
-                    warnings.append(replace(warning, message=prefix + warning.message))
+                    warnings.append(
+                        replace(warning, message=prefix + warning.message, prefix=prefix)
+                    )
         return matrix, warnings
 
     def formulas(
@@ -211,18 +213,17 @@ class Function:
         printed.add((), found.value)
         for name, derivative in found.derivatives.items():
             printed.add((name,), derivative)
-        hessian = None
-        if order == 2:
-            hessian = {}
-            for first in chosen:
-                again = formulas(self.derivative(first).graph, chosen, substitutions, numeric)
-                hessian[first] = {n: printed.text(d) for n, d in again.derivatives.items()}
-                for second in chosen[chosen.index(first) :]:
-                    printed.add((first, second), again.derivatives[second])
-        elif order > 2:
+        if order > 1:
             for index, root in self._partials_of_order(order, chosen, substitutions, numeric):
                 printed.add(index, root)
         statements = printed.statements
+        hessian = None
+        if order == 2:
+            # Each entry printed once: the lower triangle is the upper's.
+            hessian = {
+                a: {b: statements[(a, b) if i <= j else (b, a)] for j, b in enumerate(chosen)}
+                for i, a in enumerate(chosen)
+            }
         return Formulas(
             statements[()],
             {n: statements[(n,)] for n in chosen},

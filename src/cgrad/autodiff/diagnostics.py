@@ -4,13 +4,19 @@ from, which kink convention gave a derivative, a literal that underflowed.
 
 Each warning names the node (id, source text, line and column) and the
 numbers that produced the problem, at the first point where it happened
-when many points are evaluated at once.
+when many points are evaluated at once, NaN, +inf and -inf counted apart.
+A warning over many points also keeps its wording, so that it can be said
+at any one of them as an evaluation of that point alone says it
+(:meth:`EvaluationWarning.at`): that is how ``cgrad batch`` gives every row
+its own numbers.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -18,6 +24,11 @@ from ..errors import Span
 from ..numerals import format_number, format_short
 from ..ops import OPS
 from .graph import CONSTANT, Graph
+
+# A warning's words at one point (a flat index; None for a single point):
+# its subject, its predicate and the rest, so that the summary of many
+# points can say "subject predicate at 3 of 8 points (...) rest".
+Wording = Callable[[int | None], tuple[str, str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +46,26 @@ class EvaluationWarning:
     # For a derivative's graph (see symbolic.DerivativeGraph): the warning
     # is about a part of ``node``'s derivative rule, not about its value.
     in_rule: bool = field(default=False, compare=False, repr=False)
+    # How to say it at one of ``points`` (see :meth:`at`); None for a
+    # single point. ``prefix`` goes before those words (the Hessian's).
+    wording: Wording | None = field(default=None, compare=False, repr=False)
+    prefix: str = field(default="", compare=False, repr=False)
+    # Said at one point of many (see :meth:`at`): the words that name its
+    # kind there, by which a summary counts it.
+    counted_as: str | None = field(default=None, compare=False, repr=False)
+
+    def at(self, index: int) -> tuple[str, EvaluationWarning]:
+        """This warning at flat index ``index`` of ``points`` (0 for a
+        warning about one point), worded as an
+        evaluation of that point alone words it, and the words that name its
+        kind there ("`log(x)` (node @1, ...) is NaN"), for counting."""
+        if self.wording is None:
+            return self.message, self
+        subject, predicate, rest = self.wording(index)
+        head = f"{self.prefix}{subject} {predicate}"
+        return head, EvaluationWarning(
+            self.type, head + rest, self.node, self.span, None, self.in_rule, counted_as=head
+        )
 
     def as_json(self) -> dict:
         return {
@@ -61,6 +92,16 @@ def at_point(value, index: int | None, shape: tuple[int, ...]) -> float:
     if index is None:
         return float(np.asarray(value))
     return float(np.broadcast_to(value, shape).ravel()[index])
+
+
+def _kinds_of_number(numbers, mask: np.ndarray) -> list[np.ndarray]:
+    """The points of ``mask`` split by the number there: NaN, inf, -inf
+    (those present, in that order), so that one kind is not counted as
+    another."""
+    numbers = np.broadcast_to(numbers, mask.shape)
+    parts = [mask & np.isnan(numbers), mask & (numbers == math.inf), mask & (numbers == -math.inf)]
+    found = [part for part in parts if part.any()]
+    return found or [mask]
 
 
 def _where(index: int | None, count: int, size: int) -> str:
@@ -104,15 +145,17 @@ def one_sided_slopes(op_name: str, arguments: list[float], position: int) -> tup
     return slopes[0], slopes[1]
 
 
-def _one_sided_text(op_name: str, arguments: list[float], positions: list[int]) -> str:
+@lru_cache(maxsize=1024)
+def _one_sided_text(op_name: str, arguments: tuple[float, ...], positions: tuple[int, ...]) -> str:
     """' (one-sided: -1 from the left, 1 from the right)', per argument in
     ``positions`` when the op has several; empty when the op's value itself
-    is not finite."""
+    is not finite. Cached: the rows of a batch at a kink are mostly at the
+    same few points, and each costs several evaluations of the op."""
     if not positions or not np.isfinite(OPS[op_name].forward(*map(np.float64, arguments))):
         return ""
     parts = []
     for position in positions:
-        left, right = one_sided_slopes(op_name, arguments, position)
+        left, right = one_sided_slopes(op_name, list(arguments), position)
         sides = f"{_side(left)} from the left, {_side(right)} from the right"
         parts.append(sides if len(arguments) == 1 else f"in argument {position + 1}, {sides}")
     return f" (one-sided: {'; '.join(parts)})"
@@ -130,6 +173,8 @@ class Diagnostics:
         self.shape = shape
         self.warnings: list[EvaluationWarning] = []
         self.flagged: set[int] = set()
+        # id -> [array, its numbers flattened, as an array or a list]: see at().
+        self.flat: dict[int, list] = {}
 
     def located(self, node_id: int) -> tuple[Graph, int, bool]:
         """The program and node a warning about ``node_id`` points at, and
@@ -154,49 +199,87 @@ class Diagnostics:
         )
         return f"the derivative rule of {text}" if in_rule else text
 
-    def add(self, kind: str, message: str, node_id: int | None, mask=None) -> None:
+    def add(
+        self,
+        kind: str,
+        wording: Wording,
+        node_id: int | None,
+        mask=None,
+        numbers=None,
+        counted: bool = True,
+    ) -> None:
+        """A warning at the points of ``mask``: over many points, counted
+        apart for each kind of number in ``numbers`` (NaN, inf, -inf), each
+        with its first point's words; without ``numbers``, counted whole;
+        not ``counted``, the same words at every point (a literal's)."""
         shown, span, in_rule = None, None, False
         if node_id is not None:
             program, shown, in_rule = self.located(node_id)
             span = program.columns.spans[shown]
             self.flagged.add(node_id)
-        points = None if not self.shape else np.broadcast_to(mask, self.shape)
-        self.warnings.append(EvaluationWarning(kind, message, shown, span, points, in_rule))
+        if not self.shape or not counted:
+            subject, predicate, rest = wording(None)
+            message = f"{subject} {predicate}{rest}"
+            points = np.broadcast_to(mask, self.shape) if self.shape else None
+            self.warnings.append(
+                EvaluationWarning(kind, message, shown, span, points, in_rule, wording=wording)
+            )
+            return
+        points = np.broadcast_to(mask, self.shape)
+        parts = []
+        kinds = [points] if numbers is None else _kinds_of_number(numbers, points)
+        for part in kinds:
+            index, count, size = first_point(part)
+            subject, predicate, rest = wording(index)
+            parts.append(f"{predicate}{_where(index, count, size)}{rest}")
+        message = f"{subject} " + "; ".join(parts)
+        self.warnings.append(
+            EvaluationWarning(kind, message, shown, span, points, in_rule, wording=wording)
+        )
+
+    def at(self, value, index: int | None) -> float:
+        """The number ``value`` has at flat ``index``. A warning is worded at
+        many points one by one (a batch's rows): an array asked twice is
+        made a list of floats once, which is then read at Python's speed."""
+        held = self.flat.get(id(value))
+        if held is None or held[0] is not value:
+            if index is None or np.ndim(value) == 0:
+                return at_point(value, index, self.shape)
+            held = self.flat[id(value)] = [value, np.broadcast_to(value, self.shape).reshape(-1)]
+            return float(held[1][index])
+        numbers = held[1]
+        if type(numbers) is not list:
+            numbers = held[1] = numbers.tolist()
+        return numbers[index if index is not None else 0]
 
     def non_finite_input(self, name: str, value) -> None:
-        index, count, size = first_point(~np.isfinite(value))
-        number = format_number(at_point(value, index, self.shape))
-        self.add(
-            "non_finite_input",
-            f"input {name} is {number}{_where(index, count, size)}",
-            None,
-            ~np.isfinite(value),
-        )
+        def wording(index: int | None) -> tuple[str, str, str]:
+            return f"input {name}", f"is {format_number(self.at(value, index))}", ""
+
+        self.add("non_finite_input", wording, None, ~np.isfinite(value), value)
 
     def non_finite_value(self, node_id: int, mask, values: list) -> None:
         node = self.graph.nodes[node_id]
-        index, count, size = first_point(mask)
-        result = format_number(at_point(values[node_id], index, self.shape))
         if node.op == CONSTANT:
-            message = (
-                f"the number {self.where(node_id)} is too large for float64 and becomes {result}"
-            )
-        else:
-            arguments = [at_point(values[i], index, self.shape) for i in node.operands]
-            message = (
-                f"{self.where(node_id)} is {result}{_where(index, count, size)}: "
-                f"{_application(node.op, arguments)} = {result}"
-            )
-        self.add("non_finite_value", message, node_id, mask)
+            # The same at every point: said once, not counted.
+            result = format_number(self.at(values[node_id], None if not self.shape else 0))
+            where = f"the number {self.where(node_id)}"
+            words = (where, f"is too large for float64 and becomes {result}", "")
+            self.add("non_finite_value", lambda index: words, node_id, mask, counted=False)
+            return
+        subject = self.where(node_id)
+
+        def wording(index: int | None) -> tuple[str, str, str]:
+            result = format_number(self.at(values[node_id], index))
+            arguments = [self.at(values[i], index) for i in node.operands]
+            return subject, f"is {result}", f": {_application(node.op, arguments)} = {result}"
+
+        self.add("non_finite_value", wording, node_id, mask, values[node_id])
 
     def underflow(self, node_id: int) -> None:
         """The twin of a constant's non-finite value: a literal too small."""
-        self.add(
-            "underflow",
-            f"the number {self.where(node_id)} is too small for float64 and becomes 0",
-            node_id,
-            True,
-        )
+        words = (f"the number {self.where(node_id)}", "is too small for float64 and becomes 0", "")
+        self.add("underflow", lambda index: words, node_id, True, counted=False)
 
     def kink(self, node_id: int, mask, values: list, positions: list[int]) -> None:
         """``positions``: the arguments that depend on an input, whose
@@ -204,38 +287,38 @@ class Diagnostics:
         node = self.graph.nodes[node_id]
         kink = OPS[node.op].kink
         assert kink is not None  # a kink step's op has one
-        index, count, size = first_point(mask)
-        arguments = [at_point(values[i], index, self.shape) for i in node.operands]
-        self.add(
-            "kink",
-            f"{self.where(node_id)} is at a kink{_where(index, count, size)}, "
-            f"{_application(node.op, arguments)}; by convention, {kink.convention}"
-            f"{_one_sided_text(node.op, arguments, positions)}",
-            node_id,
-            mask,
-        )
+        subject = self.where(node_id)
+
+        def wording(index: int | None) -> tuple[str, str, str]:
+            arguments = tuple(self.at(values[i], index) for i in node.operands)
+            rest = (
+                f", {_application(node.op, list(arguments))}; by convention, {kink.convention}"
+                f"{_one_sided_text(node.op, arguments, tuple(positions))}"
+            )
+            return subject, "is at a kink", rest
+
+        self.add("kink", wording, node_id, mask)
 
     def non_finite_derivative(self, node_id: int, position: int, mask, local, values: list) -> None:
         node = self.graph.nodes[node_id]
-        index, count, size = first_point(mask)
-        arguments = [at_point(values[i], index, self.shape) for i in node.operands]
-        slope = format_number(at_point(local, index, self.shape))
         which = "its argument" if len(node.operands) == 1 else f"argument {position + 1}"
-        self.add(
-            "non_finite_derivative",
-            f"{self.where(node_id)} has a derivative of {slope} with respect to {which}"
-            f"{_where(index, count, size)}, at {_application(node.op, arguments)}"
-            f"{_one_sided_text(node.op, arguments, [position])}",
-            node_id,
-            mask,
-        )
+        subject = self.where(node_id)
 
-    def non_finite_gradient(self, name: str, gradient) -> None:
-        index, count, size = first_point(~np.isfinite(gradient))
-        number = format_number(at_point(gradient, index, self.shape))
-        self.add(
-            "non_finite_gradient",
-            f"the derivative with respect to {name} is {number}{_where(index, count, size)}",
-            None,
-            ~np.isfinite(gradient),
-        )
+        def wording(index: int | None) -> tuple[str, str, str]:
+            arguments = tuple(self.at(values[i], index) for i in node.operands)
+            slope = format_number(self.at(local, index))
+            rest = (
+                f", at {_application(node.op, list(arguments))}"
+                f"{_one_sided_text(node.op, arguments, (position,))}"
+            )
+            return subject, f"has a derivative of {slope} with respect to {which}", rest
+
+        self.add("non_finite_derivative", wording, node_id, mask, local)
+
+    def non_finite_gradient(self, name: str, gradient, mask=None) -> None:
+        def wording(index: int | None) -> tuple[str, str, str]:
+            number = format_number(self.at(gradient, index))
+            return f"the derivative with respect to {name}", f"is {number}", ""
+
+        bad = ~np.isfinite(gradient) if mask is None else mask
+        self.add("non_finite_gradient", wording, None, bad, gradient)

@@ -168,12 +168,25 @@ def _warnings(
         for name, array in arrays.items():
             if not _all_finite(array):
                 diagnostics.non_finite_input(name, array)
-    _report_kinks(plan, values, diagnostics)
+    kinks = _report_kinks(plan, values, diagnostics)
     if not _all_finite(value, *gradient.values()):
-        _explain_non_finite(plan, values, diagnostics)
+        # Each point is told what an evaluation of it alone would tell:
+        # only where its own result is not finite, and a partial only where
+        # nothing else was said about that point.
+        trouble: Any = ~np.isfinite(value)
+        for g in gradient.values():
+            trouble = trouble | ~np.isfinite(g)
+        _explain_non_finite(plan, values, diagnostics, trouble, kinks)
+        said: Any = bool(diagnostics.warnings)
+        if shape != ():
+            said = np.zeros(shape, dtype=bool)
+            for warning in diagnostics.warnings:
+                said = said | warning.points
         for name, g in gradient.items():
-            if not diagnostics.warnings and not _all_finite(g):
-                diagnostics.non_finite_gradient(name, g)
+            unexplained = ~np.isfinite(g) & ~said
+            if np.any(unexplained):
+                diagnostics.non_finite_gradient(name, g, unexplained)
+                said = said | unexplained
     for node_id in graph.underflows:
         if plan.reachable[node_id]:
             diagnostics.underflow(node_id)
@@ -216,17 +229,25 @@ def _all_finite(*values: object) -> bool:
     return all(bool(np.all(np.isfinite(v))) for v in values)  # type: ignore[call-overload]
 
 
-def _report_kinks(plan: Plan, values: list, diagnostics: Diagnostics) -> None:
+def _report_kinks(plan: Plan, values: list, diagnostics: Diagnostics) -> dict[int, Any]:
+    """Warn at each kink; the points at a kink, by node."""
+    kinks: dict[int, Any] = {}
     for node_id, at, operands in plan.kink_steps:
         mask = at(NUMERIC, values[node_id], *[values[i] for i in operands])
         if mask is not False and (bool(mask) if np.ndim(mask) == 0 else np.any(mask)):
             free = [position for position, i in enumerate(operands) if plan.needed[i]]
             diagnostics.kink(node_id, mask, values, free)
+            kinks[node_id] = mask
+    return kinks
 
 
-def _explain_non_finite(plan: Plan, values: list, diagnostics: Diagnostics) -> None:
-    """Warn at each node where a NaN or inf was born: a finite-argument node
-    with a non-finite value, or a non-finite local derivative."""
+def _explain_non_finite(
+    plan: Plan, values: list, diagnostics: Diagnostics, trouble, kinks: dict[int, Any]
+) -> None:
+    """Warn at each node where a NaN or inf was born, at the points of
+    ``trouble``: a finite-argument node with a non-finite value, or else
+    (away from a kink, which has its own warning) a non-finite local
+    derivative, the first argument's that has one."""
     graph, needed, reachable = plan.graph, plan.needed, plan.reachable
     finite: list = [None] * len(graph.nodes)
     for node in graph.nodes:
@@ -234,11 +255,14 @@ def _explain_non_finite(plan: Plan, values: list, diagnostics: Diagnostics) -> N
         if not reachable[node.id] or node.op == INPUT:
             continue
         arguments_finite = reduce(np.logical_and, [finite[i] for i in node.operands], True)
-        born_here = arguments_finite & ~finite[node.id]
+        born_here = arguments_finite & ~finite[node.id] & trouble
         if np.any(born_here):
             diagnostics.non_finite_value(node.id, born_here, values)
+        if not needed[node.id] or not node.operands:
             continue
-        if not needed[node.id] or node.id in diagnostics.flagged or not node.operands:
+        # The points still open at this node: not born here, not at a kink.
+        open_points = arguments_finite & finite[node.id] & trouble & ~kinks.get(node.id, False)
+        if not np.any(open_points):
             continue
         op = OPS[node.op]
         arguments = [values[i] for i in node.operands]
@@ -246,7 +270,9 @@ def _explain_non_finite(plan: Plan, values: list, diagnostics: Diagnostics) -> N
             if not needed[operand]:
                 continue
             local: Any = op.derivative(position)(NUMERIC, values[node.id], *arguments)
-            bad = arguments_finite & finite[node.id] & ~np.isfinite(local)
+            bad = open_points & ~np.isfinite(local)
             if np.any(bad):
                 diagnostics.non_finite_derivative(node.id, position, bad, local, values)
-                break
+                open_points = open_points & ~bad
+                if not np.any(open_points):
+                    break

@@ -3,8 +3,9 @@
 Parquet is read a row group at a time (``ParquetFile.iter_batches``), an
 Arrow file or stream a record batch at a time, so memory stays bounded by
 a batch. A batch whose input columns are all numbers, without nulls, goes
-through the expression as columns; any other batch (a null, a text or
-boolean column, a row that needs its own warning) is evaluated record by
+through the expression as columns (a row with a warning gets its own, as
+in :mod:`cgrad.batch.columnar`); any other batch (a null, a text or
+boolean column), and any with ``--hessian``, is evaluated record by
 record, as rows of JSON values would be, so each bad row gets its number
 and its error.
 """
@@ -21,7 +22,9 @@ import numpy as np
 
 from ..errors import UsageError
 from ..function import Function
+from .bindings import Bindings
 from .blocks import ColumnBlock, Outcome, evaluate_blocks
+from .columnar import with_warnings
 from .rows import ID_FIELD, Record, Records
 
 Chunk = list[Outcome] | ColumnBlock
@@ -83,18 +86,25 @@ class ArrowRecords:
                 self._spool.close()
 
     def outcomes(
-        self, function: Function | None, wrt: Sequence[str] | None, chunk_rows: int
+        self,
+        function: Function | None,
+        wrt: Sequence[str] | None,
+        chunk_rows: int,
+        bindings: Bindings | None = None,
+        hessian: bool = False,
     ) -> Iterator[Chunk]:
         """Outcomes batch by batch, in input order."""
+        bindings = bindings or Bindings()
         rows = 0
         for batch in self.batches():
-            columns = _columns(batch, function, wrt, rows) if function else None
+            columns = None
+            if function is not None and not hessian:
+                columns = _columns(batch, function, wrt, rows, bindings)
             if columns is not None:
                 yield columns
             else:
-                yield from evaluate_blocks(
-                    Records.of(_records(batch, rows), self.header), function, wrt, chunk_rows
-                )
+                records = Records.of(_records(batch, rows), self.header)
+                yield from evaluate_blocks(records, function, wrt, chunk_rows, bindings, hessian)
             rows += batch.num_rows
 
 
@@ -138,23 +148,27 @@ def _number_column(column: Any) -> np.ndarray | None:
 
 
 def _columns(
-    batch: Any, function: Function, wrt: Sequence[str] | None, rows: int
-) -> ColumnBlock | None:
+    batch: Any, function: Function, wrt: Sequence[str] | None, rows: int, bindings: Bindings
+) -> Chunk | None:
+    """The batch's outcomes as columns (one by one when some rows have
+    warnings), or None when its inputs are not all numbers."""
     names = batch.schema.names
-    if any(name not in names for name in function.inputs):
-        return None
+    count = batch.num_rows
     inputs = {}
     for name in function.inputs:
-        column = _number_column(batch.column(name))
+        source = bindings.source(name)
+        if source not in names:
+            if name not in bindings.fixed:
+                return None
+            inputs[name] = np.full(count, bindings.fixed[name])
+            continue
+        column = _number_column(batch.column(source))
         if column is None:
             return None
         inputs[name] = column
     result = function.evaluate(inputs, wrt=wrt)
-    if result.warnings:
-        return None
-    count = batch.num_rows
-    skip = {*function.inputs, ID_FIELD}
-    return ColumnBlock(
+    skip = {*bindings.sources(function.inputs), ID_FIELD}
+    columns = ColumnBlock(
         first_row=rows + 1,
         count=count,
         ids=batch.column(ID_FIELD).to_pylist() if ID_FIELD in names else None,
@@ -163,3 +177,4 @@ def _columns(
         gradient={n: np.broadcast_to(g, (count,)) for n, g in result.gradient.items()},
         carried={name: batch.column(name).to_pylist() for name in names if name not in skip},
     )
+    return with_warnings(columns, result.warnings)

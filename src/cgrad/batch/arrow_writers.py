@@ -1,11 +1,12 @@
 """Outcomes out as Parquet or an Arrow IPC (Feather) file.
 
 The columns are CSV's (see :class:`cgrad.batch.writers.CsvWriter`), typed:
-``row`` an int64, the inputs, ``value`` and ``grad_<name>`` float64 (null on
-an error row), ``error`` and ``warnings`` text (null when there are none),
-the id and carried columns of a Parquet or Arrow input in their own types,
-text otherwise. Chunks are gathered into row groups of
-:data:`ROW_GROUP_ROWS` and written as they fill, so memory stays bounded.
+``row`` an int64, the inputs, ``value``, ``grad_<name>`` and (with
+``--hessian``) ``hessian_<a>_<b>`` float64, null on an error row; ``error``
+and ``warnings`` text (null when there are none); the id and carried
+columns of a Parquet or Arrow input in their own types, text otherwise.
+Chunks are gathered into row groups of :data:`ROW_GROUP_ROWS` and written
+as they fill, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 
 from .blocks import ColumnBlock, Outcome
+from .hessians import hessian_headers, hessian_json
 from .json_text import dumps
 from .writers import Layout, OutputFormat, cell
 
@@ -38,6 +40,11 @@ class _Columns:
             fields += [(name, pa.float64()) for name in layout.inputs]
         taken = {name for name, _ in fields} | {"value", "error", "warnings", "extra"}
         taken |= {f"grad_{name}" for name in layout.gradient_columns}
+        # --hessian: JSON text per record, else hessian_<a>_<b> numbers.
+        self.second = (
+            hessian_headers(layout.per_record, layout.gradient_columns) if layout.hessian else []
+        )
+        taken |= set(self.second)
         self.carried = [
             (f"extra_{name}" if name in taken else name, name, types.get(name, pa.string()))
             for name in layout.carried or ()
@@ -48,12 +55,17 @@ class _Columns:
             fields.append(("gradient", pa.string()))
         else:
             fields += [(f"grad_{name}", pa.float64()) for name in layout.gradient_columns]
+        if layout.hessian:
+            kind = pa.string() if layout.per_record else pa.float64()
+            fields += [(name, kind) for name in self.second]
         if layout.carried is None:
             fields.append(("extra", pa.string()))
         fields += [("error", pa.string()), ("warnings", pa.string())]
         self.schema = pa.schema(fields)
 
     def batch(self, outcomes: Sequence[Outcome] | ColumnBlock) -> Any:
+        if isinstance(outcomes, ColumnBlock) and self.layout.hessian:
+            outcomes = outcomes.outcomes()  # (blocks come without second derivatives)
         columns = (
             self._block(outcomes) if isinstance(outcomes, ColumnBlock) else self._rows(outcomes)
         )
@@ -94,11 +106,30 @@ class _Columns:
             columns.append([_numbers(o.gradient) if o.error is None else None for o in outcomes])
         else:
             columns += [[o.gradient.get(n) for o in outcomes] for n in layout.gradient_columns]
+        if layout.hessian:
+            columns += self._second(outcomes)
         if layout.carried is None:
             columns.append([dumps(o.extra) if o.extra else None for o in outcomes])
         columns.append([f"{o.error[0]}: {o.error[1]}" if o.error else None for o in outcomes])
         columns.append([" | ".join(w.message for w in o.warnings or ()) or None for o in outcomes])
         return columns
+
+    def _second(self, outcomes: Sequence[Outcome]) -> list[list[Any]]:
+        """The --hessian columns: JSON text when records carry their own
+        expressions, else a number per pair (null where there is none)."""
+        layout = self.layout
+        if layout.per_record:
+            return [[hessian_json(o) if o.hessian is not None else None for o in outcomes]]
+        names = layout.gradient_columns
+        pairs = [(a, b) for a in names for b in names]
+        known = [
+            dict(zip(_pairs(o.gradient_names), o.hessian or (), strict=False)) for o in outcomes
+        ]
+        return [[entries.get(pair) for entries in known] for pair in pairs]
+
+
+def _pairs(names: Sequence[str]) -> list[tuple[str, str]]:
+    return [(a, b) for a in names for b in names]
 
 
 def _text(value: object) -> str | None:

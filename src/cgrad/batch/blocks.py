@@ -24,6 +24,8 @@ import numpy as np
 from ..autodiff.diagnostics import EvaluationWarning
 from ..errors import CgradError
 from ..function import Function, compile
+from .bindings import Bindings
+from .per_row import Derivatives, row_warnings, second_derivatives
 from .rows import EXPRESSION_FIELD, ID_FIELD, Record, Records, RowBlock
 
 # Rows per chunk: big enough that numpy's per-call overhead is spread thin,
@@ -36,9 +38,6 @@ MAX_CHUNK_ROWS = 1_000_000
 CACHE_SIZE = 512
 # ... and at most this much expression text among them.
 CACHE_CHARACTERS = 1 << 18
-# Rows of a chunk whose warnings are worked out one by one (beyond this, the
-# chunk-wide message is used for the rest).
-ROW_DIAGNOSES_PER_CHUNK = 64
 
 
 @dataclass(slots=True)
@@ -61,6 +60,8 @@ class Outcome:
     extra: dict[str, object] | None = None
     warnings: list[EvaluationWarning] | None = None
     error: tuple[str, str] | None = None  # (type, message)
+    # With --hessian: d2f/d(a)d(b) for a, b in gradient_names, row-major.
+    hessian: tuple[float, ...] | None = None
 
     @property
     def inputs(self) -> dict[str, float]:
@@ -139,11 +140,23 @@ class ColumnBlock:
         ]
 
 
+@dataclass
+class _Asked:
+    """What every group of a run is asked for, besides its expression."""
+
+    wrt: Sequence[str] | None
+    bindings: Bindings
+    hessian: bool
+    derivatives: Derivatives
+
+
 def evaluate_blocks(
     records: Records,
     function: Function | None = None,
     wrt: Sequence[str] | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    bindings: Bindings | None = None,
+    hessian: bool = False,
 ) -> Iterator[list[Outcome] | ColumnBlock]:
     """Outcomes for ``records``, chunk by chunk, in input order: a clean CSV
     chunk of one expression as a :class:`ColumnBlock`, anything else (bad
@@ -153,42 +166,52 @@ def evaluate_blocks(
     With ``function``, every record is a point of it (an ``expr`` field is
     carried, not used). Without, each record names its own expression in
     ``expr``. ``wrt`` limits the partials, as in :meth:`Function.evaluate`.
+    ``bindings`` says which field each input is read from, and the values
+    of those a record lacks; ``hessian`` adds the second derivatives.
     """
     if function is not None and wrt is not None:
         function.check_wrt(wrt)
     compiled = _Compiled()
+    asked = _Asked(wrt, bindings or Bindings(), hessian, Derivatives())
     for block in records.blocks(chunk_rows):
         if isinstance(block, RowBlock):
-            columns = _column_block(block, function, wrt) if function else None
+            columns = None
+            if function is not None and not hessian:
+                columns = _column_block(block, function, wrt, asked.bindings)
             if columns is not None:
                 yield columns
                 continue
             block = block.records()
-        yield _evaluate_chunk(block, function, wrt, compiled)
+        yield _evaluate_chunk(block, function, compiled, asked)
 
 
 def _column_block(
-    block: RowBlock, function: Function, wrt: Sequence[str] | None
-) -> ColumnBlock | None:
-    """The fast path, or None when a value does not convert in one go or
-    the evaluation has warnings (the record path then says which row)."""
+    block: RowBlock, function: Function, wrt: Sequence[str] | None, bindings: Bindings
+) -> ColumnBlock | list[Outcome] | None:
+    """The fast path, or None when a value does not convert in one go (the
+    record path then says which row). With warnings, the same outcomes one
+    by one, each flagged row with its own (see per_row.row_warnings)."""
     position = {name: index for index, name in enumerate(block.header)}
     rows = block.rows
+    count = len(rows)
+    read = [name for name in function.inputs if bindings.source(name) in position]
     try:
         # float() of each text, then one array: much faster than numpy's
         # own conversion of a list of strings.
-        texts = {name: list(map(itemgetter(position[name]), rows)) for name in function.inputs}
+        texts = {n: list(map(itemgetter(position[bindings.source(n)]), rows)) for n in read}
         inputs = {name: np.array(list(map(float, column))) for name, column in texts.items()}
     except ValueError:
         return None
     if any("_" in "".join(column) for column in texts.values()):
         return None  # float() reads 1_000; cgrad does not (see _number)
+    # Inputs without a column have a fixed value (Bindings.check_header).
+    for name in function.inputs:
+        if name not in inputs:
+            inputs[name] = np.full(count, bindings.fixed[name])
+    inputs = {name: inputs[name] for name in function.inputs}
     result = function.evaluate(inputs, wrt=wrt)
-    if result.warnings:
-        return None
-    count = len(rows)
-    skip = {*function.inputs, ID_FIELD}
-    return ColumnBlock(
+    skip = {*bindings.sources(function.inputs), ID_FIELD}
+    columns = ColumnBlock(
         first_row=block.first_row,
         count=count,
         ids=list(map(itemgetter(position[ID_FIELD]), rows)) if ID_FIELD in position else None,
@@ -201,13 +224,16 @@ def _column_block(
             if name not in skip
         },
     )
+    if not result.warnings:
+        return columns
+    outcomes = columns.outcomes()
+    for at, found in row_warnings(result.warnings, count).items():
+        outcomes[at].warnings = found
+    return outcomes
 
 
 def _evaluate_chunk(
-    chunk: list[Record],
-    function: Function | None,
-    wrt: Sequence[str] | None,
-    compiled: _Compiled,
+    chunk: list[Record], function: Function | None, compiled: _Compiled, asked: _Asked
 ) -> list[Outcome]:
     """One outcome for each record of ``chunk``, in order."""
     outcomes: list[Outcome] = []
@@ -232,11 +258,13 @@ def _evaluate_chunk(
             continue
         groups.setdefault(text, []).append(len(outcomes) - 1)
     for text, members in groups.items():
-        chosen = function if text is None else _compiled(text, members, outcomes, compiled, wrt)
+        chosen = (
+            function if text is None else _compiled(text, members, outcomes, compiled, asked.wrt)
+        )
         members = [i for i in members if outcomes[i].error is None]
         if chosen is not None and members:
             _evaluate_group(
-                chosen, [readable[i] for i in members], [outcomes[i] for i in members], wrt
+                chosen, [readable[i] for i in members], [outcomes[i] for i in members], asked
             )
     return outcomes
 
@@ -311,14 +339,12 @@ def _describe(raw: object) -> str:
 
 
 def _evaluate_group(
-    function: Function,
-    records: list[dict[str, object]],
-    outcomes: list[Outcome],
-    wrt: Sequence[str] | None,
+    function: Function, records: list[dict[str, object]], outcomes: list[Outcome], asked: _Asked
 ) -> None:
     """Evaluate the records (their fields) of one expression together."""
     names = function.inputs
-    not_carried = {*names, ID_FIELD}
+    bindings = asked.bindings
+    not_carried = {*bindings.sources(names), ID_FIELD}
     for fields, outcome in zip(records, outcomes, strict=True):
         # Carried fields travel with the record, failed or not. (A set
         # difference first: most records carry nothing.)
@@ -329,13 +355,14 @@ def _evaluate_group(
                 for key, value in fields.items()
                 if key not in not_carried and not (used_expression and key == EXPRESSION_FIELD)
             } or None
-    columns = [_column(name, records, outcomes) for name in names]
+    columns = [_column(name, records, outcomes, bindings) for name in names]
     good = [i for i, outcome in enumerate(outcomes) if outcome.error is None]
     if not good:
         return
     if len(good) < len(records):
         columns = [column[good] for column in columns]
-    result = function.evaluate(dict(zip(names, columns, strict=True)), wrt=wrt)
+    arrays = dict(zip(names, columns, strict=True))
+    result = function.evaluate(arrays, wrt=asked.wrt)
     count = len(good)
     values = np.broadcast_to(result.value, (count,)).tolist()
     gradient_names = tuple(result.gradient)
@@ -352,14 +379,27 @@ def _evaluate_group(
         outcome.value = value
         outcome.gradient_names = gradient_names
         outcome.gradient_values = slopes
-    _attach_warnings(function, result.warnings, good, outcomes, wrt)
+    flagged = row_warnings(result.warnings, count)
+    if asked.hessian:
+        second = second_derivatives(
+            function, asked.derivatives, arrays, gradient_names, flagged, count
+        )
+        for position, index in enumerate(good):
+            outcomes[index].hessian = second.row(position)
+        for position, more in second.warnings.items():
+            flagged[position] = flagged.get(position, []) + more
+    for position, found in flagged.items():
+        outcomes[good[position]].warnings = found
 
 
-def _column(name: str, records: list[dict[str, object]], outcomes: list[Outcome]) -> np.ndarray:
+def _column(
+    name: str, records: list[dict[str, object]], outcomes: list[Outcome], bindings: Bindings
+) -> np.ndarray:
     """The values of input ``name`` over the records (their fields), as
-    float64; a record whose value is missing or not a number gets its error
-    (and a NaN here)."""
-    raw = [fields.get(name, _MISSING) for fields in records]
+    float64, the fixed value where a record lacks it; a record whose value
+    is missing or not a number gets its error (and a NaN here)."""
+    source = bindings.source(name)
+    raw = [fields.get(source, bindings.fixed.get(name, _MISSING)) for fields in records]
     kinds = set(map(type, raw))
     # The common cases, converted by numpy in one go: all CSV text, or all
     # JSON numbers (bool is excluded: true is not 1 here).
@@ -374,10 +414,11 @@ def _column(name: str, records: list[dict[str, object]], outcomes: list[Outcome]
         number = None if value is _MISSING else _number(value)
         if number is None:
             if outcomes[index].error is None:
+                named = name if source == name else f"{name} (column {source!r})"
                 outcomes[index].error = (
-                    ("missing_value", f"no value for {name}")
+                    ("missing_value", f"no value for {named}")
                     if value is _MISSING
-                    else ("invalid_value", f"the value of {name} is {_describe(value)}")
+                    else ("invalid_value", f"the value of {named} is {_describe(value)}")
                 )
             number = math.nan
         column[index] = number
@@ -385,25 +426,3 @@ def _column(name: str, records: list[dict[str, object]], outcomes: list[Outcome]
 
 
 _MISSING = object()
-
-
-def _attach_warnings(function, warnings, good: list[int], outcomes: list[Outcome], wrt) -> None:
-    """Give each flagged row its own warnings: a chunk-wide warning says "at
-    3 of 4096 points"; a row deserves the numbers of that row."""
-    if not warnings:
-        return
-    flagged = np.zeros(len(good), dtype=bool)
-    for warning in warnings:
-        if warning.points is not None:
-            flagged |= warning.points.reshape(-1)
-    for count, position in enumerate(np.flatnonzero(flagged).tolist()):
-        outcome = outcomes[good[position]]
-        if count < ROW_DIAGNOSES_PER_CHUNK:
-            alone = function.evaluate(outcome.inputs, wrt=wrt)
-            outcome.warnings = list(alone.warnings)
-        else:
-            outcome.warnings = [
-                warning
-                for warning in warnings
-                if warning.points is not None and warning.points.reshape(-1)[position]
-            ]

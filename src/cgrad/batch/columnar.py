@@ -3,13 +3,15 @@
 The file is cut into blocks of whole lines; Arrow parses a block into
 columns (the inputs as float64, the rest as text) and the columns go
 through the expression at once. Arrow is strict where it could disagree
-with the record reader, and any block it refuses, or whose rows need a word
-of their own, is read again by the record reader (:mod:`cgrad.batch.rows`),
-which gives each bad row its number, its line and its error exactly as
-before. A block with a quote or a lone carriage return (where a line
-break may sit inside a field) hands the rest of the file to the record
-reader, which knows quoting; a NaN among the inputs sends its block there
-too, since Arrow reads a few spellings of NaN that Python's float() refuses.
+with the record reader, and any block it refuses is read again by the
+record reader (:mod:`cgrad.batch.rows`), which gives each bad row its
+number, its line and its error exactly as before. A block with warnings
+stays here: each flagged row gets its own, worded from the one evaluation
+(:func:`cgrad.batch.per_row.row_warnings`). A block with a quote or a
+lone carriage return (where a line break may sit inside a field) hands
+the rest of the file to the record reader, which knows quoting; a NaN
+among the inputs sends its block there too, since Arrow reads a few
+spellings of NaN that Python's float() refuses.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from typing import BinaryIO
 import numpy as np
 
 from ..function import Function
+from .bindings import Bindings
 from .blocks import ColumnBlock, Outcome, evaluate_blocks
 from .delimited import MAX_LINE
+from .per_row import row_warnings
 from .rows import ID_FIELD, Format, Records
 
 # Bytes read per block for each record a chunk is asked to hold.
@@ -89,31 +93,36 @@ class DelimitedColumns:
         self.header = Records(_chained(line), format).header
 
     def outcomes(
-        self, function: Function, wrt: Sequence[str] | None, chunk_rows: int
+        self,
+        function: Function,
+        wrt: Sequence[str] | None,
+        chunk_rows: int,
+        bindings: Bindings | None = None,
     ) -> Iterator[Chunk]:
         """Outcomes chunk by chunk, in input order, as
         :func:`~cgrad.batch.blocks.evaluate_blocks` gives them."""
+        bindings = bindings or Bindings()
         if self.fallback is not None:
-            yield from evaluate_blocks(self.fallback, function, wrt, chunk_rows)
+            yield from evaluate_blocks(self.fallback, function, wrt, chunk_rows, bindings)
             return
         size = min(max(chunk_rows * BYTES_PER_ROW, MIN_BLOCK), MAX_BLOCK)
         # The lines before this block, but the header's (the record reader
         # counts that one itself: it reads it again), and the records.
         lines, rows = self.blank, 0
-        parser = _Parser(self.header or [], function, self.format)
+        parser = _Parser(self.header or [], function, self.format, bindings)
         while block := self._block(size):
             if not _plain(block) or len(block) - block.rfind(b"\n") - 1 > MAX_LINE:
                 rest = Records(_chained(self.prefix + block, self.stream), self.format, rows, lines)
-                yield from evaluate_blocks(rest, function, wrt, chunk_rows)
+                yield from evaluate_blocks(rest, function, wrt, chunk_rows, bindings)
                 return
             columns = parser.block(block, rows, wrt)
             if columns is None:
                 again = Records(_chained(self.prefix + block), self.format, rows, lines)
-                for chunk in evaluate_blocks(again, function, wrt, chunk_rows):
+                for chunk in evaluate_blocks(again, function, wrt, chunk_rows, bindings):
                     rows += chunk.count if isinstance(chunk, ColumnBlock) else len(chunk)
                     yield chunk
             else:
-                rows += columns.count
+                rows += columns.count if isinstance(columns, ColumnBlock) else len(columns)
                 yield columns
             lines += block.count(b"\n")
 
@@ -144,14 +153,17 @@ def _plain(block: bytes) -> bool:
 class _Parser:
     """Arrow's CSV reader, set up once for one header and expression."""
 
-    def __init__(self, header: list[str], function: Function, format: Format) -> None:
+    def __init__(
+        self, header: list[str], function: Function, format: Format, bindings: Bindings
+    ) -> None:
         import pyarrow as pa
         import pyarrow.csv as pv
 
         self.function = function
         self.header = header
-        inputs = set(function.inputs)
-        types = {name: pa.float64() if name in inputs else pa.string() for name in header}
+        self.bindings = bindings
+        sources = bindings.sources(function.inputs)
+        types = {name: pa.float64() if name in sources else pa.string() for name in header}
         self.read_options = pv.ReadOptions(column_names=header, use_threads=False)
         self.parse_options = pv.ParseOptions(
             delimiter="\t" if format == Format.TSV else ",", quote_char=False
@@ -164,9 +176,10 @@ class _Parser:
         self.read_csv = pv.read_csv
         self.errors = (pa.ArrowInvalid,)
 
-    def block(self, block: bytes, rows: int, wrt: Sequence[str] | None) -> ColumnBlock | None:
-        """The block's outcomes as columns, or None when the record reader
-        must say something about one of its rows."""
+    def block(self, block: bytes, rows: int, wrt: Sequence[str] | None) -> Chunk | None:
+        """The block's outcomes as columns (one by one when some rows have
+        warnings), or None when the record reader must say something about
+        one of its rows."""
         import pyarrow as pa
 
         options = self.read_options
@@ -180,16 +193,19 @@ class _Parser:
             )
         except self.errors:
             return None
-        function = self.function
-        inputs = {name: table.column(name).to_numpy() for name in function.inputs}
+        function, bindings, count = self.function, self.bindings, table.num_rows
+        read = [name for name in function.inputs if bindings.source(name) in self.header]
+        inputs = {name: table.column(bindings.source(name)).to_numpy() for name in read}
         if any(np.isnan(column).any() for column in inputs.values()):
             return None
+        # Inputs without a column have a fixed value (Bindings.check_header).
+        inputs = {
+            name: inputs[name] if name in inputs else np.full(count, bindings.fixed[name])
+            for name in function.inputs
+        }
         result = function.evaluate(inputs, wrt=wrt)
-        if result.warnings:
-            return None
-        count = table.num_rows
-        skip = {*function.inputs, ID_FIELD}
-        return ColumnBlock(
+        skip = {*bindings.sources(function.inputs), ID_FIELD}
+        columns = ColumnBlock(
             first_row=rows + 1,
             count=count,
             ids=table.column(ID_FIELD).to_pylist() if ID_FIELD in self.header else None,
@@ -200,3 +216,15 @@ class _Parser:
                 name: table.column(name).to_pylist() for name in self.header if name not in skip
             },
         )
+        return with_warnings(columns, result.warnings)
+
+
+def with_warnings(columns: ColumnBlock, warnings: Sequence) -> Chunk:
+    """The block as it is, or with warnings its records one by one, each
+    flagged row with its own, worded with its own numbers."""
+    if not warnings:
+        return columns
+    outcomes = columns.outcomes()
+    for at, found in row_warnings(warnings, columns.count).items():
+        outcomes[at].warnings = found
+    return outcomes

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..numerals import json_number, json_text, number_texts
 from .blocks import ColumnBlock, Outcome
+from .hessians import hessian_json
 
 
 def dumps(document: object) -> str:
@@ -76,6 +77,8 @@ def record_text(outcome: Outcome) -> str:
         map(json_text, outcome.gradient_values)
     )
     parts.append(f', "inputs": {inputs}, "value": {json_text(value)}, "gradient": {gradient}')
+    if outcome.hessian is not None:
+        parts.append(f', "hessian": {hessian_json(outcome)}')
     if outcome.extra:
         parts.append(f', "extra": {dumps(outcome.extra)}')
     if outcome.warnings:

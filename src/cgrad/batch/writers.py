@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from ..numerals import format_short, json_number, number_text
 from .aligned import column_widths, padded
 from .blocks import ColumnBlock, Outcome
+from .hessians import hessian_cells, hessian_headers, table_headers
 from .json_text import Pieces, as_text_columns, dumps, records_text, row_numbers
 
 
@@ -48,6 +49,7 @@ class Layout:
     # The Arrow types of the id and carried columns of a Parquet or Arrow
     # input, kept by a Parquet or Arrow output (other columns are text).
     types: dict[str, Any] | None = None
+    hessian: bool = False  # --hessian: the second derivatives too (see hessians.py)
 
     @property
     def gradient_columns(self) -> tuple[str, ...]:
@@ -113,6 +115,7 @@ class CsvWriter:
             + (["expr", "inputs"] if per_record else list(layout.inputs))
             + ["value"]
             + (["gradient"] if per_record else [f"grad_{n}" for n in layout.gradient_columns])
+            + (hessian_headers(per_record, layout.gradient_columns) if layout.hessian else [])
             + (["extra"] if layout.carried is None else [])
             + ["error", "warnings"]
         )
@@ -147,6 +150,8 @@ class CsvWriter:
             cells += _aligned(
                 layout.gradient_columns, outcome.gradient_names, outcome.gradient_values
             )
+        if layout.hessian:
+            cells += hessian_cells(layout.per_record, layout.gradient_columns, outcome, False)
         if layout.carried is None:
             cells.append(dumps(extra) if extra else "")
         cells.append("" if error is None else f"{error[0]}: {error[1]}")
@@ -246,13 +251,15 @@ class TableWriter:
         self.stream = stream
         self.layout = layout
         ids = ["id"] if layout.has_id else []
+        second = table_headers(layout.per_record, layout.gradient_columns) if layout.hessian else []
         if layout.per_record:
-            self.header = ["row", *ids, "expr", "inputs", "value", "gradient", "note"]
-            self.numeric = [True, *(False for _ in ids), False, False, True, False, False]
+            self.header = ["row", *ids, "expr", "inputs", "value", "gradient", *second, "note"]
+            self.numeric = [True, *(False for _ in ids), False, False, True]
+            self.numeric += [False] * (len(second) + 2)
         else:
             names = list(layout.inputs)
             partials = [f"∂/∂{n}" for n in layout.gradient_columns]
-            self.header = ["row", *ids, *names, "value", *partials, "note"]
+            self.header = ["row", *ids, *names, "value", *partials, *second, "note"]
             self.numeric = (
                 [True, *(False for _ in ids)] + [True] * (len(self.header) - 2 - len(ids)) + [False]
             )
@@ -272,15 +279,22 @@ class TableWriter:
         if self.layout.per_record:
             input_text = " ".join(f"{n}={format_short(v)}" for n, v in inputs.items())
             gradient_text = " ".join(f"{n}={format_short(g)}" for n, g in gradient.items())
-            return [str(o.row), *ids, o.expression or "", input_text, value, gradient_text, note]
+            cells = [str(o.row), *ids, o.expression or "", input_text, value, gradient_text]
+            return [*cells, *self.second(o), note]
         return [
             str(o.row),
             *ids,
             *(format_short(inputs[n]) for n in self.layout.inputs),
             value,
             *(format_short(gradient[n]) for n in self.layout.gradient_columns),
+            *self.second(o),
             note,
         ]
+
+    def second(self, o: Outcome) -> list[str]:
+        if not self.layout.hessian:
+            return []
+        return hessian_cells(self.layout.per_record, self.layout.gradient_columns, o, True)
 
     def line(self, cells: list[str]) -> str:
         return "   ".join(padded(cells, self.widths or [], self.numeric)).rstrip() + "\n"

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO, Protocol, cast
 
+from ..batch.bindings import Bindings
 from ..batch.blocks import CHUNK_ROWS, ColumnBlock, Outcome, evaluate_blocks
 from ..batch.compression import compressing, decompressed
 from ..batch.formats import (
@@ -71,11 +72,13 @@ def open_records(
     given: str | None,
     function: Function | None,
     chunk_rows: int,
+    hessian: bool = False,
 ) -> Records | DelimitedColumns | ArrowRecords:
     """The reader for the input: Arrow's for Parquet and Arrow files, and
     for CSV/TSV with one expression in chunks of the default size or more;
     the record reader otherwise (smaller chunks ask for prompt answers to a
-    slow stream, which Arrow's blocks of a megabyte would hold back)."""
+    slow stream, which Arrow's blocks of a megabyte would hold back; the
+    second derivatives of --hessian are worked out record by record)."""
     kind = input_kind(source, stream, given)
     plain = decompressed(stream, kind.compression)
     where = "standard input" if source in (None, "-") else f"{source}"
@@ -84,7 +87,8 @@ def open_records(
         from ..batch.arrow_files import ArrowRecords
 
         return ArrowRecords(plain, form, chunk_rows)
-    if form in ("csv", "tsv") and function is not None and chunk_rows >= CHUNK_ROWS:
+    columnar = function is not None and chunk_rows >= CHUNK_ROWS and not hessian
+    if form in ("csv", "tsv") and columnar:
         from ..batch.columnar import DelimitedColumns
 
         return DelimitedColumns(plain, Format(form))
@@ -96,13 +100,19 @@ def evaluated(
     function: Function | None,
     wrt: list[str] | None,
     chunk_rows: int,
+    bindings: Bindings | None = None,
+    hessian: bool = False,
 ) -> Iterable[Sequence[Outcome] | ColumnBlock]:
+    """The outcomes of the records, chunk by chunk, by the reader's own
+    engine (see :func:`~cgrad.batch.blocks.evaluate_blocks` for the rest)."""
+    bindings = bindings or Bindings()
     if isinstance(records, Records):
-        return evaluate_blocks(records, function, wrt, chunk_rows)
-    if function is None:
-        # Without -e, CSV goes to the record reader: only Arrow files are here.
-        return cast("ArrowRecords", records).outcomes(None, wrt, chunk_rows)
-    return records.outcomes(function, wrt, chunk_rows)
+        return evaluate_blocks(records, function, wrt, chunk_rows, bindings, hessian)
+    from ..batch.columnar import DelimitedColumns  # loaded already if it read the input
+
+    if isinstance(records, DelimitedColumns):  # one expression, no --hessian
+        return records.outcomes(cast(Function, function), wrt, chunk_rows, bindings)
+    return records.outcomes(function, wrt, chunk_rows, bindings, hessian)
 
 
 def output_kind(given: str | None, output: Path | None) -> Kind:

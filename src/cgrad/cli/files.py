@@ -4,6 +4,7 @@ writing output so that a failure never leaves a half-written file."""
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import stat
 import tempfile
@@ -108,6 +109,16 @@ def _open(file: Path | int, binary: bool) -> IO:
     if binary:
         return open(file, "wb")  # noqa: SIM115 - the caller closes it
     return open(file, "w", encoding="utf-8", newline="")  # noqa: SIM115
+
+
+def remove_leftovers(target: Path) -> None:
+    """Remove the temporary files that :func:`atomic_output` leaves beside
+    ``target`` when the process writing them is killed instead of unwound
+    (a Dask worker shut down when a run is interrupted)."""
+    real = Path(os.path.realpath(target))
+    for leftover in real.parent.glob(f".{glob.escape(real.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
 
 
 def _mode_for(target: Path) -> int:

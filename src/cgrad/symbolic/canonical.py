@@ -49,12 +49,12 @@ from .forms import (
     too_big_to_raise,
 )
 from .nodes import Builder, Sym
+from .refining import Refiner
+from .terms import LARGEST_EXPONENT as _LARGEST_EXPONENT  # kept as a power node beyond it
 
 # A sum is spread over a product of at most this many factors (itself one):
 # more would copy long products into every term.
 _SPREAD = 3
-# Exponents this large are kept as a power node rather than multiplied out.
-_LARGEST_EXPONENT = 2**31
 
 _ARITHMETIC = ("add", "sub", "neg", "mul", "div", "pow")
 # Ops whose value is positive wherever it is defined: exp(log(a)) is a.
@@ -77,7 +77,7 @@ def canonical_counted(builder: Builder, roots: Sequence[Sym]) -> tuple[list[Sym]
     gc.disable()
     try:
         rewriting = _Canonizer(builder, roots)
-        return rewriting.run(), rewriting.work
+        return Refiner(rewriting).run(rewriting.run()), rewriting.work
     finally:
         if was_enabled:
             gc.enable()

@@ -56,7 +56,8 @@ class Product:
 def number(value: float) -> Number:
     """A constant as an exact integer where it is one, so that ratios of
     integers stay exact (x/3 keeps its 3)."""
-    if value.is_integer() and abs(value) < 2**53 and math.copysign(1.0, value) > 0:
+    # -0.0 stays a float: it is no integer's (1/-0.0 is -inf).
+    if value.is_integer() and abs(value) < 2**53 and (value != 0 or math.copysign(1.0, value) > 0):
         return Fraction(int(value))
     return value
 

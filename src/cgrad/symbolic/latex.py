@@ -7,7 +7,8 @@ is how a node is laid out: ``\\frac{a}{b}`` (which binds like a power,
 needing no parentheses of its own but getting them as a base), ``a^{b}``,
 ``\\sqrt{a}``, ``\\left|a\\right|``, ``a \\cdot b``, ``\\sin`` and the other
 functions LaTeX names, ``\\operatorname{...}`` for the rest. Names become
-symbols (``x1`` is ``x_{1}``, ``alpha`` is ``\\alpha``), numbers lose
+symbols (``x1`` is ``x_{1}``, ``alpha`` is ``\\alpha``; no two names of one
+program alike: :func:`latex_names`), numbers lose
 Python's exponent notation (``1e-05`` is ``10^{-5}``), and a binding's name
 is subscripted (``t_{1}``). Nothing here recurses on the size of an
 expression.
@@ -16,11 +17,12 @@ expression.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ..autodiff.graph import CONSTANT, INPUT
 from ..numerals import literal_text
-from ..ops import OPS, POWER, SUM, UNARY, Fixity
+from ..ops import OPS, POWER, PRODUCT, SUM, UNARY, Fixity
 from .printing import Node, Printer, binding_prefix
 
 # The constants of the language as a paper writes them.
@@ -64,20 +66,64 @@ _GREEK = frozenset(
     "pi rho sigma tau upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi "
     "Sigma Upsilon Phi Psi Omega".split()
 )
+# Greek letters by their Unicode names (which spell lambda "lamda"); not
+# pi, the constant's symbol (an input π stays as it is typed).
+_GREEK_NAMES = {
+    f"greek {case} letter {letter.lower()}": letter
+    for letter in _GREEK - {"pi"}
+    for case in ("small", "capital")
+    if letter[0].isupper() == (case == "capital")
+}
+_GREEK_NAMES |= {"greek small letter lamda": "lambda", "greek capital letter lamda": "Lambda"}
 _INDEXED = re.compile(r"([^\W\d_]+?)_?(\d+)")
 _EXPONENT = re.compile(r"(-?[\d.]+)e([+-]\d+)")
 
 
 def latex_name(name: str) -> str:
     """A name as a LaTeX symbol: ``x``, ``x_{1}`` for ``x1`` or ``x_1``,
-    ``\\alpha``, and ``\\mathrm{rate}`` for a word."""
+    ``\\alpha``, and ``\\mathrm{rate}`` for a word. Two names can meet
+    here (``x1`` and ``x_1``): :func:`latex_names` keeps them apart."""
     if (indexed := _INDEXED.fullmatch(name)) is not None:
         return f"{latex_name(indexed[1])}_{{{indexed[2]}}}"
     if name in _GREEK:
         return "\\" + name
-    if len(name) == 1:
-        return name
+    if len(name) == 1 and name != "_":
+        # A Greek letter typed as one (α), as its command: not every TeX
+        # engine takes the letter itself in math.
+        greek = _GREEK_NAMES.get(unicodedata.name(name, "").lower())
+        return name if greek is None else "\\" + greek
+    return _spelled(name)
+
+
+def _spelled(name: str) -> str:
+    """A name as it is spelled, upright: ``\\mathrm{x\\_1}``."""
     return r"\mathrm{" + name.replace("_", r"\_") + "}"
+
+
+def latex_names(names: Iterable[str]) -> dict[str, str]:
+    """The LaTeX symbol of each of ``names`` (a program's names), no two
+    alike: each its :func:`latex_name`, except where names meet (``x1`` and
+    ``x_1`` are both ``x_{1}``, ``alpha`` and ``α`` both ``\\alpha``): then
+    one keeps the symbol (one without an underscore, a Greek letter before
+    a word) and the others are written as they are spelled
+    (``\\mathrm{x\\_1}``), a form no other name takes. (The bindings a
+    formula names, ``t_{1}``, are kept clear of the names by
+    :func:`~cgrad.symbolic.printing.binding_prefix`.)"""
+    symbols = {name: latex_name(name) for name in names}
+    holders: dict[str, str] = {}  # a symbol: the name that keeps it
+    for name, symbol in symbols.items():
+        holder = holders.setdefault(symbol, name)
+        if _keeps(name) < _keeps(holder):
+            holders[symbol] = name
+    for name, symbol in symbols.items():
+        if holders[symbol] != name:
+            symbols[name] = _spelled(name)
+    return symbols
+
+
+def _keeps(name: str) -> tuple[bool, bool]:
+    """Which of two names that print alike keeps the symbol: the smaller."""
+    return ("_" in name, name.isascii())
 
 
 _NON_FINITE = {"Infinity": r"\infty", "-Infinity": r"-\infty", "NaN": r"\mathrm{NaN}"}
@@ -102,8 +148,22 @@ class LatexPrinter(Printer):
 
     opening, closing = r"\left(", r"\right)"
 
+    def __init__(self, names: Mapping[str, str] | None = None) -> None:
+        # The symbols of the program's names (latex_names): a name is
+        # written alike wherever it stands in one program's formulas.
+        self.names = names or {}
+        self.bound: dict[int, str] = {}  # the walk's bindings, by node id
+
     def binding_name(self, prefix: str, index: int) -> str:
         return latex_name(f"{prefix}{index}")
+
+    def expression(self, root: Node, names: dict[int, str]) -> str:
+        self.bound = names  # what parts() must not look into
+        return super().expression(root, names)
+
+    def _unbound_quotient(self, node: Node) -> bool:
+        """A quotient written out where it stands (not a binding's name)."""
+        return node.op == "div" and node.id not in self.bound
 
     def precedence(self, node: Node) -> int:
         # A fraction's bar groups it: it needs parentheses only as a base.
@@ -121,7 +181,13 @@ class LatexPrinter(Printer):
             return [latex_number(node.value)]
         if node.op == INPUT:
             assert node.name is not None  # an input node has its name
-            return [latex_name(node.name)]
+            return [self.names.get(node.name) or latex_name(node.name)]
+        if node.op == "div" and self._unbound_quotient(node.operands[0]):
+            # (a/b)/c as one fraction, a over b times c: a fraction in a
+            # numerator reads badly (1/log(2)/x).
+            (a, b), c = node.operands[0].operands, node.operands[1]
+            return [r"\frac{", (a, SUM, False), "}{", (b, PRODUCT, False), r" \cdot ",
+                    (c, PRODUCT, True), "}"]  # fmt: skip
         special = _LAYOUTS.get(node.op)
         if special is not None:
             return special(*(_anywhere(operand) for operand in node.operands))
@@ -153,11 +219,20 @@ def _spaced(symbol: str) -> str:
 LATEX = LatexPrinter()
 
 
-def latex_statements(root: Node, taken: Sequence[str] = (), prefix: str | None = None) -> list[str]:
+def latex_statements(
+    root: Node,
+    taken: Sequence[str] = (),
+    prefix: str | None = None,
+    names: Mapping[str, str] | None = None,
+) -> list[str]:
     """``root`` as LaTeX, as :func:`~cgrad.symbolic.printing.program_statements`
     gives it as text: ``t_{1} = ...`` for each shared part, then the
-    expression (the same bindings, the same names, subscripted)."""
-    return LATEX.statements(root, binding_prefix(taken) if prefix is None else prefix)
+    expression (the same bindings, the same names, subscripted). ``taken``:
+    the program's names; ``prefix`` and ``names``, when given, are
+    ``binding_prefix(taken)`` and ``latex_names(taken)``, worked out once by
+    a caller that prints many formulas."""
+    printer = LatexPrinter(latex_names(taken) if names is None else names)
+    return printer.statements(root, binding_prefix(taken) if prefix is None else prefix)
 
 
 def latex_formula(statements: Sequence[str]) -> str:
@@ -169,15 +244,18 @@ def latex_formula(statements: Sequence[str]) -> str:
     return rf"{expression} \quad\text{{where}}\quad " + r",\; ".join(bindings)
 
 
-def derivative_title(wrt: Sequence[str]) -> str:
+def derivative_title(wrt: Sequence[str], names: Mapping[str, str] | None = None) -> str:
     """``\\frac{\\partial^{3} f}{\\partial x^{2} \\partial y}`` for the
-    partial by ``wrt`` (names in order, repeats counted); ``f`` for none."""
+    partial by ``wrt`` (names in order, repeats counted); ``f`` for none.
+    ``names``: the symbols of the program's names (:func:`latex_names`)."""
+    symbols = names or {}
     if not wrt:
         return "f"
     counts = {name: wrt.count(name) for name in dict.fromkeys(wrt)}
     power = "" if len(wrt) == 1 else f"^{{{len(wrt)}}}"
     below = " ".join(
-        rf"\partial {latex_name(n)}" + ("" if k == 1 else f"^{{{k}}}") for n, k in counts.items()
+        rf"\partial {symbols.get(n) or latex_name(n)}" + ("" if k == 1 else f"^{{{k}}}")
+        for n, k in counts.items()
     )
     return rf"\frac{{\partial{power} f}}{{{below}}}"
 
@@ -188,6 +266,7 @@ __all__ = [
     "derivative_title",
     "latex_formula",
     "latex_name",
+    "latex_names",
     "latex_number",
     "latex_statements",
 ]

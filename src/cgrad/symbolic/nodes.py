@@ -241,6 +241,15 @@ class Namespace(RuleNamespace):
 
     def __init__(self, builder: Builder) -> None:
         self.builder = builder
+        self.made: dict[tuple, Any] = {}
+
+    def once(self, key: tuple, make: Callable[[], Any]) -> Any:
+        """``make()``, made once per ``key``: a part of a node's rule that
+        all its edges share (the tie count of a wide max), which made per
+        edge would cost n^2 for n arguments."""
+        if key not in self.made:
+            self.made[key] = make()
+        return self.made[key]
 
     def function(self, name: str) -> Callable[..., Sym]:
         if name not in OPS:

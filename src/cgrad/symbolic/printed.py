@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..errors import InputError
-from .latex import derivative_title, latex_formula, latex_statements
+from ..errors import InputError, join_names
+from .latex import derivative_title, latex_formula, latex_names, latex_statements
 from .nodes import Sym
 from .printing import binding_prefix, program_statements
 
@@ -44,6 +44,14 @@ class Printed:
         self.prefix = binding_prefix(taken)
         self.statements: dict[tuple[str, ...], list[str]] = {}
         self.roots: dict[tuple[str, ...], Sym] = {}
+        self._latex_names: dict[str, str] | None = None
+
+    @property
+    def latex_names(self) -> dict[str, str]:
+        """The LaTeX symbols of the names, worked out once (as the prefix)."""
+        if self._latex_names is None:
+            self._latex_names = latex_names(self.taken)
+        return self._latex_names
 
     def text(self, root: Sym) -> list[str]:
         return program_statements(root, self.taken, self.prefix)
@@ -71,20 +79,46 @@ class Formulas:
     # What the LaTeX is printed from: the nodes of the formulas above.
     printed: Printed | None = field(default=None, repr=False, compare=False)
 
-    def latex(self, wrt: Sequence[str] = ()) -> list[str]:
-        """The formula of the partial by ``wrt`` (names in order, ``()``
-        for the function) as LaTeX statements: ``t_{1} = ...``, then the
-        expression."""
+    def latex(self, wrt: str | Sequence[str] = ()) -> list[str]:
+        """The formula of the partial by ``wrt`` (a name, or names in any
+        order; ``()`` for the function) as LaTeX statements: ``t_{1} = ...``,
+        then the expression. :class:`~cgrad.errors.InputError` for a partial
+        these formulas do not hold."""
         if self.printed is None:
             raise ValueError("these formulas were made without their nodes")
         printed = self.printed
-        return latex_statements(printed.roots[tuple(wrt)], printed.taken, printed.prefix)
+        index = self._index(wrt)
+        return latex_statements(
+            printed.roots[index], printed.taken, printed.prefix, printed.latex_names
+        )
+
+    def _index(self, wrt: str | Sequence[str]) -> tuple[str, ...]:
+        """``wrt``'s key among the formulas: names in the order of the
+        inputs (a partial's order does not matter), or an InputError that
+        says which partials there are."""
+        names = (wrt,) if isinstance(wrt, str) else tuple(wrt)
+        assert self.printed is not None  # latex() checks it first
+        if names in self.printed.roots:  # (without the sort below: n partials, n^2)
+            return names
+        position = {name: k for k, name in enumerate(self.derivatives)}
+        index = tuple(sorted(names, key=lambda name: position.get(name, -1)))
+        if index in self.printed.roots:
+            return index
+        asked = "the function" if not names else f"the partial by [{', '.join(names)}]"
+        known = [f"[{', '.join(i)}]" for i in self.printed.roots if i]
+        partials = f", and the partials by {join_names(known)}" if known else " alone"
+        raise InputError(
+            f"there is no formula for {asked} here",
+            hint=f"these are the function, () or []{partials}",
+            type="unknown_input",
+        )
 
     def latex_lines(self) -> list[str]:
         """One ``title &= formula`` line per formula, in the order printed:
         the function, the first partials, those of the order asked for."""
         wanted = [(), *((n,) for n in self.derivatives), *self.partials]
-        return [f"{derivative_title(i)} &= {latex_formula(self.latex(i))}" for i in wanted]
+        symbols = self.printed.latex_names if self.printed is not None else None
+        return [f"{derivative_title(i, symbols)} &= {latex_formula(self.latex(i))}" for i in wanted]
 
     def latex_text(self) -> str:
         """Every formula in one LaTeX ``aligned`` block."""

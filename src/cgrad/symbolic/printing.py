@@ -52,8 +52,13 @@ _BINDING = re.compile(r"([^\W\d]\w*?)(\d+)")
 
 def binding_prefix(taken: Sequence[str]) -> str:
     """A prefix for binding names (t1, t2, ...) that no name in ``taken``
-    could clash with."""
-    used = {match[1] for name in taken if (match := _BINDING.fullmatch(name))}
+    could clash with: not as text, nor as LaTeX, where ``t_1`` would be
+    ``t_{1}`` as ``t1`` is."""
+    used = set()
+    for name in taken:
+        if (match := _BINDING.fullmatch(name)) is not None:
+            used.add(match[1])
+            used.add(match[1].removesuffix("_"))
     for prefix in ("t", "u", "v", "w", "s", "tmp"):
         if prefix not in used:
             return prefix

@@ -1,0 +1,109 @@
+"""Frames in, frames out: a pandas DataFrame or an Arrow table with the value
+and the partial derivatives of a function added as columns, for Dask's
+``map_partitions``, a Ray or Spark task, or a notebook.
+
+pandas and pyarrow are not dependencies of cgrad, and this module imports
+neither: a frame is told apart by what it can do, and makes its new
+columns itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+
+from ..errors import InputError, join_names
+from ..function import Function, compile
+
+FrameT = TypeVar("FrameT")
+
+
+def evaluate_frame(
+    frame: FrameT,
+    function: Function | str,
+    *,
+    wrt: Sequence[str] | str | None = None,
+    columns: Mapping[str, str] | None = None,
+) -> FrameT:
+    """``frame`` with a ``value`` column and a ``grad_<name>`` column per
+    partial derivative (the ``--wrt`` ones when ``wrt`` is given), as
+    ``cgrad batch --format csv`` names them; the frame's own columns and
+    index are kept, and nothing is changed in place.
+
+    ``frame`` is a pandas DataFrame, or a pyarrow Table or RecordBatch;
+    ``function`` a compiled function or a program's text. Each input is
+    read from the column of its name, or from ``columns[name]`` (for a
+    column called ``X`` or ``temp C``), as float64: a missing value (None,
+    NA, null) becomes NaN. Raises :class:`cgrad.InputError` for a missing
+    or non-numeric column, and when the frame has a column of a name it
+    would add (a frame evaluated twice, say).
+    """
+    if isinstance(function, str):
+        function = compile(function)
+    kind = _kind_of(frame)
+    mapping = {name: (columns or {}).get(name, name) for name in function.inputs}
+    values = {name: _column(frame, kind, column) for name, column in mapping.items()}
+    result = function.evaluate(values, wrt=wrt)
+    rows = len(frame)  # type: ignore[arg-type]
+    added = {"value": result.value}
+    added.update({f"grad_{name}": slope for name, slope in result.gradient.items()})
+    taken = [name for name in added if name in _names(frame, kind)]
+    if taken:
+        noun, pronoun = ("a column", "it") if len(taken) == 1 else ("columns", "them")
+        raise InputError(
+            f"the frame already has {noun} {join_names(taken)}, which cgrad would add",
+            hint=f"drop or rename {pronoun} first",
+        )
+    full = {name: _full(column, rows) for name, column in added.items()}
+    if kind == "pandas":
+        return frame.assign(**full)  # type: ignore[attr-defined]
+    # Arrow makes the arrays itself, so cgrad need not import pyarrow: a
+    # table takes a column as a list of chunks, a record batch as one array.
+    chunked = hasattr(frame, "to_batches")
+    for name, column in full.items():
+        frame = frame.append_column(name, [column] if chunked else column)  # type: ignore[attr-defined]
+    return frame
+
+
+def _full(column: object, rows: int) -> np.ndarray:
+    """A column of ``rows`` float64 numbers: a constant (or a partial that
+    does not vary) comes back from evaluate as one number."""
+    array = np.asarray(column, dtype=np.float64)
+    return array if array.shape == (rows,) else np.full(rows, array, dtype=np.float64)
+
+
+def _kind_of(frame: object) -> str:
+    if hasattr(frame, "assign") and hasattr(frame, "columns"):
+        return "pandas"
+    if hasattr(frame, "append_column") and hasattr(frame, "column_names"):
+        return "arrow"
+    raise TypeError(
+        "evaluate_frame takes a pandas DataFrame or an Arrow table or record batch, "
+        f"not {type(frame).__name__}"
+    )
+
+
+def _names(frame: Any, kind: str) -> list[str]:
+    return [str(name) for name in (frame.columns if kind == "pandas" else frame.column_names)]
+
+
+def _column(frame: Any, kind: str, column: str) -> np.ndarray:
+    """A column as float64, missing values as NaN."""
+    names = _names(frame, kind)
+    if column not in names:
+        shown = join_names(names) if names else "(none)"
+        raise InputError(
+            f"the frame has no column {column}",
+            hint=f"its columns are {shown}; map an input to a column with columns={{NAME: COLUMN}}",
+            type="missing_value",
+        )
+    try:
+        if kind == "pandas":
+            return frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
+        # Arrow's own cast: its nulls become NaN in to_numpy.
+        data = frame.column(column).cast("double")
+        return np.asarray(data.to_numpy(zero_copy_only=False), dtype=np.float64)
+    except (TypeError, ValueError, NotImplementedError) as error:
+        raise InputError(f"the column {column} is not numeric: {error}") from None

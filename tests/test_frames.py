@@ -1,0 +1,102 @@
+"""``cgrad.evaluate_frame``: a pandas DataFrame or an Arrow table back with
+``value`` and ``grad_<name>`` columns, the numbers those of
+``Function.evaluate`` on the same columns; clear errors for frames it cannot
+evaluate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+import cgrad
+
+PROGRAM = "t = x*y; sin(t) + t*z"
+
+
+def _frame() -> pd.DataFrame:
+    generator = np.random.default_rng(7)
+    values = generator.normal(size=(3, 50))
+    return pd.DataFrame(
+        {"x": values[0], "y": values[1], "z": values[2], "site": "s"}, index=range(100, 150)
+    )
+
+
+def test_a_pandas_frame_gets_the_value_and_partials_of_evaluate():
+    frame = _frame()
+    out = cgrad.evaluate_frame(frame, PROGRAM)
+    result = cgrad.compile(PROGRAM).evaluate({n: frame[n].to_numpy() for n in "xyz"})
+    assert list(out.columns) == ["x", "y", "z", "site", "value", "grad_x", "grad_y", "grad_z"]
+    assert out.index.equals(frame.index) and list(frame.columns) == ["x", "y", "z", "site"]
+    assert np.array_equal(out["value"].to_numpy(), result.value)
+    for name in "xyz":
+        assert np.array_equal(out[f"grad_{name}"].to_numpy(), result.gradient[name])
+
+
+def test_wrt_and_columns_choose_the_partials_and_where_inputs_come_from():
+    frame = _frame().rename(columns={"x": "temp C"})
+    out = cgrad.evaluate_frame(frame, cgrad.compile(PROGRAM), wrt="z", columns={"x": "temp C"})
+    assert list(out.columns)[-2:] == ["value", "grad_z"]
+    assert np.array_equal(out["grad_z"].to_numpy(), frame["temp C"] * frame["y"])
+
+
+def test_missing_values_are_nan_and_a_constant_fills_its_column():
+    frame = pd.DataFrame({"x": pd.array([1, None, 3], dtype="Int64")})
+    out = cgrad.evaluate_frame(frame, "2*x")
+    assert out["value"].tolist()[::2] == [2.0, 6.0] and np.isnan(out["value"][1])
+    assert out["grad_x"].tolist() == [2.0, 2.0, 2.0]
+    constant = cgrad.evaluate_frame(frame, "2")
+    assert constant["value"].tolist() == [2.0, 2.0, 2.0] and "grad_x" not in constant
+    assert cgrad.evaluate_frame(frame.iloc[:0], "2*x")["value"].tolist() == []
+
+
+@pytest.mark.parametrize("kind", ["table", "batch"])
+def test_an_arrow_table_or_batch_gets_the_same_columns(kind):
+    frame = _frame().reset_index(drop=True)
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    if kind == "batch":
+        arrow = arrow.to_batches()[0]
+    out = cgrad.evaluate_frame(arrow, PROGRAM)
+    assert type(out) is type(arrow)
+    assert out.column_names == ["x", "y", "z", "site", "value", "grad_x", "grad_y", "grad_z"]
+    pd.testing.assert_frame_equal(out.to_pandas(), cgrad.evaluate_frame(frame, PROGRAM))
+
+
+def test_arrow_nulls_are_nan():
+    out = cgrad.evaluate_frame(pa.table({"x": pa.array([1, None], pa.int32())}), "x+1")
+    assert out.column("value").to_pylist()[0] == 2.0 and np.isnan(out.column("value")[1].as_py())
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (
+            pd.DataFrame({"x": [1.0], "Y": [2.0]}),
+            "the frame has no column y\nhint: its columns are x and Y; "
+            "map an input to a column with columns={NAME: COLUMN}",
+        ),
+        (
+            pd.DataFrame({"x": [1.0], "y": ["two"]}),
+            "the column y is not numeric: could not convert string to float: 'two'",
+        ),
+        (
+            pd.DataFrame({"x": [1.0], "y": [2.0], "value": [0.0], "grad_y": [0.0]}),
+            "the frame already has columns value and grad_y, which cgrad would add\n"
+            "hint: drop or rename them first",
+        ),
+        (
+            pa.table({"x": [1.0], "y": ["two"]}),
+            "the column y is not numeric: Failed to parse string: 'two' as a scalar of type double",
+        ),
+    ],
+)
+def test_a_frame_it_cannot_evaluate_is_an_input_error(frame, message):
+    with pytest.raises(cgrad.InputError) as raised:
+        cgrad.evaluate_frame(frame, "x*y")
+    assert str(raised.value) == message
+
+
+def test_what_is_not_a_frame_is_a_type_error():
+    with pytest.raises(TypeError, match="^evaluate_frame takes a pandas DataFrame or an Arrow"):
+        cgrad.evaluate_frame({"x": [1.0]}, "x")
