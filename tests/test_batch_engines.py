@@ -64,6 +64,18 @@ def test_columns_and_values_are_read_from_their_columns_by_arrows_csv_reader(cli
     assert table["grad_k"].tolist() == (READINGS["temp C"] * READINGS["hours"]).tolist()
 
 
+def test_an_input_read_from_the_id_column_keeps_the_ids_text(cli):
+    text = "id,y\n1,5\n2.50,6\n"
+    runs = [
+        cli("batch", "-e", "x*y", "--column", "x=id", "--chunk-rows", size, input=text)
+        for size in ("1", "4096")
+    ]
+    assert [run.exit_code for run in runs] == [0, 0]
+    assert runs[0].stdout == runs[1].stdout
+    assert [record["id"] for record in _records(runs[1].stdout)] == ["1", "2.50"]
+    assert [record["value"] for record in _records(runs[1].stdout)] == [5.0, 15.0]
+
+
 def test_columns_and_values_from_parquet_are_what_the_records_give(cli, tmp_path):
     source = _parquet(READINGS, tmp_path / "readings.parquet")
     from_parquet = cli("batch", str(source), *MAPPED)

@@ -102,6 +102,10 @@ class DelimitedColumns:
         """Outcomes chunk by chunk, in input order, as
         :func:`~cgrad.batch.blocks.evaluate_blocks` gives them."""
         bindings = bindings or Bindings()
+        if self.fallback is None and ID_FIELD in bindings.sources(function.inputs):
+            # An input read from the id column: Arrow would read the ids as
+            # numbers too, where the record reader keeps their text.
+            self.fallback = Records(_chained(self.prefix, self.stream), self.format, 0, self.blank)
         if self.fallback is not None:
             yield from evaluate_blocks(self.fallback, function, wrt, chunk_rows, bindings)
             return
