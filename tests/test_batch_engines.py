@@ -183,3 +183,22 @@ def test_parts_in_a_compressed_format_given_by_format(cli, tmp_path):
     inputs = pq.read_table(parts / "b.parquet").to_pandas()
     assert written["value"].tolist() == (inputs["x"] * inputs["y"]).tolist()
     assert written["row"].tolist() == [1, 2, 3]
+
+
+def test_a_part_whose_name_says_no_format_is_refused_before_any_part_runs(cli, tmp_path):
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    (parts / "a.csv").write_text("x,y\n1,2\n")
+    (parts / "b.txt").write_text("x,y\n3,4\n")
+    out = tmp_path / "out"
+    run = cli("batch", str(parts), "-e", "x*y", "-o", str(out))
+    assert run.exit_code == 2
+    assert run.stderr == (
+        f"cgrad: error: cannot tell the format of {out / 'b.txt'} from its extension '.txt'\n"
+        "hint: name it .arrow, .csv, .feather, .json, .jsonl, .ndjson, .parquet, .tsv, each "
+        "optionally followed by .bz2/.gz/.xz/.zst, or pass --format\n"
+    )
+    assert not out.exists()
+    run = cli("batch", str(parts), "-e", "x*y", "-o", str(out), "--format", "csv")
+    assert run.exit_code == 0, run.output
+    assert sorted(path.name for path in out.iterdir()) == ["a.csv", "b.csv"]

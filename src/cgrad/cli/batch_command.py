@@ -16,6 +16,7 @@ from ..errors import UsageError
 from .application import command
 from .arguments import choose, option_names, split_wrt
 from .batch_files import FileJob, Tally, run_file, run_part
+from .batch_io import output_kind
 from .batch_line import bindings_of, command_line, expression_of, print_warnings
 from .exits import FailuresFoundError
 from .files import refuse_replacing_input, remove_leftovers
@@ -207,6 +208,7 @@ def _run_parts(
     plan = partitions.plan_outputs(partitions.find_parts(source), output, extension)
     for _, target in plan:
         refuse_replacing_input("-o", target, program, "the program", "write to another directory")
+        output_kind(job.output_format, target)  # a name without a format: before any part runs
     part_job = replace(job, quiet=True)  # a bar per part would only flicker
     try:
         reports = partitions.run_parts(plan, functools.partial(run_part, part_job), scheduler)
