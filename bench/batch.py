@@ -1,10 +1,15 @@
 """Batch throughput: in-process evaluation of a million points, and
 `cgrad batch` end to end from a CSV file, with peak memory.
 
-    python bench/batch.py [ROWS]        # default 1,000,000
+    python bench/batch.py [ROWS] [--big]     # default 1,000,000; W5_RUNS=3
 
 Peers (hand-written numpy, PyTorch with one thread) are measured side by
 side in the same run when installed, and skipped with a note otherwise.
+W5 then runs the same read -> value and 3 partials -> write job in cgrad
+and in polars, pyarrow and pandas (the partials by hand in numpy), each in
+a process of its own: seconds, rows/s, the ratio to cgrad, the cores used
+(CPU time over wall time) and the peak RSS; --big adds cgrad's peak RSS at
+ten times the rows.
 """
 
 from __future__ import annotations
@@ -70,7 +75,7 @@ def torch_peer(x, y, z):
 
 
 def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    rows = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 1_000_000
     rng = np.random.default_rng(0)
     x, y, z = (rng.uniform(-2, 2, rows) for _ in range(3))
     f = cgrad.compile(EXPRESSION)
@@ -98,38 +103,134 @@ def main() -> None:
         print(f"{name:<44} {median * 1e3:>10.1f} {best * 1e3:>8.1f} {rows / median / 1e6:>8.2f}")
 
     print()
-    print(f"cgrad batch end to end, {rows:,}-row CSV (one run each)")
-    print(f"{'output':<10} {'seconds':>8} {'rows/s':>10} {'peak RSS MB':>12}")
-    with tempfile.TemporaryDirectory() as directory:
-        source = os.path.join(directory, "points.csv")
-        with open(source, "w") as file:
-            file.write("x,y,z\n")
-            np.savetxt(file, np.column_stack([x, y, z]), fmt="%.6f", delimiter=",")
-        for output_format in ("ndjson", "csv"):
-            out = os.path.join(directory, "out")
-            command = [sys.executable, "-m", "cgrad", "batch", source, "-e", EXPRESSION,
-                       "--format", output_format, "-o", out]  # fmt: skip
-            seconds, peak = run_measured(command)
-            peak_text = f"{peak / 1024:>12.0f}" if peak is not None else f"{'n/a':>12}"
-            print(f"{output_format:<10} {seconds:>8.2f} {rows / seconds:>10,.0f} {peak_text}")
+    w5(rows, int(os.environ.get("W5_RUNS", "3")))
+    if "--big" in sys.argv:
+        big_memory(10 * rows)
 
 
-def run_measured(command: list[str]) -> tuple[float, float | None]:
-    """Wall seconds and peak RSS in KiB of ``command``. The peak comes from
-    GNU time: this process's own rusage of children would count the memory
-    of the forked copy of this (big) process before it runs the command."""
+# W5: read -> value and 3 partials -> write, each peer doing it its own way
+# with the partials written by hand in numpy (hand_numpy above).
+PEER = """
+import sys, numpy as np
+{hand}
+kind, job, source, target = sys.argv[1:]
+if kind == "polars":
+    import polars as pl
+    frame = pl.read_parquet(source) if job == "parquet" else pl.read_csv(source)
+    v, dx, dy, dz = hand_numpy(*(frame[n].to_numpy() for n in "xyz"))
+    frame = frame.with_columns(value=v, grad_x=dx, grad_y=dy, grad_z=dz)
+    frame = frame.with_row_index("row", offset=1)
+    write = {{"csv": frame.write_csv, "ndjson": frame.write_ndjson}}.get(job)
+    (write or frame.write_parquet)(target)
+elif kind == "pyarrow":
+    import pyarrow as pa, pyarrow.csv as pv, pyarrow.parquet as pq
+    table = pq.read_table(source) if job == "parquet" else pv.read_csv(source)
+    v, dx, dy, dz = hand_numpy(*(table.column(n).to_numpy() for n in "xyz"))
+    table = table.append_column("value", pa.array(v)).append_column("grad_x", pa.array(dx))
+    table = table.append_column("grad_y", pa.array(dy)).append_column("grad_z", pa.array(dz))
+    table = table.add_column(0, "row", pa.array(np.arange(1, len(table) + 1)))
+    (pq.write_table if job == "parquet" else pv.write_csv)(table, target)
+else:
+    import pandas as pd
+    frame = pd.read_parquet(source) if job == "parquet" else pd.read_csv(source)
+    v, dx, dy, dz = hand_numpy(*(frame[n].to_numpy() for n in "xyz"))
+    frame = frame.assign(value=v, grad_x=dx, grad_y=dy, grad_z=dz)
+    frame.insert(0, "row", np.arange(1, len(frame) + 1))
+    if job == "csv":
+        frame.to_csv(target, index=False)
+    elif job == "ndjson":
+        frame.to_json(target, orient="records", lines=True, double_precision=15)
+    else:
+        frame.to_parquet(target, index=False)
+"""
+
+JOBS = {"csv": ("csv", "csv"), "ndjson": ("csv", "ndjson"), "parquet": ("parquet", "parquet")}
+
+
+def inputs(folder: str, rows: int) -> dict[str, str]:
+    """The W2 points as a CSV of shortest round-trip numbers, and as Parquet."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    x, y, z = np.random.default_rng(1).uniform(-2, 2, (3, rows))
+    csv_path, parquet_path = os.path.join(folder, "in.csv"), os.path.join(folder, "in.parquet")
+    with open(csv_path, "w") as file:
+        file.write("x,y,z\n")
+        for start in range(0, rows, 100_000):
+            part = zip(*(a[start : start + 100_000].tolist() for a in (x, y, z)), strict=True)
+            file.write("".join(f"{a!r},{b!r},{c!r}\n" for a, b, c in part))
+    pq.write_table(pa.table({"x": x, "y": y, "z": z}), parquet_path)
+    return {"csv": csv_path, "parquet": parquet_path}
+
+
+def w5(rows: int, runs: int) -> None:
+    """Peers side by side on the same files, each job a process of its own,
+    timed with its CPU time (so the cores it used) and its peak memory."""
+    import inspect
+
+    print(f"W5: {rows:,} rows, read -> value and 3 partials -> write (median of {runs})")
+    print(f"{'job':<34} {'s':>6} {'rows/s':>11} {'vs cgrad':>8} {'cores':>6} {'peak MB':>8}")
+    with tempfile.TemporaryDirectory() as folder:
+        files = inputs(folder, rows)
+        script = os.path.join(folder, "peer.py")
+        with open(script, "w") as file:
+            file.write(PEER.format(hand=inspect.getsource(hand_numpy)))
+        for job, (source_kind, target_kind) in JOBS.items():
+            source, target = files[source_kind], os.path.join(folder, f"out.{target_kind}")
+            ours = [sys.executable, "-m", "cgrad", "batch", source, "-e", EXPRESSION, "-q"]
+            commands = {f"cgrad {source_kind} -> {target_kind}": [*ours, "-o", target]}
+            for peer in ("polars", "pyarrow", "pandas"):
+                if job == "ndjson" and peer == "pyarrow":
+                    continue  # pyarrow writes no JSON
+                commands[f"{peer} + numpy {source_kind} -> {target_kind}"] = [
+                    sys.executable, script, peer, job, source, target
+                ]  # fmt: skip
+            reference = None
+            for name, command in commands.items():
+                try:
+                    samples = [run_measured(command) for _ in range(runs)]
+                except subprocess.CalledProcessError:
+                    print(f"{name:<34} (failed: not installed?)")
+                    continue
+                seconds = statistics.median(s[0] for s in samples)
+                reference = reference or seconds
+                cores = statistics.median(s[2] / s[0] for s in samples if s[2] is not None)
+                peak = max((s[1] or 0) for s in samples) / 1024
+                print(
+                    f"{name:<34} {seconds:>6.2f} {rows / seconds:>11,.0f} "
+                    f"{seconds / reference:>8.2f} {cores:>6.2f} {peak:>8.0f}"
+                )
+
+
+def big_memory(rows: int) -> None:
+    """cgrad's peak memory on a file ten times as big: flat when streaming."""
+    print(f"\npeak RSS of cgrad at {rows:,} rows")
+    with tempfile.TemporaryDirectory() as folder:
+        files = inputs(folder, rows)
+        for source_kind, target in (("csv", "out.csv"), ("parquet", "out.parquet")):
+            command = [sys.executable, "-m", "cgrad", "batch", files[source_kind]]
+            command += ["-e", EXPRESSION, "-q", "-o", os.path.join(folder, target)]
+            seconds, peak, _ = run_measured(command)
+            print(f"{source_kind} -> {target}: {seconds:.2f} s, {(peak or 0) / 1024:.0f} MB")
+
+
+def run_measured(command: list[str]) -> tuple[float, float | None, float | None]:
+    """Wall seconds, peak RSS in KiB and CPU seconds of ``command``. The peak
+    comes from GNU time: this process's own rusage of children would count
+    the memory of the forked copy of this (big) process before it runs."""
     gnu_time = shutil.which("time") or (
         "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
     )
     start = time.perf_counter()
     if gnu_time is None:
         subprocess.run(command, check=True)
-        return time.perf_counter() - start, None
+        return time.perf_counter() - start, None, None
     completed = subprocess.run(
-        [gnu_time, "-f", "%M", *command], check=True, stderr=subprocess.PIPE, text=True
+        [gnu_time, "-f", "%M %U %S", *command], check=True, stderr=subprocess.PIPE, text=True
     )
     seconds = time.perf_counter() - start
-    return seconds, float(completed.stderr.strip().splitlines()[-1])
+    peak, user, system = completed.stderr.strip().splitlines()[-1].split()
+    return seconds, float(peak), float(user) + float(system)
 
 
 if __name__ == "__main__":

@@ -349,7 +349,8 @@ def test_a_full_disk_is_a_failure_not_a_bug():
     )
 
 
-def test_ndjson_in_a_json_file_gets_a_hint(tmp_path):
+def test_ndjson_in_a_json_file_is_read_as_ndjson(tmp_path):
+    # The export format of Spark and BigQuery: objects, one a line, in a .json.
     path = tmp_path / "points.json"
     path.write_text('{"x": 1}\n{"x": 2}\n')
     completed = subprocess.run(
@@ -357,12 +358,9 @@ def test_ndjson_in_a_json_file_gets_a_hint(tmp_path):
         capture_output=True,
         text=True,
     )
-    assert completed.returncode == 2
-    assert completed.stdout == ""
-    assert completed.stderr == (
-        "cgrad: error: a JSON input must be one JSON array of records\n"
-        "hint: for one JSON object per line (NDJSON), pass --input-format ndjson\n"
-    )
+    assert completed.returncode == 0
+    assert completed.stderr == ""
+    assert [json.loads(line)["value"] for line in completed.stdout.splitlines()] == [1.0, 2.0]
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 import cgrad
 from cgrad.batch import blocks as batch
 from cgrad.batch import json_elements, rows
+from cgrad.batch.json_text import _finite
 from cgrad.batch.rows import Format, Records
-from cgrad.batch.writers import _finite
 
 
 def records_of(text: str) -> list[dict]:

@@ -148,8 +148,14 @@ class Records:
     Use one or the other: both read the same stream.
     """
 
-    def __init__(self, stream: BinaryIO, format: Format) -> None:
+    def __init__(
+        self, stream: BinaryIO, format: Format, rows_before: int = 0, lines_before: int = 0
+    ) -> None:
+        """``rows_before`` and ``lines_before`` (CSV and TSV only) are the
+        records and lines of the same file read before this part of it, by
+        cgrad's columnar reader: row and line numbers go on from there."""
         self.header: list[str] | None = None
+        self._rows_before = rows_before
         # CSV and TSV: the rows after the header; else the records.
         self._rows: DelimitedRows | None = None
         self._records: Iterator[Record] = iter(())
@@ -163,6 +169,8 @@ class Records:
                 csv.field_size_limit(MAX_LINE + 1)
             self._rows = DelimitedRows(self._text, "\t" if format == Format.TSV else ",")
             self.header = _read_header(self._rows)
+            self._rows.lines_before += lines_before
+            self._rows.line += lines_before
         elif format == Format.NDJSON:
             self._records = _read_ndjson(stream)
         else:
@@ -172,6 +180,14 @@ class Records:
             first = next(records, None)
             self._records = itertools.chain([] if first is None else [first], records)
 
+    @classmethod
+    def of(cls, records: Iterator[Record], header: list[str] | None) -> Records:
+        """Records already read (from a Parquet or Arrow batch, say), and
+        the columns they came from."""
+        self = cls.__new__(cls)
+        self.header, self._rows, self._records = header, None, records
+        return self
+
     def blocks(self, size: int) -> Iterator[Block]:
         """Chunks of at most ``size`` records, and of about
         :data:`MAX_CHUNK_FIELDS` fields at most (however wide the records)."""
@@ -180,7 +196,8 @@ class Records:
             yield from _chunks(self._records, size)
             return
         size = max(1, min(size, MAX_CHUNK_FIELDS // max(1, len(header))))
-        yield from _detaching(_read_delimited(rows, header, size), self._text)
+        delimited = _read_delimited(rows, header, size, self._rows_before)
+        yield from _detaching(delimited, self._text)
 
     def __iter__(self) -> Iterator[Record]:
         """The records one by one."""
@@ -225,9 +242,10 @@ def _read_header(rows: DelimitedRows) -> list[str]:
     return header
 
 
-def _read_delimited(rows: DelimitedRows, header: list[str], size: int) -> Iterator[Block]:
+def _read_delimited(
+    rows: DelimitedRows, header: list[str], size: int, row: int = 0
+) -> Iterator[Block]:
     width = len(header)
-    row = 0
     refused = rows.refused
     while chunk := rows.read(size):
         first_line = rows.line + 1

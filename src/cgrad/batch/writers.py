@@ -1,4 +1,5 @@
-"""Outcomes out: NDJSON, one JSON array, CSV, or a table for people.
+"""Outcomes out: NDJSON, one JSON array, CSV, TSV, or a table for people
+(Parquet and Arrow in :mod:`cgrad.batch.arrow_writers`).
 
 Writers take outcomes a chunk at a time (see :mod:`cgrad.batch.blocks`), write them
 in order and flush after each chunk, so that ``| jq`` and ``| head`` see
@@ -8,19 +9,17 @@ with "NaN", "Infinity" and "-Infinity" for the non-finite ones.
 
 from __future__ import annotations
 
-import functools
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from json.encoder import encode_basestring
 from typing import Any, TextIO
 
-from ..numerals import format_short, json_number, json_text, number_text, number_texts
+from ..numerals import format_short, json_number, number_text
 from .aligned import column_widths, padded
 from .blocks import ColumnBlock, Outcome
-from .hessians import hessian_cells, hessian_headers, hessian_json, table_headers
+from .hessians import hessian_cells, hessian_headers, table_headers
+from .json_text import Pieces, as_text_columns, dumps, records_text, row_numbers
 
 
 class OutputFormat(str, Enum):
@@ -29,6 +28,9 @@ class OutputFormat(str, Enum):
     NDJSON = "ndjson"
     JSON = "json"
     CSV = "csv"
+    TSV = "tsv"
+    PARQUET = "parquet"
+    ARROW = "arrow"
     TABLE = "table"
 
 
@@ -44,152 +46,14 @@ class Layout:
     has_id: bool = False
     # The partials asked for (--wrt); None for all of them.
     partials: tuple[str, ...] | None = None
+    # The Arrow types of the id and carried columns of a Parquet or Arrow
+    # input, kept by a Parquet or Arrow output (other columns are text).
+    types: dict[str, Any] | None = None
     hessian: bool = False  # --hessian: the second derivatives too (see hessians.py)
 
     @property
     def gradient_columns(self) -> tuple[str, ...]:
         return self.inputs if self.partials is None else self.partials
-
-
-def _dumps(document: object) -> str:
-    try:
-        return json.dumps(document, ensure_ascii=False, allow_nan=False)
-    except ValueError:  # a NaN or an infinity somewhere in it
-        return json.dumps(_finite(document), ensure_ascii=False, allow_nan=False)
-
-
-def _finite(value: object) -> object:
-    """``value`` with NaN and infinities as their strings: a carried field
-    or an id read from NDJSON (which Python's json accepts) may hold them.
-    A copy made without recursion: a carried field may be nested deep."""
-    holder = [value]
-    # (container, key): a list and an index, or a dict and a key.
-    pending: list[tuple[list[Any] | dict[Any, Any], Any]] = [(holder, 0)]
-    while pending:
-        container, key = pending.pop()
-        item = container[key]
-        if isinstance(item, float):
-            container[key] = json_number(item)
-        elif isinstance(item, dict):
-            container[key] = item = dict(item)
-            pending.extend((item, name) for name in item)
-        elif isinstance(item, list):
-            container[key] = item = list(item)
-            pending.extend((item, index) for index in range(len(item)))
-    return holder[0]
-
-
-@functools.lru_cache(maxsize=256)
-def _object_template(names: tuple[str, ...]) -> str:
-    """'{"x": %s, "y": %s}' for names x, y: a JSON object with slots."""
-    # A '%' in a name (a CSV header like "rate%") must not read as a slot.
-    keys = (_dumps(name).replace("%", "%%") for name in names)
-    return "{" + ", ".join(f"{key}: %s" for key in keys) + "}"
-
-
-def record_text(outcome: Outcome) -> str:
-    """The output record of SPEC section 3 as one line of JSON. Built from
-    templates rather than through json.dumps of a dict per record, which
-    was most of the time of a big batch."""
-    parts = [f'{{"row": {outcome.row}']
-    if outcome.id is not None:
-        parts.append(f', "id": {_dumps(outcome.id)}')
-    if outcome.expression is not None:  # the record's own
-        parts.append(f', "expr": {_dumps(outcome.expression)}')
-    if outcome.error is not None:
-        if outcome.extra:
-            parts.append(f', "extra": {_dumps(outcome.extra)}')
-        error = {"type": outcome.error[0], "message": outcome.error[1]}
-        parts.append(f', "error": {_dumps(error)}}}')
-        return "".join(parts)
-    value = outcome.value
-    assert value is not None  # an outcome has its value, or its error
-    inputs = _object_template(outcome.input_names) % tuple(map(json_text, outcome.input_values))
-    gradient = _object_template(outcome.gradient_names) % tuple(
-        map(json_text, outcome.gradient_values)
-    )
-    parts.append(f', "inputs": {inputs}, "value": {json_text(value)}, "gradient": {gradient}')
-    if outcome.hessian is not None:
-        parts.append(f', "hessian": {hessian_json(outcome)}')
-    if outcome.extra:
-        parts.append(f', "extra": {_dumps(outcome.extra)}')
-    if outcome.warnings:
-        parts.append(f', "warnings": {_dumps([w.as_json() for w in outcome.warnings])}')
-    parts.append("}")
-    return "".join(parts)
-
-
-def _interleaved(segments: Sequence[str], columns: Sequence[Sequence[str]], count: int) -> str:
-    """``segments[0] + columns[0][i] + segments[1] + ... + segments[-1]`` for
-    every i, as one string, built by slice assignment and one join: at C
-    speed, far faster than a %-template per row."""
-    width = len(segments) + len(columns)
-    pieces = [""] * (width * count)
-    for index, segment in enumerate(segments):
-        pieces[2 * index :: width] = [segment] * count
-    for index, column in enumerate(columns):
-        pieces[2 * index + 1 :: width] = column
-    return "".join(pieces)
-
-
-class _Pieces:
-    """Text with a column of values wherever :meth:`add` is called."""
-
-    def __init__(self, text: str = "") -> None:
-        self.segments: list[str] = []
-        self.columns: list[Sequence[str]] = []
-        self.pending = text
-
-    def add(self, column: Sequence[str], after: str = "") -> None:
-        self.segments.append(self.pending)
-        self.columns.append(column)
-        self.pending = after
-
-    def add_object(self, columns: dict[str, Sequence[str]]) -> None:
-        """A JSON object with a column per key (and "{}" for none)."""
-        opening = "{"
-        for name, column in columns.items():
-            self.pending += f"{opening}{_dumps(name)}: "
-            self.add(column)
-            opening = ", "
-        self.pending += "{}" if opening == "{" else "}"
-
-    def joined(self, count: int, separator: str) -> str:
-        """The records, ``separator`` between them."""
-        if count == 0:
-            return ""
-        text = _interleaved([*self.segments, self.pending + separator], self.columns, count)
-        return text[: len(text) - len(separator)]
-
-
-def block_text(block: ColumnBlock, separator: str) -> str:
-    """The records of a block as JSON text, the same as :func:`record_text`
-    gives one by one, built a column at a time."""
-    count = block.count
-    pieces = _Pieces('{"row": ')
-    pieces.add(list(map(str, range(block.first_row, block.first_row + count))))
-    if block.ids is not None:
-        pieces.pending += ', "id": '
-        pieces.add(list(map(encode_basestring, block.ids)))
-    pieces.pending += ', "inputs": '
-    pieces.add_object({name: number_texts(column) for name, column in block.inputs.items()})
-    pieces.pending += ', "value": '
-    pieces.add(number_texts(block.value))
-    pieces.pending += ', "gradient": '
-    pieces.add_object({name: number_texts(column) for name, column in block.gradient.items()})
-    if block.carried:
-        pieces.pending += ', "extra": '
-        carried = block.carried.items()
-        pieces.add_object({name: list(map(encode_basestring, c)) for name, c in carried})
-    pieces.pending += "}"
-    return pieces.joined(count, separator)
-
-
-def records_text(outcomes: Sequence[Outcome] | ColumnBlock, separator: str) -> str:
-    """The JSON text of each record, ``separator`` between them."""
-    if isinstance(outcomes, ColumnBlock):
-        return block_text(outcomes, separator)
-    return separator.join(map(record_text, outcomes))
 
 
 class NdjsonWriter:
@@ -199,9 +63,9 @@ class NdjsonWriter:
         self.stream = stream
 
     def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None:
-        text = records_text(outcomes, "\n")
-        if text:
-            self.stream.write(text + "\n")
+        # The line break after the last record made with the rest: a block
+        # of records is a big text, never copied to add one character.
+        self.stream.write(records_text(outcomes, "\n", after_last=True))
         self.stream.flush()
 
     def close(self) -> None:
@@ -237,6 +101,10 @@ class CsvWriter:
     expressions, or the input's fields are free-form JSON, the parts that
     differ from record to record are JSON text in a column of their own."""
 
+    delimiter = ","
+    # Characters that make a field quoted.
+    quoted = re.compile(r'[,"\r\n]')
+
     def __init__(self, stream: TextIO, layout: Layout) -> None:
         self.stream = stream
         self.layout = layout
@@ -255,8 +123,13 @@ class CsvWriter:
         # is renamed rather than written twice under one name.
         taken = set(ours)
         carried = [f"extra_{n}" if n in taken else n for n in layout.carried or ()]
-        at = ours.index("value")
-        stream.write(_csv_line(ours[:at] + carried + ours[at:]))
+        at = len(ours) - 1 - ours[::-1].index("value")  # ours, not an input named so
+        stream.write(self.line(ours[:at] + carried + ours[at:]))
+
+    def line(self, cells: list) -> str:
+        """One line, its fields quoted as :func:`_csv_fields` quotes them."""
+        texts = list(map(str, cells))
+        return self.delimiter.join(_csv_fields(texts, self.quoted)) + "\n"
 
     def row(self, outcome: Outcome) -> list:
         layout = self.layout
@@ -264,12 +137,12 @@ class CsvWriter:
         ok = error is None
         value = outcome.value
         extra = outcome.extra or {}
-        cells: list = [outcome.row] + ([_cell(outcome.id)] if layout.has_id else [])
+        cells: list = [outcome.row] + ([cell(outcome.id)] if layout.has_id else [])
         if layout.per_record:
             cells += [outcome.expression or "", _json_numbers(outcome.inputs) if ok else ""]
         else:
             cells += _aligned(layout.inputs, outcome.input_names, outcome.input_values)
-        cells += [_cell(extra.get(name)) for name in layout.carried or ()]
+        cells += [cell(extra.get(name)) for name in layout.carried or ()]
         cells.append(number_text(value) if ok and value is not None else "")
         if layout.per_record:
             cells.append(_json_numbers(outcome.gradient) if ok else "")
@@ -280,17 +153,18 @@ class CsvWriter:
         if layout.hessian:
             cells += hessian_cells(layout.per_record, layout.gradient_columns, outcome, False)
         if layout.carried is None:
-            cells.append(_dumps(extra) if extra else "")
+            cells.append(dumps(extra) if extra else "")
         cells.append("" if error is None else f"{error[0]}: {error[1]}")
         # Messages contain ';' themselves: ' | ' keeps them apart.
         cells.append(" | ".join(w.message for w in outcome.warnings or ()))
         return cells
 
     def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None:
+        outcomes = as_text_columns(outcomes)
         if isinstance(outcomes, ColumnBlock):
             self.stream.write(self.block_text(outcomes))
         else:
-            self.stream.write("".join(_csv_line(self.row(o)) for o in outcomes))
+            self.stream.write("".join(self.line(self.row(o)) for o in outcomes))
         self.stream.flush()
 
     def block_text(self, block: ColumnBlock) -> str:
@@ -300,48 +174,49 @@ class CsvWriter:
         count = block.count
         if count == 0:
             return ""
-        pieces = _Pieces()
-        pieces.add(list(map(str, range(block.first_row, block.first_row + count))), ",")
+        comma, quoted = self.delimiter, self.quoted
+        pieces = Pieces()
+        pieces.add(row_numbers(block.first_row, count), comma)
         if layout.has_id:
-            pieces.add(_csv_fields(block.ids) if block.ids else [""] * count, ",")
+            pieces.add(_csv_fields(block.ids, quoted) if block.ids else [""] * count, comma)
         for name in layout.inputs:
-            pieces.add(number_texts(block.inputs[name]), ",")
+            pieces.add(block.inputs[name], comma)
         for name in layout.carried or ():
             carried = block.carried.get(name)
-            pieces.add(_csv_fields(carried) if carried else [""] * count, ",")
-        pieces.add(number_texts(block.value))
+            pieces.add(_csv_fields(carried, quoted) if carried else [""] * count, comma)
+        pieces.add(block.value)
         for name in layout.gradient_columns:
-            pieces.pending += ","
-            pieces.add(number_texts(block.gradient[name]))
+            pieces.pending += comma
+            pieces.add(block.gradient[name])
         # The empty ones: extra (for free-form input), error and warnings.
-        pieces.pending += ",,," if layout.carried is None else ",,"
-        return pieces.joined(count, "\n") + "\n"
+        pieces.pending += comma * (3 if layout.carried is None else 2)
+        return pieces.joined(count, "\n", after_last=True)
 
     def close(self) -> None:
         self.stream.flush()
 
 
-# Characters that make a CSV field quoted. The csv module of Python 3.11
-# leaves a lone "\r" unquoted (with "\n" ending lines), which a reader then
-# takes for a line break: fields are quoted here instead.
-_MAY_NEED_QUOTES = re.compile(r'[,"\r\n]')
+class TsvWriter(CsvWriter):
+    """The CSV columns, tab-separated; a field with a tab, a quote or a line
+    break is quoted as in CSV (Python's csv module and pandas read it so)."""
+
+    delimiter = "\t"
+    quoted = re.compile(r'[\t"\r\n]')
 
 
-def _csv_fields(column: list[str]) -> list[str]:
+# The csv module of Python 3.11 leaves a lone "\r" unquoted (with "\n"
+# ending lines), which a reader then takes for a line break: fields are
+# quoted here instead.
+def _csv_fields(column: list[str], quoted: re.Pattern[str]) -> list[str]:
     """A text column as CSV fields, at C speed for the usual column with
     nothing to quote."""
-    if not _MAY_NEED_QUOTES.search("".join(column)):
+    if not quoted.search("".join(column)):
         return column
-    return [_csv_field(field) if _MAY_NEED_QUOTES.search(field) else field for field in column]
+    return [_csv_field(field) if quoted.search(field) else field for field in column]
 
 
 def _csv_field(field: str) -> str:
     return '"' + field.replace('"', '""') + '"'
-
-
-def _csv_line(cells: list) -> str:
-    """One CSV line, its fields quoted as :func:`_csv_fields` quotes them."""
-    return ",".join(_csv_fields(list(map(str, cells)))) + "\n"
 
 
 def _aligned(columns: tuple[str, ...], names: tuple[str, ...], values: tuple) -> list[str]:
@@ -353,17 +228,17 @@ def _aligned(columns: tuple[str, ...], names: tuple[str, ...], values: tuple) ->
 
 
 def _json_numbers(numbers: dict[str, float]) -> str:
-    return _dumps({name: json_number(value) for name, value in numbers.items()})
+    return dumps({name: json_number(value) for name, value in numbers.items()})
 
 
-def _cell(value: object) -> str:
+def cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
         return value
     if isinstance(value, float):
         return number_text(value)
-    return _dumps(value) if isinstance(value, (dict, list)) else str(value)
+    return dumps(value) if isinstance(value, (dict, list)) else str(value)
 
 
 class TableWriter:
@@ -392,7 +267,7 @@ class TableWriter:
         self.widths: list[int] | None = None
 
     def cells(self, o: Outcome) -> list[str]:
-        ids = [_cell(o.id)] if self.layout.has_id else []
+        ids = [cell(o.id)] if self.layout.has_id else []
         if o.error is not None:
             cells = [str(o.row), *ids] + [""] * (len(self.header) - 2 - len(ids))
             if self.layout.per_record:
@@ -442,9 +317,13 @@ class TableWriter:
         self.stream.flush()
 
 
-WRITERS = {
+# Parquet and Arrow: cgrad.batch.arrow_writers.ARROW_WRITERS (which imports pyarrow).
+WRITERS: dict[OutputFormat, Any] = {
     OutputFormat.NDJSON: NdjsonWriter,
     OutputFormat.JSON: JsonWriter,
     OutputFormat.CSV: CsvWriter,
+    OutputFormat.TSV: TsvWriter,
     OutputFormat.TABLE: TableWriter,
 }
+# The formats written as bytes (the others are text).
+BINARY_OUTPUTS = (OutputFormat.PARQUET, OutputFormat.ARROW)

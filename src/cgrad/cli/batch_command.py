@@ -11,11 +11,12 @@ import typer
 
 from ..batch import partitions
 from ..batch.blocks import CHUNK_ROWS, MAX_CHUNK_ROWS
-from ..batch.writers import OutputFormat
+from ..batch.formats import FORMATS, parse_kind
 from ..errors import UsageError
 from .application import command
 from .arguments import choose, option_names, split_wrt
 from .batch_files import FileJob, Tally, run_file, run_part
+from .batch_io import output_kind
 from .batch_line import bindings_of, command_line, expression_of, print_warnings
 from .exits import FailuresFoundError
 from .files import refuse_replacing_input, remove_leftovers
@@ -39,7 +40,8 @@ Source = Annotated[
     Optional[str],
     typer.Argument(
         metavar="INPUT",
-        help="A .csv, .tsv, .ndjson, .jsonl or .json file; '-' or nothing reads stdin; "
+        help="A .csv, .tsv, .ndjson, .jsonl, .json, .parquet, .arrow or .feather file, "
+        "optionally .gz, .bz2, .xz or .zst; '-' or nothing reads stdin; "
         "a directory or a quoted glob of parts, with -o DIRECTORY.",
         show_default=False,
     ),
@@ -77,8 +79,8 @@ ProgramFile = Annotated[
 InputFormat = Annotated[
     Optional[str],
     typer.Option(
-        metavar="csv|tsv|ndjson|json",
-        help="The input's format (default: from the extension, else sniffed).",
+        metavar="csv|tsv|ndjson|json|parquet|arrow[.gz|.bz2|.xz|.zst]",
+        help="The input's format (default: from the extension, else from its bytes).",
         show_default=False,
     ),
 ]
@@ -86,8 +88,9 @@ OutputFormatOption = Annotated[
     Optional[str],
     typer.Option(
         "--format",
-        metavar="ndjson|json|csv|table",
-        help="Output format (default: table on a terminal, else ndjson).",
+        metavar="ndjson|json|csv|tsv|parquet|arrow|table[.gz|.bz2|.xz|.zst]",
+        help="Output format (default: from the extension of -o, else table on a "
+        "terminal and ndjson otherwise).",
         show_default=False,
     ),
 ]
@@ -198,13 +201,14 @@ def _run_parts(
     summaries (warnings, failures) over all parts, naming the part."""
     extension = None
     if job.output_format is not None:
-        chosen = choose("--format", job.output_format, tuple(f.value for f in OutputFormat))
-        if chosen == OutputFormat.TABLE.value:
+        chosen = parse_kind("--format", job.output_format, (*FORMATS, "table"))
+        if chosen.format == "table":
             raise UsageError("--format table is for a terminal, not for output parts")
-        extension = f".{chosen}"
+        extension = f".{chosen}"  # csv.gz: the compression too
     plan = partitions.plan_outputs(partitions.find_parts(source), output, extension)
     for _, target in plan:
         refuse_replacing_input("-o", target, program, "the program", "write to another directory")
+        output_kind(job.output_format, target)  # a name without a format: before any part runs
     part_job = replace(job, quiet=True)  # a bar per part would only flicker
     try:
         reports = partitions.run_parts(plan, functools.partial(run_part, part_job), scheduler)

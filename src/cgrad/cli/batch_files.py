@@ -10,30 +10,30 @@ evaluating and writing themselves are the library's (cgrad.batch)."""
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol, TextIO, cast
+from typing import BinaryIO
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from ..batch import partitions
 from ..batch.bindings import Bindings
-from ..batch.blocks import ColumnBlock, Outcome, evaluate_blocks
+from ..batch.blocks import ColumnBlock, Outcome
+from ..batch.compression import buffered
 from ..batch.per_row import WarningCounts
-from ..batch.rows import EXPRESSION_FIELD, EXTENSIONS, Format, Records, detect_format
-from ..batch.writers import WRITERS, Layout, OutputFormat
+from ..batch.rows import EXPRESSION_FIELD
+from ..batch.writers import Layout
 from ..errors import UsageError
 from ..function import Function
-from .arguments import choose
+from .batch_io import Writer, evaluated, open_output, open_records, open_writer, output_kind
 from .environment import environment, open_stdin
 from .exits import FailuresFoundError
-from .files import atomic_output, open_binary
+from .files import open_binary
 
 # Inputs smaller than this finish before a progress bar would be any use.
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024
@@ -60,16 +60,16 @@ def run_file(job: FileJob, source: str | None, output: Path | None, tally: Tally
     written as they come, counted in ``tally``. Each part of a directory or
     glob goes through it too (:func:`run_part`)."""
     function, wrt_names, bindings = job.function, job.wrt_names, job.bindings
+    chosen = output_kind(job.output_format, output)
     with _input(source) as (stream, size):
-        records = Records(stream, _input_format(source, stream, job.input_format))
+        records = open_records(
+            source, stream, job.input_format, function, job.chunk_rows, job.hessian
+        )
         _check_columns(records.header, function, bindings)
         layout = _layout(records.header, function, wrt_names, bindings, job.hessian)
-        chosen = _output_format(job.output_format, output)
-        with _output(output) as sink, _progress(size, stream, job.quiet) as advance:
-            writer = cast(_Writer, WRITERS[chosen](sink, layout))
-            chunks = evaluate_blocks(
-                records, function, wrt_names, job.chunk_rows, bindings, job.hessian
-            )
+        with open_output(output, chosen) as sink, _progress(size, stream, job.quiet) as advance:
+            writer = open_writer(chosen, sink, layout, records)
+            chunks = evaluated(records, function, wrt_names, job.chunk_rows, bindings, job.hessian)
             _write_chunks(chunks, writer, tally, job.on_error, advance)
 
 
@@ -88,17 +88,9 @@ def run_part(job: FileJob, part: Path, output: Path) -> partitions.PartReport:
     )
 
 
-class _Writer(Protocol):
-    """What every writer of :data:`cgrad.batch.writers.WRITERS` does."""
-
-    def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None: ...
-
-    def close(self) -> None: ...
-
-
 def _write_chunks(
     chunks: Iterable[Sequence[Outcome] | ColumnBlock],
-    writer: _Writer,
+    writer: Writer,
     tally: Tally,
     on_error: str,
     advance: Callable[[], None],
@@ -214,45 +206,10 @@ def _input(source: str | None) -> Iterator[tuple[BinaryIO, int | None]]:
             )
         stdin = sys.stdin.buffer
         # Sniffing needs peek(); a test runner's stdin may be a plain BytesIO.
-        yield (stdin if hasattr(stdin, "peek") else io.BufferedReader(_Raw(stdin))), None
+        yield buffered(stdin), None
         return
     with open_binary(source) as stream:
         yield stream, os.fstat(stream.fileno()).st_size
-
-
-class _Raw(io.RawIOBase):
-    """A raw stream over any binary file object, for io.BufferedReader."""
-
-    def __init__(self, stream: BinaryIO) -> None:
-        self.stream = stream
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        data = self.stream.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-def _input_format(source: str | None, stream: BinaryIO, given: str | None) -> Format:
-    if given is not None:
-        return Format(choose("--input-format", given, tuple(f.value for f in Format)))
-    path = None if source in (None, "-") else source
-    if path is not None and Path(path).suffix.lower() in EXTENSIONS:
-        return detect_format(path, b"")
-    # Sniff without consuming: the stream is a buffered reader.
-    # _input made it a buffered reader, which has peek().
-    return detect_format(None, cast(io.BufferedReader, stream).peek(4096)[:4096])
-
-
-def _output_format(given: str | None, output: Path | None) -> OutputFormat:
-    if given is not None:
-        return OutputFormat(choose("--format", given, tuple(f.value for f in OutputFormat)))
-    if output is not None:
-        by_extension = {".csv": "csv", ".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson"}
-        return OutputFormat(by_extension.get(output.suffix.lower(), "ndjson"))
-    return OutputFormat.TABLE if environment().stdout_is_terminal else OutputFormat.NDJSON
 
 
 def _carried(
@@ -263,15 +220,6 @@ def _carried(
         return None
     inputs = bindings.sources(function.inputs) if function else set()
     return tuple(name for name in header if name not in inputs and name != "id")
-
-
-@contextmanager
-def _output(path: Path | None) -> Iterator[TextIO]:
-    if path is None:
-        yield sys.stdout
-    else:
-        with atomic_output(path) as sink:
-            yield sink
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import IO, BinaryIO, Literal, TextIO, overload
 
 from ..errors import UsageError
 
@@ -58,10 +58,18 @@ def refuse_replacing_input(
         )
 
 
-@contextmanager
-def atomic_output(path: Path) -> Iterator[TextIO]:
-    """A text file written beside ``path`` and renamed over it only when
-    everything was written; removed if anything fails.
+@overload
+def atomic_output(path: Path) -> contextlib.AbstractContextManager[TextIO]: ...
+@overload
+def atomic_output(
+    path: Path, binary: Literal[True]
+) -> contextlib.AbstractContextManager[BinaryIO]: ...
+
+
+@contextmanager  # type: ignore[misc]
+def atomic_output(path: Path, binary: bool = False) -> Iterator[IO]:
+    """A text (or ``binary``) file written beside ``path`` and renamed over
+    it only when everything was written; removed if anything fails.
 
     A device or a pipe (``-o /dev/null``, ``/dev/stdout``, a FIFO) has no
     contents to protect and must never be replaced by a file (as root, a
@@ -72,7 +80,7 @@ def atomic_output(path: Path) -> Iterator[TextIO]:
         if path.is_dir():
             raise UsageError(f"cannot write {path}: it is a directory", type="file_error")
         try:
-            sink = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+            sink = _open(path, binary)
         except OSError as error:
             raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
         with sink:
@@ -88,13 +96,19 @@ def atomic_output(path: Path) -> Iterator[TextIO]:
         raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
     try:
         os.chmod(temporary, _mode_for(target))
-        with open(handle, "w", encoding="utf-8", newline="") as sink:
+        with _open(handle, binary) as sink:
             yield sink
         os.replace(temporary, target)
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def _open(file: Path | int, binary: bool) -> IO:
+    if binary:
+        return open(file, "wb")  # noqa: SIM115 - the caller closes it
+    return open(file, "w", encoding="utf-8", newline="")  # noqa: SIM115
 
 
 def remove_leftovers(target: Path) -> None:

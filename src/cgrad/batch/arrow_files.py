@@ -1,0 +1,180 @@
+"""Parquet and Arrow IPC (Feather) files in, record batch by record batch.
+
+Parquet is read a row group at a time (``ParquetFile.iter_batches``), an
+Arrow file or stream a record batch at a time, so memory stays bounded by
+a batch. A batch whose input columns are all numbers, without nulls, goes
+through the expression as columns (a row with a warning gets its own, as
+in :mod:`cgrad.batch.columnar`); any other batch (a null, a text or
+boolean column), and any with ``--hessian``, is evaluated record by
+record, as rows of JSON values would be, so each bad row gets its number
+and its error.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import UsageError
+from ..function import Function
+from .bindings import Bindings
+from .blocks import ColumnBlock, Outcome, evaluate_blocks
+from .columnar import with_warnings
+from .rows import ID_FIELD, Record, Records
+
+Chunk = list[Outcome] | ColumnBlock
+
+
+class ArrowRecords:
+    """The record batches of a Parquet or Arrow IPC stream: ``header``
+    names the columns, ``types`` gives their Arrow types."""
+
+    def __init__(self, stream: io.BufferedReader, format: str, chunk_rows: int) -> None:
+        import pyarrow as pa
+
+        self._spool: Any = None
+        try:
+            if format == "parquet":
+                self._batches, schema = self._parquet(stream, chunk_rows)
+            else:
+                self._batches, schema = _ipc(stream)
+        except (pa.ArrowException, OSError) as error:
+            raise _unreadable(format, error) from None
+        self.format = format
+        self.header: list[str] = list(schema.names)
+        duplicated = sorted({name for name in self.header if self.header.count(name) > 1})
+        if duplicated:
+            raise UsageError(
+                f"the input names {', '.join(duplicated)} more than once", type="input_error"
+            )
+        self.types = dict(zip(schema.names, schema.types, strict=True))
+        self.chunk_rows = chunk_rows
+
+    def _parquet(self, stream: io.BufferedReader, chunk_rows: int) -> tuple[Iterator[Any], Any]:
+        """Parquet wants to seek (its index is at the end): a pipe or a
+        decompressed stream is copied to a temporary file first."""
+        import pyarrow.parquet as pq
+
+        source: Any = stream
+        if not _seekable(stream):
+            self._spool = tempfile.TemporaryFile()
+            shutil.copyfileobj(stream, self._spool, 1 << 20)
+            self._spool.seek(0)
+            source = self._spool
+        # Column chunks read through a small buffer, not pre-buffered whole:
+        # memory then stays flat whatever the row groups' size.
+        parquet = pq.ParquetFile(source, pre_buffer=False, buffer_size=1 << 20)
+        return parquet.iter_batches(batch_size=chunk_rows), parquet.schema_arrow
+
+    def batches(self) -> Iterator[Any]:
+        """The record batches, each of at most ``chunk_rows`` rows."""
+        import pyarrow as pa
+
+        try:
+            for batch in self._batches:
+                for start in range(0, batch.num_rows, self.chunk_rows):
+                    yield batch.slice(start, self.chunk_rows)
+        except (pa.ArrowException, OSError) as error:
+            raise _unreadable(self.format, error) from None
+        finally:
+            if self._spool is not None:
+                self._spool.close()
+
+    def outcomes(
+        self,
+        function: Function | None,
+        wrt: Sequence[str] | None,
+        chunk_rows: int,
+        bindings: Bindings | None = None,
+        hessian: bool = False,
+    ) -> Iterator[Chunk]:
+        """Outcomes batch by batch, in input order."""
+        bindings = bindings or Bindings()
+        rows = 0
+        for batch in self.batches():
+            columns = None
+            if function is not None and not hessian:
+                columns = _columns(batch, function, wrt, rows, bindings)
+            if columns is not None:
+                yield columns
+            else:
+                records = Records.of(_records(batch, rows), self.header)
+                yield from evaluate_blocks(records, function, wrt, chunk_rows, bindings, hessian)
+            rows += batch.num_rows
+
+
+def _seekable(stream: io.BufferedReader) -> bool:
+    try:
+        return stream.seekable() and stream.raw.seekable()
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _ipc(stream: io.BufferedReader) -> tuple[Iterator[Any], Any]:
+    """An Arrow file holds an Arrow stream after its 8-byte magic: read as a
+    stream, it needs no seeking (stdin and decompression work)."""
+    import pyarrow as pa
+
+    if stream.peek(6)[:6] == b"ARROW1":
+        stream.read(8)
+    reader = pa.ipc.open_stream(stream)
+    return iter(reader), reader.schema
+
+
+def _unreadable(format: str, error: Exception) -> UsageError:
+    name = "Parquet" if format == "parquet" else "Arrow IPC"
+    return UsageError(f"cannot read the {name} input: {error}", type="input_error")
+
+
+def _records(batch: Any, rows: int) -> Iterator[Record]:
+    for offset, fields in enumerate(batch.to_pylist()):
+        yield Record(rows + offset + 1, fields)
+
+
+def _number_column(column: Any) -> np.ndarray | None:
+    """A column of numbers without nulls as float64, else None."""
+    import pyarrow as pa
+
+    kind = column.type
+    if column.null_count or not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
+        return None
+    # numpy rounds a wide integer to the nearest float, as float() does.
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _columns(
+    batch: Any, function: Function, wrt: Sequence[str] | None, rows: int, bindings: Bindings
+) -> Chunk | None:
+    """The batch's outcomes as columns (one by one when some rows have
+    warnings), or None when its inputs are not all numbers."""
+    names = batch.schema.names
+    count = batch.num_rows
+    inputs = {}
+    for name in function.inputs:
+        source = bindings.source(name)
+        if source not in names:
+            if name not in bindings.fixed:
+                return None
+            inputs[name] = np.full(count, bindings.fixed[name])
+            continue
+        column = _number_column(batch.column(source))
+        if column is None:
+            return None
+        inputs[name] = column
+    result = function.evaluate(inputs, wrt=wrt)
+    skip = {*bindings.sources(function.inputs), ID_FIELD}
+    columns = ColumnBlock(
+        first_row=rows + 1,
+        count=count,
+        ids=batch.column(ID_FIELD).to_pylist() if ID_FIELD in names else None,
+        inputs=inputs,
+        value=np.broadcast_to(result.value, (count,)),
+        gradient={n: np.broadcast_to(g, (count,)) for n, g in result.gradient.items()},
+        carried={name: batch.column(name).to_pylist() for name in names if name not in skip},
+    )
+    return with_warnings(columns, result.warnings)

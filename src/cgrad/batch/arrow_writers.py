@@ -1,0 +1,209 @@
+"""Outcomes out as Parquet or an Arrow IPC (Feather) file.
+
+The columns are CSV's (see :class:`cgrad.batch.writers.CsvWriter`), typed:
+``row`` an int64, the inputs, ``value``, ``grad_<name>`` and (with
+``--hessian``) ``hessian_<a>_<b>`` float64, null on an error row; ``error``
+and ``warnings`` text (null when there are none); the id and carried
+columns of a Parquet or Arrow input in their own types, text otherwise.
+Chunks are gathered into row groups of :data:`ROW_GROUP_ROWS` and written
+as they fill, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, BinaryIO
+
+import pyarrow as pa
+
+from .blocks import ColumnBlock, Outcome
+from .hessians import hessian_headers, hessian_json
+from .json_text import dumps
+from .writers import Layout, OutputFormat, cell
+
+# Rows per Parquet row group (and per Arrow record batch).
+ROW_GROUP_ROWS = 1 << 17
+
+
+class _Columns:
+    """The output's schema, and a chunk of outcomes as a record batch."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        types = layout.types or {}
+        fields: list[tuple[str, Any]] = [("row", pa.int64())]
+        if layout.has_id:
+            fields.append(("id", types.get("id", pa.string())))
+        if layout.per_record:
+            fields += [("expr", pa.string()), ("inputs", pa.string())]
+        else:
+            fields += [(name, pa.float64()) for name in layout.inputs]
+        taken = {name for name, _ in fields} | {"value", "error", "warnings", "extra"}
+        taken |= {f"grad_{name}" for name in layout.gradient_columns}
+        # --hessian: JSON text per record, else hessian_<a>_<b> numbers.
+        self.second = (
+            hessian_headers(layout.per_record, layout.gradient_columns) if layout.hessian else []
+        )
+        taken |= set(self.second)
+        self.carried = [
+            (f"extra_{name}" if name in taken else name, name, types.get(name, pa.string()))
+            for name in layout.carried or ()
+        ]
+        fields += [(output, kind) for output, _, kind in self.carried]
+        fields.append(("value", pa.float64()))
+        if layout.per_record:
+            fields.append(("gradient", pa.string()))
+        else:
+            fields += [(f"grad_{name}", pa.float64()) for name in layout.gradient_columns]
+        if layout.hessian:
+            kind = pa.string() if layout.per_record else pa.float64()
+            fields += [(name, kind) for name in self.second]
+        if layout.carried is None:
+            fields.append(("extra", pa.string()))
+        fields += [("error", pa.string()), ("warnings", pa.string())]
+        self.schema = pa.schema(fields)
+
+    def batch(self, outcomes: Sequence[Outcome] | ColumnBlock) -> Any:
+        if isinstance(outcomes, ColumnBlock) and self.layout.hessian:
+            outcomes = outcomes.outcomes()  # (blocks come without second derivatives)
+        columns = (
+            self._block(outcomes) if isinstance(outcomes, ColumnBlock) else self._rows(outcomes)
+        )
+        arrays = [
+            _array(column, field.type) for column, field in zip(columns, self.schema, strict=True)
+        ]
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def _block(self, block: ColumnBlock) -> list[Any]:
+        layout, count = self.layout, block.count
+        columns: list[Any] = [list(range(block.first_row, block.first_row + count))]
+        if layout.has_id:
+            columns.append(block.ids if block.ids is not None else [None] * count)
+        columns += [block.inputs[name] for name in layout.inputs]
+        columns += [block.carried.get(name, [None] * count) for _, name, _ in self.carried]
+        columns.append(block.value)
+        columns += [block.gradient[name] for name in layout.gradient_columns]
+        absent = 3 if layout.carried is None else 2
+        return columns + [[None] * count] * absent
+
+    def _rows(self, outcomes: Sequence[Outcome]) -> list[Any]:
+        layout = self.layout
+        columns: list[Any] = [[o.row for o in outcomes]]
+        if layout.has_id:
+            typed = layout.types is not None and "id" in layout.types
+            columns.append([o.id if typed else _text(o.id) for o in outcomes])
+        if layout.per_record:
+            columns.append([o.expression for o in outcomes])
+            columns.append([_numbers(o.inputs) if o.error is None else None for o in outcomes])
+        else:
+            columns += [[o.inputs.get(name) for o in outcomes] for name in layout.inputs]
+        for _, name, _ in self.carried:
+            typed = layout.types is not None and name in layout.types
+            values = [(o.extra or {}).get(name) for o in outcomes]
+            columns.append(values if typed else [_text(value) for value in values])
+        columns.append([o.value if o.error is None else None for o in outcomes])
+        if layout.per_record:
+            columns.append([_numbers(o.gradient) if o.error is None else None for o in outcomes])
+        else:
+            columns += [[o.gradient.get(n) for o in outcomes] for n in layout.gradient_columns]
+        if layout.hessian:
+            columns += self._second(outcomes)
+        if layout.carried is None:
+            columns.append([dumps(o.extra) if o.extra else None for o in outcomes])
+        columns.append([f"{o.error[0]}: {o.error[1]}" if o.error else None for o in outcomes])
+        columns.append([" | ".join(w.message for w in o.warnings or ()) or None for o in outcomes])
+        return columns
+
+    def _second(self, outcomes: Sequence[Outcome]) -> list[list[Any]]:
+        """The --hessian columns: JSON text when records carry their own
+        expressions, else a number per pair (null where there is none)."""
+        layout = self.layout
+        if layout.per_record:
+            return [[hessian_json(o) if o.hessian is not None else None for o in outcomes]]
+        names = layout.gradient_columns
+        pairs = [(a, b) for a in names for b in names]
+        known = [
+            dict(zip(_pairs(o.gradient_names), o.hessian or (), strict=False)) for o in outcomes
+        ]
+        return [[entries.get(pair) for entries in known] for pair in pairs]
+
+
+def _pairs(names: Sequence[str]) -> list[tuple[str, str]]:
+    return [(a, b) for a in names for b in names]
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else cell(value)
+
+
+def _numbers(numbers: dict[str, float]) -> str:
+    from ..numerals import json_number
+
+    return dumps({name: json_number(value) for name, value in numbers.items()})
+
+
+def _array(values: Any, kind: Any) -> Any:
+    """A column as an Arrow array of ``kind``; a carried column whose values
+    do not fit its type (mixed types in a record batch) becomes text."""
+    try:
+        return pa.array(values, type=kind)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return pa.array([_text(value) for value in values], type=pa.string())
+
+
+class _Gathering:
+    """Chunks gathered into row groups, written as each one fills."""
+
+    def __init__(self, stream: BinaryIO, layout: Layout) -> None:
+        self.columns = _Columns(layout)
+        self.stream = stream
+        self.pending: list[Any] = []
+        self.rows = 0
+        self.sink: Any = None
+
+    def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None:
+        batch = self.columns.batch(outcomes)
+        if batch.num_rows:
+            self.pending.append(batch)
+            self.rows += batch.num_rows
+        if self.rows >= ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.sink is None:
+            self.sink = self.open(self.columns.schema)
+        if self.pending:
+            table = pa.Table.from_batches(self.pending, schema=self.columns.schema)
+            self.sink.write_table(table.combine_chunks())
+        self.pending, self.rows = [], 0
+
+    def close(self) -> None:
+        self._flush()
+        self.sink.close()
+        self.stream.flush()
+
+    def open(self, schema: Any) -> Any:
+        raise NotImplementedError
+
+
+class ParquetWriter(_Gathering):
+    """A Parquet file, one row group per :data:`ROW_GROUP_ROWS` records."""
+
+    def open(self, schema: Any) -> Any:
+        import pyarrow.parquet as pq
+
+        # A dictionary of float64 values is wasted work: they rarely repeat.
+        # Text and carried columns, which often do, keep theirs.
+        coded = [field.name for field in schema if not pa.types.is_floating(field.type)]
+        return pq.ParquetWriter(self.stream, schema, use_dictionary=coded)
+
+
+class ArrowWriter(_Gathering):
+    """An Arrow IPC file (what Feather 2 is), one record batch per
+    :data:`ROW_GROUP_ROWS` records."""
+
+    def open(self, schema: Any) -> Any:
+        return pa.ipc.new_file(self.stream, schema)
+
+
+ARROW_WRITERS = {OutputFormat.PARQUET: ParquetWriter, OutputFormat.ARROW: ArrowWriter}

@@ -1,0 +1,242 @@
+"""CSV and TSV read by Apache Arrow's C++ reader, block by block.
+
+The file is cut into blocks of whole lines; Arrow parses a block into
+columns (the inputs as float64, the rest as text) and the columns go
+through the expression at once. Arrow is strict where it could disagree
+with the record reader, and any block it refuses is read again by the
+record reader (:mod:`cgrad.batch.rows`), which gives each bad row its
+number, its line and its error exactly as before. A block with warnings
+stays here: each flagged row gets its own, worded from the one evaluation
+(:func:`cgrad.batch.per_row.row_warnings`). A block with a quote or a
+lone carriage return (where a line break may sit inside a field) hands
+the rest of the file to the record reader, which knows quoting; a NaN
+among the inputs sends its block there too, since Arrow reads a few
+spellings of NaN that Python's float() refuses.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+from collections.abc import Iterator, Sequence
+from typing import BinaryIO
+
+import numpy as np
+
+from ..function import Function
+from .bindings import Bindings
+from .blocks import ColumnBlock, Outcome, evaluate_blocks
+from .delimited import MAX_LINE
+from .per_row import row_warnings
+from .rows import ID_FIELD, Format, Records
+
+# Bytes read per block for each record a chunk is asked to hold.
+BYTES_PER_ROW = 48
+# The smallest and largest block, in bytes: Arrow's cost per call is
+# spread over many rows (a slow stream wanting an answer per record asks
+# for small chunks, which the record reader serves instead).
+MIN_BLOCK = 1 << 20
+MAX_BLOCK = 16 << 20
+
+Chunk = list[Outcome] | ColumnBlock
+
+
+class _Chained(io.RawIOBase):
+    """Bytes already read, then the rest of a stream."""
+
+    def __init__(self, first: bytes, rest: BinaryIO | None) -> None:
+        self.first = memoryview(first)
+        self.rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.first:
+            count = min(len(buffer), len(self.first))
+            buffer[:count] = self.first[:count]
+            self.first = self.first[count:]
+            return count
+        if self.rest is None:
+            return 0
+        data = self.rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _chained(first: bytes, rest: BinaryIO | None = None) -> io.BufferedReader:
+    return io.BufferedReader(_Chained(first, rest))
+
+
+class DelimitedColumns:
+    """The CSV/TSV records of ``stream`` (binary, buffered) for one
+    expression: ``header`` names the columns, :meth:`outcomes` evaluates."""
+
+    def __init__(self, stream: io.BufferedReader, format: Format) -> None:
+        self.stream = stream
+        self.format = format
+        # The blank lines before the header are counted, not kept (an
+        # endless stream of them must not fill memory); the header line is
+        # kept, to put in front of a block the record reader reads again.
+        self.blank = 0
+        line = stream.readline(MAX_LINE + 1)
+        while line and not _content(line, self.blank == 0):
+            self.blank += 1
+            line = stream.readline(MAX_LINE + 1)
+        self.prefix = line
+        # The record reader from the header on, when the header has a quote.
+        self.fallback: Records | None = None
+        if not _plain(line) or len(line) > MAX_LINE:
+            self.fallback = Records(_chained(line, stream), format, 0, self.blank)
+            self.header = self.fallback.header
+            return
+        self.header = Records(_chained(line), format).header
+
+    def outcomes(
+        self,
+        function: Function,
+        wrt: Sequence[str] | None,
+        chunk_rows: int,
+        bindings: Bindings | None = None,
+    ) -> Iterator[Chunk]:
+        """Outcomes chunk by chunk, in input order, as
+        :func:`~cgrad.batch.blocks.evaluate_blocks` gives them."""
+        bindings = bindings or Bindings()
+        if self.fallback is None and ID_FIELD in bindings.sources(function.inputs):
+            # An input read from the id column: Arrow would read the ids as
+            # numbers too, where the record reader keeps their text.
+            self.fallback = Records(_chained(self.prefix, self.stream), self.format, 0, self.blank)
+        if self.fallback is not None:
+            yield from evaluate_blocks(self.fallback, function, wrt, chunk_rows, bindings)
+            return
+        size = min(max(chunk_rows * BYTES_PER_ROW, MIN_BLOCK), MAX_BLOCK)
+        # The lines before this block, but the header's (the record reader
+        # counts that one itself: it reads it again), and the records.
+        lines, rows = self.blank, 0
+        parser = _Parser(self.header or [], function, self.format, bindings)
+        while block := self._block(size):
+            if not _plain(block) or _long_line(block):
+                rest = Records(_chained(self.prefix + block, self.stream), self.format, rows, lines)
+                yield from evaluate_blocks(rest, function, wrt, chunk_rows, bindings)
+                return
+            columns = parser.block(block, rows, wrt)
+            if columns is None:
+                again = Records(_chained(self.prefix + block), self.format, rows, lines)
+                for chunk in evaluate_blocks(again, function, wrt, chunk_rows, bindings):
+                    rows += chunk.count if isinstance(chunk, ColumnBlock) else len(chunk)
+                    yield chunk
+            else:
+                rows += columns.count if isinstance(columns, ColumnBlock) else len(columns)
+                yield columns
+            lines += block.count(b"\n")
+
+    def _block(self, size: int) -> bytes:
+        """Whole lines, about ``size`` bytes of them (fewer when a pipe has
+        no more yet, so that a slow stream is answered as it comes)."""
+        block = self.stream.read(size)
+        if block and not block.endswith(b"\n"):
+            block += self.stream.readline(MAX_LINE + 1)
+        return block
+
+
+def _content(line: bytes, first: bool) -> bytes:
+    """What a line holds besides its line break (and a byte-order mark
+    opening the input): nothing for a blank line, which is no record."""
+    if first:
+        line = line.removeprefix(codecs.BOM_UTF8)
+    return line.strip(b"\r\n")
+
+
+def _long_line(block: bytes) -> bool:
+    """A line the record reader would refuse as too long (Arrow would read
+    it, and a row of it that warns would keep the block here)."""
+    if len(block) <= MAX_LINE:
+        return False
+    return any(len(line) >= MAX_LINE for line in block.split(b"\n"))
+
+
+def _plain(block: bytes) -> bool:
+    """No quote and no lone carriage return: every line break ends a row."""
+    if b'"' in block:
+        return False
+    return b"\r" not in block or block.count(b"\r") == block.count(b"\r\n")
+
+
+class _Parser:
+    """Arrow's CSV reader, set up once for one header and expression."""
+
+    def __init__(
+        self, header: list[str], function: Function, format: Format, bindings: Bindings
+    ) -> None:
+        import pyarrow as pa
+        import pyarrow.csv as pv
+
+        self.function = function
+        self.header = header
+        self.bindings = bindings
+        sources = bindings.sources(function.inputs)
+        types = {name: pa.float64() if name in sources else pa.string() for name in header}
+        self.read_options = pv.ReadOptions(column_names=header, use_threads=False)
+        self.parse_options = pv.ParseOptions(
+            delimiter="\t" if format == Format.TSV else ",", quote_char=False
+        )
+        # No null values: an empty field is no number (Arrow then refuses the
+        # block) and stays an empty text in a carried column.
+        self.convert_options = pv.ConvertOptions(
+            column_types=types, null_values=[], strings_can_be_null=False
+        )
+        self.read_csv = pv.read_csv
+        self.errors = (pa.ArrowInvalid,)
+
+    def block(self, block: bytes, rows: int, wrt: Sequence[str] | None) -> Chunk | None:
+        """The block's outcomes as columns (one by one when some rows have
+        warnings), or None when the record reader must say something about
+        one of its rows."""
+        import pyarrow as pa
+
+        options = self.read_options
+        options.block_size = max(len(block) + 1, 1 << 16)
+        try:
+            table = self.read_csv(
+                pa.py_buffer(block),
+                read_options=options,
+                parse_options=self.parse_options,
+                convert_options=self.convert_options,
+            )
+        except self.errors:
+            return None
+        function, bindings, count = self.function, self.bindings, table.num_rows
+        read = [name for name in function.inputs if bindings.source(name) in self.header]
+        inputs = {name: table.column(bindings.source(name)).to_numpy() for name in read}
+        if any(np.isnan(column).any() for column in inputs.values()):
+            return None
+        # Inputs without a column have a fixed value (Bindings.check_header).
+        inputs = {
+            name: inputs[name] if name in inputs else np.full(count, bindings.fixed[name])
+            for name in function.inputs
+        }
+        result = function.evaluate(inputs, wrt=wrt)
+        skip = {*bindings.sources(function.inputs), ID_FIELD}
+        columns = ColumnBlock(
+            first_row=rows + 1,
+            count=count,
+            ids=table.column(ID_FIELD).to_pylist() if ID_FIELD in self.header else None,
+            inputs=inputs,
+            value=np.broadcast_to(result.value, (count,)),
+            gradient={n: np.broadcast_to(g, (count,)) for n, g in result.gradient.items()},
+            carried={
+                name: table.column(name).to_pylist() for name in self.header if name not in skip
+            },
+        )
+        return with_warnings(columns, result.warnings)
+
+
+def with_warnings(columns: ColumnBlock, warnings: Sequence) -> Chunk:
+    """The block as it is, or with warnings its records one by one, each
+    flagged row with its own, worded with its own numbers."""
+    if not warnings:
+        return columns
+    outcomes = columns.outcomes()
+    for at, found in row_warnings(warnings, columns.count).items():
+        outcomes[at].warnings = found
+    return outcomes
