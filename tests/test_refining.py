@@ -147,3 +147,35 @@ def test_calls_of_one_op_sort_by_what_they_are_of():
 )
 def test_numbers_past_the_floats_are_not_rewritten_into_nan(text, printed):
     assert derivative(text) == printed
+
+
+@pytest.mark.parametrize(
+    ("text", "printed"),
+    [
+        # 0^x is 0 wherever it is defined (x >= 0): its slope is 0, not log(0)*0^x
+        ("0^x", "0"),
+        ("min(x, x)", "1"),
+        # a numerator that comes to 0 leaves 0, not 0/(x^2)^1.5
+        ("x/sqrt(x^2)", "0"),
+    ],
+)
+def test_what_is_zero_or_a_number_prints_so(text, printed):
+    assert derivative(text) == printed
+
+
+def test_a_factor_all_terms_share_is_kept_when_multiplying_out():
+    # 2 + 6*x^4 - 8*x^3 over x^3 is the same function, but near x = 1 it
+    # loses the digits its factor (x - 1)^2 keeps.
+    found = cgrad.compile("(x - 1)^4/x").formulas(order=2)
+    (printed,) = found.hessian["x"]["x"]
+    assert printed.endswith("*(x - 1)^2")
+    at = 1.000001
+    value = cgrad.compile(printed).evaluate(x=at).value
+    exact = 12 * (at - 1) ** 2 / at - 8 * (at - 1) ** 3 / at**2 + 2 * (at - 1) ** 4 / at**3
+    assert value == pytest.approx(exact, rel=1e-12)
+
+
+def test_a_product_of_sums_is_not_multiplied_out_for_its_own_sake():
+    printed = derivative("(x + 1)*(x + 2)*(x + 3)*(x + 4)*(x + 5)")
+    assert "x^4" not in printed
+    assert "(1 + x)*(2 + x)" in printed  # and sums sort by what they are of

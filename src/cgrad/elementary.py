@@ -181,8 +181,10 @@ def power_slope_in_exponent(m, out, a, b):
 
 
 def power_slope_in_exponent_printed(m, out, a, b):
-    """As :func:`power_slope_in_exponent`, the logarithm first: log(2)*2^x."""
-    return m.where(m.equal(a, 0.0) & m.greater_equal(b, 0.0), 0.0, m.log(a) * out)
+    """As :func:`power_slope_in_exponent`, the logarithm first: log(2)*2^x.
+    A base that is 0 itself gives 0: 0^b is defined (finite) only for
+    b >= 0, where its slope is 0."""
+    return m.where(m.equal(a, 0.0), 0.0, m.log(a) * out)
 
 
 def tie_share_printed(direction: float) -> Callable[..., object]:

@@ -303,14 +303,17 @@ _DIGITS = re.compile(r"(\d+)")
 
 
 def _leading_name(node: Sym) -> tuple:
-    """The first name down the leftmost operands (at most 8 levels), so
-    that calls of one op sort by what they are of: step(a - m, 1) before
-    step(b - m, 1)."""
+    """The first leaf down the leftmost operands (at most 8 levels), so
+    that calls of one op, and sums, sort by what they are of: step(a - m, 1)
+    before step(b - m, 1), (1 + x) before (2 + x)."""
     for _ in range(8):
         if not node.operands:
-            return _label(node) if node.op in (INPUT, CONSTANT) and node.name else ()
+            if node.name:  # an input, pi or e
+                return (1, _label(node))
+            # a number: (1 + x) before (2 + x)
+            return (0, node.value) if node.value is not None and node.value == node.value else (2,)
         node = node.operands[0]
-    return ()
+    return (2,)
 
 
 def _chain(canonizer: FormWriter, parts: list[Sym]) -> Sym:

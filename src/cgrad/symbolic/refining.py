@@ -51,7 +51,6 @@ from .terms import (
     common_factor,
     merge,
     raised_number,
-    split_constants,
     times,
     without,
 )
@@ -63,6 +62,8 @@ _FEW_TERMS = 12
 _FEW_DENOMINATORS = 4
 # Multiplying out stops at this many terms per term.
 _MOST_EXPANDED = 16
+# Multiplied out, at most this many terms may be left (see _expanded).
+_MOST_LEFT = 4
 # The largest power of a sum multiplied out.
 _LARGEST_EXPANDED_POWER = 3
 # Only formulas of at most this many operators (written out as a tree)
@@ -161,8 +162,14 @@ class Refiner:
         if _sign_test(node):
             a, b = (mapped[side.id] for side in node.operands[0].operands)
             rest = [mapped[o.id] for o in node.operands[1:]]
+            if a is b and node.op == "step":  # step(a - a, h) is h
+                return rest[0]
             return self.writer._node(node.op, self.writer._node("sub", a, b), *rest)
         operands = [mapped[o.id] for o in node.operands]
+        if node.op == "step" and all(_number(o) for o in operands):
+            # step of numbers is a number: step(-0, 0.5) (min(x, x)) is 0.5
+            argument, tie = (float(o.value or 0.0) for o in operands)
+            return self.writer.builder.constant(tie if argument == 0 else float(argument > 0))
         if all(new is old for new, old in zip(operands, node.operands, strict=True)):
             return node
         return self.writer._node(node.op, *operands)
@@ -313,10 +320,16 @@ class Refiner:
 
     def _expanded(self, const: Number, terms: list[Term]) -> tuple[Number, list[Term]] | None:
         """The terms with their small sums multiplied out, or None where
-        no term has one."""
+        no term has one. A factor all terms share stays a factor of each
+        (12*(x - 1)^2*x^2 - 8*(x - 1)^3*x keeps its (x - 1)^2)."""
+        shared: dict[int, list] = {}
+        if const == 0:
+            shared, _ = common_factor(0, terms)
         changed, spread = False, []
         for coef, factors in terms:
-            out = self._multiplied_out(coef, factors)
+            out = self._multiplied_out(coef, without(factors, shared))
+            if out is not None:
+                out = [(c, times(f, shared)) for c, f in out]
             if out is None:
                 spread.append((coef, factors))
             else:
@@ -324,8 +337,16 @@ class Refiner:
                 spread.extend(out)
         if not changed:
             return None
-        extra, spread = split_constants(spread)
-        return collected(const + extra, spread)
+        # Kept only where terms meet and few are left (1 + x - x is 1,
+        # x^2 + y^2 - 2*x^2 is y^2 - x^2): a polynomial multiplied out for
+        # its own sake (2 + 6*x^4 - 8*x^3 for 2*(x - 1)^2*(...)) loses the
+        # precision of the factored form near its roots.
+        made = len(spread) + (const != 0)
+        const, spread = collected(const, spread)
+        left = len(spread) + (const != 0)
+        if left >= made or left > _MOST_LEFT:
+            return None
+        return const, spread
 
     def _multiplied_out(self, coef: Number, factors: dict[int, list]) -> list[Term] | None:
         sums, rest, count = [], {}, 1
@@ -403,6 +424,10 @@ class Refiner:
             own = 1 if top.operands else 0
             sizes[top.id] = min(_SIZE_CAP, own + sum(sizes[a.id] for a in top.operands))
         return sizes[node.id]
+
+
+def _number(node: Sym) -> bool:
+    return node.op == CONSTANT and node.name is None and node.value == node.value
 
 
 def _infinite(root: Sym) -> bool:

@@ -26,8 +26,11 @@ def merge(made_from: dict, factors: dict[int, list], coef: Number, node: Sym, po
     form = made_from.get(node.id)
     if node.op == CONSTANT and node.name is None and node.value is not None and is_integer(power):
         value = number(node.value)
-        if isinstance(value, Fraction) and value != 0 and not too_big_to_raise(value, power):
-            return coef * value ** int(power)
+        if value == 0 and power > 0:
+            return 0 * coef  # a numerator that came to 0: the product is 0
+        raised = raised_number(value, power) if value != 0 else None
+        if raised is not None:
+            return coef * raised
     # A long product stays one factor, as canonical forms keep it (a binding
     # that its users share, rather than a copy in each).
     if (
@@ -53,6 +56,8 @@ def raised_number(value: Number, power) -> Number | None:
     if value == 1:
         return value
     scaled = number(value) if isinstance(value, float) else value
+    if too_big_to_raise(scaled, power):
+        return None
     try:
         raised = scaled ** int(power)
     except (OverflowError, ZeroDivisionError):
