@@ -145,8 +145,11 @@ def test_output_of_a_high_order_stays_bounded():
     for order in range(2, ORDER_BOUND + 1, 2):
         found = cgrad.compile("tan(x)*sigmoid(x)").formulas(order=order)
         sizes.append(sum(len("; ".join(s)) for s in found.partials.values()))
-    assert all(later < 8 * earlier for earlier, later in zip(sizes, sizes[1:], strict=False))
-    assert sizes[-1] < 2_000_000
+    # About 7 to 8 times per two orders here (tanh(x/2), which keeps the
+    # precision of sigmoid's second derivative, costs a little growth);
+    # growth with the number of paths would be far past 9.
+    assert all(later < 9 * earlier for earlier, later in zip(sizes, sizes[1:], strict=False))
+    assert sizes[-1] < 2_500_000
 
 
 def test_each_entry_of_the_hessian_is_printed_once(monkeypatch):

@@ -188,7 +188,10 @@ FUNCTION_MEANINGS: dict[str, tuple[Callable[..., sp.Expr], Callable[..., tuple] 
     "relu": (lambda a: sp.Max(0, _real(a)), lambda a: (a,)),
     # (sympy's Heaviside(a, h) leaves d/dh unevaluated.)
     "step": (
-        lambda a, h: sp.Piecewise((h, sp.Eq(a, 0)), (sp.Heaviside(_real(a)), True)),
+        # No Piecewise: sympy's rewriting of its condition raises KeyError on
+        # some arguments (its sets handlers). The oracle's points are generic,
+        # so an argument that is not a number is never exactly 0 there.
+        lambda a, h: (h if a == 0 else sp.Heaviside(a)) if a.is_number else sp.Heaviside(_real(a)),
         lambda a, h: (a,),
     ),
     "sigmoid": (lambda a: 1 / (1 + sp.exp(-a)), None),

@@ -179,3 +179,16 @@ def test_a_product_of_sums_is_not_multiplied_out_for_its_own_sake():
     printed = derivative("(x + 1)*(x + 2)*(x + 3)*(x + 4)*(x + 5)")
     assert "x^4" not in printed
     assert "(1 + x)*(2 + x)" in printed  # and sums sort by what they are of
+
+
+def test_a_difference_of_sigmoids_is_a_tanh():
+    # sigmoid(-2*x) - sigmoid(2*x) cancels near 0 (two values near 1/2);
+    # -tanh(x) is the same number without the cancellation.
+    found = cgrad.compile("tanh(x)").formulas(order=2)
+    assert found.hessian["x"]["x"] == ["-8*sigmoid(-2*x)*sigmoid(2*x)*tanh(x)"]
+    printed = cgrad.compile(found.hessian["x"]["x"][0])
+    assert printed.evaluate(x=1e-12).value == pytest.approx(-2e-12, rel=1e-12)
+    assert derivative("sigmoid(x)").count("sigmoid") == 2
+    assert cgrad.compile("sigmoid(x)").formulas(order=2).hessian["x"]["x"] == [
+        "-sigmoid(-x)*sigmoid(x)*tanh(x/2)"
+    ]

@@ -42,6 +42,7 @@ from .forms import (
     is_integer,
     number,
 )
+from .identities import sigmoids_paired
 from .nodes import Sym
 from .terms import (
     PRODUCT_OPS,
@@ -49,6 +50,8 @@ from .terms import (
     add_power,
     collected,
     common_factor,
+    holds_infinity,
+    is_number,
     merge,
     raised_number,
     times,
@@ -99,9 +102,9 @@ class Refiner:
         # compounds order after order.
         # So is one with a number past the floats in it (1/0): collected
         # with another, it would make 0/0 of a formula that is only infinite.
-        kept = [r for r in roots if self._size(r) <= _LARGEST_FORMULA and not _infinite(r)]
+        kept = [r for r in roots if self._size(r) <= _LARGEST_FORMULA and not holds_infinity(r)]
         for root in roots:
-            if self._size(root) > _LARGEST_FORMULA or _infinite(root):
+            if self._size(root) > _LARGEST_FORMULA or holds_infinity(root):
                 self.mapped[root.id] = root
         for node in self._order(kept):
             # What is made for a node comes from where that node came from.
@@ -166,7 +169,7 @@ class Refiner:
                 return rest[0]
             return self.writer._node(node.op, self.writer._node("sub", a, b), *rest)
         operands = [mapped[o.id] for o in node.operands]
-        if node.op == "step" and all(_number(o) for o in operands):
+        if node.op == "step" and all(is_number(o) for o in operands):
             # step of numbers is a number: step(-0, 0.5) (min(x, x)) is 0.5
             argument, tie = (float(o.value or 0.0) for o in operands)
             return self.writer.builder.constant(tie if argument == 0 else float(argument > 0))
@@ -307,6 +310,8 @@ class Refiner:
         return self.writer._product(Product(coef, factor))
 
     def _plain_sum(self, const: Number, terms: list[Term]) -> Sym:
+        if len(terms) <= _FEW_TERMS:
+            terms = sigmoids_paired(self.writer, terms)
         collected: dict[int, list] = {}
         for coef, factors in terms:
             monomial = self.writer._product(Product(1, factors))
@@ -424,25 +429,6 @@ class Refiner:
             own = 1 if top.operands else 0
             sizes[top.id] = min(_SIZE_CAP, own + sum(sizes[a.id] for a in top.operands))
         return sizes[node.id]
-
-
-def _number(node: Sym) -> bool:
-    return node.op == CONSTANT and node.name is None and node.value == node.value
-
-
-def _infinite(root: Sym) -> bool:
-    """Whether a number over 0 (an infinity, or NaN) is in ``root``."""
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.id in seen:
-            continue
-        seen.add(node.id)
-        if node.op == "div" and node.operands[1].is_constant(0.0):
-            return True
-        stack.extend(node.operands)
-    return False
 
 
 def _sign_test(node: Sym) -> bool:

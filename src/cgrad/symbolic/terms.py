@@ -140,3 +140,23 @@ def without(factors: dict[int, list], common: dict[int, list]) -> dict[int, list
     for key, (base, exponent) in common.items():
         add_power(rest, key, base, -exponent)
     return rest
+
+
+def is_number(node: Sym) -> bool:
+    """Whether ``node`` is a number (not pi or e, not NaN)."""
+    return node.op == CONSTANT and node.name is None and node.value == node.value
+
+
+def holds_infinity(root: Sym) -> bool:
+    """Whether a number over 0 (an infinity, or NaN) is in ``root``."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.id in seen:
+            continue
+        seen.add(node.id)
+        if node.op == "div" and node.operands[1].is_constant(0.0):
+            return True
+        stack.extend(node.operands)
+    return False
