@@ -116,7 +116,14 @@ def test_decimal_exponents_add_up_as_written():
     # of two 17-digit numbers; as the decimals written, they are 0.3.
     assert derivative("x^0.1*x^0.2").endswith("/x^0.7")
     assert derivative("x^0.3") == "0.3/x^0.7"
-    assert derivative("x^(1/3)") == "0.3333333333333333/x^0.6666666666666667"
+    # a float that is the nearest to a small ratio, and no short decimal,
+    # is that ratio: 1/3, not 0.3333333333333333
+    assert derivative("x^(1/3)") == "1/(3*x^0.6666666666666667)"
+    assert derivative("x/3 + x/7") == "10/21"
+    # an exponent that is a ratio of long decimals prints as its float
+    assert cgrad.compile("x^0.1*x^0.2").formulas(order=2).hessian["x"]["x"] == [
+        "-0.21000000000000002/x^1.7"
+    ]
 
 
 def test_a_named_constant_under_a_root_is_a_power_of_it():

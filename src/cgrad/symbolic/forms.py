@@ -27,6 +27,8 @@ Number = Fraction | float
 # they become atoms, so each node's form is copied at most a fixed number
 # of times per user and the work stays linear in the graph.
 SMALL = 4
+# Exponents whose ratio has a larger denominator print as floats.
+_LARGEST_PRINTED_DENOMINATOR = 1000
 # The exponent of most factors, made once.
 ONE = Fraction(1)
 
@@ -59,7 +61,24 @@ def number(value: float) -> Number:
     # -0.0 stays a float: it is no integer's (1/-0.0 is -inf).
     if value.is_integer() and abs(value) < 2**53 and (value != 0 or math.copysign(1.0, value) > 0):
         return Fraction(int(value))
-    return value
+    ratio = _small_ratio(value)
+    return ratio if ratio is not None else value
+
+
+def _small_ratio(value: float) -> Fraction | None:
+    """The ratio of small integers whose nearest float ``value`` is, where
+    no short decimal writes it (2/3, not 0.6666666666666666; 0.5 stays)."""
+    if not math.isfinite(value) or value == 0:
+        return None
+    ratio = Fraction(value).limit_denominator(1000)
+    denominator = ratio.denominator
+    while denominator % 2 == 0:
+        denominator //= 2
+    while denominator % 5 == 0:
+        denominator //= 5
+    if denominator == 1 or float(ratio) != value:
+        return None
+    return ratio
 
 
 def exact_exponent(value: Number) -> Fraction:
@@ -67,7 +86,7 @@ def exact_exponent(value: Number) -> Fraction:
     by its shortest decimal (0.1 is 1/10, not the binary fraction nearest
     it), so that x^0.1*x^0.2 is x^0.3 and slopes' exponents meet."""
     if isinstance(value, float) and not value.is_integer():
-        return Fraction(repr(value))
+        return _small_ratio(value) or Fraction(repr(value))
     return Fraction(value)
 
 
@@ -222,8 +241,12 @@ class FormWriter:
             return self._node("sqrt", base)
         value = float(exponent)
         power = self.builder.constant(value)
-        if exponent.denominator != 1 and exact_exponent(value) != exponent:
-            # An exponent like 1/3 that no float's decimal is: a ratio.
+        if (
+            exponent.denominator <= _LARGEST_PRINTED_DENOMINATOR
+            and exact_exponent(value) != exponent
+        ):
+            # An exponent like 1/3 that no float's decimal is: a ratio; one
+            # made of long decimals (0.1 - 1.8) is best read as its float.
             power = self._constant(exponent)
         return self._node("pow", base, power)
 
