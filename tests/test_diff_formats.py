@@ -274,3 +274,17 @@ def test_printed_third_partials_are_the_gradients_of_the_printed_second(program,
         # (a name the second partial does not mention: the third is 0)
         expected = row.gradient.get(index[2], 0.0)
         assert close(entry, expected, magnitude(inner, row)), (statements, entry, expected)
+
+
+def test_an_order_whose_partials_grow_too_big_is_refused(monkeypatch, cli):
+    # Each order is several times the one before: past the bound the next
+    # would take minutes and gigabytes, so the request ends with an error.
+    import cgrad.symbolic.printed as printed
+
+    monkeypatch.setattr(printed, "LARGEST_ORDER_GRAPHS", 40)
+    result = cli("diff", "tanh(tanh(x))", "--order", "4")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("cgrad: error: the partials of order ")
+    assert "more than the 40 the next order may be made from" in result.stderr
+    assert "hint: ask for a lower order, or fewer inputs with --wrt" in result.stderr
+    assert result.stdout == ""

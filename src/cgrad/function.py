@@ -23,7 +23,7 @@ from .ops import CONSTANTS, RESERVED
 from .parse.parser import parse
 from .symbolic.formulas import Sym, check_substitutions, derivative_graph, formulas
 from .symbolic.latex import latex_formula, latex_statements
-from .symbolic.printed import Formulas, Printed, check_order
+from .symbolic.printed import Formulas, Printed, check_order, check_order_size
 
 
 class Function:
@@ -245,12 +245,13 @@ class Function:
         derivatives of the level before's (graphs, never text)."""
         position = {name: k for k, name in enumerate(chosen)}
         level: dict[tuple[str, ...], Function] = {(): self}
-        for _ in range(order - 1):
+        for made in range(1, order):
             level = {
                 index + (name,): function.derivative(name)
                 for index, function in level.items()
                 for name in chosen[position[index[-1]] if index else 0 :]
             }
+            check_order_size(made, sum(len(f.graph) for f in level.values()))
         for index, function in level.items():
             rest = chosen[position[index[-1]] :]
             found = formulas(function.graph, rest, substitutions, numeric)

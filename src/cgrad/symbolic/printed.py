@@ -33,6 +33,25 @@ def check_order(order: int, inputs: int) -> None:
         )
 
 
+# The most nodes the graphs of one order's partials may hold before the
+# next order is made from them: each order is several times the one
+# before, so past this the next would take minutes and gigabytes.
+LARGEST_ORDER_GRAPHS = 300_000
+
+
+def check_order_size(order: int, nodes: int) -> None:
+    """Raise :class:`InputError` when the partials of ``order`` (made so
+    far on the way to a higher order) hold more than
+    :data:`LARGEST_ORDER_GRAPHS` nodes."""
+    if nodes > LARGEST_ORDER_GRAPHS:
+        raise InputError(
+            f"the partials of order {order} already hold {nodes:,} nodes, "
+            f"more than the {LARGEST_ORDER_GRAPHS:,} the next order may be made from: "
+            "the derivatives asked for are too big to print",
+            hint="ask for a lower order, or fewer inputs with --wrt",
+        )
+
+
 class Printed:
     """Formulas printed as text as they are found, by multi-index, their
     nodes kept for LaTeX (printed only when asked for); the binding prefix
@@ -130,4 +149,11 @@ class Formulas:
         return f"${self.latex_text()}$"
 
 
-__all__ = ["ORDER_BOUND", "Formulas", "Printed", "check_order"]
+__all__ = [
+    "LARGEST_ORDER_GRAPHS",
+    "ORDER_BOUND",
+    "Formulas",
+    "Printed",
+    "check_order",
+    "check_order_size",
+]
