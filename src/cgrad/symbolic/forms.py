@@ -19,7 +19,7 @@ import re
 from fractions import Fraction
 
 from ..autodiff.graph import CONSTANT, INPUT
-from .nodes import Builder, Sym, as_float
+from .nodes import Builder, Sym, as_float, folded
 
 Number = Fraction | float
 
@@ -289,25 +289,14 @@ class FormWriter:
 
     def _digest(self, node: Sym) -> bytes:
         """A fingerprint of ``node``'s content, the same in every run."""
-        digests = self.digests
-        stack = [node]
-        while stack:
-            top = stack[-1]
-            if top.id in digests:
-                stack.pop()
-                continue
-            missing = [a for a in top.operands if a.id not in digests]
-            if missing:
-                stack.extend(missing)
-                continue
-            stack.pop()
-            text = f"{top.op}|{top.value!r}|{top.name}|".encode()
-            text += b"".join(digests[a.id] for a in top.operands)
-            digests[top.id] = hashlib.blake2b(text, digest_size=8).digest()
-            self.variables[top.id] = top.op == INPUT or any(
-                self.variables[a.id] for a in top.operands
-            )
-        return digests[node.id]
+        variables = self.variables
+
+        def digest(top: Sym, operands: list[bytes]) -> bytes:
+            text = f"{top.op}|{top.value!r}|{top.name}|".encode() + b"".join(operands)
+            variables[top.id] = top.op == INPUT or any(variables[a.id] for a in top.operands)
+            return hashlib.blake2b(text, digest_size=8).digest()
+
+        return folded(node, self.digests, digest)
 
 
 def _label(node: Sym) -> tuple:

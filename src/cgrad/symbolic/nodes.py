@@ -58,6 +58,25 @@ class Sym(OperatorProxy):
         return self.op == CONSTANT and (value is None or self.value == value)
 
 
+def folded(node: Sym, memo: dict[int, Any], combine: Callable[[Sym, list], Any]) -> Any:
+    """``combine(n, its operands' results)`` for ``node`` and each node under
+    it not in ``memo`` yet, operands first, kept in ``memo``: one visit per
+    node, with an explicit stack (a chain of any length)."""
+    stack = [node]
+    while stack:
+        top = stack[-1]
+        if top.id in memo:
+            stack.pop()
+            continue
+        missing = [a for a in top.operands if a.id not in memo]
+        if missing:
+            stack.extend(missing)
+            continue
+        stack.pop()
+        memo[top.id] = combine(top, [memo[a.id] for a in top.operands])
+    return memo[node.id]
+
+
 class Builder:
     """Makes :class:`Sym` nodes: one per distinct (op, operands), simplified."""
 

@@ -43,7 +43,7 @@ from .forms import (
     number,
 )
 from .identities import sigmoids_paired
-from .nodes import Sym
+from .nodes import Sym, folded
 from .terms import (
     PRODUCT_OPS,
     Term,
@@ -414,21 +414,11 @@ class Refiner:
 
     def _size(self, node: Sym) -> int:
         """Operators in ``node`` written out as a tree (a count, capped)."""
-        sizes = self.sizes
-        stack = [node]
-        while stack:
-            top = stack[-1]
-            if top.id in sizes:
-                stack.pop()
-                continue
-            missing = [a for a in top.operands if a.id not in sizes]
-            if missing:
-                stack.extend(missing)
-                continue
-            stack.pop()
-            own = 1 if top.operands else 0
-            sizes[top.id] = min(_SIZE_CAP, own + sum(sizes[a.id] for a in top.operands))
-        return sizes[node.id]
+        return folded(node, self.sizes, _tree_size)
+
+
+def _tree_size(node: Sym, operands: list[int]) -> int:
+    return min(_SIZE_CAP, (1 if operands else 0) + sum(operands))
 
 
 def _sign_test(node: Sym) -> bool:
