@@ -35,7 +35,7 @@ CHUNK_ROWS = 4096
 # shorter still: see rows.MAX_CHUNK_FIELDS).
 MAX_CHUNK_ROWS = 1_000_000
 # Distinct expressions kept compiled when records carry their own.
-CACHE_SIZE = 512
+CACHE_SIZE = 4096
 # ... and at most this much expression text among them.
 CACHE_CHARACTERS = 1 << 18
 
