@@ -23,8 +23,7 @@ import numpy as np
 from ..errors import UsageError
 from ..function import Function
 from .bindings import Bindings
-from .blocks import ColumnBlock, Outcome, evaluate_blocks
-from .columnar import with_warnings
+from .blocks import ColumnBlock, Outcome, evaluate_blocks, with_warnings
 from .rows import ID_FIELD, Record, Records
 
 Chunk = list[Outcome] | ColumnBlock

@@ -224,10 +224,16 @@ def _column_block(
             if name not in skip
         },
     )
-    if not result.warnings:
+    return with_warnings(columns, result.warnings)
+
+
+def with_warnings(columns: ColumnBlock, warnings: Sequence) -> ColumnBlock | list[Outcome]:
+    """The block as it is, or with warnings its records one by one, each
+    flagged row with its own, worded with its own numbers."""
+    if not warnings:
         return columns
     outcomes = columns.outcomes()
-    for at, found in row_warnings(result.warnings, count).items():
+    for at, found in row_warnings(warnings, columns.count).items():
         outcomes[at].warnings = found
     return outcomes
 

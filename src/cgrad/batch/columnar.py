@@ -25,9 +25,8 @@ import numpy as np
 
 from ..function import Function
 from .bindings import Bindings
-from .blocks import ColumnBlock, Outcome, evaluate_blocks
+from .blocks import ColumnBlock, Outcome, evaluate_blocks, with_warnings
 from .delimited import MAX_LINE
-from .per_row import row_warnings
 from .rows import ID_FIELD, Format, Records
 
 # Bytes read per block for each record a chunk is asked to hold.
@@ -229,14 +228,3 @@ class _Parser:
             },
         )
         return with_warnings(columns, result.warnings)
-
-
-def with_warnings(columns: ColumnBlock, warnings: Sequence) -> Chunk:
-    """The block as it is, or with warnings its records one by one, each
-    flagged row with its own, worded with its own numbers."""
-    if not warnings:
-        return columns
-    outcomes = columns.outcomes()
-    for at, found in row_warnings(warnings, columns.count).items():
-        outcomes[at].warnings = found
-    return outcomes

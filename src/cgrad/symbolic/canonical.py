@@ -41,6 +41,7 @@ from .forms import ONE, SMALL, FormWriter, Number, Product, Sum, is_integer, num
 from .nodes import Builder, Sym
 from .refining import Refiner
 from .terms import LARGEST_EXPONENT as _LARGEST_EXPONENT  # kept as a power node beyond it
+from .terms import sign_test
 
 # A sum is spread over a product of at most this many factors (itself one):
 # more would copy long products into every term.
@@ -116,7 +117,7 @@ class _Canonizer(FormWriter):
                 stack.append(operand)
                 if node.op not in _ARITHMETIC:
                     self.pinned.add(operand.id)
-            if _sign_test(node):  # a and b kept whole: see _applied
+            if sign_test(node):  # a and b kept whole: see _applied
                 for side in node.operands[0].operands:
                     self.uses[side.id] = self.uses.get(side.id, 0) + 1
                     self.pinned.add(side.id)
@@ -338,7 +339,7 @@ class _Canonizer(FormWriter):
         return Product(1, {made.id: [made, ONE]})
 
     def _applied(self, node: Sym) -> object:
-        if _sign_test(node):
+        if sign_test(node):
             # step(a - b, h) asks whether a equals b: a - b is exactly 0 there
             # only if a and b are kept apart, not collected into one sum.
             a, b = node.operands[0].operands
@@ -433,8 +434,3 @@ def _collect(into: dict[int, list], other: dict[int, list]) -> None:
             entry[1] += amount
             if entry[1] == 0:
                 del into[key]
-
-
-def _sign_test(node: Sym) -> bool:
-    """Whether ``node`` is ``step(a - b, h)``: a test of a against b."""
-    return node.op == "step" and node.operands[0].op == "sub"

@@ -31,7 +31,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from fractions import Fraction
 
+import numpy as np
+
 from ..autodiff.graph import CONSTANT, INPUT
+from ..ops import OPS
 from .forms import (
     ONE,
     SMALL,
@@ -54,6 +57,7 @@ from .terms import (
     is_number,
     merge,
     raised_number,
+    sign_test,
     times,
     without,
 )
@@ -102,10 +106,12 @@ class Refiner:
         # compounds order after order.
         # So is one with a number past the floats in it (1/0): collected
         # with another, it would make 0/0 of a formula that is only infinite.
-        kept = [r for r in roots if self._size(r) <= _LARGEST_FORMULA and not holds_infinity(r)]
+        kept = []
         for root in roots:
             if self._size(root) > _LARGEST_FORMULA or holds_infinity(root):
                 self.mapped[root.id] = root
+            else:
+                kept.append(root)
         for node in self._order(kept):
             # What is made for a node comes from where that node came from.
             builder.origin = builder.origins[node.id]
@@ -131,7 +137,7 @@ class Refiner:
             return [term for term, _ in form.terms.values()]
         if isinstance(form, Product) and node.op in PRODUCT_OPS:
             return [base for base, _ in form.factors.values()]
-        if _sign_test(node):  # step(a - b, h): a and b kept apart
+        if sign_test(node):  # step(a - b, h): a and b kept apart
             return [*node.operands[0].operands, *node.operands[1:]]
         return list(node.operands)
 
@@ -162,7 +168,7 @@ class Refiner:
         if isinstance(form, Product) and node.op in PRODUCT_OPS:
             return self._product(form)
         mapped = self.mapped
-        if _sign_test(node):
+        if sign_test(node):
             a, b = (mapped[side.id] for side in node.operands[0].operands)
             rest = [mapped[o.id] for o in node.operands[1:]]
             if a is b and node.op == "step":  # step(a - a, h) is h
@@ -171,8 +177,8 @@ class Refiner:
         operands = [mapped[o.id] for o in node.operands]
         if node.op == "step" and all(is_number(o) for o in operands):
             # step of numbers is a number: step(-0, 0.5) (min(x, x)) is 0.5
-            argument, tie = (float(o.value or 0.0) for o in operands)
-            return self.writer.builder.constant(tie if argument == 0 else float(argument > 0))
+            values = (np.float64(o.value) for o in operands)
+            return self.writer.builder.constant(float(OPS["step"].forward(*values)))
         if all(new is old for new, old in zip(operands, node.operands, strict=True)):
             return node
         return self.writer._node(node.op, *operands)
@@ -312,15 +318,15 @@ class Refiner:
     def _plain_sum(self, const: Number, terms: list[Term]) -> Sym:
         if len(terms) <= _FEW_TERMS:
             terms = sigmoids_paired(self.writer, terms)
-        collected: dict[int, list] = {}
+        by_monomial: dict[int, list] = {}
         for coef, factors in terms:
             monomial = self.writer._product(Product(1, factors))
             if monomial.op == CONSTANT and monomial.name is None:
                 const += coef * number(monomial.value or 0.0)
                 continue
-            entry = collected.setdefault(monomial.id, [monomial, 0])
+            entry = by_monomial.setdefault(monomial.id, [monomial, 0])
             entry[1] += coef
-        kept = {k: e for k, e in collected.items() if e[1] != 0}
+        kept = {k: e for k, e in by_monomial.items() if e[1] != 0}
         return self.writer._sum(Sum(const, kept))
 
     def _expanded(self, const: Number, terms: list[Term]) -> tuple[Number, list[Term]] | None:
@@ -419,8 +425,3 @@ class Refiner:
 
 def _tree_size(node: Sym, operands: list[int]) -> int:
     return min(_SIZE_CAP, (1 if operands else 0) + sum(operands))
-
-
-def _sign_test(node: Sym) -> bool:
-    """Whether ``node`` is ``step(a - b, h)``: a test of a against b."""
-    return node.op == "step" and bool(node.operands) and node.operands[0].op == "sub"

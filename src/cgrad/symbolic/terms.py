@@ -95,17 +95,6 @@ def collected(const: Number, terms: list[Term]) -> tuple[Number, list[Term]]:
     return const, [(c, f) for c, f in by_key.values() if c != 0]
 
 
-def split_constants(terms: list[Term]) -> tuple[Number, list[Term]]:
-    const: Number = 0
-    kept = []
-    for coef, factors in terms:
-        if factors:
-            kept.append((coef, factors))
-        else:
-            const += coef
-    return const, kept
-
-
 def common_factor(const: Number, terms: list[Term]) -> tuple[dict[int, list], Number]:
     """The factors every term has (each to its smallest power, all powers of
     one sign) and the whole numbers' greatest common divisor."""
@@ -160,3 +149,9 @@ def holds_infinity(root: Sym) -> bool:
             return True
         stack.extend(node.operands)
     return False
+
+
+def sign_test(node: Sym) -> bool:
+    """Whether ``node`` is ``step(a - b, h)``: a test of a against b, whose
+    a and b are kept apart so that a tie is exactly 0."""
+    return node.op == "step" and bool(node.operands) and node.operands[0].op == "sub"
