@@ -19,7 +19,7 @@ from __future__ import annotations
 import codecs
 import io
 from collections.abc import Iterator, Sequence
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import numpy as np
 
@@ -67,29 +67,30 @@ def _chained(first: bytes, rest: BinaryIO | None = None) -> io.BufferedReader:
     return io.BufferedReader(_Chained(first, rest))
 
 
-class DelimitedColumns:
-    """The CSV/TSV records of ``stream`` (binary, buffered) for one
-    expression: ``header`` names the columns, :meth:`outcomes` evaluates."""
+class BlockReader:
+    """Records of a text stream read in blocks of whole lines, each block
+    parsed by Arrow (see :meth:`parser`) or, when Arrow cannot vouch for
+    it, by the record reader, which gives each bad row its number, line
+    and error. Subclasses say how a block is parsed and which blocks Arrow
+    may see at all."""
 
-    def __init__(self, stream: io.BufferedReader, format: Format) -> None:
-        self.stream = stream
-        self.format = format
-        # The blank lines before the header are counted, not kept (an
-        # endless stream of them must not fill memory); the header line is
-        # kept, to put in front of a block the record reader reads again.
-        self.blank = 0
-        line = stream.readline(MAX_LINE + 1)
-        while line and not _content(line, self.blank == 0):
-            self.blank += 1
-            line = stream.readline(MAX_LINE + 1)
-        self.prefix = line
-        # The record reader from the header on, when the header has a quote.
-        self.fallback: Records | None = None
-        if not _plain(line) or len(line) > MAX_LINE:
-            self.fallback = Records(_chained(line, stream), format, 0, self.blank)
-            self.header = self.fallback.header
-            return
-        self.header = Records(_chained(line), format).header
+    stream: io.BufferedReader
+    format: Format
+    # The columns a CSV header names (None for JSON records).
+    header: list[str] | None = None
+    # Blank lines before the records, and the bytes the record reader must
+    # read again in front of a block (a CSV header).
+    blank = 0
+    prefix = b""
+    fallback: Records | None = None
+
+    def parser(self, function: Function, bindings: Bindings) -> BlockParser:
+        raise NotImplementedError
+
+    def streamable(self, block: bytes) -> bool:
+        """Whether the rest of the stream may still go block by block
+        (else the record reader reads all of it)."""
+        return not _long_line(block)
 
     def outcomes(
         self,
@@ -101,10 +102,6 @@ class DelimitedColumns:
         """Outcomes chunk by chunk, in input order, as
         :func:`~cgrad.batch.blocks.evaluate_blocks` gives them."""
         bindings = bindings or Bindings()
-        if self.fallback is None and ID_FIELD in bindings.sources(function.inputs):
-            # An input read from the id column: Arrow would read the ids as
-            # numbers too, where the record reader keeps their text.
-            self.fallback = Records(_chained(self.prefix, self.stream), self.format, 0, self.blank)
         if self.fallback is not None:
             yield from evaluate_blocks(self.fallback, function, wrt, chunk_rows, bindings)
             return
@@ -112,9 +109,9 @@ class DelimitedColumns:
         # The lines before this block, but the header's (the record reader
         # counts that one itself: it reads it again), and the records.
         lines, rows = self.blank, 0
-        parser = _Parser(self.header or [], function, self.format, bindings)
+        parser = self.parser(function, bindings)
         while block := self._block(size):
-            if not _plain(block) or _long_line(block):
+            if not self.streamable(block):
                 rest = Records(_chained(self.prefix + block, self.stream), self.format, rows, lines)
                 yield from evaluate_blocks(rest, function, wrt, chunk_rows, bindings)
                 return
@@ -136,6 +133,58 @@ class DelimitedColumns:
         if block and not block.endswith(b"\n"):
             block += self.stream.readline(MAX_LINE + 1)
         return block
+
+
+class BlockParser(Protocol):
+    """Arrow's reader for one kind of block, set up for one expression."""
+
+    def block(self, block: bytes, rows: int, wrt: Sequence[str] | None) -> Chunk | None:
+        """The block's outcomes, or None when the record reader must say
+        something about one of its rows."""
+        ...
+
+
+class DelimitedColumns(BlockReader):
+    """The CSV/TSV records of ``stream`` (binary, buffered) for one
+    expression: ``header`` names the columns, :meth:`outcomes` evaluates."""
+
+    def __init__(self, stream: io.BufferedReader, format: Format) -> None:
+        self.stream = stream
+        self.format = format
+        # The blank lines before the header are counted, not kept (an
+        # endless stream of them must not fill memory); the header line is
+        # kept, to put in front of a block the record reader reads again.
+        line = stream.readline(MAX_LINE + 1)
+        while line and not _content(line, self.blank == 0):
+            self.blank += 1
+            line = stream.readline(MAX_LINE + 1)
+        self.prefix = line
+        # The record reader from the header on, when the header has a quote.
+        if not _plain(line) or len(line) > MAX_LINE:
+            self.fallback = Records(_chained(line, stream), format, 0, self.blank)
+            self.header = self.fallback.header
+            return
+        self.header = Records(_chained(line), format).header
+
+    def parser(self, function: Function, bindings: Bindings) -> BlockParser:
+        return _Parser(self.header or [], function, self.format, bindings)
+
+    def streamable(self, block: bytes) -> bool:
+        return _plain(block) and not _long_line(block)
+
+    def outcomes(
+        self,
+        function: Function,
+        wrt: Sequence[str] | None,
+        chunk_rows: int,
+        bindings: Bindings | None = None,
+    ) -> Iterator[Chunk]:
+        bindings = bindings or Bindings()
+        if self.fallback is None and ID_FIELD in bindings.sources(function.inputs):
+            # An input read from the id column: Arrow would read the ids as
+            # numbers too, where the record reader keeps their text.
+            self.fallback = Records(_chained(self.prefix, self.stream), self.format, 0, self.blank)
+        yield from super().outcomes(function, wrt, chunk_rows, bindings)
 
 
 def _content(line: bytes, first: bool) -> bytes:

@@ -151,9 +151,9 @@ class Records:
     def __init__(
         self, stream: BinaryIO, format: Format, rows_before: int = 0, lines_before: int = 0
     ) -> None:
-        """``rows_before`` and ``lines_before`` (CSV and TSV only) are the
-        records and lines of the same file read before this part of it, by
-        cgrad's columnar reader: row and line numbers go on from there."""
+        """``rows_before`` and ``lines_before`` (CSV, TSV and NDJSON) are
+        the records and lines of the same file read before this part of it,
+        by cgrad's columnar reader: row and line numbers go on from there."""
         self.header: list[str] | None = None
         self._rows_before = rows_before
         # CSV and TSV: the rows after the header; else the records.
@@ -172,7 +172,7 @@ class Records:
             self._rows.lines_before += lines_before
             self._rows.line += lines_before
         elif format == Format.NDJSON:
-            self._records = _read_ndjson(stream)
+            self._records = _read_ndjson(stream, rows_before, lines_before)
         else:
             records = _read_json_array(stream)
             # Read up to the first element now, so that an input that is not
@@ -304,9 +304,7 @@ def _delimited_record(
     return Record(row, dict(zip(header, fields, strict=True)))
 
 
-def _read_ndjson(stream: BinaryIO) -> Iterator[Record]:
-    row = 0
-    line_number = 0
+def _read_ndjson(stream: BinaryIO, row: int = 0, line_number: int = 0) -> Iterator[Record]:
     while True:
         lines = bounded_lines(stream.readline, b"")
         try:

@@ -37,7 +37,7 @@ from .output import GuardedStdout
 
 if TYPE_CHECKING:
     from ..batch.arrow_files import ArrowRecords
-    from ..batch.columnar import DelimitedColumns
+    from ..batch.columnar import BlockReader
 
 
 class Writer(Protocol):
@@ -73,9 +73,9 @@ def open_records(
     function: Function | None,
     chunk_rows: int,
     hessian: bool = False,
-) -> Records | DelimitedColumns | ArrowRecords:
+) -> Records | BlockReader | ArrowRecords:
     """The reader for the input: Arrow's for Parquet and Arrow files, and
-    for CSV/TSV with one expression in chunks of the default size or more;
+    for CSV/TSV/NDJSON with one expression in chunks of the default size or more;
     the record reader otherwise (smaller chunks ask for prompt answers to a
     slow stream, which Arrow's blocks of a megabyte would hold back; the
     second derivatives of --hessian are worked out record by record)."""
@@ -92,11 +92,15 @@ def open_records(
         from ..batch.columnar import DelimitedColumns
 
         return DelimitedColumns(plain, Format(form))
+    if form == "ndjson" and columnar:
+        from ..batch.json_columns import NdjsonColumns
+
+        return NdjsonColumns(plain)
     return Records(plain, Format(form))
 
 
 def evaluated(
-    records: Records | DelimitedColumns | ArrowRecords,
+    records: Records | BlockReader | ArrowRecords,
     function: Function | None,
     wrt: list[str] | None,
     chunk_rows: int,
@@ -108,9 +112,9 @@ def evaluated(
     bindings = bindings or Bindings()
     if isinstance(records, Records):
         return evaluate_blocks(records, function, wrt, chunk_rows, bindings, hessian)
-    from ..batch.columnar import DelimitedColumns  # loaded already if it read the input
+    from ..batch.columnar import BlockReader  # loaded already if it read the input
 
-    if isinstance(records, DelimitedColumns):  # one expression, no --hessian
+    if isinstance(records, BlockReader):  # one expression, no --hessian
         return records.outcomes(cast(Function, function), wrt, chunk_rows, bindings)
     return records.outcomes(function, wrt, chunk_rows, bindings, hessian)
 
@@ -151,7 +155,7 @@ def _binary(kind: Kind) -> bool:
 
 
 def open_writer(
-    chosen: Kind, sink: IO, layout: Layout, records: Records | DelimitedColumns | ArrowRecords
+    chosen: Kind, sink: IO, layout: Layout, records: Records | BlockReader | ArrowRecords
 ) -> Writer:
     form = OutputFormat(chosen.format)
     types = getattr(records, "types", None)
