@@ -113,10 +113,12 @@ def evaluated(
     if isinstance(records, Records):
         return evaluate_blocks(records, function, wrt, chunk_rows, bindings, hessian)
     from ..batch.columnar import BlockReader  # loaded already if it read the input
+    from ..batch.read_ahead import read_ahead
 
+    # Arrow's readers: the next block made while this one is written.
     if isinstance(records, BlockReader):  # one expression, no --hessian
-        return records.outcomes(cast(Function, function), wrt, chunk_rows, bindings)
-    return records.outcomes(function, wrt, chunk_rows, bindings, hessian)
+        return read_ahead(records.outcomes(cast(Function, function), wrt, chunk_rows, bindings))
+    return read_ahead(records.outcomes(function, wrt, chunk_rows, bindings, hessian))
 
 
 def output_kind(given: str | None, output: Path | None) -> Kind:
