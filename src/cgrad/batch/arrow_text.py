@@ -5,6 +5,7 @@ all in C, with no Python string per value (used once pyarrow is loaded)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,25 +55,47 @@ def _split(text: bytes) -> Any:
 def interleaved(segments: Sequence[str], columns: Sequence[Any], count: int, trim: int = 0) -> str:
     """``segments[0] + columns[0][i] + segments[1] + ... + segments[-1]``
     for every i, as one string; a column is a float64 array (its numbers
-    written as :func:`number_array` writes them), an integer array, or a
-    list of texts. The last ``trim`` bytes are left out (a separator
+    written as :func:`number_array` writes them), an integer array, a list
+    of texts, or an Arrow array of texts. The last ``trim`` bytes are left out (a separator
     after the last record), so that the text is never copied to cut it."""
+    if not columns:
+        text = "".join(segments) * count
+        return text[: len(text) - trim]
+    return lines_text(lines_array(segments, columns, count), trim)
+
+
+def lines_array(segments: Sequence[str], columns: Sequence[Any], count: int) -> Any:
+    """The lines :func:`interleaved` joins, as an Arrow array of bytes (at
+    least one column)."""
     items: list[Any] = []
     for index, segment in enumerate(segments):
         if segment:
-            items.append(pa.scalar(segment.encode(), _BYTES))
+            items.append(_segment(segment))
         if index < len(columns):
             items.append(_bytes(columns[index], count))
-    if not any(isinstance(item, pa.Array) for item in items):
-        text = "".join(segments) * count
-        return text[: len(text) - trim]
-    lines = pc.binary_join_element_wise(*items, pa.scalar(b"", _BYTES))
+    return pc.binary_join_element_wise(*items, pa.scalar(b"", _BYTES))
+
+
+@functools.lru_cache(maxsize=4096)
+def _segment(text: str) -> Any:
+    """The Arrow scalar of a segment: the same few segments come back for
+    every block (and for every expression's group of records)."""
+    return pa.scalar(text.encode(), _BYTES)
+
+
+def lines_text(lines: Any, trim: int = 0) -> str:
+    """The lines of an Arrow array of bytes, one after the other, less the
+    last ``trim`` bytes, read from its buffers without a copy per line."""
+    if not len(lines):
+        return ""
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
     start, end = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
     return str(memoryview(lines.buffers()[2])[start : end - trim], "utf-8")
 
 
 def _bytes(column: Any, count: int) -> Any:
+    if isinstance(column, pa.Array):  # texts made already
+        return column
     if isinstance(column, np.ndarray) and column.dtype.kind == "i":
         return pa.array(column).cast(pa.large_string()).cast(_BYTES)
     if isinstance(column, np.ndarray):

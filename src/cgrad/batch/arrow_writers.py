@@ -17,8 +17,9 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 
 from .blocks import ColumnBlock, Outcome
+from .expression_block import ExpressionBlock
 from .hessians import hessian_headers, hessian_json
-from .json_text import dumps
+from .json_text import Chunk, dumps
 from .writers import Layout, OutputFormat, cell
 
 # Rows per Parquet row group (and per Arrow record batch).
@@ -63,9 +64,11 @@ class _Columns:
         fields += [("error", pa.string()), ("warnings", pa.string())]
         self.schema = pa.schema(fields)
 
-    def batch(self, outcomes: Sequence[Outcome] | ColumnBlock) -> Any:
+    def batch(self, outcomes: Chunk) -> Any:
         if isinstance(outcomes, ColumnBlock) and self.layout.hessian:
             outcomes = outcomes.outcomes()  # (blocks come without second derivatives)
+        if isinstance(outcomes, ExpressionBlock):
+            outcomes = outcomes.outcomes()
         columns = (
             self._block(outcomes) if isinstance(outcomes, ColumnBlock) else self._rows(outcomes)
         )
@@ -161,7 +164,7 @@ class _Gathering:
         self.rows = 0
         self.sink: Any = None
 
-    def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None:
+    def write(self, outcomes: Chunk) -> None:
         batch = self.columns.batch(outcomes)
         if batch.num_rows:
             self.pending.append(batch)

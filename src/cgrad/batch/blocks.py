@@ -72,7 +72,7 @@ class Outcome:
         return dict(zip(self.gradient_names, self.gradient_values, strict=True))
 
 
-class _Compiled:
+class CompiledCache:
     """A least-recently-used cache of compiled expressions (and of their
     errors, so that a bad expression repeated a million times is parsed
     once), bounded in entries and in the total length of their text: a
@@ -157,6 +157,7 @@ def evaluate_blocks(
     chunk_rows: int = CHUNK_ROWS,
     bindings: Bindings | None = None,
     hessian: bool = False,
+    compiled: CompiledCache | None = None,
 ) -> Iterator[list[Outcome] | ColumnBlock]:
     """Outcomes for ``records``, chunk by chunk, in input order: a clean CSV
     chunk of one expression as a :class:`ColumnBlock`, anything else (bad
@@ -168,10 +169,12 @@ def evaluate_blocks(
     ``expr``. ``wrt`` limits the partials, as in :meth:`Function.evaluate`.
     ``bindings`` says which field each input is read from, and the values
     of those a record lacks; ``hessian`` adds the second derivatives.
+    ``compiled`` keeps the records' own expressions compiled from one call
+    to the next (a reader that sends only some blocks here passes its own).
     """
     if function is not None and wrt is not None:
         function.check_wrt(wrt)
-    compiled = _Compiled()
+    compiled = compiled or CompiledCache()
     asked = _Asked(wrt, bindings or Bindings(), hessian, Derivatives())
     for block in records.blocks(chunk_rows):
         if isinstance(block, RowBlock):
@@ -239,7 +242,7 @@ def with_warnings(columns: ColumnBlock, warnings: Sequence) -> ColumnBlock | lis
 
 
 def _evaluate_chunk(
-    chunk: list[Record], function: Function | None, compiled: _Compiled, asked: _Asked
+    chunk: list[Record], function: Function | None, compiled: CompiledCache, asked: _Asked
 ) -> list[Outcome]:
     """One outcome for each record of ``chunk``, in order."""
     outcomes: list[Outcome] = []

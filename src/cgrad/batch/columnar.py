@@ -25,8 +25,9 @@ import numpy as np
 
 from ..function import Function
 from .bindings import Bindings
-from .blocks import ColumnBlock, Outcome, evaluate_blocks, with_warnings
+from .blocks import ColumnBlock, CompiledCache, Outcome, evaluate_blocks, with_warnings
 from .delimited import MAX_LINE
+from .expression_block import ExpressionBlock
 from .rows import ID_FIELD, Format, Records
 
 # Bytes read per block for each record a chunk is asked to hold.
@@ -36,8 +37,11 @@ BYTES_PER_ROW = 48
 # for small chunks, which the record reader serves instead).
 MIN_BLOCK = 1 << 20
 MAX_BLOCK = 16 << 20
+# How many times bigger the smallest block is for records that carry
+# their own expressions.
+EXPRESSION_BLOCKS = 8
 
-Chunk = list[Outcome] | ColumnBlock
+Chunk = list[Outcome] | ColumnBlock | ExpressionBlock
 
 
 class _Chained(io.RawIOBase):
@@ -84,7 +88,11 @@ class BlockReader:
     prefix = b""
     fallback: Records | None = None
 
-    def parser(self, function: Function, bindings: Bindings) -> BlockParser:
+    def parser(
+        self, function: Function | None, bindings: Bindings, compiled: CompiledCache
+    ) -> BlockParser:
+        """Arrow's reader for this stream's blocks, for ``function`` or
+        (None) for records that carry their own expressions."""
         raise NotImplementedError
 
     def streamable(self, block: bytes) -> bool:
@@ -94,35 +102,44 @@ class BlockReader:
 
     def outcomes(
         self,
-        function: Function,
+        function: Function | None,
         wrt: Sequence[str] | None,
         chunk_rows: int,
         bindings: Bindings | None = None,
     ) -> Iterator[Chunk]:
         """Outcomes chunk by chunk, in input order, as
-        :func:`~cgrad.batch.blocks.evaluate_blocks` gives them."""
+        :func:`~cgrad.batch.blocks.evaluate_blocks` gives them (and, for
+        records with their own expressions, as expression blocks)."""
         bindings = bindings or Bindings()
+        compiled = CompiledCache()
+
+        def by_records(records: Records) -> Iterator[Chunk]:
+            return evaluate_blocks(records, function, wrt, chunk_rows, bindings, False, compiled)
+
         if self.fallback is not None:
-            yield from evaluate_blocks(self.fallback, function, wrt, chunk_rows, bindings)
+            yield from by_records(self.fallback)
             return
-        size = min(max(chunk_rows * BYTES_PER_ROW, MIN_BLOCK), MAX_BLOCK)
+        # Records with their own expressions gain from bigger blocks: more
+        # records of each expression go through one evaluation.
+        least = MIN_BLOCK if function is not None else MIN_BLOCK * EXPRESSION_BLOCKS
+        size = min(max(chunk_rows * BYTES_PER_ROW, least), MAX_BLOCK)
         # The lines before this block, but the header's (the record reader
         # counts that one itself: it reads it again), and the records.
         lines, rows = self.blank, 0
-        parser = self.parser(function, bindings)
+        parser = self.parser(function, bindings, compiled)
         while block := self._block(size):
             if not self.streamable(block):
-                rest = Records(_chained(self.prefix + block, self.stream), self.format, rows, lines)
-                yield from evaluate_blocks(rest, function, wrt, chunk_rows, bindings)
+                rest = _chained(self.prefix + block, self.stream)
+                yield from by_records(Records(rest, self.format, rows, lines))
                 return
             columns = parser.block(block, rows, wrt)
             if columns is None:
                 again = Records(_chained(self.prefix + block), self.format, rows, lines)
-                for chunk in evaluate_blocks(again, function, wrt, chunk_rows, bindings):
-                    rows += chunk.count if isinstance(chunk, ColumnBlock) else len(chunk)
+                for chunk in by_records(again):
+                    rows += _count(chunk)
                     yield chunk
             else:
-                rows += columns.count if isinstance(columns, ColumnBlock) else len(columns)
+                rows += _count(columns)
                 yield columns
             lines += block.count(b"\n")
 
@@ -133,6 +150,10 @@ class BlockReader:
         if block and not block.endswith(b"\n"):
             block += self.stream.readline(MAX_LINE + 1)
         return block
+
+
+def _count(chunk: Chunk) -> int:
+    return len(chunk) if isinstance(chunk, list) else chunk.count
 
 
 class BlockParser(Protocol):
@@ -166,7 +187,10 @@ class DelimitedColumns(BlockReader):
             return
         self.header = Records(_chained(line), format).header
 
-    def parser(self, function: Function, bindings: Bindings) -> BlockParser:
+    def parser(
+        self, function: Function | None, bindings: Bindings, compiled: CompiledCache
+    ) -> BlockParser:
+        assert function is not None, "CSV with per-record expressions is read record by record"
         return _Parser(self.header or [], function, self.format, bindings)
 
     def streamable(self, block: bytes) -> bool:
@@ -174,12 +198,13 @@ class DelimitedColumns(BlockReader):
 
     def outcomes(
         self,
-        function: Function,
+        function: Function | None,
         wrt: Sequence[str] | None,
         chunk_rows: int,
         bindings: Bindings | None = None,
     ) -> Iterator[Chunk]:
         bindings = bindings or Bindings()
+        assert function is not None, "CSV with per-record expressions is read record by record"
         if self.fallback is None and ID_FIELD in bindings.sources(function.inputs):
             # An input read from the id column: Arrow would read the ids as
             # numbers too, where the record reader keeps their text.

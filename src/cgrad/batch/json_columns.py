@@ -22,11 +22,10 @@ import numpy as np
 
 from ..function import Function
 from .bindings import Bindings
-from .blocks import ColumnBlock, with_warnings
+from .blocks import ColumnBlock, CompiledCache, with_warnings
 from .columnar import BlockParser, BlockReader, Chunk
+from .json_lines import object_lines
 from .rows import Format
-
-_NEWLINE, _OPEN = ord("\n"), ord("{")
 
 
 class NdjsonColumns(BlockReader):
@@ -37,7 +36,13 @@ class NdjsonColumns(BlockReader):
         self.stream = stream
         self.format = Format.NDJSON
 
-    def parser(self, function: Function, bindings: Bindings) -> BlockParser:
+    def parser(
+        self, function: Function | None, bindings: Bindings, compiled: CompiledCache
+    ) -> BlockParser:
+        if function is None:
+            from .json_expressions import ExpressionParser
+
+            return ExpressionParser(bindings, compiled)
         return _JsonParser(function, bindings)
 
 
@@ -69,7 +74,7 @@ class _JsonParser:
             # The record reader drops a byte-order mark opening the input.
             self.first = False
             block = block.removeprefix(codecs.BOM_UTF8)
-        records = _object_lines(block)
+        records = object_lines(block)
         if records is None:
             return None
         options = self.read_options
@@ -116,17 +121,3 @@ class _JsonParser:
                 return None
             inputs[name] = values
         return inputs
-
-
-def _object_lines(block: bytes) -> int | None:
-    """How many lines of ``block`` open an object, or None when a line
-    opens otherwise and is not empty (a blank line with spaces or a
-    carriage return, which the record reader skips, is left to it too)."""
-    raw = np.frombuffer(block, dtype=np.uint8)
-    if not len(raw):
-        return 0
-    breaks = np.flatnonzero(raw == _NEWLINE)
-    starts = raw[breaks[breaks + 1 < len(raw)] + 1]
-    if raw[0] not in (_OPEN, _NEWLINE) or not np.isin(starts, (_OPEN, _NEWLINE)).all():
-        return None
-    return int(raw[0] == _OPEN) + int(np.count_nonzero(starts == _OPEN))

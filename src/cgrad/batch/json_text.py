@@ -15,7 +15,11 @@ import numpy as np
 
 from ..numerals import json_number, json_text, number_texts
 from .blocks import ColumnBlock, Outcome
+from .expression_block import ExpressionBlock
 from .hessians import hessian_json
+
+# A chunk of outcomes, as readers give them to writers.
+Chunk = Sequence[Outcome] | ColumnBlock | ExpressionBlock
 
 
 def dumps(document: object) -> str:
@@ -107,15 +111,16 @@ class Pieces:
 
     def __init__(self, text: str = "") -> None:
         self.segments: list[str] = []
-        self.columns: list[Sequence[str] | np.ndarray] = []
+        # (and Arrow arrays of bytes, made by cgrad.batch.arrow_text)
+        self.columns: list[Any] = []
         self.pending = text
 
-    def add(self, column: Sequence[str] | np.ndarray, after: str = "") -> None:
+    def add(self, column: Any, after: str = "") -> None:
         self.segments.append(self.pending)
         self.columns.append(column)
         self.pending = after
 
-    def add_object(self, columns: dict[str, Sequence[str] | np.ndarray]) -> None:
+    def add_object(self, columns: dict[str, Any]) -> None:
         """A JSON object with a column per key (and "{}" for none)."""
         opening = "{"
         for name, column in columns.items():
@@ -178,10 +183,55 @@ def block_text(block: ColumnBlock, separator: str, after_last: bool = False) -> 
     return pieces.joined(count, separator, after_last)
 
 
-def as_text_columns(outcomes: Sequence[Outcome] | ColumnBlock) -> Sequence[Outcome] | ColumnBlock:
+def expression_block_text(block: ExpressionBlock, separator: str, after_last: bool) -> str:
+    """The records of an expression block as JSON text, the same as
+    :func:`record_text` gives one by one: the numbers of all groups written
+    in one go, each group's lines joined a column at a time by Arrow (which
+    read the block), then put back in input order."""
+    import pyarrow as pa
+
+    from .arrow_text import lines_array, lines_text, number_array
+
+    order = block.order()
+    rows = pa.array(order + block.first_row).cast(pa.large_string()).cast(pa.large_binary())
+    columns = [
+        column
+        for group in block.groups
+        for column in (*group.inputs.values(), group.value, *group.gradient.values())
+    ]
+    numbers = number_array(np.concatenate(columns))
+    groups, start, at = [], 0, 0
+    for group in block.groups:
+        count = len(group.positions)
+        pieces = Pieces('{"row": ')
+        pieces.add(rows.slice(start, count))
+        pieces.pending += f', "expr": {dumps(group.text)}, "inputs": '
+        width = len(group.inputs)
+        slices = [
+            numbers.slice(at + i * count, count) for i in range(width + 1 + len(group.gradient))
+        ]
+        pieces.add_object(dict(zip(group.inputs, slices[:width], strict=True)))
+        pieces.pending += ', "value": '
+        pieces.add(slices[width])
+        pieces.pending += ', "gradient": '
+        pieces.add_object(dict(zip(group.gradient, slices[width + 1 :], strict=True)))
+        segments = [*pieces.segments, pieces.pending + "}" + separator]
+        groups.append(lines_array(segments, pieces.columns, count))
+        start += count
+        at += len(slices) * count
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    lines = pa.concat_arrays(groups).take(pa.array(inverse))
+    return lines_text(lines, 0 if after_last else len(separator))
+
+
+def as_text_columns(outcomes: Chunk) -> Sequence[Outcome] | ColumnBlock:
     """A block as it is, if its ids and carried columns are all text (as
     CSV's are), else its records one by one (a Parquet column of numbers
-    or dates is written as JSON values, as the record path writes them)."""
+    or dates is written as JSON values, as the record path writes them;
+    the records of an expression block, whose columns vary by group)."""
+    if isinstance(outcomes, ExpressionBlock):
+        return outcomes.outcomes()
     if not isinstance(outcomes, ColumnBlock):
         return outcomes
     columns = [*outcomes.carried.values(), *([outcomes.ids] if outcomes.ids is not None else [])]
@@ -190,11 +240,11 @@ def as_text_columns(outcomes: Sequence[Outcome] | ColumnBlock) -> Sequence[Outco
     return outcomes.outcomes()
 
 
-def records_text(
-    outcomes: Sequence[Outcome] | ColumnBlock, separator: str, after_last: bool = False
-) -> str:
+def records_text(outcomes: Chunk, separator: str, after_last: bool = False) -> str:
     """The JSON text of each record, ``separator`` between them (and after
     the last one too, if ``after_last``)."""
+    if isinstance(outcomes, ExpressionBlock):
+        return expression_block_text(outcomes, separator, after_last)
     outcomes = as_text_columns(outcomes)
     if isinstance(outcomes, ColumnBlock):
         return block_text(outcomes, separator, after_last)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from contextlib import suppress
 from typing import TypeVar
 
 _Chunk = TypeVar("_Chunk")
@@ -24,15 +23,18 @@ _CHUNK, _END, _ERROR = range(3)
 
 def read_ahead(chunks: Iterator[_Chunk]) -> Iterator[_Chunk]:
     """``chunks`` in order, each made in another thread while the one
-    before it is used here. At most two chunks wait beside the one in
-    use, so memory stays bounded."""
+    before it is used here. The thread makes a chunk only once the one
+    before it has been taken: at most one waits beside the one in use, so
+    memory stays bounded."""
     slot: queue.Queue = queue.Queue(maxsize=1)
+    taken = threading.Semaphore(0)
     stopped = threading.Event()
 
     def produce() -> None:
         try:
             for chunk in chunks:
                 slot.put((_CHUNK, chunk))
+                taken.acquire()
                 if stopped.is_set():
                     return
             slot.put((_END, None))
@@ -49,9 +51,10 @@ def read_ahead(chunks: Iterator[_Chunk]) -> Iterator[_Chunk]:
                 return
             if kind == _ERROR:
                 raise item
+            taken.release()
             yield item
     finally:
+        # A thread waiting for its chunk to be taken sees the stop; one
+        # still making a chunk puts it in the (empty) slot and sees it then.
         stopped.set()
-        # Free a thread blocked on a full slot, so that it sees the stop.
-        with suppress(queue.Empty):
-            slot.get_nowait()
+        taken.release()

@@ -10,7 +10,6 @@ with "NaN", "Infinity" and "-Infinity" for the non-finite ones.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TextIO
@@ -18,8 +17,9 @@ from typing import Any, TextIO
 from ..numerals import format_short, json_number, number_text
 from .aligned import column_widths, padded
 from .blocks import ColumnBlock, Outcome
+from .expression_block import ExpressionBlock
 from .hessians import hessian_cells, hessian_headers, table_headers
-from .json_text import Pieces, as_text_columns, dumps, records_text, row_numbers
+from .json_text import Chunk, Pieces, as_text_columns, dumps, records_text, row_numbers
 
 
 class OutputFormat(str, Enum):
@@ -62,7 +62,7 @@ class NdjsonWriter:
     def __init__(self, stream: TextIO, layout: Layout) -> None:
         self.stream = stream
 
-    def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None:
+    def write(self, outcomes: Chunk) -> None:
         # The line break after the last record made with the rest: a block
         # of records is a big text, never copied to add one character.
         self.stream.write(records_text(outcomes, "\n", after_last=True))
@@ -79,7 +79,7 @@ class JsonWriter:
         self.stream = stream
         self.first = True
 
-    def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None:
+    def write(self, outcomes: Chunk) -> None:
         text = records_text(outcomes, ",\n")
         if not text:
             return
@@ -159,7 +159,7 @@ class CsvWriter:
         cells.append(" | ".join(w.message for w in outcome.warnings or ()))
         return cells
 
-    def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None:
+    def write(self, outcomes: Chunk) -> None:
         outcomes = as_text_columns(outcomes)
         if isinstance(outcomes, ColumnBlock):
             self.stream.write(self.block_text(outcomes))
@@ -299,8 +299,8 @@ class TableWriter:
     def line(self, cells: list[str]) -> str:
         return "   ".join(padded(cells, self.widths or [], self.numeric)).rstrip() + "\n"
 
-    def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None:
-        if isinstance(outcomes, ColumnBlock):
+    def write(self, outcomes: Chunk) -> None:
+        if isinstance(outcomes, ColumnBlock | ExpressionBlock):
             outcomes = outcomes.outcomes()
         rows = [self.cells(o) for o in outcomes]
         if self.widths is None:

@@ -25,6 +25,8 @@ from ..batch import partitions
 from ..batch.bindings import Bindings
 from ..batch.blocks import ColumnBlock, Outcome
 from ..batch.compression import buffered
+from ..batch.expression_block import ExpressionBlock
+from ..batch.json_text import Chunk
 from ..batch.per_row import WarningCounts
 from ..batch.rows import EXPRESSION_FIELD
 from ..batch.writers import Layout
@@ -89,7 +91,7 @@ def run_part(job: FileJob, part: Path, output: Path) -> partitions.PartReport:
 
 
 def _write_chunks(
-    chunks: Iterable[Sequence[Outcome] | ColumnBlock],
+    chunks: Iterable[Chunk],
     writer: Writer,
     tally: Tally,
     on_error: str,
@@ -98,7 +100,7 @@ def _write_chunks(
     """Write each chunk as it comes, counting the records and the failed
     ones; ``--on-error skip`` leaves them out, ``fail`` stops at the first."""
     for outcomes in chunks:
-        if isinstance(outcomes, ColumnBlock):  # all good, by construction
+        if isinstance(outcomes, ColumnBlock | ExpressionBlock):  # all good, by construction
             tally.records += outcomes.count
             writer.write(outcomes)
             advance()

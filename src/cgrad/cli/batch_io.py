@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import io
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO, Protocol, cast
 
 from ..batch.bindings import Bindings
-from ..batch.blocks import CHUNK_ROWS, ColumnBlock, Outcome, evaluate_blocks
+from ..batch.blocks import CHUNK_ROWS, evaluate_blocks
 from ..batch.compression import compressing, decompressed
 from ..batch.formats import (
     BINARY_FORMATS,
@@ -27,10 +27,12 @@ from ..batch.formats import (
     known_names,
     parse_kind,
 )
+from ..batch.json_text import Chunk
 from ..batch.rows import Format, Records
 from ..batch.writers import WRITERS, Layout, OutputFormat
 from ..errors import UsageError
 from ..function import Function
+from .arrow_loading import load_arrow_without_pandas
 from .environment import environment
 from .files import atomic_output
 from .output import GuardedStdout
@@ -43,7 +45,7 @@ if TYPE_CHECKING:
 class Writer(Protocol):
     """What every writer of :data:`cgrad.batch.writers.WRITERS` does."""
 
-    def write(self, outcomes: Sequence[Outcome] | ColumnBlock) -> None: ...
+    def write(self, outcomes: Chunk) -> None: ...
 
     def close(self) -> None: ...
 
@@ -83,12 +85,14 @@ def open_records(
     plain = decompressed(stream, kind.compression)
     where = "standard input" if source in (None, "-") else f"{source}"
     form = check_format(where, kind.format or None, plain.peek(4096)[:4096])
+    columnar = chunk_rows >= CHUNK_ROWS and not hessian
+    if form in BINARY_FORMATS or (columnar and form in ("csv", "tsv", "ndjson")):
+        load_arrow_without_pandas()
     if form in BINARY_FORMATS:
         from ..batch.arrow_files import ArrowRecords
 
         return ArrowRecords(plain, form, chunk_rows)
-    columnar = function is not None and chunk_rows >= CHUNK_ROWS and not hessian
-    if form in ("csv", "tsv") and columnar:
+    if form in ("csv", "tsv") and columnar and function is not None:
         from ..batch.columnar import DelimitedColumns
 
         return DelimitedColumns(plain, Format(form))
@@ -106,7 +110,7 @@ def evaluated(
     chunk_rows: int,
     bindings: Bindings | None = None,
     hessian: bool = False,
-) -> Iterable[Sequence[Outcome] | ColumnBlock]:
+) -> Iterable[Chunk]:
     """The outcomes of the records, chunk by chunk, by the reader's own
     engine (see :func:`~cgrad.batch.blocks.evaluate_blocks` for the rest)."""
     bindings = bindings or Bindings()
@@ -116,8 +120,8 @@ def evaluated(
     from ..batch.read_ahead import read_ahead
 
     # Arrow's readers: the next block made while this one is written.
-    if isinstance(records, BlockReader):  # one expression, no --hessian
-        return read_ahead(records.outcomes(cast(Function, function), wrt, chunk_rows, bindings))
+    if isinstance(records, BlockReader):  # no --hessian
+        return read_ahead(records.outcomes(function, wrt, chunk_rows, bindings))
     return read_ahead(records.outcomes(function, wrt, chunk_rows, bindings, hessian))
 
 
@@ -162,6 +166,7 @@ def open_writer(
     form = OutputFormat(chosen.format)
     types = getattr(records, "types", None)
     if form.value in BINARY_FORMATS:
+        load_arrow_without_pandas()
         from ..batch.arrow_writers import ARROW_WRITERS
 
         writer = ARROW_WRITERS[form](cast(BinaryIO, sink), replace(layout, types=types))

@@ -1,0 +1,59 @@
+"""A block of records that each carry their own expression, evaluated as
+columns: the records of each distinct expression in one group, all clean
+(no error, no warning, nothing carried), so that writers can format each
+group a column at a time and put the rows back in input order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .blocks import Outcome
+
+
+@dataclass(slots=True)
+class ExpressionGroup:
+    """The records of one expression within a block: their positions in
+    the block (ascending), and their inputs, values and partials."""
+
+    text: str
+    positions: np.ndarray
+    inputs: dict[str, np.ndarray]
+    value: np.ndarray
+    gradient: dict[str, np.ndarray]
+
+
+@dataclass(slots=True)
+class ExpressionBlock:
+    """Records ``first_row`` to ``first_row + count - 1``, in groups."""
+
+    first_row: int
+    count: int
+    groups: list[ExpressionGroup]
+
+    def order(self) -> np.ndarray:
+        """The block's positions, group after group: where each row of the
+        groups' concatenated columns comes from."""
+        return np.concatenate([group.positions for group in self.groups])
+
+    def outcomes(self) -> list[Outcome]:
+        """The same records one by one, in input order, for writers that
+        want them so."""
+        outcomes: list[Outcome | None] = [None] * self.count
+        for group in self.groups:
+            names, partials = tuple(group.inputs), tuple(group.gradient)
+            inputs = [column.tolist() for column in group.inputs.values()]
+            slopes = [column.tolist() for column in group.gradient.values()]
+            values = group.value.tolist()
+            for i, position in enumerate(group.positions.tolist()):
+                outcomes[position] = Outcome(
+                    self.first_row + position,
+                    expression=group.text,
+                    input_names=names,
+                    input_values=tuple(column[i] for column in inputs),
+                    value=values[i],
+                    gradient_names=partials,
+                    gradient_values=tuple(column[i] for column in slopes),
+                )
+        return outcomes  # type: ignore[return-value]  # every position is a group's

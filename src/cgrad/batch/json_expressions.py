@@ -1,0 +1,190 @@
+"""NDJSON records that carry their own expressions, read by Arrow's JSON
+reader block by block and evaluated a distinct expression at a time.
+
+The block's expressions are dictionary-encoded, the records of each
+expression gathered (one stable sort), evaluated together as columns, and
+kept as an :class:`~cgrad.batch.expression_block.ExpressionBlock`, so that
+no record costs a Python object of its own. As for one expression
+(:mod:`cgrad.batch.json_columns`), Arrow is trusted only where it reads
+exactly what the record reader would: a block goes to the record reader
+when any record holds something but its ``expr`` text and numbers, a
+number is non-finite or -0, a field is null or repeated, an ``id`` or a
+field that is not one of its expression's inputs would be carried, an
+expression fails to compile or lacks a ``--wrt`` name, or any record needs
+a warning (each then gets its own, worded by the record reader).
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import CgradError
+from .bindings import Bindings
+from .blocks import CompiledCache
+from .columnar import Chunk
+from .expression_block import ExpressionBlock, ExpressionGroup
+from .json_lines import object_lines
+from .rows import EXPRESSION_FIELD, ID_FIELD
+
+
+class ExpressionParser:
+    """Arrow's JSON reader set up for records with an ``expr`` text each:
+    the other fields' types inferred per block (only numbers are taken)."""
+
+    def __init__(self, bindings: Bindings, compiled: CompiledCache) -> None:
+        import pyarrow as pa
+        import pyarrow.json as pj
+
+        self.bindings = bindings
+        self.compiled = compiled
+        self.read_options = pj.ReadOptions(use_threads=True)
+        self.parse_options = pj.ParseOptions(
+            explicit_schema=pa.schema([(EXPRESSION_FIELD, pa.string())]),
+            unexpected_field_behavior="infer",
+        )
+        self.read_json = pj.read_json
+        self.errors = (pa.ArrowInvalid,)
+        self.first = True
+
+    def block(self, block: bytes, rows: int, wrt: Sequence[str] | None) -> Chunk | None:
+        """The block's outcomes as groups of columns, or None when the
+        record reader must say something about one of its records."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self.first:
+            self.first = False  # the record reader drops a byte-order mark opening the input
+            block = block.removeprefix(codecs.BOM_UTF8)
+        records = object_lines(block)
+        if not records:
+            return None
+        options = self.read_options
+        # Arrow parses in pieces of a megabyte (on its threads): a whole
+        # block at once would take several times its size while parsed.
+        options.block_size = min(max(len(block) + 1, 1 << 16), 1 << 20)
+        try:
+            table = self.read_json(
+                pa.BufferReader(block), read_options=options, parse_options=self.parse_options
+            )
+        except self.errors:
+            return None
+        texts = table.column(EXPRESSION_FIELD)
+        if table.num_rows != records or texts.null_count:
+            return None
+        # A quote in a text could hide a '":' from the count of keys below.
+        if pc.any(pc.match_substring(texts, '"')).as_py():
+            return None
+        numbers = _numbers(table, block)
+        if numbers is None:
+            return None
+        encoded = texts.combine_chunks().dictionary_encode()
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        groups = self._groups(encoded.dictionary.to_pylist(), codes, numbers, wrt)
+        return None if groups is None else ExpressionBlock(rows + 1, records, groups)
+
+    def _groups(
+        self,
+        texts: list[str],
+        codes: np.ndarray,
+        numbers: dict[str, tuple[np.ndarray, np.ndarray]],
+        wrt: Sequence[str] | None,
+    ) -> list[ExpressionGroup] | None:
+        """Each expression's records evaluated together, or None when one
+        of them is for the record reader."""
+        order = np.argsort(codes, kind="stable")
+        ends = np.cumsum(np.bincount(codes, minlength=len(texts)))
+        groups, start = [], 0
+        for text, end in zip(texts, ends.tolist(), strict=True):
+            positions, start = order[start:end], end
+            function = self.compiled.get(text)
+            if isinstance(function, CgradError):
+                return None
+            if wrt is not None and not set(wrt) <= set(function.inputs):
+                return None
+            inputs = _inputs(function.inputs, positions, numbers, self.bindings)
+            if inputs is None:
+                return None
+            result = function.evaluate(inputs, wrt=wrt)
+            if result.warnings:
+                return None
+            count = len(positions)
+            gradient = {name: _full(slope, count) for name, slope in result.gradient.items()}
+            groups.append(
+                ExpressionGroup(text, positions, inputs, _full(result.value, count), gradient)
+            )
+        return groups
+
+
+def _full(column: np.ndarray | float, count: int) -> np.ndarray:
+    """A column of ``count`` values (an expression's value or partial is
+    one number when it does not depend on the records)."""
+    if isinstance(column, np.ndarray) and column.shape == (count,):
+        return column
+    return np.full(count, column, dtype=np.float64)
+
+
+def _numbers(table, block: bytes) -> dict[str, tuple[np.ndarray, np.ndarray]] | None:
+    """Each field but ``expr``: its values as float64 and where it is
+    present, or None when a field is not all numbers, holds a non-finite
+    number or -0, or may be null or repeated somewhere (the keys counted in
+    the text must be the values Arrow found, one ``expr`` a record)."""
+    import pyarrow as pa
+
+    numbers: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    present = table.num_rows
+    for name in table.column_names:
+        if name == EXPRESSION_FIELD:
+            continue
+        column = table.column(name)
+        kind = column.type
+        if (
+            name == ID_FIELD
+            or '"' in name
+            or not (pa.types.is_float64(kind) or pa.types.is_int64(kind) or pa.types.is_null(kind))
+        ):
+            return None
+        present += len(column) - column.null_count
+        valid = column.is_valid().to_numpy(zero_copy_only=False)
+        values = column.to_numpy(zero_copy_only=False).astype(np.float64)
+        given = values[valid]
+        if not np.isfinite(given).all() or np.signbit(given[given == 0.0]).any():
+            return None
+        numbers[name] = (values, valid)
+    return numbers if block.count(b'":') == present else None
+
+
+def _inputs(
+    names: Sequence[str],
+    positions: np.ndarray,
+    numbers: dict[str, tuple[np.ndarray, np.ndarray]],
+    bindings: Bindings,
+) -> dict[str, np.ndarray] | None:
+    """The inputs of one expression at its records, a value given on the
+    command line filling those a record lacks; None when a record lacks
+    one with no such value, or has a field that would be carried."""
+    inputs: dict[str, np.ndarray] = {}
+    used = set()
+    for name in names:
+        source = bindings.source(name)
+        used.add(source)
+        fixed = bindings.fixed.get(name)
+        if source not in numbers:
+            if fixed is None:
+                return None
+            inputs[name] = np.full(len(positions), fixed)
+            continue
+        values, valid = numbers[source]
+        here = valid[positions]
+        if here.all():
+            inputs[name] = values[positions]
+        elif fixed is not None:
+            inputs[name] = np.where(here, values[positions], fixed)
+        else:
+            return None
+    for source, (_, valid) in numbers.items():
+        if source not in used and valid[positions].any():
+            return None
+    return inputs

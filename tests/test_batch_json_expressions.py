@@ -1,0 +1,149 @@
+"""NDJSON records with their own expressions, through Arrow's JSON reader
+and evaluated an expression at a time (batch/json_expressions.py), against
+the record reader: the same bytes out for the same input in every output
+format; any block with something the record reader must say or carry
+(a bad expression, a text number, an id, a field no expression uses, a
+warning) goes to it whole, and row numbers go on past it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cgrad.batch import columnar, json_expressions
+
+RECORD_PATH = ["--chunk-rows", "4095"]
+
+
+def _same(cli, data: str | bytes, *arguments: str):
+    arrow_run = cli("batch", "--input-format", "ndjson", *arguments, input=data)
+    record_run = cli("batch", "--input-format", "ndjson", *arguments, *RECORD_PATH, input=data)
+    assert arrow_run.stdout_bytes == record_run.stdout_bytes
+    assert arrow_run.stderr == record_run.stderr
+    assert arrow_run.exit_code == record_run.exit_code
+    return arrow_run
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    monkeypatch.setattr(columnar, "MIN_BLOCK", 16)
+    monkeypatch.setattr(columnar, "BYTES_PER_ROW", 0)
+
+
+@pytest.fixture
+def arrow_answers(monkeypatch):
+    answers: list[bool] = []
+    parse = json_expressions.ExpressionParser.block
+
+    def spy(self, block, rows, wrt):
+        answer = parse(self, block, rows, wrt)
+        answers.append(answer is not None)
+        return answer
+
+    monkeypatch.setattr(json_expressions.ExpressionParser, "block", spy)
+    return answers
+
+
+EXPRESSIONS = ["x*y", "sin(x) + y^2", "x", "2", "exp(x/1e300)*y", "log(x)", "x+", "y - x*x"]
+VALUES = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.integers(-(10**20), 10**20).map(str),
+    st.sampled_from(["-0", "-0.0", "1e400", "NaN", "true", '"3"', "null"]),
+)
+
+
+@st.composite
+def records(draw) -> str:
+    fields = {"expr": json.dumps(draw(st.sampled_from(EXPRESSIONS)))}
+    for name in draw(st.lists(st.sampled_from(["x", "y", "z", "id"]), unique=True, max_size=3)):
+        fields[name] = draw(VALUES)
+    return "{" + ",".join(f'"{key}":{value}' for key, value in fields.items()) + "}\n"
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(lines=st.lists(records(), min_size=1, max_size=25),
+       output=st.sampled_from(["csv", "ndjson", "json"]))  # fmt: skip
+def test_arrow_and_record_paths_write_the_same_bytes(cli, small_blocks, lines, output):
+    _same(cli, "".join(lines), "--format", output, "--on-error", "record")
+
+
+def _clean(count: int, start: int = 0) -> list[str]:
+    expressions = ["x*y", "sin(x) + y", "x - 2*y", "3*x + y^2"]
+    return [
+        json.dumps({"expr": expressions[i % 4], "x": i + 1, "y": 0.5 * i})
+        for i in range(start, start + count)
+    ]
+
+
+def test_clean_blocks_go_through_arrow_and_a_bad_one_keeps_its_row(
+    cli, small_blocks, arrow_answers
+):
+    lines = _clean(150)
+    lines[99] = '{"expr": "x*", "x": 1}'  # row 100
+    result = _same(cli, "\n".join(lines) + "\n")
+    assert result.exit_code == 1
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row["row"] for row in rows] == list(range(1, 151))
+    assert rows[99]["error"]["type"] == "syntax_error"
+    assert rows[100] == {
+        "row": 101,
+        "expr": "x*y",
+        "inputs": {"x": 101.0, "y": 50.0},
+        "value": 5050.0,
+        "gradient": {"x": 50.0, "y": 101.0},
+    }
+    assert arrow_answers.count(False) == 1 and arrow_answers.count(True) > 10
+
+
+@pytest.mark.parametrize("output", ["csv", "tsv", "parquet"])
+def test_every_output_format_takes_expression_blocks(cli, small_blocks, arrow_answers, output):
+    _same(cli, "\n".join(_clean(60)) + "\n", "--format", output)
+    assert arrow_answers and all(arrow_answers)
+
+
+def test_the_table_for_people_takes_expression_blocks(cli, small_blocks, arrow_answers):
+    # (its column widths come from the first chunk, so its bytes follow the chunks)
+    result = cli("batch", "--format", "table", input="\n".join(_clean(60)) + "\n")
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0 and len(lines) == 62
+    assert lines[2].split() == ["1", "x*y", "x=1", "y=0", "0", "x=0", "y=1"]
+    assert arrow_answers and all(arrow_answers)
+
+
+def test_wrt_and_fixed_values_as_the_record_reader_takes_them(cli, small_blocks, arrow_answers):
+    lines = [json.dumps({"expr": "x*w + y", "x": i, "y": 1}) for i in range(40)]
+    lines += [json.dumps({"expr": "x*w", "x": i, "w": 3}) for i in range(40)]
+    result = _same(cli, "\n".join(lines) + "\n", "w=2", "--wrt", "x")
+    first, last = (json.loads(line) for line in result.stdout.splitlines()[:: len(lines) - 1])
+    assert first["inputs"] == {"w": 2.0, "x": 0.0, "y": 1.0} and first["gradient"] == {"x": 2.0}
+    assert last["inputs"] == {"w": 3.0, "x": 39.0} and last["gradient"] == {"x": 3.0}
+    assert all(arrow_answers)
+    # --wrt naming an input some expression lacks: its records fail, as before.
+    _same(cli, "\n".join(lines) + "\n", "w=2", "--wrt", "y")
+
+
+BAD_INPUTS = {
+    "an id": '{"expr":"x","x":1}\n{"id":"a","expr":"x","x":2}\n',
+    "a field no expression uses": '{"expr":"x","x":1}\n{"expr":"x","x":2,"z":3}\n',
+    "a null": '{"expr":"x","x":1}\n{"expr":"x","x":2,"y":null}\n',
+    "no expression": '{"expr":"x","x":1}\n{"x":2}\n',
+    "an expression that is not text": '{"expr":"x","x":1}\n{"expr":5,"x":2}\n',
+    "a quote in an expression": '{"expr":"x","x":1}\n{"expr":"x\\"","x":2}\n',
+    "a warning": '{"expr":"log(x)","x":1}\n{"expr":"log(x)","x":-1}\n',
+    "an input missing": '{"expr":"x*y","x":1,"y":2}\n{"expr":"x*y","x":2}\n',
+    "a key twice": '{"expr":"x","x":1}\n{"expr":"x","x":2,"x":3}\n',
+    "spaces around a colon": '{"expr" : "x", "x" : 1}\n',
+    "an integer -0 among decimals": '{"expr":"x","x":1.5}\n{"expr":"x","x":-0}\n',
+    "a null hidden by a quoted colon": '{"expr":"x","x":1}\n{"expr":"x+\\":","x":2,"y":null}\n',
+}
+
+
+@pytest.mark.parametrize("on_error", ["record", "skip", "fail"])
+@pytest.mark.parametrize("data", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
+def test_bad_records_read_as_the_record_reader_reads_them(cli, small_blocks, data, on_error):
+    _same(cli, data, "--on-error", on_error)
