@@ -4,6 +4,7 @@ with values and gradients when a point is given, and the paths to an input."""
 from __future__ import annotations
 
 from itertools import chain
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -21,7 +22,7 @@ from .arguments import CommandLine, choose, input_values, read_command_line
 from .output import stdout_console, write_json
 from .parameters import Expression, Variables, full_option
 
-FORMATS = ("tree", "dot", "mermaid", "json")
+FORMATS = ("tree", "dot", "mermaid", "json", "html")
 # Paths listed by default, and at most with --full (their number can be
 # astronomical: a chain of n shared squarings has 2^n).
 PATHS_LIMIT = 20
@@ -35,6 +36,7 @@ EXAMPLES = """
   cgrad graph "x*y + sin(x*y)" x=0.5 y=2 --paths x
   cgrad graph "(x+y)*z" x=1 y=2 z=3 --format dot | dot -Tsvg > graph.svg
   cgrad graph "(x+y)*z" --format mermaid      [dim]# paste into Markdown[/dim]
+  cgrad graph "(x+y)*z" x=1 y=2 z=3 --format html -o page.html   [dim]# step through it[/dim]
 """
 
 
@@ -48,11 +50,21 @@ def graph_command(
         typer.Option(
             "--format",
             "-f",
-            metavar="tree|dot|mermaid|json",
+            metavar="tree|dot|mermaid|json|html",
             help="tree: for the terminal; dot: for Graphviz (dot -Tsvg); mermaid: for "
-            "Markdown; json: the nodes as data.",
+            "Markdown; json: the nodes as data; html: a page to step through in a browser.",
         ),
     ] = "tree",
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="Write the page of --format html to FILE (replaced only when done).",
+            show_default=False,
+        ),
+    ] = None,
     paths_to: Annotated[
         Optional[str],
         typer.Option(
@@ -75,13 +87,28 @@ def graph_command(
     also shows its value and its gradient (d output / d node).
     """
     output_format = choose("--format", output_format, FORMATS)
+    if output is not None and output_format != "html":
+        raise UsageError(
+            "-o writes the page of --format html; the other formats go to stdout",
+            hint="redirect them: > file",
+        )
     function, line, options = read_command_line(context, expression, variables)
     if paths_to is not None:
         _check_paths_asked(function, line, output_format, paths_to)
+    if output_format == "html":
+        from ..views.svg_graph import check_drawable
+
+        check_drawable(function.graph)  # before the evaluation: a big graph is refused at once
     result = None
     if line.values or paths_to is not None:
         result = function.evaluate(input_values(function, line, options))
     graph = function.graph
+    if output_format == "html":
+        from ..views.page import graph_page
+        from .page_output import write_page
+
+        write_page("-o", output, graph_page(function, result, paths_to), line.expression)
+        return
     if output_format in ("dot", "mermaid"):
         write_pieces((dot_pieces if output_format == "dot" else mermaid_pieces)(graph, result))
         return
@@ -104,8 +131,10 @@ def _check_paths_asked(
     function: Function, line: CommandLine, output_format: str, name: str
 ) -> None:
     """``--paths NAME`` needs a table or JSON, an input NAME, and a point."""
-    if output_format not in ("tree", "json"):
-        raise UsageError("--paths is shown as a table (tree) or as JSON, not as a drawing")
+    if output_format not in ("tree", "json", "html"):
+        raise UsageError(
+            "--paths is shown as a table (tree), as JSON or on the page (html), not as a drawing"
+        )
     function.check_wrt([name])
     if not line.values and function.inputs:
         raise UsageError(
