@@ -8,9 +8,13 @@ drawn beside the node that uses it. Each node is placed once, so a shared
 node has several edges out. Within a layer the order comes from a few
 barycenter sweeps (each node moved to the mean position of its neighbours
 on the other layers, down and up in turn), which removes most crossings.
-Long edges get no dummy nodes: a drawing of a few hundred nodes stays
-readable without them, and they would make the work grow with the number
-of layers each edge spans rather than with the number of edges.
+An edge that spans several layers passes through a bend point on each
+layer between (Sugiyama's dummy nodes), which take part in the ordering, so
+that long edges go round boxes rather than through them. Their number is
+bounded (``BENDS_PER_NODE`` per node; edges past that are drawn straight),
+so the work stays linear in the size of the graph. Then each row is moved
+towards the mean place of its neighbours, a few sweeps down and up, keeping
+its order and the gaps between boxes.
 
 Everything is a loop over the node or edge lists, a constant number of
 times: linear in the size of the graph, apart from sorting each layer.
@@ -25,24 +29,37 @@ from ..autodiff.graph import CONSTANT, Graph
 # The box of a node and the room around it, in SVG user units (pixels).
 NODE_WIDTH = 150
 NODE_HEIGHT = 58
-GAP_X = 40
+BEND_WIDTH = 24
+GAP_X = 30
 GAP_Y = 70
 MARGIN = 20
-# Barycenter sweeps, each down then up: more changes little.
+# Sweeps of ordering and of placing, each down then up: more change little.
 SWEEPS = 4
+BENDS_PER_NODE = 8
 
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    """The position of every node: ``x[i]``, ``y[i]`` the top-left corner of
-    node ``i``'s box, and the size of the whole drawing. ``layers`` lists
-    the node ids of each layer, bottom first, in drawing order."""
+    """Where everything goes: ``x[i]``, ``y[i]`` the top-left corner of
+    node ``i``'s box; ``bends[k]`` the points edge ``k`` (numbered as
+    :func:`edges` numbers them) passes through on its way up, if any; and
+    the size of the whole drawing."""
 
     x: tuple[float, ...]
     y: tuple[float, ...]
-    layers: tuple[tuple[int, ...], ...]
+    bends: dict[int, list[tuple[float, float]]]
     width: float
     height: float
+
+
+def edges(graph: Graph) -> list[tuple[int, int, int]]:
+    """Every edge as (operand, consumer, argument position), by consumer,
+    then position: the order in which drawings number them."""
+    return [
+        (operand, node_id, position)
+        for node_id, used in enumerate(graph.columns.operands)
+        for position, operand in enumerate(used)
+    ]
 
 
 def layer_numbers(graph: Graph) -> list[int]:
@@ -66,48 +83,111 @@ def layer_numbers(graph: Graph) -> list[int]:
     return layer
 
 
+class _Sketch:
+    """The layout while it is made: real nodes and bend points alike are
+    vertices (the bends numbered after the nodes), each on a layer, with
+    its neighbours below and above and its width."""
+
+    def __init__(self, graph: Graph) -> None:
+        self.layer = layer_numbers(graph)
+        count = len(self.layer)
+        self.below: list[list[int]] = [[] for _ in range(count)]
+        self.above: list[list[int]] = [[] for _ in range(count)]
+        self.width = [float(NODE_WIDTH)] * count
+        self.chains: dict[int, list[int]] = {}  # edge index -> its bend vertices
+        budget = BENDS_PER_NODE * count
+        for index, (operand, node_id, _) in enumerate(edges(graph)):
+            lower, upper = self.layer[operand], self.layer[node_id]
+            chain = [operand]
+            if 1 < upper - lower <= budget:
+                budget -= upper - lower - 1
+                for number in range(lower + 1, upper):
+                    chain.append(self._vertex(number, BEND_WIDTH))
+                self.chains[index] = chain[1:]
+            chain.append(node_id)
+            for low, high in zip(chain, chain[1:], strict=False):
+                self.below[high].append(low)
+                self.above[low].append(high)
+        self.layers: list[list[int]] = [[] for _ in range(max(self.layer, default=0) + 1)]
+        for vertex, number in enumerate(self.layer):
+            self.layers[number].append(vertex)
+
+    def _vertex(self, number: int, width: float) -> int:
+        self.layer.append(number)
+        self.below.append([])
+        self.above.append([])
+        self.width.append(width)
+        return len(self.layer) - 1
+
+
 def layout(graph: Graph) -> Layout:
     """The layered layout of ``graph`` (see the module's docstring)."""
-    layer = layer_numbers(graph)
-    count = max(layer, default=0) + 1
-    layers: list[list[int]] = [[] for _ in range(count)]
-    for node_id, number in enumerate(layer):
-        layers[number].append(node_id)
-    below, above = _neighbours(graph)
-    # Each node's place in its layer, as a fraction of the layer's width,
-    # so that layers of different sizes can be compared.
-    place = [0.0] * len(layer)
-    for nodes in layers:
-        _set_places(nodes, place)
+    sketch = _Sketch(graph)
+    layers = sketch.layers
+    place = [0.0] * len(sketch.layer)  # a vertex's place in its row, from 0 to 1
+    for row in layers:
+        _set_places(row, place)
     for _ in range(SWEEPS):
-        for number in range(1, count):
-            _order_by_barycenter(layers[number], below, place)
-        for number in range(count - 2, -1, -1):
-            _order_by_barycenter(layers[number], above, place)
-    widest = max((len(nodes) for nodes in layers), default=1)
-    width = 2 * MARGIN + widest * NODE_WIDTH + (widest - 1) * GAP_X
-    height = 2 * MARGIN + count * NODE_HEIGHT + (count - 1) * GAP_Y
-    xs = [0.0] * len(layer)
-    ys = [0.0] * len(layer)
-    for number, nodes in enumerate(layers):
-        row = len(nodes) * NODE_WIDTH + (len(nodes) - 1) * GAP_X
-        left = (width - row) / 2
-        top = height - MARGIN - NODE_HEIGHT - number * (NODE_HEIGHT + GAP_Y)
-        for index, node_id in enumerate(nodes):
-            xs[node_id] = left + index * (NODE_WIDTH + GAP_X)
-            ys[node_id] = top
-    return Layout(tuple(xs), tuple(ys), tuple(map(tuple, layers)), width, height)
+        for row in layers[1:]:
+            _order_by_barycenter(row, sketch.below, place)
+        for row in reversed(layers[:-1]):
+            _order_by_barycenter(row, sketch.above, place)
+    center = _centers(sketch)
+    left = min((center[v] - sketch.width[v] / 2 for v in range(len(center))), default=0.0)
+    right = max((center[v] + sketch.width[v] / 2 for v in range(len(center))), default=0.0)
+    shift = MARGIN - left
+    height = 2 * MARGIN + len(layers) * NODE_HEIGHT + (len(layers) - 1) * GAP_Y
+
+    def top(vertex: int) -> float:
+        return height - MARGIN - NODE_HEIGHT - sketch.layer[vertex] * (NODE_HEIGHT + GAP_Y)
+
+    count = len(graph)
+    xs = tuple(center[v] + shift - NODE_WIDTH / 2 for v in range(count))
+    bends = {
+        index: [(center[v] + shift, top(v) + NODE_HEIGHT / 2) for v in chain]
+        for index, chain in sketch.chains.items()
+    }
+    return Layout(xs, tuple(top(v) for v in range(count)), bends, right - left + 2 * MARGIN, height)
 
 
-def _neighbours(graph: Graph) -> tuple[list[list[int]], list[list[int]]]:
-    """Per node, its operands (below it) and its consumers (above it)."""
-    operands = graph.columns.operands
-    below = [list(used) for used in operands]
-    above: list[list[int]] = [[] for _ in operands]
-    for node_id, used in enumerate(operands):
-        for operand in used:
-            above[operand].append(node_id)
-    return below, above
+def _centers(sketch: _Sketch) -> list[float]:
+    """The x of each vertex's center: rows side by side at first, then each
+    row moved towards its neighbours' mean, its order and gaps kept."""
+    center = [0.0] * len(sketch.layer)
+    for row in sketch.layers:
+        _pack(row, sketch.width, center, [0.0] * len(row))
+    for _ in range(SWEEPS):
+        for row in sketch.layers[1:]:
+            _move_row(row, sketch.below, sketch.width, center)
+        for row in reversed(sketch.layers[:-1]):
+            _move_row(row, sketch.above, sketch.width, center)
+    return center
+
+
+def _move_row(
+    row: list[int], neighbours: list[list[int]], width: list[float], center: list[float]
+) -> None:
+    wanted = []
+    for vertex in row:
+        near = neighbours[vertex]
+        wanted.append(sum(center[v] for v in near) / len(near) if near else center[vertex])
+    _pack(row, width, center, wanted)
+
+
+def _pack(row: list[int], width: list[float], center: list[float], wanted: list[float]) -> None:
+    """Put ``row``'s vertices as near ``wanted`` as their order and the gap
+    between them allow: left to right at the least distance, then the whole
+    row shifted by the mean of what each still lacks."""
+    previous = None
+    for vertex, x in zip(row, wanted, strict=True):
+        if previous is not None:
+            x = max(x, center[previous] + (width[previous] + width[vertex]) / 2 + GAP_X)
+        center[vertex] = x
+        previous = vertex
+    if row:
+        shift = sum(x - center[v] for v, x in zip(row, wanted, strict=True)) / len(row)
+        for vertex in row:
+            center[vertex] += shift
 
 
 def _set_places(nodes: list[int], place: list[float]) -> None:
@@ -115,9 +195,7 @@ def _set_places(nodes: list[int], place: list[float]) -> None:
         place[node_id] = (index + 0.5) / len(nodes)
 
 
-def _order_by_barycenter(
-    nodes: list[int], neighbours: list[list[int]], place: list[float]
-) -> None:
+def _order_by_barycenter(nodes: list[int], neighbours: list[list[int]], place: list[float]) -> None:
     """Sort ``nodes`` (one layer, in place) by the mean place of their
     ``neighbours``; a node without any keeps its own place."""
     keys = []

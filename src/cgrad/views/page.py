@@ -15,16 +15,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from html import escape
-from importlib.resources import files
 
 from ..autodiff.evaluation import Result
 from ..autodiff.graph import CONSTANT, INPUT, Graph, shorten
 from ..explain import BackwardStep, ForwardStep, backward_steps, forward_steps, paths
 from ..function import Function
 from ..numerals import format_short, number_text
-from .layout import layout
+from .layout import edges, layout
 from .node_names import binding_names
-from .svg_graph import check_drawable, edge_list, svg_pieces
+from .svg_graph import asset, check_drawable, svg_pieces
 
 # The paths listed per input on the page (all are counted), as `graph --paths`.
 PAGE_PATHS = 20
@@ -39,11 +38,6 @@ HEADING_CHARS = 200
 def page_limit(graph: Graph) -> int:
     """The most bytes the page of ``graph`` may take (see the tests)."""
     return PAGE_BASE_BYTES + PAGE_BYTES_PER_NODE * len(graph)
-
-
-def asset(name: str) -> str:
-    """One of the page's own files (its script, its style), as text."""
-    return (files("cgrad.views") / "page_assets" / name).read_text(encoding="utf-8")
 
 
 def script_json(data: object) -> str:
@@ -63,7 +57,7 @@ def html_page(title: str, body: Iterable[str], data: object, script: str = "page
             '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
             "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
             f"<title>cgrad: {escape(shorten(title, 80))}</title>\n"
-            f"<style>\n{asset('page.css')}</style>\n</head>\n<body>\n",
+            f"<style>\n{asset('page.css')}{asset('graph.css')}</style>\n</head>\n<body>\n",
             *body,
             f'<script type="application/json" id="cgrad-data">{script_json(data)}</script>\n'
             f"<script>\n{asset(script)}</script>\n</body>\n</html>\n",
@@ -79,7 +73,7 @@ def graph_page(
     input ``paths_to`` shown from the start)."""
     graph = function.graph
     check_drawable(graph)
-    data: dict = {"edges": edge_list(graph), "output": graph.output, "steps": []}
+    data: dict = {"edges": edges(graph), "output": graph.output, "steps": []}
     warnings: list[str] = []
     if result is not None:
         forward = list(forward_steps(function, result))  # refuses arrays, forward mode
@@ -102,7 +96,7 @@ def graph_page(
 def _heading(source: str, warnings: list[str], stepping: bool) -> str:
     """The top of the page: the program, its warnings, the controls."""
     lines = [
-        '<header>\n<h1>cgrad</h1>\n'
+        "<header>\n<h1>cgrad</h1>\n"
         f'<code id="source">{escape(shorten(source, HEADING_CHARS))}</code>\n</header>\n'
     ]
     lines += [f'<p class="warning">warning: {escape(message)}</p>\n' for message in warnings]
@@ -173,8 +167,9 @@ def signed_sum(terms: Iterable[float]) -> str:
 
 def _backward_data(graph: Graph, steps: list[BackwardStep], data: dict) -> list[dict]:
     names = binding_names(graph)
-    edge_of = {(node_id, position): index for index, (_, node_id, position) in
-               enumerate(data["edges"])}
+    edge_of = {
+        (node_id, position): index for index, (_, node_id, position) in enumerate(data["edges"])
+    }
     made = []
     for step in steps:
         short = format_short(step.gradient)
@@ -191,8 +186,13 @@ def _backward_data(graph: Graph, steps: list[BackwardStep], data: dict) -> list[
         for edge in step.edges:
             local, product = format_short(edge.local), format_short(edge.product)
             sends.append(
-                [edge_of[(step.node, edge.position)], number_text(edge.local),
-                 number_text(edge.product), local, product]
+                [
+                    edge_of[(step.node, edge.position)],
+                    number_text(edge.local),
+                    number_text(edge.product),
+                    local,
+                    product,
+                ]
             )
             caption += f"; to @{edge.operand}: {local} × {short} = {product}"
         made.append(
@@ -225,4 +225,3 @@ def _paths_data(function: Function, result: Result, name: str) -> dict:
         "gradient": format_short(found.gradient),
         "shown": shown,
     }
-

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from html import escape
+from importlib.resources import files
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from ..autodiff.graph import CONSTANT, INPUT, Graph, shorten
 from ..errors import UsageError
 from ..function import Function
 from ..numerals import format_short, number_text
-from .layout import NODE_HEIGHT, NODE_WIDTH, Layout, layout
+from .layout import NODE_HEIGHT, NODE_WIDTH, Layout, edges, layout
 from .node_names import binding_names
 
 # Past this many nodes a drawing is a hairball, and laying it out and
@@ -30,6 +31,11 @@ from .node_names import binding_names
 DRAWING_LIMIT = 500
 # Characters of a node's label that fit in its box.
 LABEL_CHARS = 22
+
+
+def asset(name: str) -> str:
+    """One of the drawing's and page's own files (style, script), as text."""
+    return (files("cgrad.views") / "page_assets" / name).read_text(encoding="utf-8")
 
 
 def check_drawable(graph: Graph) -> None:
@@ -40,16 +46,6 @@ def check_drawable(graph: Graph) -> None:
             f"this one has {len(graph):,}",
             hint="look at it with --format json, --format dot, or as a tree",
         )
-
-
-def edge_list(graph: Graph) -> list[tuple[int, int, int]]:
-    """Every edge as (operand, consumer, argument position), in the order
-    the SVG draws them and the page numbers them: by consumer, then position."""
-    return [
-        (operand, node_id, position)
-        for node_id, used in enumerate(graph.columns.operands)
-        for position, operand in enumerate(used)
-    ]
 
 
 def graph_svg(function: Function, result: Result | None = None) -> str:
@@ -63,14 +59,16 @@ def graph_svg(function: Function, result: Result | None = None) -> str:
         assert result is not None
         from ..explain import backward_steps  # the edges' local derivatives, as --steps
 
-        edges = {(node_id, position): index for index, (_, node_id, position) in
-                 enumerate(edge_list(graph))}
+        numbered = {
+            (node_id, position): index for index, (_, node_id, position) in enumerate(edges(graph))
+        }
         sent: dict[int, tuple[float, float]] = {}
         for step in backward_steps(function, result):
             for edge in step.edges:
-                sent[edges[(step.node, edge.position)]] = (edge.local, edge.product)
+                sent[numbered[(step.node, edge.position)]] = (edge.local, edge.product)
         numbers = {"values": result.node_values, "grads": result.node_gradients, "edges": sent}
-    return "".join(svg_pieces(graph, layout(graph), numbers))
+    # On its own (a notebook, a file) the drawing carries its style.
+    return "".join(svg_pieces(graph, layout(graph), numbers, asset("graph.css")))
 
 
 def _one_point(result: Result | None) -> bool:
@@ -82,10 +80,11 @@ def _one_point(result: Result | None) -> bool:
     )
 
 
-def svg_pieces(graph: Graph, placed: Layout, numbers: dict) -> Iterator[str]:
+def svg_pieces(graph: Graph, placed: Layout, numbers: dict, style: str = "") -> Iterator[str]:
     """The SVG text of ``graph`` placed by ``placed``; ``numbers`` holds
     ``values``, ``grads`` and ``edges`` (edge index to local derivative and
-    product) to write in, or nothing, for a page that fills them in."""
+    product) to write in, or nothing, for a page that fills them in;
+    ``style`` goes into a <style> element (a page has its own)."""
     width, height = round(placed.width), round(placed.height)
     yield (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="cgrad-graph" '
@@ -93,11 +92,13 @@ def svg_pieces(graph: Graph, placed: Layout, numbers: dict) -> Iterator[str]:
         f'font-family="monospace" font-size="11">\n'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" '
-        'fill="#64748b"/></marker></defs>\n<g class="edges">\n'
+        'fill="#64748b"/></marker></defs>\n'
     )
-    edges = edge_list(graph)
+    if style:
+        yield f"<style>\n{style}</style>\n"
+    yield '<g class="edges">\n'
     arity = [len(used) for used in graph.columns.operands]
-    for index, (operand, node_id, position) in enumerate(edges):
+    for index, (operand, node_id, position) in enumerate(edges(graph)):
         yield _edge(index, operand, node_id, position, arity[node_id], placed, numbers)
     yield '</g>\n<g class="nodes">\n'
     yield from _nodes(graph, placed, numbers)
@@ -105,7 +106,12 @@ def svg_pieces(graph: Graph, placed: Layout, numbers: dict) -> Iterator[str]:
 
 
 def _edge(
-    index: int, operand: int, node_id: int, position: int, arity: int, placed: Layout,
+    index: int,
+    operand: int,
+    node_id: int,
+    position: int,
+    arity: int,
+    placed: Layout,
     numbers: dict,
 ) -> str:
     """One edge, from the top of the operand's box to the bottom of its
@@ -115,22 +121,37 @@ def _edge(
     y1 = placed.y[operand]
     x2 = placed.x[node_id] + NODE_WIDTH * (position + 1) / (arity + 1)
     y2 = placed.y[node_id] + NODE_HEIGHT
-    bend = (y1 - y2) / 2
-    d = f"M{x1:g} {y1:g}C{x1:g} {y1 - bend:g} {x2:g} {y2 + bend:g} {x2:g} {y2:g}"
+    points = [(x1, y1), *placed.bends.get(index, ()), (x2, y2)]
+    d = _curve(points)
     ids = f'data-edge="{index}" data-from="{operand}" data-to="{node_id}"'
     label = ""
     sent = numbers.get("edges", {}).get(index)
     if sent is not None:
         label = f"∂ {format_short(sent[0])} → {format_short(sent[1])}"
         ids += f' data-local="{number_text(sent[0])}" data-product="{number_text(sent[1])}"'
-    # The label sits below the arrowhead, where edges into one node have
-    # already spread apart.
-    lx, ly = x2 + (x1 - x2) * 0.4, y2 + (y1 - y2) * 0.4
+    # The label sits just below the arrowhead, beside the edge: to the left
+    # for the first arguments, to the right for the others.
+    side = "left" if arity > 1 and position < arity / 2 else "right"
+    lx = x2 - 5 if side == "left" else x2 + 5
+    ly = y2 + 14 + 12 * (position % 2)
     return (
         f'<path class="edge" {ids} data-position="{position}" d="{d}" '
         f'marker-end="url(#arrow)"/>\n'
-        f'<text class="edge-label" data-edge="{index}" x="{lx:g}" y="{ly:g}">{label}</text>\n'
+        f'<text class="edge-label {side}" data-edge="{index}" x="{lx:.1f}" y="{ly:.1f}">'
+        f"{label}</text>\n"
     )
+
+
+def _curve(points: list[tuple[float, float]]) -> str:
+    """An SVG path through ``points`` (bottom to top), each piece a curve
+    that leaves and arrives vertically."""
+    (x, y), rest = points[0], points[1:]
+    d = f"M{x:.1f} {y:.1f}"
+    for nx, ny in rest:
+        middle = (y + ny) / 2
+        d += f"C{x:.1f} {middle:.1f} {nx:.1f} {middle:.1f} {nx:.1f} {ny:.1f}"
+        x, y = nx, ny
+    return d
 
 
 def _nodes(graph: Graph, placed: Layout, numbers: dict) -> Iterator[str]:
@@ -151,7 +172,7 @@ def _nodes(graph: Graph, placed: Layout, numbers: dict) -> Iterator[str]:
         grad = _number(grads, node_id, "grad", "grad ")
         yield (
             f'<g class="{classes}" data-node="{node_id}" data-op="{escape(op)}" '
-            f'transform="translate({placed.x[node_id]:g},{placed.y[node_id]:g})">'
+            f'transform="translate({placed.x[node_id]:.1f},{placed.y[node_id]:.1f})">'
             f"<title>@{node_id} {escape(op)}: {escape(title)}</title>"
             f'<rect width="{NODE_WIDTH}" height="{NODE_HEIGHT}" rx="8"/>'
             f'<text class="head" x="{NODE_WIDTH / 2:g}" y="15">@{node_id} {escape(op)}</text>'
