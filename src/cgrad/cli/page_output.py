@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..errors import UsageError
 from .files import atomic_output, refuse_replacing_input
 
 HtmlFile = Annotated[
@@ -16,11 +17,20 @@ HtmlFile = Annotated[
     typer.Option(
         "--html",
         metavar="FILE",
-        help="Also write a page to step through in a browser (self-contained, offline); "
-        "- for stdout.",
+        help="Also write a page to look at in a browser (one self-contained, offline HTML file).",
         show_default=False,
     ),
 ]
+
+
+def check_page_file(path: Path | None) -> None:
+    """``--html -`` would run into the report on stdout."""
+    if path is not None and str(path) == "-":
+        raise UsageError(
+            "--html needs a file: stdout has the report", hint="write --html page.html"
+        )
+    if path is not None and path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a directory", type="file_error")
 
 
 def write_page(option: str, path: Path | None, text: str, program: str | None) -> None:

@@ -47,10 +47,11 @@ def script_json(data: object) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def html_page(title: str, body: Iterable[str], data: object, script: str = "page.js") -> str:
+def html_page(title: str, body: Iterable[str], data: object, script: str | None = "page.js") -> str:
     """A whole page: ``body`` (trusted HTML and SVG), ``data`` in a JSON
-    script element, the style and ``script`` inlined, and a policy that
-    lets it load nothing from anywhere."""
+    script element, the style and ``script`` (if any) inlined, and a policy
+    that lets it load nothing from anywhere."""
+    code = f"<script>\n{asset(script)}</script>\n" if script else ""
     return "".join(
         [
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -60,7 +61,7 @@ def html_page(title: str, body: Iterable[str], data: object, script: str = "page
             f"<style>\n{asset('page.css')}{asset('graph.css')}</style>\n</head>\n<body>\n",
             *body,
             f'<script type="application/json" id="cgrad-data">{script_json(data)}</script>\n'
-            f"<script>\n{asset(script)}</script>\n</body>\n</html>\n",
+            f"{code}</body>\n</html>\n",
         ]
     )
 

@@ -54,7 +54,7 @@ def graph_svg(function: Function, result: Result | None = None) -> str:
     local derivative and the product it sends."""
     graph = function.graph
     check_drawable(graph)
-    numbers: dict[str, dict] = {}
+    numbers: dict[str, object] = {}
     if _one_point(result):
         assert result is not None
         from ..explain import backward_steps  # the edges' local derivatives, as --steps
