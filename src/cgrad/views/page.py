@@ -183,6 +183,8 @@ def _backward_data(graph: Graph, steps: list[BackwardStep], data: dict) -> list[
                 f"{_name(graph, names, step.node)}: {len(step.terms)} paths meet, "
                 f"gradient {signed_sum(step.terms)} = {short}"
             )
+        if graph.columns.ops[step.node] == INPUT:
+            caption += f", which is ∂f/∂{graph.columns.names[step.node]}"
         sends = []
         for edge in step.edges:
             local, product = format_short(edge.local), format_short(edge.product)
