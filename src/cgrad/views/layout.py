@@ -35,7 +35,7 @@ GAP_Y = 70
 MARGIN = 20
 # Sweeps of ordering and of placing, each down then up: more change little.
 SWEEPS = 4
-BENDS_PER_NODE = 8
+BENDS_PER_NODE = 4
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,10 +27,12 @@ from .svg_graph import asset, check_drawable, svg_pieces
 
 # The paths listed per input on the page (all are counted), as `graph --paths`.
 PAGE_PATHS = 20
+# A path longer than twice this many nodes is listed by its two ends.
+PATH_ENDS = 6
 # What a page may weigh: the script and style, and so much per node and
 # edge at most (the tests hold pages to it).
 PAGE_BASE_BYTES = 40_000
-PAGE_BYTES_PER_NODE = 3_000
+PAGE_BYTES_PER_NODE = 2_000
 # The source shown in the page's heading and title, at most.
 HEADING_CHARS = 200
 
@@ -215,16 +217,25 @@ def _paths_data(function: Function, result: Result, name: str) -> dict:
     """The ``--paths`` view of input ``name``: the count, the partial, and
     the first paths with their local derivatives and products."""
     found = paths(function, result, name, limit=PAGE_PATHS)
-    shown = [
-        " → ".join(f"@{i}" for i in path.nodes)
-        + ": "
-        + (" × ".join(format_short(s) for s in path.locals) or "1")
-        + f" = {format_short(path.product)}"
-        for path in found.shown
-    ]
     return {
         "input": function.graph.input_ids[name],
         "count": f"{found.count:,}",
         "gradient": format_short(found.gradient),
-        "shown": shown,
+        "shown": [path_text(path.nodes, path.locals, path.product) for path in found.shown],
     }
+
+
+def path_text(nodes: tuple[int, ...], slopes: tuple[float, ...], product: float) -> str:
+    """``@4 → @2 → @0: 1 × 2 = 2``; a long path with its middle left out,
+    so that a page of deep paths stays small."""
+    if len(nodes) <= 2 * PATH_ENDS:
+        route = " → ".join(f"@{i}" for i in nodes)
+        factors = " × ".join(format_short(s) for s in slopes) or "1"
+        return f"{route}: {factors} = {format_short(product)}"
+    head = " → ".join(f"@{i}" for i in nodes[:PATH_ENDS])
+    tail = " → ".join(f"@{i}" for i in nodes[-PATH_ENDS:])
+    hidden = len(nodes) - 2 * PATH_ENDS
+    return (
+        f"{head} → … {hidden:,} more … → {tail}: the product of its {len(slopes):,} "
+        f"local derivatives = {format_short(product)}"
+    )

@@ -137,7 +137,7 @@ def _edge(
     return (
         f'<path class="edge" {ids} data-position="{position}" d="{d}" '
         f'marker-end="url(#arrow)"/>\n'
-        f'<text class="edge-label {side}" data-edge="{index}" x="{lx:.1f}" y="{ly:.1f}">'
+        f'<text class="edge-label {side}" data-edge="{index}" x="{lx:.0f}" y="{ly:.0f}">'
         f"{label}</text>\n"
     )
 
@@ -146,10 +146,11 @@ def _curve(points: list[tuple[float, float]]) -> str:
     """An SVG path through ``points`` (bottom to top), each piece a curve
     that leaves and arrives vertically."""
     (x, y), rest = points[0], points[1:]
-    d = f"M{x:.1f} {y:.1f}"
+    # Whole pixels: a tenth more is invisible and a tenth of the page.
+    d = f"M{x:.0f} {y:.0f}"
     for nx, ny in rest:
         middle = (y + ny) / 2
-        d += f"C{x:.1f} {middle:.1f} {nx:.1f} {middle:.1f} {nx:.1f} {ny:.1f}"
+        d += f"C{x:.0f} {middle:.0f} {nx:.0f} {middle:.0f} {nx:.0f} {ny:.0f}"
         x, y = nx, ny
     return d
 
@@ -172,7 +173,7 @@ def _nodes(graph: Graph, placed: Layout, numbers: dict) -> Iterator[str]:
         grad = _number(grads, node_id, "grad", "grad ")
         yield (
             f'<g class="{classes}" data-node="{node_id}" data-op="{escape(op)}" '
-            f'transform="translate({placed.x[node_id]:.1f},{placed.y[node_id]:.1f})">'
+            f'transform="translate({placed.x[node_id]:.0f},{placed.y[node_id]:.0f})">'
             f"<title>@{node_id} {escape(op)}: {escape(title)}</title>"
             f'<rect width="{NODE_WIDTH}" height="{NODE_HEIGHT}" rx="8"/>'
             f'<text class="head" x="{NODE_WIDTH / 2:g}" y="15">@{node_id} {escape(op)}</text>'

@@ -14,6 +14,7 @@
   const labels = [];
   svg.querySelectorAll("path.edge").forEach((p) => { edges[Number(p.dataset.edge)] = p; });
   svg.querySelectorAll("text.edge-label").forEach((t) => { labels[Number(t.dataset.edge)] = t; });
+  nodes.get(data.output).scrollIntoView({ block: "nearest", inline: "center" });
   (data.warnings || []).forEach((id) => { if (nodes.has(id)) nodes.get(id).classList.add("warned"); });
   if (!steps.length) return; // a drawing without values: nothing to step through
 
@@ -62,7 +63,11 @@
         if (current) edges[edge].classList.add("current");
       });
     }
-    if (current) g.classList.add("current");
+    if (current) {
+      g.classList.add("current");
+      // A big graph is bigger than the window: keep the step in view.
+      g.scrollIntoView({ block: "nearest", inline: "nearest" });
+    }
   }
 
   function render() {
