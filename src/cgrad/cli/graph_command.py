@@ -18,7 +18,7 @@ from ..views.terminal_reports import graph_report
 from ..views.terminal_steps import paths_report
 from ..views.terminal_tree import TREE_LIMIT
 from .application import command
-from .arguments import CommandLine, choose, input_values, read_command_line
+from .arguments import CommandLine, Options, choose, input_values, read_command_line
 from .output import stdout_console, write_json
 from .parameters import Expression, Variables, full_option
 
@@ -40,31 +40,36 @@ EXAMPLES = """
 """
 
 
+# The command's own parameters (the shared ones are in parameters.py).
+FormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="tree|dot|mermaid|json|html",
+        help="tree: for the terminal; dot: for Graphviz (dot -Tsvg); mermaid: for "
+        "Markdown; json: the nodes as data; html: a page to step through in a browser.",
+    ),
+]
+OutputOption = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write the page of --format html to FILE (replaced only when done).",
+        show_default=False,
+    ),
+]
+
+
 @command("graph", epilog=EXAMPLES, json_errors=lambda options: options["output_format"] == "json")
 def graph_command(
     context: typer.Context,
     expression: Expression = None,
     variables: Variables = None,
-    output_format: Annotated[
-        str,
-        typer.Option(
-            "--format",
-            "-f",
-            metavar="tree|dot|mermaid|json|html",
-            help="tree: for the terminal; dot: for Graphviz (dot -Tsvg); mermaid: for "
-            "Markdown; json: the nodes as data; html: a page to step through in a browser.",
-        ),
-    ] = "tree",
-    output: Annotated[
-        Optional[Path],
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="Write the page of --format html to FILE (replaced only when done).",
-            show_default=False,
-        ),
-    ] = None,
+    output_format: FormatOption = "tree",
+    output: OutputOption = None,
     paths_to: Annotated[
         Optional[str],
         typer.Option(
@@ -87,28 +92,17 @@ def graph_command(
     also shows its value and its gradient (d output / d node).
     """
     output_format = choose("--format", output_format, FORMATS)
-    if output is not None and output_format != "html":
-        raise UsageError(
-            "-o writes the page of --format html; the other formats go to stdout",
-            hint="redirect them: > file",
-        )
+    _check_output(output, output_format)
     function, line, options = read_command_line(context, expression, variables)
     if paths_to is not None:
         _check_paths_asked(function, line, output_format, paths_to)
     if output_format == "html":
-        from ..views.svg_graph import check_drawable
-
-        check_drawable(function.graph)  # before the evaluation: a big graph is refused at once
+        _write_page(function, line, options, paths_to, output)
+        return
     result = None
     if line.values or paths_to is not None:
         result = function.evaluate(input_values(function, line, options))
     graph = function.graph
-    if output_format == "html":
-        from ..views.page import graph_page
-        from .page_output import write_page
-
-        write_page("-o", output, graph_page(function, result, paths_to), line.expression)
-        return
     if output_format in ("dot", "mermaid"):
         write_pieces((dot_pieces if output_format == "dot" else mermaid_pieces)(graph, result))
         return
@@ -125,6 +119,33 @@ def graph_command(
     shown = paths_report(graph, found, full=full) if found is not None else None
     report = graph_report(graph, result, None if full else TREE_LIMIT, shown)
     stdout_console().print(report, soft_wrap=True)
+
+
+def _check_output(output: Path | None, output_format: str) -> None:
+    if output is not None and output_format != "html":
+        raise UsageError(
+            "-o writes the page of --format html; the other formats go to stdout",
+            hint="redirect them: > file",
+        )
+
+
+def _write_page(
+    function: Function,
+    line: CommandLine,
+    options: Options,
+    paths_to: str | None,
+    output: Path | None,
+) -> None:
+    """``--format html``: the page, with the passes when values are given."""
+    from ..views.page import graph_page
+    from ..views.svg_graph import check_drawable
+    from .page_output import write_page
+
+    check_drawable(function.graph)  # before the evaluation: a big graph is refused at once
+    result = None
+    if line.values or paths_to is not None:
+        result = function.evaluate(input_values(function, line, options))
+    write_page("-o", output, graph_page(function, result, paths_to), line.expression)
 
 
 def _check_paths_asked(
