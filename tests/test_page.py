@@ -166,7 +166,9 @@ def test_sums_are_written_with_their_signs():
     assert signed_sum([1.0, 0.5403023058681398]) == "1 + 0.540302"
 
 
-@pytest.mark.parametrize("program", [SEED, SHARED, chain(98)])
+@pytest.mark.parametrize(
+    "program", [SEED, SHARED, chain(98), "+".join(f"x{i}" for i in range(DRAWING_LIMIT // 2))]
+)
 def test_pages_stay_within_their_size_bound(program):
     function = cgrad.compile(program)
     values = dict.fromkeys(function.inputs, 0.5)
@@ -256,6 +258,11 @@ ERRORS = [
     (["minimize", "x^2", "x=1", "--html", "-"], "--html needs a file: stdout has the report"),
     (
         ["graph", "+".join(f"x{i}" for i in range(DRAWING_LIMIT // 2 + 1)), "--format", "html"],
+        f"the drawing shows graphs of up to {DRAWING_LIMIT} nodes; "
+        f"this one has {DRAWING_LIMIT + 1}",
+    ),
+    (
+        ["eval", "+".join(["x"] * (DRAWING_LIMIT + 1)), "x=1", "--html", "p.html"],
         f"the drawing shows graphs of up to {DRAWING_LIMIT} nodes; "
         f"this one has {DRAWING_LIMIT + 1}",
     ),
