@@ -111,6 +111,17 @@ def test_long_edges_bend_round_the_rows_between():
     assert not sine <= x <= sine + NODE_WIDTH  # beside the box of sin(a), not through it
 
 
+def test_bend_points_are_bounded_by_the_size_of_the_graph():
+    # x feeds every layer of a long chain: its edges would need a bend on
+    # each layer they cross, quadratic in all; past the budget they go straight.
+    graph = cgrad.compile(chain(98)).graph
+    placed = layout(graph)
+    bends = sum(len(points) for points in placed.bends.values())
+    assert 0 < bends <= layout_module.BENDS_PER_NODE * len(graph)
+    spans = [layer_numbers(graph)[c] - layer_numbers(graph)[o] - 1 for o, c, _ in edges(graph)]
+    assert sum(spans) > layout_module.BENDS_PER_NODE * len(graph)  # the budget was needed
+
+
 # --------------------------------------------------------------------------
 # The SVG and the page
 

@@ -194,9 +194,9 @@ def test_stepping_shows_the_numbers_of_eval_json(browser, tmp_path, program, val
     assert shown(browser)["values"] == [] and shown(browser)["locals"] == []
     assert errors(browser) == []
     if program == SEED and os.environ.get("CGRAD_WRITE_SCREENSHOT") == "1":
-        for _ in range(len(nodes) + 2):
+        for _ in range(len(nodes) + 3):  # into the backward pass, past the sum at @2
             press(browser, Keys.ARROW_RIGHT)
-        browser.set_window_size(900, 600)
+        browser.set_window_size(900, 700)
         browser.save_screenshot(str(DOCS / "page.png"))
         browser.set_window_size(1100, 820)
 

@@ -90,8 +90,11 @@ def svg_pieces(graph: Graph, placed: Layout, numbers: dict, style: str = "") -> 
         f'<svg xmlns="http://www.w3.org/2000/svg" class="cgrad-graph" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         f'font-family="monospace" font-size="11">\n'
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" '
+        # Arrowheads in the drawing's units: a thick (current) edge keeps
+        # the same head.
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" '
+        'markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" '
+        'orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" '
         'fill="#64748b"/></marker></defs>\n'
     )
     if style:

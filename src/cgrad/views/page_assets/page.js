@@ -111,6 +111,8 @@
   document.getElementById("play").addEventListener("click", play);
   document.addEventListener("keydown", (event) => {
     if (event.target.tagName === "SELECT") return;
+    // Space on a focused button presses that button, as browsers do.
+    if (event.key === " " && event.target.tagName === "BUTTON") return;
     const moves = { ArrowRight: shown + 1, ArrowLeft: shown - 1, Home: 0, End: steps.length };
     if (event.key in moves) { stop(); go(moves[event.key]); event.preventDefault(); }
     else if (event.key === " ") { play(); event.preventDefault(); }
