@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
@@ -24,6 +25,7 @@ from .arguments import (
     split_wrt,
 )
 from .output import stdout_console, write_json
+from .page_output import HtmlFile, check_page_file
 from .parameters import Expression, Json, Variables, Wrt, full_option
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ EXAMPLES = """
   cgrad eval "sin(x*y) + x" x=0.5 y=2 --wrt x
   cgrad eval "x*y + sin(x*y)" x=0.5 y=2 --steps    [dim]# the chain rule, node by node[/dim]
   cgrad eval "x^3*y" x=2 y=1 --hessian
+  cgrad eval "x*y + sin(x*y)" x=0.5 y=2 --html page.html   [dim]# step through it in a browser[/dim]
   cgrad eval @samples/neuron.cg x1=2 x2=0 w1=-3 w2=1 b=6.88
   cgrad eval "wrt*x" --var wrt=2 x=3    [dim]# wrt is also an option[/dim]
   cgrad eval -- "-x^2" x=3      [dim]# -- ends the options: the rest is EXPR and values[/dim]
@@ -94,6 +97,7 @@ def eval_command(
     graph: GraphOption = False,
     steps: StepsOption = False,
     hessian: HessianOption = False,
+    html: HtmlFile = None,
     full: Annotated[
         bool, full_option("Show every node of the tree or the steps, not the first 100.")
     ] = False,
@@ -114,6 +118,8 @@ def eval_command(
             "--steps shows the backward pass, which --mode forward does not run",
             hint="leave out --mode forward",
         )
+    if html is not None:
+        _check_page_asked(function, html, passes_by)
     result = function.evaluate(inputs, wrt=split_wrt(wrt), mode=passes_by)
     passes = None
     if steps:
@@ -125,10 +131,29 @@ def eval_command(
     if hessian:
         matrix, more = function.hessian(inputs, list(result.gradient), result.warnings)
         result = replace(result, warnings=result.warnings + tuple(more))
+    if html is not None:
+        from ..views.page import graph_page
+        from .page_output import write_page
+
+        write_page("--html", html, graph_page(function, result), line.expression)
     if json_output:
         _write_evaluation_json(function, inputs, result, matrix, graph, passes)
     else:
         _print_evaluation(function, inputs, result, matrix, passes, graph, full)
+
+
+def _check_page_asked(function: Function, html: Path, passes_by: str) -> None:
+    """``--html`` needs a file, the backward pass, and a graph small enough
+    to draw; checked before anything is evaluated."""
+    from ..views.svg_graph import check_drawable
+
+    check_page_file(html)
+    if passes_by == "forward":
+        raise UsageError(
+            "--html steps through the backward pass, which --mode forward does not run",
+            hint="leave out --mode forward",
+        )
+    check_drawable(function.graph)
 
 
 def _print_evaluation(

@@ -26,6 +26,7 @@ from .environment import environment
 from .exits import FailuresFoundError
 from .files import refuse_replacing_input
 from .output import stdout_console, write_json
+from .page_output import HtmlFile, check_page_file
 from .parameters import (
     JsonSummary,
     MovedInputs,
@@ -42,6 +43,7 @@ EXAMPLES = """
   cgrad minimize "(a*x - 2)^2" a=1 x=3 --wrt a      [dim]# x stays at 3[/dim]
   cgrad minimize "x^2" x=1 --method gd --lr 0.1 --json
   cgrad minimize @samples/rosenbrock.cg x=-1.2 y=1 --trace steps.ndjson
+  cgrad minimize @samples/rosenbrock.cg x=-1.2 y=1 --html descent.html
 """
 
 # The live display is redrawn at most this often: a step of a small
@@ -108,6 +110,7 @@ def minimize_command(
     tol: Tolerance = DEFAULT_TOL,
     json_output: JsonSummary = False,
     trace: TraceFile = None,
+    html: HtmlFile = None,
     quiet: Annotated[bool, quiet_option("No live display on stderr.")] = False,
 ) -> None:
     """Minimize an expression by gradient descent from a start point: one
@@ -125,8 +128,9 @@ def minimize_command(
     _refuse_tracing_into_the_program(trace, line.expression)
     start = input_values(function, line, options)
     limit = DEFAULTS[method].steps if steps is None else steps
+    seen = _page_steps(html)
     with _trace_writer(trace) as write_step, _live_display(quiet, limit) as show:
-        watch = _both(write_step, show)
+        watch = _both(write_step, show if seen is None else _both(show, seen.append))
         try:
             minimum = minimize(
                 function,
@@ -145,6 +149,7 @@ def minimize_command(
             if reached is not None:
                 _print_summary(function, reached, json_output)
             raise
+    _write_descent_page(html, function, minimum, seen, line.expression)
     _print_summary(function, minimum, json_output)
     if minimum.stopped == "diverged":
         # The summary above is the answer, with --json too (its "stopped"
@@ -154,6 +159,30 @@ def minimize_command(
             f"{minimum.reason}\nhint: the summary shows step {minimum.steps}, the last finite "
             f"point; try a smaller --lr than {format_number(minimum.lr)}"
         )
+
+
+def _page_steps(html: Path | None) -> list[Step] | None:
+    """Where the steps the page of ``--html`` draws are kept, if one is asked for."""
+    if html is None:
+        return None
+    check_page_file(html)
+    return []
+
+
+def _write_descent_page(
+    html: Path | None,
+    function: Function,
+    minimum: Minimum,
+    seen: list[Step] | None,
+    program: str | None,
+) -> None:
+    """The page of ``--html``, if asked for, of the steps ``seen``."""
+    if html is None or seen is None:
+        return
+    from ..views.descent_page import descent_page
+    from .page_output import write_page
+
+    write_page("--html", html, descent_page(function, minimum, seen), program)
 
 
 def _both(first: Callable[[Step], None], then: Callable[[Step], None]) -> Callable[[Step], None]:

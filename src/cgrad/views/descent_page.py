@@ -1,0 +1,152 @@
+"""The page of ``minimize --html``: the loss curve of a descent, and for
+two moved inputs the path it took over the contour lines of the function
+(computed by :mod:`cgrad.views.contours`), as inline SVG in one offline
+HTML file (the frame of :func:`cgrad.views.page.html_page`)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from html import escape
+
+import numpy as np
+
+from ..descent import Minimum, Step
+from ..function import Function
+from ..numerals import format_short, number_text
+from .contours import GRID, contour_levels, contour_path, grid_values
+from .page import html_page
+
+# Points drawn of a long run at most (every k-th step, and the last).
+DRAWN_STEPS = 2_000
+PLOT_WIDTH = 640
+PLOT_HEIGHT = 320
+PLOT_SIDE = 480
+PAD = 50
+
+
+def descent_page(function: Function, minimum: Minimum, steps: Sequence[Step]) -> str:
+    """The page of a run that ended at ``minimum``, whose finite ``steps``
+    (step 0 the start) were watched through ``minimize``'s callback."""
+    steps = [step for step in steps if math.isfinite(step.loss)]
+    drawn = _thinned(steps)
+    names = tuple(minimum.gradient)
+    body = [
+        "<header>\n<h1>cgrad minimize</h1>\n"
+        f'<code id="source">{escape(function.source[:200])}</code>\n</header>\n',
+        f"<p>{escape(minimum.method)}, lr {format_short(minimum.lr)}: "
+        f"{minimum.steps:,} steps, stopped at the {escape(minimum.stopped)}; "
+        f"loss {format_short(minimum.value)} at "
+        + escape(", ".join(f"{n} = {format_short(v)}" for n, v in minimum.point.items()))
+        + "</p>\n",
+        _loss_plot(drawn),
+    ]
+    data: dict = {
+        "names": list(names),
+        "steps": [step.step for step in drawn],
+        "losses": [number_text(step.loss) for step in drawn],
+    }
+    if len(names) == 2 and drawn:
+        path = [[step.point[names[0]], step.point[names[1]]] for step in drawn]
+        data["path"] = [[number_text(x), number_text(y)] for x, y in path]
+        fixed = {n: v for n, v in minimum.point.items() if n not in names}
+        body.append(_contour_plot(function, (names[0], names[1]), fixed, path))
+    return html_page(function.source, body, data, script=None)
+
+
+def _thinned(steps: list[Step]) -> list[Step]:
+    if len(steps) <= DRAWN_STEPS:
+        return steps
+    every = math.ceil(len(steps) / DRAWN_STEPS)
+    kept = steps[::every]
+    return kept if kept[-1] is steps[-1] else [*kept, steps[-1]]
+
+
+def _loss_plot(steps: list[Step]) -> str:
+    """The loss by step; on a log scale when every loss is positive and
+    they span more than two decades."""
+    losses = np.array([step.loss for step in steps], dtype=float)
+    if losses.size == 0:
+        return "<p>No finite step to draw.</p>\n"
+    low, high = float(losses.min()), float(losses.max())
+    log = low > 0 and high / low > 100
+    shown = np.log10(losses) if log else losses
+    bottom, top = float(shown.min()), float(shown.max())
+    span = (top - bottom) or 1.0
+    last = max(steps[-1].step, 1)
+    points = " ".join(
+        f"{PAD + (PLOT_WIDTH - 2 * PAD) * step.step / last:.1f},"
+        f"{PLOT_HEIGHT - PAD - (PLOT_HEIGHT - 2 * PAD) * (value - bottom) / span:.1f}"
+        for step, value in zip(steps, shown.tolist(), strict=True)
+    )
+    scale = "log scale" if log else "linear scale"
+    return (
+        f'<h2>Loss by step ({scale})</h2>\n<svg class="plot" id="loss" width="{PLOT_WIDTH}" '
+        f'height="{PLOT_HEIGHT}" xmlns="http://www.w3.org/2000/svg">\n'
+        f'<line class="axis" x1="{PAD}" y1="{PLOT_HEIGHT - PAD}" x2="{PLOT_WIDTH - PAD}" '
+        f'y2="{PLOT_HEIGHT - PAD}"/>\n<line class="axis" x1="{PAD}" y1="{PAD}" x2="{PAD}" '
+        f'y2="{PLOT_HEIGHT - PAD}"/>\n'
+        f'<text x="{PAD}" y="{PAD - 8}">{format_short(high, 4)}</text>\n'
+        f'<text x="{PAD}" y="{PLOT_HEIGHT - PAD + 16}">{format_short(low, 4)}</text>\n'
+        f'<text x="{PLOT_WIDTH - PAD}" y="{PLOT_HEIGHT - PAD + 16}" text-anchor="end">'
+        f"step {steps[-1].step:,}</text>\n"
+        f'<polyline class="loss-curve" data-points="{len(steps)}" points="{points}"/>\n</svg>\n'
+    )
+
+
+def _contour_plot(
+    function: Function,
+    names: tuple[str, str],
+    fixed: dict[str, float],
+    path: list[list[float]],
+) -> str:
+    """The path of the descent over the contour lines of the function
+    around it (the box of the path, widened by a quarter on each side)."""
+    xs, ys = (_axis([point[k] for point in path]) for k in (0, 1))
+    values = grid_values(function, names, fixed, xs, ys)
+    inner = PLOT_SIDE - 2 * PAD
+
+    def to_x(column: float) -> float:
+        return PAD + inner * column / (GRID - 1)
+
+    def to_y(row: float) -> float:
+        return PLOT_SIDE - PAD - inner * row / (GRID - 1)
+
+    def place(x: float, y: float) -> str:
+        column = (x - xs[0]) / (xs[-1] - xs[0]) * (GRID - 1)
+        row = (y - ys[0]) / (ys[-1] - ys[0]) * (GRID - 1)
+        return f"{to_x(column):.1f},{to_y(row):.1f}"
+
+    lines = [
+        f'<path class="contour" data-level="{number_text(level)}" '
+        f'd="{contour_path(values, level, to_x, to_y)}"/>\n'
+        for level in contour_levels(values)
+    ]
+    walked = " ".join(place(x, y) for x, y in path)
+    start, end = place(*path[0]).split(","), place(*path[-1]).split(",")
+    return (
+        f"<h2>The path over the contour lines of the function ({escape(names[0])} "
+        f"across, {escape(names[1])} up)</h2>\n"
+        f'<svg class="plot" id="contours" width="{PLOT_SIDE}" height="{PLOT_SIDE}" '
+        'xmlns="http://www.w3.org/2000/svg">\n'
+        f'<rect x="{PAD}" y="{PAD}" width="{inner}" height="{inner}" fill="none" '
+        'class="axis"/>\n'
+        + "".join(lines)
+        + f'<polyline class="descent-path" data-points="{len(path)}" points="{walked}"/>\n'
+        f'<circle class="start" cx="{start[0]}" cy="{start[1]}" r="5" fill="#1d4ed8"/>\n'
+        f'<circle class="end" cx="{end[0]}" cy="{end[1]}" r="5" fill="#b22222"/>\n'
+        f'<text x="{PAD}" y="{PLOT_SIDE - PAD + 16}">{escape(names[0])} '
+        f"{format_short(xs[0], 4)}</text>\n"
+        f'<text x="{PLOT_SIDE - PAD}" y="{PLOT_SIDE - PAD + 16}" text-anchor="end">'
+        f"{format_short(xs[-1], 4)}</text>\n"
+        f'<text x="{PAD - 4}" y="{PAD - 6}">{escape(names[1])} {format_short(ys[-1], 4)}</text>\n'
+        "</svg>\n"
+    )
+
+
+def _axis(coordinates: list[float]) -> np.ndarray:
+    """GRID values across the range of ``coordinates``, widened by a quarter
+    each side (by 1 when they do not move)."""
+    low, high = min(coordinates), max(coordinates)
+    margin = (high - low) / 4 or 1.0
+    return np.linspace(low - margin, high + margin, GRID)

@@ -1,0 +1,167 @@
+// cgrad's page: steps through the forward pass (each node's value, in
+// topological order) and the backward pass (each node's gradient, and on
+// each edge its local derivative and the product it sends), and highlights
+// the paths from the output to an input. Every number and caption comes
+// from the JSON that cgrad wrote into the page; this only shows them.
+(function () {
+  "use strict";
+  const data = JSON.parse(document.getElementById("cgrad-data").textContent);
+  const steps = data.steps;
+  const svg = document.querySelector("svg.cgrad-graph");
+  const nodes = new Map();
+  svg.querySelectorAll("g.node").forEach((g) => nodes.set(Number(g.dataset.node), g));
+  const edges = [];
+  const labels = [];
+  svg.querySelectorAll("path.edge").forEach((p) => { edges[Number(p.dataset.edge)] = p; });
+  svg.querySelectorAll("text.edge-label").forEach((t) => { labels[Number(t.dataset.edge)] = t; });
+  nodes.get(data.output).scrollIntoView({ block: "nearest", inline: "center" });
+  (data.warnings || []).forEach((id) => { if (nodes.has(id)) nodes.get(id).classList.add("warned"); });
+  if (!steps.length) return; // a drawing without values: nothing to step through
+
+  const NON_FINITE = new Set(["NaN", "Infinity", "-Infinity"]);
+  const caption = document.getElementById("caption");
+  const counter = document.getElementById("counter");
+  const forwardCount = steps.filter((s) => s.pass === "forward").length;
+  let shown = 0; // how many steps are shown
+  let timer = null;
+
+  function setNumber(g, name, text, full) {
+    const span = g.querySelector("tspan." + name);
+    span.textContent = text;
+    if (full === null) span.removeAttribute("data-" + name);
+    else span.setAttribute("data-" + name, full);
+  }
+
+  function clear() {
+    nodes.forEach((g) => {
+      setNumber(g, "value", "", null);
+      setNumber(g, "grad", "", null);
+      g.classList.remove("current", "computed", "nonfinite");
+    });
+    edges.forEach((p) => p.classList.remove("sent", "current"));
+    labels.forEach((t) => {
+      t.textContent = "";
+      t.removeAttribute("data-local");
+      t.removeAttribute("data-product");
+    });
+  }
+
+  function apply(step, current) {
+    const g = nodes.get(step.node);
+    if (step.pass === "forward") {
+      setNumber(g, "value", "= " + step.short, step.value);
+      g.classList.add("computed");
+      if (NON_FINITE.has(step.value)) g.classList.add("nonfinite");
+    } else {
+      setNumber(g, "grad", "grad " + step.short, step.grad);
+      if (NON_FINITE.has(step.grad)) g.classList.add("nonfinite");
+      step.sends.forEach(([edge, local, product, localShort, productShort]) => {
+        labels[edge].textContent = "∂ " + localShort + " → " + productShort;
+        labels[edge].setAttribute("data-local", local);
+        labels[edge].setAttribute("data-product", product);
+        edges[edge].classList.add("sent");
+        if (current) edges[edge].classList.add("current");
+      });
+    }
+    if (current) {
+      g.classList.add("current");
+      // A big graph is bigger than the window: keep the step in view.
+      g.scrollIntoView({ block: "nearest", inline: "nearest" });
+    }
+  }
+
+  function render() {
+    clear();
+    for (let i = 0; i < shown; i++) apply(steps[i], i === shown - 1);
+    const pass = shown === 0 ? "" : shown <= forwardCount ? " (forward pass)" : " (backward pass)";
+    counter.textContent = "step " + shown + " of " + steps.length + pass;
+    counter.setAttribute("data-step", String(shown));
+    caption.textContent = shown === 0
+      ? "Press next (or the right arrow key) to start the forward pass."
+      : steps[shown - 1].caption;
+    document.getElementById("prev").disabled = shown === 0;
+    document.getElementById("next").disabled = shown === steps.length;
+  }
+
+  function go(to) {
+    shown = Math.max(0, Math.min(steps.length, to));
+    render();
+  }
+
+  function stop() {
+    if (timer !== null) clearInterval(timer);
+    timer = null;
+    document.getElementById("play").textContent = "▶ play";
+  }
+
+  function play() {
+    if (timer !== null) { stop(); return; }
+    if (shown === steps.length) go(0);
+    document.getElementById("play").textContent = "⏸ pause";
+    timer = setInterval(() => {
+      if (shown >= steps.length) stop();
+      else go(shown + 1);
+    }, 600);
+  }
+
+  document.getElementById("first").addEventListener("click", () => { stop(); go(0); });
+  document.getElementById("prev").addEventListener("click", () => { stop(); go(shown - 1); });
+  document.getElementById("next").addEventListener("click", () => { stop(); go(shown + 1); });
+  document.getElementById("last").addEventListener("click", () => { stop(); go(steps.length); });
+  document.getElementById("play").addEventListener("click", play);
+  document.addEventListener("keydown", (event) => {
+    if (event.target.tagName === "SELECT") return;
+    // Space on a focused button presses that button, as browsers do.
+    if (event.key === " " && event.target.tagName === "BUTTON") return;
+    const moves = { ArrowRight: shown + 1, ArrowLeft: shown - 1, Home: 0, End: steps.length };
+    if (event.key in moves) { stop(); go(moves[event.key]); event.preventDefault(); }
+    else if (event.key === " ") { play(); event.preventDefault(); }
+  });
+
+  // The paths view: the edges on some path from the output down to one input.
+  const select = document.getElementById("paths");
+  const panel = document.getElementById("paths-panel");
+  Object.keys(data.paths).forEach((name) => {
+    const option = document.createElement("option");
+    option.value = name;
+    option.textContent = name;
+    select.appendChild(option);
+  });
+
+  function showPaths(name) {
+    nodes.forEach((g) => g.classList.remove("on-path"));
+    edges.forEach((p) => p.classList.remove("on-path"));
+    panel.textContent = "";
+    if (!name) return;
+    const found = data.paths[name];
+    const reaches = new Map([[found.input, true]]); // does a node reach the input?
+    data.edges.forEach(([from, to]) => {
+      if (reaches.get(from) && data.reachable[to]) reaches.set(to, true);
+    });
+    data.edges.forEach(([from, to], index) => {
+      if (reaches.get(from) && reaches.get(to)) {
+        edges[index].classList.add("on-path");
+        nodes.get(from).classList.add("on-path");
+        nodes.get(to).classList.add("on-path");
+      }
+    });
+    const head = document.createElement("p");
+    head.textContent = found.count + " path" + (found.count === "1" ? "" : "s") +
+      " from the output to " + name + "; along a path the local derivatives multiply, " +
+      "and the paths add up to ∂f/∂" + name + " = " + found.gradient;
+    const list = document.createElement("ol");
+    found.shown.forEach((text) => {
+      const item = document.createElement("li");
+      item.textContent = text;
+      list.appendChild(item);
+    });
+    panel.append(head, list);
+  }
+
+  select.addEventListener("change", () => showPaths(select.value));
+  if (data.selected) {
+    select.value = data.selected;
+    showPaths(data.selected);
+  }
+  render();
+})();

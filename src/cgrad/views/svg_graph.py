@@ -1,0 +1,197 @@
+"""The graph as SVG, placed by :mod:`cgrad.views.layout`: one ``<g
+class="node">`` per node and one ``<path class="edge">`` per edge, each with
+``data-`` attributes that say which node or edge it is.
+
+:func:`graph_svg` is the drawing on its own (for a notebook, or a file):
+with a result, each node shows its value and gradient and each edge its
+local derivative. The page of :mod:`cgrad.views.page` draws the same SVG
+with those texts empty, and its script fills them in step by step. User
+text (names, source) is escaped; numbers are written by
+:mod:`cgrad.numerals`, short on the drawing and whole in ``data-`` attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from html import escape
+from importlib.resources import files
+
+import numpy as np
+
+from ..autodiff.evaluation import Result
+from ..autodiff.graph import CONSTANT, INPUT, Graph, shorten
+from ..errors import UsageError
+from ..function import Function
+from ..numerals import format_short, number_text
+from .layout import NODE_HEIGHT, NODE_WIDTH, Layout, edges, layout
+from .node_names import binding_names
+
+# Past this many nodes a drawing is a hairball, and laying it out and
+# writing it would take long: refused with a clear message instead.
+DRAWING_LIMIT = 500
+# Characters of a node's label that fit in its box.
+LABEL_CHARS = 22
+
+
+def asset(name: str) -> str:
+    """One of the drawing's and page's own files (style, script), as text."""
+    return (files("cgrad.views") / "page_assets" / name).read_text(encoding="utf-8")
+
+
+def check_drawable(graph: Graph) -> None:
+    """Refuse a graph too big to draw readably, before any work is done."""
+    if len(graph) > DRAWING_LIMIT:
+        raise UsageError(
+            f"the drawing shows graphs of up to {DRAWING_LIMIT:,} nodes; "
+            f"this one has {len(graph):,}",
+            hint="look at it with --format json, --format dot, or as a tree",
+        )
+
+
+def graph_svg(function: Function, result: Result | None = None) -> str:
+    """The graph of ``function`` as an SVG document; with ``result`` (one
+    point, reverse mode), each node's value and gradient and each edge's
+    local derivative and the product it sends."""
+    graph = function.graph
+    check_drawable(graph)
+    numbers: dict[str, object] = {}
+    if _one_point(result):
+        assert result is not None
+        from ..explain import backward_steps  # the edges' local derivatives, as --steps
+
+        numbered = {
+            (node_id, position): index for index, (_, node_id, position) in enumerate(edges(graph))
+        }
+        sent: dict[int, tuple[float, float]] = {}
+        for step in backward_steps(function, result):
+            for edge in step.edges:
+                sent[numbered[(step.node, edge.position)]] = (edge.local, edge.product)
+        numbers = {"values": result.node_values, "grads": result.node_gradients, "edges": sent}
+    # On its own (a notebook, a file) the drawing carries its style.
+    return "".join(svg_pieces(graph, layout(graph), numbers, asset("graph.css")))
+
+
+def _one_point(result: Result | None) -> bool:
+    return (
+        result is not None
+        and bool(result.node_values)
+        and np.ndim(result.value) == 0
+        and result.node_gradients is not None
+    )
+
+
+def svg_pieces(graph: Graph, placed: Layout, numbers: dict, style: str = "") -> Iterator[str]:
+    """The SVG text of ``graph`` placed by ``placed``; ``numbers`` holds
+    ``values``, ``grads`` and ``edges`` (edge index to local derivative and
+    product) to write in, or nothing, for a page that fills them in;
+    ``style`` goes into a <style> element (a page has its own)."""
+    width, height = round(placed.width), round(placed.height)
+    yield (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="cgrad-graph" '
+        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'font-family="monospace" font-size="11">\n'
+        # Arrowheads in the drawing's units: a thick (current) edge keeps
+        # the same head.
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" '
+        'markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" '
+        'orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" '
+        'fill="#64748b"/></marker></defs>\n'
+    )
+    if style:
+        yield f"<style>\n{style}</style>\n"
+    yield '<g class="edges">\n'
+    arity = [len(used) for used in graph.columns.operands]
+    for index, (operand, node_id, position) in enumerate(edges(graph)):
+        yield _edge(index, operand, node_id, position, arity[node_id], placed, numbers)
+    yield '</g>\n<g class="nodes">\n'
+    yield from _nodes(graph, placed, numbers)
+    yield "</g>\n</svg>\n"
+
+
+def _edge(
+    index: int,
+    operand: int,
+    node_id: int,
+    position: int,
+    arity: int,
+    placed: Layout,
+    numbers: dict,
+) -> str:
+    """One edge, from the top of the operand's box to the bottom of its
+    consumer's (each argument its own point, so ``x*x`` shows two), with
+    the text element its local derivative is written in."""
+    x1 = placed.x[operand] + NODE_WIDTH / 2
+    y1 = placed.y[operand]
+    x2 = placed.x[node_id] + NODE_WIDTH * (position + 1) / (arity + 1)
+    y2 = placed.y[node_id] + NODE_HEIGHT
+    points = [(x1, y1), *placed.bends.get(index, ()), (x2, y2)]
+    d = _curve(points)
+    ids = f'data-edge="{index}" data-from="{operand}" data-to="{node_id}"'
+    label = ""
+    sent = numbers.get("edges", {}).get(index)
+    if sent is not None:
+        label = f"∂ {format_short(sent[0])} → {format_short(sent[1])}"
+        ids += f' data-local="{number_text(sent[0])}" data-product="{number_text(sent[1])}"'
+    # The label sits just below the arrowhead, beside the edge: to the left
+    # for the first arguments, to the right for the others.
+    side = "left" if arity > 1 and position < arity / 2 else "right"
+    lx = x2 - 5 if side == "left" else x2 + 5
+    ly = y2 + 14 + 12 * (position % 2)
+    return (
+        f'<path class="edge" {ids} data-position="{position}" d="{d}" '
+        f'marker-end="url(#arrow)"/>\n'
+        f'<text class="edge-label {side}" data-edge="{index}" x="{lx:.0f}" y="{ly:.0f}">'
+        f"{label}</text>\n"
+    )
+
+
+def _curve(points: list[tuple[float, float]]) -> str:
+    """An SVG path through ``points`` (bottom to top), each piece a curve
+    that leaves and arrives vertically."""
+    (x, y), rest = points[0], points[1:]
+    # Whole pixels: a tenth more is invisible and a tenth of the page.
+    d = f"M{x:.0f} {y:.0f}"
+    for nx, ny in rest:
+        middle = (y + ny) / 2
+        d += f"C{x:.0f} {middle:.0f} {nx:.0f} {middle:.0f} {nx:.0f} {ny:.0f}"
+        x, y = nx, ny
+    return d
+
+
+def _nodes(graph: Graph, placed: Layout, numbers: dict) -> Iterator[str]:
+    names = binding_names(graph)
+    values: Sequence | None = numbers.get("values")
+    grads: Sequence | None = numbers.get("grads")
+    ops = graph.columns.ops
+    reachable = graph.reachable()
+    for node_id, op in enumerate(ops):
+        kind = "input" if op == INPUT else "const" if op == CONSTANT else "op"
+        classes = f"node {kind}" + (" output" if node_id == graph.output else "")
+        classes += "" if reachable[node_id] else " unused"
+        title = graph.label(node_id)
+        if op != INPUT and node_id in names:
+            title = f"{names[node_id]} = {title}"
+        shown = shorten(title, LABEL_CHARS)
+        value = _number(values, node_id, "value", "= ")
+        grad = _number(grads, node_id, "grad", "grad ")
+        yield (
+            f'<g class="{classes}" data-node="{node_id}" data-op="{escape(op)}" '
+            f'transform="translate({placed.x[node_id]:.0f},{placed.y[node_id]:.0f})">'
+            f"<title>@{node_id} {escape(op)}: {escape(title)}</title>"
+            f'<rect width="{NODE_WIDTH}" height="{NODE_HEIGHT}" rx="8"/>'
+            f'<text class="head" x="{NODE_WIDTH / 2:g}" y="15">@{node_id} {escape(op)}</text>'
+            f'<text class="label" x="{NODE_WIDTH / 2:g}" y="30">{escape(shown)}</text>'
+            f'<text class="numbers" x="{NODE_WIDTH / 2:g}" y="47">{value} {grad}</text></g>\n'
+        )
+
+
+def _number(column: Sequence | None, node_id: int, name: str, prefix: str) -> str:
+    """The tspan a node's value or gradient is written in: filled in when
+    known, else empty for the page's script."""
+    number = column[node_id] if column is not None else None
+    if number is None:
+        return f'<tspan class="{name}"></tspan>'
+    return (
+        f'<tspan class="{name}" data-{name}="{number_text(float(number))}">'
+        f"{prefix}{format_short(number)}</tspan>"
+    )

@@ -1,0 +1,304 @@
+"""The pages in a real browser: Debian's headless Chromium driven by
+Selenium. Each page is made by the real entry point (``python -m cgrad``),
+loaded as a file:// URL, stepped through with its buttons and the keyboard,
+and every number it shows is read back and compared with ``cgrad eval
+--json``'s. The browser's log must hold no error.
+
+Where Chromium, its driver or Selenium is missing (a laptop) these skip;
+``.ci/run`` installs them. ``CGRAD_WRITE_SCREENSHOT=1`` also writes the
+screenshot of the seed's page that the docs show (docs/page.png).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_page import SEED, SHARED, chain
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+    pytest.skip(
+        "headless Chromium is not installed (apt-get install chromium chromium-driver)",
+        allow_module_level=True,
+    )
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+FLAGS = (
+    "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+    "--disable-background-networking --disable-component-update --disable-sync"
+).split()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    options.add_argument("--window-size=1100,820")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    yield driver
+    driver.quit()
+
+
+def cgrad(*arguments: str) -> str:
+    """Run the real entry point; its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-m", "cgrad", *arguments],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def load(browser, page: Path) -> None:
+    browser.get(page.as_uri())
+    browser.find_element(By.CSS_SELECTOR, "svg.cgrad-graph")
+    assert errors(browser) == []
+
+
+def errors(browser) -> list:
+    return [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+SHOWN = """
+const of = (selector, name) => Array.from(document.querySelectorAll(selector)).map(
+  (e) => [Number(e.closest("[data-node]") ? e.closest("[data-node]").dataset.node
+                                          : e.dataset.edge), e.getAttribute(name),
+          e.textContent]);
+const counter = document.getElementById("counter");
+return {
+  values: of("tspan.value[data-value]", "data-value"),
+  grads: of("tspan.grad[data-grad]", "data-grad"),
+  locals: of("text.edge-label[data-local]", "data-local"),
+  products: of("text.edge-label[data-product]", "data-product"),
+  step: Number(counter.dataset.step),
+  caption: document.getElementById("caption").textContent,
+};
+"""
+
+
+def shown(browser) -> dict:
+    """What the page shows now: per node its value and gradient (the whole
+    number in data-, the short one as text), per edge its local derivative
+    and product, the step and the caption."""
+    return browser.execute_script(SHOWN)
+
+
+def same(text: str, number) -> bool:
+    """A number the page shows is the number of eval --json (a float, or
+    NaN/Infinity/-Infinity as a string)."""
+    expected = float(number)
+    return float(text) == expected or (math.isnan(float(text)) and math.isnan(expected))
+
+
+def short(number) -> str:
+    return f"{float(number) + 0.0:.6g}" if math.isfinite(float(number)) else str(number)
+
+
+def evaluation(program: str, values: list[str]) -> dict:
+    return json.loads(cgrad("eval", program, *values, "--json", "--graph", "--steps"))
+
+
+def press(browser, key) -> None:
+    browser.find_element(By.TAG_NAME, "body").send_keys(key)
+
+
+def step_through(browser, truth: dict, by_keyboard: bool) -> None:
+    """Walk both passes one step at a time, checking each number as it
+    appears against ``truth`` (eval --json --graph --steps)."""
+    nodes = truth["graph"]["nodes"]
+    forward, backward = truth["steps"]["forward"], truth["steps"]["backward"]
+
+    def advance():
+        if by_keyboard:
+            press(browser, Keys.ARROW_RIGHT)
+        else:
+            browser.find_element(By.ID, "next").click()
+
+    for count, step in enumerate(forward, 1):
+        advance()
+        now = shown(browser)
+        assert now["step"] == count
+        values = {node: (full, text) for node, full, text in now["values"]}
+        assert len(values) == count
+        full, text = values[step["node"]]
+        assert same(full, step["value"]) and same(full, nodes[step["node"]]["value"])
+        assert text == "= " + short(step["value"])
+    for count, step in enumerate(backward, len(forward) + 1):
+        advance()
+        now = shown(browser)
+        assert now["step"] == count
+        grads = {node: (full, text) for node, full, text in now["grads"]}
+        full, text = grads[step["node"]]
+        assert same(full, step["gradient"]) and same(full, nodes[step["node"]]["grad"])
+        assert text == "grad " + short(step["gradient"])
+        if len(step["terms"]) > 1:
+            assert f"{len(step['terms'])} paths meet" in now["caption"]
+    # Every edge carries its local derivative and the product it sent.
+    edges = [(i, n["id"]) for n in nodes for i in n["inputs"]]
+    locals_ = {edge: full for edge, full, _ in shown(browser)["locals"]}
+    products = {edge: full for edge, full, _ in shown(browser)["products"]}
+    numbered = {}
+    for index, (_, consumer) in enumerate(edges):
+        numbered.setdefault(consumer, []).append(index)
+    for step in backward:
+        for sent in step["edges"]:
+            index = numbered[step["node"]][sent["argument"]]
+            assert same(locals_[index], sent["local"])
+            assert same(products[index], sent["product"])
+    assert len(locals_) == sum(len(step["edges"]) for step in backward)
+
+
+@pytest.mark.parametrize(
+    ("program", "values", "by_keyboard"),
+    [(SEED, ["x=1", "y=2", "z=3"], False), (SHARED, ["x=0.5", "y=2"], True)],
+)
+def test_stepping_shows_the_numbers_of_eval_json(browser, tmp_path, program, values, by_keyboard):
+    page = tmp_path / "page.html"
+    cgrad("graph", program, *values, "--format", "html", "-o", str(page))
+    truth = evaluation(program, values)
+    load(browser, page)
+    nodes = truth["graph"]["nodes"]
+    assert len(browser.find_elements(By.CSS_SELECTOR, "g.node[data-node]")) == len(nodes)
+    edges = sum(len(node["inputs"]) for node in nodes)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "path.edge[data-edge]")) == edges
+    assert shown(browser)["values"] == []
+    step_through(browser, truth, by_keyboard)
+    total = shown(browser)["step"]
+    assert browser.find_element(By.ID, "next").get_attribute("disabled") is not None
+    # Back one step: the last gradient disappears; Home: nothing is shown.
+    press(browser, Keys.ARROW_LEFT)
+    assert shown(browser)["step"] == total - 1
+    assert len(shown(browser)["grads"]) == len(nodes) - 1
+    browser.find_element(By.ID, "first").click()
+    assert shown(browser)["values"] == [] and shown(browser)["locals"] == []
+    assert errors(browser) == []
+    if program == SEED and os.environ.get("CGRAD_WRITE_SCREENSHOT") == "1":
+        for _ in range(len(nodes) + 3):  # into the backward pass, past the sum at @2
+            press(browser, Keys.ARROW_RIGHT)
+        browser.set_window_size(900, 700)
+        browser.save_screenshot(str(DOCS / "page.png"))
+        browser.set_window_size(1100, 820)
+
+
+def test_play_runs_the_steps_and_pauses(browser, tmp_path):
+    page = tmp_path / "page.html"
+    cgrad("eval", SEED, "x=1", "y=2", "z=3", "--html", str(page))
+    load(browser, page)
+    play = browser.find_element(By.ID, "play")
+    play.click()
+    WebDriverWait(browser, 10).until(lambda b: shown(b)["step"] >= 2)
+    play.click()  # pause
+    paused = shown(browser)["step"]
+    assert play.text == "▶ play"
+    # Paused: one more step only by hand.
+    browser.find_element(By.ID, "next").click()
+    assert shown(browser)["step"] == paused + 1
+
+
+def test_a_300_node_page_shows_every_number(browser, tmp_path):
+    program, values = chain(98), ["x=0.5", "y=0.25", "z=0.5"]
+    page = tmp_path / "page.html"
+    cgrad("graph", program, *values, "--format", "html", "-o", str(page))
+    truth = evaluation(program, values)
+    nodes = truth["graph"]["nodes"]
+    assert len(nodes) == 300
+    load(browser, page)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "g.node[data-node]")) == 300
+    edges = sum(len(node["inputs"]) for node in nodes)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "path.edge[data-edge]")) == edges
+    for _ in range(3):
+        browser.find_element(By.ID, "next").click()
+    assert [node for node, _, _ in shown(browser)["values"]] == [0, 1, 2]
+    press(browser, Keys.END)
+    now = shown(browser)
+    assert now["step"] == len(truth["steps"]["forward"]) + len(truth["steps"]["backward"])
+    for node, full, _ in now["values"]:
+        assert same(full, nodes[node]["value"])
+    for node, full, _ in now["grads"]:
+        assert same(full, nodes[node]["grad"])
+    assert len(now["values"]) == len(now["grads"]) == 300
+    assert errors(browser) == []
+
+
+def test_paths_to_an_input_are_highlighted(browser, tmp_path):
+    page = tmp_path / "page.html"
+    cgrad("graph", SHARED, "x=0.5", "y=2", "--format", "html", "-o", str(page))
+    truth = evaluation(SHARED, ["x=0.5", "y=2"])
+    load(browser, page)
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element(By.ID, "paths")).select_by_value("x")
+    on_path = [
+        (int(e.get_attribute("data-from")), int(e.get_attribute("data-to")))
+        for e in browser.find_elements(By.CSS_SELECTOR, "path.edge.on-path")
+    ]
+    # The edges on some path from the output down to x: those whose operand depends on x.
+    depends = {0}
+    for node in truth["graph"]["nodes"]:
+        if any(i in depends for i in node["inputs"]):
+            depends.add(node["id"])
+    expected = [
+        (i, node["id"]) for node in truth["graph"]["nodes"] for i in node["inputs"] if i in depends
+    ]
+    assert sorted(on_path) == sorted(expected)
+    panel = browser.find_element(By.ID, "paths-panel").text
+    assert panel.startswith("2 paths from the output to x")
+    assert panel.splitlines()[0].endswith(f"∂f/∂x = {short(truth['gradient']['x'])}")
+    Select(browser.find_element(By.ID, "paths")).select_by_value("")
+    assert browser.find_elements(By.CSS_SELECTOR, ".on-path") == []
+
+
+def test_warnings_are_those_of_the_text_output(browser, tmp_path):
+    program, values = "abs(x) + log(y)", ["x=0", "y=-1"]
+    page = tmp_path / "page.html"
+    cgrad("eval", program, *values, "--html", str(page))
+    truth = json.loads(cgrad("eval", program, *values, "--json"))
+    load(browser, page)
+    shown_warnings = [p.text for p in browser.find_elements(By.CSS_SELECTOR, "p.warning")]
+    assert shown_warnings == [f"warning: {w['message']}" for w in truth["warnings"]]
+    warned = browser.find_elements(By.CSS_SELECTOR, "g.node.warned")
+    assert sorted(int(g.get_attribute("data-node")) for g in warned) == sorted(
+        w["node"] for w in truth["warnings"]
+    )
+    press(browser, Keys.END)
+    nan = browser.find_elements(By.CSS_SELECTOR, "g.node.nonfinite")
+    assert {int(g.get_attribute("data-node")) for g in nan} >= {3}  # log(-1) and the sum
+    assert errors(browser) == []
+
+
+def test_minimize_page_has_the_loss_curve_and_the_contour_path(browser, tmp_path):
+    page = tmp_path / "descent.html"
+    summary = json.loads(
+        cgrad("minimize", "(x-3)^2 + 2*(y+1)^2", "x=0", "y=0", "--json", "--html", str(page))
+    )
+    browser.get(page.as_uri())
+    curve = browser.find_element(By.CSS_SELECTOR, "polyline.loss-curve")
+    assert int(curve.get_attribute("data-points")) == summary["steps"] + 1
+    assert curve.size["width"] > 100
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#contours path.contour")) >= 8
+    walked = browser.find_element(By.CSS_SELECTOR, "#contours polyline.descent-path")
+    assert int(walked.get_attribute("data-points")) == summary["steps"] + 1
+    data = json.loads(browser.find_element(By.ID, "cgrad-data").get_attribute("textContent"))
+    assert [float(v) for v in data["path"][-1]] == [summary["point"]["x"], summary["point"]["y"]]
+    assert errors(browser) == []
