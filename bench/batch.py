@@ -7,9 +7,10 @@ Peers (hand-written numpy, PyTorch with one thread) are measured side by
 side in the same run when installed, and skipped with a note otherwise.
 W5 then runs the same read -> value and 3 partials -> write job in cgrad
 and in polars, pyarrow and pandas (the partials by hand in numpy), each in
-a process of its own: seconds, rows/s, the ratio to cgrad, the cores used
-(CPU time over wall time) and the peak RSS; --big adds cgrad's peak RSS at
-ten times the rows.
+a process of its own, from CSV, Parquet and NDJSON, and cgrad on NDJSON
+records that each carry one of 1,000 expressions: seconds, rows/s, the
+ratio to cgrad, the cores used (CPU time over wall time) and the peak RSS;
+--big adds cgrad's peak RSS at ten times the rows.
 """
 
 from __future__ import annotations
@@ -116,11 +117,13 @@ import sys, numpy as np
 kind, job, source, target = sys.argv[1:]
 if kind == "polars":
     import polars as pl
-    frame = pl.read_parquet(source) if job == "parquet" else pl.read_csv(source)
+    read = {{"parquet": pl.read_parquet, "ndjson-in": pl.read_ndjson}}.get(job, pl.read_csv)
+    frame = read(source)
     v, dx, dy, dz = hand_numpy(*(frame[n].to_numpy() for n in "xyz"))
     frame = frame.with_columns(value=v, grad_x=dx, grad_y=dy, grad_z=dz)
     frame = frame.with_row_index("row", offset=1)
     write = {{"csv": frame.write_csv, "ndjson": frame.write_ndjson}}.get(job)
+    write = frame.write_ndjson if job == "ndjson-in" else write
     (write or frame.write_parquet)(target)
 elif kind == "pyarrow":
     import pyarrow as pa, pyarrow.csv as pv, pyarrow.parquet as pq
@@ -132,35 +135,63 @@ elif kind == "pyarrow":
     (pq.write_table if job == "parquet" else pv.write_csv)(table, target)
 else:
     import pandas as pd
-    frame = pd.read_parquet(source) if job == "parquet" else pd.read_csv(source)
+    if job == "ndjson-in":
+        frame = pd.read_json(source, lines=True, precise_float=True)
+    else:
+        frame = pd.read_parquet(source) if job == "parquet" else pd.read_csv(source)
     v, dx, dy, dz = hand_numpy(*(frame[n].to_numpy() for n in "xyz"))
     frame = frame.assign(value=v, grad_x=dx, grad_y=dy, grad_z=dz)
     frame.insert(0, "row", np.arange(1, len(frame) + 1))
     if job == "csv":
         frame.to_csv(target, index=False)
-    elif job == "ndjson":
+    elif job in ("ndjson", "ndjson-in"):
         frame.to_json(target, orient="records", lines=True, double_precision=15)
     else:
         frame.to_parquet(target, index=False)
 """
 
-JOBS = {"csv": ("csv", "csv"), "ndjson": ("csv", "ndjson"), "parquet": ("parquet", "parquet")}
+JOBS = {
+    "csv": ("csv", "csv"),
+    "ndjson": ("csv", "ndjson"),
+    "parquet": ("parquet", "parquet"),
+    "ndjson-in": ("ndjson", "ndjson"),
+}
+# Records with their own expressions: this many distinct ones, differing
+# in their constants (no peer reads an expression per record).
+FORMULAS = 1000
 
 
 def inputs(folder: str, rows: int) -> dict[str, str]:
-    """The W2 points as a CSV of shortest round-trip numbers, and as Parquet."""
+    """The W2 points as a CSV and as NDJSON of shortest round-trip numbers,
+    as Parquet, and as NDJSON records each with one of FORMULAS expressions."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     x, y, z = np.random.default_rng(1).uniform(-2, 2, (3, rows))
-    csv_path, parquet_path = os.path.join(folder, "in.csv"), os.path.join(folder, "in.parquet")
-    with open(csv_path, "w") as file:
-        file.write("x,y,z\n")
-        for start in range(0, rows, 100_000):
-            part = zip(*(a[start : start + 100_000].tolist() for a in (x, y, z)), strict=True)
-            file.write("".join(f"{a!r},{b!r},{c!r}\n" for a, b, c in part))
-    pq.write_table(pa.table({"x": x, "y": y, "z": z}), parquet_path)
-    return {"csv": csv_path, "parquet": parquet_path}
+    paths = {kind: os.path.join(folder, f"in.{kind}") for kind in ("csv", "parquet", "ndjson")}
+    paths["records"] = os.path.join(folder, "records.ndjson")
+    formulas = [f"sin(x*{i}) + y^2*{i % 7 + 1} - log(1 + z^2)/{i + 1}" for i in range(FORMULAS)]
+    chosen = np.random.default_rng(2).integers(0, FORMULAS, rows).tolist()
+    with open(paths["csv"], "w") as csv_file, open(paths["ndjson"], "w") as ndjson_file:
+        with open(paths["records"], "w") as records_file:
+            csv_file.write("x,y,z\n")
+            for start in range(0, rows, 100_000):
+                part = list(
+                    zip(*(a[start : start + 100_000].tolist() for a in (x, y, z)), strict=True)
+                )
+                csv_file.write("".join(f"{a!r},{b!r},{c!r}\n" for a, b, c in part))
+                ndjson_file.write(
+                    "".join(f'{{"x":{a!r},"y":{b!r},"z":{c!r}}}\n' for a, b, c in part)
+                )
+                picks = chosen[start : start + 100_000]
+                records_file.write(
+                    "".join(
+                        f'{{"expr":"{formulas[k]}","x":{a!r},"y":{b!r},"z":{c!r}}}\n'
+                        for k, (a, b, c) in zip(picks, part, strict=True)
+                    )
+                )
+    pq.write_table(pa.table({"x": x, "y": y, "z": z}), paths["parquet"])
+    return paths
 
 
 def w5(rows: int, runs: int) -> None:
@@ -180,10 +211,15 @@ def w5(rows: int, runs: int) -> None:
             ours = [sys.executable, "-m", "cgrad", "batch", source, "-e", EXPRESSION, "-q"]
             commands = {f"cgrad {source_kind} -> {target_kind}": [*ours, "-o", target]}
             for peer in ("polars", "pyarrow", "pandas"):
-                if job == "ndjson" and peer == "pyarrow":
+                if target_kind == "ndjson" and peer == "pyarrow":
                     continue  # pyarrow writes no JSON
                 commands[f"{peer} + numpy {source_kind} -> {target_kind}"] = [
                     sys.executable, script, peer, job, source, target
+                ]  # fmt: skip
+            if job == "ndjson-in":  # and the records with their own expressions
+                commands[f"cgrad, {FORMULAS:,} expressions, ndjson -> ndjson"] = [
+                    sys.executable, "-m", "cgrad", "batch", files["records"], "-q",
+                    "-o", os.path.join(folder, "records.out.ndjson"),
                 ]  # fmt: skip
             reference = None
             for name, command in commands.items():
@@ -212,6 +248,10 @@ def big_memory(rows: int) -> None:
             command += ["-e", EXPRESSION, "-q", "-o", os.path.join(folder, target)]
             seconds, peak, _ = run_measured(command)
             print(f"{source_kind} -> {target}: {seconds:.2f} s, {(peak or 0) / 1024:.0f} MB")
+        command = [sys.executable, "-m", "cgrad", "batch", files["records"], "-q"]
+        command += ["-o", os.path.join(folder, "records.out.ndjson")]
+        seconds, peak, _ = run_measured(command)
+        print(f"{FORMULAS:,} expressions: {seconds:.2f} s, {(peak or 0) / 1024:.0f} MB")
 
 
 def run_measured(command: list[str]) -> tuple[float, float | None, float | None]:
