@@ -321,6 +321,10 @@ def _tangent_steps(
 # derivatives by their values alone (max of 10,000 arguments would
 # otherwise write 10,000 names per edge).
 ARGUMENTS_WRITTEN = 4
+# Formulas in letters kept at most: they are keyed by the constants among
+# the operands too (x^2 has the slope 2*x), so that a program with a
+# million distinct constants would otherwise keep a million.
+FORMULAS_KEPT = 4096
 # The letters the formulas are made in before the names are put in.
 _LETTER = re.compile(r"(?<![\w@.])u(\d+)(?!\w)")
 
@@ -383,6 +387,8 @@ class LocalFormulas:
         key = (columns.ops[node_id], position, tuple(constants))
         template = self.made.get(key)
         if template is None:
+            if len(self.made) >= FORMULAS_KEPT:  # a program of many distinct constants
+                self.made.clear()
             template = self.made[key] = self._template(columns.ops[node_id], position, constants)
         names = [self.name(i) for i in operands]
         return _LETTER.sub(lambda match: names[int(match[1])], template)

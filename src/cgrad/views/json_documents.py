@@ -63,13 +63,13 @@ def passes_json_pieces(
     yield from joined_pieces(map(_forward_text, forward, repeat(graph)))
     if not isinstance(later, Mapping):
         yield '], "backward": ['
-        yield from joined_pieces(map(_backward_text, later, repeat(graph)))
+        yield from joined_pieces(map(_backward_text, later, repeat(graph)), piece=_STEPS_PIECE)
         yield "]}"
         return
     yield '], "tangent": {'
     for index, (name, steps) in enumerate(later.items()):
         yield f"{', ' if index else ''}{_string(name)}: ["
-        yield from joined_pieces(map(_tangent_text, steps, repeat(graph)))
+        yield from joined_pieces(map(_tangent_text, steps, repeat(graph)), piece=_STEPS_PIECE)
         yield "]"
     yield "}}"
 
@@ -102,19 +102,20 @@ def _edge_text(end: str, edge: Edge) -> str:
     formula = "null" if edge.formula is None else _string(edge.formula)
     return (
         f'{{"{end}": {edge.operand}, "argument": {edge.position}, '
-        f'"derivative": {_string(edge.written)}, "formula": {formula}, '
+        f'"formula": {formula}, '
         f'"local": {_number_json(edge.local)}, "product": {_number_json(edge.product)}}}'
     )
 
 
-def joined_pieces(texts: Iterable[str], separator: str = ", ") -> Iterator[str]:
-    """``separator.join(texts)``, made and given in pieces of ``_PIECE``
-    texts, so that a million nodes' texts are never held at once."""
+def joined_pieces(texts: Iterable[str], separator: str = ", ", piece: int = 0) -> Iterator[str]:
+    """``separator.join(texts)``, made and given in pieces of ``piece``
+    texts (by default ``_PIECE``), so that a million nodes' texts are never
+    held at once."""
     batch: list[str] = []
     first = True
     for text in texts:
         batch.append(text)
-        if len(batch) == _PIECE:
+        if len(batch) == (piece or _PIECE):
             yield ("" if first else separator) + separator.join(batch)
             batch, first = [], False
     if batch:
@@ -138,6 +139,9 @@ def document_pieces(document: dict, more: Mapping[str, Iterable[str]]) -> Iterat
 # Texts (nodes, lines) per piece of streamed output: big enough that writing costs little
 # per node, small enough that a piece stays in the CPU cache.
 _PIECE = 4096
+# A step with its edges' formulas is several nodes' worth of text: fewer per
+# piece, so that its pieces are the size of the others.
+_STEPS_PIECE = _PIECE // 4
 
 
 def _ids(ids: tuple[int, ...]) -> str:
