@@ -34,6 +34,7 @@ EXAMPLES = """
   cgrad graph "x*y + sin(x*y)" x=0.5 y=2      [dim]# with values and gradients[/dim]
   cgrad graph "x*y + sin(x*y)" x=0.5 y=2 --paths x
   cgrad graph "(x+y)*z" x=1 y=2 z=3 --format dot | dot -Tsvg > graph.svg
+  cgrad graph "x*x + sin(x*y)" x=0.5 y=2 --edge-labels   [dim]# local derivatives[/dim]
   cgrad graph "(x+y)*z" --format mermaid      [dim]# paste into Markdown[/dim]
 """
 
@@ -69,6 +70,14 @@ def graph_command(
             f"{PATHS_FULL_LIMIT:,} paths, not {PATHS_LIMIT}."
         ),
     ] = False,
+    edge_labels: Annotated[
+        bool,
+        typer.Option(
+            "--edge-labels",
+            help="Tree: end each line with the local derivative of the edge that leads to "
+            "it (needs values; DOT and Mermaid label their edges whenever values are given).",
+        ),
+    ] = False,
 ) -> None:
     """Show the computational graph of an expression: each node once, shared
     nodes with several consumers. Given a value for every input, each node
@@ -78,6 +87,10 @@ def graph_command(
     function, line, options = read_command_line(context, expression, variables)
     if paths_to is not None:
         _check_paths_asked(function, line, output_format, paths_to)
+    if edge_labels and output_format == "json":
+        raise UsageError("--edge-labels labels the lines of the tree; JSON has no lines")
+    if edge_labels and not line.values and function.inputs:
+        raise UsageError("--edge-labels needs a point: a value for every input")
     result = None
     if line.values or paths_to is not None:
         result = function.evaluate(input_values(function, line, options))
@@ -96,7 +109,7 @@ def graph_command(
             write_pieces(chain(graph_json_pieces(graph, result), ["\n"]))
         return
     shown = paths_report(graph, found, full=full) if found is not None else None
-    report = graph_report(graph, result, None if full else TREE_LIMIT, shown)
+    report = graph_report(graph, result, None if full else TREE_LIMIT, shown, edge_labels)
     stdout_console().print(report, soft_wrap=True)
 
 
