@@ -299,7 +299,8 @@ def _tangent_steps(
             continue
         arguments = [values[i] for i in used]
         op, written = OPS[ops[node_id]], formulas.written(node_id)
-        edges, total = [], None
+        edges: list[Edge] = []
+        total: float | None = None
         for position, operand in enumerate(used):
             tangent = tangents.get(operand)
             if tangent is None:
@@ -310,6 +311,7 @@ def _tangent_steps(
             total = product if total is None else total + product
             title, formula = formulas.edge(node_id, position, written)
             edges.append(Edge(operand, position, local, product, title, formula))
+        assert total is not None  # (an operand carries a tangent)
         tangents[node_id] = total
         yield TangentStep(node_id, total, tuple(edges))
 

@@ -38,6 +38,15 @@ EXAMPLES = """
   cgrad graph "(x+y)*z" --format mermaid      [dim]# paste into Markdown[/dim]
 """
 
+EdgeLabelsOption = Annotated[
+    bool,
+    typer.Option(
+        "--edge-labels",
+        help="Tree: end each line with the local derivative of the edge that leads to "
+        "it (needs values; DOT and Mermaid label their edges whenever values are given).",
+    ),
+]
+
 
 @command("graph", epilog=EXAMPLES, json_errors=lambda options: options["output_format"] == "json")
 def graph_command(
@@ -70,27 +79,16 @@ def graph_command(
             f"{PATHS_FULL_LIMIT:,} paths, not {PATHS_LIMIT}."
         ),
     ] = False,
-    edge_labels: Annotated[
-        bool,
-        typer.Option(
-            "--edge-labels",
-            help="Tree: end each line with the local derivative of the edge that leads to "
-            "it (needs values; DOT and Mermaid label their edges whenever values are given).",
-        ),
-    ] = False,
+    edge_labels: EdgeLabelsOption = False,
 ) -> None:
     """Show the computational graph of an expression: each node once, shared
     nodes with several consumers. Given a value for every input, each node
-    also shows its value and its gradient (d output / d node).
-    """
+    also shows its value and its gradient (d output / d node)."""
     output_format = choose("--format", output_format, FORMATS)
     function, line, options = read_command_line(context, expression, variables)
     if paths_to is not None:
         _check_paths_asked(function, line, output_format, paths_to)
-    if edge_labels and output_format == "json":
-        raise UsageError("--edge-labels labels the lines of the tree; JSON has no lines")
-    if edge_labels and not line.values and function.inputs:
-        raise UsageError("--edge-labels needs a point: a value for every input")
+    _check_edge_labels_asked(function, line, output_format, edge_labels)
     result = None
     if line.values or paths_to is not None:
         result = function.evaluate(input_values(function, line, options))
@@ -127,3 +125,15 @@ def _check_paths_asked(
             + " ".join(f"{name}=1" for name in function.inputs[:NAMES_SHOWN])
             + (" ..." if len(function.inputs) > NAMES_SHOWN else ""),
         )
+
+
+def _check_edge_labels_asked(
+    function: Function, line: CommandLine, output_format: str, asked: bool
+) -> None:
+    """``--edge-labels`` (if ``asked``) needs lines to end (not JSON) and a point."""
+    if not asked:
+        return
+    if output_format == "json":
+        raise UsageError("--edge-labels labels the lines of the tree; JSON has no lines")
+    if not line.values and function.inputs:
+        raise UsageError("--edge-labels needs a point: a value for every input")

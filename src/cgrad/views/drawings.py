@@ -136,8 +136,8 @@ def _dot_lines(graph: Graph, result: Result | None) -> Iterator[str]:
     ):
         dashed = ["style=dashed"] if not reachable[node_id] else []
         for operand, local in zip(used, locals_, strict=True):
-            attributes = dashed if local is None else [*dashed, f'label="{local}"']
-            edge = f" [{', '.join(attributes)}]" if attributes else ""
+            labelled = dashed if local is None else [*dashed, f'label="{local}"']
+            edge = f" [{', '.join(labelled)}]" if labelled else ""
             yield f"  n{operand} -> n{node_id}{edge};"
     yield "}"
 

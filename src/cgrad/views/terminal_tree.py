@@ -81,16 +81,8 @@ def graph_tree(
         if limit is not None and len(lines) >= limit:
             break
         node_id, guides, last, depth, consumer, position = stack.pop()
-        line = Text(no_wrap=True, overflow="ignore")
-        if depth > MAX_INDENT:
-            line.append(f"⋮{depth} ", style="dim")
-        line.append(guides + ("└── " if last else "├── "), style="dim")
         shared = node_id in drawn
-        if shared:
-            line.append_text(_node_name(graph, node_id, names))
-            line.append("  (shared, drawn above)", style="dim")
-        else:
-            line.append_text(_node_line(graph, node_id, names, result))
+        line = _child_line(graph, node_id, names, result, shared, guides, last, depth)
         if labelled:
             assert result is not None  # (labelled says so)
             text = _edge_text(graph, result.node_values, consumer, position, locals_made)
@@ -112,6 +104,29 @@ def graph_tree(
     if result is not None and result.node_values and result.node_gradients is None:
         lines.append(Text("(node gradients come from --mode reverse)", style="dim"))
     return Group(*lines)
+
+
+def _child_line(
+    graph: Graph,
+    node_id: int,
+    names: dict[int, str],
+    result: Result | None,
+    shared: bool,
+    guides: str,
+    last: bool,
+    depth: int,
+) -> Text:
+    """A line below the root: its guides, then the node (once in full)."""
+    line = Text(no_wrap=True, overflow="ignore")
+    if depth > MAX_INDENT:
+        line.append(f"⋮{depth} ", style="dim")
+    line.append(guides + ("└── " if last else "├── "), style="dim")
+    if shared:
+        line.append_text(_node_name(graph, node_id, names))
+        line.append("  (shared, drawn above)", style="dim")
+    else:
+        line.append_text(_node_line(graph, node_id, names, result))
+    return line
 
 
 # Levels of indentation a tree line may have before it stops growing.

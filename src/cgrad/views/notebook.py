@@ -1,0 +1,101 @@
+"""cgrad's objects as Jupyter shows them: a compiled function (its
+expression, its inputs and its graph) and an evaluation's result (a table
+of the value and the partial derivatives, the warnings, and the graph with
+each node's value and gradient) as HTML, and the graph as SVG. Formulas
+show themselves as LaTeX (:meth:`cgrad.Formulas._repr_latex_`).
+
+The library's ``_repr_*_`` methods import this module only when a notebook
+asks, and it needs nothing beyond cgrad's own dependencies. The SVG is the
+browser page's drawing (``graph_svg`` of :data:`SVG_RENDERER`); where that
+module is missing, the graph is shown as its Graphviz DOT text instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+from html import escape
+from typing import Any
+
+import numpy as np
+
+from ..autodiff.evaluation import Result
+from ..autodiff.graph import Graph
+from ..numerals import format_number
+from .drawings import dot
+
+# The module that draws a graph as SVG: graph_svg(graph, result=None) -> str.
+SVG_RENDERER = "cgrad.views.svg_graph"
+# Nodes beyond which the DOT text is not put in a notebook (it would be
+# pages long); cgrad graph --format dot writes it whole.
+DOT_SHOWN = 300
+
+
+def graph_svg(graph: Graph, result: Result | None = None) -> str | None:
+    """The graph as SVG, with values and gradients when ``result`` holds a
+    point; None where no SVG renderer is installed."""
+    try:
+        # Imported by name, when asked: the renderer is the page's, and a
+        # notebook without it still shows the rest.
+        renderer: Any = importlib.import_module(SVG_RENDERER)
+    except ImportError:
+        return None
+    return str(renderer.graph_svg(graph, result))
+
+
+def graph_html(graph: Graph, result: Result | None = None) -> str:
+    """The graph for an HTML cell: its SVG, else its DOT text (up to
+    :data:`DOT_SHOWN` nodes) in a ``<pre>``."""
+    svg = graph_svg(graph, result)
+    if svg is not None:
+        return f'<div class="cgrad-graph">{svg}</div>'
+    if len(graph) > DOT_SHOWN:
+        return (
+            f"<p>a graph of {len(graph):,} nodes, too big to show as text here "
+            "(cgrad graph --format dot writes it)</p>"
+        )
+    return f'<pre class="cgrad-dot">{escape(dot(graph, result))}</pre>'
+
+
+def function_html(function: Any) -> str:
+    """A compiled :class:`cgrad.Function`: its expression, inputs and graph."""
+    graph: Graph = function.graph
+    inputs = ", ".join(function.inputs) or "none"
+    nodes = sum(graph.reachable())
+    return (
+        '<div class="cgrad-function">'
+        f"<p><code>{escape(function.source)}</code></p>"
+        f"<p>inputs: {escape(inputs)}; {nodes} node{'' if nodes == 1 else 's'}</p>"
+        f"{graph_html(graph)}</div>"
+    )
+
+
+def result_html(result: Result) -> str:
+    """An evaluation's :class:`~cgrad.autodiff.evaluation.Result`: the value
+    and each partial derivative in a table, the warnings, and the graph
+    with values and gradients (at one point)."""
+    rows = [("value", "f", result.value)]
+    rows += [(escape(name), f"∂f/∂{escape(name)}", g) for name, g in result.gradient.items()]
+    body = "".join(
+        f"<tr><td>{what}</td><td>{title}</td><td>{_number_html(number)}</td></tr>"
+        for what, title, number in rows
+    )
+    parts = [
+        '<div class="cgrad-result"><table>',
+        "<thead><tr><th></th><th></th><th>at this point</th></tr></thead>",
+        f"<tbody>{body}</tbody></table>",
+    ]
+    if result.warnings:
+        items = "".join(f"<li>warning: {escape(w.message)}</li>" for w in result.warnings)
+        parts.append(f"<ul>{items}</ul>")
+    if result.graph is not None and np.ndim(result.value) == 0:
+        parts.append(graph_html(result.graph, result))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _number_html(number: Any) -> str:
+    """A number as it round-trips (``9``, ``0.1``, ``NaN``); an array of
+    many points by its shape."""
+    if np.ndim(number) == 0:
+        return format_number(float(number))
+    return f"an array of shape {np.shape(number)}"
