@@ -70,27 +70,37 @@ def function_html(function: Any) -> str:
 
 
 def result_html(result: Result) -> str:
-    """An evaluation's :class:`~cgrad.autodiff.evaluation.Result`: the value
-    and each partial derivative in a table, the warnings, and the graph
-    with values and gradients (at one point)."""
-    rows = [("value", "f", result.value)]
-    rows += [(escape(name), f"∂f/∂{escape(name)}", g) for name, g in result.gradient.items()]
-    body = "".join(
-        f"<tr><td>{what}</td><td>{title}</td><td>{_number_html(number)}</td></tr>"
-        for what, title, number in rows
+    """An evaluation's :class:`~cgrad.autodiff.evaluation.Result` as the
+    command line shows it: the value, a table of each input's value and
+    partial derivative, the warnings, and the graph with values and
+    gradients (at one point)."""
+    point = result.graph is not None and np.ndim(result.value) == 0
+    rows = "".join(
+        f"<tr><td>{escape(name)}</td><td>{_input_value(result, name) if point else ''}</td>"
+        f"<td>{_number_html(partial)}</td></tr>"
+        for name, partial in result.gradient.items()
     )
     parts = [
-        '<div class="cgrad-result"><table>',
-        "<thead><tr><th></th><th></th><th>at this point</th></tr></thead>",
-        f"<tbody>{body}</tbody></table>",
+        f'<div class="cgrad-result"><p>value <b>{_number_html(result.value)}</b></p>',
+        "<table><thead><tr><th>input</th><th>value</th><th>∂f/∂input</th></tr></thead>",
+        f"<tbody>{rows}</tbody></table>",
     ]
     if result.warnings:
         items = "".join(f"<li>warning: {escape(w.message)}</li>" for w in result.warnings)
         parts.append(f"<ul>{items}</ul>")
-    if result.graph is not None and np.ndim(result.value) == 0:
+    if point:
+        assert result.graph is not None  # (point says so)
         parts.append(graph_html(result.graph, result))
     parts.append("</div>")
     return "".join(parts)
+
+
+def _input_value(result: Result, name: str) -> str:
+    """The value input ``name`` had, read off its node ('' for a name the
+    graph does not use)."""
+    assert result.graph is not None
+    node = result.graph.input_ids.get(name)
+    return "" if node is None else _number_html(result.node_values[node])
 
 
 def _number_html(number: Any) -> str:
