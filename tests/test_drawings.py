@@ -122,7 +122,7 @@ def test_golden_dot_of_a_shared_node():
             "digraph cgrad {",
             "  rankdir=BT;",
             '  node [shape=box, style=rounded, fontname="Helvetica", fontsize=11];',
-            "  edge [color=gray40, arrowsize=0.7];",
+            '  edge [color=gray40, arrowsize=0.7, fontname="Helvetica", fontsize=10];',
             '  n0 [label="@0 input\\nx\\n= 0.5\\ngrad 3.0806", style="filled", shape=ellipse, '
             "fillcolor=lightblue];",
             '  n1 [label="@1 input\\ny\\n= 2\\ngrad 0.770151", style="filled", shape=ellipse, '

@@ -103,7 +103,7 @@ _DOT_HEADER = [
     "digraph cgrad {",
     "  rankdir=BT;",
     '  node [shape=box, style=rounded, fontname="Helvetica", fontsize=11];',
-    "  edge [color=gray40, arrowsize=0.7];",
+    '  edge [color=gray40, arrowsize=0.7, fontname="Helvetica", fontsize=10];',
 ]
 
 
