@@ -256,6 +256,15 @@ def test_steps_in_forward_mode_show_a_tangent_pass_per_input(cli):
     assert both.count("Tangent pass for") == 2 and "Backward pass" not in both
 
 
+def test_a_tangent_pass_for_an_input_the_output_does_not_use(cli):
+    result = cli("eval", "a = y; x*2", "x=1", "y=2", "--steps", "--mode", "forward")
+    assert result.exit_code == 0, result.output
+    assert "Tangent pass for y: the output does not use y (∂f/∂y = 0)\n" in result.stdout
+    assert (
+        json.loads(cli("eval", "a = y; x*2", "x=1", "y=2", "--json").stdout)["gradient"]["y"] == 0
+    )
+
+
 def test_steps_json_in_forward_mode(cli):
     result = cli("eval", "x*y", "x=3", "y=-2", "--steps", "--mode", "forward", "--json")
     assert result.exit_code == 0, result.output

@@ -143,7 +143,10 @@ def lecture():
     committed = nbformat.read(LECTURE, as_version=4)
     executed = nbformat.read(LECTURE, as_version=4)
     client = nbclient.NotebookClient(
-        executed, timeout=120, kernel_name="python3", resources={"metadata": {"path": "docs"}}
+        executed,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(LECTURE.parent)}},
     )
     client.execute()  # raises CellExecutionError if a cell fails
     return committed, executed

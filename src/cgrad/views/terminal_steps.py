@@ -141,6 +141,8 @@ def _tangent_table(
 ) -> list:
     """One input's tangent pass: per node, d node / d input as the sum of
     what its operands bring (local derivative × the operand's tangent)."""
+    if not steps:
+        return [Text(f"Tangent pass for {name}: the output does not use {name} (∂f/∂{name} = 0)")]
     shown = steps if limit is None else steps[:limit]
     rows = []
     for step in shown:
