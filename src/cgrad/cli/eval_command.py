@@ -72,7 +72,8 @@ StepsOption = Annotated[
     typer.Option(
         "--steps",
         help="Show the forward pass and the backward pass node by node: each local "
-        "derivative, the gradient it multiplies, and the sums where paths meet.",
+        "derivative as its formula and value, the gradient it multiplies, and the sums "
+        "where paths meet (with --mode forward: a tangent pass per input).",
     ),
 ]
 HessianOption = Annotated[
