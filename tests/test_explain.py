@@ -380,3 +380,19 @@ def test_paths_cut_off_say_what_full_does(cli):
     assert "... 1,048,556 more paths (--full lists more)" in cut
     full = cli("graph", program, "x=1", "--paths", "x", "--full").stdout
     assert "... 1,038,576 more paths (only the first 10,000 are listed)" in full
+
+
+def test_formulas_kept_are_bounded(monkeypatch):
+    # Formulas are keyed by the constants among the operands (x*2 and x*3
+    # differ), so a program of many distinct constants must not keep one
+    # per node.
+    import cgrad.explain as explain
+
+    monkeypatch.setattr(explain, "FORMULAS_KEPT", 8)
+    function = cgrad.compile(" + ".join(f"x*{k}" for k in range(1, 30)))
+    formulas = explain.LocalFormulas(function.graph)
+    graph = function.graph
+    for node_id, op in enumerate(graph.columns.ops):
+        if op == "mul":
+            assert formulas.formula(node_id, 0) == graph.label(graph.columns.operands[node_id][1])
+            assert len(formulas.made) <= 8
