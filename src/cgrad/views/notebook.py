@@ -12,7 +12,6 @@ module is missing, the graph is shown as its Graphviz DOT text instead.
 
 from __future__ import annotations
 
-import importlib
 from html import escape
 from typing import Any
 
@@ -23,7 +22,8 @@ from ..autodiff.graph import Graph
 from ..numerals import format_number
 from .drawings import dot
 
-# The module that draws a graph as SVG: graph_svg(graph, result=None) -> str.
+# The module that draws a graph as SVG: graph_svg(graph, result=None) -> str
+# (imported below by its relative name).
 SVG_RENDERER = "cgrad.views.svg_graph"
 # Nodes beyond which the DOT text is not put in a notebook (it would be
 # pages long); cgrad graph --format dot writes it whole.
@@ -34,12 +34,12 @@ def graph_svg(graph: Graph, result: Result | None = None) -> str | None:
     """The graph as SVG, with values and gradients when ``result`` holds a
     point; None where no SVG renderer is installed."""
     try:
-        # Imported by name, when asked: the renderer is the page's, and a
+        # The browser page's renderer (merged from another branch): a
         # notebook without it still shows the rest.
-        renderer: Any = importlib.import_module(SVG_RENDERER)
+        from .svg_graph import graph_svg as draw
     except ImportError:
         return None
-    return str(renderer.graph_svg(graph, result))
+    return str(draw(graph, result))
 
 
 def graph_html(graph: Graph, result: Result | None = None) -> str:
