@@ -32,12 +32,13 @@ def no_svg(monkeypatch):
 
 @pytest.fixture
 def svg(monkeypatch):
-    """A stand-in for the page's renderer that notes what it was asked."""
+    """A stand-in for the page's renderer (graph_svg(function, result)) that
+    notes what it was asked."""
     calls = []
 
-    def graph_svg(graph, result=None):
-        calls.append((graph, result))
-        return f'<svg data-nodes="{len(graph)}"></svg>'
+    def graph_svg(function, result=None):
+        calls.append((function.graph, result))
+        return f'<svg data-nodes="{len(function.graph)}"></svg>'
 
     module = types.ModuleType(SVG_RENDERER)
     module.graph_svg = graph_svg  # type: ignore[attr-defined]
@@ -108,8 +109,20 @@ def test_a_big_graph_is_not_put_in_a_notebook_as_text(no_svg):
     f = cgrad.compile(" + ".join(f"sin(x*{k})" for k in range(1, DOT_SHOWN)))
     assert len(f.graph) > DOT_SHOWN
     shown = f._repr_html_()
-    assert f"<p>a graph of {len(f.graph):,} nodes, too big to show as text here" in shown
+    assert f"<p>a graph of {len(f.graph):,} nodes, too big to show here" in shown
     assert "digraph" not in shown
+
+
+def test_a_graph_the_renderer_refuses_is_shown_as_text(monkeypatch):
+    def refuse(function, result=None):
+        raise cgrad.InputError("the drawing shows graphs of up to 2 nodes")
+
+    module = types.ModuleType(SVG_RENDERER)
+    module.graph_svg = refuse  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, SVG_RENDERER, module)
+    f = cgrad.compile("x*y")
+    assert f._repr_svg_() is None
+    assert f'<pre class="cgrad-dot">{html.escape(dot(f.graph))}</pre>' in f._repr_html_()
 
 
 def test_formulas_show_as_latex():

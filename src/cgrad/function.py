@@ -278,7 +278,7 @@ class Function:
         """The graph as SVG (None until an SVG renderer is installed)."""
         from .views.notebook import graph_svg  # only a notebook asks
 
-        return graph_svg(self.graph)
+        return graph_svg(self)
 
     def plan(self, wrt: Sequence[str] | None = None) -> Plan:
         """The plan of the passes for the partials by ``wrt`` (all inputs if

@@ -18,54 +18,60 @@ from typing import Any
 import numpy as np
 
 from ..autodiff.evaluation import Result
-from ..autodiff.graph import Graph
+from ..errors import CgradError
+from ..function import Function
 from ..numerals import format_number
 from .drawings import dot
 
-# The module that draws a graph as SVG: graph_svg(graph, result=None) -> str
-# (imported below by its relative name).
+# The module that draws a graph as SVG, graph_svg(function, result=None) -> str
+# (imported below by its relative name; it refuses a graph too big to draw).
 SVG_RENDERER = "cgrad.views.svg_graph"
 # Nodes beyond which the DOT text is not put in a notebook (it would be
 # pages long); cgrad graph --format dot writes it whole.
 DOT_SHOWN = 300
 
 
-def graph_svg(graph: Graph, result: Result | None = None) -> str | None:
-    """The graph as SVG, with values and gradients when ``result`` holds a
-    point; None where no SVG renderer is installed."""
+def graph_svg(function: Function, result: Result | None = None) -> str | None:
+    """The function's graph as SVG, with values and gradients when
+    ``result`` holds a point; None where no SVG renderer is installed, or
+    where it refuses the graph as too big to draw."""
     try:
         # The browser page's renderer (merged from another branch): a
         # notebook without it still shows the rest.
         from .svg_graph import graph_svg as draw
     except ImportError:
         return None
-    return str(draw(graph, result))
+    try:
+        return str(draw(function, result))
+    except CgradError:
+        return None
 
 
-def graph_html(graph: Graph, result: Result | None = None) -> str:
+def graph_html(function: Function, result: Result | None = None) -> str:
     """The graph for an HTML cell: its SVG, else its DOT text (up to
     :data:`DOT_SHOWN` nodes) in a ``<pre>``."""
-    svg = graph_svg(graph, result)
+    svg = graph_svg(function, result)
     if svg is not None:
         return f'<div class="cgrad-graph">{svg}</div>'
+    graph = function.graph
     if len(graph) > DOT_SHOWN:
         return (
-            f"<p>a graph of {len(graph):,} nodes, too big to show as text here "
+            f"<p>a graph of {len(graph):,} nodes, too big to show here "
             "(cgrad graph --format dot writes it)</p>"
         )
     return f'<pre class="cgrad-dot">{escape(dot(graph, result))}</pre>'
 
 
-def function_html(function: Any) -> str:
+def function_html(function: Function) -> str:
     """A compiled :class:`cgrad.Function`: its expression, inputs and graph."""
-    graph: Graph = function.graph
+    graph = function.graph
     inputs = ", ".join(function.inputs) or "none"
     nodes = sum(graph.reachable())
     return (
         '<div class="cgrad-function">'
         f"<p><code>{escape(function.source)}</code></p>"
         f"<p>inputs: {escape(inputs)}; {nodes} node{'' if nodes == 1 else 's'}</p>"
-        f"{graph_html(graph)}</div>"
+        f"{graph_html(function)}</div>"
     )
 
 
@@ -90,7 +96,7 @@ def result_html(result: Result) -> str:
         parts.append(f"<ul>{items}</ul>")
     if point:
         assert result.graph is not None  # (point says so)
-        parts.append(graph_html(result.graph, result))
+        parts.append(graph_html(Function(result.graph), result))
     parts.append("</div>")
     return "".join(parts)
 
