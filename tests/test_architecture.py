@@ -8,6 +8,7 @@ import inside a function counts as much as one at the top of a module.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -67,12 +68,34 @@ def layer_of(module: str) -> int:
     return best
 
 
-def imported_modules(module: str) -> set[str]:
-    """The cgrad modules ``module`` imports, anywhere in its source."""
+# Jupyter's display hooks (``_repr_html_`` and the like) on the library's
+# objects: the one place the library may import a view, and only the
+# notebook's, lazily (Jupyter calls them on the object; a script never
+# does). The import runs upward by design, so it is checked apart, by
+# test_display_hooks_import_only_the_notebook_view.
+DISPLAY_HOOK = re.compile(r"_repr_\w+_")
+NOTEBOOK_VIEW = "cgrad.views.notebook"
+
+
+def display_hooks(tree: ast.AST) -> list[ast.FunctionDef]:
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and DISPLAY_HOOK.fullmatch(node.name)
+    ]
+
+
+def imported_modules(module: str, hooks: bool = False) -> set[str]:
+    """The cgrad modules ``module`` imports, anywhere in its source but its
+    display hooks (``hooks``: only in those)."""
     path = MODULES[module]
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    in_hooks = {id(node) for hook in display_hooks(tree) for node in ast.walk(hook)}
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
+        if (id(node) in in_hooks) != hooks:
+            continue
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names if alias.name.startswith("cgrad"))
         elif isinstance(node, ast.ImportFrom):
@@ -100,6 +123,15 @@ def test_imports_run_one_way(module):
         if layer_of(target) > layer_of(module)
     )
     assert not upward, f"{module} ({LAYERS[layer_of(module)][0]}) imports upward: {upward}"
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_display_hooks_import_only_the_notebook_view(module):
+    imported = imported_modules(module, hooks=True)
+    assert imported <= {NOTEBOOK_VIEW}, f"{module}'s display hooks import {sorted(imported)}"
+    if imported:
+        # ...and only the library's own modules have them, never a view's.
+        assert layer_of(module) < layer_of(NOTEBOOK_VIEW)
 
 
 def test_no_import_cycles():

@@ -11,14 +11,15 @@ import subprocess
 import pytest
 
 import cgrad
+from cgrad.numerals import format_short
 from cgrad.views.drawings import dot, mermaid
 
 # One line per statement; anything else in the text fails the parse below.
 DOT_NODE = re.compile(r'  n(\d+) \[label="((?:[^"\\\n]|\\.)*)"(, [^\n]*)?\];')
-DOT_EDGE = re.compile(r"  n(\d+) -> n(\d+)( \[style=dashed\])?;")
+DOT_EDGE = re.compile(r'  n(\d+) -> n(\d+)(?: \[(style=dashed)?(?:, )?(?:label="([^"\\]*)")?\])?;')
 DOT_HEADER = ("digraph cgrad {", "  rankdir=BT;", "  node [", "  edge [")
 MERMAID_NODE = re.compile(r'  n(\d+)\["([^"\n]*)"\]')
-MERMAID_EDGE = re.compile(r"  n(\d+) --> n(\d+)")
+MERMAID_EDGE = re.compile(r"  n(\d+) -->(?:\|([^|\n]*)\|)? n(\d+)")
 MERMAID_CLASS = re.compile(r"  class (n\d+(?:,n\d+)*) (input|const|output|unused)")
 
 # A comment inside parentheses carries anything into a node's label: quotes,
@@ -67,7 +68,7 @@ def parse_mermaid(text: str) -> tuple[dict[int, str], list[tuple[int, int]], dic
             assert node_id not in nodes
             nodes[node_id] = match[2]
         elif match := MERMAID_EDGE.fullmatch(line):
-            edges.append((int(match[1]), int(match[2])))
+            edges.append((int(match[1]), int(match[3])))
         elif match := MERMAID_CLASS.fullmatch(line):
             classes[match[2]] = [int(n[1:]) for n in match[1].split(",")]
         else:
@@ -121,7 +122,7 @@ def test_golden_dot_of_a_shared_node():
             "digraph cgrad {",
             "  rankdir=BT;",
             '  node [shape=box, style=rounded, fontname="Helvetica", fontsize=11];',
-            "  edge [color=gray40, arrowsize=0.7];",
+            '  edge [color=gray40, arrowsize=0.7, fontname="Helvetica", fontsize=10];',
             '  n0 [label="@0 input\\nx\\n= 0.5\\ngrad 3.0806", style="filled", shape=ellipse, '
             "fillcolor=lightblue];",
             '  n1 [label="@1 input\\ny\\n= 2\\ngrad 0.770151", style="filled", shape=ellipse, '
@@ -130,11 +131,11 @@ def test_golden_dot_of_a_shared_node():
             '  n3 [label="@3 sin\\nsin(x*y)\\n= 0.841471\\ngrad 1", style="rounded"];',
             '  n4 [label="@4 add\\nx*y + sin(x*y)\\n= 1.84147\\ngrad 1", style="rounded", '
             "peripheries=2, color=firebrick, penwidth=2];",
-            "  n0 -> n2;",
-            "  n1 -> n2;",
-            "  n2 -> n3;",
-            "  n2 -> n4;",
-            "  n3 -> n4;",
+            '  n0 -> n2 [label="2"];',
+            '  n1 -> n2 [label="0.5"];',
+            '  n2 -> n3 [label="0.540302"];',
+            '  n2 -> n4 [label="1"];',
+            '  n3 -> n4 [label="1"];',
             "}",
             "",
         ]
@@ -151,11 +152,11 @@ def test_golden_mermaid_of_a_shared_node():
             '  n2["@2 mul<br/>x*y<br/>= 1<br/>grad 1.5403"]',
             '  n3["@3 sin<br/>sin(x*y)<br/>= 0.841471<br/>grad 1"]',
             '  n4["@4 add<br/>x*y + sin(x*y)<br/>= 1.84147<br/>grad 1"]',
-            "  n0 --> n2",
-            "  n1 --> n2",
-            "  n2 --> n3",
-            "  n2 --> n4",
-            "  n3 --> n4",
+            "  n0 -->|2| n2",
+            "  n1 -->|0.5| n2",
+            "  n2 -->|0.540302| n3",
+            "  n2 -->|1| n4",
+            "  n3 -->|1| n4",
             "  classDef input fill:#dbeafe,stroke:#1d4ed8",
             "  classDef output stroke:#b22222,stroke-width:3px",
             "  classDef const color:#6b7280,stroke:#9ca3af",
@@ -227,8 +228,10 @@ def test_mermaid_has_a_statement_per_node_and_per_use(text, with_result):
 
 def test_each_use_is_an_edge():
     graph, result = drawn("x*x", x=3)
-    assert "  n0 -> n1;\n  n0 -> n1;\n" in dot(graph, result)
-    assert "  n0 --> n1\n  n0 --> n1\n" in mermaid(graph, result)
+    assert '  n0 -> n1 [label="3"];\n  n0 -> n1 [label="3"];\n' in dot(graph, result)
+    assert "  n0 -->|3| n1\n  n0 -->|3| n1\n" in mermaid(graph, result)
+    assert "  n0 -> n1;\n  n0 -> n1;\n" in dot(graph)
+    assert "  n0 --> n1\n  n0 --> n1\n" in mermaid(graph)
 
 
 def test_a_node_the_output_does_not_use_is_dashed():
@@ -394,3 +397,123 @@ def test_graphviz_renders_every_node(text):
 
 def test_the_balanced_sum_has_2000_nodes():
     assert len(cgrad.compile(balanced_sum(500)).graph) == 2000
+
+
+# --------------------------------------------------------------------------
+# Edge labels: each edge's local derivative, when values are given
+
+
+def dot_edge_labels(text: str) -> list[tuple[int, int, str | None]]:
+    return [
+        (int(m[1]), int(m[2]), m[4]) for line in text.split("\n") if (m := DOT_EDGE.fullmatch(line))
+    ]
+
+
+def mermaid_edge_labels(text: str) -> list[tuple[int, int, str | None]]:
+    return [
+        (int(m[1]), int(m[3]), m[2])
+        for line in text.split("\n")
+        if (m := MERMAID_EDGE.fullmatch(line))
+    ]
+
+
+def engine_locals(text: str, point: dict[str, float]) -> dict[tuple[int, int, int], str]:
+    """(operand, consumer, argument) -> the local derivative the backward
+    pass multiplied by, as the drawings print numbers."""
+    from cgrad.explain import passes
+
+    f = cgrad.compile(text)
+    trace = passes(f, f.evaluate(point))
+    return {
+        (edge.operand, step.node, edge.position): format_short(edge.local)
+        for step in trace.backward
+        for edge in step.edges
+    }
+
+
+@pytest.mark.parametrize("text", EXPRESSIONS)
+@pytest.mark.parametrize("labels", [dot_edge_labels, mermaid_edge_labels])
+def test_each_edge_is_labelled_with_its_local_derivative(text, labels):
+    f = cgrad.compile(text)
+    point = dict.fromkeys(f.inputs, 1.5)
+    draw = dot if labels is dot_edge_labels else mermaid
+    found = labels(draw(f.graph, f.evaluate(point)))
+    assert all(label is not None for _, _, label in found)  # every edge, constants' too
+    # Edges come consumer by consumer, each in argument order.
+    argument = {}
+    positions = []
+    for operand, consumer, _ in found:
+        argument[consumer] = argument.get(consumer, -1) + 1
+        positions.append((operand, consumer, argument[consumer]))
+    labelled = {key: label for key, (_, _, label) in zip(positions, found, strict=True)}
+    expected = engine_locals(text, point)  # the edges that carry a gradient
+    assert {key: labelled[key] for key in expected} == expected
+    # Without values, edges are as before: no labels.
+    assert all(label is None for _, _, label in labels(draw(f.graph)))
+
+
+def test_graphviz_reads_the_edge_labels():
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz dot is not installed")
+    text = "x*x + sin(x*y)"
+    f = cgrad.compile(text)
+    point = {"x": 0.5, "y": 2.0}
+    plain = subprocess.run(
+        ["dot", "-Tplain"],
+        input=dot(f.graph, f.evaluate(point)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert plain.returncode == 0, plain.stderr
+    # "edge tail head n x1 y1 ... xn yn label xl yl style color"
+    read = sorted(
+        (int(fields[1][1:]), int(fields[2][1:]), fields[4 + 2 * int(fields[3])])
+        for line in plain.stdout.splitlines()
+        if (fields := line.split())[0] == "edge"
+    )
+    expected = sorted((a, b, label) for (a, b, _), label in engine_locals(text, point).items())
+    assert read == expected  # x*x: two edges from x, each with its own label
+
+
+TREE = """\
+@5 add x*x + sin(x*y)  = 1.09147  grad 1
+├── @1 mul x*x  = 0.25  grad 1  ∂@5/∂@1 = 1
+│   ├── @0 input x  = 0.5  grad 2.0806  ∂@1/∂@0 = 0.5
+│   └── @0 input x  (shared, drawn above)  ∂@1/∂@0 = 0.5
+└── @4 sin sin(x*y)  = 0.841471  grad 1  ∂@5/∂@4 = 1
+    └── @3 mul x*y  = 1  grad 0.540302  ∂@4/∂@3 = 0.540302
+        ├── @0 input x  (shared, drawn above)  ∂@3/∂@0 = 2
+        └── @2 input y  = 2  grad 0.270151  ∂@3/∂@2 = 0.5
+6 nodes, 1 shared
+"""
+
+
+def test_the_tree_shows_edge_labels_when_asked(cli):
+    result = cli("graph", "x*x + sin(x*y)", "x=0.5", "y=2", "--edge-labels")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == TREE
+    expected = engine_locals("x*x + sin(x*y)", {"x": 0.5, "y": 2.0})
+    shown = re.findall(r"∂@(\d+)/∂@(\d+) = (\S+)", result.stdout)
+    assert {(int(b), int(a), v) for a, b, v in shown} == {
+        (operand, consumer, v) for (operand, consumer, _), v in expected.items()
+    }
+    plain = cli("graph", "x*x + sin(x*y)", "x=0.5", "y=2")
+    assert "∂" not in plain.stdout
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["x*y", "--edge-labels"],
+         "cgrad: error: --edge-labels needs a point: a value for every input\n"),
+        (["x*y", "x=1", "y=2", "--edge-labels", "--format", "json"],
+         "cgrad: error: --edge-labels labels the lines of the tree; JSON has no lines\n"),
+        (["x*y", "x=1", "y=2", "--edge-labels", "--format", "html", "-o", "page.html"],
+         "cgrad: error: --edge-labels labels the lines of the tree; the page labels its edges\n"),
+    ],
+)  # fmt: skip
+def test_edge_labels_errors(cli, arguments, message):
+    result = cli("graph", *arguments)
+    assert result.exit_code == 2
+    assert result.stderr == message

@@ -267,12 +267,14 @@ def _passes_document(graph, passes) -> dict:
         "backward": [
             {
                 "node": step.node,
+                "label": graph.label(step.node),
                 "gradient": json_number(step.gradient),
                 "terms": [json_number(term) for term in step.terms],
                 "edges": [
                     {
                         "to": edge.operand,
                         "argument": edge.position,
+                        "formula": edge.formula,
                         "local": json_number(edge.local),
                         "product": json_number(edge.product),
                     }
@@ -366,10 +368,16 @@ def test_the_cli_writes_the_views_of_a_graph_exactly(cli, tmp_path):
     assert len(parsed["steps"]["backward"]) == len(function.graph) - 3_000  # not constants
 
 
-def test_steps_json_of_many_points_is_refused_before_anything_is_written(cli):
-    result = cli("eval", "x*y", "x=1", "y=2", "--mode", "forward", "--steps", "--json")
-    assert result.exit_code == 2
-    assert json.loads(result.stdout)["error"]["type"] == "usage_error"
+def test_steps_of_many_points_are_refused_before_any_is_made():
+    from cgrad.explain import backward_steps, forward_steps, tangent_steps
+
+    f = cgrad.compile("x*y")
+    many = f.evaluate(x=[1.0, 2.0], y=2.0)
+    for steps in (forward_steps, backward_steps):
+        with pytest.raises(cgrad.InputError, match="one point, not for arrays"):
+            steps(f, many)  # not when the first step is read
+    with pytest.raises(cgrad.InputError, match="one point, not for arrays"):
+        tangent_steps(f, f.evaluate(x=[1.0, 2.0], y=2.0, mode="forward"))
 
 
 def test_a_derivative_pickles_with_its_formula():

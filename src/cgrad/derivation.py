@@ -34,6 +34,7 @@ from .ops import MINUS_ONE, ONE, OPS, Fixity, Op
 from .symbolic.canonical import canonical
 from .symbolic.formulas import node_values
 from .symbolic.nodes import Builder, Namespace, Sym
+from .symbolic.printed import printed_local
 from .symbolic.printing import binding_prefix, program_statements
 
 # Steps written out by default (the rest are counted).
@@ -373,11 +374,7 @@ class _RuleNames:
             d = "d" if len(letters) == 1 else "∂"
             parts = []
             for position in needed:
-                rule = op.printed_rule(op.derivative(position))
-                # Simplified, as the answer is: 1 + tan(x)^2, not 1 + t1*t1.
-                local = canonical(
-                    builder, [builder.lift(rule(Namespace(builder), out, *arguments))]
-                )[0]
+                local = printed_local(builder, op, out, arguments, position)
                 derivative = where_text(program_statements(local, prefix=self.prefix))
                 parts.append(f"{d}/{d}{letters[position]} {written} = {derivative}")
             self.made[key] = "; ".join(parts)

@@ -268,6 +268,18 @@ class Function:
         """What Jupyter shows: :meth:`latex` as inline math."""
         return f"${self.latex()}$"
 
+    def _repr_html_(self) -> str:
+        """What Jupyter shows first: the expression, its inputs and its graph."""
+        from .views.notebook import function_html  # only a notebook asks
+
+        return function_html(self)
+
+    def _repr_svg_(self) -> str | None:
+        """The graph as SVG (None until an SVG renderer is installed)."""
+        from .views.notebook import graph_svg  # only a notebook asks
+
+        return graph_svg(self)
+
     def plan(self, wrt: Sequence[str] | None = None) -> Plan:
         """The plan of the passes for the partials by ``wrt`` (all inputs if
         None): its forward and backward steps, and which nodes the output

@@ -196,6 +196,13 @@ class Op:
             return partial(self.derivatives[0], index=index)
         return self.derivatives[index]
 
+    def local_at(self, index: int, out: Any, arguments: Sequence) -> float:
+        """The local derivative d out / d argument ``index`` at one point,
+        as the backward pass computes it (a NaN or an inf is a value here:
+        the evaluation has warned of it, so numpy's warnings are silenced)."""
+        with np.errstate(all="ignore"):
+            return float(self.derivative(index)(NUMERIC, out, *arguments))
+
     def printed_rule(self, rule: Rule) -> Rule:
         """The rule a formula prints in place of ``rule`` (one of
         ``derivatives``): itself, unless ``printed`` gives another."""

@@ -26,7 +26,7 @@ from ..ops import NUMERIC, OPS, POINT_TESTS
 from .chunks import chunkable, evaluate_in_chunks
 from .diagnostics import Diagnostics, EvaluationWarning
 from .floats import walk_on_floats
-from .graph import INPUT
+from .graph import INPUT, Graph
 from .passes import Plan, backward, forward, forward_mode
 from .runner import Runner
 
@@ -48,6 +48,14 @@ class Result:
     # d output / d node) when the backward pass ran, else None.
     node_values: list = field(default_factory=list, repr=False)
     node_gradients: list | None = field(default=None, repr=False)
+    # The graph evaluated, for a notebook to draw (None where unknown).
+    graph: Graph | None = field(default=None, repr=False)
+
+    def _repr_html_(self) -> str:
+        """What Jupyter shows: the value and partials, and the graph."""
+        from ..views.notebook import result_html  # only a notebook asks
+
+        return result_html(self)
 
 
 def evaluate(runner: Runner, inputs: Mapping[str, object], mode: Mode = "reverse") -> Result:
@@ -73,7 +81,7 @@ def evaluate(runner: Runner, inputs: Mapping[str, object], mode: Mode = "reverse
             columns = evaluate_in_chunks(runner, arrays, shape)
             if columns is not None:
                 gradient = dict(zip(runner.plan.wrt, columns[1:], strict=True))
-                return Result(value=columns[0], gradient=gradient)  # type: ignore[arg-type]
+                return Result(value=columns[0], gradient=gradient, graph=graph)  # type: ignore[arg-type]
         return evaluate_whole(runner, arrays, shape, mode)
 
 
@@ -121,7 +129,7 @@ def evaluate_point(runner: Runner, point: list[float]) -> Result | None:
     for node_id, at, operands in plan.kink_steps:
         if at(POINT_TESTS, values[node_id], *[values[i] for i in operands]):
             return None
-    return Result(value, gradient, (), values, adjoints)
+    return Result(value, gradient, (), values, adjoints, graph)
 
 
 def evaluate_whole(
@@ -147,6 +155,7 @@ def evaluate_whole(
         warnings=_warnings(plan, arrays, values, value, gradient, shape),
         node_values=values,
         node_gradients=adjoints,
+        graph=graph,
     )
 
 

@@ -30,11 +30,14 @@ from .parameters import Expression, Json, Variables, Wrt, full_option
 
 if TYPE_CHECKING:
     from ..autodiff.evaluation import Result
-    from ..explain import BackwardStep, ForwardStep
+    from ..explain import BackwardStep, ForwardStep, TangentStep
     from ..function import Function
 
-    # The forward and the backward steps of --steps, made as they are read.
-    StepIterators = tuple[Iterator[ForwardStep], Iterator[BackwardStep]]
+    # The forward and the backward steps of --steps (or per input, the
+    # steps of its tangent pass), made as they are read.
+    StepIterators = tuple[
+        Iterator[ForwardStep], Iterator[BackwardStep] | dict[str, Iterator[TangentStep]]
+    ]
 
 MODES = ("reverse", "forward")
 
@@ -73,7 +76,8 @@ StepsOption = Annotated[
     typer.Option(
         "--steps",
         help="Show the forward pass and the backward pass node by node: each local "
-        "derivative, the gradient it multiplies, and the sums where paths meet.",
+        "derivative as its formula and value, the gradient it multiplies, and the sums "
+        "where paths meet (with --mode forward: a tangent pass per input).",
     ),
 ]
 HessianOption = Annotated[
@@ -113,20 +117,21 @@ def eval_command(
     passes_by: Literal["reverse", "forward"] = (
         "forward" if choose("--mode", mode, MODES) == "forward" else "reverse"
     )
-    if steps and passes_by == "forward":
-        raise UsageError(
-            "--steps shows the backward pass, which --mode forward does not run",
-            hint="leave out --mode forward",
-        )
     if html is not None:
         _check_page_asked(function, html, passes_by)
     result = function.evaluate(inputs, wrt=split_wrt(wrt), mode=passes_by)
     passes = None
     if steps:
-        from ..explain import backward_steps, forward_steps  # only --steps needs them
+        from ..explain import backward_steps, forward_steps, tangent_steps  # only --steps
 
-        # Checked before anything is written; the steps are made as written.
-        passes = (forward_steps(function, result), backward_steps(function, result))
+        # Checked before anything is written; the steps are made as written:
+        # the backward pass, or in forward mode a tangent pass per input.
+        later = (
+            tangent_steps(function, result)
+            if passes_by == "forward"
+            else backward_steps(function, result)
+        )
+        passes = (forward_steps(function, result), later)
     matrix = None
     if hessian:
         matrix, more = function.hessian(inputs, list(result.gradient), result.warnings)
@@ -177,7 +182,11 @@ def _print_evaluation(
     limit = None if full else GRAPH_TREE_LIMIT if graph else TREE_LIMIT
     body = None
     if passes is not None:
-        trace = Passes(tuple(passes[0]), tuple(passes[1]))
+        forward, later = passes
+        if isinstance(later, dict):
+            trace = Passes(tuple(forward), tangents={n: tuple(s) for n, s in later.items()})
+        else:
+            trace = Passes(tuple(forward), tuple(later))
         body = passes_report(function.graph, trace, None if full else STEPS_LIMIT)
     report = evaluation_report(
         function.graph, inputs, result, tree_limit=limit, body=body, hessian=matrix

@@ -35,9 +35,19 @@ EXAMPLES = """
   cgrad graph "x*y + sin(x*y)" x=0.5 y=2      [dim]# with values and gradients[/dim]
   cgrad graph "x*y + sin(x*y)" x=0.5 y=2 --paths x
   cgrad graph "(x+y)*z" x=1 y=2 z=3 --format dot | dot -Tsvg > graph.svg
+  cgrad graph "x*x + sin(x*y)" x=0.5 y=2 --edge-labels   [dim]# local derivatives[/dim]
   cgrad graph "(x+y)*z" --format mermaid      [dim]# paste into Markdown[/dim]
   cgrad graph "(x+y)*z" x=1 y=2 z=3 --format html -o page.html   [dim]# step through it[/dim]
 """
+
+EdgeLabelsOption = Annotated[
+    bool,
+    typer.Option(
+        "--edge-labels",
+        help="Tree: end each line with the local derivative of the edge that leads to "
+        "it (needs values; DOT and Mermaid label their edges whenever values are given).",
+    ),
+]
 
 
 # The command's own parameters (the shared ones are in parameters.py).
@@ -86,16 +96,17 @@ def graph_command(
             f"{PATHS_FULL_LIMIT:,} paths, not {PATHS_LIMIT}."
         ),
     ] = False,
+    edge_labels: EdgeLabelsOption = False,
 ) -> None:
     """Show the computational graph of an expression: each node once, shared
     nodes with several consumers. Given a value for every input, each node
-    also shows its value and its gradient (d output / d node).
-    """
+    also shows its value and its gradient (d output / d node)."""
     output_format = choose("--format", output_format, FORMATS)
     _check_output(output, output_format)
     function, line, options = read_command_line(context, expression, variables)
     if paths_to is not None:
         _check_paths_asked(function, line, output_format, paths_to)
+    _check_edge_labels_asked(function, line, output_format, edge_labels)
     if output_format == "html":
         _write_page(function, line, options, paths_to, output)
         return
@@ -117,7 +128,7 @@ def graph_command(
             write_pieces(chain(graph_json_pieces(graph, result), ["\n"]))
         return
     shown = paths_report(graph, found, full=full) if found is not None else None
-    report = graph_report(graph, result, None if full else TREE_LIMIT, shown)
+    report = graph_report(graph, result, None if full else TREE_LIMIT, shown, edge_labels)
     stdout_console().print(report, soft_wrap=True)
 
 
@@ -164,3 +175,17 @@ def _check_paths_asked(
             + " ".join(f"{name}=1" for name in function.inputs[:NAMES_SHOWN])
             + (" ..." if len(function.inputs) > NAMES_SHOWN else ""),
         )
+
+
+def _check_edge_labels_asked(
+    function: Function, line: CommandLine, output_format: str, asked: bool
+) -> None:
+    """``--edge-labels`` (if ``asked``) needs lines to end (not JSON) and a point."""
+    if not asked:
+        return
+    if output_format == "json":
+        raise UsageError("--edge-labels labels the lines of the tree; JSON has no lines")
+    if output_format == "html":
+        raise UsageError("--edge-labels labels the lines of the tree; the page labels its edges")
+    if not line.values and function.inputs:
+        raise UsageError("--edge-labels needs a point: a value for every input")

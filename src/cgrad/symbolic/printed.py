@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..errors import InputError, join_names
+from ..ops import Op
+from .canonical import canonical
 from .latex import derivative_title, latex_formula, latex_names, latex_statements
-from .nodes import Sym
+from .nodes import Builder, Namespace, Sym
 from .printing import binding_prefix, program_statements
 
 # The most a request for derivatives of order 3 or more may ask: its order
@@ -50,6 +52,16 @@ def check_order_size(order: int, nodes: int) -> None:
             "the derivatives asked for are too big to print",
             hint="ask for a lower order, or fewer inputs with --wrt",
         )
+
+
+def printed_local(
+    builder: Builder, op: Op, out: Sym, arguments: Sequence[Sym], position: int
+) -> Sym:
+    """d ``out`` / d argument ``position`` of ``op`` (``out`` is ``op`` of
+    ``arguments``), from the table's rule as formulas print it, simplified
+    as an answer is: ``1 + tan(u)^2``, not ``1 + t1*t1``."""
+    rule = op.printed_rule(op.derivative(position))
+    return canonical(builder, [builder.lift(rule(Namespace(builder), out, *arguments))])[0]
 
 
 class Printed:
@@ -156,4 +168,5 @@ __all__ = [
     "Printed",
     "check_order",
     "check_order_size",
+    "printed_local",
 ]

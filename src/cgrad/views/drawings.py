@@ -4,6 +4,8 @@ Both are pure: they return the text and print nothing. Each node is drawn
 once and each use of it is an edge from operand to consumer, so a shared node
 has several out-edges and ``x*x`` has two edges from x. The node labels say
 what the text tree of :func:`cgrad.views.terminal_tree.graph_tree` says, a line at a time.
+With values, each edge is labelled with its local derivative, d consumer /
+d operand at the point (``x*x`` has two edges, each with its own).
 
 Everything is a loop over the node list (no recursion), and a node costs the
 same whatever the size of the graph (``Graph.label`` reads only the ends of a
@@ -20,6 +22,7 @@ import numpy as np
 from ..autodiff.evaluation import Result
 from ..autodiff.graph import CONSTANT, INPUT, Graph
 from ..numerals import format_short
+from ..ops import OPS
 from .json_documents import joined_pieces
 from .node_names import binding_names
 
@@ -65,6 +68,29 @@ def _node_labels(graph: Graph, result: Result | None, escape, newline: str) -> I
         yield newline.join(lines)
 
 
+def edge_locals(graph: Graph, result: Result | None) -> Iterator[list[str | None]]:
+    """Per node, in id order, the local derivative of each of its edges
+    (d node / d operand, by argument position) as text, or None where a
+    value is unknown (all of them, without a point)."""
+    values, _ = _node_numbers(graph, result)
+    for node_id, used in enumerate(graph.columns.operands):
+        yield [None] * len(used) if values is None else node_locals(graph, values, node_id)
+
+
+def node_locals(graph: Graph, values: list, node_id: int) -> list[str | None]:
+    """The local derivative of each edge of ``node_id`` at the point of
+    ``values`` (one number per node), as text; None where a value is unknown."""
+    used = graph.columns.operands[node_id]
+    if not used:  # an input or a constant
+        return []
+    arguments = [values[i] for i in used]
+    out = values[node_id]
+    if out is None or any(a is None for a in arguments):
+        return [None] * len(used)
+    op = OPS[graph.columns.ops[node_id]]
+    return [format_short(op.local_at(k, out, arguments)) for k in range(len(used))]
+
+
 def _joined(lines: Iterator[str]) -> Iterator[str]:
     """``lines``, each ended by a newline, in pieces of a few thousand."""
     return chain(joined_pieces(lines, "\n"), ["\n"])
@@ -77,13 +103,14 @@ _DOT_HEADER = [
     "digraph cgrad {",
     "  rankdir=BT;",
     '  node [shape=box, style=rounded, fontname="Helvetica", fontsize=11];',
-    "  edge [color=gray40, arrowsize=0.7];",
+    '  edge [color=gray40, arrowsize=0.7, fontname="Helvetica", fontsize=10];',
 ]
 
 
 def dot(graph: Graph, result: Result | None = None) -> str:
     """The graph in Graphviz DOT, inputs at the bottom and the output at the
-    top; with ``result``, each node also shows its value and gradient."""
+    top; with ``result``, each node also shows its value and gradient, and
+    each edge its local derivative."""
     return "".join(dot_pieces(graph, result))
 
 
@@ -104,9 +131,13 @@ def _dot_lines(graph: Graph, result: Result | None) -> Iterator[str]:
         if attributes is None:
             attributes = styles[kind] = _dot_style(graph, node_id, op, reachable[node_id])
         yield f'  n{node_id} [label="{label}"{attributes}];'
-    for node_id, used in enumerate(operands):
-        edge = " [style=dashed]" if not reachable[node_id] else ""
-        for operand in used:
+    for node_id, (used, locals_) in enumerate(
+        zip(operands, edge_locals(graph, result), strict=True)
+    ):
+        dashed = ["style=dashed"] if not reachable[node_id] else []
+        for operand, local in zip(used, locals_, strict=True):
+            labelled = dashed if local is None else [*dashed, f'label="{local}"']
+            edge = f" [{', '.join(labelled)}]" if labelled else ""
             yield f"  n{operand} -> n{node_id}{edge};"
     yield "}"
 
@@ -150,7 +181,8 @@ _MERMAID_ESCAPES = [("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")
 
 def mermaid(graph: Graph, result: Result | None = None) -> str:
     """The graph as a Mermaid flowchart, inputs at the bottom and the output
-    at the top; with ``result``, each node also shows its value and gradient."""
+    at the top; with ``result``, each node also shows its value and
+    gradient, and each edge its local derivative."""
     return "".join(mermaid_pieces(graph, result))
 
 
@@ -166,9 +198,12 @@ def _mermaid_lines(graph: Graph, result: Result | None) -> Iterator[str]:
     labels = _node_labels(graph, result, _mermaid_escape, "<br/>")
     for node_id, label in enumerate(labels):
         yield f'  n{node_id}["{label}"]'
-    for node_id, used in enumerate(operands):
-        for operand in used:
-            yield f"  n{operand} --> n{node_id}"
+    for node_id, (used, locals_) in enumerate(
+        zip(operands, edge_locals(graph, result), strict=True)
+    ):
+        for operand, local in zip(used, locals_, strict=True):
+            arrow = "-->" if local is None else f"-->|{local}|"
+            yield f"  n{operand} {arrow} n{node_id}"
     yield from _MERMAID_CLASSES
     groups = {
         "input": (i for i, op in enumerate(ops) if op == INPUT),

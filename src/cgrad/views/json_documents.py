@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..derivation import Derivation, Formula
     from ..descent import Minimum, Step
     from ..errors import CgradError
-    from ..explain import BackwardStep, ForwardStep, Paths
+    from ..explain import BackwardStep, Edge, ForwardStep, Paths, TangentStep
     from ..function import Formulas
 
 
@@ -52,15 +52,26 @@ def _node_texts(graph: Graph, result: Result | None) -> Iterator[str]:
         )
 
 
-def passes_json_pieces(graph: Graph, forward: Iterable, backward: Iterable) -> Iterator[str]:
+def passes_json_pieces(
+    graph: Graph, forward: Iterable, later: Iterable | Mapping[str, Iterable]
+) -> Iterator[str]:
     """The ``"steps"`` object of ``eval --steps --json``, of the steps
-    ``forward`` and ``backward`` (see :func:`cgrad.explain.forward_steps`),
-    in pieces, as :func:`graph_json_pieces`."""
+    ``forward`` and ``later`` (see :func:`cgrad.explain.forward_steps`):
+    the backward steps, or per input the steps of its tangent pass
+    (``"tangent"``), in pieces, as :func:`graph_json_pieces`."""
     yield '{"forward": ['
     yield from joined_pieces(map(_forward_text, forward, repeat(graph)))
-    yield '], "backward": ['
-    yield from joined_pieces(map(_backward_text, backward))
-    yield "]}"
+    if not isinstance(later, Mapping):
+        yield '], "backward": ['
+        yield from joined_pieces(map(_backward_text, later, repeat(graph)), piece=_STEPS_PIECE)
+        yield "]}"
+        return
+    yield '], "tangent": {'
+    for index, (name, steps) in enumerate(later.items()):
+        yield f"{', ' if index else ''}{_string(name)}: ["
+        yield from joined_pieces(map(_tangent_text, steps, repeat(graph)), piece=_STEPS_PIECE)
+        yield "]"
+    yield "}}"
 
 
 def _forward_text(step: ForwardStep, graph: Graph) -> str:
@@ -70,27 +81,41 @@ def _forward_text(step: ForwardStep, graph: Graph) -> str:
     )
 
 
-def _backward_text(step: BackwardStep) -> str:
+def _backward_text(step: BackwardStep, graph: Graph) -> str:
     terms = ", ".join(map(_number_json, step.terms))
-    edges = ", ".join(
-        f'{{"to": {edge.operand}, "argument": {edge.position}, '
-        f'"local": {_number_json(edge.local)}, "product": {_number_json(edge.product)}}}'
-        for edge in step.edges
-    )
+    edges = ", ".join(_edge_text("to", edge) for edge in step.edges)
     return (
-        f'{{"node": {step.node}, "gradient": {_number_json(step.gradient)}, '
-        f'"terms": [{terms}], "edges": [{edges}]}}'
+        f'{{"node": {step.node}, "label": {_string(graph.label(step.node))}, '
+        f'"gradient": {_number_json(step.gradient)}, "terms": [{terms}], "edges": [{edges}]}}'
     )
 
 
-def joined_pieces(texts: Iterable[str], separator: str = ", ") -> Iterator[str]:
-    """``separator.join(texts)``, made and given in pieces of ``_PIECE``
-    texts, so that a million nodes' texts are never held at once."""
+def _tangent_text(step: TangentStep, graph: Graph) -> str:
+    edges = ", ".join(_edge_text("from", edge) for edge in step.edges)
+    return (
+        f'{{"node": {step.node}, "label": {_string(graph.label(step.node))}, '
+        f'"tangent": {_number_json(step.tangent)}, "edges": [{edges}]}}'
+    )
+
+
+def _edge_text(end: str, edge: Edge) -> str:
+    formula = "null" if edge.formula is None else _string(edge.formula)
+    return (
+        f'{{"{end}": {edge.operand}, "argument": {edge.position}, '
+        f'"formula": {formula}, '
+        f'"local": {_number_json(edge.local)}, "product": {_number_json(edge.product)}}}'
+    )
+
+
+def joined_pieces(texts: Iterable[str], separator: str = ", ", piece: int = 0) -> Iterator[str]:
+    """``separator.join(texts)``, made and given in pieces of ``piece``
+    texts (by default ``_PIECE``), so that a million nodes' texts are never
+    held at once."""
     batch: list[str] = []
     first = True
     for text in texts:
         batch.append(text)
-        if len(batch) == _PIECE:
+        if len(batch) == (piece or _PIECE):
             yield ("" if first else separator) + separator.join(batch)
             batch, first = [], False
     if batch:
@@ -114,6 +139,9 @@ def document_pieces(document: dict, more: Mapping[str, Iterable[str]]) -> Iterat
 # Texts (nodes, lines) per piece of streamed output: big enough that writing costs little
 # per node, small enough that a piece stays in the CPU cache.
 _PIECE = 4096
+# A step with its edges' formulas is several nodes' worth of text: fewer per
+# piece, so that its pieces are the size of the others.
+_STEPS_PIECE = _PIECE // 4
 
 
 def _ids(ids: tuple[int, ...]) -> str:

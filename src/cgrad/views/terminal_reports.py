@@ -45,10 +45,12 @@ def graph_report(
     result: Result | None,
     tree_limit: int | None,
     paths: RenderableType | None = None,
+    edge_labels: bool = False,
 ) -> Group:
-    """The text output of ``cgrad graph``: the tree, the paths to an input
-    when asked for, and the evaluation's warnings."""
-    parts: list[RenderableType] = [graph_tree(graph, result, tree_limit)]
+    """The text output of ``cgrad graph``: the tree (``edge_labels``: with
+    each edge's local derivative), the paths to an input when asked for,
+    and the evaluation's warnings."""
+    parts: list[RenderableType] = [graph_tree(graph, result, tree_limit, edge_labels)]
     if paths is not None:
         parts += [Text(), paths]
     if result is not None:

@@ -8,13 +8,14 @@ limit with a line that says how much more there is.
 
 from __future__ import annotations
 
+import math
 from typing import cast
 
 from rich.console import Group
 from rich.text import Text
 
 from ..autodiff.graph import CONSTANT, INPUT, Graph
-from ..explain import Passes, Paths
+from ..explain import Edge, Passes, Paths, TangentStep
 from ..numerals import format_short
 from ..ops import OPS
 from .node_names import binding_names
@@ -52,7 +53,8 @@ def _more(left_out: int, what: str, why: str = "--full shows them all") -> Text:
 
 
 def passes_report(graph: Graph, passes: Passes, limit: int | None = STEPS_LIMIT) -> Group:
-    """The forward pass, then the backward pass, as tables."""
+    """The forward pass, then the backward pass (or, in forward mode, a
+    tangent pass per input), as tables."""
     names = binding_names(graph)
     forward = passes.forward if limit is None else passes.forward[:limit]
     parts: list = [
@@ -73,18 +75,19 @@ def passes_report(graph: Graph, passes: Passes, limit: int | None = STEPS_LIMIT)
     ]
     if len(forward) < len(passes.forward):
         parts.append(_more(len(passes.forward) - len(forward), "nodes"))
-
+    if passes.tangents:
+        for name, steps in passes.tangents.items():
+            parts += [Text(), *_tangent_table(graph, name, steps, names, limit)]
+        return Group(*parts)
     backward = passes.backward if limit is None else passes.backward[:limit]
     rows = []
     for step in backward:
-        first = [_node_text(graph, step.node), _gradient_text(step.terms, step.gradient)]
-        if not step.edges:
-            rows.append([*first, "", "", ""])
-        for index, edge in enumerate(step.edges):
-            lead = first if index == 0 else ["", ""]
-            rows.append(
-                [*lead, f"@{edge.operand}", format_short(edge.local), format_short(edge.product)]
-            )
+        first = [
+            _node_text(graph, step.node),
+            _source(graph, step.node, names),
+            sum_text(step.terms, step.gradient),
+        ]
+        rows += _edge_rows(first, step.edges)
     parts += [
         Text(),
         Text("Backward pass: from the output back, each node sends", style="bold"),
@@ -93,9 +96,9 @@ def passes_report(graph: Graph, passes: Passes, limit: int | None = STEPS_LIMIT)
             style="bold",
         ),
         *aligned_table(
-            ["node", "gradient ∂f/∂node", "to", "local ∂node/∂to", "product"],
+            ["node", "source", "gradient ∂f/∂node", "to", "local derivative ∂node/∂to", "product"],
             rows,
-            right={3, 4},
+            right={5},
         ),
     ]
     if len(backward) < len(passes.backward):
@@ -103,14 +106,94 @@ def passes_report(graph: Graph, passes: Passes, limit: int | None = STEPS_LIMIT)
     return Group(*parts)
 
 
-def _gradient_text(terms: tuple[float, ...], gradient: float) -> str:
-    if not terms:
-        return f"{format_short(gradient)} (seed)"
+def _edge_rows(first: list[str], edges: tuple[Edge, ...]) -> list[list[str]]:
+    """A node's rows: ``first`` (its cells before the edges) on the first,
+    then one row per edge: the operand, the local derivative, the product."""
+    if not edges:
+        return [[*first, "", "", ""]]
+    blank = [""] * len(first)
+    return [
+        [
+            *(first if index == 0 else blank),
+            f"@{edge.operand}",
+            local_text(edge),
+            format_short(edge.product),
+        ]
+        for index, edge in enumerate(edges)
+    ]
+
+
+def local_text(edge: Edge) -> str:
+    """``∂sin(a)/∂a = cos(a) = 0.540302``: the local derivative's name, its
+    formula and its value (the formula alone where it is the value)."""
+    value = format_short(edge.local)
+    if edge.formula is None or edge.formula == value:
+        return f"{edge.written} = {value}"
+    return f"{edge.written} = {edge.formula} = {value}"
+
+
+def _tangent_table(
+    graph: Graph,
+    name: str,
+    steps: tuple[TangentStep, ...],
+    names: dict[int, str],
+    limit: int | None,
+) -> list:
+    """One input's tangent pass: per node, d node / d input as the sum of
+    what its operands bring (local derivative × the operand's tangent)."""
+    if not steps:
+        return [Text(f"Tangent pass for {name}: the output does not use {name} (∂f/∂{name} = 0)")]
+    shown = steps if limit is None else steps[:limit]
+    rows = []
+    for step in shown:
+        products = tuple(edge.product for edge in step.edges)
+        tangent = sum_text(products, step.tangent, seed=not step.edges)
+        rows += _edge_rows(
+            [_node_text(graph, step.node), _source(graph, step.node, names), tangent], step.edges
+        )
+    lines = [
+        Text(
+            f"Tangent pass for {name}: from {name} (tangent 1) up, each node adds up", style="bold"
+        ),
+        Text(f"local derivative × tangent ∂from/∂{name} of each operand it uses", style="bold"),
+        *aligned_table(
+            [
+                "node",
+                "source",
+                f"tangent ∂node/∂{name}",
+                "from",
+                "local derivative ∂node/∂from",
+                "product",
+            ],
+            rows,
+            right={5},
+        ),
+    ]
+    if len(shown) < len(steps):
+        lines.append(_more(len(steps) - len(shown), "nodes"))
+    return lines
+
+
+def sum_text(terms: tuple[float, ...], total: float, seed: bool | None = None) -> str:
+    """A gradient or a tangent from its terms: ``1 (seed)`` where nothing
+    was added (``seed``: default, when there are no terms), the total alone
+    for one term, else the sum with its signs, ``0.909297 − 0.832294 =
+    0.077003`` (a sum of more than :data:`TERMS_SHOWN` terms is counted)."""
+    if seed if seed is not None else not terms:
+        return f"{format_short(total)} (seed)"
     if len(terms) == 1:
-        return format_short(gradient)
+        return format_short(total)
     if len(terms) > TERMS_SHOWN:
-        return f"sum of {len(terms)} = {format_short(gradient)}"
-    return " + ".join(map(format_short, terms)) + f" = {format_short(gradient)}"
+        return f"sum of {len(terms)} = {format_short(total)}"
+    text = format_short(terms[0])
+    for term in terms[1:]:
+        # A negative term is subtracted: 0.9 − 0.8, not 0.9 + -0.8 (NaN has
+        # no sign to show: it is added).
+        if term < 0 or (term == 0 and math.copysign(1.0, term) < 0):
+            text += f" − {format_short(-term)}"
+        else:
+            text += f" + {format_short(term)}"
+    return f"{text} = {format_short(total)}"
 
 
 def paths_report(graph: Graph, paths: Paths, full: bool = False) -> Group:

@@ -1,0 +1,244 @@
+"""Notebook display: a Function and a Result show themselves as HTML (and
+the graph as SVG when the page's renderer is there, as DOT text until
+then), and docs/lecture.ipynb runs in a real kernel and shows the
+library's own numbers."""
+
+from __future__ import annotations
+
+import ast
+import html
+import json
+import re
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+import cgrad
+from cgrad.explain import passes, paths
+from cgrad.views.drawings import dot
+from cgrad.views.notebook import DOT_SHOWN, SVG_RENDERER
+
+LECTURE = Path(__file__).resolve().parents[1] / "docs" / "lecture.ipynb"
+
+
+@pytest.fixture
+def no_svg(monkeypatch):
+    """As before the page's renderer is merged: importing it fails."""
+    monkeypatch.setitem(sys.modules, SVG_RENDERER, None)
+
+
+@pytest.fixture
+def svg(monkeypatch):
+    """A stand-in for the page's renderer (graph_svg(function, result)) that
+    notes what it was asked."""
+    calls = []
+
+    def graph_svg(function, result=None):
+        calls.append((function.graph, result))
+        return f'<svg data-nodes="{len(function.graph)}"></svg>'
+
+    module = types.ModuleType(SVG_RENDERER)
+    module.graph_svg = graph_svg  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, SVG_RENDERER, module)
+    return calls
+
+
+# A comment carries markup into the source and the labels: it must be escaped.
+HOSTILE = "(x + y) * z # <b>bold</b> & 'quotes'"
+
+
+def test_a_function_shows_its_graph_as_dot_text_without_the_renderer(no_svg):
+    f = cgrad.compile(HOSTILE)
+    shown = f._repr_html_()
+    assert f"<code>{html.escape(HOSTILE)}</code>" in shown
+    assert "<p>inputs: x, y, z; 5 nodes</p>" in shown
+    assert f'<pre class="cgrad-dot">{html.escape(dot(f.graph))}</pre>' in shown
+    assert "<b>" not in shown
+    assert f._repr_svg_() is None  # no SVG to offer: Jupyter shows the HTML
+
+
+def test_a_function_shows_the_renderers_svg_when_there(svg):
+    f = cgrad.compile("(x+y)*z")
+    assert f._repr_svg_() == '<svg data-nodes="5"></svg>'
+    assert '<div class="cgrad-graph"><svg data-nodes="5"></svg></div>' in f._repr_html_()
+    assert svg == [(f.graph, None), (f.graph, None)]
+    result = f.evaluate(x=1, y=2, z=3)
+    assert '<svg data-nodes="5"></svg>' in result._repr_html_()
+    assert svg[-1] == (f.graph, result)  # drawn with the values and gradients
+
+
+def result_table(shown: str) -> tuple[str, list[list[str]]]:
+    value = re.search(r"<p>value <b>([^<]*)</b></p>", shown)
+    assert value is not None
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", shown)
+    return value[1], [list(row) for row in rows]
+
+
+def test_a_result_shows_the_librarys_numbers(no_svg):
+    f = cgrad.compile("a = x*y; a + sin(a) + z")
+    point = {"x": 0.3, "y": -1.7, "z": 2.5}
+    result = f.evaluate(point)
+    value, rows = result_table(result._repr_html_())
+    assert float(value) == result.value
+    assert [row[0] for row in rows] == list(result.gradient)
+    for name, given, partial in rows:
+        assert float(given) == point[name]
+        assert float(partial) == result.gradient[name]  # the shortest text that round-trips
+    assert html.escape(dot(f.graph, result)) in result._repr_html_()
+
+
+def test_a_result_of_many_points_shows_their_shapes_and_no_graph(no_svg):
+    f = cgrad.compile("x*y")
+    shown = f.evaluate(x=[1.0, 2.0, 3.0], y=2.0)._repr_html_()
+    value, rows = result_table(shown)
+    assert value == "an array of shape (3,)"
+    assert rows == [["x", "", "an array of shape (3,)"], ["y", "", "an array of shape (3,)"]]
+    assert "cgrad-dot" not in shown
+
+
+def test_a_results_warnings_are_shown(no_svg):
+    result = cgrad.compile("log(x)").evaluate(x=0.0)
+    [warning] = result.warnings
+    assert f"<li>warning: {html.escape(warning.message)}</li>" in result._repr_html_()
+
+
+def test_a_big_graph_is_not_put_in_a_notebook_as_text(no_svg):
+    f = cgrad.compile(" + ".join(f"sin(x*{k})" for k in range(1, DOT_SHOWN)))
+    assert len(f.graph) > DOT_SHOWN
+    shown = f._repr_html_()
+    assert f"<p>a graph of {len(f.graph):,} nodes, too big to show here" in shown
+    assert "digraph" not in shown
+
+
+def test_a_graph_the_renderer_refuses_is_shown_as_text(monkeypatch):
+    def refuse(function, result=None):
+        raise cgrad.InputError("the drawing shows graphs of up to 2 nodes")
+
+    module = types.ModuleType(SVG_RENDERER)
+    module.graph_svg = refuse  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, SVG_RENDERER, module)
+    f = cgrad.compile("x*y")
+    assert f._repr_svg_() is None
+    assert f'<pre class="cgrad-dot">{html.escape(dot(f.graph))}</pre>' in f._repr_html_()
+
+
+def test_formulas_show_as_latex():
+    found = cgrad.compile("x/(1 + x)").formulas()
+    assert found._repr_latex_() == f"${found.latex_text()}$"
+
+
+def test_the_library_loads_no_view_until_a_notebook_asks():
+    code = (
+        "import sys, cgrad\n"
+        "f = cgrad.compile('(x+y)*z'); r = f.evaluate(x=1, y=2, z=3); f.formulas()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('cgrad.views')))\n"
+        "r._repr_html_()\n"
+        "print('cgrad.views.notebook' in sys.modules)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines() == ["[]", "True"]
+
+
+# --------------------------------------------------------------------------
+# docs/lecture.ipynb, run in a kernel
+
+
+@pytest.fixture(scope="module")
+def lecture():
+    """The notebook as committed, and as executed now (one kernel)."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    committed = nbformat.read(LECTURE, as_version=4)
+    executed = nbformat.read(LECTURE, as_version=4)
+    client = nbclient.NotebookClient(
+        executed,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(LECTURE.parent)}},
+    )
+    client.execute()  # raises CellExecutionError if a cell fails
+    return committed, executed
+
+
+def text_of(cell) -> str:
+    """What a code cell printed and returned, as text."""
+    parts = []
+    for output in cell.outputs:
+        assert output.output_type != "error", output
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif "text/plain" in output.get("data", {}):
+            parts.append(output.data["text/plain"])
+    return "".join(parts)
+
+
+def tagged(notebook, tag: str):
+    [cell] = [c for c in notebook.cells if tag in c.metadata.get("tags", [])]
+    return cell
+
+
+NUMBER = re.compile(r"-?\d+\.\d+(?:e[-+]\d+)?|-?\d+e[-+]\d+")
+
+
+def numbers(text: str) -> list[float]:
+    return [float(n) for n in NUMBER.findall(text)]
+
+
+def test_the_lecture_runs_and_its_committed_outputs_are_todays(lecture):
+    committed, executed = lecture
+    for before, now in zip(committed.cells, executed.cells, strict=True):
+        if now.cell_type == "code":
+            # (tools/lecture_outputs.py stores today's outputs)
+            assert text_of(now) == text_of(before), now.source
+
+
+def test_the_lecture_shows_the_librarys_passes(lecture):
+    _, notebook = lecture
+    f = cgrad.compile("(x+y)*z")
+    result = f.evaluate(x=-2, y=5, z=-4)
+    trace = passes(f, result)
+    assert numbers(text_of(tagged(notebook, "forward"))) == [s.value for s in trace.forward]
+    backward = [
+        number
+        for step in trace.backward
+        for number in (step.gradient, *(n for e in step.edges for n in (e.local, e.product)))
+    ]
+    assert numbers(text_of(tagged(notebook, "backward"))) == backward
+    shown = ast.literal_eval(text_of(tagged(notebook, "gradient")))
+    assert shown == (result.value, result.gradient)
+    rich = tagged(notebook, "result").outputs[0].data["text/html"]
+    assert rich == result._repr_html_()
+
+
+def test_the_lecture_shows_the_shared_node_and_its_paths(lecture):
+    _, notebook = lecture
+    g = cgrad.compile("a = x*y; a + sin(a)")
+    result = g.evaluate(x=0.5, y=2)
+    [shared] = [step for step in passes(g, result).backward if len(step.terms) > 1]
+    found = paths(g, result, "x")
+    expected = [*shared.terms, shared.gradient, *(p.product for p in found.shown)]
+    assert numbers(text_of(tagged(notebook, "shared"))) == [*expected, result.gradient["x"]]
+    latex = tagged(notebook, "formulas").outputs[0].data["text/latex"]
+    assert latex == g.formulas()._repr_latex_()
+
+
+def test_the_lecture_walks_downhill_with_the_librarys_gradients(lecture):
+    _, notebook = lecture
+    h = cgrad.compile("(x - 1)^2 + 2*(y + 0.5)^2")
+    lines = text_of(tagged(notebook, "descent")).splitlines()
+    point = {"x": 3.0, "y": 2.0}
+    for step, line in enumerate(lines):
+        at = h.evaluate(point)
+        assert line == f"{step} {point} loss {at.value}"
+        point = {name: point[name] - 0.1 * at.gradient[name] for name in point}
+    assert len(lines) == 5
+    found = cgrad.minimize(h, {"x": 3.0, "y": 2.0}, method="gd", lr=0.1)
+    shown = text_of(tagged(notebook, "minimize")).split()
+    assert json.loads(" ".join(shown[:-3]).replace("'", '"')) == found.point
+    assert [float(shown[-3]), int(shown[-2]), shown[-1]] == [found.value, found.steps, "tolerance"]
+    assert found.stopped == "tolerance"
