@@ -5,7 +5,9 @@ chunks."""
 
 from __future__ import annotations
 
+import io
 import itertools
+import os
 import threading
 
 import pytest
@@ -51,3 +53,18 @@ def test_a_stopped_consumer_stops_the_thread_one_chunk_on():
     assert not thread.is_alive()
     # The one used, and the one made while it was used.
     assert len(produced) <= 2
+
+
+def test_only_files_on_disk_are_read_ahead(tmp_path):
+    # A thread blocked on a pipe would hold its lock when a signal ends the
+    # command (test_batch_formats' SIGTERM test shows the abort that follows).
+    from cgrad.cli.batch_files import _regular_file
+
+    path = tmp_path / "in.csv"
+    path.write_bytes(b"x\n1\n")
+    with open(path, "rb") as file:
+        assert _regular_file(file)
+    reading, writing = os.pipe()
+    with os.fdopen(reading, "rb") as pipe, os.fdopen(writing, "wb"):
+        assert not _regular_file(pipe)
+    assert not _regular_file(io.BytesIO(b"x\n1\n"))

@@ -10,7 +10,9 @@ evaluating and writing themselves are the library's (cgrad.batch)."""
 
 from __future__ import annotations
 
+import io
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -71,7 +73,15 @@ def run_file(job: FileJob, source: str | None, output: Path | None, tally: Tally
         layout = _layout(records.header, function, wrt_names, bindings, job.hessian)
         with open_output(output, chosen) as sink, _progress(size, stream, job.quiet) as advance:
             writer = open_writer(chosen, sink, layout, records)
-            chunks = evaluated(records, function, wrt_names, job.chunk_rows, bindings, job.hessian)
+            chunks = evaluated(
+                records,
+                function,
+                wrt_names,
+                job.chunk_rows,
+                bindings,
+                job.hessian,
+                ahead=_regular_file(stream),
+            )
             _write_chunks(chunks, writer, tally, job.on_error, advance)
 
 
@@ -212,6 +222,17 @@ def _input(source: str | None) -> Iterator[tuple[BinaryIO, int | None]]:
         return
     with open_binary(source) as stream:
         yield stream, os.fstat(stream.fileno()).st_size
+
+
+def _regular_file(stream: BinaryIO) -> bool:
+    """Whether ``stream`` reads a file on disk. Only such input is read
+    ahead in a thread: a thread blocked on a pipe that has nothing more to
+    say would hold the pipe's lock when a signal ends the command, and the
+    interpreter, unable to close it, aborts."""
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
 
 
 def _carried(

@@ -110,6 +110,7 @@ def evaluated(
     chunk_rows: int,
     bindings: Bindings | None = None,
     hessian: bool = False,
+    ahead: bool = False,
 ) -> Iterable[Chunk]:
     """The outcomes of the records, chunk by chunk, by the reader's own
     engine (see :func:`~cgrad.batch.blocks.evaluate_blocks` for the rest)."""
@@ -119,10 +120,13 @@ def evaluated(
     from ..batch.columnar import BlockReader  # loaded already if it read the input
     from ..batch.read_ahead import read_ahead
 
-    # Arrow's readers: the next block made while this one is written.
     if isinstance(records, BlockReader):  # no --hessian
-        return read_ahead(records.outcomes(function, wrt, chunk_rows, bindings))
-    return read_ahead(records.outcomes(function, wrt, chunk_rows, bindings, hessian))
+        chunks = records.outcomes(function, wrt, chunk_rows, bindings)
+    else:
+        chunks = records.outcomes(function, wrt, chunk_rows, bindings, hessian)
+    # Arrow's readers, reading a file (``ahead``): the next block made while
+    # this one is written.
+    return read_ahead(chunks) if ahead else chunks
 
 
 def output_kind(given: str | None, output: Path | None) -> Kind:
