@@ -7,9 +7,13 @@ line and error."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import struct
+import subprocess
+import sys
+import threading
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -160,3 +164,50 @@ def test_the_record_count_is_the_input_count(cli, small_blocks):
     lines = "".join(f'{{"x":{i},"y":{"true" if i % 7 == 0 else i}}}\n' for i in range(1000))
     result = cli("batch", "-e", "x+y", input=lines)
     assert len(result.stdout.splitlines()) == 1000
+
+
+def test_a_null_is_not_filled_by_a_value_given_on_the_command_line(cli):
+    result = _same(cli, '{"x":null,"y":1}\n', "-e", "x+y", "x=5")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["error"] == {
+        "type": "invalid_value",
+        "message": "the value of x is not a number: null",
+    }
+
+
+@pytest.mark.parametrize("arguments", [["-e", "id*y"], ["-e", "x*y", "--column", "x=id"]])
+def test_an_input_read_from_the_id_field_keeps_the_id(cli, arguments):
+    result = _same(cli, '{"id":3,"y":1}\n', *arguments)
+    assert json.loads(result.stdout)["id"] == 3
+
+
+def test_a_pipe_is_answered_as_its_records_come(tmp_path):
+    # The first record's line must come out while the input is still open;
+    # the thread's timeout only guards against a hang, it measures nothing.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cgrad", "batch", "-e", "x*y", "--input-format", "ndjson"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        process.stdin.write(b'{"x":1,"y":2}\n')
+        process.stdin.flush()
+        lines: list[bytes] = []
+        reader = threading.Thread(target=lambda: lines.append(process.stdout.readline()))
+        reader.start()
+        reader.join(timeout=120)
+        assert lines and json.loads(lines[0])["value"] == 2.0
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_cut_short_compressed_input_keeps_the_records_before_the_cut(cli, tmp_path):
+    path = tmp_path / "points.ndjson.gz"
+    whole = "".join(json.dumps({"x": i, "y": 1}) + "\n" for i in range(200_000)).encode()
+    path.write_bytes(gzip.compress(whole)[:300_000])
+    result = cli("batch", str(path), "-e", "x*y")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("cgrad: error: the gzip stream is corrupt or cut short")
+    rows = [json.loads(line)["row"] for line in result.stdout.splitlines()]
+    assert rows == list(range(1, len(rows) + 1)) and len(rows) > 1000

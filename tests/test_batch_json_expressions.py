@@ -147,3 +147,35 @@ BAD_INPUTS = {
 @pytest.mark.parametrize("data", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
 def test_bad_records_read_as_the_record_reader_reads_them(cli, small_blocks, data, on_error):
     _same(cli, data, "--on-error", on_error)
+
+
+# What a reviewer attacking the NDJSON readers found, each read as the
+# record reader reads it now.
+ATTACKS = {
+    "an array nested 20,000 deep": (
+        '{"expr":"x","x":1,"z":' + "[" * 20_000 + "]" * 20_000 + "}\n", []),
+    "objects nested 20,000 deep": ('{"expr":"x","x":1,"z":' + '{"a":' * 20_000 + "1"
+                                   + "}" * 20_000 + "}\n", []),
+    "a null after a spaced key": ('{"expr":"x","x":1, "y" :null}\n', []),
+    "a null fixed value after a spaced key": ('{"expr":"x*w","x" :1,"w":null}\n', ["w=2"]),
+    "an input named expr": ('{"expr":"expr*2"}\n', ["expr=2"]),
+    "a column mapped to expr": ('{"expr":"x*2"}\n', ["--column", "x=expr", "x=2"]),
+    "invalid UTF-8 in an expression": (b'{"expr":"x\xff","x":1}\n', []),
+    "invalid UTF-8 in a key": (b'{"expr":"x","x":1,"\xff":1}\n', []),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("data", "arguments"), ATTACKS.values(), ids=ATTACKS.keys())
+def test_attacks_read_as_the_record_reader_reads_them(cli, data, arguments):
+    _same(cli, data, *arguments)
+
+
+def test_a_block_of_many_expressions_of_one_record_each_goes_to_the_record_reader(
+    cli, arrow_answers, tmp_path
+):
+    path = tmp_path / "jobs.ndjson"  # a file: read in full blocks
+    path.write_text("".join(json.dumps({"expr": f"x*{i}", "x": i}) + "\n" for i in range(1100)))
+    result = cli("batch", str(path))
+    assert result.stdout_bytes == cli("batch", str(path), *RECORD_PATH).stdout_bytes
+    assert len(result.stdout.splitlines()) == 1100
+    assert arrow_answers == [False]

@@ -58,13 +58,13 @@ def test_a_stopped_consumer_stops_the_thread_one_chunk_on():
 def test_only_files_on_disk_are_read_ahead(tmp_path):
     # A thread blocked on a pipe would hold its lock when a signal ends the
     # command (test_batch_formats' SIGTERM test shows the abort that follows).
-    from cgrad.cli.batch_files import _regular_file
+    from cgrad.cli.batch_io import regular_file
 
     path = tmp_path / "in.csv"
     path.write_bytes(b"x\n1\n")
     with open(path, "rb") as file:
-        assert _regular_file(file)
+        assert regular_file(file)
     reading, writing = os.pipe()
     with os.fdopen(reading, "rb") as pipe, os.fdopen(writing, "wb"):
-        assert not _regular_file(pipe)
-    assert not _regular_file(io.BytesIO(b"x\n1\n"))
+        assert not regular_file(pipe)
+    assert not regular_file(io.BytesIO(b"x\n1\n"))

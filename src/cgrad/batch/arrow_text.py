@@ -70,17 +70,22 @@ def lines_array(segments: Sequence[str], columns: Sequence[Any], count: int) -> 
     items: list[Any] = []
     for index, segment in enumerate(segments):
         if segment:
-            items.append(_segment(segment))
+            # (long ones, such as a record's own expression, are not kept)
+            items.append(_segment(segment) if len(segment) <= 200 else _scalar(segment))
         if index < len(columns):
             items.append(_bytes(columns[index], count))
     return pc.binary_join_element_wise(*items, pa.scalar(b"", _BYTES))
 
 
+def _scalar(text: str) -> Any:
+    return pa.scalar(text.encode(), _BYTES)
+
+
 @functools.lru_cache(maxsize=4096)
 def _segment(text: str) -> Any:
-    """The Arrow scalar of a segment: the same few segments come back for
+    """The Arrow scalar of a short segment: the same few come back for
     every block (and for every expression's group of records)."""
-    return pa.scalar(text.encode(), _BYTES)
+    return _scalar(text)
 
 
 def lines_text(lines: Any, trim: int = 0) -> str:

@@ -17,9 +17,9 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 
 from .blocks import ColumnBlock, Outcome
-from .expression_block import ExpressionBlock
+from .expression_block import Chunk, ExpressionBlock
 from .hessians import hessian_headers, hessian_json
-from .json_text import Chunk, dumps
+from .json_text import dumps
 from .writers import Layout, OutputFormat, cell
 
 # Rows per Parquet row group (and per Arrow record batch).

@@ -23,11 +23,12 @@ from typing import BinaryIO, Protocol
 
 import numpy as np
 
+from ..errors import CgradError
 from ..function import Function
 from .bindings import Bindings
-from .blocks import ColumnBlock, CompiledCache, Outcome, evaluate_blocks, with_warnings
+from .blocks import ColumnBlock, CompiledCache, evaluate_blocks, with_warnings
 from .delimited import MAX_LINE
-from .expression_block import ExpressionBlock
+from .expression_block import Chunk, ExpressionBlock
 from .rows import ID_FIELD, Format, Records
 
 # Bytes read per block for each record a chunk is asked to hold.
@@ -40,8 +41,6 @@ MAX_BLOCK = 16 << 20
 # How many times bigger the smallest block is for records that carry
 # their own expressions.
 EXPRESSION_BLOCKS = 8
-
-Chunk = list[Outcome] | ColumnBlock | ExpressionBlock
 
 
 class _Chained(io.RawIOBase):
@@ -87,6 +86,11 @@ class BlockReader:
     blank = 0
     prefix = b""
     fallback: Records | None = None
+    # Set for input that is not a file on disk (a pipe): each block is what
+    # one read gives, rather than a full block.
+    prompt = False
+    # An error met while reading a block, raised once its lines are used.
+    pending: CgradError | None = None
 
     def parser(
         self, function: Function | None, bindings: Bindings, compiled: CompiledCache
@@ -144,16 +148,36 @@ class BlockReader:
             lines += block.count(b"\n")
 
     def _block(self, size: int) -> bytes:
-        """Whole lines, about ``size`` bytes of them (fewer when a pipe has
-        no more yet, so that a slow stream is answered as it comes)."""
-        block = self.stream.read(size)
-        if block and not block.endswith(b"\n"):
-            block += self.stream.readline(MAX_LINE + 1)
+        """Whole lines, about ``size`` bytes of them (with :attr:`prompt`,
+        what one read gives, so that a slow pipe is answered as it comes).
+        A compressed input cut short gives the whole lines before the cut;
+        the error comes with the next block."""
+        if self.pending is not None:
+            error, self.pending = self.pending, None
+            raise error
+        parts: list[bytes] = []
+        try:
+            while (got := sum(map(len, parts))) < size:
+                data = self.stream.read1(size - got)
+                if not data:
+                    break
+                parts.append(data)
+                if self.prompt:
+                    break
+            block = b"".join(parts)
+            if block and not block.endswith(b"\n"):
+                block += self.stream.readline(MAX_LINE + 1)
+        except CgradError as error:
+            block = b"".join(parts)
+            block = block[: block.rfind(b"\n") + 1]
+            if not block:
+                raise
+            self.pending = error
         return block
 
 
 def _count(chunk: Chunk) -> int:
-    return len(chunk) if isinstance(chunk, list) else chunk.count
+    return chunk.count if isinstance(chunk, ColumnBlock | ExpressionBlock) else len(chunk)
 
 
 class BlockParser(Protocol):

@@ -5,11 +5,12 @@ group a column at a time and put the rows back in input order."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .blocks import Outcome
+from .blocks import ColumnBlock, Outcome
 
 
 @dataclass(slots=True)
@@ -57,3 +58,7 @@ class ExpressionBlock:
                     gradient_values=tuple(column[i] for column in slopes),
                 )
         return outcomes  # type: ignore[return-value]  # every position is a group's
+
+
+# What a reader hands a writer: records one by one, or a block of columns.
+Chunk = Sequence[Outcome] | ColumnBlock | ExpressionBlock

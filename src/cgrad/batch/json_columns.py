@@ -14,18 +14,18 @@ with a field missing, two objects on a line.
 
 from __future__ import annotations
 
-import codecs
 import io
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
 from ..function import Function
+from .arrow_json import ArrowJson, plain_numbers
 from .bindings import Bindings
 from .blocks import ColumnBlock, CompiledCache, with_warnings
 from .columnar import BlockParser, BlockReader, Chunk
-from .json_lines import object_lines
-from .rows import Format
+from .rows import ID_FIELD, Format, Records
 
 
 class NdjsonColumns(BlockReader):
@@ -45,79 +45,78 @@ class NdjsonColumns(BlockReader):
             return ExpressionParser(bindings, compiled)
         return _JsonParser(function, bindings)
 
+    def outcomes(
+        self,
+        function: Function | None,
+        wrt: Sequence[str] | None,
+        chunk_rows: int,
+        bindings: Bindings | None = None,
+    ) -> Iterator[Chunk]:
+        bindings = bindings or Bindings()
+        if function is not None and ID_FIELD in bindings.sources(function.inputs):
+            # An input read from the id field: the record reader keeps the
+            # id in the output too.
+            self.fallback = Records(self.stream, self.format)
+        yield from super().outcomes(function, wrt, chunk_rows, bindings)
+
 
 class _JsonParser:
-    """Arrow's JSON reader, set up once for one expression: each input a
-    float64 field, any other field an error (the block then goes to the
-    record reader, which carries such fields)."""
+    """The reader for one expression: each input a float64 field, any
+    other field an error (the block then goes to the record reader, which
+    carries such fields)."""
 
     def __init__(self, function: Function, bindings: Bindings) -> None:
         import pyarrow as pa
-        import pyarrow.json as pj
 
         self.function = function
         self.bindings = bindings
         sources = sorted(set(bindings.sources(function.inputs)))
-        self.read_options = pj.ReadOptions(use_threads=True)
-        self.parse_options = pj.ParseOptions(
-            explicit_schema=pa.schema([(name, pa.float64()) for name in sources]),
-            unexpected_field_behavior="error",
-        )
-        self.read_json = pj.read_json
-        self.errors = (pa.ArrowInvalid,)
-        self.first = True
+        self.reader = ArrowJson([(name, pa.float64()) for name in sources], "error")
 
     def block(self, block: bytes, rows: int, wrt: Sequence[str] | None) -> Chunk | None:
-        import pyarrow as pa
-
-        if self.first:
-            # The record reader drops a byte-order mark opening the input.
-            self.first = False
-            block = block.removeprefix(codecs.BOM_UTF8)
-        records = object_lines(block)
-        if records is None:
+        read = self.reader.table(block)
+        if read is None:
             return None
-        options = self.read_options
-        options.block_size = max(len(block) + 1, 1 << 16)
-        try:
-            table = self.read_json(
-                pa.BufferReader(block), read_options=options, parse_options=self.parse_options
-            )
-        except self.errors:
-            return None
-        if table.num_rows != records:
-            return None  # two objects on a line: an error for the record reader
-        inputs = self._inputs(table)
+        table, block = read
+        inputs = self._inputs(table, block)
         if inputs is None:
             return None
+        count = table.num_rows
         result = self.function.evaluate(inputs, wrt=wrt)
         columns = ColumnBlock(
             first_row=rows + 1,
-            count=records,
+            count=count,
             ids=None,
             inputs=inputs,
-            value=np.broadcast_to(result.value, (records,)),
-            gradient={n: np.broadcast_to(g, (records,)) for n, g in result.gradient.items()},
+            value=np.broadcast_to(result.value, (count,)),
+            gradient={n: np.broadcast_to(g, (count,)) for n, g in result.gradient.items()},
             carried={},
         )
         return with_warnings(columns, result.warnings)
 
-    def _inputs(self, table) -> dict[str, np.ndarray] | None:
+    def _inputs(self, table, block: bytes) -> dict[str, np.ndarray] | None:
         """Each input's column, or None when a value is one Arrow and the
-        record reader could read differently: a field missing from some
-        records (a fixed value fills it only where no record has it, so
-        that mixed blocks keep the record reader's word), a non-finite
-        number, or a negative zero."""
+        record reader could read differently: a null or a field missing
+        from some records (a value given on the command line fills a field
+        only where no record of the block names it, so that mixed blocks
+        keep the record reader's word), a non-finite number, or a -0."""
         count, bindings, inputs = table.num_rows, self.bindings, {}
         for name in self.function.inputs:
-            column = table.column(bindings.source(name))
-            if column.null_count == count and name in bindings.fixed:
+            source = bindings.source(name)
+            column = table.column(source)
+            if column.null_count == count and name in bindings.fixed and _unnamed(source, block):
                 inputs[name] = np.full(count, bindings.fixed[name])
                 continue
             if column.null_count:
                 return None
             values = column.to_numpy()
-            if not np.isfinite(values).all() or np.signbit(values[values == 0.0]).any():
+            if not plain_numbers(values):
                 return None
             inputs[name] = values
         return inputs
+
+
+def _unnamed(key: str, block: bytes) -> bool:
+    """Whether no record of ``block`` names ``key`` (so that its nulls are
+    absences, not ``null`` values); not known when a key may be escaped."""
+    return b"\\u" not in block and json.dumps(key, ensure_ascii=False).encode() not in block

@@ -16,18 +16,23 @@ a warning (each then gets its own, worded by the record reader).
 
 from __future__ import annotations
 
-import codecs
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from ..errors import CgradError
+from .arrow_json import ArrowJson, plain_numbers
 from .bindings import Bindings
 from .blocks import CompiledCache
 from .columnar import Chunk
 from .expression_block import ExpressionBlock, ExpressionGroup
-from .json_lines import object_lines
 from .rows import EXPRESSION_FIELD, ID_FIELD
+
+# Past this many distinct expressions in a block, the block goes to the
+# record reader unless each has eight records or more on average.
+MANY_EXPRESSIONS = 1024
+_SPACED_KEY = re.compile(rb'"[ \t\r]+:')
 
 
 class ExpressionParser:
@@ -36,43 +41,25 @@ class ExpressionParser:
 
     def __init__(self, bindings: Bindings, compiled: CompiledCache) -> None:
         import pyarrow as pa
-        import pyarrow.json as pj
 
         self.bindings = bindings
         self.compiled = compiled
-        self.read_options = pj.ReadOptions(use_threads=True)
-        self.parse_options = pj.ParseOptions(
-            explicit_schema=pa.schema([(EXPRESSION_FIELD, pa.string())]),
-            unexpected_field_behavior="infer",
-        )
-        self.read_json = pj.read_json
-        self.errors = (pa.ArrowInvalid,)
-        self.first = True
+        self.reader = ArrowJson([(EXPRESSION_FIELD, pa.string())], "infer")
 
     def block(self, block: bytes, rows: int, wrt: Sequence[str] | None) -> Chunk | None:
         """The block's outcomes as groups of columns, or None when the
         record reader must say something about one of its records."""
-        import pyarrow as pa
         import pyarrow.compute as pc
 
-        if self.first:
-            self.first = False  # the record reader drops a byte-order mark opening the input
-            block = block.removeprefix(codecs.BOM_UTF8)
-        records = object_lines(block)
-        if not records:
+        # A key spaced from its colon would hide from the count of keys.
+        if _SPACED_KEY.search(block):
             return None
-        options = self.read_options
-        # Arrow parses in pieces of a megabyte (on its threads): a whole
-        # block at once would take several times its size while parsed.
-        options.block_size = min(max(len(block) + 1, 1 << 16), 1 << 20)
-        try:
-            table = self.read_json(
-                pa.BufferReader(block), read_options=options, parse_options=self.parse_options
-            )
-        except self.errors:
+        read = self.reader.table(block)
+        if read is None:
             return None
+        table, block = read
         texts = table.column(EXPRESSION_FIELD)
-        if table.num_rows != records or texts.null_count:
+        if texts.null_count:
             return None
         # A quote in a text could hide a '":' from the count of keys below.
         if pc.any(pc.match_substring(texts, '"')).as_py():
@@ -81,9 +68,14 @@ class ExpressionParser:
         if numbers is None:
             return None
         encoded = texts.combine_chunks().dictionary_encode()
+        distinct = len(encoded.dictionary)
+        # Many expressions of a record or two each: the record reader is as
+        # fast, and a group per record would cost more memory than a record.
+        if distinct > MANY_EXPRESSIONS and distinct * 8 > table.num_rows:
+            return None
         codes = encoded.indices.to_numpy(zero_copy_only=False)
         groups = self._groups(encoded.dictionary.to_pylist(), codes, numbers, wrt)
-        return None if groups is None else ExpressionBlock(rows + 1, records, groups)
+        return None if groups is None else ExpressionBlock(rows + 1, table.num_rows, groups)
 
     def _groups(
         self,
@@ -149,8 +141,7 @@ def _numbers(table, block: bytes) -> dict[str, tuple[np.ndarray, np.ndarray]] | 
         present += len(column) - column.null_count
         valid = column.is_valid().to_numpy(zero_copy_only=False)
         values = column.to_numpy(zero_copy_only=False).astype(np.float64)
-        given = values[valid]
-        if not np.isfinite(given).all() or np.signbit(given[given == 0.0]).any():
+        if not plain_numbers(values[valid]):
             return None
         numbers[name] = (values, valid)
     return numbers if block.count(b'":') == present else None
@@ -169,6 +160,8 @@ def _inputs(
     used = set()
     for name in names:
         source = bindings.source(name)
+        if source in (EXPRESSION_FIELD, ID_FIELD):
+            return None  # the record reader says why the text is no number
         used.add(source)
         fixed = bindings.fixed.get(name)
         if source not in numbers:

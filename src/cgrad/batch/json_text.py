@@ -15,11 +15,8 @@ import numpy as np
 
 from ..numerals import json_number, json_text, number_texts
 from .blocks import ColumnBlock, Outcome
-from .expression_block import ExpressionBlock
+from .expression_block import Chunk, ExpressionBlock
 from .hessians import hessian_json
-
-# A chunk of outcomes, as readers give them to writers.
-Chunk = Sequence[Outcome] | ColumnBlock | ExpressionBlock
 
 
 def dumps(document: object) -> str:

@@ -17,9 +17,9 @@ from typing import Any, TextIO
 from ..numerals import format_short, json_number, number_text
 from .aligned import column_widths, padded
 from .blocks import ColumnBlock, Outcome
-from .expression_block import ExpressionBlock
+from .expression_block import Chunk, ExpressionBlock
 from .hessians import hessian_cells, hessian_headers, table_headers
-from .json_text import Chunk, Pieces, as_text_columns, dumps, records_text, row_numbers
+from .json_text import Pieces, as_text_columns, dumps, records_text, row_numbers
 
 
 class OutputFormat(str, Enum):

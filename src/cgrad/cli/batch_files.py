@@ -10,9 +10,7 @@ evaluating and writing themselves are the library's (cgrad.batch)."""
 
 from __future__ import annotations
 
-import io
 import os
-import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,14 +25,21 @@ from ..batch import partitions
 from ..batch.bindings import Bindings
 from ..batch.blocks import ColumnBlock, Outcome
 from ..batch.compression import buffered
-from ..batch.expression_block import ExpressionBlock
-from ..batch.json_text import Chunk
+from ..batch.expression_block import Chunk, ExpressionBlock
 from ..batch.per_row import WarningCounts
 from ..batch.rows import EXPRESSION_FIELD
 from ..batch.writers import Layout
 from ..errors import UsageError
 from ..function import Function
-from .batch_io import Writer, evaluated, open_output, open_records, open_writer, output_kind
+from .batch_io import (
+    Writer,
+    evaluated,
+    open_output,
+    open_records,
+    open_writer,
+    output_kind,
+    regular_file,
+)
 from .environment import environment, open_stdin
 from .exits import FailuresFoundError
 from .files import open_binary
@@ -80,7 +85,7 @@ def run_file(job: FileJob, source: str | None, output: Path | None, tally: Tally
                 job.chunk_rows,
                 bindings,
                 job.hessian,
-                ahead=_regular_file(stream),
+                ahead=regular_file(stream),
             )
             _write_chunks(chunks, writer, tally, job.on_error, advance)
 
@@ -222,17 +227,6 @@ def _input(source: str | None) -> Iterator[tuple[BinaryIO, int | None]]:
         return
     with open_binary(source) as stream:
         yield stream, os.fstat(stream.fileno()).st_size
-
-
-def _regular_file(stream: BinaryIO) -> bool:
-    """Whether ``stream`` reads a file on disk. Only such input is read
-    ahead in a thread: a thread blocked on a pipe that has nothing more to
-    say would hold the pipe's lock when a signal ends the command, and the
-    interpreter, unable to close it, aborts."""
-    try:
-        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        return False
 
 
 def _carried(

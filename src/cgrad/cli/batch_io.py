@@ -6,6 +6,8 @@ reader otherwise), and the writer and sink that suit the output."""
 from __future__ import annotations
 
 import io
+import os
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -16,6 +18,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO, Protocol, cast
 from ..batch.bindings import Bindings
 from ..batch.blocks import CHUNK_ROWS, evaluate_blocks
 from ..batch.compression import compressing, decompressed
+from ..batch.expression_block import Chunk
 from ..batch.formats import (
     BINARY_FORMATS,
     COMPRESSIONS,
@@ -27,7 +30,6 @@ from ..batch.formats import (
     known_names,
     parse_kind,
 )
-from ..batch.json_text import Chunk
 from ..batch.rows import Format, Records
 from ..batch.writers import WRITERS, Layout, OutputFormat
 from ..errors import UsageError
@@ -68,6 +70,18 @@ def input_kind(source: str | None, stream: BinaryIO, given: str | None) -> Kind:
     return Kind(form, compression)
 
 
+def regular_file(stream: BinaryIO) -> bool:
+    """Whether ``stream`` reads a file on disk. Only such input is read
+    ahead in a thread (a thread blocked on a pipe that has nothing more to
+    say would hold the pipe's lock when a signal ends the command, and the
+    interpreter, unable to close it, aborts), and read in full blocks (a
+    pipe is answered as its records come)."""
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return False
+
+
 def open_records(
     source: str | None,
     stream: BinaryIO,
@@ -92,15 +106,19 @@ def open_records(
         from ..batch.arrow_files import ArrowRecords
 
         return ArrowRecords(plain, form, chunk_rows)
+    reader: BlockReader | None = None
     if form in ("csv", "tsv") and columnar and function is not None:
         from ..batch.columnar import DelimitedColumns
 
-        return DelimitedColumns(plain, Format(form))
-    if form == "ndjson" and columnar:
+        reader = DelimitedColumns(plain, Format(form))
+    elif form == "ndjson" and columnar:
         from ..batch.json_columns import NdjsonColumns
 
-        return NdjsonColumns(plain)
-    return Records(plain, Format(form))
+        reader = NdjsonColumns(plain)
+    if reader is None:
+        return Records(plain, Format(form))
+    reader.prompt = not regular_file(stream)
+    return reader
 
 
 def evaluated(
