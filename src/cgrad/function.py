@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -21,9 +21,13 @@ from .errors import NAMES_SHOWN, InputError, join_names
 from .lookalikes import lookalike_note
 from .ops import CONSTANTS, RESERVED
 from .parse.parser import parse
-from .symbolic.formulas import Sym, check_substitutions, derivative_graph, formulas
-from .symbolic.latex import latex_formula, latex_statements
-from .symbolic.printed import Formulas, Printed, check_order, check_order_size
+
+if TYPE_CHECKING:
+    from .symbolic.formulas import Sym
+    from .symbolic.printed import Formulas
+
+# The symbolic modules (formulas, LaTeX) are imported where they are used:
+# evaluating, which is what most runs do, has no use for them.
 
 
 class Function:
@@ -144,6 +148,8 @@ class Function:
         :mod:`cgrad.symbolic.formulas`); its ``source`` is the formula. Its graph is
         built from the formula's nodes, never by parsing its text, and its
         warnings point at the nodes of this function's program."""
+        from .symbolic.formulas import derivative_graph
+
         self.check_wrt([name])
         with collector_paused():
             graph, text = derivative_graph(self.graph, name, taken=self._inputs)
@@ -202,6 +208,9 @@ class Function:
         Hessian. ``order`` times the number of partials is at most
         :data:`ORDER_BOUND` for N >= 3. ``numeric``: ``pi``, ``e``
         and functions of numbers (``log(2)``) folded into numbers."""
+        from .symbolic.formulas import check_substitutions, formulas
+        from .symbolic.printed import Formulas, Printed, check_order
+
         substitutions = dict(substitutions or {})
         check_substitutions(substitutions)
         if wrt is not None:
@@ -243,6 +252,9 @@ class Function:
         """Each partial of order ``order`` by ``chosen`` once, by sorted
         multi-index, with its node: each level's functions are the
         derivatives of the level before's (graphs, never text)."""
+        from .symbolic.formulas import formulas
+        from .symbolic.printed import check_order_size
+
         position = {name: k for k, name in enumerate(chosen)}
         level: dict[tuple[str, ...], Function] = {(): self}
         for made in range(1, order):
@@ -261,6 +273,9 @@ class Function:
     def latex(self) -> str:
         """The function as LaTeX (the expression, then its shared parts
         after a "where"); for a derivative, its formula."""
+        from .symbolic.formulas import formulas
+        from .symbolic.latex import latex_formula, latex_statements
+
         value = formulas(self.graph, []).value
         return latex_formula(latex_statements(value, self._inputs))
 
