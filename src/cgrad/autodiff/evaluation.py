@@ -72,7 +72,9 @@ def evaluate(runner: Runner, inputs: Mapping[str, object], mode: Mode = "reverse
             # Imported for arrays only: a point never goes in slices.
             from .chunks import chunkable, evaluate_in_chunks
 
-            columns = evaluate_in_chunks(runner, arrays, shape) if chunkable(arrays, shape) else None
+            columns = None
+            if chunkable(arrays, shape):
+                columns = evaluate_in_chunks(runner, arrays, shape)
             if columns is not None:
                 gradient = dict(zip(runner.plan.wrt, columns[1:], strict=True))
                 return Result(value=columns[0], gradient=gradient)  # type: ignore[arg-type]
