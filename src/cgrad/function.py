@@ -10,17 +10,16 @@ from typing import TYPE_CHECKING, cast
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .autodiff.builder import build_graph
 from .autodiff.diagnostics import EvaluationWarning
 from .autodiff.evaluation import Mode, Result, evaluate
 from .autodiff.graph import Graph
 from .autodiff.passes import Plan
 from .autodiff.passes import plan as plan_for
+from .autodiff.reading import graph_of_text
 from .autodiff.runner import Runner
 from .errors import NAMES_SHOWN, InputError, join_names
 from .lookalikes import lookalike_note
 from .ops import CONSTANTS, RESERVED
-from .parse.parser import parse
 
 if TYPE_CHECKING:
     from .symbolic.formulas import Sym
@@ -406,4 +405,4 @@ def compile(text: str, origin: str | None = None) -> Function:  # noqa: A001 - t
     if not isinstance(text, str):
         raise TypeError(f"cgrad.compile expects the program as a str, not {type(text).__name__}")
     with collector_paused():
-        return Function(build_graph(parse(text, origin)))
+        return Function(graph_of_text(text, origin))
