@@ -207,6 +207,18 @@ class Function:
         Hessian. ``order`` times the number of partials is at most
         :data:`ORDER_BOUND` for N >= 3. ``numeric``: ``pi``, ``e``
         and functions of numbers (``log(2)``) folded into numbers."""
+        # The collector paused, as while compiling: its rescans of the
+        # growing heap of formula nodes made the work grow faster than them.
+        with collector_paused():
+            return self._formulas(wrt, substitutions, order, numeric)
+
+    def _formulas(
+        self,
+        wrt: Sequence[str] | None,
+        substitutions: Mapping[str, float] | None,
+        order: int,
+        numeric: bool,
+    ) -> Formulas:
         from .symbolic.formulas import check_substitutions, formulas
         from .symbolic.printed import Formulas, Printed, check_order
 
