@@ -104,7 +104,11 @@ def _call(
     count = len(arguments)
     start, end = name.start(), rpar.end()
     op = builder.calls.get((function, count)) or builder.check_call(function, count, start, end)
-    return builder.node(op, tuple([argument[0] for argument in arguments]), start, end), start, end
+    if count == 1:  # most calls: no list to make the key from
+        key: tuple[int, ...] = (arguments[0][0],)
+    else:
+        key = tuple([argument[0] for argument in arguments])
+    return builder.node(op, key, start, end), start, end
 
 
 def _call_without_arguments(builder: GraphBuilder, *tokens: Token) -> Read:
