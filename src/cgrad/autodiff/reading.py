@@ -129,20 +129,19 @@ def _binding(builder: GraphBuilder, name: Token, equals: Token, value: Read) -> 
     builder.bind(bound, name.start(), value[0])
 
 
-_CALLBACKS: dict[str, Callable[..., Any]] = {
-    "program": CALLBACKS["program"],  # the statements, as for the AST
-    "binding": _binding,
-    "add": _binary("add"),
-    "sub": _binary("sub"),
-    "mul": _binary("mul"),
-    "div": _binary("div"),
-    "pow": _pow,
-    "neg": _neg,
-    "plus": _plus,
-    "number": _number,
-    "name": _name,
-    "call": _call,
-    "call_without_arguments": _call_without_arguments,
-    "arguments": CALLBACKS["arguments"],  # the expressions, commas left out
-    "group": _group,
-}
+# The grammar's callbacks, each made to make graph nodes; "program" and
+# "arguments" as for the AST (the statements; the expressions, commas left out).
+_OWN: dict[str, Callable[..., Any]] = {op: _binary(op) for op in ("add", "sub", "mul", "div")}
+_OWN.update(
+    binding=_binding,
+    pow=_pow,
+    neg=_neg,
+    plus=_plus,
+    number=_number,
+    name=_name,
+    call=_call,
+    call_without_arguments=_call_without_arguments,
+    group=_group,
+)
+_CALLBACKS = {rule: _OWN.get(rule, made) for rule, made in CALLBACKS.items()}
+assert set(CALLBACKS) - set(_OWN) == {"program", "arguments"}, "a rule would make AST nodes"
