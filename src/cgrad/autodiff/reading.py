@@ -44,15 +44,17 @@ def graph_of_text(text: str, origin: str | None = None) -> Graph:
     ``build_graph(parse(text, origin))`` does); raise :class:`ParseError` if
     it is wrong."""
     builder = GraphBuilder(text, origin, ())
+    statements = None
     try:
         statements = reduce(text, _CALLBACKS, builder, origin)
-        if statements:
-            *_, last = statements
-            if last is not None:  # an expression, not a binding
-                return builder.build(last[0])
+        if statements and statements[-1] is not None:  # ends with an expression
+            return builder.build(statements[-1][0])
     except (_Irregular, ParseError) as irregular:
         if getattr(irregular, "type", None) == "limit_exceeded":
             raise  # the same error as parse's: every token before it is valid
+    # What was read goes before the text is read again (at a million
+    # terms, hundreds of megabytes).
+    del builder, statements
     return build_graph(parse(text, origin))
 
 
