@@ -1,4 +1,4 @@
-"""Seconds per stage (parse, build, forward, backward) for big expressions,
+"""Seconds per stage (read, plan, forward, backward) for big expressions,
 and the start-up cost of the command line next to importing numpy.
 
     python bench/stages.py [N ...]      # default: 1000 10000 100000
@@ -12,10 +12,9 @@ import subprocess
 import sys
 import time
 
-from cgrad.autodiff.builder import build_graph
 from cgrad.autodiff.floats import FLOATS, forward_on_floats
 from cgrad.autodiff.passes import backward, plan
-from cgrad.parse.parser import parse
+from cgrad.autodiff.reading import graph_of_text
 
 
 def shapes(n: int) -> dict[str, str]:
@@ -30,13 +29,13 @@ def stages(text: str) -> dict[str, float]:
     # As cgrad.compile and evaluate do: see function._collector_paused.
     gc.disable()
     start = time.perf_counter()
-    program = parse(text)
-    times["parse"] = time.perf_counter() - start
+    # The text parsed and its graph built in one pass, as cgrad.compile does.
+    graph = graph_of_text(text)
+    times["read"] = time.perf_counter() - start
     start = time.perf_counter()
-    graph = build_graph(program)
-    # The plan is made once per compiled function: it belongs with building.
+    # The plan is made once per compiled function.
     passes = plan(graph)
-    times["build"] = time.perf_counter() - start
+    times["plan"] = time.perf_counter() - start
     start = time.perf_counter()
     # As Function.evaluate does at one point: the passes on floats.
     values = forward_on_floats(passes, [0.5])
@@ -61,14 +60,14 @@ def process_seconds(command: list[str], runs: int = 7) -> tuple[float, float]:
 def main() -> None:
     sizes = [int(a) for a in sys.argv[1:]] or [1_000, 10_000, 100_000]
     print(
-        f"{'shape':<6} {'n':>8} {'nodes':>8} {'parse s':>8} {'build s':>8} "
+        f"{'shape':<6} {'n':>8} {'nodes':>8} {'read s':>8} {'plan s':>8} "
         f"{'forward s':>9} {'backward s':>10}"
     )
     for n in sizes:
         for name, text in shapes(n).items():
             t = stages(text)
             print(
-                f"{name:<6} {n:>8} {t['nodes']:>8} {t['parse']:>8.3f} {t['build']:>8.3f} "
+                f"{name:<6} {n:>8} {t['nodes']:>8} {t['read']:>8.3f} {t['plan']:>8.3f} "
                 f"{t['forward']:>9.3f} {t['backward']:>10.3f}"
             )
     print()

@@ -132,8 +132,10 @@ def test_mixed_partials_of_order_four_by_three_inputs_are_each_there_once():
 
 def test_higher_orders_never_parse_a_formula(cli, monkeypatch):
     calls = []
-    real = cgrad.function.parse
-    monkeypatch.setattr(cgrad.function, "parse", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = cgrad.function.graph_of_text
+    monkeypatch.setattr(
+        cgrad.function, "graph_of_text", lambda *a, **k: calls.append(a) or real(*a, **k)
+    )
     assert cli("diff", "sin(x)*y^2", "--order", "4").exit_code == 0
     assert len(calls) == 1  # the user's program, once
 

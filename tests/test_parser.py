@@ -5,16 +5,25 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import pickle
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import cgrad
+from cgrad.autodiff import reading
+from cgrad.autodiff.builder import build_graph
+from cgrad.autodiff.graph import SpanColumn
+from cgrad.autodiff.reading import graph_of_text
 from cgrad.errors import Span
 from cgrad.parse import lalr, parser
 from cgrad.parse.syntax import Binary, Binding, Call, Group, Name, Number, Unary
+from test_graph import _programs as _graph_programs
+from test_oracle import programs
 
 
 def value(text: str, **values: float) -> float:
@@ -347,3 +356,66 @@ def test_a_literal_that_underflows_is_warned_about_as_one_that_overflows(x):
 @pytest.mark.parametrize("text", ["x + 0", "x + 0.0e-999", "x + 000.000", "x + 5e-324", "x + pi"])
 def test_zeros_and_tiny_numbers_that_fit_are_not_underflows(text):
     assert cgrad.compile(text).evaluate({"x": 1.0}).warnings == ()
+
+
+# --------------------------------------------------------------------------
+# Text to graph in one pass (autodiff/reading.py): what parse and build make.
+
+
+def _graph_or_error(make) -> tuple:
+    """What a way of reading a program gives: the graph, node by node with
+    its fields, or the error as the user sees it."""
+    try:
+        graph = make()
+    except cgrad.ParseError as error:
+        return ("error", error.type, error.span, error.render(), error.hint)
+    nodes = [(n.id, n.op, n.operands, n.span, n.name, n.value) for n in graph.nodes]
+    fields = (graph.output, graph.inputs, graph.input_ids, graph.bindings, graph.source)
+    return nodes, fields, graph.depends_on_input, graph.columns.op_ids
+
+
+_PIECES = ["x", "y", "t", "2", "1e999", "pi", "sin", "min", "(", ")", ",", "+", "-", "*", "^", "="]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.one_of(
+        _graph_programs(),
+        programs(symbolic=False).map(lambda program: program.text),
+        st.lists(st.sampled_from([*_PIECES, ";", "\n", " "]), max_size=12).map("".join),
+    )
+)
+def test_reading_text_in_one_pass_gives_what_parse_then_build_gives(text):
+    in_one_pass = _graph_or_error(lambda: graph_of_text(text))
+    assert in_one_pass == _graph_or_error(lambda: build_graph(parser.parse(text)))
+
+
+def test_a_valid_program_is_read_without_an_ast(monkeypatch):
+    def no_ast(*arguments, **keywords):
+        raise AssertionError("parsed into an AST")
+
+    monkeypatch.setattr(reading, "parse", no_ast)
+    f = cgrad.compile("a = x*y; b = sin(a)\n(a + b*exp(-z^2)) / +2")
+    assert f.inputs == ("x", "y", "z")
+    # And an invalid one is read the usual way, for the message.
+    with pytest.raises(AssertionError, match="parsed into an AST"):
+        cgrad.compile("a = x; a = 2; a")
+
+
+@pytest.mark.parametrize("text", ["x" + "+x" * 20, "(" * 20 + "x" + ")" * 20])
+def test_reading_in_one_pass_stops_at_the_limits_with_the_same_error(monkeypatch, text):
+    monkeypatch.setattr(parser, "MAX_TOKENS", 30)
+    monkeypatch.setattr(parser, "MAX_DEPTH", 10)
+    expected = _graph_or_error(lambda: build_graph(parser.parse(text)))
+    assert expected[:2] == ("error", "limit_exceeded")
+    assert _graph_or_error(lambda: graph_of_text(text)) == expected
+
+
+def test_spans_kept_as_offsets_are_the_spans_of_the_ast():
+    text = "a = x\n  + y;\r\nθ = (a\n * 2); sin(θ)^-a"
+    graph = graph_of_text(text)
+    assert isinstance(graph.columns.spans, SpanColumn)
+    assert list(graph.columns.spans) == [n.span for n in build_graph(parser.parse(text)).nodes]
+    assert graph.columns.spans[-2:] == [graph.columns.spans[-2], graph.columns.spans[-1]]
+    copied = pickle.loads(pickle.dumps(graph.columns.spans))
+    assert list(copied) == list(graph.columns.spans)

@@ -96,8 +96,7 @@ def test_a_derivative_is_built_without_parsing_its_formula(monkeypatch):
     def no_parsing(*arguments, **keywords):
         raise AssertionError("a derivative's formula was parsed")
 
-    monkeypatch.setattr(cgrad.function, "parse", no_parsing)
-    monkeypatch.setattr(cgrad.function, "build_graph", no_parsing)
+    monkeypatch.setattr(cgrad.function, "graph_of_text", no_parsing)
     d = f.derivative("x")
     assert d.source == "1 + cos(x*y)*y"
     assert d.inputs == ("x", "y")
@@ -138,8 +137,10 @@ def test_second_derivatives_of_a_program_whose_formulas_exceed_the_size_limit(
 
 def test_diff_order_2_needs_no_parse_of_a_derivative(cli, monkeypatch):
     calls = []
-    real = cgrad.function.parse
-    monkeypatch.setattr(cgrad.function, "parse", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real = cgrad.function.graph_of_text
+    monkeypatch.setattr(
+        cgrad.function, "graph_of_text", lambda *a, **k: calls.append(a) or real(*a, **k)
+    )
     result = cli("diff", "x^3*y", "--order", "2")
     assert result.exit_code == 0
     assert result.stdout.splitlines()[4:] == [

@@ -5,25 +5,28 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .autodiff.builder import build_graph
 from .autodiff.diagnostics import EvaluationWarning
 from .autodiff.evaluation import Mode, Result, evaluate
 from .autodiff.graph import Graph
 from .autodiff.passes import Plan
 from .autodiff.passes import plan as plan_for
+from .autodiff.reading import graph_of_text
 from .autodiff.runner import Runner
 from .errors import NAMES_SHOWN, InputError, join_names
 from .lookalikes import lookalike_note
 from .ops import CONSTANTS, RESERVED
-from .parse.parser import parse
-from .symbolic.formulas import Sym, check_substitutions, derivative_graph, formulas
-from .symbolic.latex import latex_formula, latex_statements
-from .symbolic.printed import Formulas, Printed, check_order, check_order_size
+
+if TYPE_CHECKING:
+    from .symbolic.formulas import Sym
+    from .symbolic.printed import Formulas
+
+# The symbolic modules (formulas, LaTeX) are imported where they are used:
+# evaluating, which is what most runs do, has no use for them.
 
 
 class Function:
@@ -144,6 +147,8 @@ class Function:
         :mod:`cgrad.symbolic.formulas`); its ``source`` is the formula. Its graph is
         built from the formula's nodes, never by parsing its text, and its
         warnings point at the nodes of this function's program."""
+        from .symbolic.formulas import derivative_graph
+
         self.check_wrt([name])
         with collector_paused():
             graph, text = derivative_graph(self.graph, name, taken=self._inputs)
@@ -202,6 +207,21 @@ class Function:
         Hessian. ``order`` times the number of partials is at most
         :data:`ORDER_BOUND` for N >= 3. ``numeric``: ``pi``, ``e``
         and functions of numbers (``log(2)``) folded into numbers."""
+        # The collector paused, as while compiling: its rescans of the
+        # growing heap of formula nodes made the work grow faster than them.
+        with collector_paused():
+            return self._formulas(wrt, substitutions, order, numeric)
+
+    def _formulas(
+        self,
+        wrt: Sequence[str] | None,
+        substitutions: Mapping[str, float] | None,
+        order: int,
+        numeric: bool,
+    ) -> Formulas:
+        from .symbolic.formulas import check_substitutions, formulas
+        from .symbolic.printed import Formulas, Printed, check_order
+
         substitutions = dict(substitutions or {})
         check_substitutions(substitutions)
         if wrt is not None:
@@ -243,6 +263,9 @@ class Function:
         """Each partial of order ``order`` by ``chosen`` once, by sorted
         multi-index, with its node: each level's functions are the
         derivatives of the level before's (graphs, never text)."""
+        from .symbolic.formulas import formulas
+        from .symbolic.printed import check_order_size
+
         position = {name: k for k, name in enumerate(chosen)}
         level: dict[tuple[str, ...], Function] = {(): self}
         for made in range(1, order):
@@ -261,6 +284,9 @@ class Function:
     def latex(self) -> str:
         """The function as LaTeX (the expression, then its shared parts
         after a "where"); for a derivative, its formula."""
+        from .symbolic.formulas import formulas
+        from .symbolic.latex import latex_formula, latex_statements
+
         value = formulas(self.graph, []).value
         return latex_formula(latex_statements(value, self._inputs))
 
@@ -403,4 +429,4 @@ def compile(text: str, origin: str | None = None) -> Function:  # noqa: A001 - t
     if not isinstance(text, str):
         raise TypeError(f"cgrad.compile expects the program as a str, not {type(text).__name__}")
     with collector_paused():
-        return Function(build_graph(parse(text, origin)))
+        return Function(graph_of_text(text, origin))

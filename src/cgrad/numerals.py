@@ -11,7 +11,6 @@ import math
 import re
 
 import numpy as np
-import orjson
 
 _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
@@ -71,6 +70,8 @@ def number_texts(column: np.ndarray) -> list[str]:
     ``null``), are redone one by one, so both paths give the same bytes.
     repr of 17-digit numbers took 0.5 us each, most of a big batch's time.
     """
+    import orjson  # here: a run that writes one point has no use for it
+
     column = np.ascontiguousarray(column, dtype=np.float64).reshape(-1)
     if column.size == 0:
         return []

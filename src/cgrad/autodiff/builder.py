@@ -15,13 +15,17 @@ names, bindings. Every such error carries the span of the offending text.
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
+from collections.abc import Collection
+from functools import cached_property
 from typing import Any
 
 from ..errors import ParseError, Span, join_names
 from ..ops import CONSTANTS, FUNCTIONS, RESERVED, arity_text, function_for
+from ..parse.grammar import offset_places
 from ..parse.syntax import Binary, Binding, Call, Group, Name, Number, Program, Unary
-from .graph import CONSTANT, INPUT, Columns, Graph
+from .graph import CONSTANT, INPUT, Columns, Graph, SpanColumn
 
 _SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789", strict=True))
 
@@ -29,13 +33,30 @@ _SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789", strict=Tru
 def build_graph(program: Program) -> Graph:
     """Check ``program`` and build its graph; raise :class:`ParseError` if it
     does not check."""
-    return _GraphBuilder(program).build()
+    bound = {statement.name for statement in program.statements if isinstance(statement, Binding)}
+    builder = GraphBuilder(program.source, program.origin, bound)
+    output = -1
+    for statement in program.statements:
+        if isinstance(statement, Binding):
+            builder.check_binding(statement.name, statement.name_span.start)
+            builder.bind(
+                statement.name, statement.name_span.start, builder.expression(statement.value)
+            )
+        else:
+            output = builder.expression(statement)
+    last = program.statements[-1] if program.statements else None
+    if isinstance(last, Binding):
+        return builder.build(output, (last.name, last.span.start, last.span.end))
+    return builder.build(output)
 
 
-class _GraphBuilder:
-    """Checks a program and builds its graph, a statement at a time.
+class GraphBuilder:
+    """Checks a program and builds its graph, a statement at a time: from
+    its AST (:func:`build_graph`), or node by node as the parser reduces
+    its text (:mod:`cgrad.autodiff.reading`). Source spans are kept as
+    offsets, the line and column worked out only for an error.
 
-    Each expression is walked left to right with an explicit stack: down
+    Each expression of an AST is walked left to right with an explicit stack: down
     the leftmost path of what is left (checking calls and names on the way,
     in the order they are written), then up, making each node once its
     operands are made. The stack holds the subtrees still to walk and,
@@ -44,12 +65,14 @@ class _GraphBuilder:
     node, so it is one loop with the common cases inline; the rare ones (a
     new name or number, an error) are calls."""
 
-    def __init__(self, program: Program) -> None:
-        self.program = program
+    def __init__(self, source: str, origin: str | None, bound_later: Collection[str]) -> None:
+        self.source = source
+        self.origin = origin
         # The columns of the graph (see Columns), growing as nodes are made.
         self.ops: list[str] = []
         self.operands: list[tuple[int, ...]] = []
-        self.spans: list[Span] = []
+        self.starts = array("q")
+        self.ends = array("q")
         self.names: dict[int, str] = {}
         self.values: dict[int, float] = {}
         self.depends: list[bool] = []
@@ -63,49 +86,55 @@ class _GraphBuilder:
         self.inputs: list[str] = []
         self.input_ids: dict[str, int] = {}
         self.bindings: dict[str, int] = {}
-        self.binding_spans: dict[str, Span] = {}
-        self.bound_later: set[str] = {
-            statement.name for statement in program.statements if isinstance(statement, Binding)
-        }
+        self.binding_starts: dict[str, int] = {}
+        # The names bound by the program (an AST's; none are known ahead
+        # when reading text, which sees a binding after what comes before).
+        self.bound_later = bound_later
         # Names and calls that have passed their checks, with what they
         # denote: that never changes later in a program (a name that is
         # bound later cannot have been used, and cannot be bound twice).
         self.resolved: dict[str, int] = {}
         self.calls: dict[tuple[str, int], str] = {}
 
-    def error(self, message: str, span: Span, hint: str | None = None, type: str = "name_error"):
+    def error(
+        self, message: str, start: int, end: int, hint: str | None = None, type: str = "name_error"
+    ) -> ParseError:
+        """The error ``message`` about the text from ``start`` to ``end``."""
         return ParseError(
             message,
-            span=span,
+            span=Span(start, end, *self._places(start)),
             hint=hint,
-            source=self.program.source,
-            origin=self.program.origin,
+            source=self.source,
+            origin=self.origin,
             type=type,
         )
 
-    def build(self) -> Graph:
-        statements = self.program.statements
-        if not statements:
-            end = len(self.program.source)
-            raise self.error(
+    @cached_property
+    def _places(self):
+        return offset_places(self.source)
+
+    def build(self, output: int, last_binding: tuple[str, int, int] | None = None) -> Graph:
+        """The graph of the program read, whose output is the node
+        ``output``; ``last_binding``, the name, start and end of a last
+        statement that is a binding (an error)."""
+        if not self.ops:
+            end = len(self.source)
+            raise ParseError(
                 "the program is empty",
-                Span(end, end, self.program.source.count("\n") + 1, 1),
+                span=Span(end, end, self.source.count("\n") + 1, 1),
                 hint='write an expression, such as "(x+y)*z"',
+                source=self.source,
+                origin=self.origin,
                 type="syntax_error",
             )
-        output = -1
-        for statement in statements:
-            if isinstance(statement, Binding):
-                self.bind(statement)
-            else:
-                output = self.expression(statement)
-        last = statements[-1]
-        if isinstance(last, Binding):
+        if last_binding is not None:
+            name, start, end = last_binding
             raise self.error(
                 "the program ends with a binding, but its last statement must be an expression "
                 "(the output)",
-                last.span,
-                hint=f"end the program with the output, for example: ...; {last.name}",
+                start,
+                end,
+                hint=f"end the program with the output, for example: ...; {name}",
                 type="syntax_error",
             )
         # At a million terms the tables for sharing and each list are tens
@@ -114,7 +143,7 @@ class _GraphBuilder:
         columns = Columns(
             self.frozen("ops"),
             self.frozen("operands"),
-            self.frozen("spans"),
+            SpanColumn(self.source, self.starts, self.ends),
             self.names,
             self.values,
             self.frozen("depends"),
@@ -126,8 +155,8 @@ class _GraphBuilder:
             inputs=tuple(self.inputs),
             input_ids=dict(self.input_ids),
             bindings=dict(self.bindings),
-            source=self.program.source,
-            origin=self.program.origin,
+            source=self.source,
+            origin=self.origin,
         )
 
     def frozen(self, column: str) -> tuple:
@@ -136,30 +165,53 @@ class _GraphBuilder:
         delattr(self, column)
         return made
 
-    def bind(self, binding: Binding) -> None:
-        name = binding.name
-        self.check_name(name, binding.name_span)
+    def check_binding(self, name: str, start: int) -> None:
+        """The checks of a binding of ``name``, written at ``start``."""
+        end = start + len(name)
+        self.check_name(name, start)
         if name in RESERVED:
             kind = "constant" if name in CONSTANTS else "function"
             raise self.error(
                 f"'{name}' is a {kind} and cannot be assigned",
-                binding.name_span,
+                start,
+                end,
                 hint="choose another name for the binding",
             )
         if name in self.bindings:
-            first = self.binding_spans[name]
+            line, column = self._places(self.binding_starts[name])
             raise self.error(
                 f"'{name}' is bound twice",
-                binding.name_span,
-                hint=f"it was first bound at line {first.line}, column {first.column}; "
+                start,
+                end,
+                hint=f"it was first bound at line {line}, column {column}; "
                 "use a new name for the second binding",
             )
-        self.bindings[name] = self.expression(binding.value)
-        self.binding_spans[name] = binding.name_span
+
+    def bind(self, name: str, start: int, node_id: int) -> None:
+        """``name`` (checked) names the node ``node_id`` from here on."""
+        self.bindings[name] = node_id
+        self.binding_starts[name] = start
+
+    def node(self, op: str, key: tuple[int, ...], start: int, end: int) -> int:
+        """The id of the node of ``op`` on the operands ``key``: the one
+        made before, else a new one for the text from ``start`` to ``end``."""
+        new_id = len(self.ops)
+        node_id = self.made[op].setdefault(key, new_id)
+        if node_id == new_id:
+            self.ops.append(op)
+            self.operands.append(key)
+            self.starts.append(start)
+            self.ends.append(end)
+            self.op_ids.append(node_id)
+            depends = self.depends
+            dependent = depends[key[0]] or depends[key[-1]]
+            depends.append(dependent or (len(key) > 2 and any(map(depends.__getitem__, key))))
+        return node_id
 
     def expression(self, node: Any) -> int:  # an AST node, dispatched on its exact type
         """The id of the node for ``node``, building what is missing (see the class)."""
-        ops, operands_of, spans, depends, op_ids, made, constants, resolved, calls = self.tables()
+        constants, resolved, calls = self.constants, self.resolved, self.calls
+        make = self.node
         results: list[int] = []  # the ids of the subtrees walked, left to right
         stack: list = []
         while True:
@@ -171,18 +223,24 @@ class _GraphBuilder:
                     node = node.left
                 elif kind is Call:
                     count = len(node.arguments)
-                    op = calls.get((node.function, count)) or self.check_call(node)
+                    op = calls.get((node.function, count)) or self.check_call(
+                        node.function, count, node.function_span.start, node.span.end
+                    )
                     stack.append((op, count, node.span))
                     if count > 1:
                         stack.extend(reversed(node.arguments[1:]))
                     node = node.arguments[0]
                 elif kind is Name:
                     node_id = resolved.get(node.name)
-                    results.append(self.name(node.name, node.span) if node_id is None else node_id)
+                    if node_id is None:
+                        node_id = self.name(node.name, node.span.start)
+                    results.append(node_id)
                     break
                 elif kind is Number:
                     node_id = constants.get(node.value)
-                    results.append(self.number(node) if node_id is None else node_id)
+                    if node_id is None:
+                        node_id = self.constant(node.value, node.span.start, node.span.end)
+                    results.append(node_id)
                     break
                 elif kind is Group:
                     node = node.inner
@@ -205,107 +263,93 @@ class _GraphBuilder:
                 else:
                     key = tuple(results[-arity:])
                     del results[1 - arity :]
-                new_id = len(ops)
-                node_id = made[op].setdefault(key, new_id)
-                if node_id == new_id:
-                    ops.append(op)
-                    operands_of.append(key)
-                    spans.append(span)
-                    op_ids.append(node_id)
-                    dependent = depends[key[0]] or depends[key[-1]]
-                    depends.append(dependent or (arity > 2 and any(map(depends.__getitem__, key))))
-                results[-1] = node_id
+                results[-1] = make(op, key, span.start, span.end)
             else:
                 return results[0]
 
-    def tables(self) -> tuple:
-        """What :meth:`expression` reads and grows, for its locals: the
-        columns ops, operands, spans, depends and op_ids, and the tables
-        made, constants, resolved and calls."""
-        columns = (self.ops, self.operands, self.spans, self.depends, self.op_ids)
-        return (*columns, self.made, self.constants, self.resolved, self.calls)
-
-    def number(self, number: Number) -> int:
-        """The node of a number literal not seen before."""
-        return self.constant(number.value, number.span)
-
-    def leaf(self, op: str, span: Span) -> int:
+    def leaf(self, op: str, start: int, end: int) -> int:
         node_id = len(self.ops)
         self.ops.append(op)
         self.operands.append(())
-        self.spans.append(span)
+        self.starts.append(start)
+        self.ends.append(end)
         self.depends.append(op == INPUT)
         return node_id
 
-    def constant(self, value: float, span: Span) -> int:
+    def constant(self, value: float, start: int, end: int) -> int:
+        """The node of the number ``value``, written from ``start`` to ``end``
+        where it is first written."""
         node_id = self.constants.get(value)
         if node_id is None:
-            node_id = self.constants[value] = self.leaf(CONSTANT, span)
+            node_id = self.constants[value] = self.leaf(CONSTANT, start, end)
             self.values[node_id] = value
         return node_id
 
-    def named_constant(self, name: str, span: Span) -> int:
+    def named_constant(self, name: str, start: int) -> int:
         """The node of ``pi`` or ``e``: a constant that keeps its name (in
         ``names``), so that a formula can print it; not one node with a
         number of the same value."""
         node_id = self.named.get(name)
         if node_id is None:
-            node_id = self.named[name] = self.leaf(CONSTANT, span)
+            node_id = self.named[name] = self.leaf(CONSTANT, start, start + len(name))
             self.values[node_id] = CONSTANTS[name]
             self.names[node_id] = name
         return node_id
 
-    def check_name(self, name: str, span: Span) -> None:
+    def check_name(self, name: str, start: int) -> None:
         """Names are letters, decimal digits and '_'. The lexer's \\w also
         lets through other Unicode digits such as '²', which would make x²
         a name of its own, never what was meant."""
         for offset, char in enumerate(name):
             if not (char.isalpha() or char == "_" or char.isdecimal()):
-                at = Span(
-                    span.start + offset, span.start + offset + 1, span.line, span.column + offset
-                )
                 power = _SUPERSCRIPTS.get(char)
                 raise self.error(
                     f"'{char}' cannot be part of a name",
-                    at,
+                    start + offset,
+                    start + offset + 1,
                     hint=f"for a power, write {name[:offset]}^{power}" if power else None,
                     type="syntax_error",
                 )
 
-    def name(self, name: str, span: Span) -> int:
-        self.check_name(name, span)
+    def name(self, name: str, start: int) -> int:
+        """The node a name not met before denotes, written at ``start``."""
+        self.check_name(name, start)
+        end = start + len(name)
         if name in self.bindings:
             node_id = self.bindings[name]
         elif name in CONSTANTS:
-            node_id = self.named_constant(name, span)
+            node_id = self.named_constant(name, start)
         elif name in FUNCTIONS:
             raise self.error(
                 f"'{name}' is a function, not a value",
-                span,
+                start,
+                end,
                 hint=f"call it, as in {name}({_example_arguments(name)})",
             )
         elif name in self.bound_later:
             raise self.error(
                 f"'{name}' is used before it is bound",
-                span,
+                start,
+                end,
                 hint=f"move the binding of {name} above its first use, "
                 "or rename it if you meant an input",
             )
         else:
-            node_id = self.input_ids[name] = self.leaf(INPUT, span)
+            node_id = self.input_ids[name] = self.leaf(INPUT, start, end)
             self.inputs.append(name)
             self.names[node_id] = name
         self.resolved[name] = node_id
         return node_id
 
-    def check_call(self, call: Call) -> str:
-        """The name of the op that ``call`` denotes, or a ParseError."""
-        name = call.function
+    def check_call(self, name: str, count: int, start: int, end: int) -> str:
+        """The name of the op that a call of ``name`` with ``count``
+        arguments denotes (written from ``start`` to ``end``), or a ParseError."""
         if name not in FUNCTIONS:
             if name in CONSTANTS:
                 raise self.error(
                     f"'{name}' is a constant, not a function",
-                    call.function_span,
+                    start,
+                    start + len(name),
                     hint=f"to multiply, write {name}*(...)",
                 )
             from difflib import get_close_matches  # for a hint only: not on every run
@@ -320,15 +364,19 @@ class _GraphBuilder:
                     sorted(FUNCTIONS)
                 )
             raise self.error(
-                f"unknown function '{name}'", call.function_span, hint=hint, type="unknown_function"
+                f"unknown function '{name}'",
+                start,
+                start + len(name),
+                hint=hint,
+                type="unknown_function",
             )
-        count = len(call.arguments)
         op = function_for(name, count)
         if op is None:
             given = {0: "none were", 1: "one was"}.get(count, f"{count} were")
             raise self.error(
                 f"{name}() takes {arity_text(name)}, but {given} given",
-                call.span,
+                start,
+                end,
                 type="arity_error",
             )
         self.calls[name, count] = op.name

@@ -23,7 +23,6 @@ from typing import Any, Literal
 import numpy as np
 
 from ..ops import NUMERIC, OPS, POINT_TESTS
-from .chunks import chunkable, evaluate_in_chunks
 from .diagnostics import Diagnostics, EvaluationWarning
 from .floats import walk_on_floats
 from .graph import INPUT, Graph
@@ -77,8 +76,13 @@ def evaluate(runner: Runner, inputs: Mapping[str, object], mode: Mode = "reverse
     # (arrays of one shape need no np.broadcast_shapes, which costs more)
     shape = shapes.pop() if len(shapes) == 1 else np.broadcast_shapes(*shapes, ())
     with np.errstate(all="ignore"):
-        if mode == "reverse" and not graph.underflows and chunkable(arrays, shape):
-            columns = evaluate_in_chunks(runner, arrays, shape)
+        if mode == "reverse" and not graph.underflows and shape:
+            # Imported for arrays only: a point never goes in slices.
+            from .chunks import chunkable, evaluate_in_chunks
+
+            columns = None
+            if chunkable(arrays, shape):
+                columns = evaluate_in_chunks(runner, arrays, shape)
             if columns is not None:
                 gradient = dict(zip(runner.plan.wrt, columns[1:], strict=True))
                 return Result(value=columns[0], gradient=gradient, graph=graph)  # type: ignore[arg-type]

@@ -12,14 +12,16 @@ the rest.
 from __future__ import annotations
 
 import re
+from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import MISSING, dataclass
 from functools import cached_property
 from itertools import chain
-from typing import TYPE_CHECKING, NamedTuple, cast
+from typing import TYPE_CHECKING, NamedTuple, cast, overload
 
 from ..errors import Span
+from ..parse.grammar import offset_places
 
 # A number literal whose digits before any exponent are not all zero.
 _NONZERO_NUMBER = re.compile(r"0*\.?0*[1-9]")
@@ -117,13 +119,57 @@ class Node:
     value: float | None = None  # the constant's value, for CONSTANT nodes
 
 
+class SpanColumn(Sequence[Span]):
+    """The spans of a built graph's nodes as two arrays of offsets into its
+    source, each :class:`Span` made when it is read: at a million nodes, a
+    Span object each cost more memory than the rest of the columns. A
+    span's line and column are those of its start, counted as the parsers
+    count them (see :func:`cgrad.parse.grammar.offset_places`)."""
+
+    __slots__ = ("source", "starts", "ends", "_places")
+
+    def __init__(self, source: str, starts: array, ends: array) -> None:
+        self.source = source
+        self.starts = starts
+        self.ends = ends
+        self._places: Callable[[int], tuple[int, int]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @overload
+    def __getitem__(self, index: int) -> Span: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Span]: ...
+    def __getitem__(self, index: int | slice) -> Span | list[Span]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        start = self.starts[index]
+        places = self._places
+        if places is None:
+            places = self._places = offset_places(self.source)
+        return Span(start, self.ends[index], *places(start))
+
+    def __eq__(self, other: object) -> bool:
+        # Equal to any sequence of the same spans (a graph made from Node
+        # objects keeps them in a tuple).
+        if not isinstance(other, Sequence) or len(other) != len(self):
+            return NotImplemented if not isinstance(other, Sequence) else False
+        return all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # equal to a tuple, mutable arrays
+
+    def __reduce__(self) -> tuple:
+        return SpanColumn, (self.source, self.starts, self.ends)  # not the places, a closure
+
+
 class Columns(NamedTuple):
     """A graph's nodes as parallel sequences indexed by node id: what a pass
     over every node reads, with no object per node."""
 
     ops: tuple[str, ...]
     operands: tuple[tuple[int, ...], ...]
-    spans: tuple[Span, ...]
+    spans: Sequence[Span]  # a SpanColumn for a graph built from text
     names: dict[int, str]  # of the INPUT nodes and the named CONSTANT ones
     values: dict[int, float]  # of the CONSTANT nodes
     depends_on_input: tuple[bool, ...]

@@ -17,10 +17,8 @@ from typing import Protocol, cast
 import numpy as np
 
 from ..ops import NUMERIC
-from .codegen import compile_array_passes, compile_point_passes
 from .floats import FloatSteps, float_steps
 from .passes import SEED, KinkStep, Plan
-from .tracing import kink_impossible
 
 # Point evaluations of a plan walked before its generated code is made:
 # making it costs as much as many walks, so a one-off evaluation walks.
@@ -80,6 +78,10 @@ class Runner:
     def point_passes(self) -> Callable | None:
         """Both passes at one point as one generated function (see
         :mod:`cgrad.autodiff.codegen`), or None where the graph is walked."""
+        # Code generation is imported once it pays: a one-off run never
+        # generates code, and its import is a good part of a cold start.
+        from .codegen import compile_point_passes
+
         return compile_point_passes(self.plan, NUMERIC, SEED)
 
     def passes_for_a_point(self) -> Callable | None:
@@ -98,6 +100,8 @@ class Runner:
         graph is walked."""
         made = self.made_array_passes
         if arrays not in made:
+            from .codegen import compile_array_passes  # see point_passes
+
             # codegen gives the function the attributes ArrayPasses names.
             passes = compile_array_passes(self.plan, NUMERIC, SEED, arrays)
             made[arrays] = cast("ArrayPasses | None", passes)
@@ -133,5 +137,7 @@ class Runner:
 def _kink_ruled_out(plan: Plan, step: KinkStep) -> bool:
     """Is the kink test of ``step`` false at every point, its constant
     arguments alone deciding?"""
+    from .tracing import kink_impossible  # the tracer, only for ops with kinks
+
     _, at, operands = step
     return kink_impossible(at, NUMERIC, [plan.initial[i] for i in operands])

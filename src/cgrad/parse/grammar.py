@@ -9,7 +9,9 @@ the same AST and meets the limits at the same token.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
+from itertools import accumulate
 from pathlib import Path
 from sys import intern
 from typing import Any, NamedTuple, Protocol
@@ -76,6 +78,27 @@ NESTING = Nesting(
     ends=frozenset({"STAR", "SLASH", "COMMA", "_SEMICOLON"}),
     continues="_NEWLINE",
 )
+
+
+def offset_places(text: str) -> Callable[[int], tuple[int, int]]:
+    """The (line, column) of an offset in ``text``, 1-based, as Lark's lexer
+    counts them: lines end at '\\n' only. A span's line and column are
+    those of its start, so that a graph can keep offsets alone and make
+    its spans when asked."""
+    if "\n" not in text:
+        return _on_the_first_line
+    # Where each line starts: after each line and its '\n'.
+    starts = list(accumulate(map((1).__add__, map(len, text.split("\n"))), initial=0))
+
+    def place(offset: int) -> tuple[int, int]:
+        line = bisect_right(starts, offset)
+        return line, offset - starts[line - 1] + 1
+
+    return place
+
+
+def _on_the_first_line(offset: int) -> tuple[int, int]:
+    return 1, offset + 1
 
 
 def grammar_text() -> str:

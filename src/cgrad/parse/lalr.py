@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import re
 import sys
-from bisect import bisect_right
-from itertools import accumulate
 from operator import itemgetter
 from typing import Any
 
 from ..errors import Span
-from .grammar import Callback, LimitError, Place
+from .grammar import Callback, LimitError, Place, offset_places
 
 # The version of the layout tables.read_tables() gives and Parser reads:
 # tables saved with another are made again.
@@ -75,10 +73,11 @@ class Parser:
         ]
         self._rules.append((0, [], _same, _give_up))
 
-    def parse(self, text: str, max_tokens: int, max_depth: int) -> Any:
+    def parse(self, text: str, max_tokens: int, max_depth: int, context: Any = None) -> Any:
         """The value of the start rule for ``text``; :class:`Unparsable` if
         the text is not valid, :class:`LimitError` at the first token
-        beyond a limit.
+        beyond a limit. The callbacks are given ``context`` where it is not
+        None, else a Place for ``text`` (the AST's callbacks need one).
 
         One long flat loop on purpose (the one function of the house longer
         than 60 lines): it runs once a token of every program, and in
@@ -106,7 +105,7 @@ class Parser:
         depth = run = 0
         runs: list[int] = []
         previous = self._end_kind  # the start of the text
-        place = _places(text)
+        place = _places(text) if context is None else context
         m = None
         # Pattern.scanner matches token after token with no gap, which
         # finditer would skip; it is not in typeshed's stubs.
@@ -120,7 +119,7 @@ class Parser:
                 # counts it, and drops it inside parentheses.
                 count += 1
                 if count > max_tokens:
-                    raise LimitError("tokens", _span_of(m, place))
+                    raise LimitError("tokens", _span_of(m, text))
                 depth -= run
                 run = 0
                 if runs:
@@ -134,7 +133,7 @@ class Parser:
                     raise Unparsable
                 count += 1
                 if count > max_tokens:
-                    raise LimitError("tokens", _span_of(m, place))
+                    raise LimitError("tokens", _span_of(m, text))
                 if kind >= first_end:  # ends, signs, extends, opens, closes
                     if kind < first_extend and (kind < first_sign or not sign_after[previous]):
                         depth -= run
@@ -147,7 +146,7 @@ class Parser:
                             run += 1
                         depth += 1
                         if depth > max_depth:
-                            raise LimitError("depth", _span_of(m, place))
+                            raise LimitError("depth", _span_of(m, text))
                     elif runs:  # a closing parenthesis
                         depth -= 1 + run
                         run = runs.pop()
@@ -188,25 +187,17 @@ class Parser:
             states.append(state)
 
 
-def _span_of(m: re.Match, place: Place) -> Span:
-    line, column = place(m)
+def _span_of(m: re.Match, text: str) -> Span:
+    line, column = _places(text)(m)
     return Span(m.start(), m.end(), line, column)
 
 
 def _places(text: str) -> Place:
-    """The (line, column) of a match in ``text``, 1-based, as Lark's lexer
-    counts them: lines end at '\\n' only."""
+    """The (line, column) of a match in ``text`` (see grammar.offset_places)."""
     if "\n" not in text:
         return _on_the_first_line
-    # Where each line starts: after each line and its '\n'.
-    starts = list(accumulate(map((1).__add__, map(len, text.split("\n"))), initial=0))
-
-    def place(token: re.Match) -> tuple[int, int]:
-        offset = token.start()
-        line = bisect_right(starts, offset)
-        return line, offset - starts[line - 1] + 1
-
-    return place
+    at = offset_places(text)
+    return lambda token: at(token.start())
 
 
 def _on_the_first_line(token: re.Match) -> tuple[int, int]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import ParseError
 from . import lalr
-from .grammar import CALLBACKS, NESTING, LimitError, grammar_text
+from .grammar import CALLBACKS, NESTING, Callback, LimitError, grammar_text
 from .syntax import Program
 
 # Limits that keep any input to a bounded time and memory, each far beyond
@@ -78,13 +78,7 @@ LIMITS_HINT = "cgrad's limits are in its manual, docs/bad-input.md, under 'Limit
 
 def parse(text: str, origin: str | None = None) -> Program:
     """Parse program text into a :class:`Program`, or raise :class:`ParseError`."""
-    if len(text) > MAX_CHARACTERS:
-        raise ParseError(
-            f"the program is longer than {MAX_CHARACTERS // 2**20} MiB characters",
-            hint=LIMITS_HINT,
-            origin=origin,
-            type="limit_exceeded",
-        )
+    _check_length(text, origin)
     try:
         try:
             statements = _fast_parser().parse(text, MAX_TOKENS, MAX_DEPTH)
@@ -94,16 +88,54 @@ def parse(text: str, origin: str | None = None) -> Program:
 
             statements = lark_fallback.parse(text, origin, MAX_TOKENS, MAX_DEPTH)
     except LimitError as limited:
-        if limited.limit == "tokens":
-            message = f"the program has more than {MAX_TOKENS:,} tokens"
-        else:
-            message = f"the program nests more than {MAX_DEPTH:,} deep"
+        raise _limit_error(limited, text, origin) from None
+    return Program(statements, text, origin)
+
+
+def reduce(
+    text: str, callbacks: dict[str, Callback], context: Any, origin: str | None = None
+) -> Any:
+    """The fast loop run with callbacks of the caller's own (the graph
+    builder's, which make graph nodes rather than an AST), each given
+    ``context`` where an AST callback is given a place, under the same
+    limits as :func:`parse`: the value of the start rule, or None where the
+    loop gives up (:func:`parse` then says what is wrong)."""
+    _check_length(text, origin)
+    kept = _OWN_PARSERS.get(id(callbacks))
+    if kept is None:
+        kept = _OWN_PARSERS[id(callbacks)] = (callbacks, lalr.Parser(_tables(), callbacks))
+    try:
+        return kept[1].parse(text, MAX_TOKENS, MAX_DEPTH, context)
+    except lalr.Unparsable:
+        return None
+    except LimitError as limited:
+        raise _limit_error(limited, text, origin) from None
+
+
+# The loops made for reduce(), by the id of their callbacks (kept with them).
+_OWN_PARSERS: dict[int, tuple[dict[str, Callback], lalr.Parser]] = {}
+
+
+def _check_length(text: str, origin: str | None) -> None:
+    if len(text) > MAX_CHARACTERS:
         raise ParseError(
-            message,
-            span=limited.span,
+            f"the program is longer than {MAX_CHARACTERS // 2**20} MiB characters",
             hint=LIMITS_HINT,
-            source=text,
             origin=origin,
             type="limit_exceeded",
-        ) from None
-    return Program(statements, text, origin)
+        )
+
+
+def _limit_error(limited: LimitError, text: str, origin: str | None) -> ParseError:
+    if limited.limit == "tokens":
+        message = f"the program has more than {MAX_TOKENS:,} tokens"
+    else:
+        message = f"the program nests more than {MAX_DEPTH:,} deep"
+    return ParseError(
+        message,
+        span=limited.span,
+        hint=LIMITS_HINT,
+        source=text,
+        origin=origin,
+        type="limit_exceeded",
+    )

@@ -14,6 +14,7 @@ program. Nothing here recurses on the size of an expression.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Sequence
@@ -21,7 +22,7 @@ from typing import Protocol, TypeVar, cast
 
 from ..autodiff.graph import CONSTANT, INPUT
 from ..numerals import literal_text
-from ..ops import ATOM, OPS, SUM, UNARY
+from ..ops import ATOM, OPS, SUM, UNARY, Notation
 
 
 class Node(Protocol):
@@ -165,9 +166,10 @@ class Printer:
             return [node.name or literal_text(node.value)]  # pi and e by name
         if node.op == INPUT:
             return [node.name]
+        operands = node.operands
         return [
-            part if isinstance(part, str) else (part.operand, part.need, part.strict)
-            for part in OPS[node.op].notation.layout(node.operands, program=True)
+            part if isinstance(part, str) else (operands[part[0]], part[1], part[2])
+            for part in _program_layout(OPS[node.op].notation, len(operands))
         ]
 
     def binding_name(self, prefix: str, index: int) -> str:
@@ -209,6 +211,17 @@ class Printer:
 
     # What encloses a node that binds too loosely for its place.
     opening, closing = "(", ")"
+
+
+@functools.cache
+def _program_layout(notation: Notation, count: int) -> tuple:
+    """The layout by ``notation`` of ``count`` operands, as a program, each
+    slot as (the operand's position, need, strict): made once a notation,
+    not once a node (a layout depends on the operands' positions only)."""
+    return tuple(
+        part if isinstance(part, str) else (part.operand, part.need, part.strict)
+        for part in notation.layout(range(count), program=True)
+    )
 
 
 TEXT = Printer()

@@ -11,8 +11,8 @@ from rich.text import Text
 
 from ..autodiff.evaluation import Result
 from ..autodiff.graph import Graph
-from ..function import Formulas
 from ..numerals import format_number
+from ..symbolic.printed import Formulas
 from .terminal_tables import hessian_table, program_heading, result_table, warning_lines
 from .terminal_tree import TREE_LIMIT, graph_tree
 

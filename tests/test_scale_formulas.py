@@ -1,0 +1,82 @@
+"""Formulas at scale (``cgrad diff``): work that grows as the graph does.
+
+The checks count work (formula nodes made, the canonical form's own count
+of entries merged and sorted, the printer's nodes, the collector's runs),
+never time."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+import cgrad
+from cgrad.symbolic import canonical, formulas, nodes, printing
+
+SHAPES = {
+    "sum": lambda n: " + ".join(f"sin(x*{k})*y" for k in range(1, n + 1)),
+    "chain": lambda n: "sin(" * n + "x" + ")*y + z" * n,
+}
+
+
+def _collections_during(work) -> int:
+    runs = []
+
+    def seen(phase: str, info: dict) -> None:
+        if phase == "start":
+            runs.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        work()
+    finally:
+        gc.callbacks.remove(seen)
+    return len(runs)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_collector_does_not_run_while_formulas_are_made(shape):
+    # Its rescans of the growing heap of formula nodes made diff slower
+    # than linear; formula nodes make no reference cycles.
+    function = cgrad.compile(SHAPES[shape](500))
+    assert gc.isenabled()
+    assert _collections_during(function.formulas) == 0
+    assert gc.isenabled()  # and it runs again afterwards
+
+
+def _work(monkeypatch: pytest.MonkeyPatch, text: str) -> tuple[int, int, int]:
+    """Formula nodes made, the canonical form's work, and nodes printed,
+    for ``diff`` of ``text``."""
+    made: list[int] = []
+    work: list[int] = []
+    printed: list[int] = []
+    real_made, real_parts = nodes.Builder._made, printing.Printer.parts
+
+    def counted_made(self, *arguments, **keywords):
+        made.append(1)
+        return real_made(self, *arguments, **keywords)
+
+    def counted_canonical(builder, roots):
+        simplest, done = canonical.canonical_counted(builder, roots)
+        work.append(done)
+        return simplest
+
+    def counted_parts(self, node):
+        printed.append(1)
+        return real_parts(self, node)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(nodes.Builder, "_made", counted_made)
+        patch.setattr(formulas, "canonical", counted_canonical)
+        patch.setattr(printing.Printer, "parts", counted_parts)
+        cgrad.compile(text).formulas()
+    return len(made), sum(work), len(printed)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_work_of_formulas_grows_linearly(monkeypatch, shape):
+    small = _work(monkeypatch, SHAPES[shape](500))
+    large = _work(monkeypatch, SHAPES[shape](2_000))
+    assert all(count > 0 for count in small)
+    for before, after in zip(small, large, strict=True):
+        assert after <= 5 * before  # 4 times the graph, with room for n log n sorting
