@@ -58,6 +58,12 @@ ON_ERROR = ("record", "skip", "fail")
 Columns = dict[str, np.ndarray]
 
 
+class BadRowError(InputError):
+    """A bad row with ``on_error="fail"``: the fit stops there."""
+
+    type = "bad_row"
+
+
 @dataclass
 class BadRows:
     """The rows left out: how many, and the first few as (row, type, message)."""
@@ -67,7 +73,7 @@ class BadRows:
 
     def add(self, row: int, kind: str, message: str, on_error: str) -> None:
         if on_error == "fail":
-            raise InputError(
+            raise BadRowError(
                 f"row {row:,} of the data is bad: {message}",
                 hint="--on-error record or skip leaves bad rows out and counts them",
                 type=kind,
