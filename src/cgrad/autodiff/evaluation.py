@@ -70,7 +70,7 @@ def unbroadcast(result: Result, inputs: Mapping[str, object]) -> Result:
     inputs are left as they are."""
     gradient = dict(result.gradient)
     for name, partial in gradient.items():
-        shape = np.shape(inputs[name])  # type: ignore[arg-type]  # numbers or arrays
+        shape = np.shape(inputs[name])  # type: ignore[call-overload]  # numbers or arrays
         if np.shape(partial) == shape:
             continue
         # The axes broadcasting added in front, then those stretched from 1.

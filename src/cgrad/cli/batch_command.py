@@ -178,8 +178,7 @@ def batch_command(
     source, line = command_line(context, source, variables, options)
     function = expression_of(expression, program, source)
     bindings = bindings_of(function, line, columns, options)
-    if params is not None:
-        bindings = _with_params(bindings, params, function)
+    bindings = _with_params(bindings, params, function)
     wrt_names = split_wrt(wrt)
     if function is not None and wrt_names is not None:
         function.check_wrt(wrt_names)
@@ -239,9 +238,11 @@ def _run_parts(
         raise FailuresFoundError(summary)
 
 
-def _with_params(bindings: Bindings, path: Path, function: Function | None) -> Bindings:
+def _with_params(bindings: Bindings, path: Path | None, function: Function | None) -> Bindings:
     """The values of a --params file added to the bindings, under those of
     the command line; each must name an input of the expression."""
+    if path is None:
+        return bindings
     from ..fitting.params import read_params
 
     found = read_params(path)

@@ -4,17 +4,19 @@ summed up on stdout, every step in ``--trace``, the parameters in ``-o``."""
 
 from __future__ import annotations
 
+import functools
+import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, cast
 
 import typer
 
-from ..descent import DEFAULT_TOL, DEFAULTS, METHODS
+from ..descent import DEFAULT_TOL, DEFAULTS, METHODS, Step
 from ..errors import UsageError
 from ..fitting.data import ON_ERROR, BadRowError
 from ..fitting.losses import LOSSES
@@ -44,6 +46,10 @@ EXAMPLES = """
   cgrad fit "w*x + b" data.csv --target y -o params.json   [dim]# then:[/dim]
   cgrad batch new.csv -e "w*x + b" --params params.json
 """
+
+# A fit's step is a minimize step with an epoch: minimize's trace writer
+# writes it, with its own line.
+_TRACE_LINE = cast("Callable[[Step], dict]", fit_step_json)
 
 # The command's own parameters (the shared ones are in parameters.py).
 Model = Annotated[
@@ -199,26 +205,20 @@ def fit_command(
     stdout."""
     method = choose("--method", method, tuple(METHODS))
     on_error = choose("--on-error", on_error, ON_ERROR)
-    if target is None:
-        raise UsageError("--target names the column to predict", hint="for example --target y")
-    if data is None:
-        raise UsageError("no DATA given", hint="cgrad fit MODEL DATA --target COLUMN")
+    target, data = _required(target, data)
     trace = _trace_path(trace)
     function, line, options = read_command_line(context, model, variables)
     start = _numbers(function, line, options)
-    for path, what in ((trace, "--trace"), (output, "-o")):
-        if path is not None:
-            refuse_replacing_input(what, path, data, "the data", "write to another file")
-    with _data_file(data) as source, _trace_writer(trace, fit_step_json) as write_step:
+    _refuse_replacing_data(data, trace, output)
+    run = functools.partial(
+        fit, function, target=target, start=start, loss=loss, method=method, lr=lr, epochs=epochs,
+        batch_rows=batch_rows, tol=tol, seed=seed, holdout=holdout, validation=validation,
+        stream=True if stream else None, on_error=on_error,
+    )  # fmt: skip
+    with _data_file(data) as source, _trace_writer(trace, _TRACE_LINE) as write_step:
         with _live_display(quiet, epochs) as show:
             try:
-                fitted = fit(
-                    function, source, target=target, start=start, loss=loss,
-                    method=method, lr=lr, epochs=epochs, batch_rows=batch_rows, tol=tol,
-                    seed=seed, holdout=holdout, validation=validation,
-                    stream=True if stream else None, on_error=on_error,
-                    callback=_both(write_step, show),
-                )  # fmt: skip
+                fitted = run(source, callback=_both(write_step, show))
             except BadRowError as error:
                 raise FailuresFoundError(error.summary()) from None
             except BaseException as stop:
@@ -228,9 +228,24 @@ def fit_command(
                 raise
     if output is not None:
         with atomic_output(output) as sink:
-            sink.write(json_text(params_json(fitted)) + "\n")
+            sink.write(json.dumps(params_json(fitted), ensure_ascii=False) + "\n")
     _print_summary(function.graph, fitted, json_output)
     _finish(fitted, on_error)
+
+
+def _required(target: str | None, data: str | None) -> tuple[str, str]:
+    """--target and DATA, once known to be given."""
+    if target is None:
+        raise UsageError("--target names the column to predict", hint="for example --target y")
+    if data is None:
+        raise UsageError("no DATA given", hint="cgrad fit MODEL DATA --target COLUMN")
+    return target, data
+
+
+def _refuse_replacing_data(data: str, trace: Path | None, output: Path | None) -> None:
+    for path, what in ((trace, "--trace"), (output, "-o")):
+        if path is not None:
+            refuse_replacing_input(what, path, data, "the data", "write to another file")
 
 
 def _finish(fitted: Fitted, on_error: str) -> None:
@@ -255,12 +270,6 @@ def _print_summary(graph, fitted: Fitted, json_output: bool) -> None:
         write_json(fit_json(fitted))
     else:
         stdout_console().print(fit_report(fitted, program_heading(graph)), soft_wrap=True)
-
-
-def json_text(document: dict) -> str:
-    import json
-
-    return json.dumps(document, ensure_ascii=False, allow_nan=False)
 
 
 @contextmanager

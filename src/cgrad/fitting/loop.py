@@ -51,9 +51,11 @@ def measure(
         if rows == 0:
             continue
         result = joined.evaluate({**chunk, **point}, wrt=wrt, summed=True)
-        found.loss += float(np.add.reduce(result.value, None))
-        if gradient:
-            found.gradient = found.gradient + np.array([result.gradient[n] for n in params])
+        # A sum that overflows is a divergence, said by the caller.
+        with np.errstate(all="ignore"):
+            found.loss += float(np.add.reduce(result.value, None))
+            if gradient:
+                found.gradient = found.gradient + np.array([result.gradient[n] for n in params])
         found.rows += rows
         found.warnings.extend(w for w in result.warnings if w.type != "kink")
     return found
@@ -132,7 +134,7 @@ class Run:
             self._epoch_done(epoch, total / max(rows, 1))
         return "epochs", None
 
-    def _step(self, batch: Columns | Iterable[Columns], epoch: int, epochs: int) -> FitStep:
+    def _step(self, batch: Columns, epoch: int, epochs: int) -> FitStep:
         """The mean loss and gradient of one batch at the current point."""
         found = measure(self.joined, self.params, self.position, [batch])
         loss, gradient = found.mean()

@@ -135,7 +135,7 @@ def _settings(
 
 
 def _whole(value: object, least: int) -> bool:
-    return isinstance(value, Integral) and not isinstance(value, bool) and value >= least
+    return isinstance(value, Integral) and not isinstance(value, bool) and int(value) >= least
 
 
 def _split(model: Function, header: Sequence[str], target: str) -> tuple[list[str], list[str]]:
