@@ -103,7 +103,6 @@ class Run:
     ) -> tuple[Stopped, str | None]:
         shuffle = np.random.default_rng([self.seed, 2])
         for epoch in range(1, epochs + 1):
-            self.epoch = epoch
             total = rows = 0.0
             for batch in self.rows.training(shuffle):
                 step = self._step(batch, epoch, epochs)
@@ -115,13 +114,16 @@ class Run:
                 self.good = self.position.copy()
                 total, rows = total + step.loss * step.rows, rows + step.rows
                 if step.gradient_norm <= tol:
-                    self._epoch_done(epoch, total / max(rows, 1))
+                    # An epoch counts once a step of it has moved the point.
+                    if self.epoch == epoch:
+                        self._epoch_done(epoch, total / max(rows, 1))
                     return "tolerance", None
                 with np.errstate(all="ignore"):
                     self.position = self.position + optimiser.step(
                         np.array(list(step.gradient.values()))
                     )
                 self.steps += 1
+                self.epoch = epoch
                 overflow = _overflow(optimiser, self.params, step)
                 if overflow is not None:
                     return "diverged", overflow
