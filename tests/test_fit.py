@@ -48,6 +48,21 @@ def test_a_scalar_input_among_columns_gets_the_sum_of_its_per_row_partials():
     np.testing.assert_array_equal(summed.value, per_row.value)
 
 
+@pytest.mark.parametrize("rows", [1, 1000, 70_001])
+def test_a_partial_that_does_not_vary_is_summed_over_every_point(rows):
+    # d/db of w*x + b is 1 at every point: generated code may give it as
+    # one number, which stands for a column of ones.
+    f = cgrad.compile("w*x + b + abs(w*x)")
+    x = np.linspace(0.5, 1.5, rows)
+    summed = f.evaluate(w=2.0, b=1.0, x=x, summed=True, wrt="w,b")
+    assert summed.gradient == {"b": float(rows), "w": pytest.approx(2 * x.sum(), rel=1e-12)}
+    # Also where a kink sends the evaluation down the whole-array walk.
+    x[rows // 2] = 0.0
+    summed = f.evaluate(w=2.0, b=1.0, x=x, summed=True, wrt="w,b")
+    assert summed.gradient == {"b": float(rows), "w": pytest.approx(2 * x.sum(), rel=1e-12)}
+    assert [w.type for w in summed.warnings] == ["kink"]
+
+
 def test_summed_partials_of_a_broadcast_row_are_summed_down_to_its_shape():
     f = cgrad.compile("a*b")
     a = np.arange(6.0).reshape(2, 3)

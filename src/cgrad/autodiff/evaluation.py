@@ -57,7 +57,7 @@ def evaluate(
     or arrays). The caller has checked that ``inputs`` covers the graph's
     inputs; :class:`cgrad.Function` does, and keeps the runners. With
     ``summed``, see :func:`unbroadcast`."""
-    result = _evaluate(runner, inputs, mode)
+    result = _evaluate(runner, inputs, mode, summed)
     return unbroadcast(result, inputs) if summed else result
 
 
@@ -72,6 +72,8 @@ def unbroadcast(result: Result, inputs: Mapping[str, object]) -> Result:
     for name, partial in gradient.items():
         shape = np.shape(inputs[name])  # type: ignore[call-overload]  # numbers or arrays
         if np.shape(partial) == shape:
+            if shape == () and type(partial) is not float:  # a total the chunks summed
+                gradient[name] = float(partial)  # type: ignore[arg-type]
             continue
         # The axes broadcasting added in front, then those stretched from 1.
         added = np.ndim(partial) - len(shape)
@@ -83,8 +85,9 @@ def unbroadcast(result: Result, inputs: Mapping[str, object]) -> Result:
     return replace(result, gradient=gradient)
 
 
-def _evaluate(runner: Runner, inputs: Mapping[str, object], mode: Mode) -> Result:
-    """:func:`evaluate` without ``summed``."""
+def _evaluate(runner: Runner, inputs: Mapping[str, object], mode: Mode, summed: bool) -> Result:
+    """:func:`evaluate`, the partials of ``summed`` inputs summed where the
+    chunks do it on the way (:func:`unbroadcast` does the rest)."""
     graph = runner.plan.graph
     # The fast paths return no warnings: a literal that underflowed has one.
     if mode == "reverse" and not graph.underflows:
@@ -101,7 +104,7 @@ def _evaluate(runner: Runner, inputs: Mapping[str, object], mode: Mode) -> Resul
     shape = shapes.pop() if len(shapes) == 1 else np.broadcast_shapes(*shapes, ())
     with np.errstate(all="ignore"):
         if mode == "reverse" and not graph.underflows and chunkable(arrays, shape):
-            columns = evaluate_in_chunks(runner, arrays, shape)
+            columns = evaluate_in_chunks(runner, arrays, shape, summed)
             if columns is not None:
                 gradient = dict(zip(runner.plan.wrt, columns[1:], strict=True))
                 return Result(value=columns[0], gradient=gradient)  # type: ignore[arg-type]
