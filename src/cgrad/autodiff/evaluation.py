@@ -73,7 +73,7 @@ def unbroadcast(result: Result, inputs: Mapping[str, object]) -> Result:
         shape = np.shape(inputs[name])  # type: ignore[call-overload]  # numbers or arrays
         if np.shape(partial) == shape:
             if shape == () and type(partial) is not float:  # a total the chunks summed
-                gradient[name] = float(partial)  # type: ignore[arg-type]
+                gradient[name] = float(partial)
             continue
         # The axes broadcasting added in front, then those stretched from 1.
         added = np.ndim(partial) - len(shape)
