@@ -124,10 +124,14 @@ def _run_in_chunks(
                 # What the generated code computed into its place is there.
                 if computed is not column:
                     column[...] = 0.0 if computed is None else computed
-            if not sums_finite(*results):
-                return False
+            # A summed partial's chunk sum is the finiteness check too.
             for k, total in totals.items():
-                total += np.add.reduce(results[k], None)
+                part = np.add.reduce(results[k], None)
+                if not math.isfinite(part):
+                    return False
+                total += part
+            if not sums_finite(*[r for k, r in enumerate(results) if k not in totals]):
+                return False
         return True
     finally:
         runner.keep_work(kept)
