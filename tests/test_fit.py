@@ -225,6 +225,38 @@ def test_files_of_every_kind_give_the_same_fit(tmp_path):
         assert other.params == pytest.approx(fits[0].params, rel=1e-12)
 
 
+def test_streamed_mini_batches_are_consecutive_rows_in_file_order(tmp_path):
+    data = linear_data(10_000)
+    path = tmp_path / "rows.csv"
+    write_csv(path, data)
+    fitted = fit("w*x1 + b", path, target="y", start={"w": 0.0, "b": 0.0}, method="gd",
+                 lr=0.1, batch_rows=3000, epochs=2, stream=True)  # fmt: skip
+    # The same steps by hand: batches of rows 0-2999, 3000-5999, 6000-8999
+    # and the last 1,000, twice.
+    w = b = 0.0
+    for _ in range(2):
+        for start in range(0, 10_000, 3000):
+            x, y = data["x1"][start : start + 3000], data["y"][start : start + 3000]
+            residual = w * x + b - y
+            w, b = w - 0.1 * np.mean(2 * residual * x), b - 0.1 * np.mean(2 * residual)
+    assert fitted.steps == 8
+    assert fitted.params == pytest.approx({"w": w, "b": b}, rel=1e-12)
+
+
+def test_a_validation_file_gives_the_validation_loss(tmp_path):
+    data, other = linear_data(300), linear_data(100, seed=9)
+    path = tmp_path / "validation.csv"
+    write_csv(path, other)
+    fitted = fit("a*x1 + c*x2 + d", data, target="y", epochs=20, validation=path)
+    p = fitted.params
+    predicted = p["a"] * other["x1"] + p["c"] * other["x2"] + p["d"]
+    assert fitted.validation_rows == 100
+    assert fitted.validation_loss == pytest.approx(
+        np.mean((predicted - other["y"]) ** 2), rel=1e-12
+    )
+    assert fitted.history[-1].validation_loss == fitted.validation_loss
+
+
 def test_bad_rows_are_left_out_and_counted_or_stop_the_fit(tmp_path):
     data = linear_data(200)
     path = tmp_path / "rows.csv"

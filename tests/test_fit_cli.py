@@ -210,3 +210,30 @@ def test_errors_exit_2_with_one_message(cli, rows, args, message):
         or message in result.stdout
     )
     assert "Traceback" not in result.stderr
+
+
+def test_the_live_line_counts_epochs_for_a_fit():
+    from cgrad.fitting.results import FitStep
+    from cgrad.views.terminal_minimize import LossHistory, progress_line
+
+    step = FitStep(step=41, loss=0.5, point={"w": 1.0}, gradient={"w": 0.25},
+                   gradient_norm=0.25, epoch=3, epochs=20, rows=100)  # fmt: skip
+    line = progress_line(step, 20, LossHistory()).plain
+    assert line == "epoch 3/20  step 41  loss 0.5  gradient norm 0.25  "
+
+
+def test_stream_and_validation_from_the_command_line(cli, rows, tmp_path):
+    path, data = rows
+    other = tmp_path / "other.csv"
+    other.write_text("x,y\n1,1\n2,3\n")
+    result = cli("fit", "w*x + b", str(path), "--target", "y", "--epochs", "5", "--stream",
+                 "--validation", str(other), "--json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["streamed"] is True
+    assert summary["validation_rows"] == 2
+    w, b = summary["params"]["w"], summary["params"]["b"]
+    expected = ((w + b - 1) ** 2 + (2 * w + b - 3) ** 2) / 2
+    assert summary["validation_loss"] == pytest.approx(expected, rel=1e-12)
+    in_memory = cgrad.fit("w*x + b", data, target="y", epochs=5)
+    assert summary["params"] == pytest.approx(in_memory.params, rel=1e-12)

@@ -126,21 +126,20 @@ class Rows:
         """A streamed pass cut into batches of exactly ``batch_rows`` rows
         (the last may be shorter), in file order; without ``batch_rows``,
         the pass's chunks."""
-        pending: list[Columns] = []
-        held = 0
+        size = self.batch_rows
+        pending: Columns | None = None
         for training, _ in self._passes(BadRows()):
-            if self.batch_rows is None:
+            if size is None:
                 yield training
                 continue
-            pending.append(training)
-            held += _length(training)
-            while held >= self.batch_rows:
-                whole = _joined(pending, self.names)
-                yield {name: column[: self.batch_rows] for name, column in whole.items()}
-                pending = [{name: column[self.batch_rows :] for name, column in whole.items()}]
-                held -= self.batch_rows
-        if held:
-            yield _joined(pending, self.names)
+            joined = training if pending is None else _joined([pending, training], self.names)
+            count, start = _length(joined), 0
+            while count - start >= size:
+                yield {name: column[start : start + size] for name, column in joined.items()}
+                start += size
+            pending = {name: column[start:] for name, column in joined.items()}
+        if pending is not None and _length(pending):
+            yield pending
 
     def full(self) -> Iterator[Columns]:
         """Every training row, in chunks."""
