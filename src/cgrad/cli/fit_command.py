@@ -16,7 +16,7 @@ from typing import Annotated, Optional, cast
 
 import typer
 
-from ..descent import DEFAULT_TOL, DEFAULTS, METHODS, Step
+from ..descent import DEFAULT_TOL, METHODS, Step
 from ..errors import UsageError
 from ..fitting.data import ON_ERROR, BadRowError
 from ..fitting.losses import LOSSES
@@ -30,7 +30,15 @@ from .arguments import _numbers, choose, read_command_line
 from .environment import environment
 from .exits import FailuresFoundError
 from .files import atomic_output, refuse_replacing_input
-from .minimize_command import _both, _live_display, _trace_path, _trace_writer
+from .minimize_command import (
+    LearningRate,
+    MethodOption,
+    Tolerance,
+    _both,
+    _live_display,
+    _trace_path,
+    _trace_writer,
+)
 from .output import stdout_console, write_json
 from .parameters import JsonSummary, StartValues, quiet_option
 
@@ -82,23 +90,6 @@ Loss = Annotated[
         "is an expression in model, target and the parameters.",
     ),
 ]
-Method = Annotated[
-    str,
-    typer.Option(
-        metavar="|".join(METHODS),
-        help="gd: plain gradient descent; momentum: heavy ball (0.9); adam: Adam.",
-    ),
-]
-LearningRate = Annotated[
-    Optional[float],
-    typer.Option(
-        metavar="RATE",
-        help="The learning rate (default: "
-        + ", ".join(f"{name} {d.lr}" for name, d in DEFAULTS.items())
-        + ").",
-        show_default=False,
-    ),
-]
 Epochs = Annotated[int, typer.Option(metavar="N", help="Passes over the training rows.")]
 BatchRows = Annotated[
     Optional[int],
@@ -108,9 +99,6 @@ BatchRows = Annotated[
         "an epoch).",
         show_default=False,
     ),
-]
-Tolerance = Annotated[
-    float, typer.Option(metavar="TOL", help="Stop when a step's gradient norm is at most this.")
 ]
 Seed = Annotated[
     int,
@@ -178,7 +166,7 @@ def fit_command(
     variables: StartValues = None,
     target: Target = None,
     loss: Loss = "squared",
-    method: Method = "adam",
+    method: MethodOption = "adam",
     lr: LearningRate = None,
     epochs: Epochs = DEFAULT_EPOCHS,
     batch_rows: BatchRows = None,
