@@ -243,6 +243,19 @@ def test_streamed_mini_batches_are_consecutive_rows_in_file_order(tmp_path):
     assert fitted.params == pytest.approx({"w": w, "b": b}, rel=1e-12)
 
 
+def test_a_loss_may_read_a_column_of_its_own():
+    data = linear_data()
+    weight = np.where(data["x1"] > 0, 3.0, 1.0)
+    fitted = fit(
+        "a*x1 + c*x2 + d", {**data, "wt": weight}, target="y", loss="wt*(model - target)^2",
+        method="gd", lr=0.2, epochs=3000, tol=1e-12,
+    )  # fmt: skip
+    design = np.c_[data["x1"], data["x2"], np.ones_like(data["x1"])]
+    root = np.sqrt(weight)
+    solution = np.linalg.lstsq(design * root[:, None], data["y"] * root, rcond=None)[0]
+    assert [fitted.params[n] for n in "acd"] == pytest.approx(solution, abs=1e-7)
+
+
 def test_a_validation_file_gives_the_validation_loss(tmp_path):
     data, other = linear_data(300), linear_data(100, seed=9)
     path = tmp_path / "validation.csv"
@@ -293,6 +306,7 @@ def test_divergence_stops_at_the_last_finite_point_and_names_the_parameter():
         (dict(target="y", loss="target^2"), "does not use model"),
         (dict(target="y", loss="(model - target"), "does not compile"),
         (dict(target="y", loss="(model - target)^2 + q"), "the loss uses q"),
+        (dict(target="y", holdout=0.2, validation={"x1": [1]}), "not both"),
         (dict(target="y", holdout=1.5), "the holdout must be a fraction"),
         (dict(target="y", method="sgd"), "the method must be gd, momentum, adam"),
     ],

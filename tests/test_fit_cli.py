@@ -191,6 +191,7 @@ def test_data_from_standard_input(cli, rows):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        ([], "no MODEL given"),
         (["w*x + b", "{data}"], "--target names the column to predict"),
         (["w*x + b", "{data}", "--target", "q"], "the data has no column 'q' for the target"),
         (["w*x + b", "{data}", "--target", "y", "x=1"], "x is not a parameter of the model"),

@@ -193,7 +193,7 @@ def fit_command(
     stdout."""
     method = choose("--method", method, tuple(METHODS))
     on_error = choose("--on-error", on_error, ON_ERROR)
-    target, data = _required(target, data)
+    target, data = _required(model, target, data)
     trace = _trace_path(trace)
     function, line, options = read_command_line(context, model, variables)
     start = _numbers(function, line, options)
@@ -221,8 +221,12 @@ def fit_command(
     _finish(fitted, on_error)
 
 
-def _required(target: str | None, data: str | None) -> tuple[str, str]:
-    """--target and DATA, once known to be given."""
+def _required(model: str | None, target: str | None, data: str | None) -> tuple[str, str]:
+    """--target and DATA, once known to be given (and MODEL)."""
+    if model is None:
+        raise UsageError(
+            "no MODEL given", hint='for example: cgrad fit "w*x + b" data.csv --target y'
+        )
     if target is None:
         raise UsageError("--target names the column to predict", hint="for example --target y")
     if data is None:

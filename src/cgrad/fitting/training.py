@@ -75,15 +75,19 @@ def fit(
     each :class:`FitStep`. An interruption goes through, carrying the
     result so far as ``.fitted``."""
     model = compile(function) if isinstance(function, str) else function
-    rule, lr = _settings(method, lr, epochs, batch_rows, tol, seed, holdout, on_error)
+    rule, lr = _settings(
+        method, lr, epochs, batch_rows, tol, seed, holdout, validation is not None, on_error
+    )
     source = Source(data)
     columns, params = _split(model, source.header, target)
     joined = objective(model, loss)
-    extra = [name for name in joined.inputs if name not in {*model.inputs, TARGET}]
+    # The loss may read columns of its own (a weight per row).
+    columns += [n for n in joined.inputs if n not in {*model.inputs, TARGET} and n in source.header]
+    extra = [n for n in joined.inputs if n not in {*model.inputs, TARGET, *columns}]
     if extra:
         raise UsageError(
-            f"the loss uses {', '.join(extra)}, which is neither a parameter of the model "
-            "nor model or target",
+            f"the loss uses {', '.join(extra)}, which is neither a parameter of the model, "
+            "a column of the data, nor model or target",
             hint=f"the parameters are {', '.join(params) or '(none)'}",
         )
     first = _start(params, start, seed)
@@ -110,6 +114,7 @@ def _settings(
     tol: float,
     seed: int,
     holdout: float | None,
+    validation: bool,
     on_error: str,
 ) -> tuple[type, float]:
     """The update rule and learning rate; a usage error for a bad setting."""
@@ -127,6 +132,8 @@ def _settings(
         raise UsageError(f"the tolerance must be a number >= 0, not {tol!r}")
     if not _whole(seed, 0):
         raise UsageError(f"the seed must be a whole number >= 0, not {seed!r}")
+    if holdout is not None and validation:
+        raise UsageError("give a holdout or validation data, not both")
     if holdout is not None and not (isinstance(holdout, Real) and 0 < holdout < 1):
         raise UsageError(f"the holdout must be a fraction between 0 and 1, not {holdout!r}")
     if on_error not in ON_ERROR:
