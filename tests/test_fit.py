@@ -307,6 +307,10 @@ def test_divergence_stops_at_the_last_finite_point_and_names_the_parameter():
         (dict(target="y", loss="(model - target"), "does not compile"),
         (dict(target="y", loss="(model - target)^2 + q"), "the loss uses q"),
         (dict(target="y", holdout=0.2, validation={"x1": [1]}), "not both"),
+        (
+            dict(target="y", validation={"x1": ["a"], "x2": [1], "y": [1]}),
+            "column x1 is not numeric",
+        ),
         (dict(target="y", holdout=1.5), "the holdout must be a fraction"),
         (dict(target="y", method="sgd"), "the method must be gd, momentum, adam"),
     ],

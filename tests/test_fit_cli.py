@@ -178,6 +178,21 @@ def test_divergence_exits_1_and_names_the_parameter(cli, rows, tmp_path):
     )
 
 
+def test_compressed_data_from_standard_input(rows):
+    import gzip
+    import subprocess
+    import sys
+
+    path, _ = rows
+    result = subprocess.run(
+        [sys.executable, "-m", "cgrad", "fit", "w*x + b", "-", "--target", "y",
+         "--epochs", "5", "--json"],
+        input=gzip.compress(path.read_bytes()), capture_output=True, check=True,
+    )  # fmt: skip
+    expected = cgrad.fit("w*x + b", path, target="y", epochs=5)
+    assert json.loads(result.stdout)["params"] == expected.params
+
+
 def test_data_from_standard_input(cli, rows):
     path, _ = rows
     result = cli(

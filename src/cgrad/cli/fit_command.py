@@ -16,6 +16,7 @@ from typing import Annotated, Optional, cast
 
 import typer
 
+from ..batch.formats import COMPRESSION_NAMES, magic
 from ..descent import DEFAULT_TOL, METHODS, Step
 from ..errors import UsageError
 from ..fitting.data import ON_ERROR, BadRowError
@@ -273,7 +274,13 @@ def _data_file(data: str) -> Iterator[str]:
         return
     if environment().stdin_is_terminal:
         raise UsageError("DATA '-' reads standard input, which is a terminal")
-    with tempfile.NamedTemporaryFile(prefix="cgrad-fit-") as spool:
+    head = sys.stdin.buffer.read(16)
+    # Compressed input is told by its bytes, as batch tells it on stdin: the
+    # file's name then says so, as a file's must.
+    found = magic(head)
+    suffix = f".{COMPRESSION_NAMES[found]}" if found in COMPRESSION_NAMES else ""
+    with tempfile.NamedTemporaryFile(prefix="cgrad-fit-", suffix=suffix) as spool:
+        spool.write(head)
         shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
         spool.flush()
         yield spool.name

@@ -118,7 +118,7 @@ class Source:
             yield from _file_chunks(self.path, names, rows, bad, on_error)
             return
         if self.mapping is not None:
-            columns = {name: np.asarray(self.mapping[name], dtype=np.float64) for name in names}
+            columns = {name: _numbers(name, self.mapping[name]) for name in names}
         else:
             columns = {name: frame_column(self.frame, self.kind, name) for name in names}
         shapes = {name: column.shape for name, column in columns.items()}
@@ -126,6 +126,14 @@ class Source:
             described = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
             raise InputError(f"the data's columns must be 1-d and of one length: {described}")
         yield _good(columns, names, 1, bad, on_error)
+
+
+def _numbers(name: str, column: object) -> np.ndarray:
+    """A mapping's column as float64, or an error naming it."""
+    try:
+        return np.asarray(column, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"the column {name} is not numeric: {error}") from None
 
 
 def _good(
