@@ -63,6 +63,17 @@ def test_a_partial_that_does_not_vary_is_summed_over_every_point(rows):
     assert [w.type for w in summed.warnings] == ["kink"]
 
 
+def test_summed_partials_by_forward_mode_and_of_an_unused_input():
+    f = cgrad.compile("w*x").derivative("x")  # w: its inputs are still w and x
+    x = np.linspace(0, 1, 11)
+    summed = f.evaluate(w=3.0, x=x, summed=True)
+    assert summed.gradient["w"] == 11.0
+    np.testing.assert_array_equal(summed.gradient["x"], np.zeros(11))  # an array's stays per point
+    g = cgrad.compile("w*x^2")
+    forward = g.evaluate(w=3.0, x=x, summed=True, mode="forward")
+    assert forward.gradient["w"] == pytest.approx(np.sum(x**2), rel=1e-12)
+
+
 def test_summed_partials_of_a_broadcast_row_are_summed_down_to_its_shape():
     f = cgrad.compile("a*b")
     a = np.arange(6.0).reshape(2, 3)
