@@ -16,6 +16,7 @@ from typing import Annotated, Optional, cast
 
 import typer
 
+from ..autodiff.graph import Graph
 from ..batch.formats import COMPRESSION_NAMES, magic
 from ..descent import DEFAULT_TOL, METHODS, Step
 from ..errors import UsageError
@@ -258,7 +259,7 @@ def _finish(fitted: Fitted, on_error: str) -> None:
         )
 
 
-def _print_summary(graph, fitted: Fitted, json_output: bool) -> None:
+def _print_summary(graph: Graph, fitted: Fitted, json_output: bool) -> None:
     if json_output:
         write_json(fit_json(fitted))
     else:
