@@ -214,6 +214,8 @@ def test_data_from_standard_input(cli, rows):
         (["w*x + b", "{data}", "--target", "y", "--method", "sgd"], "--method must be"),
         (["w*x + b", "missing.csv", "--target", "y"], "cannot read missing.csv"),
         (["x + y", "{data}", "--target", "y"], "the model reads the target column y"),
+        (["w*x + b", "{data}", "--target", "y", "-o", "."], "cannot write .: it is a directory"),
+        (["w*x + b", "{data}", "--target", "y", "-o", "{data}"], "would replace the data"),
     ],
 )
 def test_errors_exit_2_with_one_message(cli, rows, args, message):

@@ -237,6 +237,9 @@ def _required(model: str | None, target: str | None, data: str | None) -> tuple[
 
 
 def _refuse_replacing_data(data: str, trace: Path | None, output: Path | None) -> None:
+    """-o and --trace checked before the fit: neither the data nor a directory."""
+    if output is not None and output.is_dir():
+        raise UsageError(f"cannot write {output}: it is a directory", type="file_error")
     for path, what in ((trace, "--trace"), (output, "-o")):
         if path is not None:
             refuse_replacing_input(what, path, data, "the data", "write to another file")
