@@ -65,12 +65,12 @@ def evaluate_in_chunks(
         return None
     if len(shape) > 1:
         inputs = [a.reshape(-1) if array else a for a, array in zip(inputs, pattern, strict=True)]
-    columns = [np.empty(size) for _ in range(1 + len(plan.wrt))]
-    if summed and passes is not None:
-        is_array = dict(zip(plan.graph.inputs, pattern, strict=True))
-        for position, name in enumerate(plan.wrt, start=1):
-            if not is_array[name]:
-                columns[position] = np.zeros(())  # a total, not a column
+    # A summed partial is a total (0-d), not a column.
+    is_array = dict(zip(plan.graph.inputs, pattern, strict=True))
+    total = summed and passes is not None
+    columns = [np.empty(size)] + [
+        np.zeros(()) if total and not is_array[name] else np.empty(size) for name in plan.wrt
+    ]
     if passes is None:
         found = _walk_in_chunks(plan, inputs, pattern, columns)
     else:
