@@ -34,7 +34,7 @@ LAYERS = [
     ("autodiff", ["cgrad.autodiff"]),
     ("symbolic", ["cgrad.symbolic"]),
     ("api", ["cgrad.function", "cgrad.explain", "cgrad.derivation"]),
-    ("tools", ["cgrad.check", "cgrad.descent", "cgrad.batch"]),
+    ("tools", ["cgrad.check", "cgrad.descent", "cgrad.batch", "cgrad.fitting"]),
     ("facade", ["cgrad"]),
     ("views", ["cgrad.views"]),
     ("cli", ["cgrad.cli", "cgrad.__main__"]),

@@ -351,8 +351,8 @@ def test_bare_cgrad_prints_its_help_once():
          "hint: cgrad batch, cgrad diff and cgrad graph have it; "
          "an input named format takes --var format=VALUE"),
         (["graph", "tanh(x)", "--json"], "--json is not an option of cgrad graph",
-         "hint: here, write --format json (cgrad check, cgrad diff, cgrad eval and cgrad minimize "
-         "have it); an input named json takes --var json=VALUE"),
+         "hint: here, write --format json (cgrad check, cgrad diff, cgrad eval, cgrad fit and "
+         "cgrad minimize have it); an input named json takes --var json=VALUE"),
         (["check", "tanh(x)", "x=1", "--steps"], "--steps is not an option of cgrad check",
          "hint: cgrad diff, cgrad eval and cgrad minimize have it; an input named steps takes "
          "--var steps=VALUE"),

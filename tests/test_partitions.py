@@ -396,9 +396,9 @@ def test_every_option_of_the_command_reaches_each_part():
     options = set(inspect.signature(batch_command.batch_command).parameters)
     # Read before the parts are run: what names them, where they go, where
     # they run, and what becomes the job's function, wrt_names and bindings
-    # (the values and --column mappings, read from the command line).
+    # (the values, --column mappings and --params, read from the command line).
     made_into_fields = {"source", "output", "scheduler", "expression", "program", "wrt"}
-    made_into_fields |= {"context", "variables", "columns"}
+    made_into_fields |= {"context", "variables", "columns", "params"}
     fields = {field.name for field in dataclasses.fields(batch_files.FileJob)}
     assert options - made_into_fields <= fields
 

@@ -41,7 +41,7 @@ def test_every_page_has_examples():
     # otherwise pass by running nothing.
     pages_with_examples = {example.id.partition(": ")[0] for example in console_examples()}
     pages_with_examples |= {page for page, _ in SESSIONS}
-    commands = ["eval", "graph", "diff", "check", "minimize", "batch"]
+    commands = ["eval", "graph", "diff", "check", "minimize", "batch", "fit"]
     assert {"README.md", *(f"docs/{command}.md" for command in commands)} <= pages_with_examples
 
 

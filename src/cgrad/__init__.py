@@ -29,6 +29,7 @@ __all__ = [
     "UsageError",
     "compile",
     "evaluate_frame",
+    "fit",
     "minimize",
 ]
 
@@ -44,4 +45,8 @@ def __getattr__(name: str) -> object:
         from .batch.frames import evaluate_frame
 
         return evaluate_frame
+    if name == "fit":  # likewise, for fitting to data
+        from .fitting.training import fit
+
+        return fit
     raise AttributeError(f"module 'cgrad' has no attribute {name!r}")

@@ -52,7 +52,11 @@ def relu(a):
 
 
 def softplus(a):
-    return np.logaddexp(0.0, a)
+    # log(1 + exp(a)) as max(a, 0) + log1p(exp(-|a|)): the same steps as
+    # logaddexp(0, a), finite for any finite a, but by ufuncs numpy runs
+    # vectorised, where logaddexp is a scalar loop (it dominated a fit's
+    # step with the logistic loss).
+    return np.maximum(a, 0.0) + np.log1p(np.exp(-np.abs(a)))
 
 
 def log_base(a, b):

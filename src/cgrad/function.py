@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .autodiff.diagnostics import EvaluationWarning
-from .autodiff.evaluation import Mode, Result, evaluate
+from .autodiff.evaluation import Mode, Result, evaluate, unbroadcast
 from .autodiff.graph import Graph
 from .autodiff.passes import Plan
 from .autodiff.passes import plan as plan_for
@@ -85,6 +85,7 @@ class Function:
         *,
         wrt: Sequence[str] | str | None = None,
         mode: Mode = "reverse",
+        summed: bool = False,
         **named: object,
     ) -> Result:
         """The value and the partial derivatives at a point, or at many.
@@ -93,7 +94,10 @@ class Function:
         ``lambda``, ``mode`` or ``wrt`` that cannot be keywords here). Each
         value is a number or an array; arrays broadcast against each other.
         ``wrt`` limits the partials computed; ``mode="forward"`` computes
-        them by forward mode, one pass per input.
+        them by forward mode, one pass per input. ``summed``: the partial by
+        an input given as one number among arrays is the sum of its
+        per-point partials (d sum(f) / d input, autograd's unbroadcast), a
+        number, as a model's parameter among data columns needs.
         """
         if values is None:
             given = named  # the keywords' own dict, new at each call
@@ -116,11 +120,12 @@ class Function:
                 f"mode must be 'reverse' or 'forward', not {mode!r}", type="usage_error"
             )
         with collector_paused():
-            result = evaluate(self._runner(wrt), given, mode)
-        if self._inputs == self.graph.inputs:
-            return result
-        # (check_names has found each value a number or an array of numbers)
-        return self._with_unused_inputs(result, cast("Mapping[str, ArrayLike]", given), wrt)
+            result = evaluate(self._runner(wrt), given, mode, summed)
+            if self._inputs == self.graph.inputs:
+                return result
+            # (check_names has found each value a number or an array of numbers)
+            result = self._with_unused_inputs(result, cast("Mapping[str, ArrayLike]", given), wrt)
+            return unbroadcast(result, given) if summed else result
 
     def _with_unused_inputs(
         self, result: Result, given: Mapping[str, ArrayLike], wrt: Sequence[str] | None

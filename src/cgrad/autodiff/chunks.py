@@ -39,14 +39,17 @@ def chunkable(arrays: Mapping[str, object], shape: tuple[int, ...]) -> bool:
 
 
 def evaluate_in_chunks(
-    runner: Runner, arrays: Mapping[str, object], shape: tuple[int, ...]
+    runner: Runner, arrays: Mapping[str, object], shape: tuple[int, ...], summed: bool = False
 ) -> list[np.ndarray] | None:
     """The value and the partials (in ``plan.wrt`` order) a chunk at a
     time, into preallocated arrays, by the generated array passes or,
     without them, by walking the graph (only for arrays over CHUNK: shorter
     ones are walked whole); None as soon as a chunk has something to warn
     about, for the whole walk to explain with the points it concerns. The
-    node values and adjoints of a chunk are not kept."""
+    node values and adjoints of a chunk are not kept. With ``summed``, the
+    partial by an input given as one number is summed over the points, a
+    chunk at a time into a 0-d array, never kept point by point (see
+    :func:`cgrad.autodiff.evaluation.unbroadcast`)."""
     plan = runner.plan
     size = math.prod(shape)
     inputs: list[Any] = [arrays[name] for name in plan.graph.inputs]
@@ -62,7 +65,12 @@ def evaluate_in_chunks(
         return None
     if len(shape) > 1:
         inputs = [a.reshape(-1) if array else a for a, array in zip(inputs, pattern, strict=True)]
-    columns = [np.empty(size) for _ in range(1 + len(plan.wrt))]
+    # A summed partial is a total (0-d), not a column.
+    is_array = dict(zip(plan.graph.inputs, pattern, strict=True))
+    total = summed and passes is not None
+    columns = [np.empty(size)] + [
+        np.zeros(()) if total and not is_array[name] else np.empty(size) for name in plan.wrt
+    ]
     if passes is None:
         found = _walk_in_chunks(plan, inputs, pattern, columns)
     else:
@@ -82,6 +90,9 @@ def _run_in_chunks(
     warn about."""
     size = len(columns[0])
     length = min(size, CHUNK)
+    # Summed partials (0-d totals) are computed into scratch of a chunk.
+    totals = {k: column for k, column in enumerate(columns) if column.ndim == 0}
+    scratch = {k: np.empty(length) for k in totals}
     kept = runner.work_arrays(passes.buffers, length)
     work = kept if not kept or len(kept[0]) == length else [w[:length] for w in kept]
     watched_ids = passes.watched
@@ -93,13 +104,16 @@ def _run_in_chunks(
                 stop = size
                 if stop - start < length:
                     work = [w[: stop - start] for w in work]
-            if length == size:  # one chunk, the usual case below CHUNK points
+            if length == size and not totals:  # one chunk, the usual case below CHUNK points
                 chunk, results = flat, columns
             else:
                 chunk = [
                     a[start:stop] if array else a for a, array in zip(flat, pattern, strict=True)
                 ]
-                results = [column[start:stop] for column in columns]
+                results = [
+                    scratch[k][: stop - start] if k in totals else column[start:stop]
+                    for k, column in enumerate(columns)
+                ]
             if unechoed and not sums_finite(*[chunk[position] for position in unechoed]):
                 return False
             got, watched = passes(*chunk, *results, *work)
@@ -110,7 +124,13 @@ def _run_in_chunks(
                 # What the generated code computed into its place is there.
                 if computed is not column:
                     column[...] = 0.0 if computed is None else computed
-            if not sums_finite(*results):
+            # A summed partial's chunk sum is the finiteness check too.
+            for k, total in totals.items():
+                part = np.add.reduce(results[k], None)
+                if not math.isfinite(part):
+                    return False
+                total += part
+            if not sums_finite(*[r for k, r in enumerate(results) if k not in totals]):
                 return False
         return True
     finally:

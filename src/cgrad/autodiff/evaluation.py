@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import reduce
 from typing import Any, Literal
 
@@ -57,10 +57,44 @@ class Result:
         return result_html(self)
 
 
-def evaluate(runner: Runner, inputs: Mapping[str, object], mode: Mode = "reverse") -> Result:
+def evaluate(
+    runner: Runner, inputs: Mapping[str, object], mode: Mode = "reverse", summed: bool = False
+) -> Result:
     """Value and partials of ``runner.plan`` at ``inputs`` (names to numbers
     or arrays). The caller has checked that ``inputs`` covers the graph's
-    inputs; :class:`cgrad.Function` does, and keeps the runners."""
+    inputs; :class:`cgrad.Function` does, and keeps the runners. With
+    ``summed``, see :func:`unbroadcast`."""
+    result = _evaluate(runner, inputs, mode, summed)
+    return unbroadcast(result, inputs) if summed else result
+
+
+def unbroadcast(result: Result, inputs: Mapping[str, object]) -> Result:
+    """The result with each partial summed down to the shape of its input,
+    as autograd's ``unbroadcast`` does: an input given as one number among
+    arrays was broadcast against them, so its partial is the sum of its
+    per-point partials, d sum(f) / d input (a model's parameter among data
+    columns gets the gradient of the summed loss). The partials of array
+    inputs are left as they are."""
+    gradient = dict(result.gradient)
+    for name, partial in gradient.items():
+        shape = np.shape(inputs[name])  # type: ignore[call-overload]  # numbers or arrays
+        if np.shape(partial) == shape:
+            if shape == () and type(partial) is not float:  # a total the chunks summed
+                gradient[name] = float(partial)
+            continue
+        # The axes broadcasting added in front, then those stretched from 1.
+        added = np.ndim(partial) - len(shape)
+        total = np.add.reduce(partial, axis=tuple(range(added))) if added else partial
+        stretched = tuple(i for i, n in enumerate(shape) if n == 1 and np.shape(total)[i] != 1)
+        if stretched:
+            total = np.add.reduce(total, axis=stretched, keepdims=True)
+        gradient[name] = float(total) if shape == () else np.asarray(total)
+    return replace(result, gradient=gradient)
+
+
+def _evaluate(runner: Runner, inputs: Mapping[str, object], mode: Mode, summed: bool) -> Result:
+    """:func:`evaluate`, the partials of ``summed`` inputs summed where the
+    chunks do it on the way (:func:`unbroadcast` does the rest)."""
     graph = runner.plan.graph
     # The fast paths return no warnings: a literal that underflowed has one.
     if mode == "reverse" and not graph.underflows:
@@ -82,7 +116,7 @@ def evaluate(runner: Runner, inputs: Mapping[str, object], mode: Mode = "reverse
 
             columns = None
             if chunkable(arrays, shape):
-                columns = evaluate_in_chunks(runner, arrays, shape)
+                columns = evaluate_in_chunks(runner, arrays, shape, summed)
             if columns is not None:
                 gradient = dict(zip(runner.plan.wrt, columns[1:], strict=True))
                 return Result(value=columns[0], gradient=gradient, graph=graph)  # type: ignore[arg-type]

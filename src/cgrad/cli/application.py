@@ -36,6 +36,7 @@ COMMAND_MODULES = {
     "check": "check_command",
     "minimize": "minimize_command",
     "batch": "batch_command",
+    "fit": "fit_command",
 }
 
 

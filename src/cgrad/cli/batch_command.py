@@ -10,9 +10,11 @@ from typing import Annotated, Optional, cast
 import typer
 
 from ..batch import partitions
+from ..batch.bindings import Bindings
 from ..batch.blocks import CHUNK_ROWS, MAX_CHUNK_ROWS
 from ..batch.formats import FORMATS, parse_kind
 from ..errors import UsageError
+from ..function import Function
 from .application import command
 from .arguments import choose, option_names, split_wrt
 from .batch_files import FileJob, Tally, run_file, run_part
@@ -120,6 +122,16 @@ ChunkRows = Annotated[
         f"{MAX_CHUNK_ROWS}; 1 for a slow stream that should be answered record by record.",
     ),
 ]
+ParamsFile = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--params",
+        metavar="FILE",
+        help="Values for inputs from a JSON object of names to numbers, as cgrad fit -o "
+        "writes it (values on the command line win).",
+        show_default=False,
+    ),
+]
 # Partitioned data (see batch/partitions.py).
 SchedulerOption = Annotated[
     Optional[str],
@@ -149,6 +161,7 @@ def batch_command(
     quiet: Annotated[bool, quiet_option("No progress bar, and no summary of warnings.")] = False,
     chunk_rows: ChunkRows = CHUNK_ROWS,
     scheduler: SchedulerOption = None,
+    params: ParamsFile = None,
 ) -> None:
     """Evaluate many points of one expression (-e), or records that each
     carry their own "expr", streamed in vectorised chunks: one output record
@@ -165,6 +178,7 @@ def batch_command(
     source, line = command_line(context, source, variables, options)
     function = expression_of(expression, program, source)
     bindings = bindings_of(function, line, columns, options)
+    bindings = _with_params(bindings, params, function)
     wrt_names = split_wrt(wrt)
     if function is not None and wrt_names is not None:
         function.check_wrt(wrt_names)
@@ -222,6 +236,25 @@ def _run_parts(
     summary = partitions.describe_failures(reports, skipped=job.on_error == "skip")
     if summary is not None:
         raise FailuresFoundError(summary)
+
+
+def _with_params(bindings: Bindings, path: Path | None, function: Function | None) -> Bindings:
+    """The values of a --params file added to the bindings, under those of
+    the command line; each must name an input of the expression."""
+    if path is None:
+        return bindings
+    from ..fitting.params import read_params
+
+    found = read_params(path)
+    if function is not None:
+        unknown = [name for name in found if name not in function.inputs]
+        if unknown:
+            raise UsageError(
+                f"--params {path}: {unknown[0]} is not an input of this expression",
+                hint=function.inputs_text(),
+            )
+    fixed = {name: value for name, value in found.items() if name not in bindings.columns}
+    return replace(bindings, fixed={**fixed, **bindings.fixed})
 
 
 def _output_path(output: Path | None, source: str | None) -> Path | None:

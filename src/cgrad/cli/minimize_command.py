@@ -232,7 +232,9 @@ def _refuse_tracing_into_the_program(trace: Path | None, program: str | None) ->
 
 
 @contextmanager
-def _trace_writer(path: Path | None) -> Iterator[Callable[[Step], None]]:
+def _trace_writer(
+    path: Path | None, line: Callable[[Step], dict] = step_json
+) -> Iterator[Callable[[Step], None]]:
     """A function that writes a step to the trace, or does nothing.
 
     Written line by line and flushed, not through ``atomic_output``: a trace
@@ -240,6 +242,7 @@ def _trace_writer(path: Path | None) -> Iterator[Callable[[Step], None]]:
     what it is for, each line whole; it can also be followed with
     ``tail -f`` while the run goes on. The file is opened at the first step,
     so a program or start point that is refused leaves no empty file.
+    ``line`` makes a step's JSON object (``cgrad fit`` has its own).
     """
     if path is None:
         yield lambda step: None
@@ -255,7 +258,7 @@ def _trace_writer(path: Path | None) -> Iterator[Callable[[Step], None]]:
                 raise UsageError(
                     f"cannot write {path}: {error.strerror or error}", type="file_error"
                 ) from None
-        sink.write(json.dumps(step_json(step), ensure_ascii=False, allow_nan=False) + "\n")
+        sink.write(json.dumps(line(step), ensure_ascii=False, allow_nan=False) + "\n")
         sink.flush()
 
     try:

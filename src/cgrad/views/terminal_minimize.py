@@ -83,9 +83,14 @@ def sparkline(values: list[float]) -> str:
 
 def progress_line(step: Step, limit: int, history: LossHistory) -> Text:
     """The live line: the step of the limit, the loss, the gradient norm,
-    and the sparkline of the loss so far."""
+    and the sparkline of the loss so far. A step of ``cgrad fit`` (which
+    has an epoch) counts epochs instead, its steps after."""
+    counter = f"step {step.step:,}/{limit:,}"
+    epoch = getattr(step, "epoch", None)
+    if epoch is not None:
+        counter = f"epoch {epoch:,}/{getattr(step, 'epochs', limit):,}  step {step.step:,}"
     return Text.assemble(
-        (f"step {step.step:,}/{limit:,}", "bold"),
+        (counter, "bold"),
         f"  loss {format_short(step.loss)}",
         f"  gradient norm {format_short(step.gradient_norm, 3)}  ",
         (sparkline(history.samples), "cyan"),

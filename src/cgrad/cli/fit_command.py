@@ -1,0 +1,290 @@
+"""``cgrad fit``: a model's parameters fitted to a data file by gradient
+descent on the mean loss, watched live on stderr (as ``minimize`` is),
+summed up on stdout, every step in ``--trace``, the parameters in ``-o``."""
+
+from __future__ import annotations
+
+import functools
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional, cast
+
+import typer
+
+from ..autodiff.graph import Graph
+from ..batch.formats import COMPRESSION_NAMES, magic
+from ..descent import DEFAULT_TOL, METHODS, Step
+from ..errors import UsageError
+from ..fitting.data import ON_ERROR, BadRowError
+from ..fitting.losses import LOSSES
+from ..fitting.results import Fitted
+from ..fitting.training import DEFAULT_EPOCHS, fit
+from ..numerals import format_number
+from ..views.fit_report import fit_json, fit_report, fit_step_json, params_json
+from ..views.terminal_tables import program_heading
+from .application import command
+from .arguments import _numbers, choose, read_command_line
+from .environment import environment
+from .exits import FailuresFoundError
+from .files import atomic_output, refuse_replacing_input
+from .minimize_command import (
+    LearningRate,
+    MethodOption,
+    Tolerance,
+    _both,
+    _live_display,
+    _trace_path,
+    _trace_writer,
+)
+from .output import stdout_console, write_json
+from .parameters import JsonSummary, StartValues, quiet_option
+
+EXAMPLES = """
+[bold]Examples[/bold]
+
+  cgrad fit @samples/linear.cg samples/linear.csv --target y
+  cgrad fit @samples/logistic.cg samples/logistic.csv --target y --loss logistic
+  cgrad fit @samples/two_layer.cg samples/two_layer.csv --target y --holdout 0.2
+  cgrad fit "w*x + b" data.parquet --target y w=0 b=0 --method gd --lr 0.1 --json
+  cgrad fit "w*x + b" data.csv --target y --batch-rows 64 --epochs 20 --seed 7
+  cgrad fit "w*x + b" data.csv --target y --loss "(model - target)^2 + 0.01*w^2"
+  cgrad fit "w*x + b" data.csv --target y -o params.json   [dim]# then:[/dim]
+  cgrad batch new.csv -e "w*x + b" --params params.json
+"""
+
+# A fit's step is a minimize step with an epoch: minimize's trace writer
+# writes it, with its own line.
+_TRACE_LINE = cast("Callable[[Step], dict]", fit_step_json)
+
+# The command's own parameters (the shared ones are in parameters.py).
+Model = Annotated[
+    Optional[str],
+    typer.Argument(
+        metavar="MODEL",
+        help="The model: an expression or program, or @FILE; its inputs that are not "
+        "columns of DATA are the parameters.",
+        show_default=False,
+    ),
+]
+Data = Annotated[
+    Optional[str],
+    typer.Argument(
+        metavar="DATA",
+        help="The rows: any file cgrad batch reads (.csv, .tsv, .ndjson, .json, .parquet, "
+        ".arrow, optionally compressed), or '-' for stdin.",
+        show_default=False,
+    ),
+]
+Target = Annotated[
+    Optional[str],
+    typer.Option(metavar="COLUMN", help="The column the model predicts.", show_default=False),
+]
+Loss = Annotated[
+    str,
+    typer.Option(
+        metavar="|".join(LOSSES) + "|EXPR",
+        help="Each row's loss; logistic takes the model as log-odds of a 0/1 target; EXPR "
+        "is an expression in model, target and the parameters.",
+    ),
+]
+Epochs = Annotated[int, typer.Option(metavar="N", help="Passes over the training rows.")]
+BatchRows = Annotated[
+    Optional[int],
+    typer.Option(
+        metavar="N",
+        help="Rows per step, shuffled each epoch with --seed (default: every row, one step "
+        "an epoch).",
+        show_default=False,
+    ),
+]
+Seed = Annotated[
+    int,
+    typer.Option(
+        metavar="N",
+        help="Seeds the start values not given, the shuffling and the --holdout rows.",
+    ),
+]
+Holdout = Annotated[
+    Optional[float],
+    typer.Option(
+        metavar="FRACTION",
+        help="Keep this fraction of the rows (drawn with --seed) for the validation loss.",
+        show_default=False,
+    ),
+]
+Validation = Annotated[
+    Optional[Path],
+    typer.Option(
+        metavar="FILE", help="Rows for the validation loss, read as DATA is.", show_default=False
+    ),
+]
+Stream = Annotated[
+    bool,
+    typer.Option(
+        "--stream",
+        help="Read DATA from the file on every pass instead of into memory (the default "
+        "for data over 256 MiB as numbers).",
+    ),
+]
+OnError = Annotated[
+    str,
+    typer.Option(
+        metavar="|".join(ON_ERROR),
+        help="A bad row: leave it out and list it, leave it out, or stop. "
+        "Any bad row makes the exit status 1.",
+    ),
+]
+Trace = Annotated[
+    Optional[Path],
+    typer.Option(
+        metavar="FILE",
+        help='Write every step to FILE as NDJSON: {"step", "epoch", "rows", "loss", '
+        '"params", "gradient"}.',
+        show_default=False,
+    ),
+]
+Output = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write the fitted parameters to FILE as one JSON object, for cgrad batch --params.",
+        show_default=False,
+    ),
+]
+
+
+@command("fit", epilog=EXAMPLES)
+def fit_command(
+    context: typer.Context,
+    model: Model = None,
+    data: Data = None,
+    variables: StartValues = None,
+    target: Target = None,
+    loss: Loss = "squared",
+    method: MethodOption = "adam",
+    lr: LearningRate = None,
+    epochs: Epochs = DEFAULT_EPOCHS,
+    batch_rows: BatchRows = None,
+    tol: Tolerance = DEFAULT_TOL,
+    seed: Seed = 0,
+    holdout: Holdout = None,
+    validation: Validation = None,
+    stream: Stream = False,
+    on_error: OnError = "record",
+    json_output: JsonSummary = False,
+    trace: Trace = None,
+    output: Output = None,
+    quiet: Annotated[bool, quiet_option("No live display on stderr.")] = False,
+) -> None:
+    """Fit a model's parameters to the rows of DATA: gradient descent on the
+    mean over the rows of the loss of the model's output against the
+    --target column, each step one forward and one backward pass over a
+    batch of rows, until --epochs, a step's gradient norm at --tol, or the
+    numbers stop being finite (diverged: exit 1, naming the parameter).
+
+    Start values are given as for eval (--NAME VALUE, NAME=VALUE or --var
+    NAME=VALUE); those not given are drawn with --seed. A live display of
+    the loss runs on stderr when it is a terminal; the summary goes to
+    stdout."""
+    method = choose("--method", method, tuple(METHODS))
+    on_error = choose("--on-error", on_error, ON_ERROR)
+    target, data = _required(model, target, data)
+    trace = _trace_path(trace)
+    function, line, options = read_command_line(context, model, variables)
+    start = _numbers(function, line, options)
+    _refuse_replacing_data(data, trace, output)
+    run = functools.partial(
+        fit, function, target=target, start=start, loss=loss, method=method, lr=lr, epochs=epochs,
+        batch_rows=batch_rows, tol=tol, seed=seed, holdout=holdout, validation=validation,
+        stream=True if stream else None, on_error=on_error,
+    )  # fmt: skip
+    with _data_file(data) as source, _trace_writer(trace, _TRACE_LINE) as write_step:
+        with _live_display(quiet, epochs) as show:
+            try:
+                fitted = run(source, callback=_both(write_step, show))
+            except BadRowError as error:
+                raise FailuresFoundError(error.summary()) from None
+            except BaseException as stop:
+                reached = getattr(stop, "fitted", None)
+                if reached is not None:
+                    _print_summary(function.graph, reached, json_output)
+                raise
+    if output is not None:
+        with atomic_output(output) as sink:
+            sink.write(json.dumps(params_json(fitted), ensure_ascii=False) + "\n")
+    _print_summary(function.graph, fitted, json_output)
+    _finish(fitted, on_error)
+
+
+def _required(model: str | None, target: str | None, data: str | None) -> tuple[str, str]:
+    """--target and DATA, once known to be given (and MODEL)."""
+    if model is None:
+        raise UsageError(
+            "no MODEL given", hint='for example: cgrad fit "w*x + b" data.csv --target y'
+        )
+    if target is None:
+        raise UsageError("--target names the column to predict", hint="for example --target y")
+    if data is None:
+        raise UsageError("no DATA given", hint="cgrad fit MODEL DATA --target COLUMN")
+    return target, data
+
+
+def _refuse_replacing_data(data: str, trace: Path | None, output: Path | None) -> None:
+    """-o and --trace checked before the fit: neither the data nor a directory."""
+    if output is not None and output.is_dir():
+        raise UsageError(f"cannot write {output}: it is a directory", type="file_error")
+    for path, what in ((trace, "--trace"), (output, "-o")):
+        if path is not None:
+            refuse_replacing_input(what, path, data, "the data", "write to another file")
+
+
+def _finish(fitted: Fitted, on_error: str) -> None:
+    """Exit 1, after saying why, when the run diverged or rows were bad."""
+    if fitted.stopped == "diverged":
+        raise FailuresFoundError(
+            f"{fitted.reason}\nhint: the summary shows the last finite point; try a smaller "
+            f"--lr than {format_number(fitted.lr)}"
+        )
+    bad = fitted.bad_rows
+    if bad.count:
+        row, _, message = bad.first[0]
+        left = "left out" if on_error == "skip" else "left out (the summary lists the first)"
+        raise FailuresFoundError(
+            f"{bad.count:,} bad row{'s' if bad.count > 1 else ''} {left}; "
+            f"the first, row {row:,}: {message}"
+        )
+
+
+def _print_summary(graph: Graph, fitted: Fitted, json_output: bool) -> None:
+    if json_output:
+        write_json(fit_json(fitted))
+    else:
+        stdout_console().print(fit_report(fitted, program_heading(graph)), soft_wrap=True)
+
+
+@contextmanager
+def _data_file(data: str) -> Iterator[str]:
+    """DATA as a file path: standard input is copied to a temporary file
+    first, since a fit may read its rows more than once."""
+    if data != "-":
+        yield data
+        return
+    if environment().stdin_is_terminal:
+        raise UsageError("DATA '-' reads standard input, which is a terminal")
+    head = sys.stdin.buffer.read(16)
+    # Compressed input is told by its bytes, as batch tells it on stdin: the
+    # file's name then says so, as a file's must.
+    found = magic(head)
+    suffix = f".{COMPRESSION_NAMES[found]}" if found in COMPRESSION_NAMES else ""
+    with tempfile.NamedTemporaryFile(prefix="cgrad-fit-", suffix=suffix) as spool:
+        spool.write(head)
+        shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
+        spool.flush()
+        yield spool.name

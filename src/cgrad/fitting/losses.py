@@ -1,0 +1,78 @@
+"""The loss of a fit as one program with the model: each row's loss, a
+function of ``model`` (the model's output), ``target`` and the parameters.
+
+The model's program and the loss's are joined into one text, the model's
+last expression bound to the name ``model``, and compiled by
+:func:`cgrad.compile`: one graph, so one forward and one backward pass give
+the loss of every row and, summed over the rows by the engine
+(``Function.evaluate(summed=True)``), its gradient by each parameter.
+
+The named losses (``LOSSES``):
+
+- ``squared``: ``(model - target)^2``, least squares.
+- ``absolute``: ``abs(model - target)``, least absolute deviations.
+- ``logistic``: ``softplus(model) - target*model``: the model gives the
+  log-odds of a 0/1 target, and this is its negative log-likelihood,
+  ``-log(sigmoid(model))`` for 1 and ``-log(1 - sigmoid(model))`` for 0,
+  written so that it never takes the log of a rounded 0 (softplus is
+  ``log(1 + exp(model))`` by ``logaddexp``, finite for any finite model).
+"""
+
+from __future__ import annotations
+
+from ..errors import CgradError, UsageError
+from ..function import Function, compile
+from ..parse.parser import parse
+from ..parse.syntax import Binding
+
+LOSSES = {
+    "squared": "(model - target)^2",
+    "absolute": "abs(model - target)",
+    "logistic": "softplus(model) - target*model",
+}
+# The names a loss is written in.
+MODEL = "model"
+TARGET = "target"
+
+
+def loss_text(loss: str) -> str:
+    """The program of a named loss, or ``loss`` itself (an expression)."""
+    return LOSSES.get(loss, loss)
+
+
+def objective(model: Function, loss: str) -> Function:
+    """The model and the loss as one program whose output is the loss of a
+    row; its inputs are the model's, ``target`` and the loss's own names."""
+    text = loss_text(loss)
+    try:
+        own = compile(text)
+    except CgradError as error:
+        raise UsageError(
+            f"the loss {text!r} does not compile: {error.summary(with_place=True)}",
+            hint=f"name one of {', '.join(LOSSES)}, or write an expression in model and target",
+        ) from None
+    if MODEL not in own.inputs:
+        raise UsageError(
+            f"the loss {text!r} does not use {MODEL}, the model's output",
+            hint="for example --loss '(model - target)^2'",
+        )
+    program = parse(model.source)
+    taken = {MODEL, TARGET} & (
+        set(model.inputs) | {s.name for s in program.statements if isinstance(s, Binding)}
+    )
+    if taken:
+        name = sorted(taken)[0]
+        raise UsageError(
+            f"the model uses the name {name}, which the loss gives its own meaning",
+            hint=f"rename {name} in the model",
+        )
+    last = program.statements[-1].span
+    source = model.source
+    joined = f"{source[: last.start]}{MODEL} = {source[last.start : last.end]}\n{text}\n"
+    try:
+        return compile(joined)
+    except CgradError as error:
+        raise UsageError(
+            f"the model and the loss do not go together: {error.summary()}",
+            hint="a binding of the loss may not reuse a name of the model",
+        ) from None

@@ -1,0 +1,182 @@
+"""The training and validation rows of a fit, as the objective reads them:
+in memory (full batch, or shuffled mini-batches), or streamed from a file
+on every pass (:class:`Rows`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from ..errors import UsageError
+from .data import FULL_BATCH_BYTES, BadRows, Columns, Source
+from .losses import TARGET
+
+# Rows a streamed pass reads at a time (when no --batch-rows says).
+STREAM_ROWS = 1 << 16
+
+
+class Rows:
+    """The rows of ``source``: each data column under the model's name for
+    it and the target under ``target``, split into training and
+    validation rows (``holdout``, or a second source), read into memory
+    or streamed (``stream``: None decides by :data:`FULL_BATCH_BYTES`)."""
+
+    def __init__(
+        self,
+        source: Source,
+        columns: Sequence[str],
+        target: str,
+        *,
+        holdout: float | None,
+        validation: Source | None,
+        seed: int,
+        stream: bool | None,
+        batch_rows: int | None,
+        on_error: str,
+    ) -> None:
+        self.source = source
+        self.read = [*columns, target]
+        self.names = [*columns, TARGET]
+        self.holdout = holdout
+        self.seed = seed
+        self.batch_rows = batch_rows
+        self.on_error = on_error
+        self.bad = BadRows()
+        self.train: Columns | None = None
+        self.valid: Columns | None = None
+        self.streamed = False
+        self.rows = 0
+        self.validation_rows = 0
+        if source.path is None or not stream:
+            bound = FULL_BATCH_BYTES if source.path is not None and stream is None else None
+            self.streamed = not self._load(bound)
+        else:
+            self.streamed = True
+        if self.streamed:
+            self._count()
+        if validation is not None:
+            self.valid = _read_all(validation, self.read, self.names, self.bad, on_error)
+            self.validation_rows = _length(self.valid)
+        if self.rows == 0:
+            raise UsageError("the data has no rows to fit", type="input_error")
+
+    def _passes(self, bad: BadRows) -> Iterator[tuple[Columns, Columns | None]]:
+        """One pass over the source: (training, validation) chunk by chunk,
+        the validation rows chosen by the seeded generator (see
+        :mod:`cgrad.fitting.data`)."""
+        draws = np.random.default_rng([self.seed, 1])
+        rows = self.batch_rows or STREAM_ROWS
+        for chunk in self.source.chunks(self.read, rows, bad, self.on_error):
+            renamed = dict(zip(self.names, chunk.values(), strict=True))
+            if self.holdout is None:
+                yield renamed, None
+                continue
+            held = draws.random(_length(renamed)) < self.holdout
+            yield (
+                {name: column[~held] for name, column in renamed.items()},
+                {name: column[held] for name, column in renamed.items()},
+            )
+
+    def _load(self, bound: int | None) -> bool:
+        """Read every row into memory; False (and nothing kept) once they
+        pass ``bound`` bytes."""
+        train: list[Columns] = []
+        valid: list[Columns] = []
+        held = 0
+        for training, validation in self._passes(self.bad):
+            train.append(training)
+            held += _length(training) * len(self.names) * 8
+            if validation is not None:
+                valid.append(validation)
+                held += _length(validation) * len(self.names) * 8
+            if bound is not None and held > bound:
+                self.bad = BadRows()
+                return False
+        self.train = _joined(train, self.names)
+        self.rows = _length(self.train)
+        if self.holdout is not None:
+            self.valid = _joined(valid, self.names)
+            self.validation_rows = _length(self.valid)
+        return True
+
+    def _count(self) -> None:
+        """The rows of a streamed source, and its bad rows, by one pass."""
+        for training, validation in self._passes(self.bad):
+            self.rows += _length(training)
+            if validation is not None:
+                self.validation_rows += _length(validation)
+
+    def training(self, shuffle: np.random.Generator) -> Iterator[Columns]:
+        """The batches of one epoch: the whole training set (or, streamed,
+        its chunks, which :class:`~cgrad.fitting.training` sums into one
+        step), or mini-batches of ``batch_rows`` (in memory: shuffled)."""
+        if self.train is not None:
+            if self.batch_rows is None:
+                yield self.train
+                return
+            order = shuffle.permutation(self.rows)
+            for start in range(0, self.rows, self.batch_rows):
+                picked = order[start : start + self.batch_rows]
+                yield {name: column[picked] for name, column in self.train.items()}
+            return
+        yield from self._streamed_batches()
+
+    def _streamed_batches(self) -> Iterator[Columns]:
+        """A streamed pass cut into batches of exactly ``batch_rows`` rows
+        (the last may be shorter), in file order; without ``batch_rows``,
+        the pass's chunks."""
+        size = self.batch_rows
+        pending: Columns | None = None
+        for training, _ in self._passes(BadRows()):
+            if size is None:
+                yield training
+                continue
+            joined = training if pending is None else _joined([pending, training], self.names)
+            count, start = _length(joined), 0
+            while count - start >= size:
+                yield {name: column[start : start + size] for name, column in joined.items()}
+                start += size
+            pending = {name: column[start:] for name, column in joined.items()}
+        if pending is not None and _length(pending):
+            yield pending
+
+    def full(self) -> Iterator[Columns]:
+        """Every training row, in chunks."""
+        if self.train is not None:
+            yield self.train
+            return
+        for training, _ in self._passes(BadRows()):
+            yield training
+
+    def validation(self) -> Iterator[Columns]:
+        """Every validation row, in chunks (none without validation)."""
+        if self.valid is not None:
+            yield self.valid
+        elif self.holdout is not None and self.streamed:
+            for _, validation in self._passes(BadRows()):
+                if validation is not None:
+                    yield validation
+
+
+def _read_all(
+    source: Source, read: Sequence[str], names: Sequence[str], bad: BadRows, on_error: str
+) -> Columns:
+    chunks = [
+        dict(zip(names, chunk.values(), strict=True))
+        for chunk in source.chunks(read, STREAM_ROWS, bad, on_error)
+    ]
+    return _joined(chunks, names)
+
+
+def _joined(chunks: list[Columns], names: Sequence[str]) -> Columns:
+    if len(chunks) == 1:
+        return chunks[0]
+    return {
+        name: np.concatenate([chunk[name] for chunk in chunks]) if chunks else np.empty(0)
+        for name in names
+    }
+
+
+def _length(columns: Columns) -> int:
+    return len(next(iter(columns.values()))) if columns else 0

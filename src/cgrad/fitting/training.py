@@ -1,0 +1,193 @@
+"""The fit: ``cgrad.fit(model, data, target=...)``, gradient descent on the
+mean loss over the rows, one forward and one backward pass of the joined
+program (:mod:`.losses`) per step, its partials by the parameters summed
+over the rows by the engine (``evaluate(summed=True)``).
+
+**Parameters** are the model's inputs that are not columns of the data.
+Each starts at its value in ``start``, or else at a small random value,
+uniform in [-0.5, 0.5), drawn in input order by a generator seeded with
+``seed`` (0 by default: a run is reproducible).
+
+**Steps.** Full batch by default: one step per epoch, on every training
+row. With ``batch_rows``, one step per mini-batch of that many rows, the
+rows shuffled at each epoch by the seeded generator (streamed from a file,
+the mini-batches are consecutive rows in file order). The update is
+:mod:`cgrad.descent`'s (``gd``, ``momentum``, ``adam``, the same
+learning-rate defaults).
+
+**Stopping.** After ``epochs`` epochs; at a step whose gradient norm is at
+most ``tol``; or when the loss, a partial or a parameter stops being
+finite (or the method's own state overflows): *diverged*, and the result
+is the last finite point, with the parameter that blew up named.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from numbers import Integral, Real
+
+import numpy as np
+
+from ..descent import DEFAULT_TOL, DEFAULTS, METHODS
+from ..errors import InputError, UsageError
+from ..function import Function, compile
+from ..numerals import format_number
+from .data import ON_ERROR, Source
+from .loop import Run
+from .losses import TARGET, objective
+from .results import FitStep, Fitted
+from .rows import Rows
+
+DEFAULT_EPOCHS = 1000
+# Start values drawn where none is given: uniform in [-START_SPREAD, START_SPREAD).
+START_SPREAD = 0.5
+
+
+def fit(
+    function: Function | str,
+    data: object,
+    *,
+    target: str,
+    start: Mapping[str, float] | None = None,
+    loss: str = "squared",
+    method: str = "adam",
+    lr: float | None = None,
+    epochs: int = DEFAULT_EPOCHS,
+    batch_rows: int | None = None,
+    tol: float = DEFAULT_TOL,
+    seed: int = 0,
+    holdout: float | None = None,
+    validation: object = None,
+    stream: bool | None = None,
+    on_error: str = "record",
+    callback: Callable[[FitStep], object] | None = None,
+) -> Fitted:
+    """Fit the parameters of ``function`` (the model) to ``data`` (a
+    mapping of numpy columns, a pandas or Arrow frame, or a file path), so
+    that the model's output predicts the column ``target``, minimizing the
+    mean over the rows of ``loss`` (``squared``, ``absolute``, ``logistic``,
+    or an expression in ``model``, ``target`` and the parameters). See the
+    module's docstring for the parameters, the steps and the stopping.
+    ``holdout`` (a fraction) or ``validation`` (data as ``data``) gives a
+    validation loss. ``on_error``: ``record`` or ``skip`` leave bad rows
+    out and count them, ``fail`` raises at the first. ``callback`` sees
+    each :class:`FitStep`. An interruption goes through, carrying the
+    result so far as ``.fitted``."""
+    model = compile(function) if isinstance(function, str) else function
+    rule, lr = _settings(
+        method, lr, epochs, batch_rows, tol, seed, holdout, validation is not None, on_error
+    )
+    source = Source(data)
+    columns, params = _split(model, source.header, target)
+    joined = objective(model, loss)
+    # The loss may read columns of its own (a weight per row).
+    columns += [n for n in joined.inputs if n not in {*model.inputs, TARGET} and n in source.header]
+    extra = [n for n in joined.inputs if n not in {*model.inputs, TARGET, *columns}]
+    if extra:
+        raise UsageError(
+            f"the loss uses {', '.join(extra)}, which is neither a parameter of the model, "
+            "a column of the data, nor model or target",
+            hint=f"the parameters are {', '.join(params) or '(none)'}",
+        )
+    first = _start(params, start, seed)
+    rows = Rows(
+        source,
+        columns,
+        target,
+        holdout=holdout,
+        validation=None if validation is None else Source(validation),
+        seed=seed,
+        stream=stream,
+        batch_rows=batch_rows,
+        on_error=on_error,
+    )
+    run = Run(model, joined, params, rows, first, loss, target, method, lr, seed)
+    return run.go(rule(lr), epochs, tol, callback)
+
+
+def _settings(
+    method: str,
+    lr: float | None,
+    epochs: int,
+    batch_rows: int | None,
+    tol: float,
+    seed: int,
+    holdout: float | None,
+    validation: bool,
+    on_error: str,
+) -> tuple[type, float]:
+    """The update rule and learning rate; a usage error for a bad setting."""
+    if method not in METHODS:
+        raise UsageError(f"the method must be {', '.join(METHODS)}, not {method!r}")
+    lr = DEFAULTS[method].lr if lr is None else lr
+    # Written so that NaN fails them too.
+    if not (isinstance(lr, Real) and math.isfinite(lr) and lr > 0):
+        raise UsageError(f"the learning rate must be a positive number, not {lr!r}")
+    if not _whole(epochs, 0):
+        raise UsageError(f"epochs must be a whole number >= 0, not {epochs!r}")
+    if batch_rows is not None and not _whole(batch_rows, 1):
+        raise UsageError(f"batch_rows must be a whole number >= 1, not {batch_rows!r}")
+    if not (isinstance(tol, Real) and tol >= 0):
+        raise UsageError(f"the tolerance must be a number >= 0, not {tol!r}")
+    if not _whole(seed, 0):
+        raise UsageError(f"the seed must be a whole number >= 0, not {seed!r}")
+    if holdout is not None and validation:
+        raise UsageError("give a holdout or validation data, not both")
+    if holdout is not None and not (isinstance(holdout, Real) and 0 < holdout < 1):
+        raise UsageError(f"the holdout must be a fraction between 0 and 1, not {holdout!r}")
+    if on_error not in ON_ERROR:
+        raise UsageError(f"on_error must be {', '.join(ON_ERROR)}, not {on_error!r}")
+    return METHODS[method], float(lr)
+
+
+def _whole(value: object, least: int) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool) and int(value) >= least
+
+
+def _split(model: Function, header: Sequence[str], target: str) -> tuple[list[str], list[str]]:
+    """The model's inputs read from the data, and its parameters (the rest)."""
+    present = set(header)
+    if target not in present:
+        raise UsageError(
+            f"the data has no column {target!r} for the target",
+            hint=f"its columns are {', '.join(header) or '(none)'}",
+            type="input_error",
+        )
+    if target in model.inputs:
+        raise UsageError(
+            f"the model reads the target column {target}: it would predict it from itself",
+            hint="name the target with --target, and leave it out of the model",
+        )
+    columns = [name for name in model.inputs if name in present]
+    params = [name for name in model.inputs if name not in present]
+    if not params:
+        raise UsageError(
+            "the model has no parameters: every input is a column of the data",
+            hint=f"the model's inputs are {', '.join(model.inputs)}",
+        )
+    return columns, params
+
+
+def _start(params: Sequence[str], given: Mapping[str, float] | None, seed: int) -> dict[str, float]:
+    """Each parameter's start: given, or drawn (see the module's docstring)."""
+    given = dict(given or {})
+    unknown = [name for name in given if name not in params]
+    if unknown:
+        raise InputError(
+            f"{', '.join(unknown)} "
+            f"{'is not a parameter' if len(unknown) == 1 else 'are not parameters'}"
+            " of the model (a parameter is an input that is not a column of the data)",
+            hint=f"the parameters are {', '.join(params)}",
+            type="unknown_input",
+        )
+    drawn = np.random.default_rng([seed, 0]).uniform(-START_SPREAD, START_SPREAD, len(params))
+    start = {}
+    for name, value in zip(params, drawn.tolist(), strict=True):
+        chosen = float(given.get(name, value))
+        if not math.isfinite(chosen):
+            raise InputError(
+                f"the start value of {name} must be finite, not {format_number(chosen)}"
+            )
+        start[name] = chosen
+    return start

@@ -1,0 +1,257 @@
+"""cgrad fit through its real entry point: the JSON summary's exact shape,
+the parameters file read back by batch --params, the trace, bad rows,
+divergence and the errors, each checked against the library or numpy."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import cgrad
+
+SUMMARY_KEYS = [
+    "model", "target", "loss", "method", "lr", "batch_rows", "seed", "streamed", "rows",
+    "validation_rows", "bad_rows", "start", "params", "gradient", "gradient_norm",
+    "training_loss", "validation_loss", "epochs", "steps", "stopped", "history",
+]  # fmt: skip
+
+
+@pytest.fixture
+def rows(tmp_path):
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(300)
+    y = 2 * x - 1 + 0.1 * rng.standard_normal(300)
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        "x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(x.tolist(), y.tolist(), strict=True))
+    )
+    return path, {"x": x, "y": y}
+
+
+def test_the_json_summary_has_its_documented_shape_and_the_library_numbers(cli, rows):
+    path, data = rows
+    result = cli(
+        "fit", "w*x + b", str(path), "--target", "y", "w=0.5", "--b", "0",
+        "--method", "gd", "--lr", "0.2", "--epochs", "3", "--holdout", "0.2", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert list(summary) == SUMMARY_KEYS
+    expected = cgrad.fit("w*x + b", path, target="y", start={"w": 0.5, "b": 0.0}, method="gd",
+                         lr=0.2, epochs=3, holdout=0.2)  # fmt: skip
+    assert summary["params"] == expected.params
+    assert summary["gradient"] == expected.gradient
+    assert summary["training_loss"] == expected.training_loss
+    assert summary["validation_loss"] == expected.validation_loss
+    assert summary["start"] == {"w": 0.5, "b": 0.0}
+    assert (summary["rows"], summary["validation_rows"]) == (
+        expected.rows,
+        expected.validation_rows,
+    )
+    assert summary["rows"] + summary["validation_rows"] == 300
+    assert summary["bad_rows"] == {"count": 0, "first": []}
+    assert (summary["epochs"], summary["steps"], summary["stopped"]) == (3, 3, "epochs")
+    assert [list(entry) for entry in summary["history"]] == [
+        ["epoch", "steps", "loss", "validation_loss"]
+    ] * 3
+    assert summary["history"][0]["loss"] == pytest.approx(
+        np.mean((0.5 * data["x"] - data["y"])[_training_rows(300, 0.2, 0)] ** 2), rel=1e-12
+    )
+
+
+def _training_rows(count: int, holdout: float, seed: int) -> np.ndarray:
+    """The rows a holdout keeps for training, as the docs say they are drawn."""
+    return ~(np.random.default_rng([seed, 1]).random(count) < holdout)
+
+
+def test_the_parameters_file_is_read_back_by_batch_params(cli, rows, tmp_path):
+    path, data = rows
+    params = tmp_path / "params.json"
+    fitted = cli(
+        "fit", "w*x + b", str(path), "--target", "y", "--epochs", "50", "-o", str(params), "--json"
+    )
+    assert fitted.exit_code == 0, fitted.stderr
+    written = json.loads(params.read_text())
+    assert written == json.loads(fitted.stdout)["params"]
+    predicted = cli(
+        "batch", str(path), "-e", "w*x + b", "--params", str(params), "--format", "ndjson"
+    )
+    assert predicted.exit_code == 0, predicted.stderr
+    values = [json.loads(line)["value"] for line in predicted.stdout.splitlines()]
+    np.testing.assert_allclose(values, written["w"] * data["x"] + written["b"], rtol=1e-15)
+    # A value on the command line wins over the file's.
+    again = cli(
+        "batch", str(path), "-e", "w*x + b", "--params", str(params), "w=0", "--format", "ndjson"
+    )
+    first = json.loads(again.stdout.splitlines()[0])
+    assert first["inputs"]["w"] == 0 and first["inputs"]["b"] == written["b"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[1, 2]", "must hold one JSON object of names to numbers"),
+        ('{"w": "2"}', 'the value of w is not a number: "2"'),
+        ('{"q": 2}', "q is not an input of this expression"),
+        ("{", "is not JSON"),
+    ],
+)
+def test_batch_refuses_a_bad_parameters_file(cli, rows, tmp_path, text, message):
+    path, _ = rows
+    params = tmp_path / "params.json"
+    params.write_text(text)
+    result = cli("batch", str(path), "-e", "w*x + b", "--params", str(params))
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert result.stdout == ""
+
+
+def test_the_trace_has_a_line_per_step(cli, rows, tmp_path):
+    path, _ = rows
+    trace = tmp_path / "trace.ndjson"
+    result = cli("fit", "w*x + b", str(path), "--target", "y", "w=1", "b=0", "--batch-rows", "100",
+                 "--epochs", "2", "--trace", str(trace), "--json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert [line["step"] for line in lines] == list(range(6))
+    assert [line["epoch"] for line in lines] == [1, 1, 1, 2, 2, 2]
+    assert [line["rows"] for line in lines] == [100] * 6
+    assert list(lines[0]) == ["step", "epoch", "rows", "loss", "params", "gradient"]
+    assert lines[0]["params"] == {"w": 1.0, "b": 0.0}
+    assert json.loads(result.stdout)["steps"] == 6
+
+
+def test_bad_rows_follow_on_error(cli, rows, tmp_path):
+    path, _ = rows
+    bad = tmp_path / "bad.csv"
+    bad.write_text(path.read_text() + "oops,1\n1,\n")
+    recorded = cli("fit", "w*x + b", str(bad), "--target", "y", "--epochs", "2", "--json")
+    assert recorded.exit_code == 1
+    assert json.loads(recorded.stdout)["bad_rows"] == {
+        "count": 2,
+        "first": [
+            {
+                "row": 301,
+                "type": "invalid_value",
+                "message": "the value of x is not a number: 'oops'",
+            },
+            {"row": 302, "type": "invalid_value", "message": "the value of y is empty"},
+        ],
+    }
+    assert recorded.stderr == (
+        "cgrad: error: 2 bad rows left out (the summary lists the first); the first, "
+        "row 301: the value of x is not a number: 'oops'\n"
+    )
+    skipped = cli(
+        "fit", "w*x + b", str(bad), "--target", "y", "--epochs", "2", "--on-error", "skip", "--json"
+    )
+    assert skipped.exit_code == 1
+    assert json.loads(skipped.stdout)["rows"] == 300
+    failed = cli("fit", "w*x + b", str(bad), "--target", "y", "--on-error", "fail")
+    assert failed.exit_code == 1
+    assert failed.stdout == ""
+    assert failed.stderr.startswith(
+        "cgrad: error: row 301 of the data is bad: the value of x is not a number: 'oops'"
+    )
+
+
+def test_divergence_exits_1_and_names_the_parameter(cli, rows, tmp_path):
+    path, _ = rows
+    trace = tmp_path / "trace.ndjson"
+    result = cli("fit", "w*x + b", str(path), "--target", "y", "w=1", "b=0", "--method", "gd",
+                 "--lr", "100", "--json", "--trace", str(trace))  # fmt: skip
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert summary["stopped"] == "diverged"
+    assert all(math.isfinite(v) for v in summary["params"].values())
+    *finite, last = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert summary["params"] == finite[-1]["params"]  # the last finite point
+    assert last["loss"] == "Infinity"
+    largest = max(last["params"], key=lambda name: abs(last["params"][name]))
+    message = result.stderr.splitlines()[0]
+    assert message.startswith(
+        f"cgrad: error: diverged: at step {last['step']}, the loss is Infinity, with {largest} "
+        f"the largest parameter ("
+    )
+
+
+def test_compressed_data_from_standard_input(rows):
+    import gzip
+    import subprocess
+    import sys
+
+    path, _ = rows
+    result = subprocess.run(
+        [sys.executable, "-m", "cgrad", "fit", "w*x + b", "-", "--target", "y",
+         "--epochs", "5", "--json"],
+        input=gzip.compress(path.read_bytes()), capture_output=True, check=True,
+    )  # fmt: skip
+    expected = cgrad.fit("w*x + b", path, target="y", epochs=5)
+    assert json.loads(result.stdout)["params"] == expected.params
+
+
+def test_data_from_standard_input(cli, rows):
+    path, _ = rows
+    result = cli(
+        "fit", "w*x + b", "-", "--target", "y", "--epochs", "5", "--json", input=path.read_text()
+    )
+    assert result.exit_code == 0, result.stderr
+    expected = cgrad.fit("w*x + b", path, target="y", epochs=5)
+    assert json.loads(result.stdout)["params"] == expected.params
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "no MODEL given"),
+        (["w*x + b", "{data}"], "--target names the column to predict"),
+        (["w*x + b", "{data}", "--target", "q"], "the data has no column 'q' for the target"),
+        (["w*x + b", "{data}", "--target", "y", "x=1"], "x is not a parameter of the model"),
+        (["w*x + b", "{data}", "--target", "y", "--loss", "huber"], "does not use model"),
+        (["w*x + b", "{data}", "--target", "y", "--method", "sgd"], "--method must be"),
+        (["w*x + b", "missing.csv", "--target", "y"], "cannot read missing.csv"),
+        (["x + y", "{data}", "--target", "y"], "the model reads the target column y"),
+        (["w*x + b", "{data}", "--target", "y", "-o", "."], "cannot write .: it is a directory"),
+        (["w*x + b", "{data}", "--target", "y", "-o", "{data}"], "would replace the data"),
+    ],
+)
+def test_errors_exit_2_with_one_message(cli, rows, args, message):
+    path, _ = rows
+    result = cli("fit", *[a.replace("{data}", str(path)) for a in args], "--json")
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert (
+        json.loads(result.stdout)["error"]["message"].startswith(message[:10])
+        or message in result.stdout
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_the_live_line_counts_epochs_for_a_fit():
+    from cgrad.fitting.results import FitStep
+    from cgrad.views.terminal_minimize import LossHistory, progress_line
+
+    step = FitStep(step=41, loss=0.5, point={"w": 1.0}, gradient={"w": 0.25},
+                   gradient_norm=0.25, epoch=3, epochs=20, rows=100)  # fmt: skip
+    line = progress_line(step, 20, LossHistory()).plain
+    assert line == "epoch 3/20  step 41  loss 0.5  gradient norm 0.25  "
+
+
+def test_stream_and_validation_from_the_command_line(cli, rows, tmp_path):
+    path, data = rows
+    other = tmp_path / "other.csv"
+    other.write_text("x,y\n1,1\n2,3\n")
+    result = cli("fit", "w*x + b", str(path), "--target", "y", "--epochs", "5", "--stream",
+                 "--validation", str(other), "--json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["streamed"] is True
+    assert summary["validation_rows"] == 2
+    w, b = summary["params"]["w"], summary["params"]["b"]
+    expected = ((w + b - 1) ** 2 + (2 * w + b - 3) ** 2) / 2
+    assert summary["validation_loss"] == pytest.approx(expected, rel=1e-12)
+    in_memory = cgrad.fit("w*x + b", data, target="y", epochs=5)
+    assert summary["params"] == pytest.approx(in_memory.params, rel=1e-12)
