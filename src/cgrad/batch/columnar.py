@@ -40,7 +40,7 @@ MIN_BLOCK = 1 << 20
 MAX_BLOCK = 16 << 20
 # How many times bigger the smallest block is for records that carry
 # their own expressions.
-EXPRESSION_BLOCKS = 8
+EXPRESSION_BLOCKS = 5
 
 
 class _Chained(io.RawIOBase):

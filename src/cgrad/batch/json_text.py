@@ -216,9 +216,15 @@ def expression_block_text(block: ExpressionBlock, separator: str, after_last: bo
         groups.append(lines_array(segments, pieces.columns, count))
         start += count
         at += len(slices) * count
+    # Each copy let go of as soon as the next is made: a block's text is
+    # several times the size of its numbers.
+    del numbers, columns
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
-    lines = pa.concat_arrays(groups).take(pa.array(inverse))
+    joined = pa.concat_arrays(groups)
+    del groups
+    lines = joined.take(pa.array(inverse))
+    del joined
     return lines_text(lines, 0 if after_last else len(separator))
 
 
