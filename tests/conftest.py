@@ -64,3 +64,14 @@ def _wait_until(condition, what: str, directory: Path, process: subprocess.Popen
 @pytest.fixture
 def wait_until():
     return _wait_until
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """Blocks of a few lines for Arrow's CSV and NDJSON readers, so that a
+    short input has many of them and bad rows fall on both sides of their
+    edges."""
+    from cgrad.batch import columnar
+
+    monkeypatch.setattr(columnar, "MIN_BLOCK", 16)
+    monkeypatch.setattr(columnar, "BYTES_PER_ROW", 0)

@@ -36,14 +36,6 @@ def _same(cli, data: str | bytes, *arguments: str):
     return columnar_run
 
 
-@pytest.fixture
-def small_blocks(monkeypatch):
-    """Blocks of a few lines, so that a short input has many of them and
-    bad rows fall on both sides of their edges."""
-    monkeypatch.setattr(columnar, "MIN_BLOCK", 16)
-    monkeypatch.setattr(columnar, "BYTES_PER_ROW", 0)
-
-
 def _float_text(value: float) -> str:
     return repr(value)
 

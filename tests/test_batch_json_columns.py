@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cgrad.batch import columnar, json_columns
+from cgrad.batch import json_columns
 
 # Below the default chunk, the command uses the record reader (see
 # cli/batch_io.open_records): the same input run both ways.
@@ -33,14 +33,6 @@ def _same(cli, data: str | bytes, *arguments: str):
     assert arrow_run.stderr == record_run.stderr
     assert arrow_run.exit_code == record_run.exit_code
     return arrow_run
-
-
-@pytest.fixture
-def small_blocks(monkeypatch):
-    """Blocks of a few lines, so that a short input has many of them and
-    bad rows fall on both sides of their edges."""
-    monkeypatch.setattr(columnar, "MIN_BLOCK", 16)
-    monkeypatch.setattr(columnar, "BYTES_PER_ROW", 0)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cgrad.batch import columnar, json_expressions
+from cgrad.batch import json_expressions
 
 RECORD_PATH = ["--chunk-rows", "4095"]
 
@@ -25,12 +25,6 @@ def _same(cli, data: str | bytes, *arguments: str):
     assert arrow_run.stderr == record_run.stderr
     assert arrow_run.exit_code == record_run.exit_code
     return arrow_run
-
-
-@pytest.fixture
-def small_blocks(monkeypatch):
-    monkeypatch.setattr(columnar, "MIN_BLOCK", 16)
-    monkeypatch.setattr(columnar, "BYTES_PER_ROW", 0)
 
 
 @pytest.fixture

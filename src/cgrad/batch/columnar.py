@@ -120,6 +120,11 @@ class BlockReader:
         def by_records(records: Records) -> Iterator[Chunk]:
             return evaluate_blocks(records, function, wrt, chunk_rows, bindings, False, compiled)
 
+        if self.fallback is None and function and ID_FIELD in bindings.sources(function.inputs):
+            # An input read from the id field: Arrow would read a CSV's ids
+            # as numbers, and drop an NDJSON record's id from the output,
+            # where the record reader keeps both.
+            self.fallback = Records(_chained(self.prefix, self.stream), self.format, 0, self.blank)
         if self.fallback is not None:
             yield from by_records(self.fallback)
             return
@@ -219,21 +224,6 @@ class DelimitedColumns(BlockReader):
 
     def streamable(self, block: bytes) -> bool:
         return _plain(block) and not _long_line(block)
-
-    def outcomes(
-        self,
-        function: Function | None,
-        wrt: Sequence[str] | None,
-        chunk_rows: int,
-        bindings: Bindings | None = None,
-    ) -> Iterator[Chunk]:
-        bindings = bindings or Bindings()
-        assert function is not None, "CSV with per-record expressions is read record by record"
-        if self.fallback is None and ID_FIELD in bindings.sources(function.inputs):
-            # An input read from the id column: Arrow would read the ids as
-            # numbers too, where the record reader keeps their text.
-            self.fallback = Records(_chained(self.prefix, self.stream), self.format, 0, self.blank)
-        yield from super().outcomes(function, wrt, chunk_rows, bindings)
 
 
 def _content(line: bytes, first: bool) -> bytes:

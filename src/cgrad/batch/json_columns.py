@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from .arrow_json import ArrowJson, plain_numbers
 from .bindings import Bindings
 from .blocks import ColumnBlock, CompiledCache, with_warnings
 from .columnar import BlockParser, BlockReader, Chunk
-from .rows import ID_FIELD, Format, Records
+from .rows import Format
 
 
 class NdjsonColumns(BlockReader):
@@ -44,20 +44,6 @@ class NdjsonColumns(BlockReader):
 
             return ExpressionParser(bindings, compiled)
         return _JsonParser(function, bindings)
-
-    def outcomes(
-        self,
-        function: Function | None,
-        wrt: Sequence[str] | None,
-        chunk_rows: int,
-        bindings: Bindings | None = None,
-    ) -> Iterator[Chunk]:
-        bindings = bindings or Bindings()
-        if function is not None and ID_FIELD in bindings.sources(function.inputs):
-            # An input read from the id field: the record reader keeps the
-            # id in the output too.
-            self.fallback = Records(self.stream, self.format)
-        yield from super().outcomes(function, wrt, chunk_rows, bindings)
 
 
 class _JsonParser:
