@@ -51,11 +51,9 @@ class ExpressionParser:
         record reader must say something about one of its records."""
         import pyarrow.compute as pc
 
-        # A key spaced from its colon would hide from the count of keys.
-        if _SPACED_KEY.search(block):
-            return None
         read = self.reader.table(block)
-        if read is None:
+        # (a key spaced from its colon would hide from the count of keys)
+        if read is None or _SPACED_KEY.search(read[1]):
             return None
         table, block = read
         texts = table.column(EXPRESSION_FIELD)
