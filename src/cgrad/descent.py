@@ -261,7 +261,7 @@ def minimize(
             # Overflow is divergence, found below, not a warning for the user.
             with np.errstate(all="ignore"):
                 position = position + optimiser.step(np.array(list(current.gradient.values())))
-            overflow = _overflow(optimiser, params, current)
+            overflow = overflowed_parameter(optimiser, params, current)
             if overflow is not None:
                 return run.ended("diverged", current, overflow=overflow)
             last = current
@@ -387,7 +387,7 @@ def _parameters(function: Function, wrt: Sequence[str] | str | None) -> list[str
     return [name for name in function.inputs if name in chosen]
 
 
-def _overflow(optimiser, params: list[str], at: Step) -> str | None:
+def overflowed_parameter(optimiser, params: list[str], at: Step) -> str | None:
     """What of the method's state is no longer finite, in words, or None.
     A point that is not finite is found by the next evaluation, which says
     where it came from."""

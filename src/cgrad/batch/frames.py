@@ -42,14 +42,14 @@ def evaluate_frame(
     """
     if isinstance(function, str):
         function = compile(function)
-    kind = _kind_of(frame)
+    kind = frame_kind(frame)
     mapping = {name: (columns or {}).get(name, name) for name in function.inputs}
-    values = {name: _column(frame, kind, column) for name, column in mapping.items()}
+    values = {name: frame_column(frame, kind, column) for name, column in mapping.items()}
     result = function.evaluate(values, wrt=wrt)
     rows = len(frame)  # type: ignore[arg-type]
     added = {"value": result.value}
     added.update({f"grad_{name}": slope for name, slope in result.gradient.items()})
-    taken = [name for name in added if name in _names(frame, kind)]
+    taken = [name for name in added if name in frame_names(frame, kind)]
     if taken:
         noun, pronoun = ("a column", "it") if len(taken) == 1 else ("columns", "them")
         raise InputError(
@@ -74,7 +74,7 @@ def _full(column: object, rows: int) -> np.ndarray:
     return array if array.shape == (rows,) else np.full(rows, array, dtype=np.float64)
 
 
-def _kind_of(frame: object) -> str:
+def frame_kind(frame: object) -> str:
     if hasattr(frame, "assign") and hasattr(frame, "columns"):
         return "pandas"
     if hasattr(frame, "append_column") and hasattr(frame, "column_names"):
@@ -85,13 +85,13 @@ def _kind_of(frame: object) -> str:
     )
 
 
-def _names(frame: Any, kind: str) -> list[str]:
+def frame_names(frame: Any, kind: str) -> list[str]:
     return [str(name) for name in (frame.columns if kind == "pandas" else frame.column_names)]
 
 
-def _column(frame: Any, kind: str, column: str) -> np.ndarray:
+def frame_column(frame: Any, kind: str, column: str) -> np.ndarray:
     """A column as float64, missing values as NaN."""
-    names = _names(frame, kind)
+    names = frame_names(frame, kind)
     if column not in names:
         shown = join_names(names) if names else "(none)"
         raise InputError(

@@ -267,7 +267,7 @@ def read_program(expression: str | None, command: str = "eval") -> tuple[str, st
 def values_given(function: Function, line: CommandLine, options: list[str]) -> dict[str, float]:
     """The values on the command line, in input order, for some or all of
     the inputs of ``function`` (each a number, none unknown or given twice)."""
-    given = _numbers(function, line, options)
+    given = given_numbers(function, line, options)
     function.check_names({**dict.fromkeys(function.inputs, 0.0), **given})
     return {name: given[name] for name in function.inputs if name in given}
 
@@ -278,7 +278,7 @@ def input_values(
     """The value of every input, in input order, checked against ``function``.
     ``formula_hint``: when some are missing, point at ``cgrad diff``, which
     takes the values given and leaves a formula in the others."""
-    given = _numbers(function, line, options)
+    given = given_numbers(function, line, options)
     missing = [name for name in function.inputs if name not in given]
     pronoun = "it" if len(missing) == 1 else "them"
     # An input named like one of our options can only be given with --var.
@@ -298,7 +298,9 @@ def input_values(
     return {name: given[name] for name in function.inputs}
 
 
-def _numbers(function: Function, line: CommandLine, options: list[str]) -> dict[str, float]:
+def given_numbers(function: Function, line: CommandLine, options: list[str]) -> dict[str, float]:
+    """The numbers the command line gives the function's inputs, by name
+    (as many as it gives: a command decides what a missing one means)."""
     inputs = set(function.inputs)
     given: dict[str, float] = {}
     for name, text in line.values:

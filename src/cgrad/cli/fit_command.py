@@ -28,7 +28,7 @@ from ..numerals import format_number
 from ..views.fit_report import fit_json, fit_report, fit_step_json, params_json
 from ..views.terminal_tables import program_heading
 from .application import command
-from .arguments import _numbers, choose, read_command_line
+from .arguments import choose, given_numbers, read_command_line
 from .environment import environment
 from .exits import FailuresFoundError
 from .files import atomic_output, refuse_replacing_input
@@ -198,7 +198,7 @@ def fit_command(
     target, data = _required(model, target, data)
     trace = _trace_path(trace)
     function, line, options = read_command_line(context, model, variables)
-    start = _numbers(function, line, options)
+    start = given_numbers(function, line, options)
     _refuse_replacing_data(data, trace, output)
     run = functools.partial(
         fit, function, target=target, start=start, loss=loss, method=method, lr=lr, epochs=epochs,

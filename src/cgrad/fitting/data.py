@@ -39,9 +39,7 @@ from ..batch.formats import (
     check_format,
     kind_from_name,
 )
-from ..batch.frames import _column as frame_column
-from ..batch.frames import _kind_of as frame_kind
-from ..batch.frames import _names as frame_names
+from ..batch.frames import frame_column, frame_kind, frame_names
 from ..batch.rows import Format, Records
 from ..errors import InputError, UsageError
 from ..function import compile

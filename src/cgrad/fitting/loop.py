@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..autodiff.diagnostics import EvaluationWarning
-from ..descent import _overflow
+from ..descent import overflowed_parameter
 from ..function import Function
 from ..numerals import format_number
 from .data import Columns
@@ -124,7 +124,7 @@ class Run:
                     )
                 self.steps += 1
                 self.epoch = epoch
-                overflow = _overflow(optimiser, self.params, step)
+                overflow = overflowed_parameter(optimiser, self.params, step)
                 if overflow is not None:
                     return "diverged", overflow
                 if not np.isfinite(self.position).all():
