@@ -1,18 +1,23 @@
 """Where each node of a graph goes in a drawing: a layered (Sugiyama-style)
 layout, computed by cgrad, pure geometry with no drawing in it.
 
-Inputs sit on the bottom layer and the output on the top one; every other
-node one layer above its highest operand (its longest path from an input),
-and a constant just below its lowest consumer, so that a literal ``2`` is
-drawn beside the node that uses it. Each node is placed once, so a shared
-node has several edges out. Within a layer the order comes from a few
+The output sits on the top layer and every other node just below its
+lowest consumer (as high as it can go), so that most edges span one layer:
+a term of a long sum is drawn beside the addition that uses it, not on the
+bottom row with a long edge up, and a literal ``2`` beside its user. A node
+nobody uses sits one layer above its highest operand. Each node is placed
+once, so a shared node has several edges out. Within a layer the order comes from a few
 barycenter sweeps (each node moved to the mean position of its neighbours
 on the other layers, down and up in turn), which removes most crossings.
 An edge that spans several layers passes through a bend point on each
 layer between (Sugiyama's dummy nodes), which take part in the ordering, so
-that long edges go round boxes rather than through them. Their number is
-bounded (``BENDS_PER_NODE`` per node; edges past that are drawn straight),
-so the work stays linear in the size of the graph. Then each row is moved
+that long edges go round boxes rather than through them; the bend points
+belong to the operand, one chain up to its highest consumer that all its
+long edges share, so that a node used on many layers costs one bend per
+layer, not one per edge and layer. Their number is bounded
+(``BENDS_PER_NODE`` per node, shortest chains first; an operand past that
+has its edges drawn straight), so the work stays linear in the size of the
+graph. Then each row is moved
 towards the mean place of its neighbours, a few sweeps down and up, keeping
 its order and the gaps between boxes.
 
@@ -24,25 +29,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..autodiff.graph import CONSTANT, Graph
+from ..autodiff.graph import Graph
 
 # The box of a node and the room around it, in SVG user units (pixels).
 NODE_WIDTH = 150
-NODE_HEIGHT = 58
+# Monospace at 11px is about 6.6px a character: a box holds LABEL_CHARS of
+# label, and the value and gradient on lines of their own.
+NODE_HEIGHT = 72
 BEND_WIDTH = 24
 GAP_X = 30
 GAP_Y = 70
 MARGIN = 20
 # Sweeps of ordering and of placing, each down then up: more change little.
 SWEEPS = 4
-BENDS_PER_NODE = 4
+BENDS_PER_NODE = 16
 
 
 @dataclass(frozen=True, slots=True)
 class Layout:
     """Where everything goes: ``x[i]``, ``y[i]`` the top-left corner of
     node ``i``'s box; ``bends[k]`` the points edge ``k`` (numbered as
-    :func:`edges` numbers them) passes through on its way up, if any; and
+    :func:`edges` numbers them) passes through on its way up, if any (two a
+    row: where it enters the row and where it leaves it); and
     the size of the whole drawing."""
 
     x: tuple[float, ...]
@@ -62,24 +70,30 @@ def edges(graph: Graph) -> list[tuple[int, int, int]]:
     ]
 
 
+def edge_numbers(graph: Graph) -> dict[tuple[int, int], int]:
+    """Each edge's index in :func:`edges`, by (consumer, argument position)."""
+    return {(node_id, position): index for index, (_, node_id, position) in enumerate(edges(graph))}
+
+
 def layer_numbers(graph: Graph) -> list[int]:
-    """Per node its layer, 0 at the bottom: inputs on 0, the output on the
-    top layer, a constant one below its lowest consumer."""
-    ops, operands = graph.columns.ops, graph.columns.operands
-    layer = [0] * len(ops)
+    """Per node its layer, 0 at the bottom: the output on the top layer,
+    every other node just below its lowest consumer, one nobody uses one
+    above its highest operand."""
+    operands = graph.columns.operands
+    layer = [0] * len(operands)
     for node_id, used in enumerate(operands):
         if used:
-            # Constants are still on 0 here, as inputs: they move below.
             layer[node_id] = 1 + max(layer[i] for i in used)
     top = max(layer, default=0)
     layer[graph.output] = top
-    lowest = [top + 1] * len(ops)
-    for node_id, used in enumerate(operands):
-        for operand in used:
-            lowest[operand] = min(lowest[operand], layer[node_id])
-    for node_id, op in enumerate(ops):
-        if op == CONSTANT and lowest[node_id] <= top:
+    lowest = [top + 1] * len(operands)
+    # Consumers come after their operands: from the last node down, each
+    # node's consumers are placed before it.
+    for node_id in range(len(operands) - 1, -1, -1):
+        if node_id != graph.output and lowest[node_id] <= top:
             layer[node_id] = lowest[node_id] - 1
+        for operand in operands[node_id]:
+            lowest[operand] = min(lowest[operand], layer[node_id])
     return layer
 
 
@@ -95,22 +109,46 @@ class _Sketch:
         self.above: list[list[int]] = [[] for _ in range(count)]
         self.width = [float(NODE_WIDTH)] * count
         self.chains: dict[int, list[int]] = {}  # edge index -> its bend vertices
-        budget = BENDS_PER_NODE * count
+        trunks = self._trunks(graph)
         for index, (operand, node_id, _) in enumerate(edges(graph)):
-            lower, upper = self.layer[operand], self.layer[node_id]
-            chain = [operand]
-            if 1 < upper - lower <= budget:
-                budget -= upper - lower - 1
-                for number in range(lower + 1, upper):
-                    chain.append(self._vertex(number, BEND_WIDTH))
-                self.chains[index] = chain[1:]
-            chain.append(node_id)
-            for low, high in zip(chain, chain[1:], strict=False):
-                self.below[high].append(low)
-                self.above[low].append(high)
+            span = self.layer[node_id] - self.layer[operand] - 1
+            chain = trunks.get(operand, [])[:span] if span > 0 else []
+            if chain:
+                self.chains[index] = chain
+            low = chain[-1] if chain else operand
+            self.below[node_id].append(low)
+            self.above[low].append(node_id)
         self.layers: list[list[int]] = [[] for _ in range(max(self.layer, default=0) + 1)]
         for vertex, number in enumerate(self.layer):
             self.layers[number].append(vertex)
+
+    def _trunks(self, graph: Graph) -> dict[int, list[int]]:
+        """Per operand with a long edge, its chain of bend vertices, one on
+        each layer up to its highest consumer, linked to each other; the
+        shortest first while the budget lasts."""
+        highest = list(self.layer)
+        for node_id, used in enumerate(graph.columns.operands):
+            for operand in used:
+                highest[operand] = max(highest[operand], self.layer[node_id])
+        spans = sorted(
+            (top - self.layer[v] - 1, v) for v, top in enumerate(highest) if top - self.layer[v] > 1
+        )
+        budget = BENDS_PER_NODE * len(highest)
+        trunks: dict[int, list[int]] = {}
+        for span, operand in spans:
+            if span > budget:
+                break
+            budget -= span
+            low = operand
+            chain = []
+            for number in range(self.layer[operand] + 1, self.layer[operand] + 1 + span):
+                vertex = self._vertex(number, BEND_WIDTH)
+                self.below[vertex].append(low)
+                self.above[low].append(vertex)
+                chain.append(vertex)
+                low = vertex
+            trunks[operand] = chain
+        return trunks
 
     def _vertex(self, number: int, width: float) -> int:
         self.layer.append(number)
@@ -143,8 +181,14 @@ def layout(graph: Graph) -> Layout:
 
     count = len(graph)
     xs = tuple(center[v] + shift - NODE_WIDTH / 2 for v in range(count))
+    # An edge crosses a row straight up, beside the boxes, and curves only
+    # in the gaps between rows.
     bends = {
-        index: [(center[v] + shift, top(v) + NODE_HEIGHT / 2) for v in chain]
+        index: [
+            point
+            for v in chain
+            for point in ((center[v] + shift, top(v) + NODE_HEIGHT), (center[v] + shift, top(v)))
+        ]
         for index, chain in sketch.chains.items()
     }
     return Layout(xs, tuple(top(v) for v in range(count)), bends, right - left + 2 * MARGIN, height)
