@@ -44,14 +44,16 @@ def page_data(page: str) -> dict:
 
 
 @pytest.mark.parametrize("program", [SEED, SHARED, chain(20), "x*x + 2*x - 3 + pi"])
-def test_layers_put_inputs_at_the_bottom_and_every_edge_upwards(program):
+def test_layers_put_every_node_just_below_its_lowest_consumer(program):
     graph = cgrad.compile(program).graph
     layer = layer_numbers(graph)
-    for node_id in graph.input_ids.values():
-        assert layer[node_id] == 0
     assert layer[graph.output] == max(layer)
+    lowest: dict[int, int] = {}
     for operand, consumer, _ in edges(graph):
         assert layer[operand] < layer[consumer]
+        lowest[operand] = min(lowest.get(operand, layer[consumer]), layer[consumer])
+    for node_id, consumer_layer in lowest.items():
+        assert layer[node_id] == consumer_layer - 1
     placed = layout(graph)
     # One box per node, a shared one too; boxes of one row do not overlap.
     assert len(placed.x) == len(graph)
@@ -104,22 +106,42 @@ def test_long_edges_bend_round_the_rows_between():
     graph = cgrad.compile(SHARED).graph  # a (@2) feeds @4 across sin(a)'s row
     placed = layout(graph)
     numbered = {(o, c): k for k, (o, c, _) in enumerate(edges(graph))}
-    bends = placed.bends[numbered[(2, 4)]]
-    assert len(bends) == 1
-    x, _ = bends[0]
+    x, _ = placed.bends[numbered[(2, 4)]]
+    assert placed.trunks[2][-1] == placed.bends[numbered[(2, 4)]]
     sine = placed.x[3]
     assert not sine <= x <= sine + NODE_WIDTH  # beside the box of sin(a), not through it
 
 
-def test_bend_points_are_bounded_by_the_size_of_the_graph():
-    # x feeds every layer of a long chain: its edges would need a bend on
-    # each layer they cross, quadratic in all; past the budget they go straight.
+def test_a_shared_operand_has_one_trunk_for_all_its_long_edges():
+    # z feeds every link of the chain: one bend a row, not one a row and edge.
     graph = cgrad.compile(chain(98)).graph
     placed = layout(graph)
-    bends = sum(len(points) for points in placed.bends.values())
-    assert 0 < bends <= layout_module.BENDS_PER_NODE * len(graph)
-    spans = [layer_numbers(graph)[c] - layer_numbers(graph)[o] - 1 for o, c, _ in edges(graph)]
-    assert sum(spans) > layout_module.BENDS_PER_NODE * len(graph)  # the budget was needed
+    z = graph.input_ids["z"]
+    layer = layer_numbers(graph)
+    users = [c for o, c, _ in edges(graph) if o == z]
+    assert len(placed.trunks[z]) == 2 * (max(layer[c] for c in users) - layer[z] - 1)
+    points = sum(len(trunk) for trunk in placed.trunks.values())
+    assert points <= 2 * layout_module.BENDS_PER_NODE * len(graph)
+
+
+def test_bend_points_are_bounded_by_the_size_of_the_graph():
+    # 40 inputs added at the bottom of a tower of 250 sines and again at its
+    # top: a trunk each up the tower, more than the budget; the shortest get
+    # theirs, the others go straight.
+    names = [f"x{i}" for i in range(40)]
+    tower = "+".join(names)
+    for _ in range(250):
+        tower = f"sin({tower})"
+    graph = cgrad.compile(tower + " + " + "+".join(names)).graph
+    placed = layout(graph)
+    budget = layout_module.BENDS_PER_NODE * len(graph)
+    assert 0 < sum(len(trunk) for trunk in placed.trunks.values()) <= 2 * budget
+    layer = layer_numbers(graph)
+    highest: dict[int, int] = {}
+    for operand, consumer, _ in edges(graph):
+        highest[operand] = max(highest.get(operand, 0), layer[consumer])
+    spans = {operand: top - layer[operand] - 1 for operand, top in highest.items()}
+    assert sum(span for span in spans.values() if span > 0) > budget  # the budget was needed
 
 
 # --------------------------------------------------------------------------

@@ -48,14 +48,17 @@ BENDS_PER_NODE = 16
 @dataclass(frozen=True, slots=True)
 class Layout:
     """Where everything goes: ``x[i]``, ``y[i]`` the top-left corner of
-    node ``i``'s box; ``bends[k]`` the points edge ``k`` (numbered as
-    :func:`edges` numbers them) passes through on its way up, if any (two a
-    row: where it enters the row and where it leaves it); and
-    the size of the whole drawing."""
+    node ``i``'s box; ``trunks[i]`` the points the trunk of operand ``i``
+    passes through on its way up, if it has one (two a row crossed: where it
+    enters the row and where it leaves it, straight up beside the boxes);
+    ``bends[k]`` the point edge ``k`` (numbered as :func:`edges` numbers
+    them) leaves its operand's trunk at, if it does (else it goes straight
+    from its operand); and the size of the whole drawing."""
 
     x: tuple[float, ...]
     y: tuple[float, ...]
-    bends: dict[int, list[tuple[float, float]]]
+    trunks: dict[int, list[tuple[float, float]]]
+    bends: dict[int, tuple[float, float]]
     width: float
     height: float
 
@@ -108,14 +111,13 @@ class _Sketch:
         self.below: list[list[int]] = [[] for _ in range(count)]
         self.above: list[list[int]] = [[] for _ in range(count)]
         self.width = [float(NODE_WIDTH)] * count
-        self.chains: dict[int, list[int]] = {}  # edge index -> its bend vertices
-        trunks = self._trunks(graph)
+        self.branch: dict[int, int] = {}  # edge index -> the bend it leaves its trunk at
+        self.trunks = self._trunks(graph)
         for index, (operand, node_id, _) in enumerate(edges(graph)):
             span = self.layer[node_id] - self.layer[operand] - 1
-            chain = trunks.get(operand, [])[:span] if span > 0 else []
-            if chain:
-                self.chains[index] = chain
-            low = chain[-1] if chain else operand
+            low = operand
+            if span > 0 and operand in self.trunks:
+                low = self.branch[index] = self.trunks[operand][span - 1]
             self.below[node_id].append(low)
             self.above[low].append(node_id)
         self.layers: list[list[int]] = [[] for _ in range(max(self.layer, default=0) + 1)]
@@ -181,17 +183,19 @@ def layout(graph: Graph) -> Layout:
 
     count = len(graph)
     xs = tuple(center[v] + shift - NODE_WIDTH / 2 for v in range(count))
-    # An edge crosses a row straight up, beside the boxes, and curves only
+    # A trunk crosses a row straight up, beside the boxes, and curves only
     # in the gaps between rows.
-    bends = {
-        index: [
+    trunks = {
+        operand: [
             point
             for v in chain
             for point in ((center[v] + shift, top(v) + NODE_HEIGHT), (center[v] + shift, top(v)))
         ]
-        for index, chain in sketch.chains.items()
+        for operand, chain in sketch.trunks.items()
     }
-    return Layout(xs, tuple(top(v) for v in range(count)), bends, right - left + 2 * MARGIN, height)
+    bends = {index: (center[v] + shift, top(v)) for index, v in sketch.branch.items()}
+    ys = tuple(top(v) for v in range(count))
+    return Layout(xs, ys, trunks, bends, right - left + 2 * MARGIN, height)
 
 
 def _centers(sketch: _Sketch) -> list[float]:

@@ -117,17 +117,18 @@ def _ends(graph: Graph, placed: Layout) -> list[tuple[float, float, float, float
     listed = edges(graph)
     arrivals: dict[int, list[tuple[float, int]]] = {}
     for index, (operand, node_id, _) in enumerate(listed):
-        bends = placed.bends.get(index)
-        source = bends[-1][0] if bends else placed.x[operand] + NODE_WIDTH / 2
+        bend = placed.bends.get(index)
+        source = bend[0] if bend else placed.x[operand] + NODE_WIDTH / 2
         arrivals.setdefault(node_id, []).append((source, index))
     ends = [(0.0, 0.0, 0.0, 0.0)] * len(listed)
     for node_id, coming in arrivals.items():
         coming.sort()
-        for slot, (_, index) in enumerate(coming):
+        for slot, (source, index) in enumerate(coming):
             operand = listed[index][0]
+            bend = placed.bends.get(index)
             ends[index] = (
-                placed.x[operand] + NODE_WIDTH / 2,
-                placed.y[operand],
+                source,
+                bend[1] if bend else placed.y[operand],
                 placed.x[node_id] + NODE_WIDTH * (slot + 1) / (len(coming) + 1),
                 placed.y[node_id] + NODE_HEIGHT,
             )
@@ -135,23 +136,27 @@ def _ends(graph: Graph, placed: Layout) -> list[tuple[float, float, float, float
 
 
 def _edges(graph: Graph, placed: Layout, sent: dict) -> Iterator[str]:
-    """Each edge with the text element its local derivative is written in."""
+    """Each operand's trunk (the way up its long edges share), then each
+    edge, from its operand or trunk, with the text element its local
+    derivative is written in."""
+    for operand, points in placed.trunks.items():
+        start = (placed.x[operand] + NODE_WIDTH / 2, placed.y[operand])
+        yield f'<path class="trunk" data-from="{operand}" d="{_curve([start, *points])}"/>\n'
     ends = _ends(graph, placed)
     texts = {
         index: f"∂ {format_short(local)} → {format_short(product)}"
         for index, (local, product) in sent.items()
     }
-    spots = label_spots(graph, placed, ends, texts)
+    spots = label_spots(ends, texts)
     for index, (operand, node_id, position) in enumerate(edges(graph)):
         x1, y1, x2, y2 = ends[index]
-        points = [(x1, y1), *placed.bends.get(index, ()), (x2, y2)]
         ids = f'data-edge="{index}" data-from="{operand}" data-to="{node_id}"'
         if index in sent:
             local, product = sent[index]
             ids += f' data-local="{number_text(local)}" data-product="{number_text(product)}"'
         side, lx, ly = spots[index]
         yield (
-            f'<path class="edge" {ids} data-position="{position}" d="{_curve(points)}" '
+            f'<path class="edge" {ids} data-position="{position}" d="{_curve([(x1, y1), (x2, y2)])}" '
             f'marker-end="url(#arrow)"/>\n'
             f'<text class="edge-label {side}" data-edge="{index}" x="{lx:.0f}" y="{ly:.0f}">'
             f"{texts.get(index, '')}</text>\n"
@@ -159,10 +164,7 @@ def _edges(graph: Graph, placed: Layout, sent: dict) -> Iterator[str]:
 
 
 def label_spots(
-    graph: Graph,
-    placed: Layout,
-    ends: list[tuple[float, float, float, float]],
-    texts: dict[int, str],
+    ends: list[tuple[float, float, float, float]], texts: dict[int, str]
 ) -> list[tuple[str, float, float]]:
     """Per edge its label's side and anchor point: just below the arrowhead,
     on the side away from where the edge comes from, in the first of
@@ -173,9 +175,7 @@ def label_spots(
     by_gap: dict[float, list[tuple[float, float, int, str]]] = {}
     for index, (x1, _, x2, y2) in enumerate(ends):
         width = LABEL_CHAR_WIDTH * len(texts.get(index, "x" * LABEL_GUESS))
-        points = placed.bends.get(index)
-        source = points[-1][0] if points else x1
-        side = "left" if source > x2 + 1 else "right"
+        side = "left" if x1 > x2 + 1 else "right"
         start = x2 - 8 - width if side == "left" else x2 + 8
         by_gap.setdefault(y2, []).append((start, start + width, index, side))
     for y2, labels in by_gap.items():
