@@ -19,8 +19,9 @@ from cgrad.explain import backward_steps
 from cgrad.views import layout as layout_module
 from cgrad.views.contours import contour_path
 from cgrad.views.layout import NODE_WIDTH, edges, layer_numbers, layout
-from cgrad.views.page import graph_page, page_limit, script_json, signed_sum
+from cgrad.views.page import graph_page, page_limit, script_json
 from cgrad.views.svg_graph import DRAWING_LIMIT, graph_svg
+from cgrad.views.terminal_steps import sum_text
 
 SEED = "(x+y)*z"
 SHARED = "a = x*y; a + sin(a)"
@@ -194,9 +195,24 @@ def test_the_page_loads_nothing_from_anywhere():
     assert not re.search(r"url\((?!#)", page)  # only references inside the page
 
 
-def test_sums_are_written_with_their_signs():
-    assert signed_sum([0.9092974268256817, -0.8322936730942848]) == "0.909297 − 0.832294"
-    assert signed_sum([1.0, 0.5403023058681398]) == "1 + 0.540302"
+def test_captions_say_how_many_edges_add_up_and_count_long_sums():
+    function = cgrad.compile(SHARED)
+    result = function.evaluate(x=0.5, y=2.0)
+    captions = {s["node"]: s["caption"] for s in page_data(graph_page(function, result))["steps"]}
+    terms = next(step.terms for step in backward_steps(function, result) if step.node == 2)
+    assert captions[2].startswith(
+        f"backward: @2 a = x*y: gradients from 2 edges add up, {sum_text(terms, sum(terms))}"
+    )
+    assert " − " in captions[2] or " + " in captions[2]
+    # z feeds every link of the chain: its sum is counted, not listed.
+    function = cgrad.compile(chain(98))
+    result = function.evaluate(x=0.5, y=0.5, z=0.5)
+    z = function.graph.input_ids["z"]
+    uses = sum(1 for operand, _, _ in edges(function.graph) if operand == z)
+    data = page_data(graph_page(function, result))
+    (caption,) = [s["caption"] for s in data["steps"] if s["node"] == z and s["pass"] == "backward"]
+    assert f"gradients from {uses} edges add up, sum of {uses} = " in caption
+    assert len(caption) < 200
 
 
 @pytest.mark.parametrize(

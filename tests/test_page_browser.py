@@ -153,7 +153,7 @@ def step_through(browser, truth: dict, by_keyboard: bool) -> None:
         assert same(full, step["gradient"]) and same(full, nodes[step["node"]]["grad"])
         assert text == "grad " + short(step["gradient"])
         if len(step["terms"]) > 1:
-            assert f"{len(step['terms'])} paths meet" in now["caption"]
+            assert f"gradients from {len(step['terms'])} edges add up" in now["caption"]
     # Every edge carries its local derivative and the product it sent.
     edges = [(i, n["id"]) for n in nodes for i in n["inputs"]]
     locals_ = {edge: full for edge, full, _ in shown(browser)["locals"]}

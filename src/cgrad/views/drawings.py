@@ -25,6 +25,7 @@ from ..numerals import format_short
 from ..ops import OPS
 from .json_documents import joined_pieces
 from .node_names import binding_names
+from .svg_graph import node_title
 
 # --------------------------------------------------------------------------
 # What a node says
@@ -54,12 +55,8 @@ def _node_labels(graph: Graph, result: Result | None, escape, newline: str) -> I
     """
     names = binding_names(graph)
     values, gradients = _node_numbers(graph, result)
-    label = graph.label
     for node_id, op in enumerate(graph.columns.ops):
-        title = label(node_id)
-        # As in the tree, an input shows its own name even when it is bound.
-        if op != INPUT and node_id in names:
-            title = f"{names[node_id]} = {title}"
+        title = node_title(graph, names, node_id)
         lines = [f"@{node_id} {op}", escape(title)]
         if values is not None and values[node_id] is not None:
             lines.append(f"= {_short(values[node_id])}")

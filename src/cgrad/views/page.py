@@ -21,9 +21,10 @@ from ..autodiff.graph import CONSTANT, INPUT, Graph, shorten
 from ..explain import BackwardStep, ForwardStep, backward_steps, forward_steps, paths
 from ..function import Function
 from ..numerals import format_short, number_text
-from .layout import edges, layout
+from .layout import edge_numbers, edges, layout
 from .node_names import binding_names
-from .svg_graph import asset, check_drawable, svg_pieces
+from .svg_graph import asset, check_drawable, node_title, svg_pieces
+from .terminal_steps import sum_text
 
 # The paths listed per input on the page (all are counted), as `graph --paths`.
 PAGE_PATHS = 20
@@ -124,10 +125,7 @@ def _heading(source: str, warnings: list[str], stepping: bool) -> str:
 
 def _name(graph: Graph, names: dict[int, str], node_id: int) -> str:
     """``@2 a = x*y``: how a caption names a node."""
-    title = graph.label(node_id, 40)
-    if graph.columns.ops[node_id] != INPUT and node_id in names:
-        title = f"{names[node_id]} = {title}"
-    return f"@{node_id} {title}"
+    return f"@{node_id} {node_title(graph, names, node_id, 40)}"
 
 
 def _forward_data(graph: Graph, steps: list[ForwardStep]) -> list[dict]:
@@ -155,24 +153,9 @@ def _forward_data(graph: Graph, steps: list[ForwardStep]) -> list[dict]:
     return data
 
 
-def signed_sum(terms: Iterable[float]) -> str:
-    """Terms added up as people write it: ``0.909297 − 0.832294``."""
-    text = ""
-    for term in terms:
-        if not text:
-            text = format_short(term)
-        elif term < 0:
-            text += f" − {format_short(-term)}"
-        else:
-            text += f" + {format_short(term)}"
-    return text
-
-
 def _backward_data(graph: Graph, steps: list[BackwardStep], data: dict) -> list[dict]:
     names = binding_names(graph)
-    edge_of = {
-        (node_id, position): index for index, (_, node_id, position) in enumerate(data["edges"])
-    }
+    edge_of = edge_numbers(graph)
     made = []
     for step in steps:
         short = format_short(step.gradient)
@@ -181,9 +164,11 @@ def _backward_data(graph: Graph, steps: list[BackwardStep], data: dict) -> list[
         elif len(step.terms) == 1:
             caption = f"{_name(graph, names, step.node)}: gradient {short}"
         else:
+            # What meets here is one gradient per edge in (paths are counted
+            # by the paths view); a long sum is counted, as --steps does.
             caption = (
-                f"{_name(graph, names, step.node)}: {len(step.terms)} paths meet, "
-                f"gradient {signed_sum(step.terms)} = {short}"
+                f"{_name(graph, names, step.node)}: gradients from {len(step.terms)} edges "
+                f"add up, {sum_text(step.terms, step.gradient)}"
             )
         if graph.columns.ops[step.node] == INPUT:
             caption += f", which is ∂f/∂{graph.columns.names[step.node]}"

@@ -19,11 +19,11 @@ from importlib.resources import files
 import numpy as np
 
 from ..autodiff.evaluation import Result
-from ..autodiff.graph import CONSTANT, INPUT, Graph, shorten
+from ..autodiff.graph import CONSTANT, INPUT, LABEL_WIDTH, Graph, shorten
 from ..errors import UsageError
+from ..explain import backward_steps
 from ..function import Function
 from ..numerals import format_short, number_text
-from ..explain import backward_steps
 from .layout import NODE_HEIGHT, NODE_WIDTH, Layout, edge_numbers, edges, layout
 from .node_names import binding_names
 
@@ -155,8 +155,9 @@ def _edges(graph: Graph, placed: Layout, sent: dict) -> Iterator[str]:
             local, product = sent[index]
             ids += f' data-local="{number_text(local)}" data-product="{number_text(product)}"'
         side, lx, ly = spots[index]
+        d = _curve([(x1, y1), (x2, y2)])
         yield (
-            f'<path class="edge" {ids} data-position="{position}" d="{_curve([(x1, y1), (x2, y2)])}" '
+            f'<path class="edge" {ids} data-position="{position}" d="{d}" '
             f'marker-end="url(#arrow)"/>\n'
             f'<text class="edge-label {side}" data-edge="{index}" x="{lx:.0f}" y="{ly:.0f}">'
             f"{texts.get(index, '')}</text>\n"
@@ -216,9 +217,7 @@ def _nodes(graph: Graph, placed: Layout, numbers: dict) -> Iterator[str]:
         kind = "input" if op == INPUT else "const" if op == CONSTANT else "op"
         classes = f"node {kind}" + (" output" if node_id == graph.output else "")
         classes += "" if reachable[node_id] else " unused"
-        title = graph.label(node_id)
-        if op != INPUT and node_id in names:
-            title = f"{names[node_id]} = {title}"
+        title = node_title(graph, names, node_id)
         shown = shorten(title, LABEL_CHARS)
         value = _number(values, node_id, "value", "= ")
         grad = _number(grads, node_id, "grad", "grad ")
@@ -232,6 +231,15 @@ def _nodes(graph: Graph, placed: Layout, numbers: dict) -> Iterator[str]:
             f'<text class="numbers" x="{NODE_WIDTH / 2:g}" y="47">{value}</text>'
             f'<text class="numbers" x="{NODE_WIDTH / 2:g}" y="63">{grad}</text></g>\n'
         )
+
+
+def node_title(graph: Graph, names: dict[int, str], node_id: int, width: int = LABEL_WIDTH) -> str:
+    """``a = x*y``: a node's label (``width`` characters at most) with the
+    name it is bound to; an input shows its own name even when it is bound."""
+    title = graph.label(node_id, width)
+    if graph.columns.ops[node_id] != INPUT and node_id in names:
+        title = f"{names[node_id]} = {title}"
+    return title
 
 
 def _number(column: Sequence | None, node_id: int, name: str, prefix: str) -> str:
