@@ -370,3 +370,50 @@ def test_file_pages_are_written_whole(tmp_path):
     write_page("--html", target, "<p>page</p>", None)
     assert [p.name for p in tmp_path.iterdir()] == ["p.html"]
     assert Path(target).read_text(encoding="utf-8") == "<p>page</p>"
+
+
+def test_the_descent_page_says_why_it_stopped_and_labels_both_ends_of_its_axes(cli, tmp_path):
+    target = tmp_path / "d.html"
+    result = cli("minimize", "abs(x) + abs(y)", "x=2", "y=1", "--html", str(target), "--json")
+    assert result.exit_code == 0
+    summary = json.loads(result.stdout)
+    page = target.read_text(encoding="utf-8")
+    function = cgrad.compile("abs(x) + abs(y)")
+    minimum = cgrad.minimize(function, {"x": 2, "y": 1})
+    assert minimum.stopped == summary["stopped"]
+    found = re.search(r'<p id="summary">(.*?)</p>', page)
+    assert found is not None
+    assert f"steps; stopped: {minimum.reason}; loss" in found.group(1).replace("&lt;", "<")
+    for plot in ("loss", "contours"):
+        svg = re.search(rf'<svg class="plot" id="{plot}".*?</svg>', page, re.S)
+        assert svg is not None
+        for end in ("x-start", "x-end", "y-top", "y-bottom"):
+            assert len(re.findall(rf'<text class="{end}"', svg.group(0))) == 1, (plot, end)
+    steps = re.search(r'<text class="x-start"[^>]*>([^<]*)<', page)
+    assert steps is not None and steps.group(1) == "step 0"
+
+
+def test_headings_keep_the_program_s_lines_and_dim_its_comments(cli, tmp_path):
+    program = tmp_path / "p.cg"
+    program.write_text(
+        "# A comment, " + "long " * 40 + "\nh = x*y  # a note\n\nh + 1\n", encoding="utf-8"
+    )
+    graph_html = tmp_path / "g.html"
+    assert cli("graph", f"@{program}", "--format", "html", "-o", str(graph_html)).exit_code == 0
+    descent_html = tmp_path / "d.html"
+    assert (
+        cli(
+            "minimize", f"@{program}", "x=1", "y=1", "--steps", "3", "--html", str(descent_html)
+        ).exit_code
+        == 0
+    )
+    for target in (graph_html, descent_html):
+        page = target.read_text(encoding="utf-8")
+        found = re.search(r'<code id="source">(.*?)</code>', page, re.S)
+        assert found is not None
+        lines = found.group(1).split("\n")
+        assert len(lines) == 3  # the blank line left out
+        assert lines[0].startswith('<span class="comment"># A comment, long') and "…" in lines[0]
+        assert lines[1] == 'h = x*y <span class="comment"># a note</span>'
+        assert lines[2] == "h + 1"
+    assert "white-space: pre-wrap" in re.search(r"#source \{[^}]*\}", page).group(0)

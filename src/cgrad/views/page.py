@@ -34,8 +34,10 @@ PATH_ENDS = 6
 # edge at most (the tests hold pages to it).
 PAGE_BASE_BYTES = 40_000
 PAGE_BYTES_PER_NODE = 2_000
-# The source shown in the page's heading and title, at most.
-HEADING_CHARS = 200
+# The source shown in the page's heading and title, at most: lines, and
+# characters a line.
+HEADING_LINES = 12
+HEADING_CHARS = 120
 
 
 def page_limit(graph: Graph) -> int:
@@ -69,6 +71,24 @@ def html_page(title: str, body: Iterable[str], data: object, script: str | None 
     )
 
 
+def source_html(source: str) -> str:
+    """A program as a heading shows it: its own lines (up to
+    :data:`HEADING_LINES`, each cut at :data:`HEADING_CHARS` with an
+    ellipsis), comments dimmed, blank lines left out."""
+    lines = [line.rstrip() for line in source.splitlines() if line.strip()]
+    shown = []
+    for line in lines[:HEADING_LINES]:
+        code, hash_, comment = shorten(line, HEADING_CHARS).partition("#")
+        text = escape(code)
+        if hash_:
+            text += f'<span class="comment">{escape(hash_ + comment)}</span>'
+        shown.append(text)
+    if len(lines) > HEADING_LINES:
+        more = len(lines) - HEADING_LINES
+        shown.append(f'<span class="comment">… {more:,} more line{"s" * (more > 1)}</span>')
+    return "\n".join(shown)
+
+
 def graph_page(
     function: Function, result: Result | None = None, paths_to: str | None = None
 ) -> str:
@@ -100,8 +120,7 @@ def graph_page(
 def _heading(source: str, warnings: list[str], stepping: bool) -> str:
     """The top of the page: the program, its warnings, the controls."""
     lines = [
-        "<header>\n<h1>cgrad</h1>\n"
-        f'<code id="source">{escape(shorten(source, HEADING_CHARS))}</code>\n</header>\n'
+        f'<header>\n<h1>cgrad</h1>\n<code id="source">{source_html(source)}</code>\n</header>\n'
     ]
     lines += [f'<p class="warning">warning: {escape(message)}</p>\n' for message in warnings]
     if stepping:
