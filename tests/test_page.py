@@ -270,6 +270,16 @@ def test_graph_format_html_without_values_is_a_drawing(cli):
     assert "Give a value for every input" in result.stdout
 
 
+def test_graph_format_html_of_a_program_without_inputs_steps_through_it(cli):
+    result = cli("graph", "2+3", "--format", "html")
+    assert result.exit_code == 0
+    assert "Give a value" not in result.stdout
+    function = cgrad.compile("2+3")
+    assert result.stdout == graph_page(function, function.evaluate())
+    passes = [step["pass"] for step in page_data(result.stdout)["steps"]]
+    assert passes == ["forward"] * 3 + ["backward"]  # constants receive no gradient
+
+
 def test_graph_paths_on_the_page_are_shown_from_the_start(cli):
     result = cli("graph", SHARED, "x=0.5", "y=2", "--format", "html", "--paths", "x")
     data = page_data(result.stdout)
