@@ -302,3 +302,38 @@ def test_minimize_page_has_the_loss_curve_and_the_contour_path(browser, tmp_path
     data = json.loads(browser.find_element(By.ID, "cgrad-data").get_attribute("textContent"))
     assert [float(v) for v in data["path"][-1]] == [summary["point"]["x"], summary["point"]["y"]]
     assert errors(browser) == []
+
+
+MUTATIONS_OF_A_PRESS = """
+const observer = new MutationObserver(() => {});
+observer.observe(document.querySelector("svg.cgrad-graph"),
+  { subtree: true, attributes: true, childList: true, characterData: true });
+document.getElementById(arguments[0]).click();
+const count = observer.takeRecords().length;
+observer.disconnect();
+return count;
+"""
+
+
+def test_a_step_changes_only_what_it_shows_and_undoes_exactly(browser, tmp_path):
+    # Each press applies or undoes one step: the drawing changes as much on
+    # the last step of a 300-node page as on the second, and going back
+    # restores exactly what was shown before.
+    program, values = chain(98), ["x=0.5", "y=0.25", "z=0.5"]
+    page = tmp_path / "page.html"
+    cgrad("graph", program, *values, "--format", "html", "-o", str(page))
+    load(browser, page)
+    browser.find_element(By.ID, "next").click()
+    early = browser.execute_script(MUTATIONS_OF_A_PRESS, "next")
+    press(browser, Keys.END)
+    browser.find_element(By.ID, "prev").click()
+    before_last = shown(browser)
+    late = browser.execute_script(MUTATIONS_OF_A_PRESS, "next")
+    assert late <= 4 * max(early, 1) and late < 60  # not the 300 nodes' worth
+    browser.find_element(By.ID, "prev").click()
+    assert shown(browser) == before_last
+    press(browser, Keys.HOME)
+    press(browser, Keys.END)
+    browser.find_element(By.ID, "prev").click()
+    assert shown(browser) == before_last
+    assert errors(browser) == []
