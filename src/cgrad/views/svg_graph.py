@@ -12,6 +12,7 @@ text (names, source) is escaped; numbers are written by
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from html import escape
 from importlib.resources import files
@@ -69,7 +70,12 @@ def graph_svg(function: Function, result: Result | None = None) -> str:
         for step in backward_steps(function, result):
             for edge in step.edges:
                 sent[numbered[(step.node, edge.position)]] = (edge.local, edge.product)
-        numbers = {"values": result.node_values, "grads": result.node_gradients, "edges": sent}
+        numbers = {
+            "values": result.node_values,
+            "grads": result.node_gradients,
+            "edges": sent,
+            "warned": {w.node for w in result.warnings if w.node is not None},
+        }
     # On its own (a notebook, a file) the drawing carries its style.
     return "".join(svg_pieces(graph, layout(graph), numbers, asset("graph.css")))
 
@@ -211,12 +217,18 @@ def _nodes(graph: Graph, placed: Layout, numbers: dict) -> Iterator[str]:
     names = binding_names(graph)
     values: Sequence | None = numbers.get("values")
     grads: Sequence | None = numbers.get("grads")
+    warned = numbers.get("warned", set())
     ops = graph.columns.ops
     reachable = graph.reachable()
     for node_id, op in enumerate(ops):
         kind = "input" if op == INPUT else "const" if op == CONSTANT else "op"
         classes = f"node {kind}" + (" output" if node_id == graph.output else "")
         classes += "" if reachable[node_id] else " unused"
+        # As the page's script marks them once stepped through.
+        known = [c[node_id] for c in (values, grads) if c is not None and c[node_id] is not None]
+        classes += " computed" * bool(known)
+        classes += " nonfinite" * any(not math.isfinite(float(n)) for n in known)
+        classes += " warned" * (node_id in warned)
         title = node_title(graph, names, node_id)
         shown = shorten(title, LABEL_CHARS)
         value = _number(values, node_id, "value", "= ")
