@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 import cgrad
-from cgrad.explain import backward_steps
+from cgrad.explain import backward_steps, paths
+from cgrad.numerals import number_text
 from cgrad.views import layout as layout_module
 from cgrad.views.contours import contour_path
 from cgrad.views.layout import NODE_WIDTH, edges, layer_numbers, layout
@@ -427,3 +428,36 @@ def test_headings_keep_the_program_s_lines_and_dim_its_comments(cli, tmp_path):
         assert lines[1] == 'h = x*y <span class="comment"># a note</span>'
         assert lines[2] == "h + 1"
     assert "white-space: pre-wrap" in re.search(r"#source \{[^}]*\}", page).group(0)
+
+
+def test_paths_through_both_arguments_of_a_square_are_listed_once_and_counted():
+    function = cgrad.compile("a = x*y; b = a*a; b + sin(b)")
+    result = function.evaluate(x=1.0, y=2.0)
+    shown = page_data(graph_page(function, result))["paths"]["x"]["shown"]
+    found = paths(function, result, "x")
+    assert found.count == 4 and len(shown) == 2
+    assert all(text.endswith("(×2: one per argument)") for text in shown)
+
+
+def test_an_unused_binding_shows_the_value_eval_computed():
+    function = cgrad.compile("u = sin(x); r = max(0, x*w + b); r*r")
+    result = function.evaluate(x=1.0, w=0.5, b=0.1)
+    page = graph_page(function, result)
+    u = function.graph.bindings["u"]
+    found = re.search(rf'<g class="node op unused[^"]*" data-node="{u}".*?</g>', page)
+    assert found is not None
+    assert f'data-value="{number_text(float(result.node_values[u]))}"' in found.group(0)
+
+
+def test_many_warnings_are_folded_and_the_edge_labels_explained():
+    names = [f"x{i}" for i in range(12)]
+    function = cgrad.compile(" + ".join(f"log({n})" for n in names))
+    result = function.evaluate(dict.fromkeys(names, 0.0))
+    assert len(result.warnings) >= 12
+    page = graph_page(function, result)
+    warnings = re.findall(r'<p class="warning">(.*?)</p>', page)
+    assert len(warnings) == 6
+    assert (
+        warnings[-1] == f"… and {len(result.warnings) - 5:,} more warnings (cgrad eval lists them)"
+    )
+    assert '<p id="legend">On each edge' in page

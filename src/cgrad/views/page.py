@@ -37,6 +37,8 @@ PAGE_BYTES_PER_NODE = 2_000
 # The source shown in the page's heading and title, at most: lines, and
 # characters a line.
 HEADING_LINES = 12
+# Warnings listed above the drawing; the rest are counted.
+WARNINGS_SHOWN = 5
 HEADING_CHARS = 120
 
 
@@ -111,10 +113,20 @@ def graph_page(
     body = [
         _heading(graph.source, warnings, result is not None),
         '<main id="drawing">\n',
-        *svg_pieces(graph, layout(graph), {}),
+        *svg_pieces(graph, layout(graph), _unused_values(graph, result)),
         "</main>\n",
     ]
     return html_page(graph.source, body, data)
+
+
+def _unused_values(graph: Graph, result: Result | None) -> dict:
+    """The values of the nodes the output does not use (no pass steps
+    through them, but eval computed them), shown from the start."""
+    if result is None or not result.node_values:
+        return {}
+    reachable = graph.reachable()
+    values = [None if reachable[i] else v for i, v in enumerate(result.node_values)]
+    return {"values": values}
 
 
 def _heading(source: str, warnings: list[str], stepping: bool) -> str:
@@ -122,7 +134,15 @@ def _heading(source: str, warnings: list[str], stepping: bool) -> str:
     lines = [
         f'<header>\n<h1>cgrad</h1>\n<code id="source">{source_html(source)}</code>\n</header>\n'
     ]
-    lines += [f'<p class="warning">warning: {escape(message)}</p>\n' for message in warnings]
+    lines += [
+        f'<p class="warning">warning: {escape(message)}</p>\n'
+        for message in warnings[:WARNINGS_SHOWN]
+    ]
+    if len(warnings) > WARNINGS_SHOWN:
+        more = len(warnings) - WARNINGS_SHOWN
+        lines.append(
+            f'<p class="warning">… and {more:,} more warnings (cgrad eval lists them)</p>\n'
+        )
     if stepping:
         lines.append(
             '<nav id="controls">\n'
@@ -133,7 +153,10 @@ def _heading(source: str, warnings: list[str], stepping: bool) -> str:
             '<button id="last" title="End">end ▶|</button>\n'
             '<span id="counter"></span>\n'
             '<label>paths to <select id="paths"><option value="">(none)</option></select></label>\n'
-            '</nav>\n<p id="caption"></p>\n<div id="paths-panel"></div>\n'
+            '</nav>\n<p id="legend">On each edge, once the backward pass reaches it: '
+            "∂ its local derivative → the product it sends down (the consumer's gradient × "
+            "the local derivative).</p>\n"
+            '<p id="caption"></p>\n<div id="paths-panel"></div>\n'
         )
     else:
         lines.append(
@@ -225,8 +248,23 @@ def _paths_data(function: Function, result: Result, name: str) -> dict:
         "input": function.graph.input_ids[name],
         "count": f"{found.count:,}",
         "gradient": format_short(found.gradient),
-        "shown": [path_text(path.nodes, path.locals, path.product) for path in found.shown],
+        "shown": _counted(path_text(p.nodes, p.locals, p.product) for p in found.shown),
     }
+
+
+def _counted(texts: Iterable[str]) -> list[str]:
+    """``texts`` with a run of equal ones written once and counted: the
+    paths through both arguments of ``a*a`` pass the same nodes."""
+    made: list[str] = []
+    last, count = None, 0
+    for text in [*texts, None]:
+        if text == last:
+            count += 1
+            continue
+        if last is not None:
+            made.append(last if count == 1 else f"{last} (×{count}: one per argument)")
+        last, count = text, 1
+    return made
 
 
 def path_text(nodes: tuple[int, ...], slopes: tuple[float, ...], product: float) -> str:
