@@ -220,3 +220,12 @@ def test_edges_into_one_box_do_not_cross():
     leave_a = ends[(2, 4)][0][0]
     leave_sin = ends[(3, 4)][0][0]
     assert (arrive_a - arrive_sin) * (leave_a - leave_sin) > 0
+
+
+def test_the_spine_of_a_long_sum_stays_upright():
+    # Each addition over the one below it, each term beside: the drawing
+    # is tall and narrow, not a diagonal as wide as it is high.
+    from cgrad.views.layout import layout
+
+    placed = layout(cgrad.compile(MANYLOG).graph)
+    assert placed.width < placed.height / 4

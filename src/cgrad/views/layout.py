@@ -169,9 +169,9 @@ def layout(graph: Graph) -> Layout:
         _set_places(row, place)
     for _ in range(SWEEPS):
         for row in layers[1:]:
-            _order_by_barycenter(row, sketch.below, place)
+            _order_by_barycenter(row, sketch.below, sketch.above, place)
         for row in reversed(layers[:-1]):
-            _order_by_barycenter(row, sketch.above, place)
+            _order_by_barycenter(row, sketch.above, sketch.below, place)
     center = _centers(sketch)
     left = min((center[v] - sketch.width[v] / 2 for v in range(len(center))), default=0.0)
     right = max((center[v] + sketch.width[v] / 2 for v in range(len(center))), default=0.0)
@@ -200,29 +200,61 @@ def layout(graph: Graph) -> Layout:
 
 def _centers(sketch: _Sketch) -> list[float]:
     """The x of each vertex's center: rows side by side at first, then each
-    row moved towards its neighbours' mean, its order and gaps kept."""
+    row moved towards its neighbours' mean, its order and gaps kept. Each
+    vertex counts by how far down it reaches (its longest path to the
+    bottom), in the means and in how far a row moves: the spine of a long
+    sum stays straight and each short term hangs beside it, rather than
+    every addition moving sideways towards its term and the drawing running
+    off diagonally."""
     center = [0.0] * len(sketch.layer)
     for row in sketch.layers:
         _pack(row, sketch.width, center, [0.0] * len(row))
+    depth = _reach(sketch.layers, sketch.below)
     for _ in range(SWEEPS):
         for row in sketch.layers[1:]:
-            _move_row(row, sketch.below, sketch.width, center)
+            _move_row(row, sketch.below, depth, sketch.width, center)
         for row in reversed(sketch.layers[:-1]):
-            _move_row(row, sketch.above, sketch.width, center)
+            _move_row(row, sketch.above, depth, sketch.width, center)
     return center
 
 
+def _reach(layers: list[list[int]], neighbours: list[list[int]]) -> list[int]:
+    """Per vertex, 1 + the longest path through ``neighbours`` (``layers``
+    in the order that path goes, its far end first)."""
+    reach = [1] * len(neighbours)
+    for row in layers:
+        for vertex in row:
+            near = neighbours[vertex]
+            if near:
+                reach[vertex] = 1 + max(reach[v] for v in near)
+    return reach
+
+
 def _move_row(
-    row: list[int], neighbours: list[list[int]], width: list[float], center: list[float]
+    row: list[int],
+    neighbours: list[list[int]],
+    weight: list[int],
+    width: list[float],
+    center: list[float],
 ) -> None:
     wanted = []
     for vertex in row:
         near = neighbours[vertex]
-        wanted.append(sum(center[v] for v in near) / len(near) if near else center[vertex])
-    _pack(row, width, center, wanted)
+        if near:
+            total = sum(weight[v] for v in near)
+            wanted.append(sum(center[v] * weight[v] for v in near) / total)
+        else:
+            wanted.append(center[vertex])
+    _pack(row, width, center, wanted, [weight[v] for v in row])
 
 
-def _pack(row: list[int], width: list[float], center: list[float], wanted: list[float]) -> None:
+def _pack(
+    row: list[int],
+    width: list[float],
+    center: list[float],
+    wanted: list[float],
+    weight: list[int] | None = None,
+) -> None:
     """Put ``row``'s vertices as near ``wanted`` as their order and the gap
     between them allow: left to right at the least distance, then the whole
     row shifted by the mean of what each still lacks."""
@@ -233,7 +265,9 @@ def _pack(row: list[int], width: list[float], center: list[float], wanted: list[
         center[vertex] = x
         previous = vertex
     if row:
-        shift = sum(x - center[v] for v, x in zip(row, wanted, strict=True)) / len(row)
+        weight = weight or [1] * len(row)
+        lacks = zip(row, wanted, weight, strict=True)
+        shift = sum((x - center[v]) * w for v, x, w in lacks) / sum(weight)
         for vertex in row:
             center[vertex] += shift
 
@@ -243,12 +277,16 @@ def _set_places(nodes: list[int], place: list[float]) -> None:
         place[node_id] = (index + 0.5) / len(nodes)
 
 
-def _order_by_barycenter(nodes: list[int], neighbours: list[list[int]], place: list[float]) -> None:
+def _order_by_barycenter(
+    nodes: list[int], neighbours: list[list[int]], others: list[list[int]], place: list[float]
+) -> None:
     """Sort ``nodes`` (one layer, in place) by the mean place of their
-    ``neighbours``; a node without any keeps its own place."""
+    ``neighbours``; a node without any by those on its other side
+    (``others``: an input goes under the term that uses it, not wherever it
+    happened to start), else keeps its own place."""
     keys = []
     for node_id in nodes:
-        near = neighbours[node_id]
+        near = neighbours[node_id] or others[node_id]
         own = place[node_id]
         mean = sum(place[other] for other in near) / len(near) if near else own
         keys.append((mean, own, node_id))
