@@ -229,3 +229,31 @@ def test_the_spine_of_a_long_sum_stays_upright():
 
     placed = layout(cgrad.compile(MANYLOG).graph)
     assert placed.width < placed.height / 4
+
+
+def test_the_page_makes_room_for_the_labels_its_script_writes():
+    # The page's labels are empty until stepped through: they are placed by
+    # the texts the script will write (in the page's data), not a guess.
+    import json
+
+    from cgrad.views.page import graph_page
+
+    source, values = CASES["two_layer"]
+    function = cgrad.compile(source)
+    page = graph_page(function, function.evaluate(**values))
+    found = re.search(r'<script type="application/json" id="cgrad-data">(.*?)</script>', page)
+    assert found is not None
+    texts = {
+        str(edge): f"∂ {local} → {product}"
+        for step in json.loads(found.group(1))["steps"]
+        for edge, _, _, local, product in step.get("sends", ())
+    }
+    svg = re.search(r"<svg.*?</svg>", page, re.S).group(0)
+    filled = re.sub(
+        r'(<text class="edge-label \w+" data-edge="(\d+)"[^>]*>)(</text>)',
+        lambda m: m.group(1) + texts.get(m.group(2), "") + m.group(3),
+        svg,
+    )
+    drawing = read(filled)
+    assert len(drawing.labels) == len(texts) > 20
+    assert label_overlaps(drawing) == 0

@@ -113,20 +113,26 @@ def graph_page(
     body = [
         _heading(graph.source, warnings, result is not None),
         '<main id="drawing">\n',
-        *svg_pieces(graph, layout(graph), _unused_values(graph, result)),
+        *svg_pieces(graph, layout(graph), _drawn_numbers(graph, result, data["steps"])),
         "</main>\n",
     ]
     return html_page(graph.source, body, data)
 
 
-def _unused_values(graph: Graph, result: Result | None) -> dict:
-    """The values of the nodes the output does not use (no pass steps
-    through them, but eval computed them), shown from the start."""
+def _drawn_numbers(graph: Graph, result: Result | None, steps: list[dict]) -> dict:
+    """What the drawing shows before any step: the values of the nodes the
+    output does not use (no pass steps through them, but eval computed
+    them); and the edge labels the steps will write, to make room for them."""
     if result is None or not result.node_values:
         return {}
     reachable = graph.reachable()
     values = [None if reachable[i] else v for i, v in enumerate(result.node_values)]
-    return {"values": values}
+    later = {
+        edge: f"∂ {local} → {product}"
+        for step in steps
+        for edge, _, _, local, product in step.get("sends", ())
+    }
+    return {"values": values, "later": later}
 
 
 def _heading(source: str, warnings: list[str], stepping: bool) -> str:

@@ -92,7 +92,8 @@ def _one_point(result: Result | None) -> bool:
 def svg_pieces(graph: Graph, placed: Layout, numbers: dict, style: str = "") -> Iterator[str]:
     """The SVG text of ``graph`` placed by ``placed``; ``numbers`` holds
     ``values``, ``grads`` and ``edges`` (edge index to local derivative and
-    product) to write in, or nothing, for a page that fills them in;
+    product) to write in, or nothing, for a page that fills them in (and
+    ``later``, the edge labels it will write, to make room for them);
     ``style`` goes into a <style> element (a page has its own)."""
     width, height = round(placed.width), round(placed.height)
     yield (
@@ -109,7 +110,7 @@ def svg_pieces(graph: Graph, placed: Layout, numbers: dict, style: str = "") -> 
     if style:
         yield f"<style>\n{style}</style>\n"
     yield '<g class="edges">\n'
-    yield from _edges(graph, placed, numbers.get("edges", {}))
+    yield from _edges(graph, placed, numbers.get("edges", {}), numbers.get("later", {}))
     yield '</g>\n<g class="nodes">\n'
     yield from _nodes(graph, placed, numbers)
     yield "</g>\n</svg>\n"
@@ -141,10 +142,11 @@ def _ends(graph: Graph, placed: Layout) -> list[tuple[float, float, float, float
     return ends
 
 
-def _edges(graph: Graph, placed: Layout, sent: dict) -> Iterator[str]:
+def _edges(graph: Graph, placed: Layout, sent: dict, later: dict) -> Iterator[str]:
     """Each operand's trunk (the way up its long edges share), then each
     edge, from its operand or trunk, with the text element its local
-    derivative is written in."""
+    derivative is written in (``later``: the labels a page's script will
+    write, by edge, placed by their length but left empty)."""
     for operand, points in placed.trunks.items():
         start = (placed.x[operand] + NODE_WIDTH / 2, placed.y[operand])
         yield f'<path class="trunk" data-from="{operand}" d="{_curve([start, *points])}"/>\n'
@@ -153,7 +155,7 @@ def _edges(graph: Graph, placed: Layout, sent: dict) -> Iterator[str]:
         index: f"∂ {format_short(local)} → {format_short(product)}"
         for index, (local, product) in sent.items()
     }
-    spots = label_spots(ends, texts)
+    spots = label_spots(ends, {**later, **texts})
     for index, (operand, node_id, position) in enumerate(edges(graph)):
         x1, y1, x2, y2 = ends[index]
         ids = f'data-edge="{index}" data-from="{operand}" data-to="{node_id}"'
