@@ -257,3 +257,9 @@ def test_the_page_makes_room_for_the_labels_its_script_writes():
     drawing = read(filled)
     assert len(drawing.labels) == len(texts) > 20
     assert label_overlaps(drawing) == 0
+
+
+def test_edge_labels_stay_inside_the_drawing(drawn):
+    _, drawing = drawn
+    width = max(box[2] for box in drawing.boxes.values()) + 20  # the right margin
+    assert all(0 <= x0 and x1 <= width for x0, _, x1, _ in drawing.labels)

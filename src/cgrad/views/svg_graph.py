@@ -155,7 +155,7 @@ def _edges(graph: Graph, placed: Layout, sent: dict, later: dict) -> Iterator[st
         index: f"∂ {format_short(local)} → {format_short(product)}"
         for index, (local, product) in sent.items()
     }
-    spots = label_spots(ends, {**later, **texts})
+    spots = label_spots(ends, {**later, **texts}, placed.width)
     for index, (operand, node_id, position) in enumerate(edges(graph)):
         x1, y1, x2, y2 = ends[index]
         ids = f'data-edge="{index}" data-from="{operand}" data-to="{node_id}"'
@@ -173,19 +173,22 @@ def _edges(graph: Graph, placed: Layout, sent: dict, later: dict) -> Iterator[st
 
 
 def label_spots(
-    ends: list[tuple[float, float, float, float]], texts: dict[int, str]
+    ends: list[tuple[float, float, float, float]], texts: dict[int, str], right: float
 ) -> list[tuple[str, float, float]]:
     """Per edge its label's side and anchor point: just below the arrowhead,
     on the side away from where the edge comes from, in the first of
     ``LABEL_ROWS`` rows under the box where it overlaps no label already
     placed in that gap (left to right); when all are taken, the row that
-    frees first."""
+    frees first. A label that would stick out of the drawing (``right``
+    wide) goes on the other side."""
     spots: list[tuple[str, float, float]] = [("right", 0.0, 0.0)] * len(ends)
     by_gap: dict[float, list[tuple[float, float, int, str]]] = {}
     for index, (x1, _, x2, y2) in enumerate(ends):
         width = LABEL_CHAR_WIDTH * len(texts.get(index, "x" * LABEL_GUESS))
         side = "left" if x1 > x2 + 1 else "right"
         start = x2 - 8 - width if side == "left" else x2 + 8
+        if start < 0 or start + width > right:  # kept inside the drawing
+            side, start = ("right", x2 + 8) if start < 0 else ("left", x2 - 8 - width)
         by_gap.setdefault(y2, []).append((start, start + width, index, side))
     for y2, labels in by_gap.items():
         labels.sort()
