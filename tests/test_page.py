@@ -355,12 +355,16 @@ def test_page_never_replaces_the_program(cli, tmp_path):
     assert program.read_text(encoding="utf-8") == "x^2"
 
 
-def test_minimize_html_has_the_loss_curve_and_for_two_inputs_the_contours(cli, tmp_path):
+def descent_page_of(cli, tmp_path, *arguments: str) -> tuple[dict, str]:
+    """``minimize ARGUMENTS --html --json``: its summary and its page."""
     target = tmp_path / "descent.html"
-    result = cli("minimize", "(x-3)^2 + 2*(y+1)^2", "x=0", "y=0", "--html", str(target), "--json")
+    result = cli("minimize", *arguments, "--html", str(target), "--json")
     assert result.exit_code == 0
-    summary = json.loads(result.stdout)
-    page = target.read_text(encoding="utf-8")
+    return json.loads(result.stdout), target.read_text(encoding="utf-8")
+
+
+def test_minimize_html_has_the_loss_curve_and_for_two_inputs_the_contours(cli, tmp_path):
+    summary, page = descent_page_of(cli, tmp_path, "(x-3)^2 + 2*(y+1)^2", "x=0", "y=0")
     data = page_data(page)
     assert len(data["losses"]) == summary["steps"] + 1
     assert [float(v) for v in data["path"][-1]] == [summary["point"]["x"], summary["point"]["y"]]
@@ -384,11 +388,7 @@ def test_file_pages_are_written_whole(tmp_path):
 
 
 def test_the_descent_page_says_why_it_stopped_and_labels_both_ends_of_its_axes(cli, tmp_path):
-    target = tmp_path / "d.html"
-    result = cli("minimize", "abs(x) + abs(y)", "x=2", "y=1", "--html", str(target), "--json")
-    assert result.exit_code == 0
-    summary = json.loads(result.stdout)
-    page = target.read_text(encoding="utf-8")
+    summary, page = descent_page_of(cli, tmp_path, "abs(x) + abs(y)", "x=2", "y=1")
     function = cgrad.compile("abs(x) + abs(y)")
     minimum = cgrad.minimize(function, {"x": 2, "y": 1})
     assert minimum.stopped == summary["stopped"]
