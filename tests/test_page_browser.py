@@ -262,6 +262,9 @@ def test_paths_to_an_input_are_highlighted(browser, tmp_path):
         (i, node["id"]) for node in truth["graph"]["nodes"] for i in node["inputs"] if i in depends
     ]
     assert sorted(on_path) == sorted(expected)
+    # a's edge up to the sum goes by its trunk (round sin(a)'s box): lit too.
+    trunks = browser.find_elements(By.CSS_SELECTOR, "path.trunk.on-path")
+    assert [t.get_attribute("data-from") for t in trunks] == ["2"]
     panel = browser.find_element(By.ID, "paths-panel").text
     assert panel.startswith("2 paths from the output to x")
     assert panel.splitlines()[0].endswith(f"∂f/∂x = {short(truth['gradient']['x'])}")

@@ -14,6 +14,9 @@
   const labels = [];
   svg.querySelectorAll("path.edge").forEach((p) => { edges[Number(p.dataset.edge)] = p; });
   svg.querySelectorAll("text.edge-label").forEach((t) => { labels[Number(t.dataset.edge)] = t; });
+  // The way up an operand's long edges share: on a path when one of them is.
+  const trunks = new Map();
+  svg.querySelectorAll("path.trunk").forEach((p) => trunks.set(Number(p.dataset.from), p));
   nodes.get(data.output).scrollIntoView({ block: "nearest", inline: "center" });
   (data.warnings || []).forEach((id) => { if (nodes.has(id)) nodes.get(id).classList.add("warned"); });
   if (!steps.length) return; // a drawing without values: nothing to step through
@@ -149,6 +152,7 @@
   function showPaths(name) {
     nodes.forEach((g) => g.classList.remove("on-path"));
     edges.forEach((p) => p.classList.remove("on-path"));
+    trunks.forEach((p) => p.classList.remove("on-path"));
     panel.textContent = "";
     if (!name) return;
     const found = data.paths[name];
@@ -162,6 +166,7 @@
     data.edges.forEach(([from, to], index) => {
       if (reaches.get(from) && reaches.get(to)) {
         edges[index].classList.add("on-path");
+        if (trunks.has(from)) trunks.get(from).classList.add("on-path");
         nodes.get(from).classList.add("on-path");
         nodes.get(to).classList.add("on-path");
       }
