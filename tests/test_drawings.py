@@ -13,6 +13,7 @@ import pytest
 import cgrad
 from cgrad.numerals import format_short
 from cgrad.views.drawings import dot, mermaid
+from cgrad.views.svg_graph import graph_svg
 
 # One line per statement; anything else in the text fails the parse below.
 DOT_NODE = re.compile(r'  n(\d+) \[label="((?:[^"\\\n]|\\.)*)"(, [^\n]*)?\];')
@@ -438,18 +439,39 @@ def test_each_edge_is_labelled_with_its_local_derivative(text, labels):
     point = dict.fromkeys(f.inputs, 1.5)
     draw = dot if labels is dot_edge_labels else mermaid
     found = labels(draw(f.graph, f.evaluate(point)))
-    assert all(label is not None for _, _, label in found)  # every edge, constants' too
     # Edges come consumer by consumer, each in argument order.
     argument = {}
     positions = []
     for operand, consumer, _ in found:
         argument[consumer] = argument.get(consumer, -1) + 1
         positions.append((operand, consumer, argument[consumer]))
-    labelled = {key: label for key, (_, _, label) in zip(positions, found, strict=True)}
-    expected = engine_locals(text, point)  # the edges that carry a gradient
-    assert {key: labelled[key] for key in expected} == expected
+    labelled = {
+        key: label for key, (_, _, label) in zip(positions, found, strict=True) if label is not None
+    }
+    # Exactly the edges that carry a gradient, as --steps and the page: an
+    # edge from a constant (or sin(2)) has none.
+    assert labelled == engine_locals(text, point)
     # Without values, edges are as before: no labels.
     assert all(label is None for _, _, label in labels(draw(f.graph)))
+
+
+def test_edges_from_constants_are_left_unlabelled_in_every_drawing():
+    f = cgrad.compile("x*x + 1/y + sin(2)*x")
+    result = f.evaluate(x=3.0, y=0.0)
+    unlabelled = {(o, c) for o, c, label in dot_edge_labels(dot(f.graph, result)) if label is None}
+    assert unlabelled == {(2, 4), (6, 7), (7, 8)}  # 1 -> 1/y, 2 -> sin(2), sin(2) -> sin(2)*x
+    assert unlabelled == {
+        (o, c) for o, c, label in mermaid_edge_labels(mermaid(f.graph, result)) if label is None
+    }
+    svg = graph_svg(f, result)
+    for operand, consumer in unlabelled:
+        found = re.search(
+            rf'data-from="{operand}" data-to="{consumer}" data-position="\d+" d=', svg
+        )
+        assert found is not None  # drawn, without data-local: no label
+    labelled = re.findall(r'data-from="(\d+)" data-to="(\d+)" data-local=', svg)
+    assert not unlabelled & {(int(o), int(c)) for o, c in labelled}
+    assert len(labelled) == len(dot_edge_labels(dot(f.graph, result))) - len(unlabelled)
 
 
 def test_graphviz_reads_the_edge_labels():

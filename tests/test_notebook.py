@@ -1,7 +1,7 @@
-"""Notebook display: a Function and a Result show themselves as HTML (and
-the graph as SVG when the page's renderer is there, as DOT text until
-then), and docs/lecture.ipynb runs in a real kernel and shows the
-library's own numbers."""
+"""Notebook display: a Function and a Result show themselves as HTML, the
+graph drawn as the page's SVG (once: no separate SVG output), and
+docs/lecture.ipynb runs in a real kernel and shows the library's own
+numbers."""
 
 from __future__ import annotations
 
@@ -11,63 +11,56 @@ import json
 import re
 import subprocess
 import sys
-import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import cgrad
 from cgrad.explain import passes, paths
-from cgrad.views.drawings import dot
-from cgrad.views.notebook import DOT_SHOWN, SVG_RENDERER
+from cgrad.views.svg_graph import DRAWING_LIMIT, graph_svg
 
 LECTURE = Path(__file__).resolve().parents[1] / "docs" / "lecture.ipynb"
-
-
-@pytest.fixture
-def no_svg(monkeypatch):
-    """As before the page's renderer is merged: importing it fails."""
-    monkeypatch.setitem(sys.modules, SVG_RENDERER, None)
-
-
-@pytest.fixture
-def svg(monkeypatch):
-    """A stand-in for the page's renderer (graph_svg(function, result)) that
-    notes what it was asked."""
-    calls = []
-
-    def graph_svg(function, result=None):
-        calls.append((function.graph, result))
-        return f'<svg data-nodes="{len(function.graph)}"></svg>'
-
-    module = types.ModuleType(SVG_RENDERER)
-    module.graph_svg = graph_svg  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, SVG_RENDERER, module)
-    return calls
-
 
 # A comment carries markup into the source and the labels: it must be escaped.
 HOSTILE = "(x + y) * z # <b>bold</b> & 'quotes'"
 
 
-def test_a_function_shows_its_graph_as_dot_text_without_the_renderer(no_svg):
+def test_a_function_shows_its_source_inputs_and_graph_once():
     f = cgrad.compile(HOSTILE)
     shown = f._repr_html_()
-    assert f"<code>{html.escape(HOSTILE)}</code>" in shown
+    assert html.escape("(x + y) * z ") in shown and html.escape("# <b>bold</b>") in shown
     assert "<p>inputs: x, y, z; 5 nodes</p>" in shown
-    assert f'<pre class="cgrad-dot">{html.escape(dot(f.graph))}</pre>' in shown
+    assert f'<div class="cgrad-graph">{graph_svg(f)}</div>' in shown
     assert "<b>" not in shown
-    assert f._repr_svg_() is None  # no SVG to offer: Jupyter shows the HTML
-
-
-def test_a_function_shows_the_renderers_svg_when_there(svg):
-    f = cgrad.compile("(x+y)*z")
-    assert f._repr_svg_() == '<svg data-nodes="5"></svg>'
-    assert '<div class="cgrad-graph"><svg data-nodes="5"></svg></div>' in f._repr_html_()
-    assert svg == [(f.graph, None), (f.graph, None)]
+    assert not hasattr(f, "_repr_svg_")  # Jupyter stores the graph once, in the HTML
     result = f.evaluate(x=1, y=2, z=3)
-    assert '<svg data-nodes="5"></svg>' in result._repr_html_()
-    assert svg[-1] == (f.graph, result)  # drawn with the values and gradients
+    assert f'<div class="cgrad-graph">{graph_svg(f, result)}</div>' in result._repr_html_()
+
+
+def test_a_function_keeps_the_lines_of_its_program():
+    f = cgrad.compile("a = x*y\na + sin(a)")
+    found = re.search(r"<code[^>]*>(.*?)</code>", f._repr_html_(), re.S)
+    assert found is not None and found.group(1) == "a = x*y\na + sin(a)"
+    assert "pre-wrap" in found.group(0)
+
+
+def test_the_drawing_marks_non_finite_and_warned_nodes():
+    f = cgrad.compile("x*x + 1/y")
+    result = f.evaluate(x=3.0, y=0.0)
+    svg = graph_svg(f, result)
+    marked = {
+        int(node): classes.split()
+        for classes, node in re.findall(r'<g class="([^"]*)" data-node="(\d+)"', svg)
+    }
+    warned = {w.node for w in result.warnings}
+    assert warned and all("warned" in marked[node] for node in warned)
+    for node, classes in marked.items():
+        numbers = [c[node] for c in (result.node_values, result.node_gradients)]
+        bad = any(n is not None and not np.isfinite(n) for n in numbers)
+        assert ("nonfinite" in classes) == bad, node
+        assert ("warned" in classes) == (node in warned)
+    assert "nonfinite" not in " ".join(re.findall(r'<g class="([^"]*)"', graph_svg(f)))
 
 
 def result_table(shown: str) -> tuple[str, list[list[str]]]:
@@ -77,7 +70,7 @@ def result_table(shown: str) -> tuple[str, list[list[str]]]:
     return value[1], [list(row) for row in rows]
 
 
-def test_a_result_shows_the_librarys_numbers(no_svg):
+def test_a_result_shows_the_librarys_numbers():
     f = cgrad.compile("a = x*y; a + sin(a) + z")
     point = {"x": 0.3, "y": -1.7, "z": 2.5}
     result = f.evaluate(point)
@@ -87,42 +80,33 @@ def test_a_result_shows_the_librarys_numbers(no_svg):
     for name, given, partial in rows:
         assert float(given) == point[name]
         assert float(partial) == result.gradient[name]  # the shortest text that round-trips
-    assert html.escape(dot(f.graph, result)) in result._repr_html_()
+    assert graph_svg(f, result) in result._repr_html_()
 
 
-def test_a_result_of_many_points_shows_their_shapes_and_no_graph(no_svg):
+def test_a_result_of_many_points_shows_their_shapes_and_no_graph():
     f = cgrad.compile("x*y")
     shown = f.evaluate(x=[1.0, 2.0, 3.0], y=2.0)._repr_html_()
     value, rows = result_table(shown)
     assert value == "an array of shape (3,)"
-    assert rows == [["x", "", "an array of shape (3,)"], ["y", "", "an array of shape (3,)"]]
-    assert "cgrad-dot" not in shown
+    assert rows == [
+        ["x", "an array of shape (3,)", "an array of shape (3,)"],
+        ["y", "2", "an array of shape (3,)"],  # a scalar input shows its number
+    ]
+    assert "cgrad-graph" not in shown
 
 
-def test_a_results_warnings_are_shown(no_svg):
+def test_a_results_warnings_are_shown():
     result = cgrad.compile("log(x)").evaluate(x=0.0)
     [warning] = result.warnings
     assert f"<li>warning: {html.escape(warning.message)}</li>" in result._repr_html_()
 
 
-def test_a_big_graph_is_not_put_in_a_notebook_as_text(no_svg):
-    f = cgrad.compile(" + ".join(f"sin(x*{k})" for k in range(1, DOT_SHOWN)))
-    assert len(f.graph) > DOT_SHOWN
+def test_a_graph_too_big_to_draw_is_said_so():
+    f = cgrad.compile(" + ".join(f"sin(x*{k})" for k in range(1, DRAWING_LIMIT // 2)))
+    assert len(f.graph) > DRAWING_LIMIT
     shown = f._repr_html_()
-    assert f"<p>a graph of {len(f.graph):,} nodes, too big to show here" in shown
-    assert "digraph" not in shown
-
-
-def test_a_graph_the_renderer_refuses_is_shown_as_text(monkeypatch):
-    def refuse(function, result=None):
-        raise cgrad.InputError("the drawing shows graphs of up to 2 nodes")
-
-    module = types.ModuleType(SVG_RENDERER)
-    module.graph_svg = refuse  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, SVG_RENDERER, module)
-    f = cgrad.compile("x*y")
-    assert f._repr_svg_() is None
-    assert f'<pre class="cgrad-dot">{html.escape(dot(f.graph))}</pre>' in f._repr_html_()
+    assert f"<p>a graph of {len(f.graph):,} nodes, too big to draw here" in shown
+    assert "<svg" not in shown and "digraph" not in shown
 
 
 def test_formulas_show_as_latex():

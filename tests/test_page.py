@@ -15,12 +15,14 @@ import numpy as np
 import pytest
 
 import cgrad
-from cgrad.explain import backward_steps
+from cgrad.explain import backward_steps, paths
+from cgrad.numerals import number_text
 from cgrad.views import layout as layout_module
 from cgrad.views.contours import contour_path
 from cgrad.views.layout import NODE_WIDTH, edges, layer_numbers, layout
-from cgrad.views.page import graph_page, page_limit, script_json, signed_sum
+from cgrad.views.page import graph_page, page_limit, script_json
 from cgrad.views.svg_graph import DRAWING_LIMIT, graph_svg
+from cgrad.views.terminal_steps import sum_text
 
 SEED = "(x+y)*z"
 SHARED = "a = x*y; a + sin(a)"
@@ -44,14 +46,16 @@ def page_data(page: str) -> dict:
 
 
 @pytest.mark.parametrize("program", [SEED, SHARED, chain(20), "x*x + 2*x - 3 + pi"])
-def test_layers_put_inputs_at_the_bottom_and_every_edge_upwards(program):
+def test_layers_put_every_node_just_below_its_lowest_consumer(program):
     graph = cgrad.compile(program).graph
     layer = layer_numbers(graph)
-    for node_id in graph.input_ids.values():
-        assert layer[node_id] == 0
     assert layer[graph.output] == max(layer)
+    lowest: dict[int, int] = {}
     for operand, consumer, _ in edges(graph):
         assert layer[operand] < layer[consumer]
+        lowest[operand] = min(lowest.get(operand, layer[consumer]), layer[consumer])
+    for node_id, consumer_layer in lowest.items():
+        assert layer[node_id] == consumer_layer - 1
     placed = layout(graph)
     # One box per node, a shared one too; boxes of one row do not overlap.
     assert len(placed.x) == len(graph)
@@ -104,22 +108,42 @@ def test_long_edges_bend_round_the_rows_between():
     graph = cgrad.compile(SHARED).graph  # a (@2) feeds @4 across sin(a)'s row
     placed = layout(graph)
     numbered = {(o, c): k for k, (o, c, _) in enumerate(edges(graph))}
-    bends = placed.bends[numbered[(2, 4)]]
-    assert len(bends) == 1
-    x, _ = bends[0]
+    x, _ = placed.bends[numbered[(2, 4)]]
+    assert placed.trunks[2][-1] == placed.bends[numbered[(2, 4)]]
     sine = placed.x[3]
     assert not sine <= x <= sine + NODE_WIDTH  # beside the box of sin(a), not through it
 
 
-def test_bend_points_are_bounded_by_the_size_of_the_graph():
-    # x feeds every layer of a long chain: its edges would need a bend on
-    # each layer they cross, quadratic in all; past the budget they go straight.
+def test_a_shared_operand_has_one_trunk_for_all_its_long_edges():
+    # z feeds every link of the chain: one bend a row, not one a row and edge.
     graph = cgrad.compile(chain(98)).graph
     placed = layout(graph)
-    bends = sum(len(points) for points in placed.bends.values())
-    assert 0 < bends <= layout_module.BENDS_PER_NODE * len(graph)
-    spans = [layer_numbers(graph)[c] - layer_numbers(graph)[o] - 1 for o, c, _ in edges(graph)]
-    assert sum(spans) > layout_module.BENDS_PER_NODE * len(graph)  # the budget was needed
+    z = graph.input_ids["z"]
+    layer = layer_numbers(graph)
+    users = [c for o, c, _ in edges(graph) if o == z]
+    assert len(placed.trunks[z]) == 2 * (max(layer[c] for c in users) - layer[z] - 1)
+    points = sum(len(trunk) for trunk in placed.trunks.values())
+    assert points <= 2 * layout_module.BENDS_PER_NODE * len(graph)
+
+
+def test_bend_points_are_bounded_by_the_size_of_the_graph():
+    # 40 inputs added at the bottom of a tower of 250 sines and again at its
+    # top: a trunk each up the tower, more than the budget; the shortest get
+    # theirs, the others go straight.
+    names = [f"x{i}" for i in range(40)]
+    tower = "+".join(names)
+    for _ in range(250):
+        tower = f"sin({tower})"
+    graph = cgrad.compile(tower + " + " + "+".join(names)).graph
+    placed = layout(graph)
+    budget = layout_module.BENDS_PER_NODE * len(graph)
+    assert 0 < sum(len(trunk) for trunk in placed.trunks.values()) <= 2 * budget
+    layer = layer_numbers(graph)
+    highest: dict[int, int] = {}
+    for operand, consumer, _ in edges(graph):
+        highest[operand] = max(highest.get(operand, 0), layer[consumer])
+    spans = {operand: top - layer[operand] - 1 for operand, top in highest.items()}
+    assert sum(span for span in spans.values() if span > 0) > budget  # the budget was needed
 
 
 # --------------------------------------------------------------------------
@@ -172,9 +196,24 @@ def test_the_page_loads_nothing_from_anywhere():
     assert not re.search(r"url\((?!#)", page)  # only references inside the page
 
 
-def test_sums_are_written_with_their_signs():
-    assert signed_sum([0.9092974268256817, -0.8322936730942848]) == "0.909297 − 0.832294"
-    assert signed_sum([1.0, 0.5403023058681398]) == "1 + 0.540302"
+def test_captions_say_how_many_edges_add_up_and_count_long_sums():
+    function = cgrad.compile(SHARED)
+    result = function.evaluate(x=0.5, y=2.0)
+    captions = {s["node"]: s["caption"] for s in page_data(graph_page(function, result))["steps"]}
+    terms = next(step.terms for step in backward_steps(function, result) if step.node == 2)
+    assert captions[2].startswith(
+        f"backward: @2 a = x*y: gradients from 2 edges add up, {sum_text(terms, sum(terms))}"
+    )
+    assert " − " in captions[2] or " + " in captions[2]
+    # z feeds every link of the chain: its sum is counted, not listed.
+    function = cgrad.compile(chain(98))
+    result = function.evaluate(x=0.5, y=0.5, z=0.5)
+    z = function.graph.input_ids["z"]
+    uses = sum(1 for operand, _, _ in edges(function.graph) if operand == z)
+    data = page_data(graph_page(function, result))
+    (caption,) = [s["caption"] for s in data["steps"] if s["node"] == z and s["pass"] == "backward"]
+    assert f"gradients from {uses} edges add up, sum of {uses} = " in caption
+    assert len(caption) < 200
 
 
 @pytest.mark.parametrize(
@@ -230,6 +269,16 @@ def test_graph_format_html_without_values_is_a_drawing(cli):
     assert result.exit_code == 0
     assert page_data(result.stdout)["steps"] == []
     assert "Give a value for every input" in result.stdout
+
+
+def test_graph_format_html_of_a_program_without_inputs_steps_through_it(cli):
+    result = cli("graph", "2+3", "--format", "html")
+    assert result.exit_code == 0
+    assert "Give a value" not in result.stdout
+    function = cgrad.compile("2+3")
+    assert result.stdout == graph_page(function, function.evaluate())
+    passes = [step["pass"] for step in page_data(result.stdout)["steps"]]
+    assert passes == ["forward"] * 3 + ["backward"]  # constants receive no gradient
 
 
 def test_graph_paths_on_the_page_are_shown_from_the_start(cli):
@@ -306,12 +355,16 @@ def test_page_never_replaces_the_program(cli, tmp_path):
     assert program.read_text(encoding="utf-8") == "x^2"
 
 
-def test_minimize_html_has_the_loss_curve_and_for_two_inputs_the_contours(cli, tmp_path):
+def descent_page_of(cli, tmp_path, *arguments: str) -> tuple[dict, str]:
+    """``minimize ARGUMENTS --html --json``: its summary and its page."""
     target = tmp_path / "descent.html"
-    result = cli("minimize", "(x-3)^2 + 2*(y+1)^2", "x=0", "y=0", "--html", str(target), "--json")
+    result = cli("minimize", *arguments, "--html", str(target), "--json")
     assert result.exit_code == 0
-    summary = json.loads(result.stdout)
-    page = target.read_text(encoding="utf-8")
+    return json.loads(result.stdout), target.read_text(encoding="utf-8")
+
+
+def test_minimize_html_has_the_loss_curve_and_for_two_inputs_the_contours(cli, tmp_path):
+    summary, page = descent_page_of(cli, tmp_path, "(x-3)^2 + 2*(y+1)^2", "x=0", "y=0")
     data = page_data(page)
     assert len(data["losses"]) == summary["steps"] + 1
     assert [float(v) for v in data["path"][-1]] == [summary["point"]["x"], summary["point"]["y"]]
@@ -332,3 +385,79 @@ def test_file_pages_are_written_whole(tmp_path):
     write_page("--html", target, "<p>page</p>", None)
     assert [p.name for p in tmp_path.iterdir()] == ["p.html"]
     assert Path(target).read_text(encoding="utf-8") == "<p>page</p>"
+
+
+def test_the_descent_page_says_why_it_stopped_and_labels_both_ends_of_its_axes(cli, tmp_path):
+    summary, page = descent_page_of(cli, tmp_path, "abs(x) + abs(y)", "x=2", "y=1")
+    function = cgrad.compile("abs(x) + abs(y)")
+    minimum = cgrad.minimize(function, {"x": 2, "y": 1})
+    assert minimum.stopped == summary["stopped"]
+    found = re.search(r'<p id="summary">(.*?)</p>', page)
+    assert found is not None
+    assert f"steps; stopped: {minimum.reason}; loss" in found.group(1).replace("&lt;", "<")
+    for plot in ("loss", "contours"):
+        svg = re.search(rf'<svg class="plot" id="{plot}".*?</svg>', page, re.S)
+        assert svg is not None
+        for end in ("x-start", "x-end", "y-top", "y-bottom"):
+            assert len(re.findall(rf'<text class="{end}"', svg.group(0))) == 1, (plot, end)
+    steps = re.search(r'<text class="x-start"[^>]*>([^<]*)<', page)
+    assert steps is not None and steps.group(1) == "step 0"
+
+
+def test_headings_keep_the_program_s_lines_and_dim_its_comments(cli, tmp_path):
+    program = tmp_path / "p.cg"
+    program.write_text(
+        "# A comment, " + "long " * 40 + "\nh = x*y  # a note\n\nh + 1\n", encoding="utf-8"
+    )
+    graph_html = tmp_path / "g.html"
+    assert cli("graph", f"@{program}", "--format", "html", "-o", str(graph_html)).exit_code == 0
+    descent_html = tmp_path / "d.html"
+    assert (
+        cli(
+            "minimize", f"@{program}", "x=1", "y=1", "--steps", "3", "--html", str(descent_html)
+        ).exit_code
+        == 0
+    )
+    for target in (graph_html, descent_html):
+        page = target.read_text(encoding="utf-8")
+        found = re.search(r'<code id="source">(.*?)</code>', page, re.S)
+        assert found is not None
+        lines = found.group(1).split("\n")
+        assert len(lines) == 3  # the blank line left out
+        assert lines[0].startswith('<span class="comment"># A comment, long') and "…" in lines[0]
+        assert lines[1] == 'h = x*y <span class="comment"># a note</span>'
+        assert lines[2] == "h + 1"
+    assert "white-space: pre-wrap" in re.search(r"#source \{[^}]*\}", page).group(0)
+
+
+def test_paths_through_both_arguments_of_a_square_are_listed_once_and_counted():
+    function = cgrad.compile("a = x*y; b = a*a; b + sin(b)")
+    result = function.evaluate(x=1.0, y=2.0)
+    shown = page_data(graph_page(function, result))["paths"]["x"]["shown"]
+    found = paths(function, result, "x")
+    assert found.count == 4 and len(shown) == 2
+    assert all(text.endswith("(×2: one per argument)") for text in shown)
+
+
+def test_an_unused_binding_shows_the_value_eval_computed():
+    function = cgrad.compile("u = sin(x); r = max(0, x*w + b); r*r")
+    result = function.evaluate(x=1.0, w=0.5, b=0.1)
+    page = graph_page(function, result)
+    u = function.graph.bindings["u"]
+    found = re.search(rf'<g class="node op unused[^"]*" data-node="{u}".*?</g>', page)
+    assert found is not None
+    assert f'data-value="{number_text(float(result.node_values[u]))}"' in found.group(0)
+
+
+def test_many_warnings_are_folded_and_the_edge_labels_explained():
+    names = [f"x{i}" for i in range(12)]
+    function = cgrad.compile(" + ".join(f"log({n})" for n in names))
+    result = function.evaluate(dict.fromkeys(names, 0.0))
+    assert len(result.warnings) >= 12
+    page = graph_page(function, result)
+    warnings = re.findall(r'<p class="warning">(.*?)</p>', page)
+    assert len(warnings) == 6
+    assert (
+        warnings[-1] == f"… and {len(result.warnings) - 5:,} more warnings (cgrad eval lists them)"
+    )
+    assert '<p id="legend">On each edge' in page

@@ -153,7 +153,7 @@ def step_through(browser, truth: dict, by_keyboard: bool) -> None:
         assert same(full, step["gradient"]) and same(full, nodes[step["node"]]["grad"])
         assert text == "grad " + short(step["gradient"])
         if len(step["terms"]) > 1:
-            assert f"{len(step['terms'])} paths meet" in now["caption"]
+            assert f"gradients from {len(step['terms'])} edges add up" in now["caption"]
     # Every edge carries its local derivative and the product it sent.
     edges = [(i, n["id"]) for n in nodes for i in n["inputs"]]
     locals_ = {edge: full for edge, full, _ in shown(browser)["locals"]}
@@ -262,6 +262,9 @@ def test_paths_to_an_input_are_highlighted(browser, tmp_path):
         (i, node["id"]) for node in truth["graph"]["nodes"] for i in node["inputs"] if i in depends
     ]
     assert sorted(on_path) == sorted(expected)
+    # a's edge up to the sum goes by its trunk (round sin(a)'s box): lit too.
+    trunks = browser.find_elements(By.CSS_SELECTOR, "path.trunk.on-path")
+    assert [t.get_attribute("data-from") for t in trunks] == ["2"]
     panel = browser.find_element(By.ID, "paths-panel").text
     assert panel.startswith("2 paths from the output to x")
     assert panel.splitlines()[0].endswith(f"∂f/∂x = {short(truth['gradient']['x'])}")
@@ -301,4 +304,39 @@ def test_minimize_page_has_the_loss_curve_and_the_contour_path(browser, tmp_path
     assert int(walked.get_attribute("data-points")) == summary["steps"] + 1
     data = json.loads(browser.find_element(By.ID, "cgrad-data").get_attribute("textContent"))
     assert [float(v) for v in data["path"][-1]] == [summary["point"]["x"], summary["point"]["y"]]
+    assert errors(browser) == []
+
+
+MUTATIONS_OF_A_PRESS = """
+const observer = new MutationObserver(() => {});
+observer.observe(document.querySelector("svg.cgrad-graph"),
+  { subtree: true, attributes: true, childList: true, characterData: true });
+document.getElementById(arguments[0]).click();
+const count = observer.takeRecords().length;
+observer.disconnect();
+return count;
+"""
+
+
+def test_a_step_changes_only_what_it_shows_and_undoes_exactly(browser, tmp_path):
+    # Each press applies or undoes one step: the drawing changes as much on
+    # the last step of a 300-node page as on the second, and going back
+    # restores exactly what was shown before.
+    program, values = chain(98), ["x=0.5", "y=0.25", "z=0.5"]
+    page = tmp_path / "page.html"
+    cgrad("graph", program, *values, "--format", "html", "-o", str(page))
+    load(browser, page)
+    browser.find_element(By.ID, "next").click()
+    early = browser.execute_script(MUTATIONS_OF_A_PRESS, "next")
+    press(browser, Keys.END)
+    browser.find_element(By.ID, "prev").click()
+    before_last = shown(browser)
+    late = browser.execute_script(MUTATIONS_OF_A_PRESS, "next")
+    assert late <= 4 * max(early, 1) and late < 60  # not the 300 nodes' worth
+    browser.find_element(By.ID, "prev").click()
+    assert shown(browser) == before_last
+    press(browser, Keys.HOME)
+    press(browser, Keys.END)
+    browser.find_element(By.ID, "prev").click()
+    assert shown(browser) == before_last
     assert errors(browser) == []

@@ -176,7 +176,7 @@ def _backward_steps(graph, values: list, steps, formulas: LocalFormulas) -> Iter
                 with np.errstate(all="ignore"):
                     local = float(rule(NUMERIC, values[node_id], *arguments))
                 product = gradient * local
-                position = positions[operand].pop(0)
+                position = next(positions[operand])
                 title, formula = formulas.edge(node_id, position, written)
                 edges.append(Edge(operand, position, local, product, title, formula))
                 terms.setdefault(operand, []).append(product)
@@ -202,12 +202,14 @@ def _path(entries: list[tuple[int, float, int]], last: int) -> Path:
     return Path(tuple(nodes), tuple(slopes[1:]), product)
 
 
-def _positions(operands: tuple[int, ...]) -> dict[int, list[int]]:
-    """Per operand id, its argument positions (``x*x`` has x at 0 and 1)."""
+def _positions(operands: tuple[int, ...]) -> dict[int, Iterator[int]]:
+    """Per operand id, its argument positions in turn (``x*x`` has x at 0
+    and 1): each rule of the plan takes the next (an iterator, so that
+    ``max(x, x, ...)`` stays linear in its arguments)."""
     positions: dict[int, list[int]] = {}
     for position, operand in enumerate(operands):
         positions.setdefault(operand, []).append(position)
-    return positions
+    return {operand: iter(found) for operand, found in positions.items()}
 
 
 def paths(function: Function, result: Result, name: str, limit: int | None = 100) -> Paths:

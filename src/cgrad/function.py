@@ -305,12 +305,6 @@ class Function:
 
         return function_html(self)
 
-    def _repr_svg_(self) -> str | None:
-        """The graph as SVG (None until an SVG renderer is installed)."""
-        from .views.notebook import graph_svg  # only a notebook asks
-
-        return graph_svg(self)
-
     def plan(self, wrt: Sequence[str] | None = None) -> Plan:
         """The plan of the passes for the partials by ``wrt`` (all inputs if
         None): its forward and backward steps, and which nodes the output

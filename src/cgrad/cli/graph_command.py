@@ -154,7 +154,8 @@ def _write_page(
 
     check_drawable(function.graph)  # before the evaluation: a big graph is refused at once
     result = None
-    if line.values or paths_to is not None:
+    # A program without inputs has its one point already: step through it.
+    if line.values or paths_to is not None or not function.inputs:
         result = function.evaluate(input_values(function, line, options))
     write_page("-o", output, graph_page(function, result, paths_to), line.expression)
 

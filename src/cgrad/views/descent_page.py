@@ -15,7 +15,7 @@ from ..descent import Minimum, Step
 from ..function import Function
 from ..numerals import format_short, number_text
 from .contours import GRID, contour_levels, contour_path, grid_values
-from .page import html_page
+from .page import html_page, source_html
 
 # Points drawn of a long run at most (every k-th step, and the last).
 DRAWN_STEPS = 2_000
@@ -23,6 +23,8 @@ PLOT_WIDTH = 640
 PLOT_HEIGHT = 320
 PLOT_SIDE = 480
 PAD = 50
+# Room left of a plot for the numbers of its y axis.
+LABEL_ROOM = 40
 
 
 def descent_page(function: Function, minimum: Minimum, steps: Sequence[Step]) -> str:
@@ -33,9 +35,9 @@ def descent_page(function: Function, minimum: Minimum, steps: Sequence[Step]) ->
     names = tuple(minimum.gradient)
     body = [
         "<header>\n<h1>cgrad minimize</h1>\n"
-        f'<code id="source">{escape(function.source[:200])}</code>\n</header>\n',
-        f"<p>{escape(minimum.method)}, lr {format_short(minimum.lr)}: "
-        f"{minimum.steps:,} steps, stopped at the {escape(minimum.stopped)}; "
+        f'<code id="source">{source_html(function.source)}</code>\n</header>\n',
+        f'<p id="summary">{escape(minimum.method)}, lr {format_short(minimum.lr)}: '
+        f"{minimum.steps:,} steps; stopped: {escape(minimum.reason)}; "
         f"loss {format_short(minimum.value)} at "
         + escape(", ".join(f"{n} = {format_short(v)}" for n, v in minimum.point.items()))
         + "</p>\n",
@@ -81,16 +83,23 @@ def _loss_plot(steps: list[Step]) -> str:
     )
     scale = "log scale" if log else "linear scale"
     return (
-        f'<h2>Loss by step ({scale})</h2>\n<svg class="plot" id="loss" width="{PLOT_WIDTH}" '
-        f'height="{PLOT_HEIGHT}" xmlns="http://www.w3.org/2000/svg">\n'
+        f'<h2>Loss by step ({scale})</h2>\n<svg class="plot" id="loss" '
+        f'width="{PLOT_WIDTH + LABEL_ROOM}" height="{PLOT_HEIGHT}" '
+        f'xmlns="http://www.w3.org/2000/svg">\n<g transform="translate({LABEL_ROOM},0)">\n'
         f'<line class="axis" x1="{PAD}" y1="{PLOT_HEIGHT - PAD}" x2="{PLOT_WIDTH - PAD}" '
         f'y2="{PLOT_HEIGHT - PAD}"/>\n<line class="axis" x1="{PAD}" y1="{PAD}" x2="{PAD}" '
         f'y2="{PLOT_HEIGHT - PAD}"/>\n'
-        f'<text x="{PAD}" y="{PAD - 8}">{format_short(high, 4)}</text>\n'
-        f'<text x="{PAD}" y="{PLOT_HEIGHT - PAD + 16}">{format_short(low, 4)}</text>\n'
-        f'<text x="{PLOT_WIDTH - PAD}" y="{PLOT_HEIGHT - PAD + 16}" text-anchor="end">'
-        f"step {steps[-1].step:,}</text>\n"
-        f'<polyline class="loss-curve" data-points="{len(steps)}" points="{points}"/>\n</svg>\n'
+        # The loss's range up the y axis, left of it; the steps along the x axis.
+        f'<text class="y-top" x="{PAD - 4}" y="{PAD + 4}" text-anchor="end">'
+        f"{format_short(high, 4)}</text>\n"
+        f'<text class="y-bottom" x="{PAD - 4}" y="{PLOT_HEIGHT - PAD}" text-anchor="end">'
+        f"{format_short(low, 4)}</text>\n"
+        f'<text class="x-start" x="{PAD}" y="{PLOT_HEIGHT - PAD + 16}">'
+        f"step {steps[0].step:,}</text>\n"
+        f'<text class="x-end" x="{PLOT_WIDTH - PAD}" y="{PLOT_HEIGHT - PAD + 16}" '
+        f'text-anchor="end">step {steps[-1].step:,}</text>\n'
+        f'<polyline class="loss-curve" data-points="{len(steps)}" points="{points}"/>\n'
+        "</g>\n</svg>\n"
     )
 
 
@@ -127,20 +136,24 @@ def _contour_plot(
     return (
         f"<h2>The path over the contour lines of the function ({escape(names[0])} "
         f"across, {escape(names[1])} up)</h2>\n"
-        f'<svg class="plot" id="contours" width="{PLOT_SIDE}" height="{PLOT_SIDE}" '
-        'xmlns="http://www.w3.org/2000/svg">\n'
+        f'<svg class="plot" id="contours" width="{PLOT_SIDE + LABEL_ROOM}" '
+        f'height="{PLOT_SIDE}" xmlns="http://www.w3.org/2000/svg">\n'
+        f'<g transform="translate({LABEL_ROOM},0)">\n'
         f'<rect x="{PAD}" y="{PAD}" width="{inner}" height="{inner}" fill="none" '
         'class="axis"/>\n'
         + "".join(lines)
         + f'<polyline class="descent-path" data-points="{len(path)}" points="{walked}"/>\n'
         f'<circle class="start" cx="{start[0]}" cy="{start[1]}" r="5" fill="#1d4ed8"/>\n'
         f'<circle class="end" cx="{end[0]}" cy="{end[1]}" r="5" fill="#b22222"/>\n'
-        f'<text x="{PAD}" y="{PLOT_SIDE - PAD + 16}">{escape(names[0])} '
+        f'<text class="x-start" x="{PAD}" y="{PLOT_SIDE - PAD + 16}">{escape(names[0])} '
         f"{format_short(xs[0], 4)}</text>\n"
-        f'<text x="{PLOT_SIDE - PAD}" y="{PLOT_SIDE - PAD + 16}" text-anchor="end">'
-        f"{format_short(xs[-1], 4)}</text>\n"
-        f'<text x="{PAD - 4}" y="{PAD - 6}">{escape(names[1])} {format_short(ys[-1], 4)}</text>\n'
-        "</svg>\n"
+        f'<text class="x-end" x="{PLOT_SIDE - PAD}" y="{PLOT_SIDE - PAD + 16}" '
+        f'text-anchor="end">{format_short(xs[-1], 4)}</text>\n'
+        f'<text class="y-top" x="{PAD}" y="{PAD - 6}">{escape(names[1])} '
+        f"{format_short(ys[-1], 4)}</text>\n"
+        f'<text class="y-bottom" x="{PAD - 4}" y="{PLOT_SIDE - PAD}" text-anchor="end">'
+        f"{format_short(ys[0], 4)}</text>\n"
+        "</g>\n</svg>\n"
     )
 
 

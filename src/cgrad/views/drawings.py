@@ -25,6 +25,7 @@ from ..numerals import format_short
 from ..ops import OPS
 from .json_documents import joined_pieces
 from .node_names import binding_names
+from .svg_graph import node_title
 
 # --------------------------------------------------------------------------
 # What a node says
@@ -54,12 +55,8 @@ def _node_labels(graph: Graph, result: Result | None, escape, newline: str) -> I
     """
     names = binding_names(graph)
     values, gradients = _node_numbers(graph, result)
-    label = graph.label
     for node_id, op in enumerate(graph.columns.ops):
-        title = label(node_id)
-        # As in the tree, an input shows its own name even when it is bound.
-        if op != INPUT and node_id in names:
-            title = f"{names[node_id]} = {title}"
+        title = node_title(graph, names, node_id)
         lines = [f"@{node_id} {op}", escape(title)]
         if values is not None and values[node_id] is not None:
             lines.append(f"= {_short(values[node_id])}")
@@ -71,15 +68,24 @@ def _node_labels(graph: Graph, result: Result | None, escape, newline: str) -> I
 def edge_locals(graph: Graph, result: Result | None) -> Iterator[list[str | None]]:
     """Per node, in id order, the local derivative of each of its edges
     (d node / d operand, by argument position) as text, or None where a
-    value is unknown (all of them, without a point)."""
+    value is unknown (all of them, without a point) and where no gradient
+    is sent (see :func:`node_locals`; a node the output does not use)."""
     values, _ = _node_numbers(graph, result)
+    # A node the output does not use sends no gradient (as in --steps).
+    reachable = graph.reachable()
     for node_id, used in enumerate(graph.columns.operands):
-        yield [None] * len(used) if values is None else node_locals(graph, values, node_id)
+        if values is None or not reachable[node_id]:
+            yield [None] * len(used)
+        else:
+            yield node_locals(graph, values, node_id)
 
 
 def node_locals(graph: Graph, values: list, node_id: int) -> list[str | None]:
     """The local derivative of each edge of ``node_id`` at the point of
-    ``values`` (one number per node), as text; None where a value is unknown."""
+    ``values`` (one number per node), as text; None where a value is unknown
+    and where the operand depends on no input (a constant, ``sin(2)``): no
+    gradient is sent there, as the backward pass, ``--steps`` and the page
+    have it, so that every drawing labels the same edges."""
     used = graph.columns.operands[node_id]
     if not used:  # an input or a constant
         return []
@@ -88,7 +94,11 @@ def node_locals(graph: Graph, values: list, node_id: int) -> list[str | None]:
     if out is None or any(a is None for a in arguments):
         return [None] * len(used)
     op = OPS[graph.columns.ops[node_id]]
-    return [format_short(op.local_at(k, out, arguments)) for k in range(len(used))]
+    varies = graph.depends_on_input
+    return [
+        format_short(op.local_at(k, out, arguments)) if varies[operand] else None
+        for k, operand in enumerate(used)
+    ]
 
 
 def _joined(lines: Iterator[str]) -> Iterator[str]:

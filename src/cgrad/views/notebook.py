@@ -1,13 +1,13 @@
 """cgrad's objects as Jupyter shows them: a compiled function (its
 expression, its inputs and its graph) and an evaluation's result (a table
 of the value and the partial derivatives, the warnings, and the graph with
-each node's value and gradient) as HTML, and the graph as SVG. Formulas
-show themselves as LaTeX (:meth:`cgrad.Formulas._repr_latex_`).
+each node's value and gradient) as HTML. Formulas show themselves as LaTeX
+(:meth:`cgrad.Formulas._repr_latex_`).
 
 The library's ``_repr_*_`` methods import this module only when a notebook
-asks, and it needs nothing beyond cgrad's own dependencies. The SVG is the
-browser page's drawing (``graph_svg`` of :data:`SVG_RENDERER`); where that
-module is missing, the graph is shown as its Graphviz DOT text instead.
+asks, and it needs nothing beyond cgrad's own dependencies. The graph is
+the browser page's drawing (:func:`cgrad.views.svg_graph.graph_svg`), in
+the HTML only, so that a stored notebook holds it once.
 """
 
 from __future__ import annotations
@@ -21,45 +21,21 @@ from ..autodiff.evaluation import Result
 from ..errors import CgradError
 from ..function import Function
 from ..numerals import format_number
-from .drawings import dot
-
-# The module that draws a graph as SVG, graph_svg(function, result=None) -> str
-# (imported below by its relative name; it refuses a graph too big to draw).
-SVG_RENDERER = "cgrad.views.svg_graph"
-# Nodes beyond which the DOT text is not put in a notebook (it would be
-# pages long); cgrad graph --format dot writes it whole.
-DOT_SHOWN = 300
-
-
-def graph_svg(function: Function, result: Result | None = None) -> str | None:
-    """The function's graph as SVG, with values and gradients when
-    ``result`` holds a point; None where no SVG renderer is installed, or
-    where it refuses the graph as too big to draw."""
-    try:
-        # The browser page's renderer (merged from another branch): a
-        # notebook without it still shows the rest.
-        from .svg_graph import graph_svg as draw
-    except ImportError:
-        return None
-    try:
-        return str(draw(function, result))
-    except CgradError:
-        return None
+from .page import source_html
+from .svg_graph import graph_svg
 
 
 def graph_html(function: Function, result: Result | None = None) -> str:
-    """The graph for an HTML cell: its SVG, else its DOT text (up to
-    :data:`DOT_SHOWN` nodes) in a ``<pre>``."""
-    svg = graph_svg(function, result)
-    if svg is not None:
-        return f'<div class="cgrad-graph">{svg}</div>'
-    graph = function.graph
-    if len(graph) > DOT_SHOWN:
+    """The graph for an HTML cell: its SVG, or a line saying it is too big
+    to draw (as the page refuses it)."""
+    try:
+        svg = graph_svg(function, result)
+    except CgradError:
         return (
-            f"<p>a graph of {len(graph):,} nodes, too big to show here "
+            f"<p>a graph of {len(function.graph):,} nodes, too big to draw here "
             "(cgrad graph --format dot writes it)</p>"
         )
-    return f'<pre class="cgrad-dot">{escape(dot(graph, result))}</pre>'
+    return f'<div class="cgrad-graph">{svg}</div>'
 
 
 def function_html(function: Function) -> str:
@@ -69,7 +45,7 @@ def function_html(function: Function) -> str:
     nodes = sum(graph.reachable())
     return (
         '<div class="cgrad-function">'
-        f"<p><code>{escape(function.source)}</code></p>"
+        f'<p><code style="white-space: pre-wrap">{source_html(function.source)}</code></p>'
         f"<p>inputs: {escape(inputs)}; {nodes} node{'' if nodes == 1 else 's'}</p>"
         f"{graph_html(function)}</div>"
     )
@@ -82,7 +58,7 @@ def result_html(result: Result) -> str:
     gradients (at one point)."""
     point = result.graph is not None and np.ndim(result.value) == 0
     rows = "".join(
-        f"<tr><td>{escape(name)}</td><td>{_input_value(result, name) if point else ''}</td>"
+        f"<tr><td>{escape(name)}</td><td>{_input_value(result, name)}</td>"
         f"<td>{_number_html(partial)}</td></tr>"
         for name, partial in result.gradient.items()
     )
@@ -103,10 +79,12 @@ def result_html(result: Result) -> str:
 
 def _input_value(result: Result, name: str) -> str:
     """The value input ``name`` had, read off its node ('' for a name the
-    graph does not use)."""
-    assert result.graph is not None
-    node = result.graph.input_ids.get(name)
-    return "" if node is None else _number_html(result.node_values[node])
+    graph does not use or a result without them): a scalar input of a
+    result of many points shows its number."""
+    node = None if result.graph is None else result.graph.input_ids.get(name)
+    if node is None or node >= len(result.node_values):
+        return ""
+    return _number_html(result.node_values[node])
 
 
 def _number_html(number: Any) -> str:

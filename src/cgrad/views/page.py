@@ -21,9 +21,10 @@ from ..autodiff.graph import CONSTANT, INPUT, Graph, shorten
 from ..explain import BackwardStep, ForwardStep, backward_steps, forward_steps, paths
 from ..function import Function
 from ..numerals import format_short, number_text
-from .layout import edges, layout
+from .layout import edge_numbers, edges, layout
 from .node_names import binding_names
-from .svg_graph import asset, check_drawable, svg_pieces
+from .svg_graph import asset, check_drawable, node_title, svg_pieces
+from .terminal_steps import sum_text
 
 # The paths listed per input on the page (all are counted), as `graph --paths`.
 PAGE_PATHS = 20
@@ -33,8 +34,12 @@ PATH_ENDS = 6
 # edge at most (the tests hold pages to it).
 PAGE_BASE_BYTES = 40_000
 PAGE_BYTES_PER_NODE = 2_000
-# The source shown in the page's heading and title, at most.
-HEADING_CHARS = 200
+# The source shown in the page's heading and title, at most: lines, and
+# characters a line.
+HEADING_LINES = 12
+# Warnings listed above the drawing; the rest are counted.
+WARNINGS_SHOWN = 5
+HEADING_CHARS = 120
 
 
 def page_limit(graph: Graph) -> int:
@@ -68,6 +73,24 @@ def html_page(title: str, body: Iterable[str], data: object, script: str | None 
     )
 
 
+def source_html(source: str) -> str:
+    """A program as a heading shows it: its own lines (up to
+    :data:`HEADING_LINES`, each cut at :data:`HEADING_CHARS` with an
+    ellipsis), comments dimmed, blank lines left out."""
+    lines = [line.rstrip() for line in source.splitlines() if line.strip()]
+    shown = []
+    for line in lines[:HEADING_LINES]:
+        code, hash_, comment = shorten(line, HEADING_CHARS).partition("#")
+        text = escape(code)
+        if hash_:
+            text += f'<span class="comment">{escape(hash_ + comment)}</span>'
+        shown.append(text)
+    if len(lines) > HEADING_LINES:
+        more = len(lines) - HEADING_LINES
+        shown.append(f'<span class="comment">… {more:,} more line{"s" * (more > 1)}</span>')
+    return "\n".join(shown)
+
+
 def graph_page(
     function: Function, result: Result | None = None, paths_to: str | None = None
 ) -> str:
@@ -90,19 +113,42 @@ def graph_page(
     body = [
         _heading(graph.source, warnings, result is not None),
         '<main id="drawing">\n',
-        *svg_pieces(graph, layout(graph), {}),
+        *svg_pieces(graph, layout(graph), _drawn_numbers(graph, result, data["steps"])),
         "</main>\n",
     ]
     return html_page(graph.source, body, data)
 
 
+def _drawn_numbers(graph: Graph, result: Result | None, steps: list[dict]) -> dict:
+    """What the drawing shows before any step: the values of the nodes the
+    output does not use (no pass steps through them, but eval computed
+    them); and the edge labels the steps will write, to make room for them."""
+    if result is None or not result.node_values:
+        return {}
+    reachable = graph.reachable()
+    values = [None if reachable[i] else v for i, v in enumerate(result.node_values)]
+    later = {
+        edge: f"∂ {local} → {product}"
+        for step in steps
+        for edge, _, _, local, product in step.get("sends", ())
+    }
+    return {"values": values, "later": later}
+
+
 def _heading(source: str, warnings: list[str], stepping: bool) -> str:
     """The top of the page: the program, its warnings, the controls."""
     lines = [
-        "<header>\n<h1>cgrad</h1>\n"
-        f'<code id="source">{escape(shorten(source, HEADING_CHARS))}</code>\n</header>\n'
+        f'<header>\n<h1>cgrad</h1>\n<code id="source">{source_html(source)}</code>\n</header>\n'
     ]
-    lines += [f'<p class="warning">warning: {escape(message)}</p>\n' for message in warnings]
+    lines += [
+        f'<p class="warning">warning: {escape(message)}</p>\n'
+        for message in warnings[:WARNINGS_SHOWN]
+    ]
+    if len(warnings) > WARNINGS_SHOWN:
+        more = len(warnings) - WARNINGS_SHOWN
+        lines.append(
+            f'<p class="warning">… and {more:,} more warnings (cgrad eval lists them)</p>\n'
+        )
     if stepping:
         lines.append(
             '<nav id="controls">\n'
@@ -113,7 +159,10 @@ def _heading(source: str, warnings: list[str], stepping: bool) -> str:
             '<button id="last" title="End">end ▶|</button>\n'
             '<span id="counter"></span>\n'
             '<label>paths to <select id="paths"><option value="">(none)</option></select></label>\n'
-            '</nav>\n<p id="caption"></p>\n<div id="paths-panel"></div>\n'
+            '</nav>\n<p id="legend">On each edge, once the backward pass reaches it: '
+            "∂ its local derivative → the product it sends down (the consumer's gradient × "
+            "the local derivative).</p>\n"
+            '<p id="caption"></p>\n<div id="paths-panel"></div>\n'
         )
     else:
         lines.append(
@@ -124,10 +173,7 @@ def _heading(source: str, warnings: list[str], stepping: bool) -> str:
 
 def _name(graph: Graph, names: dict[int, str], node_id: int) -> str:
     """``@2 a = x*y``: how a caption names a node."""
-    title = graph.label(node_id, 40)
-    if graph.columns.ops[node_id] != INPUT and node_id in names:
-        title = f"{names[node_id]} = {title}"
-    return f"@{node_id} {title}"
+    return f"@{node_id} {node_title(graph, names, node_id, 40)}"
 
 
 def _forward_data(graph: Graph, steps: list[ForwardStep]) -> list[dict]:
@@ -155,24 +201,9 @@ def _forward_data(graph: Graph, steps: list[ForwardStep]) -> list[dict]:
     return data
 
 
-def signed_sum(terms: Iterable[float]) -> str:
-    """Terms added up as people write it: ``0.909297 − 0.832294``."""
-    text = ""
-    for term in terms:
-        if not text:
-            text = format_short(term)
-        elif term < 0:
-            text += f" − {format_short(-term)}"
-        else:
-            text += f" + {format_short(term)}"
-    return text
-
-
 def _backward_data(graph: Graph, steps: list[BackwardStep], data: dict) -> list[dict]:
     names = binding_names(graph)
-    edge_of = {
-        (node_id, position): index for index, (_, node_id, position) in enumerate(data["edges"])
-    }
+    edge_of = edge_numbers(graph)
     made = []
     for step in steps:
         short = format_short(step.gradient)
@@ -181,9 +212,11 @@ def _backward_data(graph: Graph, steps: list[BackwardStep], data: dict) -> list[
         elif len(step.terms) == 1:
             caption = f"{_name(graph, names, step.node)}: gradient {short}"
         else:
+            # What meets here is one gradient per edge in (paths are counted
+            # by the paths view); a long sum is counted, as --steps does.
             caption = (
-                f"{_name(graph, names, step.node)}: {len(step.terms)} paths meet, "
-                f"gradient {signed_sum(step.terms)} = {short}"
+                f"{_name(graph, names, step.node)}: gradients from {len(step.terms)} edges "
+                f"add up, {sum_text(step.terms, step.gradient)}"
             )
         if graph.columns.ops[step.node] == INPUT:
             caption += f", which is ∂f/∂{graph.columns.names[step.node]}"
@@ -221,8 +254,23 @@ def _paths_data(function: Function, result: Result, name: str) -> dict:
         "input": function.graph.input_ids[name],
         "count": f"{found.count:,}",
         "gradient": format_short(found.gradient),
-        "shown": [path_text(path.nodes, path.locals, path.product) for path in found.shown],
+        "shown": _counted(path_text(p.nodes, p.locals, p.product) for p in found.shown),
     }
+
+
+def _counted(texts: Iterable[str]) -> list[str]:
+    """``texts`` with a run of equal ones written once and counted: the
+    paths through both arguments of ``a*a`` pass the same nodes."""
+    made: list[str] = []
+    last, count = None, 0
+    for text in [*texts, None]:
+        if text == last:
+            count += 1
+            continue
+        if last is not None:
+            made.append(last if count == 1 else f"{last} (×{count}: one per argument)")
+        last, count = text, 1
+    return made
 
 
 def path_text(nodes: tuple[int, ...], slopes: tuple[float, ...], product: float) -> str:

@@ -12,6 +12,7 @@ text (names, source) is escaped; numbers are written by
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from html import escape
 from importlib.resources import files
@@ -19,11 +20,12 @@ from importlib.resources import files
 import numpy as np
 
 from ..autodiff.evaluation import Result
-from ..autodiff.graph import CONSTANT, INPUT, Graph, shorten
+from ..autodiff.graph import CONSTANT, INPUT, LABEL_WIDTH, Graph, shorten
 from ..errors import UsageError
+from ..explain import backward_steps
 from ..function import Function
 from ..numerals import format_short, number_text
-from .layout import NODE_HEIGHT, NODE_WIDTH, Layout, edges, layout
+from .layout import NODE_HEIGHT, NODE_WIDTH, Layout, edge_numbers, edges, layout
 from .node_names import binding_names
 
 # Past this many nodes a drawing is a hairball, and laying it out and
@@ -31,6 +33,12 @@ from .node_names import binding_names
 DRAWING_LIMIT = 500
 # Characters of a node's label that fit in its box.
 LABEL_CHARS = 22
+# An edge label's characters (10px monospace) and the rows under a box it
+# may take, so that the labels of one gap between rows do not overlap.
+LABEL_CHAR_WIDTH = 6.0
+LABEL_ROWS = 5
+# A label the page fills in later is reckoned at this many characters.
+LABEL_GUESS = 16
 
 
 def asset(name: str) -> str:
@@ -57,16 +65,17 @@ def graph_svg(function: Function, result: Result | None = None) -> str:
     numbers: dict[str, object] = {}
     if _one_point(result):
         assert result is not None
-        from ..explain import backward_steps  # the edges' local derivatives, as --steps
-
-        numbered = {
-            (node_id, position): index for index, (_, node_id, position) in enumerate(edges(graph))
-        }
+        numbered = edge_numbers(graph)
         sent: dict[int, tuple[float, float]] = {}
         for step in backward_steps(function, result):
             for edge in step.edges:
                 sent[numbered[(step.node, edge.position)]] = (edge.local, edge.product)
-        numbers = {"values": result.node_values, "grads": result.node_gradients, "edges": sent}
+        numbers = {
+            "values": result.node_values,
+            "grads": result.node_gradients,
+            "edges": sent,
+            "warned": {w.node for w in result.warnings if w.node is not None},
+        }
     # On its own (a notebook, a file) the drawing carries its style.
     return "".join(svg_pieces(graph, layout(graph), numbers, asset("graph.css")))
 
@@ -83,7 +92,8 @@ def _one_point(result: Result | None) -> bool:
 def svg_pieces(graph: Graph, placed: Layout, numbers: dict, style: str = "") -> Iterator[str]:
     """The SVG text of ``graph`` placed by ``placed``; ``numbers`` holds
     ``values``, ``grads`` and ``edges`` (edge index to local derivative and
-    product) to write in, or nothing, for a page that fills them in;
+    product) to write in, or nothing, for a page that fills them in (and
+    ``later``, the edge labels it will write, to make room for them);
     ``style`` goes into a <style> element (a page has its own)."""
     width, height = round(placed.width), round(placed.height)
     yield (
@@ -100,60 +110,110 @@ def svg_pieces(graph: Graph, placed: Layout, numbers: dict, style: str = "") -> 
     if style:
         yield f"<style>\n{style}</style>\n"
     yield '<g class="edges">\n'
-    arity = [len(used) for used in graph.columns.operands]
-    for index, (operand, node_id, position) in enumerate(edges(graph)):
-        yield _edge(index, operand, node_id, position, arity[node_id], placed, numbers)
+    yield from _edges(graph, placed, numbers.get("edges", {}), numbers.get("later", {}))
     yield '</g>\n<g class="nodes">\n'
     yield from _nodes(graph, placed, numbers)
     yield "</g>\n</svg>\n"
 
 
-def _edge(
-    index: int,
-    operand: int,
-    node_id: int,
-    position: int,
-    arity: int,
-    placed: Layout,
-    numbers: dict,
-) -> str:
-    """One edge, from the top of the operand's box to the bottom of its
-    consumer's (each argument its own point, so ``x*x`` shows two), with
-    the text element its local derivative is written in."""
-    x1 = placed.x[operand] + NODE_WIDTH / 2
-    y1 = placed.y[operand]
-    x2 = placed.x[node_id] + NODE_WIDTH * (position + 1) / (arity + 1)
-    y2 = placed.y[node_id] + NODE_HEIGHT
-    points = [(x1, y1), *placed.bends.get(index, ()), (x2, y2)]
-    d = _curve(points)
-    ids = f'data-edge="{index}" data-from="{operand}" data-to="{node_id}"'
-    label = ""
-    sent = numbers.get("edges", {}).get(index)
-    if sent is not None:
-        label = f"∂ {format_short(sent[0])} → {format_short(sent[1])}"
-        ids += f' data-local="{number_text(sent[0])}" data-product="{number_text(sent[1])}"'
-    # The label sits just below the arrowhead, beside the edge: to the left
-    # for the first arguments, to the right for the others.
-    side = "left" if arity > 1 and position < arity / 2 else "right"
-    lx = x2 - 5 if side == "left" else x2 + 5
-    ly = y2 + 14 + 12 * (position % 2)
-    return (
-        f'<path class="edge" {ids} data-position="{position}" d="{d}" '
-        f'marker-end="url(#arrow)"/>\n'
-        f'<text class="edge-label {side}" data-edge="{index}" x="{lx:.0f}" y="{ly:.0f}">'
-        f"{label}</text>\n"
-    )
+def _ends(graph: Graph, placed: Layout) -> list[tuple[float, float, float, float]]:
+    """Per edge where it leaves its operand (the top middle of its box) and
+    where it arrives: each argument has its own point on the bottom of the
+    consumer's box, ordered by where the edges come from (not by argument
+    position), so that the edges into one box do not cross."""
+    listed = edges(graph)
+    arrivals: dict[int, list[tuple[float, int]]] = {}
+    for index, (operand, node_id, _) in enumerate(listed):
+        bend = placed.bends.get(index)
+        source = bend[0] if bend else placed.x[operand] + NODE_WIDTH / 2
+        arrivals.setdefault(node_id, []).append((source, index))
+    ends = [(0.0, 0.0, 0.0, 0.0)] * len(listed)
+    for node_id, coming in arrivals.items():
+        coming.sort()
+        for slot, (source, index) in enumerate(coming):
+            operand = listed[index][0]
+            bend = placed.bends.get(index)
+            ends[index] = (
+                source,
+                bend[1] if bend else placed.y[operand],
+                placed.x[node_id] + NODE_WIDTH * (slot + 1) / (len(coming) + 1),
+                placed.y[node_id] + NODE_HEIGHT,
+            )
+    return ends
+
+
+def _edges(graph: Graph, placed: Layout, sent: dict, later: dict) -> Iterator[str]:
+    """Each operand's trunk (the way up its long edges share), then each
+    edge, from its operand or trunk, with the text element its local
+    derivative is written in (``later``: the labels a page's script will
+    write, by edge, placed by their length but left empty)."""
+    for operand, points in placed.trunks.items():
+        start = (placed.x[operand] + NODE_WIDTH / 2, placed.y[operand])
+        yield f'<path class="trunk" data-from="{operand}" d="{_curve([start, *points])}"/>\n'
+    ends = _ends(graph, placed)
+    texts = {
+        index: f"∂ {format_short(local)} → {format_short(product)}"
+        for index, (local, product) in sent.items()
+    }
+    spots = label_spots(ends, {**later, **texts}, placed.width)
+    for index, (operand, node_id, position) in enumerate(edges(graph)):
+        x1, y1, x2, y2 = ends[index]
+        ids = f'data-edge="{index}" data-from="{operand}" data-to="{node_id}"'
+        if index in sent:
+            local, product = sent[index]
+            ids += f' data-local="{number_text(local)}" data-product="{number_text(product)}"'
+        side, lx, ly = spots[index]
+        d = _curve([(x1, y1), (x2, y2)])
+        yield (
+            f'<path class="edge" {ids} data-position="{position}" d="{d}" '
+            f'marker-end="url(#arrow)"/>\n'
+            f'<text class="edge-label {side}" data-edge="{index}" x="{lx:.0f}" y="{ly:.0f}">'
+            f"{texts.get(index, '')}</text>\n"
+        )
+
+
+def label_spots(
+    ends: list[tuple[float, float, float, float]], texts: dict[int, str], right: float
+) -> list[tuple[str, float, float]]:
+    """Per edge its label's side and anchor point: just below the arrowhead,
+    on the side away from where the edge comes from, in the first of
+    ``LABEL_ROWS`` rows under the box where it overlaps no label already
+    placed in that gap (left to right); when all are taken, the row that
+    frees first. A label that would stick out of the drawing (``right``
+    wide) goes on the other side."""
+    spots: list[tuple[str, float, float]] = [("right", 0.0, 0.0)] * len(ends)
+    by_gap: dict[float, list[tuple[float, float, int, str]]] = {}
+    for index, (x1, _, x2, y2) in enumerate(ends):
+        width = LABEL_CHAR_WIDTH * len(texts.get(index, "x" * LABEL_GUESS))
+        side = "left" if x1 > x2 + 1 else "right"
+        start = x2 - 8 - width if side == "left" else x2 + 8
+        if start < 0 or start + width > right:  # kept inside the drawing
+            side, start = ("right", x2 + 8) if start < 0 else ("left", x2 - 8 - width)
+        by_gap.setdefault(y2, []).append((start, start + width, index, side))
+    for y2, labels in by_gap.items():
+        labels.sort()
+        ends_of_rows = [float("-inf")] * LABEL_ROWS
+        for start, stop, index, side in labels:
+            free = [row for row in range(LABEL_ROWS) if ends_of_rows[row] + 4 <= start]
+            row = free[0] if free else min(range(LABEL_ROWS), key=ends_of_rows.__getitem__)
+            ends_of_rows[row] = max(ends_of_rows[row], stop)
+            anchor = start + (stop - start) if side == "left" else start
+            spots[index] = (side, anchor, y2 + 13 + 11 * row)
+    return spots
 
 
 def _curve(points: list[tuple[float, float]]) -> str:
     """An SVG path through ``points`` (bottom to top), each piece a curve
-    that leaves and arrives vertically."""
+    that leaves and arrives vertically, or a straight line up a row."""
     (x, y), rest = points[0], points[1:]
     # Whole pixels: a tenth more is invisible and a tenth of the page.
     d = f"M{x:.0f} {y:.0f}"
     for nx, ny in rest:
-        middle = (y + ny) / 2
-        d += f"C{x:.0f} {middle:.0f} {nx:.0f} {middle:.0f} {nx:.0f} {ny:.0f}"
+        if round(nx) == round(x):
+            d += f"V{ny:.0f}"
+        else:
+            middle = (y + ny) / 2
+            d += f"C{x:.0f} {middle:.0f} {nx:.0f} {middle:.0f} {nx:.0f} {ny:.0f}"
         x, y = nx, ny
     return d
 
@@ -162,15 +222,19 @@ def _nodes(graph: Graph, placed: Layout, numbers: dict) -> Iterator[str]:
     names = binding_names(graph)
     values: Sequence | None = numbers.get("values")
     grads: Sequence | None = numbers.get("grads")
+    warned = numbers.get("warned", set())
     ops = graph.columns.ops
     reachable = graph.reachable()
     for node_id, op in enumerate(ops):
         kind = "input" if op == INPUT else "const" if op == CONSTANT else "op"
         classes = f"node {kind}" + (" output" if node_id == graph.output else "")
         classes += "" if reachable[node_id] else " unused"
-        title = graph.label(node_id)
-        if op != INPUT and node_id in names:
-            title = f"{names[node_id]} = {title}"
+        # As the page's script marks them once stepped through.
+        known = [c[node_id] for c in (values, grads) if c is not None and c[node_id] is not None]
+        classes += " computed" * bool(known)
+        classes += " nonfinite" * any(not math.isfinite(float(n)) for n in known)
+        classes += " warned" * (node_id in warned)
+        title = node_title(graph, names, node_id)
         shown = shorten(title, LABEL_CHARS)
         value = _number(values, node_id, "value", "= ")
         grad = _number(grads, node_id, "grad", "grad ")
@@ -181,8 +245,18 @@ def _nodes(graph: Graph, placed: Layout, numbers: dict) -> Iterator[str]:
             f'<rect width="{NODE_WIDTH}" height="{NODE_HEIGHT}" rx="8"/>'
             f'<text class="head" x="{NODE_WIDTH / 2:g}" y="15">@{node_id} {escape(op)}</text>'
             f'<text class="label" x="{NODE_WIDTH / 2:g}" y="30">{escape(shown)}</text>'
-            f'<text class="numbers" x="{NODE_WIDTH / 2:g}" y="47">{value} {grad}</text></g>\n'
+            f'<text class="numbers" x="{NODE_WIDTH / 2:g}" y="47">{value}</text>'
+            f'<text class="numbers" x="{NODE_WIDTH / 2:g}" y="63">{grad}</text></g>\n'
         )
+
+
+def node_title(graph: Graph, names: dict[int, str], node_id: int, width: int = LABEL_WIDTH) -> str:
+    """``a = x*y``: a node's label (``width`` characters at most) with the
+    name it is bound to; an input shows its own name even when it is bound."""
+    title = graph.label(node_id, width)
+    if graph.columns.ops[node_id] != INPUT and node_id in names:
+        title = f"{names[node_id]} = {title}"
+    return title
 
 
 def _number(column: Sequence | None, node_id: int, name: str, prefix: str) -> str:

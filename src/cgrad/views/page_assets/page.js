@@ -14,6 +14,9 @@
   const labels = [];
   svg.querySelectorAll("path.edge").forEach((p) => { edges[Number(p.dataset.edge)] = p; });
   svg.querySelectorAll("text.edge-label").forEach((t) => { labels[Number(t.dataset.edge)] = t; });
+  // The way up an operand's long edges share: on a path when one of them is.
+  const trunks = new Map();
+  svg.querySelectorAll("path.trunk").forEach((p) => trunks.set(Number(p.dataset.from), p));
   nodes.get(data.output).scrollIntoView({ block: "nearest", inline: "center" });
   (data.warnings || []).forEach((id) => { if (nodes.has(id)) nodes.get(id).classList.add("warned"); });
   if (!steps.length) return; // a drawing without values: nothing to step through
@@ -32,21 +35,13 @@
     else span.setAttribute("data-" + name, full);
   }
 
-  function clear() {
-    nodes.forEach((g) => {
-      setNumber(g, "value", "", null);
-      setNumber(g, "grad", "", null);
-      g.classList.remove("current", "computed", "nonfinite");
-    });
-    edges.forEach((p) => p.classList.remove("sent", "current"));
-    labels.forEach((t) => {
-      t.textContent = "";
-      t.removeAttribute("data-local");
-      t.removeAttribute("data-product");
-    });
-  }
+  const forwardOf = new Map(); // node -> its forward step, to undo a backward one
+  steps.forEach((s) => { if (s.pass === "forward") forwardOf.set(s.node, s); });
+  let current = []; // the elements marked as the current step's
 
-  function apply(step, current) {
+  // One step at a time, forward (apply) or back (undo): a press costs the
+  // step's own work, whatever the step number.
+  function apply(step) {
     const g = nodes.get(step.node);
     if (step.pass === "forward") {
       setNumber(g, "value", "= " + step.short, step.value);
@@ -60,19 +55,43 @@
         labels[edge].setAttribute("data-local", local);
         labels[edge].setAttribute("data-product", product);
         edges[edge].classList.add("sent");
-        if (current) edges[edge].classList.add("current");
       });
-    }
-    if (current) {
-      g.classList.add("current");
-      // A big graph is bigger than the window: keep the step in view.
-      g.scrollIntoView({ block: "nearest", inline: "nearest" });
     }
   }
 
+  function undo(step) {
+    const g = nodes.get(step.node);
+    if (step.pass === "forward") {
+      setNumber(g, "value", "", null);
+      g.classList.remove("computed", "nonfinite");
+    } else {
+      setNumber(g, "grad", "", null);
+      const forward = forwardOf.get(step.node);
+      g.classList.toggle("nonfinite", forward !== undefined && NON_FINITE.has(forward.value));
+      step.sends.forEach(([edge]) => {
+        labels[edge].textContent = "";
+        labels[edge].removeAttribute("data-local");
+        labels[edge].removeAttribute("data-product");
+        edges[edge].classList.remove("sent");
+      });
+    }
+  }
+
+  function markCurrent() {
+    current.forEach((element) => element.classList.remove("current"));
+    current = [];
+    if (shown === 0) return;
+    const step = steps[shown - 1];
+    const g = nodes.get(step.node);
+    current.push(g);
+    if (step.pass === "backward") step.sends.forEach(([edge]) => current.push(edges[edge]));
+    current.forEach((element) => element.classList.add("current"));
+    // A big graph is bigger than the window: keep the step in view.
+    g.scrollIntoView({ block: "nearest", inline: "nearest" });
+  }
+
   function render() {
-    clear();
-    for (let i = 0; i < shown; i++) apply(steps[i], i === shown - 1);
+    markCurrent();
     const pass = shown === 0 ? "" : shown <= forwardCount ? " (forward pass)" : " (backward pass)";
     counter.textContent = "step " + shown + " of " + steps.length + pass;
     counter.setAttribute("data-step", String(shown));
@@ -84,7 +103,9 @@
   }
 
   function go(to) {
-    shown = Math.max(0, Math.min(steps.length, to));
+    to = Math.max(0, Math.min(steps.length, to));
+    while (shown < to) apply(steps[shown++]);
+    while (shown > to) undo(steps[--shown]);
     render();
   }
 
@@ -131,16 +152,21 @@
   function showPaths(name) {
     nodes.forEach((g) => g.classList.remove("on-path"));
     edges.forEach((p) => p.classList.remove("on-path"));
+    trunks.forEach((p) => p.classList.remove("on-path"));
     panel.textContent = "";
     if (!name) return;
     const found = data.paths[name];
     const reaches = new Map([[found.input, true]]); // does a node reach the input?
+    // One pass is enough: data.edges comes by consumer id (layout.edges),
+    // and a consumer's id is above its operands', so a node's operands are
+    // settled before its own edges are read.
     data.edges.forEach(([from, to]) => {
       if (reaches.get(from) && data.reachable[to]) reaches.set(to, true);
     });
     data.edges.forEach(([from, to], index) => {
       if (reaches.get(from) && reaches.get(to)) {
         edges[index].classList.add("on-path");
+        if (trunks.has(from)) trunks.get(from).classList.add("on-path");
         nodes.get(from).classList.add("on-path");
         nodes.get(to).classList.add("on-path");
       }
