@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -255,3 +256,35 @@ def test_stream_and_validation_from_the_command_line(cli, rows, tmp_path):
     assert summary["validation_loss"] == pytest.approx(expected, rel=1e-12)
     in_memory = cgrad.fit("w*x + b", data, target="y", epochs=5)
     assert summary["params"] == pytest.approx(in_memory.params, rel=1e-12)
+
+
+def test_the_html_page_draws_each_step_and_the_fitted_parameters(cli, rows, tmp_path):
+    path, _ = rows
+    trace, page = tmp_path / "trace.ndjson", tmp_path / "fit.html"
+    result = cli("fit", "w*x + b", str(path), "--target", "y", "w=1", "b=0", "--batch-rows", "100",
+                 "--epochs", "3", "--trace", str(trace), "--html", str(page), "--json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    text = page.read_text()
+    found = re.search(r'<script type="application/json" id="cgrad-data">(.*?)</script>', text)
+    assert found is not None
+    data = json.loads(found.group(1))
+    steps = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert data["steps"] == [step["step"] for step in steps]
+    assert [float(loss) for loss in data["losses"]] == [step["loss"] for step in steps]
+    assert {n: float(v) for n, v in data["params"].items()} == summary["params"]
+    assert {n: float(v) for n, v in data["gradient"].items()} == summary["gradient"]
+    assert f'class="loss-curve" data-points="{len(steps)}"' in text
+    # Offline: nothing to fetch (an SVG's namespace is a name, not a fetch).
+    assert not re.search(r'(src|href)="|url\(', text)
+    table = re.findall(r"<tr><td>(\w+)</td>", text)
+    assert table == ["w", "b"]
+
+
+def test_the_html_page_needs_a_file(cli, rows):
+    path, _ = rows
+    result = cli("fit", "w*x + b", str(path), "--target", "y", "--html", "-")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "cgrad: error: --html needs a file: stdout has the report\nhint: write --html page.html\n"
+    )

@@ -42,6 +42,7 @@ from .minimize_command import (
     _trace_writer,
 )
 from .output import stdout_console, write_json
+from .page_output import HtmlFile, check_page_file, write_page
 from .parameters import JsonSummary, StartValues, quiet_option
 
 EXAMPLES = """
@@ -49,7 +50,8 @@ EXAMPLES = """
 
   cgrad fit @samples/linear.cg samples/linear.csv --target y
   cgrad fit @samples/logistic.cg samples/logistic.csv --target y --loss logistic
-  cgrad fit @samples/two_layer.cg samples/two_layer.csv --target y --holdout 0.2
+  cgrad fit @samples/network.cg samples/network.csv --target y --holdout 0.2
+  cgrad fit @samples/linear.cg samples/linear.csv --target y --html fit.html
   cgrad fit "w*x + b" data.parquet --target y w=0 b=0 --method gd --lr 0.1 --json
   cgrad fit "w*x + b" data.csv --target y --batch-rows 64 --epochs 20 --seed 7
   cgrad fit "w*x + b" data.csv --target y --loss "(model - target)^2 + 0.01*w^2"
@@ -181,6 +183,7 @@ def fit_command(
     json_output: JsonSummary = False,
     trace: Trace = None,
     output: Output = None,
+    html: HtmlFile = None,
     quiet: Annotated[bool, quiet_option("No live display on stderr.")] = False,
 ) -> None:
     """Fit a model's parameters to the rows of DATA: gradient descent on the
@@ -190,25 +193,26 @@ def fit_command(
     numbers stop being finite (diverged: exit 1, naming the parameter).
 
     Start values are given as for eval (--NAME VALUE, NAME=VALUE or --var
-    NAME=VALUE); those not given are drawn with --seed. A live display of
-    the loss runs on stderr when it is a terminal; the summary goes to
-    stdout."""
+    NAME=VALUE), else drawn with --seed. A live display of the loss runs
+    on stderr when it is a terminal; the summary goes to stdout."""
     method = choose("--method", method, tuple(METHODS))
     on_error = choose("--on-error", on_error, ON_ERROR)
     target, data = _required(model, target, data)
     trace = _trace_path(trace)
     function, line, options = read_command_line(context, model, variables)
     start = given_numbers(function, line, options)
-    _refuse_replacing_data(data, trace, output)
+    _refuse_replacing_data(data, trace, output, html)
     run = functools.partial(
         fit, function, target=target, start=start, loss=loss, method=method, lr=lr, epochs=epochs,
         batch_rows=batch_rows, tol=tol, seed=seed, holdout=holdout, validation=validation,
         stream=True if stream else None, on_error=on_error,
     )  # fmt: skip
+    seen: list[Step] = []  # the steps the page of --html draws
     with _data_file(data) as source, _trace_writer(trace, _TRACE_LINE) as write_step:
         with _live_display(quiet, epochs) as show:
+            watch = _both(write_step, show)
             try:
-                fitted = run(source, callback=_both(write_step, show))
+                fitted = run(source, callback=_both(watch, seen.append) if html else watch)
             except BadRowError as error:
                 raise FailuresFoundError(error.summary()) from None
             except BaseException as stop:
@@ -216,11 +220,22 @@ def fit_command(
                 if reached is not None:
                     _print_summary(function.graph, reached, json_output)
                 raise
+    _write_files(fitted, output, html, seen, line.expression)
+    _print_summary(function.graph, fitted, json_output)
+    _finish(fitted, on_error)
+
+
+def _write_files(
+    fitted: Fitted, output: Path | None, html: Path | None, seen: list[Step], program: str | None
+) -> None:
+    """-o's parameters and --html's page, each if asked for."""
     if output is not None:
         with atomic_output(output) as sink:
             sink.write(json.dumps(params_json(fitted), ensure_ascii=False) + "\n")
-    _print_summary(function.graph, fitted, json_output)
-    _finish(fitted, on_error)
+    if html is not None:
+        from ..views.fit_page import fit_page
+
+        write_page("--html", html, fit_page(fitted, seen), program)
 
 
 def _required(model: str | None, target: str | None, data: str | None) -> tuple[str, str]:
@@ -236,8 +251,12 @@ def _required(model: str | None, target: str | None, data: str | None) -> tuple[
     return target, data
 
 
-def _refuse_replacing_data(data: str, trace: Path | None, output: Path | None) -> None:
-    """-o and --trace checked before the fit: neither the data nor a directory."""
+def _refuse_replacing_data(
+    data: str, trace: Path | None, output: Path | None, html: Path | None
+) -> None:
+    """-o, --trace and --html checked before the fit: neither the data nor
+    a directory (nor stdout for the page)."""
+    check_page_file(html)
     if output is not None and output.is_dir():
         raise UsageError(f"cannot write {output}: it is a directory", type="file_error")
     for path, what in ((trace, "--trace"), (output, "-o")):

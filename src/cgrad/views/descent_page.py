@@ -31,7 +31,7 @@ def descent_page(function: Function, minimum: Minimum, steps: Sequence[Step]) ->
     """The page of a run that ended at ``minimum``, whose finite ``steps``
     (step 0 the start) were watched through ``minimize``'s callback."""
     steps = [step for step in steps if math.isfinite(step.loss)]
-    drawn = _thinned(steps)
+    drawn = thinned(steps)
     names = tuple(minimum.gradient)
     body = [
         "<header>\n<h1>cgrad minimize</h1>\n"
@@ -41,7 +41,7 @@ def descent_page(function: Function, minimum: Minimum, steps: Sequence[Step]) ->
         f"loss {format_short(minimum.value)} at "
         + escape(", ".join(f"{n} = {format_short(v)}" for n, v in minimum.point.items()))
         + "</p>\n",
-        _loss_plot(drawn),
+        loss_plot(drawn),
     ]
     data: dict = {
         "names": list(names),
@@ -56,7 +56,8 @@ def descent_page(function: Function, minimum: Minimum, steps: Sequence[Step]) ->
     return html_page(function.source, body, data, script=None)
 
 
-def _thinned(steps: list[Step]) -> list[Step]:
+def thinned(steps: list[Step]) -> list[Step]:
+    """At most :data:`DRAWN_STEPS` of ``steps``: every k-th, and the last."""
     if len(steps) <= DRAWN_STEPS:
         return steps
     every = math.ceil(len(steps) / DRAWN_STEPS)
@@ -64,7 +65,7 @@ def _thinned(steps: list[Step]) -> list[Step]:
     return kept if kept[-1] is steps[-1] else [*kept, steps[-1]]
 
 
-def _loss_plot(steps: list[Step]) -> str:
+def loss_plot(steps: list[Step]) -> str:
     """The loss by step; on a log scale when every loss is positive and
     they span more than two decades."""
     losses = np.array([step.loss for step in steps], dtype=float)
