@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import cgrad
+from cgrad.batch import columnar
 from cgrad.fitting import fit
 from cgrad.fitting.losses import objective
 
@@ -195,7 +196,11 @@ def test_seeded_mini_batches_are_reproducible_and_the_seed_matters():
     assert runs[0].steps == 3 * -(-400 // 32)
 
 
-def test_a_streamed_file_gives_the_full_batch_fit_in_memory(tmp_path):
+@pytest.mark.parametrize("block_bytes", [1 << 20, 1 << 14])
+def test_a_streamed_file_gives_the_full_batch_fit_in_memory(tmp_path, monkeypatch, block_bytes):
+    # Read in blocks smaller than the data, a full-batch step still sums them all.
+    monkeypatch.setattr(columnar, "MIN_BLOCK", block_bytes)
+    monkeypatch.setattr(columnar, "BYTES_PER_ROW", 0)
     data = linear_data(3000)
     path = tmp_path / "rows.csv"
     write_csv(path, data)
@@ -207,6 +212,7 @@ def test_a_streamed_file_gives_the_full_batch_fit_in_memory(tmp_path):
     for name, value in in_memory.params.items():
         assert streamed.params[name] == pytest.approx(value, rel=1e-12)
     assert streamed.validation_loss == pytest.approx(in_memory.validation_loss, rel=1e-12)
+    assert streamed.steps == in_memory.steps == 40
 
 
 def test_files_of_every_kind_give_the_same_fit(tmp_path):

@@ -136,9 +136,10 @@ class Run:
             self._epoch_done(epoch, total / max(rows, 1))
         return "epochs", None
 
-    def _step(self, batch: Columns, epoch: int, epochs: int) -> FitStep:
-        """The mean loss and gradient of one batch at the current point."""
-        found = measure(self.joined, self.params, self.position, [batch])
+    def _step(self, batch: Iterable[Columns], epoch: int, epochs: int) -> FitStep:
+        """The mean loss and gradient of one batch (its chunks) at the
+        current point."""
+        found = measure(self.joined, self.params, self.position, batch)
         loss, gradient = found.mean()
         values = gradient.tolist()
         return FitStep(

@@ -4,7 +4,7 @@ on every pass (:class:`Rows`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -107,31 +107,30 @@ class Rows:
             if validation is not None:
                 self.validation_rows += _length(validation)
 
-    def training(self, shuffle: np.random.Generator) -> Iterator[Columns]:
-        """The batches of one epoch: the whole training set (or, streamed,
-        its chunks, which :class:`~cgrad.fitting.training` sums into one
-        step), or mini-batches of ``batch_rows`` (in memory: shuffled)."""
+    def training(self, shuffle: np.random.Generator) -> Iterator[Iterable[Columns]]:
+        """The batches of one epoch, each as the chunks of rows its one step
+        sums over: the whole training set (streamed: every chunk of one
+        pass, read as the step reads them), or mini-batches of
+        ``batch_rows`` (in memory: shuffled)."""
         if self.train is not None:
             if self.batch_rows is None:
-                yield self.train
+                yield [self.train]
                 return
             order = shuffle.permutation(self.rows)
             for start in range(0, self.rows, self.batch_rows):
                 picked = order[start : start + self.batch_rows]
-                yield {name: column[picked] for name, column in self.train.items()}
+                yield [{name: column[picked] for name, column in self.train.items()}]
             return
-        yield from self._streamed_batches()
+        if self.batch_rows is None:
+            yield self.full()
+            return
+        yield from ([batch] for batch in self._streamed_batches(self.batch_rows))
 
-    def _streamed_batches(self) -> Iterator[Columns]:
-        """A streamed pass cut into batches of exactly ``batch_rows`` rows
-        (the last may be shorter), in file order; without ``batch_rows``,
-        the pass's chunks."""
-        size = self.batch_rows
+    def _streamed_batches(self, size: int) -> Iterator[Columns]:
+        """A streamed pass cut into batches of exactly ``size`` rows (the
+        last may be shorter), in file order."""
         pending: Columns | None = None
         for training, _ in self._passes(BadRows()):
-            if size is None:
-                yield training
-                continue
             joined = training if pending is None else _joined([pending, training], self.names)
             count, start = _length(joined), 0
             while count - start >= size:
