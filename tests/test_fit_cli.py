@@ -288,3 +288,30 @@ def test_the_html_page_needs_a_file(cli, rows):
     assert result.stderr == (
         "cgrad: error: --html needs a file: stdout has the report\nhint: write --html page.html\n"
     )
+
+
+def test_a_run_that_diverges_keeps_the_parameters_file_of_a_good_one(cli, rows, tmp_path):
+    path, _ = rows
+    params = tmp_path / "params.json"
+    good = cli("fit", "w*x + b", str(path), "--target", "y", "-o", str(params), "--json")
+    assert good.exit_code == 0, good.stderr
+    kept = params.read_bytes()
+    assert json.loads(kept) == json.loads(good.stdout)["params"]
+    bad = cli("fit", "w*x + b", str(path), "--target", "y", "--method", "gd", "--lr", "100",
+              "-o", str(params), "--json")  # fmt: skip
+    assert bad.exit_code == 1
+    assert json.loads(bad.stdout)["stopped"] == "diverged"  # the summary still comes
+    assert "; -o was not written\n" in bad.stderr
+    assert params.read_bytes() == kept
+
+
+@pytest.mark.parametrize("option", ["-o", "--trace", "--html"])
+def test_a_file_in_no_folder_is_refused_before_the_fit(cli, rows, tmp_path, option):
+    path, _ = rows
+    target = tmp_path / "no-such-folder" / "out"
+    result = cli("fit", "w*x + b", str(path), "--target", "y", option, str(target))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"cgrad: error: cannot write {target} ({option}): there is no folder {target.parent}\n"
+    )

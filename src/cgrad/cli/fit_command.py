@@ -220,16 +220,18 @@ def fit_command(
                 if reached is not None:
                     _print_summary(function.graph, reached, json_output)
                 raise
-    _write_files(fitted, output, html, seen, line.expression)
+    # The summary first: a file that cannot be written loses nothing else.
     _print_summary(function.graph, fitted, json_output)
-    _finish(fitted, on_error)
+    _write_files(fitted, output, html, seen, line.expression)
+    _finish(fitted, on_error, output is not None)
 
 
 def _write_files(
     fitted: Fitted, output: Path | None, html: Path | None, seen: list[Step], program: str | None
 ) -> None:
-    """-o's parameters and --html's page, each if asked for."""
-    if output is not None:
+    """-o's parameters (not those of a run that diverged: a file of good
+    ones stays) and --html's page, each if asked for."""
+    if output is not None and fitted.stopped != "diverged":
         with atomic_output(output) as sink:
             sink.write(json.dumps(params_json(fitted), ensure_ascii=False) + "\n")
     if html is not None:
@@ -257,6 +259,12 @@ def _refuse_replacing_data(
     """-o, --trace and --html checked before the fit: neither the data nor
     a directory (nor stdout for the page)."""
     check_page_file(html)
+    for path, option in ((output, "-o"), (trace, "--trace"), (html, "--html")):
+        if path is not None and not path.parent.is_dir():
+            raise UsageError(
+                f"cannot write {path} ({option}): there is no folder {path.parent}",
+                type="file_error",
+            )
     if output is not None and output.is_dir():
         raise UsageError(f"cannot write {output}: it is a directory", type="file_error")
     for path, what in ((trace, "--trace"), (output, "-o")):
@@ -264,12 +272,13 @@ def _refuse_replacing_data(
             refuse_replacing_input(what, path, data, "the data", "write to another file")
 
 
-def _finish(fitted: Fitted, on_error: str) -> None:
+def _finish(fitted: Fitted, on_error: str, output_asked: bool) -> None:
     """Exit 1, after saying why, when the run diverged or rows were bad."""
     if fitted.stopped == "diverged":
+        kept = "; -o was not written" if output_asked else ""
         raise FailuresFoundError(
-            f"{fitted.reason}\nhint: the summary shows the last finite point; try a smaller "
-            f"--lr than {format_number(fitted.lr)}"
+            f"{fitted.reason}{kept}\nhint: the summary shows the last finite point; try a "
+            f"smaller --lr than {format_number(fitted.lr)}"
         )
     bad = fitted.bad_rows
     if bad.count:
