@@ -315,3 +315,14 @@ def test_a_file_in_no_folder_is_refused_before_the_fit(cli, rows, tmp_path, opti
     assert result.stderr == (
         f"cgrad: error: cannot write {target} ({option}): there is no folder {target.parent}\n"
     )
+
+
+def test_validation_data_without_the_columns_is_refused_with_them_named(cli, rows, tmp_path):
+    path, _ = rows
+    validation = tmp_path / "validation.csv"
+    validation.write_text("a,y\n1,2\n")
+    result = cli("fit", "w*x + b", str(path), "--target", "y", "--validation", str(validation))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "cgrad: error: the validation data has no column 'x'\nhint: its columns are a, y\n"
+    )

@@ -91,12 +91,13 @@ def fit(
             hint=f"the parameters are {', '.join(params) or '(none)'}",
         )
     first = _start(params, start, seed)
+    checked = None if validation is None else _validation(Source(validation), [*columns, target])
     rows = Rows(
         source,
         columns,
         target,
         holdout=holdout,
-        validation=None if validation is None else Source(validation),
+        validation=checked,
         seed=seed,
         stream=stream,
         batch_rows=batch_rows,
@@ -139,6 +140,19 @@ def _settings(
     if on_error not in ON_ERROR:
         raise UsageError(f"on_error must be {', '.join(ON_ERROR)}, not {on_error!r}")
     return METHODS[method], float(lr)
+
+
+def _validation(source: Source, needed: Sequence[str]) -> Source:
+    """The validation data, once it is known to have the columns the
+    training data gives the model and the loss."""
+    missing = [name for name in needed if name not in source.header]
+    if missing:
+        raise UsageError(
+            f"the validation data has no column {', '.join(map(repr, missing))}",
+            hint=f"its columns are {', '.join(source.header) or '(none)'}",
+            type="input_error",
+        )
+    return source
 
 
 def _whole(value: object, least: int) -> bool:
