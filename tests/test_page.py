@@ -461,3 +461,18 @@ def test_many_warnings_are_folded_and_the_edge_labels_explained():
         warnings[-1] == f"… and {len(result.warnings) - 5:,} more warnings (cgrad eval lists them)"
     )
     assert '<p id="legend">On each edge' in page
+
+
+def test_a_long_run_keeps_a_bounded_number_of_steps_for_its_page():
+    from cgrad.descent import Step
+    from cgrad.views.descent_page import DRAWN_STEPS, KeptSteps
+
+    kept = KeptSteps()
+    for number in range(100_001):
+        kept.add(Step(step=number, loss=1.0 / (number + 1), point={}, gradient={}, gradient_norm=0))
+    steps = [step.step for step in kept.steps()]
+    assert len(steps) <= 2 * DRAWN_STEPS + 1
+    assert steps[0] == 0 and steps[-1] == 100_000
+    assert steps == sorted(set(steps))
+    # Evenly spread: the gaps are all one power of two (the last may be shorter).
+    assert len({b - a for a, b in zip(steps[:-2], steps[1:-1], strict=True)}) == 1

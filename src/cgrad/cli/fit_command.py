@@ -25,6 +25,7 @@ from ..fitting.losses import LOSSES
 from ..fitting.results import Fitted
 from ..fitting.training import DEFAULT_EPOCHS, fit
 from ..numerals import format_number
+from ..views.descent_page import KeptSteps
 from ..views.fit_report import fit_json, fit_report, fit_step_json, params_json
 from ..views.terminal_tables import program_heading
 from .application import command
@@ -207,12 +208,12 @@ def fit_command(
         batch_rows=batch_rows, tol=tol, seed=seed, holdout=holdout, validation=validation,
         stream=True if stream else None, on_error=on_error,
     )  # fmt: skip
-    seen: list[Step] = []  # the steps the page of --html draws
+    seen = KeptSteps()  # the steps the page of --html draws
     with _data_file(data) as source, _trace_writer(trace, _TRACE_LINE) as write_step:
         with _live_display(quiet, epochs) as show:
             watch = _both(write_step, show)
             try:
-                fitted = run(source, callback=_both(watch, seen.append) if html else watch)
+                fitted = run(source, callback=_both(watch, seen.add) if html else watch)
             except BadRowError as error:
                 raise FailuresFoundError(error.summary()) from None
             except BaseException as stop:
@@ -227,7 +228,7 @@ def fit_command(
 
 
 def _write_files(
-    fitted: Fitted, output: Path | None, html: Path | None, seen: list[Step], program: str | None
+    fitted: Fitted, output: Path | None, html: Path | None, seen: KeptSteps, program: str | None
 ) -> None:
     """-o's parameters (not those of a run that diverged: a file of good
     ones stays) and --html's page, each if asked for."""
@@ -237,7 +238,7 @@ def _write_files(
     if html is not None:
         from ..views.fit_page import fit_page
 
-        write_page("--html", html, fit_page(fitted, seen), program)
+        write_page("--html", html, fit_page(fitted, seen.steps()), program)
 
 
 def _required(model: str | None, target: str | None, data: str | None) -> tuple[str, str]:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional, TextIO
+from typing import TYPE_CHECKING, Annotated, Optional, TextIO
 
 import typer
 from rich.console import Console
@@ -49,6 +49,9 @@ EXAMPLES = """
 # The live display is redrawn at most this often: a step of a small
 # expression is far quicker than drawing the display once.
 REFRESH_SECONDS = 0.1
+
+if TYPE_CHECKING:
+    from ..views.descent_page import KeptSteps
 
 
 def _defaults_text(field: str) -> str:
@@ -130,7 +133,7 @@ def minimize_command(
     limit = DEFAULTS[method].steps if steps is None else steps
     seen = _page_steps(html)
     with _trace_writer(trace) as write_step, _live_display(quiet, limit) as show:
-        watch = _both(write_step, show if seen is None else _both(show, seen.append))
+        watch = _both(write_step, show if seen is None else _both(show, seen.add))
         try:
             minimum = minimize(
                 function,
@@ -161,19 +164,21 @@ def minimize_command(
         )
 
 
-def _page_steps(html: Path | None) -> list[Step] | None:
+def _page_steps(html: Path | None) -> KeptSteps | None:
     """Where the steps the page of ``--html`` draws are kept, if one is asked for."""
     if html is None:
         return None
     check_page_file(html)
-    return []
+    from ..views.descent_page import KeptSteps
+
+    return KeptSteps()
 
 
 def _write_descent_page(
     html: Path | None,
     function: Function,
     minimum: Minimum,
-    seen: list[Step] | None,
+    seen: KeptSteps | None,
     program: str | None,
 ) -> None:
     """The page of ``--html``, if asked for, of the steps ``seen``."""
@@ -182,7 +187,7 @@ def _write_descent_page(
     from ..views.descent_page import descent_page
     from .page_output import write_page
 
-    write_page("--html", html, descent_page(function, minimum, seen), program)
+    write_page("--html", html, descent_page(function, minimum, seen.steps()), program)
 
 
 def _both(first: Callable[[Step], None], then: Callable[[Step], None]) -> Callable[[Step], None]:

@@ -56,6 +56,31 @@ def descent_page(function: Function, minimum: Minimum, steps: Sequence[Step]) ->
     return html_page(function.source, body, data, script=None)
 
 
+class KeptSteps:
+    """The steps a page will draw, kept as a run makes them: past twice
+    :data:`DRAWN_STEPS`, every other one is let go (the latest is always
+    kept), so that a run of millions of steps holds a few thousand."""
+
+    def __init__(self) -> None:
+        self.kept: list[Step] = []
+        self.every = 1
+        self.seen = 0
+        self.latest: Step | None = None
+
+    def add(self, step: Step) -> None:
+        if self.seen % self.every == 0:
+            self.kept.append(step)
+            if len(self.kept) > 2 * DRAWN_STEPS:
+                self.kept, self.every = self.kept[::2], self.every * 2
+        self.seen += 1
+        self.latest = step
+
+    def steps(self) -> list[Step]:
+        if self.latest is None or (self.kept and self.kept[-1] is self.latest):
+            return list(self.kept)
+        return [*self.kept, self.latest]
+
+
 def thinned(steps: list[Step]) -> list[Step]:
     """At most :data:`DRAWN_STEPS` of ``steps``: every k-th, and the last."""
     if len(steps) <= DRAWN_STEPS:

@@ -42,7 +42,7 @@ def fit_report(fitted: Fitted, heading: str) -> Group:
     lines += [
         Text(f"gradient norm {format_short(fitted.gradient_norm, 3)}"),
         Text(
-            f"steps {fitted.steps:,} in {fitted.epochs:,} epochs ({fitted.method}, "
+            f"steps {fitted.steps:,} in {_counted(fitted.epochs, 'epoch')} ({fitted.method}, "
             f"lr {format_number(fitted.lr)}, {_batches_text(fitted)})"
         ),
         Text(f"stopped: {fitted.reason}"),
@@ -55,12 +55,16 @@ def fit_report(fitted: Fitted, heading: str) -> Group:
 
 
 def _rows_text(fitted: Fitted) -> str:
-    text = f"{fitted.rows:,} training rows"
+    text = _counted(fitted.rows, "training row")
     if fitted.validation_rows:
-        text += f", {fitted.validation_rows:,} validation rows"
+        text += f", {_counted(fitted.validation_rows, 'validation row')}"
     if fitted.bad_rows.count:
-        text += f" ({fitted.bad_rows.count:,} bad rows left out)"
+        text += f" ({_counted(fitted.bad_rows.count, 'bad row')} left out)"
     return text + (" (streamed)" if fitted.streamed else "")
+
+
+def _counted(count: int, what: str) -> str:
+    return f"{count:,} {what}{'' if count == 1 else 's'}"
 
 
 def _batches_text(fitted: Fitted) -> str:
