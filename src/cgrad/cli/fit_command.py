@@ -221,8 +221,7 @@ def fit_command(
                 if reached is not None:
                     _print_summary(function.graph, reached, json_output)
                 raise
-    # The summary first: a file that cannot be written loses nothing else.
-    _print_summary(function.graph, fitted, json_output)
+    _print_summary(function.graph, fitted, json_output)  # first: a file may fail
     _write_files(fitted, output, html, seen, line.expression)
     _finish(fitted, on_error, output is not None)
 

@@ -93,16 +93,9 @@ def fit(
     first = _start(params, start, seed)
     checked = None if validation is None else _validation(Source(validation), [*columns, target])
     rows = Rows(
-        source,
-        columns,
-        target,
-        holdout=holdout,
-        validation=checked,
-        seed=seed,
-        stream=stream,
-        batch_rows=batch_rows,
-        on_error=on_error,
-    )
+        source, columns, target, holdout=holdout, validation=checked, seed=seed, stream=stream,
+        batch_rows=batch_rows, on_error=on_error,
+    )  # fmt: skip
     run = Run(model, joined, params, rows, first, loss, target, method, lr, seed)
     return run.go(rule(lr), epochs, tol, callback)
 
