@@ -37,10 +37,10 @@ from .minimize_command import (
     LearningRate,
     MethodOption,
     Tolerance,
-    _both,
-    _live_display,
-    _trace_path,
-    _trace_writer,
+    both_callbacks,
+    live_display,
+    trace_path,
+    trace_writer,
 )
 from .output import stdout_console, write_json
 from .page_output import HtmlFile, check_page_file, write_page
@@ -199,7 +199,7 @@ def fit_command(
     method = choose("--method", method, tuple(METHODS))
     on_error = choose("--on-error", on_error, ON_ERROR)
     target, data = _required(model, target, data)
-    trace = _trace_path(trace)
+    trace = trace_path(trace)
     function, line, options = read_command_line(context, model, variables)
     start = given_numbers(function, line, options)
     _refuse_replacing_data(data, trace, output, html)
@@ -209,11 +209,11 @@ def fit_command(
         stream=True if stream else None, on_error=on_error,
     )  # fmt: skip
     seen = KeptSteps()  # the steps the page of --html draws
-    with _data_file(data) as source, _trace_writer(trace, _TRACE_LINE) as write_step:
-        with _live_display(quiet, epochs) as show:
-            watch = _both(write_step, show)
+    with _data_file(data) as source, trace_writer(trace, _TRACE_LINE) as write_step:
+        with live_display(quiet, epochs) as show:
+            watch = both_callbacks(write_step, show)
             try:
-                fitted = run(source, callback=_both(watch, seen.add) if html else watch)
+                fitted = run(source, callback=both_callbacks(watch, seen.add) if html else watch)
             except BadRowError as error:
                 raise FailuresFoundError(error.summary()) from None
             except BaseException as stop:

@@ -126,14 +126,14 @@ def minimize_command(
     a terminal; the summary goes to stdout.
     """
     method = choose("--method", method, tuple(METHODS))
-    trace = _trace_path(trace)
+    trace = trace_path(trace)
     function, line, options = read_command_line(context, expression, variables)
     _refuse_tracing_into_the_program(trace, line.expression)
     start = input_values(function, line, options)
     limit = DEFAULTS[method].steps if steps is None else steps
     seen = _page_steps(html)
-    with _trace_writer(trace) as write_step, _live_display(quiet, limit) as show:
-        watch = _both(write_step, show if seen is None else _both(show, seen.add))
+    with trace_writer(trace) as write_step, live_display(quiet, limit) as show:
+        watch = both_callbacks(write_step, show if seen is None else both_callbacks(show, seen.add))
         try:
             minimum = minimize(
                 function,
@@ -190,7 +190,9 @@ def _write_descent_page(
     write_page("--html", html, descent_page(function, minimum, seen.steps()), program)
 
 
-def _both(first: Callable[[Step], None], then: Callable[[Step], None]) -> Callable[[Step], None]:
+def both_callbacks(
+    first: Callable[[Step], None], then: Callable[[Step], None]
+) -> Callable[[Step], None]:
     """A callback that calls ``first``, then ``then``."""
 
     def both(step: Step) -> None:
@@ -211,7 +213,7 @@ def _print_summary(function: Function, minimum: Minimum, json_output: bool) -> N
 # The trace
 
 
-def _trace_path(path: Path | None) -> Path | None:
+def trace_path(path: Path | None) -> Path | None:
     if path is None:
         return None
     if str(path) == "-":
@@ -237,7 +239,7 @@ def _refuse_tracing_into_the_program(trace: Path | None, program: str | None) ->
 
 
 @contextmanager
-def _trace_writer(
+def trace_writer(
     path: Path | None, line: Callable[[Step], dict] = step_json
 ) -> Iterator[Callable[[Step], None]]:
     """A function that writes a step to the trace, or does nothing.
@@ -278,7 +280,7 @@ def _trace_writer(
 
 
 @contextmanager
-def _live_display(quiet: bool, limit: int) -> Iterator[Callable[[Step], None]]:
+def live_display(quiet: bool, limit: int) -> Iterator[Callable[[Step], None]]:
     """A function that shows each step on stderr, redrawn a few times a
     second, for a person watching; or one that does nothing."""
     if quiet or not environment().stderr_is_terminal:
