@@ -214,6 +214,7 @@ def _print_summary(function: Function, minimum: Minimum, json_output: bool) -> N
 
 
 def trace_path(path: Path | None) -> Path | None:
+    """--trace's file, once known not to be stdout (which has the summary)."""
     if path is None:
         return None
     if str(path) == "-":
