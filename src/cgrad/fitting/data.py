@@ -158,9 +158,11 @@ def _good(
     return {name: column[finite] for name, column in picked.items()}
 
 
-def _open(path: Path, chunk_rows: int) -> Any:
+def _open(path: Path, chunk_rows: int, columnar: bool = True) -> Any:
     """The batch reader for the file: format and compression judged from
-    its name and first bytes as ``cgrad batch`` judges them."""
+    its name and first bytes as ``cgrad batch`` judges them; Arrow's for
+    text too when ``columnar`` (else the record reader, whose records can
+    be read one by one)."""
     try:
         stream = open(path, "rb")  # noqa: SIM115 - closed by the caller
     except OSError as error:
@@ -180,13 +182,17 @@ def _open(path: Path, chunk_rows: int) -> Any:
         from ..batch.columnar import DelimitedColumns
 
         return stream, DelimitedColumns(plain, Format(form))
+    if form == "ndjson" and columnar:
+        from ..batch.json_columns import NdjsonColumns
+
+        return stream, NdjsonColumns(plain)
     return stream, Records(plain, Format(form))
 
 
 def _file_header(path: Path) -> list[str]:
     """The file's columns: its header, or the fields of its first good
     record (NDJSON and JSON)."""
-    stream, reader = _open(path, CHUNK_ROWS)
+    stream, reader = _open(path, CHUNK_ROWS, columnar=False)
     with stream:
         if reader.header is not None:
             return list(reader.header)
