@@ -151,6 +151,8 @@ def test_bad_rows_follow_on_error(cli, rows, tmp_path):
     )
     assert skipped.exit_code == 1
     assert json.loads(skipped.stdout)["rows"] == 300
+    assert json.loads(skipped.stdout)["bad_rows"] == {"count": 2, "first": []}
+    assert skipped.stderr == "cgrad: error: 2 bad rows left out\n"
     failed = cli("fit", "w*x + b", str(bad), "--target", "y", "--on-error", "fail")
     assert failed.exit_code == 1
     assert failed.stdout == ""

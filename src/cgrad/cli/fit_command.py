@@ -223,7 +223,7 @@ def fit_command(
                 raise
     _print_summary(function.graph, fitted, json_output)  # first: a file may fail
     _write_files(fitted, output, html, seen, line.expression)
-    _finish(fitted, on_error, output is not None)
+    _finish(fitted, output is not None)
 
 
 def _write_files(
@@ -272,7 +272,7 @@ def _refuse_replacing_data(
             refuse_replacing_input(what, path, data, "the data", "write to another file")
 
 
-def _finish(fitted: Fitted, on_error: str, output_asked: bool) -> None:
+def _finish(fitted: Fitted, output_asked: bool) -> None:
     """Exit 1, after saying why, when the run diverged or rows were bad."""
     if fitted.stopped == "diverged":
         kept = "; -o was not written" if output_asked else ""
@@ -282,11 +282,12 @@ def _finish(fitted: Fitted, on_error: str, output_asked: bool) -> None:
         )
     bad = fitted.bad_rows
     if bad.count:
+        counted = f"{bad.count:,} bad row{'s' if bad.count > 1 else ''} left out"
+        if not bad.first:  # --on-error skip: counted, not listed
+            raise FailuresFoundError(counted)
         row, _, message = bad.first[0]
-        left = "left out" if on_error == "skip" else "left out (the summary lists the first)"
         raise FailuresFoundError(
-            f"{bad.count:,} bad row{'s' if bad.count > 1 else ''} {left}; "
-            f"the first, row {row:,}: {message}"
+            f"{counted} (the summary lists the first); the first, row {row:,}: {message}"
         )
 
 

@@ -77,7 +77,8 @@ class BadRows:
                 type=kind,
             )
         self.count += 1
-        if len(self.first) < BAD_ROWS_KEPT:
+        # (skip: counted, not listed)
+        if on_error == "record" and len(self.first) < BAD_ROWS_KEPT:
             self.first.append((row, kind, message))
 
 
