@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import cgrad
+from cgrad.numerals import format_number
 
 SUMMARY_KEYS = [
     "model", "target", "loss", "method", "lr", "batch_rows", "seed", "streamed", "rows",
@@ -327,4 +328,16 @@ def test_validation_data_without_the_columns_is_refused_with_them_named(cli, row
     assert result.exit_code == 2
     assert result.stderr == (
         "cgrad: error: the validation data has no column 'x'\nhint: its columns are a, y\n"
+    )
+
+
+def test_the_logistic_loss_refuses_a_target_that_is_not_a_label(cli, rows):
+    path, data = rows
+    result = cli("fit", "w*x + b", str(path), "--target", "y", "--loss", "logistic")
+    assert result.exit_code == 2
+    low, high = data["y"].min(), data["y"].max()
+    assert result.stderr == (
+        f"cgrad: error: --loss logistic needs a target of 0 and 1 (or probabilities), but y "
+        f"goes from {format_number(low)} to {format_number(high)}\n"
+        "hint: fit a number with --loss squared, or make the target 0 or 1\n"
     )

@@ -96,6 +96,7 @@ def fit(
         source, columns, target, holdout=holdout, validation=checked, seed=seed, stream=stream,
         batch_rows=batch_rows, on_error=on_error,
     )  # fmt: skip
+    _check_labels(rows, loss, target)
     run = Run(model, joined, params, rows, first, loss, target, method, lr, seed)
     return run.go(rule(lr), epochs, tol, callback)
 
@@ -146,6 +147,23 @@ def _validation(source: Source, needed: Sequence[str]) -> Source:
             type="input_error",
         )
     return source
+
+
+def _check_labels(rows: Rows, loss: str, target: str) -> None:
+    """The logistic loss has no lower bound for a target outside [0, 1]
+    (it would run off to minus infinity): refuse such data before fitting."""
+    if loss != "logistic":
+        return
+    low, high = math.inf, -math.inf
+    for chunk in rows.full():
+        if len(chunk[TARGET]):
+            low, high = min(low, float(chunk[TARGET].min())), max(high, float(chunk[TARGET].max()))
+    if low < 0 or high > 1:
+        raise UsageError(
+            f"--loss logistic needs a target of 0 and 1 (or probabilities), but {target} "
+            f"goes from {format_number(low)} to {format_number(high)}",
+            hint="fit a number with --loss squared, or make the target 0 or 1",
+        )
 
 
 def _whole(value: object, least: int) -> bool:
