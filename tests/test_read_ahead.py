@@ -58,7 +58,7 @@ def test_a_stopped_consumer_stops_the_thread_one_chunk_on():
 def test_only_files_on_disk_are_read_ahead(tmp_path):
     # A thread blocked on a pipe would hold its lock when a signal ends the
     # command (test_batch_formats' SIGTERM test shows the abort that follows).
-    from cgrad.cli.batch_io import regular_file
+    from cgrad.batch.inputs import regular_file
 
     path = tmp_path / "in.csv"
     path.write_bytes(b"x\n1\n")

@@ -26,20 +26,13 @@ from ..batch.bindings import Bindings
 from ..batch.blocks import ColumnBlock, Outcome
 from ..batch.compression import buffered
 from ..batch.expression_block import Chunk, ExpressionBlock
+from ..batch.inputs import evaluated, regular_file
 from ..batch.per_row import WarningCounts
 from ..batch.rows import EXPRESSION_FIELD
 from ..batch.writers import Layout
 from ..errors import UsageError
 from ..function import Function
-from .batch_io import (
-    Writer,
-    evaluated,
-    open_output,
-    open_records,
-    open_writer,
-    output_kind,
-    regular_file,
-)
+from .batch_io import Writer, open_output, open_records, open_writer, output_kind
 from .environment import environment, open_stdin
 from .exits import FailuresFoundError
 from .files import open_binary

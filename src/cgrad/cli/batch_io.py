@@ -1,36 +1,31 @@
-"""The input and output of ``cgrad batch``: the format and compression of
-each judged from names and bytes, the reader that suits the input (Arrow's
-for CSV/TSV with one expression and for Parquet and Arrow files, the record
-reader otherwise), and the writer and sink that suit the output."""
+"""The input and output of ``cgrad batch``: the reader of
+:mod:`cgrad.batch.inputs` with pyarrow loaded for the command line, and
+the format and compression of the output judged from its name, and the
+writer and sink that suit it."""
 
 from __future__ import annotations
 
 import io
-import os
-import stat
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO, Protocol, cast
 
-from ..batch.bindings import Bindings
-from ..batch.blocks import CHUNK_ROWS, evaluate_blocks
-from ..batch.compression import compressing, decompressed
+from ..batch import inputs
+from ..batch.compression import compressing
 from ..batch.expression_block import Chunk
 from ..batch.formats import (
     BINARY_FORMATS,
     COMPRESSIONS,
     FORMATS,
     Kind,
-    check_compression,
-    check_format,
     kind_from_name,
     known_names,
     parse_kind,
 )
-from ..batch.rows import Format, Records
+from ..batch.rows import Records
 from ..batch.writers import WRITERS, Layout, OutputFormat
 from ..errors import UsageError
 from ..function import Function
@@ -44,44 +39,6 @@ if TYPE_CHECKING:
     from ..batch.columnar import BlockReader
 
 
-class Writer(Protocol):
-    """What every writer of :data:`cgrad.batch.writers.WRITERS` does."""
-
-    def write(self, outcomes: Chunk) -> None: ...
-
-    def close(self) -> None: ...
-
-
-def input_kind(source: str | None, stream: BinaryIO, given: str | None) -> Kind:
-    """The input's format and compression: from --input-format, else the
-    name, else the bytes; the bytes must not contradict the name. The
-    format may still be "" here: it is judged once decompressed."""
-    named = parse_kind("--input-format", given) if given is not None else None
-    path = None if source in (None, "-") else source
-    by_name = kind_from_name(path) if path is not None else None
-    compression = named.compression if named is not None else None
-    if compression is None and path is not None:
-        compression = COMPRESSIONS.get(Path(path).suffix.lower())
-    where = path or "standard input"
-    # _input made it a buffered reader, which has peek().
-    head = cast(io.BufferedReader, stream).peek(16)[:16]
-    compression = check_compression(where, compression, head)
-    form = named.format if named is not None else by_name.format if by_name else ""
-    return Kind(form, compression)
-
-
-def regular_file(stream: BinaryIO) -> bool:
-    """Whether ``stream`` reads a file on disk. Only such input is read
-    ahead in a thread (a thread blocked on a pipe that has nothing more to
-    say would hold the pipe's lock when a signal ends the command, and the
-    interpreter, unable to close it, aborts), and read in full blocks (a
-    pipe is answered as its records come)."""
-    try:
-        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        return False
-
-
 def open_records(
     source: str | None,
     stream: BinaryIO,
@@ -90,61 +47,19 @@ def open_records(
     chunk_rows: int,
     hessian: bool = False,
 ) -> Records | BlockReader | ArrowRecords:
-    """The reader for the input: Arrow's for Parquet and Arrow files, and
-    for CSV/TSV/NDJSON with one expression in chunks of the default size or more;
-    the record reader otherwise (smaller chunks ask for prompt answers to a
-    slow stream, which Arrow's blocks of a megabyte would hold back; the
-    second derivatives of --hessian are worked out record by record)."""
-    kind = input_kind(source, stream, given)
-    plain = decompressed(stream, kind.compression)
-    where = "standard input" if source in (None, "-") else f"{source}"
-    form = check_format(where, kind.format or None, plain.peek(4096)[:4096])
-    columnar = chunk_rows >= CHUNK_ROWS and not hessian
-    if form in BINARY_FORMATS or (columnar and form in ("csv", "tsv", "ndjson")):
-        load_arrow_without_pandas()
-    if form in BINARY_FORMATS:
-        from ..batch.arrow_files import ArrowRecords
-
-        return ArrowRecords(plain, form, chunk_rows)
-    reader: BlockReader | None = None
-    if form in ("csv", "tsv") and columnar and function is not None:
-        from ..batch.columnar import DelimitedColumns
-
-        reader = DelimitedColumns(plain, Format(form))
-    elif form == "ndjson" and columnar:
-        from ..batch.json_columns import NdjsonColumns
-
-        reader = NdjsonColumns(plain)
-    if reader is None:
-        return Records(plain, Format(form))
-    reader.prompt = not regular_file(stream)
-    return reader
+    """:func:`cgrad.batch.inputs.open_records`, pyarrow loaded (when it is
+    used) without pandas: the command never gives it a pandas object."""
+    return inputs.open_records(
+        source, stream, given, function, chunk_rows, hessian, load_arrow_without_pandas
+    )
 
 
-def evaluated(
-    records: Records | BlockReader | ArrowRecords,
-    function: Function | None,
-    wrt: list[str] | None,
-    chunk_rows: int,
-    bindings: Bindings | None = None,
-    hessian: bool = False,
-    ahead: bool = False,
-) -> Iterable[Chunk]:
-    """The outcomes of the records, chunk by chunk, by the reader's own
-    engine (see :func:`~cgrad.batch.blocks.evaluate_blocks` for the rest)."""
-    bindings = bindings or Bindings()
-    if isinstance(records, Records):
-        return evaluate_blocks(records, function, wrt, chunk_rows, bindings, hessian)
-    from ..batch.columnar import BlockReader  # loaded already if it read the input
-    from ..batch.read_ahead import read_ahead
+class Writer(Protocol):
+    """What every writer of :data:`cgrad.batch.writers.WRITERS` does."""
 
-    if isinstance(records, BlockReader):  # no --hessian
-        chunks = records.outcomes(function, wrt, chunk_rows, bindings)
-    else:
-        chunks = records.outcomes(function, wrt, chunk_rows, bindings, hessian)
-    # Arrow's readers, reading a file (``ahead``): the next block made while
-    # this one is written.
-    return read_ahead(chunks) if ahead else chunks
+    def write(self, outcomes: Chunk) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def output_kind(given: str | None, output: Path | None) -> Kind:

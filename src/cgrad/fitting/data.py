@@ -25,24 +25,16 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from ..batch.bindings import Bindings
-from ..batch.blocks import CHUNK_ROWS, ColumnBlock, Outcome, evaluate_blocks
-from ..batch.compression import decompressed
-from ..batch.formats import (
-    BINARY_FORMATS,
-    COMPRESSIONS,
-    check_compression,
-    check_format,
-    kind_from_name,
-)
+from ..batch.blocks import CHUNK_ROWS, ColumnBlock, Outcome
 from ..batch.frames import frame_column, frame_kind, frame_names
-from ..batch.rows import Format, Records
+from ..batch.inputs import evaluated, open_records
 from ..errors import InputError, UsageError
-from ..function import compile
+from ..function import Function, compile
 from ..numerals import format_number
 
 # A file whose columns take at most this many bytes as float64 is read
@@ -159,41 +151,24 @@ def _good(
     return {name: column[finite] for name, column in picked.items()}
 
 
-def _open(path: Path, chunk_rows: int, columnar: bool = True) -> Any:
-    """The batch reader for the file: format and compression judged from
-    its name and first bytes as ``cgrad batch`` judges them; Arrow's for
-    text too when ``columnar`` (else the record reader, whose records can
-    be read one by one)."""
+def _open(path: Path, chunk_rows: int, function: Function | None = None) -> Any:
+    """The file and its batch reader, chosen as ``cgrad batch`` chooses
+    (:func:`cgrad.batch.inputs.open_records`): Arrow's for ``function`` in
+    chunks of ``chunk_rows``, the record reader (whose records can be read
+    one by one) without one."""
     try:
         stream = open(path, "rb")  # noqa: SIM115 - closed by the caller
     except OSError as error:
         raise UsageError(
             f"cannot read {path}: {error.strerror or error}", type="file_error"
         ) from None
-    named = kind_from_name(path)
-    compression = COMPRESSIONS.get(path.suffix.lower())
-    compression = check_compression(str(path), compression, stream.peek(16)[:16])
-    plain = decompressed(stream, compression)
-    form = check_format(str(path), named.format if named else None, plain.peek(4096)[:4096])
-    if form in BINARY_FORMATS:
-        from ..batch.arrow_files import ArrowRecords
-
-        return stream, ArrowRecords(plain, form, chunk_rows)
-    if form in ("csv", "tsv"):
-        from ..batch.columnar import DelimitedColumns
-
-        return stream, DelimitedColumns(plain, Format(form))
-    if form == "ndjson" and columnar:
-        from ..batch.json_columns import NdjsonColumns
-
-        return stream, NdjsonColumns(plain)
-    return stream, Records(plain, Format(form))
+    return stream, open_records(str(path), stream, None, function, chunk_rows)
 
 
 def _file_header(path: Path) -> list[str]:
     """The file's columns: its header, or the fields of its first good
     record (NDJSON and JSON)."""
-    stream, reader = _open(path, CHUNK_ROWS, columnar=False)
+    stream, reader = _open(path, 1)  # (small chunks: the record reader)
     with stream:
         if reader.header is not None:
             return list(reader.header)
@@ -212,18 +187,14 @@ def _file_chunks(
     reader_function = compile(f"min({', '.join(inputs)})")
     bindings = Bindings(columns=dict(zip(inputs, names, strict=True)))
     chunk_rows = max(rows, CHUNK_ROWS)
-    stream, reader = _open(path, chunk_rows)
+    stream, reader = _open(path, chunk_rows, reader_function)
     with stream:
-        if isinstance(reader, Records):
-            chunks: Any = evaluate_blocks(reader, reader_function, [], chunk_rows, bindings)
-        else:
-            chunks = reader.outcomes(reader_function, [], chunk_rows, bindings)
-        for chunk in chunks:
+        for chunk in evaluated(reader, reader_function, [], chunk_rows, bindings):
             if isinstance(chunk, ColumnBlock):
                 columns = dict(zip(names, chunk.inputs.values(), strict=True))
                 yield _good(columns, names, chunk.first_row, bad, on_error)
-            elif chunk:
-                yield _outcomes(chunk, names, inputs, bad, on_error)
+            elif chunk:  # (records of one expression: never an expression block)
+                yield _outcomes(cast(Sequence[Outcome], chunk), names, inputs, bad, on_error)
 
 
 def _outcomes(
