@@ -341,3 +341,20 @@ def test_the_logistic_loss_refuses_a_target_that_is_not_a_label(cli, rows):
         f"goes from {format_number(low)} to {format_number(high)}\n"
         "hint: fit a number with --loss squared, or make the target 0 or 1\n"
     )
+
+
+def test_a_column_named_like_a_constant_the_model_uses_is_refused(cli, tmp_path):
+    data = tmp_path / "constants.csv"
+    data.write_text("e,x,y\n1,2,3\n2,3,5\n3,1,4\n")
+    result = cli("fit", "w*e + v*x", str(data), "--target", "y")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"cgrad: error: the data has a column e, but e in the model is the constant "
+        f"e = {format_number(math.e)}, not the column\n"
+        "hint: rename the column e in the data and in the model\n"
+    )
+    # With no such column, the constant is a constant as everywhere.
+    other = tmp_path / "plain.csv"
+    other.write_text("x,y\n2,3\n3,5\n1,4\n")
+    fitted = cli("fit", "w*x + e", str(other), "--target", "y", "--epochs", "2", "--json")
+    assert fitted.exit_code == 0, fitted.stderr

@@ -29,10 +29,12 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ..autodiff.graph import CONSTANT
 from ..descent import DEFAULT_TOL, DEFAULTS, METHODS
 from ..errors import InputError, UsageError
 from ..function import Function, compile
 from ..numerals import format_number
+from ..ops import CONSTANTS
 from .data import ON_ERROR, Source
 from .loop import Run
 from .losses import TARGET, objective
@@ -170,6 +172,20 @@ def _whole(value: object, least: int) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool) and int(value) >= least
 
 
+def _refuse_shadowed_columns(model: Function, present: set[str]) -> None:
+    """A column named like a constant the model uses (``e``, ``pi``): the
+    model reads the constant, never the column, which is surely not what
+    its author meant."""
+    graph = model.graph
+    used = {graph.label(i) for i, op in enumerate(graph.columns.ops) if op == CONSTANT}
+    for name in sorted(used & CONSTANTS.keys() & present):
+        raise UsageError(
+            f"the data has a column {name}, but {name} in the model is the constant "
+            f"{name} = {format_number(CONSTANTS[name])}, not the column",
+            hint=f"rename the column {name} in the data and in the model",
+        )
+
+
 def _split(model: Function, header: Sequence[str], target: str) -> tuple[list[str], list[str]]:
     """The model's inputs read from the data, and its parameters (the rest)."""
     present = set(header)
@@ -184,6 +200,7 @@ def _split(model: Function, header: Sequence[str], target: str) -> tuple[list[st
             f"the model reads the target column {target}: it would predict it from itself",
             hint="name the target with --target, and leave it out of the model",
         )
+    _refuse_shadowed_columns(model, present)
     columns = [name for name in model.inputs if name in present]
     params = [name for name in model.inputs if name not in present]
     if not params:
