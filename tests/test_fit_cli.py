@@ -358,3 +358,13 @@ def test_a_column_named_like_a_constant_the_model_uses_is_refused(cli, tmp_path)
     other.write_text("x,y\n2,3\n3,5\n1,4\n")
     fitted = cli("fit", "w*x + e", str(other), "--target", "y", "--epochs", "2", "--json")
     assert fitted.exit_code == 0, fitted.stderr
+
+
+def test_a_start_outside_the_domain_asks_for_other_start_values(cli, rows):
+    path, _ = rows
+    result = cli("fit", "sqrt(p) + w*x", str(path), "--target", "y", "p=-1", "w=1")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("cgrad: error: diverged: at step 0, ")
+    assert result.stderr.endswith(
+        "\nhint: the start is no point to fit from: give other start values (or another --seed)\n"
+    )

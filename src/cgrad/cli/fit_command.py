@@ -276,10 +276,13 @@ def _finish(fitted: Fitted, output_asked: bool) -> None:
     """Exit 1, after saying why, when the run diverged or rows were bad."""
     if fitted.stopped == "diverged":
         kept = "; -o was not written" if output_asked else ""
-        raise FailuresFoundError(
-            f"{fitted.reason}{kept}\nhint: the summary shows the last finite point; try a "
-            f"smaller --lr than {format_number(fitted.lr)}"
+        hint = (
+            "the start is no point to fit from: give other start values (or another --seed)"
+            if fitted.steps == 0
+            else "the summary shows the last finite point; try a smaller --lr than "
+            + format_number(fitted.lr)
         )
+        raise FailuresFoundError(f"{fitted.reason}{kept}\nhint: {hint}")
     bad = fitted.bad_rows
     if bad.count:
         counted = f"{bad.count:,} bad row{'s' if bad.count > 1 else ''} left out"
