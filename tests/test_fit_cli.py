@@ -368,3 +368,13 @@ def test_a_start_outside_the_domain_asks_for_other_start_values(cli, rows):
     assert result.stderr.endswith(
         "\nhint: the start is no point to fit from: give other start values (or another --seed)\n"
     )
+
+
+def test_a_holdout_that_leaves_no_training_rows_says_so(cli, rows):
+    path, _ = rows
+    result = cli("fit", "w*x + b", str(path), "--target", "y", "--holdout", "0.99999")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "cgrad: error: the holdout of 0.99999 left no rows to fit: all 300 went to validation\n"
+        "hint: give a smaller holdout\n"
+    )

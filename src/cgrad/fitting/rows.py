@@ -58,6 +58,12 @@ class Rows:
         if validation is not None:
             self.valid = _read_all(validation, self.read, self.names, self.bad, on_error)
             self.validation_rows = _length(self.valid)
+        if self.rows == 0 and holdout is not None and self.validation_rows:
+            raise UsageError(
+                f"the holdout of {holdout:g} left no rows to fit: all "
+                f"{self.validation_rows:,} went to validation",
+                hint="give a smaller holdout",
+            )
         if self.rows == 0:
             raise UsageError("the data has no rows to fit", type="input_error")
 
