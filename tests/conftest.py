@@ -75,3 +75,42 @@ def small_blocks(monkeypatch):
 
     monkeypatch.setattr(columnar, "MIN_BLOCK", 16)
     monkeypatch.setattr(columnar, "BYTES_PER_ROW", 0)
+
+
+@pytest.fixture
+def same_ndjson(cli):
+    """Run ``cgrad batch`` on NDJSON through Arrow's readers and through the
+    record reader (chunks below the default use it), assert that stdout,
+    stderr and the exit status are the same, and return the first run."""
+
+    def run(data: str | bytes, *arguments: str):
+        arrow_run = cli("batch", "--input-format", "ndjson", *arguments, input=data)
+        record_run = cli(
+            "batch", "--input-format", "ndjson", *arguments, "--chunk-rows", "4095", input=data
+        )
+        assert arrow_run.stdout_bytes == record_run.stdout_bytes
+        assert arrow_run.stderr == record_run.stderr
+        assert arrow_run.exit_code == record_run.exit_code
+        return arrow_run
+
+    return run
+
+
+@pytest.fixture
+def block_answers(monkeypatch):
+    """Watch a reader's ``block`` method: per block, whether Arrow took it
+    (True) or sent it to the record reader (False)."""
+
+    def watch(parser: type) -> list[bool]:
+        answers: list[bool] = []
+        parse = parser.block
+
+        def spy(self, block, rows, wrt):
+            answer = parse(self, block, rows, wrt)
+            answers.append(answer is not None)
+            return answer
+
+        monkeypatch.setattr(parser, "block", spy)
+        return answers
+
+    return watch

@@ -26,29 +26,9 @@ from cgrad.batch import json_columns
 RECORD_PATH = ["--chunk-rows", "4095"]
 
 
-def _same(cli, data: str | bytes, *arguments: str):
-    arrow_run = cli("batch", "--input-format", "ndjson", *arguments, input=data)
-    record_run = cli("batch", "--input-format", "ndjson", *arguments, *RECORD_PATH, input=data)
-    assert arrow_run.stdout_bytes == record_run.stdout_bytes
-    assert arrow_run.stderr == record_run.stderr
-    assert arrow_run.exit_code == record_run.exit_code
-    return arrow_run
-
-
 @pytest.fixture
-def arrow_answers(monkeypatch):
-    """Per block given to Arrow, whether it was taken (True) or sent to
-    the record reader (False)."""
-    answers: list[bool] = []
-    parse = json_columns._JsonParser.block
-
-    def spy(self, block, rows, wrt):
-        answer = parse(self, block, rows, wrt)
-        answers.append(answer is not None)
-        return answer
-
-    monkeypatch.setattr(json_columns._JsonParser, "block", spy)
-    return answers
+def arrow_answers(block_answers):
+    return block_answers(json_columns._JsonParser)
 
 
 FLOATS = st.one_of(
@@ -72,9 +52,9 @@ NUMBER_TEXTS = st.one_of(
 )
 @given(rows=st.lists(st.tuples(NUMBER_TEXTS, NUMBER_TEXTS), min_size=1, max_size=30),
        output=st.sampled_from(["csv", "ndjson", "json"]))  # fmt: skip
-def test_arrow_and_record_paths_write_the_same_bytes(cli, small_blocks, rows, output):
+def test_arrow_and_record_paths_write_the_same_bytes(same_ndjson, cli, small_blocks, rows, output):
     text = "".join(f'{{"x":{x},"y":{y}}}\n' for x, y in rows)
-    _same(cli, text, "-e", "x*y + exp(x/1e300)", "--format", output)
+    same_ndjson(text, "-e", "x*y + exp(x/1e300)", "--format", output)
 
 
 # Inputs with something for the record reader to say (or to read its own
@@ -113,20 +93,24 @@ BAD_INPUTS = {
 @pytest.mark.parametrize("on_error", ["record", "skip", "fail"])
 @pytest.mark.parametrize("output", ["ndjson", "csv"])
 @pytest.mark.parametrize("data", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
-def test_bad_rows_read_as_the_record_reader_reads_them(cli, small_blocks, data, output, on_error):
-    _same(cli, data, "-e", "sqrt(x)*y + log(y)", "--format", output, "--on-error", on_error)
+def test_bad_rows_read_as_the_record_reader_reads_them(
+    same_ndjson, cli, small_blocks, data, output, on_error
+):
+    same_ndjson(data, "-e", "sqrt(x)*y + log(y)", "--format", output, "--on-error", on_error)
 
 
 @pytest.mark.parametrize("data", [b'{"x":1,"y":2}\n{"x":\xff3,"y":4}\n', b'{"\xff":1}\n'])
-def test_invalid_utf8_read_as_the_record_reader_reads_it(cli, small_blocks, data):
-    _same(cli, data, "-e", "x*y")
+def test_invalid_utf8_read_as_the_record_reader_reads_it(same_ndjson, cli, small_blocks, data):
+    same_ndjson(data, "-e", "x*y")
 
 
-def test_a_bad_row_keeps_its_row_number_and_line_past_many_blocks(cli, small_blocks, arrow_answers):
+def test_a_bad_row_keeps_its_row_number_and_line_past_many_blocks(
+    same_ndjson, cli, small_blocks, arrow_answers
+):
     lines = [json.dumps({"x": i, "y": i + 1}) for i in range(1, 200)]
     lines[149] = '{"x":1,"y":"two"}'  # row 150, line 152 (after two blank lines)
     data = "\n\n" + "\n".join(lines) + "\n"
-    result = _same(cli, data, "-e", "x*y", "--format", "ndjson")
+    result = same_ndjson(data, "-e", "x*y", "--format", "ndjson")
     assert result.exit_code == 1
     rows = result.stdout.splitlines()
     assert len(rows) == 199
@@ -140,10 +124,10 @@ def test_a_bad_row_keeps_its_row_number_and_line_past_many_blocks(cli, small_blo
 
 
 def test_a_value_given_on_the_command_line_fills_a_field_no_record_has(
-    cli, small_blocks, arrow_answers
+    same_ndjson, cli, small_blocks, arrow_answers
 ):
     data = "".join(json.dumps({"x": i}) + "\n" for i in range(1, 40))
-    result = _same(cli, data, "-e", "x*w", "w=2", "--format", "csv")
+    result = same_ndjson(data, "-e", "x*w", "w=2", "--format", "csv")
     assert result.stdout.splitlines()[:3] == [
         "row,id,x,w,value,grad_x,grad_w,extra,error,warnings",
         "1,,1.0,2.0,2.0,2.0,1.0,,,",
@@ -158,8 +142,8 @@ def test_the_record_count_is_the_input_count(cli, small_blocks):
     assert len(result.stdout.splitlines()) == 1000
 
 
-def test_a_null_is_not_filled_by_a_value_given_on_the_command_line(cli):
-    result = _same(cli, '{"x":null,"y":1}\n', "-e", "x+y", "x=5")
+def test_a_null_is_not_filled_by_a_value_given_on_the_command_line(same_ndjson, cli):
+    result = same_ndjson('{"x":null,"y":1}\n', "-e", "x+y", "x=5")
     assert result.exit_code == 1
     assert json.loads(result.stdout)["error"] == {
         "type": "invalid_value",
@@ -168,8 +152,8 @@ def test_a_null_is_not_filled_by_a_value_given_on_the_command_line(cli):
 
 
 @pytest.mark.parametrize("arguments", [["-e", "id*y"], ["-e", "x*y", "--column", "x=id"]])
-def test_an_input_read_from_the_id_field_keeps_the_id(cli, arguments):
-    result = _same(cli, '{"id":3,"y":1}\n', *arguments)
+def test_an_input_read_from_the_id_field_keeps_the_id(same_ndjson, cli, arguments):
+    result = same_ndjson('{"id":3,"y":1}\n', *arguments)
     assert json.loads(result.stdout)["id"] == 3
 
 

@@ -18,27 +18,9 @@ from cgrad.batch import json_expressions
 RECORD_PATH = ["--chunk-rows", "4095"]
 
 
-def _same(cli, data: str | bytes, *arguments: str):
-    arrow_run = cli("batch", "--input-format", "ndjson", *arguments, input=data)
-    record_run = cli("batch", "--input-format", "ndjson", *arguments, *RECORD_PATH, input=data)
-    assert arrow_run.stdout_bytes == record_run.stdout_bytes
-    assert arrow_run.stderr == record_run.stderr
-    assert arrow_run.exit_code == record_run.exit_code
-    return arrow_run
-
-
 @pytest.fixture
-def arrow_answers(monkeypatch):
-    answers: list[bool] = []
-    parse = json_expressions.ExpressionParser.block
-
-    def spy(self, block, rows, wrt):
-        answer = parse(self, block, rows, wrt)
-        answers.append(answer is not None)
-        return answer
-
-    monkeypatch.setattr(json_expressions.ExpressionParser, "block", spy)
-    return answers
+def arrow_answers(block_answers):
+    return block_answers(json_expressions.ExpressionParser)
 
 
 EXPRESSIONS = ["x*y", "sin(x) + y^2", "x", "2", "exp(x/1e300)*y", "log(x)", "x+", "y - x*x"]
@@ -62,8 +44,8 @@ def records(draw) -> str:
 )
 @given(lines=st.lists(records(), min_size=1, max_size=25),
        output=st.sampled_from(["csv", "ndjson", "json"]))  # fmt: skip
-def test_arrow_and_record_paths_write_the_same_bytes(cli, small_blocks, lines, output):
-    _same(cli, "".join(lines), "--format", output, "--on-error", "record")
+def test_arrow_and_record_paths_write_the_same_bytes(same_ndjson, cli, small_blocks, lines, output):
+    same_ndjson("".join(lines), "--format", output, "--on-error", "record")
 
 
 def _clean(count: int, start: int = 0) -> list[str]:
@@ -75,11 +57,11 @@ def _clean(count: int, start: int = 0) -> list[str]:
 
 
 def test_clean_blocks_go_through_arrow_and_a_bad_one_keeps_its_row(
-    cli, small_blocks, arrow_answers
+    same_ndjson, cli, small_blocks, arrow_answers
 ):
     lines = _clean(150)
     lines[99] = '{"expr": "x*", "x": 1}'  # row 100
-    result = _same(cli, "\n".join(lines) + "\n")
+    result = same_ndjson("\n".join(lines) + "\n")
     assert result.exit_code == 1
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [row["row"] for row in rows] == list(range(1, 151))
@@ -95,8 +77,10 @@ def test_clean_blocks_go_through_arrow_and_a_bad_one_keeps_its_row(
 
 
 @pytest.mark.parametrize("output", ["csv", "tsv", "parquet"])
-def test_every_output_format_takes_expression_blocks(cli, small_blocks, arrow_answers, output):
-    _same(cli, "\n".join(_clean(60)) + "\n", "--format", output)
+def test_every_output_format_takes_expression_blocks(
+    same_ndjson, cli, small_blocks, arrow_answers, output
+):
+    same_ndjson("\n".join(_clean(60)) + "\n", "--format", output)
     assert arrow_answers and all(arrow_answers)
 
 
@@ -109,16 +93,18 @@ def test_the_table_for_people_takes_expression_blocks(cli, small_blocks, arrow_a
     assert arrow_answers and all(arrow_answers)
 
 
-def test_wrt_and_fixed_values_as_the_record_reader_takes_them(cli, small_blocks, arrow_answers):
+def test_wrt_and_fixed_values_as_the_record_reader_takes_them(
+    same_ndjson, cli, small_blocks, arrow_answers
+):
     lines = [json.dumps({"expr": "x*w + y", "x": i, "y": 1}) for i in range(40)]
     lines += [json.dumps({"expr": "x*w", "x": i, "w": 3}) for i in range(40)]
-    result = _same(cli, "\n".join(lines) + "\n", "w=2", "--wrt", "x")
+    result = same_ndjson("\n".join(lines) + "\n", "w=2", "--wrt", "x")
     first, last = (json.loads(line) for line in result.stdout.splitlines()[:: len(lines) - 1])
     assert first["inputs"] == {"w": 2.0, "x": 0.0, "y": 1.0} and first["gradient"] == {"x": 2.0}
     assert last["inputs"] == {"w": 3.0, "x": 39.0} and last["gradient"] == {"x": 3.0}
     assert all(arrow_answers)
     # --wrt naming an input some expression lacks: its records fail, as before.
-    _same(cli, "\n".join(lines) + "\n", "w=2", "--wrt", "y")
+    same_ndjson("\n".join(lines) + "\n", "w=2", "--wrt", "y")
 
 
 BAD_INPUTS = {
@@ -139,8 +125,10 @@ BAD_INPUTS = {
 
 @pytest.mark.parametrize("on_error", ["record", "skip", "fail"])
 @pytest.mark.parametrize("data", BAD_INPUTS.values(), ids=BAD_INPUTS.keys())
-def test_bad_records_read_as_the_record_reader_reads_them(cli, small_blocks, data, on_error):
-    _same(cli, data, "--on-error", on_error)
+def test_bad_records_read_as_the_record_reader_reads_them(
+    same_ndjson, cli, small_blocks, data, on_error
+):
+    same_ndjson(data, "--on-error", on_error)
 
 
 # What a reviewer attacking the NDJSON readers found, each read as the
@@ -160,8 +148,8 @@ ATTACKS = {
 
 
 @pytest.mark.parametrize(("data", "arguments"), ATTACKS.values(), ids=ATTACKS.keys())
-def test_attacks_read_as_the_record_reader_reads_them(cli, data, arguments):
-    _same(cli, data, *arguments)
+def test_attacks_read_as_the_record_reader_reads_them(same_ndjson, cli, data, arguments):
+    same_ndjson(data, *arguments)
 
 
 def test_a_block_of_many_expressions_of_one_record_each_goes_to_the_record_reader(
