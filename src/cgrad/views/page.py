@@ -37,9 +37,9 @@ PAGE_BYTES_PER_NODE = 2_000
 # The source shown in the page's heading and title, at most: lines, and
 # characters a line.
 HEADING_LINES = 12
+HEADING_CHARS = 120
 # Warnings listed above the drawing; the rest are counted.
 WARNINGS_SHOWN = 5
-HEADING_CHARS = 120
 
 
 def page_limit(graph: Graph) -> int:
