@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -89,6 +90,11 @@ def json_number(value: float) -> float | str:
     """A float for ``json.dumps``, or the string for a non-finite value."""
     value = float(value)
     return value if math.isfinite(value) else _NON_FINITE[repr(value)]
+
+
+def json_numbers(values: Mapping[str, float]) -> dict[str, float | str]:
+    """Each of ``values`` as :func:`json_number` makes it, by name."""
+    return {name: json_number(value) for name, value in values.items()}
 
 
 def parse_number(text: str) -> float | None:

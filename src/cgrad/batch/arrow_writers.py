@@ -20,7 +20,7 @@ from .blocks import ColumnBlock, Outcome
 from .expression_block import Chunk, ExpressionBlock
 from .hessians import hessian_headers, hessian_json
 from .json_text import dumps
-from .writers import Layout, OutputFormat, cell
+from .writers import Layout, OutputFormat, cell, numbers_text
 
 # Rows per Parquet row group (and per Arrow record batch).
 ROW_GROUP_ROWS = 1 << 17
@@ -97,7 +97,7 @@ class _Columns:
             columns.append([o.id if typed else _text(o.id) for o in outcomes])
         if layout.per_record:
             columns.append([o.expression for o in outcomes])
-            columns.append([_numbers(o.inputs) if o.error is None else None for o in outcomes])
+            columns.append([numbers_text(o.inputs) if o.error is None else None for o in outcomes])
         else:
             columns += [[o.inputs.get(name) for o in outcomes] for name in layout.inputs]
         for _, name, _ in self.carried:
@@ -106,7 +106,9 @@ class _Columns:
             columns.append(values if typed else [_text(value) for value in values])
         columns.append([o.value if o.error is None else None for o in outcomes])
         if layout.per_record:
-            columns.append([_numbers(o.gradient) if o.error is None else None for o in outcomes])
+            columns.append(
+                [numbers_text(o.gradient) if o.error is None else None for o in outcomes]
+            )
         else:
             columns += [[o.gradient.get(n) for o in outcomes] for n in layout.gradient_columns]
         if layout.hessian:
@@ -137,12 +139,6 @@ def _pairs(names: Sequence[str]) -> list[tuple[str, str]]:
 
 def _text(value: object) -> str | None:
     return None if value is None else cell(value)
-
-
-def _numbers(numbers: dict[str, float]) -> str:
-    from ..numerals import json_number
-
-    return dumps({name: json_number(value) for name, value in numbers.items()})
 
 
 def _array(values: Any, kind: Any) -> Any:

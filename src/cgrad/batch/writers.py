@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, TextIO
 
-from ..numerals import format_short, json_number, number_text
+from ..numerals import format_short, json_numbers, number_text
 from .aligned import column_widths, padded
 from .blocks import ColumnBlock, Outcome
 from .expression_block import Chunk, ExpressionBlock
@@ -139,13 +139,13 @@ class CsvWriter:
         extra = outcome.extra or {}
         cells: list = [outcome.row] + ([cell(outcome.id)] if layout.has_id else [])
         if layout.per_record:
-            cells += [outcome.expression or "", _json_numbers(outcome.inputs) if ok else ""]
+            cells += [outcome.expression or "", numbers_text(outcome.inputs) if ok else ""]
         else:
             cells += _aligned(layout.inputs, outcome.input_names, outcome.input_values)
         cells += [cell(extra.get(name)) for name in layout.carried or ()]
         cells.append(number_text(value) if ok and value is not None else "")
         if layout.per_record:
-            cells.append(_json_numbers(outcome.gradient) if ok else "")
+            cells.append(numbers_text(outcome.gradient) if ok else "")
         else:
             cells += _aligned(
                 layout.gradient_columns, outcome.gradient_names, outcome.gradient_values
@@ -227,8 +227,10 @@ def _aligned(columns: tuple[str, ...], names: tuple[str, ...], values: tuple) ->
     return [number_text(known[name]) if name in known else "" for name in columns]
 
 
-def _json_numbers(numbers: dict[str, float]) -> str:
-    return dumps({name: json_number(value) for name, value in numbers.items()})
+def numbers_text(numbers: dict[str, float]) -> str:
+    """A record's numbers by name as one JSON object, in a text cell (the
+    ``inputs`` and ``gradient`` of records with their own expressions)."""
+    return dumps(json_numbers(numbers))
 
 
 def cell(value: object) -> str:

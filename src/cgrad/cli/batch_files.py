@@ -26,13 +26,14 @@ from ..batch.bindings import Bindings
 from ..batch.blocks import ColumnBlock, Outcome
 from ..batch.compression import buffered
 from ..batch.expression_block import Chunk, ExpressionBlock
-from ..batch.inputs import evaluated, regular_file
+from ..batch.inputs import evaluated, open_records, regular_file
 from ..batch.per_row import WarningCounts
 from ..batch.rows import EXPRESSION_FIELD
 from ..batch.writers import Layout
 from ..errors import UsageError
 from ..function import Function
-from .batch_io import Writer, open_output, open_records, open_writer, output_kind
+from .arrow_loading import load_arrow_without_pandas
+from .batch_io import Writer, open_output, open_writer, output_kind
 from .environment import environment, open_stdin
 from .exits import FailuresFoundError
 from .files import open_binary
@@ -64,9 +65,11 @@ def run_file(job: FileJob, source: str | None, output: Path | None, tally: Tally
     function, wrt_names, bindings = job.function, job.wrt_names, job.bindings
     chosen = output_kind(job.output_format, output)
     with _input(source) as (stream, size):
+        # pyarrow loaded without pandas: the command never gives it a pandas object.
         records = open_records(
-            source, stream, job.input_format, function, job.chunk_rows, job.hessian
-        )
+            source, stream, job.input_format, function, job.chunk_rows, job.hessian,
+            arrow_loader=load_arrow_without_pandas,
+        )  # fmt: skip
         _check_columns(records.header, function, bindings)
         layout = _layout(records.header, function, wrt_names, bindings, job.hessian)
         with open_output(output, chosen) as sink, _progress(size, stream, job.quiet) as advance:

@@ -13,7 +13,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO, Protocol, cast
 
-from ..batch import inputs
 from ..batch.compression import compressing
 from ..batch.expression_block import Chunk
 from ..batch.formats import (
@@ -28,7 +27,6 @@ from ..batch.formats import (
 from ..batch.rows import Records
 from ..batch.writers import WRITERS, Layout, OutputFormat
 from ..errors import UsageError
-from ..function import Function
 from .arrow_loading import load_arrow_without_pandas
 from .environment import environment
 from .files import atomic_output
@@ -37,21 +35,6 @@ from .output import GuardedStdout
 if TYPE_CHECKING:
     from ..batch.arrow_files import ArrowRecords
     from ..batch.columnar import BlockReader
-
-
-def open_records(
-    source: str | None,
-    stream: BinaryIO,
-    given: str | None,
-    function: Function | None,
-    chunk_rows: int,
-    hessian: bool = False,
-) -> Records | BlockReader | ArrowRecords:
-    """:func:`cgrad.batch.inputs.open_records`, pyarrow loaded (when it is
-    used) without pandas: the command never gives it a pandas object."""
-    return inputs.open_records(
-        source, stream, given, function, chunk_rows, hessian, load_arrow_without_pandas
-    )
 
 
 class Writer(Protocol):

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from ..fitting.results import FitStep, Fitted
-from ..numerals import format_number, format_short, json_number
+from ..numerals import format_number, format_short, json_number, json_numbers
 from .terminal_tables import aligned_table
 
 # Bad rows listed in the text summary (all are counted).
@@ -93,9 +93,9 @@ def fit_json(fitted: Fitted) -> dict:
                 for row, kind, message in fitted.bad_rows.first
             ],
         },
-        "start": _numbers(fitted.start),
-        "params": _numbers(fitted.params),
-        "gradient": _numbers(fitted.gradient),
+        "start": json_numbers(fitted.start),
+        "params": json_numbers(fitted.params),
+        "gradient": json_numbers(fitted.gradient),
         "gradient_norm": json_number(fitted.gradient_norm),
         "training_loss": json_number(fitted.training_loss),
         "validation_loss": _maybe(fitted.validation_loss),
@@ -122,8 +122,8 @@ def fit_step_json(step: FitStep) -> dict:
         "epoch": step.epoch,
         "rows": step.rows,
         "loss": json_number(step.loss),
-        "params": _numbers(step.point),
-        "gradient": _numbers(step.gradient),
+        "params": json_numbers(step.point),
+        "gradient": json_numbers(step.gradient),
     }
     if step.warnings:
         line["warnings"] = [w.as_json() for w in step.warnings]
@@ -133,11 +133,7 @@ def fit_step_json(step: FitStep) -> dict:
 def params_json(fitted: Fitted) -> dict:
     """The ``-o params.json`` object: each parameter's fitted value, as
     ``cgrad batch --params`` reads it."""
-    return _numbers(fitted.params)
-
-
-def _numbers(values: dict[str, float]) -> dict[str, float | str]:
-    return {name: json_number(value) for name, value in values.items()}
+    return json_numbers(fitted.params)
 
 
 def _maybe(value: float | None) -> float | str | None:

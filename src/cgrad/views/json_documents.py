@@ -14,7 +14,7 @@ from itertools import repeat
 from json.encoder import encode_basestring as _string  # JSON text of a str, as ensure_ascii=False
 from typing import TYPE_CHECKING
 
-from ..numerals import json_number, json_text
+from ..numerals import json_number, json_numbers, json_text
 
 if TYPE_CHECKING:
     from ..autodiff.evaluation import Result
@@ -176,18 +176,14 @@ def evaluation_json(
     (``"hessian"``, when asked for, after ``"warnings"``)."""
     document: dict[str, object] = {
         "expression": graph.source,
-        "inputs": _json_numbers(inputs),
+        "inputs": json_numbers(inputs),
         "value": json_number(float(result.value)),
         "gradient": {name: json_number(float(g)) for name, g in result.gradient.items()},
         "warnings": [w.as_json() for w in result.warnings],
     }
     if hessian is not None:
-        document["hessian"] = {name: _json_numbers(row) for name, row in hessian.items()}
+        document["hessian"] = {name: json_numbers(row) for name, row in hessian.items()}
     return document
-
-
-def _json_numbers(values: Mapping[str, float]) -> dict[str, float | str]:
-    return {name: json_number(value) for name, value in values.items()}
 
 
 def error_json(error: CgradError) -> dict:
@@ -253,7 +249,7 @@ def check_json(source: str, run: CheckRun) -> dict:
     result = run.result
     document: dict[str, object] = {
         "expression": source,
-        "inputs": _json_numbers(result.inputs),
+        "inputs": json_numbers(result.inputs),
         "partials": _partials_json(result),
         "ok": run.passed,
         "warnings": [w.as_json() for w in result.warnings],
@@ -261,7 +257,7 @@ def check_json(source: str, run: CheckRun) -> dict:
     if run.around is not None:
         document["points"] = [
             {
-                "inputs": _json_numbers(point.inputs),
+                "inputs": json_numbers(point.inputs),
                 "partials": _partials_json(point),
                 "ok": point.ok,
                 "warnings": [w.as_json() for w in point.warnings],
@@ -295,10 +291,10 @@ def minimize_json(source: str, minimum: Minimum) -> dict:
     return {
         "expression": source,
         "method": minimum.method,
-        "start": _json_numbers(minimum.start),
-        "point": _json_numbers(minimum.point),
+        "start": json_numbers(minimum.start),
+        "point": json_numbers(minimum.point),
         "value": json_number(minimum.value),
-        "gradient": _json_numbers(minimum.gradient),
+        "gradient": json_numbers(minimum.gradient),
         "gradient_norm": json_number(minimum.gradient_norm),
         "steps": minimum.steps,
         "stopped": minimum.stopped,
@@ -312,8 +308,8 @@ def step_json(step: Step) -> dict:
     line: dict[str, object] = {
         "step": step.step,
         "loss": json_number(step.loss),
-        "point": _json_numbers(step.point),
-        "gradient": _json_numbers(step.gradient),
+        "point": json_numbers(step.point),
+        "gradient": json_numbers(step.gradient),
     }
     if step.warnings:
         line["warnings"] = [w.as_json() for w in step.warnings]
