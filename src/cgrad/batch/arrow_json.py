@@ -61,10 +61,13 @@ class ArrowJson:
         records = object_lines(block)
         if not records:
             return None
-        try:
-            block.decode("utf-8")  # Arrow takes invalid UTF-8 in texts and keys
-        except UnicodeDecodeError:
-            return None
+        # Arrow takes invalid UTF-8 in texts and keys. (Most blocks are
+        # ASCII, told without decoding them into a copy.)
+        if not block.isascii():
+            try:
+                block.decode("utf-8")
+            except UnicodeDecodeError:
+                return None
         options = self.read_options
         # Arrow parses in pieces of a megabyte at most (on its threads): a
         # whole block at once would take several times its size.
