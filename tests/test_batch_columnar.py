@@ -187,3 +187,23 @@ def test_arrow_joins_columns_into_the_same_text_as_python(numbers, texts):
     )  # fmt: skip
     assert arrow_text.interleaved(segments, columns, count) == expected
     assert arrow_text.number_array(column).to_pylist() == [t.encode() for t in number_texts(column)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(columns=st.integers(1, 4).flatmap(
+           lambda width: st.lists(st.lists(FLOATS, min_size=width, max_size=width),
+                                  min_size=1, max_size=40)),
+       delimiter=st.sampled_from([",", "\t", ";"]))  # fmt: skip
+def test_numbers_side_by_side_are_joined_as_one_run_into_the_same_text(columns, delimiter):
+    # A CSV/TSV row's numbers are written by one dump of their matrix and
+    # split at row ends: the same bytes as number by number.
+    matrix = np.array(columns, dtype=np.float64)
+    count, width = matrix.shape
+    floats = [matrix[:, at] for at in range(width)]
+    segments = ["", delimiter, *[delimiter] * (width - 1), delimiter * 2 + "\n"]
+    rows = json_text.row_numbers(1, count)
+    expected = json_text._interleaved(
+        segments, [[str(r) for r in range(1, count + 1)], *map(number_texts, floats)], count
+    )
+    assert arrow_text.interleaved(segments, [rows, *floats], count) == expected
+    assert len(arrow_text.number_rows(floats, count, delimiter)) == count

@@ -26,14 +26,20 @@ def number_array(column: np.ndarray) -> Any:
     non-finite ones) are redone one by one, as number_texts does."""
     column = np.ascontiguousarray(column, dtype=np.float64).reshape(-1)
     texts = _split(orjson.dumps(column, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1])
-    magnitude = np.abs(column)
-    with np.errstate(invalid="ignore"):
-        redo = ~((magnitude >= 1e-4) & (magnitude <= np.finfo(np.float64).max))
-    redo &= magnitude != 0.0
+    redo = _redone(column)
     if redo.any():
         again = [number_text(float(value)).encode() for value in column[redo].tolist()]
         texts = pc.replace_with_mask(texts, pa.array(redo), pa.array(again, _BYTES))
     return texts
+
+
+def _redone(numbers: np.ndarray) -> np.ndarray:
+    """Where orjson's text is not repr's: below 1e-4 (but 0) and non-finite."""
+    magnitude = np.abs(numbers)
+    with np.errstate(invalid="ignore"):
+        redo = ~((magnitude >= 1e-4) & (magnitude <= np.finfo(np.float64).max))
+    redo &= magnitude != 0.0
+    return redo
 
 
 def _split(text: bytes) -> Any:
@@ -68,13 +74,74 @@ def lines_array(segments: Sequence[str], columns: Sequence[Any], count: int) -> 
     """The lines :func:`interleaved` joins, as an Arrow array of bytes (at
     least one column)."""
     items: list[Any] = []
-    for index, segment in enumerate(segments):
+    index = 0
+    while index <= len(columns):
+        segment = segments[index]
         if segment:
             # (long ones, such as a record's own expression, are not kept)
             items.append(_segment(segment) if len(segment) <= 200 else _scalar(segment))
-        if index < len(columns):
+        if index == len(columns):
+            break
+        run = _delimited_run(segments, columns, index)
+        if len(run) > 1:
+            # A CSV or TSV row's numbers side by side: written by one dump
+            # of their matrix and split at row ends only, not at each number.
+            items.append(number_rows(run, count, segments[index + 1]))
+        else:
             items.append(_bytes(columns[index], count))
+        index += len(run)
     return pc.binary_join_element_wise(*items, pa.scalar(b"", _BYTES))
+
+
+def _delimited_run(segments: Sequence[str], columns: Sequence[Any], start: int) -> list[Any]:
+    """The float columns from ``start`` on with one and the same one-character
+    separator between them (at least the column at ``start``)."""
+    run = [columns[start]]
+    if not _is_floats(columns[start]):
+        return run
+    delimiter = segments[start + 1]
+    if len(delimiter) != 1:
+        return run
+    at = start + 1
+    while at < len(columns) and segments[at] == delimiter and _is_floats(columns[at]):
+        run.append(columns[at])
+        at += 1
+    return run
+
+
+def _is_floats(column: Any) -> bool:
+    return isinstance(column, np.ndarray) and column.dtype.kind == "f"
+
+
+def number_rows(columns: Sequence[np.ndarray], count: int, delimiter: str) -> Any:
+    """Row i of the float columns as ``a<delimiter>b<delimiter>c``, each number
+    as :func:`number_array` writes it, as an Arrow array of bytes."""
+    matrix = np.column_stack([np.broadcast_to(c, (count,)) for c in columns]).astype(np.float64)
+    dumped = orjson.dumps(matrix, option=orjson.OPT_SERIALIZE_NUMPY)
+    # "[[a,b],[c,d]]": the rows end at each "]" but the outer one; each
+    # row but the last is followed by "],[", which is dropped.
+    body = np.frombuffer(dumped, dtype=np.uint8)[2:-1]
+    ends = np.flatnonzero(body == ord("]"))
+    keep = np.ones(len(body), dtype=bool)
+    keep[ends] = False
+    keep[ends[:-1] + 1] = False
+    keep[ends[:-1] + 2] = False
+    data = body[keep]
+    if delimiter != ",":
+        data[data == ord(",")] = ord(delimiter)
+    offsets = np.empty(count + 1, dtype=np.int64)
+    offsets[0] = 0
+    offsets[1:] = ends - 3 * np.arange(count)
+    rows = pa.Array.from_buffers(_BYTES, count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    redo = _redone(matrix).any(axis=1)
+    if redo.any():
+        # The rows with a number orjson writes otherwise, made again a
+        # column at a time (NaN may be in half the rows of a big block).
+        again = matrix[redo]
+        texts = [number_array(again[:, at]) for at in range(again.shape[1])]
+        joined = pc.binary_join_element_wise(*texts, _segment(delimiter))
+        rows = pc.replace_with_mask(rows, pa.array(redo), joined)
+    return rows
 
 
 def _scalar(text: str) -> Any:
