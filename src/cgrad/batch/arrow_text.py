@@ -6,7 +6,8 @@ all in C, with no Python string per value (used once pyarrow is loaded)."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -14,23 +15,37 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..numerals import number_text
+from ..numerals import json_text, number_text
 
 _BYTES = pa.large_binary()
 
 
-def number_array(column: np.ndarray) -> Any:
+def number_array(column: np.ndarray, json: bool = False) -> Any:
     """:func:`cgrad.numerals.number_texts` of ``column``, as an Arrow array
     of bytes: orjson writes the digits, Arrow splits them, and the few
     that orjson writes otherwise than repr (below 1e-4, and the
-    non-finite ones) are redone one by one, as number_texts does."""
+    non-finite ones) are redone one by one, as number_texts does (with
+    ``json``, as :func:`~cgrad.numerals.json_text` does: NaN quoted)."""
     column = np.ascontiguousarray(column, dtype=np.float64).reshape(-1)
     texts = _split(orjson.dumps(column, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1])
     redo = _redone(column)
     if redo.any():
-        again = [number_text(float(value)).encode() for value in column[redo].tolist()]
-        texts = pc.replace_with_mask(texts, pa.array(redo), pa.array(again, _BYTES))
+        again = _texts_of_redone(column[redo], json_text if json else number_text)
+        texts = pc.replace_with_mask(texts, pa.array(redo), again)
     return texts
+
+
+def _texts_of_redone(numbers: np.ndarray, text: Callable[[float], str]) -> Any:
+    """``text`` of each number, as an Arrow array of bytes: the finite
+    (tiny) ones one by one, the non-finite ones (half a column may be NaN)
+    taken from their three texts."""
+    finite = np.isfinite(numbers)
+    # Indices into [NaN, inf, -inf, the finite ones in order].
+    picks = np.where(np.isnan(numbers), 0, np.where(numbers > 0, 1, 2))
+    picks[finite] = 3 + np.arange(np.count_nonzero(finite))
+    written = [text(math.nan), text(math.inf), text(-math.inf)]
+    written += map(text, numbers[finite].tolist())
+    return pa.array([t.encode() for t in written], _BYTES).take(pa.array(picks))
 
 
 def _redone(numbers: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 import pyarrow as pa
 
-from .blocks import ColumnBlock, Outcome
+from .blocks import ColumnBlock, Outcome, joined_messages
 from .expression_block import Chunk, ExpressionBlock
 from .hessians import hessian_headers, hessian_json
 from .json_text import dumps
@@ -86,8 +86,11 @@ class _Columns:
         columns += [block.carried.get(name, [None] * count) for _, name, _ in self.carried]
         columns.append(block.value)
         columns += [block.gradient[name] for name in layout.gradient_columns]
-        absent = 3 if layout.carried is None else 2
-        return columns + [[None] * count] * absent
+        absent = 2 if layout.carried is None else 1
+        warnings: list[str | None] = [None] * count
+        for at, text in block.messages().items():
+            warnings[at] = text
+        return [*columns, *[[None] * count] * absent, warnings]
 
     def _rows(self, outcomes: Sequence[Outcome]) -> list[Any]:
         layout = self.layout
@@ -116,7 +119,7 @@ class _Columns:
         if layout.carried is None:
             columns.append([dumps(o.extra) if o.extra else None for o in outcomes])
         columns.append([f"{o.error[0]}: {o.error[1]}" if o.error else None for o in outcomes])
-        columns.append([" | ".join(w.message for w in o.warnings or ()) or None for o in outcomes])
+        columns.append([joined_messages(o.warnings) or None for o in outcomes])
         return columns
 
     def _second(self, outcomes: Sequence[Outcome]) -> list[list[Any]]:

@@ -15,7 +15,7 @@ import json
 import math
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import cast
 
@@ -104,11 +104,18 @@ class CompiledCache:
         return entry
 
 
+def joined_messages(warnings: Sequence[EvaluationWarning] | None) -> str:
+    """A row's warning messages as one text cell: ' | ' between them, as
+    messages contain ';' themselves."""
+    return " | ".join(w.message for w in warnings or ())
+
+
 @dataclass(slots=True)
 class ColumnBlock:
-    """Outcomes of a block of well-formed CSV records of one expression, all
-    finite and without warnings, kept as columns: writers format them a
-    column at a time, with no object per record."""
+    """Outcomes of a block of well-formed records of one expression, kept
+    as columns: writers format them a column at a time, with no object per
+    record. The rows with warnings (NaN from a log of a negative number,
+    say) keep them by their position in the block."""
 
     first_row: int
     count: int
@@ -117,6 +124,12 @@ class ColumnBlock:
     value: np.ndarray
     gradient: dict[str, np.ndarray]
     carried: dict[str, list[str]]
+    # Each flagged row's warnings, worded with its own numbers.
+    warned: dict[int, list[EvaluationWarning]] = field(default_factory=dict)
+
+    def messages(self) -> dict[int, str]:
+        """Each flagged row's :func:`joined_messages`, by position."""
+        return {at: joined_messages(found) for at, found in self.warned.items()}
 
     def outcomes(self) -> list[Outcome]:
         """The same records one by one, for writers that want them so."""
@@ -135,6 +148,7 @@ class ColumnBlock:
                 gradient_names=partials,
                 gradient_values=tuple(column[i] for column in slopes),
                 extra={name: column[i] for name, column in self.carried.items()} or None,
+                warnings=self.warned.get(i),
             )
             for i in range(self.count)
         ]
@@ -230,15 +244,11 @@ def _column_block(
     return with_warnings(columns, result.warnings)
 
 
-def with_warnings(columns: ColumnBlock, warnings: Sequence) -> ColumnBlock | list[Outcome]:
-    """The block as it is, or with warnings its records one by one, each
-    flagged row with its own, worded with its own numbers."""
-    if not warnings:
-        return columns
-    outcomes = columns.outcomes()
-    for at, found in row_warnings(warnings, columns.count).items():
-        outcomes[at].warnings = found
-    return outcomes
+def with_warnings(columns: ColumnBlock, warnings: Sequence) -> ColumnBlock:
+    """The block with each flagged row's warnings, worded with its own
+    numbers."""
+    columns.warned = row_warnings(warnings, columns.count)
+    return columns
 
 
 def _evaluate_chunk(

@@ -152,6 +152,23 @@ def _texts(column: Sequence[str] | np.ndarray, count: int) -> Sequence[str]:
     return number_texts(np.broadcast_to(column, (count,)))
 
 
+def json_numbers(column: np.ndarray) -> Any:
+    """A float column as :class:`Pieces` takes it for JSON: as it is when
+    its numbers are all finite, else its texts with NaN and the infinities
+    quoted, as :func:`~cgrad.numerals.json_text` writes them."""
+    finite = np.isfinite(column)
+    if finite.all():
+        return column
+    if "pyarrow" in sys.modules:
+        from .arrow_text import number_array
+
+        return number_array(column, json=True)
+    texts = number_texts(column)
+    for at in np.flatnonzero(~finite).tolist():
+        texts[at] = f'"{texts[at]}"'
+    return texts
+
+
 def row_numbers(first: int, count: int) -> np.ndarray:
     """The rows' numbers, as a column for :class:`Pieces`."""
     return np.arange(first, first + count, dtype=np.int64)
@@ -167,15 +184,21 @@ def block_text(block: ColumnBlock, separator: str, after_last: bool = False) -> 
         pieces.pending += ', "id": '
         pieces.add(list(map(encode_basestring, block.ids)))
     pieces.pending += ', "inputs": '
-    pieces.add_object(dict(block.inputs))
+    pieces.add_object({name: json_numbers(c) for name, c in block.inputs.items()})
     pieces.pending += ', "value": '
-    pieces.add(block.value)
+    pieces.add(json_numbers(block.value))
     pieces.pending += ', "gradient": '
-    pieces.add_object(dict(block.gradient))
+    pieces.add_object({name: json_numbers(c) for name, c in block.gradient.items()})
     if block.carried:
         pieces.pending += ', "extra": '
         carried = block.carried.items()
         pieces.add_object({name: list(map(encode_basestring, c)) for name, c in carried})
+    if block.warned:
+        # The key is there only in the rows with warnings, as record_text writes them.
+        tails = [""] * count
+        for at, found in block.warned.items():
+            tails[at] = f', "warnings": {dumps([w.as_json() for w in found])}'
+        pieces.add(tails)
     pieces.pending += "}"
     return pieces.joined(count, separator, after_last)
 

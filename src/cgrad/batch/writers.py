@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from ..numerals import format_short, json_numbers, number_text
 from .aligned import column_widths, padded
-from .blocks import ColumnBlock, Outcome
+from .blocks import ColumnBlock, Outcome, joined_messages
 from .expression_block import Chunk, ExpressionBlock
 from .hessians import hessian_cells, hessian_headers, table_headers
 from .json_text import Pieces, as_text_columns, dumps, records_text, row_numbers
@@ -155,8 +155,7 @@ class CsvWriter:
         if layout.carried is None:
             cells.append(dumps(extra) if extra else "")
         cells.append("" if error is None else f"{error[0]}: {error[1]}")
-        # Messages contain ';' themselves: ' | ' keeps them apart.
-        cells.append(" | ".join(w.message for w in outcome.warnings or ()))
+        cells.append(joined_messages(outcome.warnings))
         return cells
 
     def write(self, outcomes: Chunk) -> None:
@@ -188,8 +187,14 @@ class CsvWriter:
         for name in layout.gradient_columns:
             pieces.pending += comma
             pieces.add(block.gradient[name])
-        # The empty ones: extra (for free-form input), error and warnings.
+        # The empty ones: extra (for free-form input) and error; then the
+        # warnings, empty but in the rows that have them.
         pieces.pending += comma * (3 if layout.carried is None else 2)
+        if block.warned:
+            cells = [""] * count
+            for at, text in block.messages().items():
+                cells[at] = _csv_field(text) if quoted.search(text) else text
+            pieces.add(cells)
         return pieces.joined(count, "\n", after_last=True)
 
     def close(self) -> None:
@@ -275,7 +280,7 @@ class TableWriter:
             if self.layout.per_record:
                 cells[1 + len(ids)] = o.expression or ""
             return [*cells, f"{o.error[0]}: {o.error[1]}"]
-        note = " | ".join(w.message for w in o.warnings or ())
+        note = joined_messages(o.warnings)
         value = "" if o.value is None else format_short(o.value)  # None only with an error
         inputs, gradient = o.inputs, o.gradient
         if self.layout.per_record:

@@ -113,6 +113,9 @@ def _write_chunks(
     for outcomes in chunks:
         if isinstance(outcomes, ColumnBlock | ExpressionBlock):  # all good, by construction
             tally.records += outcomes.count
+            if isinstance(outcomes, ColumnBlock):
+                for at, found in outcomes.warned.items():
+                    tally.warnings.add(outcomes.first_row + at, found)
             writer.write(outcomes)
             advance()
             continue
