@@ -73,16 +73,25 @@ def _split(text: bytes) -> Any:
     )
 
 
-def interleaved(segments: Sequence[str], columns: Sequence[Any], count: int, trim: int = 0) -> str:
+def interleaved(
+    segments: Sequence[str],
+    columns: Sequence[Any],
+    count: int,
+    trim: int = 0,
+    encoded: bool = False,
+) -> str | memoryview:
     """``segments[0] + columns[0][i] + segments[1] + ... + segments[-1]``
     for every i, as one string; a column is a float64 array (its numbers
     written as :func:`number_array` writes them), an integer array, a list
     of texts, or an Arrow array of texts. The last ``trim`` bytes are left out (a separator
-    after the last record), so that the text is never copied to cut it."""
+    after the last record), so that the text is never copied to cut it.
+    With ``encoded``, Arrow's UTF-8 bytes as they are (no text is made
+    only to be encoded again when it is written)."""
     if not columns:
         text = "".join(segments) * count
         return text[: len(text) - trim]
-    return lines_text(lines_array(segments, columns, count), trim)
+    lines = lines_array(segments, columns, count)
+    return lines_bytes(lines, trim) if encoded else lines_text(lines, trim)
 
 
 def lines_array(segments: Sequence[str], columns: Sequence[Any], count: int) -> Any:
@@ -173,11 +182,16 @@ def _segment(text: str) -> Any:
 def lines_text(lines: Any, trim: int = 0) -> str:
     """The lines of an Arrow array of bytes, one after the other, less the
     last ``trim`` bytes, read from its buffers without a copy per line."""
+    return str(lines_bytes(lines, trim), "utf-8")
+
+
+def lines_bytes(lines: Any, trim: int = 0) -> memoryview:
+    """:func:`lines_text` as the UTF-8 bytes in Arrow's buffer, not copied."""
     if not len(lines):
-        return ""
+        return memoryview(b"")
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
     start, end = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
-    return str(memoryview(lines.buffers()[2])[start : end - trim], "utf-8")
+    return memoryview(lines.buffers()[2])[start : end - trim]
 
 
 def _bytes(column: Any, count: int) -> Any:

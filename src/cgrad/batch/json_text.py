@@ -126,9 +126,12 @@ class Pieces:
             opening = ", "
         self.pending += "{}" if opening == "{" else "}"
 
-    def joined(self, count: int, separator: str, after_last: bool = False) -> str:
+    def joined(
+        self, count: int, separator: str, after_last: bool = False, encoded: bool = False
+    ) -> str | memoryview:
         """The records, ``separator`` between them (and after the last one
-        too, if ``after_last``)."""
+        too, if ``after_last``); with ``encoded``, as UTF-8 bytes where
+        Arrow made them so."""
         if count == 0:
             return ""
         segments = [*self.segments, self.pending + separator]
@@ -137,7 +140,8 @@ class Pieces:
             # columns in C. Without it, lists of Python strings do.
             from .arrow_text import interleaved
 
-            return interleaved(segments, self.columns, count, 0 if after_last else len(separator))
+            trim = 0 if after_last else len(separator)
+            return interleaved(segments, self.columns, count, trim, encoded)
         else:
             columns = [_texts(column, count) for column in self.columns]
             text = _interleaved(segments, columns, count)
@@ -174,9 +178,12 @@ def row_numbers(first: int, count: int) -> np.ndarray:
     return np.arange(first, first + count, dtype=np.int64)
 
 
-def block_text(block: ColumnBlock, separator: str, after_last: bool = False) -> str:
+def block_text(
+    block: ColumnBlock, separator: str, after_last: bool = False, encoded: bool = False
+) -> str | memoryview:
     """The records of a block as JSON text, the same as :func:`record_text`
-    gives one by one, built a column at a time."""
+    gives one by one, built a column at a time (``encoded``: see
+    :meth:`Pieces.joined`)."""
     count = block.count
     pieces = Pieces('{"row": ')
     pieces.add(row_numbers(block.first_row, count))
@@ -200,17 +207,19 @@ def block_text(block: ColumnBlock, separator: str, after_last: bool = False) -> 
             tails[at] = f', "warnings": {dumps([w.as_json() for w in found])}'
         pieces.add(tails)
     pieces.pending += "}"
-    return pieces.joined(count, separator, after_last)
+    return pieces.joined(count, separator, after_last, encoded)
 
 
-def expression_block_text(block: ExpressionBlock, separator: str, after_last: bool) -> str:
+def expression_block_text(
+    block: ExpressionBlock, separator: str, after_last: bool, encoded: bool = False
+) -> str | memoryview:
     """The records of an expression block as JSON text, the same as
     :func:`record_text` gives one by one: the numbers of all groups written
     in one go, each group's lines joined a column at a time by Arrow (which
     read the block), then put back in input order."""
     import pyarrow as pa
 
-    from .arrow_text import lines_array, lines_text, number_array
+    from .arrow_text import lines_array, lines_bytes, lines_text, number_array
 
     order = block.order()
     rows = pa.array(order + block.first_row).cast(pa.large_string()).cast(pa.large_binary())
@@ -248,7 +257,8 @@ def expression_block_text(block: ExpressionBlock, separator: str, after_last: bo
     del groups
     lines = joined.take(pa.array(inverse))
     del joined
-    return lines_text(lines, 0 if after_last else len(separator))
+    trim = 0 if after_last else len(separator)
+    return lines_bytes(lines, trim) if encoded else lines_text(lines, trim)
 
 
 def as_text_columns(outcomes: Chunk) -> Sequence[Outcome] | ColumnBlock:
@@ -266,13 +276,15 @@ def as_text_columns(outcomes: Chunk) -> Sequence[Outcome] | ColumnBlock:
     return outcomes.outcomes()
 
 
-def records_text(outcomes: Chunk, separator: str, after_last: bool = False) -> str:
+def records_text(
+    outcomes: Chunk, separator: str, after_last: bool = False, encoded: bool = False
+) -> str | memoryview:
     """The JSON text of each record, ``separator`` between them (and after
-    the last one too, if ``after_last``)."""
+    the last one too, if ``after_last``; ``encoded``: see :meth:`Pieces.joined`)."""
     if isinstance(outcomes, ExpressionBlock):
-        return expression_block_text(outcomes, separator, after_last)
+        return expression_block_text(outcomes, separator, after_last, encoded)
     outcomes = as_text_columns(outcomes)
     if isinstance(outcomes, ColumnBlock):
-        return block_text(outcomes, separator, after_last)
+        return block_text(outcomes, separator, after_last, encoded)
     text = separator.join(map(record_text, outcomes))
     return text + separator if after_last and text else text

@@ -56,6 +56,21 @@ class Layout:
         return self.inputs if self.partials is None else self.partials
 
 
+def write_text(stream: TextIO, text: str | memoryview) -> None:
+    """``text``, or UTF-8 bytes, written to ``stream``: bytes straight to
+    its binary buffer, after what the text layer holds (a stream without
+    one gets them decoded)."""
+    if isinstance(text, str):
+        stream.write(text)
+        return
+    buffer = getattr(stream, "buffer", None)
+    if buffer is None:
+        stream.write(str(text, "utf-8"))
+        return
+    stream.flush()
+    buffer.write(text)
+
+
 class NdjsonWriter:
     """One JSON object a line."""
 
@@ -65,7 +80,7 @@ class NdjsonWriter:
     def write(self, outcomes: Chunk) -> None:
         # The line break after the last record made with the rest: a block
         # of records is a big text, never copied to add one character.
-        self.stream.write(records_text(outcomes, "\n", after_last=True))
+        write_text(self.stream, records_text(outcomes, "\n", after_last=True, encoded=True))
         self.stream.flush()
 
     def close(self) -> None:
@@ -80,10 +95,11 @@ class JsonWriter:
         self.first = True
 
     def write(self, outcomes: Chunk) -> None:
-        text = records_text(outcomes, ",\n")
+        text = records_text(outcomes, ",\n", encoded=True)
         if not text:
             return
-        self.stream.write(("[\n" if self.first else ",\n") + text)
+        self.stream.write("[\n" if self.first else ",\n")
+        write_text(self.stream, text)
         self.first = False
         self.stream.flush()
 
@@ -161,12 +177,12 @@ class CsvWriter:
     def write(self, outcomes: Chunk) -> None:
         outcomes = as_text_columns(outcomes)
         if isinstance(outcomes, ColumnBlock):
-            self.stream.write(self.block_text(outcomes))
+            write_text(self.stream, self.block_text(outcomes))
         else:
             self.stream.write("".join(self.line(self.row(o)) for o in outcomes))
         self.stream.flush()
 
-    def block_text(self, block: ColumnBlock) -> str:
+    def block_text(self, block: ColumnBlock) -> str | memoryview:
         """The rows of a block, the same as :meth:`row` gives one by one,
         built a column at a time."""
         layout = self.layout
@@ -195,7 +211,7 @@ class CsvWriter:
             for at, text in block.messages().items():
                 cells[at] = _csv_field(text) if quoted.search(text) else text
             pieces.add(cells)
-        return pieces.joined(count, "\n", after_last=True)
+        return pieces.joined(count, "\n", after_last=True, encoded=True)
 
     def close(self) -> None:
         self.stream.flush()

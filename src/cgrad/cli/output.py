@@ -72,6 +72,12 @@ class GuardedStdout:
         except OSError as error:
             raise StdoutWriteError(error) from None
 
+    @property
+    def buffer(self) -> GuardedStdout:
+        """The binary stream under a text one, guarded the same way (bytes
+        ready to write go there; see cgrad.batch.writers.write_text)."""
+        return GuardedStdout(self.stream.buffer)
+
     def __getattr__(self, name: str):
         return getattr(self.stream, name)
 
