@@ -181,6 +181,26 @@ def test_every_output_format_and_compression(cli, tmp_path, form, compression):
     assert table["error"].isna().all()
 
 
+@pytest.mark.parametrize("compression", COMPRESSIONS[1:])
+def test_a_compressed_file_is_the_same_bytes_whatever_the_chunk_size(cli, tmp_path, compression):
+    # Compressed as one stream, not flushed chunk by chunk: a file's bytes
+    # depend on its content only (and it reads back as the plain output).
+    source = tmp_path / "points.csv"
+    source.write_bytes(_encoded(_points(), "csv"))
+    outputs, targets = [], []
+    for rows in ("1", "7", "4096"):
+        target = tmp_path / f"out{rows}.ndjson{compression}"
+        targets.append(target)
+        result = cli(
+            "batch", str(source), "-e", EXPRESSION, "--chunk-rows", rows, "-o", str(target)
+        )
+        assert result.exit_code == 0, result.output
+        outputs.append(target.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+    plain = cli("batch", str(source), "-e", EXPRESSION, "--format", "ndjson").stdout_bytes
+    assert _decompressed(targets[0]).getvalue() == plain
+
+
 def test_parquet_in_keeps_the_types_of_its_columns_in_parquet_out(cli, tmp_path):
     source = tmp_path / "points.parquet"
     table = pa.table({"x": [1.5, 2.5], "y": [2, 3], "count": pa.array([7, 8], pa.int32())})

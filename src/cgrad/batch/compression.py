@@ -76,11 +76,19 @@ def decompressed(stream: BinaryIO, compression: str | None) -> io.BufferedReader
     return io.BufferedReader(_Failing(inner, compression), buffer_size=1 << 20)
 
 
-def compressing(sink: BinaryIO, compression: str | None) -> BinaryIO:
+def compressing(sink: BinaryIO, compression: str | None, live: bool = True) -> BinaryIO:
     """A stream that writes compressed into ``sink``; closing it ends the
-    compressed stream but leaves ``sink`` open (its owner closes it)."""
+    compressed stream but leaves ``sink`` open (its owner closes it). Not
+    ``live`` (a file rather than a pipe), it compresses everything before
+    it writes what it holds: a flush after each chunk would make the bytes
+    depend on the chunk size (and compress worse)."""
     if compression is None:
         return sink
+    stream = _compressor(sink, compression)
+    return stream if live else cast(BinaryIO, _FlushedAtClose(stream))
+
+
+def _compressor(sink: BinaryIO, compression: str) -> BinaryIO:
     if compression == "gzip":
         return cast(BinaryIO, gzip.GzipFile(fileobj=sink, mode="wb", mtime=0))
     if compression == "bzip2":
@@ -91,6 +99,27 @@ def compressing(sink: BinaryIO, compression: str | None) -> BinaryIO:
 
     # pyarrow closes the file it writes into: a wrapper that does not.
     return cast(BinaryIO, pa.CompressedOutputStream(pa.PythonFile(_Unclosed(sink)), "zstd"))
+
+
+class _FlushedAtClose(io.BufferedIOBase):
+    """``stream`` with its flushes left to its close."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        return self.stream.write(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if not self.closed:
+            self.stream.close()
+        super().close()
 
 
 class _Unclosed(io.RawIOBase):

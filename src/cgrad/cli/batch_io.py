@@ -109,15 +109,16 @@ def open_output(path: Path | None, kind: Kind) -> Iterator[IO]:
         sys.stdout.flush()
         # A closed stdout has no buffer: its writes fail as they should.
         buffer = getattr(sys.stdout, "buffer", sys.stdout)
-        yield from _encoded(cast(BinaryIO, GuardedStdout(buffer)), kind)
+        yield from _encoded(cast(BinaryIO, GuardedStdout(buffer)), kind, live=True)
         return
     with atomic_output(path, binary=True) as raw:
-        yield from _encoded(raw, kind)
+        yield from _encoded(raw, kind, live=False)
 
 
-def _encoded(raw: BinaryIO, kind: Kind) -> Iterator[IO]:
-    """``raw``, compressed as ``kind`` says, as text for a text format."""
-    stream = compressing(raw, kind.compression)
+def _encoded(raw: BinaryIO, kind: Kind, live: bool) -> Iterator[IO]:
+    """``raw``, compressed as ``kind`` says, as text for a text format;
+    ``live``: flushed chunk by chunk, for a pipe's reader."""
+    stream = compressing(raw, kind.compression, live)
     sink: IO = stream
     if kind.format not in BINARY_FORMATS:
         sink = io.TextIOWrapper(cast(IO[bytes], stream), encoding="utf-8", newline="")
