@@ -219,7 +219,10 @@ class DelimitedColumns(BlockReader):
     def parser(
         self, function: Function | None, bindings: Bindings, compiled: CompiledCache
     ) -> BlockParser:
-        assert function is not None, "CSV with per-record expressions is read record by record"
+        if function is None:
+            from .delimited_expressions import DelimitedExpressionParser
+
+            return DelimitedExpressionParser(self.header or [], self.format, bindings, compiled)
         return _Parser(self.header or [], function, self.format, bindings)
 
     def streamable(self, block: bytes) -> bool:

@@ -1,12 +1,14 @@
 """A block of records that each carry their own expression, evaluated as
 columns: the records of each distinct expression in one group, all clean
-(no error, no warning, nothing carried), so that writers can format each
-group a column at a time and put the rows back in input order."""
+(no error, no warning; a CSV's other columns carried as text), so that
+writers can format each group a column at a time and put the rows back in
+input order."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +25,9 @@ class ExpressionGroup:
     inputs: dict[str, np.ndarray]
     value: np.ndarray
     gradient: dict[str, np.ndarray]
+    # A CSV's columns that are not this expression's inputs, as their
+    # texts (an Arrow array of strings each), carried to "extra".
+    carried: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -47,6 +52,7 @@ class ExpressionBlock:
             inputs = [column.tolist() for column in group.inputs.values()]
             slopes = [column.tolist() for column in group.gradient.values()]
             values = group.value.tolist()
+            carried = {name: column.to_pylist() for name, column in group.carried.items()}
             for i, position in enumerate(group.positions.tolist()):
                 outcomes[position] = Outcome(
                     self.first_row + position,
@@ -56,6 +62,7 @@ class ExpressionBlock:
                     value=values[i],
                     gradient_names=partials,
                     gradient_values=tuple(column[i] for column in slopes),
+                    extra={name: column[i] for name, column in carried.items()} or None,
                 )
         return outcomes  # type: ignore[return-value]  # every position is a group's
 

@@ -74,7 +74,7 @@ def open_records(
     arrow_loader: Callable[[], object] = lambda: None,
 ) -> Records | BlockReader | ArrowRecords:
     """The reader for the input: Arrow's for Parquet and Arrow files, and
-    for CSV/TSV/NDJSON with one expression in chunks of the default size or more;
+    for CSV/TSV/NDJSON in chunks of the default size or more;
     the record reader otherwise (smaller chunks ask for prompt answers to a
     slow stream, which Arrow's blocks of a megabyte would hold back; the
     second derivatives of --hessian are worked out record by record)."""
@@ -90,7 +90,7 @@ def open_records(
 
         return ArrowRecords(plain, form, chunk_rows)
     reader: BlockReader | None = None
-    if form in ("csv", "tsv") and columnar and function is not None:
+    if form in ("csv", "tsv") and columnar:
         from .columnar import DelimitedColumns
 
         reader = DelimitedColumns(plain, Format(form))

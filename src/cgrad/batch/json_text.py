@@ -7,7 +7,8 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..numerals import json_number, json_text, number_texts
 from .blocks import ColumnBlock, Outcome
-from .expression_block import Chunk, ExpressionBlock
+from .expression_block import Chunk, ExpressionBlock, ExpressionGroup
 from .hessians import hessian_json
 
 
@@ -210,13 +211,56 @@ def block_text(
     return pieces.joined(count, separator, after_last, encoded)
 
 
+@dataclass
+class GroupTexts:
+    """One expression's records in a block, their numbers written: each
+    column an Arrow array of texts (numbers as :func:`number_array` writes
+    them)."""
+
+    group: ExpressionGroup
+    rows: Any
+    inputs: dict[str, Any]
+    value: Any
+    gradient: dict[str, Any]
+
+
 def expression_block_text(
     block: ExpressionBlock, separator: str, after_last: bool, encoded: bool = False
 ) -> str | memoryview:
     """The records of an expression block as JSON text, the same as
-    :func:`record_text` gives one by one: the numbers of all groups written
-    in one go, each group's lines joined a column at a time by Arrow (which
-    read the block), then put back in input order."""
+    :func:`record_text` gives one by one."""
+    return grouped_text(block, _json_record, separator, after_last, encoded)
+
+
+def _json_record(texts: GroupTexts) -> Pieces:
+    group = texts.group
+    pieces = Pieces('{"row": ')
+    pieces.add(texts.rows)
+    pieces.pending += f', "expr": {dumps(group.text)}, "inputs": '
+    pieces.add_object(texts.inputs)
+    pieces.pending += ', "value": '
+    pieces.add(texts.value)
+    pieces.pending += ', "gradient": '
+    pieces.add_object(texts.gradient)
+    if group.carried:
+        pieces.pending += ', "extra": '
+        carried = group.carried.items()
+        pieces.add_object({n: list(map(encode_basestring, c.to_pylist())) for n, c in carried})
+    pieces.pending += "}"
+    return pieces
+
+
+def grouped_text(
+    block: ExpressionBlock,
+    record: Callable[[GroupTexts], Pieces],
+    separator: str,
+    after_last: bool,
+    encoded: bool,
+) -> str | memoryview:
+    """The records of an expression block, each group's laid out by
+    ``record``: the numbers of all groups written in one go, each group's
+    lines joined a column at a time by Arrow (which read the block), then
+    put back in input order."""
     import pyarrow as pa
 
     from .arrow_text import lines_array, lines_bytes, lines_text, number_array
@@ -232,19 +276,19 @@ def expression_block_text(
     groups, start, at = [], 0, 0
     for group in block.groups:
         count = len(group.positions)
-        pieces = Pieces('{"row": ')
-        pieces.add(rows.slice(start, count))
-        pieces.pending += f', "expr": {dumps(group.text)}, "inputs": '
         width = len(group.inputs)
         slices = [
             numbers.slice(at + i * count, count) for i in range(width + 1 + len(group.gradient))
         ]
-        pieces.add_object(dict(zip(group.inputs, slices[:width], strict=True)))
-        pieces.pending += ', "value": '
-        pieces.add(slices[width])
-        pieces.pending += ', "gradient": '
-        pieces.add_object(dict(zip(group.gradient, slices[width + 1 :], strict=True)))
-        segments = [*pieces.segments, pieces.pending + "}" + separator]
+        texts = GroupTexts(
+            group,
+            rows.slice(start, count),
+            dict(zip(group.inputs, slices[:width], strict=True)),
+            slices[width],
+            dict(zip(group.gradient, slices[width + 1 :], strict=True)),
+        )
+        pieces = record(texts)
+        segments = [*pieces.segments, pieces.pending + separator]
         groups.append(lines_array(segments, pieces.columns, count))
         start += count
         at += len(slices) * count

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from json.encoder import encode_basestring
 from typing import Any, TextIO
 
 from ..numerals import format_short, json_numbers, number_text
@@ -19,7 +20,15 @@ from .aligned import column_widths, padded
 from .blocks import ColumnBlock, Outcome, joined_messages
 from .expression_block import Chunk, ExpressionBlock
 from .hessians import hessian_cells, hessian_headers, table_headers
-from .json_text import Pieces, as_text_columns, dumps, records_text, row_numbers
+from .json_text import (
+    GroupTexts,
+    Pieces,
+    as_text_columns,
+    dumps,
+    grouped_text,
+    records_text,
+    row_numbers,
+)
 
 
 class OutputFormat(str, Enum):
@@ -175,6 +184,10 @@ class CsvWriter:
         return cells
 
     def write(self, outcomes: Chunk) -> None:
+        if isinstance(outcomes, ExpressionBlock):
+            write_text(self.stream, grouped_text(outcomes, self.group_record, "\n", True, True))
+            self.stream.flush()
+            return
         outcomes = as_text_columns(outcomes)
         if isinstance(outcomes, ColumnBlock):
             write_text(self.stream, self.block_text(outcomes))
@@ -213,8 +226,48 @@ class CsvWriter:
             pieces.add(cells)
         return pieces.joined(count, "\n", after_last=True, encoded=True)
 
+    def group_record(self, texts: GroupTexts) -> Pieces:
+        """The rows of one expression of an expression block, the same as
+        :meth:`row` gives one by one (an expression block has no ids, no
+        errors and no warnings)."""
+        comma, group = self.delimiter, texts.group
+        pieces = Pieces()
+        pieces.add(texts.rows, comma)
+        if self.layout.has_id:
+            pieces.pending += comma
+        pieces.pending += _csv_fields([group.text], self.quoted)[0] + comma
+        _quoted_object(pieces, texts.inputs)
+        pieces.pending += comma
+        pieces.add(texts.value, comma)
+        _quoted_object(pieces, texts.gradient)
+        pieces.pending += comma
+        if group.carried:
+            # A JSON text of texts, in a quoted field: its quotes doubled.
+            carried = {
+                name: [encode_basestring(text).replace('"', '""') for text in column.to_pylist()]
+                for name, column in group.carried.items()
+            }
+            _quoted_object(pieces, carried)
+        # The error and warnings cells, empty.
+        pieces.pending += comma * 2
+        return pieces
+
     def close(self) -> None:
         self.stream.flush()
+
+
+def _quoted_object(pieces: Pieces, columns: dict[str, Any]) -> None:
+    """A JSON object with a column per key as one quoted CSV/TSV field, as
+    :func:`_csv_fields` quotes its text (which has quotes unless it is {})."""
+    if not columns:
+        pieces.pending += "{}"
+        return
+    opening = '"{'
+    for name, column in columns.items():
+        pieces.pending += opening + dumps(name).replace('"', '""') + ": "
+        pieces.add(column)
+        opening = ", "
+    pieces.pending += '}"'
 
 
 class TsvWriter(CsvWriter):
