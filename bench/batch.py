@@ -7,8 +7,9 @@ Peers (hand-written numpy, PyTorch with one thread) are measured side by
 side in the same run when installed, and skipped with a note otherwise.
 W5 then runs the same read -> value and 3 partials -> write job in cgrad
 and in polars, pyarrow and pandas (the partials by hand in numpy), each in
-a process of its own, from CSV, Parquet and NDJSON, and cgrad on NDJSON
-records that each carry one of 1,000 expressions: seconds, rows/s, the
+a process of its own, from CSV, Parquet and NDJSON; and cgrad alone on
+NDJSON and CSV records that each carry one of 1,000 expressions, and on
+log(x)*y with half the rows NaN (each with its own warning): seconds, rows/s, the
 ratio to cgrad, the cores used (CPU time over wall time) and the peak RSS;
 --big adds cgrad's peak RSS at ten times the rows.
 """
@@ -170,11 +171,13 @@ def inputs(folder: str, rows: int) -> dict[str, str]:
     x, y, z = np.random.default_rng(1).uniform(-2, 2, (3, rows))
     paths = {kind: os.path.join(folder, f"in.{kind}") for kind in ("csv", "parquet", "ndjson")}
     paths["records"] = os.path.join(folder, "records.ndjson")
+    paths["records-csv"] = os.path.join(folder, "records.csv")
     formulas = [f"sin(x*{i}) + y^2*{i % 7 + 1} - log(1 + z^2)/{i + 1}" for i in range(FORMULAS)]
     chosen = np.random.default_rng(2).integers(0, FORMULAS, rows).tolist()
     with open(paths["csv"], "w") as csv_file, open(paths["ndjson"], "w") as ndjson_file:
-        with open(paths["records"], "w") as records_file:
+        with open(paths["records"], "w") as records_file, open(paths["records-csv"], "w") as by_csv:
             csv_file.write("x,y,z\n")
+            by_csv.write("expr,x,y,z\n")
             for start in range(0, rows, 100_000):
                 part = list(
                     zip(*(a[start : start + 100_000].tolist() for a in (x, y, z)), strict=True)
@@ -190,6 +193,12 @@ def inputs(folder: str, rows: int) -> dict[str, str]:
                         for k, (a, b, c) in zip(picks, part, strict=True)
                     )
                 )
+                by_csv.write(
+                    "".join(
+                        f"{formulas[k]},{a!r},{b!r},{c!r}\n"
+                        for k, (a, b, c) in zip(picks, part, strict=True)
+                    )
+                )
     pq.write_table(pa.table({"x": x, "y": y, "z": z}), paths["parquet"])
     return paths
 
@@ -200,7 +209,7 @@ def w5(rows: int, runs: int) -> None:
     import inspect
 
     print(f"W5: {rows:,} rows, read -> value and 3 partials -> write (median of {runs})")
-    print(f"{'job':<34} {'s':>6} {'rows/s':>11} {'vs cgrad':>8} {'cores':>6} {'peak MB':>8}")
+    print(f"{'job':<44} {'s':>6} {'rows/s':>11} {'vs cgrad':>8} {'cores':>6} {'peak MB':>8}")
     with tempfile.TemporaryDirectory() as folder:
         files = inputs(folder, rows)
         script = os.path.join(folder, "peer.py")
@@ -221,19 +230,27 @@ def w5(rows: int, runs: int) -> None:
                     sys.executable, "-m", "cgrad", "batch", files["records"], "-q",
                     "-o", os.path.join(folder, "records.out.ndjson"),
                 ]  # fmt: skip
+                commands[f"cgrad, {FORMULAS:,} expressions, csv -> csv"] = [
+                    sys.executable, "-m", "cgrad", "batch", files["records-csv"], "-q",
+                    "-o", os.path.join(folder, "records.out.csv"),
+                ]  # fmt: skip
+            if job == "csv":  # half the rows NaN, each with its own warning
+                commands["cgrad, log(x)*y (half NaN), csv -> csv"] = [
+                    *ours[:5], "-e", "log(x)*y", "-q", "-o", target,
+                ]  # fmt: skip
             reference = None
             for name, command in commands.items():
                 try:
                     samples = [run_measured(command) for _ in range(runs)]
                 except subprocess.CalledProcessError:
-                    print(f"{name:<34} (failed: not installed?)")
+                    print(f"{name:<44} (failed: not installed?)")
                     continue
                 seconds = statistics.median(s[0] for s in samples)
                 reference = reference or seconds
                 cores = statistics.median(s[2] / s[0] for s in samples if s[2] is not None)
                 peak = max((s[1] or 0) for s in samples) / 1024
                 print(
-                    f"{name:<34} {seconds:>6.2f} {rows / seconds:>11,.0f} "
+                    f"{name:<44} {seconds:>6.2f} {rows / seconds:>11,.0f} "
                     f"{seconds / reference:>8.2f} {cores:>6.2f} {peak:>8.0f}"
                 )
 
