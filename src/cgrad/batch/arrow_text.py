@@ -124,7 +124,7 @@ def _delimited_run(segments: Sequence[str], columns: Sequence[Any], start: int) 
     if not _is_floats(columns[start]):
         return run
     delimiter = segments[start + 1]
-    if len(delimiter) != 1:
+    if len(delimiter) != 1 or not delimiter.isascii():  # (it takes a comma's byte)
         return run
     at = start + 1
     while at < len(columns) and segments[at] == delimiter and _is_floats(columns[at]):
@@ -140,7 +140,8 @@ def _is_floats(column: Any) -> bool:
 def number_rows(columns: Sequence[np.ndarray], count: int, delimiter: str) -> Any:
     """Row i of the float columns as ``a<delimiter>b<delimiter>c``, each number
     as :func:`number_array` writes it, as an Arrow array of bytes."""
-    matrix = np.column_stack([np.broadcast_to(c, (count,)) for c in columns]).astype(np.float64)
+    matrix = np.column_stack([np.broadcast_to(c, (count,)) for c in columns])
+    matrix = matrix.astype(np.float64, copy=False)
     dumped = orjson.dumps(matrix, option=orjson.OPT_SERIALIZE_NUMPY)
     # "[[a,b],[c,d]]": the rows end at each "]" but the outer one; each
     # row but the last is followed by "],[", which is dropped.
