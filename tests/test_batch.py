@@ -531,3 +531,22 @@ def test_missing_columns_are_named_in_one_short_line():
         "and 2 more\n"
         "hint: its columns are c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 and 19,990 more\n"
     )
+
+
+def test_standard_output_keeps_its_own_encoding(tmp_path):
+    # Blocks joined by Arrow go to stdout as UTF-8 bytes only when stdout
+    # encodes so; otherwise as text, which it encodes its own way.
+    source = tmp_path / "notes.csv"
+    source.write_text("x,note\n1,é\n2,ü\n", encoding="utf-8")
+    runs = {}
+    for encoding in ("utf-8", "latin-1"):
+        runs[encoding] = subprocess.run(
+            [sys.executable, "-m", "cgrad", "batch", str(source), "-e", "x*2", "--format", "csv"],
+            capture_output=True,
+            timeout=60,
+            env={**os.environ, "PYTHONIOENCODING": encoding},
+        )
+        assert runs[encoding].returncode == 0, runs[encoding].stderr
+    text = runs["utf-8"].stdout.decode("utf-8")
+    assert "1,1.0,é,2.0,2.0,," in text
+    assert runs["latin-1"].stdout == text.encode("latin-1")

@@ -9,6 +9,7 @@ with "NaN", "Infinity" and "-Infinity" for the non-finite ones.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -67,17 +68,24 @@ class Layout:
 
 def write_text(stream: TextIO, text: str | memoryview) -> None:
     """``text``, or UTF-8 bytes, written to ``stream``: bytes straight to
-    its binary buffer, after what the text layer holds (a stream without
-    one gets them decoded)."""
+    its binary buffer, after what the text layer holds, when it encodes
+    in UTF-8 (others get them as text, which they encode their own way)."""
     if isinstance(text, str):
         stream.write(text)
         return
     buffer = getattr(stream, "buffer", None)
-    if buffer is None:
+    if buffer is None or not _utf8(getattr(stream, "encoding", None)):
         stream.write(str(text, "utf-8"))
         return
     stream.flush()
     buffer.write(text)
+
+
+def _utf8(encoding: str | None) -> bool:
+    try:
+        return encoding is not None and codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
 
 
 class NdjsonWriter:
