@@ -14,8 +14,9 @@ A file is read whole into memory when its columns fit in
 :data:`FULL_BATCH_BYTES`; a bigger one is read again on every pass, a
 chunk at a time, so memory stays flat whatever its size (:class:`Source`).
 
-The validation rows of ``holdout`` are chosen row by row in input order by
-a generator seeded with the fit's seed, the same on every pass, so a file
+The validation rows of ``holdout`` are exactly ``round(holdout * rows)``
+of the good rows, chosen by a generator seeded with the fit's seed
+(:class:`cgrad.fitting.rows.Holdout`), the same on every pass, so a file
 read in memory and the same file streamed split the same way.
 """
 
