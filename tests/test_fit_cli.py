@@ -440,3 +440,19 @@ def test_the_summary_says_where_an_interrupted_streamed_loss_was_measured():
         "training loss 2 (at step 3: its pass over the rows was the last whole one before the "
         "interruption, and the data was not read again)\n"
     ) in console.export_text()
+
+
+@pytest.mark.parametrize(("target", "read_as"), [("y", ["-e", "min(x, y)"]),
+                         ("y value", ["-e", "min(x, target)", "--column", "target=y value"])])  # fmt: skip
+def test_a_bad_row_is_worded_as_batch_words_it(cli, tmp_path, target, read_as):
+    path = tmp_path / "bad.csv"
+    path.write_text(f"x,{target}\n1,2\n2,abc\n3,\n4,5\n5,6\n")
+    fitted = cli("fit", "w*x", str(path), "--target", target, "--epochs", "1", "--json")
+    assert fitted.exit_code == 1
+    batch = cli("batch", str(path), *read_as, "--format", "ndjson")
+    errors = [line for line in map(json.loads, batch.stdout.splitlines()) if "error" in line]
+    assert len(errors) == 2
+    assert json.loads(fitted.stdout)["bad_rows"]["first"] == [
+        {"row": line["row"], "type": line["error"]["type"], "message": line["error"]["message"]}
+        for line in errors
+    ]
