@@ -16,6 +16,7 @@ from ..descent import overflowed_parameter
 from ..function import Function
 from ..numerals import format_number
 from .data import Columns
+from .linear import Lifted, lifted
 from .results import Epoch, FitStep, Fitted, History, Stopped
 from .rows import Rows
 
@@ -40,15 +41,25 @@ def measure(
     position: np.ndarray,
     chunks: Iterable[Columns],
     gradient: bool = True,
+    lifted: Lifted | None = None,
 ) -> Measured:
     """The loss (and, with ``gradient``, its partials by ``params``) summed
-    over the rows of ``chunks``, at the parameters ``position``."""
+    over the rows of ``chunks``, at the parameters ``position``: by the
+    program with its linear forms ``lifted`` out where it has some and
+    nothing to warn about, else by ``joined``."""
     point = dict(zip(params, position.tolist(), strict=True))
     found = Measured(gradient=np.zeros(len(params)))
     wrt = params if gradient else ()
     for chunk in chunks:
         rows = len(next(iter(chunk.values())))
         if rows == 0:
+            continue
+        quick = None if lifted is None else lifted.evaluate(chunk, point, gradient)
+        if quick is not None:
+            with np.errstate(all="ignore"):
+                found.loss += float(np.add.reduce(quick[0], None))
+                found.gradient = found.gradient + quick[1]
+            found.rows += rows
             continue
         result = joined.evaluate({**chunk, **point}, wrt=wrt, summed=True)
         # A sum that overflows is a divergence, said by the caller.
@@ -80,6 +91,7 @@ class Run:
         self.model, self.joined, self.params, self.rows = model, joined, params, rows
         self.start, self.loss, self.target = start, loss, target
         self.method, self.lr, self.seed = method, lr, seed
+        self.lifted = lifted(joined, params, rows.names)
         self.position = np.array([start[name] for name in params], dtype=np.float64)
         self.good = self.position.copy()  # the last point where all was finite
         self.history = History()
@@ -144,7 +156,7 @@ class Run:
     def _step(self, batch: Iterable[Columns], epoch: int, epochs: int) -> FitStep:
         """The mean loss and gradient of one batch (its chunks) at the
         current point."""
-        found = measure(self.joined, self.params, self.position, batch)
+        found = measure(self.joined, self.params, self.position, batch, lifted=self.lifted)
         loss, gradient = found.mean()
         values = gradient.tolist()
         return FitStep(
@@ -166,7 +178,9 @@ class Run:
     def _validation_loss(self, position: np.ndarray) -> float | None:
         if self.rows.holdout is None and self.rows.validation_rows == 0:
             return None
-        found = measure(self.joined, self.params, position, self.rows.validation(), False)
+        found = measure(
+            self.joined, self.params, position, self.rows.validation(), False, self.lifted
+        )
         return found.loss / found.rows if found.rows else None
 
     def result(
@@ -186,7 +200,9 @@ class Run:
                 gradient_norm=math.nan,
             )  # fmt: skip
         if last is None:
-            final = measure(self.joined, self.params, position, self.rows.full())
+            final = measure(
+                self.joined, self.params, position, self.rows.full(), lifted=self.lifted
+            )
             loss, gradient = final.mean()
             validation = self._validation_loss(position)
         else:
