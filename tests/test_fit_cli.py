@@ -442,8 +442,13 @@ def test_the_summary_says_where_an_interrupted_streamed_loss_was_measured():
     ) in console.export_text()
 
 
-@pytest.mark.parametrize(("target", "read_as"), [("y", ["-e", "min(x, y)"]),
-                         ("y value", ["-e", "min(x, target)", "--column", "target=y value"])])  # fmt: skip
+@pytest.mark.parametrize(
+    ("target", "read_as"),
+    [
+        ("y", ["-e", "min(x, y)"]),
+        ("y value", ["-e", "min(x, target)", "--column", "target=y value"]),
+    ],
+)
 def test_a_bad_row_is_worded_as_batch_words_it(cli, tmp_path, target, read_as):
     path = tmp_path / "bad.csv"
     path.write_text(f"x,{target}\n1,2\n2,abc\n3,\n4,5\n5,6\n")

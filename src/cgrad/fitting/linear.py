@@ -24,6 +24,7 @@ warning points at the user's program and is worded as everywhere else.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -94,9 +95,9 @@ class Lifted:
             for weight, partial in zip(form.weights, products.tolist(), strict=True):
                 found[self.index[weight]] += partial
             summed = float(np.add.reduce(by_form, None))
-            for name, coefficient in form.added:
-                if name is not None:
-                    found[self.index[name]] += coefficient * summed
+            for added, coefficient in form.added:
+                if added is not None:
+                    found[self.index[added]] += coefficient * summed
         return np.asarray(result.value), found
 
     def _matrices(self, chunk: Mapping[str, np.ndarray]) -> list[np.ndarray]:
@@ -105,7 +106,7 @@ class Lifted:
         validation rows in memory), else made again."""
         arrays = tuple(chunk.values())
         for seen, matrices in self.stacked:
-            if len(seen) == len(arrays) and all(a is b for a, b in zip(seen, arrays)):
+            if len(seen) == len(arrays) and all(map(operator.is_, seen, arrays)):
                 return matrices
         matrices = [np.stack([chunk[c] for c in form.columns]) for form in self.forms]
         # The arrays themselves are kept: an id alone could be a new array's.

@@ -195,10 +195,8 @@ class Run:
             position = self.good
         last = None
         if not measure_again:
-            last = self.last or FitStep(
-                step=self.steps, loss=math.nan, point={}, gradient=dict.fromkeys(self.params, math.nan),
-                gradient_norm=math.nan,
-            )  # fmt: skip
+            nan = dict.fromkeys(self.params, math.nan)
+            last = self.last or FitStep(self.steps, math.nan, {}, nan, math.nan)
         if last is None:
             final = measure(
                 self.joined, self.params, position, self.rows.full(), lifted=self.lifted
