@@ -79,7 +79,8 @@ class Lifted:
         for form, matrix in zip(self.forms, matrices, strict=True):
             weights = np.array([point[w] for w in form.weights]) * form.signs
             total = sum(c * (1.0 if p is None else point[p]) for p, c in form.added)
-            values[form.name] = np.einsum("ki,k->i", matrix, weights) + total
+            made = np.einsum("ki,k->i", matrix, weights)
+            values[form.name] = np.add(made, total, made)
         wrt = [*self.wrt, *(form.name for form in self.forms)] if gradient else []
         result = self.program.evaluate(values, wrt=wrt, summed=True)
         if result.warnings:
