@@ -1,7 +1,7 @@
 """cgrad fit against PyTorch and JAX: steps per second of full-batch
 gradient descent, and cgrad's peak memory streaming a big file.
 
-    python bench/fit.py [--rows 100000,1000000] [--stream-rows 10000000]
+    python bench/fit.py [--rows 100000,1000000] [--stream-rows 10000000] [--repeat 3]
 
 Two models, each fitted by plain gradient descent on every row a step:
 logistic regression with 10 features (the logistic loss of a linear
@@ -9,7 +9,10 @@ log-odds) and the two-layer tanh network of samples/network.cg (2 inputs,
 2 hidden units, squared loss). A step is one forward and one backward
 pass over all the rows and one update. cgrad's steps per second are
 measured through cgrad.fit itself (the time of 30 epochs less that of 10,
-over 20), so that its setup and last evaluation are left out. Peers run in
+over 20), so that its setup and last evaluation are left out. Times are
+CPU time of this process (``time.process_time``: all its threads), the
+median of --repeat runs, so that a shared machine's other load counts
+less; a peer on several threads is charged for each of them. Peers run in
 the same process, side by side: PyTorch on one thread and on its default
 threads, JAX with the whole step under jit; a peer not installed is
 skipped with a note. Ratios are the peer's steps per second over cgrad's.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FEATURES = 10
 NETWORK = (ROOT / "samples" / "network.cg").read_text(encoding="utf-8")
 LR = 0.1
+# Runs of each measurement, their median reported (set by --repeat).
+REPEAT = 3
 
 
 def logistic_data(rows: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -62,12 +68,12 @@ WORKLOADS = {
 
 def cgrad_rate(model: str, loss: str, data: dict) -> float:
     def run(epochs: int) -> float:
-        start = time.perf_counter()
+        start = time.process_time()
         cgrad.fit(model, data, target="y", loss=loss, method="gd", lr=LR, epochs=epochs, tol=0)
-        return time.perf_counter() - start
+        return time.process_time() - start
 
     run(2)  # generated code made, caches warm
-    return 20 / max(run(30) - run(10), 1e-9)
+    return statistics.median(20 / max(run(30) - run(10), 1e-9) for _ in range(REPEAT))
 
 
 def torch_step(name: str, data: dict):
@@ -142,10 +148,14 @@ def jax_step(name: str, data: dict):
 def rate(step, runs: int = 20) -> float:
     for _ in range(3):
         step()
-    start = time.perf_counter()
-    for _ in range(runs):
-        step()
-    return runs / (time.perf_counter() - start)
+
+    def once() -> float:
+        start = time.process_time()
+        for _ in range(runs):
+            step()
+        return runs / max(time.process_time() - start, 1e-9)
+
+    return statistics.median(once() for _ in range(REPEAT))
 
 
 def peers(name: str, data: dict) -> dict[str, float | str]:
@@ -217,11 +227,14 @@ def streamed_peak(rows: int) -> None:
 
 
 def main() -> None:
+    global REPEAT
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", default="100000,1000000")
     parser.add_argument("--stream-rows", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=REPEAT)
     args = parser.parse_args()
-    print(f"steps per second, full-batch gradient descent (cores: {os.cpu_count()})")
+    REPEAT = max(args.repeat, 1)
+    print(f"steps per CPU second, full-batch gradient descent (cores: {os.cpu_count()})")
     print(f"{'workload':<24} {'rows':>10} {'who':<22} {'steps/s':>9} {'peer/cgrad':>10}")
     for name, (model, loss, make) in WORKLOADS.items():
         for rows in (int(r) for r in args.rows.split(",")):

@@ -343,3 +343,214 @@ def test_cgrad_fit_is_imported_only_when_asked_for():
         "cgrad.fit; assert 'cgrad.fitting' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -------------------------------------------------------------------------
+# Holdout, interruption, history, the loss parsed once
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("rows", [5000, 301])
+def test_a_holdout_keeps_exactly_its_fraction_of_the_rows(seed, rows):
+    data = linear_data(rows)
+    fitted = fit("w*x1 + b", data, target="y", holdout=0.2, seed=seed, epochs=1)
+    assert fitted.validation_rows == round(0.2 * rows)
+    assert fitted.rows == rows - round(0.2 * rows)
+
+
+def test_a_streamed_holdout_of_many_blocks_is_exact_and_that_of_the_rows_in_memory(
+    tmp_path, monkeypatch
+):
+    from cgrad.fitting import rows as rows_module
+
+    # Many blocks of the holdout, cut across the reader's many chunks.
+    monkeypatch.setattr(rows_module, "HOLDOUT_BLOCK", 700)
+    monkeypatch.setattr(columnar, "MIN_BLOCK", 1 << 14)
+    monkeypatch.setattr(columnar, "BYTES_PER_ROW", 0)
+    data = linear_data(5003)
+    path = tmp_path / "rows.csv"
+    write_csv(path, data)
+    settings = dict(target="y", holdout=0.3, seed=9, method="gd", lr=0.1, epochs=3)
+    in_memory = fit("w*x1 + b", data, **settings)
+    streamed = fit("w*x1 + b", path, stream=True, **settings)
+    assert streamed.validation_rows == in_memory.validation_rows == round(0.3 * 5003)
+    # The same rows held out: the same losses, each a mean over its rows.
+    assert streamed.validation_loss == pytest.approx(in_memory.validation_loss, rel=1e-12)
+    held = rows_module.Holdout(0.3, 5003, 9)
+    flags = np.concatenate([held.take(n) for n in (1, 699, 2000, 2303)])
+    assert flags.sum() == round(0.3 * 5003)
+    again = rows_module.Holdout(0.3, 5003, 9).take(5003)
+    assert np.array_equal(flags, again)
+
+
+def test_an_interrupted_streamed_fit_reads_the_data_no_more(tmp_path, monkeypatch):
+    from cgrad.fitting import data as data_module
+
+    data = linear_data(2000)
+    path = tmp_path / "rows.csv"
+    write_csv(path, data)
+    passes = []
+    chunks = data_module.Source.chunks
+
+    def counted(self, *arguments):
+        passes.append(1)
+        return chunks(self, *arguments)
+
+    monkeypatch.setattr(data_module.Source, "chunks", counted)
+    seen = []
+
+    def interrupt(step):
+        seen.append(step)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as stop:
+        fit("w*x1 + b", path, target="y", stream=True, epochs=100, tol=0, callback=interrupt)
+    fitted = stop.value.fitted
+    assert len(passes) == 1 + 3  # the count, then one pass a step: none after
+    assert fitted.stopped == "interrupted"
+    assert fitted.loss_step == seen[-1].step == 2
+    assert fitted.training_loss == seen[-1].loss
+    assert fitted.gradient == seen[-1].gradient
+    assert fitted.validation_loss is None
+    # In memory, the loss is measured at the parameters reached.
+    with pytest.raises(KeyboardInterrupt) as stop:
+        seen.clear()
+        fit("w*x1 + b", data, target="y", epochs=100, tol=0, callback=interrupt)
+    assert stop.value.fitted.loss_step is None
+
+
+def test_the_history_is_thinned_past_its_bound(monkeypatch):
+    from cgrad.fitting import results
+
+    monkeypatch.setattr(results, "HISTORY_EPOCHS", 5)
+    data = linear_data(50)
+    fitted = fit("w*x1 + b", data, target="y", epochs=37, tol=0)
+    epochs = [epoch.epoch for epoch in fitted.history]
+    # Every epoch up to 10 kept, then every other, then every 4th; the last always.
+    assert epochs == [1, 5, 9, 13, 17, 21, 25, 29, 33, 37]
+    assert len(fitted.history) <= 2 * 5 + 1
+    short = fit("w*x1 + b", data, target="y", epochs=10, tol=0)
+    assert [epoch.epoch for epoch in short.history] == list(range(1, 11))
+
+
+def test_the_loss_is_parsed_once(monkeypatch):
+    from cgrad.fitting import losses
+
+    texts = []
+    compile_ = losses.compile
+    parse_ = losses.parse
+
+    def compiled(text, *rest):
+        texts.append(text)
+        return compile_(text, *rest)
+
+    def parsed(text, *rest):
+        texts.append(text)
+        return parse_(text, *rest)
+
+    monkeypatch.setattr(losses, "compile", compiled)
+    monkeypatch.setattr(losses, "parse", parsed)
+    loss = "(model - target)^2 + 0.25*w^2"
+    joined = objective(cgrad.compile("w*x + b"), loss)
+    assert sum(loss in text for text in texts) == 1
+    assert joined.evaluate(w=2.0, x=3.0, b=1.0, target=4.0).value == (7.0 - 4.0) ** 2 + 1.0
+
+
+@pytest.mark.parametrize(
+    ("loss", "message"),
+    [
+        ("(model - target", "the loss '(model - target' does not compile: this '(' is never "
+         "closed at line 1, column 1 (hint: add the missing ')')"),
+        ("a = 1\nmodel + * a", "the loss 'a = 1\\nmodel + * a' does not compile: unexpected "
+         "'*' at line 2, column 9 (hint: an operand (a number, a name or a parenthesised "
+         "expression) is missing here)"),
+        ("x = 1\nmodel - x", "the model and the loss do not go together: 'x' is used before "
+         "it is bound (hint: move the binding of x above its first use, or rename it if you "
+         "meant an input)"),
+    ],
+)  # fmt: skip
+def test_an_error_in_the_loss_is_said_at_its_own_line_and_column(loss, message):
+    with pytest.raises(cgrad.CgradError) as error:
+        objective(cgrad.compile("w*x + b\n"), loss)
+    assert error.value.message == message
+
+
+# -------------------------------------------------------------------------
+# Linear forms as matrix products
+
+
+LIFTED_MODELS = [
+    # (model, loss, the forms' columns)
+    ("w1*x1 + w2*x2 + x3*w3 + b", "logistic", [["x1", "x2", "x3"]]),
+    ("(w1*x1 - w2*x2) + (x3*w3) - b + 0.25 - w1*x3", "squared", [["x1", "x2", "x3", "x3"]]),
+    # (v*h + w1*x1 + ...: a sum with another term first is no form.)
+    ("h = tanh(a1*x1 + a2*x2 + a3*x3 + c)\nv*h + (w1*x1 + w2*x2 + w3*x3)", "squared",
+     [["x1", "x2", "x3"], ["x1", "x2", "x3"]]),
+    ("h = tanh(a1*x1 + a2*x2 + a3*x3 + c)\nv*h + w1*x1 + w2*x2 + w3*x3", "squared",
+     [["x1", "x2", "x3"]]),
+]  # fmt: skip
+
+
+def three_columns(rows: int = 500) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(8)
+    data = {f"x{k}": rng.standard_normal(rows) for k in (1, 2, 3)}
+    data["y"] = (rng.random(rows) < 0.5).astype(float)
+    return data
+
+
+@pytest.mark.parametrize(("model", "loss", "columns"), LIFTED_MODELS)
+def test_linear_forms_give_the_joined_programs_loss_and_gradient(model, loss, columns):
+    from cgrad.fitting.linear import lifted
+    from cgrad.fitting.loop import measure
+
+    joined = objective(cgrad.compile(model), loss)
+    data = three_columns()
+    chunk = {"x1": data["x1"], "x2": data["x2"], "x3": data["x3"], "target": data["y"]}
+    params = [name for name in joined.inputs if name not in chunk]
+    found = lifted(joined, params, list(chunk))
+    assert found is not None
+    assert sorted(sorted(form.columns) for form in found.forms) == sorted(map(sorted, columns))
+    # Fewer nodes for the engine: each form is one input.
+    assert len(found.program.graph.nodes) < len(joined.graph.nodes)
+    position = np.random.default_rng(2).uniform(-1, 1, len(params))
+    quick = measure(joined, params, position, [chunk], lifted=found)
+    point = dict(zip(params, position.tolist(), strict=True))
+    whole = joined.evaluate({**chunk, **point}, wrt=params, summed=True)
+    assert quick.loss == pytest.approx(float(np.sum(whole.value)), rel=1e-12)
+    assert quick.gradient == pytest.approx([whole.gradient[n] for n in params], rel=1e-11)
+
+
+def test_a_fit_with_a_linear_form_runs_its_steps_by_matrix_products(monkeypatch):
+    from cgrad.fitting import linear
+
+    calls = {"lifted": 0, "joined": 0}
+    evaluate = linear.Lifted.evaluate
+    joined_evaluate = cgrad.Function.evaluate
+
+    def counted(self, *arguments):
+        calls["lifted"] += 1
+        return evaluate(self, *arguments)
+
+    def counted_joined(self, *arguments, **options):
+        if "target" in self.inputs and "linear1" not in self.inputs:
+            calls["joined"] += 1
+        return joined_evaluate(self, *arguments, **options)
+
+    monkeypatch.setattr(linear.Lifted, "evaluate", counted)
+    monkeypatch.setattr(cgrad.Function, "evaluate", counted_joined)
+    data = three_columns()
+    fitted = fit("w1*x1 + w2*x2 + w3*x3 + b", data, target="y", loss="logistic", epochs=5, tol=0)
+    assert fitted.steps == 5
+    assert calls == {"lifted": 6, "joined": 0}  # five steps and the result
+
+
+def test_a_linear_form_with_something_to_warn_about_is_evaluated_whole():
+    # Rows whose features overflow: the lifted program would warn of its
+    # own input; the joined program's warnings name the user's program.
+    data = three_columns(50)
+    data["x1"][3] = 1e308
+    fitted = fit("w1*x1 + w2*x2 + w3*x3 + b", data, target="y", start={"w1": 10.0},
+                 method="gd", epochs=3)  # fmt: skip
+    assert fitted.stopped == "diverged"
+    assert "linear1" not in fitted.reason

@@ -17,7 +17,8 @@ from cgrad.numerals import format_number
 SUMMARY_KEYS = [
     "model", "target", "loss", "method", "lr", "batch_rows", "seed", "streamed", "rows",
     "validation_rows", "bad_rows", "start", "params", "gradient", "gradient_norm",
-    "training_loss", "validation_loss", "epochs", "steps", "stopped", "history",
+    "training_loss", "training_loss_step", "validation_loss", "epochs", "steps", "stopped",
+    "history",
 ]  # fmt: skip
 
 
@@ -55,6 +56,7 @@ def test_the_json_summary_has_its_documented_shape_and_the_library_numbers(cli, 
     )
     assert summary["rows"] + summary["validation_rows"] == 300
     assert summary["bad_rows"] == {"count": 0, "first": []}
+    assert summary["training_loss_step"] is None
     assert (summary["epochs"], summary["steps"], summary["stopped"]) == (3, 3, "epochs")
     assert [list(entry) for entry in summary["history"]] == [
         ["epoch", "steps", "loss", "validation_loss"]
@@ -65,8 +67,11 @@ def test_the_json_summary_has_its_documented_shape_and_the_library_numbers(cli, 
 
 
 def _training_rows(count: int, holdout: float, seed: int) -> np.ndarray:
-    """The rows a holdout keeps for training, as the docs say they are drawn."""
-    return ~(np.random.default_rng([seed, 1]).random(count) < holdout)
+    """The rows a holdout keeps for training, as docs/fit.md says they are
+    chosen (fewer rows than a block: one permutation)."""
+    held = np.zeros(count, dtype=bool)
+    held[np.random.default_rng([seed, 1]).permutation(count)[: round(holdout * count)]] = True
+    return ~held
 
 
 def test_the_parameters_file_is_read_back_by_batch_params(cli, rows, tmp_path):
@@ -378,3 +383,81 @@ def test_a_holdout_that_leaves_no_training_rows_says_so(cli, rows):
         "cgrad: error: the holdout of 0.99999 left no rows to fit: all 300 went to validation\n"
         "hint: give a smaller holdout\n"
     )
+
+
+def test_an_interrupted_streamed_fit_stops_with_the_loss_of_its_last_pass(
+    rows, tmp_path, wait_until
+):
+    import signal
+    import subprocess
+    import sys
+
+    path, _ = rows
+    trace = tmp_path / "trace.ndjson"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cgrad", "fit", "w*x + b", str(path), "--target", "y", "--stream",
+         "--epochs", "100000000", "--tol", "0", "--json", "-q", "--trace", str(trace)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+    def under_way() -> bool:
+        return trace.exists() and trace.read_text(encoding="utf-8").count("\n") >= 2
+
+    wait_until(under_way, "the fit to get under way", tmp_path, process)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Traceback" not in stderr
+    summary = json.loads(stdout)
+    assert summary["stopped"] == "interrupted" and summary["streamed"] is True
+    steps = {line["step"]: line for line in map(json.loads, trace.read_text().splitlines())}
+    # The last step whose pass was whole: the trace's last line, or (the
+    # signal falling between the pass and the trace's line) the one after.
+    at = summary["training_loss_step"]
+    assert at in (max(steps), max(steps) + 1)
+    if at in steps:
+        assert summary["training_loss"] == steps[at]["loss"]
+        assert summary["gradient"] == steps[at]["gradient"]
+    assert summary["validation_loss"] is None
+
+
+def test_the_summary_says_where_an_interrupted_streamed_loss_was_measured():
+    from rich.console import Console
+
+    from cgrad.fitting.data import BadRows
+    from cgrad.fitting.results import Fitted
+    from cgrad.views.fit_report import fit_report
+
+    fitted = Fitted(
+        model="w*x", loss="squared", target="y", method="gd", lr=0.1, seed=0, batch_rows=None,
+        streamed=True, start={"w": 0.0}, params={"w": 1.0}, gradient={"w": 0.5},
+        gradient_norm=0.5, training_loss=2.0, validation_loss=None, rows=10, validation_rows=0,
+        bad_rows=BadRows(), epochs=4, steps=4, stopped="interrupted", history=(), loss_step=3,
+    )  # fmt: skip
+    console = Console(width=200, color_system=None, record=True)
+    console.print(fit_report(fitted, "w*x"))
+    assert (
+        "training loss 2 (at step 3: its pass over the rows was the last whole one before the "
+        "interruption, and the data was not read again)\n"
+    ) in console.export_text()
+
+
+@pytest.mark.parametrize(
+    ("target", "read_as"),
+    [
+        ("y", ["-e", "min(x, y)"]),
+        ("y value", ["-e", "min(x, target)", "--column", "target=y value"]),
+    ],
+)
+def test_a_bad_row_is_worded_as_batch_words_it(cli, tmp_path, target, read_as):
+    path = tmp_path / "bad.csv"
+    path.write_text(f"x,{target}\n1,2\n2,abc\n3,\n4,5\n5,6\n")
+    fitted = cli("fit", "w*x", str(path), "--target", target, "--epochs", "1", "--json")
+    assert fitted.exit_code == 1
+    batch = cli("batch", str(path), *read_as, "--format", "ndjson")
+    errors = [line for line in map(json.loads, batch.stdout.splitlines()) if "error" in line]
+    assert len(errors) == 2
+    assert json.loads(fitted.stdout)["bad_rows"]["first"] == [
+        {"row": line["row"], "type": line["error"]["type"], "message": line["error"]["message"]}
+        for line in errors
+    ]

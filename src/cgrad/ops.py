@@ -288,8 +288,11 @@ OPS: dict[str, Op] = {
         # 1 - tanh^2 cancels, and is 0 once tanh rounds to 1. tanh(a) is
         # 2*sigmoid(2a) - 1, and sigmoid saturates where cosh overflows: its
         # second derivative stays a number (1/cosh(a)^2's is 0*inf there).
+        # Numbers take the cheaper 1/cosh(a)^2 (see el.tanh_slope); formulas,
+        # whose derivatives are taken again, the sigmoids.
         # hypot(a, 1) and two square roots for acosh: a*a overflows first.
-        Op("tanh", 1, np.tanh, (lambda m, out, a: 4.0 * m.sigmoid(2.0 * a) * m.sigmoid(-2.0 * a),)),
+        Op("tanh", 1, np.tanh, (el.tanh_slope,),
+           printed=(lambda m, out, a: 4.0 * m.sigmoid(2.0 * a) * m.sigmoid(-2.0 * a),)),
         Op("asinh", 1, np.arcsinh, (lambda m, out, a: 1.0 / m.hypot(a, 1.0),)),
         Op("acosh", 1, np.arccosh, (lambda m, out, a: 1.0 / (m.sqrt(a - 1.0) * m.sqrt(a + 1.0)),),
            edges=lambda out, a: (a - 1.0,)),

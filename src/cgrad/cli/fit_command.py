@@ -116,7 +116,8 @@ Holdout = Annotated[
     Optional[float],
     typer.Option(
         metavar="FRACTION",
-        help="Keep this fraction of the rows (drawn with --seed) for the validation loss.",
+        help="Keep this fraction of the rows for the validation loss: exactly "
+        "round(FRACTION x rows) of them, chosen with --seed.",
         show_default=False,
     ),
 ]

@@ -3,19 +3,22 @@ a file read by ``cgrad batch``'s own readers (CSV and TSV by Arrow's
 columnar reader, NDJSON and JSON by the record reader, Parquet by row
 groups, Arrow IPC by record batches, each optionally compressed).
 
-The readers evaluate an expression over the records; here it is the
+The readers read the columns an expression asks for; here it is the
 smallest one that reads every column the fit needs (their ``min``, with
-no partials), and what is kept is the inputs they read, so a bad row is
-found and worded exactly as ``batch`` words it. A row whose value is not a
-finite number is bad too (it would make the loss NaN). Bad rows are left
+no partials), each column under its own name where that is an input name
+(the model's columns always are), and what is kept is the inputs they
+read, so a bad row is found and worded exactly as ``batch`` words it, its
+message passed on as it is. A row whose value is not a finite number is
+bad too (it would make the loss NaN). Bad rows are left
 out and counted (:class:`BadRows`), or stop the fit (``on_error="fail"``).
 
 A file is read whole into memory when its columns fit in
 :data:`FULL_BATCH_BYTES`; a bigger one is read again on every pass, a
 chunk at a time, so memory stays flat whatever its size (:class:`Source`).
 
-The validation rows of ``holdout`` are chosen row by row in input order by
-a generator seeded with the fit's seed, the same on every pass, so a file
+The validation rows of ``holdout`` are exactly ``round(holdout * rows)``
+of the good rows, chosen by a generator seeded with the fit's seed
+(:class:`cgrad.fitting.rows.Holdout`), the same on every pass, so a file
 read in memory and the same file streamed split the same way.
 """
 
@@ -33,7 +36,7 @@ from ..batch.bindings import Bindings
 from ..batch.blocks import CHUNK_ROWS, ColumnBlock, Outcome
 from ..batch.frames import frame_column, frame_kind, frame_names
 from ..batch.inputs import evaluated, open_records
-from ..errors import InputError, UsageError
+from ..errors import CgradError, InputError, UsageError
 from ..function import Function, compile
 from ..numerals import format_number
 
@@ -182,10 +185,12 @@ def _file_chunks(
     path: Path, names: Sequence[str], rows: int, bad: BadRows, on_error: str
 ) -> Iterator[Columns]:
     """The good rows of ``names`` in the file, chunk by chunk, read by the
-    batch readers evaluating ``min`` of those columns with no partials."""
-    inputs = [f"c{k}" for k in range(len(names))]
+    batch readers for ``min`` of those columns with no partials."""
+    inputs = _reader_inputs(names)
     reader_function = compile(f"min({', '.join(inputs)})")
-    bindings = Bindings(columns=dict(zip(inputs, names, strict=True)))
+    bindings = Bindings(
+        columns={i: name for i, name in zip(inputs, names, strict=True) if i != name}
+    )
     chunk_rows = max(rows, CHUNK_ROWS)
     stream, reader = _open(path, chunk_rows, reader_function)
     with stream:
@@ -194,25 +199,36 @@ def _file_chunks(
                 columns = dict(zip(names, chunk.inputs.values(), strict=True))
                 yield _good(columns, names, chunk.first_row, bad, on_error)
             elif chunk:  # (records of one expression: never an expression block)
-                yield _outcomes(cast(Sequence[Outcome], chunk), names, inputs, bad, on_error)
+                yield _outcomes(cast(Sequence[Outcome], chunk), names, bad, on_error)
+
+
+def _reader_inputs(names: Sequence[str]) -> list[str]:
+    """The reader's input name for each column: its own, where it is one
+    (not a constant, nor text that is no name), else ``target``, or
+    ``column_K``, bound to it."""
+    inputs = []
+    for k, name in enumerate(names):
+        try:
+            own = compile(name).inputs == (name,)
+        except CgradError:
+            own = False
+        if own:
+            inputs.append(name)
+        else:
+            free = "target" not in names and "target" not in inputs
+            inputs.append("target" if free else f"column_{k}")
+    return inputs
 
 
 def _outcomes(
-    outcomes: Sequence[Outcome],
-    names: Sequence[str],
-    inputs: Sequence[str],
-    bad: BadRows,
-    on_error: str,
+    outcomes: Sequence[Outcome], names: Sequence[str], bad: BadRows, on_error: str
 ) -> Columns:
     """The good rows among outcomes one by one, the errors of the others
-    worded as ``batch`` words them (with the column names, not the
-    reader's own input names)."""
+    as ``batch`` words them."""
     kept: list[tuple[float, ...]] = []
     for outcome in outcomes:
         if outcome.error is not None:
             kind, message = outcome.error
-            for name, column in zip(inputs, names, strict=True):
-                message = message.replace(f"{name} (column {column!r})", column)
             bad.add(outcome.row, kind, message, on_error)
             continue
         values = outcome.input_values

@@ -16,7 +16,8 @@ from ..descent import overflowed_parameter
 from ..function import Function
 from ..numerals import format_number
 from .data import Columns
-from .results import Epoch, FitStep, Fitted, Stopped
+from .linear import Lifted, lifted
+from .results import Epoch, FitStep, Fitted, History, Stopped
 from .rows import Rows
 
 
@@ -40,15 +41,25 @@ def measure(
     position: np.ndarray,
     chunks: Iterable[Columns],
     gradient: bool = True,
+    lifted: Lifted | None = None,
 ) -> Measured:
     """The loss (and, with ``gradient``, its partials by ``params``) summed
-    over the rows of ``chunks``, at the parameters ``position``."""
+    over the rows of ``chunks``, at the parameters ``position``: by the
+    program with its linear forms ``lifted`` out where it has some and
+    nothing to warn about, else by ``joined``."""
     point = dict(zip(params, position.tolist(), strict=True))
     found = Measured(gradient=np.zeros(len(params)))
     wrt = params if gradient else ()
     for chunk in chunks:
         rows = len(next(iter(chunk.values())))
         if rows == 0:
+            continue
+        quick = None if lifted is None else lifted.evaluate(chunk, point, gradient)
+        if quick is not None:
+            with np.errstate(all="ignore"):
+                found.loss += float(np.add.reduce(quick[0], None))
+                found.gradient = found.gradient + quick[1]
+            found.rows += rows
             continue
         result = joined.evaluate({**chunk, **point}, wrt=wrt, summed=True)
         # A sum that overflows is a divergence, said by the caller.
@@ -80,9 +91,11 @@ class Run:
         self.model, self.joined, self.params, self.rows = model, joined, params, rows
         self.start, self.loss, self.target = start, loss, target
         self.method, self.lr, self.seed = method, lr, seed
+        self.lifted = lifted(joined, params, rows.names)
         self.position = np.array([start[name] for name in params], dtype=np.float64)
         self.good = self.position.copy()  # the last point where all was finite
-        self.history: list[Epoch] = []
+        self.history = History()
+        self.last: FitStep | None = None  # the last step measured
         self.steps = 0
         self.epoch = 0
 
@@ -94,7 +107,10 @@ class Run:
             stopped, diverged = self._epochs(optimiser, epochs, tol, callback)
         except BaseException as stop:
             if not isinstance(stop, Exception):
-                stop.fitted = self.result("interrupted")  # type: ignore[attr-defined]
+                # Streamed, measuring again would read the whole data once
+                # more: the last pass's loss says where the run was.
+                again = not self.rows.streamed
+                stop.fitted = self.result("interrupted", measure_again=again)  # type: ignore[attr-defined]
             raise
         return self.result(stopped, diverged)
 
@@ -106,6 +122,7 @@ class Run:
             total = rows = 0.0
             for batch in self.rows.training(shuffle):
                 step = self._step(batch, epoch, epochs)
+                self.last = step
                 if callback is not None:
                     callback(step)
                 blown = _blown(step, self.params)
@@ -139,7 +156,7 @@ class Run:
     def _step(self, batch: Iterable[Columns], epoch: int, epochs: int) -> FitStep:
         """The mean loss and gradient of one batch (its chunks) at the
         current point."""
-        found = measure(self.joined, self.params, self.position, batch)
+        found = measure(self.joined, self.params, self.position, batch, lifted=self.lifted)
         loss, gradient = found.mean()
         values = gradient.tolist()
         return FitStep(
@@ -156,22 +173,39 @@ class Run:
 
     def _epoch_done(self, epoch: int, loss: float) -> None:
         validation = self._validation_loss(self.position)
-        self.history.append(Epoch(epoch, self.steps, loss, validation))
+        self.history.add(Epoch(epoch, self.steps, loss, validation))
 
     def _validation_loss(self, position: np.ndarray) -> float | None:
         if self.rows.holdout is None and self.rows.validation_rows == 0:
             return None
-        found = measure(self.joined, self.params, position, self.rows.validation(), False)
+        found = measure(
+            self.joined, self.params, position, self.rows.validation(), False, self.lifted
+        )
         return found.loss / found.rows if found.rows else None
 
-    def result(self, stopped: Stopped, diverged: str | None = None) -> Fitted:
+    def result(
+        self, stopped: Stopped, diverged: str | None = None, measure_again: bool = True
+    ) -> Fitted:
         """The result at the last finite point: its loss and gradient over
-        every training row, measured again there."""
+        every training row, measured again there; or, not ``measure_again``,
+        those of the last step's pass (NaN before the first), and no
+        validation loss, the data read no more."""
         position = self.position if stopped != "diverged" else self.good
         if not np.isfinite(position).all():
             position = self.good
-        final = measure(self.joined, self.params, position, self.rows.full())
-        loss, gradient = final.mean()
+        last = None
+        if not measure_again:
+            nan = dict.fromkeys(self.params, math.nan)
+            last = self.last or FitStep(self.steps, math.nan, {}, nan, math.nan)
+        if last is None:
+            final = measure(
+                self.joined, self.params, position, self.rows.full(), lifted=self.lifted
+            )
+            loss, gradient = final.mean()
+            validation = self._validation_loss(position)
+        else:
+            loss, gradient = last.loss, np.array(list(last.gradient.values()))
+            validation = None
         values = gradient.tolist()
         return Fitted(
             model=self.model.source,
@@ -187,15 +221,16 @@ class Run:
             gradient=dict(zip(self.params, values, strict=True)),
             gradient_norm=math.hypot(*values),
             training_loss=loss,
-            validation_loss=self._validation_loss(position),
+            validation_loss=validation,
             rows=self.rows.rows,
             validation_rows=self.rows.validation_rows,
             bad_rows=self.rows.bad,
             epochs=self.epoch,
             steps=self.steps,
             stopped=stopped,
-            history=tuple(self.history),
+            history=self.history.epochs(),
             diverged=diverged,
+            loss_step=None if last is None else last.step,
         )
 
 

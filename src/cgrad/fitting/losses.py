@@ -42,20 +42,10 @@ def loss_text(loss: str) -> str:
 
 def objective(model: Function, loss: str) -> Function:
     """The model and the loss as one program whose output is the loss of a
-    row; its inputs are the model's, ``target`` and the loss's own names."""
+    row; its inputs are the model's, ``target`` and the loss's own names.
+    The loss is parsed once, in the joined program: an error in its part
+    is said of the loss, at its own line and column."""
     text = loss_text(loss)
-    try:
-        own = compile(text)
-    except CgradError as error:
-        raise UsageError(
-            f"the loss {text!r} does not compile: {error.summary(with_place=True)}",
-            hint=f"name one of {', '.join(LOSSES)}, or write an expression in model and target",
-        ) from None
-    if MODEL not in own.inputs:
-        raise UsageError(
-            f"the loss {text!r} does not use {MODEL}, the model's output",
-            hint="for example --loss '(model - target)^2'",
-        )
     program = parse(model.source)
     taken = {MODEL, TARGET} & (
         set(model.inputs) | {s.name for s in program.statements if isinstance(s, Binding)}
@@ -68,11 +58,49 @@ def objective(model: Function, loss: str) -> Function:
         )
     last = program.statements[-1].span
     source = model.source
-    joined = f"{source[: last.start]}{MODEL} = {source[last.start : last.end]}\n{text}\n"
+    head = f"{source[: last.start]}{MODEL} = {source[last.start : last.end]}\n"
     try:
-        return compile(joined)
+        joined = compile(f"{head}{text}\n")
     except CgradError as error:
+        raise _joining_error(error, text, head) from None
+    if not _reads(joined, MODEL):
         raise UsageError(
+            f"the loss {text!r} does not use {MODEL}, the model's output",
+            hint="for example --loss '(model - target)^2'",
+        )
+    return joined
+
+
+def _joining_error(error: CgradError, text: str, head: str) -> UsageError:
+    """The error of the joined program in words about the loss: where the
+    loss is wrong, at its own line and column; else (a name of the model
+    bound again) how the two clash."""
+    span = error.span
+    if span is None or span.start < len(head) or error.type == "name_error":
+        return UsageError(
             f"the model and the loss do not go together: {error.summary()}",
             hint="a binding of the loss may not reuse a name of the model",
-        ) from None
+        )
+    line = span.line - head.count("\n")
+    return UsageError(
+        f"the loss {text!r} does not compile: {error.message} at line {line}, "
+        f"column {span.column}" + (f" (hint: {error.hint})" if error.hint else ""),
+        hint=f"name one of {', '.join(LOSSES)}, or write an expression in model and target",
+    )
+
+
+def _reads(joined: Function, name: str) -> bool:
+    """Does the output of ``joined`` read its binding ``name``?"""
+    graph = joined.graph
+    bound = graph.bindings.get(name)
+    operands = graph.columns.operands
+    seen, stack = {graph.output}, [graph.output]
+    while stack:
+        node = stack.pop()
+        if node == bound:
+            return True
+        for operand in operands[node]:
+            if operand not in seen:
+                seen.add(operand)
+                stack.append(operand)
+    return False

@@ -12,6 +12,10 @@ from .data import BadRows
 
 Stopped = Literal["tolerance", "epochs", "diverged", "interrupted"]
 
+# The epochs a result keeps in its history: past twice this many, every
+# other one is let go (see History).
+HISTORY_EPOCHS = 500
+
 
 @dataclass(frozen=True)
 class FitStep(Step):
@@ -32,6 +36,32 @@ class Epoch:
     steps: int
     loss: float
     validation_loss: float | None
+
+
+class History:
+    """The epochs a run keeps, bounded however long it runs: every epoch
+    until there are ``2 * HISTORY_EPOCHS``, then every other one is let go,
+    and so on, so that what is kept is every k-th epoch from the first (k a
+    power of 2), never more than ``2 * HISTORY_EPOCHS``, and the last epoch
+    always."""
+
+    def __init__(self) -> None:
+        self.kept: list[Epoch] = []
+        self.every = 1
+        self.last: Epoch | None = None
+
+    def add(self, epoch: Epoch) -> None:
+        if (epoch.epoch - 1) % self.every == 0:
+            self.kept.append(epoch)
+            if len(self.kept) > 2 * HISTORY_EPOCHS:
+                self.kept, self.every = self.kept[::2], self.every * 2
+        self.last = epoch
+
+    def epochs(self) -> tuple[Epoch, ...]:
+        """The epochs kept, the last one included."""
+        if self.last is None or (self.kept and self.kept[-1] is self.last):
+            return tuple(self.kept)
+        return (*self.kept, self.last)
 
 
 @dataclass(frozen=True)
@@ -62,6 +92,10 @@ class Fitted:
     history: tuple[Epoch, ...]
     # Where it diverged, in words naming the parameter (when stopped so).
     diverged: str | None = None
+    # The step whose pass gave the training loss and gradient, where they
+    # are not measured at ``params`` (a streamed run interrupted: its
+    # last pass, before that step's update); None: measured at ``params``.
+    loss_step: int | None = None
 
     @property
     def reason(self) -> str:

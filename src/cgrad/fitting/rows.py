@@ -8,12 +8,14 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from .data import FULL_BATCH_BYTES, BadRows, Columns, Source
 from .losses import TARGET
 
 # Rows a streamed pass reads at a time (when no --batch-rows says).
 STREAM_ROWS = 1 << 16
+# Rows a holdout chooses from at a time (see Holdout).
+HOLDOUT_BLOCK = 1 << 16
 
 
 class Rows:
@@ -48,6 +50,7 @@ class Rows:
         self.streamed = False
         self.rows = 0
         self.validation_rows = 0
+        self.total = 0  # the good rows of the source, training and validation
         if source.path is None or not stream:
             bound = FULL_BATCH_BYTES if source.path is not None and stream is None else None
             self.streamed = not self._load(bound)
@@ -69,49 +72,51 @@ class Rows:
 
     def _passes(self, bad: BadRows) -> Iterator[tuple[Columns, Columns | None]]:
         """One pass over the source: (training, validation) chunk by chunk,
-        the validation rows chosen by the seeded generator (see
-        :mod:`cgrad.fitting.data`)."""
-        draws = np.random.default_rng([self.seed, 1])
+        the validation rows chosen by :class:`Holdout`."""
         rows = self.batch_rows or STREAM_ROWS
+        held = None if self.holdout is None else Holdout(self.holdout, self.total, self.seed)
         for chunk in self.source.chunks(self.read, rows, bad, self.on_error):
             renamed = dict(zip(self.names, chunk.values(), strict=True))
-            if self.holdout is None:
+            if held is None:
                 yield renamed, None
                 continue
-            held = draws.random(_length(renamed)) < self.holdout
+            out = held.take(_length(renamed))
             yield (
-                {name: column[~held] for name, column in renamed.items()},
-                {name: column[held] for name, column in renamed.items()},
+                {name: column[~out] for name, column in renamed.items()},
+                {name: column[out] for name, column in renamed.items()},
             )
 
     def _load(self, bound: int | None) -> bool:
         """Read every row into memory; False (and nothing kept) once they
-        pass ``bound`` bytes."""
-        train: list[Columns] = []
-        valid: list[Columns] = []
-        held = 0
-        for training, validation in self._passes(self.bad):
-            train.append(training)
-            held += _length(training) * len(self.names) * 8
-            if validation is not None:
-                valid.append(validation)
-                held += _length(validation) * len(self.names) * 8
-            if bound is not None and held > bound:
+        pass ``bound`` bytes. The holdout is split off once all are read
+        (its count depends on theirs)."""
+        chunks: list[Columns] = []
+        size = 0
+        for chunk in self.source.chunks(self.read, STREAM_ROWS, self.bad, self.on_error):
+            chunks.append(dict(zip(self.names, chunk.values(), strict=True)))
+            size += _length(chunks[-1]) * len(self.names) * 8
+            if bound is not None and size > bound:
                 self.bad = BadRows()
                 return False
-        self.train = _joined(train, self.names)
-        self.rows = _length(self.train)
-        if self.holdout is not None:
-            self.valid = _joined(valid, self.names)
+        every = _joined(chunks, self.names)
+        self.total = _length(every)
+        if self.holdout is None:
+            self.train = every
+        else:
+            out = Holdout(self.holdout, self.total, self.seed).take(self.total)
+            self.train = {name: column[~out] for name, column in every.items()}
+            self.valid = {name: column[out] for name, column in every.items()}
             self.validation_rows = _length(self.valid)
+        self.rows = _length(self.train)
         return True
 
     def _count(self) -> None:
         """The rows of a streamed source, and its bad rows, by one pass."""
-        for training, validation in self._passes(self.bad):
-            self.rows += _length(training)
-            if validation is not None:
-                self.validation_rows += _length(validation)
+        for chunk in self.source.chunks(self.read, STREAM_ROWS, self.bad, self.on_error):
+            self.total += _length(chunk)
+        if self.holdout is not None:
+            self.validation_rows = held_out(self.holdout, self.total)
+        self.rows = self.total - self.validation_rows
 
     def training(self, shuffle: np.random.Generator) -> Iterator[Iterable[Columns]]:
         """The batches of one epoch, each as the chunks of rows its one step
@@ -162,6 +167,56 @@ class Rows:
             for _, validation in self._passes(BadRows()):
                 if validation is not None:
                     yield validation
+
+
+def held_out(fraction: float, rows: int) -> int:
+    """How many of ``rows`` a holdout of ``fraction`` keeps for validation."""
+    return round(fraction * rows)
+
+
+class Holdout:
+    """Which rows of one pass are validation rows: exactly
+    :func:`held_out` of the ``rows`` good rows, a uniformly random choice
+    made by a generator seeded with ``seed``, the same on every pass and
+    whether the rows are read into memory or streamed (see
+    :mod:`cgrad.fitting.data`). The rows go in blocks of
+    :data:`HOLDOUT_BLOCK`: how many of a block are held out is drawn from
+    the hypergeometric distribution of those left to hold out among the
+    rows left (the last block takes all that are left), and which ones by a
+    permutation of the block; :meth:`take` answers for the next rows of
+    the pass, so memory holds one block's flags whatever the data's size."""
+
+    def __init__(self, fraction: float, rows: int, seed: int) -> None:
+        self.left = held_out(fraction, rows)
+        self.remaining = rows
+        self.draws = np.random.default_rng([seed, 1])
+        self.block = np.zeros(0, dtype=bool)
+        self.at = 0
+
+    def take(self, count: int) -> np.ndarray:
+        """Whether each of the next ``count`` rows is held out."""
+        pieces = []
+        while count:
+            if self.at == len(self.block):
+                self._next_block()
+            piece = self.block[self.at : self.at + count]
+            self.at += len(piece)
+            count -= len(piece)
+            pieces.append(piece)
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces or [self.block[:0]])
+
+    def _next_block(self) -> None:
+        size = min(HOLDOUT_BLOCK, self.remaining)
+        if size == 0:
+            raise InputError("the data has more rows than when it was first read: has it changed?")
+        held = self.left
+        if size < self.remaining:
+            held = int(self.draws.hypergeometric(self.left, self.remaining - self.left, size))
+        self.block = np.zeros(size, dtype=bool)
+        self.block[self.draws.permutation(size)[:held]] = True
+        self.left -= held
+        self.remaining -= size
+        self.at = 0
 
 
 def _read_all(

@@ -33,7 +33,9 @@ def fit_report(fitted: Fitted, heading: str) -> Group:
         Text(heading, style="bold"),
         Text(f"data: {_rows_text(fitted)}"),
         Text(f"loss: {fitted.loss}, mean over the rows, target {fitted.target}"),
-        Text.assemble("training loss ", (format_short(fitted.training_loss, 6), "bold")),
+        Text.assemble(
+            "training loss ", (format_short(fitted.training_loss, 6), "bold"), _loss_step(fitted)
+        ),
     ]
     if fitted.validation_loss is not None:
         lines.append(
@@ -52,6 +54,16 @@ def fit_report(fitted: Fitted, heading: str) -> Group:
     for row, _, message in fitted.bad_rows.first[:BAD_ROWS_SHOWN]:
         lines.append(Text(f"bad row {row:,}: {escape(message)}", style="yellow"))
     return Group(*lines)
+
+
+def _loss_step(fitted: Fitted) -> str:
+    """Where the training loss was measured, unless at the fitted values."""
+    if fitted.loss_step is None:
+        return ""
+    return (
+        f" (at step {fitted.loss_step:,}: its pass over the rows was the last whole one "
+        "before the interruption, and the data was not read again)"
+    )
 
 
 def _rows_text(fitted: Fitted) -> str:
@@ -98,6 +110,7 @@ def fit_json(fitted: Fitted) -> dict:
         "gradient": json_numbers(fitted.gradient),
         "gradient_norm": json_number(fitted.gradient_norm),
         "training_loss": json_number(fitted.training_loss),
+        "training_loss_step": fitted.loss_step,
         "validation_loss": _maybe(fitted.validation_loss),
         "epochs": fitted.epochs,
         "steps": fitted.steps,
