@@ -25,8 +25,7 @@ import numpy as np
 from ..function import Function
 from .bindings import Bindings
 from .blocks import CompiledCache
-from .expression_block import ExpressionBlock
-from .json_expressions import Inputs, dictionary, expression_block
+from .expression_block import ExpressionBlock, Inputs, dictionary, expression_block
 from .rows import EXPRESSION_FIELD, ID_FIELD, Format
 
 

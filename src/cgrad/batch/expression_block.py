@@ -6,13 +6,19 @@ input order."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .blocks import ColumnBlock, Outcome
+from ..errors import CgradError
+from ..function import Function
+from .blocks import ColumnBlock, CompiledCache, Outcome
+
+# Past this many distinct expressions in a block, the block goes to the
+# record reader unless each has eight records or more on average.
+MANY_EXPRESSIONS = 1024
 
 
 @dataclass(slots=True)
@@ -69,3 +75,65 @@ class ExpressionBlock:
 
 # What a reader hands a writer: records one by one, or a block of columns.
 Chunk = Sequence[Outcome] | ColumnBlock | ExpressionBlock
+
+
+# An expression's inputs at its records, and the columns carried to "extra".
+Inputs = tuple[dict[str, np.ndarray], dict[str, Any]]
+
+
+def expression_block(
+    encoded: Any,
+    rows: int,
+    compiled: CompiledCache,
+    wrt: Sequence[str] | None,
+    read: Callable[[Function, np.ndarray], Inputs | None],
+) -> ExpressionBlock | None:
+    """The records of a block whose dictionary-encoded expressions are
+    ``encoded``, each expression's evaluated together (``read`` gives its
+    inputs at its records' positions), or None when one of them is for
+    the record reader: an expression that does not compile or lacks a
+    --wrt name, inputs ``read`` cannot vouch for, or a warning."""
+    texts = encoded.dictionary.to_pylist()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(codes, kind="stable")
+    ends = np.cumsum(np.bincount(codes, minlength=len(texts)))
+    groups, start = [], 0
+    for text, end in zip(texts, ends.tolist(), strict=True):
+        positions, start = order[start:end], end
+        function = compiled.get(text)
+        if isinstance(function, CgradError):
+            return None
+        if wrt is not None and not set(wrt) <= set(function.inputs):
+            return None
+        found = read(function, positions)
+        if found is None:
+            return None
+        inputs, carried = found
+        result = function.evaluate(inputs, wrt=wrt)
+        if result.warnings:
+            return None
+        count = len(positions)
+        gradient = {name: _full(slope, count) for name, slope in result.gradient.items()}
+        value = _full(result.value, count)
+        groups.append(ExpressionGroup(text, positions, inputs, value, gradient, carried))
+    return ExpressionBlock(rows + 1, len(codes), groups)
+
+
+def dictionary(texts: Any) -> Any:
+    """A block's expressions (an Arrow column of strings), dictionary-
+    encoded, or None when there are many expressions of a record or two
+    each: the record reader is as fast, and a group per record would cost
+    more memory than a record."""
+    encoded = texts.combine_chunks().dictionary_encode()
+    distinct = len(encoded.dictionary)
+    if distinct > MANY_EXPRESSIONS and distinct * 8 > len(encoded):
+        return None
+    return encoded
+
+
+def _full(column: np.ndarray | float, count: int) -> np.ndarray:
+    """A column of ``count`` values (an expression's value or partial is
+    one number when it does not depend on the records)."""
+    if isinstance(column, np.ndarray) and column.shape == (count,):
+        return column
+    return np.full(count, column, dtype=np.float64)
