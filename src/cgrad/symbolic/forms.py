@@ -276,11 +276,15 @@ class FormWriter:
     def _term_key(self, term: Sym) -> tuple:
         above: list = []
         below: list = []
-        degree = [Fraction(0), Fraction(0)]
+        degree: list = [0, 0]
         for base, exponent in self._factors_of(term).values():
+            # A whole exponent as an int: it sorts as the Fraction does, and
+            # sorting compares these keys many times (Fraction's comparisons
+            # are Python code).
+            size = abs(_whole(exponent))
             side = 0 if exponent > 0 else 1
-            degree[side] += abs(exponent)
-            (above if side == 0 else below).append((self._factor_key(base, True), abs(exponent)))
+            degree[side] += size
+            (above if side == 0 else below).append((self._factor_key(base, True), size))
         return (degree[0], sorted(above), degree[1], sorted(below))
 
     def _variable(self, node: Sym) -> bool:
@@ -297,6 +301,14 @@ class FormWriter:
             return hashlib.blake2b(text, digest_size=8).digest()
 
         return folded(node, self.digests, digest)
+
+
+def _whole(value: Number) -> Number:
+    """``value`` as an int where it is a whole Fraction (equal, and in order
+    with every other number), else itself."""
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return value.numerator
+    return value
 
 
 def _label(node: Sym) -> tuple:
