@@ -293,6 +293,9 @@ class FormWriter:
 
     def _digest(self, node: Sym) -> bytes:
         """A fingerprint of ``node``'s content, the same in every run."""
+        known = self.digests.get(node.id)
+        if known is not None:
+            return known
         variables = self.variables
 
         def digest(top: Sym, operands: list[bytes]) -> bytes:
