@@ -13,6 +13,7 @@ sum is written. Nothing here recurses on the size of an expression.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -322,6 +323,13 @@ def _label(node: Sym) -> tuple:
         text = node.name or ""
     else:
         text = node.op
+    return _label_of(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_of(text: str) -> tuple:
+    # Made once a name: the few op names of a big formula come up at every
+    # node that is sorted.
     parts = _DIGITS.split(text)
     return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
 
