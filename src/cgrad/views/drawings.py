@@ -161,11 +161,17 @@ def _dot_lines(graph: Graph, result: Result | None) -> Iterator[str]:
     for node_id, (used, locals_) in enumerate(
         zip(operands, edge_locals(graph, result), strict=True)
     ):
-        dashed = ["style=dashed"] if not reachable[node_id] else []
+        dashed = "" if reachable[node_id] else "style=dashed"
         for operand, local in zip(used, locals_, strict=True):
-            labelled = dashed if local is None else [*dashed, f'label="{local}"']
-            edge = f" [{', '.join(labelled)}]" if labelled else ""
-            yield f"  n{operand} -> n{node_id}{edge};"
+            if local is not None:
+                label = f'{dashed}, label="{local}"' if dashed else f'label="{local}"'
+                yield f"  n{operand} -> n{node_id} [{label}];"
+            else:
+                yield (
+                    f"  n{operand} -> n{node_id} [{dashed}];"
+                    if dashed
+                    else f"  n{operand} -> n{node_id};"
+                )
     yield "}"
 
 
