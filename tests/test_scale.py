@@ -106,3 +106,20 @@ def test_a_plan_holds_no_tuple_per_step(text):
     # The same steps as before, made when read.
     assert len(steps.forward_steps) == len(on_floats.steps) == len(graph.columns.op_ids)
     assert len({id(edges) for edges in steps.backward_steps.edges}) <= 4
+
+
+def test_steps_with_rules_replaced_stay_columns():
+    # Formulas run the backward loop with each rule replaced by its printed
+    # form: the steps stay two columns with a tuple of edges per step, the
+    # same steps with the rules changed.
+    from cgrad.autodiff.passes import BackwardSteps, plan
+
+    graph = cgrad.compile("x*x + sin(x*y) - y").graph
+    steps = plan(graph).backward_steps
+    changed = steps.with_rules(lambda node, rule: (node, rule))
+    assert isinstance(changed, BackwardSteps) and changed.nodes is steps.nodes
+    assert list(changed) == [
+        (node, operands, tuple((operand, (node, rule)) for operand, rule in edges))
+        for node, operands, edges in steps
+    ]
+    assert [len(edges) for _, _, edges in changed][-1] == 2  # x*x: two edges to x

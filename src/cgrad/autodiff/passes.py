@@ -113,6 +113,14 @@ class BackwardSteps(_Steps, Sequence[BackwardStep]):
         nodes = self.nodes
         return zip(nodes, map(self.operands.__getitem__, nodes), self.edges, strict=True)
 
+    def with_rules(self, change: Callable[[int, Callable], Callable]) -> BackwardSteps:
+        """The same steps, each rule replaced by ``change(node, rule)``."""
+        edges = tuple(
+            tuple((position, change(node_id, rule)) for position, rule in node_edges)
+            for node_id, node_edges in zip(self.nodes, self.edges, strict=True)
+        )
+        return BackwardSteps(self.operands, self.nodes, edges)
+
     def __len__(self) -> int:
         return len(self.nodes)
 
