@@ -1,5 +1,6 @@
 """Seconds per stage (read, plan, forward, backward) for big expressions,
-and the start-up cost of the command line next to importing numpy.
+the process's peak memory so far, and the start-up cost of the command
+line next to importing numpy.
 
     python bench/stages.py [N ...]      # default: 1000 10000 100000
 """
@@ -7,6 +8,7 @@ and the start-up cost of the command line next to importing numpy.
 from __future__ import annotations
 
 import gc
+import resource
 import statistics
 import subprocess
 import sys
@@ -61,14 +63,17 @@ def main() -> None:
     sizes = [int(a) for a in sys.argv[1:]] or [1_000, 10_000, 100_000]
     print(
         f"{'shape':<6} {'n':>8} {'nodes':>8} {'read s':>8} {'plan s':>8} "
-        f"{'forward s':>9} {'backward s':>10}"
+        f"{'forward s':>9} {'backward s':>10} {'peak MB':>8}"
     )
     for n in sizes:
         for name, text in shapes(n).items():
             t = stages(text)
+            # The peak of the whole process so far (sizes go up): bench/run.py
+            # --only W3 measures each case in a process of its own.
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(
                 f"{name:<6} {n:>8} {t['nodes']:>8} {t['read']:>8.3f} {t['plan']:>8.3f} "
-                f"{t['forward']:>9.3f} {t['backward']:>10.3f}"
+                f"{t['forward']:>9.3f} {t['backward']:>10.3f} {peak:>8.0f}"
             )
     print()
     print(f"{'whole process':<60} {'median s':>8} {'min s':>6}")

@@ -418,7 +418,12 @@ def test_a_plan_is_immutable_and_what_evaluating_it_learns_is_kept_beside_it():
     function.evaluate(x=np.linspace(0.0, 1.0, 5000), y=2.0)
     # The generated code, the counts and the work arrays are the runner's.
     assert vars(plan).keys() == fields
-    assert all(type(getattr(plan, name)) is tuple for name in fields - {"graph"})
+    # The steps are views of the graph's columns and of tuples of their own.
+    from cgrad.autodiff.passes import BackwardSteps, ForwardSteps
+
+    views = {"forward_steps": ForwardSteps, "backward_steps": BackwardSteps}
+    assert all(type(getattr(plan, name)) is views.get(name, tuple) for name in fields - {"graph"})
+    assert type(plan.backward_steps.nodes) is tuple is type(plan.backward_steps.edges)
     runner = function._runner(None)
     assert runner.plan is plan and runner.point_passes is not None and runner.spare_work
     # y^2 has no kink to test: the runner's plan drops it; abs(x) keeps its own.

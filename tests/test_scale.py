@@ -75,3 +75,51 @@ def test_a_million_deep_nesting_and_10_mb_get_the_documented_error(text, message
 def test_the_deepest_nesting_allowed_works():
     f = cgrad.compile("(" * 99_999 + "-x" + ")" * 99_999)  # the sign is one level more
     assert f.evaluate(x=2.0).gradient == {"x": -1.0}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        " + ".join(f"sin(x*{i})" for i in range(1, 20_001)),
+        "sin(" * 20_000 + "x" + ")*y + z" * 20_000,
+    ],
+    ids=["sum", "chain"],
+)
+def test_a_plan_holds_no_tuple_per_step(text):
+    """The plan and its steps on floats keep a few references per node:
+    its steps are views of the graph's columns with shared edge tuples, not
+    tuples of their own (which cost about 300 bytes a node)."""
+    import tracemalloc
+
+    from cgrad.autodiff.floats import float_steps
+    from cgrad.autodiff.passes import plan
+
+    graph = cgrad.compile(text).graph
+    tracemalloc.start()
+    try:
+        steps = plan(graph)
+        on_floats = float_steps(steps)
+        kept = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert kept < 100 * len(graph)
+    # The same steps as before, made when read.
+    assert len(steps.forward_steps) == len(on_floats.steps) == len(graph.columns.op_ids)
+    assert len({id(edges) for edges in steps.backward_steps.edges}) <= 4
+
+
+def test_steps_with_rules_replaced_stay_columns():
+    # Formulas run the backward loop with each rule replaced by its printed
+    # form: the steps stay two columns with a tuple of edges per step, the
+    # same steps with the rules changed.
+    from cgrad.autodiff.passes import BackwardSteps, plan
+
+    graph = cgrad.compile("x*x + sin(x*y) - y").graph
+    steps = plan(graph).backward_steps
+    changed = steps.with_rules(lambda node, rule: (node, rule))
+    assert isinstance(changed, BackwardSteps) and changed.nodes is steps.nodes
+    assert list(changed) == [
+        (node, operands, tuple((operand, (node, rule)) for operand, rule in edges))
+        for node, operands, edges in steps
+    ]
+    assert [len(edges) for _, _, edges in changed][-1] == 2  # x*x: two edges to x

@@ -389,3 +389,45 @@ def test_a_derivative_pickles_with_its_formula():
     assert again.source == d.source == "sin(x) + cos(x)*x"
     assert again.evaluate(x=1.0).value == d.evaluate(x=1.0).value
     assert repr(again) == "cgrad.compile('sin(x) + cos(x)*x')"
+
+
+def test_a_drawing_sets_numpys_error_state_once_a_block_of_nodes(monkeypatch):
+    # Entering np.errstate costs more than most rules: a drawing of a
+    # million nodes sets it once for thousands of edges, not once an edge.
+    import numpy as np
+
+    from cgrad.views.drawings import dot, edge_locals, node_locals
+
+    function = _sum_program(8_000)
+    graph, result = function.graph, function.evaluate(x=0.5)
+    entered = []
+    errstate = np.errstate
+
+    def counted(**kwargs):
+        entered.append(kwargs)
+        return errstate(**kwargs)
+
+    monkeypatch.setattr(np, "errstate", counted)
+    drawn = dot(graph, result)
+    assert 0 < len(entered) < len(graph) / 1000
+    # The same local derivatives as each node's own, edge by edge.
+    values = result.node_values
+    made = list(edge_locals(graph, result))
+    assert made[graph.output] == node_locals(graph, values, graph.output) == ["1", "1"]
+    assert all(list(made[n]) == node_locals(graph, values, n) for n in range(0, len(graph), 97))
+    assert drawn.count('label="1"') >= 2 * 7_999
+
+
+def test_labels_are_read_from_the_span_offsets_without_a_span_object(monkeypatch):
+    # A Span is made with its line and column, which a label does not need.
+    from cgrad.autodiff.graph import SpanColumn
+
+    graph = _sum_program(100).graph
+    expected = [graph.label(node_id) for node_id in range(len(graph))]
+
+    def refused(self, index):
+        raise AssertionError("a Span was made")
+
+    monkeypatch.setattr(SpanColumn, "__getitem__", refused)
+    assert [graph.label(node_id) for node_id in range(len(graph))] == expected
+    assert graph.label(graph.output, width=None) == " + ".join(f"sin(x*{i})" for i in range(1, 101))

@@ -291,3 +291,22 @@ def test_a_tie_test_is_not_collected_into_a_sum(point):
     function = cgrad.compile("max(x^3 + 1, y, z)")
     printed = "; ".join(function.formulas(["x"]).derivatives["x"])
     assert cgrad.compile(printed).evaluate(point).value == function.evaluate(point).gradient["x"]
+
+
+def test_terms_sort_by_whole_degrees_as_ints():
+    # Sorting a long sum compares the terms' keys many times: whole degrees
+    # and exponents are ints there (in the same order as their Fractions),
+    # not Fractions, whose comparisons are Python code.
+    from fractions import Fraction
+
+    from cgrad.symbolic.forms import ONE, FormWriter, Product
+    from cgrad.symbolic.nodes import Builder
+
+    builder = Builder()
+    x, y = builder.input("x"), builder.input("y")
+    writer = FormWriter(builder)
+    whole = writer._term_key(writer._product(Product(1, {x.id: [x, Fraction(2)], y.id: [y, ONE]})))
+    assert type(whole[0]) is int and whole[0] == 3
+    assert [type(size) for _, size in whole[1]] == [int, int]
+    half = writer._term_key(writer._product(Product(1, {x.id: [x, Fraction(1, 2)]})))
+    assert half[0] == Fraction(1, 2) and type(half[0]) is Fraction

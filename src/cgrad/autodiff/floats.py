@@ -11,13 +11,13 @@ it is (making it a float would cost more than it saves).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
 
 from ..ops import EXACT_ON_FLOATS, FLOATS
-from .passes import ForwardStep, Plan, backward
+from .passes import ForwardStep, ForwardSteps, Plan, backward
 
 
 class FloatSteps(NamedTuple):
@@ -26,16 +26,22 @@ class FloatSteps(NamedTuple):
     :data:`FLOATS`)."""
 
     initial: tuple
-    steps: tuple[ForwardStep, ...]
+    steps: Sequence[ForwardStep]
 
 
 def float_steps(plan: Plan) -> FloatSteps:
     """The :class:`FloatSteps` of ``plan`` (a runner keeps them)."""
+    steps = plan.forward_steps
+
+    def on_floats(function: Callable) -> Callable:
+        return EXACT_ON_FLOATS.get(function, function)
+
     return FloatSteps(
         tuple(None if value is None else float(value) for value in plan.initial),
-        tuple(
-            (node, EXACT_ON_FLOATS.get(f, f), operands) for node, f, operands in plan.forward_steps
-        ),
+        # The plan's own steps are a view of the graph: so are these.
+        steps.with_functions(on_floats)
+        if isinstance(steps, ForwardSteps)
+        else tuple((node, on_floats(f), operands) for node, f, operands in steps),
     )
 
 

@@ -289,10 +289,13 @@ class Graph:
         ops, _, spans, names = self.columns[:4]
         if ops[node_id] == INPUT:
             return names.get(node_id % len(ops)) or ""  # -1 is the last, as in nodes[-1]
-        span = spans[node_id]
+        if isinstance(spans, SpanColumn):  # the offsets, without a Span and its line
+            start, end = spans.starts[node_id], spans.ends[node_id]
+        else:
+            start, end = spans[node_id].start, spans[node_id].end
         if width is None:
-            return " ".join(self.source[span.start : span.end].split())
-        return self._labels.label(span.start, span.end, width)
+            return " ".join(self.source[start:end].split())
+        return self._labels.label(start, end, width)
 
     @cached_property
     def _labels(self) -> _LabelIndex:

@@ -15,9 +15,9 @@ is :mod:`cgrad.autodiff.evaluation`'s business, not this module's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -36,6 +36,123 @@ BackwardStep = tuple[int, tuple[int, ...], tuple[tuple[int, Callable], ...]]
 KinkStep = tuple[int, Callable, tuple[int, ...]]
 
 
+class _Steps(Sequence):
+    """What the two views of a plan's steps share: equal to any sequence of
+    the same steps (a plan whose steps were replaced holds tuples)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(other) == len(self) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # equal to a tuple, like a list
+
+
+class ForwardSteps(_Steps, Sequence[ForwardStep]):
+    """A plan's forward steps, one per op node in id order, read from the
+    graph's columns as they are walked rather than stored: a tuple per step
+    cost more memory than the graph's columns themselves. Iterating gives
+    :data:`ForwardStep` tuples, made by zip and map in C."""
+
+    __slots__ = ("graph", "functions")
+
+    def __init__(self, graph: Graph, functions: Mapping[str, Callable]) -> None:
+        self.graph = graph
+        self.functions = functions  # per op name, its forward function
+
+    def with_functions(self, change: Callable[[Callable], Callable]) -> ForwardSteps:
+        """The same steps, each function replaced by ``change(function)``."""
+        return ForwardSteps(self.graph, {op: change(f) for op, f in self.functions.items()})
+
+    def __len__(self) -> int:
+        return len(self.graph.columns.op_ids)
+
+    def __iter__(self) -> Iterator[ForwardStep]:
+        ops, operands, *_, op_ids = self.graph.columns
+        functions = map(self.functions.__getitem__, map(ops.__getitem__, op_ids))
+        return zip(op_ids, functions, map(operands.__getitem__, op_ids), strict=True)
+
+    @overload
+    def __getitem__(self, index: int) -> ForwardStep: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ForwardStep]: ...
+    def __getitem__(self, index: int | slice) -> ForwardStep | list[ForwardStep]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        columns = self.graph.columns
+        node_id = columns.op_ids[index]
+        return node_id, self.functions[columns.ops[node_id]], columns.operands[node_id]
+
+
+# A backward step's edges by operand position: ((position, rule), ...).
+Edges = tuple[tuple[int, Callable], ...]
+
+
+class BackwardSteps(_Steps, Sequence[BackwardStep]):
+    """A plan's backward steps as two columns: the nodes, from the output
+    back, and per node its edges by operand position. An edges tuple is
+    shared by every node of one op and one pattern of operands that need a
+    derivative, and the operands are the graph's, so a step costs two
+    references where tuples of its own cost hundreds of bytes. Iterating
+    gives :data:`BackwardStep` tuples; :meth:`walk` gives what the backward
+    loop reads."""
+
+    __slots__ = ("operands", "nodes", "edges")
+
+    def __init__(
+        self, operands: Sequence[tuple[int, ...]], nodes: Sequence[int], edges: Sequence[Edges]
+    ) -> None:
+        self.operands = operands  # the graph's column, by node id
+        self.nodes = nodes
+        self.edges = edges
+
+    def walk(self) -> Iterator[tuple[int, tuple[int, ...], Edges]]:
+        """Per step: the node, its operands and its edges by position."""
+        nodes = self.nodes
+        return zip(nodes, map(self.operands.__getitem__, nodes), self.edges, strict=True)
+
+    def with_rules(self, change: Callable[[int, Callable], Callable]) -> BackwardSteps:
+        """The same steps, each rule replaced by ``change(node, rule)``."""
+        edges = tuple(
+            tuple((position, change(node_id, rule)) for position, rule in node_edges)
+            for node_id, node_edges in zip(self.nodes, self.edges, strict=True)
+        )
+        return BackwardSteps(self.operands, self.nodes, edges)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __iter__(self) -> Iterator[BackwardStep]:
+        for node_id, operands, edges in self.walk():
+            yield node_id, operands, tuple((operands[p], rule) for p, rule in edges)
+
+    @overload
+    def __getitem__(self, index: int) -> BackwardStep: ...
+    @overload
+    def __getitem__(self, index: slice) -> BackwardSteps: ...
+    def __getitem__(self, index: int | slice) -> BackwardStep | BackwardSteps:
+        if isinstance(index, slice):
+            return BackwardSteps(self.operands, self.nodes[index], self.edges[index])
+        operands = self.operands[self.nodes[index]]
+        edges = tuple((operands[p], rule) for p, rule in self.edges[index])
+        return self.nodes[index], operands, edges
+
+
+def _by_position(steps: Iterable[BackwardStep]) -> Iterator[tuple[int, tuple[int, ...], Edges]]:
+    """``steps`` (a plan's whose rules were replaced) as :meth:`BackwardSteps.walk`
+    gives them: an edge's operand as its position, the first position after
+    the last edge's that holds it (x*x has two edges to one operand)."""
+    for node_id, operands, edges in steps:
+        position = -1
+        by_position = []
+        for operand, rule in edges:
+            position = operands.index(operand, position + 1)
+            by_position.append((position, rule))
+        yield node_id, operands, tuple(by_position)
+
+
 @dataclass(frozen=True, eq=False)
 class Plan:
     """The passes over a graph for one choice of partials, worked out once
@@ -52,10 +169,11 @@ class Plan:
     reachable: tuple[bool, ...]
     # The values list before a pass: constants filled in, the rest None.
     initial: tuple
-    # In topological order.
-    forward_steps: tuple[ForwardStep, ...]
-    # From the output back.
-    backward_steps: tuple[BackwardStep, ...]
+    # In topological order (a ForwardSteps for a plan that plan() made).
+    forward_steps: Sequence[ForwardStep]
+    # From the output back (a BackwardSteps for a plan that plan() made; a
+    # plan whose rules are replaced may hold BackwardStep tuples).
+    backward_steps: Sequence[BackwardStep]
     # For the nodes whose kink matters (a test that constants rule out is
     # left for the runner to drop: see Runner).
     kink_steps: tuple[KinkStep, ...]
@@ -79,46 +197,39 @@ def plan(graph: Graph, wrt: Sequence[str] | None = None) -> Plan:
     # known to be reachable (or not) by the time it is reached.
     reachable = [False] * len(ops)
     reachable[graph.output] = True
-    forward_steps = []
-    backward_steps = []
+    nodes: list[int] = []
+    edges: list[Edges] = []
+    # Per op and pattern of needed operands, the one edges tuple that every
+    # such node's step shares.
+    shared: dict[str | tuple, Edges] = {}
     kinks = []
     for node_id in reversed(op_ids):
-        node_operands = operands[node_id]
-        op = ops[node_id]
-        forward_steps.append((node_id, forwards[op], node_operands))
         if not reachable[node_id]:
             continue
+        node_operands = operands[node_id]
         for operand in node_operands:
             reachable[operand] = True
         if not needed[node_id]:
             continue
-        rules = fixed_rules.get(op)
-        edges: tuple[tuple[int, Callable], ...]
+        op = ops[node_id]
         # A needed op node has a needed operand: with one, that is it.
-        if rules is not None and len(node_operands) == 1:
-            edges = ((node_operands[0], rules[0]),)
-        elif rules is not None and len(node_operands) == 2:
-            a, b = node_operands
-            if not needed[a]:
-                edges = ((b, rules[1]),)
-            elif not needed[b]:
-                edges = ((a, rules[0]),)
-            else:
-                edges = ((a, rules[0]), (b, rules[1]))
-        else:
-            edges = _edges_by_position(op, node_operands, needed)
-        backward_steps.append((node_id, node_operands, edges))
+        key = op if len(node_operands) == 1 else (op, *[needed[i] for i in node_operands])
+        node_edges = shared.get(key)
+        if node_edges is None:
+            wanted = tuple(needed[i] for i in node_operands)
+            node_edges = shared[key] = _edges_by_position(op, wanted, fixed_rules)
+        nodes.append(node_id)
+        edges.append(node_edges)
         if op in kink_tests:
             kinks.append(node_id)
-    forward_steps.reverse()
     return Plan(
         graph=graph,
         wrt=names,
         needed=tuple(needed),
         reachable=tuple(reachable),
         initial=tuple(initial),
-        forward_steps=tuple(forward_steps),
-        backward_steps=tuple(backward_steps),
+        forward_steps=ForwardSteps(graph, forwards),
+        backward_steps=BackwardSteps(operands, tuple(nodes), tuple(edges)),
         kink_steps=_kink_steps(graph, kinks, kink_tests, needed),
     )
 
@@ -139,18 +250,15 @@ def _kink_steps(
     )
 
 
-def _edges_by_position(
-    op: str, operands: tuple[int, ...], needed: Sequence[bool]
-) -> tuple[tuple[int, Callable], ...]:
-    """The backward edges of a node of ``op`` to its ``needed`` operands,
-    each rule asked of the op by argument position (a variadic op's rules
-    are made per position)."""
-    derivative = OPS[op].derivative
-    return tuple(
-        (operand, derivative(position))
-        for position, operand in enumerate(operands)
-        if needed[operand]
-    )
+def _edges_by_position(op: str, needed: tuple[bool, ...], fixed_rules: dict[str, tuple]) -> Edges:
+    """The edges of a node of ``op`` to the operands at the positions that
+    are ``needed``: the table's rules for an op of one or two arguments,
+    else each asked of the op by position (a variadic op's rules are made
+    per position)."""
+    rules = fixed_rules.get(op)
+    if rules is None or len(needed) not in (1, 2):
+        rules = tuple(map(OPS[op].derivative, range(len(needed))))
+    return tuple((position, rules[position]) for position, wanted in enumerate(needed) if wanted)
 
 
 def _depending_on(graph: Graph, names: Sequence[str]) -> tuple[bool, ...]:
@@ -203,13 +311,16 @@ def backward(plan: Plan, values: list, m: Any = NUMERIC, seed: Any = SEED) -> li
     build derivative formulas."""
     adjoints: list = [None] * len(values)
     adjoints[plan.graph.output] = seed
-    for node_id, operands, edges in plan.backward_steps:
+    steps = plan.backward_steps
+    walk = steps.walk() if isinstance(steps, BackwardSteps) else _by_position(steps)
+    for node_id, operands, edges in walk:
         upstream = adjoints[node_id]
         if upstream is None:
             continue
         arguments = [values[i] for i in operands]
         out = values[node_id]
-        for operand, rule in edges:
+        for position, rule in edges:
+            operand = operands[position]
             local = rule(m, out, *arguments)
             # The slopes of + and - are ops.ONE and ops.MINUS_ONE (checked by
             # identity): no need to multiply whole arrays by them.

@@ -256,6 +256,13 @@ class _Canonizer(FormWriter):
         return Product(coef, {k: [b, e] for k, (b, e) in factors.items()})
 
     def _raised(self, form: Product, power: Number) -> Product | None:
+        if power == 1:  # a copy (most are): no number to raise
+            self.work += len(form.factors)
+            if any(
+                e > _LARGEST_EXPONENT or e < -_LARGEST_EXPONENT for _, e in form.factors.values()
+            ):
+                return None
+            return Product(form.coef, {k: [b, e] for k, (b, e) in form.factors.items()})
         if forms.too_big_to_raise(form.coef, power):
             return None  # kept as a power: raised exactly, it would not end
         try:

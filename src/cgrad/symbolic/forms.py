@@ -13,6 +13,7 @@ sum is written. Nothing here recurses on the size of an expression.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -276,11 +277,15 @@ class FormWriter:
     def _term_key(self, term: Sym) -> tuple:
         above: list = []
         below: list = []
-        degree = [Fraction(0), Fraction(0)]
+        degree: list = [0, 0]
         for base, exponent in self._factors_of(term).values():
+            # A whole exponent as an int: it sorts as the Fraction does, and
+            # sorting compares these keys many times (Fraction's comparisons
+            # are Python code).
+            size = abs(_whole(exponent))
             side = 0 if exponent > 0 else 1
-            degree[side] += abs(exponent)
-            (above if side == 0 else below).append((self._factor_key(base, True), abs(exponent)))
+            degree[side] += size
+            (above if side == 0 else below).append((self._factor_key(base, True), size))
         return (degree[0], sorted(above), degree[1], sorted(below))
 
     def _variable(self, node: Sym) -> bool:
@@ -289,6 +294,9 @@ class FormWriter:
 
     def _digest(self, node: Sym) -> bytes:
         """A fingerprint of ``node``'s content, the same in every run."""
+        known = self.digests.get(node.id)
+        if known is not None:
+            return known
         variables = self.variables
 
         def digest(top: Sym, operands: list[bytes]) -> bytes:
@@ -299,6 +307,14 @@ class FormWriter:
         return folded(node, self.digests, digest)
 
 
+def _whole(value: Number) -> Number:
+    """``value`` as an int where it is a whole Fraction (equal, and in order
+    with every other number), else itself."""
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return value.numerator
+    return value
+
+
 def _label(node: Sym) -> tuple:
     """A name to sort by, its digits read as a number (x2 before x10)."""
     if node.op == INPUT:
@@ -307,6 +323,13 @@ def _label(node: Sym) -> tuple:
         text = node.name or ""
     else:
         text = node.op
+    return _label_of(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_of(text: str) -> tuple:
+    # Made once a name: the few op names of a big formula come up at every
+    # node that is sorted.
     parts = _DIGITS.split(text)
     return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
 

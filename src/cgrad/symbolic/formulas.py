@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ..autodiff.graph import CONSTANT, INPUT, Columns, Graph
-from ..autodiff.passes import Plan, backward, plan
+from ..autodiff.passes import BackwardSteps, Plan, backward, plan
 from ..errors import InputError
 from ..numerals import format_number
 from ..ops import OPS
@@ -110,11 +110,9 @@ def _owned_steps(steps: Plan, builder: Builder) -> Plan:
 
         return run
 
-    backward_steps = tuple(
-        (node_id, operands, tuple((operand, owned(node_id, rule)) for operand, rule in edges))
-        for node_id, operands, edges in steps.backward_steps
-    )
-    return replace(steps, backward_steps=backward_steps)
+    own = steps.backward_steps
+    assert isinstance(own, BackwardSteps)  # as plan() makes them
+    return replace(steps, backward_steps=own.with_rules(owned))
 
 
 class DerivativeGraph(Graph):

@@ -62,6 +62,8 @@ def folded(node: Sym, memo: dict[int, Any], combine: Callable[[Sym, list], Any])
     """``combine(n, its operands' results)`` for ``node`` and each node under
     it not in ``memo`` yet, operands first, kept in ``memo``: one visit per
     node, with an explicit stack (a chain of any length)."""
+    if node.id in memo:  # most calls, once the nodes under it are known
+        return memo[node.id]
     stack = [node]
     while stack:
         top = stack[-1]

@@ -167,9 +167,16 @@ class Printer:
         if node.op == INPUT:
             return [node.name]
         operands = node.operands
+        notation = OPS[node.op].notation
+        known = _LAYOUTS.get((node.op, len(operands)))
+        if known is None or known[0] is not notation:  # (tests may patch the table)
+            known = _LAYOUTS[node.op, len(operands)] = (
+                notation,
+                _program_layout(notation, len(operands)),
+            )
         return [
             part if isinstance(part, str) else (operands[part[0]], part[1], part[2])
-            for part in _program_layout(OPS[node.op].notation, len(operands))
+            for part in known[1]
         ]
 
     def binding_name(self, prefix: str, index: int) -> str:
@@ -211,6 +218,12 @@ class Printer:
 
     # What encloses a node that binds too loosely for its place.
     opening, closing = "(", ")"
+
+
+# Per op and number of operands, its notation and layout: a key cheaper to
+# look up than the notation, which _program_layout's cache hashes field by
+# field at every node.
+_LAYOUTS: dict[tuple[str, int], tuple[Notation, tuple]] = {}
 
 
 @functools.cache

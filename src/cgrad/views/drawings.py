@@ -14,7 +14,7 @@ long span).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from itertools import chain
 
 import numpy as np
@@ -22,7 +22,7 @@ import numpy as np
 from ..autodiff.evaluation import Result
 from ..autodiff.graph import CONSTANT, INPUT, Graph
 from ..numerals import format_short
-from ..ops import OPS
+from ..ops import NUMERIC, OPS
 from .json_documents import joined_pieces
 from .node_names import binding_names
 from .svg_graph import node_title
@@ -40,10 +40,6 @@ def _node_numbers(graph: Graph, result: Result | None) -> tuple[list | None, lis
     return result.node_values, result.node_gradients
 
 
-def _short(value) -> str | None:
-    return format_short(value) if value is not None else None
-
-
 def _node_labels(graph: Graph, result: Result | None, escape, newline: str) -> Iterator[str]:
     """Per node, in id order, its label: ``@2 add``, ``x+y``, ``= 3`` and
     ``grad 3`` (the last two if known) joined by ``newline``. Only the second
@@ -56,16 +52,15 @@ def _node_labels(graph: Graph, result: Result | None, escape, newline: str) -> I
     names = binding_names(graph)
     values, gradients = _node_numbers(graph, result)
     for node_id, op in enumerate(graph.columns.ops):
-        title = node_title(graph, names, node_id)
-        lines = [f"@{node_id} {op}", escape(title)]
+        label = f"@{node_id} {op}{newline}{escape(node_title(graph, names, node_id))}"
         if values is not None and values[node_id] is not None:
-            lines.append(f"= {_short(values[node_id])}")
+            label = f"{label}{newline}= {format_short(values[node_id])}"
         if gradients is not None and gradients[node_id] is not None:
-            lines.append(f"grad {_short(gradients[node_id])}")
-        yield newline.join(lines)
+            label = f"{label}{newline}grad {format_short(gradients[node_id])}"
+        yield label
 
 
-def edge_locals(graph: Graph, result: Result | None) -> Iterator[list[str | None]]:
+def edge_locals(graph: Graph, result: Result | None) -> Iterator[Sequence[str | None]]:
     """Per node, in id order, the local derivative of each of its edges
     (d node / d operand, by argument position) as text, or None where a
     value is unknown (all of them, without a point) and where no gradient
@@ -73,11 +68,25 @@ def edge_locals(graph: Graph, result: Result | None) -> Iterator[list[str | None
     values, _ = _node_numbers(graph, result)
     # A node the output does not use sends no gradient (as in --steps).
     reachable = graph.reachable()
-    for node_id, used in enumerate(graph.columns.operands):
-        if values is None or not reachable[node_id]:
-            yield [None] * len(used)
-        else:
-            yield node_locals(graph, values, node_id)
+    operands = graph.columns.operands
+    for start in range(0, len(operands), _LOCALS_BLOCK):
+        block = range(start, min(start + _LOCALS_BLOCK, len(operands)))
+        # numpy's error state is set once a block, not once an edge (it
+        # costs more than most rules), and never held while a line is used.
+        with np.errstate(all="ignore"):
+            made = [
+                ()
+                if not operands[node_id]  # an input or a constant
+                else [None] * len(operands[node_id])
+                if values is None or not reachable[node_id]
+                else _node_locals(graph, values, node_id)
+                for node_id in block
+            ]
+        yield from made
+
+
+# Nodes whose local derivatives edge_locals works out at a time.
+_LOCALS_BLOCK = 4096
 
 
 def node_locals(graph: Graph, values: list, node_id: int) -> list[str | None]:
@@ -86,6 +95,14 @@ def node_locals(graph: Graph, values: list, node_id: int) -> list[str | None]:
     and where the operand depends on no input (a constant, ``sin(2)``): no
     gradient is sent there, as the backward pass, ``--steps`` and the page
     have it, so that every drawing labels the same edges."""
+    with np.errstate(all="ignore"):
+        return _node_locals(graph, values, node_id)
+
+
+def _node_locals(graph: Graph, values: list, node_id: int) -> list[str | None]:
+    """:func:`node_locals` under numpy's error state set by the caller: each
+    rule called as :meth:`cgrad.ops.Op.local_at` calls it, without setting
+    the state again for each edge."""
     used = graph.columns.operands[node_id]
     if not used:  # an input or a constant
         return []
@@ -96,7 +113,7 @@ def node_locals(graph: Graph, values: list, node_id: int) -> list[str | None]:
     op = OPS[graph.columns.ops[node_id]]
     varies = graph.depends_on_input
     return [
-        format_short(op.local_at(k, out, arguments)) if varies[operand] else None
+        format_short(float(op.derivative(k)(NUMERIC, out, *arguments))) if varies[operand] else None
         for k, operand in enumerate(used)
     ]
 
@@ -144,11 +161,17 @@ def _dot_lines(graph: Graph, result: Result | None) -> Iterator[str]:
     for node_id, (used, locals_) in enumerate(
         zip(operands, edge_locals(graph, result), strict=True)
     ):
-        dashed = ["style=dashed"] if not reachable[node_id] else []
+        dashed = "" if reachable[node_id] else "style=dashed"
         for operand, local in zip(used, locals_, strict=True):
-            labelled = dashed if local is None else [*dashed, f'label="{local}"']
-            edge = f" [{', '.join(labelled)}]" if labelled else ""
-            yield f"  n{operand} -> n{node_id}{edge};"
+            if local is not None:
+                label = f'{dashed}, label="{local}"' if dashed else f'label="{local}"'
+                yield f"  n{operand} -> n{node_id} [{label}];"
+            else:
+                yield (
+                    f"  n{operand} -> n{node_id} [{dashed}];"
+                    if dashed
+                    else f"  n{operand} -> n{node_id};"
+                )
     yield "}"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping
-from itertools import repeat
+from itertools import islice, repeat
 from json.encoder import encode_basestring as _string  # JSON text of a str, as ensure_ascii=False
 from typing import TYPE_CHECKING
 
@@ -111,15 +111,14 @@ def joined_pieces(texts: Iterable[str], separator: str = ", ", piece: int = 0) -
     """``separator.join(texts)``, made and given in pieces of ``piece``
     texts (by default ``_PIECE``), so that a million nodes' texts are never
     held at once."""
-    batch: list[str] = []
-    first = True
-    for text in texts:
-        batch.append(text)
-        if len(batch) == (piece or _PIECE):
-            yield ("" if first else separator) + separator.join(batch)
-            batch, first = [], False
+    texts = iter(texts)
+    size = piece or _PIECE
+    # islice fills each batch in C: a loop appending costs more than joining.
+    batch = list(islice(texts, size))
     if batch:
-        yield ("" if first else separator) + separator.join(batch)
+        yield separator.join(batch)
+    while batch := list(islice(texts, size)):
+        yield separator + separator.join(batch)
 
 
 def document_pieces(document: dict, more: Mapping[str, Iterable[str]]) -> Iterator[str]:
