@@ -366,7 +366,8 @@ class Function:
                 )
             shapes.append(array.shape)
         try:
-            if shapes:
+            # (arrays of one shape, the usual case, need no np.broadcast_shapes)
+            if shapes and shapes.count(shapes[0]) != len(shapes):
                 np.broadcast_shapes(*shapes)
         except ValueError:
             described = ", ".join(

@@ -226,11 +226,11 @@ class _Pool:
 def in_threads(run: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
     """``run`` of each item, the first in this thread and the others in
     the pool at the same time; the results in the order of ``items``. Each
-    thread ignores numpy's floating-point errors, as the caller does: the
-    numbers are looked at instead."""
-    quiet = np.errstate(all="ignore")(run)
+    thread ignores numpy's floating-point errors, as the caller (in
+    ``np.errstate(all="ignore")``) does: the numbers are looked at instead."""
     if len(items) == 1:
-        return [quiet(items[0])]
+        return [run(items[0])]  # in the caller's errstate
+    quiet = np.errstate(all="ignore")(run)
     pool = _Pool.get()
     futures: list[Future[_R]] = [pool.submit(quiet, item) for item in items[1:]]
     try:
