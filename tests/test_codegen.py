@@ -5,10 +5,13 @@ nothing from the user in its text."""
 from __future__ import annotations
 
 import builtins
+import contextlib
+import itertools
 import math
 import re
 import threading
 import warnings
+from concurrent.futures import Future
 
 import numpy as np
 import pytest
@@ -564,31 +567,40 @@ W2 = "sin(x*y) + exp(-z^2) * log(1 + x^2) / sqrt(y^2 + 1) + tanh(x - z) * (x + y
 @pytest.mark.parametrize("size", [5, 64, 257, 1000])
 @pytest.mark.parametrize("summed", [False, True])
 def test_threads_give_one_threads_numbers_bit_for_bit(monkeypatch, size, summed):
-    # Parts of the points in threads, chunks within each part: the same
-    # bits as one thread, a summed partial (added up chunk by chunk) too.
+    # Parts of the points in threads: the same bits as one thread, a summed
+    # partial (added up chunk by chunk) too.
     monkeypatch.setattr(chunks, "CHUNK", 16)
     monkeypatch.setattr(chunks, "THREAD_POINTS", 4)
     function = cgrad.compile(W2)
     rng = np.random.default_rng(size)
     inputs = {"x": rng.uniform(-2, 2, size), "y": rng.uniform(-2, 2, size)}
     inputs["z"] = 0.75 if summed else rng.uniform(-2, 2, size)
-    function._runner(None).array_passes(pattern_of(function, inputs))
-    passes = function._runner(None).array_passes(pattern_of(function, inputs))
+    pattern = pattern_of(function, inputs)
+    passes = function._runner(None).array_passes(pattern)
     threads_seen = set()
+    # The first two parts wait for each other: two threads must run them
+    # (a thread that took every part would wait here until the timeout).
+    meeting = threading.Barrier(2, timeout=60)
+    calls = [itertools.count()]
 
     def spied(*arguments):
         threads_seen.add(threading.get_ident())
+        if chunks.THREADS > 1 and len(chunks.parts(size, summed)) > 1 and next(calls[0]) < 2:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                meeting.wait()
         return passes(*arguments)
 
     for name in ("buffers", "kink_steps", "watched", "unechoed"):
         setattr(spied, name, getattr(passes, name))
-    function._runner(None).made_array_passes[pattern_of(function, inputs)] = spied
+    function._runner(None).made_array_passes[pattern] = spied
     results = {}
     for threads in (1, 3):
         monkeypatch.setattr(chunks, "THREADS", threads)
         threads_seen.clear()
+        calls[0] = itertools.count()
         results[threads] = function.evaluate(inputs, summed=summed)
-        assert (len(threads_seen) > 1) == (threads > 1 and size >= 8 and (size > 16 or not summed))
+        assert not meeting.broken
+        assert (len(threads_seen) > 1) == (len(chunks.parts(size, summed)) > 1)
     one, several = results[1], results[3]
     assert same_array_result(one, several)
     if summed:  # a number, summed in the same order
@@ -596,18 +608,34 @@ def test_threads_give_one_threads_numbers_bit_for_bit(monkeypatch, size, summed)
     assert same_array_result(one, walked_over_arrays(function, inputs)) or summed
 
 
-def test_points_are_cut_into_a_part_per_thread_at_chunk_boundaries_if_summed(monkeypatch):
+def test_points_are_cut_into_parts_for_threads_at_chunk_boundaries_if_summed(monkeypatch):
     monkeypatch.setattr(chunks, "CHUNK", 10)
     monkeypatch.setattr(chunks, "THREAD_POINTS", 4)
     monkeypatch.setattr(chunks, "THREADS", 3)
     assert chunks.parts(7, False) == [(0, 7)]  # too few for two parts
     assert chunks.parts(9, False) == [(0, 4), (4, 9)]
-    assert chunks.parts(100, False) == [(0, 33), (33, 66), (66, 100)]
+    assert chunks.parts(35, False) == [(0, 8), (8, 17), (17, 26), (26, 35)]
+    assert chunks.parts(100, False) == [(k, k + 10) for k in range(0, 100, 10)]
     assert chunks.parts(9, True) == [(0, 9)]  # one chunk
     assert chunks.parts(25, True) == [(0, 10), (10, 20), (20, 25)]
-    assert chunks.parts(100, True) == [(0, 30), (30, 60), (60, 100)]
     monkeypatch.setattr(chunks, "THREADS", 1)
     assert chunks.parts(100, False) == [(0, 100)]
+
+
+def test_a_thread_takes_the_parts_the_others_have_not_taken(monkeypatch):
+    # On a busy machine the pool's threads may not start before this one has
+    # done every part: it does not wait for them.
+    class Idle:
+        def submit(self, *arguments):
+            return Future()  # never run
+
+    monkeypatch.setattr(chunks, "THREADS", 3)
+    monkeypatch.setattr(chunks._Pool, "get", classmethod(lambda cls: Idle()))
+    items = list(range(10))
+    assert chunks.in_threads(lambda k: k * k, items) == [k * k for k in items]
+    seen = []
+    found = chunks.in_threads(lambda k: seen.append(k) or (None if k == 3 else k), items)
+    assert seen == [0, 1, 2, 3] and found == [0, 1, 2, None] + [None] * 6  # none after a None
 
 
 def test_threads_say_nothing_of_numpys_floating_point_errors(monkeypatch):

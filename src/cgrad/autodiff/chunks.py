@@ -15,11 +15,12 @@ bits whatever slice it is in, so the results are one thread's, bit for bit.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import numpy as np
@@ -40,7 +41,7 @@ CHUNK = 32768
 # thread). A part has at least THREAD_POINTS points: below that a thread's
 # hand-over costs more than it saves.
 THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
-THREAD_POINTS = 4096
+THREAD_POINTS = 8192
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -187,19 +188,17 @@ def _run_range(
 
 
 def parts(size: int, aligned: bool) -> list[tuple[int, int]]:
-    """``size`` points cut into one part per thread (see THREADS and
-    THREAD_POINTS), as (start, stop); ``aligned``: at chunk boundaries, so
-    that each chunk (and its sum) is the one a single thread would make."""
-    count = min(THREADS, size // THREAD_POINTS)
-    chunks = -(-size // CHUNK)
-    if aligned:
-        count = min(count, chunks)
-    if count <= 1:
+    """``size`` points cut into parts of at most CHUNK points, as (start,
+    stop), for threads to take (see :func:`in_threads`); one part, for one
+    thread, where THREADS is 1 or there are too few points to share (see
+    THREAD_POINTS). ``aligned`` (summed partials): the parts are the chunks
+    one thread makes, so that their sums are too."""
+    if THREADS <= 1 or size < 2 * THREAD_POINTS or (aligned and size <= CHUNK):
         return [(0, size)]
     if aligned:
-        bounds = [min(size, chunks * i // count * CHUNK) for i in range(count + 1)]
-    else:
-        bounds = [size * i // count for i in range(count + 1)]
+        return [(start, min(start + CHUNK, size)) for start in range(0, size, CHUNK)]
+    count = max(-(-size // CHUNK), min(THREADS, size // THREAD_POINTS))
+    bounds = [size * i // count for i in range(count + 1)]
     return list(zip(bounds, bounds[1:], strict=False))
 
 
@@ -224,21 +223,41 @@ class _Pool:
 
 
 def in_threads(run: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
-    """``run`` of each item, the first in this thread and the others in
-    the pool at the same time; the results in the order of ``items``. Each
-    thread ignores numpy's floating-point errors, as the caller (in
+    """``run`` of each item, in this thread and the pool's at once: each
+    thread takes the next item not yet taken, so that on a busy machine,
+    where the pool's threads wait for a core, this one does the work rather
+    than wait for them. The results in the order of ``items``; after a None
+    (something to warn about), the items not yet taken are not run. Each thread
+    ignores numpy's floating-point errors, as the caller (in
     ``np.errstate(all="ignore")``) does: the numbers are looked at instead."""
     if len(items) == 1:
         return [run(items[0])]  # in the caller's errstate
-    quiet = np.errstate(all="ignore")(run)
+    results: list[Any] = [None] * len(items)
+    taken = itertools.count()  # (its next() is atomic: one item to one thread)
+
+    def take() -> None:
+        with np.errstate(all="ignore"):
+            while (index := next(taken)) < len(items):
+                results[index] = run(items[index])
+                if results[index] is None:  # the caller will not look further:
+                    for _ in items:  # the count moves past the items left
+                        next(taken)
+                    return
+
     pool = _Pool.get()
-    futures: list[Future[_R]] = [pool.submit(quiet, item) for item in items[1:]]
+    futures = [pool.submit(take) for _ in range(min(THREADS, len(items)) - 1)]
     try:
-        first = quiet(items[0])
+        take()
     finally:
-        for future in futures:  # none is left writing into the caller's arrays
-            future.exception()
-    return [first, *(future.result() for future in futures)]
+        # Those not started have nothing left to take; the others are
+        # waited for: none is left writing into the caller's arrays.
+        for future in futures:
+            if not future.cancel():
+                future.exception()
+    for future in futures:
+        if not future.cancelled():
+            future.result()  # its exception, if it raised one
+    return results
 
 
 def _walk_in_chunks(plan: Plan, flat: list, pattern: tuple, columns: list) -> bool:
