@@ -24,6 +24,8 @@ NOT_FOR_ONE_POINT = (
     "cgrad.autodiff.tracing",
     "cgrad.autodiff.array_code",
     "cgrad.autodiff.chunks",  # arrays in slices
+    "cgrad.autodiff.diagnostics",  # only where there is something to warn about
+    "numpy.typing",  # annotations only
     "cgrad.batch",
     "cgrad.descent",
     "cgrad.check",
