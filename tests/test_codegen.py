@@ -622,6 +622,21 @@ def test_points_are_cut_into_parts_for_threads_at_chunk_boundaries_if_summed(mon
     assert chunks.parts(100, False) == [(0, 100)]
 
 
+def test_the_results_over_arrays_are_rows_of_one_block():
+    # One allocation a call, not one per result: freed, malloc keeps it
+    # for the next call (several are given back to the system and faulted
+    # in again). The rows never overlap.
+    function = cgrad.compile("sin(x*y) + x")
+    x = np.linspace(-1.0, 1.0, 5000)
+    function._runner(None).array_passes((True, True))
+    result = function.evaluate(x=x, y=x[::-1].copy())
+    arrays = [result.value, *result.gradient.values()]
+    assert arrays[0].base is not None and all(a.base is arrays[0].base for a in arrays)
+    assert not any(np.shares_memory(a, b) for a in arrays for b in arrays if a is not b)
+    summed = function.evaluate(x=x, y=0.5, summed=True)
+    assert type(summed.gradient["y"]) is float and summed.value.base.shape == (2, 5000)
+
+
 def test_a_thread_takes_the_parts_the_others_have_not_taken(monkeypatch):
     # On a busy machine the pool's threads may not start before this one has
     # done every part: it does not wait for them.

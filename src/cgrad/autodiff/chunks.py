@@ -87,9 +87,12 @@ def evaluate_in_chunks(
     # A summed partial is a total (0-d), not a column.
     is_array = dict(zip(plan.graph.inputs, pattern, strict=True))
     total = summed and passes is not None
-    columns = [np.empty(size)] + [
-        np.zeros(()) if total and not is_array[name] else np.empty(size) for name in plan.wrt
-    ]
+    summed_by = [total and not is_array[name] for name in plan.wrt]
+    # The columns are the rows of one block: freed, one block of memory
+    # stays in malloc's heap for the next call, where several would go back
+    # to the system, to be faulted in and zeroed again page by page.
+    rows = iter(np.empty((1 + summed_by.count(False), size)))
+    columns = [next(rows)] + [np.zeros(()) if by else next(rows) for by in summed_by]
     if passes is None:
         found = _walk_in_chunks(plan, inputs, pattern, columns)
     else:
