@@ -31,10 +31,12 @@ COMPILE_AFTER = 16
 COMPILE_AT_POINTS = 4096
 
 # A runner keeps the work arrays of its generated array passes for its next
-# evaluation (a set per thread), up to this many bytes: new ones cost a page fault every 4 kB
-# wherever malloc has given freed memory back to the system (glibc does so
-# for more than 128 kB free at the top of its heap).
+# evaluation, sets of up to this many bytes, one per thread (at most
+# KEEP_WORK_SETS): new ones cost a page fault every 4 kB wherever malloc has
+# given freed memory back to the system (glibc does so for more than 128 kB
+# free at the top of its heap).
 KEEP_WORK_BYTES = 8 << 20
+KEEP_WORK_SETS = 4
 
 
 class ArrayPasses(Protocol):
@@ -129,9 +131,10 @@ class Runner:
 
     def keep_work(self, work: list[np.ndarray]) -> None:
         """Keep ``work`` (from :meth:`work_arrays`) for the next evaluation,
-        unless the sets kept would be over KEEP_WORK_BYTES."""
-        kept = sum(len(spare) * len(spare[0]) for spare in self.spare_work if spare)
-        if work and (kept + len(work) * len(work[0])) * 8 <= KEEP_WORK_BYTES:
+        unless it is over KEEP_WORK_BYTES; a set per thread, at most
+        KEEP_WORK_SETS (cgrad.autodiff.chunks runs at most four)."""
+        fits = work and len(work) * len(work[0]) * 8 <= KEEP_WORK_BYTES
+        if fits and len(self.spare_work) < KEEP_WORK_SETS:
             self.spare_work.append(work)
 
 
