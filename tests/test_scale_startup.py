@@ -5,6 +5,7 @@ gives what the full command line gives, byte for byte."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -107,11 +108,12 @@ FULL = [
 
 
 def _run(
-    arguments: list[str], record: Path, quick: bool
+    arguments: list[str], record: Path, quick: bool, stdout: str | None = None
 ) -> tuple[subprocess.CompletedProcess, set[str]]:
     """The console script's main() run on ``eval`` and ``arguments``, by the
     quick road where it takes them or never, and the modules it imported
-    (written to ``record``)."""
+    (written to ``record``); standard output captured, or ``stdout``: the
+    device /dev/full, or "closed"."""
     script = (
         "import atexit, sys\n"
         "record = sys.argv[1]\n"
@@ -121,13 +123,22 @@ def _run(
         + ("" if quick else "quick_eval.quick_eval = lambda arguments: None\n")
         + "main()\n"
     )
+    if stdout is None:
+        output: dict = {"stdout": subprocess.PIPE}
+    elif stdout == "closed":
+        output = {"stdout": subprocess.DEVNULL, "preexec_fn": lambda: os.close(1)}
+    else:
+        output = {"stdout": open(stdout, "w")}  # noqa: SIM115 - closed by the run below
     completed = subprocess.run(
         [sys.executable, "-c", script, str(record), "eval", *arguments],
-        capture_output=True,
+        stderr=subprocess.PIPE,
         text=True,
         timeout=60,
         env={"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb", "PATH": "/usr/bin:/bin"},
+        **output,
     )
+    if stdout not in (None, "closed"):
+        output["stdout"].close()
     return completed, set(record.read_text().split())
 
 
@@ -142,3 +153,15 @@ def test_the_quick_road_gives_what_the_full_command_line_gives(tmp_path, argumen
     assert completed.stdout == full.stdout
     assert completed.stderr == full.stderr
     assert completed.returncode == full.returncode
+
+
+@pytest.mark.parametrize("stdout", ["/dev/full", "closed"])
+def test_the_quick_road_says_a_failed_write_as_the_full_road_does(tmp_path, stdout):
+    arguments = ["x*y", "x=1", "y=2", "--json"]
+    completed, modules = _run(arguments, tmp_path / "quick", quick=True, stdout=stdout)
+    # The quick road ran: the app was never built (the ladder says the error).
+    assert "cgrad.cli.quick_eval" in modules and "cgrad.cli.application" not in modules
+    full, _ = _run(arguments, tmp_path / "full", quick=False, stdout=stdout)
+    assert completed.returncode == full.returncode == 1
+    assert completed.stderr == full.stderr
+    assert completed.stderr.startswith("cgrad: error: cannot write to standard output: ")
