@@ -165,3 +165,35 @@ def test_the_quick_road_says_a_failed_write_as_the_full_road_does(tmp_path, stdo
     assert completed.returncode == full.returncode == 1
     assert completed.stderr == full.stderr
     assert completed.stderr.startswith("cgrad: error: cannot write to standard output: ")
+
+
+_SIGNALLED_RUN = """
+import os, signal, sys
+import cgrad.function
+from cgrad.cli import main, quick_eval
+
+def signalled(*arguments, **keywords):
+    os.kill(os.getpid(), signal.SIGTERM)  # as a user's kill while it runs
+
+cgrad.function.Function.evaluate = signalled
+if sys.argv[1] == "full":
+    quick_eval.quick_eval = lambda arguments: None
+sys.argv = ["cgrad", *sys.argv[2:]]
+main()
+"""
+
+
+def test_the_quick_road_ends_on_a_signal_as_the_full_road_does():
+    # The stack unwinds, and the exit status is 128 + the signal.
+    ended = [
+        subprocess.run(
+            [sys.executable, "-c", _SIGNALLED_RUN, road, "eval", "x*y", "x=1", "y=2", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        for road in ("quick", "full")
+    ]
+    assert [run.returncode for run in ended] == [143, 143]
+    assert ended[0].stdout == ended[1].stdout == ""
+    assert ended[0].stderr == ended[1].stderr == "\n"
