@@ -18,6 +18,7 @@ median and the range of several runs and cgrad's time divided by the peer's
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import gc
 import importlib.metadata
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -40,6 +42,7 @@ from types import SimpleNamespace
 import numpy as np
 
 import cgrad
+from cgrad.autodiff import chunks
 
 EXPRESSION = "sin(x*y) + exp(-z^2) * log(1 + x^2) / sqrt(y^2 + 1) + tanh(x - z) * (x + y) * z"
 NUMEXPR_EXPRESSION = EXPRESSION.replace("^", "**")
@@ -131,6 +134,7 @@ def micrograd_ops() -> SimpleNamespace:
 # Timing, checking and tables.
 
 FLOOR = "(the floor)"
+ONE_CORE = "on one core"
 GNU_TIME = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time") else None)
 
 
@@ -142,6 +146,7 @@ class Row:
     cores: float | None = None  # CPU time / wall time: over 1 means threads
     extra: dict = field(default_factory=dict)
     call: object = field(default=None, repr=False)
+    pinned: bool = False  # every thread of the process on one core while timed
 
     @property
     def timed(self) -> bool:
@@ -194,13 +199,40 @@ class Loop:
 def measure(rows: list[Row], runs: int, target: float) -> None:
     """Seconds per call of every row that has a call, round robin: one loop
     of each in turn, so that a slow spell of a noisy machine is shared out
-    rather than landing on one contestant."""
-    loops = [(row, Loop(row.call, target)) for row in rows if row.call is not None]
+    rather than landing on one contestant. A pinned row runs on one core."""
+    loops = []
+    for row in rows:
+        if row.call is not None:
+            with one_core(row.pinned):
+                loops.append((row, Loop(row.call, target)))
     for _ in range(runs):
         for row, loop in loops:
-            row.seconds.append(loop.sample())
+            with one_core(row.pinned):
+                row.seconds.append(loop.sample())
     for row, loop in loops:
         row.cores = loop.cpu / loop.wall
+
+
+@contextmanager
+def one_core(pinned: bool = True):
+    """Every thread of this process on one core (Linux) for the block: a
+    system that runs threads of its own (JAX's XLA, numexpr, cgrad's array
+    passes) measured as on a machine of one core. Threads made in the block
+    are given the whole machine back after it."""
+    tasks = Path("/proc/self/task")
+    if not pinned or not hasattr(os, "sched_setaffinity") or not tasks.exists():
+        yield
+        return
+    whole = os.sched_getaffinity(0)
+    before = {int(tid): os.sched_getaffinity(int(tid)) for tid in os.listdir(tasks)}
+    for tid in before:
+        os.sched_setaffinity(tid, {min(whole)})
+    try:
+        yield
+    finally:
+        for name in os.listdir(tasks):
+            with contextlib.suppress(OSError):  # a thread that has ended
+                os.sched_setaffinity(int(name), before.get(int(name), whole))
 
 
 def repeated(call, runs: int) -> tuple[list[float], float]:
@@ -498,11 +530,21 @@ def w2_peers(x, y, z) -> list:
         made = sympy_lambdified("numpy")
         return lambda: made(x, y, z)
 
-    def numexpr_peer():
-        import numexpr
+    def numexpr_peer(threads: int | None):
+        def make():
+            import numexpr
 
-        numexpr.set_num_threads(1)
-        return lambda: (numexpr.evaluate(NUMEXPR_EXPRESSION, local_dict={"x": x, "y": y, "z": z}),)
+            # Its default: as many threads as cores (numexpr.detect_number_of_cores).
+            count = threads or numexpr.detect_number_of_cores()
+            inputs = {"x": x, "y": y, "z": z}
+
+            def call():
+                numexpr.set_num_threads(count)
+                return (numexpr.evaluate(NUMEXPR_EXPRESSION, local_dict=inputs),)
+
+            return call
+
+        return make
 
     def autograd_peer():
         import autograd
@@ -521,14 +563,20 @@ def w2_peers(x, y, z) -> list:
         (f"numpy by hand, slices of {FLOOR_CHUNK:,} {FLOOR}", "numpy", floor),
         ("PyTorch, 1 thread", "torch", torch_peer),
         ("JAX jit", "jax", jax_peer),
+        (f"JAX jit {ONE_CORE}", "jax", jax_peer),
         ("sympy lambdify, cse", "sympy", sympy_peer),
-        ("numexpr, 1 thread, value only", "numexpr", numexpr_peer),
+        ("numexpr, value only", "numexpr", numexpr_peer(None)),
+        ("numexpr, 1 thread, value only", "numexpr", numexpr_peer(1)),
         ("HIPS autograd", "autograd", autograd_peer),
     ]
 
 
 def w2(settings) -> dict:
     heading("W2  a batch: f and its 3 partials at n points drawn from [-2, 2], per call")
+    print(
+        f"cgrad's array passes run in up to {chunks.THREADS} threads here; {ONE_CORE}: every "
+        "thread of the process pinned to one core while that row is timed"
+    )
     function = cgrad.compile(EXPRESSION)
     groups = []
     goals = []
@@ -538,11 +586,15 @@ def w2(settings) -> dict:
         want = (result.value, *(result.gradient[name] for name in "xyz"))
         ours = Row("cgrad", call=lambda x=x, y=y, z=z: function.evaluate(x=x, y=y, z=z))
         rows = contest(ours, w2_peers(x, y, z), want)
+        # cgrad on one core too: the threads' share of its time.
+        rows.insert(1, Row(f"cgrad {ONE_CORE}", call=ours.call, pinned=True))
+        for row in rows:
+            row.pinned = row.pinned or ONE_CORE in row.who
         measure(rows, settings.runs, settings.target)
         print(f"\nn = {n:,}")
         rate = ("Mpoints/s", lambda row, n=n: f"{n / row.median / 1e6:.1f}")
         print(comparison(rows, "ms", 1e3, [rate]), flush=True)
-        ahead_of = [r for r in rows[1:] if r.timed and FLOOR not in r.who]
+        ahead_of = [r for r in rows[1:] if r.timed and FLOOR not in r.who and "cgrad" not in r.who]
         behind = [f"{r.who} {r.median * 1e3:.3g} ms" for r in ahead_of if r.median <= ours.median]
         floors = [r for r in rows if r.timed and FLOOR in r.who]
         detail = f"cgrad {ours.median * 1e3:.3g} ms"

@@ -433,7 +433,7 @@ def test_a_run_imports_only_what_its_command_needs():
     # A cold start is mostly imports (bench/run.py, W4): JSON output draws
     # nothing, so Rich must not load, nor the modules of other commands.
     modules = _modules_imported("eval", "(x+y)*z", "x=1", "y=2", "z=3", "--json")
-    assert "cgrad.cli.eval_command" in modules
+    assert "cgrad.cli.quick_eval" in modules  # eval --json, the quick road
     unneeded = {
         "rich",
         "lark",

@@ -5,7 +5,13 @@ nothing from the user in its text."""
 from __future__ import annotations
 
 import builtins
+import contextlib
+import itertools
 import math
+import re
+import threading
+import warnings
+from concurrent.futures import Future
 
 import numpy as np
 import pytest
@@ -361,13 +367,15 @@ def test_generated_array_passes_give_the_walks_numbers_bit_for_bit(program, colu
     column=st.lists(wide_points, min_size=1, max_size=40),
     numbers=numbers_among_arrays,
     chunk=st.sampled_from([1, 3, 8, 64]),
+    threads=st.sampled_from([1, 3]),
 )
 def test_arrays_by_generated_code_give_the_walks_numbers_and_warnings(
-    program, column, numbers, chunk
+    program, column, numbers, chunk, threads
 ):
-    # Through the API, in chunks (the last one shorter), once the code is
-    # made: the walk's numbers where no chunk has anything to warn about,
-    # and where one has, the walk's numbers and warnings.
+    # Through the API, in chunks (the last one shorter), in one thread or
+    # several, once the code is made: the walk's numbers where no chunk has
+    # anything to warn about, and where one has, the walk's numbers and
+    # warnings.
     function = cgrad.compile(program.text)
     inputs = inputs_for(function, column, numbers)
     pattern = pattern_of(function, inputs)
@@ -375,6 +383,8 @@ def test_arrays_by_generated_code_give_the_walks_numbers_and_warnings(
     function._runner(None).array_passes(pattern)  # made now, not after some walks
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(chunks, "CHUNK", chunk)
+        patch.setattr(chunks, "THREADS", threads)
+        patch.setattr(chunks, "THREAD_POINTS", 2)
         result = function.evaluate(inputs)
     walked = walked_over_arrays(function, inputs)
     assert same_array_result(result, walked)
@@ -549,6 +559,134 @@ def test_threads_evaluating_one_function_share_no_work_arrays():
         results = list(pool.map(evaluate, columns))
     for (x, y), result in zip(columns, results, strict=True):
         assert same_array_result(result, walked_over_arrays(function, {"x": x, "y": y}))
+
+
+W2 = "sin(x*y) + exp(-z^2) * log(1 + x^2) / sqrt(y^2 + 1) + tanh(x - z) * (x + y) * z"
+
+
+@pytest.mark.parametrize("size", [5, 64, 257, 1000])
+@pytest.mark.parametrize("summed", [False, True])
+def test_threads_give_one_threads_numbers_bit_for_bit(monkeypatch, size, summed):
+    # Parts of the points in threads: the same bits as one thread, a summed
+    # partial (added up chunk by chunk) too.
+    monkeypatch.setattr(chunks, "CHUNK", 16)
+    monkeypatch.setattr(chunks, "THREAD_POINTS", 4)
+    function = cgrad.compile(W2)
+    rng = np.random.default_rng(size)
+    inputs = {"x": rng.uniform(-2, 2, size), "y": rng.uniform(-2, 2, size)}
+    inputs["z"] = 0.75 if summed else rng.uniform(-2, 2, size)
+    pattern = pattern_of(function, inputs)
+    passes = function._runner(None).array_passes(pattern)
+    threads_seen = set()
+    # The first two parts wait for each other: two threads must run them
+    # (a thread that took every part would wait here until the timeout).
+    meeting = threading.Barrier(2, timeout=60)
+    calls = [itertools.count()]
+
+    def spied(*arguments):
+        threads_seen.add(threading.get_ident())
+        if chunks.THREADS > 1 and len(chunks.parts(size, summed)) > 1 and next(calls[0]) < 2:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                meeting.wait()
+        return passes(*arguments)
+
+    for name in ("buffers", "kink_steps", "watched", "unechoed"):
+        setattr(spied, name, getattr(passes, name))
+    function._runner(None).made_array_passes[pattern] = spied
+    results = {}
+    for threads in (1, 3):
+        monkeypatch.setattr(chunks, "THREADS", threads)
+        threads_seen.clear()
+        calls[0] = itertools.count()
+        results[threads] = function.evaluate(inputs, summed=summed)
+        assert not meeting.broken
+        assert (len(threads_seen) > 1) == (len(chunks.parts(size, summed)) > 1)
+    one, several = results[1], results[3]
+    assert same_array_result(one, several)
+    if summed:  # a number, summed in the same order
+        assert type(several.gradient["z"]) is float
+    assert same_array_result(one, walked_over_arrays(function, inputs)) or summed
+
+
+def test_points_are_cut_into_parts_for_threads_at_chunk_boundaries_if_summed(monkeypatch):
+    monkeypatch.setattr(chunks, "CHUNK", 10)
+    monkeypatch.setattr(chunks, "THREAD_POINTS", 4)
+    monkeypatch.setattr(chunks, "THREADS", 3)
+    assert chunks.parts(7, False) == [(0, 7)]  # too few for two parts
+    assert chunks.parts(9, False) == [(0, 4), (4, 9)]
+    assert chunks.parts(35, False) == [(0, 8), (8, 17), (17, 26), (26, 35)]
+    assert chunks.parts(100, False) == [(k, k + 10) for k in range(0, 100, 10)]
+    assert chunks.parts(9, True) == [(0, 9)]  # one chunk
+    assert chunks.parts(25, True) == [(0, 10), (10, 20), (20, 25)]
+    monkeypatch.setattr(chunks, "THREADS", 1)
+    assert chunks.parts(100, False) == [(0, 100)]
+
+
+def test_the_results_over_arrays_are_rows_of_one_block():
+    # One allocation a call, not one per result: freed, malloc keeps it
+    # for the next call (several are given back to the system and faulted
+    # in again). The rows never overlap.
+    function = cgrad.compile("sin(x*y) + x")
+    x = np.linspace(-1.0, 1.0, 5000)
+    function._runner(None).array_passes((True, True))
+    result = function.evaluate(x=x, y=x[::-1].copy())
+    arrays = [result.value, *result.gradient.values()]
+    assert arrays[0].base is not None and all(a.base is arrays[0].base for a in arrays)
+    assert not any(np.shares_memory(a, b) for a in arrays for b in arrays if a is not b)
+    summed = function.evaluate(x=x, y=0.5, summed=True)
+    assert type(summed.gradient["y"]) is float and summed.value.base.shape == (2, 5000)
+
+
+def test_a_thread_takes_the_parts_the_others_have_not_taken(monkeypatch):
+    # On a busy machine the pool's threads may not start before this one has
+    # done every part: it does not wait for them.
+    class Idle:
+        def submit(self, *arguments):
+            return Future()  # never run
+
+    monkeypatch.setattr(chunks, "THREADS", 3)
+    monkeypatch.setattr(chunks._Pool, "get", classmethod(lambda cls: Idle()))
+    items = list(range(10))
+    assert chunks.in_threads(lambda k: k * k, items) == [k * k for k in items]
+    seen = []
+    found = chunks.in_threads(lambda k: seen.append(k) or (None if k == 3 else k), items)
+    assert seen == [0, 1, 2, 3] and found == [0, 1, 2, None] + [None] * 6  # none after a None
+
+
+def test_threads_say_nothing_of_numpys_floating_point_errors(monkeypatch):
+    # The numbers are looked at instead (and the whole walk warns).
+    monkeypatch.setattr(chunks, "THREAD_POINTS", 4)
+    monkeypatch.setattr(chunks, "THREADS", 2)
+    function = cgrad.compile("log(x) * y + 1/x")
+    x = np.linspace(-1.0, 1.0, 64)
+    function._runner(None).array_passes((True, True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = function.evaluate(x=x, y=x)
+    assert {w.type for w in result.warnings} >= {"non_finite_value"}
+
+
+@pytest.mark.parametrize("text", ["sigmoid(x) * y", "tanh(x) * y", "log(x, y)"])
+def test_a_function_of_ufuncs_writes_each_call_into_a_work_array(text):
+    # sigmoid is 1/(1 + exp(-a)): traced through, each of its ufuncs writes
+    # into a work array (no temporary made per call), with the same numbers.
+    function = cgrad.compile(text)
+    passes = function._runner(None).array_passes((True, True))
+    lines = passes.source.splitlines()[1:-1]
+    assert lines and all(re.search(r", [so][0-9]+\)$", line) for line in lines), lines
+    x = np.linspace(0.1, 3.0, 50)
+    inputs = {"x": x, "y": x[::-1].copy()}
+    assert same_array_result(function.evaluate(inputs), walked_over_arrays(function, inputs))
+
+
+def test_a_function_of_other_calls_is_recorded_whole():
+    # erf is math.erf a point at a time: called as it is.
+    function = cgrad.compile("erf(x) * y")
+    passes = function._runner(None).array_passes((True, True))
+    assert "erf" not in passes.source and len(passes.source.splitlines()) > 2
+    x = np.linspace(-2.0, 2.0, 40)
+    inputs = {"x": x, "y": x + 1.0}
+    assert same_array_result(function.evaluate(inputs), walked_over_arrays(function, inputs))
 
 
 # --------------------------------------------------------------------------

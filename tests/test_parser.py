@@ -8,6 +8,7 @@ import math
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -158,7 +159,7 @@ def test_the_shipped_tables_are_the_grammars():
     # The fast loop runs on tables shipped with the package (parse_tables.json)
     # so that a run need not build Lark's parser: they must be what Lark
     # builds from the grammar now, numbered the same way whatever the hash seed.
-    shipped = json.loads(parser.TABLES_FILE.read_text(encoding="utf-8"))
+    shipped = json.loads(Path(parser.TABLES_FILE).read_text(encoding="utf-8"))
     assert shipped["grammar"] == parser.grammar_text(), (
         "the grammar changed: write the tables again with "
         'python -c "from cgrad.parse.parser import write_tables; write_tables()"'
@@ -171,7 +172,7 @@ def test_the_shipped_tables_are_the_grammars():
 
 
 def test_tables_for_another_grammar_are_not_used(tmp_path, monkeypatch):
-    stale = json.loads(parser.TABLES_FILE.read_text(encoding="utf-8"))
+    stale = json.loads(Path(parser.TABLES_FILE).read_text(encoding="utf-8"))
     stale["grammar"] += "\n// edited"
     stale["tables"]["actions"] = []  # would fail at the first token if used
     (tmp_path / "tables.json").write_text(json.dumps(stale), encoding="utf-8")

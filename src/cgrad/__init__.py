@@ -10,7 +10,6 @@ value and every partial derivative by reverse-mode automatic differentiation.
     (9.0, {'x': 3.0, 'y': 3.0, 'z': 3.0})
 """
 
-from .autodiff.diagnostics import EvaluationWarning
 from .autodiff.evaluation import Result
 from .autodiff.graph import Graph, Node
 from .errors import CgradError, InputError, ParseError, Span, UsageError
@@ -35,6 +34,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
+    # cgrad.EvaluationWarning too: an evaluation with nothing to warn about
+    # (most runs of `cgrad eval`) never imports the diagnostics.
+    if name == "EvaluationWarning":
+        from .autodiff.diagnostics import EvaluationWarning
+
+        return EvaluationWarning
     # cgrad.minimize is imported on first use: a run of `cgrad eval` (which
     # imports this package) has no use for gradient descent.
     if name == "minimize":

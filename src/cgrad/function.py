@@ -8,9 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
-from numpy.typing import ArrayLike
 
-from .autodiff.diagnostics import EvaluationWarning
 from .autodiff.evaluation import Mode, Result, evaluate, unbroadcast
 from .autodiff.graph import Graph
 from .autodiff.passes import Plan
@@ -22,6 +20,9 @@ from .lookalikes import lookalike_note
 from .ops import CONSTANTS, RESERVED
 
 if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from .autodiff.diagnostics import EvaluationWarning
     from .symbolic.formulas import Sym
     from .symbolic.printed import Formulas
 
@@ -366,11 +367,12 @@ class Function:
                 )
             shapes.append(array.shape)
         try:
-            if shapes:
+            # (arrays of one shape, the usual case, need no np.broadcast_shapes)
+            if shapes and shapes.count(shapes[0]) != len(shapes):
                 np.broadcast_shapes(*shapes)
         except ValueError:
             described = ", ".join(
-                f"{name} {np.shape(cast(ArrayLike, v))}" for name, v in given.items()
+                f"{name} {np.shape(cast('ArrayLike', v))}" for name, v in given.items()
             )
             raise InputError(
                 f"the values' shapes do not broadcast together: {described}",

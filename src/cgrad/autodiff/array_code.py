@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..ops import Op, Sign
+from ..ops import OPS, Op, Sign
 from .tracing import Recorder, Traced, sign_of
 
 # (result, function called, its arguments, the op it applies)
@@ -36,6 +36,40 @@ class ArrayTraced(Traced):
         self.sign = sign
 
 
+class _NotUfuncs(Exception):  # noqa: N818 - a signal, not an error
+    """A function traced through called something other than the table's
+    ufuncs: it is recorded whole instead."""
+
+
+class UfuncTraced(ArrayTraced):
+    """An :class:`ArrayTraced` that numpy's ufuncs take too: a function made
+    of them and of arithmetic (sigmoid is 1/(1 + exp(-a))) is traced through
+    (see :meth:`ArrayRecorder.record`), each call recorded as the table's op
+    whose forward is that ufunc, so that each writes into a work array."""
+
+    __slots__ = ()
+
+    def __array_ufunc__(  # type: ignore[override]  # Traced has None: numpy defers to it
+        self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any
+    ) -> Any:
+        op = _op_of_ufunc().get(ufunc)
+        if op is None or method != "__call__" or kwargs:
+            raise _NotUfuncs
+        return self.recorder.apply(op, inputs)
+
+
+def _op_of_ufunc() -> dict[np.ufunc, Op]:
+    """The table's ops whose forward is a ufunc, by that ufunc."""
+    if not _OP_OF_UFUNC:
+        _OP_OF_UFUNC.update(
+            {op.forward: op for op in OPS.values() if isinstance(op.forward, np.ufunc)}
+        )
+    return _OP_OF_UFUNC
+
+
+_OP_OF_UFUNC: dict[np.ufunc, Op] = {}
+
+
 def writes_float64(function: Callable[..., Any]) -> bool:
     """A ufunc whose float64 loop gives one float64: it may write its
     result into a buffer of float64s, one of its operands' included."""
@@ -53,6 +87,9 @@ class ArrayRecorder(Recorder):
     def __init__(self) -> None:
         super().__init__()
         self.statements: list[Statement] = []
+        # What a recorded result is: a UfuncTraced while a function is
+        # traced through (see :meth:`_traced_through`).
+        self.made: type[ArrayTraced] = ArrayTraced
 
     def constant(self, value: Any) -> str:
         name = f"k{len(self.namespace)}"
@@ -70,15 +107,46 @@ class ArrayRecorder(Recorder):
         return name
 
     def record(self, op: Op, function: Callable[..., Any], arguments: Sequence[Any]) -> Traced:
-        self.count += 1
         array = any(isinstance(a, ArrayTraced) and a.array for a in arguments)
         sign = Sign.UNKNOWN
         if op.sign is not None:
             repeated = all(a is arguments[0] for a in arguments)
             sign = op.sign(tuple(sign_of(a) for a in arguments), repeated)
-        result = ArrayTraced(self, f"t{self.count}", array, sign)
+        if array and not writes_float64(function):
+            through = self._traced_through(function, arguments)
+            if through is not None:
+                if sign is not Sign.UNKNOWN:  # the op's entry may know more
+                    through.sign = sign
+                return through
+        self.count += 1
+        result = self.made(self, f"t{self.count}", array, sign)
         self.statements.append((result, function, tuple(arguments), op))
         return result
+
+    def _traced_through(
+        self, function: Callable[..., Any], arguments: Sequence[Any]
+    ) -> ArrayTraced | None:
+        """``function`` run on stand-ins that record its ufunc calls and
+        arithmetic as the table's ops (the same calls in the same order:
+        the same numbers); None, and nothing recorded, where it calls
+        anything else."""
+        mark, made = len(self.statements), self.made
+        self.made = UfuncTraced
+        try:
+            stand_ins = [
+                UfuncTraced(self, a.name, a.array, a.sign) if isinstance(a, ArrayTraced) else a
+                for a in arguments
+            ]
+            result = function(*stand_ins)
+        except Exception:  # noqa: BLE001 - anything it cannot do: recorded whole
+            result = None
+        finally:
+            self.made = made
+        if not isinstance(result, ArrayTraced):
+            del self.statements[mark:]
+            return None
+        # Out of the function, its result is what any other op's is.
+        return ArrayTraced(self, result.name, result.array, result.sign)
 
 
 def echoed_inputs(recorder: ArrayRecorder, inputs: int, results: list) -> tuple[bool, ...]:

@@ -6,13 +6,22 @@ stay in the CPU cache instead of streaming through memory.
 Any slice with something to warn about (a kink, a non-finite number) stops
 this path: the caller then walks the whole arrays, whose values name the
 points it concerns.
+
+numpy's ufuncs let go of the GIL while they loop over an array, so the
+generated passes run over parts of the points in threads at once (a small
+pool, made once: :func:`in_threads`); a ufunc gives each point the same
+bits whatever slice it is in, so the results are one thread's, bit for bit.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -26,6 +35,16 @@ from .runner import ArrayPasses, Runner
 # expression at slices from 1,024 to 131,072 points, walked and by
 # generated code: the best for both.
 CHUNK = 32768
+
+# Threads the generated passes run in (parts of the points at once), at
+# most: one per core this process may use, up to four (set it to 1 for one
+# thread). A part has at least THREAD_POINTS points: below that a thread's
+# hand-over costs more than it saves.
+THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+THREAD_POINTS = 8192
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 def chunkable(arrays: Mapping[str, object], shape: tuple[int, ...]) -> bool:
@@ -68,9 +87,12 @@ def evaluate_in_chunks(
     # A summed partial is a total (0-d), not a column.
     is_array = dict(zip(plan.graph.inputs, pattern, strict=True))
     total = summed and passes is not None
-    columns = [np.empty(size)] + [
-        np.zeros(()) if total and not is_array[name] else np.empty(size) for name in plan.wrt
-    ]
+    summed_by = [total and not is_array[name] for name in plan.wrt]
+    # The columns are the rows of one block: freed, one block of memory
+    # stays in malloc's heap for the next call, where several would go back
+    # to the system, to be faulted in and zeroed again page by page.
+    rows = iter(np.empty((1 + summed_by.count(False), size)))
+    columns = [next(rows)] + [np.zeros(()) if by else next(rows) for by in summed_by]
     if passes is None:
         found = _walk_in_chunks(plan, inputs, pattern, columns)
     else:
@@ -86,55 +108,159 @@ def _run_in_chunks(
     runner: Runner, passes: ArrayPasses, flat: list, pattern: tuple, columns: list
 ) -> bool:
     """Fill ``columns`` (the value, then the partials) by the generated
-    passes, a chunk at a time; False at the first chunk with something to
-    warn about."""
+    passes, a chunk at a time, over parts of the points in threads where
+    that pays (see :func:`parts`); False if a chunk has something to warn
+    about."""
     size = len(columns[0])
-    length = min(size, CHUNK)
-    # Summed partials (0-d totals) are computed into scratch of a chunk.
-    totals = {k: column for k, column in enumerate(columns) if column.ndim == 0}
+    # Summed partials (0-d totals) are summed a chunk at a time.
+    totals = [k for k, column in enumerate(columns) if column.ndim == 0]
+    ranges = parts(size, bool(totals))
+
+    def run(bounds: tuple[int, int]) -> list[list] | None:
+        return _run_range(runner, passes, flat, pattern, columns, totals, bounds)
+
+    found = in_threads(run, ranges)
+    if any(sums is None for sums in found):
+        return False
+    # The chunks' sums added up in the order of the chunks, as one thread
+    # would: the same total to the last bit, however many threads.
+    for sums in found:
+        for chunk_sums in sums or ():
+            for k, part in zip(totals, chunk_sums, strict=True):
+                columns[k] += part
+    return True
+
+
+def _run_range(
+    runner: Runner,
+    passes: ArrayPasses,
+    flat: list,
+    pattern: tuple,
+    columns: list,
+    totals: list[int],
+    bounds: tuple[int, int],
+) -> list[list] | None:
+    """The points from ``bounds[0]`` to ``bounds[1]`` a chunk at a time:
+    their results into ``columns``, and per chunk the sums of the summed
+    partials (``totals``); None at the first chunk with something to warn
+    about."""
+    begin, end = bounds
+    size = len(columns[0])
+    length = min(end - begin, CHUNK)
     scratch = {k: np.empty(length) for k in totals}
     kept = runner.work_arrays(passes.buffers, length)
     work = kept if not kept or len(kept[0]) == length else [w[:length] for w in kept]
     watched_ids = passes.watched
     unechoed = passes.unechoed
+    sums = []
     try:
-        for start in range(0, size, length):
-            stop = start + length
-            if stop >= size:
-                stop = size
-                if stop - start < length:
-                    work = [w[: stop - start] for w in work]
-            if length == size and not totals:  # one chunk, the usual case below CHUNK points
+        for start in range(begin, end, length):
+            stop = min(start + length, end)
+            if work and len(work[0]) > stop - start:
+                work = [w[: stop - start] for w in work]
+            if stop - start == size and not totals:  # all in one, the usual case below CHUNK
                 chunk, results = flat, columns
             else:
                 chunk = [
                     a[start:stop] if array else a for a, array in zip(flat, pattern, strict=True)
                 ]
                 results = [
-                    scratch[k][: stop - start] if k in totals else column[start:stop]
+                    scratch[k][: stop - start] if k in scratch else column[start:stop]
                     for k, column in enumerate(columns)
                 ]
             if unechoed and not sums_finite(*[chunk[position] for position in unechoed]):
-                return False
+                return None
             got, watched = passes(*chunk, *results, *work)
             at_kinks = dict(zip(watched_ids, watched, strict=True)) if watched_ids else None
             if at_kinks and any_kink(passes.kink_steps, at_kinks):
-                return False
+                return None
             for column, computed in zip(results, got, strict=True):
                 # What the generated code computed into its place is there.
                 if computed is not column:
                     column[...] = 0.0 if computed is None else computed
             # A summed partial's chunk sum is the finiteness check too.
-            for k, total in totals.items():
-                part = np.add.reduce(results[k], None)
-                if not math.isfinite(part):
-                    return False
-                total += part
-            if not sums_finite(*[r for k, r in enumerate(results) if k not in totals]):
-                return False
-        return True
+            chunk_sums = [np.add.reduce(results[k], None) for k in totals]
+            if not all(map(math.isfinite, chunk_sums)):
+                return None
+            sums.append(chunk_sums)
+            if not sums_finite(*[r for k, r in enumerate(results) if k not in scratch]):
+                return None
+        return sums
     finally:
         runner.keep_work(kept)
+
+
+def parts(size: int, aligned: bool) -> list[tuple[int, int]]:
+    """``size`` points cut into parts of at most CHUNK points, as (start,
+    stop), for threads to take (see :func:`in_threads`); one part, for one
+    thread, where THREADS is 1 or there are too few points to share (see
+    THREAD_POINTS). ``aligned`` (summed partials): the parts are the chunks
+    one thread makes, so that their sums are too."""
+    if THREADS <= 1 or size < 2 * THREAD_POINTS or (aligned and size <= CHUNK):
+        return [(0, size)]
+    if aligned:
+        return [(start, min(start + CHUNK, size)) for start in range(0, size, CHUNK)]
+    count = max(-(-size // CHUNK), min(THREADS, size // THREAD_POINTS))
+    bounds = [size * i // count for i in range(count + 1)]
+    return list(zip(bounds, bounds[1:], strict=False))
+
+
+class _Pool:
+    """The threads of :func:`in_threads`, made on first use and again in a
+    forked child (which has the pool but not its threads)."""
+
+    lock = threading.Lock()
+    executor: ThreadPoolExecutor | None = None
+    made_for = (0, 0)  # the process that made it, and THREADS then
+
+    @classmethod
+    def get(cls) -> ThreadPoolExecutor:
+        with cls.lock:
+            wanted = (os.getpid(), THREADS)
+            if cls.executor is None or cls.made_for != wanted:
+                if cls.executor is not None and cls.made_for[0] == wanted[0]:
+                    cls.executor.shutdown(wait=False)  # its threads end when idle
+                cls.executor = ThreadPoolExecutor(max(1, THREADS - 1), "cgrad-passes")
+                cls.made_for = wanted
+            return cls.executor
+
+
+def in_threads(run: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
+    """``run`` of each item, in this thread and the pool's at once: each
+    thread takes the next item not yet taken, so that on a busy machine,
+    where the pool's threads wait for a core, this one does the work rather
+    than wait for them. The results in the order of ``items``; after a None
+    (something to warn about), the items not yet taken are not run. Each thread
+    ignores numpy's floating-point errors, as the caller (in
+    ``np.errstate(all="ignore")``) does: the numbers are looked at instead."""
+    if len(items) == 1:
+        return [run(items[0])]  # in the caller's errstate
+    results: list[Any] = [None] * len(items)
+    taken = itertools.count()  # (its next() is atomic: one item to one thread)
+
+    def take() -> None:
+        with np.errstate(all="ignore"):
+            while (index := next(taken)) < len(items):
+                results[index] = run(items[index])
+                if results[index] is None:  # the caller will not look further:
+                    for _ in items:  # the count moves past the items left
+                        next(taken)
+                    return
+
+    pool = _Pool.get()
+    futures = [pool.submit(take) for _ in range(min(THREADS, len(items)) - 1)]
+    try:
+        take()
+    finally:
+        # Those not started have nothing left to take; the others are
+        # waited for: none is left writing into the caller's arrays.
+        for future in futures:
+            if not future.cancel():
+                future.exception()
+    for future in futures:
+        if not future.cancelled():
+            future.result()  # its exception, if it raised one
+    return results
 
 
 def _walk_in_chunks(plan: Plan, flat: list, pattern: tuple, columns: list) -> bool:

@@ -18,16 +18,18 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import reduce
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from ..ops import NUMERIC, OPS, POINT_TESTS
-from .diagnostics import Diagnostics, EvaluationWarning
 from .floats import walk_on_floats
 from .graph import INPUT, Graph
 from .passes import Plan, backward, forward, forward_mode
 from .runner import Runner
+
+if TYPE_CHECKING:
+    from .diagnostics import Diagnostics, EvaluationWarning
 
 Mode = Literal["reverse", "forward"]
 
@@ -207,6 +209,10 @@ def _warnings(
 ) -> tuple[EvaluationWarning, ...]:
     """What a whole walk has to warn about: non-finite inputs, kinks, where
     a NaN or inf was born, literals that underflowed."""
+    # Imported where there may be something to say: a run at a point
+    # without trouble (the command line's usual) never needs it.
+    from .diagnostics import Diagnostics
+
     graph = plan.graph
     diagnostics = Diagnostics(graph, shape)
     # A non-finite input is echoed in every output, so it is always named,

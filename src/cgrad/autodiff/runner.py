@@ -31,10 +31,12 @@ COMPILE_AFTER = 16
 COMPILE_AT_POINTS = 4096
 
 # A runner keeps the work arrays of its generated array passes for its next
-# evaluation, up to this many bytes: new ones cost a page fault every 4 kB
-# wherever malloc has given freed memory back to the system (glibc does so
-# for more than 128 kB free at the top of its heap).
+# evaluation, sets of up to this many bytes, one per thread (at most
+# KEEP_WORK_SETS): new ones cost a page fault every 4 kB wherever malloc has
+# given freed memory back to the system (glibc does so for more than 128 kB
+# free at the top of its heap).
 KEEP_WORK_BYTES = 8 << 20
+KEEP_WORK_SETS = 4
 
 
 class ArrayPasses(Protocol):
@@ -64,9 +66,9 @@ class Runner:
         # inputs are arrays (one number among arrays is not traced as one).
         self.arrays_walked = 0
         self.made_array_passes: dict[tuple[bool, ...], ArrayPasses | None] = {}
-        # The work arrays of the last evaluation by them, for the next (at
-        # most one set: a list, whose pop and append threads cannot
-        # interleave).
+        # The work arrays of the last evaluation by them, for the next (a
+        # set per thread it ran in: a list, whose pop and append threads
+        # cannot interleave).
         self.spare_work: list[list[np.ndarray]] = []
 
     @cached_property
@@ -129,9 +131,11 @@ class Runner:
 
     def keep_work(self, work: list[np.ndarray]) -> None:
         """Keep ``work`` (from :meth:`work_arrays`) for the next evaluation,
-        unless it is over KEEP_WORK_BYTES."""
-        if work and len(work) * len(work[0]) * 8 <= KEEP_WORK_BYTES:
-            self.spare_work[:] = [work]
+        unless it is over KEEP_WORK_BYTES; a set per thread, at most
+        KEEP_WORK_SETS (cgrad.autodiff.chunks runs at most four)."""
+        fits = work and len(work) * len(work[0]) * 8 <= KEEP_WORK_BYTES
+        if fits and len(self.spare_work) < KEEP_WORK_SETS:
+            self.spare_work.append(work)
 
 
 def _kink_ruled_out(plan: Plan, step: KinkStep) -> bool:

@@ -80,6 +80,7 @@ def load_commands(names: Iterable[str] = COMMAND_MODULES) -> typer.Typer:
     its command), and give them their help; then the app."""
     for name in names:
         import_module(f"{__package__}.{COMMAND_MODULES[name]}")
+    app.info.help = unwrapped(app.info.help or "")
     for command in app.registered_commands:
         command.help = unwrapped(command.help or command.callback.__doc__ or "")
     return app

@@ -12,17 +12,16 @@ import re
 import sys
 from dataclasses import dataclass, field
 from functools import cached_property
-
-import typer
+from typing import TYPE_CHECKING
 
 from ..errors import NAMES_SHOWN, InputError, UsageError, join_names
 from ..function import Function, split_names
 from ..function import compile as compile_program
 from ..lookalikes import lookalike_note
 from ..numerals import parse_number
-from .application import load_commands
-from .environment import environment, open_stdin
-from .files import file_error, open_binary
+
+if TYPE_CHECKING:
+    import typer
 
 _NAME = r"[^\W\d]\w*"
 _LONG_OPTION = re.compile(rf"--({_NAME})(?:=(.*))?", re.DOTALL)
@@ -56,6 +55,11 @@ class Options(list):
         """Each option of the other commands, and the commands that have it.
         Worked out only for a hint: it loads every command (see
         :func:`.application.load_commands`)."""
+        # Typer, imported for a hint only: eval's quick road has none.
+        import typer
+
+        from .application import load_commands
+
         owners: dict[str, list[str]] = {}
         for name, command in sorted(typer.main.get_group(load_commands()).commands.items()):
             if name != self.command:
@@ -109,7 +113,14 @@ def read_command_line(
     """What a command's line says: the program, compiled; its values, not yet
     checked against it (commands differ in what they need); the options."""
     given = context.args if expression is None else [expression, *context.args]
-    options = option_names(context)
+    return read_tokens(given, variables, option_names(context))
+
+
+def read_tokens(
+    given: list[str], variables: list[str] | None, options: Options
+) -> tuple[Function, CommandLine, Options]:
+    """:func:`read_command_line` from the tokens that are not the command's
+    own options, in order, and the ``--var`` items."""
     line = split_arguments(given, variables or [], options)
     if line.expression is None:
         _explain_a_taken_expression(line, options)
@@ -228,6 +239,10 @@ def read_program(expression: str | None, command: str = "eval") -> tuple[str, st
         raise UsageError("no expression given", hint=f"for example: cgrad {command} {example}")
     if not expression.startswith("@"):
         return expression, None
+    # Imported for files only: an expression on the line needs neither.
+    from .environment import environment, open_stdin
+    from .files import file_error, open_binary
+
     path = expression[1:]
     if not path:
         raise UsageError("'@' needs a file name: @FILE, or @- for standard input")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -10,13 +9,6 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from ..errors import UsageError
-from ..views.json_documents import (
-    document_pieces,
-    evaluation_json,
-    graph_json_pieces,
-    passes_json_pieces,
-    write_pieces,
-)
 from .application import command
 from .arguments import (
     choose,
@@ -24,20 +16,15 @@ from .arguments import (
     read_command_line,
     split_wrt,
 )
-from .output import stdout_console, write_json
+from .output import stdout_console
 from .page_output import HtmlFile, check_page_file
 from .parameters import Expression, Json, Variables, Wrt, full_option
+from .quick_eval import write_evaluation_json
 
 if TYPE_CHECKING:
     from ..autodiff.evaluation import Result
-    from ..explain import BackwardStep, ForwardStep, TangentStep
     from ..function import Function
-
-    # The forward and the backward steps of --steps (or per input, the
-    # steps of its tangent pass), made as they are read.
-    StepIterators = tuple[
-        Iterator[ForwardStep], Iterator[BackwardStep] | dict[str, Iterator[TangentStep]]
-    ]
+    from .quick_eval import StepIterators
 
 MODES = ("reverse", "forward")
 
@@ -142,7 +129,7 @@ def eval_command(
 
         write_page("--html", html, graph_page(function, result), line.expression)
     if json_output:
-        _write_evaluation_json(function, inputs, result, matrix, graph, passes)
+        write_evaluation_json(function, inputs, result, matrix, graph, passes)
     else:
         _print_evaluation(function, inputs, result, matrix, passes, graph, full)
 
@@ -193,26 +180,3 @@ def _print_evaluation(
     )
     # Soft wrap: tree lines stay whole and the terminal folds them.
     stdout_console().print(report, soft_wrap=True)
-
-
-def _write_evaluation_json(
-    function: Function,
-    inputs: dict[str, float],
-    result: Result,
-    matrix: dict[str, dict[str, float]] | None,
-    graph: bool,
-    passes: StepIterators | None,
-) -> None:
-    """The JSON document of ``eval --json``; with ``graph``, every node, and
-    with ``passes`` (the forward and backward steps), the steps."""
-    document = evaluation_json(function.graph, inputs, result, hessian=matrix)
-    # The graph and the steps grow with the program: written as made.
-    parts: dict[str, Iterator[str]] = {}
-    if graph:
-        parts["graph"] = graph_json_pieces(function.graph, result)
-    if passes is not None:
-        parts["steps"] = passes_json_pieces(function.graph, *passes)
-    if parts:
-        write_pieces(document_pieces(document, parts))
-    else:
-        write_json(document)

@@ -23,6 +23,7 @@ import typer
 from ..errors import CgradError
 from ..views.json_documents import error_json
 from .output import StdoutWriteError, write_json
+from .signals import Interrupted
 
 
 class ExitStatus(IntEnum):
@@ -45,12 +46,6 @@ class FailuresFoundError(Exception):
     def __init__(self, message: str = "") -> None:
         super().__init__(message)
         self.message = message
-
-
-class Interrupted(BaseException):
-    """Raised by the console script's signal handler: not a
-    KeyboardInterrupt, which some Typer versions turn into 'Aborted!' and
-    exit status 1. Its argument is the signal's number."""
 
 
 def print_error(message: str) -> None:

@@ -1,52 +1,57 @@
 """The console script: run the Typer app with the signal handling of a
-well-behaved Unix filter, inside the error ladder of :mod:`.exits`."""
+well-behaved Unix filter, inside the error ladder of :mod:`.exits`; or,
+for ``eval ... --json``, the quick road of :mod:`.quick_eval`, which
+imports neither Typer nor the app."""
 
 from __future__ import annotations
 
-import signal
 import sys
 
-from .application import COMMAND_MODULES, app, load_commands, unwrapped
-from .exits import Interrupted, run_reporting
-from .output import GuardedStdout
-
-app.info.help = unwrapped(app.info.help or "")
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise Interrupted(signum)
-
-
-# The signals that end a run the way Ctrl-C does: the stack unwinds (a
-# half-written -o file is removed) and the exit status is 128 + the signal.
-# SIGPIPE is left to end the process at once and quietly, as it does cat and
-# grep; SIGKILL cannot be caught. SIGALRM (timeout -s ALRM) and SIGXCPU (a
-# CPU-time limit, ulimit -t, before its SIGKILL) end a run just as often.
-_ENDING_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGXCPU")
-
-
-def _catch_ending_signals() -> None:
-    for name in _ENDING_SIGNALS:
-        number = getattr(signal, name, None)
-        # A signal the parent set to be ignored (nohup, a background job)
-        # stays ignored.
-        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
-            signal.signal(number, _interrupt)
-    # A closed pipe (cgrad ... | head -1) ends the process quietly, as it
-    # does for cat and grep, instead of raising BrokenPipeError.
-    if hasattr(signal, "SIGPIPE"):
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+from .output import GuardedStdout, StdoutWriteError
+from .signals import Interrupted, catch_ending_signals
 
 
 def main() -> None:
     """Run the command line of this process, and exit with its status."""
-    _catch_ending_signals()
+    catch_ending_signals()
     # Every write to stdout, and the last flush below, in one place: a
     # closed stdout or a full disk is an error, never a silent success.
     sys.stdout = GuardedStdout(sys.stdout)
+    status = None
+    if sys.argv[1:2] == ["eval"]:
+        try:
+            from .quick_eval import quick_eval
+
+            status = quick_eval(sys.argv[1:])
+            if status is not None:
+                sys.stdout.flush()
+        except (Interrupted, StdoutWriteError) as stopped:
+            status = _reported(stopped)
+    if status is None:
+        status = _run_app()
+    sys.exit(status)
+
+
+def _run_app() -> int:
+    """The whole command line, by the Typer app, inside the error ladder."""
+    from .application import COMMAND_MODULES, app, load_commands
+    from .exits import run_reporting
+
     # The command named on the line, or all of them (for --help, and for the
     # error that names the commands).
     named = sys.argv[1:2]
     load_commands(named if named and named[0] in COMMAND_MODULES else COMMAND_MODULES)
     names = [registered.name or "" for registered in app.registered_commands]
-    sys.exit(run_reporting(lambda: app(prog_name="cgrad", standalone_mode=False), names))
+    return run_reporting(lambda: app(prog_name="cgrad", standalone_mode=False), names)
+
+
+def _reported(stopped: BaseException) -> int:
+    """The exit status of the quick road stopped by a signal or a failed
+    write, said by the error ladder as for any other run."""
+
+    def stop() -> None:
+        raise stopped
+
+    from .exits import run_reporting
+
+    return run_reporting(stop, [])

@@ -9,10 +9,10 @@ the same AST and meets the limits at the same token.
 
 from __future__ import annotations
 
+import os
 from bisect import bisect_right
 from collections.abc import Callable
 from itertools import accumulate
-from pathlib import Path
 from sys import intern
 from typing import Any, NamedTuple, Protocol
 
@@ -106,12 +106,15 @@ def grammar_text() -> str:
     # A wheel ships the grammar inside the package (pyproject force-includes
     # it); an editable install runs from src/, where the top-level grammars/
     # directory is the only copy. (A path, not importlib.resources, which
-    # would cost a cold start more imports: cgrad is never run zipped.)
-    packaged = Path(__file__).parents[1] / "grammars" / "cgrad.lark"
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    in_checkout = Path(__file__).resolve().parents[3] / "grammars" / "cgrad.lark"
-    return in_checkout.read_text(encoding="utf-8")
+    # would cost a cold start more imports: cgrad is never run zipped; and
+    # os.path, not pathlib, whose import is a few ms of a cold start.)
+    package = os.path.dirname(os.path.dirname(__file__))
+    packaged = os.path.join(package, "grammars", "cgrad.lark")
+    if not os.path.isfile(packaged):
+        checkout = os.path.dirname(os.path.dirname(os.path.realpath(package)))
+        packaged = os.path.join(checkout, "grammars", "cgrad.lark")
+    with open(packaged, encoding="utf-8") as file:
+        return file.read()
 
 
 def _thawed(cls: type) -> type:

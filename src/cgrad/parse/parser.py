@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
+import os
 from typing import Any
 
 from ..errors import ParseError
@@ -38,7 +38,8 @@ MAX_DEPTH = 100_000
 # reading a file is far cheaper than importing Lark and building its parser,
 # which would be much of a cold start. tests/test_parser.py holds them to
 # the grammar; write_tables() writes them again.
-TABLES_FILE = Path(__file__).with_name("parse_tables.json")
+# (A path as os.path makes it: pathlib's import is a few ms of a cold start.)
+TABLES_FILE = os.path.join(os.path.dirname(__file__), "parse_tables.json")
 
 
 @functools.cache
@@ -50,7 +51,8 @@ def _tables() -> dict[str, Any]:
     """The shipped tables, if read for this very grammar (an edited grammar
     in a checkout may not match), else tables read from Lark now."""
     try:
-        shipped = json.loads(TABLES_FILE.read_text(encoding="utf-8"))
+        with open(TABLES_FILE, encoding="utf-8") as file:
+            shipped = json.loads(file.read())
     except (OSError, ValueError):
         shipped = {}
     if shipped.get("format") == lalr.TABLES_FORMAT and shipped.get("grammar") == grammar_text():
@@ -69,7 +71,8 @@ def read_tables() -> dict[str, Any]:
 def write_tables() -> None:
     """Write the tables that ship (TABLES_FILE) for the grammar as it is."""
     document = {"format": lalr.TABLES_FORMAT, "grammar": grammar_text(), "tables": read_tables()}
-    TABLES_FILE.write_text(json.dumps(document, separators=(",", ":")) + "\n", encoding="utf-8")
+    with open(TABLES_FILE, "w", encoding="utf-8") as file:
+        file.write(json.dumps(document, separators=(",", ":")) + "\n")
 
 
 # Where a user reads the limits (a test checks that the page has the heading).
