@@ -110,3 +110,15 @@ def test_an_id_column_goes_to_the_record_reader(same, small_blocks, arrow_answer
     result = same("\n".join(lines) + "\n", "--format", "csv")
     assert result.exit_code == 0
     assert arrow_answers and not any(arrow_answers)
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["expr,x\n\n", "expr,x\nx*2,1\n" + "\n" * 40 + "x+1,3\n", "expr,x\n\n\n\nx*2,1\n"],
+    ids=["a header and a blank line", "a block of blank lines", "blank lines first"],
+)
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_a_block_of_blank_lines_is_no_record(same, small_blocks, data, output):
+    result = same(data, "--format", output)
+    assert result.exit_code == 0
+    assert "error" not in result.stderr

@@ -92,9 +92,12 @@ def expression_block(
     ``encoded``, each expression's evaluated together (``read`` gives its
     inputs at its records' positions), or None when one of them is for
     the record reader: an expression that does not compile or lacks a
-    --wrt name, inputs ``read`` cannot vouch for, or a warning."""
+    --wrt name, inputs ``read`` cannot vouch for, or a warning; or when
+    the block has no records (blank lines, which the record reader skips)."""
     texts = encoded.dictionary.to_pylist()
     codes = encoded.indices.to_numpy(zero_copy_only=False)
+    if not len(codes):
+        return None
     order = np.argsort(codes, kind="stable")
     ends = np.cumsum(np.bincount(codes, minlength=len(texts)))
     groups, start = [], 0
