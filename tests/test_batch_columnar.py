@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cgrad.batch import arrow_text, columnar, json_text
+from cgrad.batch import arrow_text, columnar, delimited_expressions, json_text
 from cgrad.numerals import number_texts
 
 # Below the default chunk, the command uses the record reader (see
@@ -211,3 +211,26 @@ def test_numbers_side_by_side_are_joined_as_one_run_into_the_same_text(columns, 
         assert arrow_text.number_rows(floats, count, delimiter).to_pylist() == [
             delimiter.join(row).encode() for row in zip(*texts, strict=True)
         ]
+
+
+@pytest.mark.parametrize("expression", [["-e", "x*y"], []], ids=["one expression", "their own"])
+def test_a_block_holds_a_bounded_number_of_lines_however_short(cli, monkeypatch, expression):
+    # Memory goes with a block's records: short lines must not pack a
+    # megabyte's worth of them into one block.
+    # (the default --chunk-rows, 4,096, is the least a block may hold)
+    monkeypatch.setattr(columnar, "BLOCK_ROWS", 5000)
+    lines_per_block: list[int] = []
+    parser = columnar._Parser if expression else delimited_expressions.DelimitedExpressionParser
+    parse = parser.block
+
+    def spy(self, block, rows, wrt):
+        lines_per_block.append(block.count(b"\n"))
+        return parse(self, block, rows, wrt)
+
+    monkeypatch.setattr(parser, "block", spy)
+    header = "x,y\n" if expression else "expr,x,y\n"
+    body = "".join(f"{'' if expression else 'x*y,'}{i % 10},2\n" for i in range(50_000))
+    result = cli("batch", *expression, "--format", "csv", input=header + body)
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 50_001
+    assert sum(lines_per_block) == 50_000
+    assert len(lines_per_block) >= 10 and max(lines_per_block) <= 5500

@@ -109,7 +109,7 @@ def test_an_id_column_goes_to_the_record_reader(same, small_blocks, arrow_answer
     lines = ["expr,x,id", *(f"x*2,{i},p{i}" for i in range(30))]
     result = same("\n".join(lines) + "\n", "--format", "csv")
     assert result.exit_code == 0
-    assert arrow_answers and not any(arrow_answers)
+    assert arrow_answers == []  # Arrow's reader is not even set up
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ from .bindings import Bindings
 from .blocks import ColumnBlock, CompiledCache, evaluate_blocks, with_warnings
 from .delimited import MAX_LINE
 from .expression_block import Chunk, ExpressionBlock
-from .rows import ID_FIELD, Format, Records
+from .rows import EXPRESSION_FIELD, ID_FIELD, Format, Records
 
 # Bytes read per block for each record a chunk is asked to hold.
 BYTES_PER_ROW = 48
@@ -41,6 +41,12 @@ MAX_BLOCK = 16 << 20
 # How many times bigger the smallest block is for records that carry
 # their own expressions.
 EXPRESSION_BLOCKS = 5
+# Lines a block holds at most (or --chunk-rows, if more): a block's memory
+# goes with its records (a warning per flagged record, a group's arrays),
+# and short lines pack hundreds of thousands into a few megabytes.
+BLOCK_ROWS = 1 << 16
+# The first block's bytes, at most: its lines tell how long lines are.
+FIRST_BLOCK = 1 << 16
 
 
 class _Chained(io.RawIOBase):
@@ -120,10 +126,14 @@ class BlockReader:
         def by_records(records: Records) -> Iterator[Chunk]:
             return evaluate_blocks(records, function, wrt, chunk_rows, bindings, False, compiled)
 
-        if self.fallback is None and function and ID_FIELD in bindings.sources(function.inputs):
+        if self.fallback is None and (
+            (function and ID_FIELD in bindings.sources(function.inputs))
+            or (function is None and self.header is not None and not _expressions(self.header))
+        ):
             # An input read from the id field: Arrow would read a CSV's ids
             # as numbers, and drop an NDJSON record's id from the output,
-            # where the record reader keeps both.
+            # where the record reader keeps both. A CSV's ids beside records'
+            # own expressions, or no expressions at all: the record reader says.
             self.fallback = Records(_chained(self.prefix, self.stream), self.format, 0, self.blank)
         if self.fallback is not None:
             yield from by_records(self.fallback)
@@ -131,12 +141,15 @@ class BlockReader:
         # Records with their own expressions gain from bigger blocks: more
         # records of each expression go through one evaluation.
         least = MIN_BLOCK if function is not None else MIN_BLOCK * EXPRESSION_BLOCKS
-        size = min(max(chunk_rows * BYTES_PER_ROW, least), MAX_BLOCK)
+        largest = min(max(chunk_rows * BYTES_PER_ROW, least), MAX_BLOCK)
+        most_rows = max(BLOCK_ROWS, chunk_rows)
+        size = min(largest, FIRST_BLOCK)
         # The lines before this block, but the header's (the record reader
         # counts that one itself: it reads it again), and the records.
         lines, rows = self.blank, 0
         parser = self.parser(function, bindings, compiled)
         while block := self._block(size):
+            size = _next_size(block, largest, most_rows)
             if not self.streamable(block):
                 rest = _chained(self.prefix + block, self.stream)
                 yield from by_records(Records(rest, self.format, rows, lines))
@@ -179,6 +192,13 @@ class BlockReader:
                 raise
             self.pending = error
         return block
+
+
+def _next_size(block: bytes, largest: int, rows: int) -> int:
+    """The bytes of about ``rows`` lines as long as the block's, at most
+    ``largest``."""
+    lines = max(1, block.count(b"\n"))
+    return max(1, min(largest, len(block) * rows // lines))
 
 
 def _count(chunk: Chunk) -> int:
@@ -227,6 +247,13 @@ class DelimitedColumns(BlockReader):
 
     def streamable(self, block: bytes) -> bool:
         return _plain(block) and not _long_line(block)
+
+
+def _expressions(header: list[str]) -> bool:
+    """Whether Arrow may read a CSV header's records with their own
+    expressions: an expression column, and no ids (Arrow's expression
+    blocks carry none)."""
+    return EXPRESSION_FIELD in header and ID_FIELD not in header
 
 
 def _content(line: bytes, first: bool) -> bytes:

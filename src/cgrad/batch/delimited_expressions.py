@@ -26,7 +26,7 @@ from ..function import Function
 from .bindings import Bindings
 from .blocks import CompiledCache
 from .expression_block import ExpressionBlock, Inputs, dictionary, expression_block
-from .rows import EXPRESSION_FIELD, ID_FIELD, Format
+from .rows import EXPRESSION_FIELD, Format
 
 
 class DelimitedExpressionParser:
@@ -59,8 +59,6 @@ class DelimitedExpressionParser:
         record reader must say something about one of its records."""
         import pyarrow as pa
 
-        if ID_FIELD in self.header or EXPRESSION_FIELD not in self.header:
-            return None
         options = self.read_options
         options.block_size = max(len(block) + 1, 1 << 16)
         try:
