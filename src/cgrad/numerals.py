@@ -77,13 +77,19 @@ def number_texts(column: np.ndarray) -> list[str]:
     if column.size == 0:
         return []
     texts = orjson.dumps(column, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode().split(",")
-    magnitude = np.abs(column)
-    with np.errstate(invalid="ignore"):
-        redo = ~((magnitude >= 1e-4) & (magnitude <= np.finfo(np.float64).max))
-    redo &= magnitude != 0.0
-    for index in np.flatnonzero(redo).tolist():
+    for index in np.flatnonzero(orjson_differs(column)).tolist():
         texts[index] = number_text(float(column[index]))
     return texts
+
+
+def orjson_differs(numbers: np.ndarray) -> np.ndarray:
+    """Where orjson writes a float otherwise than :func:`number_text`: below
+    1e-4 (but 0), and the non-finite ones."""
+    magnitude = np.abs(numbers)
+    with np.errstate(invalid="ignore"):
+        differs = ~((magnitude >= 1e-4) & (magnitude <= np.finfo(np.float64).max))
+    differs &= magnitude != 0.0
+    return differs
 
 
 def json_number(value: float) -> float | str:

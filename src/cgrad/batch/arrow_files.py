@@ -149,8 +149,8 @@ def _number_column(column: Any) -> np.ndarray | None:
 def _columns(
     batch: Any, function: Function, wrt: Sequence[str] | None, rows: int, bindings: Bindings
 ) -> Chunk | None:
-    """The batch's outcomes as columns (one by one when some rows have
-    warnings), or None when its inputs are not all numbers."""
+    """The batch's outcomes as columns (each flagged row's warnings in
+    them), or None when its inputs are not all numbers."""
     names = batch.schema.names
     count = batch.num_rows
     inputs = {}

@@ -15,7 +15,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..numerals import json_text, number_text
+from ..numerals import json_text, number_text, orjson_differs
 
 _BYTES = pa.large_binary()
 
@@ -28,7 +28,7 @@ def number_array(column: np.ndarray, json: bool = False) -> Any:
     ``json``, as :func:`~cgrad.numerals.json_text` does: NaN quoted)."""
     column = np.ascontiguousarray(column, dtype=np.float64).reshape(-1)
     texts = _split(orjson.dumps(column, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1])
-    redo = _redone(column)
+    redo = orjson_differs(column)
     if redo.any():
         again = _texts_of_redone(column[redo], json_text if json else number_text)
         texts = pc.replace_with_mask(texts, pa.array(redo), again)
@@ -46,15 +46,6 @@ def _texts_of_redone(numbers: np.ndarray, text: Callable[[float], str]) -> Any:
     written = [text(math.nan), text(math.inf), text(-math.inf)]
     written += map(text, numbers[finite].tolist())
     return pa.array([t.encode() for t in written], _BYTES).take(pa.array(picks))
-
-
-def _redone(numbers: np.ndarray) -> np.ndarray:
-    """Where orjson's text is not repr's: below 1e-4 (but 0) and non-finite."""
-    magnitude = np.abs(numbers)
-    with np.errstate(invalid="ignore"):
-        redo = ~((magnitude >= 1e-4) & (magnitude <= np.finfo(np.float64).max))
-    redo &= magnitude != 0.0
-    return redo
 
 
 def _split(text: bytes) -> Any:
@@ -158,7 +149,7 @@ def number_rows(columns: Sequence[np.ndarray], count: int, delimiter: str) -> An
     offsets[0] = 0
     offsets[1:] = ends - 3 * np.arange(count)
     rows = pa.Array.from_buffers(_BYTES, count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
-    redo = _redone(matrix).any(axis=1)
+    redo = orjson_differs(matrix).any(axis=1)
     if redo.any():
         # The rows with a number orjson writes otherwise, made again a
         # column at a time (NaN may be in half the rows of a big block).

@@ -173,10 +173,10 @@ def evaluate_blocks(
     hessian: bool = False,
     compiled: CompiledCache | None = None,
 ) -> Iterator[list[Outcome] | ColumnBlock]:
-    """Outcomes for ``records``, chunk by chunk, in input order: a clean CSV
-    chunk of one expression as a :class:`ColumnBlock`, anything else (bad
-    records, warnings, JSON input, per-record expressions) as a list of
-    :class:`Outcome`.
+    """Outcomes for ``records``, chunk by chunk, in input order: a CSV chunk
+    of one expression whose values all convert as a :class:`ColumnBlock`
+    (its rows' warnings in it), anything else (bad records, JSON input,
+    per-record expressions) as a list of :class:`Outcome`.
 
     With ``function``, every record is a point of it (an ``expr`` field is
     carried, not used). Without, each record names its own expression in
@@ -204,10 +204,10 @@ def evaluate_blocks(
 
 def _column_block(
     block: RowBlock, function: Function, wrt: Sequence[str] | None, bindings: Bindings
-) -> ColumnBlock | list[Outcome] | None:
+) -> ColumnBlock | None:
     """The fast path, or None when a value does not convert in one go (the
-    record path then says which row). With warnings, the same outcomes one
-    by one, each flagged row with its own (see per_row.row_warnings)."""
+    record path then says which row); each flagged row with its own
+    warnings (see per_row.row_warnings)."""
     position = {name: index for index, name in enumerate(block.header)}
     rows = block.rows
     count = len(rows)

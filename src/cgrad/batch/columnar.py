@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import CgradError
 from ..function import Function
+from .arrow_csv import ArrowCsv
 from .bindings import Bindings
 from .blocks import ColumnBlock, CompiledCache, evaluate_blocks, with_warnings
 from .delimited import MAX_LINE
@@ -286,41 +287,20 @@ class _Parser:
         self, header: list[str], function: Function, format: Format, bindings: Bindings
     ) -> None:
         import pyarrow as pa
-        import pyarrow.csv as pv
 
         self.function = function
         self.header = header
         self.bindings = bindings
         sources = bindings.sources(function.inputs)
         types = {name: pa.float64() if name in sources else pa.string() for name in header}
-        self.read_options = pv.ReadOptions(column_names=header, use_threads=False)
-        self.parse_options = pv.ParseOptions(
-            delimiter="\t" if format == Format.TSV else ",", quote_char=False
-        )
-        # No null values: an empty field is no number (Arrow then refuses the
-        # block) and stays an empty text in a carried column.
-        self.convert_options = pv.ConvertOptions(
-            column_types=types, null_values=[], strings_can_be_null=False
-        )
-        self.read_csv = pv.read_csv
-        self.errors = (pa.ArrowInvalid,)
+        self.reader = ArrowCsv(header, format, types)
 
     def block(self, block: bytes, rows: int, wrt: Sequence[str] | None) -> Chunk | None:
-        """The block's outcomes as columns (one by one when some rows have
-        warnings), or None when the record reader must say something about
-        one of its rows."""
-        import pyarrow as pa
-
-        options = self.read_options
-        options.block_size = max(len(block) + 1, 1 << 16)
-        try:
-            table = self.read_csv(
-                pa.py_buffer(block),
-                read_options=options,
-                parse_options=self.parse_options,
-                convert_options=self.convert_options,
-            )
-        except self.errors:
+        """The block's outcomes as columns (each flagged row's warnings in
+        it), or None when the record reader must say something about one of
+        its rows."""
+        table = self.reader.table(block)
+        if table is None:
             return None
         function, bindings, count = self.function, self.bindings, table.num_rows
         read = [name for name in function.inputs if bindings.source(name) in self.header]

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..function import Function
+from .arrow_csv import ArrowCsv
 from .bindings import Bindings
 from .blocks import CompiledCache
 from .expression_block import ExpressionBlock, Inputs, dictionary, expression_block
@@ -36,39 +37,17 @@ class DelimitedExpressionParser:
         self, header: list[str], format: Format, bindings: Bindings, compiled: CompiledCache
     ) -> None:
         import pyarrow as pa
-        import pyarrow.csv as pv
 
         self.header = header
         self.bindings = bindings
         self.compiled = compiled
-        self.read_options = pv.ReadOptions(column_names=header, use_threads=False)
-        self.parse_options = pv.ParseOptions(
-            delimiter="\t" if format == Format.TSV else ",", quote_char=False
-        )
-        # No null values: an empty field stays an empty text.
-        self.convert_options = pv.ConvertOptions(
-            column_types={name: pa.string() for name in header},
-            null_values=[],
-            strings_can_be_null=False,
-        )
-        self.read_csv = pv.read_csv
-        self.errors = (pa.ArrowInvalid,)
+        self.reader = ArrowCsv(header, format, {name: pa.string() for name in header})
 
     def block(self, block: bytes, rows: int, wrt: Sequence[str] | None) -> ExpressionBlock | None:
         """The block's outcomes as groups of columns, or None when the
         record reader must say something about one of its records."""
-        import pyarrow as pa
-
-        options = self.read_options
-        options.block_size = max(len(block) + 1, 1 << 16)
-        try:
-            table = self.read_csv(
-                pa.py_buffer(block),
-                read_options=options,
-                parse_options=self.parse_options,
-                convert_options=self.convert_options,
-            )
-        except self.errors:
+        table = self.reader.table(block)
+        if table is None:
             return None
         encoded = dictionary(table.column(EXPRESSION_FIELD))
         if encoded is None:

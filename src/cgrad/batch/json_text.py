@@ -118,14 +118,20 @@ class Pieces:
         self.columns.append(column)
         self.pending = after
 
-    def add_object(self, columns: dict[str, Any]) -> None:
-        """A JSON object with a column per key (and "{}" for none)."""
-        opening = "{"
+    def add_object(self, columns: dict[str, Any], csv_field: bool = False) -> None:
+        """A JSON object with a column per key (and "{}" for none); as a
+        ``csv_field``, in quotes with its keys' quotes doubled (its columns'
+        texts must come so), as a CSV field with quotes in it is written."""
+        if not columns:
+            self.pending += "{}"
+            return
+        opening = '"{' if csv_field else "{"
         for name, column in columns.items():
-            self.pending += f"{opening}{dumps(name)}: "
+            key = dumps(name).replace('"', '""') if csv_field else dumps(name)
+            self.pending += f"{opening}{key}: "
             self.add(column)
             opening = ", "
-        self.pending += "{}" if opening == "{" else "}"
+        self.pending += '}"' if csv_field else "}"
 
     def joined(
         self, count: int, separator: str, after_last: bool = False, encoded: bool = False
@@ -157,7 +163,7 @@ def _texts(column: Sequence[str] | np.ndarray, count: int) -> Sequence[str]:
     return number_texts(np.broadcast_to(column, (count,)))
 
 
-def json_numbers(column: np.ndarray) -> Any:
+def json_column(column: np.ndarray) -> Any:
     """A float column as :class:`Pieces` takes it for JSON: as it is when
     its numbers are all finite, else its texts with NaN and the infinities
     quoted, as :func:`~cgrad.numerals.json_text` writes them."""
@@ -192,11 +198,11 @@ def block_text(
         pieces.pending += ', "id": '
         pieces.add(list(map(encode_basestring, block.ids)))
     pieces.pending += ', "inputs": '
-    pieces.add_object({name: json_numbers(c) for name, c in block.inputs.items()})
+    pieces.add_object({name: json_column(c) for name, c in block.inputs.items()})
     pieces.pending += ', "value": '
-    pieces.add(json_numbers(block.value))
+    pieces.add(json_column(block.value))
     pieces.pending += ', "gradient": '
-    pieces.add_object({name: json_numbers(c) for name, c in block.gradient.items()})
+    pieces.add_object({name: json_column(c) for name, c in block.gradient.items()})
     if block.carried:
         pieces.pending += ', "extra": '
         carried = block.carried.items()

@@ -66,19 +66,20 @@ class Layout:
         return self.inputs if self.partials is None else self.partials
 
 
-def write_text(stream: TextIO, text: str | memoryview) -> None:
-    """``text``, or UTF-8 bytes, written to ``stream``: bytes straight to
-    its binary buffer, after what the text layer holds, when it encodes
-    in UTF-8 (others get them as text, which they encode their own way)."""
-    if isinstance(text, str):
-        stream.write(text)
+def write_lines(stream: TextIO, lines: str | memoryview) -> None:
+    """Lines written to ``stream``, as text or as UTF-8 bytes: bytes
+    straight to its binary buffer, after what the text layer holds, when it
+    encodes in UTF-8 (others get them as text, which they encode their own
+    way)."""
+    if isinstance(lines, str):
+        stream.write(lines)
         return
     buffer = getattr(stream, "buffer", None)
     if buffer is None or not _utf8(getattr(stream, "encoding", None)):
-        stream.write(str(text, "utf-8"))
+        stream.write(str(lines, "utf-8"))
         return
     stream.flush()
-    buffer.write(text)
+    buffer.write(lines)
 
 
 def _utf8(encoding: str | None) -> bool:
@@ -97,7 +98,7 @@ class NdjsonWriter:
     def write(self, outcomes: Chunk) -> None:
         # The line break after the last record made with the rest: a block
         # of records is a big text, never copied to add one character.
-        write_text(self.stream, records_text(outcomes, "\n", after_last=True, encoded=True))
+        write_lines(self.stream, records_text(outcomes, "\n", after_last=True, encoded=True))
         self.stream.flush()
 
     def close(self) -> None:
@@ -116,7 +117,7 @@ class JsonWriter:
         if not text:
             return
         self.stream.write("[\n" if self.first else ",\n")
-        write_text(self.stream, text)
+        write_lines(self.stream, text)
         self.first = False
         self.stream.flush()
 
@@ -193,12 +194,12 @@ class CsvWriter:
 
     def write(self, outcomes: Chunk) -> None:
         if isinstance(outcomes, ExpressionBlock):
-            write_text(self.stream, grouped_text(outcomes, self.group_record, "\n", True, True))
+            write_lines(self.stream, grouped_text(outcomes, self.group_record, "\n", True, True))
             self.stream.flush()
             return
         outcomes = as_text_columns(outcomes)
         if isinstance(outcomes, ColumnBlock):
-            write_text(self.stream, self.block_text(outcomes))
+            write_lines(self.stream, self.block_text(outcomes))
         else:
             self.stream.write("".join(self.line(self.row(o)) for o in outcomes))
         self.stream.flush()
@@ -244,10 +245,10 @@ class CsvWriter:
         if self.layout.has_id:
             pieces.pending += comma
         pieces.pending += _csv_fields([group.text], self.quoted)[0] + comma
-        _quoted_object(pieces, texts.inputs)
+        pieces.add_object(texts.inputs, csv_field=True)
         pieces.pending += comma
         pieces.add(texts.value, comma)
-        _quoted_object(pieces, texts.gradient)
+        pieces.add_object(texts.gradient, csv_field=True)
         pieces.pending += comma
         if group.carried:
             # A JSON text of texts, in a quoted field: its quotes doubled.
@@ -255,27 +256,13 @@ class CsvWriter:
                 name: [encode_basestring(text).replace('"', '""') for text in column.to_pylist()]
                 for name, column in group.carried.items()
             }
-            _quoted_object(pieces, carried)
+            pieces.add_object(carried, csv_field=True)
         # The error and warnings cells, empty.
         pieces.pending += comma * 2
         return pieces
 
     def close(self) -> None:
         self.stream.flush()
-
-
-def _quoted_object(pieces: Pieces, columns: dict[str, Any]) -> None:
-    """A JSON object with a column per key as one quoted CSV/TSV field, as
-    :func:`_csv_fields` quotes its text (which has quotes unless it is {})."""
-    if not columns:
-        pieces.pending += "{}"
-        return
-    opening = '"{'
-    for name, column in columns.items():
-        pieces.pending += opening + dumps(name).replace('"', '""') + ": "
-        pieces.add(column)
-        opening = ", "
-    pieces.pending += '}"'
 
 
 class TsvWriter(CsvWriter):

@@ -111,7 +111,7 @@ def _write_chunks(
     """Write each chunk as it comes, counting the records and the failed
     ones; ``--on-error skip`` leaves them out, ``fail`` stops at the first."""
     for outcomes in chunks:
-        if isinstance(outcomes, ColumnBlock | ExpressionBlock):  # all good, by construction
+        if isinstance(outcomes, ColumnBlock | ExpressionBlock):  # no failed record in them
             tally.records += outcomes.count
             if isinstance(outcomes, ColumnBlock):
                 for at, found in outcomes.warned.items():

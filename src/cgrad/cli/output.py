@@ -75,7 +75,7 @@ class GuardedStdout:
     @property
     def buffer(self) -> GuardedStdout:
         """The binary stream under a text one, guarded the same way (bytes
-        ready to write go there; see cgrad.batch.writers.write_text)."""
+        ready to write go there; see cgrad.batch.writers.write_lines)."""
         return GuardedStdout(self.stream.buffer)
 
     def __getattr__(self, name: str):
