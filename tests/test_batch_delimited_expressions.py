@@ -122,3 +122,16 @@ def test_a_block_of_blank_lines_is_no_record(same, small_blocks, data, output):
     result = same(data, "--format", output)
     assert result.exit_code == 0
     assert "error" not in result.stderr
+
+
+@pytest.mark.parametrize("output", [*OUTPUTS, "parquet"])
+def test_records_with_warnings_stay_with_arrow_each_with_its_own(
+    same, small_blocks, arrow_answers, output
+):
+    # log of a negative number: NaN, and a warning worded with the record's
+    # own number, in every format and in the summary on stderr.
+    lines = ["expr,x,y", *(f"{'log(x)*y' if i % 3 else 'x*y'},{i - 20},2" for i in range(60))]
+    result = same("\n".join(lines) + "\n", "--format", output)
+    assert result.exit_code == 0
+    assert arrow_answers and all(arrow_answers)
+    assert "is NaN for" in result.stderr or "is -Infinity" in result.stderr

@@ -161,3 +161,19 @@ def test_a_block_of_many_expressions_of_one_record_each_goes_to_the_record_reade
     assert result.stdout_bytes == cli("batch", str(path), *RECORD_PATH).stdout_bytes
     assert len(result.stdout.splitlines()) == 1100
     assert arrow_answers == [False]
+
+
+@pytest.mark.parametrize("output", ["ndjson", "json", "csv", "tsv", "parquet"])
+def test_records_with_warnings_stay_with_arrow_each_with_its_own(
+    same_ndjson, cli, small_blocks, arrow_answers, output
+):
+    lines = [json.dumps({"expr": "log(x)*y" if i % 3 else "x*y", "x": i - 20, "y": 2})
+             for i in range(60)]  # fmt: skip
+    result = same_ndjson("\n".join(lines) + "\n", "--format", output)
+    assert result.exit_code == 0
+    assert arrow_answers and all(arrow_answers)
+    if output == "ndjson":
+        records = [json.loads(line) for line in result.stdout.splitlines()]
+        assert records[1]["value"] == "NaN"
+        assert records[1]["warnings"][0]["message"].endswith("log(-19) = NaN")
+        assert "warnings" not in records[0]

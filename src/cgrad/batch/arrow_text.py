@@ -35,6 +35,17 @@ def number_array(column: np.ndarray, json: bool = False) -> Any:
     return texts
 
 
+def quoted_non_finite(texts: Any, numbers: np.ndarray, quote: str) -> Any:
+    """``texts`` (of ``numbers``, as :func:`number_array` writes them) with
+    those of NaN and the infinities in ``quote`` marks: a JSON string's, or
+    the doubled ones of JSON inside a quoted CSV field."""
+    bad = ~np.isfinite(numbers)
+    if not bad.any():
+        return texts
+    marked = [f"{quote}{number_text(value)}{quote}".encode() for value in numbers[bad].tolist()]
+    return pc.replace_with_mask(texts, pa.array(bad), pa.array(marked, _BYTES))
+
+
 def _texts_of_redone(numbers: np.ndarray, text: Callable[[float], str]) -> Any:
     """``text`` of each number, as an Arrow array of bytes: the finite
     (tiny) ones one by one, the non-finite ones (half a column may be NaN)

@@ -7,12 +7,13 @@ Every column is read as text; each expression's inputs are converted at
 its own records only, so that a column may be empty, or hold words, where
 the expressions that do not use it are. As for one expression
 (:mod:`cgrad.batch.columnar`), Arrow is trusted only where it reads what
-the record reader would: a block goes to the record reader when it has
-an ``id`` column, an input is not a number to Arrow, an input has both a
-column and a value on the command line, an expression fails to compile
-or lacks a ``--wrt`` name, or any record needs a warning (as a NaN or an
-infinite input does: Arrow reads spellings of NaN that Python's float()
-refuses).
+the record reader would: a file with an ``id`` column is read by the
+record reader throughout (see columnar.BlockReader), and a block goes to
+it when an input is not a number to Arrow, has both a column and a value
+on the command line, or is NaN or infinite (Arrow reads spellings of NaN
+that Python's float() refuses), or an expression fails to compile or
+lacks a ``--wrt`` name. A record with a warning stays, with its own (see
+expression_block.expression_block).
 """
 
 from __future__ import annotations
@@ -88,7 +89,10 @@ def _inputs(
             values = columns[source].take(picked).cast(pa.float64())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
-        inputs[name] = values.to_numpy(zero_copy_only=False)
+        numbers = values.to_numpy(zero_copy_only=False)
+        if not np.isfinite(numbers).all():
+            return None
+        inputs[name] = numbers
     used = set(bindings.sources(function.inputs))
     carried = {name: column.take(picked) for name, column in columns.items() if name not in used}
     return inputs, carried

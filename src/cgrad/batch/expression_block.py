@@ -1,8 +1,8 @@
 """A block of records that each carry their own expression, evaluated as
-columns: the records of each distinct expression in one group, all clean
-(no error, no warning; a CSV's other columns carried as text), so that
-writers can format each group a column at a time and put the rows back in
-input order."""
+columns: the records of each distinct expression in one group, none with
+an error (a warning kept by the record it is about; a CSV's other columns
+carried as text), so that writers can format each group a column at a
+time and put the rows back in input order."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from ..autodiff.diagnostics import EvaluationWarning
 from ..errors import CgradError
 from ..function import Function
 from .blocks import ColumnBlock, CompiledCache, Outcome
+from .per_row import row_warnings
 
 # Past this many distinct expressions in a block, the block goes to the
 # record reader unless each has eight records or more on average.
@@ -34,6 +36,9 @@ class ExpressionGroup:
     # A CSV's columns that are not this expression's inputs, as their
     # texts (an Arrow array of strings each), carried to "extra".
     carried: dict[str, Any] = field(default_factory=dict)
+    # Each flagged record's warnings (by its index in the group), worded
+    # with its own numbers.
+    warned: dict[int, list[EvaluationWarning]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -48,6 +53,15 @@ class ExpressionBlock:
         """The block's positions, group after group: where each row of the
         groups' concatenated columns comes from."""
         return np.concatenate([group.positions for group in self.groups])
+
+    def warnings(self) -> list[tuple[int, list[EvaluationWarning]]]:
+        """Each flagged record's row and warnings, in row order."""
+        flagged = [
+            (self.first_row + int(group.positions[at]), found)
+            for group in self.groups
+            for at, found in group.warned.items()
+        ]
+        return sorted(flagged, key=lambda pair: pair[0])
 
     def outcomes(self) -> list[Outcome]:
         """The same records one by one, in input order, for writers that
@@ -69,6 +83,7 @@ class ExpressionBlock:
                     gradient_names=partials,
                     gradient_values=tuple(column[i] for column in slopes),
                     extra={name: column[i] for name, column in carried.items()} or None,
+                    warnings=group.warned.get(i),
                 )
         return outcomes  # type: ignore[return-value]  # every position is a group's
 
@@ -92,8 +107,9 @@ def expression_block(
     ``encoded``, each expression's evaluated together (``read`` gives its
     inputs at its records' positions), or None when one of them is for
     the record reader: an expression that does not compile or lacks a
-    --wrt name, inputs ``read`` cannot vouch for, or a warning; or when
-    the block has no records (blank lines, which the record reader skips)."""
+    --wrt name, or inputs ``read`` cannot vouch for; or when the block has
+    no records (blank lines, which the record reader skips). Records with
+    warnings stay, each with its own (see per_row.row_warnings)."""
     texts = encoded.dictionary.to_pylist()
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     if not len(codes):
@@ -113,12 +129,11 @@ def expression_block(
             return None
         inputs, carried = found
         result = function.evaluate(inputs, wrt=wrt)
-        if result.warnings:
-            return None
         count = len(positions)
         gradient = {name: _full(slope, count) for name, slope in result.gradient.items()}
         value = _full(result.value, count)
-        groups.append(ExpressionGroup(text, positions, inputs, value, gradient, carried))
+        warned = row_warnings(result.warnings, count)
+        groups.append(ExpressionGroup(text, positions, inputs, value, gradient, carried, warned))
     return ExpressionBlock(rows + 1, len(codes), groups)
 
 

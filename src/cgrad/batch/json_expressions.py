@@ -9,9 +9,9 @@ no record costs a Python object of its own. As for one expression
 exactly what the record reader would: a block goes to the record reader
 when any record holds something but its ``expr`` text and numbers, a
 number is non-finite or -0, a field is null or repeated, an ``id`` or a
-field that is not one of its expression's inputs would be carried, an
-expression fails to compile or lacks a ``--wrt`` name, or any record needs
-a warning (each then gets its own, worded by the record reader).
+field that is not one of its expression's inputs would be carried, or an
+expression fails to compile or lacks a ``--wrt`` name. A record with a
+warning stays, with its own (see expression_block.expression_block).
 """
 
 from __future__ import annotations

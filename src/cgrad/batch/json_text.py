@@ -208,11 +208,7 @@ def block_text(
         carried = block.carried.items()
         pieces.add_object({name: list(map(encode_basestring, c)) for name, c in carried})
     if block.warned:
-        # The key is there only in the rows with warnings, as record_text writes them.
-        tails = [""] * count
-        for at, found in block.warned.items():
-            tails[at] = f', "warnings": {dumps([w.as_json() for w in found])}'
-        pieces.add(tails)
+        pieces.add(_warnings_keys(block.warned, count))
     pieces.pending += "}"
     return pieces.joined(count, separator, after_last, encoded)
 
@@ -235,7 +231,7 @@ def expression_block_text(
 ) -> str | memoryview:
     """The records of an expression block as JSON text, the same as
     :func:`record_text` gives one by one."""
-    return grouped_text(block, _json_record, separator, after_last, encoded)
+    return grouped_text(block, _json_record, separator, after_last, encoded, json=True)
 
 
 def _json_record(texts: GroupTexts) -> Pieces:
@@ -252,8 +248,19 @@ def _json_record(texts: GroupTexts) -> Pieces:
         pieces.pending += ', "extra": '
         carried = group.carried.items()
         pieces.add_object({n: list(map(encode_basestring, c.to_pylist())) for n, c in carried})
+    if group.warned:
+        pieces.add(_warnings_keys(group.warned, len(group.positions)))
     pieces.pending += "}"
     return pieces
+
+
+def _warnings_keys(warned: dict[int, list], count: int) -> list[str]:
+    """The "warnings" key of each record, as :func:`record_text` writes it:
+    only in the records with warnings."""
+    tails = [""] * count
+    for at, found in warned.items():
+        tails[at] = f', "warnings": {dumps([w.as_json() for w in found])}'
+    return tails
 
 
 def grouped_text(
@@ -262,11 +269,12 @@ def grouped_text(
     separator: str,
     after_last: bool,
     encoded: bool,
+    json: bool = False,
 ) -> str | memoryview:
     """The records of an expression block, each group's laid out by
-    ``record``: the numbers of all groups written in one go, each group's
-    lines joined a column at a time by Arrow (which read the block), then
-    put back in input order."""
+    ``record``: the numbers of all groups written in one go (NaN and the
+    infinities quoted for ``json``), each group's lines joined a column at
+    a time by Arrow (which read the block), then put back in input order."""
     import pyarrow as pa
 
     from .arrow_text import lines_array, lines_bytes, lines_text, number_array
@@ -278,7 +286,7 @@ def grouped_text(
         for group in block.groups
         for column in (*group.inputs.values(), group.value, *group.gradient.values())
     ]
-    numbers = number_array(np.concatenate(columns))
+    numbers = number_array(np.concatenate(columns), json=json)
     groups, start, at = [], 0, 0
     for group in block.groups:
         count = len(group.positions)

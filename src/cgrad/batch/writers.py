@@ -16,6 +16,8 @@ from enum import Enum
 from json.encoder import encode_basestring
 from typing import Any, TextIO
 
+import numpy as np
+
 from ..numerals import format_short, json_numbers, number_text
 from .aligned import column_widths, padded
 from .blocks import ColumnBlock, Outcome, joined_messages
@@ -237,18 +239,18 @@ class CsvWriter:
 
     def group_record(self, texts: GroupTexts) -> Pieces:
         """The rows of one expression of an expression block, the same as
-        :meth:`row` gives one by one (an expression block has no ids, no
-        errors and no warnings)."""
+        :meth:`row` gives one by one (an expression block has no ids and
+        no errors)."""
         comma, group = self.delimiter, texts.group
         pieces = Pieces()
         pieces.add(texts.rows, comma)
         if self.layout.has_id:
             pieces.pending += comma
         pieces.pending += _csv_fields([group.text], self.quoted)[0] + comma
-        pieces.add_object(texts.inputs, csv_field=True)
+        pieces.add_object(_json_cells(texts.inputs, group.inputs), csv_field=True)
         pieces.pending += comma
         pieces.add(texts.value, comma)
-        pieces.add_object(texts.gradient, csv_field=True)
+        pieces.add_object(_json_cells(texts.gradient, group.gradient), csv_field=True)
         pieces.pending += comma
         if group.carried:
             # A JSON text of texts, in a quoted field: its quotes doubled.
@@ -257,12 +259,28 @@ class CsvWriter:
                 for name, column in group.carried.items()
             }
             pieces.add_object(carried, csv_field=True)
-        # The error and warnings cells, empty.
+        # The error cell, empty; the warnings', empty but in the records
+        # that have them.
         pieces.pending += comma * 2
+        if group.warned:
+            cells = [""] * len(group.positions)
+            for at, found in group.warned.items():
+                text = joined_messages(found)
+                cells[at] = _csv_field(text) if self.quoted.search(text) else text
+            pieces.add(cells)
         return pieces
 
     def close(self) -> None:
         self.stream.flush()
+
+
+def _json_cells(texts: dict[str, Any], numbers: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Number texts for a JSON object in a quoted CSV field: NaN and the
+    infinities as JSON strings, their quotes doubled (a group with warnings
+    may have them)."""
+    from .arrow_text import quoted_non_finite
+
+    return {name: quoted_non_finite(texts[name], numbers[name], '""') for name in texts}
 
 
 class TsvWriter(CsvWriter):

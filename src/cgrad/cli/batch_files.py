@@ -116,6 +116,9 @@ def _write_chunks(
             if isinstance(outcomes, ColumnBlock):
                 for at, found in outcomes.warned.items():
                     tally.warnings.add(outcomes.first_row + at, found)
+            else:
+                for row, found in outcomes.warnings():
+                    tally.warnings.add(row, found)
             writer.write(outcomes)
             advance()
             continue
