@@ -7,17 +7,19 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from json.encoder import encode_basestring
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..numerals import json_number, json_text, number_texts
 from .blocks import ColumnBlock, Outcome
-from .expression_block import Chunk, ExpressionBlock, ExpressionGroup
+from .expression_block import Chunk, ExpressionBlock
 from .hessians import hessian_json
+
+if TYPE_CHECKING:
+    from .grouped_text import GroupTexts
 
 
 def dumps(document: object) -> str:
@@ -213,43 +215,33 @@ def block_text(
     return pieces.joined(count, separator, after_last, encoded)
 
 
-@dataclass
-class GroupTexts:
-    """One expression's records in a block, their numbers written: each
-    column an Arrow array of texts (numbers as :func:`number_array` writes
-    them)."""
-
-    group: ExpressionGroup
-    rows: Any
-    inputs: dict[str, Any]
-    value: Any
-    gradient: dict[str, Any]
-
-
 def expression_block_text(
     block: ExpressionBlock, separator: str, after_last: bool, encoded: bool = False
 ) -> str | memoryview:
     """The records of an expression block as JSON text, the same as
     :func:`record_text` gives one by one."""
-    return grouped_text(block, _json_record, separator, after_last, encoded, json=True)
+    from .grouped_text import grouped_text
+
+    return grouped_text(block, _json_records, separator, after_last, encoded, json=True)
 
 
-def _json_record(texts: GroupTexts) -> Pieces:
-    group = texts.group
+def _json_records(texts: GroupTexts) -> Pieces:
     pieces = Pieces('{"row": ')
     pieces.add(texts.rows)
-    pieces.pending += f', "expr": {dumps(group.text)}, "inputs": '
+    pieces.pending += ', "expr": '
+    pieces.add(texts.expression_column(dumps))
+    pieces.pending += ', "inputs": '
     pieces.add_object(texts.inputs)
     pieces.pending += ', "value": '
     pieces.add(texts.value)
     pieces.pending += ', "gradient": '
     pieces.add_object(texts.gradient)
-    if group.carried:
+    if texts.carried:
         pieces.pending += ', "extra": '
-        carried = group.carried.items()
+        carried = texts.carried.items()
         pieces.add_object({n: list(map(encode_basestring, c.to_pylist())) for n, c in carried})
-    if group.warned:
-        pieces.add(_warnings_keys(group.warned, len(group.positions)))
+    if texts.warned:
+        pieces.add(_warnings_keys(texts.warned, texts.count))
     pieces.pending += "}"
     return pieces
 
@@ -261,62 +253,6 @@ def _warnings_keys(warned: dict[int, list], count: int) -> list[str]:
     for at, found in warned.items():
         tails[at] = f', "warnings": {dumps([w.as_json() for w in found])}'
     return tails
-
-
-def grouped_text(
-    block: ExpressionBlock,
-    record: Callable[[GroupTexts], Pieces],
-    separator: str,
-    after_last: bool,
-    encoded: bool,
-    json: bool = False,
-) -> str | memoryview:
-    """The records of an expression block, each group's laid out by
-    ``record``: the numbers of all groups written in one go (NaN and the
-    infinities quoted for ``json``), each group's lines joined a column at
-    a time by Arrow (which read the block), then put back in input order."""
-    import pyarrow as pa
-
-    from .arrow_text import lines_array, lines_bytes, lines_text, number_array
-
-    order = block.order()
-    rows = pa.array(order + block.first_row).cast(pa.large_string()).cast(pa.large_binary())
-    columns = [
-        column
-        for group in block.groups
-        for column in (*group.inputs.values(), group.value, *group.gradient.values())
-    ]
-    numbers = number_array(np.concatenate(columns), json=json)
-    groups, start, at = [], 0, 0
-    for group in block.groups:
-        count = len(group.positions)
-        width = len(group.inputs)
-        slices = [
-            numbers.slice(at + i * count, count) for i in range(width + 1 + len(group.gradient))
-        ]
-        texts = GroupTexts(
-            group,
-            rows.slice(start, count),
-            dict(zip(group.inputs, slices[:width], strict=True)),
-            slices[width],
-            dict(zip(group.gradient, slices[width + 1 :], strict=True)),
-        )
-        pieces = record(texts)
-        segments = [*pieces.segments, pieces.pending + separator]
-        groups.append(lines_array(segments, pieces.columns, count))
-        start += count
-        at += len(slices) * count
-    # Each copy let go of as soon as the next is made: a block's text is
-    # several times the size of its numbers.
-    del numbers, columns
-    inverse = np.empty_like(order)
-    inverse[order] = np.arange(len(order))
-    joined = pa.concat_arrays(groups)
-    del groups
-    lines = joined.take(pa.array(inverse))
-    del joined
-    trim = 0 if after_last else len(separator)
-    return lines_bytes(lines, trim) if encoded else lines_text(lines, trim)
 
 
 def as_text_columns(outcomes: Chunk) -> Sequence[Outcome] | ColumnBlock:

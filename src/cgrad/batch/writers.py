@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from json.encoder import encode_basestring
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
@@ -23,15 +23,10 @@ from .aligned import column_widths, padded
 from .blocks import ColumnBlock, Outcome, joined_messages
 from .expression_block import Chunk, ExpressionBlock
 from .hessians import hessian_cells, hessian_headers, table_headers
-from .json_text import (
-    GroupTexts,
-    Pieces,
-    as_text_columns,
-    dumps,
-    grouped_text,
-    records_text,
-    row_numbers,
-)
+from .json_text import Pieces, as_text_columns, dumps, records_text, row_numbers
+
+if TYPE_CHECKING:
+    from .grouped_text import GroupTexts
 
 
 class OutputFormat(str, Enum):
@@ -196,7 +191,9 @@ class CsvWriter:
 
     def write(self, outcomes: Chunk) -> None:
         if isinstance(outcomes, ExpressionBlock):
-            write_lines(self.stream, grouped_text(outcomes, self.group_record, "\n", True, True))
+            from .grouped_text import grouped_text  # (pyarrow read the block)
+
+            write_lines(self.stream, grouped_text(outcomes, self.group_records, "\n", True, True))
             self.stream.flush()
             return
         outcomes = as_text_columns(outcomes)
@@ -237,34 +234,34 @@ class CsvWriter:
             pieces.add(cells)
         return pieces.joined(count, "\n", after_last=True, encoded=True)
 
-    def group_record(self, texts: GroupTexts) -> Pieces:
-        """The rows of one expression of an expression block, the same as
-        :meth:`row` gives one by one (an expression block has no ids and
-        no errors)."""
-        comma, group = self.delimiter, texts.group
+    def group_records(self, texts: GroupTexts) -> Pieces:
+        """The rows of the groups of one layout of an expression block, the
+        same as :meth:`row` gives one by one (an expression block has no ids
+        and no errors)."""
+        comma = self.delimiter
         pieces = Pieces()
         pieces.add(texts.rows, comma)
         if self.layout.has_id:
             pieces.pending += comma
-        pieces.pending += _csv_fields([group.text], self.quoted)[0] + comma
-        pieces.add_object(_json_cells(texts.inputs, group.inputs), csv_field=True)
+        pieces.add(texts.expression_column(lambda text: _csv_fields([text], self.quoted)[0]), comma)
+        pieces.add_object(_json_cells(texts.inputs, texts.input_numbers), csv_field=True)
         pieces.pending += comma
         pieces.add(texts.value, comma)
-        pieces.add_object(_json_cells(texts.gradient, group.gradient), csv_field=True)
+        pieces.add_object(_json_cells(texts.gradient, texts.gradient_numbers), csv_field=True)
         pieces.pending += comma
-        if group.carried:
+        if texts.carried:
             # A JSON text of texts, in a quoted field: its quotes doubled.
             carried = {
                 name: [encode_basestring(text).replace('"', '""') for text in column.to_pylist()]
-                for name, column in group.carried.items()
+                for name, column in texts.carried.items()
             }
             pieces.add_object(carried, csv_field=True)
         # The error cell, empty; the warnings', empty but in the records
         # that have them.
         pieces.pending += comma * 2
-        if group.warned:
-            cells = [""] * len(group.positions)
-            for at, found in group.warned.items():
+        if texts.warned:
+            cells = [""] * texts.count
+            for at, found in texts.warned.items():
                 text = joined_messages(found)
                 cells[at] = _csv_field(text) if self.quoted.search(text) else text
             pieces.add(cells)
