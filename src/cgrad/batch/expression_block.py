@@ -49,11 +49,6 @@ class ExpressionBlock:
     count: int
     groups: list[ExpressionGroup]
 
-    def order(self) -> np.ndarray:
-        """The block's positions, group after group: where each row of the
-        groups' concatenated columns comes from."""
-        return np.concatenate([group.positions for group in self.groups])
-
     def warnings(self) -> list[tuple[int, list[EvaluationWarning]]]:
         """Each flagged record's row and warnings, in row order."""
         flagged = [

@@ -228,11 +228,16 @@ class CsvWriter:
         # warnings, empty but in the rows that have them.
         pieces.pending += comma * (3 if layout.carried is None else 2)
         if block.warned:
-            cells = [""] * count
-            for at, text in block.messages().items():
-                cells[at] = _csv_field(text) if quoted.search(text) else text
-            pieces.add(cells)
+            pieces.add(self.warning_cells(block.messages(), count))
         return pieces.joined(count, "\n", after_last=True, encoded=True)
+
+    def warning_cells(self, messages: dict[int, str], count: int) -> list[str]:
+        """The warnings column of ``count`` rows, empty but at the positions
+        of ``messages``, each quoted if it must be."""
+        cells = [""] * count
+        for at, text in messages.items():
+            cells[at] = _csv_field(text) if self.quoted.search(text) else text
+        return cells
 
     def group_records(self, texts: GroupTexts) -> Pieces:
         """The rows of the groups of one layout of an expression block, the
@@ -260,11 +265,8 @@ class CsvWriter:
         # that have them.
         pieces.pending += comma * 2
         if texts.warned:
-            cells = [""] * texts.count
-            for at, found in texts.warned.items():
-                text = joined_messages(found)
-                cells[at] = _csv_field(text) if self.quoted.search(text) else text
-            pieces.add(cells)
+            messages = {at: joined_messages(found) for at, found in texts.warned.items()}
+            pieces.add(self.warning_cells(messages, texts.count))
         return pieces
 
     def close(self) -> None:
