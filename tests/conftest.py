@@ -67,6 +67,36 @@ def wait_until():
 
 
 @pytest.fixture
+def interrupted_once_traced(tmp_path):
+    """Run ``cgrad ARGUMENTS --trace FILE`` in a process of its own, send it
+    SIGINT once its trace holds two whole steps (under way, not after a
+    guess at how long Python takes to start), and return the process, its
+    stdout, its stderr and the trace file."""
+
+    def run(*arguments: str):
+        import signal
+        import sys
+
+        trace = tmp_path / "trace.ndjson"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cgrad", *arguments, "--trace", str(trace)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+        def under_way() -> bool:
+            return trace.exists() and trace.read_text(encoding="utf-8").count("\n") >= 2
+
+        _wait_until(under_way, "the run to get under way", tmp_path, process)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+        return process, stdout, stderr, trace
+
+    return run
+
+
+@pytest.fixture
 def small_blocks(monkeypatch):
     """Blocks of a few lines for Arrow's CSV and NDJSON readers, so that a
     short input has many of them and bad rows fall on both sides of their

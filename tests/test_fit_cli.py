@@ -386,26 +386,13 @@ def test_a_holdout_that_leaves_no_training_rows_says_so(cli, rows):
 
 
 def test_an_interrupted_streamed_fit_stops_with_the_loss_of_its_last_pass(
-    rows, tmp_path, wait_until
+    rows, interrupted_once_traced
 ):
-    import signal
-    import subprocess
-    import sys
-
     path, _ = rows
-    trace = tmp_path / "trace.ndjson"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cgrad", "fit", "w*x + b", str(path), "--target", "y", "--stream",
-         "--epochs", "100000000", "--tol", "0", "--json", "-q", "--trace", str(trace)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    process, stdout, stderr, trace = interrupted_once_traced(
+        "fit", "w*x + b", str(path), "--target", "y", "--stream",
+        "--epochs", "100000000", "--tol", "0", "--json", "-q",
     )  # fmt: skip
-
-    def under_way() -> bool:
-        return trace.exists() and trace.read_text(encoding="utf-8").count("\n") >= 2
-
-    wait_until(under_way, "the fit to get under way", tmp_path, process)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
     assert "Traceback" not in stderr
     summary = json.loads(stdout)

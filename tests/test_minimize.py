@@ -340,28 +340,13 @@ def test_loss_history_spans_the_whole_run_in_its_width():
     assert history.samples == [1000.0 - step for step in range(0, 1000, 128)]
 
 
-def test_an_interrupted_run_prints_where_it_got_to(tmp_path, wait_until):
+def test_an_interrupted_run_prints_where_it_got_to(interrupted_once_traced):
     import json
-    import signal
-    import subprocess
-    import sys
 
-    trace = tmp_path / "trace.ndjson"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cgrad", "minimize", "(1-x)^2 + 100*(y-x^2)^2", "x=-1.2", "y=1",
-         "--method", "gd", "--lr", "1e-5", "--steps", "100000000", "--tol", "0", "--json",
-         "--trace", str(trace)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    process, stdout, stderr, _ = interrupted_once_traced(
+        "minimize", "(1-x)^2 + 100*(y-x^2)^2", "x=-1.2", "y=1",
+        "--method", "gd", "--lr", "1e-5", "--steps", "100000000", "--tol", "0", "--json",
     )  # fmt: skip
-    # Interrupted once it is under way (its trace holds two whole steps),
-    # not after a guess at how long Python takes to start.
-
-    def under_way() -> bool:
-        return trace.exists() and trace.read_text(encoding="utf-8").count("\n") >= 2
-
-    wait_until(under_way, "the run to get under way", tmp_path, process)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
     assert "Traceback" not in stderr
     summary = json.loads(stdout)
