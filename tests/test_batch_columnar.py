@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import struct
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -193,14 +194,18 @@ def test_arrow_joins_columns_into_the_same_text_as_python(numbers, texts):
 @given(columns=st.integers(1, 4).flatmap(
            lambda width: st.lists(st.lists(FLOATS, min_size=width, max_size=width),
                                   min_size=1, max_size=40)),
-       delimiter=st.sampled_from([",", "\t", ";", "é"]))  # fmt: skip
-def test_numbers_side_by_side_are_joined_as_one_run_into_the_same_text(columns, delimiter):
+       delimiter=st.sampled_from([",", "\t", ";", "é"]),
+       ending=st.sampled_from(["{0}{0}\n", "\n", "", "é\n"]))  # fmt: skip
+def test_numbers_side_by_side_are_joined_as_one_run_into_the_same_text(
+    columns, delimiter, ending
+):
     # A CSV/TSV row's numbers are written by one dump of their matrix and
-    # split at row ends: the same bytes as number by number.
+    # split at row ends: the same bytes as number by number, whatever
+    # follows them (a run takes the first byte of that, if ASCII).
     matrix = np.array(columns, dtype=np.float64)
     count, width = matrix.shape
     floats = [matrix[:, at] for at in range(width)]
-    segments = ["", delimiter, *[delimiter] * (width - 1), delimiter * 2 + "\n"]
+    segments = ["", delimiter, *[delimiter] * (width - 1), ending.format(delimiter)]
     rows = json_text.row_numbers(1, count)
     expected = json_text._interleaved(
         segments, [[str(r) for r in range(1, count + 1)], *map(number_texts, floats)], count
@@ -208,9 +213,14 @@ def test_numbers_side_by_side_are_joined_as_one_run_into_the_same_text(columns, 
     assert arrow_text.interleaved(segments, [rows, *floats], count) == expected
     if delimiter.isascii():
         texts = [number_texts(column) for column in floats]
-        assert arrow_text.number_rows(floats, count, delimiter).to_pylist() == [
-            delimiter.join(row).encode() for row in zip(*texts, strict=True)
-        ]
+        expected_rows = [(delimiter.join(row) + "\n").encode() for row in zip(*texts, strict=True)]
+        # Rows with numbers orjson writes otherwise are made again one by
+        # one when few and a column at a time when many: both the same.
+        for few in (arrow_text.FEW_REDONE, 0):
+            with mock.patch.object(arrow_text, "FEW_REDONE", few):
+                assert arrow_text.number_rows(floats, count, delimiter, "\n").to_pylist() == (
+                    expected_rows
+                )
 
 
 @pytest.mark.parametrize("expression", [["-e", "x*y"], []], ids=["one expression", "their own"])

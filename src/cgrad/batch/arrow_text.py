@@ -101,37 +101,45 @@ def lines_array(segments: Sequence[str], columns: Sequence[Any], count: int) -> 
     least one column)."""
     items: list[Any] = []
     index = 0
+    taken = 0  # bytes of segments[index] already written by the run before it
     while index <= len(columns):
-        segment = segments[index]
+        segment = segments[index][taken:]
         if segment:
             # (long ones, such as a record's own expression, are not kept)
             items.append(_segment(segment) if len(segment) <= 200 else _scalar(segment))
         if index == len(columns):
             break
-        run = _delimited_run(segments, columns, index)
-        if len(run) > 1:
-            # A CSV or TSV row's numbers side by side: written by one dump
-            # of their matrix and split at row ends only, not at each number.
-            items.append(number_rows(run, count, segments[index + 1]))
+        run = _float_run(segments, columns, index)
+        taken = 0
+        if run:
+            # Numbers (a CSV or TSV row's side by side) written by one dump
+            # of their matrix, each row with the first byte of what follows.
+            delimiter = segments[index + 1] if len(run) > 1 else ","
+            items.append(number_rows(run, count, delimiter, segments[index + len(run)][0]))
+            taken = 1
+            index += len(run)
         else:
             items.append(_bytes(columns[index], count))
-        index += len(run)
+            index += 1
     return pc.binary_join_element_wise(*items, pa.scalar(b"", _BYTES))
 
 
-def _delimited_run(segments: Sequence[str], columns: Sequence[Any], start: int) -> list[Any]:
+def _float_run(segments: Sequence[str], columns: Sequence[Any], start: int) -> list[Any]:
     """The float columns from ``start`` on with one and the same one-character
-    separator between them (at least the column at ``start``)."""
-    run = [columns[start]]
+    ASCII separator between them and an ASCII character after them: none
+    if the column at ``start`` is no float array or nothing such follows it."""
     if not _is_floats(columns[start]):
-        return run
+        return []
+    run = [columns[start]]
     delimiter = segments[start + 1]
-    if len(delimiter) != 1 or not delimiter.isascii():  # (it takes a comma's byte)
-        return run
-    at = start + 1
-    while at < len(columns) and segments[at] == delimiter and _is_floats(columns[at]):
-        run.append(columns[at])
-        at += 1
+    if len(delimiter) == 1 and delimiter.isascii():
+        at = start + 1
+        while at < len(columns) and segments[at] == delimiter and _is_floats(columns[at]):
+            run.append(columns[at])
+            at += 1
+    after = segments[start + len(run)]
+    if not (after and after[0].isascii()):
+        run.pop()  # (the one before it, if any, is followed by the delimiter)
     return run
 
 
@@ -139,36 +147,46 @@ def _is_floats(column: Any) -> bool:
     return isinstance(column, np.ndarray) and column.dtype.kind == "f"
 
 
-def number_rows(columns: Sequence[np.ndarray], count: int, delimiter: str) -> Any:
-    """Row i of the float columns as ``a<delimiter>b<delimiter>c``, each number
-    as :func:`number_array` writes it, as an Arrow array of bytes."""
+# Rows with a number orjson writes otherwise are made again one by one up
+# to this many, and a column at a time beyond (NaN may be in half a block).
+FEW_REDONE = 64
+
+
+def number_rows(columns: Sequence[np.ndarray], count: int, delimiter: str, end: str) -> Any:
+    """Row i of the float columns as ``a<delimiter>b<delimiter>c<end>``, each
+    number as :func:`number_array` writes it, as an Arrow array of bytes
+    (``delimiter`` and ``end`` one ASCII character each)."""
+    if not count:
+        return pa.array([], _BYTES)
     matrix = np.column_stack([np.broadcast_to(c, (count,)) for c in columns])
     matrix = matrix.astype(np.float64, copy=False)
-    dumped = orjson.dumps(matrix, option=orjson.OPT_SERIALIZE_NUMPY)
-    # "[[a,b],[c,d]]": the rows end at each "]" but the outer one; each
-    # row but the last is followed by "],[", which is dropped.
-    body = np.frombuffer(dumped, dtype=np.uint8)[2:-1]
-    ends = np.flatnonzero(body == ord("]"))
-    keep = np.ones(len(body), dtype=bool)
-    keep[ends] = False
-    keep[ends[:-1] + 1] = False
-    keep[ends[:-1] + 2] = False
-    data = body[keep]
+    # "[a,b,c,d]" of the numbers row after row: a row ends at every
+    # width-th comma and at the "]", which become ``end`` in place, so that
+    # each row's text runs on into the next with nothing to cut out.
+    dumped = orjson.dumps(matrix.reshape(-1), option=orjson.OPT_SERIALIZE_NUMPY)
+    data = np.frombuffer(dumped, dtype=np.uint8)[1:].copy()
+    commas = np.flatnonzero(data == ord(","))
     if delimiter != ",":
-        data[data == ord(",")] = ord(delimiter)
+        data[commas] = ord(delimiter)
     offsets = np.empty(count + 1, dtype=np.int64)
     offsets[0] = 0
-    offsets[1:] = ends - 3 * np.arange(count)
+    offsets[1:-1] = commas[matrix.shape[1] - 1 :: matrix.shape[1]] + 1
+    offsets[-1] = len(data)
+    data[offsets[1:] - 1] = ord(end)
     rows = pa.Array.from_buffers(_BYTES, count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
     redo = orjson_differs(matrix).any(axis=1)
-    if redo.any():
-        # The rows with a number orjson writes otherwise, made again a
-        # column at a time (NaN may be in half the rows of a big block).
-        again = matrix[redo]
-        texts = [number_array(again[:, at]) for at in range(again.shape[1])]
-        joined = pc.binary_join_element_wise(*texts, _segment(delimiter))
-        rows = pc.replace_with_mask(rows, pa.array(redo), joined)
-    return rows
+    redone = np.count_nonzero(redo)
+    if not redone:
+        return rows
+    if redone <= FEW_REDONE:
+        texts = [delimiter.join(map(number_text, row)) + end for row in matrix[redo].tolist()]
+        again = pa.array([text.encode() for text in texts], _BYTES)
+    else:
+        words = [number_array(column) for column in matrix[redo].T]
+        again = pc.binary_join_element_wise(
+            pc.binary_join_element_wise(*words, _segment(delimiter)), _segment(end), _segment("")
+        )
+    return pc.replace_with_mask(rows, pa.array(redo), again)
 
 
 def _scalar(text: str) -> Any:

@@ -22,6 +22,7 @@ from .batch_io import output_kind
 from .batch_line import bindings_of, command_line, expression_of, print_warnings
 from .exits import FailuresFoundError
 from .files import refuse_replacing_input, remove_leftovers
+from .freed_memory import keep_freed_memory
 from .parameters import BatchWrt, Variables, quiet_option
 
 EXAMPLES = """
@@ -188,6 +189,7 @@ def batch_command(
         function, wrt_names, input_format, output_format, on_error, chunk_rows, quiet,
         bindings, hessian,
     )  # fmt: skip
+    keep_freed_memory()
     if partitions.is_partitioned(source):
         _run_parts(job, cast(str, source), output, scheduler, program)
         return
