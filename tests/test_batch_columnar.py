@@ -196,9 +196,7 @@ def test_arrow_joins_columns_into_the_same_text_as_python(numbers, texts):
                                   min_size=1, max_size=40)),
        delimiter=st.sampled_from([",", "\t", ";", "é"]),
        ending=st.sampled_from(["{0}{0}\n", "\n", "", "é\n"]))  # fmt: skip
-def test_numbers_side_by_side_are_joined_as_one_run_into_the_same_text(
-    columns, delimiter, ending
-):
+def test_numbers_side_by_side_are_joined_as_one_run_into_the_same_text(columns, delimiter, ending):
     # A CSV/TSV row's numbers are written by one dump of their matrix and
     # split at row ends: the same bytes as number by number, whatever
     # follows them (a run takes the first byte of that, if ASCII).

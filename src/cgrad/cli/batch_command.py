@@ -171,10 +171,7 @@ def batch_command(
     Values given as --NAME VALUE, NAME=VALUE or --var NAME=VALUE fill the
     inputs that records lack."""
     on_error = choose("--on-error", on_error, ("record", "skip", "fail"))
-    if chunk_rows < 1:
-        raise UsageError("--chunk-rows must be at least 1")
-    if chunk_rows > MAX_CHUNK_ROWS:
-        raise UsageError(f"--chunk-rows must be at most {MAX_CHUNK_ROWS}")
+    _check_chunk_rows(chunk_rows)
     options = option_names(context)
     source, line = command_line(context, source, variables, options)
     function = expression_of(expression, program, source)
@@ -207,6 +204,13 @@ def batch_command(
         print_warnings(tally.warnings)
     if tally.failed:
         raise FailuresFoundError(tally.describe(skipped=on_error == "skip"))
+
+
+def _check_chunk_rows(chunk_rows: int) -> None:
+    if chunk_rows < 1:
+        raise UsageError("--chunk-rows must be at least 1")
+    if chunk_rows > MAX_CHUNK_ROWS:
+        raise UsageError(f"--chunk-rows must be at most {MAX_CHUNK_ROWS}")
 
 
 def _run_parts(
