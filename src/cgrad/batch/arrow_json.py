@@ -27,7 +27,7 @@ def object_lines(block: bytes) -> int | None:
     if raw[0] not in (_OPEN, _NEWLINE) or not np.isin(starts, (_OPEN, _NEWLINE)).all():
         return None
     records = int(raw[0] == _OPEN) + int(np.count_nonzero(starts == _OPEN))
-    if b"[" in block or block.count(b"{") != records:
+    if b"[" in block or np.count_nonzero(raw == _OPEN) != records:
         return None
     return records
 
