@@ -214,6 +214,25 @@ def test_parquet_in_keeps_the_types_of_its_columns_in_parquet_out(cli, tmp_path)
     assert written.column("grad_y").to_pylist() == [1.5, 2.5]
 
 
+def test_parquet_columns_are_encoded_for_what_they_hold(cli, tmp_path):
+    # Row numbers go up one by one (delta encoded), numbers rarely repeat:
+    # no dictionary for either; text columns, which often repeat, keep one.
+    source = tmp_path / "points.csv"
+    source.write_text("x,tag\n" + "".join(f"{i / 7},{'ab'[i % 2]}\n" for i in range(3000)))
+    target = tmp_path / "out.parquet"
+    result = cli("batch", str(source), "-e", "x*2", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    group = pq.ParquetFile(target).metadata.row_group(0)
+    chunks = {group.column(i).path_in_schema: group.column(i) for i in range(group.num_columns)}
+    assert "DELTA_BINARY_PACKED" in chunks["row"].encodings
+    assert not chunks["row"].has_dictionary_page
+    assert not chunks["value"].has_dictionary_page and not chunks["x"].has_dictionary_page
+    assert chunks["tag"].has_dictionary_page
+    written = pq.read_table(target)
+    assert written.column("row").to_pylist() == list(range(1, 3001))
+    assert written.column("value").to_pylist() == [i / 7 * 2 for i in range(3000)]
+
+
 def test_bad_parquet_rows_keep_their_numbers_and_errors(cli, tmp_path):
     source = tmp_path / "points.parquet"
     table = pa.table({"x": [1.0, None, 3.0], "y": ["2", "two", "4"]})

@@ -52,7 +52,7 @@ class ArrowRecords:
                 f"the input names {', '.join(duplicated)} more than once", type="input_error"
             )
         self.types = dict(zip(schema.names, schema.types, strict=True))
-        self.chunk_rows = chunk_rows
+        self.batch_rows = _batch_rows(chunk_rows)
 
     def _parquet(self, stream: io.BufferedReader, chunk_rows: int) -> tuple[Iterator[Any], Any]:
         """Parquet wants to seek (its index is at the end): a pipe or a
@@ -68,16 +68,16 @@ class ArrowRecords:
         # Column chunks read through a small buffer, not pre-buffered whole:
         # memory then stays flat whatever the row groups' size.
         parquet = pq.ParquetFile(source, pre_buffer=False, buffer_size=1 << 20)
-        return parquet.iter_batches(batch_size=chunk_rows), parquet.schema_arrow
+        return parquet.iter_batches(batch_size=_batch_rows(chunk_rows)), parquet.schema_arrow
 
     def batches(self) -> Iterator[Any]:
-        """The record batches, each of at most ``chunk_rows`` rows."""
+        """The record batches, each of at most :func:`_batch_rows` rows."""
         import pyarrow as pa
 
         try:
             for batch in self._batches:
-                for start in range(0, batch.num_rows, self.chunk_rows):
-                    yield batch.slice(start, self.chunk_rows)
+                for start in range(0, batch.num_rows, self.batch_rows):
+                    yield batch.slice(start, self.batch_rows)
         except (pa.ArrowException, OSError) as error:
             raise _unreadable(self.format, error) from None
         finally:
@@ -105,6 +105,16 @@ class ArrowRecords:
                 records = Records.of(_records(batch, rows), self.header)
                 yield from evaluate_blocks(records, function, wrt, chunk_rows, bindings, hessian)
             rows += batch.num_rows
+
+
+def _batch_rows(chunk_rows: int) -> int:
+    """Rows a batch holds at most: as many as a block of CSV lines (a
+    batch's columns go through the expression at once, and each batch
+    costs its own calls), or ``--chunk-rows`` if more. The record reader
+    still takes a batch it must read ``--chunk-rows`` at a time."""
+    from . import columnar
+
+    return max(chunk_rows, columnar.BLOCK_ROWS)
 
 
 def _seekable(stream: io.BufferedReader) -> bool:

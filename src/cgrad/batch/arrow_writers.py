@@ -194,10 +194,21 @@ class ParquetWriter(_Gathering):
     def open(self, schema: Any) -> Any:
         import pyarrow.parquet as pq
 
-        # A dictionary of float64 values is wasted work: they rarely repeat.
-        # Text and carried columns, which often do, keep theirs.
-        coded = [field.name for field in schema if not pa.types.is_floating(field.type)]
-        return pq.ParquetWriter(self.stream, schema, use_dictionary=coded)
+        # A dictionary of float64 values is wasted work: they rarely repeat;
+        # nor do row numbers, which go up one at a time (what delta
+        # encoding stores in a few bits). Text and carried columns, which
+        # often repeat, keep theirs.
+        coded = [
+            field.name
+            for field in schema
+            if field.name != "row" and not pa.types.is_floating(field.type)
+        ]
+        return pq.ParquetWriter(
+            self.stream,
+            schema,
+            use_dictionary=coded,
+            column_encoding={"row": "DELTA_BINARY_PACKED"},
+        )
 
 
 class ArrowWriter(_Gathering):
