@@ -5,6 +5,7 @@ numbers, lines and errors under every --on-error."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import struct
 from unittest import mock
@@ -211,14 +212,13 @@ def test_numbers_side_by_side_are_joined_as_one_run_into_the_same_text(columns, 
     assert arrow_text.interleaved(segments, [rows, *floats], count) == expected
     if delimiter.isascii():
         texts = [number_texts(column) for column in floats]
-        expected_rows = [(delimiter.join(row) + "\n").encode() for row in zip(*texts, strict=True)]
         # Rows with numbers orjson writes otherwise are made again one by
         # one when few and a column at a time when many: both the same.
-        for few in (arrow_text.FEW_REDONE, 0):
+        ends = ("\n", ",;\n") if width > 1 else ("\n",)  # (three bytes: two columns or more)
+        for few, end in itertools.product((arrow_text.FEW_REDONE, 0), ends):
+            expected = [(delimiter.join(row) + end).encode() for row in zip(*texts, strict=True)]
             with mock.patch.object(arrow_text, "FEW_REDONE", few):
-                assert arrow_text.number_rows(floats, count, delimiter, "\n").to_pylist() == (
-                    expected_rows
-                )
+                assert arrow_text.number_rows(floats, count, delimiter, end).to_pylist() == expected
 
 
 @pytest.mark.parametrize("expression", [["-e", "x*y"], []], ids=["one expression", "their own"])

@@ -115,8 +115,11 @@ def lines_array(segments: Sequence[str], columns: Sequence[Any], count: int) -> 
             # Numbers (a CSV or TSV row's side by side) written by one dump
             # of their matrix, each row with the first byte of what follows.
             delimiter = segments[index + 1] if len(run) > 1 else ","
-            items.append(number_rows(run, count, delimiter, segments[index + len(run)][0]))
-            taken = 1
+            after = segments[index + len(run)]
+            wide = len(run) > 1 and len(after) >= 3 and after[:3].isascii()
+            end = after[:3] if wide else after[0]
+            items.append(number_rows(run, count, delimiter, end))
+            taken = len(end)
             index += len(run)
         else:
             items.append(_bytes(columns[index], count))
@@ -155,24 +158,22 @@ FEW_REDONE = 64
 def number_rows(columns: Sequence[np.ndarray], count: int, delimiter: str, end: str) -> Any:
     """Row i of the float columns as ``a<delimiter>b<delimiter>c<end>``, each
     number as :func:`number_array` writes it, as an Arrow array of bytes
-    (``delimiter`` and ``end`` one ASCII character each)."""
+    (``delimiter`` one ASCII character, ``end`` one, or three with two
+    columns or more)."""
     if not count:
         return pa.array([], _BYTES)
     matrix = np.column_stack([np.broadcast_to(c, (count,)) for c in columns])
     matrix = matrix.astype(np.float64, copy=False)
-    # "[a,b,c,d]" of the numbers row after row: a row ends at every
-    # width-th comma and at the "]", which become ``end`` in place, so that
-    # each row's text runs on into the next with nothing to cut out.
-    dumped = orjson.dumps(matrix.reshape(-1), option=orjson.OPT_SERIALIZE_NUMPY)
-    data = np.frombuffer(dumped, dtype=np.uint8)[1:].copy()
-    commas = np.flatnonzero(data == ord(","))
+    # The numbers row after row, each row's text running on into the next
+    # with the bytes between them overwritten by ``end``: nothing to cut out.
+    if len(end) == 3 and matrix.shape[1] > 1:
+        data, offsets = _matrix_rows(matrix)
+    else:
+        data, offsets = _flat_rows(matrix)
     if delimiter != ",":
-        data[commas] = ord(delimiter)
-    offsets = np.empty(count + 1, dtype=np.int64)
-    offsets[0] = 0
-    offsets[1:-1] = commas[matrix.shape[1] - 1 :: matrix.shape[1]] + 1
-    offsets[-1] = len(data)
-    data[offsets[1:] - 1] = ord(end)
+        data[data == ord(",")] = ord(delimiter)
+    for at, byte in enumerate(end.encode()):
+        data[offsets[1:] - len(end) + at] = byte
     rows = pa.Array.from_buffers(_BYTES, count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
     redo = orjson_differs(matrix).any(axis=1)
     redone = np.count_nonzero(redo)
@@ -187,6 +188,33 @@ def number_rows(columns: Sequence[np.ndarray], count: int, delimiter: str, end: 
             pc.binary_join_element_wise(*words, _segment(delimiter)), _segment(end), _segment("")
         )
     return pc.replace_with_mask(rows, pa.array(redo), again)
+
+
+def _matrix_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``[[a,b],[c,d]]``, less its first two bytes and with one more at the
+    end: each row's numbers followed by three bytes ("],[" or "]]" and
+    the one added); and where each row starts."""
+    dumped = np.frombuffer(orjson.dumps(matrix, option=orjson.OPT_SERIALIZE_NUMPY), np.uint8)
+    data = np.empty(len(dumped) - 1, dtype=np.uint8)
+    data[:-1] = dumped[2:]
+    offsets = np.empty(len(matrix) + 1, dtype=np.int64)
+    offsets[0] = 0
+    # (the last "]" closes the whole matrix)
+    offsets[1:] = np.flatnonzero(data == ord("]"))[: len(matrix)] + 3
+    return data, offsets
+
+
+def _flat_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``[a,b,c,d]`` less its first byte: each row's numbers followed by a
+    comma (every width-th one) or the "]"; and where each row starts."""
+    dumped = orjson.dumps(matrix.reshape(-1), option=orjson.OPT_SERIALIZE_NUMPY)
+    data = np.frombuffer(dumped, dtype=np.uint8)[1:].copy()
+    width = matrix.shape[1]
+    offsets = np.empty(len(matrix) + 1, dtype=np.int64)
+    offsets[0] = 0
+    offsets[1:-1] = np.flatnonzero(data == ord(","))[width - 1 :: width] + 1
+    offsets[-1] = len(data)
+    return data, offsets
 
 
 def _scalar(text: str) -> Any:
