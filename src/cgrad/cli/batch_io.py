@@ -109,7 +109,9 @@ def open_output(path: Path | None, kind: Kind) -> Iterator[IO]:
         sys.stdout.flush()
         # A closed stdout has no buffer: its writes fail as they should.
         buffer = getattr(sys.stdout, "buffer", sys.stdout)
-        yield from _encoded(cast(BinaryIO, GuardedStdout(buffer)), kind, live=True)
+        if not isinstance(buffer, GuardedStdout):  # (the command line's is guarded already)
+            buffer = GuardedStdout(buffer)
+        yield from _encoded(cast(BinaryIO, buffer), kind, live=True)
         return
     with atomic_output(path, binary=True) as raw:
         yield from _encoded(raw, kind, live=False)
