@@ -107,7 +107,22 @@ class Notation:
     def written(self, operands: Sequence[str]) -> str:
         """The op applied to operands already written (``0 / 0``,
         ``log(@1)``), with no parentheses added."""
-        return "".join(p if isinstance(p, str) else p.operand for p in self.layout(operands))
+        key = (id(self), len(operands))
+        held = _WRITTEN_PIECES.get(key)
+        if held is None or held[0] is not self:
+            pieces = tuple(
+                p if isinstance(p, str) else p.operand
+                for p in self.layout(list(range(len(operands))))
+            )
+            held = _WRITTEN_PIECES[key] = (self, pieces)
+        return "".join([operands[p] if isinstance(p, int) else p for p in held[1]])
+
+
+# (id of a notation, operand count) -> (the notation, its layout with each
+# slot the operand's position): laid out once per op, not at each of the
+# many rows a batch words a warning for (a frozen dataclass's hash, which a
+# cache by value would take, costs as much as the layout).
+_WRITTEN_PIECES: dict[tuple[int, int], tuple[Notation, tuple[str | int, ...]]] = {}
 
 
 @dataclass(frozen=True, slots=True)
