@@ -197,6 +197,7 @@ def _matrix_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     dumped = np.frombuffer(orjson.dumps(matrix, option=orjson.OPT_SERIALIZE_NUMPY), np.uint8)
     data = np.empty(len(dumped) - 1, dtype=np.uint8)
     data[:-1] = dumped[2:]
+    data[-1] = 0  # (overwritten by the last row's end)
     offsets = np.empty(len(matrix) + 1, dtype=np.int64)
     offsets[0] = 0
     # (the last "]" closes the whole matrix)
