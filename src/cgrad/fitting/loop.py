@@ -16,6 +16,7 @@ from ..descent import overflowed_parameter
 from ..function import Function
 from ..numerals import format_number
 from .data import Columns
+from .places import Places
 from .results import Epoch, FitStep, Fitted, History, Stopped
 from .rows import Rows
 
@@ -40,9 +41,11 @@ def measure(
     position: np.ndarray,
     chunks: Iterable[Columns],
     gradient: bool = True,
+    places: Places | None = None,
 ) -> Measured:
     """The loss (and, with ``gradient``, its partials by ``params``) summed
-    over the rows of ``chunks``, at the parameters ``position``."""
+    over the rows of ``chunks``, at the parameters ``position``; the
+    warnings pointing at the user's text where ``places`` says."""
     point = dict(zip(params, position.tolist(), strict=True))
     found = Measured(gradient=np.zeros(len(params)))
     wrt = params if gradient else ()
@@ -57,7 +60,8 @@ def measure(
             if gradient:
                 found.gradient = found.gradient + np.array([result.gradient[n] for n in params])
         found.rows += rows
-        found.warnings.extend(w for w in result.warnings if w.type != "kink")
+        said = [w for w in result.warnings if w.type != "kink"]
+        found.warnings.extend(said if places is None else map(places.warning, said))
     return found
 
 
@@ -80,6 +84,7 @@ class Run:
         self.model, self.joined, self.params, self.rows = model, joined, params, rows
         self.start, self.loss, self.target = start, loss, target
         self.method, self.lr, self.seed = method, lr, seed
+        self.places = Places(model, loss)
         self.position = np.array([start[name] for name in params], dtype=np.float64)
         self.good = self.position.copy()  # the last point where all was finite
         self.history = History()
@@ -144,7 +149,7 @@ class Run:
     def _step(self, batch: Iterable[Columns], epoch: int, epochs: int) -> FitStep:
         """The mean loss and gradient of one batch (its chunks) at the
         current point."""
-        found = measure(self.joined, self.params, self.position, batch)
+        found = measure(self.joined, self.params, self.position, batch, places=self.places)
         loss, gradient = found.mean()
         values = gradient.tolist()
         return FitStep(
