@@ -267,7 +267,7 @@ def evaluate_lifted(
     with np.errstate(all="ignore"):
         for form, matrix in zip(lifted.forms, lifted.matrices(inputs), strict=True):
             weights = np.array([float(inputs[w]) for w in form.weights]) * form.signs
-            made = weights @ matrix
+            made = np.einsum("ki,k->i", matrix, weights)
             offset = sum(c * (1.0 if p is None else float(inputs[p])) for p, c in form.added)
             values[form.name] = made_by[form.name] = np.add(made, offset, made)
             if not math.isfinite(float(np.add.reduce(made, None))):
@@ -292,7 +292,7 @@ def _partials(
     found: dict[str, Any] = {name: result.gradient.get(name, 0.0) for name in lifted.wrt}
     for form, matrix in zip(lifted.forms, lifted.matrices(inputs), strict=True):
         by_form = np.asarray(result.gradient[form.name])
-        products = (matrix @ by_form) * form.signs
+        products = np.einsum("ki,i->k", matrix, by_form) * form.signs
         for weight, partial in zip(form.weights, products.tolist(), strict=True):
             if weight in found:
                 found[weight] = found[weight] + partial
