@@ -231,12 +231,12 @@ def _lifted_for(runner: Runner, inputs: Mapping[str, Any]) -> Lifted | None:
     numbers = []
     for name in graph.inputs:
         value = inputs[name]
-        if isinstance(value, np.ndarray) and value.ndim == 1:
+        if type(value) is np.ndarray and value.ndim == 1:
             if length is not None and len(value) != length:
                 return None
             length = len(value)
             numbers.append(False)
-        elif np.ndim(value) == 0:
+        elif type(value) is float or np.ndim(value) == 0:
             numbers.append(True)
         else:
             return None
@@ -263,19 +263,20 @@ def evaluate_lifted(
     if lifted is None:
         return None
     values = {name: inputs[name] for name in lifted.graph.inputs if name in inputs}
-    made_by = {}
+    matrices = lifted.matrices(inputs)
     with np.errstate(all="ignore"):
-        for form, matrix in zip(lifted.forms, lifted.matrices(inputs), strict=True):
+        for form, matrix in zip(lifted.forms, matrices, strict=True):
             weights = np.array([float(inputs[w]) for w in form.weights]) * form.signs
             made = np.einsum("ki,k->i", matrix, weights)
             offset = sum(c * (1.0 if p is None else float(inputs[p])) for p, c in form.added)
-            values[form.name] = made_by[form.name] = np.add(made, offset, made)
-            if not math.isfinite(float(np.add.reduce(made, None))):
+            values[form.name] = np.add(made, offset, made)
+            # (a form that overflows: the graph's own walk says where)
+            if not math.isfinite(np.add.reduce(made, None)):
                 return None
         result = evaluate(lifted.runner, values)
         if result.warnings:
             return None
-        gradient = _partials(lifted, inputs, result)
+        gradient = _partials(lifted, inputs, matrices, result)
     if gradient is None:
         return None
     COUNTS["evaluations"] += 1
@@ -283,14 +284,14 @@ def evaluate_lifted(
 
 
 def _partials(
-    lifted: Lifted, inputs: Mapping[str, Any], result: Result
+    lifted: Lifted, inputs: Mapping[str, Any], matrices: list[np.ndarray], result: Result
 ) -> dict[str, float | np.ndarray] | None:
     """The partials by ``lifted.wrt``: the lifted graph's, and each form's
     part by the chain rule; None if one is not finite (summed over rows)."""
     if not lifted.wrt:
         return {}
     found: dict[str, Any] = {name: result.gradient.get(name, 0.0) for name in lifted.wrt}
-    for form, matrix in zip(lifted.forms, lifted.matrices(inputs), strict=True):
+    for form, matrix in zip(lifted.forms, matrices, strict=True):
         by_form = np.asarray(result.gradient[form.name])
         products = np.einsum("ki,i->k", matrix, by_form) * form.signs
         for weight, partial in zip(form.weights, products.tolist(), strict=True):
@@ -306,13 +307,14 @@ def _partials(
     gradient: dict[str, float | np.ndarray] = {}
     check = 0.0
     for name, partial in found.items():
-        if np.ndim(inputs[name]) == 0:
+        given = inputs[name]
+        if type(given) is not np.ndarray or given.ndim == 0:
             check += float(partial)
             gradient[name] = float(partial)
         else:
             column = np.asarray(partial, dtype=np.float64)
-            if column.shape != np.shape(inputs[name]):  # a column no path reaches
-                column = np.zeros(np.shape(inputs[name]))
+            if column.shape != given.shape:  # a column no path reaches
+                column = np.zeros(given.shape)
             gradient[name] = column
             check += float(np.add.reduce(column, None))
     return gradient if math.isfinite(check) else None
