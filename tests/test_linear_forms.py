@@ -209,3 +209,17 @@ def test_columns_that_may_change_are_read_again_and_read_only_ones_are_kept():
     kept = lifted.stacked[-1][1][0]
     f.evaluate(inputs, summed=True)
     assert lifted.stacked[-1][1][0] is kept
+
+
+def test_a_sum_of_many_products_nested_deep_is_one_form_found_without_recursion():
+    count = 5_000
+    f = cgrad.compile(" + ".join(f"w{k}*x{k % 3 + 1}" for k in range(count)) + " - b")
+    numbers = {name for name in f.inputs if name not in COLUMNS}
+    (form,) = forms_in(f.graph, numbers, set(COLUMNS))
+    assert len(form.weights) == count and form.added == (("b", -1.0),)
+    inputs = inputs_of(f, data(5))
+    summed = f.evaluate(inputs, summed=True)
+    for name in ("w0", "w1", "w4999"):
+        column = inputs[f"x{int(name[1:]) % 3 + 1}"]
+        assert summed.gradient[name] == pytest.approx(float(np.sum(column)), rel=1e-12)
+    assert summed.gradient["b"] == -5.0

@@ -28,6 +28,7 @@ worded as everywhere else.
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 import weakref
@@ -80,6 +81,7 @@ def forms_in(graph: Graph, numbers: set[str], columns: set[str]) -> list[Form]:
     uses = graph.use_counts
     reached = graph.reachable()
     taken = set(graph.inputs) | set(graph.bindings)
+    names_free = (f"linear{k}" for k in itertools.count(1) if f"linear{k}" not in taken)
     inside = [False] * len(ops)
     found: list[Form] = []
     for root in range(graph.output, -1, -1):
@@ -111,8 +113,7 @@ def forms_in(graph: Graph, numbers: set[str], columns: set[str]) -> list[Form]:
             inside[node] = True
         if len(products) < LEAST_PRODUCTS:
             continue
-        name = _free_name(taken)
-        taken.add(name)
+        name = next(names_free)
         weights, used, signs = zip(*products, strict=True)
         found.append(
             Form(root, name, weights, used, np.array(signs), tuple(added), tuple(others[::-1]))
@@ -135,18 +136,12 @@ def _product(ops, operands, names, node: int, numbers: set[str], columns: set[st
     return None
 
 
-def _free_name(taken: set[str]) -> str:
-    k = 1
-    while f"linear{k}" in taken:
-        k += 1
-    return f"linear{k}"
-
-
 class Lifted:
     """A graph with its forms lifted out, as a runner for the partials by
     ``wrt`` and the forms; the stacked columns of the last two sets of
     read-only columns it saw, for the next evaluation of the same rows (an
-    array that cannot be written cannot change under the copy)."""
+    array marked read-only is one its owner says will not change; a fit
+    marks the rows it keeps in memory so)."""
 
     def __init__(self, graph: Graph, forms: list[Form], wrt: Sequence[str]) -> None:
         self.forms = forms
