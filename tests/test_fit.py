@@ -477,19 +477,7 @@ def test_an_error_in_the_loss_is_said_at_its_own_line_and_column(loss, message):
 
 
 # -------------------------------------------------------------------------
-# Linear forms as matrix products
-
-
-LIFTED_MODELS = [
-    # (model, loss, the forms' columns)
-    ("w1*x1 + w2*x2 + x3*w3 + b", "logistic", [["x1", "x2", "x3"]]),
-    ("(w1*x1 - w2*x2) + (x3*w3) - b + 0.25 - w1*x3", "squared", [["x1", "x2", "x3", "x3"]]),
-    # (v*h + w1*x1 + ...: a sum with another term first is no form.)
-    ("h = tanh(a1*x1 + a2*x2 + a3*x3 + c)\nv*h + (w1*x1 + w2*x2 + w3*x3)", "squared",
-     [["x1", "x2", "x3"], ["x1", "x2", "x3"]]),
-    ("h = tanh(a1*x1 + a2*x2 + a3*x3 + c)\nv*h + w1*x1 + w2*x2 + w3*x3", "squared",
-     [["x1", "x2", "x3"]]),
-]  # fmt: skip
+# Linear forms as matrix products, by the engine (tests/test_linear_forms.py)
 
 
 def three_columns(rows: int = 500) -> dict[str, np.ndarray]:
@@ -499,50 +487,17 @@ def three_columns(rows: int = 500) -> dict[str, np.ndarray]:
     return data
 
 
-@pytest.mark.parametrize(("model", "loss", "columns"), LIFTED_MODELS)
-def test_linear_forms_give_the_joined_programs_loss_and_gradient(model, loss, columns):
-    from cgrad.fitting.linear import lifted
-    from cgrad.fitting.loop import measure
+@pytest.mark.parametrize("model", [
+    "w1*x1 + w2*x2 + w3*x3 + b",
+    "h = tanh(a1*x1 + a2*x2 + a3*x3 + c)\nv*h + w1*x1 + w2*x2 + w3*x3",
+])  # fmt: skip
+def test_a_fit_with_a_linear_form_runs_its_steps_by_matrix_products(model):
+    from cgrad.autodiff.linear_forms import COUNTS
 
-    joined = objective(cgrad.compile(model), loss)
-    data = three_columns()
-    chunk = {"x1": data["x1"], "x2": data["x2"], "x3": data["x3"], "target": data["y"]}
-    params = [name for name in joined.inputs if name not in chunk]
-    found = lifted(joined, params, list(chunk))
-    assert found is not None
-    assert sorted(sorted(form.columns) for form in found.forms) == sorted(map(sorted, columns))
-    # Fewer nodes for the engine: each form is one input.
-    assert len(found.program.graph.nodes) < len(joined.graph.nodes)
-    position = np.random.default_rng(2).uniform(-1, 1, len(params))
-    quick = measure(joined, params, position, [chunk], lifted=found)
-    point = dict(zip(params, position.tolist(), strict=True))
-    whole = joined.evaluate({**chunk, **point}, wrt=params, summed=True)
-    assert quick.loss == pytest.approx(float(np.sum(whole.value)), rel=1e-12)
-    assert quick.gradient == pytest.approx([whole.gradient[n] for n in params], rel=1e-11)
-
-
-def test_a_fit_with_a_linear_form_runs_its_steps_by_matrix_products(monkeypatch):
-    from cgrad.fitting import linear
-
-    calls = {"lifted": 0, "joined": 0}
-    evaluate = linear.Lifted.evaluate
-    joined_evaluate = cgrad.Function.evaluate
-
-    def counted(self, *arguments):
-        calls["lifted"] += 1
-        return evaluate(self, *arguments)
-
-    def counted_joined(self, *arguments, **options):
-        if "target" in self.inputs and "linear1" not in self.inputs:
-            calls["joined"] += 1
-        return joined_evaluate(self, *arguments, **options)
-
-    monkeypatch.setattr(linear.Lifted, "evaluate", counted)
-    monkeypatch.setattr(cgrad.Function, "evaluate", counted_joined)
-    data = three_columns()
-    fitted = fit("w1*x1 + w2*x2 + w3*x3 + b", data, target="y", loss="logistic", epochs=5, tol=0)
+    before = COUNTS["evaluations"]
+    fitted = fit(model, three_columns(), target="y", loss="logistic", epochs=5, tol=0)
     assert fitted.steps == 5
-    assert calls == {"lifted": 6, "joined": 0}  # five steps and the result
+    assert COUNTS["evaluations"] - before == 6  # five steps and the result
 
 
 def test_a_linear_form_with_something_to_warn_about_is_evaluated_whole():

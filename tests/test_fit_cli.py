@@ -448,3 +448,47 @@ def test_a_bad_row_is_worded_as_batch_words_it(cli, tmp_path, target, read_as):
         {"row": line["row"], "type": line["error"]["type"], "message": line["error"]["message"]}
         for line in errors
     ]
+
+
+WARNED = [
+    # (model, loss, start values, the text warned about, where it is)
+    ("w*x + log(b)", "squared", ["b=-1"], "log(b)", "model"),
+    ("h = w*x; h + log(b)", "squared", ["b=-1"], "log(b)", "model"),
+    ("h = w*x\nsqrt(h) + b\n", "squared", ["w=1"], "sqrt(h)", "file"),
+    ("# a comment\nh = log(w*x)\nh + b\n", "squared", ["w=1"], "log(w*x)", "file"),
+    ("w*x + b", "(model - target)^2 + log(b)", ["b=-1"], "log(b)", "loss"),
+    ("w*x + b", "a = model - target\n a^2 + log(b)", ["b=-1"], "log(b)", "loss"),
+]  # fmt: skip
+
+
+def place(text: str, part: str) -> tuple[int, int]:
+    """The line and column of ``part`` in ``text``, counted by hand."""
+    offset = text.index(part)
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+@pytest.mark.parametrize(("model", "loss", "start", "part", "where"), WARNED)
+def test_warnings_and_divergence_point_at_the_users_own_text(
+    cli, rows, tmp_path, model, loss, start, part, where
+):
+    path, _ = rows
+    given = model
+    if where == "file":
+        program = tmp_path / "model.cg"
+        program.write_text(model)
+        given = f"@{program}"
+    trace = tmp_path / "trace.ndjson"
+    result = cli("fit", given, str(path), "--target", "y", "--loss", loss, *start,
+                 "--epochs", "1", "--trace", str(trace))  # fmt: skip
+    assert result.exit_code == 1
+    line, column = place(loss if where == "loss" else model, part)
+    origin = {"model": "", "file": f"{program}:" if where == "file" else "", "loss": "loss "}
+    said = (
+        re.escape(f"`{part}` (node @")
+        + r"\d+"
+        + re.escape(f", {origin[where]}line {line}, column {column}) is NaN")
+    )
+    assert re.search(said, result.stderr), result.stderr
+    (warning,) = json.loads(trace.read_text().splitlines()[0])["warnings"]
+    assert (warning["line"], warning["column"]) == (line, column)
+    assert re.match(said, warning["message"])

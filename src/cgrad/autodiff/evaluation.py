@@ -66,8 +66,21 @@ def evaluate(
     or arrays). The caller has checked that ``inputs`` covers the graph's
     inputs; :class:`cgrad.Function` does, and keeps the runners. With
     ``summed``, see :func:`unbroadcast`."""
+    if summed and mode == "reverse":
+        # Sums of number-by-column products as matrix products (imported
+        # for summed evaluations only: the command line's others never are).
+        from .linear_forms import evaluate_lifted
+
+        lifted = evaluate_lifted(runner, inputs, _evaluate_summed)
+        if lifted is not None:
+            return lifted
     result = _evaluate(runner, inputs, mode, summed)
     return unbroadcast(result, inputs) if summed else result
+
+
+def _evaluate_summed(runner: Runner, inputs: Mapping[str, object]) -> Result:
+    """:func:`evaluate` summed, without lifting linear forms."""
+    return unbroadcast(_evaluate(runner, inputs, "reverse", True), inputs)
 
 
 def unbroadcast(result: Result, inputs: Mapping[str, object]) -> Result:

@@ -3,14 +3,12 @@ a file read by ``cgrad batch``'s own readers (CSV and TSV by Arrow's
 columnar reader, NDJSON and JSON by the record reader, Parquet by row
 groups, Arrow IPC by record batches, each optionally compressed).
 
-The readers read the columns an expression asks for; here it is the
-smallest one that reads every column the fit needs (their ``min``, with
-no partials), each column under its own name where that is an input name
-(the model's columns always are), and what is kept is the inputs they
-read, so a bad row is found and worded exactly as ``batch`` words it, its
-message passed on as it is. A row whose value is not a finite number is
-bad too (it would make the loss NaN). Bad rows are left
-out and counted (:class:`BadRows`), or stop the fit (``on_error="fail"``).
+The columns the fit needs are read by
+:func:`cgrad.batch.named_columns.named_columns`, with no expression, so a
+bad row is found and worded exactly as ``batch`` words it, its message
+passed on as it is. A row whose value is not a finite number is bad too
+(it would make the loss NaN). Bad rows are left out and counted
+(:class:`BadRows`), or stop the fit (``on_error="fail"``).
 
 A file is read whole into memory when its columns fit in
 :data:`FULL_BATCH_BYTES`; a bigger one is read again on every pass, a
@@ -28,16 +26,15 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
 from ..batch.bindings import Bindings
-from ..batch.blocks import CHUNK_ROWS, ColumnBlock, Outcome
 from ..batch.frames import frame_column, frame_kind, frame_names
-from ..batch.inputs import evaluated, open_records
-from ..errors import CgradError, InputError, UsageError
-from ..function import Function, compile
+from ..batch.named_columns import file_header, named_columns
+from ..errors import CgradError, InputError
+from ..function import compile
 from ..numerals import format_number
 
 # A file whose columns take at most this many bytes as float64 is read
@@ -88,7 +85,7 @@ class Source:
         self.mapping: Mapping[str, Any] | None = None
         if isinstance(data, (str, Path)):
             self.path = Path(data)
-            self.header = _file_header(self.path)
+            self.header = file_header(self.path)
         elif isinstance(data, Mapping):
             self.mapping = data
             self.header = [str(name) for name in data]
@@ -133,79 +130,52 @@ def _numbers(name: str, column: object) -> np.ndarray:
 def _good(
     columns: Mapping[str, np.ndarray],
     names: Sequence[str],
-    first_row: int,
+    rows: int | np.ndarray,
     bad: BadRows,
     on_error: str,
+    errors: Sequence[tuple[int, str, str]] = (),
 ) -> Columns:
-    """The rows of ``names`` whose values are all finite; the others added
-    to ``bad`` (the first few with their message, the rest counted)."""
+    """The rows of ``names`` whose values are all finite; the others, and
+    the rows the reader found bad (``errors``), added to ``bad`` in row
+    order (the first few with their message, the rest counted). ``rows``:
+    the first row's number, or each row's."""
     picked = {name: columns[name] for name in names}
     finite = np.logical_and.reduce([np.isfinite(column) for column in picked.values()])
-    if finite.all():
+    if finite.all() and not errors:
         return picked
     found = np.flatnonzero(~finite)
+    said = list(errors)
     for index in found[:BAD_ROWS_KEPT]:
         name = next(n for n in names if not math.isfinite(picked[n][index]))
         value = format_number(float(picked[name][index]))
-        bad.add(
-            first_row + int(index), "invalid_value", f"the value of {name} is {value}", on_error
-        )
+        row = rows + int(index) if isinstance(rows, int) else int(rows[index])
+        said.append((row, "invalid_value", f"the value of {name} is {value}"))
+    for row, kind, message in sorted(said, key=lambda item: item[0]):
+        bad.add(row, kind, message, on_error)
     bad.count += len(found) - min(len(found), BAD_ROWS_KEPT)
     return {name: column[finite] for name, column in picked.items()}
-
-
-def _open(path: Path, chunk_rows: int, function: Function | None = None) -> Any:
-    """The file and its batch reader, chosen as ``cgrad batch`` chooses
-    (:func:`cgrad.batch.inputs.open_records`): Arrow's for ``function`` in
-    chunks of ``chunk_rows``, the record reader (whose records can be read
-    one by one) without one."""
-    try:
-        stream = open(path, "rb")  # noqa: SIM115 - closed by the caller
-    except OSError as error:
-        raise UsageError(
-            f"cannot read {path}: {error.strerror or error}", type="file_error"
-        ) from None
-    return stream, open_records(str(path), stream, None, function, chunk_rows)
-
-
-def _file_header(path: Path) -> list[str]:
-    """The file's columns: its header, or the fields of its first good
-    record (NDJSON and JSON)."""
-    stream, reader = _open(path, 1)  # (small chunks: the record reader)
-    with stream:
-        if reader.header is not None:
-            return list(reader.header)
-        for record in reader:
-            if record.fields is not None:
-                return list(record.fields)
-    return []
 
 
 def _file_chunks(
     path: Path, names: Sequence[str], rows: int, bad: BadRows, on_error: str
 ) -> Iterator[Columns]:
     """The good rows of ``names`` in the file, chunk by chunk, read by the
-    batch readers for ``min`` of those columns with no partials."""
+    batch readers (:func:`cgrad.batch.named_columns.named_columns`), each
+    column under its own name where that is a name (the model's columns
+    always are), so that a bad row's message is what ``batch`` says."""
     inputs = _reader_inputs(names)
-    reader_function = compile(f"min({', '.join(inputs)})")
     bindings = Bindings(
         columns={i: name for i, name in zip(inputs, names, strict=True) if i != name}
     )
-    chunk_rows = max(rows, CHUNK_ROWS)
-    stream, reader = _open(path, chunk_rows, reader_function)
-    with stream:
-        for chunk in evaluated(reader, reader_function, [], chunk_rows, bindings):
-            if isinstance(chunk, ColumnBlock):
-                columns = dict(zip(names, chunk.inputs.values(), strict=True))
-                yield _good(columns, names, chunk.first_row, bad, on_error)
-            elif chunk:  # (records of one expression: never an expression block)
-                yield _outcomes(cast(Sequence[Outcome], chunk), names, bad, on_error)
+    for chunk in named_columns(path, inputs, rows, bindings):
+        columns = dict(zip(names, chunk.columns.values(), strict=True))
+        yield _good(columns, names, chunk.rows, bad, on_error, chunk.errors)
 
 
 def _reader_inputs(names: Sequence[str]) -> list[str]:
     """The reader's input name for each column: its own, where it is one
-    (not a constant, nor text that is no name), else ``target``, or
-    ``column_K``, bound to it."""
+    (not a constant, nor text that is no name), else ``target`` (only the
+    target can be such a column), or ``column_K``, bound to it."""
     inputs = []
     for k, name in enumerate(names):
         try:
@@ -218,25 +188,3 @@ def _reader_inputs(names: Sequence[str]) -> list[str]:
             free = "target" not in names and "target" not in inputs
             inputs.append("target" if free else f"column_{k}")
     return inputs
-
-
-def _outcomes(
-    outcomes: Sequence[Outcome], names: Sequence[str], bad: BadRows, on_error: str
-) -> Columns:
-    """The good rows among outcomes one by one, the errors of the others
-    as ``batch`` words them."""
-    kept: list[tuple[float, ...]] = []
-    for outcome in outcomes:
-        if outcome.error is not None:
-            kind, message = outcome.error
-            bad.add(outcome.row, kind, message, on_error)
-            continue
-        values = outcome.input_values
-        if not all(map(math.isfinite, values)):
-            at = next(k for k, value in enumerate(values) if not math.isfinite(value))
-            shown = format_number(values[at])
-            bad.add(outcome.row, "invalid_value", f"the value of {names[at]} is {shown}", on_error)
-            continue
-        kept.append(values)
-    table = np.array(kept, dtype=np.float64).reshape(len(kept), len(names))
-    return {name: table[:, k].copy() for k, name in enumerate(names)}

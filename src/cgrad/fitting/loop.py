@@ -16,7 +16,7 @@ from ..descent import overflowed_parameter
 from ..function import Function
 from ..numerals import format_number
 from .data import Columns
-from .linear import Lifted, lifted
+from .places import Places
 from .results import Epoch, FitStep, Fitted, History, Stopped
 from .rows import Rows
 
@@ -41,25 +41,17 @@ def measure(
     position: np.ndarray,
     chunks: Iterable[Columns],
     gradient: bool = True,
-    lifted: Lifted | None = None,
+    places: Places | None = None,
 ) -> Measured:
     """The loss (and, with ``gradient``, its partials by ``params``) summed
-    over the rows of ``chunks``, at the parameters ``position``: by the
-    program with its linear forms ``lifted`` out where it has some and
-    nothing to warn about, else by ``joined``."""
+    over the rows of ``chunks``, at the parameters ``position``; the
+    warnings pointing at the user's text where ``places`` says."""
     point = dict(zip(params, position.tolist(), strict=True))
     found = Measured(gradient=np.zeros(len(params)))
     wrt = params if gradient else ()
     for chunk in chunks:
         rows = len(next(iter(chunk.values())))
         if rows == 0:
-            continue
-        quick = None if lifted is None else lifted.evaluate(chunk, point, gradient)
-        if quick is not None:
-            with np.errstate(all="ignore"):
-                found.loss += float(np.add.reduce(quick[0], None))
-                found.gradient = found.gradient + quick[1]
-            found.rows += rows
             continue
         result = joined.evaluate({**chunk, **point}, wrt=wrt, summed=True)
         # A sum that overflows is a divergence, said by the caller.
@@ -68,7 +60,8 @@ def measure(
             if gradient:
                 found.gradient = found.gradient + np.array([result.gradient[n] for n in params])
         found.rows += rows
-        found.warnings.extend(w for w in result.warnings if w.type != "kink")
+        said = [w for w in result.warnings if w.type != "kink"]
+        found.warnings.extend(said if places is None else map(places.warning, said))
     return found
 
 
@@ -91,7 +84,7 @@ class Run:
         self.model, self.joined, self.params, self.rows = model, joined, params, rows
         self.start, self.loss, self.target = start, loss, target
         self.method, self.lr, self.seed = method, lr, seed
-        self.lifted = lifted(joined, params, rows.names)
+        self.places = Places(model, loss)
         self.position = np.array([start[name] for name in params], dtype=np.float64)
         self.good = self.position.copy()  # the last point where all was finite
         self.history = History()
@@ -156,7 +149,7 @@ class Run:
     def _step(self, batch: Iterable[Columns], epoch: int, epochs: int) -> FitStep:
         """The mean loss and gradient of one batch (its chunks) at the
         current point."""
-        found = measure(self.joined, self.params, self.position, batch, lifted=self.lifted)
+        found = measure(self.joined, self.params, self.position, batch, places=self.places)
         loss, gradient = found.mean()
         values = gradient.tolist()
         return FitStep(
@@ -178,9 +171,7 @@ class Run:
     def _validation_loss(self, position: np.ndarray) -> float | None:
         if self.rows.holdout is None and self.rows.validation_rows == 0:
             return None
-        found = measure(
-            self.joined, self.params, position, self.rows.validation(), False, self.lifted
-        )
+        found = measure(self.joined, self.params, position, self.rows.validation(), False)
         return found.loss / found.rows if found.rows else None
 
     def result(
@@ -198,9 +189,7 @@ class Run:
             nan = dict.fromkeys(self.params, math.nan)
             last = self.last or FitStep(self.steps, math.nan, {}, nan, math.nan)
         if last is None:
-            final = measure(
-                self.joined, self.params, position, self.rows.full(), lifted=self.lifted
-            )
+            final = measure(self.joined, self.params, position, self.rows.full())
             loss, gradient = final.mean()
             validation = self._validation_loss(position)
         else:

@@ -20,7 +20,7 @@ The named losses (``LOSSES``):
 
 from __future__ import annotations
 
-from ..errors import CgradError, UsageError
+from ..errors import CgradError, Span, UsageError
 from ..function import Function, compile
 from ..parse.parser import parse
 from ..parse.syntax import Binding
@@ -56,9 +56,7 @@ def objective(model: Function, loss: str) -> Function:
             f"the model uses the name {name}, which the loss gives its own meaning",
             hint=f"rename {name} in the model",
         )
-    last = program.statements[-1].span
-    source = model.source
-    head = f"{source[: last.start]}{MODEL} = {source[last.start : last.end]}\n"
+    head = model_head(model.source, program.statements[-1].span)
     try:
         joined = compile(f"{head}{text}\n")
     except CgradError as error:
@@ -69,6 +67,12 @@ def objective(model: Function, loss: str) -> Function:
             hint="for example --loss '(model - target)^2'",
         )
     return joined
+
+
+def model_head(source: str, last: Span) -> str:
+    """The model's part of the joined program: its text with its last
+    expression (``last``) bound to ``model``, and a line break."""
+    return f"{source[: last.start]}{MODEL} = {source[last.start : last.end]}\n"
 
 
 def _joining_error(error: CgradError, text: str, head: str) -> UsageError:

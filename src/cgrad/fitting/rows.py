@@ -59,7 +59,9 @@ class Rows:
         if self.streamed:
             self._count()
         if validation is not None:
-            self.valid = _read_all(validation, self.read, self.names, self.bad, on_error)
+            self.valid = _read_only(
+                _read_all(validation, self.read, self.names, self.bad, on_error)
+            )
             self.validation_rows = _length(self.valid)
         if self.rows == 0 and holdout is not None and self.validation_rows:
             raise UsageError(
@@ -108,6 +110,8 @@ class Rows:
             self.valid = {name: column[out] for name, column in every.items()}
             self.validation_rows = _length(self.valid)
         self.rows = _length(self.train)
+        self.train = _read_only(self.train)
+        self.valid = None if self.valid is None else _read_only(self.valid)
         return True
 
     def _count(self) -> None:
@@ -227,6 +231,18 @@ def _read_all(
         for chunk in source.chunks(read, STREAM_ROWS, bad, on_error)
     ]
     return _joined(chunks, names)
+
+
+def _read_only(columns: Columns) -> Columns:
+    """Read-only views of the columns kept in memory: the engine keeps its
+    copy of the linear forms' columns between steps for arrays that say
+    they do not change (see :mod:`cgrad.autodiff.linear_forms`)."""
+    views = {}
+    for name, column in columns.items():
+        view = column.view()
+        view.flags.writeable = False
+        views[name] = view
+    return views
 
 
 def _joined(chunks: list[Columns], names: Sequence[str]) -> Columns:
