@@ -23,6 +23,8 @@ from ..autodiff.graph import CONSTANT, INPUT
 from .nodes import Builder, Sym, as_float, folded
 
 Number = Fraction | float
+# An exponent: a whole one as an int (see ONE).
+Exponent = Fraction | int
 
 # Forms with more entries than this are never copied, scaled or raised:
 # they become atoms, so each node's form is copied at most a fixed number
@@ -30,8 +32,11 @@ Number = Fraction | float
 SMALL = 4
 # Exponents whose ratio has a larger denominator print as floats.
 _LARGEST_PRINTED_DENOMINATOR = 1000
-# The exponent of most factors, made once.
-ONE = Fraction(1)
+# The exponent of most factors. Whole exponents are kept as ints:
+# comparing a Fraction with an int is Python code that asks whether the int
+# is a numbers.Rational (an ABC) each time, and exponents are compared at
+# every factor sorted and written.
+ONE = 1
 
 
 class Sum:
@@ -82,13 +87,15 @@ def _small_ratio(value: float) -> Fraction | None:
     return ratio
 
 
-def exact_exponent(value: Number) -> Fraction:
+def exact_exponent(value: Number) -> Exponent:
     """An exponent as the exact ratio it was written as: a float exponent
     by its shortest decimal (0.1 is 1/10, not the binary fraction nearest
-    it), so that x^0.1*x^0.2 is x^0.3 and slopes' exponents meet."""
+    it), so that x^0.1*x^0.2 is x^0.3 and slopes' exponents meet; a whole
+    one as an int (see :data:`ONE`)."""
     if isinstance(value, float) and not value.is_integer():
         return _small_ratio(value) or Fraction(repr(value))
-    return Fraction(value)
+    exact = Fraction(value)
+    return exact.numerator if exact.denominator == 1 else exact
 
 
 def is_integer(value: Number | int) -> bool:
@@ -235,7 +242,7 @@ class FormWriter:
             )
         return made
 
-    def _power(self, base: Sym, exponent: Fraction) -> Sym:
+    def _power(self, base: Sym, exponent: Exponent) -> Sym:
         if exponent == 1:
             return base
         if exponent == Fraction(1, 2):
@@ -282,7 +289,7 @@ class FormWriter:
             # A whole exponent as an int: it sorts as the Fraction does, and
             # sorting compares these keys many times (Fraction's comparisons
             # are Python code).
-            size = abs(_whole(exponent))
+            size = abs(whole(exponent))
             side = 0 if exponent > 0 else 1
             degree[side] += size
             (above if side == 0 else below).append((self._factor_key(base, True), size))
@@ -307,7 +314,7 @@ class FormWriter:
         return folded(node, self.digests, digest)
 
 
-def _whole(value: Number) -> Number:
+def whole(value: Number) -> Number:
     """``value`` as an int where it is a whole Fraction (equal, and in order
     with every other number), else itself."""
     if isinstance(value, Fraction) and value.denominator == 1:
