@@ -214,7 +214,14 @@ class FormWriter:
         if coef == 0 or not form.factors:
             return self._constant(coef)
         self.work += len(form.factors)
-        ordered: list = sorted(form.factors.values(), key=lambda e: self._factor_key(e[0]))
+        factors = form.factors
+        if len(factors) == 1:
+            ((base, exponent),) = factors.values()
+            if coef == 1 and exponent == 1:  # a term's own node (most terms)
+                return base
+            ordered: list = [(base, exponent)]  # nothing to sort
+        else:
+            ordered = sorted(factors.values(), key=lambda e: self._factor_key(e[0]))
         constant = [(b, e) for b, e in ordered if not self._variable(b)]
         if constant and len(constant) < len(ordered) and any(e < 0 for _, e in constant):
             # 2/sqrt(pi)*exp(-x^2): a coefficient over constants stays one
@@ -301,17 +308,22 @@ class FormWriter:
 
     def _digest(self, node: Sym) -> bytes:
         """A fingerprint of ``node``'s content, the same in every run."""
-        known = self.digests.get(node.id)
+        digests = self.digests
+        known = digests.get(node.id)
         if known is not None:
             return known
+        operands = node.operands
+        if all(a.id in digests for a in operands):  # most nodes: operands come first
+            made = digests[node.id] = self._digest_of(node, [digests[a.id] for a in operands])
+            return made
+        return folded(node, digests, self._digest_of)
+
+    def _digest_of(self, top: Sym, operands: list[bytes]) -> bytes:
+        """``top``'s fingerprint from its operands'; whether it depends on an input."""
         variables = self.variables
-
-        def digest(top: Sym, operands: list[bytes]) -> bytes:
-            text = f"{top.op}|{top.value!r}|{top.name}|".encode() + b"".join(operands)
-            variables[top.id] = top.op == INPUT or any(variables[a.id] for a in top.operands)
-            return hashlib.blake2b(text, digest_size=8).digest()
-
-        return folded(node, self.digests, digest)
+        variables[top.id] = top.op == INPUT or any(variables[a.id] for a in top.operands)
+        text = f"{top.op}|{top.value!r}|{top.name}|".encode() + b"".join(operands)
+        return hashlib.blake2b(text, digest_size=8).digest()
 
 
 def whole(value: Number) -> Number:

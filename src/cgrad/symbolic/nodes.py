@@ -70,9 +70,9 @@ def folded(node: Sym, memo: dict[int, Any], combine: Callable[[Sym, list], Any])
         if top.id in memo:
             stack.pop()
             continue
-        missing = [a for a in top.operands if a.id not in memo]
-        if missing:
-            stack.extend(missing)
+        waiting = len(stack)
+        stack.extend(a for a in top.operands if a.id not in memo)
+        if len(stack) > waiting:  # its operands first
             continue
         stack.pop()
         memo[top.id] = combine(top, [memo[a.id] for a in top.operands])
