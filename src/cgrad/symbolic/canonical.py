@@ -332,7 +332,11 @@ class _Canonizer(FormWriter):
             if raised is not None:
                 return raised if raised.factors else raised.coef
             base = self._emit(a)
-            if base.op != CONSTANT and power is not None and abs(power) < _LARGEST_EXPONENT:
+            if (
+                base.op != CONSTANT
+                and power is not None
+                and -_LARGEST_EXPONENT < power < _LARGEST_EXPONENT
+            ):
                 return Product(1, {base.id: [base, power]})  # x^0.5*x^-0.5 then meet
             made = self.builder.apply("pow", base, self._emit(b))
         else:

@@ -100,4 +100,7 @@ def _formula(title: str, statements: Sequence[str]) -> list[StyledLine]:
     indented, one a line, when the formula names shared parts."""
     if len(statements) == 1:
         return [StyledLine(title, "bold cyan", f" = {statements[0]}")]
-    return [StyledLine(f"{title}:", "bold cyan"), *(StyledLine("", "", f"  {s}") for s in statements)]
+    return [
+        StyledLine(f"{title}:", "bold cyan"),
+        *(StyledLine("", "", f"  {s}") for s in statements),
+    ]
