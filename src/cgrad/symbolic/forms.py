@@ -313,6 +313,9 @@ class FormWriter:
         if known is not None:
             return known
         operands = node.operands
+        for a in operands:
+            if not a.operands and a.id not in digests:  # a number or a name
+                digests[a.id] = self._digest_of(a, [])
         if all(a.id in digests for a in operands):  # most nodes: operands come first
             made = digests[node.id] = self._digest_of(node, [digests[a.id] for a in operands])
             return made
