@@ -16,6 +16,13 @@ from cgrad.symbolic import canonical, formulas, nodes, printing
 SHAPES = {
     "sum": lambda n: " + ".join(f"sin(x*{k})*y" for k in range(1, n + 1)),
     "chain": lambda n: "sin(" * n + "x" + ")*y + z" * n,
+    "inputs": lambda n: " + ".join(f"x{k}*y" for k in range(1, n + 1)),
+}
+# The shapes and orders whose work is held linear: --order 2 of a sum of
+# one input's terms (its Hessian is one formula as long as the sum).
+WORK_CASES = {
+    **{shape: (text, 1) for shape, text in SHAPES.items()},
+    "sum, order 2": (lambda n: " + ".join(f"sin(x*{k})" for k in range(1, n + 1)), 2),
 }
 
 
@@ -44,7 +51,7 @@ def test_the_collector_does_not_run_while_formulas_are_made(shape):
     assert gc.isenabled()  # and it runs again afterwards
 
 
-def _work(monkeypatch: pytest.MonkeyPatch, text: str) -> tuple[int, int, int]:
+def _work(monkeypatch: pytest.MonkeyPatch, text: str, order: int = 1) -> tuple[int, int, int]:
     """Formula nodes made, the canonical form's work, and nodes printed,
     for ``diff`` of ``text``."""
     made: list[int] = []
@@ -69,14 +76,32 @@ def _work(monkeypatch: pytest.MonkeyPatch, text: str) -> tuple[int, int, int]:
         patch.setattr(nodes.Builder, "_made", counted_made)
         patch.setattr(formulas, "canonical", counted_canonical)
         patch.setattr(printing.Printer, "parts", counted_parts)
-        cgrad.compile(text).formulas()
+        cgrad.compile(text).formulas(order=order)
     return len(made), sum(work), len(printed)
 
 
-@pytest.mark.parametrize("shape", SHAPES)
-def test_the_work_of_formulas_grows_linearly(monkeypatch, shape):
-    small = _work(monkeypatch, SHAPES[shape](500))
-    large = _work(monkeypatch, SHAPES[shape](2_000))
+@pytest.mark.parametrize("case", WORK_CASES)
+def test_the_work_of_formulas_grows_linearly(monkeypatch, case):
+    text, order = WORK_CASES[case]
+    small = _work(monkeypatch, text(500), order)
+    large = _work(monkeypatch, text(2_000), order)
     assert all(count > 0 for count in small)
     for before, after in zip(small, large, strict=True):
         assert after <= 5 * before  # 4 times the graph, with room for n log n sorting
+
+
+def test_a_formula_is_printed_once_however_many_partials_it_is(monkeypatch):
+    # Each of n inputs' partial of x1 + ... + xn is the one node 1: printed
+    # n times over, its statements cost n walks and n bindings' searches.
+    printed: list[int] = []
+    real_statements = printing.Printer.statements
+
+    def counted_statements(self, root, prefix):
+        printed.append(root.id)
+        return real_statements(self, root, prefix)
+
+    monkeypatch.setattr(printing.Printer, "statements", counted_statements)
+    found = cgrad.compile(" + ".join(f"x{k}" for k in range(1, 201))).formulas()
+    assert set(found.derivatives) == {f"x{k}" for k in range(1, 201)}
+    assert all(statements == ["1"] for statements in found.derivatives.values())
+    assert len(printed) == 2  # the function, and the one partial

@@ -11,6 +11,7 @@ import typer
 from ..errors import UsageError, join_names
 from ..symbolic.printed import ORDER_BOUND
 from ..views.json_documents import formulas_json, write_pieces
+from ..views.styled_lines import write_styled_lines
 from ..views.terminal_reports import formulas_report
 from .application import command
 from .arguments import (
@@ -116,8 +117,7 @@ def diff_command(
     if output_format == "json":
         write_json(formulas_json(function.source, substitutions, found))
         return
-    report = formulas_report(function.graph, substitutions, found)
-    stdout_console().print(report, soft_wrap=True)
+    write_styled_lines(stdout_console(), formulas_report(function.graph, substitutions, found))
 
 
 def _chosen_format(output_format: str, json_output: bool, steps: bool, full: bool) -> str:

@@ -37,7 +37,7 @@ from fractions import Fraction
 
 from ..autodiff.graph import CONSTANT, INPUT
 from . import forms
-from .forms import ONE, SMALL, FormWriter, Number, Product, Sum, is_integer, number
+from .forms import ONE, SMALL, FormWriter, Number, Product, Sum, is_integer, number, whole
 from .nodes import Builder, Sym
 from .refining import Refiner
 from .terms import LARGEST_EXPONENT as _LARGEST_EXPONENT  # kept as a power node beyond it
@@ -201,7 +201,7 @@ class _Canonizer(FormWriter):
             raised = self._raised(Product(form), power)
         if raised is None:  # too big to multiply out: the node, whole
             made = self._emit(node)
-            raised = Product(1, {made.id: [made, Fraction(power)]})
+            raised = Product(1, {made.id: [made, whole(Fraction(power))]})
         return raised
 
     def _distributed(self, form: Product, coef: Number) -> Sum | None:
@@ -272,7 +272,7 @@ class _Canonizer(FormWriter):
         if isinstance(coef, complex):  # a negative number's root
             return None
         self.work += len(form.factors)
-        factors = {k: [b, e * power] for k, (b, e) in form.factors.items()}
+        factors = {k: [b, whole(e * power)] for k, (b, e) in form.factors.items()}
         if any(abs(e) > _LARGEST_EXPONENT for _, e in factors.values()):
             return None
         return Product(coef, factors)
@@ -311,7 +311,7 @@ class _Canonizer(FormWriter):
         assert p is not None
         if q is None:
             made = self._emit(b)
-            q = Product(1, {made.id: [made, Fraction(-1)]})
+            q = Product(1, {made.id: [made, -1]})
         return self._merged(p, q)
 
     def _merged(self, p: Product, q: Product) -> object:
@@ -332,7 +332,11 @@ class _Canonizer(FormWriter):
             if raised is not None:
                 return raised if raised.factors else raised.coef
             base = self._emit(a)
-            if base.op != CONSTANT and power is not None and abs(power) < _LARGEST_EXPONENT:
+            if (
+                base.op != CONSTANT
+                and power is not None
+                and -_LARGEST_EXPONENT < power < _LARGEST_EXPONENT
+            ):
                 return Product(1, {base.id: [base, power]})  # x^0.5*x^-0.5 then meet
             made = self.builder.apply("pow", base, self._emit(b))
         else:

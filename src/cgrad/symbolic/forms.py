@@ -23,6 +23,8 @@ from ..autodiff.graph import CONSTANT, INPUT
 from .nodes import Builder, Sym, as_float, folded
 
 Number = Fraction | float
+# An exponent: a whole one as an int (see ONE).
+Exponent = Fraction | int
 
 # Forms with more entries than this are never copied, scaled or raised:
 # they become atoms, so each node's form is copied at most a fixed number
@@ -30,8 +32,11 @@ Number = Fraction | float
 SMALL = 4
 # Exponents whose ratio has a larger denominator print as floats.
 _LARGEST_PRINTED_DENOMINATOR = 1000
-# The exponent of most factors, made once.
-ONE = Fraction(1)
+# The exponent of most factors. Whole exponents are kept as ints:
+# comparing a Fraction with an int is Python code that asks whether the int
+# is a numbers.Rational (an ABC) each time, and exponents are compared at
+# every factor sorted and written.
+ONE = 1
 
 
 class Sum:
@@ -82,13 +87,15 @@ def _small_ratio(value: float) -> Fraction | None:
     return ratio
 
 
-def exact_exponent(value: Number) -> Fraction:
+def exact_exponent(value: Number) -> Exponent:
     """An exponent as the exact ratio it was written as: a float exponent
     by its shortest decimal (0.1 is 1/10, not the binary fraction nearest
-    it), so that x^0.1*x^0.2 is x^0.3 and slopes' exponents meet."""
+    it), so that x^0.1*x^0.2 is x^0.3 and slopes' exponents meet; a whole
+    one as an int (see :data:`ONE`)."""
     if isinstance(value, float) and not value.is_integer():
         return _small_ratio(value) or Fraction(repr(value))
-    return Fraction(value)
+    exact = Fraction(value)
+    return exact.numerator if exact.denominator == 1 else exact
 
 
 def is_integer(value: Number | int) -> bool:
@@ -207,7 +214,14 @@ class FormWriter:
         if coef == 0 or not form.factors:
             return self._constant(coef)
         self.work += len(form.factors)
-        ordered: list = sorted(form.factors.values(), key=lambda e: self._factor_key(e[0]))
+        factors = form.factors
+        if len(factors) == 1:
+            ((base, exponent),) = factors.values()
+            if coef == 1 and exponent == 1:  # a term's own node (most terms)
+                return base
+            ordered: list = [(base, exponent)]  # nothing to sort
+        else:
+            ordered = sorted(factors.values(), key=lambda e: self._factor_key(e[0]))
         constant = [(b, e) for b, e in ordered if not self._variable(b)]
         if constant and len(constant) < len(ordered) and any(e < 0 for _, e in constant):
             # 2/sqrt(pi)*exp(-x^2): a coefficient over constants stays one
@@ -235,7 +249,7 @@ class FormWriter:
             )
         return made
 
-    def _power(self, base: Sym, exponent: Fraction) -> Sym:
+    def _power(self, base: Sym, exponent: Exponent) -> Sym:
         if exponent == 1:
             return base
         if exponent == Fraction(1, 2):
@@ -282,7 +296,7 @@ class FormWriter:
             # A whole exponent as an int: it sorts as the Fraction does, and
             # sorting compares these keys many times (Fraction's comparisons
             # are Python code).
-            size = abs(_whole(exponent))
+            size = abs(whole(exponent))
             side = 0 if exponent > 0 else 1
             degree[side] += size
             (above if side == 0 else below).append((self._factor_key(base, True), size))
@@ -294,20 +308,28 @@ class FormWriter:
 
     def _digest(self, node: Sym) -> bytes:
         """A fingerprint of ``node``'s content, the same in every run."""
-        known = self.digests.get(node.id)
+        digests = self.digests
+        known = digests.get(node.id)
         if known is not None:
             return known
+        operands = node.operands
+        for a in operands:
+            if not a.operands and a.id not in digests:  # a number or a name
+                digests[a.id] = self._digest_of(a, [])
+        if all(a.id in digests for a in operands):  # most nodes: operands come first
+            made = digests[node.id] = self._digest_of(node, [digests[a.id] for a in operands])
+            return made
+        return folded(node, digests, self._digest_of)
+
+    def _digest_of(self, top: Sym, operands: list[bytes]) -> bytes:
+        """``top``'s fingerprint from its operands'; whether it depends on an input."""
         variables = self.variables
-
-        def digest(top: Sym, operands: list[bytes]) -> bytes:
-            text = f"{top.op}|{top.value!r}|{top.name}|".encode() + b"".join(operands)
-            variables[top.id] = top.op == INPUT or any(variables[a.id] for a in top.operands)
-            return hashlib.blake2b(text, digest_size=8).digest()
-
-        return folded(node, self.digests, digest)
+        variables[top.id] = top.op == INPUT or any(variables[a.id] for a in top.operands)
+        text = f"{top.op}|{top.value!r}|{top.name}|".encode() + b"".join(operands)
+        return hashlib.blake2b(text, digest_size=8).digest()
 
 
-def _whole(value: Number) -> Number:
+def whole(value: Number) -> Number:
     """``value`` as an int where it is a whole Fraction (equal, and in order
     with every other number), else itself."""
     if isinstance(value, Fraction) and value.denominator == 1:

@@ -70,9 +70,9 @@ def folded(node: Sym, memo: dict[int, Any], combine: Callable[[Sym, list], Any])
         if top.id in memo:
             stack.pop()
             continue
-        missing = [a for a in top.operands if a.id not in memo]
-        if missing:
-            stack.extend(missing)
+        waiting = len(stack)
+        stack.extend(a for a in top.operands if a.id not in memo)
+        if len(stack) > waiting:  # its operands first
             continue
         stack.pop()
         memo[top.id] = combine(top, [memo[a.id] for a in top.operands])
@@ -119,12 +119,15 @@ class Builder:
         return value if isinstance(value, Sym) else self.constant(value)
 
     def apply(self, op: str, *arguments: Any) -> Sym:
-        operands = tuple(self.lift(a) for a in arguments)
+        operands = tuple([a if isinstance(a, Sym) else self.constant(a) for a in arguments])
         simplify = _SIMPLER.get(op)
         simpler = simplify(self, *operands) if simplify is not None else None
         if simpler is not None:
             return simpler
-        if all(a.op == CONSTANT for a in operands):
+        for a in operands:
+            if a.op != CONSTANT:
+                break
+        else:
             with np.errstate(all="ignore"):
                 folded = float(OPS[op].forward(*(np.float64(a.value) for a in operands)))
             # A NaN or an infinity has no literal in the language: keep the
@@ -180,15 +183,18 @@ def _simpler_sub(builder: Builder, a: Sym, b: Sym) -> Sym | None:
 
 
 def _simpler_mul(builder: Builder, a: Sym, b: Sym) -> Sym | None:
-    if a.is_constant(0.0) or b.is_constant(0.0):
+    # The values of constants, read once (the most made op's checks).
+    of_a = a.value if a.op == CONSTANT else None
+    of_b = b.value if b.op == CONSTANT else None
+    if of_a == 0.0 or of_b == 0.0:
         return builder.constant(0.0)
-    if a.is_constant(1.0):
+    if of_a == 1.0:
         return b
-    if b.is_constant(1.0):
+    if of_b == 1.0:
         return a
-    if a.is_constant(-1.0):
+    if of_a == -1.0:
         return builder.apply("neg", b)
-    if b.is_constant(-1.0):
+    if of_b == -1.0:
         return builder.apply("neg", a)
     if a.op == "neg" and b.op == "neg":
         return builder.apply("mul", a.operands[0], b.operands[0])

@@ -76,6 +76,9 @@ class Printed:
         self.statements: dict[tuple[str, ...], list[str]] = {}
         self.roots: dict[tuple[str, ...], Sym] = {}
         self._latex_names: dict[str, str] | None = None
+        # Printed statements by the id of their root, the root kept with
+        # them so that its id is not reused.
+        self._texts: dict[int, tuple[Sym, list[str]]] = {}
 
     @property
     def latex_names(self) -> dict[str, str]:
@@ -85,7 +88,15 @@ class Printed:
         return self._latex_names
 
     def text(self, root: Sym) -> list[str]:
-        return program_statements(root, self.taken, self.prefix)
+        """``root``'s statements, printed once a root: many partials are
+        one node (each input's partial of a sum of inputs is the one 1)."""
+        known = self._texts.get(id(root))
+        if known is None:
+            known = self._texts[id(root)] = (
+                root,
+                program_statements(root, self.taken, self.prefix),
+            )
+        return list(known[1])
 
     def add(self, index: tuple[str, ...], root: Sym) -> None:
         self.statements[index] = self.text(root)

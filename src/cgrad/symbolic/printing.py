@@ -66,20 +66,25 @@ def binding_prefix(taken: Sequence[str]) -> str:
     return "tmp_" + "_".join(sorted(used))
 
 
-def _uses(roots: Sequence[Node]) -> dict[int, int]:
-    """How many edges lead to each node reachable from ``roots``."""
+def _uses(root: N) -> tuple[dict[int, int], list[N]]:
+    """How many edges lead to each node reachable from ``root``, and
+    those nodes (each once)."""
     counts: dict[int, int] = {}
-    stack = list(roots)
+    found: list[N] = []
+    stack = [root]
     seen: set[int] = set()
     while stack:
         node = stack.pop()
         if node.id in seen:
             continue
         seen.add(node.id)
-        for operand in node.operands:
+        found.append(node)
+        # (a node's operands are nodes of its kind, which Node cannot say)
+        operands = cast(Sequence[N], node.operands)
+        for operand in operands:
             counts[operand.id] = counts.get(operand.id, 0) + 1
-            stack.append(operand)
-    return counts
+        stack.extend(operands)
+    return counts, found
 
 
 def program_text(
@@ -104,9 +109,9 @@ def program_statements(
 def shared_nodes(root: N) -> list[N]:
     """The nodes under ``root`` used more than once that have operands (the
     ones a binding names), oldest first: operands are made before their users."""
-    uses = _uses([root])
+    uses, reachable = _uses(root)
     return sorted(
-        (node for node in _reachable(root) if uses.get(node.id, 0) > 1 and not _small(node)),
+        (node for node in reachable if uses.get(node.id, 0) > 1 and not _small(node)),
         key=lambda node: node.id,
     )
 
@@ -120,19 +125,6 @@ def _small(node: Node) -> bool:
 
 
 _ARITHMETIC = ("add", "sub", "mul", "div", "neg", "pow")
-
-
-def _reachable(root: N) -> list[N]:
-    found, stack, seen = [], [root], set()
-    while stack:
-        node = stack.pop()
-        if node.id in seen:
-            continue
-        seen.add(node.id)
-        found.append(node)
-        # (a node's operands are nodes of its kind, which Node cannot say)
-        stack.extend(cast(Sequence[N], node.operands))
-    return found
 
 
 # What a non-finite constant prints as, by its literal_text.
@@ -196,24 +188,30 @@ class Printer:
         """The text of ``root``, its shared subexpressions by their names
         (``root`` itself written out even if it has one)."""
         pieces: list[str] = []
-        # Items: text to emit, or (node, the precedence its context needs,
-        # strict: for the right operand of a left-associative op, and
-        # whether it is the root).
-        stack: list = [(root, SUM, False, True)]
+        append = pieces.append
+        opening, closing = self.opening, self.closing
+        # Items: text to emit, or (node, the precedence its place needs,
+        # strict: for the right operand of a left-associative op). The
+        # root binds at least as tightly as a sum, the loosest place.
+        stack: list = self.parts(root)
+        stack.reverse()
         while stack:
             item = stack.pop()
             if isinstance(item, str):
-                pieces.append(item)
+                append(item)
                 continue
-            node, need, strict, top = item
-            if node.id in names and not top:
-                pieces.append(names[node.id])
+            node, need, strict = item
+            name = names.get(node.id)
+            if name is not None:
+                append(name)
                 continue
             precedence = self.precedence(node)
             if precedence < need or (strict and precedence == need):
-                stack += [self.closing, (node, SUM, False, top), self.opening]
+                stack += [closing, (node, SUM, False), opening]
                 continue
-            stack += reversed([p if isinstance(p, str) else (*p, False) for p in self.parts(node)])
+            parts = self.parts(node)
+            parts.reverse()
+            stack += parts
         return "".join(pieces)
 
     # What encloses a node that binds too loosely for its place.

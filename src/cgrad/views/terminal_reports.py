@@ -13,6 +13,7 @@ from ..autodiff.evaluation import Result
 from ..autodiff.graph import Graph
 from ..numerals import format_number
 from ..symbolic.printed import Formulas
+from .styled_lines import StyledLine
 from .terminal_tables import hessian_table, program_heading, result_table, warning_lines
 from .terminal_tree import TREE_LIMIT, graph_tree
 
@@ -62,22 +63,23 @@ def formulas_report(
     graph: Graph,
     substitutions: Mapping[str, float],
     found: Formulas,
-) -> Group:
+) -> list[StyledLine]:
     """The text output of ``cgrad diff``: the program and the values put in
     it, the function, each partial derivative, and the Hessian's upper
     triangle (every partial of the order asked for once), each formula
-    given as its program's statements."""
+    given as its program's statements. Lines to write with
+    :func:`write_styled_lines`: a formula can be a line of megabytes."""
     heading = program_heading(graph)
     if substitutions:
         heading += "   at " + ", ".join(
             f"{n} = {format_number(v)}" for n, v in substitutions.items()
         )
-    lines = [Text(heading, style="bold"), *_formula("f", found.value)]
+    lines = [StyledLine(heading, "bold"), *_formula("f", found.value)]
     for name, statements in found.derivatives.items():
         lines += _formula(f"∂f/∂{name}", statements)
     for index, statements in found.partials.items():
         lines += _formula(partial_title(index), statements)
-    return Group(*lines)
+    return lines
 
 
 def partial_title(wrt: Sequence[str]) -> str:
@@ -93,9 +95,12 @@ def _superscript(number: int) -> str:
     return str(number).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
-def _formula(title: str, statements: Sequence[str]) -> list[Text]:
+def _formula(title: str, statements: Sequence[str]) -> list[StyledLine]:
     """``title = formula``, or the title and the program's statements
     indented, one a line, when the formula names shared parts."""
     if len(statements) == 1:
-        return [Text.assemble((title, "bold cyan"), f" = {statements[0]}")]
-    return [Text(f"{title}:", style="bold cyan"), *(Text(f"  {s}") for s in statements)]
+        return [StyledLine(title, "bold cyan", f" = {statements[0]}")]
+    return [
+        StyledLine(f"{title}:", "bold cyan"),
+        *(StyledLine("", "", f"  {s}") for s in statements),
+    ]
