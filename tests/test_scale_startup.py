@@ -48,6 +48,8 @@ NOT_FOR_ONE_POINT = (
     "cgrad.lookalikes",  # "did you mean": for a mistake only
     "unicodedata",
     "signal",  # its enums of every signal: the handlers need only _signal
+    "cgrad.parse.syntax",  # the AST: a valid program is read into its graph
+    "cgrad.parse.tree",
 )
 
 
