@@ -637,6 +637,29 @@ def test_the_results_over_arrays_are_rows_of_one_block():
     assert type(summed.gradient["y"]) is float and summed.value.base.shape == (2, 5000)
 
 
+def test_the_results_are_looked_at_for_nan_and_inf_in_one_call(monkeypatch):
+    # The block whose rows they are, once, rather than a call per result;
+    # a partial not finite at one point (its row only) still warns.
+    function = cgrad.compile("y / (1 + exp(x))")
+    function._runner(None).array_passes((True, True))
+    looked_at = []
+
+    def spy(*arrays):
+        looked_at.append([a.shape for a in arrays])
+        return real(*arrays)
+
+    real = chunks.sums_finite
+    monkeypatch.setattr(chunks, "sums_finite", spy)
+    x = np.linspace(-1.0, 1.0, 5000)
+    assert not function.evaluate(x=x, y=x).warnings
+    # x, whose inf the results may not show (exp(-inf) is 0); then the results
+    assert looked_at == [[(5000,)], [(3, 5000)]]
+    x[1234] = 800.0  # the value 0, d/dx NaN (exp overflows)
+    warned = function.evaluate(x=x, y=x)
+    assert warned.warnings
+    assert np.isfinite(warned.value).all() and np.isnan(warned.gradient["x"][1234])
+
+
 def test_a_thread_takes_the_parts_the_others_have_not_taken(monkeypatch):
     # On a busy machine the pool's threads may not start before this one has
     # done every part: it does not wait for them.

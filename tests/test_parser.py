@@ -21,7 +21,7 @@ from cgrad.autodiff.builder import build_graph
 from cgrad.autodiff.graph import SpanColumn
 from cgrad.autodiff.reading import graph_of_text
 from cgrad.errors import Span
-from cgrad.parse import lalr, parser
+from cgrad.parse import lalr, parser, tree
 from cgrad.parse.syntax import Binary, Binding, Call, Group, Name, Number, Unary
 from test_graph import _programs as _graph_programs
 from test_oracle import programs
@@ -117,9 +117,17 @@ def test_spans_point_at_the_source():
     assert isinstance(statement.right, Name) and statement.right.span.column == 7
 
 
+def test_the_graphs_callbacks_name_the_rules_the_asts_name():
+    # Both take grammar.SHAPING's ("program", "arguments"); every other rule
+    # has one of each, the graph's making graph nodes, never AST nodes.
+    assert set(reading._CALLBACKS) == set(tree.CALLBACKS)
+    shared = {rule for rule in tree.CALLBACKS if reading._CALLBACKS[rule] is tree.CALLBACKS[rule]}
+    assert shared == {"program", "arguments"}
+
+
 def test_nodes_and_spans_are_what_their_classes_make():
     # The callbacks make them without their classes' __init__ (see
-    # grammar._thawed): each must be of its class, with every field set,
+    # tree._thawed): each must be of its class, with every field set,
     # frozen, and equal (by value, as repr shows it) to what the class makes.
     text = "a = -f(x, 2)^(y) / +1.5\nb = g()\na * b - 3"
     pending = list(parser.parse(text).statements)

@@ -45,6 +45,11 @@ NOT_FOR_ONE_POINT = (
     "cgrad.cli.files",  # files only for @FILE
     "tempfile",
     "pathlib",  # os.path will do: pathlib's import is a few ms
+    "cgrad.lookalikes",  # "did you mean": for a mistake only
+    "unicodedata",
+    "signal",  # its enums of every signal: the handlers need only _signal
+    "cgrad.parse.syntax",  # the AST: a valid program is read into its graph
+    "cgrad.parse.tree",
 )
 
 

@@ -16,7 +16,6 @@ from .autodiff.passes import plan as plan_for
 from .autodiff.reading import graph_of_text
 from .autodiff.runner import Runner
 from .errors import NAMES_SHOWN, InputError, join_names
-from .lookalikes import lookalike_note
 from .ops import CONSTANTS, RESERVED
 
 if TYPE_CHECKING:
@@ -383,6 +382,8 @@ class Function:
         inputs = set(self.inputs)  # a tuple scan per name is quadratic
         unknown = [name for name in wrt if name not in inputs]
         if unknown:
+            from .lookalikes import lookalike_note  # (and unicodedata) for a mistake only
+
             raise InputError(
                 f"cannot differentiate with respect to {join_names(unknown)}: "
                 f"{'it is not an input' if len(unknown) == 1 else 'they are not inputs'}",

@@ -19,13 +19,15 @@ from array import array
 from collections import defaultdict
 from collections.abc import Collection
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ParseError, Span, join_names
 from ..ops import CONSTANTS, FUNCTIONS, RESERVED, arity_text, function_for
 from ..parse.grammar import offset_places
-from ..parse.syntax import Binary, Binding, Call, Group, Name, Number, Program, Unary
 from .graph import CONSTANT, INPUT, Columns, Graph, SpanColumn
+
+if TYPE_CHECKING:
+    from ..parse.syntax import Program
 
 _SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789", strict=True))
 
@@ -33,6 +35,10 @@ _SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789", strict=Tru
 def build_graph(program: Program) -> Graph:
     """Check ``program`` and build its graph; raise :class:`ParseError` if it
     does not check."""
+    # The AST's classes only where there is an AST: a valid program is read
+    # straight into its graph (autodiff/reading.py), which needs none.
+    from ..parse.syntax import Binding
+
     bound = {statement.name for statement in program.statements if isinstance(statement, Binding)}
     builder = GraphBuilder(program.source, program.origin, bound)
     output = -1
@@ -210,6 +216,8 @@ class GraphBuilder:
 
     def expression(self, node: Any) -> int:  # an AST node, dispatched on its exact type
         """The id of the node for ``node``, building what is missing (see the class)."""
+        from ..parse.syntax import Binary, Call, Group, Name, Number, Unary  # see build_graph
+
         constants, resolved, calls = self.constants, self.resolved, self.calls
         make = self.node
         results: list[int] = []  # the ids of the subtrees walked, left to right

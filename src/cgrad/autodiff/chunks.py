@@ -183,11 +183,27 @@ def _run_range(
             if not all(map(math.isfinite, chunk_sums)):
                 return None
             sums.append(chunk_sums)
-            if not sums_finite(*[r for k, r in enumerate(results) if k not in scratch]):
+            if not sums_finite(*_looked_at(results, scratch)):
                 return None
         return sums
     finally:
         runner.keep_work(kept)
+
+
+def _looked_at(results: list[np.ndarray], scratch: dict) -> list[np.ndarray]:
+    """What to look at for NaN and inf among ``results``: all but the
+    summed partials (in ``scratch``: their sums are looked at); the block
+    whose rows they are where they are whole rows of one (as
+    :func:`evaluate_in_chunks` makes them): one pass over it, one call."""
+    if not scratch:
+        block = results[0].base
+        if (
+            block is not None
+            and block.shape == (len(results), len(results[0]))
+            and all(r.base is block for r in results)
+        ):
+            return [block]
+    return [r for k, r in enumerate(results) if k not in scratch]
 
 
 def parts(size: int, aligned: bool) -> list[tuple[int, int]]:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from ..errors import NAMES_SHOWN, InputError, UsageError, join_names
 from ..function import Function, split_names
 from ..function import compile as compile_program
-from ..lookalikes import lookalike_note
 from ..numerals import parse_number
 
 if TYPE_CHECKING:
@@ -307,6 +306,8 @@ def input_values(
     if formula_hint and given:
         hint += f"; cgrad diff with the same arguments gives formulas in {join_names(missing)}"
     if missing:
+        from ..lookalikes import lookalike_note  # (and unicodedata) for a mistake only
+
         lookalike = lookalike_note(given, missing)
         hint = f"{lookalike}; {hint}" if lookalike else hint
     function.check_names(given, missing_hint=hint)
@@ -344,6 +345,8 @@ def given_numbers(function: Function, line: CommandLine, options: list[str]) -> 
                 hint=hint,
             )
     if unknown:
+        from ..lookalikes import lookalike_note
+
         lookalike = lookalike_note(unknown, function.inputs)
         if lookalike:
             verb = "is not an input" if len(unknown) == 1 else "are not inputs"

@@ -6,7 +6,14 @@ ladder (:mod:`.exits`), which imports Typer: the quick road of ``eval``
 
 from __future__ import annotations
 
-import signal
+from typing import TYPE_CHECKING
+
+# _signal, the C module under signal, has the same functions: signal's own
+# import makes enums of every signal and handler, a part of a cold start.
+if TYPE_CHECKING:
+    import signal
+else:
+    import _signal as signal
 
 
 class Interrupted(BaseException):
@@ -31,7 +38,7 @@ def catch_ending_signals() -> None:
         number = getattr(signal, name, None)
         # A signal the parent set to be ignored (nohup, a background job)
         # stays ignored.
-        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+        if number is not None and signal.getsignal(number) != signal.SIG_IGN:
             signal.signal(number, _interrupt)
     # A closed pipe (cgrad ... | head -1) ends the process quietly, as it
     # does for cat and grep, instead of raising BrokenPipeError.

@@ -2,7 +2,7 @@
 finds what is wrong, and this module says so in a message a user can act on.
 
 Imported only then: a run whose program is valid never imports Lark. Lark
-calls the same callbacks as the fast loop (grammar.CALLBACKS), and a
+calls the same callbacks as the fast loop (tree.CALLBACKS), and a
 post-lexer that counts nesting by the same rules (grammar.NESTING) applies
 the limits parser.parse hands it, so a text it accepts gets the same AST,
 and a limit is met at the same token.
@@ -21,7 +21,8 @@ from lark.lark import PostLex
 
 from ..errors import ParseError, Span
 from ..ops import FUNCTIONS
-from .grammar import CALLBACKS, NESTING, LimitError, grammar_text
+from .grammar import NESTING, LimitError, grammar_text
+from .tree import CALLBACKS
 
 # The limits of the parse under way, (max_tokens, max_depth): the post-lexer
 # belongs to the one Lark parser, built once, so they cannot be its own.
@@ -93,7 +94,7 @@ def _lark_place(token: Token) -> tuple[int, int]:
 
 
 class _BuildSyntax(Transformer):
-    """grammar.CALLBACKS as Lark calls a transformer: by name, with the
+    """tree.CALLBACKS as Lark calls a transformer: by name, with the
     children in a list."""
 
     def __init__(self) -> None:

@@ -4,7 +4,7 @@ the rest.
 
 The fast loop (lalr.py) parses valid text only. On anything else it gives up,
 and Lark's parser runs (lark_fallback.py), whose errors become messages there.
-Both build the AST bottom-up with the same callbacks (grammar.CALLBACKS), one
+Both build the AST bottom-up with the same callbacks (tree.CALLBACKS), one
 per reduction, in an iterative loop: no parse tree, and no recursion however
 deep the input nests. This module applies the limits, and hands them to
 whichever loop runs.
@@ -15,12 +15,14 @@ from __future__ import annotations
 import functools
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ParseError
 from . import lalr
-from .grammar import CALLBACKS, NESTING, Callback, LimitError, grammar_text
-from .syntax import Program
+from .grammar import NESTING, Callback, LimitError, grammar_text
+
+if TYPE_CHECKING:
+    from .syntax import Program
 
 # Limits that keep any input to a bounded time and memory, each far beyond
 # what a person writes: a program of at most MAX_CHARACTERS characters and
@@ -44,6 +46,10 @@ TABLES_FILE = os.path.join(os.path.dirname(__file__), "parse_tables.json")
 
 @functools.cache
 def _fast_parser() -> lalr.Parser:
+    # The AST's callbacks (and classes) only for a caller that wants an AST:
+    # reading a valid program into its graph runs reduce() with its own.
+    from .tree import CALLBACKS
+
     return lalr.Parser(_tables(), CALLBACKS)
 
 
@@ -92,6 +98,8 @@ def parse(text: str, origin: str | None = None) -> Program:
             statements = lark_fallback.parse(text, origin, MAX_TOKENS, MAX_DEPTH)
     except LimitError as limited:
         raise _limit_error(limited, text, origin) from None
+    from .syntax import Program  # (as _fast_parser has imported it)
+
     return Program(statements, text, origin)
 
 
