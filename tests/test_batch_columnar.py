@@ -214,8 +214,7 @@ def test_numbers_side_by_side_are_joined_as_one_run_into_the_same_text(columns, 
         texts = [number_texts(column) for column in floats]
         # Rows with numbers orjson writes otherwise are made again one by
         # one when few and a column at a time when many: both the same.
-        ends = ("\n", ",;\n") if width > 1 else ("\n",)  # (three bytes: two columns or more)
-        for few, end in itertools.product((arrow_text.FEW_REDONE, 0), ends):
+        for few, end in itertools.product((arrow_text.FEW_REDONE, 0), ("\n", ",;\n")):
             expected = [(delimiter.join(row) + end).encode() for row in zip(*texts, strict=True)]
             with mock.patch.object(arrow_text, "FEW_REDONE", few):
                 assert arrow_text.number_rows(floats, count, delimiter, end).to_pylist() == expected

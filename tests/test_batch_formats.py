@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import cgrad
+from cgrad.batch import arrow_writers
 
 EXPRESSION = "x*y + sin(x)"
 ROWS = 40
@@ -231,6 +232,30 @@ def test_parquet_columns_are_encoded_for_what_they_hold(cli, tmp_path):
     written = pq.read_table(target)
     assert written.column("row").to_pylist() == list(range(1, 3001))
     assert written.column("value").to_pylist() == [i / 7 * 2 for i in range(3000)]
+
+
+@pytest.mark.parametrize("form", ["parquet", "arrow"])
+def test_row_groups_are_whole_whatever_the_chunks(cli, tmp_path, form):
+    # Chunks of any size are gathered into groups of exactly ROW_GROUP_ROWS
+    # rows (the last one less): the file's bytes do not depend on them.
+    rows = arrow_writers.ROW_GROUP_ROWS + 5000
+    source = tmp_path / "points.csv"
+    source.write_text("x,y\n" + "".join(f"{i / 3},{i % 7}\n" for i in range(rows)))
+    written = {}
+    for chunk_rows in ("4096", "4095", "100000"):
+        target = tmp_path / f"out{chunk_rows}.{form}"
+        result = cli("batch", str(source), "-e", "x*y", "--chunk-rows", chunk_rows,
+                     "-o", str(target))  # fmt: skip
+        assert result.exit_code == 0, result.output
+        written[chunk_rows] = target.read_bytes()
+    assert written["4096"] == written["4095"] == written["100000"]
+    if form == "parquet":
+        metadata = pq.ParquetFile(tmp_path / "out4096.parquet").metadata
+        groups = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    else:
+        with pa.ipc.open_file(tmp_path / "out4096.arrow") as reader:
+            groups = [reader.get_batch(i).num_rows for i in range(reader.num_record_batches)]
+    assert groups == [arrow_writers.ROW_GROUP_ROWS, 5000]
 
 
 def test_bad_parquet_rows_keep_their_numbers_and_errors(cli, tmp_path):

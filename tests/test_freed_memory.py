@@ -41,10 +41,10 @@ def _faults(mode: str) -> int:
 
 @glibc
 def test_freed_blocks_are_reused_without_faulting_their_pages_in_again():
-    # 8 MB is 2,048 pages of 4 KB: given back, they fault in again (by
-    # hundreds at least, whatever the kernel's fault-around); kept, none.
-    assert _faults("given back") > 256
-    assert _faults("kept") < 64
+    # Given back, an 8 MB array's pages fault in again (hundreds of faults
+    # with pages of 4 KB, a few with huge pages); kept, none do.
+    given_back, kept = _faults("given back"), _faults("kept")
+    assert given_back > 0 and kept * 8 < given_back
 
 
 def test_batch_keeps_freed_memory_for_its_run(cli, monkeypatch):

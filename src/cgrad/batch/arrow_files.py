@@ -1,8 +1,9 @@
 """Parquet and Arrow IPC (Feather) files in, record batch by record batch.
 
-Parquet is read a row group at a time (``ParquetFile.iter_batches``), an
-Arrow file or stream a record batch at a time, so memory stays bounded by
-a batch. A batch whose input columns are all numbers, without nulls, goes
+Parquet is read in batches of a bounded number of rows and cells
+(``ParquetFile.iter_batches``), an Arrow file or stream a record batch at
+a time (a big one cut into such batches), so memory stays bounded by a
+batch. A batch whose input columns are all numbers, without nulls, goes
 through the expression as columns (a row with a warning gets its own, as
 in :mod:`cgrad.batch.columnar`); any other batch (a null, a text or
 boolean column), and any with ``--hessian``, is evaluated record by
@@ -52,7 +53,7 @@ class ArrowRecords:
                 f"the input names {', '.join(duplicated)} more than once", type="input_error"
             )
         self.types = dict(zip(schema.names, schema.types, strict=True))
-        self.batch_rows = _batch_rows(chunk_rows)
+        self.batch_rows = _batch_rows(chunk_rows, len(self.header))
 
     def _parquet(self, stream: io.BufferedReader, chunk_rows: int) -> tuple[Iterator[Any], Any]:
         """Parquet wants to seek (its index is at the end): a pipe or a
@@ -68,7 +69,8 @@ class ArrowRecords:
         # Column chunks read through a small buffer, not pre-buffered whole:
         # memory then stays flat whatever the row groups' size.
         parquet = pq.ParquetFile(source, pre_buffer=False, buffer_size=1 << 20)
-        return parquet.iter_batches(batch_size=_batch_rows(chunk_rows)), parquet.schema_arrow
+        schema = parquet.schema_arrow
+        return parquet.iter_batches(batch_size=_batch_rows(chunk_rows, len(schema))), schema
 
     def batches(self) -> Iterator[Any]:
         """The record batches, each of at most :func:`_batch_rows` rows."""
@@ -107,14 +109,21 @@ class ArrowRecords:
             rows += batch.num_rows
 
 
-def _batch_rows(chunk_rows: int) -> int:
-    """Rows a batch holds at most: as many as a block of CSV lines (a
-    batch's columns go through the expression at once, and each batch
-    costs its own calls), or ``--chunk-rows`` if more. The record reader
-    still takes a batch it must read ``--chunk-rows`` at a time."""
+# Cells (rows times columns) a batch holds at most, unless --chunk-rows
+# asks for more rows: the columns an expression does not use are carried
+# as Python objects, so a batch's memory goes with its cells, as a CSV
+# block's goes with its bytes.
+BATCH_CELLS = 1 << 17
+
+
+def _batch_rows(chunk_rows: int, columns: int) -> int:
+    """Rows a batch holds at most: up to as many as a block of CSV lines,
+    within :data:`BATCH_CELLS` (a batch's columns go through the expression
+    at once, and each batch costs its own calls), or ``--chunk-rows`` if
+    more. The record reader takes a batch ``--chunk-rows`` at a time."""
     from . import columnar
 
-    return max(chunk_rows, columnar.BLOCK_ROWS)
+    return max(chunk_rows, min(columnar.BLOCK_ROWS, BATCH_CELLS // max(1, columns)))
 
 
 def _seekable(stream: io.BufferedReader) -> bool:

@@ -112,12 +112,15 @@ def lines_array(segments: Sequence[str], columns: Sequence[Any], count: int) -> 
         run = _float_run(segments, columns, index)
         taken = 0
         if run:
-            # Numbers (a CSV or TSV row's side by side) written by one dump
-            # of their matrix, each row with the first byte of what follows.
-            delimiter = segments[index + 1] if len(run) > 1 else ","
+            # Numbers (a CSV or TSV row's side by side) written by one dump,
+            # each row followed by the first byte of what follows it, or the
+            # first three for two numbers or more (a matrix's dump: its row
+            # ends are fewer to find than a flat dump's commas).
             after = segments[index + len(run)]
-            wide = len(run) > 1 and len(after) >= 3 and after[:3].isascii()
-            end = after[:3] if wide else after[0]
+            matrix = len(run) > 1 and len(after) >= 3 and after[:3].isascii()
+            end = after[:3] if matrix else after[0]
+            # (a lone column has no delimiter: its commas are all row ends)
+            delimiter = segments[index + 1] if len(run) > 1 else ","
             items.append(number_rows(run, count, delimiter, end))
             taken = len(end)
             index += len(run)
@@ -158,15 +161,18 @@ FEW_REDONE = 64
 def number_rows(columns: Sequence[np.ndarray], count: int, delimiter: str, end: str) -> Any:
     """Row i of the float columns as ``a<delimiter>b<delimiter>c<end>``, each
     number as :func:`number_array` writes it, as an Arrow array of bytes
-    (``delimiter`` one ASCII character, ``end`` one, or three with two
-    columns or more)."""
+    (``delimiter`` one ASCII character, ``end`` one or three)."""
     if not count:
         return pa.array([], _BYTES)
-    matrix = np.column_stack([np.broadcast_to(c, (count,)) for c in columns])
-    matrix = matrix.astype(np.float64, copy=False)
+    if len(columns) == 1:
+        matrix = np.ascontiguousarray(np.broadcast_to(columns[0], (count,)), dtype=np.float64)
+        matrix = matrix.reshape(count, 1)
+    else:
+        matrix = np.column_stack([np.broadcast_to(c, (count,)) for c in columns])
+        matrix = matrix.astype(np.float64, copy=False)
     # The numbers row after row, each row's text running on into the next
     # with the bytes between them overwritten by ``end``: nothing to cut out.
-    if len(end) == 3 and matrix.shape[1] > 1:
+    if len(end) == 3:
         data, offsets = _matrix_rows(matrix)
     else:
         data, offsets = _flat_rows(matrix)

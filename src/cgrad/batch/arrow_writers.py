@@ -169,15 +169,26 @@ class _Gathering:
             self.pending.append(batch)
             self.rows += batch.num_rows
         if self.rows >= ROW_GROUP_ROWS:
-            self._flush()
+            # Whole groups only, the rest kept for the next: the file is
+            # then the same whatever size the chunks came in.
+            table = pa.Table.from_batches(self.pending, schema=self.columns.schema)
+            whole = self.rows - self.rows % ROW_GROUP_ROWS
+            for start in range(0, whole, ROW_GROUP_ROWS):
+                self._write_group(table.slice(start, ROW_GROUP_ROWS))
+            rest = table.slice(whole)
+            self.pending, self.rows = rest.to_batches(), rest.num_rows
 
     def _flush(self) -> None:
+        if self.pending:
+            self._write_group(pa.Table.from_batches(self.pending, schema=self.columns.schema))
+        elif self.sink is None:
+            self.sink = self.open(self.columns.schema)
+        self.pending, self.rows = [], 0
+
+    def _write_group(self, table: Any) -> None:
         if self.sink is None:
             self.sink = self.open(self.columns.schema)
-        if self.pending:
-            table = pa.Table.from_batches(self.pending, schema=self.columns.schema)
-            self.sink.write_table(table.combine_chunks())
-        self.pending, self.rows = [], 0
+        self.sink.write_table(table.combine_chunks())
 
     def close(self) -> None:
         self._flush()

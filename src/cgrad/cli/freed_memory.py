@@ -6,9 +6,10 @@ blocks that big back to the system the moment they are freed (memory
 maps, and the heap's top trimmed), so every block faults its pages in
 afresh: the system's page zeroing was a large share of a columnar run's
 time. The command line owns its process, so it raises both thresholds
-for the run; peak memory stays what the largest block needs. Elsewhere
-(another C library, or the library used in someone else's process)
-nothing is changed.
+for the run; peak memory stays what the largest block needs. The library
+changes nothing, nor does another C library. (A program that runs the
+command line in its own process, as the tests do, keeps the thresholds
+for the rest of its life: they only keep freed memory for reuse.)
 """
 
 from __future__ import annotations
