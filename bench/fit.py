@@ -15,7 +15,8 @@ median of --repeat runs, so that a shared machine's other load counts
 less; a peer on several threads is charged for each of them. Peers run in
 the same process, side by side: PyTorch on one thread and on its default
 threads, JAX with the whole step under jit; a peer not installed is
-skipped with a note. Ratios are the peer's steps per second over cgrad's.
+skipped with a note. Ratios are the peer's steps per second over cgrad's,
+at its default threads and on one thread.
 
 Then cgrad fit reads a Parquet file of --stream-rows rows of the
 network's data for two epochs, streamed (--stream) and read into memory,
@@ -37,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 import cgrad
+from cgrad.autodiff import chunks
 
 ROOT = Path(__file__).resolve().parents[1]
 FEATURES = 10
@@ -235,17 +237,29 @@ def main() -> None:
     args = parser.parse_args()
     REPEAT = max(args.repeat, 1)
     print(f"steps per CPU second, full-batch gradient descent (cores: {os.cpu_count()})")
-    print(f"{'workload':<24} {'rows':>10} {'who':<22} {'steps/s':>9} {'peer/cgrad':>10}")
+    # The ratios are each system's steps per CPU second over cgrad's, at its
+    # default threads and on one thread (chunks.THREADS = 1): a thread's
+    # hand-over costs CPU time, which one-thread peers do not pay.
+    heading = f"{'workload':<24} {'rows':>10} {'who':<22} {'steps/s':>9}"
+    print(f"{heading} {'/cgrad':>7} {'/1 thread':>9}")
     for name, (model, loss, make) in WORKLOADS.items():
         for rows in (int(r) for r in args.rows.split(",")):
             data = make(rows, np.random.default_rng(0))
             mine = cgrad_rate(model, loss, data)
-            print(f"{name:<24} {rows:>10,} {'cgrad':<22} {mine:>9.1f} {'1.00':>10}")
-            for who, found in peers(name, data).items():
-                if isinstance(found, str):
-                    print(f"{'':<24} {'':>10} {who:<22} {found}")
+            default_threads, chunks.THREADS = chunks.THREADS, 1
+            alone = cgrad_rate(model, loss, data)
+            chunks.THREADS = default_threads
+            found: dict[str, float | str] = {"cgrad, 1 thread": alone, **peers(name, data)}
+            first = f"{name:<24} {rows:>10,} {'cgrad':<22} {mine:>9.1f}"
+            print(f"{first} {1:>7.2f} {mine / alone:>9.2f}")
+            for who, rate_found in found.items():
+                if isinstance(rate_found, str):
+                    print(f"{'':<24} {'':>10} {who:<22} {rate_found}")
                 else:
-                    print(f"{'':<24} {'':>10} {who:<22} {found:>9.1f} {found / mine:>10.2f}")
+                    print(
+                        f"{'':<24} {'':>10} {who:<22} {rate_found:>9.1f} "
+                        f"{rate_found / mine:>7.2f} {rate_found / alone:>9.2f}"
+                    )
     if args.stream_rows:
         streamed_peak(args.stream_rows)
 
