@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import cgrad
-from cgrad.batch import arrow_writers
+from cgrad.batch import arrow_files, arrow_writers
 
 EXPRESSION = "x*y + sin(x)"
 ROWS = 40
@@ -256,6 +256,50 @@ def test_row_groups_are_whole_whatever_the_chunks(cli, tmp_path, form):
         with pa.ipc.open_file(tmp_path / "out4096.arrow") as reader:
             groups = [reader.get_batch(i).num_rows for i in range(reader.num_record_batches)]
     assert groups == [arrow_writers.ROW_GROUP_ROWS, 5000]
+
+
+def _small_batches_stream(rows: int, batch_rows: int) -> bytes:
+    table = pa.table({"x": np.arange(rows) / 7, "y": np.arange(rows) % 5 - 2.0})
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        for batch in table.to_batches(max_chunksize=batch_rows):
+            writer.write_batch(batch)
+    return sink.getvalue()
+
+
+def test_small_arrow_batches_are_gathered_with_the_same_output(cli, tmp_path, monkeypatch):
+    # A stream of 100-row batches is evaluated in a few big batches, not
+    # one call per batch; below the default --chunk-rows (prompt answers
+    # for a slow stream) each is taken as it comes: the same records.
+    source = tmp_path / "small.arrows"
+    source.write_bytes(_small_batches_stream(10_000, 100))
+    sizes: list[int] = []
+    columns = arrow_files._columns
+    monkeypatch.setattr(
+        arrow_files,
+        "_columns",
+        lambda batch, *rest: sizes.append(batch.num_rows) or columns(batch, *rest),
+    )
+    gathered = cli("batch", str(source), "--input-format", "arrow", "-e", "x*y", "--format", "csv")
+    assert gathered.exit_code == 0 and sizes == [10_000]
+    sizes.clear()
+    prompt = cli("batch", str(source), "--input-format", "arrow", "-e", "x*y", "--format", "csv",
+                 "--chunk-rows", "4095")  # fmt: skip
+    assert prompt.exit_code == 0 and sizes == [100] * 100
+    assert gathered.stdout == prompt.stdout and len(gathered.stdout.splitlines()) == 10_001
+
+
+def test_records_gathered_before_a_broken_arrow_stream_are_written(cli, tmp_path):
+    stream = _small_batches_stream(1_000, 100)
+    source = tmp_path / "cut.arrows"
+    source.write_bytes(stream[: len(stream) * 3 // 4])
+    runs = [
+        cli("batch", str(source), "--input-format", "arrow", "-e", "x*y", "--format", "csv", *extra)
+        for extra in ([], ["--chunk-rows", "4095"])
+    ]
+    assert runs[0].exit_code == runs[1].exit_code == 2
+    assert runs[0].stdout == runs[1].stdout and len(runs[0].stdout.splitlines()) > 500
+    assert runs[0].stderr == runs[1].stderr
 
 
 def test_bad_parquet_rows_keep_their_numbers_and_errors(cli, tmp_path):

@@ -1,9 +1,9 @@
 """Parquet and Arrow IPC (Feather) files in, record batch by record batch.
 
 Parquet is read in batches of a bounded number of rows and cells
-(``ParquetFile.iter_batches``), an Arrow file or stream a record batch at
-a time (a big one cut into such batches), so memory stays bounded by a
-batch. A batch whose input columns are all numbers, without nulls, goes
+(``ParquetFile.iter_batches``), an Arrow file or stream in the same
+batches (a big record batch cut, small ones gathered), so memory stays
+bounded by a batch. A batch whose input columns are all numbers, without nulls, goes
 through the expression as columns (a row with a warning gets its own, as
 in :mod:`cgrad.batch.columnar`); any other batch (a null, a text or
 boolean column), and any with ``--hessian``, is evaluated record by
@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import UsageError
 from ..function import Function
 from .bindings import Bindings
-from .blocks import ColumnBlock, Outcome, evaluate_blocks, with_warnings
+from .blocks import CHUNK_ROWS, ColumnBlock, Outcome, evaluate_blocks, with_warnings
 from .rows import ID_FIELD, Record, Records
 
 Chunk = list[Outcome] | ColumnBlock
@@ -54,6 +54,10 @@ class ArrowRecords:
             )
         self.types = dict(zip(schema.names, schema.types, strict=True))
         self.batch_rows = _batch_rows(chunk_rows, len(self.header))
+        # Small batches (an Arrow stream's may be of a hundred rows) are
+        # gathered, each batch costing its own calls; not where --chunk-rows
+        # asks a slow stream for prompt answers.
+        self.gather = chunk_rows >= CHUNK_ROWS
 
     def _parquet(self, stream: io.BufferedReader, chunk_rows: int) -> tuple[Iterator[Any], Any]:
         """Parquet wants to seek (its index is at the end): a pipe or a
@@ -73,18 +77,38 @@ class ArrowRecords:
         return parquet.iter_batches(batch_size=_batch_rows(chunk_rows, len(schema))), schema
 
     def batches(self) -> Iterator[Any]:
-        """The record batches, each of at most :func:`_batch_rows` rows."""
+        """The record batches, each of at most :func:`_batch_rows` rows: a
+        big one cut, small ones gathered (see :attr:`gather`), in order."""
         import pyarrow as pa
 
+        pending: list[Any] = []
+        held = 0  # rows in pending
         try:
             for batch in self._batches:
-                for start in range(0, batch.num_rows, self.batch_rows):
-                    yield batch.slice(start, self.batch_rows)
+                if self.gather and batch.num_rows < self.batch_rows:
+                    pending.append(batch)
+                    held += batch.num_rows
+                    if held < self.batch_rows:
+                        continue
+                    batch = pa.concat_batches(pending)
+                elif pending:
+                    yield from self._cut(pa.concat_batches(pending))
+                pending, held = [], 0
+                yield from self._cut(batch)
+            if pending:
+                yield from self._cut(pa.concat_batches(pending))
         except (pa.ArrowException, OSError) as error:
+            # The rows read before the error are answered first.
+            if pending:
+                yield from self._cut(pa.concat_batches(pending))
             raise _unreadable(self.format, error) from None
         finally:
             if self._spool is not None:
                 self._spool.close()
+
+    def _cut(self, batch: Any) -> Iterator[Any]:
+        for start in range(0, batch.num_rows, self.batch_rows):
+            yield batch.slice(start, self.batch_rows)
 
     def outcomes(
         self,
