@@ -30,6 +30,7 @@ from ..views.fit_report import fit_json, fit_report, fit_step_json, params_json
 from ..views.terminal_tables import program_heading
 from .application import command
 from .arguments import choose, given_numbers, read_command_line
+from .arrow_loading import load_arrow_without_pandas
 from .environment import environment
 from .exits import FailuresFoundError
 from .files import atomic_output, refuse_replacing_input
@@ -305,7 +306,9 @@ def _print_summary(graph: Graph, fitted: Fitted, json_output: bool) -> None:
 @contextmanager
 def _data_file(data: str) -> Iterator[str]:
     """DATA as a file path: standard input is copied to a temporary file
-    first, since a fit may read its rows more than once."""
+    first, since a fit may read its rows more than once. (Its rows are read
+    by batch's readers, with pyarrow loaded as the command line loads it.)"""
+    load_arrow_without_pandas()
     if data != "-":
         yield data
         return
