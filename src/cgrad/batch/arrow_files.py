@@ -40,9 +40,9 @@ class ArrowRecords:
         self._spool: Any = None
         try:
             if format == "parquet":
-                self._batches, schema = self._parquet(stream, chunk_rows)
+                source, schema = self._parquet(stream)
             else:
-                self._batches, schema = _ipc(stream)
+                source, schema = _ipc(stream)
         except (pa.ArrowException, OSError) as error:
             raise _unreadable(format, error) from None
         self.format = format
@@ -58,10 +58,15 @@ class ArrowRecords:
         # gathered, each batch costing its own calls; not where --chunk-rows
         # asks a slow stream for prompt answers.
         self.gather = chunk_rows >= CHUNK_ROWS
+        # (Parquet's reader makes its batches of that size itself)
+        self._batches: Iterator[Any] = (
+            source.iter_batches(batch_size=self.batch_rows) if format == "parquet" else source
+        )
 
-    def _parquet(self, stream: io.BufferedReader, chunk_rows: int) -> tuple[Iterator[Any], Any]:
-        """Parquet wants to seek (its index is at the end): a pipe or a
-        decompressed stream is copied to a temporary file first."""
+    def _parquet(self, stream: io.BufferedReader) -> tuple[Any, Any]:
+        """The Parquet file and its schema. Parquet wants to seek (its index
+        is at the end): a pipe or a decompressed stream is copied to a
+        temporary file first."""
         import pyarrow.parquet as pq
 
         source: Any = stream
@@ -73,8 +78,7 @@ class ArrowRecords:
         # Column chunks read through a small buffer, not pre-buffered whole:
         # memory then stays flat whatever the row groups' size.
         parquet = pq.ParquetFile(source, pre_buffer=False, buffer_size=1 << 20)
-        schema = parquet.schema_arrow
-        return parquet.iter_batches(batch_size=_batch_rows(chunk_rows, len(schema))), schema
+        return parquet, parquet.schema_arrow
 
     def batches(self) -> Iterator[Any]:
         """The record batches, each of at most :func:`_batch_rows` rows: a
