@@ -180,20 +180,38 @@ def number_rows(columns: Sequence[np.ndarray], count: int, delimiter: str, end: 
         data[data == ord(",")] = ord(delimiter)
     for at, byte in enumerate(end.encode()):
         data[offsets[1:] - len(end) + at] = byte
-    rows = pa.Array.from_buffers(_BYTES, count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
     redo = orjson_differs(matrix).any(axis=1)
     redone = np.count_nonzero(redo)
-    if not redone:
-        return rows
-    if redone <= FEW_REDONE:
+    if 0 < redone <= FEW_REDONE:
         texts = [delimiter.join(map(number_text, row)) + end for row in matrix[redo].tolist()]
-        again = pa.array([text.encode() for text in texts], _BYTES)
-    else:
-        words = [number_array(column) for column in matrix[redo].T]
-        again = pc.binary_join_element_wise(
-            pc.binary_join_element_wise(*words, _segment(delimiter)), _segment(end), _segment("")
-        )
+        data, offsets = _rows_replaced(data, offsets, np.flatnonzero(redo), texts)
+    rows = pa.Array.from_buffers(_BYTES, count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    if redone <= FEW_REDONE:
+        return rows
+    words = [number_array(column) for column in matrix[redo].T]
+    again = pc.binary_join_element_wise(
+        pc.binary_join_element_wise(*words, _segment(delimiter)), _segment(end), _segment("")
+    )
     return pc.replace_with_mask(rows, pa.array(redo), again)
+
+
+def _rows_replaced(
+    data: np.ndarray, offsets: np.ndarray, rows: np.ndarray, texts: list[str]
+) -> tuple[Any, np.ndarray]:
+    """``data`` and ``offsets`` with the (ascending) ``rows`` made
+    ``texts``: the bytes copied once around them (Arrow's replace_with_mask
+    rebuilds every row, a cost out of all proportion for a few)."""
+    encoded = [text.encode() for text in texts]
+    starts, ends = offsets[rows].tolist(), offsets[rows + 1].tolist()
+    pieces: list[Any] = []
+    grown = np.zeros(len(offsets), dtype=np.int64)
+    at = 0
+    for row, start, end, text in zip(rows.tolist(), starts, ends, encoded, strict=True):
+        pieces += (data[at:start], text)
+        grown[row + 1] = len(text) - (end - start)
+        at = end
+    pieces.append(data[at:])
+    return b"".join(pieces), offsets + np.cumsum(grown)
 
 
 def _matrix_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
