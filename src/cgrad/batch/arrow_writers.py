@@ -11,9 +11,12 @@ as they fill, so memory stays bounded.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
 
+import numpy as np
 import pyarrow as pa
 
 from .blocks import ColumnBlock, Outcome, joined_messages
@@ -78,19 +81,25 @@ class _Columns:
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
     def _block(self, block: ColumnBlock) -> list[Any]:
+        # Row numbers and empty columns made by numpy and Arrow: a Python
+        # object per row was most of a block's conversion.
         layout, count = self.layout, block.count
-        columns: list[Any] = [list(range(block.first_row, block.first_row + count))]
+        nothing = _Nulls(count)
+        columns: list[Any] = [np.arange(block.first_row, block.first_row + count, dtype=np.int64)]
         if layout.has_id:
-            columns.append(block.ids if block.ids is not None else [None] * count)
+            columns.append(block.ids if block.ids is not None else nothing)
         columns += [block.inputs[name] for name in layout.inputs]
-        columns += [block.carried.get(name, [None] * count) for _, name, _ in self.carried]
+        columns += [block.carried.get(name, nothing) for _, name, _ in self.carried]
         columns.append(block.value)
         columns += [block.gradient[name] for name in layout.gradient_columns]
         absent = 2 if layout.carried is None else 1
-        warnings: list[str | None] = [None] * count
-        for at, text in block.messages().items():
-            warnings[at] = text
-        return [*columns, *[[None] * count] * absent, warnings]
+        messages = block.messages()
+        warnings: Any = nothing
+        if messages:
+            warnings = [None] * count
+            for at, text in messages.items():
+                warnings[at] = text
+        return [*columns, *[nothing] * absent, warnings]
 
     def _rows(self, outcomes: Sequence[Outcome]) -> list[Any]:
         layout = self.layout
@@ -144,9 +153,18 @@ def _text(value: object) -> str | None:
     return None if value is None else cell(value)
 
 
+class _Nulls:
+    """A column of ``count`` nulls, whatever its type."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+
 def _array(values: Any, kind: Any) -> Any:
     """A column as an Arrow array of ``kind``; a carried column whose values
     do not fit its type (mixed types in a record batch) becomes text."""
+    if isinstance(values, _Nulls):
+        return pa.nulls(values.count, kind)
     try:
         return pa.array(values, type=kind)
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
@@ -162,6 +180,8 @@ class _Gathering:
         self.pending: list[Any] = []
         self.rows = 0
         self.sink: Any = None
+        self.writing: Any = None
+        self.group: Future[None] | None = None  # the row group being written
 
     def write(self, outcomes: Chunk) -> None:
         batch = self.columns.batch(outcomes)
@@ -181,22 +201,54 @@ class _Gathering:
     def _flush(self) -> None:
         if self.pending:
             self._write_group(pa.Table.from_batches(self.pending, schema=self.columns.schema))
-        elif self.sink is None:
-            self.sink = self.open(self.columns.schema)
+        self._open()  # (no records: a file of the columns all the same)
         self.pending, self.rows = [], 0
 
-    def _write_group(self, table: Any) -> None:
+    def _open(self) -> None:
         if self.sink is None:
             self.sink = self.open(self.columns.schema)
-        self.sink.write_table(table.combine_chunks())
+            self.writing = ThreadPoolExecutor(1, thread_name_prefix="cgrad-write")
+
+    def _write_group(self, table: Any) -> None:
+        """Write ``table`` as a row group (a record batch) in a thread of
+        its own, once the one before is written: Arrow encodes and
+        compresses it without the interpreter lock while the next chunks
+        are read and evaluated here. Its error, if any, is raised here at
+        the next group or at :meth:`close`, before the output is kept."""
+        self._open()
+        self._written()
+        self.group = self.writing.submit(_write_table, self.sink, table)
+
+    def _written(self) -> None:
+        if self.group is None:
+            return
+        group, self.group = self.group, None
+        group.result()
+
+    def abandon(self) -> None:
+        """Stop without finishing the file (the run failed or was stopped,
+        and its temporary file is removed): the group being written is
+        waited for, and a Parquet writer is told it is closed, or it would
+        close itself when collected, into the file closed by then, and
+        print the error on stderr."""
+        with contextlib.suppress(Exception):
+            self._written()
+        if hasattr(self.sink, "is_open"):  # (pyarrow.parquet.ParquetWriter)
+            self.sink.is_open = False
 
     def close(self) -> None:
         self._flush()
+        self._written()
+        self.writing.shutdown()
         self.sink.close()
         self.stream.flush()
 
     def open(self, schema: Any) -> Any:
         raise NotImplementedError
+
+
+def _write_table(sink: Any, table: Any) -> None:
+    sink.write_table(table.combine_chunks())
 
 
 class ParquetWriter(_Gathering):

@@ -86,7 +86,13 @@ def run_file(job: FileJob, source: str | None, output: Path | None, tally: Tally
                 ahead=regular_file(stream),
             )
             texts = _with_texts(chunks, writer, ahead=regular_file(stream))
-            _write_chunks(texts, writer, tally, job.on_error, advance)
+            try:
+                _write_chunks(texts, writer, tally, job.on_error, advance)
+            except BaseException:
+                abandon = getattr(writer, "abandon", None)  # (Parquet and Arrow's)
+                if abandon is not None:
+                    abandon()
+                raise
 
 
 def run_part(job: FileJob, part: Path, output: Path) -> partitions.PartReport:
