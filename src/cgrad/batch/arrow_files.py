@@ -221,6 +221,7 @@ def _columns(
         inputs=inputs,
         value=np.broadcast_to(result.value, (count,)),
         gradient={n: np.broadcast_to(g, (count,)) for n, g in result.gradient.items()},
-        carried={name: batch.column(name).to_pylist() for name in names if name not in skip},
+        # (as Arrow arrays: written a column at a time, see carried_text.py)
+        carried={name: batch.column(name) for name in names if name not in skip},
     )
     return with_warnings(columns, result.warnings)

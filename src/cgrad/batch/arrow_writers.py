@@ -165,6 +165,10 @@ def _array(values: Any, kind: Any) -> Any:
     do not fit its type (mixed types in a record batch) becomes text."""
     if isinstance(values, _Nulls):
         return pa.nulls(values.count, kind)
+    if isinstance(values, pa.Array):  # a carried column
+        if values.type == kind:
+            return values
+        values = values.to_pylist()
     try:
         return pa.array(values, type=kind)
     except (pa.ArrowException, TypeError, ValueError, OverflowError):

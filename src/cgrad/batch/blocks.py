@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -123,7 +123,8 @@ class ColumnBlock:
     inputs: dict[str, np.ndarray]
     value: np.ndarray
     gradient: dict[str, np.ndarray]
-    carried: dict[str, list[str]]
+    # Text from CSV; Arrow arrays of any type from Parquet and Arrow.
+    carried: dict[str, Any]
     # Each flagged row's warnings, worded with its own numbers.
     warned: dict[int, list[EvaluationWarning]] = field(default_factory=dict)
 
@@ -138,6 +139,7 @@ class ColumnBlock:
         inputs = [column.tolist() for column in self.inputs.values()]
         slopes = [column.tolist() for column in self.gradient.values()]
         values = self.value.tolist()
+        carried = {n: c if isinstance(c, list) else c.to_pylist() for n, c in self.carried.items()}
         return [
             Outcome(
                 self.first_row + i,
@@ -147,7 +149,7 @@ class ColumnBlock:
                 value=values[i],
                 gradient_names=partials,
                 gradient_values=tuple(column[i] for column in slopes),
-                extra={name: column[i] for name, column in self.carried.items()} or None,
+                extra={name: column[i] for name, column in carried.items()} or None,
                 warnings=self.warned.get(i),
             )
             for i in range(self.count)

@@ -207,8 +207,7 @@ def block_text(
     pieces.add_object({name: json_column(c) for name, c in block.gradient.items()})
     if block.carried:
         pieces.pending += ', "extra": '
-        carried = block.carried.items()
-        pieces.add_object({name: list(map(encode_basestring, c)) for name, c in carried})
+        pieces.add_object({name: _json_values(c) for name, c in block.carried.items()})
     if block.warned:
         pieces.add(_warnings_keys(block.warned, count))
     pieces.pending += "}"
@@ -246,6 +245,16 @@ def _json_records(texts: GroupTexts) -> Pieces:
     return pieces
 
 
+def _json_values(column: Any) -> Any:
+    """A carried column's JSON texts: CSV's texts quoted, an Arrow array's
+    values as they are typed."""
+    if isinstance(column, list):
+        return list(map(encode_basestring, column))
+    from .carried_text import json_values
+
+    return json_values(column, dumps)
+
+
 def _warnings_keys(warned: dict[int, list], count: int) -> list[str]:
     """The "warnings" key of each record, as :func:`record_text` writes it:
     only in the records with warnings."""
@@ -264,7 +273,9 @@ def as_text_columns(outcomes: Chunk) -> Sequence[Outcome] | ColumnBlock:
         return outcomes.outcomes()
     if not isinstance(outcomes, ColumnBlock):
         return outcomes
-    columns = [*outcomes.carried.values(), *([outcomes.ids] if outcomes.ids is not None else [])]
+    # (an Arrow array is written a column at a time, as carried_text.py says)
+    texts = [column for column in outcomes.carried.values() if isinstance(column, list)]
+    columns = [*texts, *([outcomes.ids] if outcomes.ids is not None else [])]
     if all(set(map(type, column)) <= {str} for column in columns):
         return outcomes
     return outcomes.outcomes()

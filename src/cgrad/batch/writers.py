@@ -236,8 +236,7 @@ class CsvWriter:
         for name in layout.inputs:
             pieces.add(block.inputs[name], comma)
         for name in layout.carried or ():
-            carried = block.carried.get(name)
-            pieces.add(_csv_fields(carried, quoted) if carried else [""] * count, comma)
+            pieces.add(self.carried_cells(block.carried.get(name), count), comma)
         pieces.add(block.value)
         for name in layout.gradient_columns:
             pieces.pending += comma
@@ -248,6 +247,17 @@ class CsvWriter:
         if block.warned:
             pieces.add(self.warning_cells(block.messages(), count))
         return pieces.joined(count, "\n", after_last=True, encoded=True)
+
+    def carried_cells(self, column: Any, count: int) -> Any:
+        """A carried column's cells: CSV's texts, an Arrow array's values
+        as :func:`cell` writes them, each quoted if it must be."""
+        if column is None:
+            return [""] * count
+        if not isinstance(column, list):
+            from .carried_text import csv_cells
+
+            column = csv_cells(column, cell)  # (numbers need no quotes)
+        return _csv_fields(column, self.quoted) if isinstance(column, list) else column
 
     def warning_cells(self, messages: dict[int, str], count: int) -> list[str]:
         """The warnings column of ``count`` rows, empty but at the positions
