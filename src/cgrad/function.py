@@ -146,17 +146,19 @@ class Function:
             value = np.array(np.broadcast_to(value, shape))
         return replace(result, value=value, gradient=gradient)
 
-    def derivative(self, name: str) -> Function:
+    def derivative(self, name: str, made: Sym | None = None) -> Function:
         """d self / d ``name`` as a compiled function of the same inputs,
         built by the backward pass run on formulas (see
         :mod:`cgrad.symbolic.formulas`); its ``source`` is the formula. Its graph is
         built from the formula's nodes, never by parsing its text, and its
-        warnings point at the nodes of this function's program."""
+        warnings point at the nodes of this function's program. ``made``:
+        the formula as ``formulas(self.graph, [name])`` made it already
+        (by name alone, with no substitutions), not made a second time."""
         from .symbolic.formulas import derivative_graph
 
         self.check_wrt([name])
         with collector_paused():
-            graph, text = derivative_graph(self.graph, name, taken=self._inputs)
+            graph, text = derivative_graph(self.graph, name, taken=self._inputs, root=made)
         return Function(graph, inputs=self._inputs, text=text)
 
     def hessian(
@@ -239,7 +241,14 @@ class Function:
         for name, derivative in found.derivatives.items():
             printed.add((name,), derivative)
         if order > 1:
-            for index, root in self._partials_of_order(order, chosen, substitutions, numeric):
+            # A partial by the one name, with nothing substituted, is the
+            # formula derivative() would make again for the next order.
+            first = (
+                found.derivatives if len(chosen) == 1 and not substitutions and not numeric else {}
+            )
+            for index, root in self._partials_of_order(
+                order, chosen, substitutions, numeric, first
+            ):
                 printed.add(index, root)
         statements = printed.statements
         hessian = None
@@ -264,10 +273,12 @@ class Function:
         chosen: Sequence[str],
         substitutions: Mapping[str, float],
         numeric: bool = False,
+        first: Mapping[str, Sym] | None = None,
     ) -> Iterator[tuple[tuple[str, ...], Sym]]:
         """Each partial of order ``order`` by ``chosen`` once, by sorted
         multi-index, with its node: each level's functions are the
-        derivatives of the level before's (graphs, never text)."""
+        derivatives of the level before's (graphs, never text). ``first``:
+        first partials already made as :meth:`derivative` makes them."""
         from .symbolic.formulas import formulas
         from .symbolic.printed import check_order_size
 
@@ -275,7 +286,9 @@ class Function:
         level: dict[tuple[str, ...], Function] = {(): self}
         for made in range(1, order):
             level = {
-                index + (name,): function.derivative(name)
+                index + (name,): function.derivative(
+                    name, (first or {}).get(name) if not index else None
+                )
                 for index, function in level.items()
                 for name in chosen[position[index[-1]] if index else 0 :]
             }
