@@ -70,9 +70,12 @@ def folded(node: Sym, memo: dict[int, Any], combine: Callable[[Sym, list], Any])
         if top.id in memo:
             stack.pop()
             continue
-        waiting = len(stack)
-        stack.extend(a for a in top.operands if a.id not in memo)
-        if len(stack) > waiting:  # its operands first
+        waiting = False
+        for a in top.operands:
+            if a.id not in memo:
+                stack.append(a)
+                waiting = True
+        if waiting:  # its operands first
             continue
         stack.pop()
         memo[top.id] = combine(top, [memo[a.id] for a in top.operands])
