@@ -169,7 +169,7 @@ class FormWriter:
     def _node(self, op: str, *operands: Sym) -> Sym:
         self.work += 1
         # Made as given: the order and signs here are the canonical ones.
-        return self.builder._made((op, tuple(a.id for a in operands)), op, operands)
+        return self.builder._made((op, tuple([a.id for a in operands])), op, operands)
 
     def _sum(self, form: Sum) -> Sym:
         _trigonometric_ones(self, form)
@@ -271,6 +271,8 @@ class FormWriter:
     # The order: from content, never from the order nodes were made in.
 
     def _factor_key(self, base: Sym, inputs_first: bool = False) -> tuple:
+        if inputs_first and base.op != INPUT:
+            inputs_first = False  # the same key: only an input's rank differs
         keys = self.factor_keys[inputs_first]
         key = keys.get(base.id)
         if key is None:

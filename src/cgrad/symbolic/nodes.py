@@ -137,7 +137,7 @@ class Builder:
             # operation that makes it.
             if math.isfinite(folded) and (self.numeric or _folds(op, operands, folded)):
                 return self.constant(folded)
-        return self._made((op, tuple(a.id for a in operands)), op, operands)
+        return self._made((op, tuple([a.id for a in operands])), op, operands)
 
 
 def _folds(op: str, operands: tuple[Sym, ...], folded: float) -> bool:

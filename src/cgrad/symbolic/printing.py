@@ -188,26 +188,28 @@ class Printer:
         pieces: list[str] = []
         append = pieces.append
         opening, closing = self.opening, self.closing
+        precedence_of, parts_of, named = self.precedence, self.parts, names.get
         # Items: text to emit, or (node, the precedence its place needs,
         # strict: for the right operand of a left-associative op). The
         # root binds at least as tightly as a sum, the loosest place.
-        stack: list = self.parts(root)
+        stack: list = parts_of(root)
         stack.reverse()
+        pop = stack.pop
         while stack:
-            item = stack.pop()
-            if isinstance(item, str):
+            item = pop()
+            if type(item) is str:
                 append(item)
                 continue
             node, need, strict = item
-            name = names.get(node.id)
+            name = named(node.id)
             if name is not None:
                 append(name)
                 continue
-            precedence = self.precedence(node)
+            precedence = precedence_of(node)
             if precedence < need or (strict and precedence == need):
                 stack += [closing, (node, SUM, False), opening]
                 continue
-            parts = self.parts(node)
+            parts = parts_of(node)
             parts.reverse()
             stack += parts
         return "".join(pieces)
