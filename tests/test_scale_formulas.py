@@ -11,7 +11,7 @@ import gc
 import pytest
 
 import cgrad
-from cgrad.symbolic import canonical, formulas, nodes, printing
+from cgrad.symbolic import canonical, formulas, nodes, printing, refining
 
 SHAPES = {
     "sum": lambda n: " + ".join(f"sin(x*{k})*y" for k in range(1, n + 1)),
@@ -105,3 +105,39 @@ def test_a_formula_is_printed_once_however_many_partials_it_is(monkeypatch):
     assert set(found.derivatives) == {f"x{k}" for k in range(1, 201)}
     assert all(statements == ["1"] for statements in found.derivatives.values())
     assert len(printed) == 2  # the function, and the one partial
+
+
+def test_the_second_order_of_one_input_makes_its_first_partial_once(monkeypatch):
+    # The partial printed as the first order is the formula the second
+    # order is the derivative of: it was made a second time for that.
+    passes: list[int] = []
+    real_backward = formulas.backward
+
+    def counted_backward(*arguments, **keywords):
+        passes.append(1)
+        return real_backward(*arguments, **keywords)
+
+    function = cgrad.compile(SHAPES["sum"](50).replace("*y", ""))
+    monkeypatch.setattr(formulas, "backward", counted_backward)
+    found = function.formulas(order=2)
+    assert len(passes) == 2  # the first order, and the second
+    monkeypatch.undo()
+    # What the derivative of the first partial gives, made on its own.
+    assert found.partials[("x", "x")] == function.derivative("x").formulas().derivatives["x"]
+    assert found.hessian == {"x": {"x": found.partials[("x", "x")]}}
+
+
+def test_a_formula_too_big_to_refine_is_not_sized_node_by_node(monkeypatch):
+    # Whether a partial is past the size refining takes is a walk that
+    # stops there, not the tree size of every node under it.
+    sized: list[int] = []
+    real_size = refining._tree_size
+
+    def counted_size(node, operands):
+        sized.append(1)
+        return real_size(node, operands)
+
+    monkeypatch.setattr(refining, "_tree_size", counted_size)
+    function = cgrad.compile(SHAPES["sum"](2_000))
+    assert sum(len(s) for s in function.formulas().derivatives["x"]) > 5 * refining._LARGEST_FORMULA
+    assert sized == []
