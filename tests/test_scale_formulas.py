@@ -141,3 +141,25 @@ def test_a_formula_too_big_to_refine_is_not_sized_node_by_node(monkeypatch):
     function = cgrad.compile(SHAPES["sum"](2_000))
     assert sum(len(s) for s in function.formulas().derivatives["x"]) > 5 * refining._LARGEST_FORMULA
     assert sized == []
+
+
+@pytest.mark.parametrize("output", [[], ["--json"]])
+def test_the_collector_does_not_run_while_diff_writes_its_output(cli, monkeypatch, output):
+    # The formulas' nodes are alive while the output is made: each of the
+    # collector's runs would rescan them all, for lines that make no cycles.
+    from cgrad.cli import diff_command
+
+    runs: list[int] = []
+    for name in ("formulas_report", "write_styled_lines", "formulas_json", "write_json"):
+        real = getattr(diff_command, name)
+
+        def counted(*arguments, real=real, **keywords):
+            done: list = []
+            runs.append(_collections_during(lambda: done.append(real(*arguments, **keywords))))
+            return done[0]
+
+        monkeypatch.setattr(diff_command, name, counted)
+    result = cli("diff", SHAPES["chain"](300), *output)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("\n") > (300 if not output else 0)
+    assert runs == [0, 0]
