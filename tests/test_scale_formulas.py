@@ -163,3 +163,15 @@ def test_the_collector_does_not_run_while_diff_writes_its_output(cli, monkeypatc
     assert result.exit_code == 0, result.output
     assert result.output.count("\n") > (300 if not output else 0)
     assert runs == [0, 0]
+
+
+def test_diff_leaves_its_formulas_to_the_end_of_the_process(cli):
+    # A last collection at exit walked all the formulas' nodes (a builder
+    # and its nodes refer to each other) only to free memory.
+    gc.unfreeze()
+    try:
+        result = cli("diff", SHAPES["chain"](50))
+        assert result.exit_code == 0, result.output
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

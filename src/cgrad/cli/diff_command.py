@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated
 
@@ -123,6 +124,10 @@ def diff_command(
         else:
             lines = formulas_report(function.graph, substitutions, found)
             write_styled_lines(stdout_console(), lines)
+    # The command's work is done: its formulas' nodes (a builder and its
+    # nodes refer to each other) are left to the process's end, not walked
+    # by the collector's last run there only to free what the OS takes back.
+    gc.freeze()
 
 
 def _chosen_format(output_format: str, json_output: bool, steps: bool, full: bool) -> str:
