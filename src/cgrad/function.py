@@ -146,17 +146,20 @@ class Function:
             value = np.array(np.broadcast_to(value, shape))
         return replace(result, value=value, gradient=gradient)
 
-    def derivative(self, name: str, made: Sym | None = None) -> Function:
+    def derivative(self, name: str) -> Function:
         """d self / d ``name`` as a compiled function of the same inputs,
         built by the backward pass run on formulas (see
         :mod:`cgrad.symbolic.formulas`); its ``source`` is the formula. Its graph is
         built from the formula's nodes, never by parsing its text, and its
-        warnings point at the nodes of this function's program. ``made``:
-        the formula as ``formulas(self.graph, [name])`` made it already
-        (by name alone, with no substitutions), not made a second time."""
+        warnings point at the nodes of this function's program."""
+        self.check_wrt([name])
+        return self._derivative(name)
+
+    def _derivative(self, name: str, made: Sym | None = None) -> Function:
+        """:meth:`derivative` by a checked ``name``, from its formula ``made``
+        already by ``formulas(self.graph, [name])`` if given."""
         from .symbolic.formulas import derivative_graph
 
-        self.check_wrt([name])
         with collector_paused():
             graph, text = derivative_graph(self.graph, name, taken=self._inputs, root=made)
         return Function(graph, inputs=self._inputs, text=text)
@@ -241,11 +244,7 @@ class Function:
         for name, derivative in found.derivatives.items():
             printed.add((name,), derivative)
         if order > 1:
-            # A partial by the one name, with nothing substituted, is the
-            # formula derivative() would make again for the next order.
-            first = (
-                found.derivatives if len(chosen) == 1 and not substitutions and not numeric else {}
-            )
+            first = found.derivatives
             for index, root in self._partials_of_order(
                 order, chosen, substitutions, numeric, first
             ):
@@ -278,15 +277,18 @@ class Function:
         """Each partial of order ``order`` by ``chosen`` once, by sorted
         multi-index, with its node: each level's functions are the
         derivatives of the level before's (graphs, never text). ``first``:
-        first partials already made as :meth:`derivative` makes them."""
+        the first partials made already: by one name, nothing substituted,
+        each is the formula derivative() would make again."""
         from .symbolic.formulas import formulas
         from .symbolic.printed import check_order_size
 
+        if len(chosen) != 1 or substitutions or numeric:
+            first = None
         position = {name: k for k, name in enumerate(chosen)}
         level: dict[tuple[str, ...], Function] = {(): self}
         for made in range(1, order):
             level = {
-                index + (name,): function.derivative(
+                index + (name,): function._derivative(
                     name, (first or {}).get(name) if not index else None
                 )
                 for index, function in level.items()
