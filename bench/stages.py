@@ -98,6 +98,9 @@ def diff_main(sizes: list[int], runs: int = 3) -> None:
             function = cgrad.compile(text)
             library = []
             for _ in range(runs):
+                # The run before's formulas freed first (a builder and its
+                # nodes refer to each other): not this run's time.
+                gc.collect()
                 start = time.process_time()
                 function.formulas(order=order)
                 library.append(time.process_time() - start)

@@ -199,3 +199,21 @@ def test_a_difference_of_sigmoids_is_a_tanh():
     assert cgrad.compile("sigmoid(x)").formulas(order=2).hessian["x"]["x"] == [
         "-sigmoid(-x)*sigmoid(x)*tanh(x/2)"
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["x^2", "sin(x)^2*exp(x*y)", "t = sin(x)*x; t*t + t", "max(x, y, x*y)/sqrt(1 + x^2)"],
+)
+def test_too_big_to_refine_is_judged_as_the_tree_size_counts(text):
+    # The bound on what is refined is judged by a walk that stops past it:
+    # the same verdict as the tree size of every node, on each side of it.
+    from cgrad.symbolic.forms import FormWriter
+    from cgrad.symbolic.formulas import formulas
+    from cgrad.symbolic.refining import Refiner, _larger_than
+
+    root = formulas(cgrad.compile(text).graph, ["x"]).derivatives["x"]
+    size = Refiner(FormWriter(root.builder))._size(root)
+    assert size > 0
+    for bound in (0, size - 1, size, size + 1):
+        assert _larger_than(root, bound) == (size > bound)

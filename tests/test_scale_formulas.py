@@ -11,7 +11,7 @@ import gc
 import pytest
 
 import cgrad
-from cgrad.symbolic import canonical, formulas, nodes, printing
+from cgrad.symbolic import canonical, formulas, nodes, printing, refining
 
 SHAPES = {
     "sum": lambda n: " + ".join(f"sin(x*{k})*y" for k in range(1, n + 1)),
@@ -105,3 +105,73 @@ def test_a_formula_is_printed_once_however_many_partials_it_is(monkeypatch):
     assert set(found.derivatives) == {f"x{k}" for k in range(1, 201)}
     assert all(statements == ["1"] for statements in found.derivatives.values())
     assert len(printed) == 2  # the function, and the one partial
+
+
+def test_the_second_order_of_one_input_makes_its_first_partial_once(monkeypatch):
+    # The partial printed as the first order is the formula the second
+    # order is the derivative of: it was made a second time for that.
+    passes: list[int] = []
+    real_backward = formulas.backward
+
+    def counted_backward(*arguments, **keywords):
+        passes.append(1)
+        return real_backward(*arguments, **keywords)
+
+    function = cgrad.compile(SHAPES["sum"](50).replace("*y", ""))
+    monkeypatch.setattr(formulas, "backward", counted_backward)
+    found = function.formulas(order=2)
+    assert len(passes) == 2  # the first order, and the second
+    monkeypatch.undo()
+    # What the derivative of the first partial gives, made on its own.
+    assert found.partials[("x", "x")] == function.derivative("x").formulas().derivatives["x"]
+    assert found.hessian == {"x": {"x": found.partials[("x", "x")]}}
+
+
+def test_a_formula_too_big_to_refine_is_not_sized_node_by_node(monkeypatch):
+    # Whether a partial is past the size refining takes is a walk that
+    # stops there, not the tree size of every node under it.
+    sized: list[int] = []
+    real_size = refining._tree_size
+
+    def counted_size(node, operands):
+        sized.append(1)
+        return real_size(node, operands)
+
+    monkeypatch.setattr(refining, "_tree_size", counted_size)
+    function = cgrad.compile(SHAPES["sum"](2_000))
+    assert sum(len(s) for s in function.formulas().derivatives["x"]) > 5 * refining._LARGEST_FORMULA
+    assert sized == []
+
+
+@pytest.mark.parametrize("output", [[], ["--json"]])
+def test_the_collector_does_not_run_while_diff_writes_its_output(cli, monkeypatch, output):
+    # The formulas' nodes are alive while the output is made: each of the
+    # collector's runs would rescan them all, for lines that make no cycles.
+    from cgrad.cli import diff_command
+
+    runs: list[int] = []
+    for name in ("formulas_report", "write_styled_lines", "formulas_json", "write_json"):
+        real = getattr(diff_command, name)
+
+        def counted(*arguments, real=real, **keywords):
+            done: list = []
+            runs.append(_collections_during(lambda: done.append(real(*arguments, **keywords))))
+            return done[0]
+
+        monkeypatch.setattr(diff_command, name, counted)
+    result = cli("diff", SHAPES["chain"](300), *output)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("\n") > (300 if not output else 0)
+    assert runs == [0, 0]
+
+
+def test_diff_leaves_its_formulas_to_the_end_of_the_process(cli):
+    # A last collection at exit walked all the formulas' nodes (a builder
+    # and its nodes refer to each other) only to free memory.
+    gc.unfreeze()
+    try:
+        result = cli("diff", SHAPES["chain"](50))
+        assert result.exit_code == 0, result.output
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -24,6 +24,7 @@ LINES = [
     StyledLine("a = x*y\nsin(a) + θ", "bold"),  # a program of two lines
     StyledLine("x\x07y", "bold", " = 1\r"),  # control codes, which Rich leaves out
     StyledLine("g", "", " = plain"),
+    StyledLine("\r", "bold", " = 2"),  # a head that is all control codes: none styled
 ]
 
 
@@ -48,6 +49,30 @@ def test_the_bytes_are_those_rich_prints(kind):
     assert ours.getvalue() == by_rich.getvalue()
     if kind in ("standard", "truecolor"):
         assert "\x1b[1;36mf\x1b[0m = x*y" in ours.getvalue()  # the styles are there
+
+
+def test_lines_written_in_batches_are_the_bytes_rich_prints():
+    # Written a batch at a time, with the batch's control codes left out
+    # at once: the same bytes across the batches' ends.
+    lines = [
+        StyledLine(f"t{k}\x07" if k % 7 == 0 else "", "bold", f" = x\r*{k}") for k in range(5000)
+    ]
+    writes: list[int] = []
+
+    class Counted(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(1)
+            return super().write(text)
+
+    by_rich, ours = io.StringIO(), Counted()
+    settings = {"force_terminal": True, "color_system": "standard"}
+    rich_console = Console(file=by_rich, highlight=False, width=20, **settings)
+    for head, style, rest in lines:
+        rich_console.print(Text.assemble((head, style), rest), soft_wrap=True)
+    write_styled_lines(Console(file=ours, highlight=False, width=20, **settings), lines)
+    assert ours.getvalue() == by_rich.getvalue()
+    assert ours.getvalue().count("\n") == 5000
+    assert len(writes) < 10  # not one a line
 
 
 def test_diff_does_not_lay_out_formulas_with_rich(cli, monkeypatch):

@@ -484,3 +484,35 @@ def test_formula_bindings_are_not_named_as_the_programs_own():
     point = {"x": 0.3, "y": -1.2}
     again = cgrad.compile("; ".join(printed)).evaluate(point).value
     assert again == pytest.approx(function.evaluate(point).gradient["x"], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("op", "values"),
+    [
+        ("add", (0.1, 0.2)),
+        ("sub", (1e16, 1.0)),
+        ("mul", (3.0, 0.1)),
+        ("mul", (1e308, 10.0)),  # inf: no literal, the product is kept
+        ("div", (1.0, 3.0)),
+        ("div", (1.0, 0.0)),  # Python raises, numpy gives inf: kept
+        ("div", (-1.0, 3.0)),
+        ("neg", (0.0,)),
+        ("sqrt", (2.0,)),
+        ("sqrt", (-1.0,)),  # Python raises, numpy gives NaN: kept
+        ("abs", (-0.0,)),
+        ("pow", (2.0, 0.5)),
+    ],
+)
+def test_numbers_are_folded_to_the_bits_numpy_gives(op, values):
+    # Folded on Python floats where the table says they give numpy's bits.
+    from cgrad.ops import OPS
+    from cgrad.symbolic.nodes import Builder
+
+    made = Builder(numeric=True).apply(op, *values)
+    with np.errstate(all="ignore"):
+        expected = float(OPS[op].forward(*(np.float64(v) for v in values)))
+    if math.isfinite(expected):
+        assert made.is_constant() and made.value is not None
+        assert made.value.hex() == expected.hex()
+    else:
+        assert made.op == op

@@ -152,11 +152,16 @@ class Function:
         :mod:`cgrad.symbolic.formulas`); its ``source`` is the formula. Its graph is
         built from the formula's nodes, never by parsing its text, and its
         warnings point at the nodes of this function's program."""
+        self.check_wrt([name])
+        return self._derivative(name)
+
+    def _derivative(self, name: str, made: Sym | None = None) -> Function:
+        """:meth:`derivative` by a checked ``name``, from its formula ``made``
+        already by ``formulas(self.graph, [name])`` if given."""
         from .symbolic.formulas import derivative_graph
 
-        self.check_wrt([name])
         with collector_paused():
-            graph, text = derivative_graph(self.graph, name, taken=self._inputs)
+            graph, text = derivative_graph(self.graph, name, taken=self._inputs, root=made)
         return Function(graph, inputs=self._inputs, text=text)
 
     def hessian(
@@ -239,7 +244,10 @@ class Function:
         for name, derivative in found.derivatives.items():
             printed.add((name,), derivative)
         if order > 1:
-            for index, root in self._partials_of_order(order, chosen, substitutions, numeric):
+            first = found.derivatives
+            for index, root in self._partials_of_order(
+                order, chosen, substitutions, numeric, first
+            ):
                 printed.add(index, root)
         statements = printed.statements
         hessian = None
@@ -264,18 +272,25 @@ class Function:
         chosen: Sequence[str],
         substitutions: Mapping[str, float],
         numeric: bool = False,
+        first: Mapping[str, Sym] | None = None,
     ) -> Iterator[tuple[tuple[str, ...], Sym]]:
         """Each partial of order ``order`` by ``chosen`` once, by sorted
         multi-index, with its node: each level's functions are the
-        derivatives of the level before's (graphs, never text)."""
+        derivatives of the level before's (graphs, never text). ``first``:
+        the first partials made already: by one name, nothing substituted,
+        each is the formula derivative() would make again."""
         from .symbolic.formulas import formulas
         from .symbolic.printed import check_order_size
 
+        if len(chosen) != 1 or substitutions or numeric:
+            first = None
         position = {name: k for k, name in enumerate(chosen)}
         level: dict[tuple[str, ...], Function] = {(): self}
         for made in range(1, order):
             level = {
-                index + (name,): function.derivative(name)
+                index + (name,): function._derivative(
+                    name, (first or {}).get(name) if not index else None
+                )
                 for index, function in level.items()
                 for name in chosen[position[index[-1]] if index else 0 :]
             }

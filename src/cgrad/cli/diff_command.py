@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import UsageError, join_names
+from ..function import collector_paused
 from ..symbolic.printed import ORDER_BOUND
 from ..views.json_documents import formulas_json, write_pieces
 from ..views.styled_lines import write_styled_lines
@@ -111,13 +113,21 @@ def diff_command(
         _show_steps(function, substitutions, split_wrt(wrt), order, json_steps, full, numeric)
         return
     found = function.formulas(split_wrt(wrt), substitutions, order, numeric)
-    if output_format == "latex":
-        write_pieces([found.latex_text(), "\n"])
-        return
-    if output_format == "json":
-        write_json(formulas_json(function.source, substitutions, found))
-        return
-    write_styled_lines(stdout_console(), formulas_report(function.graph, substitutions, found))
+    # The collector paused while the output is made: the formulas' millions
+    # of nodes, alive until the end, would be rescanned again and again as
+    # the output's lines are made, for nothing (they make no cycles).
+    with collector_paused():
+        if output_format == "latex":
+            write_pieces([found.latex_text(), "\n"])
+        elif output_format == "json":
+            write_json(formulas_json(function.source, substitutions, found))
+        else:
+            lines = formulas_report(function.graph, substitutions, found)
+            write_styled_lines(stdout_console(), lines)
+    # The command's work is done: its formulas' nodes (a builder and its
+    # nodes refer to each other) are left to the process's end, not walked
+    # by the collector's last run there only to free what the OS takes back.
+    gc.freeze()
 
 
 def _chosen_format(output_format: str, json_output: bool, steps: bool, full: bool) -> str:

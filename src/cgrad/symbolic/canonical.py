@@ -211,13 +211,15 @@ class _Canonizer(FormWriter):
         were made, and the two sides of a Hessian print the same)."""
         if len(form.factors) > _SPREAD:
             return None
+        # (The cheapest test first: most products have no sum among their factors.)
+        made_from = self.made_from
+        sums = [b for b, _ in form.factors.values() if isinstance(made_from.get(b.id), Sum)]
+        if len(sums) != 1:
+            return None  # nor are sums multiplied
         if any(e < 0 or not is_integer(e) for _, e in form.factors.values()):
             return None  # a quotient keeps its numerator whole: (x - 2)/t
-        sums = [b for b, _ in form.factors.values() if isinstance(self.made_from.get(b.id), Sum)]
-        if len(sums) != 1 or not all(
-            _shallow(b) for b, _ in form.factors.values() if b not in sums
-        ):
-            return None  # nor is a long formula copied into each term, nor sums multiplied
+        if not all(_shallow(b) for b, _ in form.factors.values() if b not in sums):
+            return None  # nor is a long formula copied into each term
         inner = None
         for key, (base, exponent) in form.factors.items():
             found = self.made_from.get(base.id)
@@ -258,11 +260,12 @@ class _Canonizer(FormWriter):
     def _raised(self, form: Product, power: Number) -> Product | None:
         if power == 1:  # a copy (most are): no number to raise
             self.work += len(form.factors)
-            if any(
-                e > _LARGEST_EXPONENT or e < -_LARGEST_EXPONENT for _, e in form.factors.values()
-            ):
-                return None
-            return Product(form.coef, {k: [b, e] for k, (b, e) in form.factors.items()})
+            copied = {}
+            for k, (b, e) in form.factors.items():
+                if e > _LARGEST_EXPONENT or e < -_LARGEST_EXPONENT:
+                    return None
+                copied[k] = [b, e]
+            return Product(form.coef, copied)
         if forms.too_big_to_raise(form.coef, power):
             return None  # kept as a power: raised exactly, it would not end
         try:

@@ -133,7 +133,9 @@ class FormWriter:
         self.builder = builder
         self.made_from: dict[int, object] = {}  # new node id -> its form (a copy)
         self.digests: dict[int, bytes] = {}
-        self.factor_keys: dict[tuple[int, bool], tuple] = {}
+        # Sort keys of factors by base id: as terms sort them (inputs
+        # first), and as products do.
+        self.factor_keys: tuple[dict[int, tuple], dict[int, tuple]] = ({}, {})
         self.variables: dict[int, bool] = {}  # whether a node depends on an input
         # Entries merged, copied, sorted and nodes made: the work done,
         # counted so that tests can hold it linear without a clock.
@@ -167,7 +169,7 @@ class FormWriter:
     def _node(self, op: str, *operands: Sym) -> Sym:
         self.work += 1
         # Made as given: the order and signs here are the canonical ones.
-        return self.builder._made((op, tuple(a.id for a in operands)), op, operands)
+        return self.builder._made((op, tuple([a.id for a in operands])), op, operands)
 
     def _sum(self, form: Sum) -> Sym:
         _trigonometric_ones(self, form)
@@ -269,10 +271,12 @@ class FormWriter:
     # The order: from content, never from the order nodes were made in.
 
     def _factor_key(self, base: Sym, inputs_first: bool = False) -> tuple:
-        key = self.factor_keys.get((base.id, inputs_first))
+        if inputs_first and base.op != INPUT:
+            inputs_first = False  # the same key: only an input's rank differs
+        keys = self.factor_keys[inputs_first]
+        key = keys.get(base.id)
         if key is None:
-            key = self._new_factor_key(base, inputs_first)
-            self.factor_keys[(base.id, inputs_first)] = key
+            key = keys[base.id] = self._new_factor_key(base, inputs_first)
         return key
 
     def _new_factor_key(self, base: Sym, inputs_first: bool) -> tuple:
@@ -303,8 +307,11 @@ class FormWriter:
         return (degree[0], sorted(above), degree[1], sorted(below))
 
     def _variable(self, node: Sym) -> bool:
-        self._digest(node)
-        return self.variables[node.id]
+        known = self.variables.get(node.id)
+        if known is None:
+            self._digest(node)
+            known = self.variables[node.id]
+        return known
 
     def _digest(self, node: Sym) -> bytes:
         """A fingerprint of ``node``'s content, the same in every run."""

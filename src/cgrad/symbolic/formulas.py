@@ -142,18 +142,20 @@ class DerivativeGraph(Graph):
 
 
 def derivative_graph(
-    graph: Graph, name: str, taken: Sequence[str] = ()
+    graph: Graph, name: str, taken: Sequence[str] = (), root: Sym | None = None
 ) -> tuple[DerivativeGraph, Callable[[], str]]:
     """d output / d ``name`` of ``graph`` as a graph, and a function that
     prints it as a program (bindings named clear of ``taken`` and the inputs).
+    ``root``: that derivative's node where ``formulas(graph, [name])``
+    already made it (its builder knows where each node comes from).
 
     The nodes are numbered as parsing that text would number them (each
     binding's expression, then the output's, walked left to right), so
     that what is computed from this graph (the second derivatives of
     ``cgrad diff --order 2``) is what compiling the printed formula gives.
     """
-    found = formulas(graph, [name])
-    root = found.derivatives[name]
+    if root is None:
+        root = formulas(graph, [name]).derivatives[name]
     origins_of = root.builder.origins
     shared = shared_nodes(root)
     order = _text_order([*shared, root])

@@ -70,9 +70,12 @@ def folded(node: Sym, memo: dict[int, Any], combine: Callable[[Sym, list], Any])
         if top.id in memo:
             stack.pop()
             continue
-        waiting = len(stack)
-        stack.extend(a for a in top.operands if a.id not in memo)
-        if len(stack) > waiting:  # its operands first
+        waiting = False
+        for a in top.operands:
+            if a.id not in memo:
+                stack.append(a)
+                waiting = True
+        if waiting:  # its operands first
             continue
         stack.pop()
         memo[top.id] = combine(top, [memo[a.id] for a in top.operands])
@@ -128,13 +131,27 @@ class Builder:
             if a.op != CONSTANT:
                 break
         else:
-            with np.errstate(all="ignore"):
-                folded = float(OPS[op].forward(*(np.float64(a.value) for a in operands)))
+            folded = _folded(op, [a.value for a in operands])
             # A NaN or an infinity has no literal in the language: keep the
             # operation that makes it.
             if math.isfinite(folded) and (self.numeric or _folds(op, operands, folded)):
                 return self.constant(folded)
-        return self._made((op, tuple(a.id for a in operands)), op, operands)
+        return self._made((op, tuple([a.id for a in operands])), op, operands)
+
+
+def _folded(op: str, values: list) -> float:
+    """``op`` of the numbers ``values``, as its forward gives it: on Python
+    floats where the table says they give its bits (a numpy call on
+    scalars costs many times an operator), else by numpy."""
+    op_entry = OPS[op]
+    exact = op_entry.exact_on_floats
+    if exact is not None:
+        try:
+            return float(exact(*values))
+        except (ArithmeticError, ValueError):  # 1/0, sqrt(-1): numpy's inf or NaN
+            pass
+    with np.errstate(all="ignore"):
+        return float(op_entry.forward(*(np.float64(v) for v in values)))
 
 
 def _folds(op: str, operands: tuple[Sym, ...], folded: float) -> bool:

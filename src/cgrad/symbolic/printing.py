@@ -18,7 +18,7 @@ import functools
 import math
 import re
 from collections.abc import Sequence
-from typing import Protocol, TypeVar, cast
+from typing import Protocol, TypeVar
 
 from ..autodiff.graph import CONSTANT, INPUT
 from ..numerals import literal_text
@@ -69,21 +69,20 @@ def binding_prefix(taken: Sequence[str]) -> str:
 def _uses(root: N) -> tuple[dict[int, int], list[N]]:
     """How many edges lead to each node reachable from ``root``, and
     those nodes (each once)."""
-    counts: dict[int, int] = {}
-    found: list[N] = []
+    counts: dict[int, int] = {root.id: 0}
+    found: list[N] = [root]
     stack = [root]
-    seen: set[int] = set()
     while stack:
-        node = stack.pop()
-        if node.id in seen:
-            continue
-        seen.add(node.id)
-        found.append(node)
         # (a node's operands are nodes of its kind, which Node cannot say)
-        operands = cast(Sequence[N], node.operands)
-        for operand in operands:
-            counts[operand.id] = counts.get(operand.id, 0) + 1
-        stack.extend(operands)
+        operand: N
+        for operand in stack.pop().operands:  # type: ignore[assignment]
+            seen = counts.get(operand.id)
+            if seen is None:  # met for the first time: walked once
+                counts[operand.id] = 1
+                found.append(operand)
+                stack.append(operand)
+            else:
+                counts[operand.id] = seen + 1
     return counts, found
 
 
@@ -110,10 +109,9 @@ def shared_nodes(root: N) -> list[N]:
     """The nodes under ``root`` used more than once that have operands (the
     ones a binding names), oldest first: operands are made before their users."""
     uses, reachable = _uses(root)
-    return sorted(
-        (node for node in reachable if uses.get(node.id, 0) > 1 and not _small(node)),
-        key=lambda node: node.id,
-    )
+    shared = [node for node in reachable if uses[node.id] > 1 and not _small(node)]
+    shared.sort(key=lambda node: node.id)
+    return shared
 
 
 def _small(node: Node) -> bool:
@@ -190,26 +188,28 @@ class Printer:
         pieces: list[str] = []
         append = pieces.append
         opening, closing = self.opening, self.closing
+        precedence_of, parts_of, named = self.precedence, self.parts, names.get
         # Items: text to emit, or (node, the precedence its place needs,
         # strict: for the right operand of a left-associative op). The
         # root binds at least as tightly as a sum, the loosest place.
-        stack: list = self.parts(root)
+        stack: list = parts_of(root)
         stack.reverse()
+        pop = stack.pop
         while stack:
-            item = stack.pop()
-            if isinstance(item, str):
+            item = pop()
+            if type(item) is str:
                 append(item)
                 continue
             node, need, strict = item
-            name = names.get(node.id)
+            name = named(node.id)
             if name is not None:
                 append(name)
                 continue
-            precedence = self.precedence(node)
+            precedence = precedence_of(node)
             if precedence < need or (strict and precedence == need):
                 stack += [closing, (node, SUM, False), opening]
                 continue
-            parts = self.parts(node)
+            parts = parts_of(node)
             parts.reverse()
             stack += parts
         return "".join(pieces)

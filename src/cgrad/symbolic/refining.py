@@ -108,7 +108,7 @@ class Refiner:
         # with another, it would make 0/0 of a formula that is only infinite.
         kept = []
         for root in roots:
-            if self._size(root) > _LARGEST_FORMULA or holds_infinity(root):
+            if _larger_than(root, _LARGEST_FORMULA) or holds_infinity(root):
                 self.mapped[root.id] = root
             else:
                 kept.append(root)
@@ -421,6 +421,21 @@ class Refiner:
     def _size(self, node: Sym) -> int:
         """Operators in ``node`` written out as a tree (a count, capped)."""
         return folded(node, self.sizes, _tree_size)
+
+
+def _larger_than(root: Sym, bound: int) -> bool:
+    """Whether ``root`` written out as a tree has more than ``bound``
+    operators: :meth:`Refiner._size` without sizing every node under a
+    big formula (the walk stops past ``bound``)."""
+    count, stack = 0, [root]
+    while stack:
+        operands = stack.pop().operands
+        if operands:
+            count += 1
+            if count > bound:
+                return True
+            stack.extend(operands)
+    return False
 
 
 def _tree_size(node: Sym, operands: list[int]) -> int:

@@ -52,9 +52,22 @@ def write_styled_lines(console: Console, lines: Iterable[StyledLine]) -> None:
         return style.render(text, color_system=color_system)
 
     write = console.file.write
+    # Lines written a batch at a time, the batch's control codes (a bell, a
+    # carriage return) left out at once, as Rich's Text leaves them out of
+    # each line: the styles' codes hold none of them.
+    batch: list[str] = []
     for head, style, rest in lines:
-        # As Rich's Text does: control codes (a bell, a carriage return) left out.
-        head_lines = strip_control_codes(head).split("\n")
-        text = "\n".join(styled(part, style) for part in head_lines)
-        write(text + strip_control_codes(rest) + "\n")
+        if head:  # its codes left out before it is styled: a lone \r is no styled line
+            batch.append(
+                "\n".join([styled(part, style) for part in strip_control_codes(head).split("\n")])
+            )
+        batch += (rest, "\n")
+        if len(batch) >= _BATCH:
+            write(strip_control_codes("".join(batch)))
+            batch.clear()
+    write(strip_control_codes("".join(batch)))
     console.file.flush()
+
+
+# Lines' pieces written at once: few calls, for a formula's tens of thousands of lines.
+_BATCH = 4096
