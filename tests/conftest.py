@@ -88,9 +88,12 @@ def interrupted_once_traced(tmp_path):
         def under_way() -> bool:
             return trace.exists() and trace.read_text(encoding="utf-8").count("\n") >= 2
 
-        _wait_until(under_way, "the run to get under way", tmp_path, process)
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=60)
+        try:
+            _wait_until(under_way, "the run to get under way", tmp_path, process)
+            process.send_signal(signal.SIGINT)
+            stdout, stderr = process.communicate(timeout=60)
+        finally:
+            process.kill()  # (a run that missed its signal must not outlive the test)
         return process, stdout, stderr, trace
 
     return run
