@@ -134,7 +134,7 @@ def _evaluate(runner: Runner, inputs: Mapping[str, object], mode: Mode, summed: 
                 columns = chunks.evaluate_in_chunks(runner, arrays, shape, summed)
             if columns is not None:
                 gradient = dict(zip(runner.plan.wrt, columns[1:], strict=True))
-                return Result(value=columns[0], gradient=gradient, graph=graph)  # type: ignore[arg-type]
+                return Result(value=columns[0], gradient=gradient, graph=graph)
         return evaluate_whole(runner, arrays, shape, mode)
 
 

@@ -191,7 +191,7 @@ def _span_of(m: re.Match, text: str) -> Span:
     line, column = _places(text)(m)
     # The token's own group: a fixed string's match runs on over what is
     # ignored after it (see tables._lexer).
-    start, end = m.span(m.lastindex)
+    start, end = m.span(m.lastindex or 0)
     return Span(start, end, line, column)
 
 
