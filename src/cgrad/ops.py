@@ -193,6 +193,15 @@ class Op:
     # The ufunc that computes forward where forward is a Python function
     # around it, for generated code to call (once the shortcuts are decided).
     ufunc: Callable[..., Any] | None = None
+    # Exact identities of IEEE arithmetic (its rounding is the same either
+    # side of zero), for generated code to fold a negation into the op: the
+    # arguments whose negation negates the result, bit for bit ((-a)*b is
+    # -(a*b)); and the op that this one is with its last argument negated
+    # (a + -b is a - b); and whether its two arguments may swap (a + b is
+    # b + a, bit for bit, so -a + b is b - a).
+    odd_in: tuple[int, ...] = ()
+    with_last_negated: str | None = None
+    commutes: bool = False
 
     def __post_init__(self) -> None:
         if not self.notation.symbol:
@@ -263,17 +272,21 @@ OPS: dict[str, Op] = {
         # Arithmetic: Python's operators give numpy's bits.
         Op("add", 2, np.add, (lambda m, out, a, b: ONE, lambda m, out, a, b: ONE),
            Notation(Fixity.INFIX, "+", SUM),
-           exact_on_floats=operator.add, echoes=(0, 1), sign=el.sign_of_sum),
+           exact_on_floats=operator.add, echoes=(0, 1), sign=el.sign_of_sum,
+           with_last_negated="sub", commutes=True),
         Op("sub", 2, np.subtract, (lambda m, out, a, b: ONE, lambda m, out, a, b: MINUS_ONE),
-           Notation(Fixity.INFIX, "-", SUM), exact_on_floats=operator.sub, echoes=(0, 1)),
+           Notation(Fixity.INFIX, "-", SUM), exact_on_floats=operator.sub, echoes=(0, 1),
+           with_last_negated="add"),
         Op("mul", 2, np.multiply, (lambda m, out, a, b: b, lambda m, out, a, b: a),
            Notation(Fixity.INFIX, "*", PRODUCT),
-           exact_on_floats=operator.mul, echoes=(0, 1), sign=el.sign_of_product),
+           exact_on_floats=operator.mul, echoes=(0, 1), sign=el.sign_of_product, odd_in=(0, 1),
+           commutes=True),
         Op("div", 2, np.divide, (lambda m, out, a, b: 1.0 / b, lambda m, out, a, b: -out / b),
            Notation(Fixity.INFIX, "/", PRODUCT), edges=lambda out, a, b: (b,),
-           exact_on_floats=operator.truediv, echoes=(0,)),
+           exact_on_floats=operator.truediv, echoes=(0,), odd_in=(0, 1)),
         Op("neg", 1, np.negative, (lambda m, out, a: MINUS_ONE,),
-           Notation(Fixity.PREFIX, "-", UNARY), exact_on_floats=operator.neg, echoes=(0,)),
+           Notation(Fixity.PREFIX, "-", UNARY), exact_on_floats=operator.neg, echoes=(0,),
+           odd_in=(0,)),
         # a^b: d/da is b*a^(b-1), valid for negative a, and 0 where b is 0
         # (so x^0 has slope 0 even at x = 0). d/db is only asked for when b
         # depends on an input; it is 0 where a is 0 and b >= 0, which is what
