@@ -877,10 +877,30 @@ def test_negations_are_folded_into_what_reads_them(text, written):
     assert same_array_result(result, walked_over_arrays(function, inputs))
 
 
-def test_the_w2_passes_make_52_calls():
+def test_the_w2_passes_make_51_calls():
     # f and its 3 partials: each a ufunc writing into an array; the three
-    # negations of the backward pass folded, the one of -z^2 written.
+    # negations of the backward pass folded, the one of -z^2 written; no
+    # abs in the slope of sqrt(y^2 + 1), which is positive.
     function = cgrad.compile(W2)
     passes = function._runner(None).array_passes((True, True, True))
-    assert len(passes.source.splitlines()) == 1 + 52 + 1
+    assert len(passes.source.splitlines()) == 1 + 51 + 1
     assert negations_written(function, (True, True, True)) == 1
+    assert np.absolute not in passes.__globals__.values()
+
+
+@pytest.mark.parametrize(
+    ("text", "calls_abs"),
+    [
+        ("sqrt(y^2 + 1) * x", False),  # positive: abs(s) is s
+        ("abs(exp(x) + 1) * y", False),
+        ("sqrt(y^2) * x", True),  # y^2 may be 0, and sqrt(-0.0) is -0.0
+        ("abs(x) * y", True),
+    ],
+)
+def test_abs_of_a_value_known_positive_is_that_value(text, calls_abs):
+    function = cgrad.compile(text)
+    passes = function._runner(None).array_passes((True, True))
+    assert (np.absolute in passes.__globals__.values()) == calls_abs
+    x = np.linspace(-2.0, 2.0, 401)  # 0.0 among them
+    inputs = {"x": x, "y": x[::-1].copy()}
+    assert same_array_result(function.evaluate(inputs), walked_over_arrays(function, inputs))

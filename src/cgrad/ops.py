@@ -202,6 +202,9 @@ class Op:
     odd_in: tuple[int, ...] = ()
     with_last_negated: str | None = None
     commutes: bool = False
+    # The sign from which the call is its one argument itself, bit for bit
+    # (abs of a positive value; not of -0.0), for generated code to skip.
+    same_from: Sign | None = None
 
     def __post_init__(self) -> None:
         if not self.notation.symbol:
@@ -344,14 +347,14 @@ OPS: dict[str, Op] = {
         # A formula prints 0.5/sqrt(a), which differs only at a = -0.0.
         Op("sqrt", 1, np.sqrt, (lambda m, out, a: 0.5 / m.abs(out),),
            kink=Kink(_ZERO_KINK, "sqrt'(0) = inf"), edges=el.edge_at_zero,
-           exact_on_floats=math.sqrt, echoes=(0,), sign=el.nonnegative,
+           exact_on_floats=math.sqrt, echoes=(0,), sign=el.sign_of_root,
            printed=(lambda m, out, a: 0.5 / out,)),
         Op("cbrt", 1, np.cbrt, (lambda m, out, a: 1.0 / (3.0 * out * out),),
            kink=Kink(_ZERO_KINK, "cbrt'(0) = inf"), edges=el.edge_at_zero),
         # Piecewise functions and their conventions at the kink.
         Op("abs", 1, np.abs, (lambda m, out, a: m.sign(a),),
            kink=Kink(_ZERO_KINK, "abs'(0) = 0"), edges=el.edge_at_zero,
-           exact_on_floats=abs, echoes=(0,), sign=el.nonnegative),
+           exact_on_floats=abs, echoes=(0,), sign=el.nonnegative, same_from=Sign.POSITIVE),
         Op("sign", 1, np.sign, (lambda m, out, a: 0.0,),
            kink=Kink(_ZERO_KINK, "sign'(0) = 0"), edges=el.edge_at_zero),
         Op("relu", 1, el.relu, (lambda m, out, a: m.sign(out),),
