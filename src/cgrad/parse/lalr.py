@@ -189,10 +189,9 @@ class Parser:
 
 def _span_of(m: re.Match, text: str) -> Span:
     line, column = _places(text)(m)
-    # The token's own group: a fixed string's match runs on over what is
-    # ignored after it (see tables._lexer).
-    start, end = m.span(m.lastindex or 0)
-    return Span(start, end, line, column)
+    # The token ends where its kind's group, empty, is: a fixed string's
+    # match runs on over what is ignored after it (see tables._lexer).
+    return Span(m.start(), m.end(m.lastindex or 0), line, column)
 
 
 def _places(text: str) -> Place:
