@@ -839,3 +839,68 @@ def test_every_op_is_traced_unless_its_rule_looks_at_the_point(op):
         except Untraceable:
             traced = False
         assert traced == (op.name not in WALKED_OPS), op.name
+
+
+def negations_written(function: cgrad.Function, pattern: tuple[bool, ...]) -> int:
+    passes = function._runner(None).array_passes(pattern)
+    called = "|".join(name for name, f in passes.__globals__.items() if f is np.negative)
+    return sum(
+        bool(called and re.search(f"= ({called})[(]", line)) for line in passes.source.splitlines()
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("z * (x - z)", 0),  # d/dz: (x - z) + -z, made (x - z) - z
+        ("sin(x) / cos(y) + x*y", 0),  # d/dy of a/b is -out/b: carried into the sum
+        ("x/y - y/x", 0),
+        ("-x * y + z * (-y)", 3),  # -y read twice (and -x by the partial by y): written
+        ("exp(-x*y) + z*w", 2),  # what exp reads is written, as is a partial
+        ("(x - y) * (z - w) * x", 2),  # the partials by y and w are negations
+    ],
+)
+def test_negations_are_folded_into_what_reads_them(text, written):
+    # a + -b is a - b and (-a)*b is -(a*b), bit for bit: a call fewer each;
+    # the numbers are still the walk's.
+    function = cgrad.compile(text)
+    names = function.graph.inputs
+    pattern = (True,) * len(names)
+    assert negations_written(function, pattern) == written
+    rng = np.random.default_rng(len(text))
+    inputs = {name: rng.uniform(-2, 2, 300) for name in names}
+    if "/" not in text:  # (in a divisor they would make infs, and the walk run)
+        for name in names:
+            inputs[name][:4] = [0.0, -0.0, 1e-310, -1.5]  # signed zeros, a subnormal
+    result = function.evaluate(inputs)
+    assert not result.warnings  # the generated passes' numbers
+    assert same_array_result(result, walked_over_arrays(function, inputs))
+
+
+def test_the_w2_passes_make_51_calls():
+    # f and its 3 partials: each a ufunc writing into an array; the three
+    # negations of the backward pass folded, the one of -z^2 written; no
+    # abs in the slope of sqrt(y^2 + 1), which is positive.
+    function = cgrad.compile(W2)
+    passes = function._runner(None).array_passes((True, True, True))
+    assert len(passes.source.splitlines()) == 1 + 51 + 1
+    assert negations_written(function, (True, True, True)) == 1
+    assert np.absolute not in passes.__globals__.values()
+
+
+@pytest.mark.parametrize(
+    ("text", "calls_abs"),
+    [
+        ("sqrt(y^2 + 1) * x", False),  # positive: abs(s) is s
+        ("abs(exp(x) + 1) * y", False),
+        ("sqrt(y^2) * x", True),  # y^2 may be 0, and sqrt(-0.0) is -0.0
+        ("abs(x) * y", True),
+    ],
+)
+def test_abs_of_a_value_known_positive_is_that_value(text, calls_abs):
+    function = cgrad.compile(text)
+    passes = function._runner(None).array_passes((True, True))
+    assert (np.absolute in passes.__globals__.values()) == calls_abs
+    x = np.linspace(-2.0, 2.0, 401)  # 0.0 among them
+    inputs = {"x": x, "y": x[::-1].copy()}
+    assert same_array_result(function.evaluate(inputs), walked_over_arrays(function, inputs))

@@ -428,3 +428,44 @@ def test_spans_kept_as_offsets_are_the_spans_of_the_ast():
     assert graph.columns.spans[-2:] == [graph.columns.spans[-2], graph.columns.spans[-1]]
     copied = pickle.loads(pickle.dumps(graph.columns.spans))
     assert list(copied) == list(graph.columns.spans)
+
+
+SPACED = [
+    "( x + y ) * z",
+    "sin (\tx )  ^  - y + 1",
+    "a = max( x ,  y )\n a",
+    "f = (x *  # a comment after an operator\n  y) ; g = -  f\t;\n(  f / g ) ** 2",
+    "f = x *  # the line ends too early\n  y ; f",
+    "log ( x ,  2 )   -   + ( y )  # and at the end",
+    "max( x ,\n y , ( z ) )",
+]
+
+
+@pytest.mark.parametrize("text", SPACED)
+def test_the_fast_loop_reads_whitespace_after_a_token_as_lark_does(text):
+    # An operator's match takes in what is ignored after it: the syntax
+    # tree, its spans included, is Lark's (compared as text: its nodes are
+    # equal only to themselves), and what Lark refuses the loop gives up on.
+    from cgrad.parse import lark_fallback
+
+    limits = (parser.MAX_TOKENS, parser.MAX_DEPTH)
+    try:
+        fast = repr(parser._fast_parser().parse(text, *limits))
+    except lalr.Unparsable:
+        fast = "unparsable"
+    try:
+        slow = repr(lark_fallback.parse(text, None, *limits))
+    except cgrad.ParseError:
+        slow = "unparsable"
+    assert fast == slow
+
+
+@pytest.mark.parametrize(("text", "limit"), [("x +  y +\t z + w", "tokens"), ("- -  - x", "nests")])
+def test_a_limit_met_at_an_operator_points_at_the_operator_alone(monkeypatch, text, limit):
+    monkeypatch.setattr(parser, "MAX_TOKENS", 3)  # the second '+' is the fourth
+    monkeypatch.setattr(parser, "MAX_DEPTH", 2)  # the third '-' is the third sign
+    with pytest.raises(cgrad.ParseError) as raised:
+        cgrad.compile(text)
+    assert raised.value.type == "limit_exceeded"
+    span = raised.value.span
+    assert text[span.start : span.end] in {"+", "-"} and limit in str(raised.value)

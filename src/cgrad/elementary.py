@@ -128,6 +128,12 @@ def nonnegative(signs: tuple[Sign, ...], repeated: bool) -> Sign:
     return Sign.NONNEGATIVE
 
 
+def sign_of_root(signs: tuple[Sign, ...], repeated: bool) -> Sign:
+    # The root of a positive float is positive (of the least subnormal too);
+    # sqrt(-0.0) is -0.0.
+    return Sign.POSITIVE if signs[0] is Sign.POSITIVE else Sign.NONNEGATIVE
+
+
 def sign_of_product(signs: tuple[Sign, ...], repeated: bool) -> Sign:
     return Sign.NONNEGATIVE if repeated else Sign.UNKNOWN  # a square (of -0.0: 0.0)
 

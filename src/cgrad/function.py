@@ -371,7 +371,7 @@ class Function:
         for name, value in given.items():
             if type(value) is float or type(value) is int:  # the usual point: nothing to check
                 continue
-            array = np.asarray(value)
+            array = value if type(value) is np.ndarray else np.asarray(value)
             # None, strings and objects are not numbers (numpy would turn
             # None into NaN without a word).
             if array.dtype.kind not in "biuf":

@@ -193,6 +193,18 @@ class Op:
     # The ufunc that computes forward where forward is a Python function
     # around it, for generated code to call (once the shortcuts are decided).
     ufunc: Callable[..., Any] | None = None
+    # Exact identities of IEEE arithmetic (its rounding is the same either
+    # side of zero), for generated code to fold a negation into the op: the
+    # arguments whose negation negates the result, bit for bit ((-a)*b is
+    # -(a*b)); and the op that this one is with its last argument negated
+    # (a + -b is a - b); and whether its two arguments may swap (a + b is
+    # b + a, bit for bit, so -a + b is b - a).
+    odd_in: tuple[int, ...] = ()
+    with_last_negated: str | None = None
+    commutes: bool = False
+    # The sign from which the call is its one argument itself, bit for bit
+    # (abs of a positive value; not of -0.0), for generated code to skip.
+    same_from: Sign | None = None
 
     def __post_init__(self) -> None:
         if not self.notation.symbol:
@@ -263,17 +275,21 @@ OPS: dict[str, Op] = {
         # Arithmetic: Python's operators give numpy's bits.
         Op("add", 2, np.add, (lambda m, out, a, b: ONE, lambda m, out, a, b: ONE),
            Notation(Fixity.INFIX, "+", SUM),
-           exact_on_floats=operator.add, echoes=(0, 1), sign=el.sign_of_sum),
+           exact_on_floats=operator.add, echoes=(0, 1), sign=el.sign_of_sum,
+           with_last_negated="sub", commutes=True),
         Op("sub", 2, np.subtract, (lambda m, out, a, b: ONE, lambda m, out, a, b: MINUS_ONE),
-           Notation(Fixity.INFIX, "-", SUM), exact_on_floats=operator.sub, echoes=(0, 1)),
+           Notation(Fixity.INFIX, "-", SUM), exact_on_floats=operator.sub, echoes=(0, 1),
+           with_last_negated="add"),
         Op("mul", 2, np.multiply, (lambda m, out, a, b: b, lambda m, out, a, b: a),
            Notation(Fixity.INFIX, "*", PRODUCT),
-           exact_on_floats=operator.mul, echoes=(0, 1), sign=el.sign_of_product),
+           exact_on_floats=operator.mul, echoes=(0, 1), sign=el.sign_of_product, odd_in=(0, 1),
+           commutes=True),
         Op("div", 2, np.divide, (lambda m, out, a, b: 1.0 / b, lambda m, out, a, b: -out / b),
            Notation(Fixity.INFIX, "/", PRODUCT), edges=lambda out, a, b: (b,),
-           exact_on_floats=operator.truediv, echoes=(0,)),
+           exact_on_floats=operator.truediv, echoes=(0,), odd_in=(0, 1)),
         Op("neg", 1, np.negative, (lambda m, out, a: MINUS_ONE,),
-           Notation(Fixity.PREFIX, "-", UNARY), exact_on_floats=operator.neg, echoes=(0,)),
+           Notation(Fixity.PREFIX, "-", UNARY), exact_on_floats=operator.neg, echoes=(0,),
+           odd_in=(0,)),
         # a^b: d/da is b*a^(b-1), valid for negative a, and 0 where b is 0
         # (so x^0 has slope 0 even at x = 0). d/db is only asked for when b
         # depends on an input; it is 0 where a is 0 and b >= 0, which is what
@@ -331,14 +347,14 @@ OPS: dict[str, Op] = {
         # A formula prints 0.5/sqrt(a), which differs only at a = -0.0.
         Op("sqrt", 1, np.sqrt, (lambda m, out, a: 0.5 / m.abs(out),),
            kink=Kink(_ZERO_KINK, "sqrt'(0) = inf"), edges=el.edge_at_zero,
-           exact_on_floats=math.sqrt, echoes=(0,), sign=el.nonnegative,
+           exact_on_floats=math.sqrt, echoes=(0,), sign=el.sign_of_root,
            printed=(lambda m, out, a: 0.5 / out,)),
         Op("cbrt", 1, np.cbrt, (lambda m, out, a: 1.0 / (3.0 * out * out),),
            kink=Kink(_ZERO_KINK, "cbrt'(0) = inf"), edges=el.edge_at_zero),
         # Piecewise functions and their conventions at the kink.
         Op("abs", 1, np.abs, (lambda m, out, a: m.sign(a),),
            kink=Kink(_ZERO_KINK, "abs'(0) = 0"), edges=el.edge_at_zero,
-           exact_on_floats=abs, echoes=(0,), sign=el.nonnegative),
+           exact_on_floats=abs, echoes=(0,), sign=el.nonnegative, same_from=Sign.POSITIVE),
         Op("sign", 1, np.sign, (lambda m, out, a: 0.0,),
            kink=Kink(_ZERO_KINK, "sign'(0) = 0"), edges=el.edge_at_zero),
         Op("relu", 1, el.relu, (lambda m, out, a: m.sign(out),),

@@ -10,6 +10,7 @@ of its result (for :func:`~cgrad.autodiff.tracing.never_at_kink`).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -174,7 +175,7 @@ def array_source(
     over; nor is an operand of a function that is not a ufunc (it might
     return it, as x^1 returns x), nor an input."""
     kept = {v.name for v in [*results, *watched] if isinstance(v, Traced)}
-    statements = _live(recorder.statements, kept)
+    statements = _negations_folded(recorder, _live(recorder.statements, kept), kept)
     lines, buffers = _allocated(recorder, statements, results, kept)
 
     def listed(values: list) -> str:
@@ -207,6 +208,86 @@ def _live(statements: list[Statement], kept: set[str]) -> list[Statement]:
             live.update(a.name for a in statement[2] if isinstance(a, Traced))
     found.reverse()
     return found
+
+
+def _negations_folded(
+    recorder: ArrayRecorder, statements: list[Statement], kept: set[str]
+) -> list[Statement]:
+    """``statements`` with each negation of an array folded into what reads
+    it where the op table says that is exact (a + -b is a - b, (-a)*b is
+    -(a*b): carried on to the next reader): a call fewer each, the same
+    bits. The backward pass makes such negations (the slope of a - b by b
+    is -1, of a/b by b is -out/b); a negation whose reader cannot take it
+    in is written just before that reader. What the caller gets back is
+    never left negated."""
+    negation = OPS["neg"]
+    negated: dict[str, ArrayTraced] = {}  # left out: the value it negates
+    folded: list[Statement] = []
+    # A negation left out for one reader and written for another would be
+    # two calls where there was one: only those read once are left out.
+    reads = Counter(
+        a.name for _, _, arguments, _ in statements for a in arguments if isinstance(a, Traced)
+    )
+
+    def written(value: Any) -> Any:
+        inner = negated.pop(value.name, None) if isinstance(value, Traced) else None
+        if inner is not None:
+            folded.append((value, negation.forward, (inner,), negation))
+        return value
+
+    for statement in statements:
+        result, function, arguments, op = statement
+        signs = [isinstance(a, Traced) and a.name in negated for a in arguments]
+        if (
+            op is negation
+            and result.array
+            and result.name not in kept
+            and reads[result.name] == 1
+            and not signs[0]
+        ):
+            negated[result.name] = arguments[0]
+            continue
+        if any(signs) and result.array:
+            made = _without_negations(recorder, statement, signs, negated, kept)
+            if made is not None:
+                line, inner = made
+                folded.append(line)
+                if inner is not None:
+                    negated[result.name] = inner
+                continue
+        folded.append((result, function, tuple(map(written, arguments)), op))
+    return folded
+
+
+def _without_negations(
+    recorder: ArrayRecorder,
+    statement: Statement,
+    signs: list[bool],
+    negated: dict[str, ArrayTraced],
+    kept: set[str],
+) -> tuple[Statement, ArrayTraced | None] | None:
+    """``statement`` written on the values its negated arguments negate
+    (``signs``): the line, and the value the result is the negation of
+    where it is left negated (None: the line makes the result itself);
+    None where the op table knows no exact way."""
+    result, _, arguments, op = statement
+    plain = tuple(negated[a.name] if sign else a for a, sign in zip(arguments, signs, strict=True))
+    if all(position in op.odd_in for position, sign in enumerate(signs) if sign):
+        if signs.count(True) % 2 == 0:  # (-a)*(-b) is a*b
+            return (result, statement[1], plain, op), None
+        if result.name in kept:
+            return None
+        recorder.count += 1
+        inner = ArrayTraced(recorder, f"t{recorder.count}", True)
+        return (inner, statement[1], plain, op), inner
+    if op.with_last_negated is None or signs.count(True) != 1:
+        return None
+    other = OPS[op.with_last_negated]
+    if signs[-1]:  # a + -b is a - b
+        return (result, other.forward, plain, other), None
+    if op.commutes:  # -a + b is b + -a, b - a
+        return (result, other.forward, plain[::-1], other), None
+    return None
 
 
 def _allocated(

@@ -79,20 +79,22 @@ def evaluate_in_chunks(
         return None
     # The whole-array path names the non-finite inputs; the arrays among
     # them are looked at a chunk at a time, while the chunk is in the cache.
-    numbers = [a for a, array in zip(inputs, pattern, strict=True) if not array]
-    if numbers and not sums_finite(*numbers):
-        return None
+    if not all(pattern):
+        numbers = [a for a, array in zip(inputs, pattern, strict=True) if not array]
+        if not sums_finite(*numbers):
+            return None
     if len(shape) > 1:
         inputs = [a.reshape(-1) if array else a for a, array in zip(inputs, pattern, strict=True)]
-    # A summed partial is a total (0-d), not a column.
-    is_array = dict(zip(plan.graph.inputs, pattern, strict=True))
-    total = summed and passes is not None
-    summed_by = [total and not is_array[name] for name in plan.wrt]
     # The columns are the rows of one block: freed, one block of memory
     # stays in malloc's heap for the next call, where several would go back
     # to the system, to be faulted in and zeroed again page by page.
-    rows = iter(np.empty((1 + summed_by.count(False), size)))
-    columns = [next(rows)] + [np.zeros(()) if by else next(rows) for by in summed_by]
+    if not (summed and passes is not None):
+        columns = list(np.empty((1 + len(plan.wrt), size)))
+    else:  # a summed partial is a total (0-d), not a column
+        is_array = dict(zip(plan.graph.inputs, pattern, strict=True))
+        summed_by = [not is_array[name] for name in plan.wrt]
+        rows = iter(np.empty((1 + summed_by.count(False), size)))
+        columns = [next(rows)] + [np.zeros(()) if by else next(rows) for by in summed_by]
     if passes is None:
         found = _walk_in_chunks(plan, inputs, pattern, columns)
     else:
@@ -115,6 +117,8 @@ def _run_in_chunks(
     # Summed partials (0-d totals) are summed a chunk at a time.
     totals = [k for k, column in enumerate(columns) if column.ndim == 0]
     ranges = parts(size, bool(totals))
+    if size <= CHUNK and not totals and len(ranges) == 1:
+        return _run_once(runner, passes, flat, columns)
 
     def run(bounds: tuple[int, int]) -> list[list] | None:
         return _run_range(runner, passes, flat, pattern, columns, totals, bounds)
@@ -145,39 +149,23 @@ def _run_range(
     partials (``totals``); None at the first chunk with something to warn
     about."""
     begin, end = bounds
-    size = len(columns[0])
     length = min(end - begin, CHUNK)
     scratch = {k: np.empty(length) for k in totals}
     kept = runner.work_arrays(passes.buffers, length)
     work = kept if not kept or len(kept[0]) == length else [w[:length] for w in kept]
-    watched_ids = passes.watched
-    unechoed = passes.unechoed
     sums = []
     try:
         for start in range(begin, end, length):
             stop = min(start + length, end)
             if work and len(work[0]) > stop - start:
                 work = [w[: stop - start] for w in work]
-            if stop - start == size and not totals:  # all in one, the usual case below CHUNK
-                chunk, results = flat, columns
-            else:
-                chunk = [
-                    a[start:stop] if array else a for a, array in zip(flat, pattern, strict=True)
-                ]
-                results = [
-                    scratch[k][: stop - start] if k in scratch else column[start:stop]
-                    for k, column in enumerate(columns)
-                ]
-            if unechoed and not sums_finite(*[chunk[position] for position in unechoed]):
+            chunk = [a[start:stop] if array else a for a, array in zip(flat, pattern, strict=True)]
+            results = [
+                scratch[k][: stop - start] if k in scratch else column[start:stop]
+                for k, column in enumerate(columns)
+            ]
+            if not _run_chunk(passes, chunk, results, work):
                 return None
-            got, watched = passes(*chunk, *results, *work)
-            at_kinks = dict(zip(watched_ids, watched, strict=True)) if watched_ids else None
-            if at_kinks and any_kink(passes.kink_steps, at_kinks):
-                return None
-            for column, computed in zip(results, got, strict=True):
-                # What the generated code computed into its place is there.
-                if computed is not column:
-                    column[...] = 0.0 if computed is None else computed
             # A summed partial's chunk sum is the finiteness check too.
             chunk_sums = [np.add.reduce(results[k], None) for k in totals]
             if not all(map(math.isfinite, chunk_sums)):
@@ -188,6 +176,35 @@ def _run_range(
         return sums
     finally:
         runner.keep_work(kept)
+
+
+def _run_once(runner: Runner, passes: ArrayPasses, flat: list, columns: list) -> bool:
+    """:func:`_run_range` for the usual call below CHUNK points: every
+    point in one call of the passes, in this thread, no summed partial."""
+    size = len(columns[0])
+    kept = runner.work_arrays(passes.buffers, size)
+    try:
+        work = kept if not kept or len(kept[0]) == size else [w[:size] for w in kept]
+        return _run_chunk(passes, flat, columns, work) and sums_finite(*_looked_at(columns, {}))
+    finally:
+        runner.keep_work(kept)
+
+
+def _run_chunk(passes: ArrayPasses, chunk: list, results: list, work: list) -> bool:
+    """The passes over one chunk of the inputs, into ``results``; False if
+    the chunk has something to warn about (a non-finite input the results
+    may not show, a point at a kink)."""
+    unechoed = passes.unechoed
+    if unechoed and not sums_finite(*[chunk[position] for position in unechoed]):
+        return False
+    got, watched = passes(*chunk, *results, *work)
+    if watched and any_kink(passes.kink_steps, dict(zip(passes.watched, watched, strict=True))):
+        return False
+    for column, computed in zip(results, got, strict=True):
+        # What the generated code computed into its place is there.
+        if computed is not column:
+            column[...] = 0.0 if computed is None else computed
+    return True
 
 
 def _looked_at(results: list[np.ndarray], scratch: dict) -> list[np.ndarray]:

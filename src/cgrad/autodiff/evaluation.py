@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from functools import reduce
+from functools import cache, reduce
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -121,21 +122,30 @@ def _evaluate(runner: Runner, inputs: Mapping[str, object], mode: Mode, summed: 
     # A single number becomes a numpy scalar (not a 0-d array), so that
     # every node value of a point evaluation is a float64.
     arrays = {name: as_float64(inputs[name]) for name in graph.inputs}
-    shapes = {np.shape(a) for a in arrays.values()} - {()}
-    # (arrays of one shape need no np.broadcast_shapes, which costs more)
+    # (a float64 scalar has a shape too, (); and arrays of one shape need no
+    # np.broadcast_shapes, which costs more)
+    shapes = {a.shape for a in arrays.values()} - {()}
     shape = shapes.pop() if len(shapes) == 1 else np.broadcast_shapes(*shapes, ())
     with np.errstate(all="ignore"):
         if mode == "reverse" and not graph.underflows and shape:
-            # Imported for arrays only: a point never goes in slices.
-            from .chunks import chunkable, evaluate_in_chunks
-
+            chunks = _chunks()
             columns = None
-            if chunkable(arrays, shape):
-                columns = evaluate_in_chunks(runner, arrays, shape, summed)
+            if chunks.chunkable(arrays, shape):
+                columns = chunks.evaluate_in_chunks(runner, arrays, shape, summed)
             if columns is not None:
                 gradient = dict(zip(runner.plan.wrt, columns[1:], strict=True))
-                return Result(value=columns[0], gradient=gradient, graph=graph)  # type: ignore[arg-type]
+                return Result(value=columns[0], gradient=gradient, graph=graph)
         return evaluate_whole(runner, arrays, shape, mode)
+
+
+@cache
+def _chunks() -> ModuleType:
+    """:mod:`cgrad.autodiff.chunks`, imported for arrays only (a point never
+    goes in slices), once: an import statement costs a call over arrays
+    more than this."""
+    from . import chunks
+
+    return chunks
 
 
 def _point(inputs: Mapping[str, object], names: tuple[str, ...]) -> list[float] | None:
@@ -144,6 +154,8 @@ def _point(inputs: Mapping[str, object], names: tuple[str, ...]) -> list[float] 
     point = [inputs[name] for name in names]
     if all(type(v) is float for v in point):
         return point  # type: ignore[return-value]  # the usual point: nothing to convert
+    if any(type(v) is np.ndarray and v.ndim for v in point):
+        return None  # the usual arrays: no np.ndim, which converts what it is given
     if any(np.ndim(v) for v in point):  # type: ignore[arg-type]  # numbers or arrays
         return None
     return [float(as_float64(v)) for v in point]

@@ -104,7 +104,7 @@ def _call(
 ) -> Read:
     function = name.group()
     count = len(arguments)
-    start, end = name.start(), rpar.end()
+    start, end = name.start(), rpar.start() + 1  # (see Token: ')' is one character)
     op = builder.calls.get((function, count)) or builder.check_call(function, count, start, end)
     if count == 1:  # most calls: no list to make the key from
         key: tuple[int, ...] = (arguments[0][0],)
@@ -118,7 +118,7 @@ def _call_without_arguments(builder: GraphBuilder, *tokens: Token) -> Read:
 
 
 def _group(builder: GraphBuilder, lpar: Token, inner: Read, rpar: Token) -> Read:
-    return inner[0], lpar.start(), rpar.end()
+    return inner[0], lpar.start(), rpar.start() + 1
 
 
 def _binding(builder: GraphBuilder, name: Token, equals: Token, value: Read) -> None:

@@ -104,6 +104,8 @@ class Recorder:
         """``op`` applied to ``arguments``: a number, or a traced value."""
         if not any(isinstance(a, Traced) for a in arguments):
             return op.forward(*arguments)  # constants: the same call, made now
+        if op.same_from is not None and sign_of(arguments[0]) >= op.same_from:
+            return arguments[0]  # what is known of its sign says the call changes nothing
         function = op.forward
         if op.shortcut is not None and not isinstance(arguments[-1], Traced):
             # The op's own tests of a constant argument, made once, here.

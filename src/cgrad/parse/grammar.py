@@ -21,7 +21,10 @@ from ..errors import Span
 
 class Token(Protocol):
     """A token as the callbacks read it: the fast loop's regular expression
-    match, or lark_fallback's _LarkToken, which reads like one."""
+    match, or lark_fallback's _LarkToken, which reads like one. The text and
+    end of a name or number are its own; a fixed string's match (an
+    operator, a parenthesis) may run on over the whitespace and comments
+    after it, so only its start is read (')' ends one character later)."""
 
     def start(self) -> int: ...
     def end(self) -> int: ...

@@ -32,7 +32,7 @@ from .grammar import Callback, LimitError, Place, offset_places
 
 # The version of the layout tables.read_tables() gives and Parser reads:
 # tables saved with another are made again.
-TABLES_FORMAT = 1
+TABLES_FORMAT = 2
 
 
 class Unparsable(Exception):  # noqa: N818 - a signal to fall back on Lark, not an error
@@ -189,7 +189,9 @@ class Parser:
 
 def _span_of(m: re.Match, text: str) -> Span:
     line, column = _places(text)(m)
-    return Span(m.start(), m.end(), line, column)
+    # The token ends where its kind's group, empty, is: a fixed string's
+    # match runs on over what is ignored after it (see tables._lexer).
+    return Span(m.start(), m.end(m.lastindex or 0), line, column)
 
 
 def _places(text: str) -> Place:

@@ -83,7 +83,25 @@ def _lexer(lark: Lark, kind: dict[str, int]) -> dict[str, Any]:
     # BasicLexer sorts them so), so that the first alternative to match is
     # the terminal Lark would pick.
     terminals.sort(key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name))
-    pattern = "|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals)
+    # A fixed string (an operator, a parenthesis) takes in what is ignored
+    # after it, in the same match: a token fewer for the loop to skip (in
+    # "a + b" the two spaces were two of five). No terminal starts with what
+    # is ignored, so Lark's lexer would skip the same text; the string's
+    # text and start stay its own (its end is read as start + length, see
+    # lalr.Parser). Names and numbers, whose text is read, end where they end.
+    ignored = set(lark.ignore_tokens)
+    skipped = "|".join(t.pattern.to_regexp() for t in terminals if t.name in ignored)
+    trailing = f"(?:{skipped})*" if skipped else ""
+    # Each terminal's group is empty, at the end of its text: an alternative
+    # that starts with a character or a class is then passed over at a
+    # glance by the regular expression engine where the text does not start
+    # with it (a group in front hid that), and the last group to close, which
+    # names the kind, is still the terminal's.
+    pattern = "|".join(
+        f"(?:{t.pattern.to_regexp()})(?P<{t.name}>)"
+        + (trailing if t.pattern.type == "str" and t.name not in ignored else "")
+        for t in terminals
+    )
     compiled = re.compile(pattern, flags)
     kind_of_group = [-1] * (compiled.groups + 1)
     for name, group in compiled.groupindex.items():

@@ -142,7 +142,7 @@ def _call(
     first.__class__ = Span
     span = _ThawedSpan()
     span.start = start
-    span.end = rpar.end()
+    span.end = rpar.start() + 1  # (see grammar.Token: ')' is one character)
     span.line = line
     span.column = column
     span.__class__ = Span
@@ -163,7 +163,7 @@ def _group(place: Place, lpar: Token, inner: Expression, rpar: Token) -> Group:
     line, column = place(lpar)
     span = _ThawedSpan()
     span.start = lpar.start()
-    span.end = rpar.end()
+    span.end = rpar.start() + 1
     span.line = line
     span.column = column
     span.__class__ = Span
