@@ -93,17 +93,9 @@ class NdjsonWriter:
         self.stream = stream
 
     def write(self, outcomes: Chunk) -> None:
-        self.write_text(self.text(outcomes))
-
-    def text(self, outcomes: Chunk) -> str | memoryview:
-        """What :meth:`write` writes, made without the stream (see
-        :mod:`cgrad.batch.format_ahead`)."""
         # The line break after the last record made with the rest: a block
         # of records is a big text, never copied to add one character.
-        return records_text(outcomes, "\n", after_last=True, encoded=True)
-
-    def write_text(self, text: str | memoryview) -> None:
-        write_lines(self.stream, text)
+        write_lines(self.stream, records_text(outcomes, "\n", after_last=True, encoded=True))
         self.stream.flush()
 
     def close(self) -> None:
@@ -118,13 +110,7 @@ class JsonWriter:
         self.first = True
 
     def write(self, outcomes: Chunk) -> None:
-        self.write_text(self.text(outcomes))
-
-    def text(self, outcomes: Chunk) -> str | memoryview:
-        """What :meth:`write` writes, less the separator before it."""
-        return records_text(outcomes, ",\n", encoded=True)
-
-    def write_text(self, text: str | memoryview) -> None:
+        text = records_text(outcomes, ",\n", encoded=True)
         if not text:
             return
         self.stream.write("[\n" if self.first else ",\n")
@@ -204,21 +190,17 @@ class CsvWriter:
         return cells
 
     def write(self, outcomes: Chunk) -> None:
-        self.write_text(self.text(outcomes))
-
-    def text(self, outcomes: Chunk) -> str | memoryview:
-        """What :meth:`write` writes, made without the stream."""
         if isinstance(outcomes, ExpressionBlock):
             from .grouped_text import grouped_text  # (pyarrow read the block)
 
-            return grouped_text(outcomes, self.group_records, "\n", True, True)
+            write_lines(self.stream, grouped_text(outcomes, self.group_records, "\n", True, True))
+            self.stream.flush()
+            return
         outcomes = as_text_columns(outcomes)
         if isinstance(outcomes, ColumnBlock):
-            return self.block_text(outcomes)
-        return "".join(self.line(self.row(o)) for o in outcomes)
-
-    def write_text(self, text: str | memoryview) -> None:
-        write_lines(self.stream, text)
+            write_lines(self.stream, self.block_text(outcomes))
+        else:
+            self.stream.write("".join(self.line(self.row(o)) for o in outcomes))
         self.stream.flush()
 
     def block_text(self, block: ColumnBlock) -> str | memoryview:
@@ -432,11 +414,6 @@ class TableWriter:
             self.write([])
         self.stream.flush()
 
-
-# The writers whose text can be made away from the stream (by
-# cgrad.batch.format_ahead's threads), then written by write_text.
-TEXT_WRITERS = (NdjsonWriter, JsonWriter, CsvWriter)
-TextWriter = NdjsonWriter | JsonWriter | CsvWriter
 
 # Parquet and Arrow: cgrad.batch.arrow_writers.ARROW_WRITERS (which imports pyarrow).
 WRITERS: dict[OutputFormat, Any] = {

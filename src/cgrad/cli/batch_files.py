@@ -13,11 +13,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import BinaryIO
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
@@ -27,11 +26,10 @@ from ..batch.bindings import Bindings
 from ..batch.blocks import ColumnBlock, Outcome
 from ..batch.compression import buffered
 from ..batch.expression_block import Chunk, ExpressionBlock
-from ..batch.format_ahead import can_format_ahead, formatted_ahead
 from ..batch.inputs import evaluated, open_records, regular_file
 from ..batch.per_row import WarningCounts
 from ..batch.rows import EXPRESSION_FIELD
-from ..batch.writers import TEXT_WRITERS, Layout, TextWriter
+from ..batch.writers import Layout
 from ..errors import UsageError
 from ..function import Function
 from .arrow_loading import load_arrow_without_pandas
@@ -85,9 +83,8 @@ def run_file(job: FileJob, source: str | None, output: Path | None, tally: Tally
                 job.hessian,
                 ahead=regular_file(stream),
             )
-            texts = _with_texts(chunks, writer, ahead=regular_file(stream))
             try:
-                _write_chunks(texts, writer, tally, job.on_error, advance)
+                _write_chunks(chunks, writer, tally, job.on_error, advance)
             except BaseException:
                 abandon = getattr(writer, "abandon", None)  # (Parquet and Arrow's)
                 if abandon is not None:
@@ -110,28 +107,16 @@ def run_part(job: FileJob, part: Path, output: Path) -> partitions.PartReport:
     )
 
 
-def _with_texts(
-    chunks: Iterable[Chunk], writer: Writer, ahead: bool
-) -> Iterator[tuple[Chunk, Future[Any] | None]]:
-    """The chunks, each with its text made ahead by threads when the input
-    is a regular file (whose next block is never long in coming) and the
-    output text; with None otherwise, for the writer to make."""
-    if ahead and isinstance(writer, TEXT_WRITERS) and can_format_ahead():
-        return formatted_ahead(chunks, writer.text)
-    return ((chunk, None) for chunk in chunks)
-
-
 def _write_chunks(
-    chunks: Iterable[tuple[Chunk, Future[Any] | None]],
+    chunks: Iterable[Chunk],
     writer: Writer,
     tally: Tally,
     on_error: str,
     advance: Callable[[], None],
 ) -> None:
-    """Write each chunk as it comes (its text made ahead, if it comes with
-    one: see :mod:`cgrad.batch.format_ahead`), counting the records and the
-    failed ones; ``--on-error skip`` leaves them out, ``fail`` stops at the first."""
-    for outcomes, text in chunks:
+    """Write each chunk as it comes, counting the records and the failed
+    ones; ``--on-error skip`` leaves them out, ``fail`` stops at the first."""
+    for outcomes in chunks:
         if isinstance(outcomes, ColumnBlock | ExpressionBlock):  # no failed record in them
             tally.records += outcomes.count
             if isinstance(outcomes, ColumnBlock):
@@ -140,10 +125,7 @@ def _write_chunks(
             else:
                 for row, found in outcomes.warnings():
                     tally.warnings.add(row, found)
-            if text is None:
-                writer.write(outcomes)
-            else:
-                cast(TextWriter, writer).write_text(text.result())
+            writer.write(outcomes)
             advance()
             continue
         bad = tally.count(outcomes)

@@ -1,0 +1,96 @@
+"""Parquet and Arrow row groups written behind the reads, in a thread of
+their own (cgrad.batch.arrow_writers): the same file, errors raised before
+the output is kept, and a stopped run that says nothing more."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from cgrad.batch import arrow_writers
+
+
+def _points(tmp_path, rows: int):
+    rng = np.random.default_rng(3)
+    source = tmp_path / "points.parquet"
+    pq.write_table(pa.table({"x": rng.normal(size=rows), "y": rng.normal(size=rows)}), source)
+    return source
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "arrow"])
+def test_row_groups_are_written_behind_in_a_thread_of_their_own(cli, tmp_path, monkeypatch, suffix):
+    written_in: list[str] = []
+    write_table = arrow_writers._write_table
+
+    def spying(sink, table):
+        written_in.append(threading.current_thread().name)
+        write_table(sink, table)
+
+    monkeypatch.setattr(arrow_writers, "_write_table", spying)
+    rows = 2 * arrow_writers.ROW_GROUP_ROWS + 5
+    target = tmp_path / f"out.{suffix}"
+    result = cli("batch", str(_points(tmp_path, rows)), "-e", "x*y", "-o", str(target), "-q")
+    assert result.exit_code == 0, result.stderr
+    assert len(written_in) == 3 and all(name.startswith("cgrad-write") for name in written_in)
+    read = pq.read_table if suffix == "parquet" else lambda path: pa.ipc.open_file(path).read_all()
+    table = read(target)
+    assert table.column("row").to_pylist() == list(range(1, rows + 1))
+    x, y = (table.column(name).to_numpy() for name in "xy")
+    assert np.array_equal(table.column("value").to_numpy(), x * y)
+
+
+@pytest.mark.parametrize("failing", [1, 3], ids=["a group written behind", "the last group"])
+def test_a_row_group_that_fails_to_be_written_fails_the_run(cli, tmp_path, monkeypatch, failing):
+    calls = []
+    write_table = arrow_writers._write_table
+
+    def full_disk(sink, table):
+        calls.append(table.num_rows)
+        if len(calls) == failing:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        write_table(sink, table)
+
+    monkeypatch.setattr(arrow_writers, "_write_table", full_disk)
+    target = tmp_path / "out.parquet"
+    target.write_bytes(b"the previous output")
+    source = _points(tmp_path, 2 * arrow_writers.ROW_GROUP_ROWS + 5)
+    result = cli("batch", str(source), "-e", "x*y", "-o", str(target), "-q")
+    assert result.exit_code == 1
+    assert result.stderr == "cgrad: error: input/output failed: No space left on device\n"
+    assert target.read_bytes() == b"the previous output"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out.parquet", "points.parquet"]
+
+
+def test_a_run_stopped_after_a_row_group_was_written_says_nothing_more(tmp_path, wait_until):
+    # Parquet's writer, left open, would close itself when collected, into
+    # the temporary file removed by then, and print that error on stderr.
+    target = tmp_path / "out.parquet"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cgrad", "batch", "-e", "x*y", "-o", str(target)],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        process.stdin.write(b"x,y\n" + b"1,2\n" * (arrow_writers.ROW_GROUP_ROWS + 10))
+        process.stdin.flush()
+
+        def a_group_written():
+            return [path for path in tmp_path.glob(".*.tmp") if path.stat().st_size > 100_000]
+
+        wait_until(a_group_written, "a row group written", tmp_path, process)
+        process.send_signal(signal.SIGTERM)
+        stderr = process.communicate(timeout=60)[1]
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signal.SIGTERM
+    assert stderr == b"\n"
+    assert list(tmp_path.iterdir()) == []
