@@ -11,9 +11,7 @@ as they fill, so memory stays bounded.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -184,8 +182,6 @@ class _Gathering:
         self.pending: list[Any] = []
         self.rows = 0
         self.sink: Any = None
-        self.writing: Any = None
-        self.group: Future[None] | None = None  # the row group being written
 
     def write(self, outcomes: Chunk) -> None:
         batch = self.columns.batch(outcomes)
@@ -205,54 +201,30 @@ class _Gathering:
     def _flush(self) -> None:
         if self.pending:
             self._write_group(pa.Table.from_batches(self.pending, schema=self.columns.schema))
-        self._open()  # (no records: a file of the columns all the same)
+        elif self.sink is None:
+            self.sink = self.open(self.columns.schema)
         self.pending, self.rows = [], 0
 
-    def _open(self) -> None:
+    def _write_group(self, table: Any) -> None:
         if self.sink is None:
             self.sink = self.open(self.columns.schema)
-            self.writing = ThreadPoolExecutor(1, thread_name_prefix="cgrad-write")
-
-    def _write_group(self, table: Any) -> None:
-        """Write ``table`` as a row group (a record batch) in a thread of
-        its own, once the one before is written: Arrow encodes and
-        compresses it without the interpreter lock while the next chunks
-        are read and evaluated here. Its error, if any, is raised here at
-        the next group or at :meth:`close`, before the output is kept."""
-        self._open()
-        self._written()
-        self.group = self.writing.submit(_write_table, self.sink, table)
-
-    def _written(self) -> None:
-        if self.group is None:
-            return
-        group, self.group = self.group, None
-        group.result()
+        self.sink.write_table(table.combine_chunks())
 
     def abandon(self) -> None:
         """Stop without finishing the file (the run failed or was stopped,
-        and its temporary file is removed): the group being written is
-        waited for, and a Parquet writer is told it is closed, or it would
-        close itself when collected, into the file closed by then, and
-        print the error on stderr."""
-        with contextlib.suppress(Exception):
-            self._written()
+        and its temporary file is removed): a Parquet writer is told it is
+        closed, or it would close itself when collected, into the file
+        closed by then, and print that error on stderr."""
         if hasattr(self.sink, "is_open"):  # (pyarrow.parquet.ParquetWriter)
             self.sink.is_open = False
 
     def close(self) -> None:
         self._flush()
-        self._written()
-        self.writing.shutdown()
         self.sink.close()
         self.stream.flush()
 
     def open(self, schema: Any) -> Any:
         raise NotImplementedError
-
-
-def _write_table(sink: Any, table: Any) -> None:
-    sink.write_table(table.combine_chunks())
 
 
 class ParquetWriter(_Gathering):
