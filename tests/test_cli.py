@@ -732,3 +732,24 @@ def test_every_command_is_run_inside_the_one_error_ladder():
 
     for registered in load_commands().registered_commands:
         assert registered.callback.__wrapped__ is not None, registered.name
+
+
+def test_a_signal_while_the_app_is_loaded_ends_the_run_as_any_other(monkeypatch, capsys):
+    # Signals are caught from the first line of main(); one that lands while
+    # the commands are still being imported, before the error ladder is in
+    # place, must still end the run quietly with 128 + its number.
+    import importlib
+
+    from cgrad.cli.signals import Interrupted
+
+    console = importlib.import_module("cgrad.cli.main")  # (the module, not its function)
+
+    def interrupted_while_loading() -> int:
+        raise Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(console, "_run_app", interrupted_while_loading)
+    monkeypatch.setattr(sys, "argv", ["cgrad", "batch", "points.csv", "-e", "x"])
+    with pytest.raises(SystemExit) as stopped:
+        console.main()
+    assert stopped.value.code == 128 + signal.SIGTERM
+    assert capsys.readouterr().err == "\n"

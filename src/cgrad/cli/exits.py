@@ -16,14 +16,13 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
-from typing import TextIO
 
 import typer
 
 from ..errors import CgradError
 from ..views.json_documents import error_json
 from .output import StdoutWriteError, write_json
-from .signals import Interrupted
+from .signals import Interrupted, interrupted_status
 
 
 class ExitStatus(IntEnum):
@@ -101,8 +100,7 @@ def run_reporting(run: Callable[[], object], commands: list[str]) -> int:
         status = run()
         sys.stdout.flush()
     except Interrupted as interrupted:
-        _write_quietly(sys.stderr, "\n")
-        return 128 + interrupted.args[0]
+        return interrupted_status(interrupted)
     except typer.TyperException as error:
         return _usage_error(error, commands)
     except StdoutWriteError as failure:
@@ -124,18 +122,6 @@ def _stdout_failure(failure: StdoutWriteError) -> int:
         pass  # no descriptor: stdout was closed from the start
     sys.stdout = None  # as Python leaves a closed stdout
     return ExitStatus.FAILURES
-
-
-def _write_quietly(stream: TextIO | None, text: str) -> None:
-    """Write ``text`` if the stream is still there (after SIGHUP the
-    terminal may be gone)."""
-    if stream is None:
-        return
-    try:
-        stream.write(text)
-        stream.flush()
-    except (OSError, ValueError, AttributeError):
-        pass
 
 
 def _usage_error(error: typer.TyperException, commands: list[str]) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from .output import GuardedStdout, StdoutWriteError
-from .signals import Interrupted, catch_ending_signals
+from .signals import Interrupted, catch_ending_signals, interrupted_status
 
 
 def main() -> None:
@@ -28,7 +28,12 @@ def main() -> None:
         except (Interrupted, StdoutWriteError) as stopped:
             status = _reported(stopped)
     if status is None:
-        status = _run_app()
+        try:
+            status = _run_app()
+        except Interrupted as interrupted:
+            # A signal while the app was still being loaded, before the
+            # error ladder was there to catch it: the same quiet exit.
+            status = interrupted_status(interrupted)
     sys.exit(status)
 
 

@@ -6,6 +6,7 @@ ladder (:mod:`.exits`), which imports Typer: the quick road of ``eval``
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 # _signal, the C module under signal, has the same functions: signal's own
@@ -24,6 +25,18 @@ class Interrupted(BaseException):
 
 def _interrupt(signum: int, frame: object) -> None:
     raise Interrupted(signum)
+
+
+def interrupted_status(interrupted: Interrupted) -> int:
+    """The exit status of a run a signal stopped (128 + the signal), after
+    a line break on stderr (the terminal's ^C is left on a line of its
+    own), if stderr is still there: after SIGHUP the terminal may be gone."""
+    try:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    return 128 + interrupted.args[0]
 
 
 # SIGPIPE is left to end the process at once and quietly, as it does cat and
