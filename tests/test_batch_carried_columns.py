@@ -40,6 +40,8 @@ COLUMNS = {
     "day": st.lists(st.none() | st.dates()),
     "price": st.lists(st.none() | st.decimals(places=2, min_value=-1000, max_value=1000)),
     "tags": st.lists(st.none() | st.lists(st.integers(0, 9), max_size=3)),
+    "category": st.lists(st.none() | st.sampled_from(["red", "green", 'say "hi", "bye"'])),
+    "half": st.lists(st.none() | st.floats(width=16)),
 }
 TYPES = {
     "f64": pa.float64(),
@@ -52,6 +54,8 @@ TYPES = {
     "day": pa.date32(),
     "price": pa.decimal128(7, 2),
     "tags": pa.list_(pa.int8()),
+    "category": pa.dictionary(pa.int32(), pa.string()),
+    "half": pa.float16(),
 }
 
 

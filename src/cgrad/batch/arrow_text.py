@@ -17,7 +17,8 @@ import pyarrow.compute as pc
 
 from ..numerals import json_text, number_text, orjson_differs
 
-_BYTES = pa.large_binary()
+# The type of every text made here: bytes, with 64-bit offsets.
+BYTES = pa.large_binary()
 
 
 def number_array(column: np.ndarray, json: bool = False) -> Any:
@@ -43,7 +44,7 @@ def quoted_non_finite(texts: Any, numbers: np.ndarray, quote: str) -> Any:
     if not bad.any():
         return texts
     marked = [f"{quote}{number_text(value)}{quote}".encode() for value in numbers[bad].tolist()]
-    return pc.replace_with_mask(texts, pa.array(bad), pa.array(marked, _BYTES))
+    return pc.replace_with_mask(texts, pa.array(bad), pa.array(marked, BYTES))
 
 
 def _texts_of_redone(numbers: np.ndarray, text: Callable[[float], str]) -> Any:
@@ -56,7 +57,7 @@ def _texts_of_redone(numbers: np.ndarray, text: Callable[[float], str]) -> Any:
     picks[finite] = 3 + np.arange(np.count_nonzero(finite))
     written = [text(math.nan), text(math.inf), text(-math.inf)]
     written += map(text, numbers[finite].tolist())
-    return pa.array([t.encode() for t in written], _BYTES).take(pa.array(picks))
+    return pa.array([t.encode() for t in written], BYTES).take(pa.array(picks))
 
 
 def _split(text: bytes) -> Any:
@@ -71,7 +72,7 @@ def _split(text: bytes) -> Any:
     offsets[-1] = len(raw) - len(commas)
     data = raw[raw != ord(",")] if len(commas) else raw
     return pa.Array.from_buffers(
-        _BYTES, len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+        BYTES, len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
     )
 
 
@@ -127,7 +128,7 @@ def lines_array(segments: Sequence[str], columns: Sequence[Any], count: int) -> 
         else:
             items.append(_bytes(columns[index], count))
             index += 1
-    return pc.binary_join_element_wise(*items, pa.scalar(b"", _BYTES))
+    return pc.binary_join_element_wise(*items, pa.scalar(b"", BYTES))
 
 
 def _float_run(segments: Sequence[str], columns: Sequence[Any], start: int) -> list[Any]:
@@ -163,7 +164,7 @@ def number_rows(columns: Sequence[np.ndarray], count: int, delimiter: str, end: 
     number as :func:`number_array` writes it, as an Arrow array of bytes
     (``delimiter`` one ASCII character, ``end`` one or three)."""
     if not count:
-        return pa.array([], _BYTES)
+        return pa.array([], BYTES)
     if len(columns) == 1:
         matrix = np.ascontiguousarray(np.broadcast_to(columns[0], (count,)), dtype=np.float64)
         matrix = matrix.reshape(count, 1)
@@ -181,12 +182,12 @@ def number_rows(columns: Sequence[np.ndarray], count: int, delimiter: str, end: 
     for at, byte in enumerate(end.encode()):
         data[offsets[1:] - len(end) + at] = byte
     redo = orjson_differs(matrix).any(axis=1)
-    redone = np.count_nonzero(redo)
-    if 0 < redone <= FEW_REDONE:
+    many = np.count_nonzero(redo) > FEW_REDONE
+    if redo.any() and not many:
         texts = [delimiter.join(map(number_text, row)) + end for row in matrix[redo].tolist()]
         data, offsets = _rows_replaced(data, offsets, np.flatnonzero(redo), texts)
-    rows = pa.Array.from_buffers(_BYTES, count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
-    if redone <= FEW_REDONE:
+    rows = pa.Array.from_buffers(BYTES, count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    if not many:
         return rows
     words = [number_array(column) for column in matrix[redo].T]
     again = pc.binary_join_element_wise(
@@ -243,7 +244,7 @@ def _flat_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _scalar(text: str) -> Any:
-    return pa.scalar(text.encode(), _BYTES)
+    return pa.scalar(text.encode(), BYTES)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -272,7 +273,7 @@ def _bytes(column: Any, count: int) -> Any:
     if isinstance(column, pa.Array):  # texts made already
         return column
     if isinstance(column, np.ndarray) and column.dtype.kind == "i":
-        return pa.array(column).cast(pa.large_string()).cast(_BYTES)
+        return pa.array(column).cast(pa.large_string()).cast(BYTES)
     if isinstance(column, np.ndarray):
         return number_array(np.broadcast_to(column, (count,)))
-    return pa.array(column, pa.large_string()).cast(_BYTES)
+    return pa.array(column, pa.large_string()).cast(BYTES)
