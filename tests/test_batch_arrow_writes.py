@@ -71,3 +71,26 @@ def test_a_run_stopped_after_a_row_group_was_written_says_nothing_more(tmp_path,
     assert process.returncode == 128 + signal.SIGTERM
     assert stderr == b"\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_dictionary_column_that_changes_by_row_group_is_written_to_both_formats(cli, tmp_path):
+    # Parquet has a dictionary a row group (pandas categories come back so);
+    # an Arrow file holds one a column: there the column is its values.
+    source = tmp_path / "categories.parquet"
+    kind = pa.dictionary(pa.int32(), pa.string())
+    schema = pa.schema([("x", pa.float64()), ("colour", kind)])
+    with pq.ParquetWriter(source, schema) as parquet:
+        for group in range(3):
+            names = [f"colour {group}-{i % 4}" for i in range(50)]
+            parquet.write_table(pa.table({"x": np.arange(50.0), "colour": pa.array(names, kind)}))
+    expected = pq.read_table(source).column("colour").to_pylist()
+    for suffix, read, written in (
+        ("arrow", lambda path: pa.ipc.open_file(path).read_all(), pa.string()),
+        ("parquet", pq.read_table, kind),
+    ):
+        target = tmp_path / f"out.{suffix}"
+        result = cli("batch", str(source), "-e", "x^2", "-o", str(target), "-q")
+        assert result.exit_code == 0, result.stderr
+        table = read(target)
+        assert table.schema.field("colour").type == written
+        assert table.column("colour").to_pylist() == expected

@@ -30,9 +30,13 @@ ROW_GROUP_ROWS = 1 << 17
 class _Columns:
     """The output's schema, and a chunk of outcomes as a record batch."""
 
-    def __init__(self, layout: Layout) -> None:
+    def __init__(self, layout: Layout, plain_dictionaries: bool = False) -> None:
         self.layout = layout
-        types = layout.types or {}
+        types = dict(layout.types or {})
+        if plain_dictionaries:  # (see ArrowWriter)
+            for name, kind in types.items():
+                if pa.types.is_dictionary(kind):
+                    types[name] = kind.value_type
         fields: list[tuple[str, Any]] = [("row", pa.int64())]
         if layout.has_id:
             fields.append(("id", types.get("id", pa.string())))
@@ -166,6 +170,8 @@ def _array(values: Any, kind: Any) -> Any:
     if isinstance(values, pa.Array):  # a carried column
         if values.type == kind:
             return values
+        if pa.types.is_dictionary(values.type) and values.type.value_type == kind:
+            return values.dictionary_decode()
         values = values.to_pylist()
     try:
         return pa.array(values, type=kind)
@@ -176,8 +182,10 @@ def _array(values: Any, kind: Any) -> Any:
 class _Gathering:
     """Chunks gathered into row groups, written as each one fills."""
 
+    plain_dictionaries = False
+
     def __init__(self, stream: BinaryIO, layout: Layout) -> None:
-        self.columns = _Columns(layout)
+        self.columns = _Columns(layout, self.plain_dictionaries)
         self.stream = stream
         self.pending: list[Any] = []
         self.rows = 0
@@ -252,7 +260,11 @@ class ParquetWriter(_Gathering):
 
 class ArrowWriter(_Gathering):
     """An Arrow IPC file (what Feather 2 is), one record batch per
-    :data:`ROW_GROUP_ROWS` records."""
+    :data:`ROW_GROUP_ROWS` records. Dictionary columns are written as
+    their values: the file format holds one dictionary a column, where a
+    Parquet input has one a row group."""
+
+    plain_dictionaries = True
 
     def open(self, schema: Any) -> Any:
         return pa.ipc.new_file(self.stream, schema)
