@@ -115,7 +115,7 @@ def diff_command(
     found = function.formulas(split_wrt(wrt), substitutions, order, numeric)
     # The collector paused while the output is made: the formulas' millions
     # of nodes, alive until the end, would be rescanned again and again as
-    # the output's lines are made, for nothing (they make no cycles).
+    # the output's lines are made, to find nothing to free.
     with collector_paused():
         if output_format == "latex":
             write_pieces([found.latex_text(), "\n"])
