@@ -61,11 +61,9 @@ def canonical(builder: Builder, roots: Sequence[Sym]) -> list[Sym]:
 def canonical_counted(builder: Builder, roots: Sequence[Sym]) -> tuple[list[Sym], int]:
     """As :func:`canonical`, and the work it took (entries merged, copied
     and sorted, nodes made)."""
-    # Forms are many small dicts and lists, all alive until the pass ends
-    # (a builder and its nodes refer to each other, so they are freed by
-    # the collector afterwards); its rescans of that growing heap during
-    # the pass found nothing to free and made it quadratic on big graphs,
-    # so it is paused (as compiling does).
+    # Forms are many small dicts and lists, alive until the pass ends: the
+    # collector's rescans of that growing heap found nothing to free and
+    # made the pass quadratic on big graphs, so it is paused (as compiling does).
     was_enabled = gc.isenabled()
     gc.disable()
     try:
