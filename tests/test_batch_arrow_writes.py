@@ -1,14 +1,11 @@
-"""Parquet output that fails or is stopped part way
-(cgrad.batch.arrow_writers): the error said once, the previous output
-kept, no temporary file, and nothing more on stderr."""
+"""Parquet and Arrow output (cgrad.batch.arrow_writers): a write that
+fails part way says its error once and keeps the previous output, with no
+temporary file; a dictionary that changes by row group is written."""
 
 from __future__ import annotations
 
 import errno
 import os
-import signal
-import subprocess
-import sys
 
 import numpy as np
 import pyarrow as pa
@@ -45,32 +42,6 @@ def test_a_row_group_that_fails_to_be_written_fails_the_run(cli, tmp_path, monke
     assert result.stderr == "cgrad: error: input/output failed: No space left on device\n"
     assert target.read_bytes() == b"the previous output"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["out.parquet", "points.parquet"]
-
-
-def test_a_run_stopped_after_a_row_group_was_written_says_nothing_more(tmp_path, wait_until):
-    # Parquet's writer, left open, would close itself when collected, into
-    # the temporary file removed by then, and print that error on stderr.
-    target = tmp_path / "out.parquet"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "cgrad", "batch", "-e", "x*y", "-o", str(target)],
-        stdin=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        process.stdin.write(b"x,y\n" + b"1,2\n" * (arrow_writers.ROW_GROUP_ROWS + 10))
-        process.stdin.flush()
-
-        def a_group_written():
-            return [path for path in tmp_path.glob(".*.tmp") if path.stat().st_size > 100_000]
-
-        wait_until(a_group_written, "a row group written", tmp_path, process)
-        process.send_signal(signal.SIGTERM)
-        stderr = process.communicate(timeout=60)[1]
-    finally:
-        process.kill()
-    assert process.returncode == 128 + signal.SIGTERM
-    assert stderr == b"\n"
-    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_dictionary_column_that_changes_by_row_group_is_written_to_both_formats(cli, tmp_path):

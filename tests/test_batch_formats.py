@@ -401,7 +401,17 @@ def test_per_record_expressions_keep_their_expr_in_ndjson(cli):
     assert list(records[0]) == ["row", "expr", "inputs", "value", "gradient"]
 
 
-def test_sigterm_during_a_parquet_write_leaves_the_previous_file(tmp_path, wait_until):
+@pytest.mark.parametrize(
+    ("rows", "written"),
+    [(1000, 0), (arrow_writers.ROW_GROUP_ROWS + 10, 100_000)],
+    ids=["before a row group", "after a row group"],
+)
+def test_sigterm_during_a_parquet_write_leaves_the_previous_file(
+    tmp_path, wait_until, rows, written
+):
+    # After a row group, Parquet's writer, left open, would close itself
+    # when collected, into the temporary file removed by then, and print
+    # that error on stderr.
     target = tmp_path / "out.parquet"
     pq.write_table(pa.table({"previous": [1]}), target)
     previous = target.read_bytes()
@@ -410,10 +420,14 @@ def test_sigterm_during_a_parquet_write_leaves_the_previous_file(tmp_path, wait_
         stdin=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+
+    def under_way():
+        return [path for path in tmp_path.glob(".*.tmp") if path.stat().st_size >= written]
+
     try:
-        process.stdin.write(b"x,y\n" + b"1,2\n" * 1000)
+        process.stdin.write(b"x,y\n" + b"1,2\n" * rows)
         process.stdin.flush()
-        wait_until(lambda: list(tmp_path.glob(".*.tmp")), "the temporary file", tmp_path, process)
+        wait_until(under_way, "the temporary file", tmp_path, process)
         process.send_signal(signal.SIGTERM)
         stderr = process.communicate(timeout=60)[1]
     finally:
