@@ -64,7 +64,7 @@ def _numbers(column: Any, null: str, json: bool) -> Any:
     if pa.types.is_float32(kind) or pa.types.is_float64(kind):
         # (a null's slot holds some number: its text is replaced)
         floats = np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
-        if not column.null_count and not (json and not np.isfinite(floats).all()):
+        if not column.null_count and (not json or np.isfinite(floats).all()):
             return floats
         return _with_nulls(column, number_array(floats, json=json), null)
     if pa.types.is_integer(kind):
