@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import cgrad
@@ -311,6 +312,42 @@ def test_wrt_narrows_the_csv_columns_and_clashing_names_are_renamed(cli):
         "row,x,y,extra_value,extra_row,value,grad_y,error,warnings",
         "1,1.0,2.0,a,b,2.0,1.0,,",
     ]
+
+
+def test_inputs_named_like_the_output_columns_are_renamed_in_flat_outputs(cli, tmp_path):
+    # An input named value, row or error (or grad_ another input) would be
+    # a second column under one name: CSV readers mix them up, and pandas
+    # cannot read such a Parquet file at all.
+    text = "value,row,error,x,grad_x,input_value,z\n1,2,3,4,5,6,7\n"
+    expression = "value*row*error*x*grad_x*input_value"
+    header = (
+        "row,input_input_value,input_row,input_error,x,input_grad_x,input_value,z,value,"
+        "grad_value,grad_row,grad_error,grad_x,grad_grad_x,grad_input_value,error,warnings"
+    )
+    result = cli("batch", "-e", expression, "--format", "csv", input=text)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == header
+    row = dict(zip(header.split(","), lines[1].split(","), strict=True))
+    assert [row["input_input_value"], row["input_value"], row["value"]] == ["1.0", "6.0", "720.0"]
+    assert row["input_grad_x"] == "5.0" and row["grad_grad_x"] == "144.0"
+    assert row["z"] == "7"  # carried, not an input: its own name is free
+    # Parquet and Arrow: the same columns, which pandas reads.
+    source = tmp_path / "in.csv"
+    source.write_text(text)
+    for suffix in ("parquet", "arrow"):
+        target = tmp_path / f"out.{suffix}"
+        result = cli("batch", str(source), "-e", expression, "-o", str(target))
+        assert result.exit_code == 0, result.stderr
+        frame = pd.read_parquet(target) if suffix == "parquet" else pd.read_feather(target)
+        assert list(frame.columns) == header.split(",")
+        assert frame["input_input_value"].tolist() == [1.0] and frame["value"].tolist() == [720.0]
+    # The table for people: the same input names over its columns.
+    result = cli("batch", "-e", "value*x", "--format", "table", input="value,x\n2,3\n")
+    assert result.stdout.split()[:4] == ["row", "input_value", "x", "value"]
+    # NDJSON nests the inputs: nothing clashes, nothing is renamed.
+    result = cli("batch", "-e", "value*x", input="value,x\n2,3\n")
+    assert json.loads(result.stdout)["inputs"] == {"value": 2.0, "x": 3.0}
 
 
 def test_output_options(cli, tmp_path):

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 
 from .blocks import ColumnBlock, Outcome, joined_messages
+from .column_names import flat_columns
 from .expression_block import Chunk, ExpressionBlock
 from .hessians import hessian_headers, hessian_json
 from .json_text import dumps
@@ -37,36 +38,25 @@ class _Columns:
             for name, kind in types.items():
                 if pa.types.is_dictionary(kind):
                     types[name] = kind.value_type
-        fields: list[tuple[str, Any]] = [("row", pa.int64())]
-        if layout.has_id:
-            fields.append(("id", types.get("id", pa.string())))
-        if layout.per_record:
-            fields += [("expr", pa.string()), ("inputs", pa.string())]
-        else:
-            fields += [(name, pa.float64()) for name in layout.inputs]
-        taken = {name for name, _ in fields} | {"value", "error", "warnings", "extra"}
-        taken |= {f"grad_{name}" for name in layout.gradient_columns}
+        names = flat_columns(layout)
         # --hessian: JSON text per record, else hessian_<a>_<b> numbers.
         self.second = (
             hessian_headers(layout.per_record, layout.gradient_columns) if layout.hessian else []
         )
-        taken |= set(self.second)
         self.carried = [
-            (f"extra_{name}" if name in taken else name, name, types.get(name, pa.string()))
-            for name in layout.carried or ()
+            (output, name, types.get(name, pa.string()))
+            for output, name in zip(names.carried, layout.carried or (), strict=True)
         ]
-        fields += [(output, kind) for output, _, kind in self.carried]
-        fields.append(("value", pa.float64()))
-        if layout.per_record:
-            fields.append(("gradient", pa.string()))
-        else:
-            fields += [(f"grad_{name}", pa.float64()) for name in layout.gradient_columns]
-        if layout.hessian:
-            kind = pa.string() if layout.per_record else pa.float64()
-            fields += [(name, kind) for name in self.second]
-        if layout.carried is None:
-            fields.append(("extra", pa.string()))
-        fields += [("error", pa.string()), ("warnings", pa.string())]
+        text, number = pa.string(), pa.float64()
+        # Each column's type, in the order of names.names (CSV's columns).
+        kinds: list[Any] = [pa.int64()] + ([types.get("id", text)] if layout.has_id else [])
+        per_record = layout.per_record
+        kinds += [text, text] if per_record else [number] * len(names.inputs)
+        kinds += [kind for _, _, kind in self.carried]
+        kinds += [number] + ([text] if per_record else [number] * len(layout.gradient_columns))
+        kinds += [text if per_record else number] * len(self.second)
+        kinds += [text] * ((layout.carried is None) + 2)  # extra (JSON), error, warnings
+        fields = list(zip(names.names, kinds, strict=True))
         self.schema = pa.schema(fields)
 
     def batch(self, outcomes: Chunk) -> Any:

@@ -21,8 +21,9 @@ import numpy as np
 from ..numerals import format_short, json_numbers, number_text
 from .aligned import column_widths, padded
 from .blocks import ColumnBlock, Outcome, joined_messages
+from .column_names import flat_columns
 from .expression_block import Chunk, ExpressionBlock
-from .hessians import hessian_cells, hessian_headers, table_headers
+from .hessians import hessian_cells, table_headers
 from .json_text import Pieces, as_text_columns, dumps, records_text, row_numbers
 
 if TYPE_CHECKING:
@@ -125,10 +126,10 @@ class JsonWriter:
 
 class CsvWriter:
     """Columns: row, id (when the input has ids), the inputs, the carried
-    columns (renamed extra_<name> if they clash with ours), value,
-    grad_<input>..., error, warnings (the messages, joined with ' | ';
-    SPEC's columns end at error, and a NaN must not come without its
-    reason). When records carry their own
+    columns, value, grad_<input>..., error, warnings (the messages, joined
+    with ' | '; SPEC's columns end at error, and a NaN must not come
+    without its reason); an input or carried column named like one of
+    these is renamed (see :mod:`cgrad.batch.column_names`). When records carry their own
     expressions, or the input's fields are free-form JSON, the parts that
     differ from record to record are JSON text in a column of their own."""
 
@@ -139,23 +140,7 @@ class CsvWriter:
     def __init__(self, stream: TextIO, layout: Layout) -> None:
         self.stream = stream
         self.layout = layout
-        per_record = layout.per_record
-        ours = (
-            ["row"]
-            + (["id"] if layout.has_id else [])
-            + (["expr", "inputs"] if per_record else list(layout.inputs))
-            + ["value"]
-            + (["gradient"] if per_record else [f"grad_{n}" for n in layout.gradient_columns])
-            + (hessian_headers(per_record, layout.gradient_columns) if layout.hessian else [])
-            + (["extra"] if layout.carried is None else [])
-            + ["error", "warnings"]
-        )
-        # A carried column named like one of ours (a "value" column, say)
-        # is renamed rather than written twice under one name.
-        taken = set(ours)
-        carried = [f"extra_{n}" if n in taken else n for n in layout.carried or ()]
-        at = len(ours) - 1 - ours[::-1].index("value")  # ours, not an input named so
-        stream.write(self.line(ours[:at] + carried + ours[at:]))
+        stream.write(self.line(flat_columns(layout).names))
 
     def line(self, cells: list) -> str:
         """One line, its fields quoted as :func:`_csv_fields` quotes them."""
@@ -355,7 +340,7 @@ class TableWriter:
             self.numeric = [True, *(False for _ in ids), False, False, True]
             self.numeric += [False] * (len(second) + 2)
         else:
-            names = list(layout.inputs)
+            names = list(flat_columns(layout).inputs)
             partials = [f"∂/∂{n}" for n in layout.gradient_columns]
             self.header = ["row", *ids, *names, "value", *partials, *second, "note"]
             self.numeric = (
