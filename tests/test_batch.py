@@ -350,6 +350,29 @@ def test_inputs_named_like_the_output_columns_are_renamed_in_flat_outputs(cli, t
     assert json.loads(result.stdout)["inputs"] == {"value": 2.0, "x": 3.0}
 
 
+def test_a_failed_record_keeps_the_inputs_it_has_in_flat_outputs(cli, tmp_path):
+    text = "x,y,z\n1.5,,2\n1,two,3\n4,5,6\n"
+    result = cli("batch", "-e", "x*y*z", "--format", "csv", input=text)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[1:3] == [
+        "1,1.5,,2.0,,,,,invalid_value: the value of y is empty,",
+        "2,1.0,,3.0,,,,,invalid_value: the value of y is not a number: 'two',",
+    ]
+    source = tmp_path / "in.csv"
+    source.write_text(text)
+    target = tmp_path / "out.parquet"
+    assert cli("batch", str(source), "-e", "x*y*z", "-o", str(target)).exit_code == 1
+    frame = pd.read_parquet(target)
+    assert frame["x"].tolist() == [1.5, 1.0, 4.0] and frame["z"].tolist() == [2.0, 3.0, 6.0]
+    assert frame["y"].isna().tolist() == [True, True, False]
+    # JSON's error record keeps SPEC's shape: the row and its error.
+    line = cli("batch", "-e", "x*y*z", input=text).stdout.splitlines()[0]
+    assert json.loads(line) == {
+        "row": 1,
+        "error": {"type": "invalid_value", "message": "the value of y is empty"},
+    }
+
+
 def test_output_options(cli, tmp_path):
     source = SAMPLES / "points.csv"
     target = tmp_path / "out.csv"

@@ -105,7 +105,8 @@ def test_a_bad_row_keeps_its_row_number_and_line_past_many_blocks(cli, small_blo
     assert result.exit_code == 1
     rows = result.stdout.splitlines()
     assert len(rows) == 200  # the header and one line per record
-    assert rows[150] == "150,,,,,,invalid_value: the value of y is not a number: 'two',"
+    # (x, which it has, is kept beside the error)
+    assert rows[150] == "150,1.0,,,,,invalid_value: the value of y is not a number: 'two',"
     assert rows[151].startswith("151,151.0,152.0,")
     assert result.stderr == (
         "cgrad: error: 1 of 199 records failed and are error records in the output "

@@ -137,7 +137,10 @@ def test_a_bad_row_keeps_its_number_within_its_part(cli, bad_parts, tmp_path):
         f"output (first: parts/b.csv row 4: {BAD})\n"
     )
     lines = (tmp_path / "out" / "b.csv").read_text().splitlines()
-    assert len(lines) == 6 and lines[4] == f"4,,,,b3,,,,,{BAD},"
+    assert len(lines) == 6 and lines[4].endswith(f",b3,,,,,{BAD},")
+    # (x and z, which the row has, are kept beside its error; y is not)
+    row, x, y, z = lines[4].split(",")[:4]
+    assert row == "4" and float(x) and y == "" and float(z)
     assert _files(tmp_path / "out") == _single_file_outputs(
         cli, _data(bad_parts), tmp_path / "single"
     )

@@ -11,13 +11,11 @@ forward and one backward pass.
 from __future__ import annotations
 
 import itertools
-import json
-import math
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +24,7 @@ from ..errors import CgradError
 from ..function import Function, compile
 from .bindings import Bindings
 from .per_row import Derivatives, row_warnings, second_derivatives
+from .record_values import input_column
 from .rows import EXPRESSION_FIELD, ID_FIELD, Record, Records, RowBlock
 
 # Rows per chunk: big enough that numpy's per-call overhead is spread thin,
@@ -222,7 +221,7 @@ def _column_block(
     except ValueError:
         return None
     if any("_" in "".join(column) for column in texts.values()):
-        return None  # float() reads 1_000; cgrad does not (see _number)
+        return None  # float() reads 1_000; cgrad does not (see record_values.number)
     # Inputs without a column have a fixed value (Bindings.check_header).
     for name in function.inputs:
         if name not in inputs:
@@ -328,37 +327,6 @@ def _expression_text(fields: dict, outcome: Outcome) -> str | None:
     return text
 
 
-def _number(raw: object) -> float | None:
-    """A record's value as a float: a JSON number, or text as Python's
-    float() reads it (CSV fields, and the NaN/Infinity strings cgrad writes)."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, float):
-        return raw
-    if isinstance(raw, int):
-        try:
-            return float(raw)
-        except OverflowError:  # beyond float64, as 1e400 is: an infinity
-            return math.inf if raw > 0 else -math.inf
-    if isinstance(raw, str):
-        # Python's 1_000 is no number on cgrad's command line, nor here.
-        if "_" in raw:
-            return None
-        try:
-            return float(raw)  # strips blanks, reads NaN, Infinity, -Infinity
-        except ValueError:
-            return None
-    return None
-
-
-def _describe(raw: object) -> str:
-    if raw == "":
-        return "empty"
-    # Say it as the input wrote it: true and null, not True and None.
-    shown = repr(raw) if isinstance(raw, str) else json.dumps(raw, default=str)
-    return f"not a number: {shown}"
-
-
 def _evaluate_group(
     function: Function, records: list[dict[str, object]], outcomes: list[Outcome], asked: _Asked
 ) -> None:
@@ -376,7 +344,7 @@ def _evaluate_group(
                 for key, value in fields.items()
                 if key not in not_carried and not (used_expression and key == EXPRESSION_FIELD)
             } or None
-    columns = [_column(name, records, outcomes, bindings) for name in names]
+    columns = _read_inputs(names, records, outcomes, bindings)
     good = [i for i, outcome in enumerate(outcomes) if outcome.error is None]
     if not good:
         return
@@ -413,37 +381,24 @@ def _evaluate_group(
         outcomes[good[position]].warnings = found
 
 
-def _column(
-    name: str, records: list[dict[str, object]], outcomes: list[Outcome], bindings: Bindings
-) -> np.ndarray:
-    """The values of input ``name`` over the records (their fields), as
-    float64, the fixed value where a record lacks it; a record whose value
-    is missing or not a number gets its error (and a NaN here)."""
-    source = bindings.source(name)
-    raw = [fields.get(source, bindings.fixed.get(name, _MISSING)) for fields in records]
-    kinds = set(map(type, raw))
-    # The common cases, converted by numpy in one go: all CSV text, or all
-    # JSON numbers (bool is excluded: true is not 1 here).
-    digit_separators = kinds <= {str} and "_" in "".join(cast(list[str], raw))  # see _number
-    if (kinds <= {str} and not digit_separators) or kinds <= {int, float}:
-        try:
-            return np.array(raw, dtype=np.float64)
-        except (ValueError, OverflowError):
-            pass
-    column = np.empty(len(raw), dtype=np.float64)
-    for index, value in enumerate(raw):
-        number = None if value is _MISSING else _number(value)
-        if number is None:
+def _read_inputs(
+    names: tuple[str, ...], records: list[dict], outcomes: list[Outcome], bindings: Bindings
+) -> list[np.ndarray]:
+    """Each input's column over the records; a record whose value of one
+    is missing or no number gets its error (its first), and keeps the
+    inputs it has, which CSV's and Parquet's input columns show beside it."""
+    columns = []
+    unread = {}
+    for name in names:
+        column, errors = input_column(name, records, bindings)
+        for index, error in errors.items():
             if outcomes[index].error is None:
-                named = name if source == name else f"{name} (column {source!r})"
-                outcomes[index].error = (
-                    ("missing_value", f"no value for {named}")
-                    if value is _MISSING
-                    else ("invalid_value", f"the value of {named} is {_describe(value)}")
-                )
-            number = math.nan
-        column[index] = number
-    return column
-
-
-_MISSING = object()
+                outcomes[index].error = error
+        columns.append(column)
+        unread[name] = errors.keys()
+    for index, outcome in enumerate(outcomes):
+        if outcome.error is not None:
+            kept = [k for k, name in enumerate(names) if index not in unread[name]]
+            outcome.input_names = tuple(names[k] for k in kept)
+            outcome.input_values = tuple(float(columns[k][index]) for k in kept)
+    return columns
