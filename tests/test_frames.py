@@ -68,6 +68,9 @@ def test_arrow_nulls_are_nan():
     assert out.column("value").to_pylist()[0] == 2.0 and np.isnan(out.column("value")[1].as_py())
 
 
+CONVERT = "hint: convert it to numbers first (or map the input to another column)"
+
+
 @pytest.mark.parametrize(
     ("frame", "message"),
     [
@@ -78,7 +81,7 @@ def test_arrow_nulls_are_nan():
         ),
         (
             pd.DataFrame({"x": [1.0], "y": ["two"]}),
-            "the column y is not numeric: could not convert string to float: 'two'",
+            "the column y holds str values ('two'), not numbers\n" + CONVERT,
         ),
         (
             pd.DataFrame({"x": [1.0], "y": [2.0], "value": [0.0], "grad_y": [0.0]}),
@@ -87,7 +90,7 @@ def test_arrow_nulls_are_nan():
         ),
         (
             pa.table({"x": [1.0], "y": ["two"]}),
-            "the column y is not numeric: Failed to parse string: 'two' as a scalar of type double",
+            "the column y holds string values, not numbers\n" + CONVERT,
         ),
     ],
 )
@@ -95,6 +98,52 @@ def test_a_frame_it_cannot_evaluate_is_an_input_error(frame, message):
     with pytest.raises(cgrad.InputError) as raised:
         cgrad.evaluate_frame(frame, "x*y")
     assert str(raised.value) == message
+
+
+# Converted, these would be numbers the frame does not hold: a date as
+# nanoseconds, true as 1, the text "1.5" as 1.5 (as cgrad batch, which
+# makes such records errors).
+@pytest.mark.parametrize(
+    ("column", "held"),
+    [
+        (pd.Series(pd.to_datetime(["2020-01-01"])), "datetime64[ns] values"),
+        (pd.Series([True, False]), "bool values"),
+        (pd.Series(["1.5", "2"]), "str values ('1.5')"),
+        (pd.Series([1.0, True], dtype=object), "bool values (True)"),
+        (pd.Series(["a", "b"], dtype="category"), "str values ('a')"),
+        (pa.array([True, False]), "bool values"),
+        (pa.array(["1.5", "2"]), "string values"),
+        (pa.array([0, 1], pa.timestamp("s")), "timestamp[s] values"),
+        (pa.array(["a", "b"]).dictionary_encode(), "string values"),
+    ],
+)
+def test_a_column_of_what_is_not_numbers_is_refused(column, held):
+    frame = pa.table({"x": column}) if isinstance(column, pa.Array) else pd.DataFrame({"x": column})
+    with pytest.raises(cgrad.InputError) as raised:
+        cgrad.evaluate_frame(frame, "x*2")
+    if isinstance(column, pd.Series) and column.dtype.kind == "M":
+        held = f"{column.dtype} values"  # (pandas' unit: ns or us, by version)
+    assert str(raised.value) == f"the column x holds {held}, not numbers\n{CONVERT}"
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series([1, None], dtype="Int64"),
+        pd.Series([1.0, pd.NA], dtype="Float64"),
+        pd.Series([1, None], dtype=object),
+        pd.Series([1, pd.NA], dtype=object),
+        pd.Series([1.0, np.nan], dtype="category"),
+        pa.array([1, None], pa.uint8()),
+        pa.array([1.0, None]).dictionary_encode(),
+    ],
+)
+def test_numbers_in_any_type_are_read_and_what_is_missing_is_nan(column):
+    frame = pa.table({"x": column}) if isinstance(column, pa.Array) else pd.DataFrame({"x": column})
+    out = cgrad.evaluate_frame(frame, "x*2")
+    pandas = isinstance(out, pd.DataFrame)
+    values = out["value"].tolist() if pandas else out.column("value").to_pylist()
+    assert values[0] == 2.0 and np.isnan(values[1])
 
 
 def test_what_is_not_a_frame_is_a_type_error():

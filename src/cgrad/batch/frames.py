@@ -2,9 +2,8 @@
 and the partial derivatives of a function added as columns, for Dask's
 ``map_partitions``, a Ray or Spark task, or a notebook.
 
-pandas and pyarrow are not dependencies of cgrad, and this module imports
-neither: a frame is told apart by what it can do, and makes its new
-columns itself.
+pandas is not a dependency of cgrad, and this module does not import it:
+a frame is told apart by what it can do, and makes its new columns itself.
 """
 
 from __future__ import annotations
@@ -99,11 +98,54 @@ def frame_column(frame: Any, kind: str, column: str) -> np.ndarray:
             hint=f"its columns are {shown}; map an input to a column with columns={{NAME: COLUMN}}",
             type="missing_value",
         )
-    try:
-        if kind == "pandas":
-            return frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
-        # Arrow's own cast: its nulls become NaN in to_numpy.
-        data = frame.column(column).cast("double")
-        return np.asarray(data.to_numpy(zero_copy_only=False), dtype=np.float64)
-    except (TypeError, ValueError, NotImplementedError) as error:
-        raise InputError(f"the column {column} is not numeric: {error}") from None
+    data = frame[column] if kind == "pandas" else frame.column(column)
+    held = _pandas_held(data) if kind == "pandas" else _arrow_held(data.type)
+    if held is not None:
+        # Converted, a date would be a count of nanoseconds, true would be
+        # 1 and "1.5" would be 1.5: numbers the frame does not hold.
+        raise InputError(
+            f"the column {column} holds {held}, not numbers",
+            hint="convert it to numbers first (or map the input to another column)",
+            type="invalid_value",
+        )
+    if kind == "pandas":
+        return data.to_numpy(dtype=np.float64, na_value=np.nan)
+    # Arrow's own cast: its nulls become NaN in to_numpy.
+    return np.asarray(data.cast("double").to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+# numpy's kinds of number: signed and unsigned integers, floats.
+_NUMBER_KINDS = "iuf"
+
+
+def _pandas_held(series: Any) -> str | None:
+    """What a pandas column holds, if it is not numbers (None if it is):
+    its dtype, or the first value that is no number and not missing."""
+    dtype = series.dtype
+    if getattr(dtype, "name", "") == "category":
+        dtype = dtype.categories.dtype
+    if dtype.kind in _NUMBER_KINDS:
+        return None
+    if dtype.kind != "O":
+        return f"{dtype} values"
+    for value in series.tolist():  # mixed Python objects: each looked at
+        if isinstance(value, bool | np.bool_) or not (
+            value is None or isinstance(value, int | float | np.number) or _is_na(value)
+        ):
+            return f"{type(value).__name__} values ({value!r})"
+    return None
+
+
+def _is_na(value: object) -> bool:
+    # pandas' NA, told apart without importing pandas
+    return type(value).__name__ == "NAType"
+
+
+def _arrow_held(kind: Any) -> str | None:
+    """What an Arrow column of type ``kind`` holds, if not numbers."""
+    import pyarrow.types as types  # (an Arrow frame: pyarrow is there)
+
+    if types.is_dictionary(kind):
+        kind = kind.value_type
+    numeric = types.is_integer(kind) or types.is_floating(kind) or types.is_decimal(kind)
+    return None if numeric or types.is_null(kind) else f"{kind} values"
