@@ -365,6 +365,11 @@ def test_a_failed_record_keeps_the_inputs_it_has_in_flat_outputs(cli, tmp_path):
     frame = pd.read_parquet(target)
     assert frame["x"].tolist() == [1.5, 1.0, 4.0] and frame["z"].tolist() == [2.0, 3.0, 6.0]
     assert frame["y"].isna().tolist() == [True, True, False]
+    # The table for people shows them too.
+    result = cli("batch", "-e", "x*y*z", "--format", "table", input=text)
+    assert result.stdout.splitlines()[2].split() == [
+        "1", "1.5", "2", "invalid_value:", "the", "value", "of", "y", "is", "empty"
+    ]  # fmt: skip
     # JSON's error record keeps SPEC's shape: the row and its error.
     line = cli("batch", "-e", "x*y*z", input=text).stdout.splitlines()[0]
     assert json.loads(line) == {

@@ -355,6 +355,10 @@ class TableWriter:
             cells = [str(o.row), *ids] + [""] * (len(self.header) - 2 - len(ids))
             if self.layout.per_record:
                 cells[1 + len(ids)] = o.expression or ""
+            else:  # the inputs it has, as CSV shows them
+                read = o.inputs
+                for at, name in enumerate(self.layout.inputs, start=1 + len(ids)):
+                    cells[at] = format_short(read[name]) if name in read else ""
             return [*cells, f"{o.error[0]}: {o.error[1]}"]
         note = joined_messages(o.warnings)
         value = "" if o.value is None else format_short(o.value)  # None only with an error
