@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -53,18 +53,31 @@ class EvaluationWarning:
     # Said at one point of many (see :meth:`at`): the words that name its
     # kind there, by which a summary counts it.
     counted_as: str | None = field(default=None, compare=False, repr=False)
+    # A non-finite derivative's argument (0-based): only the inputs that
+    # reach the node through it are concerned.
+    argument: int | None = field(default=None, compare=False, repr=False)
 
-    def at(self, index: int) -> tuple[str, EvaluationWarning]:
+    def at(self, index: int) -> EvaluationWarning | None:
         """This warning at flat index ``index`` of ``points`` (0 for a
-        warning about one point), worded as an
-        evaluation of that point alone words it, and the words that name its
-        kind there ("`log(x)` (node @1, ...) is NaN"), for counting."""
+        warning about one point), worded as an evaluation of that point
+        alone words it, with ``counted_as`` the words that name its kind
+        there ("`log(x)` (node @1, ...) is NaN"); None where it does not
+        concern that point. An index outside the points raises IndexError."""
+        if self.points is None:
+            if index != 0:
+                raise IndexError(f"a warning about one point has only index 0, not {index}")
+        else:
+            flat = self.points.reshape(-1)
+            if not 0 <= index < flat.size:
+                raise IndexError(f"index {index} is outside the {flat.size} points")
+            if not flat[index]:
+                return None
         if self.wording is None:
-            return self.message, self
+            return self
         subject, predicate, rest = self.wording(index)
         head = f"{self.prefix}{subject} {predicate}"
-        return head, EvaluationWarning(
-            self.type, head + rest, self.node, self.span, None, self.in_rule, counted_as=head
+        return replace(
+            self, message=head + rest, points=None, wording=None, prefix="", counted_as=head
         )
 
     def as_json(self) -> dict:
@@ -207,6 +220,7 @@ class Diagnostics:
         mask=None,
         numbers=None,
         counted: bool = True,
+        argument: int | None = None,
     ) -> None:
         """A warning at the points of ``mask``: over many points, counted
         apart for each kind of number in ``numbers`` (NaN, inf, -inf), each
@@ -222,7 +236,9 @@ class Diagnostics:
             message = f"{subject} {predicate}{rest}"
             points = np.broadcast_to(mask, self.shape) if self.shape else None
             self.warnings.append(
-                EvaluationWarning(kind, message, shown, span, points, in_rule, wording=wording)
+                EvaluationWarning(
+                    kind, message, shown, span, points, in_rule, wording=wording, argument=argument
+                )
             )
             return
         points = np.broadcast_to(mask, self.shape)
@@ -234,7 +250,9 @@ class Diagnostics:
             parts.append(f"{predicate}{_where(index, count, size)}{rest}")
         message = f"{subject} " + "; ".join(parts)
         self.warnings.append(
-            EvaluationWarning(kind, message, shown, span, points, in_rule, wording=wording)
+            EvaluationWarning(
+                kind, message, shown, span, points, in_rule, wording=wording, argument=argument
+            )
         )
 
     def at(self, value, index: int | None) -> float:
@@ -313,7 +331,7 @@ class Diagnostics:
             )
             return subject, f"has a derivative of {slope} with respect to {which}", rest
 
-        self.add("non_finite_derivative", wording, node_id, mask, local)
+        self.add("non_finite_derivative", wording, node_id, mask, local, argument=position)
 
     def non_finite_gradient(self, name: str, gradient, mask=None) -> None:
         def wording(index: int | None) -> tuple[str, str, str]:

@@ -34,14 +34,14 @@ def row_warnings(warnings: Sequence[EvaluationWarning], rows: int) -> dict[int, 
         return {}
     if all(w.points is None for w in warnings):
         # An expression without inputs: one point, the same for every row.
-        alone = [w.at(0)[1] for w in warnings]
+        alone = [w.at(0) for w in warnings]
         return {position: list(alone) for position in range(rows)}
     spread = [w for w in warnings if w.points is not None]
     masks = [w.points.reshape(-1) for w in spread]  # type: ignore[union-attr]
     flagged = np.logical_or.reduce(masks)
     return {
         position: [
-            warning.at(position)[1]
+            warning.at(position)
             for warning, mask in zip(spread, masks, strict=True)
             if mask[position]
         ]
