@@ -21,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import Span
-from ..numerals import format_number, format_short
+from ..numerals import format_number, format_short, literal_text
 from ..ops import OPS
 from .graph import CONSTANT, Graph
 
@@ -124,8 +124,26 @@ def _where(index: int | None, count: int, size: int) -> str:
 
 
 def _application(op_name: str, arguments: list[float]) -> str:
-    """``log(0)``, ``0/0``, ``-inf``: the op applied to the offending numbers."""
-    return OPS[op_name].notation.written([format_number(a) for a in arguments])
+    """``log(0)``, ``0/0``, ``-inf``: the op applied to the offending numbers.
+    A -0 is written ``-0`` where its sign decides the result (``0.5 / -0 =
+    -Infinity``); elsewhere, as a number alone, ``0`` (see format_number)."""
+    texts = [format_number(a) for a in arguments]
+    for position, argument in enumerate(arguments):
+        if argument == 0.0 and math.copysign(1.0, argument) < 0.0:
+            if _sign_decides(op_name, arguments, position):
+                texts[position] = literal_text(argument)
+    return OPS[op_name].notation.written(texts)
+
+
+def _sign_decides(op_name: str, arguments: list[float], position: int) -> bool:
+    """Does the op's result, as shown, change when the -0 at ``position``
+    is +0?"""
+    forward = OPS[op_name].forward
+    unsigned = list(arguments)
+    unsigned[position] = 0.0
+    with np.errstate(all="ignore"):
+        results = [forward(*map(np.float64, given)) for given in (arguments, unsigned)]
+    return format_number(results[0]) != format_number(results[1])
 
 
 def one_sided_slopes(op_name: str, arguments: list[float], position: int) -> tuple[float, float]:
@@ -305,6 +323,11 @@ class Diagnostics:
         node = self.graph.nodes[node_id]
         kink = OPS[node.op].kink
         assert kink is not None  # a kink step's op has one
+        # Where the value is not finite it is a pole (0^-1), not a kink: its
+        # non-finite value is warned of, and the convention has no say there.
+        mask = mask & np.isfinite(values[node_id])
+        if not np.any(mask):
+            return
         subject = self.where(node_id)
 
         def wording(index: int | None) -> tuple[str, str, str]:
