@@ -24,7 +24,9 @@ that cancels, ``x + 1e8``; one that varies fast). Relative errors are
 **Kinks and non-finite numbers.** Where the evaluation warns of a kink, or
 of a NaN or infinity, finite differences are no judge: a partial whose
 input feeds the node warned about (or whose numbers are not finite) is
-marked ``kink`` or ``non-finite`` and does not fail. Reverse and forward
+marked ``kink`` or ``non-finite`` and does not fail. Each partial is judged
+on its own: a non-finite derivative in one argument of a node concerns only
+the inputs that feed that argument (x^y at x = -2 is NaN in y, not in x). Reverse and forward
 mode must still agree there when both are finite, since both apply the
 same convention. The same holds for ``cannot-judge``, where no step float64
 can take near x gives a difference worth the name (see
@@ -109,6 +111,9 @@ class Partial:
     scheme: Scheme
     # The estimated distance to the nearest edge a step crossed (inf: none).
     edge: float = math.inf
+    # Why a non-finite partial was not judged ("reverse mode gives NaN");
+    # the other statuses say it themselves, with their warnings.
+    reason: str = ""
 
     @property
     def ok(self) -> bool | None:
@@ -386,6 +391,9 @@ def _judge(
         status = "non-finite"
     else:
         status = "ok"
+    reason = ""
+    if status == "non-finite":
+        reason = _non_finite_reason(reverse, forward, fd)
     return Partial(
         name=name,
         reverse=reverse,
@@ -400,7 +408,19 @@ def _judge(
         step=difference.step,
         scheme=difference.scheme,
         edge=edge,
+        reason=reason,
     )
+
+
+def _non_finite_reason(reverse: float, forward: float, difference: float) -> str:
+    """Which number of a partial is not finite, or else why it was not
+    judged: the input feeds a node warned of."""
+    for mode, number in (("reverse mode", reverse), ("forward mode", forward)):
+        if not math.isfinite(number):
+            return f"{mode} gives {format_number(number)}"
+    if not math.isfinite(difference):
+        return f"the finite difference is {format_number(difference)}"
+    return "it feeds a node that is not finite here (see the warnings)"
 
 
 def _errors(a: float, b: float) -> tuple[float, float]:
@@ -424,10 +444,26 @@ def _inputs_feeding_warnings(
     graph: Graph, warnings: Sequence[EvaluationWarning]
 ) -> tuple[set[str], set[str]]:
     """The inputs that feed a node warned of a kink, and those that feed one
-    warned of a non-finite number."""
+    warned of a non-finite number: for a non-finite derivative in one
+    argument, only those that feed that argument (x^y at x = -2 has a NaN
+    derivative in y, but x's partial is untouched and can be judged)."""
     kinks = [w.node for w in warnings if w.type == "kink" and w.node is not None]
-    non_finite = [w.node for w in warnings if w.type in _NON_FINITE_WARNINGS and w.node is not None]
+    non_finite = [
+        _warned_node(graph, w)
+        for w in warnings
+        if w.type in _NON_FINITE_WARNINGS and w.node is not None
+    ]
     return _inputs_under(graph, kinks), _inputs_under(graph, non_finite)
+
+
+def _warned_node(graph: Graph, warning: EvaluationWarning) -> int:
+    """The node whose inputs a non-finite warning concerns: the argument
+    of a non-finite derivative, else the node warned of."""
+    node = cast(int, warning.node)
+    # (A derivative's graph warns of its program's nodes: the whole node.)
+    if warning.argument is None or warning.in_rule or hasattr(graph, "origins"):
+        return node
+    return graph.nodes[node].operands[warning.argument]
 
 
 def _inputs_under(graph: Graph, node_ids: list[int]) -> set[str]:
