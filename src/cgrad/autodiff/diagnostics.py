@@ -14,7 +14,7 @@ its own numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -88,6 +88,31 @@ class EvaluationWarning:
             "line": self.span.line if self.span else None,
             "column": self.span.column if self.span else None,
         }
+
+
+def in_second_derivatives(
+    warnings: Sequence[EvaluationWarning], row: str
+) -> list[EvaluationWarning]:
+    """The warnings of the evaluation of a Hessian's row (the gradient of
+    ∂f/∂``row``), worded as the Hessian's; a non-finite input is left out,
+    as the first derivatives say it."""
+    kept = []
+    for warning in warnings:
+        if warning.type == "non_finite_input":
+            continue
+        prefix = "in the second derivatives, "
+        if warning.node is None:  # about a whole entry of the row
+            prefix += f"in the row of ∂f/∂{row}: "
+        kept.append(replace(warning, message=prefix + warning.message, prefix=prefix))
+    return kept
+
+
+def said_key(warning: EvaluationWarning, row: str = "") -> tuple:
+    """What makes a warning said already: its kind and node, or for one
+    about a whole entry, its row and words."""
+    if warning.node is None:
+        return (warning.type, row, warning.message)
+    return (warning.type, warning.node, warning.in_rule)
 
 
 def first_point(mask) -> tuple[int | None, int, int]:

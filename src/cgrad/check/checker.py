@@ -39,18 +39,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import numpy as np
 
 from ..autodiff.diagnostics import EvaluationWarning
-from ..autodiff.graph import INPUT, Graph
+from ..autodiff.graph import Graph
 from ..autodiff.passes import plan
 from ..errors import InputError
 from ..function import Function
 from ..numerals import format_number, format_short
 from ..ops import NUMERIC, OPS
 from .differences import Difference, Scheme, finite_differences
+from .warned import inputs_feeding_warnings
 
 # Inputs whose forward-mode tangents go through the graph in one pass.
 FORWARD_CHUNK = 256
@@ -76,10 +77,6 @@ UNSETTLED = 0.25
 MAX_RANDOM_POINTS = 100_000
 
 Status = Literal["ok", "fail", "kink", "non-finite", "cannot-judge"]
-
-_NON_FINITE_WARNINGS = frozenset(
-    {"non_finite_value", "non_finite_derivative", "non_finite_input", "non_finite_gradient"}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +161,7 @@ def check(
     node_values = [np.float64(value) for value in reverse.node_values]
     forward = forward_partials(function.graph, node_values, names)
     differences = finite_differences(walk, point, names, node_values)
-    kinked, non_finite = _inputs_feeding_warnings(function.graph, reverse.warnings)
+    kinked, non_finite = inputs_feeding_warnings(function.graph, reverse.warnings)
     warnings = list(reverse.warnings)
     partials = {}
     for name in names:
@@ -438,45 +435,3 @@ def _worse(a: float, b: float) -> float:
     if math.isnan(a) or math.isnan(b):
         return math.nan
     return max(a, b)
-
-
-def _inputs_feeding_warnings(
-    graph: Graph, warnings: Sequence[EvaluationWarning]
-) -> tuple[set[str], set[str]]:
-    """The inputs that feed a node warned of a kink, and those that feed one
-    warned of a non-finite number: for a non-finite derivative in one
-    argument, only those that feed that argument (x^y at x = -2 has a NaN
-    derivative in y, but x's partial is untouched and can be judged)."""
-    kinks = [w.node for w in warnings if w.type == "kink" and w.node is not None]
-    non_finite = [
-        _warned_node(graph, w)
-        for w in warnings
-        if w.type in _NON_FINITE_WARNINGS and w.node is not None
-    ]
-    return _inputs_under(graph, kinks), _inputs_under(graph, non_finite)
-
-
-def _warned_node(graph: Graph, warning: EvaluationWarning) -> int:
-    """The node whose inputs a non-finite warning concerns: the argument
-    of a non-finite derivative, else the node warned of."""
-    node = cast(int, warning.node)
-    # (A derivative's graph warns of its program's nodes: the whole node.)
-    if warning.argument is None or warning.in_rule or hasattr(graph, "origins"):
-        return node
-    return graph.nodes[node].operands[warning.argument]
-
-
-def _inputs_under(graph: Graph, node_ids: list[int]) -> set[str]:
-    # An explicit stack: a graph may be nested far deeper than Python recurses.
-    seen = set(node_ids)
-    stack = list(node_ids)
-    names = set()
-    while stack:
-        node = graph.nodes[stack.pop()]
-        if node.op == INPUT:
-            names.add(cast(str, node.name))  # an input node has a name
-        for operand in node.operands:
-            if operand not in seen:
-                seen.add(operand)
-                stack.append(operand)
-    return names
