@@ -125,6 +125,8 @@ def _check_names(
     input_set: frozenset[str],
     missing_hint: str | None,
 ) -> None:
+    """Raise for a name given that is reserved or not an input, or an
+    input not given."""
     reserved = [name for name in given if name in RESERVED]
     if reserved:
         kind = "constant" if reserved[0] in CONSTANTS else "function"
