@@ -78,7 +78,7 @@ def test_a_warning_at_one_point_of_many_is_what_that_point_alone_says(text):
     together = f.evaluate(x=x, y=y)
     for index, (px, py) in enumerate(POINTS):
         alone = f.evaluate(x=px, y=py)
-        said = [w.at(index)[1] for w in together.warnings if w.points[index]]
+        said = [w.at(index) for w in together.warnings if w.points[index]]
         assert [(w.type, w.message, w.node) for w in said] == [
             (w.type, w.message, w.node) for w in alone.warnings
         ], (text, index)
@@ -99,23 +99,40 @@ def test_any_point_of_many_is_worded_as_alone(text, points):
     f = cgrad.compile(text)
     together = f.evaluate(x=np.array([p[0] for p in points]), y=np.array([p[1] for p in points]))
     for index, (px, py) in enumerate(points):
-        said = [w.at(index)[1].message for w in together.warnings if w.points[index]]
+        said = [w.at(index).message for w in together.warnings if w.points[index]]
         assert said == [w.message for w in f.evaluate(x=px, y=py).warnings], (text, px, py)
 
 
 def test_the_words_that_count_a_warning_name_its_kind_of_number():
     r = cgrad.compile("log(x)").evaluate(x=np.array([-1.0, 0.0]))
     (warning,) = r.warnings
-    assert [warning.at(i)[0] for i in (0, 1)] == [
+    assert [warning.at(i).counted_as for i in (0, 1)] == [
         "`log(x)` (node @1, line 1, column 1) is NaN",
         "`log(x)` (node @1, line 1, column 1) is -Infinity",
     ]
-    assert warning.at(1)[1] == EvaluationWarning(
+    assert warning.at(1) == EvaluationWarning(
         "non_finite_value",
         "`log(x)` (node @1, line 1, column 1) is -Infinity: log(0) = -Infinity",
         1,
         warning.span,
     )
+
+
+def test_a_warning_at_a_point_it_does_not_concern_is_none():
+    r = cgrad.compile("log(x)").evaluate(x=np.array([1.0, -1.0, 0.0, -2.0]))
+    (warning,) = r.warnings
+    assert warning.at(0) is None
+    assert warning.at(1).message == cgrad.compile("log(x)").evaluate(x=-1.0).warnings[0].message
+    for index in (4, -1):
+        with pytest.raises(IndexError):
+            warning.at(index)
+
+
+def test_a_warning_about_one_point_is_itself_at_index_0():
+    (warning,) = cgrad.compile("log(x)").evaluate(x=-1.0).warnings
+    assert warning.at(0).message == warning.message
+    with pytest.raises(IndexError):
+        warning.at(1)
 
 
 def points_csv(count: int) -> str:

@@ -284,6 +284,39 @@ def test_non_finite_numbers_are_reported_and_do_not_fail(cli):
     assert "non_finite_input" in types and "non_finite_value" in types
 
 
+def test_each_partial_is_judged_on_its_own(cli):
+    # x^y at x = -2: the derivative in y (a^b log a) is NaN, the one in x is
+    # not, and forward mode and the finite difference can judge it.
+    result = cli("check", "x^y", "x=-2", "y=3", "--json")
+    assert result.exit_code == 0
+    partials = json.loads(result.stdout)["partials"]
+    evaluated = json.loads(cli("eval", "x^y", "x=-2", "y=3", "--json").stdout)
+    assert partials["x"]["reverse"] == evaluated["gradient"]["x"]
+    assert (partials["x"]["verdict"], partials["x"]["ok"]) == ("ok", True)
+    assert (partials["y"]["verdict"], partials["y"]["ok"]) == ("non-finite", None)
+    text = cli("check", "x^y", "x=-2", "y=3").stdout
+    assert text.splitlines()[-1] == (
+        "not failed: 1 of 2 partials agrees; not judged by finite differences: "
+        "y (non-finite: reverse mode gives NaN)"
+    )
+
+
+def test_an_input_feeding_the_argument_with_a_non_finite_derivative_is_not_judged():
+    result = check(cgrad.compile("x^(y*z)"), {"x": -2.0, "y": 3.0, "z": 1.0})
+    assert {name: p.status for name, p in result.partials.items()} == {
+        "x": "ok",
+        "y": "non-finite",
+        "z": "non-finite",
+    }
+    assert result.partials["y"].reason == "reverse mode gives NaN"
+
+
+def test_a_partial_not_judged_for_its_finite_difference_says_so():
+    result = check(cgrad.compile("x*y + log(z)"), {"x": 2.0, "y": 1.0, "z": -1.0})
+    assert result.partials["x"].status == "non-finite"
+    assert result.partials["x"].reason == "the finite difference is NaN"
+
+
 def test_near_a_kink_a_smaller_step_is_used():
     # 1e-7 from relu's kink the first step (6e-6) straddles it; a step that
     # stays on one side finds the slope, 0 on the left and 1 on the right.

@@ -18,6 +18,7 @@ import pytest
 
 import cgrad
 from cgrad.explain import passes, paths
+from cgrad.numerals import format_number
 from cgrad.views.svg_graph import DRAWING_LIMIT, graph_svg
 
 LECTURE = Path(__file__).resolve().parents[1] / "docs" / "lecture.ipynb"
@@ -83,16 +84,27 @@ def test_a_result_shows_the_librarys_numbers():
     assert graph_svg(f, result) in result._repr_html_()
 
 
-def test_a_result_of_many_points_shows_their_shapes_and_no_graph():
+def test_a_result_of_many_points_shows_their_numbers_and_shapes_and_no_graph():
     f = cgrad.compile("x*y")
-    shown = f.evaluate(x=[1.0, 2.0, 3.0], y=2.0)._repr_html_()
+    result = f.evaluate(x=[1.0, 2.0, 0.1], y=-2.0)
+    shown = result._repr_html_()
     value, rows = result_table(shown)
-    assert value == "an array of shape (3,)"
+
+    def listed(array) -> str:
+        return f"[{', '.join(format_number(v) for v in array)}] (shape (3,))"
+
+    assert value == listed(result.value)
     assert rows == [
-        ["x", "an array of shape (3,)", "an array of shape (3,)"],
-        ["y", "2", "an array of shape (3,)"],  # a scalar input shows its number
+        ["x", listed([1.0, 2.0, 0.1]), listed(result.gradient["x"])],
+        ["y", "-2", listed(result.gradient["y"])],  # a scalar input shows its number
     ]
     assert "cgrad-graph" not in shown
+
+
+def test_a_long_array_shows_its_first_and_last_numbers_and_its_shape():
+    result = cgrad.compile("x + 1").evaluate(x=np.arange(12.0).reshape(3, 4))
+    value, _ = result_table(result._repr_html_())
+    assert value == "[1, 2, 3, 4, …, 11, 12] (shape (3, 4))"
 
 
 def test_a_results_warnings_are_shown():

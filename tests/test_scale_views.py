@@ -388,7 +388,8 @@ def test_a_derivative_pickles_with_its_formula():
     again = pickle.loads(pickle.dumps(d))
     assert again.source == d.source == "sin(x) + cos(x)*x"
     assert again.evaluate(x=1.0).value == d.evaluate(x=1.0).value
-    assert repr(again) == "cgrad.compile('sin(x) + cos(x)*x')"
+    shown = "<cgrad.Function 'sin(x) + cos(x)*x': the derivative of 'x*sin(x)' by x; "
+    assert repr(again) == repr(d) == shown + "inputs ('x',)>"
 
 
 def test_a_drawing_sets_numpys_error_state_once_a_block_of_nodes(monkeypatch):

@@ -11,12 +11,13 @@ import numpy as np
 
 from .autodiff.evaluation import Mode, Result, evaluate, unbroadcast
 from .autodiff.graph import Graph
+from .autodiff.inputs import check_values, check_wrt, given_values, inputs_text, wrt_names
+from .autodiff.inputs import split_names as split_names  # (imported from here too)
 from .autodiff.passes import Plan
 from .autodiff.passes import plan as plan_for
 from .autodiff.reading import graph_of_text
 from .autodiff.runner import Runner
-from .errors import NAMES_SHOWN, InputError, join_names
-from .ops import CONSTANTS, RESERVED
+from .errors import InputError
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -37,8 +38,12 @@ class Function:
         graph: Graph,
         inputs: Sequence[str] | None = None,
         text: str | Callable[[], str] | None = None,
+        of: str | Callable[[], str] | None = None,
     ) -> None:
         self.graph = graph
+        # What a derivative is the derivative of ("of 'x*y' by x"), for its
+        # repr: made when first asked for, as its text is.
+        self._of = of
         # A derivative's text, or what prints it when first asked for: its
         # graph is built without it (and its source is the user's program).
         self._text = text
@@ -56,10 +61,14 @@ class Function:
         state = {"graph": self.graph, "inputs": self._inputs}
         if self._text is not None:
             state["text"] = self.source
+        if self._of is not None:
+            state["of"] = self._of if isinstance(self._of, str) else self._of()
         return state
 
     def __setstate__(self, state: dict) -> None:
-        Function.__init__(self, state["graph"], state.get("inputs"), state.get("text"))
+        Function.__init__(
+            self, state["graph"], state.get("inputs"), state.get("text"), state.get("of")
+        )
 
     @property
     def source(self) -> str:
@@ -76,7 +85,15 @@ class Function:
         return self._inputs
 
     def __repr__(self) -> str:
-        return f"cgrad.compile({self.source!r})"
+        if self._of is None:
+            return f"cgrad.compile({self.source!r})"
+        # Not cgrad.compile(formula): that would be a function of the
+        # formula's own names, not of the inputs it keeps.
+        if not isinstance(self._of, str):
+            self._of = self._of()
+        return (
+            f"<cgrad.Function {self.source!r}: the derivative {self._of}; inputs {self.inputs!r}>"
+        )
 
     def evaluate(
         self,
@@ -99,21 +116,10 @@ class Function:
         per-point partials (d sum(f) / d input, autograd's unbroadcast), a
         number, as a model's parameter among data columns needs.
         """
-        if values is None:
-            given = named  # the keywords' own dict, new at each call
-        else:
-            given = dict(values)
-            duplicated = sorted(set(given) & set(named))
-            if duplicated:
-                raise InputError(
-                    f"a value for {join_names(duplicated)} is given twice",
-                    type="duplicate_value",
-                )
-            given.update(named)
+        given = given_values(values, named)
         self.check_names(given)
-        if isinstance(wrt, str):
-            wrt = split_names(wrt)
         if wrt is not None:
+            wrt = wrt_names(wrt)
             self.check_wrt(wrt)
         if mode not in ("reverse", "forward"):
             raise InputError(
@@ -162,43 +168,57 @@ class Function:
 
         with collector_paused():
             graph, text = derivative_graph(self.graph, name, taken=self._inputs, root=made)
-        return Function(graph, inputs=self._inputs, text=text)
+        # Its text, not self: a derivative need not keep its function alive.
+        mine = self._text if self._text is not None else self.graph.source
+
+        def of() -> str:
+            return f"of {mine if isinstance(mine, str) else mine()!r} by {name}"
+
+        return Function(graph, inputs=self._inputs, text=text, of=of)
 
     def hessian(
         self,
-        values: Mapping[str, float],
-        wrt: Sequence[str],
+        values: Mapping[str, object] | None = None,
+        /,
+        wrt: Sequence[str] | str | None = None,
         known: Sequence[EvaluationWarning] = (),
+        **named: object,
     ) -> tuple[dict[str, dict[str, float]], list[EvaluationWarning]]:
-        """The second partial derivatives by ``wrt`` at the point ``values``:
-        each partial's formula (:meth:`derivative`), evaluated with its own
-        gradient, a row per name; and the warnings of those evaluations (a
-        formula takes the general case where a rule has a special one, so at
-        such a point an entry can be NaN: it must not pass in silence).
+        """The second partial derivatives by ``wrt`` (all inputs if None) at
+        one point, given as to :meth:`evaluate` (keywords or a mapping, one
+        number per input): each partial's formula (:meth:`derivative`),
+        evaluated with its own gradient, a row per name; and the warnings
+        of those evaluations (a formula takes the general case where a rule
+        has a special one, so at such a point an entry can be NaN: it must
+        not pass in silence). Raises :class:`InputError` as evaluate does,
+        and for an array.
 
         The warnings point at the user's program, each said once: not again
         for each row, nor when ``known`` (the first derivatives' warnings)
         already says it."""
+        from .autodiff.diagnostics import in_second_derivatives, said_key
+
+        given = given_values(values, named)
+        self.check_names(given)
+        arrays = [name for name, value in given.items() if np.ndim(value) != 0]  # type: ignore[arg-type]
+        if arrays:
+            raise InputError(
+                f"the Hessian is taken at one point: one number per input, not an array "
+                f"(for {arrays[0]})",
+                type="invalid_value",
+            )
+        names = list(self.inputs) if wrt is None else wrt_names(wrt)
+        self.check_wrt(names)
         matrix: dict[str, dict[str, float]] = {}
         warnings: list[EvaluationWarning] = []
-        said = {(w.type, w.node, w.in_rule) for w in known}
-        for name in wrt:
-            row = self.derivative(name).evaluate(values, wrt=wrt)
+        said = {said_key(w) for w in known}
+        for name in names:
+            row = self._derivative(name).evaluate(given, wrt=names)
             matrix[name] = {other: float(g) for other, g in row.gradient.items()}
-            for warning in row.warnings:
-                if warning.type == "non_finite_input":  # said once already
-                    continue
-                if warning.node is None:  # about a whole entry of the row
-                    key: tuple = (warning.type, name, warning.message)
-                    prefix = f"in the second derivatives, in the row of ∂f/∂{name}: "
-                else:
-                    key = (warning.type, warning.node, warning.in_rule)
-                    prefix = "in the second derivatives, "
-                if key not in said:
-                    said.add(key)
-                    warnings.append(
-                        replace(warning, message=prefix + warning.message, prefix=prefix)
-                    )
+            for warning in in_second_derivatives(row.warnings, name):
+                if said_key(warning, name) not in said:
+                    said.add(said_key(warning, name))
+                    warnings.append(warning)
         return matrix, warnings
 
     def formulas(
@@ -338,87 +358,17 @@ class Function:
         return made
 
     def check_names(self, given: Mapping[str, object], missing_hint: str | None = None) -> None:
-        """Raise :class:`InputError` unless ``given`` names exactly the inputs.
-
-        ``missing_hint`` tells how to pass missing values, in the caller's terms.
-        """
-        # Exactly the inputs by name (the usual call): none reserved, unknown or missing.
-        if given.keys() != self._input_set:
-            reserved = [name for name in given if name in RESERVED]
-            if reserved:
-                kind = "constant" if reserved[0] in CONSTANTS else "function"
-                raise InputError(
-                    f"{reserved[0]} is a {kind}, so it cannot be given a value",
-                    hint=self.inputs_text(),
-                    type="unknown_input",
-                )
-            unknown = [name for name in given if name not in self._input_set]
-            if unknown:
-                verb = "is not an input" if len(unknown) == 1 else "are not inputs"
-                raise InputError(
-                    f"{join_names(unknown)} {verb} of this expression",
-                    hint=self.inputs_text(),
-                    type="unknown_input",
-                )
-            missing = [name for name in self.inputs if name not in given]
-            if missing:
-                raise InputError(
-                    f"missing a value for {join_names(missing)}",
-                    hint=missing_hint or "pass every input, as keywords or in the values mapping",
-                    type="missing_value",
-                )
-        shapes = []
-        for name, value in given.items():
-            if type(value) is float or type(value) is int:  # the usual point: nothing to check
-                continue
-            array = value if type(value) is np.ndarray else np.asarray(value)
-            # None, strings and objects are not numbers (numpy would turn
-            # None into NaN without a word).
-            if array.dtype.kind not in "biuf":
-                raise InputError(
-                    f"the value of {name} is not a number or an array of numbers: {value!r}",
-                    type="invalid_value",
-                )
-            shapes.append(array.shape)
-        try:
-            # (arrays of one shape, the usual case, need no np.broadcast_shapes)
-            if shapes and shapes.count(shapes[0]) != len(shapes):
-                np.broadcast_shapes(*shapes)
-        except ValueError:
-            described = ", ".join(
-                f"{name} {np.shape(cast('ArrayLike', v))}" for name, v in given.items()
-            )
-            raise InputError(
-                f"the values' shapes do not broadcast together: {described}",
-                type="invalid_value",
-            ) from None
+        """Raise :class:`InputError` unless ``given`` names exactly the
+        inputs, each a number or an array of numbers, the arrays
+        broadcasting together. ``missing_hint`` tells how to pass missing
+        values, in the caller's terms."""
+        check_values(given, self._inputs, self._input_set, missing_hint)
 
     def check_wrt(self, wrt: Sequence[str]) -> None:
-        inputs = set(self.inputs)  # a tuple scan per name is quadratic
-        unknown = [name for name in wrt if name not in inputs]
-        if unknown:
-            from .lookalikes import lookalike_note  # (and unicodedata) for a mistake only
-
-            raise InputError(
-                f"cannot differentiate with respect to {join_names(unknown)}: "
-                f"{'it is not an input' if len(unknown) == 1 else 'they are not inputs'}",
-                hint=lookalike_note(unknown, self.inputs) or self.inputs_text(),
-                type="unknown_input",
-            )
+        check_wrt(wrt, self._inputs)
 
     def inputs_text(self) -> str:
-        if not self.inputs:
-            return "this expression has no inputs"
-        shown = ", ".join(self.inputs[:NAMES_SHOWN])
-        rest = len(self.inputs) - NAMES_SHOWN
-        # A hint stays one readable line however many inputs there are.
-        return f"the inputs are {shown}" + (f" and {rest:,} more" if rest > 0 else "")
-
-
-def split_names(text: str) -> list[str]:
-    """The names of a ``wrt`` given as one string, ``"x, y"``: split at the
-    commas, blanks around them dropped."""
-    return [name.strip() for name in text.split(",") if name.strip()]
+        return inputs_text(self._inputs)
 
 
 class collector_paused:  # noqa: N801 - read as what the with statement does

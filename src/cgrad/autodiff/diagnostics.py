@@ -14,14 +14,14 @@ its own numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
 
 from ..errors import Span
-from ..numerals import format_number, format_short
+from ..numerals import format_number, format_short, literal_text
 from ..ops import OPS
 from .graph import CONSTANT, Graph
 
@@ -53,18 +53,31 @@ class EvaluationWarning:
     # Said at one point of many (see :meth:`at`): the words that name its
     # kind there, by which a summary counts it.
     counted_as: str | None = field(default=None, compare=False, repr=False)
+    # A non-finite derivative's argument (0-based): only the inputs that
+    # reach the node through it are concerned.
+    argument: int | None = field(default=None, compare=False, repr=False)
 
-    def at(self, index: int) -> tuple[str, EvaluationWarning]:
+    def at(self, index: int) -> EvaluationWarning | None:
         """This warning at flat index ``index`` of ``points`` (0 for a
-        warning about one point), worded as an
-        evaluation of that point alone words it, and the words that name its
-        kind there ("`log(x)` (node @1, ...) is NaN"), for counting."""
+        warning about one point), worded as an evaluation of that point
+        alone words it, with ``counted_as`` the words that name its kind
+        there ("`log(x)` (node @1, ...) is NaN"); None where it does not
+        concern that point. An index outside the points raises IndexError."""
+        if self.points is None:
+            if index != 0:
+                raise IndexError(f"a warning about one point has only index 0, not {index}")
+        else:
+            flat = self.points.reshape(-1)
+            if not 0 <= index < flat.size:
+                raise IndexError(f"index {index} is outside the {flat.size} points")
+            if not flat[index]:
+                return None
         if self.wording is None:
-            return self.message, self
+            return self
         subject, predicate, rest = self.wording(index)
         head = f"{self.prefix}{subject} {predicate}"
-        return head, EvaluationWarning(
-            self.type, head + rest, self.node, self.span, None, self.in_rule, counted_as=head
+        return replace(
+            self, message=head + rest, points=None, wording=None, prefix="", counted_as=head
         )
 
     def as_json(self) -> dict:
@@ -75,6 +88,31 @@ class EvaluationWarning:
             "line": self.span.line if self.span else None,
             "column": self.span.column if self.span else None,
         }
+
+
+def in_second_derivatives(
+    warnings: Sequence[EvaluationWarning], row: str
+) -> list[EvaluationWarning]:
+    """The warnings of the evaluation of a Hessian's row (the gradient of
+    ∂f/∂``row``), worded as the Hessian's; a non-finite input is left out,
+    as the first derivatives say it."""
+    kept = []
+    for warning in warnings:
+        if warning.type == "non_finite_input":
+            continue
+        prefix = "in the second derivatives, "
+        if warning.node is None:  # about a whole entry of the row
+            prefix += f"in the row of ∂f/∂{row}: "
+        kept.append(replace(warning, message=prefix + warning.message, prefix=prefix))
+    return kept
+
+
+def said_key(warning: EvaluationWarning, row: str = "") -> tuple:
+    """What makes a warning said already: its kind and node, or for one
+    about a whole entry, its row and words."""
+    if warning.node is None:
+        return (warning.type, row, warning.message)
+    return (warning.type, warning.node, warning.in_rule)
 
 
 def first_point(mask) -> tuple[int | None, int, int]:
@@ -111,8 +149,26 @@ def _where(index: int | None, count: int, size: int) -> str:
 
 
 def _application(op_name: str, arguments: list[float]) -> str:
-    """``log(0)``, ``0/0``, ``-inf``: the op applied to the offending numbers."""
-    return OPS[op_name].notation.written([format_number(a) for a in arguments])
+    """``log(0)``, ``0/0``, ``-inf``: the op applied to the offending numbers.
+    A -0 is written ``-0`` where its sign decides the result (``0.5 / -0 =
+    -Infinity``); elsewhere, as a number alone, ``0`` (see format_number)."""
+    texts = [format_number(a) for a in arguments]
+    for position, argument in enumerate(arguments):
+        if argument == 0.0 and math.copysign(1.0, argument) < 0.0:
+            if _sign_decides(op_name, arguments, position):
+                texts[position] = literal_text(argument)
+    return OPS[op_name].notation.written(texts)
+
+
+def _sign_decides(op_name: str, arguments: list[float], position: int) -> bool:
+    """Does the op's result, as shown, change when the -0 at ``position``
+    is +0?"""
+    forward = OPS[op_name].forward
+    unsigned = list(arguments)
+    unsigned[position] = 0.0
+    with np.errstate(all="ignore"):
+        results = [forward(*map(np.float64, given)) for given in (arguments, unsigned)]
+    return format_number(results[0]) != format_number(results[1])
 
 
 def one_sided_slopes(op_name: str, arguments: list[float], position: int) -> tuple[float, float]:
@@ -207,6 +263,7 @@ class Diagnostics:
         mask=None,
         numbers=None,
         counted: bool = True,
+        argument: int | None = None,
     ) -> None:
         """A warning at the points of ``mask``: over many points, counted
         apart for each kind of number in ``numbers`` (NaN, inf, -inf), each
@@ -222,7 +279,9 @@ class Diagnostics:
             message = f"{subject} {predicate}{rest}"
             points = np.broadcast_to(mask, self.shape) if self.shape else None
             self.warnings.append(
-                EvaluationWarning(kind, message, shown, span, points, in_rule, wording=wording)
+                EvaluationWarning(
+                    kind, message, shown, span, points, in_rule, wording=wording, argument=argument
+                )
             )
             return
         points = np.broadcast_to(mask, self.shape)
@@ -234,7 +293,9 @@ class Diagnostics:
             parts.append(f"{predicate}{_where(index, count, size)}{rest}")
         message = f"{subject} " + "; ".join(parts)
         self.warnings.append(
-            EvaluationWarning(kind, message, shown, span, points, in_rule, wording=wording)
+            EvaluationWarning(
+                kind, message, shown, span, points, in_rule, wording=wording, argument=argument
+            )
         )
 
     def at(self, value, index: int | None) -> float:
@@ -287,6 +348,11 @@ class Diagnostics:
         node = self.graph.nodes[node_id]
         kink = OPS[node.op].kink
         assert kink is not None  # a kink step's op has one
+        # Where the value is not finite it is a pole (0^-1), not a kink: its
+        # non-finite value is warned of, and the convention has no say there.
+        mask = mask & np.isfinite(values[node_id])
+        if not np.any(mask):
+            return
         subject = self.where(node_id)
 
         def wording(index: int | None) -> tuple[str, str, str]:
@@ -313,7 +379,7 @@ class Diagnostics:
             )
             return subject, f"has a derivative of {slope} with respect to {which}", rest
 
-        self.add("non_finite_derivative", wording, node_id, mask, local)
+        self.add("non_finite_derivative", wording, node_id, mask, local, argument=position)
 
     def non_finite_gradient(self, name: str, gradient, mask=None) -> None:
         def wording(index: int | None) -> tuple[str, str, str]:

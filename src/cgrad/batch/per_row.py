@@ -12,11 +12,11 @@ for a summary of a few lines however many rows were flagged.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..autodiff.diagnostics import EvaluationWarning
+from ..autodiff.diagnostics import EvaluationWarning, in_second_derivatives, said_key
 from ..function import Function
 
 # Distinct kinds of warning counted in one run (each kind is a node and a
@@ -34,14 +34,14 @@ def row_warnings(warnings: Sequence[EvaluationWarning], rows: int) -> dict[int, 
         return {}
     if all(w.points is None for w in warnings):
         # An expression without inputs: one point, the same for every row.
-        alone = [w.at(0)[1] for w in warnings]
+        alone = [w.at(0) for w in warnings]
         return {position: list(alone) for position in range(rows)}
     spread = [w for w in warnings if w.points is not None]
     masks = [w.points.reshape(-1) for w in spread]  # type: ignore[union-attr]
     flagged = np.logical_or.reduce(masks)
     return {
         position: [
-            warning.at(position)[1]
+            warning.at(position)
             for warning, mask in zip(spread, masks, strict=True)
             if mask[position]
         ]
@@ -99,40 +99,22 @@ def second_derivatives(
     rows' first-derivative warnings) already gives."""
     entries: list[list[np.ndarray]] = []
     said: dict[int, set] = {
-        position: {(w.type, w.node, w.in_rule) for w in found} for position, found in first.items()
+        position: {said_key(w) for w in found} for position, found in first.items()
     }
     warnings: dict[int, list[EvaluationWarning]] = {}
     for name in names:
         result = derivatives.of(function, name).evaluate(dict(inputs), wrt=list(names))
         entries.append([np.broadcast_to(result.gradient[other], (rows,)) for other in names])
-        for position, found in row_warnings(_prefixed(result.warnings, name), rows).items():
+        for position, found in row_warnings(
+            in_second_derivatives(result.warnings, name), rows
+        ).items():
             seen = said.setdefault(position, set())
             for warning in found:
-                key = _key(warning, name)
+                key = said_key(warning, name)
                 if key not in seen:
                     seen.add(key)
                     warnings.setdefault(position, []).append(warning)
     return SecondDerivatives(names, entries, warnings)
-
-
-def _prefixed(warnings: Iterable[EvaluationWarning], name: str) -> list[EvaluationWarning]:
-    """As :meth:`cgrad.Function.hessian` words them."""
-    kept = []
-    for warning in warnings:
-        if warning.type == "non_finite_input":  # said once already
-            continue
-        if warning.node is None:
-            prefix = f"in the second derivatives, in the row of ∂f/∂{name}: "
-        else:
-            prefix = "in the second derivatives, "
-        kept.append(replace(warning, message=prefix + warning.message, prefix=prefix))
-    return kept
-
-
-def _key(warning: EvaluationWarning, name: str) -> tuple:
-    if warning.node is None:
-        return (warning.type, name, warning.message)
-    return (warning.type, warning.node, warning.in_rule)
 
 
 class WarningCounts:

@@ -24,7 +24,9 @@ that cancels, ``x + 1e8``; one that varies fast). Relative errors are
 **Kinks and non-finite numbers.** Where the evaluation warns of a kink, or
 of a NaN or infinity, finite differences are no judge: a partial whose
 input feeds the node warned about (or whose numbers are not finite) is
-marked ``kink`` or ``non-finite`` and does not fail. Reverse and forward
+marked ``kink`` or ``non-finite`` and does not fail. Each partial is judged
+on its own: a non-finite derivative in one argument of a node concerns only
+the inputs that feed that argument (x^y at x = -2 is NaN in y, not in x). Reverse and forward
 mode must still agree there when both are finite, since both apply the
 same convention. The same holds for ``cannot-judge``, where no step float64
 can take near x gives a difference worth the name (see
@@ -37,18 +39,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import numpy as np
 
 from ..autodiff.diagnostics import EvaluationWarning
-from ..autodiff.graph import INPUT, Graph
+from ..autodiff.graph import Graph
 from ..autodiff.passes import plan
 from ..errors import InputError
 from ..function import Function
 from ..numerals import format_number, format_short
 from ..ops import NUMERIC, OPS
 from .differences import Difference, Scheme, finite_differences
+from .warned import inputs_feeding_warnings
 
 # Inputs whose forward-mode tangents go through the graph in one pass.
 FORWARD_CHUNK = 256
@@ -74,10 +77,6 @@ UNSETTLED = 0.25
 MAX_RANDOM_POINTS = 100_000
 
 Status = Literal["ok", "fail", "kink", "non-finite", "cannot-judge"]
-
-_NON_FINITE_WARNINGS = frozenset(
-    {"non_finite_value", "non_finite_derivative", "non_finite_input", "non_finite_gradient"}
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +108,9 @@ class Partial:
     scheme: Scheme
     # The estimated distance to the nearest edge a step crossed (inf: none).
     edge: float = math.inf
+    # Why a non-finite partial was not judged ("reverse mode gives NaN");
+    # the other statuses say it themselves, with their warnings.
+    reason: str = ""
 
     @property
     def ok(self) -> bool | None:
@@ -159,7 +161,7 @@ def check(
     node_values = [np.float64(value) for value in reverse.node_values]
     forward = forward_partials(function.graph, node_values, names)
     differences = finite_differences(walk, point, names, node_values)
-    kinked, non_finite = _inputs_feeding_warnings(function.graph, reverse.warnings)
+    kinked, non_finite = inputs_feeding_warnings(function.graph, reverse.warnings)
     warnings = list(reverse.warnings)
     partials = {}
     for name in names:
@@ -386,6 +388,9 @@ def _judge(
         status = "non-finite"
     else:
         status = "ok"
+    reason = ""
+    if status == "non-finite":
+        reason = _non_finite_reason(reverse, forward, fd)
     return Partial(
         name=name,
         reverse=reverse,
@@ -400,7 +405,19 @@ def _judge(
         step=difference.step,
         scheme=difference.scheme,
         edge=edge,
+        reason=reason,
     )
+
+
+def _non_finite_reason(reverse: float, forward: float, difference: float) -> str:
+    """Which number of a partial is not finite, or else why it was not
+    judged: the input feeds a node warned of."""
+    for mode, number in (("reverse mode", reverse), ("forward mode", forward)):
+        if not math.isfinite(number):
+            return f"{mode} gives {format_number(number)}"
+    if not math.isfinite(difference):
+        return f"the finite difference is {format_number(difference)}"
+    return "it feeds a node that is not finite here (see the warnings)"
 
 
 def _errors(a: float, b: float) -> tuple[float, float]:
@@ -418,29 +435,3 @@ def _worse(a: float, b: float) -> float:
     if math.isnan(a) or math.isnan(b):
         return math.nan
     return max(a, b)
-
-
-def _inputs_feeding_warnings(
-    graph: Graph, warnings: Sequence[EvaluationWarning]
-) -> tuple[set[str], set[str]]:
-    """The inputs that feed a node warned of a kink, and those that feed one
-    warned of a non-finite number."""
-    kinks = [w.node for w in warnings if w.type == "kink" and w.node is not None]
-    non_finite = [w.node for w in warnings if w.type in _NON_FINITE_WARNINGS and w.node is not None]
-    return _inputs_under(graph, kinks), _inputs_under(graph, non_finite)
-
-
-def _inputs_under(graph: Graph, node_ids: list[int]) -> set[str]:
-    # An explicit stack: a graph may be nested far deeper than Python recurses.
-    seen = set(node_ids)
-    stack = list(node_ids)
-    names = set()
-    while stack:
-        node = graph.nodes[stack.pop()]
-        if node.op == INPUT:
-            names.add(cast(str, node.name))  # an input node has a name
-        for operand in node.operands:
-            if operand not in seen:
-                seen.add(operand)
-                stack.append(operand)
-    return names

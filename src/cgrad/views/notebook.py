@@ -24,6 +24,10 @@ from ..numerals import format_number
 from .page import source_html
 from .svg_graph import graph_svg
 
+# The numbers of an array shown in a result's table: a long one shows its
+# first and last few, with its shape.
+NUMBERS_SHOWN = 6
+
 
 def graph_html(function: Function, result: Result | None = None) -> str:
     """The graph for an HTML cell: its SVG, or a line saying it is too big
@@ -89,7 +93,14 @@ def _input_value(result: Result, name: str) -> str:
 
 def _number_html(number: Any) -> str:
     """A number as it round-trips (``9``, ``0.1``, ``NaN``); an array of
-    many points by its shape."""
+    many points by its numbers, the first and last few of a long one (in
+    order, row by row), and its shape."""
     if np.ndim(number) == 0:
         return format_number(float(number))
-    return f"an array of shape {np.shape(number)}"
+    flat = np.ravel(number)
+    if flat.size <= NUMBERS_SHOWN:
+        shown = [format_number(v) for v in flat.tolist()]
+    else:
+        head, tail = flat[: NUMBERS_SHOWN - 2].tolist(), flat[-2:].tolist()
+        shown = [*map(format_number, head), "…", *map(format_number, tail)]
+    return f"[{', '.join(shown)}] (shape {np.shape(number)})"

@@ -114,12 +114,18 @@ def _verdict(result: CheckResult) -> Text:
             f"FAILED: {join_names(failed)} {verb} beyond tolerance ({_agree(agreeing, total)})",
             style="bold red",
         )
-    exempt = [f"{p.name} ({STATUSES[p.status][0]})" for p in partials if p.status != "ok"]
+    exempt = [_not_judged(p) for p in partials if p.status != "ok"]
     if not exempt:
         return Text("ok: the partial agrees" if total == 1 else f"ok: all {total} partials agree")
     judged = _agree(agreeing, total) if agreeing else "none could be judged"
     # Nothing failed, but "ok" would overstate what was checked.
     return Text(f"not failed: {judged}; not judged by finite differences: {join_names(exempt)}")
+
+
+def _not_judged(partial: Partial) -> str:
+    """``x (kink)``; ``y (non-finite: reverse mode gives NaN)``."""
+    why = STATUSES[partial.status][0] + (f": {partial.reason}" if partial.reason else "")
+    return f"{partial.name} ({why})"
 
 
 def _s(count: int) -> str:

@@ -1,0 +1,152 @@
+"""The values a call gives a program's inputs, checked: the names (none
+missing, unknown or reserved), the numbers and their shapes, and the names
+of a ``wrt``. :class:`cgrad.Function` checks with these before each
+evaluation; each raises :class:`cgrad.InputError` with what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
+
+from ..errors import NAMES_SHOWN, InputError, join_names
+from ..ops import CONSTANTS, RESERVED
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+
+def given_values(
+    values: Mapping[str, object] | None, named: dict[str, object]
+) -> dict[str, object]:
+    """The values of a call: the mapping's and the keywords', each once."""
+    if values is None:
+        return named  # the keywords' own dict, new at each call
+    if not hasattr(values, "keys"):
+        raise InputError(
+            f"the values must be a mapping of input names to numbers, not {values!r}",
+            hint="or give them as keywords",
+            type="usage_error",
+        )
+    given = dict(values)
+    duplicated = sorted(set(given) & set(named))
+    if duplicated:
+        raise InputError(
+            f"a value for {join_names(duplicated)} is given twice", type="duplicate_value"
+        )
+    given.update(named)
+    return given
+
+
+def wrt_names(wrt: Iterable[str] | str) -> list[str]:
+    """The names of a ``wrt``: a list of them, or one string, ``"x, y"``."""
+    names = split_names(wrt) if isinstance(wrt, str) else wrt
+    if not isinstance(names, Iterable) or not all(isinstance(n, str) for n in names):
+        raise InputError(
+            f"wrt must be input names, a list of them or one string, not {wrt!r}",
+            type="usage_error",
+        )
+    return list(names)
+
+
+def split_names(text: str) -> list[str]:
+    """The names of a ``wrt`` given as one string, ``"x, y"``: split at the
+    commas, blanks around them dropped."""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def inputs_text(inputs: Sequence[str]) -> str:
+    """The inputs, for a hint: one readable line however many there are."""
+    if not inputs:
+        return "this expression has no inputs"
+    shown = ", ".join(inputs[:NAMES_SHOWN])
+    rest = len(inputs) - NAMES_SHOWN
+    return f"the inputs are {shown}" + (f" and {rest:,} more" if rest > 0 else "")
+
+
+def check_wrt(wrt: Iterable[str], inputs: Sequence[str]) -> None:
+    """Raise unless each name of ``wrt`` is an input."""
+    known = set(inputs)  # a tuple scan per name is quadratic
+    unknown = [name for name in wrt if name not in known]
+    if unknown:
+        from ..lookalikes import lookalike_note  # (and unicodedata) for a mistake only
+
+        raise InputError(
+            f"cannot differentiate with respect to {join_names(unknown)}: "
+            f"{'it is not an input' if len(unknown) == 1 else 'they are not inputs'}",
+            hint=lookalike_note(unknown, inputs) or inputs_text(inputs),
+            type="unknown_input",
+        )
+
+
+def check_values(
+    given: Mapping[str, object],
+    inputs: Sequence[str],
+    input_set: frozenset[str],
+    missing_hint: str | None = None,
+) -> None:
+    """Raise unless ``given`` names exactly ``inputs`` (``input_set`` as a
+    set), each a number or an array of numbers, the arrays broadcasting
+    together. ``missing_hint`` tells how to pass missing values."""
+    # Exactly the inputs by name (the usual call): none reserved, unknown or missing.
+    if given.keys() != input_set:
+        _check_names(given, inputs, input_set, missing_hint)
+    shapes = []
+    for name, value in given.items():
+        if type(value) is float or type(value) is int:  # the usual point: nothing to check
+            continue
+        array = value if type(value) is np.ndarray else np.asarray(value)
+        # None, strings and objects are not numbers (numpy would turn
+        # None into NaN without a word).
+        if array.dtype.kind not in "biuf":
+            raise InputError(
+                f"the value of {name} is not a number or an array of numbers: {value!r}",
+                type="invalid_value",
+            )
+        shapes.append(array.shape)
+    try:
+        # (arrays of one shape, the usual case, need no np.broadcast_shapes)
+        if shapes and shapes.count(shapes[0]) != len(shapes):
+            np.broadcast_shapes(*shapes)
+    except ValueError:
+        described = ", ".join(
+            f"{name} {np.shape(cast('ArrayLike', v))}" for name, v in given.items()
+        )
+        raise InputError(
+            f"the values' shapes do not broadcast together: {described}",
+            type="invalid_value",
+        ) from None
+
+
+def _check_names(
+    given: Mapping[str, object],
+    inputs: Sequence[str],
+    input_set: frozenset[str],
+    missing_hint: str | None,
+) -> None:
+    """Raise for a name given that is reserved or not an input, or an
+    input not given."""
+    reserved = [name for name in given if name in RESERVED]
+    if reserved:
+        kind = "constant" if reserved[0] in CONSTANTS else "function"
+        raise InputError(
+            f"{reserved[0]} is a {kind}, so it cannot be given a value",
+            hint=inputs_text(inputs),
+            type="unknown_input",
+        )
+    unknown = [name for name in given if name not in input_set]
+    if unknown:
+        verb = "is not an input" if len(unknown) == 1 else "are not inputs"
+        raise InputError(
+            f"{join_names(unknown)} {verb} of this expression",
+            hint=inputs_text(inputs),
+            type="unknown_input",
+        )
+    missing = [name for name in inputs if name not in given]
+    if missing:
+        raise InputError(
+            f"missing a value for {join_names(missing)}",
+            hint=missing_hint or "pass every input, as keywords or in the values mapping",
+            type="missing_value",
+        )
