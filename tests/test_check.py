@@ -294,6 +294,7 @@ def test_each_partial_is_judged_on_its_own(cli):
     assert partials["x"]["reverse"] == evaluated["gradient"]["x"]
     assert (partials["x"]["verdict"], partials["x"]["ok"]) == ("ok", True)
     assert (partials["y"]["verdict"], partials["y"]["ok"]) == ("non-finite", None)
+    assert partials["y"]["reason"] == "reverse mode gives NaN" and "reason" not in partials["x"]
     text = cli("check", "x^y", "x=-2", "y=3").stdout
     assert text.splitlines()[-1] == (
         "not failed: 1 of 2 partials agrees; not judged by finite differences: "

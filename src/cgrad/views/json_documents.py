@@ -278,6 +278,8 @@ def _partials_json(result: CheckResult) -> dict:
             "rel_error": json_number(p.rel_error),
             "ok": p.ok,
             "verdict": p.status,
+            # why a partial was not judged, where that is known: as the text says it
+            **({"reason": p.reason} if p.reason else {}),
         }
         for name, p in result.partials.items()
     }
