@@ -290,7 +290,7 @@ def test_trace_has_one_valid_line_per_step(cli, tmp_path):
         (("--tol", "nan"), "the tolerance, tol, must be a number >= 0, not NaN"),
         (("--wrt", "z"), "cannot differentiate with respect to z: it is not an input"),
         (("--trace", "-"), "--trace needs a file"),
-        (("--stpes", "3"), "--stpes is not an option of this command"),
+        (("--stpes", "3"), "--stpes is not an option of cgrad minimize"),
     ],
 )
 def test_usage_errors_exit_2(cli, arguments, message):

@@ -1,0 +1,166 @@
+"""Hints for the mistakes a new user makes on the command line: a mistyped
+or misplaced option, π for pi, --var without '=', and the hints of eval
+--html, minimize and fit. Each through the real command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+def _error(result) -> tuple[str, str]:
+    lines = result.stderr.splitlines()
+    return lines[0], lines[1]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message", "hint"),
+    [
+        (
+            ["diff", "x^2", "--formt", "latex"],
+            "--formt is not an option of cgrad diff, and formt is not an input",
+            "did you mean the option --format?",
+        ),
+        (
+            ["eval", "x^2", "--jsn", "x=1"],
+            "--jsn is not an option of cgrad eval, and jsn is not an input",
+            "did you mean the option --json?",
+        ),
+        (
+            ["eval", "x^2", "x=1", "--version"],
+            "--version is not an option of cgrad eval",
+            "it is cgrad's own, before any command: cgrad --version",
+        ),
+        (
+            ["diff", "x*y", "-f", "latex"],
+            "-f is not an option of cgrad diff",
+            "did you mean the option --format? (-f is short for it in cgrad graph only)",
+        ),
+        (
+            ["batch", str(SAMPLES / "points.csv"), "-e", "x", "-f", "csv"],
+            "-f is not an option of cgrad batch",
+            "did you mean the option --format? (-f is short for it in cgrad graph only)",
+        ),
+        (
+            ["eval", "x*y", "x=1", "y=2", "-e", "x"],
+            "-e is not an option of cgrad eval",
+            "cgrad batch has it, as --expr; see 'cgrad eval --help'",
+        ),
+    ],
+)
+def test_a_mistyped_or_misplaced_option_is_named_as_one(cli, arguments, message, hint):
+    result = cli(*arguments)
+    assert result.exit_code == 2
+    assert _error(result) == (f"cgrad: error: {message}", f"hint: {hint}")
+
+
+def _cgrad(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cgrad", *arguments], capture_output=True, text=True, check=False
+    )
+
+
+def test_eval_quick_road_names_a_mistyped_option_too():
+    # `python -m cgrad eval` reads its line without Typer (cli/quick_eval.py).
+    run = _cgrad("eval", "x^2", "--jsn", "x=1")
+    assert run.returncode == 2
+    assert run.stderr.splitlines()[:2] == [
+        "cgrad: error: --jsn is not an option of cgrad eval, and jsn is not an input",
+        "hint: did you mean the option --json?",
+    ]
+
+
+def test_a_value_that_is_not_a_number_is_still_said_so(cli):
+    result = cli("eval", "x^2", "--x", "latex")
+    assert _error(result) == (
+        "cgrad: error: the value of x is not a number: 'latex'",
+        "hint: write a decimal number such as 2, -1.5, 3e-4, nan, inf or -inf",
+    )
+
+
+def test_a_short_option_taken_for_the_expression_is_named(cli):
+    result = cli("diff", "-f", "latex", "x*y")
+    assert result.exit_code == 2
+    assert _error(result) == (
+        "cgrad: error: -f is not an option of cgrad diff",
+        "hint: did you mean the option --format? (-f is short for it in cgrad graph only)",
+    )
+
+
+def test_var_with_its_value_as_a_second_word_says_var_takes_name_equals_value(cli):
+    result = cli("eval", "x*2", "--var", "x", "1")
+    assert result.exit_code == 2
+    assert _error(result) == (
+        "cgrad: error: --var expects NAME=VALUE, not 'x'",
+        "hint: --var takes a name and its value as one word: write --var x=VALUE",
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["diff", "x^3", "--order", "1.5"], "--order must be a whole number, not '1.5'"),
+        (["minimize", "x^2", "x=1", "--lr", "fast"], "--lr must be a number, not 'fast'"),
+    ],
+)
+def test_an_option_value_of_the_wrong_type_is_said_in_cgrads_words(arguments, message):
+    # Through the console script: Typer's errors reach cgrad's error ladder there.
+    result = _cgrad(*arguments)
+    assert result.returncode == 2
+    assert _error(result) == (
+        f"cgrad: error: {message}",
+        f"hint: see 'cgrad {arguments[0]} --help'",
+    )
+
+
+def test_ln_with_a_base_points_to_log(cli):
+    result = cli("eval", "ln(x, 2)", "x=1")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "hint: log() takes one or two arguments: write log(x, 2)"
+    )
+    # What the hint writes is a program that runs.
+    assert cli("eval", "log(x, 2)", "x=1", "--json").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("expression", "column", "symbol", "spelled"),
+    [
+        ("2π*x", 2, "π", "pi"),
+        ("2*π*x", 3, "π", "pi"),
+        ("sin(π) + x", 5, "π", "pi"),
+        ("x + ℯ^x", 5, "ℯ", "e"),
+    ],
+)
+def test_pi_and_e_symbols_are_refused_with_the_names_to_write(
+    cli, expression, column, symbol, spelled
+):
+    result = cli("eval", expression, "x=1", "--json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout) == {
+        "error": {
+            "type": "name_error",
+            "message": f"{symbol} is not a name in cgrad: the constant is written {spelled} "
+            f"(hint: write {spelled} (the constants are pi and e))",
+            "line": 1,
+            "column": column,
+        }
+    }
+    # Following the hint gives the constant.
+    fixed = expression.replace(symbol, spelled).replace("2pi", "2*pi")
+    assert cli("eval", fixed, "x=1").exit_code == 0
+
+
+def test_pi_symbol_is_refused_by_the_library_and_in_a_comment_is_not():
+    import cgrad
+
+    with pytest.raises(cgrad.ParseError, match="the constant is written pi"):
+        cgrad.compile("r = 2\nr*π")
+    assert cgrad.compile("2*pi*r  # π r").inputs == ("r",)
+    assert cgrad.compile("πr + 1").inputs == ("πr",)
