@@ -164,3 +164,50 @@ def test_pi_symbol_is_refused_by_the_library_and_in_a_comment_is_not():
         cgrad.compile("r = 2\nr*π")
     assert cgrad.compile("2*pi*r  # π r").inputs == ("r",)
     assert cgrad.compile("πr + 1").inputs == ("πr",)
+
+
+def test_eval_html_refusing_a_big_graph_points_to_what_works(cli, tmp_path):
+    program = tmp_path / "big.cg"
+    program.write_text(" + ".join(f"sin(x + {i})" for i in range(300)), encoding="utf-8")
+    page = tmp_path / "p.html"
+    result = cli("eval", f"@{program}", "x=1", "--html", str(page))
+    assert result.exit_code == 2
+    assert _error(result) == (
+        "cgrad: error: the drawing shows graphs of up to 500 nodes; this one has 1,200",
+        "hint: leave out --html for the text report; for the graph itself: "
+        "cgrad graph EXPR --format json (or --format dot)",
+    )
+    assert not page.exists()
+    # What the hint says works.
+    assert cli("graph", f"@{program}", "--format", "json").exit_code == 0
+    assert cli("eval", f"@{program}", "x=1", "--json").exit_code == 0
+
+
+def test_minimize_on_a_function_without_a_minimum_does_not_only_blame_the_rate(cli):
+    result = cli("minimize", "--method", "gd", "--lr", "0.1", "--json", "--", "-x^2", "x=1")
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    start = json.loads(cli("eval", "-x^2", "x=1", "--json").stdout)["value"]
+    hint = (
+        f"the loss fell from {start:.3g} to {float(summary['value']):.3g}: the function may have "
+        "no minimum; or try a smaller --lr than 0.1"
+    )
+    assert list(summary)[-3:] == ["stopped", "reason", "hint"]
+    assert summary["stopped"] == "diverged"
+    assert summary["hint"] == hint
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"cgrad: error: {summary['reason']}"
+    assert lines[1] == (
+        f"hint: the summary shows step {summary['steps']}, the last finite point; {hint}"
+    )
+
+
+def test_minimize_diverging_uphill_still_hints_a_smaller_rate(cli):
+    result = cli("minimize", "x^2", "x=1", "--method", "gd", "--lr", "1.5", "--json")
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert summary["hint"] == "try a smaller --lr than 1.5"
+    assert summary["reason"].startswith(f"diverged at step {summary['steps'] + 1}: ")
+    # A run that did not diverge has neither key.
+    calm = json.loads(cli("minimize", "x^2", "x=1", "--json").stdout)
+    assert list(calm)[-1] == "stopped"
