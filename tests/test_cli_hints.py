@@ -211,3 +211,63 @@ def test_minimize_diverging_uphill_still_hints_a_smaller_rate(cli):
     # A run that did not diverge has neither key.
     calm = json.loads(cli("minimize", "x^2", "x=1", "--json").stdout)
     assert list(calm)[-1] == "stopped"
+
+
+LINEAR = SAMPLES / "linear.csv"  # columns x1, x2, y
+
+
+@pytest.mark.parametrize(
+    ("loss", "hint"),
+    [
+        (
+            "huber",
+            "name one of them, or write the loss as an expression in model and target, "
+            "as in '(model - target)^2'",
+        ),
+        ("squard", "did you mean squared?"),
+    ],
+)
+def test_fit_an_unknown_loss_name_lists_the_losses(cli, loss, hint):
+    result = cli("fit", "w*x1", str(LINEAR), "--target", "y", "--loss", loss)
+    assert result.exit_code == 2
+    assert _error(result) == (
+        f"cgrad: error: there is no loss named '{loss}': the losses are squared, absolute "
+        "and logistic",
+        f"hint: {hint}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "least"), [("--batch-rows", "0", 1), ("--epochs", "-1", 0)]
+)
+def test_fit_option_out_of_range_is_named_as_typed(option, value, least):
+    result = _cgrad("fit", "w*x1", str(LINEAR), "--target", "y", option, value)
+    assert result.returncode == 2
+    assert _error(result) == (
+        f"cgrad: error: {option} must be a whole number >= {least}, not {value}",
+        "hint: see 'cgrad fit --help'",
+    )
+
+
+def test_fit_warns_of_a_parameter_named_like_an_unread_column(cli):
+    result = cli("fit", "w*x3", str(LINEAR), "--target", "y", "--epochs", "1", "--json")
+    assert result.exit_code == 0
+    assert result.stderr == (
+        "cgrad: warning: x3 is not a column of the data, so it is fitted as a parameter: "
+        "did you mean the column x1?\n"
+    )
+    assert set(json.loads(result.stdout)["params"]) == {"w", "x3"}
+
+
+@pytest.mark.parametrize("model", ["w1*x1 + w2*x2 + b", "a*x1 + b"])
+def test_fit_does_not_warn_of_parameters_unlike_the_unread_columns(cli, model):
+    result = cli("fit", model, str(LINEAR), "--target", "y", "--epochs", "1", "--json")
+    assert result.exit_code == 0
+    assert result.stderr == ""
+
+
+def test_the_library_warns_as_python_does():
+    from cgrad.fitting.training import ColumnNameWarning, fit
+
+    with pytest.warns(ColumnNameWarning, match="did you mean the column x2"):
+        fit("w*X2", str(LINEAR), target="y", epochs=1)

@@ -146,6 +146,7 @@ def _usage_error(error: typer.TyperException, commands: list[str]) -> int:
 
 # Click's words for an option given a value of the wrong type, and ours.
 _NOT_A_VALID = re.compile(r"'(.*)' is not a valid (int|float|integer)\.", re.DOTALL)
+_BELOW_THE_LEAST = re.compile(r"(-?\d+) is not in the range x>=(-?\d+)\.")
 _WANTED = {"int": "a whole number", "integer": "a whole number", "float": "a number"}
 
 
@@ -158,4 +159,7 @@ def _own_wording(error: typer.TyperException) -> str:
     names = [name for name in getattr(parameter, "opts", []) if name.startswith("--")]
     if wrong and names:
         return f"{names[0]} must be {_WANTED[wrong[2]]}, not '{wrong[1]}'"
+    low = _BELOW_THE_LEAST.fullmatch(str(getattr(error, "message", "")))
+    if low and names:
+        return f"{names[0]} must be a whole number >= {low[2]}, not {low[1]}"
     return error.format_message()
