@@ -264,10 +264,8 @@ def minimize(
                     f"cannot start here: {_what_went_wrong(current)}",
                     hint="start where the expression and its gradient are finite",
                 )
-            if finite:
-                reached = current
-            if number == 0:
-                run = replace(run, start_value=current.loss)
+            reached = current if finite else reached
+            run = run if number else replace(run, start_value=current.loss)  # step 0's loss
             if callback is not None:
                 callback(current)
             if last is not None and not finite:

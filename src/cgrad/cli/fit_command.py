@@ -217,13 +217,10 @@ def fit_command(
     )  # fmt: skip
     seen = KeptSteps()  # the steps the page of --html draws
     with _data_file(data) as source, trace_writer(trace, _TRACE_LINE) as write_step:
-        with live_display(quiet, epochs) as show:
+        with live_display(quiet, epochs) as show, _warnings_said():
             watch = both_callbacks(write_step, show)
             try:
-                with _warnings_said():
-                    fitted = run(
-                        source, callback=both_callbacks(watch, seen.add) if html else watch
-                    )
+                fitted = run(source, callback=both_callbacks(watch, seen.add) if html else watch)
             except BadRowError as error:
                 raise FailuresFoundError(error.summary()) from None
             except BaseException as stop:
