@@ -271,3 +271,12 @@ def test_the_library_warns_as_python_does():
 
     with pytest.warns(ColumnNameWarning, match="did you mean the column x2"):
         fit("w*X2", str(LINEAR), target="y", epochs=1)
+
+
+def test_an_option_after_double_dash_is_shown_moved_with_its_value(cli):
+    result = cli("minimize", "--", "-x^2", "x=1", "--method", "gd")
+    assert result.exit_code == 2
+    assert _error(result) == (
+        "cgrad: error: --method comes after '--', where it cannot be an option",
+        "hint: put options before '--', as in: cgrad minimize --method gd -- EXPR ...",
+    )

@@ -46,9 +46,11 @@ class Options(list):
     and, for hints, the command's name and the options of the other
     commands (``--format`` given to ``eval`` is meant for another one)."""
 
-    def __init__(self, names: list[str], command: str):
+    def __init__(self, names: list[str], command: str, valued: frozenset[str] = frozenset()):
         super().__init__(names)
         self.command = command
+        # Those that take a value (--method gd), where known: for hints.
+        self.valued = valued
 
     @cached_property
     def elsewhere(self) -> dict[str, list[str]]:
@@ -137,7 +139,13 @@ def _long_options(command, short: bool = False) -> list[str]:
 
 def option_names(context) -> Options:
     """The options of the running command (see :class:`Options`)."""
-    return Options(["--help", *_long_options(context.command)], context.info_name)
+    valued = frozenset(
+        name
+        for parameter in context.command.params
+        if not getattr(parameter, "is_flag", True)
+        for name in parameter.opts
+    )
+    return Options(["--help", *_long_options(context.command)], context.info_name, valued)
 
 
 def _option_hint(name: str, options: list[str]) -> str | None:
@@ -202,9 +210,12 @@ def split_arguments(tokens: list[str], variables: list[str], options: list[str])
         position += 1
         if token.split("=", 1)[0] in options:
             # Typer hands us its own options only when they follow '--'.
+            moved = token
+            if token in getattr(options, "valued", ()) and position < len(tokens):
+                moved = f"{token} {tokens[position]}"  # --method gd, not --method alone
             raise UsageError(
                 f"{token} comes after '--', where it cannot be an option",
-                hint=f"put options before '--', as in: cgrad {command} {token} -- EXPR ...",
+                hint=f"put options before '--', as in: cgrad {command} {moved} -- EXPR ...",
             )
         option = _LONG_OPTION.fullmatch(token)
         if option:
