@@ -59,6 +59,14 @@ ROWS = [
      ["eval", "--bogus", "x", "x=1"], None, 2,
      "--bogus is not an option of cgrad eval: it took 'x' as the value of an input named "
      "bogus, and no expression is left"),
+    ("`2*π*r`", ["eval", "2*\u03c0*r", "r=1"], None, 2,
+     "\u03c0 is not a name in cgrad: the constant is written pi at line 1, column 3"),
+    ("a mistyped option (`diff \"x^2\" --formt latex`)", ["diff", "x^2", "--formt", "latex"],
+     None, 2, "--formt is not an option of cgrad diff, and formt is not an input\n"
+     "hint: did you mean the option --format?"),
+    ("another command's short option (`diff \"x*y\" -f latex`)", ["diff", "x*y", "-f", "latex"],
+     None, 2, "-f is not an option of cgrad diff\nhint: did you mean the option --format? "
+     "(-f is short for it in cgrad graph only)"),
     ("a Cyrillic `х` where `x` was meant", ["eval", "\u0445^2", "x=1"], None, 2,
      "hint: the input \u0445 looks like x but is another name: \u0445 is U+0445 CYRILLIC "
      "SMALL LETTER HA, x is U+0078 LATIN SMALL LETTER X"),

@@ -161,7 +161,13 @@ ERRORS = [
     (["x", "x=1", "--mode", "sideways"], "usage_error", None, None, "--mode must be reverse or"),
     (["x", "x=1", "--jsno"], "usage_error", None, None, "--jsno needs a value"),
     (["x", "--x", "--y", "2"], "usage_error", None, None, "--x needs a value"),
-    (["x", "x=1", "--jsno", "1"], "usage_error", None, None, "--jsno is not an option of this"),
+    (
+        ["x", "x=1", "--jsno", "1"],
+        "usage_error",
+        None,
+        None,
+        "--jsno is not an option of cgrad eval",
+    ),
 ]
 
 

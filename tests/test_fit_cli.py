@@ -219,7 +219,10 @@ def test_data_from_standard_input(cli, rows):
         (["w*x + b", "{data}"], "--target names the column to predict"),
         (["w*x + b", "{data}", "--target", "q"], "the data has no column 'q' for the target"),
         (["w*x + b", "{data}", "--target", "y", "x=1"], "x is not a parameter of the model"),
-        (["w*x + b", "{data}", "--target", "y", "--loss", "huber"], "does not use model"),
+        (
+            ["w*x + b", "{data}", "--target", "y", "--loss", "huber"],
+            "there is no loss named 'huber'",
+        ),
         (["w*x + b", "{data}", "--target", "y", "--method", "sgd"], "--method must be"),
         (["w*x + b", "missing.csv", "--target", "y"], "cannot read missing.csv"),
         (["x + y", "{data}", "--target", "y"], "the model reads the target column y"),

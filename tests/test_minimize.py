@@ -290,7 +290,7 @@ def test_trace_has_one_valid_line_per_step(cli, tmp_path):
         (("--tol", "nan"), "the tolerance, tol, must be a number >= 0, not NaN"),
         (("--wrt", "z"), "cannot differentiate with respect to z: it is not an input"),
         (("--trace", "-"), "--trace needs a file"),
-        (("--stpes", "3"), "--stpes is not an option of this command"),
+        (("--stpes", "3"), "--stpes is not an option of cgrad minimize"),
     ],
 )
 def test_usage_errors_exit_2(cli, arguments, message):
@@ -377,7 +377,8 @@ def test_adam_whose_mean_squared_gradient_overflows_has_diverged():
     assert completed.stderr == (
         "cgrad: error: diverged at step 259: Adam's mean squared gradient overflowed in x (the "
         "partial by x is -4.3218199786026504e+154 at step 258)\n"
-        "hint: the summary shows step 258, the last finite point; try a smaller --lr than 0.05\n"
+        "hint: the summary shows step 258, the last finite point; the loss fell from -2.72 "
+        "to -1.15e+153: the function may have no minimum; or try a smaller --lr than 0.05\n"
     )
     document = strict_json(completed.stdout)
     assert (document["stopped"], document["steps"]) == ("diverged", 258)

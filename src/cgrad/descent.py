@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import count
 from numbers import Integral, Real
 from typing import Literal, NamedTuple
@@ -193,6 +193,22 @@ class Minimum:
     # Where the method's own state overflowed with the point still finite
     # (Adam's mean squared gradient): what overflowed, in words.
     overflow: str | None = None
+    # The loss at the start point (step 0).
+    start_value: float = math.nan
+
+    def advice(self, lr: str = "lr") -> str | None:
+        """What to try after a divergence (None for a run that did not
+        diverge); ``lr`` is how the caller spells the learning rate."""
+        if self.stopped != "diverged":
+            return None
+        smaller = f"try a smaller {lr} than {format_number(self.lr)}"
+        if self.value < self.start_value:
+            # Falling all the way: a smaller rate only falls more slowly.
+            return (
+                f"the loss fell from {format_short(self.start_value, 3)} to "
+                f"{format_short(self.value, 3)}: the function may have no minimum; or {smaller}"
+            )
+        return smaller
 
     @property
     def reason(self) -> str:
@@ -248,8 +264,8 @@ def minimize(
                     f"cannot start here: {_what_went_wrong(current)}",
                     hint="start where the expression and its gradient are finite",
                 )
-            if finite:
-                reached = current
+            reached = current if finite else reached
+            run = run if number else replace(run, start_value=current.loss)  # step 0's loss
             if callback is not None:
                 callback(current)
             if last is not None and not finite:
@@ -283,6 +299,7 @@ class _Run:
     lr: float
     tol: float
     start: dict[str, float]
+    start_value: float = math.nan
 
     def ended(
         self, stopped: Stopped, at: Step, diverged: Step | None = None, overflow: str | None = None
@@ -301,6 +318,7 @@ class _Run:
             stopped=stopped,
             diverged=diverged,
             overflow=overflow,
+            start_value=self.start_value,
         )
 
 

@@ -381,10 +381,17 @@ class GraphBuilder:
         op = function_for(name, count)
         if op is None:
             given = {0: "none were", 1: "one was"}.get(count, f"{count} were")
+            # ln(x, 2): ln is log of one argument, and log takes a base.
+            symbol = next(iter(FUNCTIONS[name].values())).notation.symbol
+            other = None
+            if symbol != name and function_for(symbol, count) is not None:
+                written = self.source[start + len(name) : end]
+                other = f"{symbol}() takes {arity_text(symbol)}: write {symbol}{written}"
             raise self.error(
                 f"{name}() takes {arity_text(name)}, but {given} given",
                 start,
                 end,
+                hint=other,
                 type="arity_error",
             )
         self.calls[name, count] = op.name

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 _NAME = r"[^\W\d]\w*"
 _LONG_OPTION = re.compile(rf"--({_NAME})(?:=(.*))?", re.DOTALL)
 _ASSIGNMENT = re.compile(rf"({_NAME})=([^;\n]*)")
+_SHORT_OPTION = re.compile(r"-[^\W\d_]")
 
 
 @dataclass
@@ -45,9 +46,11 @@ class Options(list):
     and, for hints, the command's name and the options of the other
     commands (``--format`` given to ``eval`` is meant for another one)."""
 
-    def __init__(self, names: list[str], command: str):
+    def __init__(self, names: list[str], command: str, valued: frozenset[str] = frozenset()):
         super().__init__(names)
         self.command = command
+        # Those that take a value (--method gd), where known: for hints.
+        self.valued = valued
 
     @cached_property
     def elsewhere(self) -> dict[str, list[str]]:
@@ -59,12 +62,31 @@ class Options(list):
 
         from .application import load_commands
 
-        owners: dict[str, list[str]] = {}
-        for name, command in sorted(typer.main.get_group(load_commands()).commands.items()):
+        group = typer.main.get_group(load_commands())
+        # "" is cgrad itself: --version goes before any command.
+        owners: dict[str, list[str]] = {option: [""] for option in _long_options(group)}
+        for name, command in sorted(group.commands.items()):
             if name != self.command:
-                for option in _long_options(command):
+                for option in _long_options(command, short=True):
                     owners.setdefault(option, []).append(name)
         return owners
+
+    @cached_property
+    def long_names(self) -> dict[str, str]:
+        """The long name of each short option of any command (``-f``: ``--format``)."""
+        import typer
+
+        from .application import load_commands
+
+        group = typer.main.get_group(load_commands())
+        return {
+            short: longs[0]
+            for command in group.commands.values()
+            for parameter in command.params
+            if (longs := [n for n in getattr(parameter, "opts", []) if n.startswith("--")])
+            for short in getattr(parameter, "opts", [])
+            if not short.startswith("--")
+        }
 
     def misplaced(self, name: str) -> UsageError | None:
         """The error for ``--name`` when it belongs to other commands only."""
@@ -73,6 +95,11 @@ class Options(list):
         owners = self.elsewhere.get(f"--{name}")
         if not owners:
             return None
+        if owners == [""]:
+            return UsageError(
+                f"--{name} is not an option of cgrad {self.command}",
+                hint=f"it is cgrad's own, before any command: cgrad --{name}",
+            )
         others = join_names([f"cgrad {owner}" for owner in owners])
         hint = f"{others} {'has' if len(owners) == 1 else 'have'} it"
         if name == "json" and "--format" in self:
@@ -82,19 +109,43 @@ class Options(list):
             hint=f"{hint}; an input named {name} takes --var {name}=VALUE",
         )
 
+    def short_elsewhere(self, token: str) -> bool:
+        """Whether ``token`` is a short option of some command."""
+        return bool(_SHORT_OPTION.fullmatch(token)) and token in self.long_names
 
-def _long_options(command) -> list[str]:
+    def unknown_short(self, token: str) -> UsageError:
+        """The error for a short option (``-f``) the command does not have."""
+        long = self.long_names.get(token)
+        owners = self.elsewhere.get(token, [])
+        where = join_names([f"cgrad {owner}" for owner in owners])
+        if long is not None and long in self:
+            hint = f"did you mean the option {long}? ({token} is short for it in {where} only)"
+        elif owners:
+            verb = "has" if len(owners) == 1 else "have"
+            hint = f"{where} {verb} it, as {long}; see 'cgrad {self.command} --help'"
+        else:
+            hint = f"see 'cgrad {self.command} --help' for the options"
+        return UsageError(f"{token} is not an option of cgrad {self.command}", hint=hint)
+
+
+def _long_options(command, short: bool = False) -> list[str]:
     return [
         name
         for parameter in command.params
         for name in getattr(parameter, "opts", [])
-        if name.startswith("--")
+        if name.startswith("--") or (short and name.startswith("-"))
     ]
 
 
 def option_names(context) -> Options:
     """The options of the running command (see :class:`Options`)."""
-    return Options(["--help", *_long_options(context.command)], context.info_name)
+    valued = frozenset(
+        name
+        for parameter in context.command.params
+        if not getattr(parameter, "is_flag", True)
+        for name in parameter.opts
+    )
+    return Options(["--help", *_long_options(context.command)], context.info_name, valued)
 
 
 def _option_hint(name: str, options: list[str]) -> str | None:
@@ -152,15 +203,19 @@ def split_arguments(tokens: list[str], variables: list[str], options: list[str])
     the command's own long options (an :class:`Options`, for hints)."""
     command = getattr(options, "command", "eval")
     line = CommandLine()
+    given_with_var = _var_items(variables)
     position = 0
     while position < len(tokens):
         token = tokens[position]
         position += 1
         if token.split("=", 1)[0] in options:
             # Typer hands us its own options only when they follow '--'.
+            moved = token
+            if token in getattr(options, "valued", ()) and position < len(tokens):
+                moved = f"{token} {tokens[position]}"  # --method gd, not --method alone
             raise UsageError(
                 f"{token} comes after '--', where it cannot be an option",
-                hint=f"put options before '--', as in: cgrad {command} {token} -- EXPR ...",
+                hint=f"put options before '--', as in: cgrad {command} {moved} -- EXPR ...",
             )
         option = _LONG_OPTION.fullmatch(token)
         if option:
@@ -188,17 +243,35 @@ def split_arguments(tokens: list[str], variables: list[str], options: list[str])
         if line.expression is None:
             line.expression = token
             continue
+        if isinstance(options, Options):
+            if _SHORT_OPTION.fullmatch(token):
+                raise options.unknown_short(token)
+            # "diff -f latex x*y": -f, some command's option, was taken as the expression.
+            if options.short_elsewhere(line.expression):
+                raise options.unknown_short(line.expression)
         raise UsageError(
             f"unexpected argument '{token}'",
             hint="give values as NAME=VALUE, --NAME VALUE or --var NAME=VALUE; "
             "an expression that starts with '-' goes after '--'",
         )
+    line.values.extend(given_with_var)
+    return line
+
+
+def _var_items(variables: list[str]) -> list[tuple[str, str]]:
+    """The ``--var NAME=VALUE`` items as (name, text of the value)."""
+    items = []
     for item in variables:
         assignment = re.fullmatch(rf"({_NAME})=(.*)", item, re.DOTALL)
         if not assignment:
-            raise UsageError(f"--var expects NAME=VALUE, not '{item}'")
-        line.values.append((assignment[1], assignment[2]))
-    return line
+            # --var x 1: read before the other words, whose '1' is then no surprise.
+            example = f"--var {item}=VALUE" if re.fullmatch(_NAME, item) else "--var x=1"
+            raise UsageError(
+                f"--var expects NAME=VALUE, not '{item}'",
+                hint=f"--var takes a name and its value as one word: write {example}",
+            )
+        items.append((assignment[1], assignment[2]))
+    return items
 
 
 def split_wrt(items: list[str] | None) -> list[str] | None:
@@ -327,6 +400,9 @@ def given_numbers(function: Function, line: CommandLine, options: list[str]) -> 
         if name in given:
             raise InputError(f"a value for {name} is given twice", type="duplicate_value")
         number = parse_number(text)
+        if number is None and name not in inputs:
+            # --formt latex: a mistyped option, not a value that is not a number.
+            _refuse_a_near_option(name, options)
         if number is None:
             raise InputError(
                 f"the value of {name} is not a number: '{text}'",
@@ -338,12 +414,7 @@ def given_numbers(function: Function, line: CommandLine, options: list[str]) -> 
     # and only the first few of them for a "did you mean" (difflib is slow).
     unknown = [name for name in given if name not in inputs]
     for name in unknown[:NAMES_SHOWN]:
-        hint = _option_hint(name, options)
-        if hint:
-            raise UsageError(
-                f"--{name} is not an option of this command, and {name} is not an input",
-                hint=hint,
-            )
+        _refuse_a_near_option(name, options)
     if unknown:
         from ..lookalikes import lookalike_note
 
@@ -356,6 +427,17 @@ def given_numbers(function: Function, line: CommandLine, options: list[str]) -> 
                 type="unknown_input",
             )
     return given
+
+
+def _refuse_a_near_option(name: str, options: list[str]) -> None:
+    """A usage error when ``--name``, not an input, is near an option of the command."""
+    hint = _option_hint(name, options)
+    if hint:
+        command = getattr(options, "command", None)
+        where = f"of cgrad {command}" if command else "of this command"
+        raise UsageError(
+            f"--{name} is not an option {where}, and {name} is not an input", hint=hint
+        )
 
 
 def _value_hint(text: str) -> str:

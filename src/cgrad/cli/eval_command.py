@@ -145,7 +145,15 @@ def _check_page_asked(function: Function, html: Path, passes_by: str) -> None:
             "--html steps through the backward pass, which --mode forward does not run",
             hint="leave out --mode forward",
         )
-    check_drawable(function.graph)
+    try:
+        check_drawable(function.graph)
+    except UsageError as refused:
+        # The drawing's own hint names graph's --format, which eval has not.
+        refused.hint = (
+            "leave out --html for the text report; for the graph itself: "
+            "cgrad graph EXPR --format json (or --format dot)"
+        )
+        raise
 
 
 def _print_evaluation(

@@ -11,6 +11,7 @@ output that cannot be written. Every message is one ``cgrad: error:`` line
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -139,5 +140,26 @@ def _usage_error(error: typer.TyperException, commands: list[str]) -> int:
     else:  # errors from Typer's option parser carry no context
         named = sys.argv[1:2] and sys.argv[1] in commands
         command = "cgrad" + (f" {sys.argv[1]}" if named else "")
-    print_error(f"{error.format_message()}\nhint: see '{command} --help'")
+    print_error(f"{_own_wording(error)}\nhint: see '{command} --help'")
     return int(getattr(error, "exit_code", ExitStatus.ERROR))
+
+
+# Click's words for an option given a value of the wrong type, and ours.
+_NOT_A_VALID = re.compile(r"'(.*)' is not a valid (int|float|integer)\.", re.DOTALL)
+_BELOW_THE_LEAST = re.compile(r"(-?\d+) is not in the range x>=(-?\d+)\.")
+_WANTED = {"int": "a whole number", "integer": "a whole number", "float": "a number"}
+
+
+def _own_wording(error: typer.TyperException) -> str:
+    """A parser error as cgrad words its own: ``--order must be a whole
+    number, not '1.5'``, rather than Click's ``Invalid value for '--order':
+    '1.5' is not a valid int.``"""
+    parameter = getattr(error, "param", None)
+    wrong = _NOT_A_VALID.fullmatch(str(getattr(error, "message", "")))
+    names = [name for name in getattr(parameter, "opts", []) if name.startswith("--")]
+    if wrong and names:
+        return f"{names[0]} must be {_WANTED[wrong[2]]}, not '{wrong[1]}'"
+    low = _BELOW_THE_LEAST.fullmatch(str(getattr(error, "message", "")))
+    if low and names:
+        return f"{names[0]} must be a whole number >= {low[2]}, not {low[1]}"
+    return error.format_message()

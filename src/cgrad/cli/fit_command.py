@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional, cast
+from typing import Annotated, Any, Optional, cast
 
 import typer
 
@@ -96,11 +96,15 @@ Loss = Annotated[
         "is an expression in model, target and the parameters.",
     ),
 ]
-Epochs = Annotated[int, typer.Option(metavar="N", help="Passes over the training rows.")]
+# The least of each whole-number option, checked as Typer reads it so that
+# the error names the option (exits.py words it): the library's own checks
+# name its parameters (batch_rows), which are not what was typed.
+Epochs = Annotated[int, typer.Option(metavar="N", min=0, help="Passes over the training rows.")]
 BatchRows = Annotated[
     Optional[int],
     typer.Option(
         metavar="N",
+        min=1,
         help="Rows per step, shuffled each epoch with --seed (default: every row, one step "
         "an epoch).",
         show_default=False,
@@ -110,6 +114,7 @@ Seed = Annotated[
     int,
     typer.Option(
         metavar="N",
+        min=0,
         help="Seeds the start values not given, the shuffling and the --holdout rows.",
     ),
 ]
@@ -212,7 +217,7 @@ def fit_command(
     )  # fmt: skip
     seen = KeptSteps()  # the steps the page of --html draws
     with _data_file(data) as source, trace_writer(trace, _TRACE_LINE) as write_step:
-        with live_display(quiet, epochs) as show:
+        with live_display(quiet, epochs) as show, _warnings_said():
             watch = both_callbacks(write_step, show)
             try:
                 fitted = run(source, callback=both_callbacks(watch, seen.add) if html else watch)
@@ -226,6 +231,29 @@ def fit_command(
     _print_summary(function.graph, fitted, json_output)  # first: a file may fail
     _write_files(fitted, output, html, seen, line.expression)
     _finish(fitted, output is not None)
+
+
+@contextmanager
+def _warnings_said() -> Iterator[None]:
+    """The library's warnings about the model and the data (a parameter
+    named like a column) on stderr as they come, before the fit runs."""
+    import warnings
+
+    from ..fitting.training import ColumnNameWarning
+
+    shown = warnings.showwarning
+
+    def say(message, category, *where: Any, **more: Any) -> None:
+        if not issubclass(category, ColumnNameWarning):
+            shown(message, category, *where, **more)
+            return
+        sys.stderr.write(f"cgrad: warning: {message}\n")
+        sys.stderr.flush()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ColumnNameWarning)
+        warnings.showwarning = say
+        yield
 
 
 def _write_files(

@@ -17,7 +17,6 @@ from rich.live import Live
 from ..descent import DEFAULT_TOL, DEFAULTS, METHODS, Minimum, Step, minimize
 from ..errors import UsageError
 from ..function import Function
-from ..numerals import format_number
 from ..views.json_documents import minimize_json, step_json
 from ..views.terminal_minimize import LossHistory, minimize_report, progress_line
 from .application import command
@@ -160,7 +159,7 @@ def minimize_command(
         # JSON document.
         raise FailuresFoundError(
             f"{minimum.reason}\nhint: the summary shows step {minimum.steps}, the last finite "
-            f"point; try a smaller --lr than {format_number(minimum.lr)}"
+            f"point; {minimum.advice('--lr')}"
         )
 
 

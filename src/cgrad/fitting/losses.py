@@ -20,7 +20,7 @@ The named losses (``LOSSES``):
 
 from __future__ import annotations
 
-from ..errors import CgradError, Span, UsageError
+from ..errors import CgradError, Span, UsageError, join_names
 from ..function import Function, compile
 from ..parse.parser import parse
 from ..parse.syntax import Binding
@@ -46,6 +46,9 @@ def objective(model: Function, loss: str) -> Function:
     The loss is parsed once, in the joined program: an error in its part
     is said of the loss, at its own line and column."""
     text = loss_text(loss)
+    if text.strip().isidentifier() and text.strip() != MODEL:
+        # A name alone can only be meant as a named loss: say which there are.
+        raise _unknown_loss(text.strip())
     program = parse(model.source)
     taken = {MODEL, TARGET} & (
         set(model.inputs) | {s.name for s in program.statements if isinstance(s, Binding)}
@@ -67,6 +70,19 @@ def objective(model: Function, loss: str) -> Function:
             hint="for example --loss '(model - target)^2'",
         )
     return joined
+
+
+def _unknown_loss(name: str) -> UsageError:
+    from difflib import get_close_matches  # for a hint only
+
+    close = get_close_matches(name.lower(), LOSSES, n=1, cutoff=0.6)
+    return UsageError(
+        f"there is no loss named {name!r}: the losses are {join_names(LOSSES)}",
+        hint=f"did you mean {close[0]}?"
+        if close
+        else "name one of them, or write the loss as an expression in model and target, "
+        "as in '(model - target)^2'",
+    )
 
 
 def model_head(source: str, last: Span) -> str:

@@ -24,6 +24,7 @@ is the last finite point, with the parameter that blew up named.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from numbers import Integral, Real
 
@@ -203,12 +204,45 @@ def _split(model: Function, header: Sequence[str], target: str) -> tuple[list[st
     _refuse_shadowed_columns(model, present)
     columns = [name for name in model.inputs if name in present]
     params = [name for name in model.inputs if name not in present]
+    unread = [name for name in header if name not in columns and name != target]
+    for param in params:
+        column = _column_named_like(param, unread)
+        if column is not None:
+            warnings.warn(
+                f"{param} is not a column of the data, so it is fitted as a parameter: "
+                f"did you mean the column {column}?",
+                ColumnNameWarning,
+                stacklevel=3,
+            )
     if not params:
         raise UsageError(
             "the model has no parameters: every input is a column of the data",
             hint=f"the model's inputs are {', '.join(model.inputs)}",
         )
     return columns, params
+
+
+class ColumnNameWarning(UserWarning):
+    """A parameter of the model is named like a column the model does not
+    read (``x3`` with columns ``x1``, ``x2``): most likely a misspelt
+    column, which would quietly become a parameter."""
+
+
+def _column_named_like(name: str, columns: Sequence[str]) -> str | None:
+    """The column among ``columns`` that ``name`` looks like a misspelling
+    of: the same but for case, for the number at the end (``x3``, ``x1``),
+    or close as difflib sees it; or None."""
+    stem = name.rstrip("0123456789")
+    for column in columns:
+        if column.casefold() == name.casefold():
+            return column
+        numbered = stem != name and column != column.rstrip("0123456789")
+        if numbered and column.rstrip("0123456789") == stem:
+            return column
+    from difflib import get_close_matches  # only for a model with parameters
+
+    close = get_close_matches(name, columns, n=1, cutoff=0.75)
+    return close[0] if close else None
 
 
 def _start(params: Sequence[str], given: Mapping[str, float] | None, seed: int) -> dict[str, float]:

@@ -17,8 +17,8 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ParseError
-from . import lalr
+from ..errors import ParseError, Span
+from . import grammar, lalr
 from .grammar import NESTING, Callback, LimitError, grammar_text
 
 if TYPE_CHECKING:
@@ -88,6 +88,7 @@ LIMITS_HINT = "cgrad's limits are in its manual, docs/bad-input.md, under 'Limit
 def parse(text: str, origin: str | None = None) -> Program:
     """Parse program text into a :class:`Program`, or raise :class:`ParseError`."""
     _check_length(text, origin)
+    _refuse_constant_symbols(text, origin)
     try:
         try:
             statements = _fast_parser().parse(text, MAX_TOKENS, MAX_DEPTH)
@@ -112,6 +113,7 @@ def reduce(
     limits as :func:`parse`: the value of the start rule, or None where the
     loop gives up (:func:`parse` then says what is wrong)."""
     _check_length(text, origin)
+    _refuse_constant_symbols(text, origin)
     kept = _OWN_PARSERS.get(id(callbacks))
     if kept is None:
         kept = _OWN_PARSERS[id(callbacks)] = (callbacks, lalr.Parser(_tables(), callbacks))
@@ -135,6 +137,32 @@ def _check_length(text: str, origin: str | None) -> None:
             origin=origin,
             type="limit_exceeded",
         )
+
+
+# The symbols of the constants, which cgrad spells pi and e. As names they
+# would be inputs, and 2*π a formula in a variable π: refused rather than
+# read either way (docs/language.md says why).
+CONSTANT_SYMBOLS = {"\u03c0": "pi", "\u212f": "e"}
+
+
+def _refuse_constant_symbols(text: str, origin: str | None) -> None:
+    """A ParseError at the first name that is π or ℯ (outside a comment)."""
+    if "\u03c0" not in text and "\u212f" not in text:
+        return
+    import re  # only for a text that has one of them
+
+    for found in re.finditer(r"#[^\n]*|[^\W\d]\w*", text):
+        spelled = CONSTANT_SYMBOLS.get(found.group())
+        if spelled is not None:
+            place = grammar.offset_places(text)(found.start())
+            raise ParseError(
+                f"{found.group()} is not a name in cgrad: the constant is written {spelled}",
+                span=Span(found.start(), found.end(), *place),
+                hint=f"write {spelled} (the constants are pi and e)",
+                source=text,
+                origin=origin,
+                type="name_error",
+            )
 
 
 def _limit_error(limited: LimitError, text: str, origin: str | None) -> ParseError:

@@ -299,7 +299,13 @@ def minimize_json(source: str, minimum: Minimum) -> dict:
         "gradient_norm": json_number(minimum.gradient_norm),
         "steps": minimum.steps,
         "stopped": minimum.stopped,
+        # A diverged run says why, and what to try, as the text output does.
+        **(_divergence(minimum) if minimum.stopped == "diverged" else {}),
     }
+
+
+def _divergence(minimum: Minimum) -> dict[str, str | None]:
+    return {"reason": minimum.reason, "hint": minimum.advice("--lr")}
 
 
 def step_json(step: Step) -> dict:
