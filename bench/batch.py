@@ -99,7 +99,7 @@ def main() -> None:
     try:
         contenders["PyTorch CPU, 1 thread"] = torch_peer(x, y, z)
     except ImportError:
-        print("(PyTorch not installed: pip install torch==2.13.0)")
+        print("(PyTorch not installed: pip install torch==2.14.0)")
     for name, call in contenders.items():
         median, best = timed(call)
         print(f"{name:<44} {median * 1e3:>10.1f} {best * 1e3:>8.1f} {rows / median / 1e6:>8.2f}")

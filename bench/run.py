@@ -65,7 +65,7 @@ SEED = 7
 # Pip names, for the note on an absent peer.
 INSTALL = {
     "numpy": "numpy",
-    "torch": "torch==2.13.0",
+    "torch": "torch==2.14.0",
     "jax": "jax",
     "sympy": "sympy",
     "numexpr": "numexpr",
