@@ -33,7 +33,7 @@ GAP = 5.0
 CLEAR = 7.0
 # Heights tried, a label's box from another's, the points along a line.
 STEP = 2.0
-SPACING = 2.0
+SPACING = 6.0
 SAMPLE = 3.0
 CELL = 48.0
 # How much a spot on the inner side of an edge costs, in pixels of height.
