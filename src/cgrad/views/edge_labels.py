@@ -35,11 +35,11 @@ CLEAR = 7.0
 STEP = 2.0
 SPACING = 6.0
 SAMPLE = 3.0
-CELL = 48.0
+CELL = 24.0
 # How much a spot on the inner side of an edge costs, in pixels of height.
 INNER_COST = 15.0
 # The spots weighed when none is free.
-FALLBACK = 2000
+FALLBACK = 300
 
 
 def line_points(points: Sequence[Point]) -> list[Point]:
@@ -101,14 +101,16 @@ class _Grid:
         for cell in self._cells(wide):
             yield from self.points.get(cell, ())
 
-    def covered(self, box: Box) -> int:
-        """How many boxes ``box`` overlaps (each with its own margin)."""
-        seen = {
-            id(other): other
-            for cell in self._cells(box)
-            for other in self.boxes.get(cell, ())
-            if _overlap(box, other[0], other[1])
-        }
+    def covered(self, box: Box, first: bool) -> int:
+        """How many boxes ``box`` overlaps (each with its own margin); with
+        ``first``, 1 at the first one."""
+        seen = set()
+        for cell in self._cells(box):
+            for other, margin in self.boxes.get(cell, ()):
+                if _overlap(box, other, margin):
+                    if first:
+                        return 1
+                    seen.add(other)
         return len(seen)
 
 
@@ -117,7 +119,7 @@ def _faults(grid: _Grid, box: Box, line: int, height: float, first: bool) -> int
     with ``first``, 1 at the first fault found."""
     if box[0] < 0 or box[1] < 0 or box[3] > height:
         return 100
-    faults = 10 * grid.covered(box)
+    faults = 10 * grid.covered(box, first)
     if faults and first:
         return 1
     reach = GAP + CLEAR + SAMPLE
@@ -130,6 +132,8 @@ def _faults(grid: _Grid, box: Box, line: int, height: float, first: bool) -> int
             distance = math.hypot(dx, dy)
             if owner == line:
                 own = min(own, distance)
+            elif distance <= 1.0 + CLEAR and first:
+                return 1  # too near whatever its own distance may be
             else:
                 other = min(other, distance)
     # Its own edge near, not under it, and every other line well farther.
@@ -150,9 +154,9 @@ def _candidates(own: list[Point], width: float, outer: str) -> list[tuple[float,
     height = ASCENT + DESCENT
     spots = []
     along = 0.0
-    for k in range(len(own) - 1, 0, -1):
+    for k in range(len(own) - 1, 0, -2):  # every other point: a few pixels apart
         x, y = own[k]
-        along += math.dist(own[k], own[k - 1])
+        along += math.dist(own[k], own[k - 1]) + math.dist(own[k - 1], own[max(k - 2, 0)])
         top = max(y - height / 2, own[-1][1] + 2)
         keep = [
             (px, math.sqrt(GAP * GAP - dy * dy))
