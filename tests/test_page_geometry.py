@@ -284,8 +284,8 @@ def test_edge_labels_stay_inside_the_drawing(drawn):
 
 def misplaced_labels(drawing: Drawing) -> list[tuple[int, str]]:
     """The labels that a reader could take for another edge's: its anchor
-    or its box nearer (or as near) another edge than its own, or another
-    edge or trunk passing through its box."""
+    or its box nearer (or as near) another edge than its own, or a line
+    (its own, another edge, a trunk) passing through its box."""
     owners = [edge for edge, points in drawing.lines.items() for _ in points]
     points = [point for line in drawing.lines.values() for point in line]
     trunks = [point for _, end, line in drawing.edges if end < 0 for point in line]
@@ -302,14 +302,14 @@ def misplaced_labels(drawing: Drawing) -> list[tuple[int, str]]:
             found.append((edge, "anchor"))
         if to_box[edges & ~own].min() <= to_box[own].min():
             found.append((edge, "box"))
-        if (to_box[~own] == 0).any():
+        if (to_box[~own] == 0).any() or (to_box[own] == 0).any():
             found.append((edge, "crossed"))
     return found
 
 
-# Hairballs: dozens of long edges cross one gap nearly flat, and a few
+# Hairballs: dozens of long edges cross one gap nearly flat, and some
 # labels find no spot clear of the others (the least bad one is taken).
-CROWDED = {"wide": 0.05}
+CROWDED = {"wide": 0.12}
 
 
 def test_every_label_is_beside_its_own_edge(drawn):
@@ -319,12 +319,20 @@ def test_every_label_is_beside_its_own_edge(drawn):
     assert len(misplaced) <= CROWDED.get(name, 0) * len(drawing.anchored)
 
 
-def test_the_labels_of_a_crowded_sample_are_mostly_beside_their_own_edges():
+def test_a_gap_that_many_edges_cross_is_taller():
+    # fit.cg's inputs feed four dozen long edges across its lowest gap: it
+    # grows, so that nearly every label finds a spot beside its own edge.
+    from cgrad.views.layout import GAP_Y, layout
+
     function = cgrad.compile(open("samples/fit.cg", encoding="utf-8").read())
+    placed = layout(function.graph)
+    rows = sorted(set(placed.y))
+    gaps = [b - a - 72 for a, b in zip(rows, rows[1:], strict=False)]
+    assert min(gaps) == GAP_Y < max(gaps) <= 3 * GAP_Y
     drawing = read(graph_svg(function, function.evaluate(**_sample_values(function))))
     misplaced = {edge for edge, _ in misplaced_labels(drawing)}
     assert len(drawing.anchored) > 100
-    assert len(misplaced) <= 0.1 * len(drawing.anchored)
+    assert len(misplaced) <= 0.05 * len(drawing.anchored)
     assert label_overlaps(drawing) == 0
 
 
@@ -340,8 +348,7 @@ FAN_IN = [
     "a = x*y; a + sin(a)",
     "(x*y)*(y*z)*(z*x)",
 ]
-# fit.cg is left out: four dozen long edges cross its lowest gap nearly
-# flat, and a few of its labels have no spot clear of the others.
+# fit.cg, a hairball, is held to a share below.
 SAMPLES = sorted(str(p) for p in Path("samples").glob("*.cg") if p.name != "fit.cg")
 
 

@@ -114,9 +114,12 @@ class _Grid:
         return len(seen)
 
 
-def _faults(grid: _Grid, box: Box, line: int, height: float, first: bool) -> int:
-    """How badly a label on ``box`` beside ``line`` is placed: 0 when well;
-    with ``first``, 1 at the first fault found."""
+def _faults(
+    grid: _Grid, box: Box, line: int, height: float, first: bool, clear: float = CLEAR
+) -> int:
+    """How badly a label on ``box`` beside ``line`` is placed: 0 when well
+    (every other line ``clear`` farther than its own); with ``first``, 1 at
+    the first fault found."""
     if box[0] < 0 or box[1] < 0 or box[3] > height:
         return 100
     faults = 10 * grid.covered(box, first)
@@ -132,14 +135,15 @@ def _faults(grid: _Grid, box: Box, line: int, height: float, first: bool) -> int
             distance = math.hypot(dx, dy)
             if owner == line:
                 own = min(own, distance)
-            elif distance <= 1.0 + CLEAR and first:
+            elif distance <= 1.0 + clear and first:
                 return 1  # too near whatever its own distance may be
             else:
                 other = min(other, distance)
     # Its own edge near, not under it, and every other line well farther.
     faults += (
-        2 * (not 1.0 <= own <= GAP + SAMPLE)
-        + (other <= own + CLEAR)
+        4 * (own < 1.0)
+        + 2 * (own > GAP + SAMPLE)
+        + (other <= own + clear)
         + (other <= own)
         + 3 * (other < 1.0)
     )
@@ -170,9 +174,11 @@ def _candidates(own: list[Point], width: float, outer: str) -> list[tuple[float,
                 start = max(px + need for px, need in keep)
             cost = along + (0.0 if side == outer else INNER_COST)
             spots.append((cost, side, (start, top, start + width, top + height)))
-        for top in (y - GAP - height, y + GAP):
-            box = (x - width / 2, top, x + width / 2, top + height)
-            spots.append((along + INNER_COST, "middle", box))
+        (px, py), (qx, qy) = own[max(k - 2, 0)], own[min(k + 2, len(own) - 1)]
+        if abs(qy - py) < abs(qx - px):  # flat here: above or below it
+            for top in (y - GAP - height, y + GAP):
+                box = (x - width / 2, top, x + width / 2, top + height)
+                spots.append((along + INNER_COST, "middle", box))
     # Spots a pixel apart are one: near its head a line is upright.
     unique = {(side, round(box[0]), round(box[1])): (cost, side, box) for cost, side, box in spots}
     return sorted(unique.values(), key=lambda spot: spot[0])
@@ -206,8 +212,15 @@ def place_labels(
         width = LABEL_CHAR_WIDTH * len(texts[index])
         side = "left" if _out(lines, centers, index) < -0.5 else "right"
         found = _candidates(lines[index], width, side)
+        # Well clear of the other lines if it can, else just clear of them.
         best = next(
-            (spot for spot in found if not _faults(grid, spot[2], index, height, True)), None
+            (
+                spot
+                for clear in (CLEAR, CLEAR / 3)
+                for spot in found
+                if not _faults(grid, spot[2], index, height, True, clear)
+            ),
+            None,
         )
         if best is None and found:
             # The nearest spots to the head that break the fewest rules.
