@@ -3,15 +3,16 @@ across another line, a box or another label, and nearer its own edge than
 any other, so that a reader cannot take one edge's local derivative for
 its neighbour's (pure geometry, like :mod:`cgrad.views.layout`).
 
-Each label is tried at heights from just under its consumer's box down to
-its operand, on the outer side of its edge first (the side away from the
-other edges into the same box), then on the inner side, and takes the
-first spot that is free: no point of another line or trunk within
-``CLEAR`` more than its own edge, no box or label under it, inside the
-drawing. The lines are sampled every few pixels into a grid of cells, so a
-label looks only at what is near it: the work is linear in the size of the
-drawing. Where no spot is free (a hairball), the label takes the one that
-breaks the fewest of those rules.
+Each label is tried at points along its edge from the head back: beside a
+steep stretch (on the outer side first, away from the other edges into the
+same box) or above or below a flat one. It takes the first spot that is
+free: its own edge near and not under it, every other line or trunk
+``CLEAR`` farther (failing that, a little farther), no box or label under
+it, inside the drawing (which widens to the right for it). The lines are
+sampled every few pixels into a grid of cells, so a label looks only at
+what is near it: the work grows with the length of the lines, linearly.
+Where no spot is free (a hairball), the label takes the one near its head
+that breaks the fewest of those rules.
 """
 
 from __future__ import annotations
@@ -31,8 +32,7 @@ DESCENT = 2.0
 # much farther every other line must be.
 GAP = 5.0
 CLEAR = 7.0
-# Heights tried, a label's box from another's, the points along a line.
-STEP = 2.0
+# A label's box from another's, the points along a line, the cells.
 SPACING = 6.0
 SAMPLE = 3.0
 CELL = 24.0
@@ -194,8 +194,7 @@ def place_labels(
 ) -> tuple[dict[int, tuple[str, float, float]], float]:
     """Per edge with a text, its label's side (``left``: the text ends at
     the anchor, ``right``: it starts there, ``middle``: it is centred on
-    it) and anchor point (on the
-    baseline). ``lines`` are the edges' points (from :func:`line_points`,
+    it) and anchor point (on the baseline). ``lines`` are the edges' points (from :func:`line_points`,
     tail first), ``centers`` the middle of each one's consumer (an edge
     arriving left of it has its outer side on the left), ``obstacles`` other
     lines (trunks), ``boxes`` the nodes', ``height`` the drawing's (its
