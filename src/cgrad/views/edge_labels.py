@@ -194,11 +194,12 @@ def place_labels(
 ) -> tuple[dict[int, tuple[str, float, float]], float]:
     """Per edge with a text, its label's side (``left``: the text ends at
     the anchor, ``right``: it starts there, ``middle``: it is centred on
-    it) and anchor point (on the baseline). ``lines`` are the edges'
-    points (from :func:`line_points`, tail first), ``centers`` the middle of each one's consumer (an edge
-    arriving left of it has its outer side on the left), ``obstacles`` other
-    lines (trunks), ``boxes`` the nodes', ``height`` the drawing's (its
-    width grows for labels that stick out right: how far is returned)."""
+    it) and anchor point (on the baseline), and how far right the labels
+    reach (the drawing widens for them). ``lines`` are the edges' points
+    (from :func:`line_points`, tail first), ``centers`` the middle of each
+    one's consumer (an edge arriving left of it has its outer side on the
+    left), ``obstacles`` other lines (trunks), ``boxes`` the nodes',
+    ``height`` the drawing's."""
     grid = _Grid()
     for index, points in enumerate([*lines, *obstacles]):
         grid.add_line(index, points)
