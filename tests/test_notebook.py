@@ -238,3 +238,15 @@ def test_the_lecture_walks_downhill_with_the_librarys_gradients(lecture):
     assert json.loads(" ".join(shown[:-3]).replace("'", '"')) == found.point
     assert [float(shown[-3]), int(shown[-2]), shown[-1]] == [found.value, found.steps, "tolerance"]
     assert found.stopped == "tolerance"
+
+
+def test_a_result_s_drawing_puts_each_edge_label_beside_its_own_edge():
+    # The user's x*y: each local derivative by its own arrow in the notebook too.
+    from test_page_geometry import label_overlaps, misplaced_labels, read
+
+    result = cgrad.compile("x*y").evaluate(x=3, y=-2)
+    svg = re.search(r"<svg.*?</svg>", result._repr_html_(), re.S)
+    assert svg is not None
+    drawing = read(svg.group(0))
+    assert sorted(drawing.anchored) == [0, 1]
+    assert misplaced_labels(drawing) == [] and label_overlaps(drawing) == 0

@@ -340,3 +340,109 @@ def test_a_step_changes_only_what_it_shows_and_undoes_exactly(browser, tmp_path)
     browser.find_element(By.ID, "prev").click()
     assert shown(browser) == before_last
     assert errors(browser) == []
+
+
+NEAREST_EDGES = """
+// Per label with a text: its edge, the edge whose path is nearest its
+// rendered box, and the box; distances from points every pixel of each path.
+const paths = Array.from(document.querySelectorAll("path.edge")).map((p) => {
+  const length = p.getTotalLength();
+  const points = [];
+  for (let s = 0; s <= length; s += 1) points.push(p.getPointAtLength(s));
+  return [Number(p.dataset.edge), points];
+});
+return Array.from(document.querySelectorAll("text.edge-label")).filter((t) => t.textContent)
+  .map((t) => {
+    const b = t.getBBox();
+    let nearest = null, best = Infinity, own = Infinity;
+    for (const [edge, points] of paths) {
+      for (const p of points) {
+        const dx = Math.max(b.x - p.x, 0, p.x - b.x - b.width);
+        const dy = Math.max(b.y - p.y, 0, p.y - b.y - b.height);
+        const d = Math.hypot(dx, dy);
+        if (d < best) { best = d; nearest = edge; }
+        if (edge === Number(t.dataset.edge)) own = Math.min(own, d);
+      }
+    }
+    return [Number(t.dataset.edge), nearest, best, own, [b.x, b.y, b.width, b.height]];
+  });
+"""
+
+NEURON = ["@samples/neuron.cg", "x1=2", "x2=0", "w1=-3", "w2=1", "b=6.8813735870195432"]
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["x*y", "x=3", "y=-2"],
+        [SHARED, "x=0.5", "y=2"],
+        ["max(a, b, c, d, g, h)", *(f"{n}={k}" for k, n in enumerate("abcdgh"))],
+        NEURON,
+    ],
+    ids=["x*y", "shared", "max6", "neuron"],
+)
+def test_each_edge_label_is_drawn_nearest_its_own_edge(browser, tmp_path, arguments):
+    # The user's report: x*y's label for x's edge sat beside y's edge.
+    page = tmp_path / "page.html"
+    cgrad("graph", *arguments, "--format", "html", "-o", str(page))
+    load(browser, page)
+    press(browser, Keys.END)
+    found = browser.execute_script(NEAREST_EDGES)
+    edges = len(browser.find_elements(By.CSS_SELECTOR, "path.edge"))
+    assert len(found) >= 2 and len(found) <= edges
+    assert [(edge, nearest) for edge, nearest, *_ in found] == [(e, e) for e, *_ in found]
+    assert all(own < 10 for *_, own, _ in found)  # beside it, not across the drawing
+    boxes = [box for *_, box in found]
+    for i, (x, y, w, h) in enumerate(boxes):
+        for x2, y2, w2, h2 in boxes[i + 1 :]:
+            assert not (x < x2 + w2 and x2 < x + w and y < y2 + h2 and y2 < y + h)
+    # Every label within the drawing, none cut off at its edge.
+    width = float(browser.find_element(By.CSS_SELECTOR, "svg.cgrad-graph").get_attribute("width"))
+    assert all(0 <= x and x + w <= width for x, _, w, _ in boxes)
+
+
+def _shared_page(browser, tmp_path) -> None:
+    page = tmp_path / "page.html"
+    cgrad("graph", SHARED, "x=0.5", "y=2", "--format", "html", "-o", str(page))
+    load(browser, page)
+
+
+def test_the_keys_step_after_choosing_paths_to(browser, tmp_path):
+    # The user's report: after choosing "paths to", → changed nothing.
+    from selenium.webdriver.support.ui import Select
+
+    _shared_page(browser, tmp_path)
+    Select(browser.find_element(By.ID, "paths")).select_by_value("x")
+    focused = browser.switch_to.active_element
+    assert focused.get_attribute("id") == "paths"
+    focused.send_keys(Keys.ARROW_RIGHT)
+    assert shown(browser)["step"] == 1
+    focused.send_keys(Keys.ARROW_RIGHT)
+    focused.send_keys(Keys.ARROW_LEFT)
+    assert shown(browser)["step"] == 1
+    assert Select(browser.find_element(By.ID, "paths")).first_selected_option.text == "x"
+    focused.send_keys(Keys.END)
+    last = shown(browser)["step"]
+    focused.send_keys(Keys.HOME)
+    assert last > 1 and shown(browser)["step"] == 0
+    assert errors(browser) == []
+
+
+def test_space_plays_after_a_button_was_clicked(browser, tmp_path):
+    # The user's report: after clicking a button (which keeps the focus),
+    # space pressed that button again instead of playing.
+    _shared_page(browser, tmp_path)
+    browser.find_element(By.ID, "next").click()
+    assert shown(browser)["step"] == 1
+    focused = browser.switch_to.active_element
+    assert focused.get_attribute("id") == "next"
+    play = browser.find_element(By.ID, "play")
+    focused.send_keys(" ")
+    assert play.text == "⏸ pause"
+    WebDriverWait(browser, 10).until(lambda b: shown(b)["step"] >= 2)
+    focused.send_keys(" ")
+    assert play.text == "▶ play"
+    paused = shown(browser)["step"]
+    focused.send_keys(Keys.ARROW_RIGHT)
+    assert shown(browser)["step"] == paused + 1
+    assert errors(browser) == []

@@ -21,6 +21,9 @@ graph. Then each row is moved
 towards the mean place of its neighbours, a few sweeps down and up, keeping
 its order and the gaps between boxes.
 
+A gap between rows that many edges cross is made taller (up to three
+times), so that the labels of its edges find room beside them.
+
 Everything is a loop over the node or edge lists, a constant number of
 times: linear in the size of the graph, apart from sorting each layer.
 """
@@ -39,6 +42,10 @@ NODE_HEIGHT = 72
 BEND_WIDTH = 24
 GAP_X = 30
 GAP_Y = 70
+# A gap crossed by more than CROWDED_GAP edges grows by GAP_PER_EDGES for
+# each CROWDED_GAP more (to three times its height at most).
+CROWDED_GAP = 8
+GAP_PER_EDGES = 22
 MARGIN = 20
 # Sweeps of ordering and of placing, each down then up: more change little.
 SWEEPS = 4
@@ -176,10 +183,19 @@ def layout(graph: Graph) -> Layout:
     left = min((center[v] - sketch.width[v] / 2 for v in range(len(center))), default=0.0)
     right = max((center[v] + sketch.width[v] / 2 for v in range(len(center))), default=0.0)
     shift = MARGIN - left
-    height = 2 * MARGIN + len(layers) * NODE_HEIGHT + (len(layers) - 1) * GAP_Y
+    # Each layer's bottom, from the drawing's bottom: a gap that many edges
+    # cross is taller, so that their labels find room beside them.
+    crossing = [0] * len(layers)
+    for vertex, below in enumerate(sketch.below):
+        crossing[sketch.layer[vertex]] += len(below)
+    bottoms = [0.0]
+    for number in range(1, len(layers)):
+        extra = GAP_PER_EDGES * max(0, crossing[number] - CROWDED_GAP) // CROWDED_GAP
+        bottoms.append(bottoms[-1] + NODE_HEIGHT + GAP_Y + min(extra, 2 * GAP_Y))
+    height = 2 * MARGIN + bottoms[-1] + NODE_HEIGHT
 
     def top(vertex: int) -> float:
-        return height - MARGIN - NODE_HEIGHT - sketch.layer[vertex] * (NODE_HEIGHT + GAP_Y)
+        return height - MARGIN - NODE_HEIGHT - bottoms[sketch.layer[vertex]]
 
     count = len(graph)
     xs = tuple(center[v] + shift - NODE_WIDTH / 2 for v in range(count))

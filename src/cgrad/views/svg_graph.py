@@ -25,7 +25,8 @@ from ..errors import UsageError
 from ..explain import backward_steps
 from ..function import Function
 from ..numerals import format_short, number_text
-from .layout import NODE_HEIGHT, NODE_WIDTH, Layout, edge_numbers, edges, layout
+from .edge_labels import line_points, place_labels
+from .layout import MARGIN, NODE_HEIGHT, NODE_WIDTH, Layout, edge_numbers, edges, layout
 from .node_names import binding_names
 
 # Past this many nodes a drawing is a hairball, and laying it out and
@@ -33,12 +34,6 @@ from .node_names import binding_names
 DRAWING_LIMIT = 500
 # Characters of a node's label that fit in its box.
 LABEL_CHARS = 22
-# An edge label's characters (10px monospace) and the rows under a box it
-# may take, so that the labels of one gap between rows do not overlap.
-LABEL_CHAR_WIDTH = 6.0
-LABEL_ROWS = 5
-# A label the page fills in later is reckoned at this many characters.
-LABEL_GUESS = 16
 
 
 def asset(name: str) -> str:
@@ -95,7 +90,15 @@ def svg_pieces(graph: Graph, placed: Layout, numbers: dict, style: str = "") -> 
     product) to write in, or nothing, for a page that fills them in (and
     ``later``, the edge labels it will write, to make room for them);
     ``style`` goes into a <style> element (a page has its own)."""
-    width, height = round(placed.width), round(placed.height)
+    ends = _ends(graph, placed)
+    sent = numbers.get("edges", {})
+    texts = {
+        index: f"∂ {format_short(local)} → {format_short(product)}"
+        for index, (local, product) in sent.items()
+    }
+    spots, right = label_spots(graph, placed, ends, {**numbers.get("later", {}), **texts})
+    # A label may stick out right of the boxes: the drawing widens for it.
+    width, height = round(max(placed.width, right + MARGIN)), round(placed.height)
     yield (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="cgrad-graph" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
@@ -110,7 +113,7 @@ def svg_pieces(graph: Graph, placed: Layout, numbers: dict, style: str = "") -> 
     if style:
         yield f"<style>\n{style}</style>\n"
     yield '<g class="edges">\n'
-    yield from _edges(graph, placed, numbers.get("edges", {}), numbers.get("later", {}))
+    yield from _edges(graph, placed, ends, sent, texts, spots)
     yield '</g>\n<g class="nodes">\n'
     yield from _nodes(graph, placed, numbers)
     yield "</g>\n</svg>\n"
@@ -142,20 +145,21 @@ def _ends(graph: Graph, placed: Layout) -> list[tuple[float, float, float, float
     return ends
 
 
-def _edges(graph: Graph, placed: Layout, sent: dict, later: dict) -> Iterator[str]:
+def _edges(
+    graph: Graph,
+    placed: Layout,
+    ends: list[tuple[float, float, float, float]],
+    sent: dict,
+    texts: dict[int, str],
+    spots: list[tuple[str, float, float]],
+) -> Iterator[str]:
     """Each operand's trunk (the way up its long edges share), then each
-    edge, from its operand or trunk, with the text element its local
-    derivative is written in (``later``: the labels a page's script will
-    write, by edge, placed by their length but left empty)."""
+    edge, from its operand or trunk (``ends``), with the text element its
+    local derivative is written in at its spot (empty where a page's script
+    writes it later)."""
     for operand, points in placed.trunks.items():
         start = (placed.x[operand] + NODE_WIDTH / 2, placed.y[operand])
         yield f'<path class="trunk" data-from="{operand}" d="{_curve([start, *points])}"/>\n'
-    ends = _ends(graph, placed)
-    texts = {
-        index: f"∂ {format_short(local)} → {format_short(product)}"
-        for index, (local, product) in sent.items()
-    }
-    spots = label_spots(ends, {**later, **texts}, placed.width)
     for index, (operand, node_id, position) in enumerate(edges(graph)):
         x1, y1, x2, y2 = ends[index]
         ids = f'data-edge="{index}" data-from="{operand}" data-to="{node_id}"'
@@ -173,33 +177,27 @@ def _edges(graph: Graph, placed: Layout, sent: dict, later: dict) -> Iterator[st
 
 
 def label_spots(
-    ends: list[tuple[float, float, float, float]], texts: dict[int, str], right: float
-) -> list[tuple[str, float, float]]:
-    """Per edge its label's side and anchor point: just below the arrowhead,
-    on the side away from where the edge comes from, in the first of
-    ``LABEL_ROWS`` rows under the box where it overlaps no label already
-    placed in that gap (left to right); when all are taken, the row that
-    frees first. A label that would stick out of the drawing (``right``
-    wide) goes on the other side."""
-    spots: list[tuple[str, float, float]] = [("right", 0.0, 0.0)] * len(ends)
-    by_gap: dict[float, list[tuple[float, float, int, str]]] = {}
-    for index, (x1, _, x2, y2) in enumerate(ends):
-        width = LABEL_CHAR_WIDTH * len(texts.get(index, "x" * LABEL_GUESS))
-        side = "left" if x1 > x2 + 1 else "right"
-        start = x2 - 8 - width if side == "left" else x2 + 8
-        if start < 0 or start + width > right:  # kept inside the drawing
-            side, start = ("right", x2 + 8) if start < 0 else ("left", x2 - 8 - width)
-        by_gap.setdefault(y2, []).append((start, start + width, index, side))
-    for y2, labels in by_gap.items():
-        labels.sort()
-        ends_of_rows = [float("-inf")] * LABEL_ROWS
-        for start, stop, index, side in labels:
-            free = [row for row in range(LABEL_ROWS) if ends_of_rows[row] + 4 <= start]
-            row = free[0] if free else min(range(LABEL_ROWS), key=ends_of_rows.__getitem__)
-            ends_of_rows[row] = max(ends_of_rows[row], stop)
-            anchor = start + (stop - start) if side == "left" else start
-            spots[index] = (side, anchor, y2 + 13 + 11 * row)
-    return spots
+    graph: Graph, placed: Layout, ends: list[tuple[float, float, float, float]], texts: dict
+) -> tuple[list[tuple[str, float, float]], float]:
+    """Per edge its label's side and anchor point, placed by
+    :mod:`cgrad.views.edge_labels` beside its own edge among the drawing's
+    lines and boxes (an edge without a text gets a spot by its head), and
+    how far right the labels reach."""
+    listed = edges(graph)
+    lines = [line_points([(x1, y1), (x2, y2)]) for x1, y1, x2, y2 in ends]
+    trunks = [
+        line_points([(placed.x[operand] + NODE_WIDTH / 2, placed.y[operand]), *points])
+        for operand, points in placed.trunks.items()
+    ]
+    boxes = [
+        (x, y, x + NODE_WIDTH, y + NODE_HEIGHT) for x, y in zip(placed.x, placed.y, strict=True)
+    ]
+    centers = [placed.x[node_id] + NODE_WIDTH / 2 for _, node_id, _ in listed]
+    found, right = place_labels(lines, centers, texts, trunks, boxes, placed.height)
+    spots = [
+        found.get(index, ("right", x2 + 8, y2 + 13)) for index, (_, _, x2, y2) in enumerate(ends)
+    ]
+    return spots, right
 
 
 def _curve(points: list[tuple[float, float]]) -> str:

@@ -130,14 +130,25 @@
   document.getElementById("next").addEventListener("click", () => { stop(); go(shown + 1); });
   document.getElementById("last").addEventListener("click", () => { stop(); go(steps.length); });
   document.getElementById("play").addEventListener("click", play);
+  // The keys step and play whatever has focus (a button just clicked, the
+  // paths list just chosen from), except a field that takes text, and
+  // the browser's own action for them (pressing the button again, changing
+  // the choice, scrolling) is stopped. The capture phase sees them first.
+  function typing(element) {
+    const tag = element.tagName;
+    return tag === "TEXTAREA" || element.isContentEditable ||
+      (tag === "INPUT" && !["button", "checkbox", "radio", "range"].includes(element.type));
+  }
   document.addEventListener("keydown", (event) => {
-    if (event.target.tagName === "SELECT") return;
-    // Space on a focused button presses that button, as browsers do.
-    if (event.key === " " && event.target.tagName === "BUTTON") return;
+    if (event.altKey || event.ctrlKey || event.metaKey || typing(event.target)) return;
     const moves = { ArrowRight: shown + 1, ArrowLeft: shown - 1, Home: 0, End: steps.length };
     if (event.key in moves) { stop(); go(moves[event.key]); event.preventDefault(); }
-    else if (event.key === " ") { play(); event.preventDefault(); }
-  });
+    else if (event.key === " ") { if (!event.repeat) play(); event.preventDefault(); }
+  }, true);
+  // A button is pressed by space when the key comes up: not this one.
+  document.addEventListener("keyup", (event) => {
+    if (event.key === " " && !typing(event.target)) event.preventDefault();
+  }, true);
 
   // The paths view: the edges on some path from the output down to one input.
   const select = document.getElementById("paths");
