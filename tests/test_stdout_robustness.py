@@ -1,0 +1,73 @@
+"""Standard output that is hard to write: a disk that fills up under
+PYTHONUNBUFFERED (short writes), an encoding that lacks characters, a
+terminal width that makes no sense. Run as the user runs cgrad, in a
+process of its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FULL = "cgrad: error: cannot write to standard output: No space left on device\n"
+# A sum of many terms: every report of it is far more than the small disk holds.
+BIG = "+".join(f"sin(x*{i})" for i in range(300))
+
+
+def run(arguments: list[str], stdout=subprocess.PIPE, **environment: str):
+    return subprocess.run(
+        [sys.executable, "-m", "cgrad", *arguments],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, **environment},
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def small_disk(tmp_path_factory):
+    """A 24 KB tmpfs: the kernel writes what fits and says how much (a short
+    write) before it says the disk is full. Mounting needs root."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mount = tmp_path_factory.mktemp("small")
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=24k", "tmpfs", str(mount)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {made.stderr.decode(errors='replace')}")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def _rows(path: Path, count: int) -> Path:
+    path.write_text("x,y,z\n" + "".join(f"{i}.5,{2 * i}.25,{i % 7}.125\n" for i in range(count)))
+    return path
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["batch", "ROWS", "-e", "(x+y)*z"],
+        ["check", BIG, "x=1", "--random", "200", "--json"],
+        ["eval", BIG, "x=1", "--steps", "--full"],
+        ["diff", BIG, "--steps", "--full"],
+        ["graph", BIG, "--full"],
+    ],
+    ids=["batch", "check --random --json", "eval --steps --full", "diff --steps", "graph --full"],
+)
+def test_a_disk_filling_up_under_pythonunbuffered_is_an_error(arguments, small_disk, tmp_path):
+    arguments = [str(_rows(tmp_path / "p.csv", 400)) if a == "ROWS" else a for a in arguments]
+    target = small_disk / "out"
+    try:
+        with target.open("w") as stdout:
+            completed = run(arguments, stdout=stdout, PYTHONUNBUFFERED="1")
+    finally:
+        target.unlink(missing_ok=True)
+    assert (completed.returncode, completed.stderr) == (1, FULL)
