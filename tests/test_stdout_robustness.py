@@ -24,7 +24,7 @@ def run(arguments: list[str], stdout=subprocess.PIPE, **environment: str):
         stdout=stdout,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
-        text=True,
+        encoding=environment.get("PYTHONIOENCODING", "utf-8"),
         env={**os.environ, **environment},
         timeout=120,
     )
@@ -71,3 +71,46 @@ def test_a_disk_filling_up_under_pythonunbuffered_is_an_error(arguments, small_d
     finally:
         target.unlink(missing_ok=True)
     assert (completed.returncode, completed.stderr) == (1, FULL)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["eval", "θ*x", "θ=1", "x=2"],
+        ["eval", "θ*x", "θ=1", "x=2", "--steps"],
+        ["diff", "θ*x"],
+        ["graph", "θ*x"],
+        ["check", "θ*x", "θ=1", "x=2"],
+        ["minimize", "θ^2+x^2", "θ=1", "x=2", "--quiet"],
+    ],
+    ids=" ".join,
+)
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_text_the_encoding_cannot_hold_is_escaped(arguments, encoding):
+    completed = run(arguments, PYTHONIOENCODING=encoding)
+    assert (completed.returncode, completed.stderr) == (0, "")
+    assert "\\u03b8" in completed.stdout and "θ" not in completed.stdout
+
+
+def test_a_batch_table_the_encoding_cannot_hold_is_escaped(tmp_path):
+    rows = tmp_path / "t.csv"
+    rows.write_text("θ,x\n1,2\n", encoding="utf-8")
+    completed = run(["batch", str(rows), "-e", "θ*x", "--format", "table"], PYTHONIOENCODING="ascii")
+    assert (completed.returncode, completed.stderr) == (0, "")
+    assert completed.stdout.split("\n")[0].split() == ["row", "\\u03b8", "x", "value"] + [
+        "\\u2202/\\u2202\\u03b8",
+        "\\u2202/\\u2202x",
+        "note",
+    ]
+
+
+@pytest.mark.parametrize("steps", [[], ["--steps"]])
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_json_the_encoding_cannot_hold_stays_valid_json(steps, encoding):
+    # θ is not Latin-1, é is, 𝜃 is beyond U+FFFF (two escapes in JSON).
+    arguments = ["eval", "θ*é*𝜃", "θ=1", "é=2", "𝜃=3", "--json", *steps]
+    wanted = run(arguments, PYTHONIOENCODING="utf-8")
+    completed = run(arguments, PYTHONIOENCODING=encoding)
+    assert (completed.returncode, completed.stderr) == (0, "")
+    completed.stdout.encode(encoding)
+    assert json.loads(completed.stdout) == json.loads(wanted.stdout)
