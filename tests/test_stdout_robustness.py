@@ -95,7 +95,9 @@ def test_text_the_encoding_cannot_hold_is_escaped(arguments, encoding):
 def test_a_batch_table_the_encoding_cannot_hold_is_escaped(tmp_path):
     rows = tmp_path / "t.csv"
     rows.write_text("θ,x\n1,2\n", encoding="utf-8")
-    completed = run(["batch", str(rows), "-e", "θ*x", "--format", "table"], PYTHONIOENCODING="ascii")
+    completed = run(
+        ["batch", str(rows), "-e", "θ*x", "--format", "table"], PYTHONIOENCODING="ascii"
+    )
     assert (completed.returncode, completed.stderr) == (0, "")
     assert completed.stdout.split("\n")[0].split() == ["row", "\\u03b8", "x", "value"] + [
         "\\u2202/\\u2202\\u03b8",
@@ -114,3 +116,49 @@ def test_json_the_encoding_cannot_hold_stays_valid_json(steps, encoding):
     assert (completed.returncode, completed.stderr) == (0, "")
     completed.stdout.encode(encoding)
     assert json.loads(completed.stdout) == json.loads(wanted.stdout)
+
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+WIDTH_RUNS = [
+    ["eval", "x*y", "x=1", "y=2"],
+    ["eval", "x*y", "x=1", "y=2", "--steps"],
+    ["check", "x*y", "x=1", "y=2"],
+    ["graph", "x*y"],
+    ["minimize", "x^2", "x=1", "--quiet"],
+    [
+        "fit",
+        "@" + str(SAMPLES / "linear.cg"),
+        str(SAMPLES / "linear.csv"),
+        "--target",
+        "y",
+        "--epochs",
+        "2",
+        "--seed",
+        "1",
+    ],
+]
+
+
+@pytest.mark.parametrize("columns", ["0", "-5", "nonsense", "99999999999"])
+@pytest.mark.parametrize("arguments", WIDTH_RUNS, ids=lambda arguments: " ".join(arguments[:2]))
+def test_a_nonsense_terminal_width_falls_back_to_a_sane_one(arguments, columns):
+    wanted = run(arguments, COLUMNS="80")
+    completed = run(arguments, COLUMNS=columns)
+    assert (completed.returncode, completed.stderr) == (0, "")
+    assert completed.stdout == wanted.stdout and wanted.stdout.count("\n") > 3
+
+
+@pytest.mark.parametrize("columns", ["1", "20", "50"])
+def test_numbers_in_the_table_of_partials_are_never_cut(columns):
+    from cgrad.numerals import format_number
+
+    arguments = ["eval", "a*b", "a=1.2345678901234567e-200", "b=-2.000000000000001e-100"]
+    document = json.loads(run([*arguments, "--json"]).stdout)
+    completed = run([*arguments, "--hessian"], COLUMNS=columns)
+    assert (completed.returncode, completed.stderr) == (0, "")
+    assert "…" not in completed.stdout
+    rows = {line.split()[0]: line.split()[1:] for line in completed.stdout.splitlines() if line}
+    for name, value in document["inputs"].items():
+        partial = document["gradient"][name]
+        assert rows[name] == [format_number(value), format_number(partial)]
+    assert completed.stdout == run([*arguments, "--hessian"], COLUMNS="200").stdout

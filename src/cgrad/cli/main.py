@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from .output import GuardedStdout, StdoutWriteError, sturdy_stdout
+from .output import GuardedStdout, StdoutWriteError, drop_nonsense_columns, sturdy_stdout
 from .signals import Interrupted, catch_ending_signals, interrupted_status
 
 
@@ -17,6 +17,7 @@ def main() -> None:
     # Every write to stdout, and the last flush below, in one place: a
     # closed stdout or a full disk is an error, never a silent success.
     sys.stdout = GuardedStdout(sturdy_stdout(sys.stdout))
+    drop_nonsense_columns()
     status = None
     if sys.argv[1:2] == ["eval"]:
         try:

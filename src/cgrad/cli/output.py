@@ -129,6 +129,25 @@ def sturdy_stdout(stream):
     return stream
 
 
+# A COLUMNS wider than this is no terminal's.
+WIDEST = 10_000
+
+
+def drop_nonsense_columns() -> None:
+    """Forget a COLUMNS no terminal has (0, negative, not a number, wider
+    than any screen): Rich lays out text at width 0 as nothing at all. Rich
+    then takes the terminal's own width, or 80."""
+    columns = os.environ.get("COLUMNS")
+    if columns is None:
+        return
+    try:
+        width = int(columns)
+    except ValueError:
+        width = 0
+    if not 1 <= width <= WIDEST:
+        del os.environ["COLUMNS"]
+
+
 def stdout_console() -> Console:
     """A Rich console on stdout. Built per command, not at import, so that
     tests capturing stdout and NO_COLOR/terminal detection see the streams
