@@ -162,3 +162,49 @@ def test_numbers_in_the_table_of_partials_are_never_cut(columns):
         partial = document["gradient"][name]
         assert rows[name] == [format_number(value), format_number(partial)]
     assert completed.stdout == run([*arguments, "--hessian"], COLUMNS="200").stdout
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["eval", "x", "x=1", "--json", "--wrt"], "Option '--wrt' requires an argument."),
+        (["eval", "x", "--json=true", "x=1"], "Option '--json' does not take a value."),
+        (["diff", "x", "--json", "--order", "abc"], "--order must be a whole number, not 'abc'"),
+        (["check", "x", "x=1", "--json", "--random"], "Option '--random' requires an argument."),
+        (
+            ["fit", "w*x", str(SAMPLES / "linear.csv"), "--target", "y", "--json", "--epochs"],
+            "Option '--epochs' requires an argument.",
+        ),
+    ],
+    ids=lambda value: " ".join(value[:1] + value[-2:]) if isinstance(value, list) else "",
+)
+def test_a_usage_error_of_a_json_run_is_a_json_object_on_stdout(arguments, message):
+    completed = run(arguments)
+    hint = f"see 'cgrad {arguments[0]} --help'"
+    assert completed.returncode == 2
+    assert completed.stderr == f"cgrad: error: {message}\nhint: {hint}\n"
+    assert completed.stdout.count("\n") == 1
+    assert json.loads(completed.stdout) == {
+        "error": {
+            "type": "usage_error",
+            "message": f"{message} (hint: {hint})",
+            "line": None,
+            "column": None,
+        }
+    }
+
+
+def test_a_usage_error_without_json_writes_nothing_on_stdout():
+    completed = run(["eval", "x", "x=1", "--wrt"])
+    assert (completed.returncode, completed.stdout) == (2, "")
+
+
+def test_a_usage_error_of_a_json_run_on_a_full_stdout_is_said_once():
+    with open("/dev/full", "w") as full:
+        completed = run(["eval", "x", "x=1", "--json", "--wrt"], stdout=full)
+    assert completed.returncode == 1
+    assert completed.stderr == (
+        "cgrad: error: Option '--wrt' requires an argument.\n"
+        "hint: see 'cgrad eval --help'\n"
+        "cgrad: error: cannot write to standard output: No space left on device\n"
+    )
