@@ -208,3 +208,29 @@ def test_a_usage_error_of_a_json_run_on_a_full_stdout_is_said_once():
         "hint: see 'cgrad eval --help'\n"
         "cgrad: error: cannot write to standard output: No space left on device\n"
     )
+
+
+ESCAPING = "(x # \x1b[31mRED\x07\x9b\n+1)"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["eval", ESCAPING, "x=1"],
+        ["eval", ESCAPING, "x=1", "--steps"],
+        ["diff", ESCAPING, "--steps"],
+        ["graph", ESCAPING],
+        ["check", ESCAPING, "x=1"],
+        ["minimize", f"{ESCAPING}^2", "x=1", "--quiet"],
+    ],
+    ids=lambda arguments: " ".join(a for a in arguments if a.startswith("-") or a.isalpha()),
+)
+@pytest.mark.parametrize("colour", [False, True])
+def test_control_characters_of_a_comment_are_shown_not_sent(arguments, colour):
+    environment = {"FORCE_COLOR": "1", "TERM": "xterm-256color"} if colour else {}
+    completed = run(arguments, **environment)
+    assert (completed.returncode, completed.stderr) == (0, "")
+    # In the heading, and in the tree's and the steps' node labels.
+    assert "x # \\x1b[31mRED\\x9b" in completed.stdout
+    assert "\x1b[31m" not in completed.stdout and "\x9b" not in completed.stdout
+    assert ("\x1b[" in completed.stdout) == colour  # the styles' own codes stay

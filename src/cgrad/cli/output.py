@@ -155,7 +155,12 @@ def stdout_console() -> Console:
     never pay for it."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    from ..views.styled_lines import VisibleControls
+
+    console = Console(highlight=False, soft_wrap=False)
+    # User text (a comment's escape codes) is shown, never acted on.
+    console.push_render_hook(VisibleControls())
+    return console
 
 
 def write_json(document: dict[str, Any]) -> None:
