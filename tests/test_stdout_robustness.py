@@ -140,7 +140,9 @@ WIDTH_RUNS = [
 
 
 @pytest.mark.parametrize("columns", ["0", "-5", "nonsense", "99999999999"])
-@pytest.mark.parametrize("arguments", WIDTH_RUNS, ids=lambda arguments: " ".join(arguments[:2]))
+@pytest.mark.parametrize(
+    "arguments", WIDTH_RUNS, ids=["eval", "eval --steps", "check", "graph", "minimize", "fit"]
+)
 def test_a_nonsense_terminal_width_falls_back_to_a_sane_one(arguments, columns):
     wanted = run(arguments, COLUMNS="80")
     completed = run(arguments, COLUMNS=columns)
