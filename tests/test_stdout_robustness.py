@@ -5,6 +5,7 @@ process of its own."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -139,12 +140,17 @@ WIDTH_RUNS = [
 ]
 
 
+@functools.cache
+def _at_80_columns(arguments: tuple[str, ...]) -> subprocess.CompletedProcess:
+    return run(list(arguments), COLUMNS="80")
+
+
 @pytest.mark.parametrize("columns", ["0", "-5", "nonsense", "99999999999"])
 @pytest.mark.parametrize(
     "arguments", WIDTH_RUNS, ids=["eval", "eval --steps", "check", "graph", "minimize", "fit"]
 )
 def test_a_nonsense_terminal_width_falls_back_to_a_sane_one(arguments, columns):
-    wanted = run(arguments, COLUMNS="80")
+    wanted = _at_80_columns(tuple(arguments))
     completed = run(arguments, COLUMNS=columns)
     assert (completed.returncode, completed.stderr) == (0, "")
     assert completed.stdout == wanted.stdout and wanted.stdout.count("\n") > 3

@@ -9,7 +9,7 @@ import io
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -91,6 +91,7 @@ ESCAPE_ERRORS = "cgrad.escape"
 
 
 def _escaped(error: UnicodeError) -> tuple[str, int]:
+    """The codec error handler :data:`ESCAPE_ERRORS`."""
     if not isinstance(error, UnicodeEncodeError):
         raise error
     escapes = []
@@ -107,7 +108,7 @@ def _escaped(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error(ESCAPE_ERRORS, _escaped)
 
 
-def sturdy_stdout(stream):
+def sturdy_stdout(stream: TextIO | None) -> TextIO | None:
     """Standard output as the commands need it. Buffered whatever
     PYTHONUNBUFFERED says: unbuffered, Python writes the text to the raw
     descriptor and drops what a short write (a nearly full disk) left
