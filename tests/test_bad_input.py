@@ -147,12 +147,17 @@ def test_every_row_of_the_readme_table_is_tested():
     section = README.split("## What cgrad does with bad input", 1)[1].split("\n#", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| ")][1:]
     documented = [line.split(" | ")[0].removeprefix("| ") for line in rows]
-    # The last four are tested in test_streams.py, test_cli.py and
-    # test_output_files.py: they need a process whose streams or signals
-    # the test controls.
+    # These are tested in test_streams.py, test_cli.py,
+    # test_output_files.py and test_stdout_robustness.py: they need a
+    # process whose streams, signals or environment the test controls.
     tested = [row[0] for row in ROWS] + [
         "a closed standard input (`<&-`) for `@-` or `batch`",
         "a closed or full standard output (`>&-`, `> /dev/full`)",
+        "a disk that fills up under `PYTHONUNBUFFERED=1`",
+        "`COLUMNS=0` (or negative, or over 10,000)",
+        "an output encoding without `θ` (`PYTHONIOENCODING=ascii`, a Latin-1 locale)",
+        "an escape code in a comment (`# ESC[31m`)",
+        "a usage error with `--json` (`eval x x=1 --json --wrt`)",
         "a closed pipe",
         "Ctrl-C, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGXCPU",
     ]

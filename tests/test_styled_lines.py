@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 
-from cgrad.views.styled_lines import StyledLine, write_styled_lines
+from cgrad.views.styled_lines import StyledLine, VisibleControls, write_styled_lines
 
 LINES = [
     StyledLine("x*y + sin(x*y)   at z = 2", "bold"),
@@ -25,6 +25,7 @@ LINES = [
     StyledLine("x\x07y", "bold", " = 1\r"),  # control codes, which Rich leaves out
     StyledLine("g", "", " = plain"),
     StyledLine("\r", "bold", " = 2"),  # a head that is all control codes: none styled
+    StyledLine("x # \x1b[31mRED", "bold", " = \x1b[0m\x9b1\x7f"),  # shown, never sent
 ]
 
 
@@ -43,10 +44,13 @@ def test_the_bytes_are_those_rich_prints(kind):
     settings = _consoles()[kind]
     by_rich, ours = io.StringIO(), io.StringIO()
     rich_console = Console(file=by_rich, highlight=False, width=20, **settings)
+    rich_console.push_render_hook(VisibleControls())
     for head, style, rest in LINES:
         rich_console.print(Text.assemble((head, style), rest), soft_wrap=True)
     write_styled_lines(Console(file=ours, highlight=False, width=20, **settings), LINES)
     assert ours.getvalue() == by_rich.getvalue()
+    assert "x # \\x1b[31mRED" in ours.getvalue() and " = \\x1b[0m\\x9b1\\x7f\n" in ours.getvalue()
+    assert "\x1b[31m" not in ours.getvalue() and "\x9b" not in ours.getvalue()
     if kind in ("standard", "truecolor"):
         assert "\x1b[1;36mf\x1b[0m = x*y" in ours.getvalue()  # the styles are there
 

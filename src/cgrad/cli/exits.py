@@ -20,7 +20,7 @@ from enum import IntEnum
 
 import typer
 
-from ..errors import CgradError
+from ..errors import CgradError, UsageError
 from ..views.json_documents import error_json
 from .output import StdoutWriteError, write_json
 from .signals import Interrupted, interrupted_status
@@ -140,8 +140,27 @@ def _usage_error(error: typer.TyperException, commands: list[str]) -> int:
     else:  # errors from Typer's option parser carry no context
         named = sys.argv[1:2] and sys.argv[1] in commands
         command = "cgrad" + (f" {sys.argv[1]}" if named else "")
-    print_error(f"{_own_wording(error)}\nhint: see '{command} --help'")
+    usage = UsageError(_own_wording(error), hint=f"see '{command} --help'")
+    print_error(usage.render())
+    if sys.argv[1:2] and sys.argv[1] in commands and _asks_for_json(sys.argv[2:]):
+        # The error object on stdout, as for every other error of a --json
+        # run: a script reading stdout learns why there is no document.
+        try:
+            write_json(error_json(usage))
+        except StdoutWriteError as failure:
+            return _stdout_failure(failure)
     return int(getattr(error, "exit_code", ExitStatus.ERROR))
+
+
+def _asks_for_json(arguments: list[str]) -> bool:
+    """Whether the command line asks for JSON (``--json``, or ``--json=``
+    with a value Typer refuses), before any ``--``."""
+    for token in arguments:
+        if token == "--":
+            return False
+        if token == "--json" or token.startswith("--json="):
+            return True
+    return False
 
 
 # Click's words for an option given a value of the wrong type, and ours.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from .output import GuardedStdout, StdoutWriteError
+from .output import GuardedStdout, StdoutWriteError, drop_nonsense_columns, sturdy_stdout
 from .signals import Interrupted, catch_ending_signals, interrupted_status
 
 
@@ -16,7 +16,8 @@ def main() -> None:
     catch_ending_signals()
     # Every write to stdout, and the last flush below, in one place: a
     # closed stdout or a full disk is an error, never a silent success.
-    sys.stdout = GuardedStdout(sys.stdout)
+    sys.stdout = GuardedStdout(sturdy_stdout(sys.stdout))
+    drop_nonsense_columns()
     status = None
     if sys.argv[1:2] == ["eval"]:
         try:

@@ -1,5 +1,7 @@
 """Lines of text with a styled head, written to a Rich console's stream as
-Rich would print them, without Rich's rendering.
+Rich would print them, without Rich's rendering; and the control
+characters of user text (an escape code in a comment) made visible in all
+a console prints.
 
 ``cgrad diff`` prints formulas that can be lines of megabytes, tens of
 thousands of them: Rich lays out each ``Text`` (spans, segments, a style
@@ -14,12 +16,54 @@ writes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from rich.console import COLOR_SYSTEMS, Console
+from rich.console import COLOR_SYSTEMS, Console, ConsoleOptions, RenderHook, RenderResult
 from rich.control import strip_control_codes
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.style import Style
+
+# The C0 controls but line break and tab, DEL and the C1 controls: a
+# terminal acts on them (ESC starts a colour or a cursor move), so they are
+# shown as \x1b, never sent. Rich's Text leaves out \a \b \v \f \r itself.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_VISIBLE = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}
+del _VISIBLE[ord("\n")], _VISIBLE[ord("\t")]
+
+
+def visible(text: str) -> str:
+    """``text`` with its control characters written out (ESC as ``\\x1b``)."""
+    return text.translate(_VISIBLE) if _CONTROL.search(text) else text
+
+
+class _Visible:
+    """A renderable whose text (not Rich's own control segments) has its
+    control characters made visible."""
+
+    def __init__(self, renderable) -> None:
+        self.renderable = renderable
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.renderable)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.renderable, options):
+            if not segment.control and _CONTROL.search(segment.text):
+                segment = Segment(visible(segment.text), segment.style)
+            yield segment
+
+
+class VisibleControls(RenderHook):
+    """The render hook of cgrad's consoles: every renderable printed has the
+    control characters of its text made visible. Source text reaches the
+    views in many places (the heading, node labels, warnings); here all of
+    it is seen once, on its way out."""
+
+    def process_renderables(self, renderables: list) -> list:
+        return [_Visible(renderable) for renderable in renderables]
 
 
 class StyledLine(NamedTuple):
@@ -52,21 +96,24 @@ def write_styled_lines(console: Console, lines: Iterable[StyledLine]) -> None:
         return style.render(text, color_system=color_system)
 
     write = console.file.write
-    # Lines written a batch at a time, the batch's control codes (a bell, a
-    # carriage return) left out at once, as Rich's Text leaves them out of
-    # each line: the styles' codes hold none of them.
+    # Lines written a batch at a time. Their control codes are left out (a
+    # bell, a carriage return) or made visible (ESC) as the console's do,
+    # before the styles' own codes are added.
     batch: list[str] = []
     for head, style, rest in lines:
-        if head:  # its codes left out before it is styled: a lone \r is no styled line
-            batch.append(
-                "\n".join([styled(part, style) for part in strip_control_codes(head).split("\n")])
-            )
-        batch += (rest, "\n")
+        if head:  # a lone \r is no styled line
+            batch.append("\n".join([styled(part, style) for part in _shown(head).split("\n")]))
+        batch += (_shown(rest) if _CONTROL.search(rest) else rest, "\n")
         if len(batch) >= _BATCH:
-            write(strip_control_codes("".join(batch)))
+            write("".join(batch))
             batch.clear()
-    write(strip_control_codes("".join(batch)))
+    write("".join(batch))
     console.file.flush()
+
+
+def _shown(text: str) -> str:
+    """``text`` as a console with :class:`VisibleControls` prints it."""
+    return visible(strip_control_codes(text))
 
 
 # Lines' pieces written at once: few calls, for a formula's tens of thousands of lines.

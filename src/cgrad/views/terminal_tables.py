@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from rich import box
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markup import escape
+from rich.measure import Measurement
+from rich.segment import Segments
 from rich.table import Table
 from rich.text import Text
 
@@ -73,7 +76,34 @@ def warning_lines(warnings: Iterable[EvaluationWarning]) -> list[Text]:
     return [Text(), *lines] if lines else []
 
 
-def result_table(inputs: dict[str, float], result: Result) -> Table:
+class NaturalWidth:
+    """A table drawn at its natural width however narrow the console: a
+    number that does not fit overflows the line, as in the aligned tables,
+    never cut to an ellipsis (the full digits are the point of the table)."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def _natural(self, console: Console, options: ConsoleOptions) -> int:
+        wide = options.update(max_width=max(options.max_width, WIDEST))
+        return Measurement.get(console, wide, self.table).maximum
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        natural = self._natural(console, options)
+        return Measurement(natural, natural)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        natural = self._natural(console, options)
+        if natural > options.max_width:
+            options = options.update(width=natural)
+        yield Segments(console.render(self.table, options))
+
+
+# Wider than any table of partials: the width a table is measured at.
+WIDEST = 1 << 20
+
+
+def result_table(inputs: dict[str, float], result: Result) -> NaturalWidth:
     """One row per input: its value and the partial derivative of the output."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("input")
@@ -86,10 +116,10 @@ def result_table(inputs: dict[str, float], result: Result) -> Table:
             format_number(value),
             format_number(float(partial)) if partial is not None else "-",
         )
-    return table
+    return NaturalWidth(table)
 
 
-def hessian_table(hessian: dict[str, dict[str, float]]) -> Table:
+def hessian_table(hessian: dict[str, dict[str, float]]) -> NaturalWidth:
     """The second partial derivatives, a row and a column per input."""
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("∂²f")
@@ -98,4 +128,4 @@ def hessian_table(hessian: dict[str, dict[str, float]]) -> Table:
         table.add_column(f"∂{escape(name)}", justify="right")
     for name, row in hessian.items():
         table.add_row(f"∂{escape(name)}", *(format_number(row[other]) for other in names))
-    return table
+    return NaturalWidth(table)

@@ -1,0 +1,244 @@
+"""Standard output that is hard to write: a disk that fills up under
+PYTHONUNBUFFERED (short writes), an encoding that lacks characters, a
+terminal width that makes no sense. Run as the user runs cgrad, in a
+process of its own."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FULL = "cgrad: error: cannot write to standard output: No space left on device\n"
+# A sum of many terms: every report of it is far more than the small disk holds.
+BIG = "+".join(f"sin(x*{i})" for i in range(300))
+
+
+def run(arguments: list[str], stdout=subprocess.PIPE, **environment: str):
+    return subprocess.run(
+        [sys.executable, "-m", "cgrad", *arguments],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        encoding=environment.get("PYTHONIOENCODING", "utf-8"),
+        env={**os.environ, **environment},
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def small_disk(tmp_path_factory):
+    """A 24 KB tmpfs: the kernel writes what fits and says how much (a short
+    write) before it says the disk is full. Mounting needs root."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mount = tmp_path_factory.mktemp("small")
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=24k", "tmpfs", str(mount)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {made.stderr.decode(errors='replace')}")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def _rows(path: Path, count: int) -> Path:
+    path.write_text("x,y,z\n" + "".join(f"{i}.5,{2 * i}.25,{i % 7}.125\n" for i in range(count)))
+    return path
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["batch", "ROWS", "-e", "(x+y)*z"],
+        ["check", BIG, "x=1", "--random", "200", "--json"],
+        ["eval", BIG, "x=1", "--steps", "--full"],
+        ["diff", BIG, "--steps", "--full"],
+        ["graph", BIG, "--full"],
+    ],
+    ids=["batch", "check --random --json", "eval --steps --full", "diff --steps", "graph --full"],
+)
+def test_a_disk_filling_up_under_pythonunbuffered_is_an_error(arguments, small_disk, tmp_path):
+    arguments = [str(_rows(tmp_path / "p.csv", 400)) if a == "ROWS" else a for a in arguments]
+    target = small_disk / "out"
+    try:
+        with target.open("w") as stdout:
+            completed = run(arguments, stdout=stdout, PYTHONUNBUFFERED="1")
+    finally:
+        target.unlink(missing_ok=True)
+    assert (completed.returncode, completed.stderr) == (1, FULL)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["eval", "θ*x", "θ=1", "x=2"],
+        ["eval", "θ*x", "θ=1", "x=2", "--steps"],
+        ["diff", "θ*x"],
+        ["graph", "θ*x"],
+        ["check", "θ*x", "θ=1", "x=2"],
+        ["minimize", "θ^2+x^2", "θ=1", "x=2", "--quiet"],
+    ],
+    ids=" ".join,
+)
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_text_the_encoding_cannot_hold_is_escaped(arguments, encoding):
+    completed = run(arguments, PYTHONIOENCODING=encoding)
+    assert (completed.returncode, completed.stderr) == (0, "")
+    assert "\\u03b8" in completed.stdout and "θ" not in completed.stdout
+
+
+def test_a_batch_table_the_encoding_cannot_hold_is_escaped(tmp_path):
+    rows = tmp_path / "t.csv"
+    rows.write_text("θ,x\n1,2\n", encoding="utf-8")
+    completed = run(
+        ["batch", str(rows), "-e", "θ*x", "--format", "table"], PYTHONIOENCODING="ascii"
+    )
+    assert (completed.returncode, completed.stderr) == (0, "")
+    assert completed.stdout.split("\n")[0].split() == ["row", "\\u03b8", "x", "value"] + [
+        "\\u2202/\\u2202\\u03b8",
+        "\\u2202/\\u2202x",
+        "note",
+    ]
+
+
+@pytest.mark.parametrize("steps", [[], ["--steps"]])
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_json_the_encoding_cannot_hold_stays_valid_json(steps, encoding):
+    # θ is not Latin-1, é is, 𝜃 is beyond U+FFFF (two escapes in JSON).
+    arguments = ["eval", "θ*é*𝜃", "θ=1", "é=2", "𝜃=3", "--json", *steps]
+    wanted = run(arguments, PYTHONIOENCODING="utf-8")
+    completed = run(arguments, PYTHONIOENCODING=encoding)
+    assert (completed.returncode, completed.stderr) == (0, "")
+    completed.stdout.encode(encoding)
+    assert json.loads(completed.stdout) == json.loads(wanted.stdout)
+
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+WIDTH_RUNS = [
+    ["eval", "x*y", "x=1", "y=2"],
+    ["eval", "x*y", "x=1", "y=2", "--steps"],
+    ["check", "x*y", "x=1", "y=2"],
+    ["graph", "x*y"],
+    ["minimize", "x^2", "x=1", "--quiet"],
+    [
+        "fit",
+        "@" + str(SAMPLES / "linear.cg"),
+        str(SAMPLES / "linear.csv"),
+        "--target",
+        "y",
+        "--epochs",
+        "2",
+        "--seed",
+        "1",
+    ],
+]
+
+
+@functools.cache
+def _at_80_columns(arguments: tuple[str, ...]) -> subprocess.CompletedProcess:
+    return run(list(arguments), COLUMNS="80")
+
+
+@pytest.mark.parametrize("columns", ["0", "-5", "nonsense", "99999999999"])
+@pytest.mark.parametrize(
+    "arguments", WIDTH_RUNS, ids=["eval", "eval --steps", "check", "graph", "minimize", "fit"]
+)
+def test_a_nonsense_terminal_width_falls_back_to_a_sane_one(arguments, columns):
+    wanted = _at_80_columns(tuple(arguments))
+    completed = run(arguments, COLUMNS=columns)
+    assert (completed.returncode, completed.stderr) == (0, "")
+    assert completed.stdout == wanted.stdout and wanted.stdout.count("\n") > 3
+
+
+@pytest.mark.parametrize("columns", ["1", "20", "50"])
+def test_numbers_in_the_table_of_partials_are_never_cut(columns):
+    from cgrad.numerals import format_number
+
+    arguments = ["eval", "a*b", "a=1.2345678901234567e-200", "b=-2.000000000000001e-100"]
+    document = json.loads(run([*arguments, "--json"]).stdout)
+    completed = run([*arguments, "--hessian"], COLUMNS=columns)
+    assert (completed.returncode, completed.stderr) == (0, "")
+    assert "…" not in completed.stdout
+    rows = {line.split()[0]: line.split()[1:] for line in completed.stdout.splitlines() if line}
+    for name, value in document["inputs"].items():
+        partial = document["gradient"][name]
+        assert rows[name] == [format_number(value), format_number(partial)]
+    assert completed.stdout == run([*arguments, "--hessian"], COLUMNS="200").stdout
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["eval", "x", "x=1", "--json", "--wrt"], "Option '--wrt' requires an argument."),
+        (["eval", "x", "--json=true", "x=1"], "Option '--json' does not take a value."),
+        (["diff", "x", "--json", "--order", "abc"], "--order must be a whole number, not 'abc'"),
+        (["check", "x", "x=1", "--json", "--random"], "Option '--random' requires an argument."),
+        (
+            ["fit", "w*x", str(SAMPLES / "linear.csv"), "--target", "y", "--json", "--epochs"],
+            "Option '--epochs' requires an argument.",
+        ),
+    ],
+    ids=lambda value: " ".join(value[:1] + value[-2:]) if isinstance(value, list) else "",
+)
+def test_a_usage_error_of_a_json_run_is_a_json_object_on_stdout(arguments, message):
+    completed = run(arguments)
+    hint = f"see 'cgrad {arguments[0]} --help'"
+    assert completed.returncode == 2
+    assert completed.stderr == f"cgrad: error: {message}\nhint: {hint}\n"
+    assert completed.stdout.count("\n") == 1
+    assert json.loads(completed.stdout) == {
+        "error": {
+            "type": "usage_error",
+            "message": f"{message} (hint: {hint})",
+            "line": None,
+            "column": None,
+        }
+    }
+
+
+def test_a_usage_error_without_json_writes_nothing_on_stdout():
+    completed = run(["eval", "x", "x=1", "--wrt"])
+    assert (completed.returncode, completed.stdout) == (2, "")
+
+
+def test_a_usage_error_of_a_json_run_on_a_full_stdout_is_said_once():
+    with open("/dev/full", "w") as full:
+        completed = run(["eval", "x", "x=1", "--json", "--wrt"], stdout=full)
+    assert completed.returncode == 1
+    assert completed.stderr == (
+        "cgrad: error: Option '--wrt' requires an argument.\n"
+        "hint: see 'cgrad eval --help'\n"
+        "cgrad: error: cannot write to standard output: No space left on device\n"
+    )
+
+
+ESCAPING = "(x # \x1b[31mRED\x07\x9b\n+1)"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["eval", ESCAPING, "x=1"],
+        ["eval", ESCAPING, "x=1", "--steps"],
+        ["diff", ESCAPING, "--steps"],
+        ["graph", ESCAPING],
+        ["check", ESCAPING, "x=1"],
+        ["minimize", f"{ESCAPING}^2", "x=1", "--quiet"],
+    ],
+    ids=lambda arguments: " ".join(a for a in arguments if a.startswith("-") or a.isalpha()),
+)
+@pytest.mark.parametrize("colour", [False, True])
+def test_control_characters_of_a_comment_are_shown_not_sent(arguments, colour):
+    environment = {"FORCE_COLOR": "1", "TERM": "xterm-256color"} if colour else {}
+    completed = run(arguments, **environment)
+    assert (completed.returncode, completed.stderr) == (0, "")
+    # In the heading, and in the tree's and the steps' node labels.
+    assert "x # \\x1b[31mRED\\x9b" in completed.stdout
+    assert "\x1b[31m" not in completed.stdout and "\x9b" not in completed.stdout
+    assert ("\x1b[" in completed.stdout) == colour  # the styles' own codes stay
