@@ -8,7 +8,7 @@ import glob
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, BinaryIO, Literal, TextIO, overload
@@ -46,16 +46,87 @@ def refuse_replacing_input(
     ``None`` or ``-`` (stdin) is never a file that could be replaced."""
     if source is None or str(source) == "-":
         return
-    try:
-        same = os.path.samefile(output, source)
-    except OSError:  # one of them does not exist (yet): not the same file
-        return
-    if same:
+    if _same_file(output, source):
         raise UsageError(
             f"{option} {output} would replace {what}",
             hint=hint,
             type="file_error",
         )
+
+
+def named_file(option: str, name: str | None) -> Path | None:
+    """The file named to ``option`` (None when it is not given). An empty
+    name is refused here: as a path it would be ``.``, and the message
+    would be about the current directory."""
+    if name is None:
+        return None
+    if not name:
+        raise UsageError(f"{option} '' names no file", hint=f"give a file name: {option} FILE")
+    return Path(name)
+
+
+def refuse_clashing_files(
+    reads: Iterable[tuple[str, str | os.PathLike | None]],
+    writes: Iterable[tuple[str, str | os.PathLike | None]],
+) -> None:
+    """Before any work, a usage error if a file a command writes (each
+    ``(option, path)`` of ``writes``) is a file it reads (each ``(what,
+    path)`` of ``reads``, ``what`` as in "would replace the data"), or if
+    two options write the same file: by any path, links included. None,
+    ``-`` (a standard stream) and devices are no files to protect."""
+    written = [(option, path) for option, path in writes if path is not None and str(path) != "-"]
+    for option, path in written:
+        for what, source in reads:
+            refuse_replacing_input(option, path, source, what, "write to another file")
+    for at, (option, path) in enumerate(written):
+        for first, other in written[:at]:
+            if _same_file(path, other) or _same_new_file(path, other):
+                raise UsageError(
+                    f"{first} {other} and {option} {path} are the same file: "
+                    "one would replace the other",
+                    hint="give each its own file",
+                    type="file_error",
+                )
+
+
+def program_file(expression: str | None) -> str | None:
+    """The file of an ``@FILE`` program, which an output must not replace."""
+    if expression is None or not expression.startswith("@") or expression == "@-":
+        return None
+    return expression[1:]
+
+
+def _same_file(first: str | os.PathLike, second: str | os.PathLike) -> bool:
+    """Whether both name one regular file that exists. A device or a pipe
+    (``/dev/null``) is written to directly, never replaced (see
+    :func:`atomic_output`), so two names for it clash with nothing."""
+    try:
+        return os.path.samefile(first, second) and stat.S_ISREG(os.stat(first).st_mode)
+    except OSError:  # one of them does not exist (yet): not the same file
+        return False
+
+
+def _same_new_file(first: str | os.PathLike, second: str | os.PathLike) -> bool:
+    """Whether two outputs not written yet would be one file."""
+    return not os.path.exists(first) and os.path.realpath(first) == os.path.realpath(second)
+
+
+def copy_bounded(source: BinaryIO, sink: IO[bytes]) -> None:
+    """Copy ``source`` to ``sink`` (standard input to a file that is read
+    more than once), but stop once a line runs past what batch's readers
+    read of one (:data:`MAX_SKIP`, and a piece of :data:`MAX_LINE` more):
+    reading the copy then ends with their error for an unending line, as
+    reading /dev/zero does, instead of the copy filling the disk."""
+    from ..batch.delimited import MAX_LINE, MAX_SKIP
+
+    limit = MAX_SKIP + 2 * MAX_LINE
+    run = 0  # bytes since the last line break
+    while piece := source.read(1 << 20):
+        sink.write(piece)
+        end = piece.rfind(b"\n")
+        run = len(piece) - end - 1 if end >= 0 else run + len(piece)
+        if run > limit:
+            return
 
 
 @overload
