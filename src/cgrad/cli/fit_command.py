@@ -9,7 +9,7 @@ import json
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Optional, cast
@@ -213,13 +213,9 @@ def fit_command(
     method = choose("--method", method, tuple(METHODS))
     on_error = choose("--on-error", on_error, ON_ERROR)
     target, data = _required(model, target, data)
-    trace_file, page = trace_path(trace), check_page_file(html)
-    params_file = named_file("-o", output)
     function, line, options = read_command_line(context, model, variables)
     start = given_numbers(function, line, options)
-    read = [("the program", program_file(model)), ("the data", data)]
-    written = [("-o", params_file), ("--trace", trace_file), ("--html", page)]
-    _check_outputs([*read, ("the validation data", validation)], written)
+    params_file, trace_file, page = _output_files(model, data, validation, (output, trace, html))
     run = functools.partial(
         fit, function, target=target, start=start, loss=loss, method=method, lr=lr, epochs=epochs,
         batch_rows=batch_rows, tol=tol, seed=seed, holdout=holdout, validation=validation,
@@ -298,11 +294,20 @@ def _required(model: str | None, target: str | None, data: str | None) -> tuple[
     return target, data
 
 
-def _check_outputs(
-    read: Sequence[tuple[str, str | Path | None]], written: Sequence[tuple[str, Path | None]]
-) -> None:
-    """-o, --trace and --html checked before the fit: each in a folder that
-    exists, none a directory, none a file that is ``read`` or another of them."""
+def _output_files(
+    model: str | None,
+    data: str,
+    validation: Path | None,
+    names: tuple[str | None, str | None, str | None],
+) -> tuple[Path | None, Path | None, Path | None]:
+    """The files of -o, --trace and --html (``names``), checked before the
+    fit: each in a folder that exists, none a directory, none a file that
+    is read (the program, the data, the validation data) or another of them."""
+    output, trace, html = names
+    read = [("the program", program_file(model)), ("the data", data)]
+    read.append(("the validation data", None if validation is None else str(validation)))
+    written = [("-o", named_file("-o", output)), ("--trace", trace_path(trace))]
+    written.append(("--html", check_page_file(html)))
     for option, path in written:
         if path is not None and not path.parent.is_dir():
             raise UsageError(
@@ -312,6 +317,7 @@ def _check_outputs(
         if path is not None and path.is_dir():
             raise UsageError(f"cannot write {path}: it is a directory", type="file_error")
     refuse_clashing_files(read, written)
+    return written[0][1], written[1][1], written[2][1]
 
 
 def _finish(fitted: Fitted, output_asked: bool) -> None:

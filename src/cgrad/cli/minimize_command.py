@@ -126,10 +126,8 @@ def minimize_command(
     a terminal; the summary goes to stdout.
     """
     method = choose("--method", method, tuple(METHODS))
-    trace_file, page = trace_path(trace), check_page_file(html)
     function, line, options = read_command_line(context, expression, variables)
-    written = [("--trace", trace_file), ("--html", page)]
-    refuse_clashing_files([("the program", program_file(line.expression))], written)
+    trace_file, page = _output_files(trace, html, line.expression)
     start = input_values(function, line, options)
     limit = DEFAULTS[method].steps if steps is None else steps
     seen = _page_steps(page)
@@ -163,6 +161,17 @@ def minimize_command(
             f"{minimum.reason}\nhint: the summary shows step {minimum.steps}, the last finite "
             f"point; {minimum.advice('--lr')}"
         )
+
+
+def _output_files(
+    trace: str | None, html: str | None, program: str | None
+) -> tuple[Path | None, Path | None]:
+    """--trace's and --html's files, checked before the run: neither the
+    ``@FILE`` program nor the same file as the other."""
+    trace_file, page = trace_path(trace), check_page_file(html)
+    written = [("--trace", trace_file), ("--html", page)]
+    refuse_clashing_files([("the program", program_file(program))], written)
+    return trace_file, page
 
 
 def _page_steps(html: Path | None) -> KeptSteps | None:
