@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import io
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -111,22 +113,70 @@ def _same_new_file(first: str | os.PathLike, second: str | os.PathLike) -> bool:
     return not os.path.exists(first) and os.path.realpath(first) == os.path.realpath(second)
 
 
-def copy_bounded(source: BinaryIO, sink: IO[bytes]) -> None:
-    """Copy ``source`` to ``sink`` (standard input to a file that is read
-    more than once), but stop once a line runs past what batch's readers
-    read of one (:data:`MAX_SKIP`, and a piece of :data:`MAX_LINE` more):
-    reading the copy then ends with their error for an unending line, as
-    reading /dev/zero does, instead of the copy filling the disk."""
+def copy_bounded(head: bytes, source: BinaryIO, sink: IO[bytes]) -> None:
+    """Copy ``head`` and then ``source`` to ``sink`` (standard input to a
+    file that is read more than once), but stop once a line of the text,
+    decompressed if it is compressed, runs past what batch's readers read of
+    one (:data:`MAX_SKIP`, and a piece more): reading the copy then ends
+    with their error for an unending line, as reading /dev/zero does,
+    instead of the copy filling the disk. The bytes of a Parquet or Arrow
+    file are no lines: they are copied whole, as batch copies them."""
+    from ..batch.compression import decompressed
+    from ..batch.formats import COMPRESSION_NAMES, magic
+
+    sink.write(head)
+    found = magic(head)
+    if found is None:
+        _copy_lines(source, sink)
+        return
+    if found in COMPRESSION_NAMES:
+        # The compressed bytes go to the copy as the decompressor takes
+        # them; the text they hold is only looked at.
+        text = decompressed(io.BufferedReader(_Copied(head, source, sink)), found)
+        try:
+            if magic(text.peek(16)[:16]) is None:
+                _copy_lines(text, None)
+                return
+        except UsageError:
+            return  # corrupt or cut short: reading the copy says so
+    shutil.copyfileobj(source, sink, 1 << 20)
+
+
+def _copy_lines(text: BinaryIO, sink: IO[bytes] | None) -> None:
+    """Read ``text`` (into ``sink``, if any) until it ends or a line in it
+    runs past the readers' limit."""
     from ..batch.delimited import MAX_LINE, MAX_SKIP
 
     limit = MAX_SKIP + 2 * MAX_LINE
     run = 0  # bytes since the last line break
-    while piece := source.read(1 << 20):
-        sink.write(piece)
+    while piece := text.read(1 << 20):
+        if sink is not None:
+            sink.write(piece)
         end = piece.rfind(b"\n")
         run = len(piece) - end - 1 if end >= 0 else run + len(piece)
         if run > limit:
             return
+
+
+class _Copied(io.RawIOBase):
+    """``head``, then ``source``, each byte read from ``source`` written to
+    ``sink`` too (if any) as it is read."""
+
+    def __init__(self, head: bytes, source: BinaryIO, sink: IO[bytes] | None) -> None:
+        self.head, self.source, self.sink = head, source, sink
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.head:
+            data, self.head = self.head[: len(buffer)], self.head[len(buffer) :]
+        else:
+            data = self.source.read(len(buffer))
+            if self.sink is not None:
+                self.sink.write(data)
+        buffer[: len(data)] = data
+        return len(data)
 
 
 @overload

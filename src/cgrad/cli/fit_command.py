@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -367,10 +366,6 @@ def _data_file(data: str) -> Iterator[str]:
     found = magic(head)
     suffix = f".{COMPRESSION_NAMES[found]}" if found in COMPRESSION_NAMES else ""
     with tempfile.NamedTemporaryFile(prefix="cgrad-fit-", suffix=suffix) as spool:
-        spool.write(head)
-        if found is None:  # text: its lines are bounded as batch's readers bound them
-            copy_bounded(stdin.buffer, spool)
-        else:  # the bytes of a Parquet file or a compressed stream are not lines
-            shutil.copyfileobj(stdin.buffer, spool, 1 << 20)
+        copy_bounded(head, stdin.buffer, spool)
         spool.flush()
         yield spool.name
