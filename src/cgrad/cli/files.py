@@ -1,5 +1,7 @@
-"""Files named on the command line: opening them with clear errors, and
-writing output so that a failure never leaves a half-written file."""
+"""Files named on the command line: opening them with clear errors;
+outputs checked against the files read and each other, so that none
+replaces another; standard input copied to a file with its lines bounded;
+and output written so that a failure never leaves a half-written file."""
 
 from __future__ import annotations
 
