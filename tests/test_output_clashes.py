@@ -51,6 +51,8 @@ REFUSED = [
       "-o", "{tmp}/p.json"], "-o {tmp}/p.json would replace the --params file\n" + HINT),
     (["eval", "@{tmp}/linear.cg", "x1=1", "x2=1", "w1=1", "w2=1", "b=1",
       "--html", "{tmp}/link.cg"], "--html {tmp}/link.cg would replace the program\n" + HINT),
+    (["graph", "@{tmp}/linear.cg", "--format", "html", "-o", "{tmp}/link.cg"],
+     "-o {tmp}/link.cg would replace the program\n" + HINT),
 ]  # fmt: skip
 
 
