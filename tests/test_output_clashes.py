@@ -85,6 +85,17 @@ def test_an_output_over_an_input_or_another_output_is_refused(cli, folder, argum
     assert _contents(folder) == before  # nothing replaced, nothing new
 
 
+def test_fit_parameters_need_a_file_not_stdout(cli, folder, monkeypatch):
+    # stdout has the summary; this wrote a file named "-".
+    monkeypatch.chdir(folder)
+    result = cli(*(argument.replace("{tmp}", str(folder)) for argument in FIT), "-o", "-")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "cgrad: error: -o needs a file: stdout has the summary\nhint: write -o params.json\n"
+    )
+    assert not (folder / "-").exists()
+
+
 def test_two_outputs_on_one_device_are_no_clash(cli, folder):
     # /dev/null is written to, never replaced: nothing to protect.
     result = cli(

@@ -303,6 +303,8 @@ def _output_files(
     fit: each in a folder that exists, none a directory, none a file that
     is read (the program, the data, the validation data) or another of them."""
     output, trace, html = names
+    if output == "-":  # batch's stdout, but fit's has the summary
+        raise UsageError("-o needs a file: stdout has the summary", hint="write -o params.json")
     read = [("the program", program_file(model)), ("the data", data)]
     read.append(("the validation data", None if validation is None else str(validation)))
     written = [("-o", named_file("-o", output)), ("--trace", trace_path(trace))]
