@@ -72,6 +72,18 @@ ROWS = [
      "SMALL LETTER HA, x is U+0078 LATIN SMALL LETTER X"),
     ("`--trace` the program itself", ["minimize", "@{tmp}/prog.cg", "x=1", "--trace",
      "{tmp}/prog.cg"], None, 2, "would replace the program"),
+    ("an output over a file read (`fit -o` the model, `--html` the data or `--validation` file, "
+     "`batch -o` the `--params` file)",
+     ["fit", "@{tmp}/prog.cg", "{tmp}/points.json", "--target", "x", "-o", "{tmp}/prog.cg"],
+     None, 2, "/prog.cg would replace the program"),
+    ("two outputs to one file (`--trace t --html t`, by any path)",
+     ["minimize", "x^2", "x=1", "--trace", "{tmp}/t", "--html", "{tmp}/./t"], None, 2,
+     "/t are the same file: one would replace the other"),
+    ("an empty file name (`--trace ''`, `--html ''`, `-o ''`)",
+     ["minimize", "x^2", "x=1", "--trace", ""], None, 2, "--trace '' names no file"),
+    ("`fit @- -` (the model and the data both from standard input)",
+     ["fit", "@-", "-", "--target", "y"], b"x\n", 2,
+     "MODEL @- and DATA - would both be read from standard input"),
     ("`check --random 99999999999999999999`",
      ["check", "x^2", "x=1", "--random", "99999999999999999999"], None, 2,
      "--random must be at most 100000, not 99999999999999999999"),
@@ -147,11 +159,12 @@ def test_every_row_of_the_readme_table_is_tested():
     section = README.split("## What cgrad does with bad input", 1)[1].split("\n#", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| ")][1:]
     documented = [line.split(" | ")[0].removeprefix("| ") for line in rows]
-    # These are tested in test_streams.py, test_cli.py,
-    # test_output_files.py and test_stdout_robustness.py: they need a
-    # process whose streams, signals or environment the test controls.
+    # These are tested in test_streams.py (fit's closed stdin in
+    # test_output_clashes.py), test_cli.py, test_output_files.py and
+    # test_stdout_robustness.py: they need a process whose streams, signals
+    # or environment the test controls.
     tested = [row[0] for row in ROWS] + [
-        "a closed standard input (`<&-`) for `@-` or `batch`",
+        "a closed standard input (`<&-`) for `@-`, `batch` or `fit`",
         "a closed or full standard output (`>&-`, `> /dev/full`)",
         "a disk that fills up under `PYTHONUNBUFFERED=1`",
         "`COLUMNS=0` (or negative, or over 10,000)",

@@ -156,14 +156,12 @@ def test_a_trace_that_would_overwrite_the_program_is_refused(cli, tmp_path, json
         result = cli(*arguments, *(["--json"] if json_output else []))
         assert result.exit_code == 2
         message = f"--trace {trace} would replace the program"
-        assert result.stderr == (
-            f"cgrad: error: {message}\nhint: write the trace to another file\n"
-        )
+        assert result.stderr == (f"cgrad: error: {message}\nhint: write to another file\n")
         if json_output:
             assert json.loads(result.stdout) == {
                 "error": {
                     "type": "file_error",
-                    "message": f"{message} (hint: write the trace to another file)",
+                    "message": f"{message} (hint: write to another file)",
                     "line": None,
                     "column": None,
                 }

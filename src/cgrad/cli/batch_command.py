@@ -21,7 +21,12 @@ from .batch_files import FileJob, Tally, run_file, run_part
 from .batch_io import output_kind
 from .batch_line import bindings_of, command_line, expression_of, print_warnings
 from .exits import FailuresFoundError
-from .files import refuse_replacing_input, remove_leftovers
+from .files import (
+    named_file,
+    refuse_clashing_files,
+    refuse_replacing_input,
+    remove_leftovers,
+)
 from .freed_memory import keep_freed_memory
 from .parameters import BatchWrt, Variables, quiet_option
 
@@ -97,11 +102,13 @@ OutputFormatOption = Annotated[
         show_default=False,
     ),
 ]
+# A name, not a Path: Typer would make '' the current directory.
 OutputPath = Annotated[
-    Optional[Path],
+    Optional[str],
     typer.Option(
         "--output",
         "-o",
+        metavar="FILE",
         help="Write here (replaced only when done) instead of to stdout; "
         "the extension picks the format unless --format does.",
         show_default=False,
@@ -187,19 +194,19 @@ def batch_command(
         bindings, hessian,
     )  # fmt: skip
     keep_freed_memory()
+    read = [("the program", program), ("the --params file", params)]
     if partitions.is_partitioned(source):
-        _run_parts(job, cast(str, source), output, scheduler, program)
+        _run_parts(job, cast(str, source), named_file("-o", output), scheduler, read)
         return
     if scheduler is not None:
         raise UsageError(
             "--scheduler runs the parts of a directory or a glob, and INPUT is one file",
             hint="give a directory or a quoted pattern ('parts/*.csv') and -o DIRECTORY",
         )
-    output = _output_path(output, source)
-    if output is not None and program is not None:
-        refuse_replacing_input("-o", output, program, "the program", "write to another file")
+    written = _output_path(named_file("-o", output), source)
+    refuse_clashing_files(read, [("-o", written)])
     tally = Tally()
-    run_file(job, source, output, tally)
+    run_file(job, source, written, tally)
     if not quiet:
         print_warnings(tally.warnings)
     if tally.failed:
@@ -214,7 +221,11 @@ def _check_chunk_rows(chunk_rows: int) -> None:
 
 
 def _run_parts(
-    job: FileJob, source: str, output: Path | None, scheduler: str | None, program: Path | None
+    job: FileJob,
+    source: str,
+    output: Path | None,
+    scheduler: str | None,
+    read: list[tuple[str, Path | None]],
 ) -> None:
     """A directory or glob of parts, each written to ``-o DIRECTORY`` under
     its own base name, in the format of --format or else its own; the
@@ -227,7 +238,8 @@ def _run_parts(
         extension = f".{chosen}"  # csv.gz: the compression too
     plan = partitions.plan_outputs(partitions.find_parts(source), output, extension)
     for _, target in plan:
-        refuse_replacing_input("-o", target, program, "the program", "write to another directory")
+        for what, path in read:
+            refuse_replacing_input("-o", target, path, what, "write to another directory")
         output_kind(job.output_format, target)  # a name without a format: before any part runs
     part_job = replace(job, quiet=True)  # a bar per part would only flicker
     try:

@@ -16,6 +16,7 @@ from .arguments import (
     read_command_line,
     split_wrt,
 )
+from .files import program_file, refuse_clashing_files
 from .output import stdout_console
 from .page_output import HtmlFile, check_page_file
 from .parameters import Expression, Json, Variables, Wrt, full_option
@@ -104,8 +105,7 @@ def eval_command(
     passes_by: Literal["reverse", "forward"] = (
         "forward" if choose("--mode", mode, MODES) == "forward" else "reverse"
     )
-    if html is not None:
-        _check_page_asked(function, html, passes_by)
+    page = _check_page_asked(function, html, passes_by, line.expression)
     result = function.evaluate(inputs, wrt=split_wrt(wrt), mode=passes_by)
     passes = None
     if steps:
@@ -123,23 +123,29 @@ def eval_command(
     if hessian:
         matrix, more = function.hessian(inputs, list(result.gradient), result.warnings)
         result = replace(result, warnings=result.warnings + tuple(more))
-    if html is not None:
+    if page is not None:
         from ..views.page import graph_page
         from .page_output import write_page
 
-        write_page("--html", html, graph_page(function, result), line.expression)
+        write_page("--html", page, graph_page(function, result), line.expression)
     if json_output:
         write_evaluation_json(function, inputs, result, matrix, graph, passes)
     else:
         _print_evaluation(function, inputs, result, matrix, passes, graph, full)
 
 
-def _check_page_asked(function: Function, html: Path, passes_by: str) -> None:
-    """``--html`` needs a file, the backward pass, and a graph small enough
-    to draw; checked before anything is evaluated."""
+def _check_page_asked(
+    function: Function, html: str | None, passes_by: str, program: str | None
+) -> Path | None:
+    """``--html``'s file, if given: it needs a file (not the program's), the
+    backward pass, and a graph small enough to draw; checked before anything
+    is evaluated."""
     from ..views.svg_graph import check_drawable
 
-    check_page_file(html)
+    page = check_page_file(html)
+    if page is None:
+        return None
+    refuse_clashing_files([("the program", program_file(program))], [("--html", page)])
     if passes_by == "forward":
         raise UsageError(
             "--html steps through the backward pass, which --mode forward does not run",
@@ -154,6 +160,7 @@ def _check_page_asked(function: Function, html: Path, passes_by: str) -> None:
             "cgrad graph EXPR --format json (or --format dot)"
         )
         raise
+    return page
 
 
 def _print_evaluation(

@@ -1,14 +1,18 @@
-"""Files named on the command line: opening them with clear errors, and
-writing output so that a failure never leaves a half-written file."""
+"""Files named on the command line: opening them with clear errors;
+outputs checked against the files read and each other, so that none
+replaces another; standard input copied to a file with its lines bounded;
+and output written so that a failure never leaves a half-written file."""
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import io
 import os
+import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, BinaryIO, Literal, TextIO, overload
@@ -46,16 +50,135 @@ def refuse_replacing_input(
     ``None`` or ``-`` (stdin) is never a file that could be replaced."""
     if source is None or str(source) == "-":
         return
-    try:
-        same = os.path.samefile(output, source)
-    except OSError:  # one of them does not exist (yet): not the same file
-        return
-    if same:
+    if _same_file(output, source):
         raise UsageError(
             f"{option} {output} would replace {what}",
             hint=hint,
             type="file_error",
         )
+
+
+def named_file(option: str, name: str | None) -> Path | None:
+    """The file named to ``option`` (None when it is not given). An empty
+    name is refused here: as a path it would be ``.``, and the message
+    would be about the current directory."""
+    if name is None:
+        return None
+    if not name:
+        raise UsageError(f"{option} '' names no file", hint=f"give a file name: {option} FILE")
+    return Path(name)
+
+
+def refuse_clashing_files(
+    reads: Iterable[tuple[str, str | os.PathLike | None]],
+    writes: Iterable[tuple[str, str | os.PathLike | None]],
+) -> None:
+    """Before any work, a usage error if a file a command writes (each
+    ``(option, path)`` of ``writes``) is a file it reads (each ``(what,
+    path)`` of ``reads``, ``what`` as in "would replace the data"), or if
+    two options write the same file: by any path, links included. None,
+    ``-`` (a standard stream) and devices are no files to protect."""
+    written = [(option, path) for option, path in writes if path is not None and str(path) != "-"]
+    for option, path in written:
+        for what, source in reads:
+            refuse_replacing_input(option, path, source, what, "write to another file")
+    for at, (option, path) in enumerate(written):
+        for first, other in written[:at]:
+            if _same_file(path, other) or _same_new_file(path, other):
+                raise UsageError(
+                    f"{first} {other} and {option} {path} are the same file: "
+                    "one would replace the other",
+                    hint="give each its own file",
+                    type="file_error",
+                )
+
+
+def program_file(expression: str | None) -> str | None:
+    """The file of an ``@FILE`` program, which an output must not replace."""
+    if expression is None or not expression.startswith("@") or expression == "@-":
+        return None
+    return expression[1:]
+
+
+def _same_file(first: str | os.PathLike, second: str | os.PathLike) -> bool:
+    """Whether both name one regular file that exists. A device or a pipe
+    (``/dev/null``) is written to directly, never replaced (see
+    :func:`atomic_output`), so two names for it clash with nothing."""
+    try:
+        return os.path.samefile(first, second) and stat.S_ISREG(os.stat(first).st_mode)
+    except OSError:  # one of them does not exist (yet): not the same file
+        return False
+
+
+def _same_new_file(first: str | os.PathLike, second: str | os.PathLike) -> bool:
+    """Whether two outputs not written yet would be one file."""
+    return not os.path.exists(first) and os.path.realpath(first) == os.path.realpath(second)
+
+
+def copy_bounded(head: bytes, source: BinaryIO, sink: IO[bytes]) -> None:
+    """Copy ``head`` and then ``source`` to ``sink`` (standard input to a
+    file that is read more than once), but stop once a line of the text,
+    decompressed if it is compressed, runs past what batch's readers read of
+    one (:data:`MAX_SKIP`, and a piece more): reading the copy then ends
+    with their error for an unending line, as reading /dev/zero does,
+    instead of the copy filling the disk. The bytes of a Parquet or Arrow
+    file are no lines: they are copied whole, as batch copies them."""
+    from ..batch.compression import decompressed
+    from ..batch.formats import COMPRESSION_NAMES, magic
+
+    sink.write(head)
+    found = magic(head)
+    if found is None:
+        _copy_lines(source, sink)
+        return
+    if found in COMPRESSION_NAMES:
+        # The compressed bytes go to the copy as the decompressor takes
+        # them; the text they hold is only looked at.
+        text = decompressed(io.BufferedReader(_Copied(head, source, sink)), found)
+        try:
+            if magic(text.peek(16)[:16]) is None:
+                _copy_lines(text, None)
+                return
+        except UsageError:
+            return  # corrupt or cut short: reading the copy says so
+    shutil.copyfileobj(source, sink, 1 << 20)
+
+
+def _copy_lines(text: BinaryIO, sink: IO[bytes] | None) -> None:
+    """Read ``text`` (into ``sink``, if any) until it ends or a line in it
+    runs past the readers' limit."""
+    from ..batch.delimited import MAX_LINE, MAX_SKIP
+
+    limit = MAX_SKIP + 2 * MAX_LINE
+    run = 0  # bytes since the last line break
+    while piece := text.read(1 << 20):
+        if sink is not None:
+            sink.write(piece)
+        end = piece.rfind(b"\n")
+        run = len(piece) - end - 1 if end >= 0 else run + len(piece)
+        if run > limit:
+            return
+
+
+class _Copied(io.RawIOBase):
+    """``head``, then ``source``, each byte read from ``source`` written to
+    ``sink`` too (if any) as it is read."""
+
+    def __init__(self, head: bytes, source: BinaryIO, sink: IO[bytes] | None) -> None:
+        self.head, self.source, self.sink = head, source, sink
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.head:
+            data, self.head = self.head[: len(buffer)], self.head[len(buffer) :]
+        else:
+            data = self.source.read(len(buffer))
+            if self.sink is not None:
+                self.sink.write(data)
+        buffer[: len(data)] = data
+        return len(data)
 
 
 @overload

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -31,9 +30,15 @@ from ..views.terminal_tables import program_heading
 from .application import command
 from .arguments import choose, given_numbers, read_command_line
 from .arrow_loading import load_arrow_without_pandas
-from .environment import environment
+from .environment import environment, open_stdin
 from .exits import FailuresFoundError
-from .files import atomic_output, refuse_replacing_input
+from .files import (
+    atomic_output,
+    copy_bounded,
+    named_file,
+    program_file,
+    refuse_clashing_files,
+)
 from .minimize_command import (
     LearningRate,
     MethodOption,
@@ -149,8 +154,9 @@ OnError = Annotated[
         "Any bad row makes the exit status 1.",
     ),
 ]
+# Output names, not Paths: Typer would make '' the current directory.
 Trace = Annotated[
-    Optional[Path],
+    Optional[str],
     typer.Option(
         metavar="FILE",
         help='Write every step to FILE as NDJSON: {"step", "epoch", "rows", "loss", '
@@ -159,7 +165,7 @@ Trace = Annotated[
     ),
 ]
 Output = Annotated[
-    Optional[Path],
+    Optional[str],
     typer.Option(
         "--output",
         "-o",
@@ -206,21 +212,20 @@ def fit_command(
     method = choose("--method", method, tuple(METHODS))
     on_error = choose("--on-error", on_error, ON_ERROR)
     target, data = _required(model, target, data)
-    trace = trace_path(trace)
     function, line, options = read_command_line(context, model, variables)
     start = given_numbers(function, line, options)
-    _refuse_replacing_data(data, trace, output, html)
+    params_file, trace_file, page = _output_files(model, data, validation, (output, trace, html))
     run = functools.partial(
         fit, function, target=target, start=start, loss=loss, method=method, lr=lr, epochs=epochs,
         batch_rows=batch_rows, tol=tol, seed=seed, holdout=holdout, validation=validation,
         stream=True if stream else None, on_error=on_error,
     )  # fmt: skip
     seen = KeptSteps()  # the steps the page of --html draws
-    with _data_file(data) as source, trace_writer(trace, _TRACE_LINE) as write_step:
+    with _data_file(data) as source, trace_writer(trace_file, _TRACE_LINE) as write_step:
         with live_display(quiet, epochs) as show, _warnings_said():
             watch = both_callbacks(write_step, show)
             try:
-                fitted = run(source, callback=both_callbacks(watch, seen.add) if html else watch)
+                fitted = run(source, callback=both_callbacks(watch, seen.add) if page else watch)
             except BadRowError as error:
                 raise FailuresFoundError(error.summary()) from None
             except BaseException as stop:
@@ -229,8 +234,8 @@ def fit_command(
                     _print_summary(function.graph, reached, json_output)
                 raise
     _print_summary(function.graph, fitted, json_output)  # first: a file may fail
-    _write_files(fitted, output, html, seen, line.expression)
-    _finish(fitted, output is not None)
+    _write_files(fitted, params_file, page, seen, line.expression)
+    _finish(fitted, params_file is not None)
 
 
 @contextmanager
@@ -280,26 +285,40 @@ def _required(model: str | None, target: str | None, data: str | None) -> tuple[
         raise UsageError("--target names the column to predict", hint="for example --target y")
     if data is None:
         raise UsageError("no DATA given", hint="cgrad fit MODEL DATA --target COLUMN")
+    if model == "@-" and data == "-":
+        raise UsageError(
+            "MODEL @- and DATA - would both be read from standard input",
+            hint="give the data as a file, or the model with @FILE",
+        )
     return target, data
 
 
-def _refuse_replacing_data(
-    data: str, trace: Path | None, output: Path | None, html: Path | None
-) -> None:
-    """-o, --trace and --html checked before the fit: neither the data nor
-    a directory (nor stdout for the page)."""
-    check_page_file(html)
-    for path, option in ((output, "-o"), (trace, "--trace"), (html, "--html")):
+def _output_files(
+    model: str | None,
+    data: str,
+    validation: Path | None,
+    names: tuple[str | None, str | None, str | None],
+) -> tuple[Path | None, Path | None, Path | None]:
+    """The files of -o, --trace and --html (``names``), checked before the
+    fit: each in a folder that exists, none a directory, none a file that
+    is read (the program, the data, the validation data) or another of them."""
+    output, trace, html = names
+    if output == "-":  # batch's stdout, but fit's has the summary
+        raise UsageError("-o needs a file: stdout has the summary", hint="write -o params.json")
+    read = [("the program", program_file(model)), ("the data", data)]
+    read.append(("the validation data", None if validation is None else str(validation)))
+    written = [("-o", named_file("-o", output)), ("--trace", trace_path(trace))]
+    written.append(("--html", check_page_file(html)))
+    for option, path in written:
         if path is not None and not path.parent.is_dir():
             raise UsageError(
                 f"cannot write {path} ({option}): there is no folder {path.parent}",
                 type="file_error",
             )
-    if output is not None and output.is_dir():
-        raise UsageError(f"cannot write {output}: it is a directory", type="file_error")
-    for path, what in ((trace, "--trace"), (output, "-o")):
-        if path is not None:
-            refuse_replacing_input(what, path, data, "the data", "write to another file")
+        if path is not None and path.is_dir():
+            raise UsageError(f"cannot write {path}: it is a directory", type="file_error")
+    refuse_clashing_files(read, written)
+    return written[0][1], written[1][1], written[2][1]
 
 
 def _finish(fitted: Fitted, output_asked: bool) -> None:
@@ -340,15 +359,15 @@ def _data_file(data: str) -> Iterator[str]:
     if data != "-":
         yield data
         return
+    stdin = open_stdin()
     if environment().stdin_is_terminal:
         raise UsageError("DATA '-' reads standard input, which is a terminal")
-    head = sys.stdin.buffer.read(16)
+    head = stdin.buffer.read(16)
     # Compressed input is told by its bytes, as batch tells it on stdin: the
     # file's name then says so, as a file's must.
     found = magic(head)
     suffix = f".{COMPRESSION_NAMES[found]}" if found in COMPRESSION_NAMES else ""
     with tempfile.NamedTemporaryFile(prefix="cgrad-fit-", suffix=suffix) as spool:
-        spool.write(head)
-        shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
+        copy_bounded(head, stdin.buffer, spool)
         spool.flush()
         yield spool.name

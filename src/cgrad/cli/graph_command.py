@@ -61,8 +61,9 @@ FormatOption = Annotated[
         "Markdown; json: the nodes as data; html: a page to step through in a browser.",
     ),
 ]
+# A name, not a Path: Typer would make '' the current directory.
 OutputOption = Annotated[
-    Optional[Path],
+    Optional[str],
     typer.Option(
         "--output",
         "-o",
@@ -102,13 +103,13 @@ def graph_command(
     nodes with several consumers. Given a value for every input, each node
     also shows its value and its gradient (d output / d node)."""
     output_format = choose("--format", output_format, FORMATS)
-    _check_output(output, output_format)
+    page = _check_output(output, output_format)
     function, line, options = read_command_line(context, expression, variables)
     if paths_to is not None:
         _check_paths_asked(function, line, output_format, paths_to)
     _check_edge_labels_asked(function, line, output_format, edge_labels)
     if output_format == "html":
-        _write_page(function, line, options, paths_to, output)
+        _write_page(function, line, options, paths_to, page)
         return
     result = None
     if line.values or paths_to is not None:
@@ -132,12 +133,18 @@ def graph_command(
     stdout_console().print(report, soft_wrap=True)
 
 
-def _check_output(output: Path | None, output_format: str) -> None:
+def _check_output(output: str | None, output_format: str) -> Path | None:
+    """-o's file: for the page alone."""
     if output is not None and output_format != "html":
         raise UsageError(
             "-o writes the page of --format html; the other formats go to stdout",
             hint="redirect them: > file",
         )
+    if output is None:
+        return None
+    from .files import named_file  # only for -o: not on every run
+
+    return named_file("-o", output)
 
 
 def _write_page(
@@ -150,8 +157,10 @@ def _write_page(
     """``--format html``: the page, with the passes when values are given."""
     from ..views.page import graph_page
     from ..views.svg_graph import check_drawable
+    from .files import program_file, refuse_clashing_files
     from .page_output import write_page
 
+    refuse_clashing_files([("the program", program_file(line.expression))], [("-o", output)])
     check_drawable(function.graph)  # before the evaluation: a big graph is refused at once
     result = None
     # A program without inputs has its one point already: step through it.

@@ -23,7 +23,7 @@ from .application import command
 from .arguments import choose, input_values, read_command_line, split_wrt
 from .environment import environment
 from .exits import FailuresFoundError
-from .files import refuse_replacing_input
+from .files import named_file, program_file, refuse_clashing_files
 from .output import stdout_console, write_json
 from .page_output import HtmlFile, check_page_file
 from .parameters import (
@@ -90,8 +90,9 @@ Tolerance = Annotated[
     float,
     typer.Option(metavar="TOL", help="Stop when the gradient norm is at most this."),
 ]
+# A name, not a Path: Typer would make '' the current directory.
 TraceFile = Annotated[
-    Optional[Path],
+    Optional[str],
     typer.Option(
         metavar="FILE",
         help='Write every step to FILE as NDJSON: {"step", "loss", "point", "gradient"}.',
@@ -125,13 +126,12 @@ def minimize_command(
     a terminal; the summary goes to stdout.
     """
     method = choose("--method", method, tuple(METHODS))
-    trace = trace_path(trace)
     function, line, options = read_command_line(context, expression, variables)
-    _refuse_tracing_into_the_program(trace, line.expression)
+    trace_file, page = _output_files(trace, html, line.expression)
     start = input_values(function, line, options)
     limit = DEFAULTS[method].steps if steps is None else steps
-    seen = _page_steps(html)
-    with trace_writer(trace) as write_step, live_display(quiet, limit) as show:
+    seen = _page_steps(page)
+    with trace_writer(trace_file) as write_step, live_display(quiet, limit) as show:
         watch = both_callbacks(write_step, show if seen is None else both_callbacks(show, seen.add))
         try:
             minimum = minimize(
@@ -151,7 +151,7 @@ def minimize_command(
             if reached is not None:
                 _print_summary(function, reached, json_output)
             raise
-    _write_descent_page(html, function, minimum, seen, line.expression)
+    _write_descent_page(page, function, minimum, seen, line.expression)
     _print_summary(function, minimum, json_output)
     if minimum.stopped == "diverged":
         # The summary above is the answer, with --json too (its "stopped"
@@ -163,11 +163,21 @@ def minimize_command(
         )
 
 
+def _output_files(
+    trace: str | None, html: str | None, program: str | None
+) -> tuple[Path | None, Path | None]:
+    """--trace's and --html's files, checked before the run: neither the
+    ``@FILE`` program nor the same file as the other."""
+    trace_file, page = trace_path(trace), check_page_file(html)
+    written = [("--trace", trace_file), ("--html", page)]
+    refuse_clashing_files([("the program", program_file(program))], written)
+    return trace_file, page
+
+
 def _page_steps(html: Path | None) -> KeptSteps | None:
     """Where the steps the page of ``--html`` draws are kept, if one is asked for."""
     if html is None:
         return None
-    check_page_file(html)
     from ..views.descent_page import KeptSteps
 
     return KeptSteps()
@@ -212,8 +222,9 @@ def _print_summary(function: Function, minimum: Minimum, json_output: bool) -> N
 # The trace
 
 
-def trace_path(path: Path | None) -> Path | None:
+def trace_path(name: str | None) -> Path | None:
     """--trace's file, once known not to be stdout (which has the summary)."""
+    path = named_file("--trace", name)
     if path is None:
         return None
     if str(path) == "-":
@@ -224,18 +235,6 @@ def trace_path(path: Path | None) -> Path | None:
     if path.is_dir():
         raise UsageError(f"cannot write {path}: it is a directory", type="file_error")
     return path
-
-
-def _refuse_tracing_into_the_program(trace: Path | None, program: str | None) -> None:
-    """``--trace prog.cg`` for ``@prog.cg`` would overwrite the program."""
-    if trace is not None and program is not None and program.startswith("@"):
-        refuse_replacing_input(
-            "--trace",
-            trace,
-            program[1:],
-            what="the program",
-            hint="write the trace to another file",
-        )
 
 
 @contextmanager

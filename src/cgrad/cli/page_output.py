@@ -10,10 +10,11 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from .files import atomic_output, refuse_replacing_input
+from .files import atomic_output, named_file, refuse_replacing_input
 
+# A name, not a Path: Typer would make '' the current directory.
 HtmlFile = Annotated[
-    Optional[Path],
+    Optional[str],
     typer.Option(
         "--html",
         metavar="FILE",
@@ -23,14 +24,17 @@ HtmlFile = Annotated[
 ]
 
 
-def check_page_file(path: Path | None) -> None:
-    """``--html -`` would run into the report on stdout."""
+def check_page_file(name: str | None) -> Path | None:
+    """The file of ``--html``, once known to be one: not ``-`` (it would
+    run into the report on stdout), not a directory, not ''."""
+    path = named_file("--html", name)
     if path is not None and str(path) == "-":
         raise UsageError(
             "--html needs a file: stdout has the report", hint="write --html page.html"
         )
     if path is not None and path.is_dir():
         raise UsageError(f"cannot write {path}: it is a directory", type="file_error")
+    return path
 
 
 def write_page(option: str, path: Path | None, text: str, program: str | None) -> None:
