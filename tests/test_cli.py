@@ -3,6 +3,7 @@ checks, a subprocess for the console script, signals and pipes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -755,7 +756,17 @@ def test_a_signal_while_the_app_is_loaded_ends_the_run_as_any_other(monkeypatch,
 
     monkeypatch.setattr(console, "_run_app", interrupted_while_loading)
     monkeypatch.setattr(sys, "argv", ["cgrad", "batch", "points.csv", "-e", "x"])
-    with pytest.raises(SystemExit) as stopped:
-        console.main()
+    monkeypatch.setattr(sys, "stdout", sys.stdout)  # (main wraps it: put back after)
+    # main() sets this process's signal handlers, SIGPIPE's to end it: put
+    # back after, or a later test's write to a closed pipe ends pytest.
+    handlers = {number: signal.getsignal(number) for number in signal.valid_signals()}
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            console.main()
+    finally:
+        for number, handler in handlers.items():
+            if handler is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    signal.signal(number, handler)
     assert stopped.value.code == 128 + signal.SIGTERM
     assert capsys.readouterr().err == "\n"
