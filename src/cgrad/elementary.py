@@ -49,9 +49,18 @@ def erf(a):
 
 def power(a, b):
     # x^2's slope is 2*x^1: no need to copy x to raise it to the power 1.
-    if np.ndim(b) == 0 and b == 1.0:
+    one_exponent = np.ndim(b) == 0
+    if one_exponent and b == 1.0:
         return a
-    return np.power(a, b)
+    result = np.power(a, b)
+    if POWER_TAKES_ROOTS and (b == 0.5 if one_exponent else np.any(np.equal(b, 0.5))):
+        # numpy took sqrt(a) for a^0.5 (see POWER_TAKES_ROOTS), which gives
+        # -0.0 and NaN at -0.0 and -inf where IEEE's pow gives +0.0 and
+        # +inf: |a| there, as at +0.0 and +inf. (np.equal first: a tracer
+        # of ufuncs records this function whole, see cgrad.autodiff.array_code.)
+        edge = np.equal(b, 0.5) & (np.equal(a, 0.0) | np.isinf(a))
+        result = np.where(edge, np.abs(a), result)[()]
+    return result
 
 
 def relu(a):
@@ -102,6 +111,7 @@ class Shortcut(Enum):
 
     FIRST = "the first argument itself"  # x^1
     SQUARE = "the first argument times itself"  # x^2
+    FORWARD = "the op's forward function, not its bare ufunc"  # x^0.5 (POWER_TAKES_ROOTS)
 
 
 # Recent numpy's power loop squares by multiplying when the exponent is one
@@ -110,16 +120,24 @@ class Shortcut(Enum):
 # change took an exponent of 0.5 to sqrt, which tells the two apart: sqrt
 # keeps the sign of -0.0, pow() does not.
 POWER_SQUARES = bool(np.signbit(np.power(np.float64(-0.0), np.float64(0.5))))
+# That sqrt is not IEEE's pow(a, 0.5) at -0.0 and -inf (+0.0 and +inf):
+# power() puts those right where numpy took it, and generated code calls
+# power() rather than the bare ufunc for a constant exponent of 0.5.
+with np.errstate(invalid="ignore"):
+    POWER_TAKES_ROOTS = bool(np.isnan(np.power(np.float64(-np.inf), np.float64(0.5))))
 
 
 def power_shortcut(exponent) -> Shortcut | None:
-    """power's own tests of a constant exponent, made once: x^1 is x, and
-    x^2 is x*x where numpy squares so (POWER_SQUARES)."""
+    """power's own tests of a constant exponent, made once: x^1 is x,
+    x^2 is x*x where numpy squares so (POWER_SQUARES), and x^0.5 is
+    power() itself where numpy's ufunc takes sqrt (POWER_TAKES_ROOTS)."""
     if np.ndim(exponent) == 0:
         if exponent == 1.0:
             return Shortcut.FIRST
         if exponent == 2.0 and POWER_SQUARES:
             return Shortcut.SQUARE
+        if exponent == 0.5 and POWER_TAKES_ROOTS:
+            return Shortcut.FORWARD
     return None
 
 
