@@ -7,7 +7,8 @@ the op table's rules as formulas print them (:class:`LocalFormulas`).
 Everything here is recomputed from a one-point :class:`~cgrad.autodiff.evaluation.Result`
 with the op table's own rules, in the engine's order, so the numbers are
 the engine's numbers: the sums of :func:`passes` are the gradients that
-``evaluate`` reports, bit for bit.
+``evaluate`` reports, bit for bit. A result must be the function's own:
+another's values read through this graph would be neither's numbers.
 """
 
 from __future__ import annotations
