@@ -172,6 +172,7 @@ def checked_substitutions(
     given = dict(substitutions)
     if not given.keys() <= input_set:
         _check_names(given, inputs, input_set, None)  # raises: a name reserved or unknown
+    numbers: dict[str, float] = {}
     for name, value in given.items():
         if type(value) is not int and np.ndim(_numbers(name, value)) != 0:
             raise InputError(
@@ -179,8 +180,8 @@ def checked_substitutions(
                 f"{np.shape(cast('ArrayLike', value))}",
                 type="invalid_value",
             )
-        given[name] = number_as_float(cast(float, value))
-    return given
+        numbers[name] = number_as_float(cast(float, value))
+    return numbers
 
 
 def _check_names(
