@@ -187,14 +187,48 @@ def erf_slope(m, out, a):
 
 
 def tanh_slope(m, out, a):
-    """tanh'(a) as 1/cosh(a)^2: as precise as 4*sigmoid(2a)*sigmoid(-2a)
-    (no cancellation; 0 once cosh(a)^2 overflows, where the truth is below
-    the normal floats) in three passes over an array rather than a dozen,
-    which a network's backward pass feels. Its own derivative is 0*inf
-    there, so formulas, whose derivatives are taken again, print the
-    sigmoids (the op's ``printed`` rule)."""
+    """tanh'(a) as 1/cosh(a)/cosh(a): as precise as 4*sigmoid(2a)*sigmoid(-2a)
+    (no cancellation) in three passes over an array rather than a dozen,
+    which a network's backward pass feels; divided twice rather than by
+    cosh(a)^2, which overflows while the truth is still a subnormal float.
+    Its own derivative is 0*inf once cosh overflows, so formulas, whose
+    derivatives are taken again, print the sigmoids (the op's ``printed``
+    rule)."""
     c = m.cosh(a)
-    return 1.0 / (c * c)
+    return 1.0 / c / c
+
+
+# Past |a| = 2^512 a*a overflows; hypot(a, 2^480) is then |a| to the bit
+# (2^960/a^2 is below half an ULP), and at least 2^480, so 1/b/b is finite.
+_ATAN_FLOOR = 2.0**480
+
+
+def atan_slope(m, out, a):
+    """1/(1 + a*a), and where a*a overflows (|a| > 1.3e154, the truth still
+    a subnormal float: atan'(1e155) is 1e-310) 1/|a|/|a|, with no branch
+    (generated code has none): the first is 0 exactly there, the second
+    is made finite everywhere and multiplied by step(-first, 1), which is
+    1 where the first is 0 and 0 elsewhere, so the first keeps its bits."""
+    first = 1.0 / (1.0 + a * a)
+    b = m.hypot(a, _ATAN_FLOOR)
+    return first + 1.0 / b / b * m.step(-first, 1.0)
+
+
+def sigmoid_slope(m, out, a):
+    """sigmoid(a)*sigmoid(-a) as e/(1 + e)/(1 + e), e = exp(-|a|): the
+    same on both sides of 0 (it is even), so sigmoid(a), which is 0 once
+    exp(-a) overflows, is never a factor: sigmoid'(-740) is 4.2e-322."""
+    e = m.exp(-m.abs(a))
+    d = 1.0 + e
+    return e / d / d
+
+
+def softplus_slope(m, out, a):
+    """sigmoid(a) as -expm1(-softplus(a)) (the same mathematics): the
+    forward sigmoid is 0 where exp(-a) overflows, softplus is not (the
+    truth is a subnormal float there). out's relative error stays one in
+    the result (x/(e^x - 1) <= 1), and expm1 adds its own."""
+    return -m.expm1(-out)
 
 
 def power_slope(m, out, a, b):
