@@ -52,15 +52,34 @@ def power(a, b):
     one_exponent = np.ndim(b) == 0
     if one_exponent and b == 1.0:
         return a
+    if not POWER_TAKES_ROOTS:
+        return np.power(a, b)
+    if one_exponent:
+        return _root(a) if b == 0.5 else np.power(a, b)
     result = np.power(a, b)
-    if POWER_TAKES_ROOTS and (b == 0.5 if one_exponent else np.any(np.equal(b, 0.5))):
-        # numpy took sqrt(a) for a^0.5 (see POWER_TAKES_ROOTS), which gives
-        # -0.0 and NaN at -0.0 and -inf where IEEE's pow gives +0.0 and
-        # +inf: |a| there, as at +0.0 and +inf. (np.equal first: a tracer
-        # of ufuncs records this function whole, see cgrad.autodiff.array_code.)
+    # Exponents of 0.5 among many take numpy's sqrt too where they are one
+    # number broadcast: put those right (np.equal first: a tracer of ufuncs
+    # records this function whole, see cgrad.autodiff.array_code).
+    if np.any(np.equal(b, 0.5)):
         edge = np.equal(b, 0.5) & (np.equal(a, 0.0) | np.isinf(a))
         result = np.where(edge, np.abs(a), result)[()]
     return result
+
+
+def _root(a):
+    """a^0.5 as IEEE's pow has it: numpy's sqrt (what its power takes, see
+    POWER_TAKES_ROOTS), but +0.0 at -0.0 and +inf at -inf, where sqrt
+    gives -0.0 and NaN."""
+    if type(a) is float or type(a) is np.float64:
+        return np.float64(math.inf) if a == -math.inf else np.sqrt(a + 0.0)
+    # (A tracer's stand-in is no number: it records this function whole.)
+    a = np.asarray(a, dtype=np.float64)
+    # A pass that finds the least value, and a second only if it is -inf.
+    least = np.fmin.reduce(a, axis=None, initial=math.inf)
+    root = np.sqrt(a + 0.0)  # -0.0 + 0.0 is +0.0
+    if least == -math.inf:
+        root = np.where(np.isneginf(a), math.inf, root)[()]
+    return root
 
 
 def relu(a):
@@ -198,20 +217,20 @@ def tanh_slope(m, out, a):
     return 1.0 / c / c
 
 
-# Past |a| = 2^512 a*a overflows; hypot(a, 2^480) is then |a| to the bit
-# (2^960/a^2 is below half an ULP), and at least 2^480, so 1/b/b is finite.
-_ATAN_FLOOR = 2.0**480
+# Past |a| = 2^512 a*a overflows; |a| + 2^400 is then |a| to the bit (2^400
+# is below half its ULP), and at least 2^400 everywhere: 1/b/b is finite.
+_ATAN_FLOOR = 2.0**400
 
 
 def atan_slope(m, out, a):
     """1/(1 + a*a), and where a*a overflows (|a| > 1.3e154, the truth still
     a subnormal float: atan'(1e155) is 1e-310) 1/|a|/|a|, with no branch
     (generated code has none): the first is 0 exactly there, the second
-    is made finite everywhere and multiplied by step(-first, 1), which is
+    is made finite everywhere and multiplied by 1 - sign(first), which is
     1 where the first is 0 and 0 elsewhere, so the first keeps its bits."""
     first = 1.0 / (1.0 + a * a)
-    b = m.hypot(a, _ATAN_FLOOR)
-    return first + 1.0 / b / b * m.step(-first, 1.0)
+    b = m.abs(a) + _ATAN_FLOOR
+    return first + 1.0 / b / b * (1.0 - m.sign(first))
 
 
 def sigmoid_slope(m, out, a):
