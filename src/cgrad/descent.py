@@ -49,6 +49,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from .autodiff.diagnostics import EvaluationWarning
+from .autodiff.inputs import number_as_float
 from .errors import InputError, UsageError
 from .function import Function, compile, split_names
 from .numerals import format_number, format_short
@@ -379,7 +380,7 @@ def _start_point(function: Function, start: Mapping[str, float]) -> dict[str, fl
                 f"the start value of {name} must be one number, not an array of shape "
                 f"{np.shape(value)}"
             )
-        value = float(value)
+        value = number_as_float(value)  # (10**400: Infinity, refused below)
         if not math.isfinite(value):
             raise InputError(
                 f"the start value of {name} must be finite, not {format_number(value)}"

@@ -49,9 +49,37 @@ def erf(a):
 
 def power(a, b):
     # x^2's slope is 2*x^1: no need to copy x to raise it to the power 1.
-    if np.ndim(b) == 0 and b == 1.0:
+    one_exponent = np.ndim(b) == 0
+    if one_exponent and b == 1.0:
         return a
-    return np.power(a, b)
+    if not POWER_TAKES_ROOTS:
+        return np.power(a, b)
+    if one_exponent:
+        return _root(a) if b == 0.5 else np.power(a, b)
+    result = np.power(a, b)
+    # Exponents of 0.5 among many take numpy's sqrt too where they are one
+    # number broadcast: put those right (np.equal first: a tracer of ufuncs
+    # records this function whole, see cgrad.autodiff.array_code).
+    if np.any(np.equal(b, 0.5)):
+        edge = np.equal(b, 0.5) & (np.equal(a, 0.0) | np.isinf(a))
+        result = np.where(edge, np.abs(a), result)[()]
+    return result
+
+
+def _root(a):
+    """a^0.5 as IEEE's pow has it: numpy's sqrt (what its power takes, see
+    POWER_TAKES_ROOTS), but +0.0 at -0.0 and +inf at -inf, where sqrt
+    gives -0.0 and NaN."""
+    if type(a) is float or type(a) is np.float64:
+        return np.float64(math.inf) if a == -math.inf else np.sqrt(a + 0.0)
+    # (A tracer's stand-in is no number: it records this function whole.)
+    a = np.asarray(a, dtype=np.float64)
+    # A pass that finds the least value, and a second only if it is -inf.
+    least = np.fmin.reduce(a, axis=None, initial=math.inf)
+    root = np.sqrt(a + 0.0)  # -0.0 + 0.0 is +0.0
+    if least == -math.inf:
+        root = np.where(np.isneginf(a), math.inf, root)[()]
+    return root
 
 
 def relu(a):
@@ -102,6 +130,7 @@ class Shortcut(Enum):
 
     FIRST = "the first argument itself"  # x^1
     SQUARE = "the first argument times itself"  # x^2
+    FORWARD = "the op's forward function, not its bare ufunc"  # x^0.5 (POWER_TAKES_ROOTS)
 
 
 # Recent numpy's power loop squares by multiplying when the exponent is one
@@ -110,16 +139,24 @@ class Shortcut(Enum):
 # change took an exponent of 0.5 to sqrt, which tells the two apart: sqrt
 # keeps the sign of -0.0, pow() does not.
 POWER_SQUARES = bool(np.signbit(np.power(np.float64(-0.0), np.float64(0.5))))
+# That sqrt is not IEEE's pow(a, 0.5) at -0.0 and -inf (+0.0 and +inf):
+# power() puts those right where numpy took it, and generated code calls
+# power() rather than the bare ufunc for a constant exponent of 0.5.
+with np.errstate(invalid="ignore"):
+    POWER_TAKES_ROOTS = bool(np.isnan(np.power(np.float64(-np.inf), np.float64(0.5))))
 
 
 def power_shortcut(exponent) -> Shortcut | None:
-    """power's own tests of a constant exponent, made once: x^1 is x, and
-    x^2 is x*x where numpy squares so (POWER_SQUARES)."""
+    """power's own tests of a constant exponent, made once: x^1 is x,
+    x^2 is x*x where numpy squares so (POWER_SQUARES), and x^0.5 is
+    power() itself where numpy's ufunc takes sqrt (POWER_TAKES_ROOTS)."""
     if np.ndim(exponent) == 0:
         if exponent == 1.0:
             return Shortcut.FIRST
         if exponent == 2.0 and POWER_SQUARES:
             return Shortcut.SQUARE
+        if exponent == 0.5 and POWER_TAKES_ROOTS:
+            return Shortcut.FORWARD
     return None
 
 
@@ -169,14 +206,48 @@ def erf_slope(m, out, a):
 
 
 def tanh_slope(m, out, a):
-    """tanh'(a) as 1/cosh(a)^2: as precise as 4*sigmoid(2a)*sigmoid(-2a)
-    (no cancellation; 0 once cosh(a)^2 overflows, where the truth is below
-    the normal floats) in three passes over an array rather than a dozen,
-    which a network's backward pass feels. Its own derivative is 0*inf
-    there, so formulas, whose derivatives are taken again, print the
-    sigmoids (the op's ``printed`` rule)."""
+    """tanh'(a) as 1/cosh(a)/cosh(a): as precise as 4*sigmoid(2a)*sigmoid(-2a)
+    (no cancellation) in three passes over an array rather than a dozen,
+    which a network's backward pass feels; divided twice rather than by
+    cosh(a)^2, which overflows while the truth is still a subnormal float.
+    Its own derivative is 0*inf once cosh overflows, so formulas, whose
+    derivatives are taken again, print the sigmoids (the op's ``printed``
+    rule)."""
     c = m.cosh(a)
-    return 1.0 / (c * c)
+    return 1.0 / c / c
+
+
+# Past |a| = 2^512 a*a overflows; |a| + 2^400 is then |a| to the bit (2^400
+# is below half its ULP), and at least 2^400 everywhere: 1/b/b is finite.
+_ATAN_FLOOR = 2.0**400
+
+
+def atan_slope(m, out, a):
+    """1/(1 + a*a), and where a*a overflows (|a| > 1.3e154, the truth still
+    a subnormal float: atan'(1e155) is 1e-310) 1/|a|/|a|, with no branch
+    (generated code has none): the first is 0 exactly there, the second
+    is made finite everywhere and multiplied by 1 - sign(first), which is
+    1 where the first is 0 and 0 elsewhere, so the first keeps its bits."""
+    first = 1.0 / (1.0 + a * a)
+    b = m.abs(a) + _ATAN_FLOOR
+    return first + 1.0 / b / b * (1.0 - m.sign(first))
+
+
+def sigmoid_slope(m, out, a):
+    """sigmoid(a)*sigmoid(-a) as e/(1 + e)/(1 + e), e = exp(-|a|): the
+    same on both sides of 0 (it is even), so sigmoid(a), which is 0 once
+    exp(-a) overflows, is never a factor: sigmoid'(-740) is 4.2e-322."""
+    e = m.exp(-m.abs(a))
+    d = 1.0 + e
+    return e / d / d
+
+
+def softplus_slope(m, out, a):
+    """sigmoid(a) as -expm1(-softplus(a)) (the same mathematics): the
+    forward sigmoid is 0 where exp(-a) overflows, softplus is not (the
+    truth is a subnormal float there). out's relative error stays one in
+    the result (x/(e^x - 1) <= 1), and expm1 adds its own."""
+    return -m.expm1(-out)
 
 
 def power_slope(m, out, a, b):

@@ -7,7 +7,8 @@ the op table's rules as formulas print them (:class:`LocalFormulas`).
 Everything here is recomputed from a one-point :class:`~cgrad.autodiff.evaluation.Result`
 with the op table's own rules, in the engine's order, so the numbers are
 the engine's numbers: the sums of :func:`passes` are the gradients that
-``evaluate`` reports, bit for bit.
+``evaluate`` reports, bit for bit. A result must be the function's own:
+another's values read through this graph would be neither's numbers.
 """
 
 from __future__ import annotations
@@ -113,7 +114,14 @@ class Paths:
     shown: tuple[Path, ...]
 
 
-def _point_values(result: Result, backward: bool = True) -> list:
+def _point_values(function: Function, result: Result, backward: bool = True) -> list:
+    if result.graph is not function.graph:
+        # Another function's values read through this graph would give
+        # numbers that are neither's.
+        raise InputError(
+            "the result is not one of this function's: pass what its evaluate returned",
+            type="usage_error",
+        )
     if not result.node_values or np.ndim(result.value) != 0:
         raise InputError(
             "the passes can be shown for one point, not for arrays", type="usage_error"
@@ -132,7 +140,7 @@ def forward_steps(function: Function, result: Result) -> Iterator[ForwardStep]:
     """The steps of :func:`passes`' forward pass, made one at a time as they
     are used (a million nodes' steps held at once take gigabytes). A
     result that has no such steps is refused here, not when first read."""
-    values = _point_values(result, backward=False)
+    values = _point_values(function, result, backward=False)
     reachable = function.plan(list(result.gradient)).reachable
     return _forward_steps(function.graph, values, reachable)
 
@@ -148,7 +156,7 @@ def backward_steps(function: Function, result: Result) -> Iterator[BackwardStep]
     """The steps of :func:`passes`' backward pass, one at a time as
     :func:`forward_steps`; the terms sent to a node are kept only until it
     is visited."""
-    values = _point_values(result)
+    values = _point_values(function, result)
     steps = function.plan(list(result.gradient))  # made once, kept by the function
     return _backward_steps(function.graph, values, steps, LocalFormulas(function.graph))
 
@@ -216,7 +224,7 @@ def paths(function: Function, result: Result, name: str, limit: int | None = 100
     """The paths from the output to input ``name`` and what each contributes
     to d output / d name, the first ``limit`` of them (all if None) in
     depth-first order, left operand first."""
-    values = _point_values(result)
+    values = _point_values(function, result)
     graph = function.graph
     function.check_wrt([name])
     if name not in result.gradient:
@@ -275,7 +283,7 @@ def tangent_steps(function: Function, result: Result) -> dict[str, Iterator[Tang
     (forward mode: d node / d input for each node from the input up), made
     one at a time as :func:`forward_steps`; the sums are forward mode's,
     bit for bit. A result of many points is refused here."""
-    values = _point_values(result, backward=False)
+    values = _point_values(function, result, backward=False)
     graph = function.graph
     reachable = function.plan(list(result.gradient)).reachable
     formulas = LocalFormulas(graph)

@@ -11,7 +11,14 @@ import numpy as np
 
 from .autodiff.evaluation import Mode, Result, evaluate, unbroadcast
 from .autodiff.graph import Graph
-from .autodiff.inputs import check_values, check_wrt, given_values, inputs_text, wrt_names
+from .autodiff.inputs import (
+    check_values,
+    check_wrt,
+    checked_substitutions,
+    given_values,
+    inputs_text,
+    wrt_names,
+)
 from .autodiff.inputs import split_names as split_names  # (imported from here too)
 from .autodiff.passes import Plan
 from .autodiff.passes import plan as plan_for
@@ -236,7 +243,9 @@ class Function:
         derivative of the graph of one of order N - 1, and for N = 2 the
         Hessian. ``order`` times the number of partials is at most
         :data:`ORDER_BOUND` for N >= 3. ``numeric``: ``pi``, ``e``
-        and functions of numbers (``log(2)``) folded into numbers."""
+        and functions of numbers (``log(2)``) folded into numbers. Raises
+        :class:`InputError` for a substitution of a name that is not an
+        input, or of anything but one finite number."""
         # The collector paused, as while compiling: its rescans of the
         # growing heap of formula nodes made the work grow faster than them.
         with collector_paused():
@@ -252,7 +261,9 @@ class Function:
         from .symbolic.formulas import check_substitutions, formulas
         from .symbolic.printed import Formulas, Printed, check_order
 
-        substitutions = dict(substitutions or {})
+        substitutions = checked_substitutions(
+            {} if substitutions is None else substitutions, self._inputs, self._input_set
+        )
         check_substitutions(substitutions)
         if wrt is not None:
             self.check_wrt(wrt)

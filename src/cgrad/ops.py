@@ -313,13 +313,14 @@ OPS: dict[str, Op] = {
         Op("tan", 1, np.tan, (lambda m, out, a: 1.0 + out * out,), edges=lambda out, a: (np.cos(a),)),
         Op("asin", 1, np.arcsin, (lambda m, out, a: 1.0 / m.sqrt((1.0 - a) * (1.0 + a)),), edges=el.edge_of_unit_interval),
         Op("acos", 1, np.arccos, (lambda m, out, a: -1.0 / m.sqrt((1.0 - a) * (1.0 + a)),), edges=el.edge_of_unit_interval),
-        Op("atan", 1, np.arctan, (lambda m, out, a: 1.0 / (1.0 + a * a),)),
+        Op("atan", 1, np.arctan, (el.atan_slope,),
+           printed=(lambda m, out, a: 1.0 / (1.0 + a * a),)),
         Op("sinh", 1, np.sinh, (lambda m, out, a: m.cosh(a),)),
         Op("cosh", 1, np.cosh, (lambda m, out, a: m.sinh(a),)),
         # 1 - tanh^2 cancels, and is 0 once tanh rounds to 1. tanh(a) is
         # 2*sigmoid(2a) - 1, and sigmoid saturates where cosh overflows: its
-        # second derivative stays a number (1/cosh(a)^2's is 0*inf there).
-        # Numbers take the cheaper 1/cosh(a)^2 (see el.tanh_slope); formulas,
+        # second derivative stays a number (1/cosh(a)/cosh(a)'s is 0*inf there).
+        # Numbers take the cheaper 1/cosh(a)/cosh(a) (see el.tanh_slope); formulas,
         # whose derivatives are taken again, the sigmoids.
         # hypot(a, 1) and two square roots for acosh: a*a overflows first.
         Op("tanh", 1, np.tanh, (el.tanh_slope,),
@@ -367,9 +368,13 @@ OPS: dict[str, Op] = {
            (lambda m, out, a, h: 0.0, lambda m, out, a, h: m.step(-m.abs(a), 1.0)),
            kink=Kink(el.step_kink, "d/da step(a, h) = 0 at a = 0", fixed=((0, el.never),)),
            edges=lambda out, a, h: (a,)),
-        # out*(1 - out) cancels, and is 0 once sigmoid rounds to 1.
-        Op("sigmoid", 1, el.sigmoid, (lambda m, out, a: out * m.sigmoid(-a),)),
-        Op("softplus", 1, el.softplus, (lambda m, out, a: m.sigmoid(a),)),
+        # out*(1 - out) cancels, and is 0 once sigmoid rounds to 1. Numbers
+        # take forms that keep a subnormal slope (see el.sigmoid_slope);
+        # formulas print the sigmoids.
+        Op("sigmoid", 1, el.sigmoid, (el.sigmoid_slope,),
+           printed=(lambda m, out, a: out * m.sigmoid(-a),)),
+        Op("softplus", 1, el.softplus, (el.softplus_slope,),
+           printed=(lambda m, out, a: m.sigmoid(a),)),
         Op("erf", 1, el.erf, (el.erf_slope,),
            printed=(lambda m, out, a: 2.0 / m.sqrt(m.named("pi", math.pi)) * m.exp(-(a * a)),)),
         # Functions of two or more arguments.

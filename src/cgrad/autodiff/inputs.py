@@ -5,6 +5,8 @@ evaluation; each raises :class:`cgrad.InputError` with what is wrong."""
 
 from __future__ import annotations
 
+import math
+import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, cast
 
@@ -22,7 +24,7 @@ def given_values(
 ) -> dict[str, object]:
     """The values of a call: the mapping's and the keywords', each once."""
     if values is None:
-        return named  # the keywords' own dict, new at each call
+        return _huge_integers_as_floats(named)  # the keywords' own dict, new at each call
     if not hasattr(values, "keys"):
         raise InputError(
             f"the values must be a mapping of input names to numbers, not {values!r}",
@@ -36,7 +38,31 @@ def given_values(
             f"a value for {join_names(duplicated)} is given twice", type="duplicate_value"
         )
     given.update(named)
+    return _huge_integers_as_floats(given)
+
+
+def _huge_integers_as_floats(given: dict[str, object]) -> dict[str, object]:
+    """``given`` with each Python int beyond the floats (10**400) as the
+    infinity of its sign, as the command line reads its digits; the
+    evaluation then warns of it as of any infinite input."""
+    for name, value in given.items():
+        if type(value) is int and not -_BEYOND_FLOATS < value < _BEYOND_FLOATS:
+            given[name] = number_as_float(value)
     return given
+
+
+# The least integer that float() refuses (it would round to infinity).
+_BEYOND_FLOATS = 2**1024 - 2**970
+
+
+def number_as_float(value: float) -> float:
+    """One number as a float: a Python int beyond the floats is the
+    infinity of its sign (float() raises OverflowError), as the command
+    line reads 1e400."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def wrt_names(wrt: Iterable[str] | str) -> list[str]:
@@ -96,15 +122,7 @@ def check_values(
     for name, value in given.items():
         if type(value) is float or type(value) is int:  # the usual point: nothing to check
             continue
-        array = value if type(value) is np.ndarray else np.asarray(value)
-        # None, strings and objects are not numbers (numpy would turn
-        # None into NaN without a word).
-        if array.dtype.kind not in "biuf":
-            raise InputError(
-                f"the value of {name} is not a number or an array of numbers: {value!r}",
-                type="invalid_value",
-            )
-        shapes.append(array.shape)
+        shapes.append(_numbers(name, value).shape)
     try:
         # (arrays of one shape, the usual case, need no np.broadcast_shapes)
         if shapes and shapes.count(shapes[0]) != len(shapes):
@@ -117,6 +135,53 @@ def check_values(
             f"the values' shapes do not broadcast together: {described}",
             type="invalid_value",
         ) from None
+
+
+def _numbers(name: str, value: object) -> np.ndarray:
+    """``value`` as a numpy array, if it is a number or an array of numbers."""
+    try:
+        array = value if type(value) is np.ndarray else np.asarray(value)
+    except ValueError:  # nested lists of different lengths
+        raise InputError(
+            f"the value of {name} is not an array: its rows are of different lengths "
+            f"({reprlib.repr(value)})",
+            type="invalid_value",
+        ) from None
+    # None, strings and objects are not numbers (numpy would turn None into
+    # NaN without a word).
+    if array.dtype.kind not in "biuf":
+        raise InputError(
+            f"the value of {name} is not a number or an array of numbers: {reprlib.repr(value)}",
+            type="invalid_value",
+        )
+    return array
+
+
+def checked_substitutions(
+    substitutions: Mapping[str, object], inputs: Sequence[str], input_set: frozenset[str]
+) -> dict[str, float]:
+    """The values a formula is to hold in place of inputs, as floats:
+    some of ``inputs`` (not reserved, none unknown: a name misspelt must
+    not leave the formula silently unsubstituted), each one number."""
+    if not hasattr(substitutions, "keys"):
+        raise InputError(
+            f"substitutions must be a mapping of input names to numbers, not "
+            f"{reprlib.repr(substitutions)}",
+            type="usage_error",
+        )
+    given = dict(substitutions)
+    if not given.keys() <= input_set:
+        _check_names(given, inputs, input_set, None)  # raises: a name reserved or unknown
+    numbers: dict[str, float] = {}
+    for name, value in given.items():
+        if type(value) is not int and np.ndim(_numbers(name, value)) != 0:
+            raise InputError(
+                f"a formula holds one number for {name}, not an array of shape "
+                f"{np.shape(cast('ArrayLike', value))}",
+                type="invalid_value",
+            )
+        numbers[name] = number_as_float(cast(float, value))
+    return numbers
 
 
 def _check_names(

@@ -114,7 +114,8 @@ class Recorder:
                 return arguments[0]
             if shortcut is Shortcut.SQUARE:
                 return self.apply(OPS["mul"], (arguments[0], arguments[0]))
-            function = op.ufunc or op.forward
+            if shortcut is not Shortcut.FORWARD:
+                function = op.ufunc or op.forward
         return self.record(op, function, arguments)
 
     def record(self, op: Op, function: Callable[..., Any], arguments: Sequence[Any]) -> Traced:

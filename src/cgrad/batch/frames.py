@@ -42,7 +42,8 @@ def evaluate_frame(
     if isinstance(function, str):
         function = compile(function)
     kind = frame_kind(frame)
-    mapping = {name: (columns or {}).get(name, name) for name in function.inputs}
+    mapping = {name: name for name in function.inputs}
+    mapping.update(_checked_columns(function, columns))
     values = {name: frame_column(frame, kind, column) for name, column in mapping.items()}
     result = function.evaluate(values, wrt=wrt)
     rows = len(frame)  # type: ignore[arg-type]
@@ -64,6 +65,28 @@ def evaluate_frame(
     for name, column in full.items():
         frame = frame.append_column(name, [column] if chunked else column)  # type: ignore[attr-defined]
     return frame
+
+
+def _checked_columns(function: Function, columns: Mapping[str, str] | None) -> dict[str, str]:
+    """``columns``, each key an input of ``function``: the mapping of a
+    name that is none (misspelt, say) would otherwise do nothing."""
+    if columns is None:
+        return {}
+    if not hasattr(columns, "keys"):
+        raise InputError(
+            f"columns must be a mapping of input names to column names, not {columns!r}",
+            type="usage_error",
+        )
+    inputs = set(function.inputs)
+    unknown = [name for name in columns if name not in inputs]
+    if unknown:
+        verb = "is not an input" if len(unknown) == 1 else "are not inputs"
+        raise InputError(
+            f"columns maps {join_names(unknown)}, which {verb} of this expression",
+            hint=function.inputs_text(),
+            type="unknown_input",
+        )
+    return dict(columns)
 
 
 def _full(column: object, rows: int) -> np.ndarray:
@@ -91,14 +114,23 @@ def frame_names(frame: Any, kind: str) -> list[str]:
 def frame_column(frame: Any, kind: str, column: str) -> np.ndarray:
     """A column as float64, missing values as NaN."""
     names = frame_names(frame, kind)
-    if column not in names:
+    found = [position for position, name in enumerate(names) if name == column]
+    if not found:
         shown = join_names(names) if names else "(none)"
         raise InputError(
             f"the frame has no column {column}",
             hint=f"its columns are {shown}; map an input to a column with columns={{NAME: COLUMN}}",
             type="missing_value",
         )
-    data = frame[column] if kind == "pandas" else frame.column(column)
+    if len(found) > 1:
+        raise InputError(
+            f"the frame has {len(found)} columns named {column}; cgrad cannot tell which to read",
+            hint="rename all but one first (or map the input to another column)",
+            type="invalid_value",
+        )
+    # By position: a label that is no string (pandas' 0) is found by its
+    # text all the same.
+    data = frame.iloc[:, found[0]] if kind == "pandas" else frame.column(found[0])
     held = _pandas_held(data) if kind == "pandas" else _arrow_held(data.type)
     if held is not None:
         # Converted, a date would be a count of nanoseconds, true would be
