@@ -323,6 +323,18 @@ def test_a_newline_in_a_label_is_escaped():
     assert mermaid_nodes[0] == "@0 input<br/>a<br/>b#quot;<br/>c\\"
 
 
+def test_an_escape_code_in_a_comment_is_written_out_not_sent(cli):
+    # A terminal acts on ESC [31m: a DOT or Mermaid file printed to one
+    # must not recolour or clear it.
+    program = "(x # \x1b[31mRED\n+1)"
+    for kind in ("dot", "mermaid"):
+        result = cli("graph", program, "--format", kind)
+        assert result.exit_code == 0
+        assert "\x1b" not in result.stdout
+    assert "x # \\\\x1b[31mRED +1" in cli("graph", program, "--format", "dot").stdout
+    assert "x #35; \\x1b[31mRED +1" in cli("graph", program, "--format", "mermaid").stdout
+
+
 # --------------------------------------------------------------------------
 # Long labels: shortened as graph.label does, at a cost that does not grow
 # with the length of the source text.

@@ -26,6 +26,7 @@ from ..ops import NUMERIC, OPS
 from .json_documents import joined_pieces
 from .node_names import binding_names
 from .svg_graph import node_title
+from .visible_text import visible
 
 # --------------------------------------------------------------------------
 # What a node says
@@ -179,8 +180,9 @@ def _dot_escape(text: str) -> str:
     """``text`` inside a DOT double-quoted string. Backslashes go first, so
     that the ones added for quotes and newlines are not doubled; a backslash
     left alone would start an escape of Graphviz's own, such as \\l or \\N."""
+    text = visible(text.replace("\r\n", "\n").replace("\r", "\n"))  # (ESC as \x1b)
     text = text.replace("\\", "\\\\").replace('"', '\\"')
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
+    return text.replace("\n", "\\n")
 
 
 def _dot_style(graph: Graph, node_id: int, op: str, reachable: bool) -> str:
@@ -259,6 +261,7 @@ def _mermaid_escape(text: str) -> str:
     """``text`` inside a Mermaid ``["..."]`` label, as entity codes, which
     Mermaid turns back into the characters; '&' too, or a '&lt;' in a comment
     would be shown as '<'. A newline becomes a line break."""
+    text = visible(text.replace("\r\n", "\n").replace("\r", "\n"))  # (ESC as \x1b)
     for char, code in _MERMAID_ESCAPES:
         text = text.replace(char, code)
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br/>")
+    return text.replace("\n", "<br/>")

@@ -16,7 +16,6 @@ writes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -26,17 +25,7 @@ from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
 
-# The C0 controls but line break and tab, DEL and the C1 controls: a
-# terminal acts on them (ESC starts a colour or a cursor move), so they are
-# shown as \x1b, never sent. Rich's Text leaves out \a \b \v \f \r itself.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_VISIBLE = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}
-del _VISIBLE[ord("\n")], _VISIBLE[ord("\t")]
-
-
-def visible(text: str) -> str:
-    """``text`` with its control characters written out (ESC as ``\\x1b``)."""
-    return text.translate(_VISIBLE) if _CONTROL.search(text) else text
+from .visible_text import CONTROL, visible
 
 
 class _Visible:
@@ -51,7 +40,7 @@ class _Visible:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         for segment in console.render(self.renderable, options):
-            if not segment.control and _CONTROL.search(segment.text):
+            if not segment.control and CONTROL.search(segment.text):
                 segment = Segment(visible(segment.text), segment.style)
             yield segment
 
@@ -103,7 +92,7 @@ def write_styled_lines(console: Console, lines: Iterable[StyledLine]) -> None:
     for head, style, rest in lines:
         if head:  # a lone \r is no styled line
             batch.append("\n".join([styled(part, style) for part in _shown(head).split("\n")]))
-        batch += (_shown(rest) if _CONTROL.search(rest) else rest, "\n")
+        batch += (_shown(rest) if CONTROL.search(rest) else rest, "\n")
         if len(batch) >= _BATCH:
             write("".join(batch))
             batch.clear()
