@@ -509,3 +509,19 @@ def test_a_linear_form_with_something_to_warn_about_is_evaluated_whole():
                  method="gd", epochs=3)  # fmt: skip
     assert fitted.stopped == "diverged"
     assert "linear1" not in fitted.reason
+
+
+@pytest.mark.parametrize(
+    ("start", "says"),
+    [
+        (10**400, "the start value of w must be finite, not Infinity"),
+        ("abc", "the start value of w must be a number, not 'abc'"),
+        (True, "the start value of w must be a number, not True"),
+    ],
+)
+def test_a_start_value_that_is_no_finite_number_is_an_input_error(start, says):
+    # (10**400 raised OverflowError, "abc" ValueError)
+    data = {"x": np.array([1.0, 2.0]), "y": np.array([2.0, 4.0])}
+    with pytest.raises(cgrad.InputError) as raised:
+        fit("w*x", data, target="y", start={"w": start}, epochs=1)
+    assert str(raised.value) == says

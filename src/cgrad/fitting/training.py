@@ -31,6 +31,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from ..autodiff.graph import CONSTANT
+from ..autodiff.inputs import number_as_float
 from ..descent import DEFAULT_TOL, DEFAULTS, METHODS
 from ..errors import InputError, UsageError
 from ..function import Function, compile
@@ -260,7 +261,10 @@ def _start(params: Sequence[str], given: Mapping[str, float] | None, seed: int) 
     drawn = np.random.default_rng([seed, 0]).uniform(-START_SPREAD, START_SPREAD, len(params))
     start = {}
     for name, value in zip(params, drawn.tolist(), strict=True):
-        chosen = float(given.get(name, value))
+        chosen = given.get(name, value)
+        if isinstance(chosen, bool) or not isinstance(chosen, Real):
+            raise InputError(f"the start value of {name} must be a number, not {chosen!r}")
+        chosen = number_as_float(chosen)  # (10**400: Infinity, refused below)
         if not math.isfinite(chosen):
             raise InputError(
                 f"the start value of {name} must be finite, not {format_number(chosen)}"
