@@ -264,7 +264,8 @@ def _start(params: Sequence[str], given: Mapping[str, float] | None, seed: int) 
         chosen = given.get(name, value)
         if isinstance(chosen, bool) or not isinstance(chosen, Real):
             raise InputError(f"the start value of {name} must be a number, not {chosen!r}")
-        chosen = number_as_float(chosen)  # (10**400: Infinity, refused below)
+        # (10**400 is Infinity, refused below; a Real that is not a float as float() reads it)
+        chosen = number_as_float(chosen)  # type: ignore[arg-type]
         if not math.isfinite(chosen):
             raise InputError(
                 f"the start value of {name} must be finite, not {format_number(chosen)}"
