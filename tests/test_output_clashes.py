@@ -116,6 +116,9 @@ def test_two_outputs_on_one_device_are_no_clash(cli, folder):
         ["eval", "x", "x=1", "--html", ""],
         ["graph", "x", "--format", "html", "-o", ""],
         ["batch", "{tmp}/linear.csv", "-e", "x1", "-o", ""],
+        # and the options that name a file to read
+        FIT[:-1] + ["--validation", ""],
+        ["batch", "{tmp}/linear.csv", "-e", "x1", "--params", ""],
     ],
     ids=lambda arguments: f"{arguments[0]} {arguments[-2]}",
 )

@@ -131,7 +131,7 @@ ChunkRows = Annotated[
     ),
 ]
 ParamsFile = Annotated[
-    Optional[Path],
+    Optional[str],  # (a str: '' is no file, where a Path would make it '.')
     typer.Option(
         "--params",
         metavar="FILE",
@@ -183,7 +183,8 @@ def batch_command(
     source, line = command_line(context, source, variables, options)
     function = expression_of(expression, program, source)
     bindings = bindings_of(function, line, columns, options)
-    bindings = _with_params(bindings, params, function)
+    params_file = named_file("--params", params)
+    bindings = _with_params(bindings, params_file, function)
     wrt_names = split_wrt(wrt)
     if function is not None and wrt_names is not None:
         function.check_wrt(wrt_names)
@@ -194,7 +195,7 @@ def batch_command(
         bindings, hessian,
     )  # fmt: skip
     keep_freed_memory()
-    read = [("the program", program), ("the --params file", params)]
+    read = [("the program", program), ("the --params file", params_file)]
     if partitions.is_partitioned(source):
         _run_parts(job, cast(str, source), named_file("-o", output), scheduler, read)
         return

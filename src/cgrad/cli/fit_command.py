@@ -133,7 +133,7 @@ Holdout = Annotated[
     ),
 ]
 Validation = Annotated[
-    Optional[Path],
+    Optional[str],  # (a str: '' is no file, where a Path would make it '.')
     typer.Option(
         metavar="FILE", help="Rows for the validation loss, read as DATA is.", show_default=False
     ),
@@ -214,10 +214,11 @@ def fit_command(
     target, data = _required(model, target, data)
     function, line, options = read_command_line(context, model, variables)
     start = given_numbers(function, line, options)
-    params_file, trace_file, page = _output_files(model, data, validation, (output, trace, html))
+    held_out = named_file("--validation", validation)  # (the rows of the validation loss)
+    params_file, trace_file, page = _output_files(model, data, held_out, (output, trace, html))
     run = functools.partial(
         fit, function, target=target, start=start, loss=loss, method=method, lr=lr, epochs=epochs,
-        batch_rows=batch_rows, tol=tol, seed=seed, holdout=holdout, validation=validation,
+        batch_rows=batch_rows, tol=tol, seed=seed, holdout=holdout, validation=held_out,
         stream=True if stream else None, on_error=on_error,
     )  # fmt: skip
     seen = KeptSteps()  # the steps the page of --html draws
