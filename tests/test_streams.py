@@ -4,6 +4,7 @@ error, never a silent success; an unexpected exception is one line and exit
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -154,7 +155,13 @@ def test_an_unexpected_exception_is_exit_70_and_one_message(json_output):
         env={key: value for key, value in os.environ.items() if key != "CGRAD_DEBUG"},
     )
     assert completed.returncode == 70
-    assert completed.stdout == ""
+    # With --json, the error object on stdout too, as for every error.
+    said = "internal error: ZeroDivisionError: planted by the test"
+    assert completed.stdout == (
+        json.dumps({"error": {"type": "internal_error", "message": said, "line": None,
+                              "column": None}}) + "\n"
+        if json_output else ""
+    )  # fmt: skip
     assert completed.stderr == (
         "cgrad: error: internal error: ZeroDivisionError: planted by the test\n"
         "This is a bug in cgrad; please report it with the command that caused it "
@@ -173,3 +180,14 @@ def test_cgrad_debug_shows_the_traceback_of_an_internal_error():
     assert completed.returncode == 70
     assert completed.stderr.startswith("Traceback (most recent call last):\n")
     assert "ZeroDivisionError: planted by the test\n" in completed.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_failed_write_of_a_json_run_is_a_json_object_on_stdout_too(cli):
+    result = cli("eval", "x", "x=1", "--json", "--html", "/dev/full")
+    assert result.exit_code == 1
+    said = "input/output failed: No space left on device"
+    assert result.stderr == f"cgrad: error: {said}\n"
+    assert json.loads(result.stdout) == {
+        "error": {"type": "file_error", "message": said, "line": None, "column": None}
+    }

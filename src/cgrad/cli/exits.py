@@ -10,6 +10,7 @@ output that cannot be written. Every message is one ``cgrad: error:`` line
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -79,17 +80,34 @@ def reporting(json_output: bool = False) -> Iterator[None]:
     except OSError as error:
         # A full disk or a vanished directory is the machine's trouble, not
         # a bug and not bad usage: the run failed.
-        print_error(f"input/output failed: {error.strerror or error}")
+        trouble = f"input/output failed: {error.strerror or error}"
+        print_error(trouble)
+        _said_in_json(json_output, UsageError(trouble, type="file_error"))
         raise typer.Exit(ExitStatus.FAILURES) from None
     except Exception as error:  # noqa: BLE001 - the last line of defence
         if os.environ.get("CGRAD_DEBUG"):
             traceback.print_exc()
+        bug = f"internal error: {type(error).__name__}: {error}"
         print_error(
-            f"internal error: {type(error).__name__}: {error}\n"
-            "This is a bug in cgrad; please report it with the command that caused it "
-            "(set CGRAD_DEBUG=1 for a traceback)."
+            f"{bug}\nThis is a bug in cgrad; please report it with the command that caused "
+            "it (set CGRAD_DEBUG=1 for a traceback)."
         )
+        _said_in_json(json_output, InternalError(bug))
         raise typer.Exit(ExitStatus.INTERNAL) from None
+
+
+class InternalError(CgradError):
+    """A bug in cgrad, as the JSON error object of a --json run says it."""
+
+    type = "internal_error"
+
+
+def _said_in_json(json_output: bool, error: CgradError) -> None:
+    """The error object on stdout too, for a --json run (a script reading it
+    learns the run failed, and why), if stdout can still take it."""
+    if json_output:
+        with contextlib.suppress(StdoutWriteError, OSError):
+            write_json(error_json(error))
 
 
 def run_reporting(run: Callable[[], object], commands: list[str]) -> int:
