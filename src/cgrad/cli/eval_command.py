@@ -151,15 +151,12 @@ def _check_page_asked(
             "--html steps through the backward pass, which --mode forward does not run",
             hint="leave out --mode forward",
         )
-    try:
-        check_drawable(function.graph)
-    except UsageError as refused:
-        # The drawing's own hint names graph's --format, which eval has not.
-        refused.hint = (
-            "leave out --html for the text report; for the graph itself: "
-            "cgrad graph EXPR --format json (or --format dot)"
-        )
-        raise
+    # (the default hint names graph's --format, which eval has not)
+    check_drawable(
+        function.graph,
+        hint="leave out --html for the text report; for the graph itself: "
+        "cgrad graph EXPR --format json (or --format dot)",
+    )
     return page
 
 

@@ -41,13 +41,16 @@ def asset(name: str) -> str:
     return (files("cgrad.views") / "page_assets" / name).read_text(encoding="utf-8")
 
 
-def check_drawable(graph: Graph) -> None:
-    """Refuse a graph too big to draw readably, before any work is done."""
+def check_drawable(
+    graph: Graph, hint: str = "look at it with --format json, --format dot, or as a tree"
+) -> None:
+    """Refuse a graph too big to draw readably, before any work is done;
+    ``hint`` says what to do instead (the default, graph's own options)."""
     if len(graph) > DRAWING_LIMIT:
         raise UsageError(
             f"the drawing shows graphs of up to {DRAWING_LIMIT:,} nodes; "
             f"this one has {len(graph):,}",
-            hint="look at it with --format json, --format dot, or as a tree",
+            hint=hint,
         )
 
 
