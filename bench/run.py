@@ -8,9 +8,10 @@ side by side in one run.
 
 W1 one point, W2 a batch of points, W3 a big graph from a string, W4 the
 start-up of the command line, W5 `cgrad batch` on a big CSV file. Every peer
-that is installed runs in the same process (or, for whole programs, on the
-same machine straight after), each checked against cgrad's numbers before it
-is timed; a peer that is absent is skipped with a note. Each table gives the
+that is installed runs in the same run (W1 in this process, each row of W2
+in a process of its own, whole programs on the same machine straight
+after), each checked against cgrad's numbers before it is timed; a peer
+that is absent is skipped with a note. Each table gives the
 median and the range of several runs and cgrad's time divided by the peer's
 (below 1: cgrad is faster), then the issue's goals, met or not.
 """
@@ -147,6 +148,11 @@ def micrograd_ops() -> SimpleNamespace:
 
 FLOOR = "(the floor)"
 ONE_CORE = "on one core"
+# A row shown for what it explains, not a peer at its defaults: not in the goal.
+REFERENCE = "(reference)"
+# mallopt's parameters (glibc's malloc.h).
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
 GNU_TIME = shutil.which("time") or ("/usr/bin/time" if os.path.exists("/usr/bin/time") else None)
 
 
@@ -573,8 +579,21 @@ def w2_peers(x, y, z) -> list:
 
         return call
 
+    def untrimmed_numpy_peer():
+        # glibc gives the heap's free top back to the system past a threshold,
+        # and every call of hand then faults its temporaries in again. A
+        # library that frees one big block (importing JAX does) raises that
+        # threshold for the whole process: this row sets it outright.
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        libc.mallopt(M_TRIM_THRESHOLD, 1 << 30)
+        libc.mallopt(M_MMAP_THRESHOLD, 32 << 20)
+        return lambda: hand(np, x, y, z)
+
     return [
         ("numpy by hand", "numpy", numpy_peer),
+        (f"numpy by hand, heap never trimmed {REFERENCE}", "numpy", untrimmed_numpy_peer),
         (f"numpy by hand, slices of {FLOOR_CHUNK:,} {FLOOR}", "numpy", floor),
         ("PyTorch, 1 thread", "torch", torch_peer),
         ("JAX jit", "jax", jax_peer),
@@ -591,8 +610,9 @@ def w2_peers(x, y, z) -> list:
 def w2(settings) -> dict:
     heading("W2  a batch: f and its 3 partials at n points drawn from [-2, 2], per call")
     print(
-        f"cgrad's array passes run in up to {chunks.THREADS} threads here; {ONE_CORE}: every "
-        "thread of the process pinned to one core while that row is timed"
+        f"each row in a process of its own; cgrad's array passes run in up to {chunks.THREADS} "
+        f"threads here; {ONE_CORE}: every thread of the process pinned to one core while that "
+        "row is timed; faults: the page faults of a call"
     )
     function = cgrad.compile(EXPRESSION)
     groups = []
@@ -601,21 +621,16 @@ def w2(settings) -> dict:
         x, y, z = np.random.default_rng(SEED).uniform(-2, 2, (3, n))
         result = function.evaluate(x=x, y=y, z=z)
         want = (result.value, *(result.gradient[name] for name in "xyz"))
-        ours = Row("cgrad", call=lambda x=x, y=y, z=z: function.evaluate(x=x, y=y, z=z))
-        rows = contest(ours, w2_peers(x, y, z), want)
-        # cgrad on one core too: the threads' share of its time.
-        rows.insert(1, Row(f"cgrad {ONE_CORE}", call=ours.call, pinned=True))
-        for row in rows:
-            row.pinned = row.pinned or ONE_CORE in row.who
-        measure(rows, settings.runs, settings.target)
+        names = ["cgrad", f"cgrad {ONE_CORE}", *(who for who, _, _ in w2_peers(x, y, z))]
+        rows = [Row(who) for who in names]
+        measure_apart(rows, n, want, settings.runs, settings.target)
+        ours = rows[0]
         print(f"\nn = {n:,}")
         rate = ("Mpoints/s", lambda row, n=n: f"{n / row.median / 1e6:.1f}")
-        print(comparison(rows, "ms", 1e3, [rate]), flush=True)
-        ahead_of = [
-            r
-            for r in rows[1:]
-            if r.timed and FLOOR not in r.who and "cgrad" not in r.who and VALUE_ONLY not in r.who
-        ]
+        faults = ("faults", lambda row: f"{row.extra.get('faults', 0):.0f}")
+        print(comparison(rows, "ms", 1e3, [rate, faults]), flush=True)
+        aside = (FLOOR, REFERENCE, VALUE_ONLY, "cgrad")
+        ahead_of = [r for r in rows[1:] if r.timed and not any(a in r.who for a in aside)]
         behind = [f"{r.who} {r.median * 1e3:.3g} ms" for r in ahead_of if r.median <= ours.median]
         floors = [r for r in rows if r.timed and FLOOR in r.who]
         detail = f"cgrad {ours.median * 1e3:.3g} ms"
@@ -632,6 +647,107 @@ def w2(settings) -> dict:
     if 10**6 not in settings.sizes:
         goals.append(goal("W2 n = 10^6 ≤ 60 ms", None, "not in this run's sizes"))
     return {"groups": groups, "goals": goals}
+
+
+def measure_apart(rows: list[Row], n: int, want, runs: int, target: float) -> None:
+    """:func:`measure` for W2, each row in a process of its own (run.py
+    ``--w2-worker``, :func:`w2_worker`), so that no peer runs in a heap
+    another has shaped: importing one library can change how the C
+    allocator treats the next one's temporaries. The workers wait their
+    turn, one sample each, round robin."""
+    workers = []
+    with tempfile.TemporaryDirectory() as folder:
+        for index, row in enumerate(rows):
+            results = Path(folder, f"{index}.npz")
+            errors = Path(folder, f"{index}.err").open("w+")
+            command = [sys.executable, __file__, "--w2-worker", row.who, str(n), str(target)]
+            worker = subprocess.Popen(
+                [*command, str(results)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                text=True,
+            )
+            said = _told(worker, errors)
+            if "note" in said:
+                row.note = said["note"]
+                worker.wait()
+                continue
+            with np.load(results) as got:
+                problem = disagreement([got[f"arr_{k}"] for k in range(len(got.files))], want)
+            if problem is not None:
+                row.note = f"WRONG, not timed: {problem}"
+                _told(worker, errors, "end")
+                worker.wait()
+                continue
+            workers.append((row, worker, errors))
+        for _ in range(runs):
+            for row, worker, errors in workers:
+                row.seconds.append(_told(worker, errors, "sample")["seconds"])
+        for row, worker, errors in workers:
+            said = _told(worker, errors, "end")
+            row.cores = said["cores"]
+            row.extra["faults"] = said["faults"]
+            worker.wait()
+
+
+def _told(worker: subprocess.Popen, errors, ask: str | None = None) -> dict:
+    """A worker's answer (one JSON line) to ``ask``, or a note of how it failed."""
+    assert worker.stdin is not None and worker.stdout is not None
+    if ask is not None:
+        worker.stdin.write(ask + "\n")
+        worker.stdin.flush()
+    for line in worker.stdout:
+        if line.startswith("{"):
+            return json.loads(line)
+    errors.seek(0)
+    last = errors.read().strip().splitlines()[-1:] or ["no output"]
+    return {"note": f"failed: the worker ended: {last[0][:200]}"}
+
+
+def w2_worker(who: str, n: int, target: float, results: str) -> None:
+    """One row of W2 in this process (see :func:`measure_apart`): its
+    results into ``results`` (.npz), then one sample per ``sample`` line on
+    stdin, and at ``end`` the cores it used and its page faults a call."""
+    x, y, z = np.random.default_rng(SEED).uniform(-2, 2, (3, n))
+    pinned = ONE_CORE in who
+
+    def say(answer: dict) -> None:
+        print(json.dumps(answer), flush=True)
+
+    if who.startswith("cgrad"):
+        function = cgrad.compile(EXPRESSION)
+
+        def call():
+            return function.evaluate(x=x, y=y, z=z)
+
+        found = call()
+        got = (found.value, *(found.gradient[name] for name in "xyz"))
+    else:
+        package, make = {w: (p, m) for w, p, m in w2_peers(x, y, z)}[who]
+        try:
+            call = make()
+            got = call()
+        except ImportError:
+            return say({"note": f"not installed (pip install {INSTALL[package]})"})
+        except Exception as error:  # noqa: BLE001 - a broken peer is reported, not fatal
+            return say({"note": f"failed: {type(error).__name__}: {str(error)[:200]}"})
+    np.savez(results, *(np.asarray(a, dtype=np.float64) for a in got))
+    del got
+    with one_core(pinned):
+        loop = Loop(call, target)
+    say({"ready": True})
+    faults = calls = 0
+    for line in sys.stdin:
+        if line.strip() != "sample":
+            break
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        with one_core(pinned):
+            seconds = loop.sample()
+        faults += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+        calls += loop.loops
+        say({"seconds": seconds})
+    say({"cores": loop.cpu / max(loop.wall, 1e-12), "faults": faults / max(calls, 1)})
 
 
 # ---------------------------------------------------------------------------
@@ -1157,11 +1273,19 @@ def arguments() -> argparse.Namespace:
     # One W3 case in a process of its own: run.py starts itself with it.
     parser.add_argument("--w3-case", nargs=2, metavar=("SHAPE", "N"), help=argparse.SUPPRESS)
     parser.add_argument("--lift-limits", action="store_true", help=argparse.SUPPRESS)
+    # One W2 row in a process of its own: run.py starts itself with it.
+    parser.add_argument(
+        "--w2-worker", nargs=4, metavar=("WHO", "N", "TARGET", "NPZ"), help=argparse.SUPPRESS
+    )
     return parser.parse_args()
 
 
 def main() -> None:
     args = arguments()
+    if args.w2_worker:
+        who, n, target, results = args.w2_worker
+        w2_worker(who, int(n), float(target), results)
+        return
     if args.w3_case:
         shape, n = args.w3_case
         w3_case(shape, int(n), args.lift_limits)
