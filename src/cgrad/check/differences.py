@@ -356,13 +356,13 @@ def _estimates(quotients: np.ndarray, rounding: np.ndarray, usable: np.ndarray) 
     own[0] = abs(quotients[0] - quotients[1])
     own[-1] = abs(quotients[-1] - quotients[-2])
     own += rounding
-    finer = np.zeros(count - 2)
-    for k in range(1, count - 1):
-        later = slice(k + 1, count)
-        chosen = usable[later] & np.isfinite(own[later])
-        if chosen.any():
-            gaps = abs(quotients[k] - quotients[later][chosen]) - own[later][chosen]
-            finer[k - 1] = max(0.0, float(np.max(gaps)) - rounding[k])
+    # Rung k against every finer rung j > k that can speak: a rung by rung
+    # matrix at once (a ladder has a few dozen rungs), rows without one -inf.
+    rows = np.arange(1, count - 1)[:, None]
+    speaks = (np.arange(count) > rows) & (usable & np.isfinite(own))
+    gaps = np.where(speaks, abs(inner[:, None] - quotients) - own, -np.inf)
+    # (fmax: a NaN gap, like no gap, leaves 0)
+    finer = np.fmax(0.0, gaps.max(axis=1) - rounding[1:-1])
     return np.maximum(neighbours, finer) + rounding[1:-1]
 
 
