@@ -22,6 +22,7 @@ import pytest
 
 import cgrad
 from cgrad.batch import spooling
+from conftest import mounted_tmpfs
 
 # An endless stream that starts like a Parquet file.
 ENDLESS_PARQUET = "(printf PAR1; cat /dev/zero)"
@@ -30,17 +31,10 @@ ENDLESS_PARQUET = "(printf PAR1; cat /dev/zero)"
 @pytest.fixture
 def small_tmp(tmp_path):
     """A 16 MB tmpfs to hold the temporary files. Mounting needs root."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
     mount = tmp_path / "small"
     mount.mkdir()
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True
-    )
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {made.stderr.decode(errors='replace')}")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=False)
+    with mounted_tmpfs(mount, "16m"):
+        yield mount
 
 
 def _piped(producer: str, *arguments: str, tmp: os.PathLike) -> subprocess.CompletedProcess:

@@ -168,3 +168,23 @@ def test_a_huge_column_name_in_a_hint(cli):
         "cgrad: error: the input has no column for z\n"
         f"hint: its columns are x, {_short(column)} (4,000,000 characters)\n"
     )
+
+
+@pytest.mark.parametrize("command", ["eval", "diff"])
+def test_a_huge_wrt_name_in_text_and_json(cli, command):
+    name = "c" * 100_000
+    result = cli(command, "x", "x=1", "--wrt", name, "--json")
+    assert result.exit_code == 2
+    message = (
+        f"cannot differentiate with respect to {_short(name)} (100,000 characters): "
+        "it is not an input"
+    )
+    assert result.stderr == f"cgrad: error: {message}\nhint: the inputs are x\n"
+    assert json.loads(result.stdout) == {
+        "error": {
+            "type": "unknown_input",
+            "message": f"{message} (hint: the inputs are x)",
+            "line": None,
+            "column": None,
+        }
+    }

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import mounted_tmpfs
+
 FULL = "cgrad: error: cannot write to standard output: No space left on device\n"
 # A sum of many terms: every report of it is far more than the small disk holds.
 BIG = "+".join(f"sin(x*{i})" for i in range(300))
@@ -35,16 +37,8 @@ def run(arguments: list[str], stdout=subprocess.PIPE, **environment: str):
 def small_disk(tmp_path_factory):
     """A 24 KB tmpfs: the kernel writes what fits and says how much (a short
     write) before it says the disk is full. Mounting needs root."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    mount = tmp_path_factory.mktemp("small")
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=24k", "tmpfs", str(mount)], capture_output=True
-    )
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {made.stderr.decode(errors='replace')}")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=False)
+    with mounted_tmpfs(tmp_path_factory.mktemp("small"), "24k") as mount:
+        yield mount
 
 
 def _rows(path: Path, count: int) -> Path:
