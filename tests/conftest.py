@@ -150,6 +150,12 @@ def block_answers(monkeypatch):
     return watch
 
 
+@pytest.fixture(scope="session")
+def tmpfs():
+    """:func:`mounted_tmpfs`, for the tests that fill a small disk."""
+    return mounted_tmpfs
+
+
 @contextlib.contextmanager
 def mounted_tmpfs(mount: Path, size: str) -> Iterator[Path]:
     """A tmpfs of ``size`` (mount's ``size=``) at the directory ``mount``,

@@ -22,18 +22,17 @@ import pytest
 
 import cgrad
 from cgrad.batch import spooling
-from conftest import mounted_tmpfs
 
 # An endless stream that starts like a Parquet file.
 ENDLESS_PARQUET = "(printf PAR1; cat /dev/zero)"
 
 
 @pytest.fixture
-def small_tmp(tmp_path):
+def small_tmp(tmp_path, tmpfs):
     """A 16 MB tmpfs to hold the temporary files. Mounting needs root."""
     mount = tmp_path / "small"
     mount.mkdir()
-    with mounted_tmpfs(mount, "16m"):
+    with tmpfs(mount, "16m"):
         yield mount
 
 

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import mounted_tmpfs
-
 FULL = "cgrad: error: cannot write to standard output: No space left on device\n"
 # A sum of many terms: every report of it is far more than the small disk holds.
 BIG = "+".join(f"sin(x*{i})" for i in range(300))
@@ -34,10 +32,10 @@ def run(arguments: list[str], stdout=subprocess.PIPE, **environment: str):
 
 
 @pytest.fixture(scope="module")
-def small_disk(tmp_path_factory):
+def small_disk(tmp_path_factory, tmpfs):
     """A 24 KB tmpfs: the kernel writes what fits and says how much (a short
     write) before it says the disk is full. Mounting needs root."""
-    with mounted_tmpfs(tmp_path_factory.mktemp("small"), "24k") as mount:
+    with tmpfs(tmp_path_factory.mktemp("small"), "24k") as mount:
         yield mount
 
 
