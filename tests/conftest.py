@@ -5,6 +5,7 @@ import ctypes
 import os
 import select
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,27 @@ def block_answers(monkeypatch):
         return answers
 
     return watch
+
+
+@pytest.fixture(scope="session")
+def tmpfs():
+    """:func:`mounted_tmpfs`, for the tests that fill a small disk."""
+    return mounted_tmpfs
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(mount: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` (mount's ``size=``) at the directory ``mount``,
+    unmounted after; the test is skipped where it cannot be mounted (it
+    needs root)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {made.stderr.decode(errors='replace')}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)

@@ -162,8 +162,13 @@ def test_every_row_of_the_readme_table_is_tested():
     # These are tested in test_streams.py (fit's closed stdin in
     # test_output_clashes.py), test_cli.py, test_output_files.py and
     # test_stdout_robustness.py: they need a process whose streams, signals
-    # or environment the test controls.
+    # or environment the test controls; the endless copy in
+    # test_batch_stdin_copy.py (a small tmpfs) and the huge names in
+    # test_error_bounds.py (inputs of megabytes).
     tested = [row[0] for row in ROWS] + [
+        "batch: an endless Parquet on standard input (`(printf PAR1; cat /dev/zero) \\| cgrad "
+        "batch`), or `fit -` of endless data",
+        "a huge name, number, value, cell or file name (`x + aaa…(4 MB)…a`)",
         "a closed standard input (`<&-`) for `@-`, `batch` or `fit`",
         "a closed or full standard output (`>&-`, `> /dev/full`)",
         "a disk that fills up under `PYTHONUNBUFFERED=1`",

@@ -32,19 +32,11 @@ def run(arguments: list[str], stdout=subprocess.PIPE, **environment: str):
 
 
 @pytest.fixture(scope="module")
-def small_disk(tmp_path_factory):
+def small_disk(tmp_path_factory, tmpfs):
     """A 24 KB tmpfs: the kernel writes what fits and says how much (a short
     write) before it says the disk is full. Mounting needs root."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    mount = tmp_path_factory.mktemp("small")
-    made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=24k", "tmpfs", str(mount)], capture_output=True
-    )
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {made.stderr.decode(errors='replace')}")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=False)
+    with tmpfs(tmp_path_factory.mktemp("small"), "24k") as mount:
+        yield mount
 
 
 def _rows(path: Path, count: int) -> Path:

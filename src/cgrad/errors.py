@@ -8,6 +8,7 @@ an optional hint and, when the problem has a place in the source, a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ class CgradError(Exception):
         origin: str | None = None,
         type: str | None = None,
     ) -> None:
+        message = bounded(message)
         super().__init__(message)
         self.message = message
         self.span = span
@@ -50,6 +52,24 @@ class CgradError(Exception):
         self.origin = origin
         if type is not None:
             self.type = type
+
+    # The message and hint are bounded however they are set (a caller may
+    # add to a message: the part of a directory it came from).
+    @property
+    def message(self) -> str:
+        return self._message
+
+    @message.setter
+    def message(self, text: str) -> None:
+        self._message = bounded(text)
+
+    @property
+    def hint(self) -> str | None:
+        return self._hint
+
+    @hint.setter
+    def hint(self, text: str | None) -> None:
+        self._hint = None if text is None else bounded(text)
 
     def __str__(self) -> str:
         return self.render()
@@ -106,6 +126,66 @@ def _caret_lines(source: str, span: Span) -> list[str]:
     # Tabs stay tabs under the line so that the caret lines up in a terminal.
     pad = "".join("\t" if ch == "\t" else " " for ch in text[:caret_at])
     return [f"  {text}", f"  {pad}{'^' * width}"]
+
+
+# What a message quotes of one piece of user text (a name, a number, a
+# value, a file name, a snippet): up to QUOTED characters as it is; a
+# longer piece by its first QUOTED_HEAD and last QUOTED_TAIL characters
+# and its length, so that a name of 4 MB makes a message of a line, not
+# one of 4 MB on stderr, in the JSON error object and in every error row
+# of a batch. A message whose pieces are all short but many (a value with
+# spaces in it) is cut in the middle to MESSAGE characters.
+QUOTED = 200
+QUOTED_HEAD = 120
+QUOTED_TAIL = 40
+MESSAGE = 2000
+# A piece: a run of characters other than white space, found only from
+# its start (the look-behind), so that the search is linear in the text.
+_LONG_PIECE = re.compile(rf"(?<!\S)\S{{{QUOTED + 1},}}")
+# Quotes and brackets around a piece, and the punctuation after it, stay
+# outside what is shortened: 'aaa…aaa' (4,000,000 characters), x.
+_OPENING = "'\"([{`"
+_CLOSING = "'\")]}`"
+_AFTER = ".,;:!?"
+
+
+def bounded(text: str) -> str:
+    """``text`` (a message or a hint) with each piece of user text in it
+    longer than :data:`QUOTED` shortened to its ends and its length, and
+    the whole cut to :data:`MESSAGE` characters (see :data:`QUOTED`). The
+    one place messages are bounded: :class:`CgradError` bounds its message
+    and hint with it, and batch its error rows."""
+    if len(text) <= QUOTED:
+        return text
+    text = _LONG_PIECE.sub(_shortened, text)
+    if len(text) > MESSAGE:
+        head, tail = MESSAGE * 2 // 3, MESSAGE // 4
+        left_out = len(text) - head - tail
+        text = f"{text[:head]} … ({left_out:,} characters left out) … {text[-tail:]}"
+    return text
+
+
+def _shortened(piece: re.Match[str]) -> str:
+    text = piece[0]
+    start = _run(text, _OPENING, 0, 1)
+    after = _run(text, _AFTER, len(text) - 1, -1)
+    closing = _run(text[: len(text) - after], _CLOSING, len(text) - after - 1, -1)
+    end = len(text) - after - closing
+    core = text[start:end]
+    return (
+        f"{text[:start]}{core[:QUOTED_HEAD]}…{core[-QUOTED_TAIL:]}{text[end : end + closing]}"
+        f" ({len(core):,} characters){text[len(text) - after :]}"
+    )
+
+
+def _run(text: str, characters: str, at: int, step: int) -> int:
+    """How many of ``characters`` (three at most) run from ``at`` on in
+    direction ``step``."""
+    count = 0
+    while count < 3 and 0 <= at < len(text) and text[at] in characters:
+        count += 1
+        at += step
+    return count
 
 
 # Names listed in a message before the rest are counted instead: a program

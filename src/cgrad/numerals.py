@@ -17,8 +17,12 @@ _NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
 
 # A decimal float as Python writes it, plus nan and inf, and nothing more
 # lenient than that: no '1_000', no hex, no spaces.
+# (``\d+(?:\.\d*)?``, not ``\d+\.?\d*``: the latter splits a run of digits
+# between its two parts every way before it gives up on a text that is no
+# number, quadratic in the digits.)
 _DECIMAL = re.compile(
-    r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)", re.IGNORECASE | re.ASCII
+    r"[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)",
+    re.IGNORECASE | re.ASCII,
 )
 
 

@@ -26,6 +26,7 @@ from ..function import Function
 from .bindings import Bindings
 from .blocks import CHUNK_ROWS, ColumnBlock, Outcome, evaluate_blocks, with_warnings
 from .rows import ID_FIELD, Record, Records
+from .spooling import BoundedSink
 
 Chunk = list[Outcome] | ColumnBlock
 
@@ -34,17 +35,23 @@ class ArrowRecords:
     """The record batches of a Parquet or Arrow IPC stream: ``header``
     names the columns, ``types`` gives their Arrow types."""
 
-    def __init__(self, stream: io.BufferedReader, format: str, chunk_rows: int) -> None:
+    def __init__(
+        self, stream: io.BufferedReader, format: str, chunk_rows: int, where: str = "the input"
+    ) -> None:
         import pyarrow as pa
 
         self._spool: Any = None
         try:
             if format == "parquet":
-                source, schema = self._parquet(stream)
+                source, schema = self._parquet(stream, where)
             else:
                 source, schema = _ipc(stream)
         except (pa.ArrowException, OSError) as error:
+            self._close()
             raise _unreadable(format, error) from None
+        except BaseException:
+            self._close()
+            raise
         self.format = format
         self.header: list[str] = list(schema.names)
         duplicated = sorted({name for name in self.header if self.header.count(name) > 1})
@@ -63,16 +70,25 @@ class ArrowRecords:
             source.iter_batches(batch_size=self.batch_rows) if format == "parquet" else source
         )
 
-    def _parquet(self, stream: io.BufferedReader) -> tuple[Any, Any]:
+    def _parquet(self, stream: io.BufferedReader, where: str) -> tuple[Any, Any]:
         """The Parquet file and its schema. Parquet wants to seek (its index
         is at the end): a pipe or a decompressed stream is copied to a
-        temporary file first."""
+        temporary file first, never so far as to fill its file system
+        (an endless stream would)."""
         import pyarrow.parquet as pq
 
         source: Any = stream
         if not _seekable(stream):
             self._spool = tempfile.TemporaryFile()
-            shutil.copyfileobj(stream, self._spool, 1 << 20)
+            sink = BoundedSink(
+                self._spool,
+                f"{where} holds Parquet, which is copied to a temporary file to be read "
+                "(its index is at its end)",
+                hint="pass an uncompressed Parquet file by its path: it is read in place, "
+                "without a copy",
+            )
+            shutil.copyfileobj(stream, sink, 1 << 20)
+            sink.flush()
             self._spool.seek(0)
             source = self._spool
         # Column chunks read through a small buffer, not pre-buffered whole:
@@ -107,8 +123,13 @@ class ArrowRecords:
                 yield from self._cut(pa.concat_batches(pending))
             raise _unreadable(self.format, error) from None
         finally:
-            if self._spool is not None:
-                self._spool.close()
+            self._close()
+
+    def _close(self) -> None:
+        """Remove the copy of a piped Parquet input, if one was made."""
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
 
     def _cut(self, batch: Any) -> Iterator[Any]:
         for start in range(0, batch.num_rows, self.batch_rows):

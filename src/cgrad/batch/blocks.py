@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..autodiff.diagnostics import EvaluationWarning
-from ..errors import CgradError
+from ..errors import QUOTED, CgradError, bounded
 from ..function import Function, compile
 from .bindings import Bindings
 from .per_row import Derivatives, row_warnings, second_derivatives
@@ -155,6 +155,14 @@ class ColumnBlock:
         ]
 
 
+def bounded_error(error: tuple[str, str] | None) -> tuple[str, str] | None:
+    """A record's error with its message bounded as every message is (a
+    cell of 16 MB quoted in it would be written as it is, row after row)."""
+    if error is None or len(error[1]) <= QUOTED:
+        return error
+    return error[0], bounded(error[1])
+
+
 @dataclass
 class _Asked:
     """What every group of a run is asked for, besides its expression."""
@@ -269,7 +277,7 @@ def _evaluate_chunk(
         outcomes.append(outcome)
         fields = record.fields
         if fields is None:  # the record could not be read: its error
-            outcome.error = record.error
+            outcome.error = bounded_error(record.error)
             continue
         readable[len(outcomes) - 1] = fields
         outcome.id = fields.get(ID_FIELD)
@@ -306,6 +314,7 @@ def _compiled(text: str, members: list[int], outcomes: list[Outcome], compiled, 
             )
     if error is None:
         return entry
+    error = bounded_error(error)
     for index in members:
         outcomes[index].error = error
     return None
@@ -393,7 +402,7 @@ def _read_inputs(
         column, errors = input_column(name, records, bindings)
         for index, error in errors.items():
             if outcomes[index].error is None:
-                outcomes[index].error = error
+                outcomes[index].error = bounded_error(error)
         columns.append(column)
         unread[name] = errors.keys()
     for index, outcome in enumerate(outcomes):

@@ -7,8 +7,10 @@ reader takes one of them for the other, and pandas cannot read such a
 Parquet file at all. So an input column is renamed ``input_<name>`` and a
 carried column ``extra_<name>`` where its name is taken, the prefix
 repeated until the name is free (an input may itself be called
-``input_value``). Nested outputs (NDJSON, JSON) keep every name: their
-inputs and carried fields are objects of their own.
+``input_value``). The Hessian's columns are the output's own too, made
+unique among themselves first (see :func:`hessian_headers`). Nested
+outputs (NDJSON, JSON) keep every name: their inputs and carried fields
+are objects of their own.
 """
 
 from __future__ import annotations

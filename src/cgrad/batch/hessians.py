@@ -1,12 +1,14 @@
 """The second derivatives of ``cgrad batch --hessian`` as text: a JSON
 object nested as ``cgrad eval --hessian --json`` nests it (a row per
-partial), CSV columns ``hessian_<a>_<b>`` beside ``grad_<a>``, and table
+partial), CSV columns ``hessian_<a>_<b>`` beside ``grad_<a>`` (unique:
+see :func:`hessian_headers`), and table
 columns. Entries are row-major over the partials (all inputs, or the
 ``--wrt`` ones), as :attr:`cgrad.batch.blocks.Outcome.hessian` holds them."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 
 from ..numerals import format_short, json_text, number_text
@@ -29,10 +31,21 @@ def hessian_json(outcome: Outcome) -> str:
 
 def hessian_headers(per_record: bool, names: Sequence[str]) -> list[str]:
     """The CSV columns: one of JSON text when records carry their own
-    expressions, else ``hessian_<a>_<b>`` for each pair, row-major."""
+    expressions, else ``hessian_<a>_<b>`` for each pair, row-major.
+
+    Names may hold ``_`` themselves, so two pairs can make one name (inputs
+    ``x``, ``y_z``, ``x_y``, ``z``: ``hessian_x_y_z`` twice). The pairs
+    whose plain names clash are named ``hessian_<a>.<b>`` instead: no name
+    holds a ``.``, so those are unique and clash with no plain name. The
+    plain names, which nearly every run has, stay as they are."""
     if per_record:
         return ["hessian"]
-    return [f"hessian_{a}_{b}" for a in names for b in names]
+    plain = [f"hessian_{a}_{b}" for a in names for b in names]
+    counts = Counter(plain)
+    return [
+        name if counts[name] == 1 else f"hessian_{a}.{b}"
+        for name, (a, b) in zip(plain, _pairs(names), strict=True)
+    ]
 
 
 def table_headers(per_record: bool, names: Sequence[str]) -> list[str]:

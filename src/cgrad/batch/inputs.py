@@ -88,7 +88,7 @@ def open_records(
     if form in BINARY_FORMATS:
         from .arrow_files import ArrowRecords
 
-        return ArrowRecords(plain, form, chunk_rows)
+        return ArrowRecords(plain, form, chunk_rows, where)
     reader: BlockReader | None = None
     if form in ("csv", "tsv") and columnar:
         from .columnar import DelimitedColumns

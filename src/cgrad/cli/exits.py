@@ -21,7 +21,7 @@ from enum import IntEnum
 
 import typer
 
-from ..errors import CgradError, UsageError
+from ..errors import CgradError, UsageError, bounded
 from ..views.json_documents import error_json
 from .output import StdoutWriteError, write_json
 from .signals import Interrupted, interrupted_status
@@ -45,6 +45,7 @@ class FailuresFoundError(Exception):
     one way a command ends with exit status 1."""
 
     def __init__(self, message: str = "") -> None:
+        message = bounded(message)
         super().__init__(message)
         self.message = message
 
@@ -87,7 +88,7 @@ def reporting(json_output: bool = False) -> Iterator[None]:
     except Exception as error:  # noqa: BLE001 - the last line of defence
         if os.environ.get("CGRAD_DEBUG"):
             traceback.print_exc()
-        bug = f"internal error: {type(error).__name__}: {error}"
+        bug = bounded(f"internal error: {type(error).__name__}: {error}")
         print_error(
             f"{bug}\nThis is a bug in cgrad; please report it with the command that caused "
             "it (set CGRAD_DEBUG=1 for a traceback)."

@@ -15,9 +15,12 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, BinaryIO, Literal, TextIO, overload
+from typing import IO, TYPE_CHECKING, BinaryIO, Literal, TextIO, overload
 
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from ..batch.spooling import BoundedSink
 
 
 def file_error(path: str | os.PathLike, error: OSError) -> UsageError:
@@ -122,9 +125,24 @@ def copy_bounded(head: bytes, source: BinaryIO, sink: IO[bytes]) -> None:
     one (:data:`MAX_SKIP`, and a piece more): reading the copy then ends
     with their error for an unending line, as reading /dev/zero does,
     instead of the copy filling the disk. The bytes of a Parquet or Arrow
-    file are no lines: they are copied whole, as batch copies them."""
+    file are no lines: they are copied whole, as batch copies them. Any
+    copy stops with an error before it would fill its file system (see
+    :mod:`cgrad.batch.spooling`): an endless stream is no data to fit."""
+    from ..batch.spooling import BoundedSink
+
+    bounded = BoundedSink(
+        sink,
+        "standard input is copied to a temporary file, to be read more than once",
+        hint="pass the data file by its path: it is read in place, without a copy",
+    )
+    _copy(head, source, bounded)
+    bounded.flush()
+
+
+def _copy(head: bytes, source: BinaryIO, sink: BoundedSink) -> None:
     from ..batch.compression import decompressed
     from ..batch.formats import COMPRESSION_NAMES, magic
+    from ..batch.spooling import SpoolError
 
     sink.write(head)
     found = magic(head)
@@ -139,12 +157,14 @@ def copy_bounded(head: bytes, source: BinaryIO, sink: IO[bytes]) -> None:
             if magic(text.peek(16)[:16]) is None:
                 _copy_lines(text, None)
                 return
+        except SpoolError:
+            raise
         except UsageError:
             return  # corrupt or cut short: reading the copy says so
     shutil.copyfileobj(source, sink, 1 << 20)
 
 
-def _copy_lines(text: BinaryIO, sink: IO[bytes] | None) -> None:
+def _copy_lines(text: BinaryIO, sink: BoundedSink | None) -> None:
     """Read ``text`` (into ``sink``, if any) until it ends or a line in it
     runs past the readers' limit."""
     from ..batch.delimited import MAX_LINE, MAX_SKIP
@@ -164,7 +184,7 @@ class _Copied(io.RawIOBase):
     """``head``, then ``source``, each byte read from ``source`` written to
     ``sink`` too (if any) as it is read."""
 
-    def __init__(self, head: bytes, source: BinaryIO, sink: IO[bytes] | None) -> None:
+    def __init__(self, head: bytes, source: BinaryIO, sink: BoundedSink | None) -> None:
         self.head, self.source, self.sink = head, source, sink
 
     def readable(self) -> bool:
