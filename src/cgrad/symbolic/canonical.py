@@ -269,10 +269,8 @@ class _Canonizer(FormWriter):
         if forms.too_big_to_raise(form.coef, power):
             return None  # kept as a power: raised exactly, it would not end
         try:
-            coef = form.coef**power
+            coef = forms.exact_power(form.coef, int(power))
         except (ZeroDivisionError, OverflowError):
-            return None
-        if isinstance(coef, complex):  # a negative number's root
             return None
         self.work += len(form.factors)
         factors = {k: [b, whole(e * power)] for k, (b, e) in form.factors.items()}
