@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 import cgrad
 import cgrad.symbolic.formulas as formulas_module
@@ -341,6 +342,36 @@ def test_exact_numbers_divide_and_raise_to_exact_numbers():
     assert not too_big_to_raise(1, 10**12) and not too_big_to_raise(3, 100)
 
 
+def _exact_numbers():
+    return st.integers(-(10**6), 10**6) | st.fractions(max_denominator=10**4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=_exact_numbers(), b=_exact_numbers(), power=st.integers(-6, 6))
+def test_exact_numbers_stay_exact_whatever_they_are_divided_and_raised_by(a, b, power):
+    from fractions import Fraction
+
+    from cgrad.symbolic.forms import exact_power, quotient
+    from cgrad.symbolic.terms import raised_number
+
+    def exact(value, expected) -> None:
+        # The value, an int where it is whole (as the formulas keep it), a
+        # Fraction where it is not: never a float.
+        assert value == expected
+        assert type(value) is (int if expected.denominator == 1 else Fraction), value
+
+    if b != 0:
+        exact(quotient(a, b), Fraction(a) / Fraction(b))
+    if a != 0 or power >= 0:
+        exact(exact_power(a, power), Fraction(a) ** power)
+        raised = raised_number(a, power)
+        if raised is not None:
+            exact(raised, Fraction(a) ** power)
+    else:
+        with pytest.raises(ZeroDivisionError):
+            exact_power(a, power)
+
+
 def test_a_whole_fraction_and_its_int_make_the_same_nodes():
     from fractions import Fraction
 
@@ -359,8 +390,6 @@ def test_a_whole_fraction_and_its_int_make_the_same_nodes():
 def _rational_programs():
     """Programs of integers, x and y, the four operations and whole powers:
     each of their derivatives' coefficients is a ratio of integers."""
-    from hypothesis import strategies as st
-
     leaves = st.sampled_from(["x", "y"]) | st.sampled_from([1, 2, 3, 6, 7, 9, 12]).map(str)
 
     def extend(inner):

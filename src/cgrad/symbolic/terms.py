@@ -8,7 +8,16 @@ from __future__ import annotations
 import math
 
 from ..autodiff.graph import CONSTANT
-from .forms import SMALL, Number, Product, exact_power, is_integer, number, too_big_to_raise
+from .forms import (
+    SMALL,
+    Number,
+    Product,
+    exact_power,
+    is_integer,
+    number,
+    too_big_to_raise,
+    whole,
+)
 from .nodes import Sym
 
 # (coefficient, factors): a term as it is refined, its factors by base id.
@@ -53,7 +62,7 @@ def raised_number(value: Number, power) -> Number | None:
     """``value ** power`` for a whole ``power``, or None where that is no
     number (a float past the largest, a zero to a negative power)."""
     if value == 1:
-        return value
+        return whole(value)
     scaled = number(value) if isinstance(value, float) else value
     if too_big_to_raise(scaled, power):
         return None
