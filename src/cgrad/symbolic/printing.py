@@ -230,7 +230,7 @@ def _program_layout(notation: Notation, count: int) -> tuple:
     slot as (the operand's position, need, strict): made once a notation,
     not once a node (a layout depends on the operands' positions only)."""
     return tuple(
-        part if type(part) is str else (part.operand, part.need, part.strict)
+        part if isinstance(part, str) else (part.operand, part.need, part.strict)
         for part in notation.layout(range(count), program=True)
     )
 
