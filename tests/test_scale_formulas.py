@@ -165,6 +165,47 @@ def test_the_collector_does_not_run_while_diff_writes_its_output(cli, monkeypatc
     assert runs == [0, 0]
 
 
+@pytest.mark.parametrize("output", [[], ["--json"]])
+def test_the_collector_does_not_run_from_diffs_formulas_to_its_output(cli, monkeypatch, output):
+    # Made while the collector was paused, the formulas' nodes are all in
+    # its youngest generation: its first run after formulas() returned, as
+    # the command went on to its output, scanned every one of them.
+    from cgrad.cli import diff_command
+    from cgrad.function import Function
+
+    window: list[bool] = []  # from formulas() called to the output written
+    runs: list[int] = []
+    real_formulas = Function.formulas
+
+    def formulas(self, *arguments, **keywords):
+        window.append(True)
+        return real_formulas(self, *arguments, **keywords)
+
+    monkeypatch.setattr(Function, "formulas", formulas)
+    for name in ("write_styled_lines", "write_json"):
+        real = getattr(diff_command, name)
+
+        def written(*arguments, real=real, **keywords):
+            done = real(*arguments, **keywords)
+            window.clear()
+            return done
+
+        monkeypatch.setattr(diff_command, name, written)
+
+    def seen(phase: str, info: dict) -> None:
+        if phase == "start" and window:
+            runs.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        result = cli("diff", SHAPES["chain"](300), *output)
+    finally:
+        gc.callbacks.remove(seen)
+    assert result.exit_code == 0, result.output
+    assert window == [] and runs == []
+    assert gc.isenabled()  # and it runs again afterwards
+
+
 def test_diff_leaves_its_formulas_to_the_end_of_the_process(cli):
     # A last collection at exit walked all the formulas' nodes (a builder
     # and its nodes refer to each other) only to free memory.

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 import cgrad
 import cgrad.symbolic.formulas as formulas_module
@@ -310,3 +311,145 @@ def test_terms_sort_by_whole_degrees_as_ints():
     assert [type(size) for _, size in whole[1]] == [int, int]
     half = writer._term_key(writer._product(Product(1, {x.id: [x, Fraction(1, 2)]})))
     assert half[0] == Fraction(1, 2) and type(half[0]) is Fraction
+
+
+# --------------------------------------------------------------------------
+# Exact coefficients: a whole one an int, any other ratio a Fraction, and
+# no float made of them by a division or a negative power.
+
+
+def test_exact_numbers_divide_and_raise_to_exact_numbers():
+    from fractions import Fraction
+
+    from cgrad.symbolic.forms import exact_power, quotient, too_big_to_raise, whole
+    from cgrad.symbolic.terms import raised_number
+
+    # int / int and int ** -n are floats in Python: not here.
+    assert quotient(1, 3) == Fraction(1, 3) and type(quotient(1, 3)) is Fraction
+    assert quotient(6, 3) == 2 and type(quotient(6, 3)) is int
+    assert quotient(Fraction(3, 2), Fraction(1, 2)) == 3 and type(quotient(3, 1)) is int
+    assert type(quotient(1, 0.5)) is float  # a float stays a float
+    assert exact_power(2, -2) == Fraction(1, 4) and type(exact_power(2, -2)) is Fraction
+    assert exact_power(Fraction(1, 2), -1) == 2 and type(exact_power(Fraction(1, 2), -1)) is int
+    assert exact_power(-3, 3) == -27 and type(exact_power(-3, 3)) is int
+    assert whole(Fraction(4, 2)) == 2 and type(whole(Fraction(4, 2))) is int
+    with pytest.raises(ZeroDivisionError):
+        exact_power(0, -1)
+    assert raised_number(3, -2) == Fraction(1, 9) and type(raised_number(3, -2)) is Fraction
+    # A whole coefficient is guarded against huge powers as a Fraction is.
+    assert too_big_to_raise(3, 10**6) and too_big_to_raise(Fraction(3), 10**6)
+    assert raised_number(3, 10**12) is None
+    assert not too_big_to_raise(1, 10**12) and not too_big_to_raise(3, 100)
+
+
+def _exact_numbers():
+    return st.integers(-(10**6), 10**6) | st.fractions(max_denominator=10**4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=_exact_numbers(), b=_exact_numbers(), power=st.integers(-6, 6))
+def test_exact_numbers_stay_exact_whatever_they_are_divided_and_raised_by(a, b, power):
+    from fractions import Fraction
+
+    from cgrad.symbolic.forms import exact_power, quotient
+    from cgrad.symbolic.terms import raised_number
+
+    def exact(value, expected) -> None:
+        # The value, an int where it is whole (as the formulas keep it), a
+        # Fraction where it is not: never a float.
+        assert value == expected
+        assert type(value) is (int if expected.denominator == 1 else Fraction), value
+
+    if b != 0:
+        exact(quotient(a, b), Fraction(a) / Fraction(b))
+    if a != 0 or power >= 0:
+        exact(exact_power(a, power), Fraction(a) ** power)
+        raised = raised_number(a, power)
+        if raised is not None:
+            exact(raised, Fraction(a) ** power)
+    else:
+        with pytest.raises(ZeroDivisionError):
+            exact_power(a, power)
+
+
+def test_a_whole_fraction_and_its_int_make_the_same_nodes():
+    from fractions import Fraction
+
+    from cgrad.symbolic.forms import ONE, FormWriter, Product, Sum
+    from cgrad.symbolic.nodes import Builder
+
+    builder = Builder()
+    x, y = builder.input("x"), builder.input("y")
+    writer = FormWriter(builder)
+    for made in (writer._product, lambda p: writer._sum(Sum(p.coef, {x.id: [x, p.coef]}))):
+        assert made(Product(Fraction(6), {x.id: [x, ONE], y.id: [y, -2]})) is made(
+            Product(6, {x.id: [x, ONE], y.id: [y, -2]})
+        )
+
+
+def _rational_programs():
+    """Programs of integers, x and y, the four operations and whole powers:
+    each of their derivatives' coefficients is a ratio of integers."""
+    leaves = st.sampled_from(["x", "y"]) | st.sampled_from([1, 2, 3, 6, 7, 9, 12]).map(str)
+
+    def extend(inner):
+        return st.one_of(
+            st.tuples(inner, st.sampled_from("+-*/"), inner).map(
+                lambda t: f"({t[0]}){t[1]}({t[2]})"
+            ),
+            st.tuples(inner, st.integers(-3, 3)).map(lambda t: f"({t[0]})^({t[1]})"),
+        )
+
+    return st.recursive(leaves, extend, max_leaves=8)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(text=_rational_programs())
+def test_no_float_sneaks_into_the_coefficients_of_a_rational_program(text):
+    # Before: x/y/3 took 1**-1 = 1.0 as the coefficient of 1/y, and its
+    # partial printed as 0.3333333333333333/y (x/(3*y)'s as 1/(3*y)).
+    from fractions import Fraction
+
+    from cgrad.symbolic import canonical, forms
+
+    floats_read, floats_made = [], []
+    number = canonical.number
+
+    def read(value):
+        # A number the formulas hold as a float (x/2's 0.5, not x/3's 1/3):
+        # its products are floats by right.
+        made = number(value)
+        if isinstance(made, float) and made != 0 and math.isfinite(made):
+            floats_read.append(made)
+        return made
+
+    def exact(value) -> None:
+        # (-0.0 stays a float: no integer is it; nor are an infinity and NaN.)
+        if not isinstance(value, (int, Fraction)) and value != 0 and math.isfinite(value):
+            floats_made.append(value)
+
+    writer_product, writer_sum = forms.FormWriter._product, forms.FormWriter._sum
+
+    def product(self, form):
+        exact(form.coef)
+        return writer_product(self, form)
+
+    def sum_(self, form):
+        exact(form.const)
+        for _, coef in form.terms.values():
+            exact(coef)
+        return writer_sum(self, form)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(canonical, "number", read)
+        patch.setattr(forms.FormWriter, "_product", product)
+        patch.setattr(forms.FormWriter, "_sum", sum_)
+        function = cgrad.compile(text)
+        function.formulas(order=2 if len(function.inputs) <= 2 else 1)
+    assert floats_read or not floats_made, (text, floats_made)
+
+
+def test_a_quotient_divided_again_prints_as_one_quotient(cli):
+    once = cli("diff", "x/(3*y)").stdout.splitlines()[1:]
+    twice = cli("diff", "x/y/3").stdout.splitlines()[1:]
+    assert once[1:] == twice[1:] and "." not in "".join(twice)

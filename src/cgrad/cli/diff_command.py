@@ -112,11 +112,13 @@ def diff_command(
         json_steps = output_format == "json"
         _show_steps(function, substitutions, split_wrt(wrt), order, json_steps, full, numeric)
         return
-    found = function.formulas(split_wrt(wrt), substitutions, order, numeric)
-    # The collector paused while the output is made: the formulas' millions
-    # of nodes, alive until the end, would be rescanned again and again as
-    # the output's lines are made, to find nothing to free.
+    # The collector paused from the formulas to the end of the output, not
+    # only within each: the formulas' millions of nodes, alive until the
+    # end, would be scanned by its first run after formulas() (every object
+    # made while it was paused is in its youngest generation), and again and
+    # again as the output's lines are made, to find nothing to free.
     with collector_paused():
+        found = function.formulas(split_wrt(wrt), substitutions, order, numeric)
         if output_format == "latex":
             write_pieces([found.latex_text(), "\n"])
         elif output_format == "json":
@@ -124,10 +126,11 @@ def diff_command(
         else:
             lines = formulas_report(function.graph, substitutions, found)
             write_styled_lines(stdout_console(), lines)
-    # The command's work is done: its formulas' nodes (a builder and its
-    # nodes refer to each other) are left to the process's end, not walked
-    # by the collector's last run there only to free what the OS takes back.
-    gc.freeze()
+        # The command's work is done: its formulas' nodes (a builder and its
+        # nodes refer to each other) are left to the process's end, not
+        # walked by the collector's runs there only to free what the OS
+        # takes back.
+        gc.freeze()
 
 
 def _chosen_format(output_format: str, json_output: bool, steps: bool, full: bool) -> str:

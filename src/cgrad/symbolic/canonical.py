@@ -107,17 +107,19 @@ class _Canonizer(FormWriter):
     def _reachable(self) -> list[Sym]:
         seen: dict[int, Sym] = {}
         stack = list(self.roots)
+        uses, pinned = self.uses, self.pinned
         while stack:
             node = stack.pop()
             if node.id in seen:
                 continue
             seen[node.id] = node
+            argument = node.op not in _ARITHMETIC
             for operand in node.operands:
-                self.uses[operand.id] = self.uses.get(operand.id, 0) + 1
+                uses[operand.id] = uses.get(operand.id, 0) + 1
                 stack.append(operand)
-                if node.op not in _ARITHMETIC:
-                    self.pinned.add(operand.id)
-            if sign_test(node):  # a and b kept whole: see _applied
+                if argument:
+                    pinned.add(operand.id)
+            if argument and sign_test(node):  # a and b kept whole: see _applied
                 for side in node.operands[0].operands:
                     self.uses[side.id] = self.uses.get(side.id, 0) + 1
                     self.pinned.add(side.id)
@@ -269,10 +271,8 @@ class _Canonizer(FormWriter):
         if forms.too_big_to_raise(form.coef, power):
             return None  # kept as a power: raised exactly, it would not end
         try:
-            coef = form.coef**power
+            coef = forms.exact_power(form.coef, int(power))
         except (ZeroDivisionError, OverflowError):
-            return None
-        if isinstance(coef, complex):  # a negative number's root
             return None
         self.work += len(form.factors)
         factors = {k: [b, whole(e * power)] for k, (b, e) in form.factors.items()}

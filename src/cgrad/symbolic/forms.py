@@ -22,7 +22,12 @@ from fractions import Fraction
 from ..autodiff.graph import CONSTANT, INPUT
 from .nodes import Builder, Sym, as_float, folded
 
-Number = Fraction | float
+# A coefficient: exact where it can be, a whole one as an int and any other
+# ratio as a Fraction (see whole), else a float. An int is what most
+# coefficients are, and Fraction's arithmetic and comparisons are Python
+# code; but int / int and int ** -n are floats, so exact coefficients are
+# divided and raised only by quotient and exact_power.
+Number = Fraction | int | float
 # An exponent: a whole one as an int (see ONE).
 Exponent = Fraction | int
 
@@ -66,7 +71,7 @@ def number(value: float) -> Number:
     integers stay exact (x/3 keeps its 3)."""
     # -0.0 stays a float: it is no integer's (1/-0.0 is -inf).
     if value.is_integer() and abs(value) < 2**53 and (value != 0 or math.copysign(1.0, value) > 0):
-        return Fraction(int(value))
+        return int(value)
     ratio = _small_ratio(value)
     return ratio if ratio is not None else value
 
@@ -110,11 +115,31 @@ _MOST_BITS = 4096
 def too_big_to_raise(coef: Number, power: Number) -> bool:
     """Whether ``coef**power`` would be an exact number of more than
     :data:`_MOST_BITS` bits (2^(1e20) is, and takes forever to make)."""
+    if isinstance(coef, float):
+        return False
     size = abs(as_float(power))
-    if not isinstance(coef, Fraction) or size <= 1:
+    if size <= 1:
         return False
     bits = max(coef.numerator.bit_length(), coef.denominator.bit_length())
     return bits > 1 and size * bits > _MOST_BITS
+
+
+def quotient(a: Number, b: Number) -> Number:
+    """``a / b``, exact where both are (an int over an int is no float)."""
+    if isinstance(a, float) or isinstance(b, float):
+        return a / b
+    return whole(Fraction(a, b))
+
+
+def exact_power(value: Number, power: int) -> Number:
+    """``value ** power`` for a whole ``power``, exact where ``value`` is (an
+    int to a negative power is no float); ZeroDivisionError for 0 to a
+    negative power, as Fraction has it. See :func:`too_big_to_raise` first."""
+    if isinstance(value, float):
+        return value**power
+    if power < 0:
+        return whole(Fraction(1, value**-power))
+    return whole(value**power)
 
 
 def over_zero(number: float, zero: float) -> float:
@@ -236,7 +261,7 @@ class FormWriter:
         below = [self._power(b, -e) for b, e in ordered if e < 0]
         if isinstance(coef, Fraction) and coef.denominator != 1:
             below.insert(0, self.builder.constant(coef.denominator))
-            coef = Fraction(coef.numerator)
+            coef = coef.numerator
         if not above:
             above = [self._constant(coef)]
         elif coef == -1:
@@ -338,7 +363,8 @@ class FormWriter:
 
 def whole(value: Number) -> Number:
     """``value`` as an int where it is a whole Fraction (equal, and in order
-    with every other number), else itself."""
+    with every other number), else itself: the one place an exact number is
+    made an int."""
     if isinstance(value, Fraction) and value.denominator == 1:
         return value.numerator
     return value

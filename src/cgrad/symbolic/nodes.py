@@ -122,7 +122,11 @@ class Builder:
         return value if isinstance(value, Sym) else self.constant(value)
 
     def apply(self, op: str, *arguments: Any) -> Sym:
-        operands = tuple([a if isinstance(a, Sym) else self.constant(a) for a in arguments])
+        operands = arguments  # most are nodes already
+        for a in arguments:
+            if not isinstance(a, Sym):
+                operands = tuple([a if isinstance(a, Sym) else self.constant(a) for a in arguments])
+                break
         simplify = _SIMPLER.get(op)
         simpler = simplify(self, *operands) if simplify is not None else None
         if simpler is not None:

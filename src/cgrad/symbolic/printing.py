@@ -165,7 +165,7 @@ class Printer:
                 _program_layout(notation, len(operands)),
             )
         return [
-            part if isinstance(part, str) else (operands[part[0]], part[1], part[2])
+            part if type(part) is str else (operands[part[0]], part[1], part[2])
             for part in known[1]
         ]
 

@@ -29,7 +29,6 @@ expression.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from fractions import Fraction
 
 import numpy as np
 
@@ -44,6 +43,7 @@ from .forms import (
     Sum,
     is_integer,
     number,
+    quotient,
 )
 from .identities import sigmoids_paired
 from .nodes import Sym, folded
@@ -286,10 +286,10 @@ class Refiner:
         if not common and content == 1:
             return best
         # All the common factors first: another wins only where it is shorter.
-        candidates: list[tuple[dict[int, list], Number]] = [(common, Fraction(1))]
+        candidates: list[tuple[dict[int, list], Number]] = [(common, 1)]
         if len(terms) <= _FEW_TERMS:
             costly = {k: e for k, e in common.items() if e[0].op != INPUT}
-            candidates.append((costly, Fraction(1)))
+            candidates.append((costly, 1))
         candidates.append((common, content))
         for factor, divisor in candidates:
             if factor or divisor != 1:
@@ -300,16 +300,16 @@ class Refiner:
         self, const: Number, terms: list[Term], common: dict[int, list], content: Number
     ) -> Sym:
         inner: list[Term] = []
-        inner_const = const / content
+        inner_const = quotient(const, content)
         for coef, factors in terms:
             rest = without(factors, common)
             if len(rest) == 1 and next(iter(rest.values()))[1] == 1:
                 # A sum left alone in a term joins the others: x + y + 2*(x - y)
                 # is 3*x - y.
                 ((base, _),) = rest.values()
-                inner_const += self._add_terms(inner, base, coef / content)
+                inner_const += self._add_terms(inner, base, quotient(coef, content))
             else:
-                inner.append((coef / content, rest))
+                inner.append((quotient(coef, content), rest))
         node = self._plain_sum(*collected(inner_const, inner))
         factor = dict(common)
         coef = merge(self.made_from, factor, content, node, ONE)

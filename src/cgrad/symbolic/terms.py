@@ -6,10 +6,18 @@ terms and find what terms have in common; each works in one pass."""
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 from ..autodiff.graph import CONSTANT
-from .forms import SMALL, Number, Product, is_integer, number, too_big_to_raise
+from .forms import (
+    SMALL,
+    Number,
+    Product,
+    exact_power,
+    is_integer,
+    number,
+    too_big_to_raise,
+    whole,
+)
 from .nodes import Sym
 
 # (coefficient, factors): a term as it is refined, its factors by base id.
@@ -54,12 +62,12 @@ def raised_number(value: Number, power) -> Number | None:
     """``value ** power`` for a whole ``power``, or None where that is no
     number (a float past the largest, a zero to a negative power)."""
     if value == 1:
-        return value
+        return whole(value)
     scaled = number(value) if isinstance(value, float) else value
     if too_big_to_raise(scaled, power):
         return None
     try:
-        raised = scaled ** int(power)
+        raised = exact_power(scaled, int(power))
     except (OverflowError, ZeroDivisionError):
         return None
     if isinstance(raised, float) and not math.isfinite(raised):
@@ -116,7 +124,7 @@ def common_factor(const: Number, terms: list[Term]) -> tuple[dict[int, list], Nu
     coefficients = [c for c, _ in terms] + ([const] if const != 0 else [])
     content: Number = 1
     if len(coefficients) > 1 and all(is_integer(c) for c in coefficients):
-        content = Fraction(math.gcd(*(int(c) for c in coefficients)))
+        content = math.gcd(*(int(c) for c in coefficients))
         if all(c < 0 for c in coefficients):
             content = -content
         if content == -1 and not common:
