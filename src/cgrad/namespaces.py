@@ -20,9 +20,9 @@ This module knows the table only through its arguments: ops.py imports it.
 from __future__ import annotations
 
 import operator
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from functools import reduce
 from types import SimpleNamespace
 from typing import Any
 
@@ -42,14 +42,51 @@ def _where(condition, chosen, otherwise):
 
 
 def _tie_share(out, args, index):
-    """1/n for each of the n arguments equal to ``out``, 0 for the others."""
-    # Booleans would add as logical or; count in floats.
-    hits = [np.equal(arg, out) * 1.0 for arg in args]
-    return hits[index] / reduce(np.add, hits)
+    """1/n for each of the n arguments equal to ``out``, 0 for the others
+    (NaN where ``out`` is NaN: no argument equals it, 0/0)."""
+    hit = np.equal(args[index], out)
+    # The rule is asked once per argument: counting the ties at each call
+    # is n^2 comparisons. An argument that is the extreme nowhere needs
+    # no count, which leaves one count per argument that is, once ties
+    # are rare.
+    if not hit.any() and not np.isnan(out).any():
+        return hit * 1.0
+    if len(args) <= _COUNT_KEPT_FROM:
+        return hit / _tie_count(out, args)
+    # The calls for one node come one after the other: its count is kept
+    # for the next (in this thread). A node's result is a new object at
+    # each evaluation (max and min of two or more arguments return a new
+    # array or scalar, never an argument), and the count holds on to it, so
+    # the very same result object means the same node of the same
+    # evaluation (its ends checked too), with no pass over the arguments.
+    kept = getattr(_last_count, "kept", None)
+    if (
+        kept is None
+        or kept[0] is not out
+        or len(kept[1]) != len(args)
+        or kept[1][0] is not args[0]
+        or kept[1][-1] is not args[-1]
+    ):
+        kept = _last_count.kept = (out, args, _tie_count(out, args))
+    return hit / kept[2]
+
+
+# A max or min of more arguments than this keeps its last tie count (and
+# with it that node's arguments) per thread; of fewer, counting is cheap.
+_COUNT_KEPT_FROM = 8
+_last_count = threading.local()
+
+
+def _tie_count(out, args):
+    """How many of ``args`` equal ``out``, point by point: one comparison
+    over the arguments stacked, not a ufunc call per argument."""
+    if np.ndim(out) == 0:  # one point: every argument one number
+        return np.count_nonzero(np.equal(np.array(args, dtype=np.float64), out))
+    return np.equal(np.stack(np.broadcast_arrays(*args)), out).sum(axis=0)
 
 
 def _is_tie(out, *args):
-    return reduce(np.add, [np.equal(arg, out) * 1.0 for arg in args]) > 1
+    return _tie_count(out, args) > 1
 
 
 def _named(name: str, value: float) -> float:

@@ -204,6 +204,10 @@ def one_sided_slopes(op_name: str, arguments: list[float], position: int) -> tup
     return slopes[0], slopes[1]
 
 
+# The arguments whose one-sided slopes a warning tells, at most.
+ONE_SIDED_SHOWN = 4
+
+
 @lru_cache(maxsize=1024)
 def _one_sided_text(op_name: str, arguments: tuple[float, ...], positions: tuple[int, ...]) -> str:
     """' (one-sided: -1 from the left, 1 from the right)', per argument in
@@ -213,10 +217,14 @@ def _one_sided_text(op_name: str, arguments: tuple[float, ...], positions: tuple
     if not positions or not np.isfinite(OPS[op_name].forward(*map(np.float64, arguments))):
         return ""
     parts = []
-    for position in positions:
+    # Each argument told costs evaluations of the whole op: a tie of
+    # thousands of arguments would cost their square, for a line no one reads.
+    for position in positions[:ONE_SIDED_SHOWN]:
         left, right = one_sided_slopes(op_name, list(arguments), position)
         sides = f"{_side(left)} from the left, {_side(right)} from the right"
         parts.append(sides if len(arguments) == 1 else f"in argument {position + 1}, {sides}")
+    if len(positions) > ONE_SIDED_SHOWN:
+        parts.append(f"{len(positions) - ONE_SIDED_SHOWN:,} more arguments not shown")
     return f" (one-sided: {'; '.join(parts)})"
 
 

@@ -1,0 +1,96 @@
+"""max and min share a tie's slope: 1/n to each of the n arguments equal
+to the result. The numeric helpers count the ties in one comparison over
+the arguments stacked and skip the count for an argument that is the
+extreme nowhere: the same numbers as counting them one call per argument
+(the definition, below), NaN, infinities, signed zeros and broadcasting
+included; and the work of a call grows with the number of arguments, not
+with its square."""
+
+from __future__ import annotations
+
+from functools import reduce
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import cgrad
+from cgrad.namespaces import NUMERIC_HELPERS
+
+VALUES = st.sampled_from([0.0, -0.0, 1.0, 2.0, -1.0, np.inf, -np.inf, np.nan])
+
+
+def share_by_definition(out, args, index):
+    hits = [np.equal(arg, out) * 1.0 for arg in args]
+    return hits[index] / reduce(np.add, hits)
+
+
+def tie_by_definition(out, args):
+    return reduce(np.add, [np.equal(arg, out) * 1.0 for arg in args]) > 1
+
+
+@st.composite
+def arguments(draw):
+    # (past 8 arguments a node's count is kept between its calls)
+    count = draw(st.integers(1, 12))
+    points = draw(st.integers(0, 4))  # 0: one point (0-d values)
+    made = []
+    for _ in range(count):
+        if points and draw(st.booleans()):
+            made.append(np.array(draw(st.lists(VALUES, min_size=points, max_size=points))))
+        else:
+            made.append(np.float64(draw(VALUES)))
+    return made
+
+
+@settings(max_examples=500, deadline=None)
+@given(arguments(), st.sampled_from([np.maximum, np.minimum]))
+def test_tie_shares_are_the_definitions(args, extreme):
+    out = reduce(extreme, args)
+    with np.errstate(all="ignore"):
+        for index in range(len(args)):
+            got = NUMERIC_HELPERS["tie_share"](out, tuple(args), index)
+            want = share_by_definition(out, args, index)
+            assert np.shape(got) == np.shape(want)
+            np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(
+            NUMERIC_HELPERS["is_tie"](out, *args), tie_by_definition(out, args)
+        )
+
+
+def comparisons_of_max(count: int, tied: bool) -> int:
+    """The elementwise comparisons of one evaluation of max over ``count``
+    arguments, counted by wrapping np.equal."""
+    calls = []
+    real = np.equal
+
+    def counted(a, b, *rest, **options):
+        calls.append(np.size(a))
+        return real(a, b, *rest, **options)
+
+    names = [f"x{k}" for k in range(count)]
+    function = cgrad.compile(f"max({', '.join(names)})")
+    values = {name: 1.0 if tied else float(k) for k, name in enumerate(names)}
+    np.equal = counted
+    try:
+        function.evaluate(**values)
+    finally:
+        np.equal = real
+    return sum(calls)
+
+
+def test_max_without_ties_compares_linearly():
+    # (A generous ratio: 4 times the arguments, well under 16 times the work.)
+    small, big = comparisons_of_max(50, False), comparisons_of_max(200, False)
+    assert big <= 6 * small
+
+
+def test_a_kept_count_never_outlives_its_evaluation():
+    names = [f"x{k}" for k in range(12)]
+    function = cgrad.compile(f"max({', '.join(names)}) + min({', '.join(names)})")
+    for values in ([1.0] * 12, [float(k) for k in range(12)], [2.0] * 6 + [1.0] * 6, [1.0] * 12):
+        got = function.evaluate(**dict(zip(names, values, strict=True))).gradient
+        top, bottom = max(values), min(values)
+        for name, value in zip(names, values, strict=True):
+            want = (value == top) / values.count(top) + (value == bottom) / values.count(bottom)
+            assert got[name] == want, (values, name)
