@@ -9,7 +9,7 @@ import math
 import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from numbers import Integral
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -55,7 +55,7 @@ def _huge_integers_as_floats(given: dict[str, object]) -> dict[str, object]:
     return given
 
 
-def unmasked(value: object) -> object:
+def unmasked(value: object) -> Any:
     """``value``, a masked array's masked entries as NaN, as a frame's
     missing values (pandas' NA) are read: numpy alone would hand over the
     number hidden under the mask, and with it a wrong answer. A masked
@@ -64,7 +64,7 @@ def unmasked(value: object) -> object:
         return value
     if not np.ma.is_masked(value) or value.dtype.kind not in "biuf":
         return np.ma.getdata(value)
-    return value.astype(np.float64).filled(np.nan)
+    return np.ma.filled(value.astype(np.float64), np.nan)
 
 
 def whole_number(value: object) -> object:
@@ -196,8 +196,7 @@ def numeric_array(what: str, value: object) -> np.ndarray:
         array = value if type(value) is np.ndarray else np.asarray(value)
     except ValueError:  # nested lists of different lengths
         raise InputError(
-            f"{what} is not an array: its rows are of different lengths "
-            f"({reprlib.repr(value)})",
+            f"{what} is not an array: its rows are of different lengths ({reprlib.repr(value)})",
             type="invalid_value",
         ) from None
     # None, strings, complex numbers and objects are not numbers (numpy
