@@ -290,6 +290,8 @@ def as_float64(value: object) -> np.float64 | np.ndarray:
     array. A wider float beyond float64 (``np.longdouble("1e4000")``) is
     the infinity of its sign, as the command line reads 1e400, without
     numpy's warning: the evaluation warns of it as of any infinite input."""
+    if type(value) is float or type(value) is int:
+        return np.float64(value)  # (checked: an int beyond the floats is inf already)
     if type(value) is np.ndarray and value.dtype == np.float64:
         array = value  # the usual arrays: nothing to convert
     else:
