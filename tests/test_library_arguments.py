@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import cgrad
+import cgrad.explain
 
 # The error types json.md lists for the library's argument errors.
 LISTED_TYPES = {"usage_error", "unknown_input", "invalid_value", "missing_value"}
@@ -154,6 +155,11 @@ def test_fit_refuses_a_column_evaluate_refuses(column, shown):
             lambda f: f.derivative("q"),
             "cannot differentiate with respect to q: it is not an input",
             "unknown_input",
+        ),
+        (
+            lambda f: cgrad.explain.paths(f, f.evaluate(x=1.0, y=2.0), 3),
+            "the derivative is taken by one input, named by a str, not 3",
+            "usage_error",
         ),
         (
             lambda f: cgrad.minimize("x^2 + y", None),
