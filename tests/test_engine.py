@@ -99,9 +99,14 @@ def test_bad_values_raise_input_errors(call, type, fragment):
     assert fragment in caught.value.message
 
 
-def test_compile_wants_text():
-    with pytest.raises(TypeError, match="expects the program as a str"):
-        cgrad.compile(123)
+@pytest.mark.parametrize(("text", "kind"), [(123, "int"), (None, "NoneType")])
+def test_compile_wants_text(text, kind):
+    with pytest.raises(cgrad.InputError) as raised:
+        cgrad.compile(text)
+    assert (raised.value.message, raised.value.type) == (
+        f"cgrad.compile expects the program as a str, not {kind}",
+        "usage_error",
+    )
 
 
 def test_a_point_gives_float64_everywhere():

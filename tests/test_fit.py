@@ -326,7 +326,7 @@ def test_divergence_stops_at_the_last_finite_point_and_names_the_parameter():
         (dict(target="y", holdout=0.2, validation={"x1": [1]}), "not both"),
         (
             dict(target="y", validation={"x1": ["a"], "x2": [1], "y": [1]}),
-            "column x1 is not numeric",
+            "column x1 is not a number or an array of numbers",
         ),
         (dict(target="y", holdout=1.5), "the holdout must be a fraction"),
         (dict(target="y", method="sgd"), "the method must be gd, momentum, adam"),

@@ -146,6 +146,11 @@ def test_numbers_in_any_type_are_read_and_what_is_missing_is_nan(column):
     assert values[0] == 2.0 and np.isnan(values[1])
 
 
-def test_what_is_not_a_frame_is_a_type_error():
-    with pytest.raises(TypeError, match="^evaluate_frame takes a pandas DataFrame or an Arrow"):
+def test_what_is_not_a_frame_is_an_input_error():
+    with pytest.raises(cgrad.InputError) as raised:
         cgrad.evaluate_frame({"x": [1.0]}, "x")
+    assert (raised.value.message, raised.value.hint, raised.value.type) == (
+        "evaluate_frame takes a pandas DataFrame or an Arrow table or record batch, not dict",
+        "make one first: pandas.DataFrame(columns) or pyarrow.table(columns)",
+        "usage_error",
+    )

@@ -49,9 +49,9 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from .autodiff.diagnostics import EvaluationWarning
-from .autodiff.inputs import number_as_float
+from .autodiff.inputs import chosen_wrt, number_as_float, unmasked
 from .errors import InputError, UsageError
-from .function import Function, compile, split_names
+from .function import Function, compiled
 from .numerals import format_number, format_short
 
 Stopped = Literal["tolerance", "steps", "diverged", "interrupted"]
@@ -247,8 +247,7 @@ def minimize(
     ``DEFAULTS``). ``callback`` sees every :class:`Step`, the one that
     diverged included. An interruption (KeyboardInterrupt and the like)
     goes through, carrying the last finite step as ``.minimum``."""
-    if isinstance(function, str):
-        function = compile(function)
+    function = compiled(function, "cgrad.minimize")
     rule, lr, steps, tol = _settings(method, lr, steps, tol)
     run = _Run(method, lr, tol, _start_point(function, start))
     params = _parameters(function, wrt)
@@ -371,10 +370,16 @@ def _shown(value: object) -> str:
 
 def _start_point(function: Function, start: Mapping[str, float]) -> dict[str, float]:
     """Every input's start value as a float, in input order."""
+    if not hasattr(start, "keys"):
+        raise InputError(
+            f"the start must be a mapping of input names to numbers, not {start!r}",
+            hint=function.inputs_text(),
+            type="usage_error",
+        )
     function.check_names(start)
     point = {}
     for name in function.inputs:
-        value = start[name]
+        value = unmasked(start[name])
         if np.ndim(value) != 0:
             raise InputError(
                 f"the start value of {name} must be one number, not an array of shape "
@@ -391,13 +396,8 @@ def _start_point(function: Function, start: Mapping[str, float]) -> dict[str, fl
 
 def _parameters(function: Function, wrt: Sequence[str] | str | None) -> list[str]:
     """The inputs to move, in input order."""
-    if wrt is None:
-        chosen = set(function.inputs)
-    else:
-        if isinstance(wrt, str):
-            wrt = split_names(wrt)
-        function.check_wrt(wrt)
-        chosen = set(wrt)
+    named = chosen_wrt(wrt, function.inputs)
+    chosen = set(function.inputs if named is None else named)
     if not chosen:
         raise UsageError(
             "there is nothing to minimize over: no input is a parameter",

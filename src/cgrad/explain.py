@@ -21,6 +21,7 @@ import numpy as np
 
 from .autodiff.evaluation import Result
 from .autodiff.graph import CONSTANT, INPUT, Graph
+from .autodiff.inputs import input_name
 from .derivation import where_text
 from .errors import InputError
 from .function import Function
@@ -226,7 +227,7 @@ def paths(function: Function, result: Result, name: str, limit: int | None = 100
     depth-first order, left operand first."""
     values = _point_values(function, result)
     graph = function.graph
-    function.check_wrt([name])
+    name = input_name(name, function.inputs)
     if name not in result.gradient:
         raise InputError(
             f"the result holds no derivative with respect to {name}", type="usage_error"

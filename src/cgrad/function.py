@@ -15,9 +15,11 @@ from .autodiff.inputs import (
     check_values,
     check_wrt,
     checked_substitutions,
+    chosen_wrt,
     given_values,
+    input_name,
     inputs_text,
-    wrt_names,
+    whole_number,
 )
 from .autodiff.inputs import split_names as split_names  # (imported from here too)
 from .autodiff.passes import Plan
@@ -125,9 +127,7 @@ class Function:
         """
         given = given_values(values, named)
         self.check_names(given)
-        if wrt is not None:
-            wrt = wrt_names(wrt)
-            self.check_wrt(wrt)
+        wrt = chosen_wrt(wrt, self._inputs)
         if mode not in ("reverse", "forward"):
             raise InputError(
                 f"mode must be 'reverse' or 'forward', not {mode!r}", type="usage_error"
@@ -165,8 +165,7 @@ class Function:
         :mod:`cgrad.symbolic.formulas`); its ``source`` is the formula. Its graph is
         built from the formula's nodes, never by parsing its text, and its
         warnings point at the nodes of this function's program."""
-        self.check_wrt([name])
-        return self._derivative(name)
+        return self._derivative(input_name(name, self._inputs))
 
     def _derivative(self, name: str, made: Sym | None = None) -> Function:
         """:meth:`derivative` by a checked ``name``, from its formula ``made``
@@ -204,6 +203,7 @@ class Function:
         for each row, nor when ``known`` (the first derivatives' warnings)
         already says it."""
         from .autodiff.diagnostics import in_second_derivatives, said_key
+        from .autodiff.evaluation import input_warnings
 
         given = given_values(values, named)
         self.check_names(given)
@@ -214,11 +214,13 @@ class Function:
                 f"(for {arrays[0]})",
                 type="invalid_value",
             )
-        names = list(self.inputs) if wrt is None else wrt_names(wrt)
-        self.check_wrt(names)
+        names = chosen_wrt(wrt, self._inputs)
+        names = list(self.inputs) if names is None else names
         matrix: dict[str, dict[str, float]] = {}
-        warnings: list[EvaluationWarning] = []
         said = {said_key(w) for w in known}
+        # A non-finite input, as evaluate says it (the rows leave it out).
+        warnings = [w for w in input_warnings(self.graph, given) if said_key(w) not in said]
+        said.update(said_key(w) for w in warnings)
         for name in names:
             row = self._derivative(name).evaluate(given, wrt=names)
             matrix[name] = {other: float(g) for other, g in row.gradient.items()}
@@ -230,7 +232,7 @@ class Function:
 
     def formulas(
         self,
-        wrt: Sequence[str] | None = None,
+        wrt: Sequence[str] | str | None = None,
         substitutions: Mapping[str, float] | None = None,
         order: int = 1,
         numeric: bool = False,
@@ -246,6 +248,8 @@ class Function:
         and functions of numbers (``log(2)``) folded into numbers. Raises
         :class:`InputError` for a substitution of a name that is not an
         input, or of anything but one finite number."""
+        wrt = chosen_wrt(wrt, self._inputs)
+        order = cast(int, whole_number(order))  # (np.int64(2) too; check_order refuses the rest)
         # The collector paused, as while compiling: its rescans of the
         # growing heap of formula nodes made the work grow faster than them.
         with collector_paused():
@@ -351,13 +355,14 @@ class Function:
 
         return function_html(self)
 
-    def plan(self, wrt: Sequence[str] | None = None) -> Plan:
+    def plan(self, wrt: Sequence[str] | str | None = None) -> Plan:
         """The plan of the passes for the partials by ``wrt`` (all inputs if
         None): its forward and backward steps, and which nodes the output
         reaches (see :class:`cgrad.autodiff.passes.Plan`). Made once per
         choice of partials and kept, as ``evaluate`` uses it; its kink
-        tests are those that constants do not rule out."""
-        return self._runner(wrt).plan
+        tests are those that constants do not rule out. ``wrt`` is taken as
+        :meth:`evaluate` takes it."""
+        return self._runner(chosen_wrt(wrt, self._inputs)).plan
 
     def _runner(self, wrt: Sequence[str] | None) -> Runner:
         key = None if wrt is None else tuple(wrt)
@@ -403,8 +408,27 @@ class collector_paused:  # noqa: N801 - read as what the with statement does
 
 
 def compile(text: str, origin: str | None = None) -> Function:  # noqa: A001 - the API's name
-    """Parse and check ``text``; raise :class:`cgrad.ParseError` if it is wrong."""
+    """Parse and check ``text``; raise :class:`cgrad.ParseError` if it is
+    wrong, :class:`cgrad.InputError` if it is no str."""
     if not isinstance(text, str):
-        raise TypeError(f"cgrad.compile expects the program as a str, not {type(text).__name__}")
+        raise InputError(
+            f"cgrad.compile expects the program as a str, not {type(text).__name__}",
+            type="usage_error",
+        )
     with collector_paused():
         return Function(graph_of_text(text, origin))
+
+
+def compiled(function: object, taker: str) -> Function:
+    """``function`` if it is a compiled function, compiled if it is a
+    program's text; else the error that says what ``taker`` (the API
+    function's name) takes."""
+    if isinstance(function, str):
+        return compile(function)
+    if not isinstance(function, Function):
+        raise InputError(
+            f"{taker} takes a compiled function (cgrad.compile) or a program's text, "
+            f"not {type(function).__name__}",
+            type="usage_error",
+        )
+    return function

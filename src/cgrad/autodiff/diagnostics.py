@@ -14,6 +14,7 @@ its own numbers.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -62,7 +63,9 @@ class EvaluationWarning:
         warning about one point), worded as an evaluation of that point
         alone words it, with ``counted_as`` the words that name its kind
         there ("`log(x)` (node @1, ...) is NaN"); None where it does not
-        concern that point. An index outside the points raises IndexError."""
+        concern that point. An index outside the points raises IndexError,
+        one that is no integer TypeError."""
+        index = operator.index(index)
         if self.points is None:
             if index != 0:
                 raise IndexError(f"a warning about one point has only index 0, not {index}")

@@ -240,12 +240,7 @@ def _warnings(
 
     graph = plan.graph
     diagnostics = Diagnostics(graph, shape)
-    # A non-finite input is echoed in every output, so it is always named,
-    # even when the result comes out finite (x/inf is 0).
-    if not _all_finite(*arrays.values()):
-        for name, array in arrays.items():
-            if not _all_finite(array):
-                diagnostics.non_finite_input(name, array)
+    _non_finite_inputs(diagnostics, arrays)
     kinks = _report_kinks(plan, values, diagnostics)
     if not _all_finite(value, *gradient.values()):
         # Each point is told what an evaluation of it alone would tell:
@@ -271,9 +266,37 @@ def _warnings(
     return tuple(diagnostics.warnings)
 
 
+def _non_finite_inputs(diagnostics: Diagnostics, arrays: Mapping[str, object]) -> None:
+    """Warn of each input that is not finite: it is echoed in every output,
+    so it is always named, even when the result comes out finite (x/inf is 0)."""
+    if not _all_finite(*arrays.values()):
+        for name, array in arrays.items():
+            if not _all_finite(array):
+                diagnostics.non_finite_input(name, array)
+
+
+def input_warnings(graph: Graph, inputs: Mapping[str, object]) -> list[EvaluationWarning]:
+    """The warnings of :func:`evaluate` at one point ``inputs`` about its
+    inputs that are not finite (for the Hessian, whose rows leave them out)."""
+    from .diagnostics import Diagnostics
+
+    diagnostics = Diagnostics(graph, ())
+    _non_finite_inputs(diagnostics, {name: as_float64(inputs[name]) for name in graph.inputs})
+    return list(diagnostics.warnings)
+
+
 def as_float64(value: object) -> np.float64 | np.ndarray:
-    """``value`` as a float64 scalar if it is one number, else a float64 array."""
-    array = np.asarray(value, dtype=np.float64)
+    """``value`` as a float64 scalar if it is one number, else a float64
+    array. A wider float beyond float64 (``np.longdouble("1e4000")``) is
+    the infinity of its sign, as the command line reads 1e400, without
+    numpy's warning: the evaluation warns of it as of any infinite input."""
+    if type(value) is float or type(value) is int:
+        return np.float64(value)  # (checked: an int beyond the floats is inf already)
+    if type(value) is np.ndarray and value.dtype == np.float64:
+        array = value  # the usual arrays: nothing to convert
+    else:
+        with np.errstate(over="ignore"):
+            array = np.asarray(value, dtype=np.float64)
     return array[()] if array.ndim == 0 else array
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import math
 import reprlib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, cast
+from numbers import Integral
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -44,11 +45,35 @@ def given_values(
 def _huge_integers_as_floats(given: dict[str, object]) -> dict[str, object]:
     """``given`` with each Python int beyond the floats (10**400) as the
     infinity of its sign, as the command line reads its digits; the
-    evaluation then warns of it as of any infinite input."""
+    evaluation then warns of it as of any infinite input. A masked array's
+    masked entries are NaN (:func:`unmasked`)."""
     for name, value in given.items():
         if type(value) is int and not -_BEYOND_FLOATS < value < _BEYOND_FLOATS:
             given[name] = number_as_float(value)
+        elif type(value) is not float and isinstance(value, np.ma.MaskedArray):
+            given[name] = unmasked(value)
     return given
+
+
+def unmasked(value: object) -> Any:
+    """``value``, a masked array's masked entries as NaN, as a frame's
+    missing values (pandas' NA) are read: numpy alone would hand over the
+    number hidden under the mask, and with it a wrong answer. A masked
+    array of anything but numbers is left for the checks to refuse."""
+    if not isinstance(value, np.ma.MaskedArray):
+        return value
+    if not np.ma.is_masked(value) or value.dtype.kind not in "biuf":
+        return np.ma.getdata(value)
+    return np.ma.filled(value.astype(np.float64), np.nan)
+
+
+def whole_number(value: object) -> object:
+    """``value`` as a Python int if it is a whole number of any integer
+    type (numpy's ``int64`` too), else as it is, for the check that
+    follows to refuse (a bool is no count)."""
+    if isinstance(value, Integral) and not isinstance(value, bool | np.bool_):
+        return int(value)
+    return value
 
 
 # The least integer that float() refuses (it would round to infinity).
@@ -66,14 +91,41 @@ def number_as_float(value: float) -> float:
 
 
 def wrt_names(wrt: Iterable[str] | str) -> list[str]:
-    """The names of a ``wrt``: a list of them, or one string, ``"x, y"``."""
+    """The names of a ``wrt``: a list of them, or one string, ``"x, y"``
+    (never its letters, one by one)."""
     names = split_names(wrt) if isinstance(wrt, str) else wrt
-    if not isinstance(names, Iterable) or not all(isinstance(n, str) for n in names):
+    # (a list first: a generator would be spent by the check)
+    if isinstance(names, Iterable):
+        names = list(names)
+        if all(isinstance(n, str) for n in names):
+            return names
+    raise InputError(
+        f"wrt must be input names, a list of them or one string, not {reprlib.repr(wrt)}",
+        type="usage_error",
+    )
+
+
+def chosen_wrt(wrt: Iterable[str] | str | None, inputs: Sequence[str]) -> list[str] | None:
+    """The names of a ``wrt`` (:func:`wrt_names`), each an input
+    (:func:`check_wrt`); None (all inputs) for None."""
+    if wrt is None:
+        return None
+    names = wrt_names(wrt)
+    check_wrt(names, inputs)
+    return names
+
+
+def input_name(name: object, inputs: Sequence[str]) -> str:
+    """``name`` if it is one input's name (a str), else the error that says
+    what it is."""
+    if not isinstance(name, str):
         raise InputError(
-            f"wrt must be input names, a list of them or one string, not {wrt!r}",
+            f"the derivative is taken by one input, named by a str, not {reprlib.repr(name)}",
+            hint=inputs_text(inputs),
             type="usage_error",
         )
-    return list(names)
+    check_wrt([name], inputs)
+    return name
 
 
 def split_names(text: str) -> list[str]:
@@ -122,7 +174,7 @@ def check_values(
     for name, value in given.items():
         if type(value) is float or type(value) is int:  # the usual point: nothing to check
             continue
-        shapes.append(_numbers(name, value).shape)
+        shapes.append(numeric_array(f"the value of {name}", value).shape)
     try:
         # (arrays of one shape, the usual case, need no np.broadcast_shapes)
         if shapes and shapes.count(shapes[0]) != len(shapes):
@@ -137,21 +189,22 @@ def check_values(
         ) from None
 
 
-def _numbers(name: str, value: object) -> np.ndarray:
-    """``value`` as a numpy array, if it is a number or an array of numbers."""
+def numeric_array(what: str, value: object) -> np.ndarray:
+    """``value`` as a numpy array, if it is a number or an array of numbers
+    (``what`` names it in the error: "the value of x")."""
     try:
         array = value if type(value) is np.ndarray else np.asarray(value)
     except ValueError:  # nested lists of different lengths
         raise InputError(
-            f"the value of {name} is not an array: its rows are of different lengths "
-            f"({reprlib.repr(value)})",
+            f"{what} is not an array: its rows are of different lengths ({reprlib.repr(value)})",
             type="invalid_value",
         ) from None
-    # None, strings and objects are not numbers (numpy would turn None into
-    # NaN without a word).
+    # None, strings, complex numbers and objects are not numbers (numpy
+    # would turn None into NaN without a word, "1.5" into 1.5, and 1+2j
+    # into 1.0 with a ComplexWarning).
     if array.dtype.kind not in "biuf":
         raise InputError(
-            f"the value of {name} is not a number or an array of numbers: {reprlib.repr(value)}",
+            f"{what} is not a number or an array of numbers: {reprlib.repr(value)}",
             type="invalid_value",
         )
     return array
@@ -169,12 +222,12 @@ def checked_substitutions(
             f"{reprlib.repr(substitutions)}",
             type="usage_error",
         )
-    given = dict(substitutions)
+    given = {name: unmasked(value) for name, value in substitutions.items()}
     if not given.keys() <= input_set:
         _check_names(given, inputs, input_set, None)  # raises: a name reserved or unknown
     numbers: dict[str, float] = {}
     for name, value in given.items():
-        if type(value) is not int and np.ndim(_numbers(name, value)) != 0:
+        if type(value) is not int and np.ndim(numeric_array(f"the value of {name}", value)) != 0:
             raise InputError(
                 f"a formula holds one number for {name}, not an array of shape "
                 f"{np.shape(cast('ArrayLike', value))}",
@@ -190,8 +243,15 @@ def _check_names(
     input_set: frozenset[str],
     missing_hint: str | None,
 ) -> None:
-    """Raise for a name given that is reserved or not an input, or an
-    input not given."""
+    """Raise for a name given that is no str, reserved or not an input,
+    or an input not given."""
+    odd = [name for name in given if not isinstance(name, str)]
+    if odd:
+        raise InputError(
+            f"the values must be given by input name (a str), not by {reprlib.repr(odd[0])}",
+            hint=inputs_text(inputs),
+            type="usage_error",
+        )
     reserved = [name for name in given if name in RESERVED]
     if reserved:
         kind = "constant" if reserved[0] in CONSTANTS else "function"

@@ -8,13 +8,13 @@ a frame is told apart by what it can do, and makes its new columns itself.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
 
 from ..errors import InputError, join_names
-from ..function import Function, compile
+from ..function import Function, compiled
 
 FrameT = TypeVar("FrameT")
 
@@ -24,7 +24,7 @@ def evaluate_frame(
     function: Function | str,
     *,
     wrt: Sequence[str] | str | None = None,
-    columns: Mapping[str, str] | None = None,
+    columns: Mapping[str, Hashable] | None = None,
 ) -> FrameT:
     """``frame`` with a ``value`` column and a ``grad_<name>`` column per
     partial derivative (the ``--wrt`` ones when ``wrt`` is given), as
@@ -34,15 +34,16 @@ def evaluate_frame(
     ``frame`` is a pandas DataFrame, or a pyarrow Table or RecordBatch;
     ``function`` a compiled function or a program's text. Each input is
     read from the column of its name, or from ``columns[name]`` (for a
-    column called ``X`` or ``temp C``), as float64: a missing value (None,
-    NA, null) becomes NaN. Raises :class:`cgrad.InputError` for a missing
+    column called ``X`` or ``temp C``, or labelled ``0``: any label the
+    frame has, or its text), as float64: a missing value (None, NA, null)
+    becomes NaN, an integer beyond 2**53 the nearest float, as ``cgrad
+    batch`` reads it. Raises :class:`cgrad.InputError` for a missing
     or non-numeric column, and when the frame has a column of a name it
     would add (a frame evaluated twice, say).
     """
-    if isinstance(function, str):
-        function = compile(function)
+    function = compiled(function, "cgrad.evaluate_frame")
     kind = frame_kind(frame)
-    mapping = {name: name for name in function.inputs}
+    mapping: dict[str, Hashable] = {name: name for name in function.inputs}
     mapping.update(_checked_columns(function, columns))
     values = {name: frame_column(frame, kind, column) for name, column in mapping.items()}
     result = function.evaluate(values, wrt=wrt)
@@ -67,7 +68,9 @@ def evaluate_frame(
     return frame
 
 
-def _checked_columns(function: Function, columns: Mapping[str, str] | None) -> dict[str, str]:
+def _checked_columns(
+    function: Function, columns: Mapping[str, Hashable] | None
+) -> dict[str, Hashable]:
     """``columns``, each key an input of ``function``: the mapping of a
     name that is none (misspelt, say) would otherwise do nothing."""
     if columns is None:
@@ -101,20 +104,28 @@ def frame_kind(frame: object) -> str:
         return "pandas"
     if hasattr(frame, "append_column") and hasattr(frame, "column_names"):
         return "arrow"
-    raise TypeError(
+    raise InputError(
         "evaluate_frame takes a pandas DataFrame or an Arrow table or record batch, "
-        f"not {type(frame).__name__}"
+        f"not {type(frame).__name__}",
+        hint="make one first: pandas.DataFrame(columns) or pyarrow.table(columns)",
+        type="usage_error",
     )
 
 
 def frame_names(frame: Any, kind: str) -> list[str]:
+    """The frame's column labels as text."""
     return [str(name) for name in (frame.columns if kind == "pandas" else frame.column_names)]
 
 
-def frame_column(frame: Any, kind: str, column: str) -> np.ndarray:
-    """A column as float64, missing values as NaN."""
-    names = frame_names(frame, kind)
-    found = [position for position, name in enumerate(names) if name == column]
+def frame_column(frame: Any, kind: str, column: Hashable) -> np.ndarray:
+    """A column as float64, missing values as NaN: the column labelled
+    ``column``, or else (a label that is no string, pandas' 0, found by the
+    text "0") whose label's text it is."""
+    labels = list(frame.columns if kind == "pandas" else frame.column_names)
+    found = [position for position, label in enumerate(labels) if _same(label, column)]
+    names = [str(label) for label in labels]
+    if not found and isinstance(column, str):
+        found = [position for position, name in enumerate(names) if name == column]
     if not found:
         shown = join_names(names) if names else "(none)"
         raise InputError(
@@ -128,8 +139,7 @@ def frame_column(frame: Any, kind: str, column: str) -> np.ndarray:
             hint="rename all but one first (or map the input to another column)",
             type="invalid_value",
         )
-    # By position: a label that is no string (pandas' 0) is found by its
-    # text all the same.
+    # By position: labels need not be unique, nor strings.
     data = frame.iloc[:, found[0]] if kind == "pandas" else frame.column(found[0])
     held = _pandas_held(data) if kind == "pandas" else _arrow_held(data.type)
     if held is not None:
@@ -142,8 +152,27 @@ def frame_column(frame: Any, kind: str, column: str) -> np.ndarray:
         )
     if kind == "pandas":
         return data.to_numpy(dtype=np.float64, na_value=np.nan)
-    # Arrow's own cast: its nulls become NaN in to_numpy.
-    return np.asarray(data.cast("double").to_numpy(zero_copy_only=False), dtype=np.float64)
+    if not _arrow_integers(data.type):
+        # Arrow's own cast (decimals): its nulls become NaN in to_numpy.
+        data = data.cast("double")
+    # An integer is rounded to the nearest float by numpy, as batch reads
+    # it (Arrow's cast refuses one beyond 2**53); nulls become NaN.
+    return np.asarray(data.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def _same(label: object, column: Hashable) -> bool:
+    """Whether a frame's label is ``column`` (an array-like label, which
+    compares element by element, is not)."""
+    try:
+        return bool(label == column)
+    except (TypeError, ValueError):
+        return False
+
+
+def _arrow_integers(kind: Any) -> bool:
+    import pyarrow.types as types  # (an Arrow frame: pyarrow is there)
+
+    return bool(types.is_integer(kind))
 
 
 # numpy's kinds of number: signed and unsigned integers, floats.

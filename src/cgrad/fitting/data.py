@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autodiff.inputs import numeric_array, unmasked
 from ..batch.bindings import Bindings
 from ..batch.frames import frame_column, frame_kind, frame_names
 from ..batch.named_columns import file_header, named_columns
@@ -92,7 +93,7 @@ class Source:
         else:
             try:
                 self.kind = frame_kind(data)
-            except TypeError:
+            except InputError:
                 raise InputError(
                     "the data must be a mapping of columns, a pandas or Arrow frame, or a "
                     f"file path, not {type(data).__name__}"
@@ -120,11 +121,10 @@ class Source:
 
 
 def _numbers(name: str, column: object) -> np.ndarray:
-    """A mapping's column as float64, or an error naming it."""
-    try:
-        return np.asarray(column, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise InputError(f"the column {name} is not numeric: {error}") from None
+    """A mapping's column as float64, checked as evaluate checks a value
+    (text, complex numbers and None are refused, not converted), its
+    masked entries NaN, so bad rows; or an error naming it."""
+    return numeric_array(f"the column {name}", unmasked(column)).astype(np.float64, copy=False)
 
 
 def _good(

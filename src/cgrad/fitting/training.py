@@ -34,7 +34,7 @@ from ..autodiff.graph import CONSTANT
 from ..autodiff.inputs import number_as_float
 from ..descent import DEFAULT_TOL, DEFAULTS, METHODS
 from ..errors import InputError, UsageError
-from ..function import Function, compile
+from ..function import Function, compiled
 from ..numerals import format_number
 from ..ops import CONSTANTS
 from .data import ON_ERROR, Source
@@ -78,7 +78,7 @@ def fit(
     out and count them, ``fail`` raises at the first. ``callback`` sees
     each :class:`FitStep`. An interruption goes through, carrying the
     result so far as ``.fitted``."""
-    model = compile(function) if isinstance(function, str) else function
+    model = compiled(function, "cgrad.fit")
     rule, lr = _settings(
         method, lr, epochs, batch_rows, tol, seed, holdout, validation is not None, on_error
     )
