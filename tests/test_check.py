@@ -862,3 +862,13 @@ def test_reverse_and_forward_may_differ_by_the_rounding_of_cancelling_paths():
     assert partial.reverse != partial.forward
     assert partial.forward_agrees is True
     assert partial.status == "ok"
+
+
+def test_check_random_takes_numpy_integers_as_counts_and_seeds():
+    function = cgrad.compile("x*y")
+    point = {"x": 1.0, "y": 2.0}
+    got = check_random(function, point, np.int64(3), seed=np.int64(2))
+    want = check_random(function, point, 3, seed=2)
+    assert [r.inputs for r in got] == [r.inputs for r in want]
+    with pytest.raises(cgrad.InputError, match="whole number >= 0, not np.True_"):
+        check_random(function, point, np.bool_(True))

@@ -45,6 +45,7 @@ import numpy as np
 
 from ..autodiff.diagnostics import EvaluationWarning
 from ..autodiff.graph import Graph
+from ..autodiff.inputs import whole_number
 from ..autodiff.passes import plan
 from ..errors import InputError
 from ..function import Function
@@ -313,6 +314,7 @@ def check_random(
     """:func:`check` at ``count`` points drawn around ``values``: each input
     moved by normal noise times ``max(1, |x|)``, drawn from numpy's default
     generator seeded with ``seed``, so that a run can be repeated."""
+    count, seed = whole_number(count), whole_number(seed)
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise InputError(
             f"the number of random points must be a whole number >= 0, not {count!r}",
