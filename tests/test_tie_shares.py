@@ -94,3 +94,24 @@ def test_a_kept_count_never_outlives_its_evaluation():
         for name, value in zip(names, values, strict=True):
             want = (value == top) / values.count(top) + (value == bottom) / values.count(bottom)
             assert got[name] == want, (values, name)
+
+
+def test_the_backward_pass_hands_a_variadic_rule_its_arguments_unpacked_never(monkeypatch):
+    # Unpacking n arguments for each of n edges is n^2 work: the walk calls
+    # ArgumentRule.over with the arguments as one list instead.
+    from cgrad.namespaces import ArgumentRule
+
+    def unpacked(self, m, out, *args):
+        raise AssertionError("a variadic rule called with its arguments unpacked")
+
+    names = [f"x{k}" for k in range(20)]
+    function = cgrad.compile(f"max({', '.join(names)}) * min({', '.join(names)})")
+    monkeypatch.setattr(ArgumentRule, "__call__", unpacked)
+    at_point = function.evaluate(**{name: float(k % 3) for k, name in enumerate(names)})
+    over_arrays = function.evaluate(**{name: np.arange(3.0) + k for k, name in enumerate(names)})
+    # max is 2 (the 6 x = 2 tie: 0 each, times min = 0); min is 0, a tie of 7
+    # (x0, x3, ..., x18), each sent 2 * 1/7
+    assert at_point.gradient["x0"] == 2.0 * (1.0 / 7.0)
+    assert at_point.gradient["x1"] == 0.0
+    assert over_arrays.gradient["x19"].tolist() == [0.0, 1.0, 2.0]  # min, x0
+    assert over_arrays.gradient["x0"].tolist() == [19.0, 20.0, 21.0]  # max, x19

@@ -301,7 +301,7 @@ def tie_share_printed(direction: float) -> Callable[..., object]:
     step(x - max(x, y, z), 1), over the sum of them all: 1/k at a k-way tie,
     to the bit, as the numeric rule."""
 
-    def share(m, out, *args, index):
+    def share(m, out, args, index):
         if len(args) == 1:
             return 1.0
         if len(args) == 2:

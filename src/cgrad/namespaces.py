@@ -95,6 +95,25 @@ def _named(name: str, value: float) -> float:
     return value
 
 
+class ArgumentRule:
+    """A variadic op's rule for the argument at ``index``. Called as any
+    rule is, ``rule(m, out, *args)``; the backward pass calls
+    :meth:`over` with the arguments as they are, one sequence: unpacking n
+    arguments for each of n edges would cost n^2."""
+
+    __slots__ = ("rule", "index")
+
+    def __init__(self, rule: Callable[..., Any], index: int) -> None:
+        self.rule = rule
+        self.index = index
+
+    def __call__(self, m: Any, out: Any, *args: Any) -> Any:
+        return self.rule(m, out, args, self.index)
+
+    def over(self, m: Any, out: Any, args: Sequence) -> Any:
+        return self.rule(m, out, args, self.index)
+
+
 # The helpers over numbers (numpy scalars or arrays).
 NUMERIC_HELPERS: dict[str, Callable[..., Any]] = {
     "where": _where,

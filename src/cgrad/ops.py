@@ -32,14 +32,13 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
 from . import elementary as el
 from .elementary import Shortcut, Sign
-from .namespaces import floats_namespace, numeric_namespace, point_tests_namespace
+from .namespaces import ArgumentRule, floats_namespace, numeric_namespace, point_tests_namespace
 
 # --------------------------------------------------------------------------
 # The vocabulary of a table entry.
@@ -159,7 +158,8 @@ class Op:
     arity: int | None  # None: one or more arguments (min, max)
     forward: Callable[..., Any]
     # One rule per argument, each rule(m, out, *args) -> local derivative.
-    # A variadic op has one rule, called as rule(m, out, *args, index=i).
+    # A variadic op has one rule, rule(m, out, args, index) over all its
+    # arguments as one sequence (see ArgumentRule).
     derivatives: tuple[Rule, ...]
     # How it prints (by default, a function called by its name).
     notation: Notation = Notation(Fixity.CALL, "")
@@ -219,9 +219,15 @@ class Op:
     def derivative(self, index: int) -> Rule:
         """The local-derivative rule for argument ``index``."""
         if self.arity is None:
-            # A partial rather than a closure: printed_rule reads its index.
-            return partial(self.derivatives[0], index=index)
+            return ArgumentRule(self.derivatives[0], index)
         return self.derivatives[index]
+
+    def local(self, m: Any, out: Any, arguments: Sequence, index: int) -> Any:
+        """The rule for argument ``index`` applied (the arguments not unpacked
+        for a variadic op's: see ArgumentRule)."""
+        if self.arity is None:
+            return self.derivatives[0](m, out, arguments, index)
+        return self.derivatives[index](m, out, *arguments)
 
     def local_at(self, index: int, out: Any, arguments: Sequence) -> float:
         """The local derivative d out / d argument ``index`` at one point,
@@ -235,8 +241,8 @@ class Op:
         ``derivatives``): itself, unless ``printed`` gives another."""
         if self.printed is None:
             return rule
-        if isinstance(rule, partial):  # a variadic op's rule for one argument
-            return partial(self.printed[0], index=rule.keywords["index"])
+        if isinstance(rule, ArgumentRule):  # a variadic op's rule for one argument
+            return ArgumentRule(self.printed[0], rule.index)
         return self.printed[self.derivatives.index(rule)]
 
     def tangent(self, m: Any, out: Any, arguments: Sequence, tangents: Sequence) -> Any:
@@ -246,7 +252,7 @@ class Op:
         for position, tangent in enumerate(tangents):
             if tangent is None:
                 continue
-            term = self.derivative(position)(m, out, *arguments) * tangent
+            term = self.local(m, out, arguments, position) * tangent
             total = term if total is None else total + term
         return total
 
@@ -387,10 +393,10 @@ OPS: dict[str, Op] = {
             lambda m, out, a, b: m.where(m.equal(out, 0.0), 0.0, b / out)),
            kink=Kink(el.hypot_at_origin, "the gradient of hypot at (0, 0) is (0, 0)"),
            edges=lambda out, a, b: (el.edge_at_origin(a, b),)),
-        Op("min", None, el.minimum, (lambda m, out, *args, index: m.tie_share(out, args, index),),
+        Op("min", None, el.minimum, (lambda m, out, args, index: m.tie_share(out, args, index),),
            kink=Kink(el.is_tie, _TIES), edges=el.edges_of_extremum(np.minimum),
            printed=(el.tie_share_printed(-1.0),)),
-        Op("max", None, el.maximum, (lambda m, out, *args, index: m.tie_share(out, args, index),),
+        Op("max", None, el.maximum, (lambda m, out, args, index: m.tie_share(out, args, index),),
            kink=Kink(el.is_tie, _TIES), edges=el.edges_of_extremum(np.maximum),
            printed=(el.tie_share_printed(1.0),)),
     ]

@@ -21,6 +21,7 @@ from typing import Any, overload
 
 import numpy as np
 
+from ..namespaces import ArgumentRule
 from ..ops import MINUS_ONE, NUMERIC, ONE, OPS, Kink
 from .graph import Graph
 
@@ -319,9 +320,14 @@ def backward(plan: Plan, values: list, m: Any = NUMERIC, seed: Any = SEED) -> li
             continue
         arguments = [values[i] for i in operands]
         out = values[node_id]
+        # (Only a variadic op has more than two arguments: see ArgumentRule.)
+        many = len(arguments) > 2
         for position, rule in edges:
             operand = operands[position]
-            local = rule(m, out, *arguments)
+            if many and type(rule) is ArgumentRule:
+                local = rule.over(m, out, arguments)
+            else:
+                local = rule(m, out, *arguments)
             # The slopes of + and - are ops.ONE and ops.MINUS_ONE (checked by
             # identity): no need to multiply whole arrays by them.
             if local is ONE:

@@ -314,19 +314,22 @@ def check_random(
     """:func:`check` at ``count`` points drawn around ``values``: each input
     moved by normal noise times ``max(1, |x|)``, drawn from numpy's default
     generator seeded with ``seed``, so that a run can be repeated."""
-    count, seed = whole_number(count), whole_number(seed)
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+    given = whole_number(count)
+    if isinstance(given, bool) or not isinstance(given, int) or given < 0:
         raise InputError(
-            f"the number of random points must be a whole number >= 0, not {count!r}",
+            f"the number of random points must be a whole number >= 0, not {given!r}",
             type="usage_error",
         )
+    count = given
     if count > MAX_RANDOM_POINTS:
         raise InputError(
             f"the number of random points must be at most {MAX_RANDOM_POINTS}, not {count}",
             type="usage_error",
         )
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputError(f"the seed must be a whole number >= 0, not {seed!r}", type="usage_error")
+    given = whole_number(seed)
+    if isinstance(given, bool) or not isinstance(given, int) or given < 0:
+        raise InputError(f"the seed must be a whole number >= 0, not {given!r}", type="usage_error")
+    seed = given
     _one_point(values)
     function.check_names(values)
     names = list(function.inputs)
