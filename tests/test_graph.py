@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ from cgrad.autodiff.builder import build_graph
 from cgrad.autodiff.graph import CONSTANT, INPUT, LABEL_WIDTH, Graph, shorten
 from cgrad.autodiff.passes import plan
 from cgrad.errors import Span
+from cgrad.namespaces import ArgumentRule
 from cgrad.ops import CONSTANTS, FUNCTIONS, OPS, RESERVED, function_for
 from cgrad.parse.parser import parse
 from cgrad.parse.syntax import Binding, Call, Group, Name, Number, Program, Unary
@@ -279,9 +279,8 @@ def _same_rule(a, b) -> bool:
     made per argument) the same rule for the same argument."""
     if a is b:
         return True
-    if isinstance(a, partial):  # a variadic op's rule for one argument
-        fields = (a.func, a.args, a.keywords)
-        return isinstance(b, partial) and fields == (b.func, b.args, b.keywords)
+    if isinstance(a, ArgumentRule):  # a variadic op's rule for one argument
+        return isinstance(b, ArgumentRule) and (a.rule, a.index) == (b.rule, b.index)
     contents = [cell.cell_contents for cell in a.__closure__ or ()]
     return a.__code__ is b.__code__ and contents == [c.cell_contents for c in b.__closure__ or ()]
 
