@@ -75,13 +75,25 @@ def named_file(option: str, name: str | None) -> Path | None:
 def refuse_clashing_files(
     reads: Iterable[tuple[str, str | os.PathLike | None]],
     writes: Iterable[tuple[str, str | os.PathLike | None]],
+    stdout: str | None = None,
 ) -> None:
     """Before any work, a usage error if a file a command writes (each
     ``(option, path)`` of ``writes``) is a file it reads (each ``(what,
     path)`` of ``reads``, ``what`` as in "would replace the data"), or if
     two options write the same file: by any path, links included. None,
-    ``-`` (a standard stream) and devices are no files to protect."""
+    ``-`` (a standard stream) and devices are no files to protect. When
+    standard output has the command's own output (``stdout``, as in "the
+    summary"), a file that is standard output (``/dev/stdout``, or the
+    file it is redirected to) is refused too: the two would run into each
+    other there."""
     written = [(option, path) for option, path in writes if path is not None and str(path) != "-"]
+    for option, path in written:
+        if stdout is not None and _is_stdout(path):
+            raise UsageError(
+                f"{option} {path} is standard output, which has {stdout}",
+                hint=f"give {option} a file of its own",
+                type="file_error",
+            )
     for option, path in written:
         for what, source in reads:
             refuse_replacing_input(option, path, source, what, "write to another file")
@@ -94,6 +106,27 @@ def refuse_clashing_files(
                     hint="give each its own file",
                     type="file_error",
                 )
+
+
+def refuse_unwritable(writes: Iterable[tuple[str, str | os.PathLike | None]]) -> None:
+    """Before any work, the error :func:`atomic_output` would give only
+    once the work is done, for an output (each ``(option, path)``) whose
+    folder takes no new file (read-only, missing, not ours): the temporary
+    file it writes first is made there and removed at once. A device or a
+    pipe that exists is written to directly and is not tried (opening a
+    FIFO waits for its reader); nor is a directory (refused by name)."""
+    for _option, path in writes:
+        if path is None or str(path) == "-" or (os.path.exists(path) and not os.path.isfile(path)):
+            continue
+        target = Path(os.path.realpath(path))
+        try:
+            handle, temporary = tempfile.mkstemp(
+                dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+            )
+        except OSError as error:
+            raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
+        os.close(handle)
+        os.unlink(temporary)
 
 
 def program_file(expression: str | None) -> str | None:
@@ -111,6 +144,21 @@ def _same_file(first: str | os.PathLike, second: str | os.PathLike) -> bool:
         return os.path.samefile(first, second) and stat.S_ISREG(os.stat(first).st_mode)
     except OSError:  # one of them does not exist (yet): not the same file
         return False
+
+
+def _is_stdout(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is the file, pipe or terminal standard output
+    writes to (descriptor 1), but not the null device, where nothing meets."""
+    try:
+        found, out = os.stat(path), os.fstat(1)
+    except OSError:  # one of them does not exist
+        return False
+    if (found.st_dev, found.st_ino) != (out.st_dev, out.st_ino):
+        return False
+    try:
+        return not os.path.samefile(path, os.devnull)
+    except OSError:
+        return True
 
 
 def _same_new_file(first: str | os.PathLike, second: str | os.PathLike) -> bool:
