@@ -170,12 +170,27 @@ def read_tokens(
     given: list[str], variables: list[str] | None, options: Options
 ) -> tuple[Function, CommandLine, Options]:
     """:func:`read_command_line` from the tokens that are not the command's
-    own options, in order, and the ``--var`` items."""
-    line = split_arguments(given, variables or [], options)
+    own options, in order, and the ``--var`` items. Names are read composed
+    (see :func:`composed`): an ``@FILE`` token is a file's name, kept as it is."""
+    given = [token if token.startswith("@") else composed(token) for token in given]
+    line = split_arguments(given, [composed(item) for item in variables or []], options)
     if line.expression is None:
         _explain_a_taken_expression(line, options)
     text, origin = read_program(line.expression, options.command)
-    return compile_program(text, origin=origin), line, options
+    return compile_program(composed(text), origin=origin), line, options
+
+
+def composed(text: str) -> str:
+    """``text`` in Unicode's composed form (NFC): an ``é`` typed or pasted as
+    ``e`` and a combining accent (as macOS writes file names) is the one
+    letter ``é`` that the language's names are made of, and the same name
+    as the ``é`` typed as one character. (NFC, not NFKC: a fullwidth ``ｘ``
+    stays another name, which the lookalike hints point out.)"""
+    if text.isascii():  # (most text: unicodedata not even imported)
+        return text
+    import unicodedata
+
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
 def _explain_a_taken_expression(line: CommandLine, options: Options) -> None:
@@ -286,7 +301,7 @@ def split_wrt(items: list[str] | None) -> list[str] | None:
                 f"--wrt '{item}' names no input",
                 hint="write --wrt x or --wrt x,y; leave --wrt out for every partial derivative",
             )
-    return [name for item in items for name in split_names(item)]
+    return [name for item in items for name in split_names(composed(item))]
 
 
 def choose(option: str, value: str, choices: tuple[str, ...]) -> str:
