@@ -52,6 +52,14 @@ def _error(result) -> tuple[str, str]:
             "-e is not an option of cgrad eval",
             "cgrad batch has it, as --expr; see 'cgrad eval --help'",
         ),
+        # A format written as an option of its own: --format FORMAT.
+        (["diff", "x*y", "--latex"], "--latex needs a value", "did you mean --format latex?"),
+        (
+            ["diff", "x*y", "--latex", "x=1"],
+            "--latex is not an option of cgrad diff, and latex is not an input",
+            "did you mean --format latex?",
+        ),
+        (["graph", "x*y", "--dot"], "--dot needs a value", "did you mean --format dot?"),
     ],
 )
 def test_a_mistyped_or_misplaced_option_is_named_as_one(cli, arguments, message, hint):

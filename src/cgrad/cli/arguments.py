@@ -46,11 +46,19 @@ class Options(list):
     and, for hints, the command's name and the options of the other
     commands (``--format`` given to ``eval`` is meant for another one)."""
 
-    def __init__(self, names: list[str], command: str, valued: frozenset[str] = frozenset()):
+    def __init__(
+        self,
+        names: list[str],
+        command: str,
+        valued: frozenset[str] = frozenset(),
+        formats: tuple[str, ...] = (),
+    ):
         super().__init__(names)
         self.command = command
         # Those that take a value (--method gd), where known: for hints.
         self.valued = valued
+        # The choices of the command's --format, if any (--latex is --format latex).
+        self.formats = formats
 
     @cached_property
     def elsewhere(self) -> dict[str, list[str]]:
@@ -145,10 +153,19 @@ def option_names(context) -> Options:
         if not getattr(parameter, "is_flag", True)
         for name in parameter.opts
     )
-    return Options(["--help", *_long_options(context.command)], context.info_name, valued)
+    formats = tuple(
+        choice
+        for parameter in context.command.params
+        if "--format" in getattr(parameter, "opts", ()) and isinstance(parameter.metavar, str)
+        for choice in parameter.metavar.split("|")
+    )
+    names = ["--help", *_long_options(context.command)]
+    return Options(names, context.info_name, valued, formats)
 
 
 def _option_hint(name: str, options: list[str]) -> str | None:
+    if name in getattr(options, "formats", ()):  # --latex for --format latex
+        return f"did you mean --format {name}?"
     from difflib import get_close_matches  # for a hint only: not on every run
 
     close = get_close_matches(f"--{name}", options, n=1, cutoff=0.75)
