@@ -142,11 +142,29 @@ def test_parentheses_are_where_the_text_printer_puts_them():
         ("α", r"\alpha"),
         ("λ2", r"\lambda_{2}"),
         ("Γ", r"\Gamma"),
-        ("π", "π"),  # \pi is the constant's
+        ("π", r"{\varpi}"),  # \pi is the constant's; pdflatex takes no π
     ],
 )
 def test_names_are_symbols(name, expected):
     assert latex_name(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        # Two names that meet: the other one spelled, its θ as \theta.
+        (["θ_1", "θ1"], [r"\mathrm{{\theta}\_1}", r"\theta_{1}"]),
+        (["é", "é2"], [r"{\acute{e}}", r"{\acute{e}}_{2}"]),
+        (["café", "ṓ"], [r"\mathrm{caf{\acute{e}}}", r"{\acute{\bar{o}}}"]),
+        (["ж", "жx"], [r"{\mathrm{U+0436}}", r"\mathrm{{\mathrm{U+0436}}x}"]),
+    ],
+)
+def test_names_beyond_ascii_print_as_latex_pdflatex_takes(names, expected):
+    # θ_1 beside θ1 was \mathrm{θ\_1}: pdflatex takes no Unicode in math.
+    assert list(latex_names(names).values()) == expected
+    for symbol in expected:
+        assert symbol.isascii()
+        assert_well_formed(symbol)
 
 
 def test_an_underscore_alone_is_spelled_out():
@@ -344,6 +362,7 @@ _KNOWN = {
     r"\operatorname", r"\mathrm", r"\begin", r"\end", r"\sin", r"\cos", r"\tan",
     r"\arcsin", r"\arccos", r"\arctan", r"\sinh", r"\cosh", r"\tanh", r"\exp", r"\log",
     r"\min", r"\max", r"\alpha", r"\theta", r"\leq", r"\geq", r"\neq", r"\pi", r"\infty",
+    r"\acute", r"\bar", r"\varpi",
 }  # fmt: skip
 
 
