@@ -125,7 +125,8 @@ def _character(char: str) -> str:
         return f"{{\\{greek}}}"
     if char == "\u03c0":  # (not \pi, the constant's)
         return r"{\varpi}"
-    base, *marks = unicodedata.normalize("NFD", char)
+    decomposed = unicodedata.normalize("NFD", char)
+    base, marks = decomposed[0], decomposed[1:]
     if base.isascii() and marks and all(mark in _ACCENTS for mark in marks):
         for mark in marks:
             base = f"\\{_ACCENTS[mark]}{{{base}}}"
