@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import itertools
 import re
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 
 import latex2mathml.converter
@@ -400,3 +403,30 @@ def _groups_after(text: str, start: int) -> int:
 def test_the_latex_tables_name_only_ops_of_the_table():
     # A renamed or removed op must not leave a LaTeX form behind.
     assert LATEX_OP_NAMES <= set(OPS)
+
+
+PDFLATEX = shutil.which("pdflatex")
+
+
+@pytest.mark.skipif(PDFLATEX is None, reason="pdflatex is not installed (texlive-latex-base)")
+def test_latex_with_names_beyond_ascii_compiles_with_pdflatex(tmp_path):
+    # θ_1 beside θ1 printed \mathrm{θ\_1}, é printed é: pdflatex stops there.
+    program = "θ_1*θ1 + é + ж*café + ṓ*x_1 + x1"
+    done = subprocess.run(
+        [sys.executable, "-m", "cgrad", "diff", program, "--format", "latex"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    document = tmp_path / "formulas.tex"
+    document.write_text(
+        "\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n\\[\n"
+        + done.stdout
+        + "\\]\n\\end{document}\n",
+        encoding="utf-8",
+    )
+    compiled = subprocess.run(
+        [PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", document.name],
+        cwd=tmp_path, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120,
+    )  # fmt: skip
+    errors = [line for line in compiled.stdout.splitlines() if line.startswith("!")]
+    assert (compiled.returncode, errors) == (0, [])
+    assert (tmp_path / "formulas.pdf").exists()
