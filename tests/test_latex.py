@@ -425,7 +425,8 @@ def test_latex_with_names_beyond_ascii_compiles_with_pdflatex(tmp_path):
     )
     compiled = subprocess.run(
         [PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", document.name],
-        cwd=tmp_path, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120,
+        cwd=tmp_path, capture_output=True, text=True, errors="replace",
+        stdin=subprocess.DEVNULL, timeout=120,
     )  # fmt: skip
     errors = [line for line in compiled.stdout.splitlines() if line.startswith("!")]
     assert (compiled.returncode, errors) == (0, [])
