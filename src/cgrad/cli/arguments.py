@@ -9,7 +9,6 @@ this module sorts the leftover tokens into the expression and the values.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -193,7 +192,11 @@ def read_tokens(
     line = split_arguments(given, [composed(item) for item in variables or []], options)
     if line.expression is None:
         _explain_a_taken_expression(line, options)
-    text, origin = read_program(line.expression, options.command)
+    text, origin = line.expression, None
+    if text is None or text.startswith("@"):
+        from .files import read_program  # (a file's: an expression on the line needs none of it)
+
+        text, origin = read_program(text, options.command)
     return compile_program(composed(text), origin=origin), line, options
 
 
@@ -328,59 +331,6 @@ def choose(option: str, value: str, choices: tuple[str, ...]) -> str:
             f"{option} must be {' or '.join(choices)}, not '{value}'", type="usage_error"
         )
     return value
-
-
-# A program file larger than this is refused rather than read: /dev/zero
-# must not exhaust memory, and a real program of this size would take
-# minutes to parse.
-MAX_PROGRAM_BYTES = 64 * 1024 * 1024
-
-
-def read_program(expression: str | None, command: str = "eval") -> tuple[str, str | None]:
-    """The program text and, for ``@FILE``, the file name it came from."""
-    if expression is None:
-        example = '"(x-3)^2 + y^2" x=0 y=1' if command == "minimize" else '"(x+y)*z" x=1 y=2 z=3'
-        raise UsageError("no expression given", hint=f"for example: cgrad {command} {example}")
-    if not expression.startswith("@"):
-        return expression, None
-    # Imported for files only: an expression on the line needs neither.
-    from .environment import environment, open_stdin
-    from .files import file_error, open_binary
-
-    path = expression[1:]
-    if not path:
-        raise UsageError("'@' needs a file name: @FILE, or @- for standard input")
-    if path == "-":
-        open_stdin()
-        if environment().stdin_is_terminal:
-            # Waiting in silence for a program typed at the terminal looks like a hang.
-            raise UsageError(
-                "@- reads the program from standard input, which is a terminal",
-                hint=f"pipe it in, as in: echo 'x*y' | cgrad {command} @- x=1 y=2",
-            )
-        data = sys.stdin.buffer.read(MAX_PROGRAM_BYTES + 1)
-        origin = "<stdin>"
-    else:
-        with open_binary(path) as file:
-            try:
-                data = file.read(MAX_PROGRAM_BYTES + 1)
-            except OSError as error:
-                raise file_error(path, error) from None
-        origin = path
-    if path == "-":
-        path = "standard input"
-    if len(data) > MAX_PROGRAM_BYTES:
-        raise UsageError(
-            f"cannot read {path}: it is larger than {MAX_PROGRAM_BYTES // 2**20} MiB",
-            type="file_error",
-        )
-    try:
-        # utf-8-sig: a byte-order mark is not part of the program.
-        return data.decode("utf-8-sig"), origin
-    except UnicodeDecodeError as error:
-        raise UsageError(
-            f"cannot read {path}: it is not UTF-8 text (byte {error.start})", type="file_error"
-        ) from None
 
 
 def values_given(function: Function, line: CommandLine, options: list[str]) -> dict[str, float]:

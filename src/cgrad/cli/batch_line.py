@@ -18,14 +18,8 @@ from ..batch.per_row import WarningCounts
 from ..errors import CgradError, InputError, UsageError
 from ..function import Function
 from ..numerals import parse_number
-from .arguments import (
-    CommandLine,
-    Options,
-    composed,
-    read_program,
-    split_arguments,
-    values_given,
-)
+from .arguments import CommandLine, Options, composed, split_arguments, values_given
+from .files import read_program
 
 # NAME=VALUE, as cli.arguments reads it.
 _ASSIGNMENT = re.compile(r"[^\W\d]\w*=.*", re.DOTALL)

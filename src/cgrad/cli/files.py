@@ -1,7 +1,9 @@
-"""Files named on the command line: opening them with clear errors;
-outputs checked against the files read and each other, so that none
-replaces another; standard input copied to a file with its lines bounded;
-and output written so that a failure never leaves a half-written file."""
+"""Files named on the command line: opening them with clear errors; an
+``@FILE`` program read with its size bounded; outputs checked before any
+work against the files read, each other and standard output, so that none
+replaces another, and tried, so that one that cannot be written is found;
+standard input copied to a file with its lines bounded; and output written
+so that a failure never leaves a half-written file."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import io
 import os
 import shutil
 import stat
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -127,6 +130,57 @@ def refuse_unwritable(writes: Iterable[tuple[str, str | os.PathLike | None]]) ->
             raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
         os.close(handle)
         os.unlink(temporary)
+
+
+# A program file larger than this is refused rather than read: /dev/zero
+# must not exhaust memory, and a real program of this size would take
+# minutes to parse.
+MAX_PROGRAM_BYTES = 64 * 1024 * 1024
+
+
+def read_program(expression: str | None, command: str = "eval") -> tuple[str, str | None]:
+    """The program text and, for ``@FILE``, the file name it came from."""
+    if expression is None:
+        example = '"(x-3)^2 + y^2" x=0 y=1' if command == "minimize" else '"(x+y)*z" x=1 y=2 z=3'
+        raise UsageError("no expression given", hint=f"for example: cgrad {command} {example}")
+    if not expression.startswith("@"):
+        return expression, None
+    from .environment import environment, open_stdin  # (for standard input)
+
+    path = expression[1:]
+    if not path:
+        raise UsageError("'@' needs a file name: @FILE, or @- for standard input")
+    if path == "-":
+        open_stdin()
+        if environment().stdin_is_terminal:
+            # Waiting in silence for a program typed at the terminal looks like a hang.
+            raise UsageError(
+                "@- reads the program from standard input, which is a terminal",
+                hint=f"pipe it in, as in: echo 'x*y' | cgrad {command} @- x=1 y=2",
+            )
+        data = sys.stdin.buffer.read(MAX_PROGRAM_BYTES + 1)
+        origin = "<stdin>"
+    else:
+        with open_binary(path) as file:
+            try:
+                data = file.read(MAX_PROGRAM_BYTES + 1)
+            except OSError as error:
+                raise file_error(path, error) from None
+        origin = path
+    if path == "-":
+        path = "standard input"
+    if len(data) > MAX_PROGRAM_BYTES:
+        raise UsageError(
+            f"cannot read {path}: it is larger than {MAX_PROGRAM_BYTES // 2**20} MiB",
+            type="file_error",
+        )
+    try:
+        # utf-8-sig: a byte-order mark is not part of the program.
+        return data.decode("utf-8-sig"), origin
+    except UnicodeDecodeError as error:
+        raise UsageError(
+            f"cannot read {path}: it is not UTF-8 text (byte {error.start})", type="file_error"
+        ) from None
 
 
 def program_file(expression: str | None) -> str | None:
