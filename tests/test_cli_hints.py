@@ -52,6 +52,14 @@ def _error(result) -> tuple[str, str]:
             "-e is not an option of cgrad eval",
             "cgrad batch has it, as --expr; see 'cgrad eval --help'",
         ),
+        # A format written as an option of its own: --format FORMAT.
+        (["diff", "x*y", "--latex"], "--latex needs a value", "did you mean --format latex?"),
+        (
+            ["diff", "x*y", "--latex", "x=1"],
+            "--latex is not an option of cgrad diff, and latex is not an input",
+            "did you mean --format latex?",
+        ),
+        (["graph", "x*y", "--dot"], "--dot needs a value", "did you mean --format dot?"),
     ],
 )
 def test_a_mistyped_or_misplaced_option_is_named_as_one(cli, arguments, message, hint):
@@ -280,3 +288,47 @@ def test_an_option_after_double_dash_is_shown_moved_with_its_value(cli):
         "cgrad: error: --method comes after '--', where it cannot be an option",
         "hint: put options before '--', as in: cgrad minimize --method gd -- EXPR ...",
     )
+
+
+NFD, NFC = "e\u0301", "\u00e9"  # é decomposed (as macOS writes it) and composed
+
+
+@pytest.mark.parametrize(
+    ("program", "values"),
+    [
+        (f"{NFD}*2", [f"{NFC}=1"]),
+        (f"{NFC}*2", [f"{NFD}=1"]),
+        (f"{NFC}*2", ["--var", f"{NFD}=1"]),
+        (f"{NFC}*2", [f"--{NFD}", "1"]),
+        (f"{NFD}*2", [f"--{NFD}=1", "--wrt", NFD]),
+    ],
+    ids=["decomposed program", "decomposed value", "--var", "--NAME", "--wrt"],
+)
+@pytest.mark.parametrize("road", ["full", "quick"])
+def test_a_decomposed_name_is_the_composed_one(cli, program, values, road):
+    # This said "unexpected character" or "unexpected argument 'é=1'".
+    arguments = ["eval", program, *values, "--json"]
+    if road == "quick":
+        done = _cgrad(*arguments)
+        exit_code, stdout, stderr = done.returncode, done.stdout, done.stderr
+    else:
+        result = cli(*arguments)
+        exit_code, stdout, stderr = result.exit_code, result.stdout, result.stderr
+    assert (exit_code, stderr) == (0, "")
+    document = json.loads(stdout)
+    assert document["expression"] == f"{NFC}*2"
+    assert document["gradient"] == {NFC: 2.0}
+
+
+def test_a_decomposed_name_in_a_program_file_and_in_batch(cli, tmp_path):
+    program = tmp_path / "p.cg"
+    program.write_text(f"{NFD}*x", encoding="utf-8")
+    points = tmp_path / "points.csv"
+    points.write_text("x\n3\n")
+    evaluated = cli("eval", f"@{program}", f"{NFC}=2", "x=3", "--json")
+    assert evaluated.exit_code == 0, evaluated.stderr
+    expected = json.loads(evaluated.stdout)["gradient"]
+    for given in (["-e", f"@{program}", f"{NFC}=2"], ["-e", f"{NFC}*x", f"{NFD}=2"]):
+        result = cli("batch", str(points), *given)
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["gradient"] == expected

@@ -388,6 +388,32 @@ def test_a_holdout_that_leaves_no_training_rows_says_so(cli, rows):
     )
 
 
+@pytest.mark.parametrize("stream", [[], ["--stream"]], ids=["in memory", "streamed"])
+@pytest.mark.parametrize(
+    ("text", "on_error", "says"),
+    [
+        ("x,y\n1,nan\n2,inf\n", "record",
+         "all 2 rows are bad; the first, row 1: the value of y is NaN"),
+        ("x,y\n1,nan\n2,inf\n", "skip", "all 2 rows are bad"),
+        ("x,y\n1,-inf\n", "record", "its one row is bad, row 1: the value of y is -Infinity"),
+        ("x,y\n", "record", ""),
+    ],
+    ids=["two, listed", "two, skipped", "one", "none"],
+)  # fmt: skip
+def test_data_of_only_bad_rows_says_they_are_bad(cli, tmp_path, text, on_error, says, stream):
+    # This said "the data has no rows to fit", as if the file were empty.
+    path = tmp_path / "a.csv"
+    path.write_text(text)
+    arguments = ["fit", "a*x + b", str(path), "--target", "y", "--on-error", on_error, *stream]
+    result = cli(*arguments)
+    message = "the data has no rows to fit" + (f": {says}" if says else "")
+    assert (result.exit_code, result.stderr) == (2, f"cgrad: error: {message}\n")
+    result = cli(*arguments, "--json")
+    assert json.loads(result.stdout) == {
+        "error": {"type": "input_error", "message": message, "line": None, "column": None}
+    }
+
+
 def test_an_interrupted_streamed_fit_stops_with_the_loss_of_its_last_pass(
     rows, interrupted_once_traced
 ):

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import itertools
 import re
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 
 import latex2mathml.converter
@@ -142,11 +145,29 @@ def test_parentheses_are_where_the_text_printer_puts_them():
         ("α", r"\alpha"),
         ("λ2", r"\lambda_{2}"),
         ("Γ", r"\Gamma"),
-        ("π", "π"),  # \pi is the constant's
+        ("π", r"{\varpi}"),  # \pi is the constant's; pdflatex takes no π
     ],
 )
 def test_names_are_symbols(name, expected):
     assert latex_name(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        # Two names that meet: the other one spelled, its θ as \theta.
+        (["θ_1", "θ1"], [r"\mathrm{{\theta}\_1}", r"\theta_{1}"]),
+        (["é", "é2"], [r"{\acute{e}}", r"{\acute{e}}_{2}"]),
+        (["café", "ṓ"], [r"\mathrm{caf{\acute{e}}}", r"{\acute{\bar{o}}}"]),
+        (["ж", "жx"], [r"{\mathrm{U+0436}}", r"\mathrm{{\mathrm{U+0436}}x}"]),
+    ],
+)
+def test_names_beyond_ascii_print_as_latex_pdflatex_takes(names, expected):
+    # θ_1 beside θ1 was \mathrm{θ\_1}: pdflatex takes no Unicode in math.
+    assert list(latex_names(names).values()) == expected
+    for symbol in expected:
+        assert symbol.isascii()
+        assert_well_formed(symbol)
 
 
 def test_an_underscore_alone_is_spelled_out():
@@ -344,6 +365,7 @@ _KNOWN = {
     r"\operatorname", r"\mathrm", r"\begin", r"\end", r"\sin", r"\cos", r"\tan",
     r"\arcsin", r"\arccos", r"\arctan", r"\sinh", r"\cosh", r"\tanh", r"\exp", r"\log",
     r"\min", r"\max", r"\alpha", r"\theta", r"\leq", r"\geq", r"\neq", r"\pi", r"\infty",
+    r"\acute", r"\bar", r"\varpi",
 }  # fmt: skip
 
 
@@ -381,3 +403,31 @@ def _groups_after(text: str, start: int) -> int:
 def test_the_latex_tables_name_only_ops_of_the_table():
     # A renamed or removed op must not leave a LaTeX form behind.
     assert LATEX_OP_NAMES <= set(OPS)
+
+
+PDFLATEX = shutil.which("pdflatex")
+
+
+@pytest.mark.skipif(PDFLATEX is None, reason="pdflatex is not installed (texlive-latex-base)")
+def test_latex_with_names_beyond_ascii_compiles_with_pdflatex(tmp_path):
+    # θ_1 beside θ1 printed \mathrm{θ\_1}, é printed é: pdflatex stops there.
+    program = "θ_1*θ1 + é + ж*café + ṓ*x_1 + x1"
+    done = subprocess.run(
+        [sys.executable, "-m", "cgrad", "diff", program, "--format", "latex"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    document = tmp_path / "formulas.tex"
+    document.write_text(
+        "\\documentclass{article}\n\\usepackage{amsmath}\n\\begin{document}\n\\[\n"
+        + done.stdout
+        + "\\]\n\\end{document}\n",
+        encoding="utf-8",
+    )
+    compiled = subprocess.run(
+        [PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", document.name],
+        cwd=tmp_path, capture_output=True, text=True, errors="replace",
+        stdin=subprocess.DEVNULL, timeout=120,
+    )  # fmt: skip
+    errors = [line for line in compiled.stdout.splitlines() if line.startswith("!")]
+    assert (compiled.returncode, errors) == (0, [])
+    assert (tmp_path / "formulas.pdf").exists()

@@ -214,3 +214,96 @@ def test_fit_stops_copying_stdin_at_a_line_the_readers_refuse(folder, tmp_path, 
     # Taken: the limit and a few reads of a MiB, and the pipe's buffer; far
     # from all of it (2.3 MiB compressed).
     assert given <= (1 << 20 if compressed else 8 << 20), given
+
+
+@pytest.fixture
+def read_only(tmp_path_factory, tmpfs):
+    """A read-only folder (a tmpfs mounted so; mounting needs root: as
+    root, a folder's permissions would not stop a write)."""
+    mount = tmp_path_factory.mktemp("read-only")
+    with tmpfs(mount, "1m,ro"):
+        yield mount
+
+
+UNWRITABLE = [
+    (FIT + ["-o", "{ro}/p.json"], "{ro}/p.json"),
+    (FIT + ["--html", "{ro}/p.html"], "{ro}/p.html"),
+    (FIT + ["--trace", "{ro}/t.ndjson"], "{ro}/t.ndjson"),
+    # The probe of a folder that can be written leaves nothing there.
+    (FIT + ["-o", "{tmp}/new.json", "--html", "{ro}/p.html"], "{ro}/p.html"),
+    (["minimize", "x^2", "x=1", "-q", "--trace", "{ro}/t.ndjson"], "{ro}/t.ndjson"),
+    (["minimize", "x^2", "x=1", "-q", "--html", "{ro}/p.html"], "{ro}/p.html"),
+    (["eval", "x^2", "x=1", "--html", "{ro}/p.html"], "{ro}/p.html"),
+    (["graph", "x^2", "--format", "html", "-o", "{ro}/p.html"], "{ro}/p.html"),
+]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "path"), UNWRITABLE, ids=[" ".join(a[:1] + a[-2:]) for a, _ in UNWRITABLE]
+)
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(
+    cli, folder, read_only, arguments, path
+):
+    # fit trained and printed its summary, then could not write -o.
+    before = _contents(folder)
+    named = {"{tmp}": str(folder), "{ro}": str(read_only)}
+    for mark, value in named.items():
+        arguments = [argument.replace(mark, value) for argument in arguments]
+        path = path.replace(mark, value)
+    result = cli(*arguments)
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"cgrad: error: cannot write {path}: Read-only file system\n"
+    assert _contents(folder) == before
+    assert not list(read_only.iterdir())
+
+
+def _stdout_to(target, arguments: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cgrad", *arguments],
+        stdout=target,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        timeout=120,
+    )
+
+
+STDOUT_OUTPUTS = [
+    (FIT + ["--html", "{out}"], "--html", "the summary"),
+    (FIT + ["-o", "{out}"], "-o", "the summary"),
+    (FIT + ["--trace", "{out}"], "--trace", "the summary"),
+    (["minimize", "x^2", "x=1", "-q", "--html", "{out}"], "--html", "the summary"),
+    (["minimize", "x^2", "x=1", "-q", "--trace", "{out}"], "--trace", "the summary"),
+    (["eval", "x^2", "x=1", "--html", "{out}"], "--html", "the report"),
+]
+
+
+@pytest.mark.parametrize("way", ["/dev/stdout", "the file itself", "a pipe"])
+@pytest.mark.parametrize(
+    ("arguments", "option", "has"),
+    STDOUT_OUTPUTS,
+    ids=[" ".join(a[:1] + a[-2:-1]) for a, _, _ in STDOUT_OUTPUTS],
+)
+def test_an_output_that_is_stdout_is_refused(folder, arguments, option, has, way):
+    # The page ran into the summary on stdout, as eval --html - would.
+    report = folder / "report.txt"
+    name = str(report) if way == "the file itself" else "/dev/stdout"
+    arguments = [a.replace("{tmp}", str(folder)).replace("{out}", name) for a in arguments]
+    if way == "a pipe":
+        completed = _stdout_to(subprocess.PIPE, arguments)
+        written = completed.stdout
+    else:
+        with open(report, "w") as target:
+            completed = _stdout_to(target, arguments)
+        written = report.read_text()
+    assert (completed.returncode, written) == (2, "")
+    assert completed.stderr == (
+        f"cgrad: error: {option} {name} is standard output, which has {has}\n"
+        f"hint: give {option} a file of its own\n"
+    )
+
+
+def test_an_output_to_dev_null_with_stdout_there_too_is_no_clash(folder):
+    with open(os.devnull, "w") as null:
+        completed = _stdout_to(null, ["eval", "x^2", "x=1", "--html", os.devnull])
+    assert (completed.returncode, completed.stderr) == (0, "")

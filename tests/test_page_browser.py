@@ -307,6 +307,36 @@ def test_minimize_page_has_the_loss_curve_and_the_contour_path(browser, tmp_path
     assert errors(browser) == []
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--lr", "0.1", "-x^2", "x=1"],
+        ["--lr", "0.5", "-x^2 - 1e300", "x=1"],
+    ],
+    ids=["to -inf", "from near the largest float"],
+)
+def test_a_diverged_run_still_draws_its_loss_curve(browser, tmp_path, arguments):
+    # Losses near the largest float made points of -inf, which Chromium
+    # rejects: the curve was empty.
+    page = tmp_path / "descent.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "cgrad", "minimize", "--method", "gd", *arguments[:-2], "--json",
+         "--html", str(page), "--", *arguments[-2:]],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["stopped"] == "diverged"
+    browser.get(page.as_uri())
+    curve = browser.find_element(By.CSS_SELECTOR, "polyline.loss-curve")
+    drawn = browser.execute_script("return arguments[0].points.numberOfItems", curve)
+    assert drawn == int(curve.get_attribute("data-points")) == summary["steps"] + 1
+    assert curve.size["height"] > 100  # the curve falls down the plot
+    note = browser.find_element(By.ID, "loss-end").text
+    assert note.startswith("The curve ends at the last finite step: the run diverged at step ")
+    assert errors(browser) == []
+
+
 MUTATIONS_OF_A_PRESS = """
 const observer = new MutationObserver(() => {});
 observer.observe(document.querySelector("svg.cgrad-graph"),

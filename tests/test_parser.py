@@ -245,6 +245,15 @@ def error_of(text: str) -> cgrad.ParseError:
         ("y = x³; y", "syntax_error", 1, 6, "'³' cannot be part of a name", "write x^3"),
         ("x\x00+1", "syntax_error", 1, 2, "unexpected character U+0000", None),
         ("x + ٣", "syntax_error", 1, 5, "unexpected character '٣'", None),
+        # A decomposed é (e and a combining accent): the composed letter.
+        (
+            "e\u0301*2",
+            "syntax_error",
+            1,
+            2,
+            "unexpected character U+0301 COMBINING ACUTE",
+            "(composed, NFC): write é (U+00E9)",
+        ),
         ("sinn(x)", "unknown_function", 1, 1, "unknown function 'sinn'", "did you mean sin"),
         ("2 + foo(x)", "unknown_function", 1, 5, "unknown function 'foo'", "write foo*(...)"),
         ("ln(x, 2)", "arity_error", 1, 1, "ln() takes one argument, but 2 were given", None),

@@ -234,3 +234,41 @@ def test_control_characters_of_a_comment_are_shown_not_sent(arguments, colour):
     assert "x # \\x1b[31mRED\\x9b" in completed.stdout
     assert "\x1b[31m" not in completed.stdout and "\x9b" not in completed.stdout
     assert ("\x1b[" in completed.stdout) == colour  # the styles' own codes stay
+
+
+# The bidirectional controls: an override, an isolate and the marks.
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+BIDI_PROGRAM = f"(x # {BIDI} evil\n+1)"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["eval", BIDI_PROGRAM, "x=1"],
+        ["eval", BIDI_PROGRAM, "x=1", "--steps"],
+        ["diff", BIDI_PROGRAM, "--steps"],
+        ["graph", BIDI_PROGRAM],
+        ["graph", BIDI_PROGRAM, "--format", "dot"],
+        ["graph", BIDI_PROGRAM, "--format", "mermaid"],
+        ["check", BIDI_PROGRAM, "x=1"],
+        ["minimize", f"{BIDI_PROGRAM}^2", "x=1", "--quiet"],
+    ],
+    ids=lambda arguments: " ".join(a for a in arguments if a.startswith("-") or a.isalpha()),
+)
+def test_bidi_controls_of_a_comment_are_shown_not_obeyed(arguments):
+    # Trojan Source: an override in a comment would make the code around
+    # it read as something else on the terminal.
+    completed = run(arguments)
+    assert (completed.returncode, completed.stderr) == (0, "")
+    written = "".join(f"\\u{ord(char):04x}" for char in BIDI)
+    assert written in completed.stdout.replace("\\\\", "\\")
+    assert not set(BIDI) & set(completed.stdout)
+
+
+def test_bidi_controls_of_a_comment_are_shown_not_obeyed_on_a_page(tmp_path):
+    page = tmp_path / "page.html"
+    completed = run(["eval", BIDI_PROGRAM, "x=1", "--html", str(page)])
+    assert (completed.returncode, completed.stderr) == (0, "")
+    text = page.read_text(encoding="utf-8")
+    assert not set(BIDI) & set(text)
+    assert '<span class="comment"># \\u202a\\u202b' in text

@@ -62,3 +62,15 @@ def test_a_negative_zero_is_written_where_its_sign_decides(cli, text, said):
 def test_a_negative_zero_alone_is_still_written_0(cli):
     result = cli("eval", "1/x", "x=-0.0")
     assert "x           0" in result.stdout
+
+
+def test_a_rule_node_names_its_own_op_not_an_argument_of_the_users():
+    # sqrt has one argument: "with respect to argument 2" was the rule's
+    # 0.5 / sqrt(x), a div, spoken of as if it were sqrt's.
+    result = cgrad.compile("sqrt(x)").derivative("x").evaluate({"x": 1e-320})
+    messages = [w.message for w in result.warnings if w.type == "non_finite_derivative"]
+    assert len(messages) == 1
+    assert messages[0].startswith(
+        "the derivative rule of `sqrt(x)` (node @1, line 1, column 1) has a derivative of "
+        "-Infinity with respect to argument 2 of the rule's div, at 0.5 / "
+    )

@@ -382,6 +382,8 @@ class Diagnostics:
     def non_finite_derivative(self, node_id: int, position: int, mask, local, values: list) -> None:
         node = self.graph.nodes[node_id]
         which = "its argument" if len(node.operands) == 1 else f"argument {position + 1}"
+        if self.located(node_id)[2]:  # a node of the rule, not the user's op: name its op
+            which = f"argument {position + 1} of the rule's {node.op}"
         subject = self.where(node_id)
 
         def wording(index: int | None) -> tuple[str, str, str]:

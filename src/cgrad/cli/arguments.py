@@ -9,7 +9,6 @@ this module sorts the leftover tokens into the expression and the values.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -46,11 +45,19 @@ class Options(list):
     and, for hints, the command's name and the options of the other
     commands (``--format`` given to ``eval`` is meant for another one)."""
 
-    def __init__(self, names: list[str], command: str, valued: frozenset[str] = frozenset()):
+    def __init__(
+        self,
+        names: list[str],
+        command: str,
+        valued: frozenset[str] = frozenset(),
+        formats: tuple[str, ...] = (),
+    ):
         super().__init__(names)
         self.command = command
         # Those that take a value (--method gd), where known: for hints.
         self.valued = valued
+        # The choices of the command's --format, if any (--latex is --format latex).
+        self.formats = formats
 
     @cached_property
     def elsewhere(self) -> dict[str, list[str]]:
@@ -145,10 +152,19 @@ def option_names(context) -> Options:
         if not getattr(parameter, "is_flag", True)
         for name in parameter.opts
     )
-    return Options(["--help", *_long_options(context.command)], context.info_name, valued)
+    formats = tuple(
+        choice
+        for parameter in context.command.params
+        if "--format" in getattr(parameter, "opts", ()) and isinstance(parameter.metavar, str)
+        for choice in parameter.metavar.split("|")
+    )
+    names = ["--help", *_long_options(context.command)]
+    return Options(names, context.info_name, valued, formats)
 
 
 def _option_hint(name: str, options: list[str]) -> str | None:
+    if name in getattr(options, "formats", ()):  # --latex for --format latex
+        return f"did you mean --format {name}?"
     from difflib import get_close_matches  # for a hint only: not on every run
 
     close = get_close_matches(f"--{name}", options, n=1, cutoff=0.75)
@@ -170,12 +186,31 @@ def read_tokens(
     given: list[str], variables: list[str] | None, options: Options
 ) -> tuple[Function, CommandLine, Options]:
     """:func:`read_command_line` from the tokens that are not the command's
-    own options, in order, and the ``--var`` items."""
-    line = split_arguments(given, variables or [], options)
+    own options, in order, and the ``--var`` items. Names are read composed
+    (see :func:`composed`): an ``@FILE`` token is a file's name, kept as it is."""
+    given = [token if token.startswith("@") else composed(token) for token in given]
+    line = split_arguments(given, [composed(item) for item in variables or []], options)
     if line.expression is None:
         _explain_a_taken_expression(line, options)
-    text, origin = read_program(line.expression, options.command)
-    return compile_program(text, origin=origin), line, options
+    text, origin = line.expression, None
+    if text is None or text.startswith("@"):
+        from .files import read_program  # (a file's: an expression on the line needs none of it)
+
+        text, origin = read_program(text, options.command)
+    return compile_program(composed(text), origin=origin), line, options
+
+
+def composed(text: str) -> str:
+    """``text`` in Unicode's composed form (NFC): an ``é`` typed or pasted as
+    ``e`` and a combining accent (as macOS writes file names) is the one
+    letter ``é`` that the language's names are made of, and the same name
+    as the ``é`` typed as one character. (NFC, not NFKC: a fullwidth ``ｘ``
+    stays another name, which the lookalike hints point out.)"""
+    if text.isascii():  # (most text: unicodedata not even imported)
+        return text
+    import unicodedata
+
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
 def _explain_a_taken_expression(line: CommandLine, options: Options) -> None:
@@ -286,7 +321,7 @@ def split_wrt(items: list[str] | None) -> list[str] | None:
                 f"--wrt '{item}' names no input",
                 hint="write --wrt x or --wrt x,y; leave --wrt out for every partial derivative",
             )
-    return [name for item in items for name in split_names(item)]
+    return [name for item in items for name in split_names(composed(item))]
 
 
 def choose(option: str, value: str, choices: tuple[str, ...]) -> str:
@@ -296,59 +331,6 @@ def choose(option: str, value: str, choices: tuple[str, ...]) -> str:
             f"{option} must be {' or '.join(choices)}, not '{value}'", type="usage_error"
         )
     return value
-
-
-# A program file larger than this is refused rather than read: /dev/zero
-# must not exhaust memory, and a real program of this size would take
-# minutes to parse.
-MAX_PROGRAM_BYTES = 64 * 1024 * 1024
-
-
-def read_program(expression: str | None, command: str = "eval") -> tuple[str, str | None]:
-    """The program text and, for ``@FILE``, the file name it came from."""
-    if expression is None:
-        example = '"(x-3)^2 + y^2" x=0 y=1' if command == "minimize" else '"(x+y)*z" x=1 y=2 z=3'
-        raise UsageError("no expression given", hint=f"for example: cgrad {command} {example}")
-    if not expression.startswith("@"):
-        return expression, None
-    # Imported for files only: an expression on the line needs neither.
-    from .environment import environment, open_stdin
-    from .files import file_error, open_binary
-
-    path = expression[1:]
-    if not path:
-        raise UsageError("'@' needs a file name: @FILE, or @- for standard input")
-    if path == "-":
-        open_stdin()
-        if environment().stdin_is_terminal:
-            # Waiting in silence for a program typed at the terminal looks like a hang.
-            raise UsageError(
-                "@- reads the program from standard input, which is a terminal",
-                hint=f"pipe it in, as in: echo 'x*y' | cgrad {command} @- x=1 y=2",
-            )
-        data = sys.stdin.buffer.read(MAX_PROGRAM_BYTES + 1)
-        origin = "<stdin>"
-    else:
-        with open_binary(path) as file:
-            try:
-                data = file.read(MAX_PROGRAM_BYTES + 1)
-            except OSError as error:
-                raise file_error(path, error) from None
-        origin = path
-    if path == "-":
-        path = "standard input"
-    if len(data) > MAX_PROGRAM_BYTES:
-        raise UsageError(
-            f"cannot read {path}: it is larger than {MAX_PROGRAM_BYTES // 2**20} MiB",
-            type="file_error",
-        )
-    try:
-        # utf-8-sig: a byte-order mark is not part of the program.
-        return data.decode("utf-8-sig"), origin
-    except UnicodeDecodeError as error:
-        raise UsageError(
-            f"cannot read {path}: it is not UTF-8 text (byte {error.start})", type="file_error"
-        ) from None
 
 
 def values_given(function: Function, line: CommandLine, options: list[str]) -> dict[str, float]:

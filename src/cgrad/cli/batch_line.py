@@ -18,7 +18,8 @@ from ..batch.per_row import WarningCounts
 from ..errors import CgradError, InputError, UsageError
 from ..function import Function
 from ..numerals import parse_number
-from .arguments import CommandLine, Options, read_program, split_arguments, values_given
+from .arguments import CommandLine, Options, composed, split_arguments, values_given
+from .files import read_program
 
 # NAME=VALUE, as cli.arguments reads it.
 _ASSIGNMENT = re.compile(r"[^\W\d]\w*=.*", re.DOTALL)
@@ -41,7 +42,7 @@ def expression_of(
             hint="give the records as a file, or the program with -e @FILE",
         )
     text, origin = read_program(expression, "batch")
-    return compile_program(text, origin=origin)
+    return compile_program(composed(text), origin=origin)
 
 
 def command_line(
@@ -53,10 +54,11 @@ def command_line(
     positional = [t for t in tokens if not t.startswith("-") and "=" not in t]
     # NAME=VALUE is a value here, whatever VALUE is (eval reads a=x*2 as a
     # program), unless a file has that name.
-    assigned = [t for t in tokens if _ASSIGNMENT.fullmatch(t) and not Path(t).exists()]
+    assigned = [t for t in tokens if _ASSIGNMENT.fullmatch(composed(t)) and not Path(t).exists()]
     tokens = [t for t in tokens if t not in assigned]
     try:
-        line = split_arguments(tokens, [*assigned, *(variables or [])], options)
+        given = [composed(item) for item in [*assigned, *(variables or [])]]
+        line = split_arguments(tokens, given, options)
     except UsageError:
         _refuse_a_positional_expression(positional)
         raise

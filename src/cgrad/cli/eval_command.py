@@ -16,7 +16,7 @@ from .arguments import (
     read_command_line,
     split_wrt,
 )
-from .files import program_file, refuse_clashing_files
+from .files import program_file, refuse_clashing_files, refuse_unwritable
 from .output import stdout_console
 from .page_output import HtmlFile, check_page_file
 from .parameters import Expression, Json, Variables, Wrt, full_option
@@ -145,7 +145,10 @@ def _check_page_asked(
     page = check_page_file(html)
     if page is None:
         return None
-    refuse_clashing_files([("the program", program_file(program))], [("--html", page)])
+    refuse_clashing_files(
+        [("the program", program_file(program))], [("--html", page)], "the report"
+    )
+    refuse_unwritable([("--html", page)])
     if passes_by == "forward":
         raise UsageError(
             "--html steps through the backward pass, which --mode forward does not run",

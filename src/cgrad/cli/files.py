@@ -1,7 +1,9 @@
-"""Files named on the command line: opening them with clear errors;
-outputs checked against the files read and each other, so that none
-replaces another; standard input copied to a file with its lines bounded;
-and output written so that a failure never leaves a half-written file."""
+"""Files named on the command line: opening them with clear errors; an
+``@FILE`` program read with its size bounded; outputs checked before any
+work against the files read, each other and standard output, so that none
+replaces another, and tried, so that one that cannot be written is found;
+standard input copied to a file with its lines bounded; and output written
+so that a failure never leaves a half-written file."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import io
 import os
 import shutil
 import stat
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -75,13 +78,25 @@ def named_file(option: str, name: str | None) -> Path | None:
 def refuse_clashing_files(
     reads: Iterable[tuple[str, str | os.PathLike | None]],
     writes: Iterable[tuple[str, str | os.PathLike | None]],
+    stdout: str | None = None,
 ) -> None:
     """Before any work, a usage error if a file a command writes (each
     ``(option, path)`` of ``writes``) is a file it reads (each ``(what,
     path)`` of ``reads``, ``what`` as in "would replace the data"), or if
     two options write the same file: by any path, links included. None,
-    ``-`` (a standard stream) and devices are no files to protect."""
+    ``-`` (a standard stream) and devices are no files to protect. When
+    standard output has the command's own output (``stdout``, as in "the
+    summary"), a file that is standard output (``/dev/stdout``, or the
+    file it is redirected to) is refused too: the two would run into each
+    other there."""
     written = [(option, path) for option, path in writes if path is not None and str(path) != "-"]
+    for option, path in written:
+        if stdout is not None and _is_stdout(path):
+            raise UsageError(
+                f"{option} {path} is standard output, which has {stdout}",
+                hint=f"give {option} a file of its own",
+                type="file_error",
+            )
     for option, path in written:
         for what, source in reads:
             refuse_replacing_input(option, path, source, what, "write to another file")
@@ -94,6 +109,78 @@ def refuse_clashing_files(
                     hint="give each its own file",
                     type="file_error",
                 )
+
+
+def refuse_unwritable(writes: Iterable[tuple[str, str | os.PathLike | None]]) -> None:
+    """Before any work, the error :func:`atomic_output` would give only
+    once the work is done, for an output (each ``(option, path)``) whose
+    folder takes no new file (read-only, missing, not ours): the temporary
+    file it writes first is made there and removed at once. A device or a
+    pipe that exists is written to directly and is not tried (opening a
+    FIFO waits for its reader); nor is a directory (refused by name)."""
+    for _option, path in writes:
+        if path is None or str(path) == "-" or (os.path.exists(path) and not os.path.isfile(path)):
+            continue
+        target = Path(os.path.realpath(path))
+        try:
+            handle, temporary = tempfile.mkstemp(
+                dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+            )
+        except OSError as error:
+            raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
+        os.close(handle)
+        os.unlink(temporary)
+
+
+# A program file larger than this is refused rather than read: /dev/zero
+# must not exhaust memory, and a real program of this size would take
+# minutes to parse.
+MAX_PROGRAM_BYTES = 64 * 1024 * 1024
+
+
+def read_program(expression: str | None, command: str = "eval") -> tuple[str, str | None]:
+    """The program text and, for ``@FILE``, the file name it came from."""
+    if expression is None:
+        example = '"(x-3)^2 + y^2" x=0 y=1' if command == "minimize" else '"(x+y)*z" x=1 y=2 z=3'
+        raise UsageError("no expression given", hint=f"for example: cgrad {command} {example}")
+    if not expression.startswith("@"):
+        return expression, None
+    from .environment import environment, open_stdin  # (for standard input)
+
+    path = expression[1:]
+    if not path:
+        raise UsageError("'@' needs a file name: @FILE, or @- for standard input")
+    if path == "-":
+        open_stdin()
+        if environment().stdin_is_terminal:
+            # Waiting in silence for a program typed at the terminal looks like a hang.
+            raise UsageError(
+                "@- reads the program from standard input, which is a terminal",
+                hint=f"pipe it in, as in: echo 'x*y' | cgrad {command} @- x=1 y=2",
+            )
+        data = sys.stdin.buffer.read(MAX_PROGRAM_BYTES + 1)
+        origin = "<stdin>"
+    else:
+        with open_binary(path) as file:
+            try:
+                data = file.read(MAX_PROGRAM_BYTES + 1)
+            except OSError as error:
+                raise file_error(path, error) from None
+        origin = path
+    if path == "-":
+        path = "standard input"
+    if len(data) > MAX_PROGRAM_BYTES:
+        raise UsageError(
+            f"cannot read {path}: it is larger than {MAX_PROGRAM_BYTES // 2**20} MiB",
+            type="file_error",
+        )
+    try:
+        # utf-8-sig: a byte-order mark is not part of the program.
+        return data.decode("utf-8-sig"), origin
+    except UnicodeDecodeError as error:
+        raise UsageError(
+            f"cannot read {path}: it is not UTF-8 text (byte {error.start})", type="file_error"
+        ) from None
 
 
 def program_file(expression: str | None) -> str | None:
@@ -111,6 +198,21 @@ def _same_file(first: str | os.PathLike, second: str | os.PathLike) -> bool:
         return os.path.samefile(first, second) and stat.S_ISREG(os.stat(first).st_mode)
     except OSError:  # one of them does not exist (yet): not the same file
         return False
+
+
+def _is_stdout(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is the file, pipe or terminal standard output
+    writes to (descriptor 1), but not the null device, where nothing meets."""
+    try:
+        found, out = os.stat(path), os.fstat(1)
+    except OSError:  # one of them does not exist
+        return False
+    if (found.st_dev, found.st_ino) != (out.st_dev, out.st_ino):
+        return False
+    try:
+        return not os.path.samefile(path, os.devnull)
+    except OSError:
+        return True
 
 
 def _same_new_file(first: str | os.PathLike, second: str | os.PathLike) -> bool:

@@ -38,6 +38,7 @@ from .files import (
     named_file,
     program_file,
     refuse_clashing_files,
+    refuse_unwritable,
 )
 from .minimize_command import (
     LearningRate,
@@ -302,7 +303,8 @@ def _output_files(
 ) -> tuple[Path | None, Path | None, Path | None]:
     """The files of -o, --trace and --html (``names``), checked before the
     fit: each in a folder that exists, none a directory, none a file that
-    is read (the program, the data, the validation data) or another of them."""
+    is read (the program, the data, the validation data), another of them
+    or standard output, each one that can be written."""
     output, trace, html = names
     if output == "-":  # batch's stdout, but fit's has the summary
         raise UsageError("-o needs a file: stdout has the summary", hint="write -o params.json")
@@ -318,7 +320,8 @@ def _output_files(
             )
         if path is not None and path.is_dir():
             raise UsageError(f"cannot write {path}: it is a directory", type="file_error")
-    refuse_clashing_files(read, written)
+    refuse_clashing_files(read, written, stdout="the summary")
+    refuse_unwritable(written)  # found now, not after the training
     return written[0][1], written[1][1], written[2][1]
 
 

@@ -157,10 +157,11 @@ def _write_page(
     """``--format html``: the page, with the passes when values are given."""
     from ..views.page import graph_page
     from ..views.svg_graph import check_drawable
-    from .files import program_file, refuse_clashing_files
+    from .files import program_file, refuse_clashing_files, refuse_unwritable
     from .page_output import write_page
 
     refuse_clashing_files([("the program", program_file(line.expression))], [("-o", output)])
+    refuse_unwritable([("-o", output)])
     check_drawable(function.graph)  # before the evaluation: a big graph is refused at once
     result = None
     # A program without inputs has its one point already: step through it.

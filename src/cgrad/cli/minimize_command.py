@@ -23,7 +23,7 @@ from .application import command
 from .arguments import choose, input_values, read_command_line, split_wrt
 from .environment import environment
 from .exits import FailuresFoundError
-from .files import named_file, program_file, refuse_clashing_files
+from .files import named_file, program_file, refuse_clashing_files, refuse_unwritable
 from .output import stdout_console, write_json
 from .page_output import HtmlFile, check_page_file
 from .parameters import (
@@ -167,10 +167,12 @@ def _output_files(
     trace: str | None, html: str | None, program: str | None
 ) -> tuple[Path | None, Path | None]:
     """--trace's and --html's files, checked before the run: neither the
-    ``@FILE`` program nor the same file as the other."""
+    ``@FILE`` program, the same file as the other or standard output, and
+    each one that can be written."""
     trace_file, page = trace_path(trace), check_page_file(html)
     written = [("--trace", trace_file), ("--html", page)]
-    refuse_clashing_files([("the program", program_file(program))], written)
+    refuse_clashing_files([("the program", program_file(program))], written, "the summary")
+    refuse_unwritable(written)
     return trace_file, page
 
 

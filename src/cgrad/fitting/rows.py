@@ -58,6 +58,7 @@ class Rows:
             self.streamed = True
         if self.streamed:
             self._count()
+        bad_in_data = self.bad.count  # (the validation rows' are counted on)
         if validation is not None:
             self.valid = _read_only(
                 _read_all(validation, self.read, self.names, self.bad, on_error)
@@ -70,7 +71,7 @@ class Rows:
                 hint="give a smaller holdout",
             )
         if self.rows == 0:
-            raise UsageError("the data has no rows to fit", type="input_error")
+            raise UsageError(_no_rows(self.bad, bad_in_data), type="input_error")
 
     def _passes(self, bad: BadRows) -> Iterator[tuple[Columns, Columns | None]]:
         """One pass over the source: (training, validation) chunk by chunk,
@@ -176,6 +177,19 @@ class Rows:
 def held_out(fraction: float, rows: int) -> int:
     """How many of ``rows`` a holdout of ``fraction`` keeps for validation."""
     return round(fraction * rows)
+
+
+def _no_rows(bad: BadRows, count: int) -> str:
+    """Why there is nothing to fit: no rows, or ``count`` rows all bad
+    (with the first reason, as a fit's bad rows are told)."""
+    said = "the data has no rows to fit"
+    if count == 0:
+        return said
+    first = bad.first[0] if bad.first else None  # (none listed with on_error="skip")
+    if count == 1:
+        return f"{said}: its one row is bad" + (f", row {first[0]:,}: {first[2]}" if first else "")
+    said = f"{said}: all {count:,} rows are bad"
+    return f"{said}; the first, row {first[0]:,}: {first[2]}" if first else said
 
 
 class Holdout:

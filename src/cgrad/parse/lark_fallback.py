@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterator
 from contextvars import ContextVar
 
@@ -381,9 +382,33 @@ def _unexpected_character(error: UnexpectedCharacters, text: str, origin: str | 
         "|": "for the absolute value, write abs(x)",
     }
     shown = f"'{char}'" if char.isprintable() else f"U+{ord(char):04X}"
-    message = f"unexpected character {shown}"
     if char == "=" or char == "<" or char == ">":
         hints[char] = "cgrad has no comparisons; '=' binds a name, as in a = x*y"
+    hint = hints.get(char)
+    if unicodedata.combining(char):
+        shown, hint = (
+            f"U+{ord(char):04X} {unicodedata.name(char, '')}".rstrip(),
+            _composed_hint(text, position),
+        )
     return ParseError(
-        message, span=span, hint=hints.get(char), source=text, origin=origin, type="syntax_error"
+        f"unexpected character {shown}",
+        span=span,
+        hint=hint,
+        source=text,
+        origin=origin,
+        type="syntax_error",
     )
+
+
+def _composed_hint(text: str, position: int) -> str:
+    """The hint for a combining accent in a name (an ``é`` written as ``e``
+    and U+0301, decomposed; the lexer stops at its first mark): the letter
+    as one character, if there is one."""
+    end = position
+    while end < len(text) and unicodedata.combining(text[end]):
+        end += 1
+    letter = unicodedata.normalize("NFC", text[max(position - 1, 0) : end])
+    hint = "a name's accented letter must be one character (composed, NFC)"
+    if len(letter) == 1 and not unicodedata.combining(letter):
+        hint += f": write {letter} (U+{ord(letter):04X})"
+    return hint + "; cgrad's command line composes names itself"

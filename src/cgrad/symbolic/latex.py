@@ -91,13 +91,47 @@ def latex_name(name: str) -> str:
         # A Greek letter typed as one (α), as its command: not every TeX
         # engine takes the letter itself in math.
         greek = _GREEK_NAMES.get(unicodedata.name(name, "").lower())
-        return name if greek is None else "\\" + greek
+        return _character(name) if greek is None else "\\" + greek
     return _spelled(name)
 
 
 def _spelled(name: str) -> str:
     """A name as it is spelled, upright: ``\\mathrm{x\\_1}``."""
+    if not name.isascii():
+        return r"\mathrm{" + "".join(_character(char) for char in name) + "}"
     return r"\mathrm{" + name.replace("_", r"\_") + "}"
+
+
+# Math accents by the combining mark that makes them (é is e and U+0301).
+_ACCENTS = {
+    "\u0300": "grave", "\u0301": "acute", "\u0302": "hat", "\u0303": "tilde",
+    "\u0304": "bar", "\u0306": "breve", "\u0307": "dot", "\u0308": "ddot",
+    "\u030a": "mathring", "\u030c": "check",
+}  # fmt: skip
+
+
+def _character(char: str) -> str:
+    """One character of a name as pdflatex takes it in math, which has no
+    Unicode: a Greek letter as its command (``{\\theta}``), an accented
+    Latin letter as its accents over its letter (``{\\acute{e}}``), a π
+    as ``{\\varpi}`` (``\\pi`` is the constant), any
+    other non-ASCII letter as its code point (``{\\mathrm{U+0436}}``)."""
+    if char == "_":
+        return r"\_"
+    if char.isascii():
+        return char
+    greek = _GREEK_NAMES.get(unicodedata.name(char, "").lower())
+    if greek is not None:
+        return f"{{\\{greek}}}"
+    if char == "\u03c0":  # (not \pi, the constant's)
+        return r"{\varpi}"
+    decomposed = unicodedata.normalize("NFD", char)
+    base, marks = decomposed[0], decomposed[1:]
+    if base.isascii() and marks and all(mark in _ACCENTS for mark in marks):
+        for mark in marks:
+            base = f"\\{_ACCENTS[mark]}{{{base}}}"
+        return f"{{{base}}}"
+    return f"{{\\mathrm{{U+{ord(char):04X}}}}}"
 
 
 def latex_names(names: Iterable[str]) -> dict[str, str]:

@@ -41,7 +41,7 @@ def descent_page(function: Function, minimum: Minimum, steps: Sequence[Step]) ->
         f"loss {format_short(minimum.value)} at "
         + escape(", ".join(f"{n} = {format_short(v)}" for n, v in minimum.point.items()))
         + "</p>\n",
-        loss_plot(drawn),
+        loss_plot(drawn, minimum.reason if minimum.stopped == "diverged" else None),
     ]
     data: dict = {
         "names": list(names),
@@ -90,21 +90,34 @@ def thinned(steps: list[Step]) -> list[Step]:
     return kept if kept[-1] is steps[-1] else [*kept, steps[-1]]
 
 
-def loss_plot(steps: list[Step]) -> str:
+def loss_plot(steps: list[Step], diverged: str | None = None) -> str:
     """The loss by step; on a log scale when every loss is positive and
-    they span more than two decades."""
+    they span more than two decades. ``diverged``: why a run that diverged
+    stopped (the finite ``steps`` end before it), said under the plot."""
     losses = np.array([step.loss for step in steps], dtype=float)
+    ended = (
+        f'<p class="note" id="loss-end">The curve ends at the last finite step: the run '
+        f"{escape(diverged)}.</p>\n"
+        if diverged is not None
+        else ""
+    )
     if losses.size == 0:
-        return "<p>No finite step to draw.</p>\n"
+        return "<p>No finite step to draw.</p>\n" + ended
     low, high = float(losses.min()), float(losses.max())
     log = low > 0 and high / low > 100
     shown = np.log10(losses) if log else losses
+    # Brought within [-1, 1] first: a diverging run's losses come near the
+    # largest float, where their span, or that times the plot's height,
+    # overflows to inf (and the polyline to points Chromium rejects).
+    largest = float(np.abs(shown).max())
+    if largest > 1:
+        shown = shown / largest
     bottom, top = float(shown.min()), float(shown.max())
     span = (top - bottom) or 1.0
     last = max(steps[-1].step, 1)
     points = " ".join(
         f"{PAD + (PLOT_WIDTH - 2 * PAD) * step.step / last:.1f},"
-        f"{PLOT_HEIGHT - PAD - (PLOT_HEIGHT - 2 * PAD) * (value - bottom) / span:.1f}"
+        f"{PLOT_HEIGHT - PAD - (PLOT_HEIGHT - 2 * PAD) * ((value - bottom) / span):.1f}"
         for step, value in zip(steps, shown.tolist(), strict=True)
     )
     scale = "log scale" if log else "linear scale"
@@ -125,7 +138,7 @@ def loss_plot(steps: list[Step]) -> str:
         f'<text class="x-end" x="{PLOT_WIDTH - PAD}" y="{PLOT_HEIGHT - PAD + 16}" '
         f'text-anchor="end">step {steps[-1].step:,}</text>\n'
         f'<polyline class="loss-curve" data-points="{len(steps)}" points="{points}"/>\n'
-        "</g>\n</svg>\n"
+        "</g>\n</svg>\n" + ended
     )
 
 

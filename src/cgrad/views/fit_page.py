@@ -35,7 +35,7 @@ def fit_page(fitted: Fitted, steps: Sequence[Step]) -> str:
         f"{fitted.steps:,} steps in {fitted.epochs:,} epochs; stopped: "
         f"{escape(fitted.reason)}; training loss {format_short(fitted.training_loss)} "
         f"({fitted.rows:,} rows){validation}</p>\n",
-        loss_plot(drawn),
+        loss_plot(drawn, fitted.reason if fitted.stopped == "diverged" else None),
         _parameters(fitted),
     ]
     data = {

@@ -25,6 +25,7 @@ from .layout import edge_numbers, edges, layout
 from .node_names import binding_names
 from .svg_graph import asset, check_drawable, node_title, svg_pieces
 from .terminal_steps import sum_text
+from .visible_text import visible
 
 # The paths listed per input on the page (all are counted), as `graph --paths`.
 PAGE_PATHS = 20
@@ -64,7 +65,7 @@ def html_page(title: str, body: Iterable[str], data: object, script: str | None 
             '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
             "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
-            f"<title>cgrad: {escape(shorten(title, 80))}</title>\n"
+            f"<title>cgrad: {escape(visible(shorten(title, 80)))}</title>\n"
             f"<style>\n{asset('page.css')}{asset('graph.css')}</style>\n</head>\n<body>\n",
             *body,
             f'<script type="application/json" id="cgrad-data">{script_json(data)}</script>\n'
@@ -80,7 +81,7 @@ def source_html(source: str) -> str:
     lines = [line.rstrip() for line in source.splitlines() if line.strip()]
     shown = []
     for line in lines[:HEADING_LINES]:
-        code, hash_, comment = shorten(line, HEADING_CHARS).partition("#")
+        code, hash_, comment = visible(shorten(line, HEADING_CHARS)).partition("#")
         text = escape(code)
         if hash_:
             text += f'<span class="comment">{escape(hash_ + comment)}</span>'
@@ -173,7 +174,7 @@ def _heading(source: str, warnings: list[str], stepping: bool) -> str:
 
 def _name(graph: Graph, names: dict[int, str], node_id: int) -> str:
     """``@2 a = x*y``: how a caption names a node."""
-    return f"@{node_id} {node_title(graph, names, node_id, 40)}"
+    return f"@{node_id} {visible(node_title(graph, names, node_id, 40))}"
 
 
 def _forward_data(graph: Graph, steps: list[ForwardStep]) -> list[dict]:

@@ -28,6 +28,7 @@ from ..numerals import format_short, number_text
 from .edge_labels import line_points, place_labels
 from .layout import MARGIN, NODE_HEIGHT, NODE_WIDTH, Layout, edge_numbers, edges, layout
 from .node_names import binding_names
+from .visible_text import visible
 
 # Past this many nodes a drawing is a hairball, and laying it out and
 # writing it would take long: refused with a clear message instead.
@@ -235,7 +236,9 @@ def _nodes(graph: Graph, placed: Layout, numbers: dict) -> Iterator[str]:
         classes += " computed" * bool(known)
         classes += " nonfinite" * any(not math.isfinite(float(n)) for n in known)
         classes += " warned" * (node_id in warned)
-        title = node_title(graph, names, node_id)
+        # Control characters written out: a bidi override in a comment
+        # would reorder the page's text around it.
+        title = visible(node_title(graph, names, node_id))
         shown = shorten(title, LABEL_CHARS)
         value = _number(values, node_id, "value", "= ")
         grad = _number(grads, node_id, "grad", "grad ")
