@@ -53,22 +53,15 @@ def _tie_share(out, args, index):
         return hit * 1.0
     if len(args) <= _COUNT_KEPT_FROM:
         return hit / _tie_count(out, args)
-    # The calls for one node come one after the other: its count is kept
-    # for the next (in this thread). A node's result is a new object at
-    # each evaluation (max and min of two or more arguments return a new
-    # array or scalar, never an argument), and the count holds on to it, so
-    # the very same result object means the same node of the same
-    # evaluation (its ends checked too), with no pass over the arguments.
+    # The calls for one node come one after the other, each handed the
+    # same list of arguments (ArgumentRule.over): its count is kept for the
+    # next call (in this thread). The kept list cannot be another node's or
+    # another evaluation's, which make lists of their own; a call handed
+    # its arguments unpacked, a new tuple each time, counts again.
     kept = getattr(_last_count, "kept", None)
-    if (
-        kept is None
-        or kept[0] is not out
-        or len(kept[1]) != len(args)
-        or kept[1][0] is not args[0]
-        or kept[1][-1] is not args[-1]
-    ):
-        kept = _last_count.kept = (out, args, _tie_count(out, args))
-    return hit / kept[2]
+    if kept is None or kept[0] is not args:
+        kept = _last_count.kept = (args, _tie_count(out, args))
+    return hit / kept[1]
 
 
 # A max or min of more arguments than this keeps its last tie count (and

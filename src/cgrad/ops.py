@@ -234,7 +234,7 @@ class Op:
         as the backward pass computes it (a NaN or an inf is a value here:
         the evaluation has warned of it, so numpy's warnings are silenced)."""
         with np.errstate(all="ignore"):
-            return float(self.derivative(index)(NUMERIC, out, *arguments))
+            return float(self.local(NUMERIC, out, arguments, index))
 
     def printed_rule(self, rule: Rule) -> Rule:
         """The rule a formula prints in place of ``rule`` (one of
