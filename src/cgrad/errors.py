@@ -42,9 +42,8 @@ class CgradError(Exception):
         origin: str | None = None,
         type: str | None = None,
     ) -> None:
-        message = bounded(message)
-        super().__init__(message)
-        self.message = message
+        self.message = message  # (bounded by the setter below)
+        super().__init__(self.message)
         self.span = span
         self.hint = hint
         self.source = source
