@@ -656,29 +656,30 @@ def measure_apart(rows: list[Row], n: int, want, runs: int, target: float) -> No
     allocator treats the next one's temporaries. The workers wait their
     turn, one sample each, round robin."""
     workers = []
-    with tempfile.TemporaryDirectory() as folder:
+    # (the stack closes every worker's pipes and error file, and waits for it)
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
         for index, row in enumerate(rows):
             results = Path(folder, f"{index}.npz")
-            errors = Path(folder, f"{index}.err").open("w+")
+            errors = stack.enter_context(Path(folder, f"{index}.err").open("w+"))
             command = [sys.executable, __file__, "--w2-worker", row.who, str(n), str(target)]
-            worker = subprocess.Popen(
-                [*command, str(results)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=errors,
-                text=True,
+            worker = stack.enter_context(
+                subprocess.Popen(
+                    [*command, str(results)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=errors,
+                    text=True,
+                )
             )
             said = _told(worker, errors)
             if "note" in said:
                 row.note = said["note"]
-                worker.wait()
                 continue
             with np.load(results) as got:
                 problem = disagreement([got[f"arr_{k}"] for k in range(len(got.files))], want)
             if problem is not None:
                 row.note = f"WRONG, not timed: {problem}"
                 _told(worker, errors, "end")
-                worker.wait()
                 continue
             workers.append((row, worker, errors))
         for _ in range(runs):
@@ -688,7 +689,6 @@ def measure_apart(rows: list[Row], n: int, want, runs: int, target: float) -> No
             said = _told(worker, errors, "end")
             row.cores = said["cores"]
             row.extra["faults"] = said["faults"]
-            worker.wait()
 
 
 def _told(worker: subprocess.Popen, errors, ask: str | None = None) -> dict:
