@@ -293,6 +293,17 @@ def power_slope_in_exponent_printed(m, out, a, b):
     return m.where(m.equal(a, 0.0), 0.0, m.log(a) * out)
 
 
+def power_slope_in_exponent_guarded(m, out, a, b):
+    """The printed d/db with its guard (0 where a is 0 and b >= 0) in the
+    language, which has no where: log(a) is taken of a + 1 there, as
+    step(-|a|, 1)*step(b, 1) is 1 there and 0 elsewhere. Its own derivatives
+    at a = 0 are then the limits where they exist (a^b*log(a)^2 and
+    a^(b-1)*(1 + b*log(a)) tend to 0 for b > 1) instead of 0*inf."""
+    # (Formulas only, which keep the indicator's kinks out of their warnings.)
+    at_guard = m.quiet(lambda: m.step(-m.abs(a), 1.0) * m.step(b, 1.0))
+    return m.log(a + at_guard) * out
+
+
 def tie_share_printed(direction: float) -> Callable[..., object]:
     """The printed rule of max (``direction`` 1) or min (-1): the numeric
     rule's 1/n share of a tie, written with step. Of two arguments, the one
