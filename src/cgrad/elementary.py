@@ -22,16 +22,24 @@ import numpy as np
 
 
 def sigmoid(a):
-    # 1/(1+exp(-a)) saturates cleanly to 0 and 1 at the extremes (exp
-    # overflows to inf, 1/inf is 0) and is accurate in between.
+    # 1/(1 + e) for a >= 0 and e/(1 + e) for a < 0, e = exp(-|a|): e never
+    # overflows, so sigmoid(-720) is e^-720, a subnormal float, where
+    # 1/(1 + exp(720)) is 1/inf = 0 (and its slope, sigmoid_slope, is not).
     if type(a) is np.ndarray and a.dtype == np.float64:
-        # The same steps, in one new array: a fit's step over a slice of
+        # The same steps, in two new arrays: a fit's step over a slice of
         # rows pays for each array made (and for reading it from memory).
-        made = np.negative(a)
-        np.exp(made, made)
-        np.add(made, 1.0, made)
-        return np.divide(1.0, made, made)
-    return 1.0 / (1.0 + np.exp(-a))
+        e = np.abs(a)
+        np.negative(e, e)
+        np.exp(e, e)
+        made = np.add(e, 1.0)
+        np.copyto(e, 1.0, where=a >= 0.0)
+        return np.divide(e, made, made)
+    if type(a) is float or type(a) is np.float64:
+        e = np.exp(-abs(a))
+        return (e if a < 0.0 else 1.0) / (1.0 + e)
+    # (np.less is no op's ufunc: generated code calls this function whole.)
+    e = np.exp(-np.abs(a))
+    return np.where(np.less(a, 0.0), e, 1.0) / (1.0 + e)
 
 
 _erf_ufunc = np.frompyfunc(math.erf, 1, 1)
