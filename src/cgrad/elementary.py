@@ -22,12 +22,10 @@ import numpy as np
 
 
 def sigmoid(a):
-    # 1/(1 + e) for a >= 0 and e/(1 + e) for a < 0, e = exp(-|a|): e never
-    # overflows, so sigmoid(-720) is e^-720, a subnormal float, where
-    # 1/(1 + exp(720)) is 1/inf = 0 (and its slope, sigmoid_slope, is not).
+    # 1/(1 + e) for a >= 0 and e/(1 + e) for a < 0, e = exp(-|a|), which
+    # never overflows: sigmoid(-720) is e^-720, not 1/(1 + exp(720)) = 0.
     if type(a) is np.ndarray and a.dtype == np.float64:
-        # The same steps, in two new arrays: a fit's step over a slice of
-        # rows pays for each array made (and for reading it from memory).
+        # In two new arrays: a fit's step pays for each array made.
         e = np.abs(a)
         np.negative(e, e)
         np.exp(e, e)
@@ -303,11 +301,10 @@ def power_slope_in_exponent_printed(m, out, a, b):
 
 def power_slope_in_exponent_guarded(m, out, a, b):
     """The printed d/db with its guard (0 where a is 0 and b >= 0) in the
-    language, which has no where: log(a) is taken of a + 1 there, as
-    step(-|a|, 1)*step(b, 1) is 1 there and 0 elsewhere. Its own derivatives
-    at a = 0 are then the limits where they exist (a^b*log(a)^2 and
-    a^(b-1)*(1 + b*log(a)) tend to 0 for b > 1) instead of 0*inf."""
-    # (Formulas only, which keep the indicator's kinks out of their warnings.)
+    language, which has no where: log of a + step(-|a|, 1)*step(b, 1), which
+    is 1 there. Its own derivatives at a = 0 are then the limits where they
+    exist (a^b*log(a)^2, a^(b-1)*(1 + b*log(a)) tend to 0 for b > 1), not
+    0*inf. (Formulas only: m.quiet keeps the indicator's kinks unsaid.)"""
     at_guard = m.quiet(lambda: m.step(-m.abs(a), 1.0) * m.step(b, 1.0))
     return m.log(a + at_guard) * out
 
@@ -408,10 +405,13 @@ def edge_of_unit_interval(out, a):
     return ((1.0 - a) * (1.0 + a),)
 
 
-def edge_of_power(out, a, b):
-    # a^b is smooth in a through 0 only for a whole exponent >= 0.
-    smooth = np.equal(np.floor(b), b) & np.greater_equal(b, 0.0)
-    return (np.where(smooth, 1.0, a),)
+def edges_of_power(out, a, b):
+    # In a: a^b is smooth in a through 0 only for a whole exponent >= 0. In
+    # b (edges_crossed_by): 0^b jumps at b = 0, a negative a^b has whole b.
+    whole = np.equal(np.floor(b), b)
+    in_base = np.where(whole & np.greater_equal(b, 0.0), 1.0, a)
+    off_whole = np.where(np.less(a, 0.0), b - np.round(b), 1.0)
+    return (in_base, np.where(np.equal(a, 0.0), b, off_whole))
 
 
 def edge_at_origin(a, b):

@@ -168,6 +168,10 @@ class Op:
     # one sign (or NaN) on each side. A finite difference is only trusted
     # between points where every one keeps its sign (cgrad.check.differences).
     edges: Callable[..., tuple] | None = None
+    # Per quantity of ``edges``, the arguments (positions) a step in which
+    # can cross it: a^b's edge at a = 0 is crossed by a step in a only, the
+    # jump of 0^b at b = 0 by a step in b only; (): each by any argument.
+    edges_crossed_by: tuple[tuple[int, ...], ...] = ()
     # The rules as a formula prints them, where ``derivatives`` are careful
     # numeric forms of the same mathematics; None: they print as they are.
     printed: tuple[Rule, ...] | None = None
@@ -306,7 +310,8 @@ OPS: dict[str, Op] = {
            kink=Kink(el.pow_kink,
                      "at a = 0 cgrad takes 0^0 = 1, d/da = b*a^(b-1) (0 where b = 0) and d/db = 0 for b >= 0",
                      fixed=((1, el.pow_kink_in_base), (0, el.pow_kink_in_exponent))),
-           edges=el.edge_of_power, shortcut=el.power_shortcut, ufunc=np.power,
+           edges=el.edges_of_power, edges_crossed_by=((0,), (1,)),
+           shortcut=el.power_shortcut, ufunc=np.power,
            # (b*a^(b-1) is computed with care where b - 1 is rounded.)
            printed=(el.power_slope_printed, el.power_slope_in_exponent_printed),
            guarded=(el.power_slope_printed, el.power_slope_in_exponent_guarded)),
@@ -424,16 +429,6 @@ def function_for(name: str, argument_count: int) -> Op | None:
     """The op that ``name(...)`` with ``argument_count`` arguments denotes."""
     by_arity = FUNCTIONS.get(name, {})
     return by_arity.get(argument_count) or (by_arity.get(None) if argument_count >= 1 else None)
-
-
-def arity_text(name: str) -> str:
-    """How many arguments ``name`` takes, in words."""
-    arities = sorted(FUNCTIONS[name], key=lambda arity: -1 if arity is None else arity)
-    if arities == [None]:
-        return "one or more arguments"
-    words: dict[int | None, str] = {1: "one", 2: "two", 3: "three"}
-    counts = " or ".join(words.get(arity, str(arity)) for arity in arities)
-    return f"{counts} argument{'' if arities == [1] else 's'}"
 
 
 # The rule namespaces over numbers (see cgrad.namespaces): numpy's walk,
