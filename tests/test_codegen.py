@@ -704,7 +704,7 @@ def test_a_function_of_ufuncs_writes_each_call_into_a_work_array(text):
 
 @pytest.mark.parametrize("text", ["erf(x) * y", "sigmoid(x) * y"])
 def test_a_function_of_other_calls_is_recorded_whole(text):
-    # erf is math.erf a point at a time, sigmoid picks e or 1 by a < 0:
+    # erf is math.erf a point at a time, sigmoid takes exp(a) below -709:
     # called as they are.
     function = cgrad.compile(text)
     passes = function._runner(None).array_passes((True, True))

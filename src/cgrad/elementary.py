@@ -22,22 +22,24 @@ import numpy as np
 
 
 def sigmoid(a):
-    # 1/(1 + e) for a >= 0 and e/(1 + e) for a < 0, e = exp(-|a|), which
-    # never overflows: sigmoid(-720) is e^-720, not 1/(1 + exp(720)) = 0.
+    # 1/(1 + exp(-a)), but exp(a) itself below -709, where 1 + exp(a) is 1
+    # and exp(-a) nears overflow (then sigmoid(-720) was 0, its slope not).
     if type(a) is np.ndarray and a.dtype == np.float64:
-        # In two new arrays: a fit's step pays for each array made.
-        e = np.abs(a)
-        np.negative(e, e)
-        np.exp(e, e)
-        made = np.add(e, 1.0)
-        np.copyto(e, 1.0, where=a >= 0.0)
-        return np.divide(e, made, made)
+        # In one new array: a fit's step pays for each array made.
+        made = np.negative(a)
+        np.exp(made, made)
+        np.add(made, 1.0, made)
+        np.divide(1.0, made, made)
+        if (far := np.less(a, _FAR)).any():
+            made[far] = np.exp(a[far])
+        return made
     if type(a) is float or type(a) is np.float64:
-        e = np.exp(-abs(a))
-        return (e if a < 0.0 else 1.0) / (1.0 + e)
+        return np.exp(a) if a < _FAR else 1.0 / (1.0 + np.exp(-a))
     # (np.less is no op's ufunc: generated code calls this function whole.)
-    e = np.exp(-np.abs(a))
-    return np.where(np.less(a, 0.0), e, 1.0) / (1.0 + e)
+    return np.where(np.less(a, _FAR), np.exp(a), 1.0 / (1.0 + np.exp(-a)))
+
+
+_FAR = -709.0  # (exp(709) is 8.2e307)
 
 
 _erf_ufunc = np.frompyfunc(math.erf, 1, 1)
@@ -93,12 +95,10 @@ def relu(a):
 
 
 def softplus(a):
-    # log(1 + exp(a)) as max(a, 0) + log1p(exp(-|a|)): the same steps as
-    # logaddexp(0, a), finite for any finite a, but by ufuncs numpy runs
-    # vectorised, where logaddexp is a scalar loop (it dominated a fit's
-    # step with the logistic loss).
+    # log(1 + exp(a)) as max(a, 0) + log1p(exp(-|a|)): logaddexp(0, a)'s
+    # steps, finite for any finite a, by vectorised ufuncs (logaddexp is a
+    # scalar loop), into one new array (see sigmoid).
     if type(a) is np.ndarray and a.dtype == np.float64:
-        # The same steps, into one new array (see sigmoid).
         made = np.abs(a)
         np.negative(made, made)
         np.exp(made, made)
@@ -301,10 +301,10 @@ def power_slope_in_exponent_printed(m, out, a, b):
 
 def power_slope_in_exponent_guarded(m, out, a, b):
     """The printed d/db with its guard (0 where a is 0 and b >= 0) in the
-    language, which has no where: log of a + step(-|a|, 1)*step(b, 1), which
-    is 1 there. Its own derivatives at a = 0 are then the limits where they
-    exist (a^b*log(a)^2, a^(b-1)*(1 + b*log(a)) tend to 0 for b > 1), not
-    0*inf. (Formulas only: m.quiet keeps the indicator's kinks unsaid.)"""
+    language: log of a + step(-|a|, 1)*step(b, 1), 1 there. Its derivatives
+    at a = 0 are then the limits where they exist (a^b*log(a)^2 and
+    a^(b-1)*(1 + b*log(a)) tend to 0 for b > 1), not 0*inf. (Formulas
+    only: m.quiet keeps the indicator's kinks unsaid.)"""
     at_guard = m.quiet(lambda: m.step(-m.abs(a), 1.0) * m.step(b, 1.0))
     return m.log(a + at_guard) * out
 
