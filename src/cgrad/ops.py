@@ -340,7 +340,7 @@ OPS: dict[str, Op] = {
         Op("acosh", 1, np.arccosh, (lambda m, out, a: 1.0 / (m.sqrt(a - 1.0) * m.sqrt(a + 1.0)),),
            edges=lambda out, a: (a - 1.0,)),
         Op("atanh", 1, np.arctanh, (lambda m, out, a: 1.0 / ((1.0 - a) * (1.0 + a)),), edges=el.edge_of_unit_interval),
-        # Exponentials and logarithms.
+        # Exponentials and logarithms. expm1(a) + 1 cancels for a < 0.
         Op("exp", 1, np.exp, (lambda m, out, a: out,), sign=el.nonnegative),
         Op("expm1", 1, np.expm1, (lambda m, out, a: m.exp(a),)),
         Op("log", 1, np.log, (lambda m, out, a: 1.0 / a,), aliases=("ln",),
