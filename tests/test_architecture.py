@@ -26,6 +26,7 @@ LAYERS = [
             "cgrad.ops",
             "cgrad.numerals",
             "cgrad.lookalikes",
+            "cgrad.composed_names",
             "cgrad.elementary",
             "cgrad.namespaces",
         ],

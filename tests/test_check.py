@@ -745,7 +745,51 @@ def test_an_edge_quantity_vanishes_on_the_edge(name, arguments):
 
 
 def test_a_whole_power_has_no_edge_at_zero():
-    assert OPS["pow"].edges(0.0, 0.0, 2.0) == (1.0,)
+    # (The second quantity is 0^b's jump at b = 0, which y = 2 is clear of.)
+    assert OPS["pow"].edges(0.0, 0.0, 2.0) == (1.0, 2.0)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "crossed_by"),
+    [((0.0, 0.5), 0), ((0.0, 0.0), 1), ((-2.0, 2.0), 1), ((-2.0, 0.0), 1)],
+)
+def test_each_edge_of_a_power_vanishes_on_it_and_says_which_step_crosses_it(arguments, crossed_by):
+    # a^b at a = 0, b not whole: an edge in a. 0^b at b = 0 jumps, and
+    # (-2)^b leaves the domain off whole b: edges in b.
+    op = OPS["pow"]
+    with np.errstate(all="ignore"):
+        quantities = op.edges(op.forward(*arguments), *arguments)
+    assert float(quantities[crossed_by]) == 0.0
+    assert op.edges_crossed_by[crossed_by] == (crossed_by,)
+
+
+def test_a_step_in_the_exponent_of_zero_to_a_whole_power_is_judged(cli):
+    # 0^y is 0 for every y near 2: smooth in y, though 0^2.1 is on an edge
+    # in the base (0^b, b not whole, has no derivative in a).
+    result = cli("check", "x^y", "x=0", "y=2", "--json")
+    assert result.exit_code == 0, result.stdout
+    document = json.loads(result.stdout)
+    assert document["partials"]["y"]["verdict"] == "ok"
+    assert document["partials"]["y"]["finite_difference"] == 0.0
+    assert document["warnings"] == []
+
+
+@pytest.mark.parametrize(("x", "y"), [(0.0, 0.0), (-2.0, 2.0), (0.0, 1e-300)])
+def test_a_step_in_the_exponent_that_crosses_an_edge_blames_no_rule(cli, x, y):
+    # 0^y jumps at y = 0; (-2)^y is real only at whole y.
+    result = cli("check", "x^y", f"x={x!r}", f"y={y!r}", "--json")
+    assert result.exit_code == 0, result.stdout
+    assert json.loads(result.stdout)["partials"]["y"]["verdict"] != "ok"
+
+
+def test_a_wrong_exponent_rule_at_zero_to_a_whole_power_fails(cli, monkeypatch):
+    # Judged now, the rule is held to it: d/db = 1 where 0^b is flat.
+    pow_op = OPS["pow"]
+    wrong = (pow_op.derivatives[0], lambda m, out, a, b: 1.0)
+    monkeypatch.setitem(OPS, "pow", dataclasses.replace(pow_op, derivatives=wrong))
+    result = cli("check", "x^y", "x=0", "y=2", "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["partials"]["y"]["verdict"] == "fail"
 
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402

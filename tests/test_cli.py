@@ -401,15 +401,15 @@ def test_typographic_symbols_get_a_hint(cli, text, hint):
 
 
 def test_hessian_entries_that_are_not_finite_come_with_a_warning(cli):
-    document = json.loads(cli("eval", "x^y", "x=0", "y=2", "--hessian", "--json").stdout)
-    assert document["hessian"]["y"] == {"x": "NaN", "y": "NaN"}
-    [warning] = document["warnings"]
-    # The log(x) of x^y's derivative rule, pointed at in the user's program.
+    document = json.loads(cli("eval", "sqrt(x)*y", "x=0", "y=2", "--hessian", "--json").stdout)
+    assert document["hessian"]["x"] == {"x": "-Infinity", "y": "Infinity"}
+    [_, warning] = document["warnings"]  # (the first: sqrt's kink)
+    # The 1/sqrt(x) of sqrt's derivative rule, pointed at in the user's program.
     assert warning["message"] == (
-        "in the second derivatives, the derivative rule of `x^y` (node @2, line 1, column 1) "
-        "is -Infinity: log(0) = -Infinity"
+        "in the second derivatives, the derivative rule of `sqrt(x)` (node @1, line 1, column 1) "
+        "is Infinity: 1 / 0 = Infinity"
     )
-    assert (warning["node"], warning["line"], warning["column"]) == (2, 1, 1)
+    assert (warning["node"], warning["line"], warning["column"]) == (1, 1, 1)
 
 
 def test_help_paragraphs_wrap_at_the_terminal_not_at_the_source():

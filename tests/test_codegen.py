@@ -689,9 +689,9 @@ def test_threads_say_nothing_of_numpys_floating_point_errors(monkeypatch):
     assert {w.type for w in result.warnings} >= {"non_finite_value"}
 
 
-@pytest.mark.parametrize("text", ["sigmoid(x) * y", "tanh(x) * y", "log(x, y)"])
+@pytest.mark.parametrize("text", ["tanh(x) * y", "log(x, y)"])
 def test_a_function_of_ufuncs_writes_each_call_into_a_work_array(text):
-    # sigmoid is 1/(1 + exp(-a)): traced through, each of its ufuncs writes
+    # log(x, y) is log(x)/log(y): traced through, each of its ufuncs writes
     # into a work array (no temporary made per call), with the same numbers.
     function = cgrad.compile(text)
     passes = function._runner(None).array_passes((True, True))
@@ -702,11 +702,13 @@ def test_a_function_of_ufuncs_writes_each_call_into_a_work_array(text):
     assert same_array_result(function.evaluate(inputs), walked_over_arrays(function, inputs))
 
 
-def test_a_function_of_other_calls_is_recorded_whole():
-    # erf is math.erf a point at a time: called as it is.
-    function = cgrad.compile("erf(x) * y")
+@pytest.mark.parametrize("text", ["erf(x) * y", "sigmoid(x) * y"])
+def test_a_function_of_other_calls_is_recorded_whole(text):
+    # erf is math.erf a point at a time, sigmoid takes exp(a) below -709:
+    # called as they are.
+    function = cgrad.compile(text)
     passes = function._runner(None).array_passes((True, True))
-    assert "erf" not in passes.source and len(passes.source.splitlines()) > 2
+    assert text[:3] not in passes.source and len(passes.source.splitlines()) > 2
     x = np.linspace(-2.0, 2.0, 40)
     inputs = {"x": x, "y": x + 1.0}
     assert same_array_result(function.evaluate(inputs), walked_over_arrays(function, inputs))

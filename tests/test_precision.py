@@ -380,5 +380,54 @@ def main(dense: bool) -> None:
         )
 
 
+# --------------------------------------------------------------------------
+# The values themselves, where a naive formula underflows or overflows early.
+
+# op: (true value of an mpf, ULP bound). sigmoid's 1/(1 + exp(-a)) was 0
+# below -709.8 (exp(-a) overflows) while the truth, e^a, is a subnormal
+# float down to -745: its slope was not 0 there, its value was.
+VALUES = {
+    "sigmoid": (_sigmoid, 2),
+    "softplus": (lambda a: mpmath.log1p(mpmath.exp(a)), 2),
+    "tanh": (mpmath.tanh, 1),
+    "erf": (mpmath.erf, 1),
+    "exp": (mpmath.exp, 1),
+    "expm1": (mpmath.expm1, 1),
+}
+_TAILS = [-1e300, -800.0, -746.0, -745.1, -745.0, -744.0, -740.0, -730.0, -720.0, -710.0,
+          -709.8, -709.7, -709.0, -708.0, -700.0]  # fmt: skip
+
+
+def _value_errors(op: str, path: str) -> list[tuple[float, float]]:
+    truth_of, _ = VALUES[op]
+    points = sorted(set(EVERYWHERE + _TAILS + [-v for v in _TAILS]))
+    function = cgrad.compile(f"{op}(x)")
+    if path == "point":  # past the first few points, by generated code
+        values = [float(function.evaluate(x=p).value) for p in points]
+    else:  # over an array: walked, and long enough for generated code
+        repeats = 1 if path == "array" else -(-4096 // len(points))
+        column = np.array(points * repeats)
+        values = [float(v) for v in function.evaluate(x=column).value[: len(points)]]
+    with mpmath.workdps(DIGITS):
+        return [
+            (_error(v, truth_of(mpmath.mpf(p))), p) for v, p in zip(values, points, strict=True)
+        ]
+
+
+@pytest.mark.parametrize("path", ["point", "array", "generated array"])
+@pytest.mark.parametrize("op", sorted(VALUES))
+def test_value_is_within_its_bound_of_mpmath_in_the_tails_too(op, path):
+    beyond = [(p, e) for e, p in _value_errors(op, path) if not e <= VALUES[op][1]]
+    assert not beyond, f"{op}: {len(beyond)} beyond the bound, e.g. {beyond[:3]}"
+
+
+@pytest.mark.parametrize("x", [-720.0, -740.0, -745.0])
+def test_sigmoid_and_its_slope_are_one_subnormal_number_far_out(cli, x):
+    # sigmoid'(a) = sigmoid(a)*(1 - sigmoid(a)): the same float out there.
+    document = json.loads(cli("eval", "sigmoid(x)", f"x={x}", "--json").stdout)
+    assert document["value"] == document["gradient"]["x"] == float(math.exp(x))
+    assert 0.0 < document["value"] < TINY
+
+
 if __name__ == "__main__":
     main(dense="--dense" in sys.argv)

@@ -453,3 +453,44 @@ def test_a_quotient_divided_again_prints_as_one_quotient(cli):
     once = cli("diff", "x/(3*y)").stdout.splitlines()[1:]
     twice = cli("diff", "x/y/3").stdout.splitlines()[1:]
     assert once[1:] == twice[1:] and "." not in "".join(twice)
+
+
+# --------------------------------------------------------------------------
+# A negative term of a sum prints as a difference: a - 2*t, not a + -2*t.
+
+
+def test_a_negative_term_after_a_sum_prints_as_a_difference(cli):
+    result = cli("diff", "asinh(asinh(log10(1 + x^2)))", "--order", "2")
+    assert result.exit_code == 0
+    assert "+ -" not in result.stdout
+    # (It printed "2*t3/(t5*t6*t1) + -4*t3*x*(...)/t1 - ...".)
+    assert "  2*t3/(t5*t6*t1) - 4*t3*x*(t4*t7*t1/t5 + t7*t5*t2*t1/t6)/t1 - 4*t7*t5*t6*x" in (
+        result.stdout.splitlines()
+    )
+    # The program's own value, printed back, too; its LaTeX as it was.
+    assert cli("diff", "y + -0.125*x").stdout.splitlines()[1] == "f = y - 0.125*x"
+    latex = cli("diff", "asinh(asinh(log10(1 + x^2)))", "--order", "2", "--format", "latex")
+    assert latex.exit_code == 0
+
+
+def _same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=RELAXED)
+@given(program=programs(symbolic=False), point=points)
+def test_no_sum_prints_plus_minus_and_each_parses_back_to_its_numbers(program, point):
+    function = cgrad.compile(program.text)
+    try:
+        found = function.formulas(order=2)
+    except cgrad.CgradError:
+        return  # (too many partials of order 2 for the bound)
+    values = {name: point[name] for name in function.inputs}
+    for name, printed in found.derivatives.items():
+        assert all("+ -" not in statement for statement in printed), printed
+        again = cgrad.compile("; ".join(printed))
+        value = again.evaluate({n: values[n] for n in again.inputs}).value
+        assert _same(value, function.derivative(name).evaluate(values).value), printed
+    for row in (found.hessian or {}).values():
+        for printed in row.values():
+            assert all("+ -" not in statement for statement in printed), printed

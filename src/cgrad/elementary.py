@@ -22,16 +22,24 @@ import numpy as np
 
 
 def sigmoid(a):
-    # 1/(1+exp(-a)) saturates cleanly to 0 and 1 at the extremes (exp
-    # overflows to inf, 1/inf is 0) and is accurate in between.
+    # 1/(1 + exp(-a)), but exp(a) itself below -709, where 1 + exp(a) is 1
+    # and exp(-a) nears overflow (then sigmoid(-720) was 0, its slope not).
     if type(a) is np.ndarray and a.dtype == np.float64:
-        # The same steps, in one new array: a fit's step over a slice of
-        # rows pays for each array made (and for reading it from memory).
+        # In one new array: a fit's step pays for each array made.
         made = np.negative(a)
         np.exp(made, made)
         np.add(made, 1.0, made)
-        return np.divide(1.0, made, made)
-    return 1.0 / (1.0 + np.exp(-a))
+        np.divide(1.0, made, made)
+        if (far := np.less(a, _FAR)).any():
+            made[far] = np.exp(a[far])
+        return made
+    if type(a) is float or type(a) is np.float64:
+        return np.exp(a) if a < _FAR else 1.0 / (1.0 + np.exp(-a))
+    # (np.less is no op's ufunc: generated code calls this function whole.)
+    return np.where(np.less(a, _FAR), np.exp(a), 1.0 / (1.0 + np.exp(-a)))
+
+
+_FAR = -709.0  # (exp(709) is 8.2e307)
 
 
 _erf_ufunc = np.frompyfunc(math.erf, 1, 1)
@@ -87,12 +95,10 @@ def relu(a):
 
 
 def softplus(a):
-    # log(1 + exp(a)) as max(a, 0) + log1p(exp(-|a|)): the same steps as
-    # logaddexp(0, a), finite for any finite a, but by ufuncs numpy runs
-    # vectorised, where logaddexp is a scalar loop (it dominated a fit's
-    # step with the logistic loss).
+    # log(1 + exp(a)) as max(a, 0) + log1p(exp(-|a|)): logaddexp(0, a)'s
+    # steps, finite for any finite a, by vectorised ufuncs (logaddexp is a
+    # scalar loop), into one new array (see sigmoid).
     if type(a) is np.ndarray and a.dtype == np.float64:
-        # The same steps, into one new array (see sigmoid).
         made = np.abs(a)
         np.negative(made, made)
         np.exp(made, made)
@@ -293,6 +299,16 @@ def power_slope_in_exponent_printed(m, out, a, b):
     return m.where(m.equal(a, 0.0), 0.0, m.log(a) * out)
 
 
+def power_slope_in_exponent_guarded(m, out, a, b):
+    """The printed d/db with its guard (0 where a is 0 and b >= 0) in the
+    language: log of a + step(-|a|, 1)*step(b, 1), 1 there. Its derivatives
+    at a = 0 are then the limits where they exist (a^b*log(a)^2 and
+    a^(b-1)*(1 + b*log(a)) tend to 0 for b > 1), not 0*inf. (Formulas
+    only: m.quiet keeps the indicator's kinks unsaid.)"""
+    at_guard = m.quiet(lambda: m.step(-m.abs(a), 1.0) * m.step(b, 1.0))
+    return m.log(a + at_guard) * out
+
+
 def tie_share_printed(direction: float) -> Callable[..., object]:
     """The printed rule of max (``direction`` 1) or min (-1): the numeric
     rule's 1/n share of a tie, written with step. Of two arguments, the one
@@ -389,10 +405,13 @@ def edge_of_unit_interval(out, a):
     return ((1.0 - a) * (1.0 + a),)
 
 
-def edge_of_power(out, a, b):
-    # a^b is smooth in a through 0 only for a whole exponent >= 0.
-    smooth = np.equal(np.floor(b), b) & np.greater_equal(b, 0.0)
-    return (np.where(smooth, 1.0, a),)
+def edges_of_power(out, a, b):
+    # In a: a^b is smooth in a through 0 only for a whole exponent >= 0. In
+    # b (edges_crossed_by): 0^b jumps at b = 0, a negative a^b has whole b.
+    whole = np.equal(np.floor(b), b)
+    in_base = np.where(whole & np.greater_equal(b, 0.0), 1.0, a)
+    off_whole = np.where(np.less(a, 0.0), b - np.round(b), 1.0)
+    return (in_base, np.where(np.equal(a, 0.0), b, off_whole))
 
 
 def edge_at_origin(a, b):

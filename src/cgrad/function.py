@@ -177,13 +177,22 @@ class Function:
         warnings point at the nodes of this function's program."""
         return self._derivative(input_name(name, self._inputs))
 
-    def _derivative(self, name: str, made: Sym | None = None) -> Function:
+    def hessian_row(self, name: str) -> Function:
+        """d self / d ``name`` as :meth:`hessian` differentiates it again:
+        :meth:`derivative`, but made by the rules' guarded forms (see
+        :meth:`cgrad.ops.Op.printed_rule`), whose own derivatives are the
+        limits at the points where a rule has a special case."""
+        return self._derivative(input_name(name, self._inputs), guarded=True)
+
+    def _derivative(self, name: str, made: Sym | None = None, guarded: bool = False) -> Function:
         """:meth:`derivative` by a checked ``name``, from its formula ``made``
         already by ``formulas(self.graph, [name])`` if given."""
         from .symbolic.formulas import derivative_graph
 
         with collector_paused():
-            graph, text = derivative_graph(self.graph, name, taken=self._inputs, root=made)
+            graph, text = derivative_graph(
+                self.graph, name, taken=self._inputs, root=made, guarded=guarded
+            )
         # Its text, not self: a derivative need not keep its function alive.
         mine = self._text if self._text is not None else self.graph.source
 
@@ -214,6 +223,7 @@ class Function:
         already says it."""
         from .autodiff.diagnostics import in_second_derivatives, said_key
         from .autodiff.evaluation import input_warnings
+        from .autodiff.hessian_pairs import symmetric_at_point
 
         given = given_values(values, named)
         self.check_names(given)
@@ -231,13 +241,18 @@ class Function:
         # A non-finite input, as evaluate says it (the rows leave it out).
         warnings = [w for w in input_warnings(self.graph, given) if said_key(w) not in said]
         said.update(said_key(w) for w in warnings)
+        second: list[EvaluationWarning] = []
         for name in names:
-            row = self._derivative(name).evaluate(given, wrt=names)
+            row = self._derivative(name, guarded=True).evaluate(given, wrt=names)
             matrix[name] = {other: float(g) for other, g in row.gradient.items()}
+            second.extend(row.warnings)
             for warning in in_second_derivatives(row.warnings, name):
                 if said_key(warning, name) not in said:
                     said.add(said_key(warning, name))
                     warnings.append(warning)
+        # (The first derivatives' kinks, which ``known`` may not hold.)
+        first = self.evaluate(given, wrt=names).warnings
+        warnings.extend(symmetric_at_point(matrix, self.graph, first, second))
         return matrix, warnings
 
     def formulas(

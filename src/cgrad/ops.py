@@ -12,17 +12,13 @@ names from here, the graph checks arity here, the engine runs the rules
 from here, codegen reads its facts from here (an op without them is
 compiled all the same, as a plain call), formulas print its rules.
 
-Derivative rules are written against a namespace ``m`` rather than numpy
-directly (``m.cos(a)``, ``m.where(...)``; see :mod:`cgrad.namespaces`), so
-that the same rule runs on numbers (``NUMERIC``), on Python floats
-(``FLOATS``), on traced values (codegen) and on symbolic nodes (formulas). A
-rule gets the op's output value ``out`` as well as its arguments, so that
-``exp``, ``sqrt`` and friends reuse the forward result (where that keeps the
-precision: ``1 - tanh(a)^2`` does not, see the table). The forward-mode
-rule, :meth:`Op.tangent`, is ``sum(rule_i * tangent_i)`` for every op: for
-scalar arguments that is exactly the directional derivative, so the partials
-stay the single source of truth and forward mode is the same rules applied
-in the other order.
+Derivative rules are written against a namespace ``m`` (``m.cos(a)``,
+``m.where(...)``; see :mod:`cgrad.namespaces`), so that one rule runs on
+numbers, Python floats, traced values (codegen) and symbolic nodes
+(formulas). A rule gets the op's output ``out`` too, so that ``exp``,
+``sqrt`` and friends reuse it (where that keeps the precision). Forward
+mode, :meth:`Op.tangent`, is ``sum(rule_i * tangent_i)`` for every op: the
+same rules applied in the other order.
 """
 
 from __future__ import annotations
@@ -118,9 +114,8 @@ class Notation:
 
 
 # (id of a notation, operand count) -> (the notation, its layout with each
-# slot the operand's position): laid out once per op, not at each of the
-# many rows a batch words a warning for (a frozen dataclass's hash, which a
-# cache by value would take, costs as much as the layout).
+# slot the operand's position): laid out once per op, not at each row a
+# batch words a warning for (a frozen dataclass's hash costs as much).
 _WRITTEN_PIECES: dict[tuple[int, int], tuple[Notation, tuple[str | int, ...]]] = {}
 
 
@@ -137,6 +132,8 @@ class Kink:
     at: Callable[..., object]
     convention: str
     fixed: tuple[tuple[int, Callable[..., object]], ...] = ()
+    # Why the second derivatives there are NaN, if they do not exist there.
+    second: str = ""
 
     def test(self, free: Sequence[bool]) -> Callable[..., object]:
         """The kink test when only the arguments ``free`` marks carry a
@@ -167,26 +164,30 @@ class Op:
     aliases: tuple[str, ...] = ()
     kink: Kink | None = None
     # Where the op is not smooth (a kink, a pole, a domain edge):
-    # edges(out, *args) gives quantities, one per edge, that are zero on it
-    # and keep their sign (or stay NaN) on each side of it. A finite
-    # difference is only trusted between points where every one keeps its
-    # sign; see cgrad.check.differences.
+    # edges(out, *args) gives quantities, one per edge, zero on it and of
+    # one sign (or NaN) on each side. A finite difference is only trusted
+    # between points where every one keeps its sign (cgrad.check.differences).
     edges: Callable[..., tuple] | None = None
+    # Per quantity of ``edges``, the arguments (positions) a step in which
+    # can cross it: a^b's edge at a = 0 is crossed by a step in a only, the
+    # jump of 0^b at b = 0 by a step in b only; (): each by any argument.
+    edges_crossed_by: tuple[tuple[int, ...], ...] = ()
     # The rules as a formula prints them, where ``derivatives`` are careful
-    # numeric forms of the same mathematics (which print as a page); None:
-    # the rules print as they are.
+    # numeric forms of the same mathematics; None: they print as they are.
     printed: tuple[Rule, ...] | None = None
+    # The printed rules as the Hessian's formulas take them where a guard of
+    # ``derivatives`` (a where, which formulas drop) must hold in them too,
+    # so that their own derivatives there are the limits; None: ``printed``.
+    guarded: tuple[Rule, ...] | None = None
     # The Python function that gives forward's bits on Python floats
     # (correctly rounded IEEE operations), or None. Generated code writes
     # an operator's as the operator (the symbols are Python's too).
     exact_on_floats: Callable[..., Any] | None = None
     # The positions of the arguments whose NaN or inf the result always
-    # shows, whatever the others (inf*0 is NaN, sin(inf) is NaN; but x/inf
-    # and exp(-inf) are 0, and tanh(inf) is 1).
+    # shows (inf*0, sin(inf); but x/inf, exp(-inf) and tanh(inf) are finite).
     echoes: tuple[int, ...] = ()
     # The sign of the result from its arguments' (Sign per argument, and
-    # whether all arguments are one value), where the op says more than
-    # Sign.UNKNOWN.
+    # whether all arguments are one value), if it says more than UNKNOWN.
     sign: Callable[[tuple[Sign, ...], bool], Sign] | None = None
     # For a constant last argument: what the call amounts to, if simpler.
     shortcut: Callable[[Any], Shortcut | None] | None = None
@@ -202,8 +203,8 @@ class Op:
     odd_in: tuple[int, ...] = ()
     with_last_negated: str | None = None
     commutes: bool = False
-    # The sign from which the call is its one argument itself, bit for bit
-    # (abs of a positive value; not of -0.0), for generated code to skip.
+    # The sign from which the call is its argument, bit for bit (abs of a
+    # positive value; not of -0.0), for generated code to skip.
     same_from: Sign | None = None
 
     def __post_init__(self) -> None:
@@ -236,14 +237,16 @@ class Op:
         with np.errstate(all="ignore"):
             return float(self.local(NUMERIC, out, arguments, index))
 
-    def printed_rule(self, rule: Rule) -> Rule:
+    def printed_rule(self, rule: Rule, guarded: bool = False) -> Rule:
         """The rule a formula prints in place of ``rule`` (one of
-        ``derivatives``): itself, unless ``printed`` gives another."""
-        if self.printed is None:
+        ``derivatives``): itself, unless ``printed`` gives another; with
+        ``guarded``, the one ``guarded`` gives before that."""
+        forms = (self.guarded if guarded else None) or self.printed
+        if forms is None:
             return rule
         if isinstance(rule, ArgumentRule):  # a variadic op's rule for one argument
-            return ArgumentRule(self.printed[0], rule.index)
-        return self.printed[self.derivatives.index(rule)]
+            return ArgumentRule(forms[0], rule.index)
+        return forms[self.derivatives.index(rule)]
 
     def tangent(self, m: Any, out: Any, arguments: Sequence, tangents: Sequence) -> Any:
         """Forward mode: the output's tangent from the arguments' tangents
@@ -307,9 +310,11 @@ OPS: dict[str, Op] = {
            kink=Kink(el.pow_kink,
                      "at a = 0 cgrad takes 0^0 = 1, d/da = b*a^(b-1) (0 where b = 0) and d/db = 0 for b >= 0",
                      fixed=((1, el.pow_kink_in_base), (0, el.pow_kink_in_exponent))),
-           edges=el.edge_of_power, shortcut=el.power_shortcut, ufunc=np.power,
+           edges=el.edges_of_power, edges_crossed_by=((0,), (1,)),
+           shortcut=el.power_shortcut, ufunc=np.power,
            # (b*a^(b-1) is computed with care where b - 1 is rounded.)
-           printed=(el.power_slope_printed, el.power_slope_in_exponent_printed)),
+           printed=(el.power_slope_printed, el.power_slope_in_exponent_printed),
+           guarded=(el.power_slope_printed, el.power_slope_in_exponent_guarded)),
         # Trigonometry. The rules are written in the forms that keep their
         # precision over the whole domain (tests/test_precision.py holds each to
         # a few ULP of mpmath): (1 - a)*(1 + a) is exact near |a| = 1, where
@@ -391,7 +396,8 @@ OPS: dict[str, Op] = {
         Op("hypot", 2, np.hypot,
            (lambda m, out, a, b: m.where(m.equal(out, 0.0), 0.0, a / out),
             lambda m, out, a, b: m.where(m.equal(out, 0.0), 0.0, b / out)),
-           kink=Kink(el.hypot_at_origin, "the gradient of hypot at (0, 0) is (0, 0)"),
+           kink=Kink(el.hypot_at_origin, "the gradient of hypot at (0, 0) is (0, 0)",
+                     second="its second derivatives do not exist there (they grow as 1/hypot)"),
            edges=lambda out, a, b: (el.edge_at_origin(a, b),)),
         Op("min", None, el.minimum, (lambda m, out, args, index: m.tie_share(out, args, index),),
            kink=Kink(el.is_tie, _TIES), edges=el.edges_of_extremum(np.minimum),
@@ -423,16 +429,6 @@ def function_for(name: str, argument_count: int) -> Op | None:
     """The op that ``name(...)`` with ``argument_count`` arguments denotes."""
     by_arity = FUNCTIONS.get(name, {})
     return by_arity.get(argument_count) or (by_arity.get(None) if argument_count >= 1 else None)
-
-
-def arity_text(name: str) -> str:
-    """How many arguments ``name`` takes, in words."""
-    arities = sorted(FUNCTIONS[name], key=lambda arity: -1 if arity is None else arity)
-    if arities == [None]:
-        return "one or more arguments"
-    words: dict[int | None, str] = {1: "one", 2: "two", 3: "three"}
-    counts = " or ".join(words.get(arity, str(arity)) for arity in arities)
-    return f"{counts} argument{'' if arities == [1] else 's'}"
 
 
 # The rule namespaces over numbers (see cgrad.namespaces): numpy's walk,

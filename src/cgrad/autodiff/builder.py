@@ -22,7 +22,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ParseError, Span, join_names
-from ..ops import CONSTANTS, FUNCTIONS, RESERVED, arity_text, function_for
+from ..ops import CONSTANTS, FUNCTIONS, RESERVED, function_for
 from ..parse.grammar import offset_places
 from .graph import CONSTANT, INPUT, Columns, Graph, SpanColumn
 
@@ -403,3 +403,13 @@ def _example_arguments(name: str) -> str:
     it takes at the least (``x``, ``x, y``)."""
     fewest = min((arity or 1) for arity in FUNCTIONS[name])
     return ", ".join(["x", "y", "z"][:fewest] if fewest <= 3 else ["x"] * fewest)
+
+
+def arity_text(name: str) -> str:
+    """How many arguments ``name`` takes, in words."""
+    arities = sorted(FUNCTIONS[name], key=lambda arity: -1 if arity is None else arity)
+    if arities == [None]:
+        return "one or more arguments"
+    words: dict[int | None, str] = {1: "one", 2: "two", 3: "three"}
+    counts = " or ".join(words.get(arity, str(arity)) for arity in arities)
+    return f"{counts} argument{'' if arities == [1] else 's'}"

@@ -204,6 +204,8 @@ def plan(graph: Graph, wrt: Sequence[str] | None = None) -> Plan:
     # such node's step shares.
     shared: dict[str | tuple, Edges] = {}
     kinks = []
+    # A derivative's graph may hold guards, whose kinks are no program's.
+    quiet: frozenset[int] = getattr(graph, "quiet", frozenset())
     for node_id in reversed(op_ids):
         if not reachable[node_id]:
             continue
@@ -221,7 +223,7 @@ def plan(graph: Graph, wrt: Sequence[str] | None = None) -> Plan:
             node_edges = shared[key] = _edges_by_position(op, wanted, fixed_rules)
         nodes.append(node_id)
         edges.append(node_edges)
-        if op in kink_tests:
+        if op in kink_tests and node_id not in quiet:
             kinks.append(node_id)
     return Plan(
         graph=graph,

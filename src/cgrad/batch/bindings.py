@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from ..composed_names import composed, spellings_by_composed
 from ..errors import NAMES_SHOWN, UsageError
 from .rows import EXPRESSION_FIELD, ID_FIELD
 
@@ -37,6 +38,26 @@ class Bindings:
     def sources(self, names: Iterable[str]) -> set[str]:
         """The fields that inputs ``names`` are read from: not carried."""
         return {self.columns.get(name, name) for name in names}
+
+    def met(self, header: Sequence[str]) -> Bindings:
+        """These bindings for data with columns ``header``: where a column's
+        name is written decomposed (``e`` and a combining accent, as macOS
+        writes names) and the input's, or a --column COLUMN, composed, the
+        input reads the column as the data spells it. The data's names are
+        left as they are, in the data and wherever an output echoes them
+        (a carried column); only the lookup is made in one form."""
+        spelled = spellings_by_composed(header)
+        if not spelled:
+            return self
+        present = set(header)
+        columns = {
+            name: column if column in present else spelled.get(composed(column), column)
+            for name, column in self.columns.items()
+        }
+        for name, column in spelled.items():
+            if name not in present:
+                columns.setdefault(name, column)
+        return replace(self, columns=columns)
 
     def check_header(self, header: Sequence[str], inputs: Sequence[str] | None) -> None:
         """Refuse, before any output, a column mapping to a column the
@@ -81,7 +102,7 @@ def read_columns(items: Sequence[str] | None, reserved: Iterable[str] = ()) -> d
                 f"--column expects VAR=COLUMN, not {item!r}",
                 hint="for example: --column x=X or --column 'temp=temp C'",
             )
-        checked = name.strip()
+        checked = composed(name.strip())  # a name of the language, as the program's are
         if not _NAME.fullmatch(checked):
             raise UsageError(
                 f"--column {item}: {name!r} is not a variable name",

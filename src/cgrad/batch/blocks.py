@@ -341,7 +341,8 @@ def _evaluate_group(
 ) -> None:
     """Evaluate the records (their fields) of one expression together."""
     names = function.inputs
-    bindings = asked.bindings
+    # Records without a header (NDJSON): their fields' names met here.
+    bindings = asked.bindings.met(list(set().union(*records)))
     not_carried = {*bindings.sources(names), ID_FIELD}
     for fields, outcome in zip(records, outcomes, strict=True):
         # Carried fields travel with the record, failed or not. (A set

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..autodiff.evaluation import Result
+from ..composed_names import composed
 from ..errors import UsageError
 from ..function import Function, compile
 from .bindings import Bindings
@@ -73,7 +74,12 @@ def open_file(path: Path, chunk_rows: int, names: Sequence[str] | None = None) -
 
 def file_header(path: str | Path) -> list[str]:
     """The file's columns: its header, or the fields of its first good
-    record (NDJSON and JSON)."""
+    record (NDJSON and JSON), each composed (NFC) as the program's names
+    are: :func:`named_columns` finds a decomposed one (see Bindings.met)."""
+    return [composed(name) for name in _header(path)]
+
+
+def _header(path: str | Path) -> list[str]:
     stream, reader = open_file(Path(path), 1)  # (small chunks: the record reader)
     with stream:
         if reader.header is not None:
@@ -99,6 +105,8 @@ def named_columns(
     function = _Columns(names)
     chunk_rows = max(chunk_rows, CHUNK_ROWS)
     stream, reader = open_file(Path(path), chunk_rows, names)
+    if reader.header is not None:  # (records without one meet it chunk by chunk)
+        bindings = (bindings or Bindings()).met(reader.header)
     with stream:
         for chunk in evaluated(reader, function, [], chunk_rows, bindings):
             if isinstance(chunk, ColumnBlock):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..autodiff.diagnostics import EvaluationWarning, in_second_derivatives, said_key
+from ..autodiff.hessian_pairs import kinks_without_second, symmetric
 from ..function import Function
 
 # Distinct kinds of warning counted in one run (each kind is a node and a
@@ -81,7 +82,7 @@ class Derivatives:
             entry = self.made[id(function)] = (function, {})
         made = entry[1]
         if name not in made:
-            made[name] = function.derivative(name)
+            made[name] = function.hessian_row(name)
         return made[name]
 
 
@@ -102,19 +103,45 @@ def second_derivatives(
         position: {said_key(w) for w in found} for position, found in first.items()
     }
     warnings: dict[int, list[EvaluationWarning]] = {}
+    kinked = np.zeros(rows, dtype=bool)
+    for position, found in first.items():
+        kinked[position] = any(w.type == "kink" for w in found)
     for name in names:
         result = derivatives.of(function, name).evaluate(dict(inputs), wrt=list(names))
         entries.append([np.broadcast_to(result.gradient[other], (rows,)) for other in names])
         for position, found in row_warnings(
             in_second_derivatives(result.warnings, name), rows
         ).items():
+            kinked[position] |= any(w.type == "kink" for w in found)
             seen = said.setdefault(position, set())
             for warning in found:
                 key = said_key(warning, name)
                 if key not in seen:
                     seen.add(key)
                     warnings.setdefault(position, []).append(warning)
+    _made_symmetric(function, names, entries, first, kinked, warnings)
     return SecondDerivatives(names, entries, warnings)
+
+
+def _made_symmetric(
+    function: Function,
+    names: tuple[str, ...],
+    entries: list[list[np.ndarray]],
+    first: Mapping[int, list[EvaluationWarning]],
+    kinked: np.ndarray,
+    warnings: dict[int, list[EvaluationWarning]],
+) -> None:
+    """The rows' Hessians made symmetric (see cgrad.autodiff.hessian_pairs),
+    with each row's warnings of that."""
+    for disagreement in symmetric(names, entries, kinked):
+        for position in np.flatnonzero(disagreement.points).tolist():
+            warnings.setdefault(position, []).append(disagreement.warning(position))
+    nan_rows = np.logical_or.reduce([np.isnan(e) for line in entries for e in line])
+    for position, found in first.items():
+        if nan_rows.reshape(-1)[position] if np.ndim(nan_rows) else nan_rows:
+            more = kinks_without_second(function.graph, found)
+            if more:
+                warnings.setdefault(position, []).extend(more)
 
 
 class WarningCounts:

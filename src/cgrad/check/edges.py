@@ -26,7 +26,10 @@ class Edges:
 
     def __init__(self, plan: Plan, centre: list) -> None:
         ops, operands = plan.graph.columns.ops, plan.graph.columns.operands
-        self.nodes: list[tuple[int, Callable, tuple[int, ...], list]] = []
+        self.centre = centre
+        # (node, its op's edges, its operands, each quantity at x, each
+        # quantity's operands a step in which can cross it: None for all)
+        self.nodes: list[tuple[int, Callable, tuple[int, ...], list, list]] = []
         # Each node's rounding, carried to the output: eps |value| times
         # |d output / d node| at x. Where a step moves a node's operands, its
         # rounding there is noise in f beside the one at the output (a sum
@@ -53,10 +56,16 @@ class Edges:
         ]
         with np.errstate(all="ignore"):
             for node_id, _, node_operands in plan.forward_steps:
-                edges = OPS[ops[node_id]].edges
-                if edges is not None:
-                    quantities = edges(centre[node_id], *[centre[i] for i in node_operands])
-                    self.nodes.append((node_id, edges, operands[node_id], list(quantities)))
+                op = OPS[ops[node_id]]
+                if op.edges is not None:
+                    quantities = op.edges(centre[node_id], *[centre[i] for i in node_operands])
+                    crossers = [
+                        [node_operands[k] for k in by] if by else None
+                        for by in op.edges_crossed_by or [()] * len(quantities)
+                    ]
+                    self.nodes.append(
+                        (node_id, op.edges, node_operands, list(quantities), crossers)
+                    )
 
     def crossings(
         self, values: list, mirror: np.ndarray, up: np.ndarray, offsets: np.ndarray
@@ -70,25 +79,40 @@ class Edges:
         below = np.where(up, offsets[mirror], offsets)
         crossed = np.zeros(up.size, dtype=bool)
         reach = np.full(up.size, np.inf)
-        for node_id, edges, operands, centre in self.nodes:
+        for node_id, edges, operands, centre, crossers in self.nodes:
             arguments = [values[i] for i in operands]
             if not any(type(argument) is np.ndarray for argument in arguments):
                 continue  # not moved by the inputs of this chunk
             quantities = edges(values[node_id], *arguments)
-            for quantity, at_point in zip(quantities, centre, strict=True):
+            for quantity, at_point, by in zip(quantities, centre, crossers, strict=True):
                 if np.ndim(quantity) == 0:
                     continue  # not moved by the inputs of this chunk
+                moving = self._moving(values, by, mirror)
+                if moving is False:
+                    continue  # the arguments that can cross it stay put
                 changed = _side(quantity) != _side(at_point)
                 fraction = np.abs(at_point) / np.abs(quantity - at_point)
                 twin = quantity[mirror]
                 plus, minus = np.where(up, quantity, twin), np.where(up, twin, quantity)
                 touched, distance = _touches(minus, at_point, plus, below, above)
-                hit = changed | touched
+                hit = (changed | touched) & moving
                 if hit.any():
                     crossed |= hit
                     fraction = np.where(touched, distance / offsets, fraction)
                     reach = np.where(hit, np.fmin(reach, fraction), reach)
         return crossed, reach
+
+    def _moving(self, values: list, operands: list[int] | None, mirror: np.ndarray):
+        """Per point: did the step move one of ``operands`` (from x to the
+        point or to its twin)? True for all of them (None), False where
+        none is moved by this chunk's inputs."""
+        if operands is None:
+            return True
+        moved = [values[i] != self.centre[i] for i in operands if type(values[i]) is np.ndarray]
+        if not moved:
+            return False
+        either = np.logical_or.reduce(moved)
+        return either | either[mirror]
 
 
 def _weighs(adjoint) -> bool:

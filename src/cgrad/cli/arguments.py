@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from ..composed_names import composed
 from ..errors import NAMES_SHOWN, InputError, UsageError, join_names
 from ..function import Function, split_names
 from ..function import compile as compile_program
@@ -198,19 +199,6 @@ def read_tokens(
 
         text, origin = read_program(text, options.command)
     return compile_program(composed(text), origin=origin), line, options
-
-
-def composed(text: str) -> str:
-    """``text`` in Unicode's composed form (NFC): an ``é`` typed or pasted as
-    ``e`` and a combining accent (as macOS writes file names) is the one
-    letter ``é`` that the language's names are made of, and the same name
-    as the ``é`` typed as one character. (NFC, not NFKC: a fullwidth ``ｘ``
-    stays another name, which the lookalike hints point out.)"""
-    if text.isascii():  # (most text: unicodedata not even imported)
-        return text
-    import unicodedata
-
-    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
 def _explain_a_taken_expression(line: CommandLine, options: Options) -> None:

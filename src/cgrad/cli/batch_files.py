@@ -70,6 +70,8 @@ def run_file(job: FileJob, source: str | None, output: Path | None, tally: Tally
             source, stream, job.input_format, function, job.chunk_rows, job.hessian,
             arrow_loader=load_arrow_without_pandas,
         )  # fmt: skip
+        if records.header is not None:
+            bindings = bindings.met(records.header)
         _check_columns(records.header, function, bindings)
         layout = _layout(records.header, function, wrt_names, bindings, job.hessian)
         with open_output(output, chosen) as sink, _progress(size, stream, job.quiet) as advance:

@@ -15,10 +15,11 @@ import typer
 from .. import compile as compile_program
 from ..batch.bindings import Bindings, read_columns
 from ..batch.per_row import WarningCounts
+from ..composed_names import composed
 from ..errors import CgradError, InputError, UsageError
 from ..function import Function
 from ..numerals import parse_number
-from .arguments import CommandLine, Options, composed, split_arguments, values_given
+from .arguments import CommandLine, Options, split_arguments, values_given
 from .files import read_program
 
 # NAME=VALUE, as cli.arguments reads it.

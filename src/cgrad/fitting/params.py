@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+from ..composed_names import composed
 from ..errors import UsageError
 
 # A parameters file larger than this is not one (and must not fill memory).
@@ -47,5 +48,9 @@ def read_params(path: Path) -> dict[str, float]:
             number = math.inf
         if not math.isfinite(number):
             raise UsageError(f"{path}: the value of {name} is not finite", type="input_error")
-        params[name] = number
+        # Names of the language, read composed as the program's are.
+        key = composed(name)
+        if key in params:
+            raise UsageError(f"{path} gives {key} twice", type="input_error")
+        params[key] = number
     return params

@@ -2,9 +2,8 @@
 
 :func:`canonical` rewrites formula nodes (:class:`~cgrad.symbolic.nodes.Sym`)
 into sums of collected terms with numeric coefficients and products of
-collected factors with numeric exponents, the way SymPy's ``Add.flatten``
-and ``Mul.flatten`` keep a dict of coefficient by term and exponent by
-base: ``t + t`` is ``2*t``, ``a - a`` is 0, ``x*x*x`` is ``x^3``,
+collected factors with numeric exponents, as SymPy's ``Add.flatten`` and
+``Mul.flatten`` do: ``t + t`` is ``2*t``, ``a - a`` is 0, ``x*x*x`` is ``x^3``,
 ``x^2*x^3`` is ``x^5``, ``x/x`` is 1 and ``1/t/t`` is ``1/t^2``. Terms and
 factors are put in one fixed order, made from their content (never from
 the order the backward pass happened to make them), so that equal terms
@@ -24,8 +23,8 @@ that products of sums meet whichever way the backward pass made them.
 The rewriting holds wherever the formula it starts from is defined, the
 convention the rules already follow (a rule's special points take the
 general branch): ``x/x`` is 1 although ``0/0`` is not, ``sqrt(x)^2`` is
-``x`` where ``sqrt(x)`` is real, and ``exp(log(a))`` is ``a`` only where
-``a`` is known to be positive.
+``x`` where ``sqrt(x)`` is real, ``exp(log(a))`` is ``a`` only where ``a``
+is known to be positive.
 """
 
 from __future__ import annotations
@@ -88,6 +87,7 @@ class _Canonizer(FormWriter):
         # Nodes a function takes as its argument: made as nodes anyway, so
         # their other users take them whole rather than a copy of their form.
         self.pinned: set[int] = set()
+        self._roots = not builder.guarded  # sqrt(a) as a^(1/2) (see Builder)
 
     def run(self) -> list[Sym]:
         order = self._reachable()
@@ -366,7 +366,7 @@ class _Canonizer(FormWriter):
             return self._view(first.operands[0])
         if node.op == "exp" and first.op == "log" and _positive(first.operands[0]):
             return self._view(first.operands[0])
-        if node.op == "sqrt" and (first.op != CONSTANT or first.name is not None):
+        if node.op == "sqrt" and (first.op, first.name) != (CONSTANT, None) and self._roots:
             return Product(1, {first.id: [first, Fraction(1, 2)]})
         return self._atom(self.builder.apply(node.op, *arguments))
 

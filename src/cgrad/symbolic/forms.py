@@ -279,7 +279,7 @@ class FormWriter:
     def _power(self, base: Sym, exponent: Exponent) -> Sym:
         if exponent == 1:
             return base
-        if exponent == Fraction(1, 2):
+        if exponent == Fraction(1, 2) and not self.builder.guarded:
             return self._node("sqrt", base)
         value = float(exponent)
         power = self.builder.constant(value)

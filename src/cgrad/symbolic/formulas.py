@@ -24,7 +24,7 @@ from ..errors import InputError
 from ..numerals import format_number
 from ..ops import OPS
 from .canonical import canonical
-from .nodes import Builder, Namespace, Sym
+from .nodes import Builder, Namespace, QuietOrigin, Sym
 from .printing import binding_prefix, program_statements, program_text, shared_nodes
 
 # What the commands and tests take from here, printing's included.
@@ -74,15 +74,18 @@ def formulas(
     wrt: Sequence[str],
     substitutions: Mapping[str, float] | None = None,
     numeric: bool = False,
+    guarded: bool = False,
 ) -> Formulas:
     """The value of ``graph`` and its partials by ``wrt``, each input in
     ``substitutions`` replaced by its number (a name ``graph`` does not use
-    has the partial 0). ``numeric``: pi, e, log(2) and the like as numbers."""
+    has the partial 0). ``numeric``: pi, e, log(2) and the like as numbers.
+    ``guarded``: the rules in their guarded forms (:meth:`cgrad.ops.Op.printed_rule`),
+    for formulas that are differentiated again at a point, not printed."""
     substitutions = substitutions or {}
-    builder = Builder(numeric)
+    builder = Builder(numeric, guarded)
     values = node_values(graph, substitutions, builder)
     used = [name for name in wrt if name in graph.input_ids]
-    steps = _owned_steps(plan(graph, used), builder)
+    steps = _owned_steps(plan(graph, used), builder, guarded)
     builder.origin = (graph.output, False)  # the seed, d output / d output
     adjoints = backward(steps, values, m=Namespace(builder), seed=builder.constant(1.0))
     builder.origin = (graph.output, False)  # the zeros below
@@ -95,14 +98,14 @@ def formulas(
     return Formulas(values[graph.output], dict(zip(derivatives, simplest, strict=True)))
 
 
-def _owned_steps(steps: Plan, builder: Builder) -> Plan:
+def _owned_steps(steps: Plan, builder: Builder, guarded: bool = False) -> Plan:
     """``steps`` with each rule in its printed form, made to tell
     ``builder`` whose rule it is running, so that the nodes it makes know
     which node of the graph they come from."""
     ops = steps.graph.columns.ops
 
     def owned(node_id: int, rule: Callable) -> Callable:
-        printed = OPS[ops[node_id]].printed_rule(rule)
+        printed = OPS[ops[node_id]].printed_rule(rule, guarded)
 
         def run(m, out, *arguments):
             builder.origin = (node_id, False)
@@ -127,6 +130,8 @@ class DerivativeGraph(Graph):
     """
 
     origins: tuple[tuple[int, bool], ...]
+    # The nodes that only guard a rule (see QuietOrigin): no kink warnings.
+    quiet: frozenset[int]
     # The program whose nodes ``origins`` refers to (the first one, for the
     # derivative of a derivative).
     program: Graph
@@ -142,12 +147,17 @@ class DerivativeGraph(Graph):
 
 
 def derivative_graph(
-    graph: Graph, name: str, taken: Sequence[str] = (), root: Sym | None = None
+    graph: Graph,
+    name: str,
+    taken: Sequence[str] = (),
+    root: Sym | None = None,
+    guarded: bool = False,
 ) -> tuple[DerivativeGraph, Callable[[], str]]:
     """d output / d ``name`` of ``graph`` as a graph, and a function that
     prints it as a program (bindings named clear of ``taken`` and the inputs).
     ``root``: that derivative's node where ``formulas(graph, [name])``
     already made it (its builder knows where each node comes from).
+    ``guarded``: made by the rules' guarded forms (see :func:`formulas`).
 
     The nodes are numbered as parsing that text would number them (each
     binding's expression, then the output's, walked left to right), so
@@ -155,7 +165,7 @@ def derivative_graph(
     ``cgrad diff --order 2``) is what compiling the printed formula gives.
     """
     if root is None:
-        root = formulas(graph, [name]).derivatives[name]
+        root = formulas(graph, [name], guarded=guarded).derivatives[name]
     origins_of = root.builder.origins
     shared = shared_nodes(root)
     order = _text_order([*shared, root])
@@ -163,6 +173,7 @@ def derivative_graph(
     parents = getattr(graph, "origins", None)
     ids = {node.id: index for index, node in enumerate(order)}
     origins = []
+    quiet: set[int] = set()
     for node in order:
         made_in = origins_of[node.id]
         assert made_in is not None  # every node formulas() made has its origin
@@ -171,6 +182,8 @@ def derivative_graph(
             owner, value_of_owner = parents[owner]
             is_value = is_value and value_of_owner
         origins.append((owner, is_value))
+        if isinstance(made_in, QuietOrigin):
+            quiet.add(ids[node.id])
     columns = _columns(order, ids, [program.columns.spans[o] for o, _ in origins])
     inputs = tuple(dict.fromkeys(n.name for n in order if n.op == INPUT))
     prefix = binding_prefix((*graph.inputs, *taken))
@@ -183,6 +196,7 @@ def derivative_graph(
         source=program.source,
         origin=program.origin,
         origins=tuple(origins),
+        quiet=frozenset(quiet),
         program=program,
     )
     assert isinstance(made, DerivativeGraph)  # _of_columns makes its own class

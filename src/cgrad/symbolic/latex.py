@@ -181,6 +181,7 @@ class LatexPrinter(Printer):
     """Lays out a node as LaTeX; the walk and the parentheses are the base's."""
 
     opening, closing = r"\left(", r"\right)"
+    folds_signs = False  # (its sums print as they always have)
 
     def __init__(self, names: Mapping[str, str] | None = None) -> None:
         # The symbols of the program's names (latex_names): a name is

@@ -82,12 +82,25 @@ def folded(node: Sym, memo: dict[int, Any], combine: Callable[[Sym, list], Any])
     return memo[node.id]
 
 
+class QuietOrigin(tuple):
+    """The origin (node id, False) of a part of a rule that only guards
+    another part (an indicator made of step and abs): its kinks are the
+    guard's own, not the program's, and no evaluation warns of them. A
+    rewritten node takes its origin object, so a rewrite keeps it quiet."""
+
+    __slots__ = ()
+
+
 class Builder:
     """Makes :class:`Sym` nodes: one per distinct (op, operands), simplified."""
 
-    def __init__(self, numeric: bool = False) -> None:
+    def __init__(self, numeric: bool = False, guarded: bool = False) -> None:
         # numeric: pi, e and log(2) folded into numbers, as the user may ask.
         self.numeric = numeric
+        # guarded: formulas evaluated again at any point (the Hessian's), in
+        # which a^0.5 and sqrt(a) stay apart: IEEE's pow and sqrt differ at
+        # -inf and -0.0 (+inf and +0.0 against NaN and -0.0).
+        self.guarded = guarded
         self.nodes: list[Sym] = []
         self.keys: dict[tuple, Sym] = {}
         # Per node, where in the graph being differentiated it was made:
@@ -322,6 +335,16 @@ class Namespace(RuleNamespace):
 
     def named(self, name: str, value: float) -> Sym:
         return self.builder.constant(value, name)
+
+    def quiet(self, make: Callable[[], Any]) -> Any:
+        """``make()``, the nodes it makes marked as a guard's (:class:`QuietOrigin`)."""
+        saved = self.builder.origin
+        if saved is not None:
+            self.builder.origin = QuietOrigin(saved)
+        try:
+            return make()
+        finally:
+            self.builder.origin = saved
 
     def where(self, condition, chosen, otherwise):
         if condition is UNDECIDED:

@@ -125,6 +125,9 @@ def _small(node: Node) -> bool:
 _ARITHMETIC = ("add", "sub", "mul", "div", "neg", "pow")
 
 
+# Before the operand of a sum that prints as a difference: its "-" is dropped.
+_STRIP = (None, 0, False)
+
 # What a non-finite constant prints as, by its literal_text.
 NON_FINITE = {"Infinity": "(1/0)", "-Infinity": "(-1/0)", "NaN": "(0/0)"}
 
@@ -188,17 +191,23 @@ class Printer:
         pieces: list[str] = []
         append = pieces.append
         opening, closing = self.opening, self.closing
-        precedence_of, parts_of, named = self.precedence, self.parts, names.get
+        precedence_of, named = self.precedence, names.get
         # Items: text to emit, or (node, the precedence its place needs,
         # strict: for the right operand of a left-associative op). The
         # root binds at least as tightly as a sum, the loosest place.
-        stack: list = parts_of(root)
+        stack: list = self._laid_out(root, names)
         stack.reverse()
         pop = stack.pop
+        strip = False  # the next text's "-" went into a difference
         while stack:
             item = pop()
             if type(item) is str:
+                if strip:
+                    item, strip = item[1:], False
                 append(item)
+                continue
+            if item is _STRIP:
+                strip = True
                 continue
             node, need, strict = item
             name = named(node.id)
@@ -209,10 +218,36 @@ class Printer:
             if precedence < need or (strict and precedence == need):
                 stack += [closing, (node, SUM, False), opening]
                 continue
-            parts = parts_of(node)
+            parts = self._laid_out(node, names)
             parts.reverse()
             stack += parts
         return "".join(pieces)
+
+    def _laid_out(self, node: Node, names: dict[int, str]) -> list:
+        """:meth:`parts`, a sum whose second operand prints with a "-"
+        first laid out as a difference: a + -2*t as a - 2*t, the same
+        number (IEEE's a + -b is a - b)."""
+        parts = self.parts(node)
+        if self.folds_signs and node.op == "add" and self._leads_with_minus(parts[2], names):
+            return [parts[0], " - ", _STRIP, parts[2]]
+        return parts
+
+    def _leads_with_minus(self, slot: tuple, names: dict[int, str]) -> bool:
+        """Does the operand in ``slot`` print with a "-" first, as it is
+        (no parentheses around it, no binding's name for it)?"""
+        node, need, strict = slot
+        while node.id not in names:
+            precedence = self.precedence(node)
+            if precedence < need or (strict and precedence == need):
+                return False
+            first = self.parts(node)[0]
+            if type(first) is str:
+                return first.startswith("-")
+            node, need, strict = first
+        return False
+
+    # Whether "a + -b" prints as "a - b" (a program's text; LaTeX as it is).
+    folds_signs = True
 
     # What encloses a node that binds too loosely for its place.
     opening, closing = "(", ")"
