@@ -84,7 +84,7 @@ def fit(
     )
     source = Source(data)
     columns, params = _split(model, source.header, target)
-    joined = objective(model, loss)
+    joined = objective(model, loss, target)
     # The loss may read columns of its own (a weight per row).
     columns += [n for n in joined.inputs if n not in {*model.inputs, TARGET} and n in source.header]
     extra = [n for n in joined.inputs if n not in {*model.inputs, TARGET, *columns}]
