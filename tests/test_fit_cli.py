@@ -521,3 +521,23 @@ def test_warnings_and_divergence_point_at_the_users_own_text(
     (warning,) = json.loads(trace.read_text().splitlines()[0])["warnings"]
     assert (warning["line"], warning["column"]) == (line, column)
     assert re.match(said, warning["message"])
+
+
+def test_a_parquet_decimal_column_is_fitted_as_the_floats_nearest_it(cli, rows, tmp_path):
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    _, data = rows
+    # The CSV's numbers to 6 places, as decimals, and as the floats nearest them.
+    x = [decimal.Decimal(f"{value:.6f}") for value in data["x"].tolist()]
+    table = pa.table({"x": pa.array(x, pa.decimal128(12, 6)), "y": data["y"]})
+    pq.write_table(table, tmp_path / "decimals.parquet")
+    floats = {"x": np.array([float(value) for value in x]), "y": data["y"]}
+    result = cli("fit", "w*x + b", str(tmp_path / "decimals.parquet"), "--target", "y",
+                 "--epochs", "5", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["rows"] == 300 and summary["bad_rows"] == {"count": 0, "first": []}
+    assert summary["params"] == cgrad.fit("w*x + b", floats, target="y", epochs=5).params
