@@ -388,6 +388,24 @@ def test_a_holdout_that_leaves_no_training_rows_says_so(cli, rows):
     )
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--lr", "inf", "the learning rate must be a finite positive number, not Infinity"),
+        ("--lr", "nan", "the learning rate must be a finite positive number, not NaN"),
+        ("--lr", "0", "the learning rate must be a finite positive number, not 0"),
+        ("--tol", "nan", "the tolerance must be a number >= 0, not NaN"),
+        ("--holdout", "nan", "the holdout must be a fraction between 0 and 1, not NaN"),
+        ("--holdout", "inf", "the holdout must be a fraction between 0 and 1, not Infinity"),
+    ],
+)
+def test_a_bad_setting_is_said_with_numbers_as_cgrad_writes_them(cli, rows, option, value, message):
+    path, _ = rows
+    result = cli("fit", "w*x + b", str(path), "--target", "y", option, value)
+    assert result.exit_code == 2
+    assert result.stderr == f"cgrad: error: {message}\n"
+
+
 @pytest.mark.parametrize("stream", [[], ["--stream"]], ids=["in memory", "streamed"])
 @pytest.mark.parametrize(
     ("text", "on_error", "says"),

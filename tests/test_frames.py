@@ -104,8 +104,8 @@ def test_a_frame_it_cannot_evaluate_is_an_input_error(frame, message):
 
 
 # Converted, these would be numbers the frame does not hold: a date as
-# nanoseconds, true as 1, the text "1.5" as 1.5 (as cgrad batch, which
-# makes such records errors).
+# nanoseconds, true as 1 (as cgrad batch, which makes such records errors),
+# the text "1.5" as 1.5.
 @pytest.mark.parametrize(
     ("column", "held"),
     [
