@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO, Literal, TextIO, overload
 
 from ..errors import UsageError
+from .file_roles import file_role, naming, open_output
 
 if TYPE_CHECKING:
     from ..batch.spooling import BoundedSink
@@ -65,13 +66,15 @@ def refuse_replacing_input(
 
 
 def named_file(option: str, name: str | None) -> Path | None:
-    """The file named to ``option`` (None when it is not given). An empty
-    name is refused here: as a path it would be ``.``, and the message
-    would be about the current directory."""
+    """The file named to ``option`` (None when it is not given), known by
+    that role to :func:`failed_file`. An empty name is refused here: as a
+    path it would be ``.``, and the message would be about the current
+    directory."""
     if name is None:
         return None
     if not name:
         raise UsageError(f"{option} '' names no file", hint=f"give a file name: {option} FILE")
+    file_role(option, name)
     return Path(name)
 
 
@@ -150,6 +153,7 @@ def read_program(expression: str | None, command: str = "eval") -> tuple[str, st
     path = expression[1:]
     if not path:
         raise UsageError("'@' needs a file name: @FILE, or @- for standard input")
+    file_role("the program", path)
     if path == "-":
         open_stdin()
         if environment().stdin_is_terminal:
@@ -325,7 +329,7 @@ def atomic_output(path: Path, binary: bool = False) -> Iterator[IO]:
         if path.is_dir():
             raise UsageError(f"cannot write {path}: it is a directory", type="file_error")
         try:
-            sink = _open(path, binary)
+            sink = open_output(path, path, binary)
         except OSError as error:
             raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
         with sink:
@@ -341,19 +345,16 @@ def atomic_output(path: Path, binary: bool = False) -> Iterator[IO]:
         raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
     try:
         os.chmod(temporary, _mode_for(target))
-        with _open(handle, binary) as sink:
+        with open_output(handle, path, binary) as sink:
             yield sink
-        os.replace(temporary, target)
+        try:
+            os.replace(temporary, target)
+        except OSError as error:
+            raise naming(error, path) from None
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
-
-
-def _open(file: Path | int, binary: bool) -> IO:
-    if binary:
-        return open(file, "wb")  # noqa: SIM115 - the caller closes it
-    return open(file, "w", encoding="utf-8", newline="")  # noqa: SIM115
 
 
 def remove_leftovers(target: Path) -> None:
