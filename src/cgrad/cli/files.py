@@ -8,6 +8,7 @@ so that a failure never leaves a half-written file."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import io
 import os
@@ -130,9 +131,23 @@ def refuse_unwritable(writes: Iterable[tuple[str, str | os.PathLike | None]]) ->
                 dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
             )
         except OSError as error:
-            raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
+            raise _no_file_beside(path, target, error) from None
         os.close(handle)
         os.unlink(temporary)
+
+
+def _no_file_beside(path: str | os.PathLike, target: Path, error: OSError) -> UsageError:
+    """The error of an output whose temporary file (made beside it, and
+    renamed over it; a trace's folder is tried the same way) cannot be
+    made: in words about the folder, when it exists (/proc's "No such file
+    or directory" is not about the file)."""
+    if error.errno != errno.ENOENT or not target.parent.is_dir():
+        # (a missing folder, a read-only file system: true of the file as said)
+        return UsageError(f"cannot write {path}: {error.strerror}", type="file_error")
+    return UsageError(
+        f"cannot write {path}: no file can be made in {target.parent} ({error.strerror})",
+        type="file_error",
+    )
 
 
 # A program file larger than this is refused rather than read: /dev/zero
@@ -342,7 +357,7 @@ def atomic_output(path: Path, binary: bool = False) -> Iterator[IO]:
             dir=directory, prefix=f".{target.name}.", suffix=".tmp"
         )
     except OSError as error:
-        raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
+        raise _no_file_beside(path, target, error) from None
     try:
         os.chmod(temporary, _mode_for(target))
         with open_output(handle, path, binary) as sink:

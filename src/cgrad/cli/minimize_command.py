@@ -152,8 +152,8 @@ def minimize_command(
             if reached is not None:
                 _print_summary(function, reached, json_output)
             raise
+    _print_summary(function, minimum, json_output)  # first, as fit does: the page may fail
     _write_descent_page(page, function, minimum, seen, line.expression)
-    _print_summary(function, minimum, json_output)
     if minimum.stopped == "diverged":
         # The summary above is the answer, with --json too (its "stopped"
         # says so), so the error goes to stderr alone: stdout stays one

@@ -147,6 +147,8 @@ def _settings(
 def _validation(source: Source, needed: Sequence[str]) -> Source:
     """The validation data, once it is known to have the columns the
     training data gives the model and the loss."""
+    if not source.header:
+        raise UsageError("the validation data is empty: it has no columns", type="input_error")
     missing = [name for name in needed if name not in source.header]
     if missing:
         raise UsageError(
@@ -195,6 +197,8 @@ def _refuse_shadowed_columns(model: Function, present: set[str]) -> None:
 def _split(model: Function, header: Sequence[str], target: str) -> tuple[list[str], list[str]]:
     """The model's inputs read from the data, and its parameters (the rest)."""
     present = set(header)
+    if not header:
+        raise UsageError("the data is empty: it has no columns", type="input_error")
     if target not in present:
         raise UsageError(
             f"the data has no column {target!r} for the target",
