@@ -151,7 +151,7 @@ ROWS = [
     ("batch: `-o` a directory", ["batch", "-e", "x", "-o", "{tmp}"], b"x\n1\n", 2,
      "it is a directory"),
     ("a full disk", ["batch", "-e", "x", "-o", "/dev/full"], b"x\n1\n", 1,
-     "input/output failed: No space left on device"),
+     "input/output failed on -o /dev/full: No space left on device"),
 ]  # fmt: skip
 
 

@@ -6,6 +6,7 @@ that says what the file looks like."""
 from __future__ import annotations
 
 import bz2
+import decimal
 import gzip
 import io
 import json
@@ -322,6 +323,27 @@ def test_bad_parquet_rows_keep_their_numbers_and_errors(cli, tmp_path):
     assert result.stderr == (
         "cgrad: error: stopped at row 2: invalid_value: the value of x is not a number: null\n"
     )
+
+
+# A decimal whose nearest float Arrow's own cast to double misses by a unit
+# in the last place (it gives -4.998072388825669e+16).
+FAR_DECIMAL = decimal.Decimal("-49980723888256692.69671215567")
+
+
+@pytest.mark.parametrize("null", [False, True], ids=["columns", "records"])
+def test_parquet_decimals_are_read_as_the_float_nearest_them(cli, tmp_path, null):
+    source = tmp_path / "prices.parquet"
+    values = [decimal.Decimal("1.25"), *([None] if null else []), FAR_DECIMAL]
+    pq.write_table(pa.table({"x": pa.array(values, pa.decimal128(38, 20))}), source)
+    result = cli("batch", str(source), "-e", "2*x")
+    assert result.exit_code == (1 if null else 0)
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    far = float(FAR_DECIMAL)
+    assert far == -4.9980723888256696e16
+    assert [row for row in rows if "error" not in row] == [
+        {"row": 1, "inputs": {"x": 1.25}, "value": 2.5, "gradient": {"x": 2.0}},
+        {"row": 3 if null else 2, "inputs": {"x": far}, "value": 2 * far, "gradient": {"x": 2.0}},
+    ]
 
 
 # ---------------------------------------------------------------------------

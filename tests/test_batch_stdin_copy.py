@@ -150,6 +150,28 @@ def test_a_piped_parquet_larger_than_the_room_left_is_refused(small_tmp, tmp_pat
     assert os.listdir(small_tmp) == ["filler"]
 
 
+@pytest.mark.parametrize("command", ["batch", "fit"])
+def test_a_stopped_copy_counts_the_bytes_it_held(small_tmp, tmp_path, command):
+    # Less room than one piece of the copy (1 MiB): the copy fills what
+    # there is, and says so, not "after 0 bytes" (nor the 16 read first).
+    data, _ = _parquet_bytes(200_000)
+    assert len(data) > 3 << 20
+    source = tmp_path / "points.parquet"
+    source.write_bytes(data)
+    _, kept = _size_and_kept(small_tmp)
+    free = os.statvfs(small_tmp).f_bavail * os.statvfs(small_tmp).f_frsize
+    (small_tmp / "filler").write_bytes(b"\0" * (free - kept - 300_000))
+    room = os.statvfs(small_tmp).f_bavail * os.statvfs(small_tmp).f_frsize - kept
+    arguments = ["-e", "x*y"] if command == "batch" else ["a*x", "-", "--target", "y"]
+    run = _piped(f"cat {source}", command, *arguments, tmp=small_tmp)
+    assert run.returncode == 2
+    found = re.search(r"the copy was stopped after ([\d,]+) bytes", run.stderr.decode())
+    assert found, run.stderr
+    # (16 bytes are read first, to tell the format, and held in a buffer)
+    assert room <= int(found[1].replace(",", "")) <= room + 16
+    assert os.listdir(small_tmp) == ["filler"]
+
+
 def test_an_arrow_stream_on_stdin_is_not_copied(small_tmp, tmp_path):
     # The temporary file system is full to its reserve: a copy of any size
     # would be refused, so the stream is read as it comes.

@@ -246,6 +246,47 @@ def test_fit_an_unknown_loss_name_lists_the_losses(cli, loss, hint):
 
 
 @pytest.mark.parametrize(
+    ("loss", "message", "hint"),
+    [
+        (
+            "model^2",
+            "the loss 'model^2' does not use target, the value of the target column",
+            "for example --loss '(model - target)^2'",
+        ),
+        (
+            "t = target; abs(model)",
+            "the loss 't = target; abs(model)' does not use target, the value of the target column",
+            "for example --loss '(model - target)^2'",
+        ),
+        (
+            "(model - y)^2",
+            "the loss '(model - y)^2' reads the target column y by its name: the loss "
+            "calls the target's value target",
+            "write target for y in the loss",
+        ),
+        (
+            "target = 1; (model - target)^2",
+            "the loss 'target = 1; (model - target)^2' binds target, the name of the "
+            "target column's value",
+            "use another name for that binding, and target for the target",
+        ),
+    ],
+)
+def test_fit_a_loss_that_does_not_read_target_is_refused_in_its_own_words(cli, loss, message, hint):
+    result = cli("fit", "w*x1", str(LINEAR), "--target", "y", "--loss", loss)
+    assert result.exit_code == 2
+    assert _error(result) == (f"cgrad: error: {message}", f"hint: {hint}")
+    result = cli("fit", "w*x1", str(LINEAR), "--target", "y", "--loss", loss, "--json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"] == {
+        "type": "usage_error",
+        "message": f"{message} (hint: {hint})",
+        "line": None,
+        "column": None,
+    }
+
+
+@pytest.mark.parametrize(
     ("option", "value", "least"), [("--batch-rows", "0", 1), ("--epochs", "-1", 0)]
 )
 def test_fit_option_out_of_range_is_named_as_typed(option, value, least):

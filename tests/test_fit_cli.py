@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 
 import numpy as np
@@ -388,6 +389,24 @@ def test_a_holdout_that_leaves_no_training_rows_says_so(cli, rows):
     )
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--lr", "inf", "the learning rate must be a finite positive number, not Infinity"),
+        ("--lr", "nan", "the learning rate must be a finite positive number, not NaN"),
+        ("--lr", "0", "the learning rate must be a finite positive number, not 0"),
+        ("--tol", "nan", "the tolerance must be a number >= 0, not NaN"),
+        ("--holdout", "nan", "the holdout must be a fraction between 0 and 1, not NaN"),
+        ("--holdout", "inf", "the holdout must be a fraction between 0 and 1, not Infinity"),
+    ],
+)
+def test_a_bad_setting_is_said_with_numbers_as_cgrad_writes_them(cli, rows, option, value, message):
+    path, _ = rows
+    result = cli("fit", "w*x + b", str(path), "--target", "y", option, value)
+    assert result.exit_code == 2
+    assert result.stderr == f"cgrad: error: {message}\n"
+
+
 @pytest.mark.parametrize("stream", [[], ["--stream"]], ids=["in memory", "streamed"])
 @pytest.mark.parametrize(
     ("text", "on_error", "says"),
@@ -521,3 +540,77 @@ def test_warnings_and_divergence_point_at_the_users_own_text(
     (warning,) = json.loads(trace.read_text().splitlines()[0])["warnings"]
     assert (warning["line"], warning["column"]) == (line, column)
     assert re.match(said, warning["message"])
+
+
+def test_a_parquet_decimal_column_is_fitted_as_the_floats_nearest_it(cli, rows, tmp_path):
+    import decimal
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    _, data = rows
+    # The CSV's numbers to 6 places, as decimals, and as the floats nearest them.
+    x = [decimal.Decimal(f"{value:.6f}") for value in data["x"].tolist()]
+    table = pa.table({"x": pa.array(x, pa.decimal128(12, 6)), "y": data["y"]})
+    pq.write_table(table, tmp_path / "decimals.parquet")
+    floats = {"x": np.array([float(value) for value in x]), "y": data["y"]}
+    result = cli("fit", "w*x + b", str(tmp_path / "decimals.parquet"), "--target", "y",
+                 "--epochs", "5", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["rows"] == 300 and summary["bad_rows"] == {"count": 0, "first": []}
+    assert summary["params"] == cgrad.fit("w*x + b", floats, target="y", epochs=5).params
+
+
+@pytest.mark.parametrize("role", ["data", "validation"])
+def test_an_empty_data_file_is_said_to_be_empty(cli, rows, tmp_path, role):
+    path, _ = rows
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    files = [str(empty)] if role == "data" else [str(path), "--validation", str(empty)]
+    result = cli("fit", "w*x + b", *files, "--target", "y")
+    assert result.exit_code == 2
+    named = "the data" if role == "data" else "the validation data"
+    assert result.stderr == f"cgrad: error: {named} is empty: it has no columns\n"
+
+
+def test_the_repr_of_a_fit_gives_its_history_by_length(rows):
+    path, _ = rows
+    fitted = cgrad.fit("w*x + b", path, target="y", epochs=300)
+    assert len(fitted.history) == 300
+    shown = repr(fitted)
+    assert "Epoch(" not in shown and ", history=<300 epochs>, diverged=None" in shown
+    assert shown.startswith("Fitted(model='w*x + b', loss='squared', target='y', ")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["minimize", "x^2", "x=1", "--steps", "3"],
+        ["fit", "w*x + b", "{rows}", "--target", "y", "--epochs", "3"],
+    ],
+    ids=["minimize", "fit"],
+)
+def test_a_page_that_cannot_be_written_comes_after_the_report(cli, rows, command):
+    path, _ = rows
+    arguments = [str(path) if word == "{rows}" else word for word in command]
+    result = cli(*arguments, "-q", "--html", "/dev/full")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == command[1]  # the report's first line
+    assert "\nstopped: " in result.stdout
+    assert result.stderr == (
+        "cgrad: error: input/output failed on --html /dev/full: No space left on device\n"
+    )
+
+
+@pytest.mark.parametrize("option", ["--trace", "--html"])
+def test_an_output_in_a_folder_that_takes_no_file_says_so(cli, option):
+    if not os.path.isfile("/proc/version"):
+        pytest.skip("needs /proc")
+    result = cli("minimize", "x^2", "x=1", option, "/proc/version")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "cgrad: error: cannot write /proc/version: no file can be made in /proc "
+        "(No such file or directory)\n"
+    )

@@ -5,6 +5,8 @@ evaluate."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -13,6 +15,7 @@ import pytest
 import cgrad
 
 PROGRAM = "t = x*y; sin(t) + t*z"
+FAR_DECIMAL = Decimal("-49980723888256692.69671215567")
 
 
 def _frame() -> pd.DataFrame:
@@ -101,8 +104,8 @@ def test_a_frame_it_cannot_evaluate_is_an_input_error(frame, message):
 
 
 # Converted, these would be numbers the frame does not hold: a date as
-# nanoseconds, true as 1, the text "1.5" as 1.5 (as cgrad batch, which
-# makes such records errors).
+# nanoseconds, true as 1 (as cgrad batch, which makes such records errors),
+# the text "1.5" as 1.5.
 @pytest.mark.parametrize(
     ("column", "held"),
     [
@@ -144,6 +147,25 @@ def test_numbers_in_any_type_are_read_and_what_is_missing_is_nan(column):
     pandas = isinstance(out, pd.DataFrame)
     values = out["value"].tolist() if pandas else out.column("value").to_pylist()
     assert values[0] == 2.0 and np.isnan(values[1])
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pa.array([Decimal("1.25"), None, FAR_DECIMAL], pa.decimal128(38, 20)),
+        pd.Series([Decimal("1.25"), None, FAR_DECIMAL], dtype=object),
+        pd.Series([Decimal("1.25"), None, FAR_DECIMAL], dtype=pd.ArrowDtype(pa.decimal128(38, 20))),
+    ],
+    ids=["arrow", "pandas objects", "pandas arrow"],
+)
+def test_decimals_are_read_as_the_float_nearest_them(column):
+    frame = pa.table({"x": column}) if isinstance(column, pa.Array) else pd.DataFrame({"x": column})
+    out = cgrad.evaluate_frame(frame, "x*2")
+    pandas = isinstance(out, pd.DataFrame)
+    values = out["value"].tolist() if pandas else out.column("value").to_pylist()
+    assert values[0] == 2.5 and np.isnan(values[1])
+    # Arrow's own cast to double gives -4.998072388825669e+16, a unit off.
+    assert values[2] == 2 * float(FAR_DECIMAL) == 2 * -4.9980723888256696e16
 
 
 def test_what_is_not_a_frame_is_an_input_error():

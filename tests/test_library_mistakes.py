@@ -160,3 +160,70 @@ def test_the_functions_own_result_is_explained_and_its_paths_sum_to_its_gradient
     function = cgrad.compile("x*x")
     found = cgrad.explain.paths(function, function.evaluate(x=2.0), "x")
     assert found.gradient == sum(path.product for path in found.shown)
+
+
+# -- booleans: no number at any way in, as true is none in batch's data
+
+_BOOLEAN_HINT = "convert it to numbers first: float(value), or array.astype(float)"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (True, "the value of x is a boolean, not a number: True"),
+        (np.bool_(False), "the value of x is a boolean, not a number: np.False_"),
+        (
+            np.array([True, False]),
+            "the value of x holds booleans, not numbers: array([ True, False])",
+        ),
+        ([1.0, True], "the value of x holds booleans, not numbers: [1.0, True]"),
+        ([[2], [np.True_]], "the value of x holds booleans, not numbers: [[2], [np.True_]]"),
+        (
+            np.ma.masked_array([True, False], [False, True]),
+            "the value of x holds booleans, not numbers: array([ True, False])",
+        ),
+    ],
+)
+def test_a_boolean_value_is_refused_by_evaluate_hessian_check_and_formulas(value, message):
+    from cgrad.check.checker import check
+
+    f = cgrad.compile("x*y")
+    calls = [
+        lambda: f.evaluate(x=value, y=2.0),
+        lambda: f.evaluate({"x": value, "y": 2.0}, summed=True),
+        lambda: f.hessian(x=value, y=2.0),
+    ]
+    if np.ndim(value) == 0:
+        calls += [
+            lambda: check(f, {"x": value, "y": 2.0}),
+            lambda: f.formulas(substitutions={"x": value}),
+            lambda: cgrad.minimize(f, {"x": value, "y": 2.0}, steps=1),
+        ]
+    for call in calls:
+        assert _refused(call, message).hint == _BOOLEAN_HINT
+
+
+def test_a_boolean_column_or_start_is_refused_by_fit_and_evaluate_frame():
+    x = np.array([1.0, 2.0, 3.0])
+    for target in (np.array([True, False, True]), [1.0, True, 0.0]):
+        shown = (
+            "array([ True, False,  True])" if isinstance(target, np.ndarray) else "[1.0, True, 0.0]"
+        )
+        refused = _refused(
+            lambda target=target: cgrad.fit("w*x", {"x": x, "y": target}, target="y", epochs=1),
+            f"the column y holds booleans, not numbers: {shown}",
+        )
+        assert refused.hint == _BOOLEAN_HINT
+    _refused(
+        lambda: cgrad.fit("w*x", {"x": x, "y": x}, target="y", start={"w": True}, epochs=1),
+        "the start value of w must be a number, not True",
+    )
+    with pytest.raises(cgrad.InputError, match="the column x holds bool values, not numbers"):
+        cgrad.evaluate_frame(pd.DataFrame({"x": [True, False]}), "2*x")
+
+
+def test_numbers_are_still_numbers_beside_the_boolean_checks():
+    f = cgrad.compile("x*y")
+    assert f.evaluate(x=[1, 2.5], y=np.int64(2)).value.tolist() == [2.0, 5.0]
+    assert f.evaluate(x=[[1], [2]], y=1.0).value.tolist() == [[1.0], [2.0]]
+    assert f.evaluate(x=[], y=1.0).value.tolist() == []

@@ -242,6 +242,56 @@ def test_a_write_that_fails_leaves_the_previous_output_and_no_temporary_file(
     monkeypatch.setattr(files.os, "replace", full_disk)
     result = cli("batch", "-e", "x", "-o", str(target), input="x\n1\n")
     assert result.exit_code == 1
-    assert result.stderr == "cgrad: error: input/output failed: No space left on device\n"
+    assert result.stderr == (
+        f"cgrad: error: input/output failed on -o {target}: No space left on device\n"
+    )
     assert target.read_text() == "the previous output, whole\n"
     assert _temporary_files(tmp_path) == []
+
+
+LINEAR = Path(__file__).resolve().parents[1] / "samples" / "linear.csv"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("full", ["-o", "--trace"])
+def test_a_full_output_of_fit_is_named_among_its_outputs(cli, tmp_path, full):
+    other = {"-o": "--trace", "--trace": "-o"}[full]
+    result = cli("fit", "w*x1 + b", str(LINEAR), "--target", "y", "--epochs", "2", "-q",
+                 full, "/dev/full", other, str(tmp_path / "other"), "--json")  # fmt: skip
+    assert result.exit_code == 1
+    said = f"input/output failed on {full} /dev/full: No space left on device"
+    assert result.stderr.endswith(f"cgrad: error: {said}\n")
+    assert json.loads(result.stdout.splitlines()[-1]) == {
+        "error": {"type": "file_error", "message": said, "line": None, "column": None}
+    }
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("form", ["csv", "parquet"])
+def test_a_full_output_of_batch_is_named_whatever_writes_it(cli, form):
+    # Parquet is written by pyarrow, through the file cgrad opened.
+    result = cli("batch", "-e", "x", "-q", "--format", form, "-o", "/dev/full", input="x\n1\n")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "cgrad: error: input/output failed on -o /dev/full: No space left on device\n"
+    )
+
+
+def test_a_minimize_trace_that_fails_names_it(cli):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full")
+    result = cli("minimize", "x^2", "x=1", "--steps", "2", "-q", "--trace", "/dev/full")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "cgrad: error: input/output failed on --trace /dev/full: No space left on device\n"
+    )
+
+
+def test_an_input_whose_name_is_too_long_for_a_path_is_named_bounded(cli):
+    name = "a" * 100_000 + ".csv"
+    result = cli("batch", name, "-e", "x")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"cgrad: error: cannot read {'a' * 120}…{'a' * 36}.csv (100,004 characters): "
+        "File name too long\n"
+    )

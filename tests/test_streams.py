@@ -186,7 +186,7 @@ def test_cgrad_debug_shows_the_traceback_of_an_internal_error():
 def test_a_failed_write_of_a_json_run_is_a_json_object_on_stdout_too(cli):
     result = cli("eval", "x", "x=1", "--json", "--html", "/dev/full")
     assert result.exit_code == 1
-    said = "input/output failed: No space left on device"
+    said = "input/output failed on --html /dev/full: No space left on device"
     assert result.stderr == f"cgrad: error: {said}\n"
     assert json.loads(result.stdout) == {
         "error": {"type": "file_error", "message": said, "line": None, "column": None}

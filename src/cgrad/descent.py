@@ -44,7 +44,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import count
 from numbers import Integral, Real
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, TypeGuard
 
 import numpy as np
 
@@ -355,17 +355,27 @@ def _settings(
     lr = DEFAULTS[method].lr if lr is None else lr
     steps = DEFAULTS[method].steps if steps is None else steps
     # Written so that NaN fails them too.
-    if not (isinstance(lr, Real) and math.isfinite(lr) and lr > 0):
-        raise UsageError(f"the learning rate, lr, must be a positive number, not {_shown(lr)}")
+    if not (real(lr) and math.isfinite(lr) and lr > 0):
+        raise UsageError(
+            f"the learning rate, lr, must be a finite positive number, not {shown_setting(lr)}"
+        )
     if isinstance(steps, bool) or not isinstance(steps, Integral) or steps < 0:
-        raise UsageError(f"the step limit, steps, must be a whole number >= 0, not {_shown(steps)}")
-    if not (isinstance(tol, Real) and tol >= 0):
-        raise UsageError(f"the tolerance, tol, must be a number >= 0, not {_shown(tol)}")
+        raise UsageError(
+            f"the step limit, steps, must be a whole number >= 0, not {shown_setting(steps)}"
+        )
+    if not (real(tol) and tol >= 0):
+        raise UsageError(f"the tolerance, tol, must be a number >= 0, not {shown_setting(tol)}")
     return METHODS[method], float(lr), int(steps), float(tol)
 
 
-def _shown(value: object) -> str:
-    return format_number(float(value)) if isinstance(value, Real) else repr(value)
+def real(value: object) -> TypeGuard[float]:  # (any Real: float() reads it)
+    """Whether a setting is a number (True is none, though Python counts it one)."""
+    return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
+
+
+def shown_setting(value: object) -> str:
+    """A setting in an error, a number as cgrad writes numbers (NaN, Infinity)."""
+    return format_number(float(value)) if real(value) else repr(value)
 
 
 def _start_point(function: Function, start: Mapping[str, float]) -> dict[str, float]:

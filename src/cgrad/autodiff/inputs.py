@@ -59,10 +59,11 @@ def unmasked(value: object) -> Any:
     """``value``, a masked array's masked entries as NaN, as a frame's
     missing values (pandas' NA) are read: numpy alone would hand over the
     number hidden under the mask, and with it a wrong answer. A masked
-    array of anything but numbers is left for the checks to refuse."""
+    array of anything but numbers (booleans too) is left for the checks to
+    refuse."""
     if not isinstance(value, np.ma.MaskedArray):
         return value
-    if not np.ma.is_masked(value) or value.dtype.kind not in "biuf":
+    if not np.ma.is_masked(value) or value.dtype.kind not in "iuf":
         return np.ma.getdata(value)
     return np.ma.filled(value.astype(np.float64), np.nan)
 
@@ -207,7 +208,33 @@ def numeric_array(what: str, value: object) -> np.ndarray:
             f"{what} is not a number or an array of numbers: {reprlib.repr(value)}",
             type="invalid_value",
         )
+    if array.dtype.kind == "b" or (type(value) in (list, tuple) and _holds_booleans(array, value)):
+        # True is 1 to numpy, but no number in cgrad's data (a JSON true,
+        # a boolean column) nor here: one rule for every way in.
+        said = "is a boolean, not a number" if array.ndim == 0 else "holds booleans, not numbers"
+        raise InputError(
+            f"{what} {said}: {reprlib.repr(value)}",
+            hint="convert it to numbers first: float(value), or array.astype(float)",
+            type="invalid_value",
+        )
     return array
+
+
+def _holds_booleans(array: np.ndarray, value: object) -> bool:
+    """Whether a list of numbers (made ``array`` by numpy, which reads True
+    among numbers as 1) holds a boolean."""
+    if array.dtype.kind not in "iuf" or array.size == 0:
+        return False
+    items = (
+        cast(list, value) if array.ndim == 1 else np.asarray(value, dtype=object).ravel().tolist()
+    )
+    # Only an item that numpy read as 0 or 1 can have been a boolean.
+    flat = array.ravel()
+    maybe = np.flatnonzero((flat == 0) | (flat == 1)).tolist()
+    return any(type(items[index]) in _BOOLEANS for index in maybe)
+
+
+_BOOLEANS = frozenset({bool, np.bool_})
 
 
 def checked_substitutions(

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..function import Function
+from .arrow_numbers import is_number_type, nearest_floats
 from .bindings import Bindings
 from .blocks import CHUNK_ROWS, ColumnBlock, Outcome, evaluate_blocks, with_warnings
 from .rows import ID_FIELD, Record, Records
@@ -205,13 +206,9 @@ def _records(batch: Any, rows: int) -> Iterator[Record]:
 
 def _number_column(column: Any) -> np.ndarray | None:
     """A column of numbers without nulls as float64, else None."""
-    import pyarrow as pa
-
-    kind = column.type
-    if column.null_count or not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
+    if column.null_count or not is_number_type(column.type):
         return None
-    # numpy rounds a wide integer to the nearest float, as float() does.
-    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return nearest_floats(column)
 
 
 def _columns(

@@ -9,12 +9,14 @@ a frame is told apart by what it can do, and makes its new columns itself.
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import numpy as np
 
 from ..errors import InputError, join_names
 from ..function import Function, compiled
+from .arrow_numbers import nearest_floats
 
 FrameT = TypeVar("FrameT")
 
@@ -36,8 +38,8 @@ def evaluate_frame(
     read from the column of its name, or from ``columns[name]`` (for a
     column called ``X`` or ``temp C``, or labelled ``0``: any label the
     frame has, or its text), as float64: a missing value (None, NA, null)
-    becomes NaN, an integer beyond 2**53 the nearest float, as ``cgrad
-    batch`` reads it. Raises :class:`cgrad.InputError` for a missing
+    becomes NaN, an integer beyond 2**53 or a decimal the nearest float,
+    as ``cgrad batch`` reads it. Raises :class:`cgrad.InputError` for a missing
     or non-numeric column, and when the frame has a column of a name it
     would add (a frame evaluated twice, say).
     """
@@ -152,12 +154,7 @@ def frame_column(frame: Any, kind: str, column: Hashable) -> np.ndarray:
         )
     if kind == "pandas":
         return data.to_numpy(dtype=np.float64, na_value=np.nan)
-    if not _arrow_integers(data.type):
-        # Arrow's own cast (decimals): its nulls become NaN in to_numpy.
-        data = data.cast("double")
-    # An integer is rounded to the nearest float by numpy, as batch reads
-    # it (Arrow's cast refuses one beyond 2**53); nulls become NaN.
-    return np.asarray(data.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return nearest_floats(data)
 
 
 def _same(label: object, column: Hashable) -> bool:
@@ -167,12 +164,6 @@ def _same(label: object, column: Hashable) -> bool:
         return bool(label == column)
     except (TypeError, ValueError):
         return False
-
-
-def _arrow_integers(kind: Any) -> bool:
-    import pyarrow.types as types  # (an Arrow frame: pyarrow is there)
-
-    return bool(types.is_integer(kind))
 
 
 # numpy's kinds of number: signed and unsigned integers, floats.
@@ -191,7 +182,7 @@ def _pandas_held(series: Any) -> str | None:
         return f"{dtype} values"
     for value in series.tolist():  # mixed Python objects: each looked at
         if isinstance(value, bool | np.bool_) or not (
-            value is None or isinstance(value, int | float | np.number) or _is_na(value)
+            value is None or isinstance(value, int | float | np.number | Decimal) or _is_na(value)
         ):
             return f"{type(value).__name__} values ({value!r})"
     return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from typing import cast
 
 import numpy as np
@@ -54,8 +55,9 @@ def input_column(
 
 
 def number(raw: object) -> float | None:
-    """A record's value as a float: a JSON number, or text as Python's
-    float() reads it (CSV fields, and the NaN/Infinity strings cgrad writes)."""
+    """A record's value as a float: a JSON number, a decimal, or text as
+    Python's float() reads it (CSV fields, and the NaN/Infinity strings
+    cgrad writes)."""
     if isinstance(raw, bool):
         return None
     if isinstance(raw, float):
@@ -65,6 +67,8 @@ def number(raw: object) -> float | None:
             return float(raw)
         except OverflowError:  # beyond float64, as 1e400 is: an infinity
             return math.inf if raw > 0 else -math.inf
+    if isinstance(raw, Decimal):  # a Parquet or Arrow decimal: the float nearest it
+        return float(raw)
     if isinstance(raw, str):
         # Python's 1_000 is no number on cgrad's command line, nor here.
         if "_" in raw:

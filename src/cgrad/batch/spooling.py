@@ -53,17 +53,23 @@ class BoundedSink:
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         found = os.fstatvfs(self.sink.fileno())
-        free = found.f_bavail * found.f_frsize
-        if free - len(data) < self.kept:
-            raise self._stopped()
+        room = found.f_bavail * found.f_frsize - self.kept
         try:
-            written = self.sink.write(data)
-            self.written += len(data)
-            return written
+            if len(data) > room:
+                # As much as there is room for (the copy comes in pieces of
+                # a MiB): the count said is then all the copy could hold.
+                self._write(memoryview(data)[: max(room, 0)])
+                raise self._stopped()
+            return self._write(data)
         except OSError as error:
             if error.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise self._stopped() from None
             raise
+
+    def _write(self, data: bytes | bytearray | memoryview) -> int:
+        written = self.sink.write(data)
+        self.written += len(data)
+        return written
 
     def flush(self) -> None:
         try:

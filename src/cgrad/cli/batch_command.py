@@ -21,6 +21,7 @@ from .batch_files import FileJob, Tally, run_file, run_part
 from .batch_io import output_kind
 from .batch_line import bindings_of, command_line, expression_of, print_warnings
 from .exits import FailuresFoundError
+from .file_roles import file_role
 from .files import (
     named_file,
     refuse_clashing_files,
@@ -181,6 +182,7 @@ def batch_command(
     _check_chunk_rows(chunk_rows)
     options = option_names(context)
     source, line = command_line(context, source, variables, options)
+    file_role("the input", source)
     function = expression_of(expression, program, source)
     bindings = bindings_of(function, line, columns, options)
     params_file = named_file("--params", params)

@@ -6,6 +6,7 @@ that the run prints when it ends."""
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -55,7 +56,7 @@ def command_line(
     positional = [t for t in tokens if not t.startswith("-") and "=" not in t]
     # NAME=VALUE is a value here, whatever VALUE is (eval reads a=x*2 as a
     # program), unless a file has that name.
-    assigned = [t for t in tokens if _ASSIGNMENT.fullmatch(composed(t)) and not Path(t).exists()]
+    assigned = [t for t in tokens if _ASSIGNMENT.fullmatch(composed(t)) and not os.path.exists(t)]
     tokens = [t for t in tokens if t not in assigned]
     try:
         given = [composed(item) for item in [*assigned, *(variables or [])]]
@@ -72,7 +73,8 @@ def _refuse_a_positional_expression(words: list[str]) -> None:
     if not words:
         return
     word = words[0]
-    if word == "-" or Path(word).exists() or not set(word) & set("*+-/^()"):
+    # (os.path's exists: a name too long for a path is no file, not an error)
+    if word == "-" or os.path.exists(word) or not set(word) & set("*+-/^()"):
         return
     try:
         compile_program(word)

@@ -23,6 +23,7 @@ import typer
 
 from ..errors import CgradError, UsageError, bounded
 from ..views.json_documents import error_json
+from .file_roles import failed_file, forget_file_roles
 from .output import StdoutWriteError, write_json
 from .signals import Interrupted, interrupted_status
 
@@ -65,6 +66,7 @@ def reporting(json_output: bool = False) -> Iterator[None]:
     error object on stdout with ``--json``) and its exit status, 2 for most;
     a failed input or output (exit 1); any other exception as a short
     internal-error message, never a traceback."""
+    forget_file_roles()
     try:
         yield
     except FailuresFoundError as failed:
@@ -80,8 +82,12 @@ def reporting(json_output: bool = False) -> Iterator[None]:
         raise
     except OSError as error:
         # A full disk or a vanished directory is the machine's trouble, not
-        # a bug and not bad usage: the run failed.
-        trouble = f"input/output failed: {error.strerror or error}"
+        # a bug and not bad usage: the run failed. Which file, and what it
+        # is to the command, when the error says.
+        where = failed_file(error)
+        trouble = bounded(
+            f"input/output failed{f' on {where}' if where else ''}: {error.strerror or error}"
+        )
         print_error(trouble)
         _said_in_json(json_output, UsageError(trouble, type="file_error"))
         raise typer.Exit(ExitStatus.FAILURES) from None
@@ -95,6 +101,8 @@ def reporting(json_output: bool = False) -> Iterator[None]:
         )
         _said_in_json(json_output, InternalError(bug))
         raise typer.Exit(ExitStatus.INTERNAL) from None
+    finally:
+        forget_file_roles()  # (a library call after the command knows none of them)
 
 
 class InternalError(CgradError):

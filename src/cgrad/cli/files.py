@@ -8,6 +8,7 @@ so that a failure never leaves a half-written file."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import io
 import os
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO, Literal, TextIO, overload
 
 from ..errors import UsageError
+from .file_roles import file_role, naming, open_output
 
 if TYPE_CHECKING:
     from ..batch.spooling import BoundedSink
@@ -65,13 +67,15 @@ def refuse_replacing_input(
 
 
 def named_file(option: str, name: str | None) -> Path | None:
-    """The file named to ``option`` (None when it is not given). An empty
-    name is refused here: as a path it would be ``.``, and the message
-    would be about the current directory."""
+    """The file named to ``option`` (None when it is not given), known by
+    that role to :func:`failed_file`. An empty name is refused here: as a
+    path it would be ``.``, and the message would be about the current
+    directory."""
     if name is None:
         return None
     if not name:
         raise UsageError(f"{option} '' names no file", hint=f"give a file name: {option} FILE")
+    file_role(option, name)
     return Path(name)
 
 
@@ -127,9 +131,23 @@ def refuse_unwritable(writes: Iterable[tuple[str, str | os.PathLike | None]]) ->
                 dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
             )
         except OSError as error:
-            raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
+            raise _no_file_beside(path, target, error) from None
         os.close(handle)
         os.unlink(temporary)
+
+
+def _no_file_beside(path: str | os.PathLike, target: Path, error: OSError) -> UsageError:
+    """The error of an output whose temporary file (made beside it, and
+    renamed over it; a trace's folder is tried the same way) cannot be
+    made: in words about the folder, when it exists (/proc's "No such file
+    or directory" is not about the file)."""
+    if error.errno != errno.ENOENT or not target.parent.is_dir():
+        # (a missing folder, a read-only file system: true of the file as said)
+        return UsageError(f"cannot write {path}: {error.strerror}", type="file_error")
+    return UsageError(
+        f"cannot write {path}: no file can be made in {target.parent} ({error.strerror})",
+        type="file_error",
+    )
 
 
 # A program file larger than this is refused rather than read: /dev/zero
@@ -150,6 +168,7 @@ def read_program(expression: str | None, command: str = "eval") -> tuple[str, st
     path = expression[1:]
     if not path:
         raise UsageError("'@' needs a file name: @FILE, or @- for standard input")
+    file_role("the program", path)
     if path == "-":
         open_stdin()
         if environment().stdin_is_terminal:
@@ -325,7 +344,7 @@ def atomic_output(path: Path, binary: bool = False) -> Iterator[IO]:
         if path.is_dir():
             raise UsageError(f"cannot write {path}: it is a directory", type="file_error")
         try:
-            sink = _open(path, binary)
+            sink = open_output(path, path, binary)
         except OSError as error:
             raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
         with sink:
@@ -338,22 +357,19 @@ def atomic_output(path: Path, binary: bool = False) -> Iterator[IO]:
             dir=directory, prefix=f".{target.name}.", suffix=".tmp"
         )
     except OSError as error:
-        raise UsageError(f"cannot write {path}: {error.strerror}", type="file_error") from None
+        raise _no_file_beside(path, target, error) from None
     try:
         os.chmod(temporary, _mode_for(target))
-        with _open(handle, binary) as sink:
+        with open_output(handle, path, binary) as sink:
             yield sink
-        os.replace(temporary, target)
+        try:
+            os.replace(temporary, target)
+        except OSError as error:
+            raise naming(error, path) from None
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
-
-
-def _open(file: Path | int, binary: bool) -> IO:
-    if binary:
-        return open(file, "wb")  # noqa: SIM115 - the caller closes it
-    return open(file, "w", encoding="utf-8", newline="")  # noqa: SIM115
 
 
 def remove_leftovers(target: Path) -> None:

@@ -32,6 +32,7 @@ from .arguments import choose, given_numbers, read_command_line
 from .arrow_loading import load_arrow_without_pandas
 from .environment import environment, open_stdin
 from .exits import FailuresFoundError
+from .file_roles import file_role
 from .files import (
     atomic_output,
     copy_bounded,
@@ -278,7 +279,8 @@ def _write_files(
 
 
 def _required(model: str | None, target: str | None, data: str | None) -> tuple[str, str]:
-    """--target and DATA, once known to be given (and MODEL)."""
+    """--target and DATA, once known to be given (and MODEL); DATA known
+    by its role to a failure's message."""
     if model is None:
         raise UsageError(
             "no MODEL given", hint='for example: cgrad fit "w*x + b" data.csv --target y'
@@ -292,6 +294,7 @@ def _required(model: str | None, target: str | None, data: str | None) -> tuple[
             "MODEL @- and DATA - would both be read from standard input",
             hint="give the data as a file, or the model with @FILE",
         )
+    file_role("the data", data)
     return target, data
 
 

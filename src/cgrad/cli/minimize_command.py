@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional, TextIO
+from typing import IO, TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -23,6 +23,7 @@ from .application import command
 from .arguments import choose, input_values, read_command_line, split_wrt
 from .environment import environment
 from .exits import FailuresFoundError
+from .file_roles import open_output
 from .files import named_file, program_file, refuse_clashing_files, refuse_unwritable
 from .output import stdout_console, write_json
 from .page_output import HtmlFile, check_page_file
@@ -151,8 +152,8 @@ def minimize_command(
             if reached is not None:
                 _print_summary(function, reached, json_output)
             raise
+    _print_summary(function, minimum, json_output)  # first, as fit does: the page may fail
     _write_descent_page(page, function, minimum, seen, line.expression)
-    _print_summary(function, minimum, json_output)
     if minimum.stopped == "diverged":
         # The summary above is the answer, with --json too (its "stopped"
         # says so), so the error goes to stderr alone: stdout stays one
@@ -255,13 +256,13 @@ def trace_writer(
     if path is None:
         yield lambda step: None
         return
-    sink: TextIO | None = None
+    sink: IO[str] | None = None
 
     def write(step: Step) -> None:
         nonlocal sink
         if sink is None:
             try:
-                sink = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+                sink = open_output(path, path)
             except OSError as error:
                 raise UsageError(
                     f"cannot write {path}: {error.strerror or error}", type="file_error"

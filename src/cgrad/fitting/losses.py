@@ -40,11 +40,12 @@ def loss_text(loss: str) -> str:
     return LOSSES.get(loss, loss)
 
 
-def objective(model: Function, loss: str) -> Function:
+def objective(model: Function, loss: str, column: str = TARGET) -> Function:
     """The model and the loss as one program whose output is the loss of a
     row; its inputs are the model's, ``target`` and the loss's own names.
     The loss is parsed once, in the joined program: an error in its part
-    is said of the loss, at its own line and column."""
+    is said of the loss, at its own line and column. ``column``: the name
+    of the target's column in the data, which the loss calls ``target``."""
     text = loss_text(loss)
     if text.strip().isidentifier() and text.strip() != MODEL:
         # A name alone can only be meant as a named loss: say which there are.
@@ -69,7 +70,31 @@ def objective(model: Function, loss: str) -> Function:
             f"the loss {text!r} does not use {MODEL}, the model's output",
             hint="for example --loss '(model - target)^2'",
         )
+    _check_target(joined, text, column)
     return joined
+
+
+def _check_target(joined: Function, text: str, column: str) -> None:
+    """The rows give every loss the target's column as ``target``: a loss
+    that binds that name, never reads it, or reads the column by its own
+    name, cannot be fitted to the target, and would otherwise fail at its
+    first row about a name it never wrote."""
+    if column != TARGET and column in joined.inputs:
+        raise UsageError(
+            f"the loss {text!r} reads the target column {column} by its name: "
+            f"the loss calls the target's value {TARGET}",
+            hint=f"write {TARGET} for {column} in the loss",
+        )
+    if TARGET in joined.graph.bindings:
+        raise UsageError(
+            f"the loss {text!r} binds {TARGET}, the name of the target column's value",
+            hint=f"use another name for that binding, and {TARGET} for the target",
+        )
+    if not _reads(joined, TARGET):
+        raise UsageError(
+            f"the loss {text!r} does not use {TARGET}, the value of the target column",
+            hint="for example --loss '(model - target)^2'",
+        )
 
 
 def _unknown_loss(name: str) -> UsageError:
@@ -110,9 +135,9 @@ def _joining_error(error: CgradError, text: str, head: str) -> UsageError:
 
 
 def _reads(joined: Function, name: str) -> bool:
-    """Does the output of ``joined`` read its binding ``name``?"""
+    """Does the output of ``joined`` read its binding or input ``name``?"""
     graph = joined.graph
-    bound = graph.bindings.get(name)
+    bound = graph.bindings.get(name, graph.input_ids.get(name))
     operands = graph.columns.operands
     seen, stack = {graph.output}, [graph.output]
     while stack:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
 
 from ..descent import Step
@@ -96,6 +96,16 @@ class Fitted:
     # are not measured at ``params`` (a streamed run interrupted: its
     # last pass, before that step's update); None: measured at ``params``.
     loss_step: int | None = None
+
+    def __repr__(self) -> str:
+        # The history by its length: a long run keeps up to a thousand epochs.
+        shown = (
+            f"history=<{len(self.history):,} epochs>"
+            if name == "history"
+            else f"{name}={getattr(self, name)!r}"
+            for name in (item.name for item in fields(self))
+        )
+        return f"Fitted({', '.join(shown)})"
 
     @property
     def reason(self) -> str:

@@ -26,13 +26,13 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 
 from ..autodiff.graph import CONSTANT
 from ..autodiff.inputs import number_as_float
-from ..descent import DEFAULT_TOL, DEFAULTS, METHODS
+from ..descent import DEFAULT_TOL, DEFAULTS, METHODS, real, shown_setting
 from ..errors import InputError, UsageError
 from ..function import Function, compiled
 from ..numerals import format_number
@@ -84,7 +84,7 @@ def fit(
     )
     source = Source(data)
     columns, params = _split(model, source.header, target)
-    joined = objective(model, loss)
+    joined = objective(model, loss, target)
     # The loss may read columns of its own (a weight per row).
     columns += [n for n in joined.inputs if n not in {*model.inputs, TARGET} and n in source.header]
     extra = [n for n in joined.inputs if n not in {*model.inputs, TARGET, *columns}]
@@ -121,20 +121,24 @@ def _settings(
         raise UsageError(f"the method must be {', '.join(METHODS)}, not {method!r}")
     lr = DEFAULTS[method].lr if lr is None else lr
     # Written so that NaN fails them too.
-    if not (isinstance(lr, Real) and math.isfinite(lr) and lr > 0):
-        raise UsageError(f"the learning rate must be a positive number, not {lr!r}")
+    if not (real(lr) and math.isfinite(lr) and lr > 0):
+        raise UsageError(
+            f"the learning rate must be a finite positive number, not {shown_setting(lr)}"
+        )
     if not _whole(epochs, 0):
         raise UsageError(f"epochs must be a whole number >= 0, not {epochs!r}")
     if batch_rows is not None and not _whole(batch_rows, 1):
         raise UsageError(f"batch_rows must be a whole number >= 1, not {batch_rows!r}")
-    if not (isinstance(tol, Real) and tol >= 0):
-        raise UsageError(f"the tolerance must be a number >= 0, not {tol!r}")
+    if not (real(tol) and tol >= 0):
+        raise UsageError(f"the tolerance must be a number >= 0, not {shown_setting(tol)}")
     if not _whole(seed, 0):
         raise UsageError(f"the seed must be a whole number >= 0, not {seed!r}")
     if holdout is not None and validation:
         raise UsageError("give a holdout or validation data, not both")
-    if holdout is not None and not (isinstance(holdout, Real) and 0 < holdout < 1):
-        raise UsageError(f"the holdout must be a fraction between 0 and 1, not {holdout!r}")
+    if holdout is not None and not (real(holdout) and 0 < holdout < 1):
+        raise UsageError(
+            f"the holdout must be a fraction between 0 and 1, not {shown_setting(holdout)}"
+        )
     if on_error not in ON_ERROR:
         raise UsageError(f"on_error must be {', '.join(ON_ERROR)}, not {on_error!r}")
     return METHODS[method], float(lr)
@@ -143,6 +147,8 @@ def _settings(
 def _validation(source: Source, needed: Sequence[str]) -> Source:
     """The validation data, once it is known to have the columns the
     training data gives the model and the loss."""
+    if not source.header:
+        raise UsageError("the validation data is empty: it has no columns", type="input_error")
     missing = [name for name in needed if name not in source.header]
     if missing:
         raise UsageError(
@@ -191,6 +197,8 @@ def _refuse_shadowed_columns(model: Function, present: set[str]) -> None:
 def _split(model: Function, header: Sequence[str], target: str) -> tuple[list[str], list[str]]:
     """The model's inputs read from the data, and its parameters (the rest)."""
     present = set(header)
+    if not header:
+        raise UsageError("the data is empty: it has no columns", type="input_error")
     if target not in present:
         raise UsageError(
             f"the data has no column {target!r} for the target",
@@ -262,10 +270,10 @@ def _start(params: Sequence[str], given: Mapping[str, float] | None, seed: int) 
     start = {}
     for name, value in zip(params, drawn.tolist(), strict=True):
         chosen = given.get(name, value)
-        if isinstance(chosen, bool) or not isinstance(chosen, Real):
+        if not real(chosen):
             raise InputError(f"the start value of {name} must be a number, not {chosen!r}")
         # (10**400 is Infinity, refused below; a Real that is not a float as float() reads it)
-        chosen = number_as_float(chosen)  # type: ignore[arg-type]
+        chosen = number_as_float(chosen)
         if not math.isfinite(chosen):
             raise InputError(
                 f"the start value of {name} must be finite, not {format_number(chosen)}"
