@@ -4,18 +4,21 @@ the arguments stacked and skip the count for an argument that is the
 extreme nowhere: the same numbers as counting them one call per argument
 (the definition, below), NaN, infinities, signed zeros and broadcasting
 included; and the work of a call grows with the number of arguments, not
-with its square."""
+with its square, as does that of diff, check and the Hessian of
+max(x, ..., x), whose rule is handed its arguments as one sequence."""
 
 from __future__ import annotations
 
 from functools import reduce
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cgrad
-from cgrad.namespaces import NUMERIC_HELPERS
+from cgrad import namespaces
+from cgrad.namespaces import NUMERIC_HELPERS, ArgumentRule
 
 VALUES = st.sampled_from([0.0, -0.0, 1.0, 2.0, -1.0, np.inf, -np.inf, np.nan])
 
@@ -99,8 +102,6 @@ def test_a_kept_count_never_outlives_its_evaluation():
 def test_the_backward_pass_hands_a_variadic_rule_its_arguments_unpacked_never(monkeypatch):
     # Unpacking n arguments for each of n edges is n^2 work: the walk calls
     # ArgumentRule.over with the arguments as one list instead.
-    from cgrad.namespaces import ArgumentRule
-
     def unpacked(self, m, out, *args):
         raise AssertionError("a variadic rule called with its arguments unpacked")
 
@@ -115,3 +116,42 @@ def test_the_backward_pass_hands_a_variadic_rule_its_arguments_unpacked_never(mo
     assert at_point.gradient["x1"] == 0.0
     assert over_arrays.gradient["x19"].tolist() == [0.0, 1.0, 2.0]  # min, x0
     assert over_arrays.gradient["x0"].tolist() == [19.0, 20.0, 21.0]  # max, x19
+
+
+# --------------------------------------------------------------------------
+# One node many times: max(x, ..., x).
+
+
+def work_on_copies(cli, tmp_path, monkeypatch, count: int, *command: str) -> int:
+    """The arguments copied to hand max's rule (unpacked, per call) and
+    compared in counting its ties, for ``command`` on max of ``count``
+    copies of x."""
+    work = []
+    unpacked = ArgumentRule.__call__
+    tie_count = namespaces._tie_count
+
+    def counted_call(self, m, out, *args):
+        work.append(len(args))
+        return unpacked(self, m, out, *args)
+
+    def counted_ties(out, args):
+        work.append(len(args))
+        return tie_count(out, args)
+
+    monkeypatch.setattr(ArgumentRule, "__call__", counted_call)
+    monkeypatch.setattr(namespaces, "_tie_count", counted_ties)
+    program = tmp_path / f"copies{count}.cg"
+    program.write_text(f"max({', '.join(['x'] * count)})\n")
+    result = cli(command[0], f"@{program}", *command[1:])
+    assert result.exit_code == 0, result.output
+    monkeypatch.undo()
+    return sum(work)
+
+
+@pytest.mark.parametrize(
+    "command", [("diff",), ("check", "x=1"), ("eval", "--hessian", "x=1"), ("eval", "x=1")]
+)
+def test_max_of_one_input_many_times_is_linear(cli, tmp_path, monkeypatch, command):
+    small = work_on_copies(cli, tmp_path, monkeypatch, 50, *command)
+    big = work_on_copies(cli, tmp_path, monkeypatch, 200, *command)
+    assert big <= 6 * max(small, 50)

@@ -403,7 +403,7 @@ def _explain_non_finite(
         for position, operand in enumerate(node.operands):
             if not needed[operand]:
                 continue
-            local: Any = op.derivative(position)(NUMERIC, values[node.id], *arguments)
+            local: Any = op.local(NUMERIC, values[node.id], arguments, position)
             bad = open_points & ~np.isfinite(local)
             if np.any(bad):
                 diagnostics.non_finite_derivative(node.id, position, bad, local, values)
