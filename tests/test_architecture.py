@@ -28,6 +28,7 @@ LAYERS = [
             "cgrad.lookalikes",
             "cgrad.elementary",
             "cgrad.namespaces",
+            "cgrad.extrema",
         ],
     ),
     ("parse", ["cgrad.parse"]),

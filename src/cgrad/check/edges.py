@@ -110,7 +110,10 @@ def inner_rounding(noisy: list, values: list, length: int) -> np.ndarray:
             continue  # not moved by the inputs of this chunk
         moved = np.zeros(length, dtype=bool)
         for operand, at_point in zip(operands, operands_at_point, strict=True):
-            moved |= values[operand] != at_point
+            # (An operand this chunk does not move is its value at x: a wide
+            # max of many inputs, a few moved at a time, looks at those few.)
+            if type(values[operand]) is np.ndarray:
+                moved |= values[operand] != at_point
         # A NaN beside x makes its own quotient unusable: no noise from it.
         noise += np.where(moved & ~np.isnan(value), weight * np.abs(value), 0.0)
     return noise
