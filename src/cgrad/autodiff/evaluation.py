@@ -370,7 +370,7 @@ def _report_kinks(plan: Plan, values: list, diagnostics: Diagnostics) -> dict[in
         mask = at(NUMERIC, values[node_id], *[values[i] for i in operands])
         if mask is not False and (bool(mask) if np.ndim(mask) == 0 else np.any(mask)):
             free = [position for position, i in enumerate(operands) if plan.needed[i]]
-            diagnostics.kink(node_id, mask, values, free)
+            diagnostics.kink(node_id, mask, values, operands, free)
             kinks[node_id] = mask
     return kinks
 

@@ -55,8 +55,9 @@ class Edges:
             for node_id, _, node_operands in plan.forward_steps:
                 edges = OPS[ops[node_id]].edges
                 if edges is not None:
+                    node_operands = _tested(ops[node_id], node_operands)
                     quantities = edges(centre[node_id], *[centre[i] for i in node_operands])
-                    self.nodes.append((node_id, edges, operands[node_id], list(quantities)))
+                    self.nodes.append((node_id, edges, node_operands, list(quantities)))
 
     def crossings(
         self, values: list, mirror: np.ndarray, up: np.ndarray, offsets: np.ndarray
@@ -89,6 +90,12 @@ class Edges:
                     fraction = np.where(touched, distance / offsets, fraction)
                     reach = np.where(hit, np.fmin(reach, fraction), reach)
         return crossed, reach
+
+
+def _tested(op: str, operands: tuple[int, ...]) -> tuple[int, ...]:
+    """The operands whose edges count: each node once where the op counts
+    it once (max(x, x, y) has the edges of max(x, y), none between x and x)."""
+    return tuple(dict.fromkeys(operands)) if OPS[op].node_once else operands
 
 
 def _weighs(adjoint) -> bool:
