@@ -165,6 +165,9 @@ class Op:
     notation: Notation = Notation(Fixity.CALL, "")
     # Names the language has for it besides a function's own (see spellings).
     aliases: tuple[str, ...] = ()
+    # max(x, x, y) is max(x, y): a node given twice counts once in the
+    # kink test and the edges (x tied with itself is no kink).
+    node_once: bool = False
     kink: Kink | None = None
     # Where the op is not smooth (a kink, a pole, a domain edge):
     # edges(out, *args) gives quantities, one per edge, that are zero on it
@@ -200,9 +203,6 @@ class Op:
     odd_in: tuple[int, ...] = ()
     with_last_negated: str | None = None
     commutes: bool = False
-    # max(x, x, y) is max(x, y): a node given twice counts once in the
-    # kink test and the edges (x tied with itself is no kink).
-    node_once: bool = False
     # The sign from which the call is its one argument itself, bit for bit
     # (abs of a positive value; not of -0.0), for generated code to skip.
     same_from: Sign | None = None

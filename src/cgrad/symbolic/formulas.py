@@ -103,11 +103,13 @@ def _owned_steps(steps: Plan, builder: Builder) -> Plan:
     ops = steps.graph.columns.ops
 
     def owned(node_id: int, rule: Callable) -> Callable:
+        printed = OPS[ops[node_id]].printed_rule(rule)
+
         def own(compute: Callable[[], Sym]) -> Sym:
             builder.origin = (node_id, False)
             return compute()
 
-        return around_rule(OPS[ops[node_id]].printed_rule(rule), own)
+        return around_rule(printed, own)
 
     own = steps.backward_steps
     assert isinstance(own, BackwardSteps)  # as plan() makes them
