@@ -49,12 +49,12 @@ def edges_of_extremum(better: Callable) -> Callable[..., tuple]:
     best of the others (positive for the one chosen, zero at a tie).
 
     Over a check's points a few arguments move (arrays) while the others
-    stay single numbers: only the moving ones, and the best still one, get
-    a quantity over the points, which keeps a max of n inputs linear in n.
-    Each other still argument's is its lead over the best still one, a
-    number, which the crossings pass over: the moving ones can only make
-    the best of its rivals better, so it stays negative, or, tied with the
-    best, is the best one's own quantity."""
+    stay single numbers: only the moving ones, the best still one and the
+    first still one behind it get a quantity over the points, which keeps
+    a max of n inputs linear in n. Each other still argument's is its lead
+    over the best still one, a number, which the crossings pass over: one
+    tied with the best has the best one's quantity, and one behind it
+    changes side where the first one behind does (see _still_ahead)."""
     sign = 1.0 if better is np.maximum else -1.0
 
     def edges(out, *args):
