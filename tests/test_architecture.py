@@ -29,6 +29,7 @@ LAYERS = [
             "cgrad.composed_names",
             "cgrad.elementary",
             "cgrad.namespaces",
+            "cgrad.extrema",
         ],
     ),
     ("parse", ["cgrad.parse"]),

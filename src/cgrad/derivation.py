@@ -30,6 +30,7 @@ from typing import Any
 from .autodiff.graph import INPUT, Graph
 from .autodiff.passes import SEED, Plan, backward, plan
 from .function import Function
+from .namespaces import around_rule
 from .ops import MINUS_ONE, ONE, OPS, Fixity, Op
 from .symbolic.canonical import canonical
 from .symbolic.formulas import node_values
@@ -155,12 +156,12 @@ def _noting(steps: Plan, count: int, locals_of: dict[int, list]) -> Plan:
     ops = steps.graph.columns.ops
 
     def noted(rule: Any, into: list) -> Any:
-        def run(m, out, *arguments):
-            local = rule(m, out, *arguments)
+        def note(compute: Any) -> Any:
+            local = compute()
             into.append(local)
             return local
 
-        return run
+        return around_rule(rule, note)
 
     made = []
     for index, (node_id, operands, edges) in enumerate(steps.backward_steps):

@@ -17,6 +17,11 @@ from functools import reduce
 
 import numpy as np
 
+# (max and min, with their edges, are a module of their own.)
+from .extrema import edges_of_extremum as edges_of_extremum
+from .extrema import maximum as maximum
+from .extrema import minimum as minimum
+
 # --------------------------------------------------------------------------
 # Forward functions.
 
@@ -109,14 +114,6 @@ def softplus(a):
 
 def log_base(a, b):
     return np.log(a) / np.log(b)
-
-
-def minimum(*args):
-    return reduce(np.minimum, args)
-
-
-def maximum(*args):
-    return reduce(np.maximum, args)
 
 
 # --------------------------------------------------------------------------
@@ -423,28 +420,3 @@ def edge_at_origin(a, b):
 def edge_of_atan2(out, y, x):
     # The branch cut (y = 0 with x < 0) and the origin.
     return (np.where(np.less(x, 0.0), y, 1.0), edge_at_origin(y, x))
-
-
-def edges_of_extremum(better: Callable) -> Callable[..., tuple]:
-    """Ties of min or max: for each argument, how far it is ahead of the
-    best of the others (positive for the one chosen, zero at a tie)."""
-
-    def edges(out, *args):
-        if len(args) < 2:
-            return ()
-        prefix = [args[0]]
-        for arg in args[1:-1]:
-            prefix.append(better(prefix[-1], arg))
-        suffix = [args[-1]]
-        for arg in reversed(args[1:-1]):
-            suffix.append(better(suffix[-1], arg))
-        suffix.reverse()
-        others = [
-            suffix[0],
-            *(better(p, s) for p, s in zip(prefix[:-1], suffix[1:], strict=True)),
-            prefix[-1],
-        ]
-        sign = 1.0 if better is np.maximum else -1.0
-        return tuple(sign * (arg - other) for arg, other in zip(args, others, strict=True))
-
-    return edges

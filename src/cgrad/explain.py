@@ -25,6 +25,7 @@ from .autodiff.inputs import input_name
 from .derivation import where_text
 from .errors import InputError
 from .function import Function
+from .namespaces import apply_rule
 from .ops import ATOM, NUMERIC, OPS
 from .symbolic.nodes import Builder
 from .symbolic.printed import printed_local
@@ -183,7 +184,7 @@ def _backward_steps(graph, values: list, steps, formulas: LocalFormulas) -> Iter
             written = formulas.written(node_id)
             for operand, rule in rules:
                 with np.errstate(all="ignore"):
-                    local = float(rule(NUMERIC, values[node_id], *arguments))
+                    local = float(apply_rule(rule, NUMERIC, values[node_id], arguments))
                 product = gradient * local
                 position = next(positions[operand])
                 title, formula = formulas.edge(node_id, position, written)

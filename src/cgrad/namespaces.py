@@ -107,6 +107,32 @@ class ArgumentRule:
         return self.rule(m, out, args, self.index)
 
 
+def apply_rule(rule: Callable[..., Any], m: Any, out: Any, arguments: Sequence) -> Any:
+    """``rule`` applied to ``arguments`` held as one sequence: a variadic
+    op's rule is handed that sequence itself (see ArgumentRule)."""
+    if type(rule) is ArgumentRule:
+        return rule.over(m, out, arguments)
+    return rule(m, out, *arguments)
+
+
+def around_rule(rule: Callable[..., Any], wrap: Callable[[Callable[[], Any]], Any]) -> Any:
+    """``rule`` made to run inside ``wrap``: each use calls ``wrap(compute)``,
+    ``compute()`` giving the rule's result. A variadic op's rule stays an
+    ArgumentRule, so that it is still handed its arguments as one sequence."""
+    if type(rule) is ArgumentRule:
+        inner = rule.rule
+
+        def over(m: Any, out: Any, args: Sequence, index: int) -> Any:
+            return wrap(lambda: inner(m, out, args, index))
+
+        return ArgumentRule(over, rule.index)
+
+    def run(m: Any, out: Any, *arguments: Any) -> Any:
+        return wrap(lambda: rule(m, out, *arguments))
+
+    return run
+
+
 # The helpers over numbers (numpy scalars or arrays).
 NUMERIC_HELPERS: dict[str, Callable[..., Any]] = {
     "where": _where,

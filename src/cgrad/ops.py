@@ -162,6 +162,9 @@ class Op:
     notation: Notation = Notation(Fixity.CALL, "")
     # Names the language has for it besides a function's own (see spellings).
     aliases: tuple[str, ...] = ()
+    # max(x, x, y) is max(x, y): a node given twice counts once in the
+    # kink test and the edges (x tied with itself is no kink).
+    node_once: bool = False
     kink: Kink | None = None
     # Where the op is not smooth (a kink, a pole, a domain edge):
     # edges(out, *args) gives quantities, one per edge, zero on it and of
@@ -194,12 +197,10 @@ class Op:
     # The ufunc that computes forward where forward is a Python function
     # around it, for generated code to call (once the shortcuts are decided).
     ufunc: Callable[..., Any] | None = None
-    # Exact identities of IEEE arithmetic (its rounding is the same either
-    # side of zero), for generated code to fold a negation into the op: the
-    # arguments whose negation negates the result, bit for bit ((-a)*b is
-    # -(a*b)); and the op that this one is with its last argument negated
-    # (a + -b is a - b); and whether its two arguments may swap (a + b is
-    # b + a, bit for bit, so -a + b is b - a).
+    # Exact identities of IEEE arithmetic, for generated code to fold a
+    # negation into the op: the arguments whose negation negates the result
+    # bit for bit ((-a)*b is -(a*b)); the op this one is with its last
+    # argument negated (a + -b is a - b); whether a + b is b + a, bit for bit.
     odd_in: tuple[int, ...] = ()
     with_last_negated: str | None = None
     commutes: bool = False
@@ -400,10 +401,10 @@ OPS: dict[str, Op] = {
                      second="its second derivatives do not exist there (they grow as 1/hypot)"),
            edges=lambda out, a, b: (el.edge_at_origin(a, b),)),
         Op("min", None, el.minimum, (lambda m, out, args, index: m.tie_share(out, args, index),),
-           kink=Kink(el.is_tie, _TIES), edges=el.edges_of_extremum(np.minimum),
+           kink=Kink(el.is_tie, _TIES), node_once=True, edges=el.edges_of_extremum(np.minimum),
            printed=(el.tie_share_printed(-1.0),)),
         Op("max", None, el.maximum, (lambda m, out, args, index: m.tie_share(out, args, index),),
-           kink=Kink(el.is_tie, _TIES), edges=el.edges_of_extremum(np.maximum),
+           kink=Kink(el.is_tie, _TIES), node_once=True, edges=el.edges_of_extremum(np.maximum),
            printed=(el.tie_share_printed(1.0),)),
     ]
 }  # fmt: skip

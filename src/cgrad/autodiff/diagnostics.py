@@ -212,20 +212,27 @@ ONE_SIDED_SHOWN = 4
 
 
 @lru_cache(maxsize=1024)
-def _one_sided_text(op_name: str, arguments: tuple[float, ...], positions: tuple[int, ...]) -> str:
+def _one_sided_text(
+    op_name: str,
+    arguments: tuple[float, ...],
+    positions: tuple[int, ...],
+    numbers: tuple[int, ...] | None = None,
+) -> str:
     """' (one-sided: -1 from the left, 1 from the right)', per argument in
-    ``positions`` when the op has several; empty when the op's value itself
-    is not finite. Cached: the rows of a batch at a kink are mostly at the
-    same few points, and each costs several evaluations of the op."""
+    ``positions`` when the op has several, told as argument ``numbers``
+    (by default, position + 1); empty when the op's value itself is not
+    finite. Cached: the rows of a batch at a kink are mostly at the same
+    few points, and each costs several evaluations of the op."""
     if not positions or not np.isfinite(OPS[op_name].forward(*map(np.float64, arguments))):
         return ""
     parts = []
     # Each argument told costs evaluations of the whole op: a tie of
     # thousands of arguments would cost their square, for a line no one reads.
-    for position in positions[:ONE_SIDED_SHOWN]:
+    for k, position in enumerate(positions[:ONE_SIDED_SHOWN]):
         left, right = one_sided_slopes(op_name, list(arguments), position)
         sides = f"{_side(left)} from the left, {_side(right)} from the right"
-        parts.append(sides if len(arguments) == 1 else f"in argument {position + 1}, {sides}")
+        number = position + 1 if numbers is None else numbers[k]
+        parts.append(sides if len(arguments) == 1 else f"in argument {number}, {sides}")
     if len(positions) > ONE_SIDED_SHOWN:
         parts.append(f"{len(positions) - ONE_SIDED_SHOWN:,} more arguments not shown")
     return f" (one-sided: {'; '.join(parts)})"
@@ -356,9 +363,13 @@ class Diagnostics:
         words = (f"the number {self.where(node_id)}", "is too small for float64 and becomes 0", "")
         self.add("underflow", lambda index: words, node_id, True, counted=False)
 
-    def kink(self, node_id: int, mask, values: list, positions: list[int]) -> None:
-        """``positions``: the arguments that depend on an input, whose
-        one-sided derivatives are worth telling."""
+    def kink(
+        self, node_id: int, mask, values: list, tested: Sequence[int], positions: list[int]
+    ) -> None:
+        """``tested``: the operands the kink test looked at (a node given
+        twice, once, where the op counts it once); ``positions``: those of
+        them that depend on an input, whose one-sided derivatives are worth
+        telling, each moved wherever it is an argument."""
         node = self.graph.nodes[node_id]
         kink = OPS[node.op].kink
         assert kink is not None  # a kink step's op has one
@@ -369,11 +380,15 @@ class Diagnostics:
             return
         subject = self.where(node_id)
 
+        # Each tested operand is told by its first place among the arguments.
+        numbers = tuple(node.operands.index(tested[p]) + 1 for p in positions[:ONE_SIDED_SHOWN])
+
         def wording(index: int | None) -> tuple[str, str, str]:
-            arguments = tuple(self.at(values[i], index) for i in node.operands)
+            arguments = [self.at(values[i], index) for i in node.operands]
+            moved = tuple(self.at(values[i], index) for i in tested)
             rest = (
-                f", {_application(node.op, list(arguments))}; by convention, {kink.convention}"
-                f"{_one_sided_text(node.op, arguments, tuple(positions))}"
+                f", {_application(node.op, arguments)}; by convention, {kink.convention}"
+                f"{_one_sided_text(node.op, moved, tuple(positions), numbers)}"
             )
             return subject, "is at a kink", rest
 

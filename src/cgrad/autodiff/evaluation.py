@@ -370,7 +370,7 @@ def _report_kinks(plan: Plan, values: list, diagnostics: Diagnostics) -> dict[in
         mask = at(NUMERIC, values[node_id], *[values[i] for i in operands])
         if mask is not False and (bool(mask) if np.ndim(mask) == 0 else np.any(mask)):
             free = [position for position, i in enumerate(operands) if plan.needed[i]]
-            diagnostics.kink(node_id, mask, values, free)
+            diagnostics.kink(node_id, mask, values, operands, free)
             kinks[node_id] = mask
     return kinks
 
@@ -403,7 +403,7 @@ def _explain_non_finite(
         for position, operand in enumerate(node.operands):
             if not needed[operand]:
                 continue
-            local: Any = op.derivative(position)(NUMERIC, values[node.id], *arguments)
+            local: Any = op.local(NUMERIC, values[node.id], arguments, position)
             bad = open_points & ~np.isfinite(local)
             if np.any(bad):
                 diagnostics.non_finite_derivative(node.id, position, bad, local, values)

@@ -241,16 +241,16 @@ def _kink_steps(
     graph: Graph, kinks: list[int], tests: dict[str, Kink], needed: Sequence[bool]
 ) -> tuple[KinkStep, ...]:
     """The kink steps of the nodes ``kinks``, in id order, each with the
-    test for the arguments that depend on an input we differentiate by."""
+    test for the arguments that depend on an input we differentiate by
+    (each node once where the op says so: max(x, x) is no tie)."""
     ops, operands = graph.columns.ops, graph.columns.operands
-    return tuple(
-        (
-            node_id,
-            tests[ops[node_id]].test([needed[i] for i in operands[node_id]]),
-            operands[node_id],
-        )
-        for node_id in reversed(kinks)
-    )
+    steps = []
+    for node_id in reversed(kinks):
+        tested = operands[node_id]
+        if OPS[ops[node_id]].node_once:
+            tested = tuple(dict.fromkeys(tested))
+        steps.append((node_id, tests[ops[node_id]].test([needed[i] for i in tested]), tested))
+    return tuple(steps)
 
 
 def _edges_by_position(op: str, needed: tuple[bool, ...], fixed_rules: dict[str, tuple]) -> Edges:

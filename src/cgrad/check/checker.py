@@ -275,7 +275,7 @@ def _push(op, values, node_id, node_operands, tangents, sizes, reached):
         tangent = tangents[operand]
         if tangent is None:
             continue
-        rule = op.derivative(position)(NUMERIC, values[node_id], *arguments)
+        rule = op.local(NUMERIC, values[node_id], arguments, position)
         term = np.where(reached[operand], rule * tangent, 0.0)
         term_size = np.where(reached[operand], np.abs(rule) * sizes[operand], 0.0)
         total = term if total is None else total + term

@@ -41,7 +41,9 @@ by more than ``GRAIN`` of its size over the finest step (``sin(x)`` at
 
 **Memory.** The perturbed points are evaluated through one plan in chunks
 of inputs, with the inputs not being moved left as single numbers, so a
-chunk holds about ``BUDGET`` numbers whatever the number of inputs.
+chunk holds about ``BUDGET`` numbers (its own inputs' columns counted)
+whatever the number of inputs; a ladder keeps copies of its few numbers,
+not views that would keep the chunk's columns alive.
 """
 
 from __future__ import annotations
@@ -378,7 +380,9 @@ def _evaluate_ladders(
     for name in names:
         chunk.append(name)
         size += 2 * tops[name][1]
-        if size * nodes >= BUDGET:
+        # The chunk's own inputs are arrays of its length too: with a wide
+        # max of many inputs, more of them than nodes.
+        if size * (nodes + len(chunk)) >= BUDGET:
             ladders.update(_evaluate_chunk(plan, edges, centre, chunk, tops))
             chunk, size = [], 0
     if chunk:
@@ -417,11 +421,14 @@ def _evaluate_chunk(
         upper = slice(starts[k], starts[k] + count)
         lower = slice(starts[k] + count, starts[k + 1])
         column = inputs[name]
+        # Copies: a view would keep the chunk's whole column (and output)
+        # alive for as long as the ladder, each input's column as long as
+        # the chunk.
         ladders[name] = _Rungs(
-            ups=column[upper],
-            downs=column[lower],
-            f_ups=outputs[upper],
-            f_downs=outputs[lower],
+            ups=column[upper].copy(),
+            downs=column[lower].copy(),
+            f_ups=outputs[upper].copy(),
+            f_downs=outputs[lower].copy(),
             crossed=np.stack([crossed[upper], crossed[lower]]),
             reach=np.stack([reach[upper], reach[lower]]),
             absorbed=lost_inside[upper] | lost_inside[lower],

@@ -58,6 +58,7 @@ class Edges:
             for node_id, _, node_operands in plan.forward_steps:
                 op = OPS[ops[node_id]]
                 if op.edges is not None:
+                    node_operands = _tested(ops[node_id], node_operands)
                     quantities = op.edges(centre[node_id], *[centre[i] for i in node_operands])
                     crossers = [
                         [node_operands[k] for k in by] if by else None
@@ -115,6 +116,12 @@ class Edges:
         return either | either[mirror]
 
 
+def _tested(op: str, operands: tuple[int, ...]) -> tuple[int, ...]:
+    """The operands whose edges count: each node once where the op counts
+    it once (max(x, x, y) has the edges of max(x, y), none between x and x)."""
+    return tuple(dict.fromkeys(operands)) if OPS[op].node_once else operands
+
+
 def _weighs(adjoint) -> bool:
     return (
         adjoint is not None
@@ -134,7 +141,10 @@ def inner_rounding(noisy: list, values: list, length: int) -> np.ndarray:
             continue  # not moved by the inputs of this chunk
         moved = np.zeros(length, dtype=bool)
         for operand, at_point in zip(operands, operands_at_point, strict=True):
-            moved |= values[operand] != at_point
+            # (An operand this chunk does not move is its value at x: a wide
+            # max of many inputs, a few moved at a time, looks at those few.)
+            if type(values[operand]) is np.ndarray:
+                moved |= values[operand] != at_point
         # A NaN beside x makes its own quotient unusable: no noise from it.
         noise += np.where(moved & ~np.isnan(value), weight * np.abs(value), 0.0)
     return noise

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from ..autodiff.graph import CONSTANT, INPUT, Columns, Graph
 from ..autodiff.passes import BackwardSteps, Plan, backward, plan
 from ..errors import InputError
+from ..namespaces import around_rule
 from ..numerals import format_number
 from ..ops import OPS
 from .canonical import canonical
@@ -107,11 +108,11 @@ def _owned_steps(steps: Plan, builder: Builder, guarded: bool = False) -> Plan:
     def owned(node_id: int, rule: Callable) -> Callable:
         printed = OPS[ops[node_id]].printed_rule(rule, guarded)
 
-        def run(m, out, *arguments):
+        def own(compute: Callable[[], Sym]) -> Sym:
             builder.origin = (node_id, False)
-            return printed(m, out, *arguments)
+            return compute()
 
-        return run
+        return around_rule(printed, own)
 
     own = steps.backward_steps
     assert isinstance(own, BackwardSteps)  # as plan() makes them

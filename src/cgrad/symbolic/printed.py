@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..errors import InputError, join_names
+from ..namespaces import apply_rule
 from ..ops import Op
 from .canonical import canonical
 from .latex import derivative_title, latex_formula, latex_names, latex_statements
@@ -61,7 +62,8 @@ def printed_local(
     ``arguments``), from the table's rule as formulas print it, simplified
     as an answer is: ``1 + tan(u)^2``, not ``1 + t1*t1``."""
     rule = op.printed_rule(op.derivative(position))
-    return canonical(builder, [builder.lift(rule(Namespace(builder), out, *arguments))])[0]
+    local = apply_rule(rule, Namespace(builder), out, arguments)
+    return canonical(builder, [builder.lift(local)])[0]
 
 
 class Printed:
