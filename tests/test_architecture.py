@@ -30,6 +30,7 @@ LAYERS = [
             "cgrad.elementary",
             "cgrad.namespaces",
             "cgrad.extrema",
+            "cgrad.collector",
         ],
     ),
     ("parse", ["cgrad.parse"]),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, cast
@@ -26,6 +25,7 @@ from .autodiff.passes import Plan
 from .autodiff.passes import plan as plan_for
 from .autodiff.reading import graph_of_text
 from .autodiff.runner import Runner
+from .collector import collector_paused
 from .errors import InputError
 
 if TYPE_CHECKING:
@@ -410,26 +410,6 @@ class Function:
 
     def inputs_text(self) -> str:
         return inputs_text(self._inputs)
-
-
-class collector_paused:  # noqa: N801 - read as what the with statement does
-    """Python's cyclic garbage collector paused for the block."""
-
-    # Parsing, building, the passes and the views allocate millions of small
-    # objects, which makes the cyclic collector rescan the growing heap again
-    # and again, for nothing: the AST, the graph and the values hold no
-    # reference cycles. A class, not @contextmanager, whose overhead would be
-    # a noticeable part of evaluating one point.
-
-    __slots__ = ("was_enabled",)
-
-    def __enter__(self) -> None:
-        self.was_enabled = gc.isenabled()
-        gc.disable()
-
-    def __exit__(self, *exception: object) -> None:
-        if self.was_enabled:
-            gc.enable()
 
 
 def compile(text: str, origin: str | None = None) -> Function:  # noqa: A001 - the API's name

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ..collector import collector_paused
 from ..errors import UsageError, join_names
-from ..function import collector_paused
 from ..symbolic.printed import ORDER_BOUND
 from ..views.json_documents import formulas_json, write_pieces
 from ..views.styled_lines import write_styled_lines

@@ -156,7 +156,7 @@ def _number_json(value) -> str:
 def write_pieces(pieces: Iterable[str]) -> None:
     """Write text made in pieces (a big graph's drawing or JSON) to stdout
     as each is made, so that it is never held whole; then flush."""
-    from ..function import collector_paused  # the pieces make no reference cycles
+    from ..collector import collector_paused  # the pieces make no reference cycles
 
     write = sys.stdout.write
     with collector_paused():
