@@ -194,7 +194,7 @@ def test_a_finite_point_takes_the_generated_code():
     assert fast is not None and same_result(fast, walked(function, {"x": 0.5, "y": 1.0}))
 
 
-@pytest.mark.parametrize("value", [3, np.float64(3.0), np.array(3.0), np.float32(3.0), True])
+@pytest.mark.parametrize("value", [3, np.float64(3.0), np.array(3.0), np.float32(3.0)])
 def test_every_kind_of_one_number_takes_the_generated_code(value):
     function = cgrad.compile("x * sin(x)")
     plan = function._runner(None)
