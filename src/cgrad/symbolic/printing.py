@@ -66,26 +66,6 @@ def binding_prefix(taken: Sequence[str]) -> str:
     return "tmp_" + "_".join(sorted(used))
 
 
-def _uses(root: N) -> tuple[dict[int, int], list[N]]:
-    """How many edges lead to each node reachable from ``root``, and
-    those nodes (each once)."""
-    counts: dict[int, int] = {root.id: 0}
-    found: list[N] = [root]
-    stack = [root]
-    while stack:
-        # (a node's operands are nodes of its kind, which Node cannot say)
-        operand: N
-        for operand in stack.pop().operands:  # type: ignore[assignment]
-            seen = counts.get(operand.id)
-            if seen is None:  # met for the first time: walked once
-                counts[operand.id] = 1
-                found.append(operand)
-                stack.append(operand)
-            else:
-                counts[operand.id] = seen + 1
-    return counts, found
-
-
 def program_text(
     root: Node, taken: Sequence[str] = (), separator: str = "; ", prefix: str | None = None
 ) -> str:
@@ -108,8 +88,23 @@ def program_statements(
 def shared_nodes(root: N) -> list[N]:
     """The nodes under ``root`` used more than once that have operands (the
     ones a binding names), oldest first: operands are made before their users."""
-    uses, reachable = _uses(root)
-    shared = [node for node in reachable if uses[node.id] > 1 and not _small(node)]
+    seen = {root.id}
+    twice: set[int] = set()  # met again: no more needs to be known of them
+    shared: list[N] = []
+    stack = [root]
+    while stack:
+        # (a node's operands are nodes of its kind, which Node cannot say)
+        operand: N
+        for operand in stack.pop().operands:  # type: ignore[assignment]
+            key = operand.id
+            if key not in seen:  # met for the first time: walked once
+                seen.add(key)
+                if operand.operands:
+                    stack.append(operand)
+            elif key not in twice:
+                twice.add(key)
+                if not _small(operand):
+                    shared.append(operand)
     shared.sort(key=lambda node: node.id)
     return shared
 
@@ -235,4 +230,91 @@ def _program_layout(notation: Notation, count: int) -> tuple:
     )
 
 
-TEXT = Printer()
+class TextPrinter(Printer):
+    """The base's walk for text, with a node's precedence and layout read
+    from its op's entry once per op (text lays out every op by its
+    notation alone), and the operands that are a name or a leaf written
+    as the node is laid out: most bindings are one op over names, which
+    are then one string, never a stack item each."""
+
+    def statements(self, root: Node, prefix: str) -> list[str]:
+        shared = shared_nodes(root)
+        names = {node.id: f"{prefix}{k}" for k, node in enumerate(shared, start=1)}
+        leaves: dict[int, tuple[int, str]] = {}  # the leaves' texts, made once
+        made = [f"{names[node.id]} = {self.expression(node, names, leaves)}" for node in shared]
+        made.append(self.expression(root, names, leaves))
+        return made
+
+    def expression(
+        self, root: Node, names: dict[int, str], leaves: dict[int, tuple[int, str]] | None = None
+    ) -> str:
+        """As the base's; ``leaves``: the texts of leaves (by id: precedence,
+        text) already written by this walk's caller."""
+        if not root.operands:
+            return "".join(self.parts(root))
+        leaves = {} if leaves is None else leaves
+        pieces: list[str] = []
+        append = pieces.append
+        named = names.get
+        stack: list = [(root, 0, False)]  # the root binds tightly enough anywhere
+        pop = stack.pop
+        while stack:
+            item = pop()
+            if type(item) is str:
+                append(item)
+                continue
+            node, need, strict = item
+            operands = node.operands
+            notation = OPS[node.op].notation
+            known = _SHAPES.get((node.op, len(operands)))
+            if known is None or known[0] is not notation:  # (tests may patch the table)
+                known = _shape(node.op, len(operands))
+            precedence = known[1]
+            if precedence < need or (strict and precedence == need):
+                stack += [")", (node, SUM, False), "("]
+                continue
+            laid: list = []
+            spelled = True  # every piece a string
+            for part in known[2]:
+                if type(part) is str:
+                    laid.append(part)
+                    continue
+                operand = operands[part[0]]
+                name = named(operand.id)
+                if name is not None:
+                    laid.append(name)
+                elif operand.operands:
+                    laid.append((operand, part[1], part[2]))
+                    spelled = False
+                else:
+                    laid.append(self._leaf(operand, part[1], part[2], leaves))
+            if spelled:
+                append("".join(laid))
+            else:
+                laid.reverse()
+                stack += laid
+        return "".join(pieces)
+
+    def _leaf(self, node: Node, need: int, strict: bool, leaves: dict) -> str:
+        """A number or a name, in parentheses where its place needs them."""
+        known = leaves.get(node.id)
+        if known is None:
+            known = leaves[node.id] = (self.precedence(node), "".join(self.parts(node)))
+        precedence, text = known
+        if precedence < need or (strict and precedence == need):
+            return f"({text})"
+        return text
+
+
+# Per op and number of operands: its notation, its precedence and its
+# layout as a program (see _program_layout).
+_SHAPES: dict[tuple[str, int], tuple[Notation, int, tuple]] = {}
+
+
+def _shape(op: str, count: int) -> tuple[Notation, int, tuple]:
+    notation = OPS[op].notation
+    made = _SHAPES[op, count] = (notation, notation.precedence, _program_layout(notation, count))
+    return made
+
+
+TEXT = TextPrinter()
