@@ -194,7 +194,11 @@ class FormWriter:
     def _node(self, op: str, *operands: Sym) -> Sym:
         self.work += 1
         # Made as given: the order and signs here are the canonical ones.
-        return self.builder._made((op, tuple([a.id for a in operands])), op, operands)
+        if len(operands) == 2:  # (most are)
+            ids: tuple[int, ...] = (operands[0].id, operands[1].id)
+        else:
+            ids = tuple([a.id for a in operands])
+        return self.builder._made((op, ids), op, operands)
 
     def _sum(self, form: Sum) -> Sym:
         _trigonometric_ones(self, form)
@@ -325,11 +329,13 @@ class FormWriter:
             # A whole exponent as an int: it sorts as the Fraction does, and
             # sorting compares these keys many times (Fraction's comparisons
             # are Python code).
-            size = abs(whole(exponent))
+            size = abs(exponent if type(exponent) is int else whole(exponent))
             side = 0 if exponent > 0 else 1
             degree[side] += size
             (above if side == 0 else below).append((self._factor_key(base, True), size))
-        return (degree[0], sorted(above), degree[1], sorted(below))
+        above.sort()
+        below.sort()
+        return (degree[0], above, degree[1], below)
 
     def _variable(self, node: Sym) -> bool:
         known = self.variables.get(node.id)
@@ -356,9 +362,24 @@ class FormWriter:
     def _digest_of(self, top: Sym, operands: list[bytes]) -> bytes:
         """``top``'s fingerprint from its operands'; whether it depends on an input."""
         variables = self.variables
-        variables[top.id] = top.op == INPUT or any(variables[a.id] for a in top.operands)
-        text = f"{top.op}|{top.value!r}|{top.name}|".encode() + b"".join(operands)
-        return hashlib.blake2b(text, digest_size=8).digest()
+        if not operands:  # a number or a name
+            variables[top.id] = top.op == INPUT
+            text = f"{top.op}|{top.value!r}|{top.name}|".encode()
+            return hashlib.blake2b(text, digest_size=8).digest()
+        variable = False
+        for a in top.operands:
+            if variables[a.id]:
+                variable = True
+                break
+        variables[top.id] = variable
+        head = _HEADS.get(top.op)
+        if head is None:  # an op's node has no value and no name
+            head = _HEADS[top.op] = f"{top.op}|None|None|".encode()
+        return hashlib.blake2b(head + b"".join(operands), digest_size=8).digest()
+
+
+# The start of the bytes an op's node is fingerprinted by, per op.
+_HEADS: dict[str, bytes] = {}
 
 
 def whole(value: Number) -> Number:
