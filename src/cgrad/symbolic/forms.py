@@ -14,13 +14,13 @@ sum is written. Nothing here recurses on the size of an expression.
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import re
 from fractions import Fraction
 
 from ..autodiff.graph import CONSTANT, INPUT
-from .nodes import Builder, Sym, as_float, folded
+from .fingerprints import Fingerprints
+from .nodes import Builder, Sym, as_float
 
 # A coefficient: exact where it can be, a whole one as an int and any other
 # ratio as a Fraction (see whole), else a float. An int is what most
@@ -157,11 +157,13 @@ class FormWriter:
     def __init__(self, builder: Builder) -> None:
         self.builder = builder
         self.made_from: dict[int, object] = {}  # new node id -> its form (a copy)
-        self.digests: dict[int, bytes] = {}
+        # A fingerprint of each node's content, and whether it depends on an input.
+        fingerprints = Fingerprints()
+        self._digest = fingerprints.digest
+        self._variable = fingerprints.variable
         # Sort keys of factors by base id: as terms sort them (inputs
         # first), and as products do.
         self.factor_keys: tuple[dict[int, tuple], dict[int, tuple]] = ({}, {})
-        self.variables: dict[int, bool] = {}  # whether a node depends on an input
         # Entries merged, copied, sorted and nodes made: the work done,
         # counted so that tests can hold it linear without a clock.
         self.work = 0
@@ -336,50 +338,6 @@ class FormWriter:
         above.sort()
         below.sort()
         return (degree[0], above, degree[1], below)
-
-    def _variable(self, node: Sym) -> bool:
-        known = self.variables.get(node.id)
-        if known is None:
-            self._digest(node)
-            known = self.variables[node.id]
-        return known
-
-    def _digest(self, node: Sym) -> bytes:
-        """A fingerprint of ``node``'s content, the same in every run."""
-        digests = self.digests
-        known = digests.get(node.id)
-        if known is not None:
-            return known
-        operands = node.operands
-        for a in operands:
-            if not a.operands and a.id not in digests:  # a number or a name
-                digests[a.id] = self._digest_of(a, [])
-        if all(a.id in digests for a in operands):  # most nodes: operands come first
-            made = digests[node.id] = self._digest_of(node, [digests[a.id] for a in operands])
-            return made
-        return folded(node, digests, self._digest_of)
-
-    def _digest_of(self, top: Sym, operands: list[bytes]) -> bytes:
-        """``top``'s fingerprint from its operands'; whether it depends on an input."""
-        variables = self.variables
-        if not operands:  # a number or a name
-            variables[top.id] = top.op == INPUT
-            text = f"{top.op}|{top.value!r}|{top.name}|".encode()
-            return hashlib.blake2b(text, digest_size=8).digest()
-        variable = False
-        for a in top.operands:
-            if variables[a.id]:
-                variable = True
-                break
-        variables[top.id] = variable
-        head = _HEADS.get(top.op)
-        if head is None:  # an op's node has no value and no name
-            head = _HEADS[top.op] = f"{top.op}|None|None|".encode()
-        return hashlib.blake2b(head + b"".join(operands), digest_size=8).digest()
-
-
-# The start of the bytes an op's node is fingerprinted by, per op.
-_HEADS: dict[str, bytes] = {}
 
 
 def whole(value: Number) -> Number:
