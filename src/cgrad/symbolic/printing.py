@@ -240,60 +240,63 @@ class TextPrinter(Printer):
     def statements(self, root: Node, prefix: str) -> list[str]:
         shared = shared_nodes(root)
         names = {node.id: f"{prefix}{k}" for k, node in enumerate(shared, start=1)}
-        leaves: dict[int, tuple[int, str]] = {}  # the leaves' texts, made once
-        made = [f"{names[node.id]} = {self.expression(node, names, leaves)}" for node in shared]
-        made.append(self.expression(root, names, leaves))
-        return made
+        heads = [f"{names[node.id]} = " for node in shared]
+        return self._written([*shared, root], [*heads, ""], names)
 
-    def expression(
-        self, root: Node, names: dict[int, str], leaves: dict[int, tuple[int, str]] | None = None
-    ) -> str:
-        """As the base's; ``leaves``: the texts of leaves (by id: precedence,
-        text) already written by this walk's caller."""
-        if not root.operands:
-            return "".join(self.parts(root))
-        leaves = {} if leaves is None else leaves
-        pieces: list[str] = []
-        append = pieces.append
+    def expression(self, root: Node, names: dict[int, str]) -> str:
+        return self._written([root], [""], names)[0]
+
+    def _written(self, roots: list[Node], heads: list[str], names: dict[int, str]) -> list[str]:
+        """Each of ``roots`` written after its head (``t1 = ``), in one
+        walk: the texts of leaves made once for all."""
+        made = []
         named = names.get
-        stack: list = [(root, 0, False)]  # the root binds tightly enough anywhere
-        pop = stack.pop
-        while stack:
-            item = pop()
-            if type(item) is str:
-                append(item)
+        leaves: dict[int, tuple[int, str]] = {}  # id -> precedence, text
+        for root, head in zip(roots, heads, strict=True):
+            if not root.operands:
+                made.append(head + "".join(self.parts(root)))
                 continue
-            node, need, strict = item
-            operands = node.operands
-            notation = OPS[node.op].notation
-            known = _SHAPES.get((node.op, len(operands)))
-            if known is None or known[0] is not notation:  # (tests may patch the table)
-                known = _shape(node.op, len(operands))
-            precedence = known[1]
-            if precedence < need or (strict and precedence == need):
-                stack += [")", (node, SUM, False), "("]
-                continue
-            laid: list = []
-            spelled = True  # every piece a string
-            for part in known[2]:
-                if type(part) is str:
-                    laid.append(part)
+            pieces: list[str] = [head]
+            append = pieces.append
+            stack: list = [(root, 0, False)]  # the root binds tightly enough anywhere
+            pop = stack.pop
+            while stack:
+                item = pop()
+                if type(item) is str:
+                    append(item)
                     continue
-                operand = operands[part[0]]
-                name = named(operand.id)
-                if name is not None:
-                    laid.append(name)
-                elif operand.operands:
-                    laid.append((operand, part[1], part[2]))
-                    spelled = False
+                node, need, strict = item
+                operands = node.operands
+                notation = OPS[node.op].notation
+                known = _SHAPES.get((node.op, len(operands)))
+                if known is None or known[0] is not notation:  # (tests may patch the table)
+                    known = _shape(node.op, len(operands))
+                precedence = known[1]
+                if precedence < need or (strict and precedence == need):
+                    stack += [")", (node, SUM, False), "("]
+                    continue
+                laid: list = []
+                spelled = True  # every piece a string
+                for part in known[2]:
+                    if type(part) is str:
+                        laid.append(part)
+                        continue
+                    operand = operands[part[0]]
+                    name = named(operand.id)
+                    if name is not None:
+                        laid.append(name)
+                    elif operand.operands:
+                        laid.append((operand, part[1], part[2]))
+                        spelled = False
+                    else:
+                        laid.append(self._leaf(operand, part[1], part[2], leaves))
+                if spelled:
+                    append("".join(laid))
                 else:
-                    laid.append(self._leaf(operand, part[1], part[2], leaves))
-            if spelled:
-                append("".join(laid))
-            else:
-                laid.reverse()
-                stack += laid
-        return "".join(pieces)
+                    laid.reverse()
+                    stack += laid
+            made.append("".join(pieces))
+        return made
 
     def _leaf(self, node: Node, need: int, strict: bool, leaves: dict) -> str:
         """A number or a name, in parentheses where its place needs them."""
