@@ -35,6 +35,9 @@ Exponent = Fraction | int
 # they become atoms, so each node's form is copied at most a fixed number
 # of times per user and the work stays linear in the graph.
 SMALL = 4
+# Whole numbers below this in size are floats exactly.
+_EXACT_INT = 2**53
+_HALF = Fraction(1, 2)
 # Exponents whose ratio has a larger denominator print as floats.
 _LARGEST_PRINTED_DENOMINATOR = 1000
 # The exponent of most factors. Whole exponents are kept as ints:
@@ -254,12 +257,14 @@ class FormWriter:
                 return base
             ordered: list = [(base, exponent)]  # nothing to sort
         else:
-            ordered = sorted(factors.values(), key=lambda e: self._factor_key(e[0]))
-        constant = [(b, e) for b, e in ordered if not self._variable(b)]
+            factor_key = self._factor_key
+            ordered = sorted(factors.values(), key=lambda e: factor_key(e[0]))
+        variable = self._variable
+        constant = [(b, e) for b, e in ordered if not variable(b)]
         if constant and len(constant) < len(ordered) and any(e < 0 for _, e in constant):
             # 2/sqrt(pi)*exp(-x^2): a coefficient over constants stays one
             # number, the rule's own float, ahead of the rest.
-            ordered = [(b, e) for b, e in ordered if self._variable(b)]
+            ordered = [(b, e) for b, e in ordered if variable(b)]
             lead = self._product(Product(coef, {b.id: [b, e] for b, e in constant}))
             ordered.insert(0, (lead, ONE))
             coef = 1
@@ -285,7 +290,10 @@ class FormWriter:
     def _power(self, base: Sym, exponent: Exponent) -> Sym:
         if exponent == 1:
             return base
-        if exponent == Fraction(1, 2):
+        if type(exponent) is int and -_EXACT_INT < exponent < _EXACT_INT:
+            # (most are: the float is the int, read back as it)
+            return self._node("pow", base, self.builder.constant(float(exponent)))
+        if exponent == _HALF:
             return self._node("sqrt", base)
         value = float(exponent)
         power = self.builder.constant(value)

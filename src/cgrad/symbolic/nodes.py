@@ -140,6 +140,8 @@ class Builder:
             # operation that makes it.
             if math.isfinite(folded) and (self.numeric or _folds(op, operands, folded)):
                 return self.constant(folded)
+        if len(operands) == 2:  # (most are)
+            return self._made((op, (operands[0].id, operands[1].id)), op, operands)
         return self._made((op, tuple([a.id for a in operands])), op, operands)
 
 
