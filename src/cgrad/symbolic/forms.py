@@ -200,10 +200,8 @@ class FormWriter:
         self.work += 1
         # Made as given: the order and signs here are the canonical ones.
         if len(operands) == 2:  # (most are)
-            ids: tuple[int, ...] = (operands[0].id, operands[1].id)
-        else:
-            ids = tuple([a.id for a in operands])
-        return self.builder._made((op, ids), op, operands)
+            return self.builder._made((op, operands[0].id, operands[1].id), op, operands)
+        return self.builder._made((op, *[a.id for a in operands]), op, operands)
 
     def _sum(self, form: Sum) -> Sym:
         _trigonometric_ones(self, form)
