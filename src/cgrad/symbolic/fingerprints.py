@@ -48,7 +48,7 @@ class Fingerprints:
         if not operands:  # a number or a name
             variables[top.id] = top.op == INPUT
             text = f"{top.op}|{top.value!r}|{top.name}|".encode()
-            return hashlib.blake2b(text, digest_size=8).digest()
+            return _hashed(text)
         variable = False
         for a in top.operands:
             if variables[a.id]:
@@ -58,8 +58,18 @@ class Fingerprints:
         head = _HEADS.get(top.op)
         if head is None:  # an op's node has no value and no name
             head = _HEADS[top.op] = f"{top.op}|None|None|".encode()
-        return hashlib.blake2b(head + b"".join(operands), digest_size=8).digest()
+        return _hashed(head + b"".join(operands))
 
 
 # The start of the bytes an op's node is fingerprinted by, per op.
 _HEADS: dict[str, bytes] = {}
+# A hash of 8 bytes of nothing yet: copied, it hashes as a new one made with
+# digest_size=8 does, for less than that call's parsing of its arguments.
+_BLAKE2B_8 = hashlib.blake2b(digest_size=8)
+
+
+def _hashed(data: bytes) -> bytes:
+    """``hashlib.blake2b(data, digest_size=8).digest()``."""
+    hashed = _BLAKE2B_8.copy()
+    hashed.update(data)
+    return hashed.digest()
