@@ -9,7 +9,11 @@ node stands, so that the output grows with the graph, never with the number
 of paths. A language says how one node is laid out; for text that is its
 table entry's notation (:meth:`cgrad.ops.Notation.layout`, the one printer
 of an op by its fixity). :func:`program_text` prints a node as a cgrad
-program. Nothing here recurses on the size of an expression.
+program, through :class:`TextPrinter`: the same walk and parentheses,
+with an op's layout read once per op and the operands that are names or
+leaves written as their user is laid out (a formula's bindings are
+mostly one op over names). Nothing here recurses on the size of an
+expression.
 """
 
 from __future__ import annotations
