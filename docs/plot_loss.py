@@ -2,7 +2,7 @@
 log-scale y axis, as a small SVG. Plain Python, no dependencies.
 
     cgrad minimize @samples/fit.cg w11=0.1 w12=-0.2 b1=0 w21=0.4 w22=0.3 \\
-      b2=0.1 v1=0.7 v2=-0.5 c=0.05 --method adam --trace fit.ndjson
+      b2=0.1 v1=0.7 v2=-0.5 c=0.05 --method adam --tol 1e-4 --trace fit.ndjson
     python docs/plot_loss.py fit.ndjson docs/loss.svg --title "samples/fit.cg, adam"
 
 Losses that are not positive numbers (zero, or the "NaN"/"Infinity" of a

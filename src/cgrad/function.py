@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
-from .autodiff.evaluation import Mode, Result, evaluate, unbroadcast
+from .autodiff.evaluation import Mode, Result, evaluate, evaluate_floats, unbroadcast
 from .autodiff.graph import Graph
 from .autodiff.inputs import (
     check_values,
@@ -60,6 +60,7 @@ class Function:
         # or not (d/dx of x*y is y, still a function of x and y).
         self._inputs = graph.inputs if inputs is None else tuple(inputs)
         self._input_set = frozenset(self._inputs)
+        self._uses_every_input = self._inputs == graph.inputs
         # Runners (plans and their generated code) by the partials asked
         # for (None: all), made on first use.
         self._runners: dict[tuple[str, ...] | None, Runner] = {}
@@ -125,6 +126,15 @@ class Function:
         per-point partials (d sum(f) / d input, autograd's unbroadcast), a
         number, as a model's parameter among data columns needs.
         """
+        if values is None and wrt is None and mode == "reverse" and not summed:
+            made = self._runners.get(None)
+            if made is not None and self._uses_every_input and named.keys() == self._input_set:
+                # The usual call in a loop over points: nothing below can fail
+                # for floats, and generated code allocates too little for the
+                # collector to matter.
+                result = evaluate_floats(made, named)
+                if result is not None:
+                    return result
         given = given_values(values, named)
         self.check_names(given)
         wrt = chosen_wrt(wrt, self._inputs)
@@ -134,7 +144,7 @@ class Function:
             )
         with collector_paused():
             result = evaluate(self._runner(wrt), given, mode, summed)
-            if self._inputs == self.graph.inputs:
+            if self._uses_every_input:
                 return result
             # (check_names has found each value a number or an array of numbers)
             result = self._with_unused_inputs(result, cast("Mapping[str, ArrayLike]", given), wrt)

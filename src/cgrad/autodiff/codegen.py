@@ -43,6 +43,7 @@ import numpy as np
 from ..ops import OPS
 from .array_code import ArrayRecorder, ArrayTraced, echoed_inputs
 from .array_code import array_source as _array_source
+from .quiet_errors import errors_ignored
 from .tracing import Recorder, Traced, TracedNamespace, Untraceable, never_at_kink
 
 # Graphs beyond this many nodes are walked, not compiled: the source of a
@@ -107,9 +108,8 @@ def compile_point_passes(plan: Any, numeric: Any, seed: Any) -> Callable[..., An
     namespace = dict(recorder.namespace)
     exec(compile(source, "<cgrad point passes>", "exec"), namespace)  # noqa: S102
     # numpy's floating-point errors are the caller's to look for in the
-    # numbers, as with the walk (and as a decorator, errstate costs half
-    # what a with statement costs).
-    passes: Any = np.errstate(all="ignore")(cast(Callable[..., Any], namespace["passes"]))
+    # numbers, as with the walk.
+    passes: Any = errors_ignored(cast(Callable[..., Any], namespace["passes"]))
     passes.source = source  # for the tests that hold it to its alphabet
     return passes
 

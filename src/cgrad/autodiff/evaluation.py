@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache, reduce
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
@@ -161,6 +161,21 @@ def _point(inputs: Mapping[str, object], names: tuple[str, ...]) -> list[float] 
     return [float(as_float64(v)) for v in point]
 
 
+def evaluate_floats(runner: Runner, named: Mapping[str, object]) -> Result | None:
+    """:func:`evaluate`'s result in reverse mode at a point that ``named``
+    gives as one Python float for each input of the graph, by the runner's
+    generated passes; None where those are not made yet, or for anything
+    else (the caller then takes :func:`evaluate`)."""
+    graph = runner.plan.graph
+    if runner.made_point_passes() is None or graph.underflows:
+        return None
+    point = [named[name] for name in graph.inputs]
+    for value in point:
+        if type(value) is not float:
+            return None
+    return evaluate_point(runner, cast("list[float]", point))
+
+
 def evaluate_point(runner: Runner, point: list[float]) -> Result | None:
     """The value and partials at one point on Python floats: by the
     generated passes once they pay, else by walking the graph on floats.
@@ -194,7 +209,25 @@ def evaluate_point(runner: Runner, point: list[float]) -> Result | None:
     for node_id, at, operands in plan.kink_steps:
         if at(POINT_TESTS, values[node_id], *[values[i] for i in operands]):
             return None
-    return Result(value, gradient, (), values, adjoints, graph)
+    return _point_result(value, gradient, values, adjoints, graph)
+
+
+def _point_result(
+    value: float, gradient: dict, values: list, adjoints: list, graph: Graph
+) -> Result:
+    """``Result(value, gradient, (), values, adjoints, graph)``, made as a
+    point evaluation in a loop needs it: a frozen dataclass's ``__init__``
+    sets its fields one call at a time, here they are set at once."""
+    result = object.__new__(Result)
+    result.__dict__.update(
+        value=value,
+        gradient=gradient,
+        warnings=(),
+        node_values=values,
+        node_gradients=adjoints,
+        graph=graph,
+    )
+    return result
 
 
 def evaluate_whole(

@@ -86,6 +86,11 @@ class Runner:
 
         return compile_point_passes(self.plan, NUMERIC, SEED)
 
+    def made_point_passes(self) -> Callable | None:
+        """The generated passes at a point if they are made, else None
+        (counting no walk)."""
+        return self.__dict__.get("point_passes")
+
     def passes_for_a_point(self) -> Callable | None:
         """The generated passes once they pay: generating them costs about
         COMPILE_AFTER walks of the graph, so a one-off evaluation (a

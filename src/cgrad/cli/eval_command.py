@@ -177,6 +177,7 @@ def _print_evaluation(
     # Imported here, not at the top: a --json run never draws, and Rich
     # is a large part of a cold start.
     from ..explain import Passes
+    from ..views.styled_lines import print_blocks
     from ..views.terminal_reports import evaluation_report
     from ..views.terminal_steps import STEPS_LIMIT, passes_report
     from ..views.terminal_tree import GRAPH_TREE_LIMIT, TREE_LIMIT
@@ -194,4 +195,4 @@ def _print_evaluation(
         function.graph, inputs, result, tree_limit=limit, body=body, hessian=matrix
     )
     # Soft wrap: tree lines stay whole and the terminal folds them.
-    stdout_console().print(report, soft_wrap=True)
+    print_blocks(stdout_console(), report.renderables)

@@ -14,6 +14,7 @@ from ..explain import paths
 from ..function import Function
 from ..views.drawings import dot_pieces, mermaid_pieces
 from ..views.json_documents import graph_json_pieces, paths_json, write_pieces
+from ..views.styled_lines import print_blocks
 from ..views.terminal_reports import graph_report
 from ..views.terminal_steps import paths_report
 from ..views.terminal_tree import TREE_LIMIT
@@ -130,7 +131,7 @@ def graph_command(
         return
     shown = paths_report(graph, found, full=full) if found is not None else None
     report = graph_report(graph, result, None if full else TREE_LIMIT, shown, edge_labels)
-    stdout_console().print(report, soft_wrap=True)
+    print_blocks(stdout_console(), report.renderables)
 
 
 def _check_output(output: str | None, output_format: str) -> Path | None:

@@ -16,14 +16,22 @@ writes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple
 
-from rich.console import COLOR_SYSTEMS, Console, ConsoleOptions, RenderHook, RenderResult
+from rich.console import (
+    COLOR_SYSTEMS,
+    Console,
+    ConsoleOptions,
+    Group,
+    RenderHook,
+    RenderResult,
+)
 from rich.control import strip_control_codes
 from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 
 from .visible_text import CONTROL, visible
 
@@ -65,10 +73,9 @@ class StyledLine(NamedTuple):
     rest: str = ""
 
 
-def write_styled_lines(console: Console, lines: Iterable[StyledLine]) -> None:
-    """Write ``lines`` to ``console``'s stream, one a line, as
-    ``console.print(Text.assemble((head, style), rest), soft_wrap=True)``
-    writes each, then flush."""
+def _styler(console: Console) -> Callable[[str, str], str]:
+    """A function giving ``text`` in the style ``definition`` as ``console``
+    writes it: with the codes Rich's own Style makes for its colour system."""
     system = console.color_system
     color_system = COLOR_SYSTEMS[system] if system is not None else None
     styles: dict[str, Style] = {}
@@ -84,6 +91,14 @@ def write_styled_lines(console: Console, lines: Iterable[StyledLine]) -> None:
             styles[definition] = style
         return style.render(text, color_system=color_system)
 
+    return styled
+
+
+def write_styled_lines(console: Console, lines: Iterable[StyledLine]) -> None:
+    """Write ``lines`` to ``console``'s stream, one a line, as
+    ``console.print(Text.assemble((head, style), rest), soft_wrap=True)``
+    writes each, then flush."""
+    styled = _styler(console)
     write = console.file.write
     # Lines written a batch at a time. Their control codes are left out (a
     # bell, a carriage return) or made visible (ESC) as the console's do,
@@ -107,3 +122,74 @@ def _shown(text: str) -> str:
 
 # Lines' pieces written at once: few calls, for a formula's tens of thousands of lines.
 _BATCH = 4096
+
+
+# A line as its pieces of text, each with a Rich style definition ("" for none).
+Pieces = Sequence[tuple[str, str]]
+
+
+class PieceLines:
+    """Lines made as they are written, each a list of (text, style) pieces:
+    a view too long to hold as Rich ``Text`` objects (a graph's tree of a
+    million nodes). ``make`` gives a fresh iterator of the lines at each
+    call. Rich renders it as a ``Text`` a line (never wrapped); the command
+    line writes it with :func:`print_blocks`, without Rich's layout."""
+
+    def __init__(self, make: Callable[[], Iterator[Pieces]]) -> None:
+        self.make = make
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for pieces in self.make():
+            yield Text.assemble(*pieces, no_wrap=True, overflow="ignore")
+
+
+def write_piece_lines(console: Console, lines: Iterable[Pieces]) -> None:
+    """Write ``lines`` to ``console``'s stream, one a line, as
+    ``console.print(Text.assemble(*pieces), soft_wrap=True)`` writes each."""
+    styled = _styler(console)
+    plain = console.color_system is None  # (styled() then gives text as it is)
+    write = console.file.write
+    batch: list[str] = []
+    for pieces in lines:
+        line = "".join([text for text, _ in pieces])
+        if "\t" in line:  # Rich expands tabs to its tab stops: left to it
+            write("".join(batch))
+            batch.clear()
+            console.print(Text.assemble(*pieces), soft_wrap=True)
+            continue
+        if plain and not CONTROL.search(line):
+            batch.append(line)  # the usual line without colours: as it is
+        else:
+            batch += [_styled_piece(styled, text, style) for text, style in pieces]
+        batch.append("\n")
+        if len(batch) >= _BATCH:
+            write("".join(batch))
+            batch.clear()
+    write("".join(batch))
+
+
+def _styled_piece(styled: Callable[[str, str], str], text: str, style: str) -> str:
+    """One piece of a line as the console writes it."""
+    if CONTROL.search(text):
+        text = _shown(text)
+    if "\n" in text:  # Rich ends a style at each line's end
+        return "\n".join([styled(part, style) for part in text.split("\n")])
+    return styled(text, style)
+
+
+def print_blocks(console: Console, blocks: Iterable) -> None:
+    """Print ``blocks`` one after another as ``console.print(Group(*blocks),
+    soft_wrap=True)`` would: the :class:`PieceLines` among them written
+    line by line, the other renderables printed by Rich."""
+    waiting: list = []
+    for block in blocks:
+        if isinstance(block, PieceLines):
+            if waiting:
+                console.print(Group(*waiting), soft_wrap=True)
+                waiting.clear()
+            write_piece_lines(console, block.make())
+        else:
+            waiting.append(block)
+    if waiting:
+        console.print(Group(*waiting), soft_wrap=True)
+    console.file.flush()

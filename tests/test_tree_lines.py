@@ -1,0 +1,142 @@
+"""The graph's text tree written line by line (views/styled_lines.py
+print_blocks): the bytes Rich prints for the same lines, in every colour
+system, and memory that does not grow with the tree."""
+
+from __future__ import annotations
+
+import io
+import tracemalloc
+
+import pytest
+from rich.console import Console, Group
+from rich.text import Text
+
+import cgrad
+from cgrad.views.styled_lines import PieceLines, VisibleControls, print_blocks
+from cgrad.views.terminal_reports import evaluation_report, graph_report
+from cgrad.views.terminal_tree import graph_tree
+
+
+def console_on(file, colours: str | None) -> Console:
+    """A console as the command line makes one (see cli/output.py), on
+    ``file``: no terminal, or a terminal of ``colours`` ("no_color": one
+    whose colours NO_COLOR turns off)."""
+    if colours is None:
+        made = Console(file=file, highlight=False, soft_wrap=False, width=80)
+    else:
+        system = "truecolor" if colours == "no_color" else colours
+        made = Console(
+            file=file,
+            highlight=False,
+            soft_wrap=False,
+            force_terminal=True,
+            color_system=system,  # type: ignore[arg-type]
+            no_color=colours == "no_color",
+            width=80,
+        )
+    made.push_render_hook(VisibleControls())
+    return made
+
+
+def by_rich(blocks: list, colours: str | None) -> str:
+    out = io.StringIO()
+    console_on(out, colours).print(Group(*blocks), soft_wrap=True)
+    return out.getvalue()
+
+
+def by_lines(blocks: list, colours: str | None) -> str:
+    out = io.StringIO()
+    print_blocks(console_on(out, colours), blocks)
+    return out.getvalue()
+
+
+COLOURS = [None, "standard", "256", "truecolor", "no_color"]
+
+
+def reports() -> list[tuple[str, list]]:
+    shared = cgrad.compile("a = x*y; b = sin(a); b*a + a^2 + tanh(b)")
+    point = shared.evaluate(x=0.5, y=2.0)
+    forward = shared.evaluate(x=0.5, y=2.0, mode="forward")
+    deep = cgrad.compile("sin(" * 40 + "x" + ")" * 40)
+    # About the batch of 4,096 pieces a write, and beyond it.
+    big = cgrad.compile(" + ".join(f"sin(x*{k})" for k in range(1, 700)))
+    kink = cgrad.compile("sqrt(x) + abs(y)")
+    return [
+        ("bare", graph_report(shared.graph, None, None).renderables),
+        ("values, edge labels", graph_report(shared.graph, point, None, None, True).renderables),
+        ("forward mode", graph_report(shared.graph, forward, None).renderables),
+        ("deep", graph_report(deep.graph, deep.evaluate(x=0.3), None).renderables),
+        ("big, cut off", graph_report(big.graph, big.evaluate(x=0.2), 1000).renderables),
+        ("big, whole", graph_report(big.graph, None, None).renderables),
+        (
+            "eval with warnings",
+            evaluation_report(
+                kink.graph, {"x": 0.0, "y": 0.0}, kink.evaluate(x=0.0, y=0.0)
+            ).renderables,
+        ),
+    ]
+
+
+@pytest.mark.parametrize("colours", COLOURS)
+def test_the_tree_written_line_by_line_is_richs_print_byte_for_byte(colours):
+    for name, blocks in reports():
+        assert any(isinstance(b, PieceLines) for b in blocks), name
+        expected = by_rich(blocks, colours)
+        assert by_lines(blocks, colours) == expected, name
+        if colours is not None and colours != "no_color":
+            assert "\x1b[" in expected  # (the styles are there to compare)
+
+
+@pytest.mark.parametrize("colours", COLOURS)
+def test_control_characters_and_line_breaks_in_pieces_are_shown_as_rich_shows_them(colours):
+    pieces = [
+        [("@1 ", "bold"), ("esc \x1b[31m red", "magenta"), (" bell\x07 cr\r", "")],
+        [("\u202eevil", "bold cyan"), ("two\nlines", "green"), ("", "yellow"), ("end", "")],
+        [("tab\there", "dim")],
+    ]
+    blocks = [Text("heading", style="bold"), PieceLines(lambda: iter(pieces)), Text("after")]
+    assert by_lines(blocks, colours) == by_rich(blocks, colours)
+    assert "\x1b[31m" not in by_lines(blocks, colours)  # written out, not acted on
+
+
+class _Counting(io.TextIOBase):
+    """A stream that keeps only the number of characters written to it."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        self.size += len(text)
+        return len(text)
+
+
+def _peak_and_size(terms: int) -> tuple[int, int]:
+    function = cgrad.compile(" + ".join(f"sin(x*{k})" for k in range(1, terms + 1)))
+    result = function.evaluate(x=0.5)
+    function.graph.label(function.graph.output)  # the label index, made once per graph
+    tree = graph_tree(function.graph, result, None)
+    sink = _Counting()
+    console = console_on(sink, None)
+    tracemalloc.start()
+    try:
+        print_blocks(console, [tree])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak, sink.size
+
+
+def test_a_whole_trees_lines_are_written_without_holding_them():
+    # Holding a line (or a Text) per node costs memory in proportion to the
+    # output. Written as made, the peak grows by what the depth-first walk
+    # keeps: a byte a node, and the siblings waiting on its stack (a sum's
+    # left spine is as deep as the sum is long).
+    (small_peak, small_size), (large_peak, large_size) = map(_peak_and_size, (2_000, 8_000))
+    assert large_size > 3.5 * small_size
+    assert large_peak - small_peak < 0.25 * (large_size - small_size)
+
+
+def test_piece_lines_are_made_afresh_each_time_they_are_printed():
+    function = cgrad.compile("x*y + y")
+    tree = graph_tree(function.graph)
+    assert by_lines([tree], None) == by_lines([tree], None) == by_rich([tree], None)
