@@ -157,15 +157,12 @@ class Printer:
             return [node.name]
         operands = node.operands
         notation = OPS[node.op].notation
-        known = _LAYOUTS.get((node.op, len(operands)))
+        known = _SHAPES.get((node.op, len(operands)))
         if known is None or known[0] is not notation:  # (tests may patch the table)
-            known = _LAYOUTS[node.op, len(operands)] = (
-                notation,
-                _program_layout(notation, len(operands)),
-            )
+            known = _shape(node.op, len(operands))
         return [
             part if type(part) is str else (operands[part[0]], part[1], part[2])
-            for part in known[1]
+            for part in known[2]
         ]
 
     def binding_name(self, prefix: str, index: int) -> str:
@@ -217,10 +214,16 @@ class Printer:
     opening, closing = "(", ")"
 
 
-# Per op and number of operands, its notation and layout: a key cheaper to
-# look up than the notation, which _program_layout's cache hashes field by
-# field at every node.
-_LAYOUTS: dict[tuple[str, int], tuple[Notation, tuple]] = {}
+# Per op and number of operands: its notation, its precedence and its
+# layout as a program: a key cheaper to look up than the notation, which
+# _program_layout's cache hashes field by field at every node.
+_SHAPES: dict[tuple[str, int], tuple[Notation, int, tuple]] = {}
+
+
+def _shape(op: str, count: int) -> tuple[Notation, int, tuple]:
+    notation = OPS[op].notation
+    made = _SHAPES[op, count] = (notation, notation.precedence, _program_layout(notation, count))
+    return made
 
 
 @functools.cache
@@ -311,17 +314,6 @@ class TextPrinter(Printer):
         if precedence < need or (strict and precedence == need):
             return f"({text})"
         return text
-
-
-# Per op and number of operands: its notation, its precedence and its
-# layout as a program (see _program_layout).
-_SHAPES: dict[tuple[str, int], tuple[Notation, int, tuple]] = {}
-
-
-def _shape(op: str, count: int) -> tuple[Notation, int, tuple]:
-    notation = OPS[op].notation
-    made = _SHAPES[op, count] = (notation, notation.precedence, _program_layout(notation, count))
-    return made
 
 
 TEXT = TextPrinter()
