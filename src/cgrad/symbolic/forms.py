@@ -14,13 +14,13 @@ sum is written. Nothing here recurses on the size of an expression.
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import re
 from fractions import Fraction
 
 from ..autodiff.graph import CONSTANT, INPUT
-from .nodes import Builder, Sym, as_float, folded
+from .fingerprints import Fingerprints
+from .nodes import Builder, Sym, as_float
 
 # A coefficient: exact where it can be, a whole one as an int and any other
 # ratio as a Fraction (see whole), else a float. An int is what most
@@ -35,6 +35,9 @@ Exponent = Fraction | int
 # they become atoms, so each node's form is copied at most a fixed number
 # of times per user and the work stays linear in the graph.
 SMALL = 4
+# Whole numbers below this in size are floats exactly.
+_EXACT_INT = 2**53
+_HALF = Fraction(1, 2)
 # Exponents whose ratio has a larger denominator print as floats.
 _LARGEST_PRINTED_DENOMINATOR = 1000
 # The exponent of most factors. Whole exponents are kept as ints:
@@ -157,11 +160,13 @@ class FormWriter:
     def __init__(self, builder: Builder) -> None:
         self.builder = builder
         self.made_from: dict[int, object] = {}  # new node id -> its form (a copy)
-        self.digests: dict[int, bytes] = {}
+        # A fingerprint of each node's content, and whether it depends on an input.
+        fingerprints = Fingerprints()
+        self._digest = fingerprints.digest
+        self._variable = fingerprints.variable
         # Sort keys of factors by base id: as terms sort them (inputs
         # first), and as products do.
         self.factor_keys: tuple[dict[int, tuple], dict[int, tuple]] = ({}, {})
-        self.variables: dict[int, bool] = {}  # whether a node depends on an input
         # Entries merged, copied, sorted and nodes made: the work done,
         # counted so that tests can hold it linear without a clock.
         self.work = 0
@@ -194,7 +199,9 @@ class FormWriter:
     def _node(self, op: str, *operands: Sym) -> Sym:
         self.work += 1
         # Made as given: the order and signs here are the canonical ones.
-        return self.builder._made((op, tuple([a.id for a in operands])), op, operands)
+        if len(operands) == 2:  # (most are)
+            return self.builder._made((op, operands[0].id, operands[1].id), op, operands)
+        return self.builder._made((op, *[a.id for a in operands]), op, operands)
 
     def _sum(self, form: Sum) -> Sym:
         _trigonometric_ones(self, form)
@@ -248,12 +255,14 @@ class FormWriter:
                 return base
             ordered: list = [(base, exponent)]  # nothing to sort
         else:
-            ordered = sorted(factors.values(), key=lambda e: self._factor_key(e[0]))
-        constant = [(b, e) for b, e in ordered if not self._variable(b)]
+            factor_key = self._factor_key
+            ordered = sorted(factors.values(), key=lambda e: factor_key(e[0]))
+        variable = self._variable
+        constant = [(b, e) for b, e in ordered if not variable(b)]
         if constant and len(constant) < len(ordered) and any(e < 0 for _, e in constant):
             # 2/sqrt(pi)*exp(-x^2): a coefficient over constants stays one
             # number, the rule's own float, ahead of the rest.
-            ordered = [(b, e) for b, e in ordered if self._variable(b)]
+            ordered = [(b, e) for b, e in ordered if variable(b)]
             lead = self._product(Product(coef, {b.id: [b, e] for b, e in constant}))
             ordered.insert(0, (lead, ONE))
             coef = 1
@@ -279,7 +288,10 @@ class FormWriter:
     def _power(self, base: Sym, exponent: Exponent) -> Sym:
         if exponent == 1:
             return base
-        if exponent == Fraction(1, 2) and not self.builder.guarded:
+        if type(exponent) is int and -_EXACT_INT < exponent < _EXACT_INT:
+            # (most are: the float is the int, read back as it)
+            return self._node("pow", base, self.builder.constant(float(exponent)))
+        if exponent == _HALF and not self.builder.guarded:
             return self._node("sqrt", base)
         value = float(exponent)
         power = self.builder.constant(value)
@@ -325,40 +337,13 @@ class FormWriter:
             # A whole exponent as an int: it sorts as the Fraction does, and
             # sorting compares these keys many times (Fraction's comparisons
             # are Python code).
-            size = abs(whole(exponent))
+            size = abs(exponent if type(exponent) is int else whole(exponent))
             side = 0 if exponent > 0 else 1
             degree[side] += size
             (above if side == 0 else below).append((self._factor_key(base, True), size))
-        return (degree[0], sorted(above), degree[1], sorted(below))
-
-    def _variable(self, node: Sym) -> bool:
-        known = self.variables.get(node.id)
-        if known is None:
-            self._digest(node)
-            known = self.variables[node.id]
-        return known
-
-    def _digest(self, node: Sym) -> bytes:
-        """A fingerprint of ``node``'s content, the same in every run."""
-        digests = self.digests
-        known = digests.get(node.id)
-        if known is not None:
-            return known
-        operands = node.operands
-        for a in operands:
-            if not a.operands and a.id not in digests:  # a number or a name
-                digests[a.id] = self._digest_of(a, [])
-        if all(a.id in digests for a in operands):  # most nodes: operands come first
-            made = digests[node.id] = self._digest_of(node, [digests[a.id] for a in operands])
-            return made
-        return folded(node, digests, self._digest_of)
-
-    def _digest_of(self, top: Sym, operands: list[bytes]) -> bytes:
-        """``top``'s fingerprint from its operands'; whether it depends on an input."""
-        variables = self.variables
-        variables[top.id] = top.op == INPUT or any(variables[a.id] for a in top.operands)
-        text = f"{top.op}|{top.value!r}|{top.name}|".encode() + b"".join(operands)
-        return hashlib.blake2b(text, digest_size=8).digest()
+        above.sort()
+        below.sort()
+        return (degree[0], above, degree[1], below)
 
 
 def whole(value: Number) -> Number:

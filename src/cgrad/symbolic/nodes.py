@@ -112,6 +112,8 @@ class Builder:
     def _made(
         self, key: tuple, op: str, operands: tuple[Sym, ...] = (), value=None, name=None
     ) -> Sym:
+        """The node of ``key``, made if there is none: an op's key is the op
+        and its operands' ids, one flat tuple (hashed at every node made)."""
         node = self.keys.get(key)
         if node is None:
             node = Sym(self, len(self.nodes), op, operands, value, name)
@@ -153,7 +155,9 @@ class Builder:
             # operation that makes it.
             if math.isfinite(folded) and (self.numeric or _folds(op, operands, folded)):
                 return self.constant(folded)
-        return self._made((op, tuple([a.id for a in operands])), op, operands)
+        if len(operands) == 2:  # (most are)
+            return self._made((op, operands[0].id, operands[1].id), op, operands)
+        return self._made((op, *[a.id for a in operands]), op, operands)
 
 
 def _folded(op: str, values: list) -> float:

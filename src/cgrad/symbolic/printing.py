@@ -9,7 +9,11 @@ node stands, so that the output grows with the graph, never with the number
 of paths. A language says how one node is laid out; for text that is its
 table entry's notation (:meth:`cgrad.ops.Notation.layout`, the one printer
 of an op by its fixity). :func:`program_text` prints a node as a cgrad
-program. Nothing here recurses on the size of an expression.
+program, through :class:`TextPrinter`: the same walk and parentheses,
+with an op's layout read once per op and the operands that are names or
+leaves written as their user is laid out (a formula's bindings are
+mostly one op over names). Nothing here recurses on the size of an
+expression.
 """
 
 from __future__ import annotations
@@ -66,26 +70,6 @@ def binding_prefix(taken: Sequence[str]) -> str:
     return "tmp_" + "_".join(sorted(used))
 
 
-def _uses(root: N) -> tuple[dict[int, int], list[N]]:
-    """How many edges lead to each node reachable from ``root``, and
-    those nodes (each once)."""
-    counts: dict[int, int] = {root.id: 0}
-    found: list[N] = [root]
-    stack = [root]
-    while stack:
-        # (a node's operands are nodes of its kind, which Node cannot say)
-        operand: N
-        for operand in stack.pop().operands:  # type: ignore[assignment]
-            seen = counts.get(operand.id)
-            if seen is None:  # met for the first time: walked once
-                counts[operand.id] = 1
-                found.append(operand)
-                stack.append(operand)
-            else:
-                counts[operand.id] = seen + 1
-    return counts, found
-
-
 def program_text(
     root: Node, taken: Sequence[str] = (), separator: str = "; ", prefix: str | None = None
 ) -> str:
@@ -108,8 +92,23 @@ def program_statements(
 def shared_nodes(root: N) -> list[N]:
     """The nodes under ``root`` used more than once that have operands (the
     ones a binding names), oldest first: operands are made before their users."""
-    uses, reachable = _uses(root)
-    shared = [node for node in reachable if uses[node.id] > 1 and not _small(node)]
+    seen = {root.id}
+    twice: set[int] = set()  # met again: no more needs to be known of them
+    shared: list[N] = []
+    stack = [root]
+    while stack:
+        # (a node's operands are nodes of its kind, which Node cannot say)
+        operand: N
+        for operand in stack.pop().operands:  # type: ignore[assignment]
+            key = operand.id
+            if key not in seen:  # met for the first time: walked once
+                seen.add(key)
+                if operand.operands:
+                    stack.append(operand)
+            elif key not in twice:
+                twice.add(key)
+                if not _small(operand):
+                    shared.append(operand)
     shared.sort(key=lambda node: node.id)
     return shared
 
@@ -161,15 +160,12 @@ class Printer:
             return [node.name]
         operands = node.operands
         notation = OPS[node.op].notation
-        known = _LAYOUTS.get((node.op, len(operands)))
+        known = _SHAPES.get((node.op, len(operands)))
         if known is None or known[0] is not notation:  # (tests may patch the table)
-            known = _LAYOUTS[node.op, len(operands)] = (
-                notation,
-                _program_layout(notation, len(operands)),
-            )
+            known = _shape(node.op, len(operands))
         return [
             part if type(part) is str else (operands[part[0]], part[1], part[2])
-            for part in known[1]
+            for part in known[2]
         ]
 
     def binding_name(self, prefix: str, index: int) -> str:
@@ -253,10 +249,16 @@ class Printer:
     opening, closing = "(", ")"
 
 
-# Per op and number of operands, its notation and layout: a key cheaper to
-# look up than the notation, which _program_layout's cache hashes field by
-# field at every node.
-_LAYOUTS: dict[tuple[str, int], tuple[Notation, tuple]] = {}
+# Per op and number of operands: its notation, its precedence and its
+# layout as a program: a key cheaper to look up than the notation, which
+# _program_layout's cache hashes field by field at every node.
+_SHAPES: dict[tuple[str, int], tuple[Notation, int, tuple]] = {}
+
+
+def _shape(op: str, count: int) -> tuple[Notation, int, tuple]:
+    notation = OPS[op].notation
+    made = _SHAPES[op, count] = (notation, notation.precedence, _program_layout(notation, count))
+    return made
 
 
 @functools.cache
@@ -270,4 +272,83 @@ def _program_layout(notation: Notation, count: int) -> tuple:
     )
 
 
-TEXT = Printer()
+class TextPrinter(Printer):
+    """The base's walk for text, with a node's precedence and layout read
+    from its op's entry once per op (text lays out every op by its
+    notation alone), and the operands that are a name or a leaf written
+    as the node is laid out: most bindings are one op over names, which
+    are then one string, never a stack item each."""
+
+    def statements(self, root: Node, prefix: str) -> list[str]:
+        shared = shared_nodes(root)
+        names = {node.id: f"{prefix}{k}" for k, node in enumerate(shared, start=1)}
+        heads = [f"{names[node.id]} = " for node in shared]
+        return self._written([*shared, root], [*heads, ""], names)
+
+    def expression(self, root: Node, names: dict[int, str]) -> str:
+        return self._written([root], [""], names)[0]
+
+    def _written(self, roots: list[Node], heads: list[str], names: dict[int, str]) -> list[str]:
+        """Each of ``roots`` written after its head (``t1 = ``), in one
+        walk: the texts of leaves made once for all."""
+        made = []
+        named = names.get
+        leaves: dict[int, tuple[int, str]] = {}  # id -> precedence, text
+        for root, head in zip(roots, heads, strict=True):
+            if not root.operands:
+                made.append(head + "".join(self.parts(root)))
+                continue
+            pieces: list[str] = [head]
+            append = pieces.append
+            stack: list = [(root, 0, False)]  # the root binds tightly enough anywhere
+            pop = stack.pop
+            while stack:
+                item = pop()
+                if type(item) is str:
+                    append(item)
+                    continue
+                node, need, strict = item
+                operands = node.operands
+                notation = OPS[node.op].notation
+                known = _SHAPES.get((node.op, len(operands)))
+                if known is None or known[0] is not notation:  # (tests may patch the table)
+                    known = _shape(node.op, len(operands))
+                precedence = known[1]
+                if precedence < need or (strict and precedence == need):
+                    stack += [")", (node, SUM, False), "("]
+                    continue
+                laid: list = []
+                spelled = True  # every piece a string
+                for part in known[2]:
+                    if type(part) is str:
+                        laid.append(part)
+                        continue
+                    operand = operands[part[0]]
+                    name = named(operand.id)
+                    if name is not None:
+                        laid.append(name)
+                    elif operand.operands:
+                        laid.append((operand, part[1], part[2]))
+                        spelled = False
+                    else:
+                        laid.append(self._leaf(operand, part[1], part[2], leaves))
+                if spelled:
+                    append("".join(laid))
+                else:
+                    laid.reverse()
+                    stack += laid
+            made.append("".join(pieces))
+        return made
+
+    def _leaf(self, node: Node, need: int, strict: bool, leaves: dict) -> str:
+        """A number or a name, in parentheses where its place needs them."""
+        known = leaves.get(node.id)
+        if known is None:
+            known = leaves[node.id] = (self.precedence(node), "".join(self.parts(node)))
+        precedence, text = known
+        if precedence < need or (strict and precedence == need):
+            return f"({text})"
+        return text
+
+
+TEXT = TextPrinter()
