@@ -302,10 +302,16 @@ class TextPrinter(Printer):
             append = pieces.append
             stack: list = [(root, 0, False)]  # the root binds tightly enough anywhere
             pop = stack.pop
+            strip = False  # the next text's "-" went into a difference
             while stack:
                 item = pop()
                 if type(item) is str:
+                    if strip:
+                        item, strip = item[1:], False
                     append(item)
+                    continue
+                if item is _STRIP:
+                    strip = True
                     continue
                 node, need, strict = item
                 operands = node.operands
@@ -332,13 +338,25 @@ class TextPrinter(Printer):
                         spelled = False
                     else:
                         laid.append(self._leaf(operand, part[1], part[2], leaves))
+                if node.op == "add" and self.folds_signs:
+                    laid = self._folded(node, known[2], laid, names)
                 if spelled:
-                    append("".join(laid))
+                    stack.append("".join(laid))  # (stripped, if need be, when popped)
                 else:
                     laid.reverse()
                     stack += laid
             made.append("".join(pieces))
         return made
+
+    def _folded(self, node: Node, layout: tuple, laid: list, names: dict[int, str]) -> list:
+        """``laid``, the pieces of the sum ``node`` laid out by ``layout``,
+        as a difference where its second operand prints with a "-" first
+        (see :meth:`Printer._laid_out`)."""
+        slot = layout[2]
+        if not self._leads_with_minus((node.operands[slot[0]], slot[1], slot[2]), names):
+            return laid
+        right = laid[2]
+        return [laid[0], " - ", *([right[1:]] if type(right) is str else [_STRIP, right])]
 
     def _leaf(self, node: Node, need: int, strict: bool, leaves: dict) -> str:
         """A number or a name, in parentheses where its place needs them."""
