@@ -100,14 +100,11 @@ def write_styled_lines(console: Console, lines: Iterable[StyledLine]) -> None:
     writes each, then flush."""
     styled = _styler(console)
     write = console.file.write
-    # Lines written a batch at a time. Their control codes are left out (a
-    # bell, a carriage return) or made visible (ESC) as the console's do,
-    # before the styles' own codes are added.
-    batch: list[str] = []
+    batch: list[str] = []  # written a batch at a time
     for head, style, rest in lines:
         if head:  # a lone \r is no styled line
-            batch.append("\n".join([styled(part, style) for part in _shown(head).split("\n")]))
-        batch += (_shown(rest) if CONTROL.search(rest) else rest, "\n")
+            batch.append(_styled_piece(styled, head, style))
+        batch += (_styled_piece(styled, rest, ""), "\n")
         if len(batch) >= _BATCH:
             write("".join(batch))
             batch.clear()
@@ -169,7 +166,9 @@ def write_piece_lines(console: Console, lines: Iterable[Pieces]) -> None:
 
 
 def _styled_piece(styled: Callable[[str, str], str], text: str, style: str) -> str:
-    """One piece of a line as the console writes it."""
+    """One piece of a line as the console writes it: its control codes left
+    out (a bell, a carriage return) or made visible (ESC) as the console's
+    do, before the style's own codes are added, line by line."""
     if CONTROL.search(text):
         text = _shown(text)
     if "\n" in text:  # Rich ends a style at each line's end
