@@ -26,6 +26,8 @@ NOT_FOR_ONE_POINT = (
     "cgrad.autodiff.array_code",
     "cgrad.autodiff.chunks",  # arrays in slices
     "cgrad.autodiff.diagnostics",  # only where there is something to warn about
+    "cgrad.autodiff.node",  # node objects: for the views and the tests
+    "threading",  # its import is a few hundred µs more
     "numpy.typing",  # annotations only
     "cgrad.batch",
     "cgrad.descent",

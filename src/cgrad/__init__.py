@@ -11,7 +11,7 @@ value and every partial derivative by reverse-mode automatic differentiation.
 """
 
 from .autodiff.evaluation import Result
-from .autodiff.graph import Graph, Node
+from .autodiff.graph import Graph
 from .errors import CgradError, InputError, ParseError, Span, UsageError
 from .function import Function, compile
 
@@ -42,6 +42,10 @@ def __getattr__(name: str) -> object:
         return EvaluationWarning
     # cgrad.minimize is imported on first use: a run of `cgrad eval` (which
     # imports this package) has no use for gradient descent.
+    if name == "Node":  # likewise: most runs never make a node object
+        from .autodiff.node import Node
+
+        return Node
     if name == "minimize":
         from .descent import minimize
 

@@ -20,9 +20,9 @@ This module knows the table only through its arguments: ops.py imports it.
 from __future__ import annotations
 
 import operator
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from types import SimpleNamespace
 from typing import Any
 
@@ -58,16 +58,19 @@ def _tie_share(out, args, index):
     # next call (in this thread). The kept list cannot be another node's or
     # another evaluation's, which make lists of their own; a call handed
     # its arguments unpacked, a new tuple each time, counts again.
-    kept = getattr(_last_count, "kept", None)
+    kept = _last_count.get()
     if kept is None or kept[0] is not args:
-        kept = _last_count.kept = (args, _tie_count(out, args))
+        kept = (args, _tie_count(out, args))
+        _last_count.set(kept)
     return hit / kept[1]
 
 
 # A max or min of more arguments than this keeps its last tie count (and
 # with it that node's arguments) per thread; of fewer, counting is cheap.
 _COUNT_KEPT_FROM = 8
-_last_count = threading.local()
+# (A context variable is per thread, as threading.local is, without
+# importing threading at every start: numpy has imported contextvars.)
+_last_count: ContextVar[tuple | None] = ContextVar("cgrad_tie_count", default=None)
 
 
 def _tie_count(out, args):

@@ -23,6 +23,9 @@ from typing import TYPE_CHECKING, NamedTuple, cast, overload
 from ..errors import Span
 from ..parse.grammar import offset_places
 
+if TYPE_CHECKING:
+    from .node import Node
+
 # A number literal whose digits before any exponent are not all zero.
 _NONZERO_NUMBER = re.compile(r"0*\.?0*[1-9]")
 
@@ -104,19 +107,6 @@ class _LabelIndex:
             pieces.append(self.source[max(self.starts[k], start) : min(self.ends[k], end)])
             size += len(pieces[-1]) + 1
         return pieces
-
-
-@dataclass(frozen=True, slots=True)
-class Node:
-    """One node of a graph, as an object: for the views and the tests (the
-    passes read the graph's :class:`Columns`)."""
-
-    id: int
-    op: str  # INPUT, CONSTANT or the name of an entry in ops.OPS
-    operands: tuple[int, ...]
-    span: Span
-    name: str | None = None  # the input's name, or a named constant's (pi, e)
-    value: float | None = None  # the constant's value, for CONSTANT nodes
 
 
 class SpanColumn(Sequence[Span]):
@@ -205,6 +195,8 @@ class _FromColumns:
 
 
 def _nodes(graph: Graph) -> tuple[Node, ...]:
+    from .node import Node  # (on first use: most runs never make a Node)
+
     ops, operands, spans, names, values = graph.columns[:5]
     ids = range(len(ops))
     return tuple(map(Node, ids, ops, operands, spans, map(names.get, ids), map(values.get, ids)))

@@ -39,7 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from .graph import CONSTANT, INPUT, Graph, Node
+from .graph import CONSTANT, INPUT, Graph
+from .node import Node
 from .passes import plan
 from .runner import Runner
 
