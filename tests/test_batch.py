@@ -615,3 +615,25 @@ def test_standard_output_keeps_its_own_encoding(tmp_path):
     text = runs["utf-8"].stdout.decode("utf-8")
     assert "1,1.0,é,2.0,2.0,," in text
     assert runs["latin-1"].stdout == text.encode("latin-1")
+
+
+@pytest.mark.parametrize("chunk", ["1", "1000"])
+@pytest.mark.parametrize("form", ["csv", "ndjson"])
+def test_digits_and_blanks_outside_ascii_are_not_numbers_here_either(cli, chunk, form):
+    # float() reads Arabic-Indic and fullwidth digits and strips a no-break
+    # space; the command line refuses them (eval x=١), and so does batch.
+    odd = ["\u0661", "\u0662.5", "\uff11", "\u00a04"]
+    if form == "csv":
+        text = "x\n" + "\n".join(["1", *odd, "2"]) + "\n"
+    else:
+        text = "".join(json.dumps({"x": v}) + "\n" for v in [1, *odd, 2])
+    result = cli("batch", "-e", "x", "--format", "ndjson", "--chunk-rows", chunk, "-", input=text)
+    assert result.exit_code == 1, result.stdout
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("value") for r in records] == [1.0, None, None, None, None, 2.0]
+    assert [r["error"]["message"] for r in records[1:5]] == [
+        f"the value of x is not a number: {v!r}" for v in odd
+    ]
+    refused = cli("eval", "x", "--x", odd[0])
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith(f"cgrad: error: the value of x is not a number: {odd[0]!r}")

@@ -24,7 +24,7 @@ from ..errors import QUOTED, CgradError, bounded
 from ..function import Function, compile
 from .bindings import Bindings
 from .per_row import Derivatives, row_warnings, second_derivatives
-from .record_values import input_column
+from .record_values import input_column, plain_number_text
 from .rows import EXPRESSION_FIELD, ID_FIELD, Record, Records, RowBlock
 
 # Rows per chunk: big enough that numpy's per-call overhead is spread thin,
@@ -228,8 +228,8 @@ def _column_block(
         inputs = {name: np.array(list(map(float, column))) for name, column in texts.items()}
     except ValueError:
         return None
-    if any("_" in "".join(column) for column in texts.values()):
-        return None  # float() reads 1_000; cgrad does not (see record_values.number)
+    if not all(plain_number_text("".join(column)) for column in texts.values()):
+        return None  # float() reads 1_000 and ١; cgrad does not
     # Inputs without a column have a fixed value (Bindings.check_header).
     for name in function.inputs:
         if name not in inputs:

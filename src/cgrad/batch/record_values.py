@@ -32,8 +32,8 @@ def input_column(
     kinds = set(map(type, raw))
     # The common cases, converted by numpy in one go: all CSV text, or all
     # JSON numbers (bool is excluded: true is not 1 here).
-    digit_separators = kinds <= {str} and "_" in "".join(cast(list[str], raw))  # see number
-    if (kinds <= {str} and not digit_separators) or kinds <= {int, float}:
+    plain_text = kinds <= {str} and plain_number_text("".join(cast(list[str], raw)))  # see number
+    if plain_text or kinds <= {int, float}:
         try:
             return np.array(raw, dtype=np.float64), {}
         except (ValueError, OverflowError):
@@ -70,14 +70,20 @@ def number(raw: object) -> float | None:
     if isinstance(raw, Decimal):  # a Parquet or Arrow decimal: the float nearest it
         return float(raw)
     if isinstance(raw, str):
-        # Python's 1_000 is no number on cgrad's command line, nor here.
-        if "_" in raw:
+        if not plain_number_text(raw):
             return None
         try:
             return float(raw)  # strips blanks, reads NaN, Infinity, -Infinity
         except ValueError:
             return None
     return None
+
+
+def plain_number_text(text: str) -> bool:
+    """Whether ``text`` holds nothing that Python's float() reads but cgrad's
+    command line refuses (eval x=1_000, x=١): digit separators, and digits
+    or blanks outside ASCII (Arabic-Indic, fullwidth, a no-break space)."""
+    return "_" not in text and text.isascii()
 
 
 def _describe(raw: object) -> str:
