@@ -916,3 +916,51 @@ def test_check_random_takes_numpy_integers_as_counts_and_seeds():
     assert [r.inputs for r in got] == [r.inputs for r in want]
     with pytest.raises(cgrad.InputError, match="whole number >= 0, not np.True_"):
         check_random(function, point, np.bool_(True))
+
+
+def test_random_points_report_their_progress_in_order():
+    function = cgrad.compile("x*y")
+    seen: list[int] = []
+    checked = check_random(function, {"x": 1.0, "y": 2.0}, 7, progress=seen.append)
+    assert seen == list(range(1, 8)) and len(checked) == 7
+
+
+def _check_with_stderr_on_a_terminal(*arguments: str) -> tuple[int, bytes, bytes]:
+    """``cgrad check`` run as a process whose stderr is a pseudo-terminal:
+    its exit status, standard output, and what the terminal was sent."""
+    import os
+    import subprocess
+    import sys
+
+    master, slave = os.openpty()
+    command = [sys.executable, "-m", "cgrad", "check", *arguments]
+    environment = {**os.environ, "TERM": "xterm", "COLUMNS": "80"}
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=slave, env=environment) as run:
+        os.close(slave)
+        sent = []
+        while True:  # read as it comes: a full terminal buffer would stop the run
+            try:
+                piece = os.read(master, 65536)
+            except OSError:  # (EIO: every writer of the terminal has closed it)
+                break
+            if not piece:
+                break
+            sent.append(piece)
+        os.close(master)
+        stdout = run.stdout.read() if run.stdout else b""
+    return run.returncode, stdout, b"".join(sent)
+
+
+def test_many_random_points_show_a_bar_on_a_terminal_that_goes_away(cli):
+    arguments = ("x*y", "x=1", "y=2", "--random", "300")
+    status, stdout, terminal = _check_with_stderr_on_a_terminal(*arguments)
+    assert status == 0
+    assert b"300/300" in terminal  # the bar's last state, drawn before it is erased
+    assert terminal.endswith(b"\x1b[2K")  # ... and erased: the line cleared
+    # The report is the same as without a terminal.
+    assert stdout.decode() == cli("check", *arguments).stdout
+
+
+def test_few_random_points_show_no_bar():
+    status, _, terminal = _check_with_stderr_on_a_terminal("x*y", "x=1", "y=2", "--random", "5")
+    assert (status, terminal) == (0, b"")

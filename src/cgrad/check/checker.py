@@ -37,7 +37,7 @@ is more than ``UNSETTLED`` of it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -310,10 +310,13 @@ def check_random(
     *,
     seed: int = 0,
     wrt: Sequence[str] | str | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> list[CheckResult]:
     """:func:`check` at ``count`` points drawn around ``values``: each input
     moved by normal noise times ``max(1, |x|)``, drawn from numpy's default
-    generator seeded with ``seed``, so that a run can be repeated."""
+    generator seeded with ``seed``, so that a run can be repeated.
+    ``progress``, if given, is called with the number of points checked
+    after each one (a run of many points takes minutes)."""
     given = whole_number(count)
     if isinstance(given, bool) or not isinstance(given, int) or given < 0:
         raise InputError(
@@ -340,7 +343,12 @@ def check_random(
     noise = np.random.default_rng(seed).standard_normal((count, len(names)))
     with np.errstate(all="ignore"):  # an infinite input becomes NaN, which is warned of
         points = centre + noise * scale
-    return [check(function, dict(zip(names, row.tolist(), strict=True)), wrt) for row in points]
+    checked = []
+    for row in points:
+        checked.append(check(function, dict(zip(names, row.tolist(), strict=True)), wrt))
+        if progress is not None:
+            progress(len(checked))
+    return checked
 
 
 def _one_point(values: Mapping[str, Any]) -> None:

@@ -6,7 +6,7 @@ The data of the check's report, for the views to show; no text here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..function import Function
@@ -44,13 +44,14 @@ def run_check(
     wrt: Sequence[str] | None = None,
     random: int | None = None,
     seed: int = 0,
+    progress: Callable[[int], object] | None = None,
 ) -> CheckRun:
     """Check ``function`` at ``inputs`` and, given ``random``, at that many
-    random points around it."""
+    random points around it (``progress``: see :func:`check_random`)."""
     result = check(function, inputs, wrt=wrt)
     around = None
     if random is not None:
-        around = check_random(function, inputs, random, seed=seed, wrt=wrt)
+        around = check_random(function, inputs, random, seed=seed, wrt=wrt, progress=progress)
     return CheckRun(result, around, seed)
 
 

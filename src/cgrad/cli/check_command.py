@@ -3,6 +3,8 @@ finite differences, at a point and at random points around it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Optional
 
 import typer
@@ -21,9 +23,29 @@ from ..views.json_documents import check_json
 from ..views.terminal_check import check_report
 from .application import command
 from .arguments import input_values, read_command_line, split_wrt
+from .environment import environment
 from .exits import FailuresFoundError
 from .output import stdout_console, write_json
 from .parameters import Expression, Json, Variables, Wrt
+
+# Fewer random points than this are checked before a bar would be any use.
+PROGRESS_MIN_POINTS = 200
+
+
+@contextmanager
+def points_progress(count: int) -> Iterator[Callable[[int], object] | None]:
+    """A bar of the random points checked, on stderr, for a person watching
+    a run of many points (each takes milliseconds); erased when done."""
+    if count < PROGRESS_MIN_POINTS or not environment().stderr_is_terminal:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("cgrad check", total=count)
+        yield lambda done: bar.update(task, completed=done)
 
 
 def _sci(number: float) -> str:
@@ -112,7 +134,8 @@ def check_command(
         raise UsageError(f"--random must be at most {MAX_RANDOM_POINTS}, not {random}")
     if seed < 0:
         raise UsageError(f"--seed must be >= 0, not {seed}")
-    run = run_check(function, inputs, split_wrt(wrt), random, seed)
+    with points_progress(random or 0) as progress:
+        run = run_check(function, inputs, split_wrt(wrt), random, seed, progress)
     if json_output:
         write_json(check_json(function.source, run))
     else:
