@@ -12,8 +12,11 @@ from rich.console import Console, Group
 from rich.text import Text
 
 import cgrad
+from cgrad.explain import Passes, backward_steps, forward_steps, tangent_steps
 from cgrad.views.styled_lines import PieceLines, VisibleControls, print_blocks
 from cgrad.views.terminal_reports import evaluation_report, graph_report
+from cgrad.views.terminal_steps import passes_report
+from cgrad.views.terminal_tables import aligned_lines, aligned_table
 from cgrad.views.terminal_tree import graph_tree
 
 
@@ -53,6 +56,15 @@ def by_lines(blocks: list, colours: str | None) -> str:
 COLOURS = [None, "standard", "256", "truecolor", "no_color"]
 
 
+def passes(function, result, tangents: bool = False) -> Passes:
+    forward = tuple(forward_steps(function, result))
+    if tangents:
+        return Passes(
+            forward, tangents={n: tuple(s) for n, s in tangent_steps(function, result).items()}
+        )
+    return Passes(forward, tuple(backward_steps(function, result)))
+
+
 def reports() -> list[tuple[str, list]]:
     shared = cgrad.compile("a = x*y; b = sin(a); b*a + a^2 + tanh(b)")
     point = shared.evaluate(x=0.5, y=2.0)
@@ -68,6 +80,24 @@ def reports() -> list[tuple[str, list]]:
         ("deep", graph_report(deep.graph, deep.evaluate(x=0.3), None).renderables),
         ("big, cut off", graph_report(big.graph, big.evaluate(x=0.2), 1000).renderables),
         ("big, whole", graph_report(big.graph, None, None).renderables),
+        (
+            "steps",
+            evaluation_report(
+                shared.graph,
+                {"x": 0.5, "y": 2.0},
+                point,
+                body=passes_report(shared.graph, passes(shared, point)),
+            ).renderables,
+        ),  # fmt: skip
+        (
+            "tangent steps",
+            evaluation_report(
+                shared.graph,
+                {"x": 0.5, "y": 2.0},
+                forward,
+                body=passes_report(shared.graph, passes(shared, forward, True)),
+            ).renderables,
+        ),  # fmt: skip
         (
             "eval with warnings",
             evaluation_report(
@@ -85,6 +115,21 @@ def test_the_tree_written_line_by_line_is_richs_print_byte_for_byte(colours):
         assert by_lines(blocks, colours) == expected, name
         if colours is not None and colours != "no_color":
             assert "\x1b[" in expected  # (the styles are there to compare)
+
+
+@pytest.mark.parametrize("colours", COLOURS)
+def test_an_aligned_table_written_line_by_line_is_its_rich_text_byte_for_byte(colours):
+    # The steps' tables are written as lines (aligned_lines), the small
+    # tables printed as Rich Text (aligned_table): the same bytes.
+    header = ["node", "value", "note", "last"]
+    for rows in (
+        [["@1", "1.5", "x", "tail"], ["@22", "-0.25", "", ""], ["@3", "nan", "é\x1b", "  7"]],
+        [["@1", "2", "", ""]],  # every last cell empty
+        [],
+    ):
+        expected = by_rich([Text("t"), *aligned_table(header, rows, right={1, 3})], colours)
+        written = by_lines([Text("t"), aligned_lines(header, rows, right={1, 3})], colours)
+        assert written == expected, rows
 
 
 @pytest.mark.parametrize("colours", COLOURS)

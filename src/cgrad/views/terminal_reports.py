@@ -23,11 +23,11 @@ def evaluation_report(
     inputs: dict[str, float],
     result: Result,
     tree_limit: int | None = TREE_LIMIT,
-    body: RenderableType | None = None,
+    body: Sequence[RenderableType] | None = None,
     hessian: dict[str, dict[str, float]] | None = None,
 ) -> Group:
-    """The whole text output of ``cgrad eval``; ``body`` takes the place of
-    the graph's tree (the passes, for ``--steps``)."""
+    """The whole text output of ``cgrad eval``; ``body``'s parts take the
+    place of the graph's tree (the passes, for ``--steps``)."""
     parts: list[RenderableType] = [
         Text(program_heading(graph), style="bold"),
         Text.assemble("value ", (format_number(float(result.value)), "bold")),
@@ -36,7 +36,7 @@ def evaluation_report(
         parts += [Text(), result_table(inputs, result)]
     if hessian:
         parts += [Text(), hessian_table(hessian)]
-    parts += [Text(), body if body is not None else graph_tree(graph, result, tree_limit)]
+    parts += [Text(), *(body if body is not None else [graph_tree(graph, result, tree_limit)])]
     parts += warning_lines(result.warnings)
     return Group(*parts)
 

@@ -19,7 +19,7 @@ from ..explain import Edge, Passes, Paths, TangentStep
 from ..numerals import format_short
 from ..ops import OPS
 from .node_names import binding_names
-from .terminal_tables import aligned_table
+from .terminal_tables import aligned_lines, aligned_table
 
 # Nodes shown in each table by default (--full shows them all).
 STEPS_LIMIT = 100
@@ -27,8 +27,12 @@ STEPS_LIMIT = 100
 TERMS_SHOWN = 4
 
 
+# (The node's facts are read from the graph's columns: a Node object per
+# node of a million-node graph would take hundreds of megabytes.)
+
+
 def _node_text(graph: Graph, node_id: int) -> str:
-    return f"@{node_id} {graph.nodes[node_id].op}"
+    return f"@{node_id} {graph.columns.ops[node_id]}"
 
 
 def _source(graph: Graph, node_id: int, names: dict[int, str]) -> str:
@@ -40,26 +44,29 @@ def _source(graph: Graph, node_id: int, names: dict[int, str]) -> str:
 
 def _computes(graph: Graph, node_id: int) -> str:
     """What a node computes from its operands: ``@0 + @1``, ``sin(@2)``."""
-    node = graph.nodes[node_id]
-    if node.op == INPUT:
-        return node.name or ""
-    if node.op == CONSTANT:
-        return format_short(cast(float, node.value))  # a constant has its value
-    return OPS[node.op].notation.written([f"@{i}" for i in node.operands])
+    columns = graph.columns
+    op = columns.ops[node_id]
+    if op == INPUT:
+        return columns.names.get(node_id) or ""
+    if op == CONSTANT:
+        return format_short(cast(float, columns.values.get(node_id)))  # a constant has its value
+    return OPS[op].notation.written([f"@{i}" for i in columns.operands[node_id]])
 
 
 def _more(left_out: int, what: str, why: str = "--full shows them all") -> Text:
     return Text(f"... {left_out:,} more {what} ({why})", style="dim")
 
 
-def passes_report(graph: Graph, passes: Passes, limit: int | None = STEPS_LIMIT) -> Group:
+def passes_report(graph: Graph, passes: Passes, limit: int | None = STEPS_LIMIT) -> list:
     """The forward pass, then the backward pass (or, in forward mode, a
-    tangent pass per input), as tables."""
+    tangent pass per input), as tables: the report's parts, in a list
+    whose tables :func:`~.styled_lines.print_blocks` writes a line at a
+    time."""
     names = binding_names(graph)
     forward = passes.forward if limit is None else passes.forward[:limit]
     parts: list = [
         Text("Forward pass: each node from its operands, in topological order", style="bold"),
-        *aligned_table(
+        aligned_lines(
             ["node", "computes", "value", "source"],
             [
                 [
@@ -78,7 +85,7 @@ def passes_report(graph: Graph, passes: Passes, limit: int | None = STEPS_LIMIT)
     if passes.tangents:
         for name, steps in passes.tangents.items():
             parts += [Text(), *_tangent_table(graph, name, steps, names, limit)]
-        return Group(*parts)
+        return parts
     backward = passes.backward if limit is None else passes.backward[:limit]
     rows = []
     for step in backward:
@@ -95,7 +102,7 @@ def passes_report(graph: Graph, passes: Passes, limit: int | None = STEPS_LIMIT)
             "gradient × local derivative to its operands; where paths meet, they add up",
             style="bold",
         ),
-        *aligned_table(
+        aligned_lines(
             ["node", "source", "gradient ∂f/∂node", "to", "local derivative ∂node/∂to", "product"],
             rows,
             right={5},
@@ -103,7 +110,7 @@ def passes_report(graph: Graph, passes: Passes, limit: int | None = STEPS_LIMIT)
     ]
     if len(backward) < len(passes.backward):
         parts.append(_more(len(passes.backward) - len(backward), "nodes"))
-    return Group(*parts)
+    return parts
 
 
 def _edge_rows(first: list[str], edges: tuple[Edge, ...]) -> list[list[str]]:
@@ -156,7 +163,7 @@ def _tangent_table(
             f"Tangent pass for {name}: from {name} (tangent 1) up, each node adds up", style="bold"
         ),
         Text(f"local derivative × tangent ∂from/∂{name} of each operand it uses", style="bold"),
-        *aligned_table(
+        aligned_lines(
             [
                 "node",
                 "source",

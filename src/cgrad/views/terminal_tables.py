@@ -9,7 +9,7 @@ markup, so that ``x[1]`` is never read as a tag.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from rich import box
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -24,6 +24,7 @@ from ..autodiff.evaluation import Result
 from ..autodiff.graph import Graph, shorten
 from ..batch.aligned import column_widths, padded
 from ..numerals import format_number
+from .styled_lines import PieceLines, Pieces
 
 # Characters of the program repeated at the top of a report.
 PROGRAM_WIDTH = 400
@@ -49,24 +50,46 @@ def aligned_table(
 ) -> list[Text]:
     """Plain aligned columns: a bold header, a rule, the rows (right-aligned
     where the column is a number; the last cell styled by ``last_style``).
-    Laid out as batch's table is (:mod:`cgrad.batch.aligned`): ``--full``
-    may ask for tens of thousands of rows, and a line may be wider than the
-    terminal."""
+    Laid out as batch's table is (:mod:`cgrad.batch.aligned`): a line may
+    be wider than the terminal. For a table of tens of thousands of rows
+    (``--full``), see :func:`aligned_lines`."""
+    return [Text.assemble(*pieces) for pieces in _aligned_pieces(header, rows, right, last_style)]
+
+
+def aligned_lines(header: list[str], rows: list[list[str]], right: set[int]) -> PieceLines:
+    """:func:`aligned_table` as lines made as they are written (see
+    :class:`~.styled_lines.PieceLines`): ``--full`` may ask for a line per
+    node of a graph of a million, which as Rich ``Text`` objects would take
+    gigabytes."""
+    return PieceLines(lambda: _aligned_pieces(header, rows, right, None))
+
+
+def _aligned_pieces(
+    header: list[str],
+    rows: list[list[str]],
+    right: set[int],
+    last_style: Callable[[str], str] | None,
+) -> Iterator[Pieces]:
     widths = column_widths(header, rows)
     numeric = [i in right for i in range(len(header))]
 
-    def line(cells: list[str], style: str = "") -> Text:
+    def line(cells: list[str], style: str = "") -> Pieces:
         cut = padded(cells, widths, numeric)
-        text = Text("  ".join(cut[:-1]) + "  ", style=style)
+        head = "  ".join(cut[:-1]) + "  "
         last = cut[-1].rstrip()
-        text.append(last, style=last_style(cells[-1]) if last_style else "")
-        text.rstrip()
-        return text
+        if not last:  # a line ends at its last character, not in blanks
+            head = head.rstrip()
+        # (the line's style covers the last cell too, under the cell's own)
+        own = last_style(cells[-1]) if last_style and last else ""
+        if not own:  # one style: one piece, as Rich joins them
+            return ((head + last, style),)
+        return ((head, style), (last, f"{style} {own}".strip()))
 
-    lines = [line(header, style="bold")]
-    lines.append(Text("─" * len(lines[0].plain), style="dim"))
-    lines += [line(row) for row in rows]
-    return lines
+    heading = line(header, style="bold")
+    yield heading
+    yield (("─" * sum(len(text) for text, _ in heading), "dim"),)
+    for row in rows:
+        yield line(row)
 
 
 def warning_lines(warnings: Iterable[EvaluationWarning]) -> list[Text]:
