@@ -84,3 +84,21 @@ def test_a_derivatives_repr_shows_what_it_is_and_its_inputs():
 
 def test_a_compiled_functions_repr_is_still_the_call_that_makes_it():
     assert repr(cgrad.compile("x*y + 1")) == "cgrad.compile('x*y + 1')"
+
+
+def test_a_hessian_row_at_many_points_is_the_hessian_at_each():
+    f = cgrad.compile("x^y + sin(x*y)")
+    xs, ys = np.array([0.0, 0.5, 2.0, -1.5]), np.array([2.0, 3.0, 0.5, 2.0])
+    for name in ("x", "y"):
+        row = f.hessian_row(name).evaluate(x=xs, y=ys).gradient
+        for k in range(len(xs)):
+            matrix, _ = f.hessian(x=xs[k], y=ys[k])
+            for other in ("x", "y"):
+                expected = pytest.approx(matrix[name][other], rel=1e-12, abs=1e-300, nan_ok=True)
+                assert row[other][k] == expected  # (NaN at x < 0: log(x))
+    # At x = 0 the row by y holds the limits where the derivative's own
+    # derivative is NaN (its rule has a special case there).
+    power = cgrad.compile("x^y")
+    assert power.hessian_row("y").evaluate(x=0.0, y=2.0).gradient == {"x": 0.0, "y": 0.0}
+    plain = power.derivative("y").evaluate(x=0.0, y=2.0).gradient
+    assert np.isnan(plain["x"]) and np.isnan(plain["y"])
