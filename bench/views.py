@@ -20,6 +20,7 @@ import cgrad
 from cgrad.explain import backward_steps, forward_steps, passes, paths
 from cgrad.views.drawings import dot, mermaid
 from cgrad.views.json_documents import graph_json_pieces, passes_json_pieces
+from cgrad.views.styled_lines import print_blocks
 from cgrad.views.terminal_steps import passes_report
 from cgrad.views.terminal_tree import graph_tree
 
@@ -30,8 +31,9 @@ def seconds(call) -> float:
     return time.perf_counter() - start
 
 
-def printed(renderable) -> None:
-    Console(file=io.StringIO(), width=100, soft_wrap=True).print(renderable)
+def printed(*blocks) -> None:
+    """Written as the command line writes its reports (print_blocks)."""
+    print_blocks(Console(file=io.StringIO(), width=100, soft_wrap=True), blocks)
 
 
 def consumed(pieces) -> None:
@@ -61,8 +63,8 @@ def measure(terms: int) -> tuple:
         seconds(lambda: printed(graph_tree(graph, result))),
         seconds(lambda: printed(graph_tree(graph, result, limit=None))),
         tracing,
-        seconds(lambda: printed(passes_report(graph, trace))),
-        seconds(lambda: printed(passes_report(graph, trace, limit=None))),
+        seconds(lambda: printed(*passes_report(graph, trace))),
+        seconds(lambda: printed(*passes_report(graph, trace, limit=None))),
         seconds(lambda: dot(graph, result)),
         seconds(lambda: mermaid(graph, result)),
         seconds(lambda: consumed(graph_json_pieces(graph, result))),
