@@ -26,6 +26,8 @@ ROWS = [
     ("a NUL or control character", ["eval", "x +\x01 1", "x=1"], None, 2,
      "unexpected character U+0001"),
     ("a missing value", ["eval", "x*y", "x=1"], None, 2, "missing a value for y"),
+    ("a sum continued on the next line, outside parentheses", ["eval", "x*y\n+ x", "x=1", "y=2"],
+     None, 2, "only the last statement may be an expression (the output)"),
     ("a value for a name that is not an input", ["eval", "x", "x=1", "q=2"], None, 2,
      "q is not an input of this expression"),
     ("`x=abc`", ["eval", "x", "x=abc"], None, 2, "the value of x is not a number: 'abc'"),

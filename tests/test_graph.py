@@ -94,7 +94,9 @@ def test_depends_on_input():
 @pytest.mark.parametrize(
     "text",
     [
-        " + ".join(f"{' ' * (i % 4)}sin(x*{i}) # note\u2003\u00a0 gap\n" for i in range(1, 60)),
+        "("  # (the newlines continue the sum only inside parentheses)
+        + " + ".join(f"{' ' * (i % 4)}sin(x*{i}) # note\u2003\u00a0 gap\n" for i in range(1, 60))
+        + ")",
         "sin(" * 40 + "x" + "   )" * 40,
         "t = " + " + ".join(f"y*{i}" for i in range(50)) + "; t * (t   -   x)",
         "(" + " " * 500 + "x + y" + " " * 500 + ") * 2",

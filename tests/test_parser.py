@@ -238,6 +238,11 @@ def error_of(text: str) -> cgrad.ParseError:
         ("a, b", "syntax_error", 1, 2, "unexpected ','", None),
         ("", "syntax_error", 1, 1, "the program is empty", None),
         ("a = x", "syntax_error", 1, 1, "the program ends with a binding", "...; a"),
+        # A sum whose next term starts the next line: two statements, the
+        # first would go unused (it gave c alone, silently).
+        ("a*x^2 + b*x\n  + c", "syntax_error", 1, 1, "only the last statement may be an expression",
+         "put the whole of it in parentheses"),  # fmt: skip
+        ("t = 1; x*y; x + 1", "syntax_error", 1, 8, "this one would go unused", "bind it to a name"),
         ("sin x", "syntax_error", 1, 5, "missing operator", "to call sin, write sin(x)"),
         ("2(x+1)", "syntax_error", 1, 2, "missing operator before '('", "write 2*(...)"),
         ("SIN(x)", "unknown_function", 1, 1, "unknown function 'SIN'", "did you mean sin?"),
@@ -430,7 +435,7 @@ def test_reading_in_one_pass_stops_at_the_limits_with_the_same_error(monkeypatch
 
 
 def test_spans_kept_as_offsets_are_the_spans_of_the_ast():
-    text = "a = x\n  + y;\r\nθ = (a\n * 2); sin(θ)^-a"
+    text = "a = (x\n  + y);\r\nθ = (a\n * 2); sin(θ)^-a"
     graph = graph_of_text(text)
     assert isinstance(graph.columns.spans, SpanColumn)
     assert list(graph.columns.spans) == [n.span for n in build_graph(parser.parse(text)).nodes]

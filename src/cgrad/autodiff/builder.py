@@ -41,6 +41,9 @@ def build_graph(program: Program) -> Graph:
 
     bound = {statement.name for statement in program.statements if isinstance(statement, Binding)}
     builder = GraphBuilder(program.source, program.origin, bound)
+    for statement in program.statements[:-1]:
+        if not isinstance(statement, Binding):
+            raise builder.unused_expression(statement.span.start, statement.span.end)
     output = -1
     for statement in program.statements:
         if isinstance(statement, Binding):
@@ -113,6 +116,19 @@ class GraphBuilder:
             source=self.source,
             origin=self.origin,
             type=type,
+        )
+
+    def unused_expression(self, start: int, end: int) -> ParseError:
+        """The error for an expression that is not the last statement: it
+        would go unused, and ``a*x^2 + b*x`` then ``+ c`` on the next line
+        would give c alone."""
+        return self.error(
+            "only the last statement may be an expression (the output): this one would go unused",
+            start,
+            end,
+            hint="to continue an expression on the next line, put the whole of it in "
+            "parentheses; to keep a value, bind it to a name (t = ...)",
+            type="syntax_error",
         )
 
     @cached_property
