@@ -242,7 +242,7 @@ def error_of(text: str) -> cgrad.ParseError:
         # first would go unused (it gave c alone, silently).
         ("a*x^2 + b*x\n  + c", "syntax_error", 1, 1, "only the last statement may be an expression",
          "put the whole of it in parentheses"),  # fmt: skip
-        ("t = 1; x*y; x + 1", "syntax_error", 1, 8, "this one would go unused", "bind it to a name"),
+        ("t = 1; x*y; x + 1", "syntax_error", 1, 8, "this one would go unused", "bind it"),
         ("sin x", "syntax_error", 1, 5, "missing operator", "to call sin, write sin(x)"),
         ("2(x+1)", "syntax_error", 1, 2, "missing operator before '('", "write 2*(...)"),
         ("SIN(x)", "unknown_function", 1, 1, "unknown function 'SIN'", "did you mean sin?"),
