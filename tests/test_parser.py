@@ -240,8 +240,14 @@ def error_of(text: str) -> cgrad.ParseError:
         ("a = x", "syntax_error", 1, 1, "the program ends with a binding", "...; a"),
         # A sum whose next term starts the next line: two statements, the
         # first would go unused (it gave c alone, silently).
-        ("a*x^2 + b*x\n  + c", "syntax_error", 1, 1, "only the last statement may be an expression",
-         "put the whole of it in parentheses"),  # fmt: skip
+        (
+            "a*x^2 + b*x\n  + c",
+            "syntax_error",
+            1,
+            1,
+            "only the last statement may be an expression",
+            "put the whole of it in parentheses",
+        ),  # fmt: skip
         ("t = 1; x*y; x + 1", "syntax_error", 1, 8, "this one would go unused", "bind it"),
         ("sin x", "syntax_error", 1, 5, "missing operator", "to call sin, write sin(x)"),
         ("2(x+1)", "syntax_error", 1, 2, "missing operator before '('", "write 2*(...)"),
