@@ -169,6 +169,8 @@ def reference_graph(program: Program) -> tuple[list[tuple], dict]:
             if op is None:
                 raise ExpectedError(e.span, "arity_error")
             operands = tuple(walk(a) for a in e.arguments)
+            if op.node_once:  # max(x, y, x) is max(x, y)
+                operands = tuple(dict.fromkeys(operands))
             return add((op.name, operands), op.name, operands, e.span)
         kids = (e.operand,) if isinstance(e, Unary) else (e.left, e.right)
         operands = tuple(walk(kid) for kid in kids)

@@ -197,14 +197,16 @@ def test_a_real_tie_beside_a_repeated_node_tells_fs_one_sided_slopes(cli):
     [warning] = json.loads(result.output)["warnings"]
     assert warning["type"] == "kink"
     assert warning["message"] == (
-        "`max(x,x,y)` (node @2, line 1, column 1) is at a kink, max(1, 1, 1); by convention, "
+        "`max(x,x,y)` (node @2, line 1, column 1) is at a kink, max(1, 1); by convention, "
         "tied arguments share the slope equally (1/n each) (one-sided: in argument 1, 0 from "
-        "the left, 1 from the right; in argument 3, 0 from the left, 1 from the right)"
+        "the left, 1 from the right; in argument 2, 0 from the left, 1 from the right)"
     )
-    # min: x moved (both places) from the left leads; y is argument 1.
+    # x written twice is one argument of the node: the tie is shared in halves.
+    assert json.loads(result.output)["gradient"] == {"x": 0.5, "y": 0.5}
+    # min: x moved from the left leads; y is argument 1, min(y, x, z)'s.
     result = cli("eval", "min(y,x,x,z)", "x=1", "y=1", "z=3", "--json")
     [warning] = json.loads(result.output)["warnings"]
     assert warning["message"].endswith(
         "(one-sided: in argument 1, 1 from the left, 0 from the right; in argument 2, "
-        "1 from the left, 0 from the right; in argument 4, 0 from the left, 0 from the right)"
+        "1 from the left, 0 from the right; in argument 3, 0 from the left, 0 from the right)"
     )

@@ -22,7 +22,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ParseError, Span, join_names
-from ..ops import CONSTANTS, FUNCTIONS, RESERVED, function_for
+from ..ops import CONSTANTS, FUNCTIONS, OPS, RESERVED, function_for
 from ..parse.grammar import offset_places
 from .graph import CONSTANT, INPUT, Columns, Graph, SpanColumn
 
@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from ..parse.syntax import Program
 
 _SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789", strict=True))
+# The ops whose node takes each operand once (see Op.node_once): max(x, y, x)
+# is max(x, y), so that a tie shares the slope between x and y equally,
+# however often x is written.
+NODE_ONCE = frozenset(name for name, op in OPS.items() if op.node_once)
 
 
 def build_graph(program: Program) -> Graph:
@@ -287,6 +291,8 @@ class GraphBuilder:
                 else:
                     key = tuple(results[-arity:])
                     del results[1 - arity :]
+                if op in NODE_ONCE:
+                    key = tuple(dict.fromkeys(key))
                 results[-1] = make(op, key, span.start, span.end)
             else:
                 return results[0]
