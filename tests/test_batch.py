@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import stat
 import subprocess
@@ -637,3 +638,24 @@ def test_digits_and_blanks_outside_ascii_are_not_numbers_here_either(cli, chunk,
     refused = cli("eval", "x", "--x", odd[0])
     assert refused.exit_code == 2
     assert refused.stderr.startswith(f"cgrad: error: the value of x is not a number: {odd[0]!r}")
+
+
+@pytest.mark.parametrize("rows", [4, 5000])  # the record path, and Arrow's blocks
+@pytest.mark.parametrize("form", ["ndjson", "json"])
+def test_a_json_minus_zero_keeps_its_sign_as_in_every_other_format(cli, tmp_path, rows, form):
+    # Python's json reads the integer -0 as 0: 1/x was +inf, atan2(x, -1) π.
+    values = [("-0" if k % 3 == 0 else str(k)) for k in range(rows)]
+    if form == "ndjson":
+        text = "".join(f'{{"x": {v}}}\n' for v in values)
+    else:
+        text = "[" + ", ".join(f'{{"x": {v}}}' for v in values) + "]"
+    path = tmp_path / f"points.{form}"
+    path.write_text(text)
+    result = cli("batch", "-e", "atan2(x, -1)", str(path), "--format", "ndjson", "-q")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == rows
+    for k in range(0, rows, 3):
+        assert records[k]["value"] == -math.pi, records[k]
+    assert records[1]["value"] == pytest.approx(math.atan2(1.0, -1.0))
+    csv = cli("batch", "-e", "atan2(x, -1)", "--format", "ndjson", "-", input="x\n-0\n")
+    assert json.loads(csv.stdout)["value"] == -math.pi

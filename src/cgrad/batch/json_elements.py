@@ -40,7 +40,14 @@ def unique_object(pairs: list[tuple[str, object]]) -> dict:
     return record
 
 
-DECODER = json.JSONDecoder(object_pairs_hook=unique_object)
+def json_integer(text: str) -> int | float:
+    """``parse_int`` that keeps the sign of ``-0``, which Python's json reads
+    as the integer 0: ``{"x": -0}`` is -0.0, as in every other format
+    (1/x is -inf there, atan2(x, -1) is -π)."""
+    return -0.0 if text == "-0" else int(text)
+
+
+DECODER = json.JSONDecoder(object_pairs_hook=unique_object, parse_int=json_integer)
 
 
 class NotAnArrayError(Exception):
