@@ -25,6 +25,7 @@ from ..autodiff.graph import Graph, shorten
 from ..batch.aligned import column_widths, padded
 from ..numerals import format_number
 from .styled_lines import PieceLines, Pieces
+from .visible_text import visible
 
 # Characters of the program repeated at the top of a report.
 PROGRAM_WIDTH = 400
@@ -34,12 +35,14 @@ def program_heading(graph: Graph) -> str:
     """The program as a report's first line(s): comment-only lines (usage
     notes in a sample file) are not the program, and one too long to repeat
     is named by its file where it has one, else shortened in the middle."""
-    program = "\n".join(
-        line for line in graph.source.strip().splitlines() if not line.lstrip().startswith("#")
-    )
+    # Lines as the parser has them: ended by a line feed (and a CRLF), not
+    # at \f, \v or U+2028 as splitlines() ends them, whose text the parser
+    # reads on one line; those, and a bell, are written out, not acted on.
+    lines = graph.source.strip().replace("\r\n", "\n").split("\n")
+    program = "\n".join(line for line in lines if not line.lstrip().startswith("#"))
     if len(program) <= PROGRAM_WIDTH:
-        return program
-    return graph.origin or shorten(program, PROGRAM_WIDTH)
+        return visible(program)
+    return graph.origin or visible(shorten(program, PROGRAM_WIDTH))
 
 
 def aligned_table(

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import re
 
-# The C0 controls but line break and tab, DEL, the C1 controls and the
-# bidirectional controls.
-CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_BIDI = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+# The C0 controls but line break and tab, DEL, the C1 controls, the line
+# and paragraph separators (a line break to some viewers, not to the parser)
+# and the bidirectional controls.
+CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+_BIDI = [0x061C, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
 _VISIBLE = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}
 _VISIBLE.update({code: f"\\u{code:04x}" for code in _BIDI})
 del _VISIBLE[ord("\n")], _VISIBLE[ord("\t")]
