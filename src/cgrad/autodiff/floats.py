@@ -56,7 +56,15 @@ def forward_on_floats(plan: Plan, point: Sequence[float], steps: FloatSteps | No
     for name, value in zip(plan.graph.inputs, point, strict=True):
         values[input_ids[name]] = value
     for node_id, function, operands in forward_steps:
-        values[node_id] = function(*[values[i] for i in operands])
+        # The arities of nearly every op spelled out: a list made per node
+        # would cost more than most ops' own work.
+        if len(operands) == 2:
+            left, right = operands
+            values[node_id] = function(values[left], values[right])
+        elif len(operands) == 1:
+            values[node_id] = function(values[operands[0]])
+        else:
+            values[node_id] = function(*[values[i] for i in operands])
     return values
 
 

@@ -210,13 +210,22 @@ def plan(graph: Graph, wrt: Sequence[str] | None = None) -> Plan:
         if not reachable[node_id]:
             continue
         node_operands = operands[node_id]
-        for operand in node_operands:
-            reachable[operand] = True
+        op = ops[node_id]
+        # A needed op node has a needed operand: with one, that is it. (The
+        # common arities spelled out: no loop or list made per node.)
+        if len(node_operands) == 2:
+            left, right = node_operands
+            reachable[left] = reachable[right] = True
+            key: str | tuple = (op, needed[left], needed[right])
+        elif len(node_operands) == 1:
+            reachable[node_operands[0]] = True
+            key = op
+        else:
+            for operand in node_operands:
+                reachable[operand] = True
+            key = (op, *[needed[i] for i in node_operands])
         if not needed[node_id]:
             continue
-        op = ops[node_id]
-        # A needed op node has a needed operand: with one, that is it.
-        key = op if len(node_operands) == 1 else (op, *[needed[i] for i in node_operands])
         node_edges = shared.get(key)
         if node_edges is None:
             wanted = tuple(needed[i] for i in node_operands)
@@ -301,7 +310,14 @@ def forward(plan: Plan, inputs: Mapping[str, object]) -> list:
     for name, node_id in plan.graph.input_ids.items():
         values[node_id] = inputs[name]
     for node_id, function, operands in plan.forward_steps:
-        values[node_id] = function(*[values[i] for i in operands])
+        # As forward_on_floats: no list made per node of one or two operands.
+        if len(operands) == 2:
+            left, right = operands
+            values[node_id] = function(values[left], values[right])
+        elif len(operands) == 1:
+            values[node_id] = function(values[operands[0]])
+        else:
+            values[node_id] = function(*[values[i] for i in operands])
     return values
 
 
@@ -320,10 +336,17 @@ def backward(plan: Plan, values: list, m: Any = NUMERIC, seed: Any = SEED) -> li
         upstream = adjoints[node_id]
         if upstream is None:
             continue
-        arguments = [values[i] for i in operands]
-        out = values[node_id]
         # (Only a variadic op has more than two arguments: see ArgumentRule.)
-        many = len(arguments) > 2
+        many = False
+        if len(operands) == 2:  # no list made per node (as in forward)
+            left, right = operands
+            arguments: Sequence = (values[left], values[right])
+        elif len(operands) == 1:
+            arguments = (values[operands[0]],)
+        else:
+            arguments = [values[i] for i in operands]
+            many = len(arguments) > 2
+        out = values[node_id]
         for position, rule in edges:
             operand = operands[position]
             if many and type(rule) is ArgumentRule:
