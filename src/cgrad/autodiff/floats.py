@@ -36,8 +36,14 @@ def float_steps(plan: Plan) -> FloatSteps:
     def on_floats(function: Callable) -> Callable:
         return EXACT_ON_FLOATS.get(function, function)
 
+    # Only the constants are filled in (see Plan.initial): made floats by
+    # their ids rather than by a walk over every node.
+    initial = list(plan.initial)
+    for node_id in plan.graph.columns.values:
+        if initial[node_id] is not None:
+            initial[node_id] = float(initial[node_id])
     return FloatSteps(
-        tuple(None if value is None else float(value) for value in plan.initial),
+        tuple(initial),
         # The plan's own steps are a view of the graph: so are these.
         steps.with_functions(on_floats)
         if isinstance(steps, ForwardSteps)
