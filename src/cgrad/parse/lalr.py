@@ -95,6 +95,7 @@ class Parser:
         opens = self._opens
         newline = self._newline
         sign_after = self._sign_after
+        outer = _OUTER
 
         state = self._start
         states = [state]
@@ -149,6 +150,13 @@ class Parser:
                 back, after, callback, pick = rules[action]
                 if pick is None:
                     values[-1] = callback(place, values[-1])
+                    state = after[states[-2]][kind]
+                    states[-1] = state
+                elif pick is outer:  # a binary operator's: its operands, read in place
+                    value = callback(place, values[-3], values[-1])
+                    del values[-2:]
+                    values[-1] = value
+                    del states[-2:]
                     state = after[states[-2]][kind]
                     states[-1] = state
                 else:
@@ -260,6 +268,8 @@ def _reduction(shape: dict, callbacks: dict[str, Callback]) -> tuple[Callback, A
     if not expand1 and not any(spliced for _, spliced in kept):
         if length == 1 and len(kept) == 1:
             return callback, None
+        if length == 3 and from_the_top == [-3, -1]:
+            return callback, _OUTER
         if len(kept) > 1:
             return callback, itemgetter(*from_the_top)
         return callback, lambda stack: tuple(stack[i] for i in from_the_top)
@@ -270,6 +280,12 @@ def _reduction(shape: dict, callbacks: dict[str, Callback]) -> tuple[Callback, A
         return children[0] if len(children) == 1 else callback(place, *children)
 
     return one_or_callback, splice
+
+
+# The pick of a rule of three symbols whose callback takes the first and
+# the last (``sum "+" product``): the loop reads them in place, with no
+# tuple of them made.
+_OUTER = itemgetter(-3, -1)
 
 
 def _splice(kept: list[tuple[int, bool]], popped: list) -> _Inlined:
