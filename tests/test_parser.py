@@ -21,7 +21,7 @@ from cgrad.autodiff.builder import build_graph
 from cgrad.autodiff.graph import SpanColumn
 from cgrad.autodiff.reading import graph_of_text
 from cgrad.errors import Span
-from cgrad.parse import lalr, parser, tree
+from cgrad.parse import grammar, lalr, parser, tree
 from cgrad.parse.syntax import Binary, Binding, Call, Group, Name, Number, Unary
 from test_graph import _programs as _graph_programs
 from test_oracle import programs
@@ -427,6 +427,47 @@ def test_reading_in_one_pass_stops_at_the_limits_with_the_same_error(monkeypatch
     expected = _graph_or_error(lambda: build_graph(parser.parse(text)))
     assert expected[:2] == ("error", "limit_exceeded")
     assert _graph_or_error(lambda: graph_of_text(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("x + y\n  z + w", "limit"),  # the fourth token a newline: counted in any state
+        ("(x +\n  y) + w", "limit"),  # counted inside parentheses too
+        ("x + y z + w", "syntax"),  # no action for the fourth: Lark's lexer refuses it first
+        ("x + y  ", "graph"),  # three tokens and blanks: within the limit
+        ("x + y # four + tokens here", "graph"),  # a comment is no token
+    ],
+)
+def test_a_text_longer_than_the_token_limit_meets_it_where_lark_does(monkeypatch, text, expected):
+    # The fast loop counts such a text's tokens before it runs and stops
+    # where the first token beyond the limit starts.
+    from cgrad.parse import lark_fallback
+
+    monkeypatch.setattr(parser, "MAX_TOKENS", 3)
+    assert len(text) > parser.MAX_TOKENS
+    limits = (parser.MAX_TOKENS, parser.MAX_DEPTH)
+    try:
+        fast = repr(parser._fast_parser().parse(text, *limits))
+    except lalr.Unparsable:
+        fast = "unparsable"
+    except grammar.LimitError as limited:
+        fast = f"limit {limited.limit} {limited.span}"
+    try:
+        slow = repr(lark_fallback.parse(text, None, *limits))
+    except grammar.LimitError as limited:
+        slow = f"limit {limited.limit} {limited.span}"
+    except cgrad.ParseError:
+        slow = "unparsable"
+    assert fast == slow
+    assert fast.split()[0] == {"limit": "limit", "syntax": "unparsable"}.get(
+        expected, fast.split()[0]
+    )
+    got = _graph_or_error(lambda: graph_of_text(text))
+    assert got == _graph_or_error(lambda: build_graph(parser.parse(text)))
+    assert (got[0] == "error") == (expected != "graph")
+    if expected == "limit":
+        assert got[1] == "limit_exceeded" and text[got[2].start : got[2].end] == "\n"
 
 
 def test_spans_kept_as_offsets_are_the_spans_of_the_ast():
