@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -519,3 +520,28 @@ def test_a_limit_met_at_an_operator_points_at_the_operator_alone(monkeypatch, te
     assert raised.value.type == "limit_exceeded"
     span = raised.value.span
     assert text[span.start : span.end] in {"+", "-"} and limit in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("ignored", "short"),
+    [
+        (["#[^\n]*", "[ \t]+"], True),  # blanks, then at most a comment
+        (["[ \t]+"], True),
+        (["[ \n]+", "#[^\n]*"], False),  # blanks that end lines: a comment may come before them
+        (["a|#[^\n]*", "[ ]+"], False),  # not a comment alone
+        ([" #[^\n]*", "[ ]+"], False),  # a comment that starts with a blank
+        (["[ ]+", "[\t]+"], False),
+    ],
+)
+def test_what_is_ignored_after_a_fixed_string_is_written_short_only_where_that_is_the_same(
+    ignored, short
+):
+    from cgrad.parse import tables
+
+    trailing = tables._trailing(ignored)
+    general = f"(?:{'|'.join(ignored)})*"
+    assert (trailing != general) == short
+    for text in ["", " ", "  #c", "\t# c d\n x", " \n# c", "#c\n ", "a #", " a", "\t \t#"]:
+        ours = re.match(trailing, text)
+        theirs = re.match(general, text)
+        assert ours is not None and theirs is not None and ours.end() == theirs.end(), text

@@ -120,14 +120,12 @@ def _trailing(ignored: list[str]) -> str:
         return ""
     general = f"(?:{'|'.join(ignored)})*"
     blanks = [p for p in ignored if re.fullmatch(r"\[[^\]]*\]\+", p)]
-    comments = [p for p in ignored if p not in blanks]
-    if len(blanks) != 1 or re.match(blanks[0], "\n"):
+    # A comment: plain characters, then the rest of the line.
+    comments = [p for p in ignored if re.fullmatch(r"[^\\\[\](){}.*+?|^$]+\[\^(?:\n|\\n)\]\*", p)]
+    if len(blanks) != 1 or len(blanks) + len(comments) != len(ignored):
         return general
-    for comment in comments:
-        if not comment.endswith("[^\n]*") or not re.fullmatch(r"[^\\\[\](){}.*+?|^$]", comment[0]):
-            return general
-        if re.match(blanks[0], comment[0]):
-            return general
+    if re.match(blanks[0], "\n") or any(re.match(blanks[0], comment) for comment in comments):
+        return general
     return blanks[0][:-1] + "*" + (f"(?:{'|'.join(comments)}|)" if comments else "")
 
 
