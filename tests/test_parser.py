@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +22,7 @@ from cgrad.autodiff.builder import build_graph
 from cgrad.autodiff.graph import SpanColumn
 from cgrad.autodiff.reading import graph_of_text
 from cgrad.errors import Span
-from cgrad.parse import lalr, parser, tree
+from cgrad.parse import grammar, lalr, parser, tree
 from cgrad.parse.syntax import Binary, Binding, Call, Group, Name, Number, Unary
 from test_graph import _programs as _graph_programs
 from test_oracle import programs
@@ -440,6 +441,47 @@ def test_reading_in_one_pass_stops_at_the_limits_with_the_same_error(monkeypatch
     assert _graph_or_error(lambda: graph_of_text(text)) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("x + y\n  z + w", "limit"),  # the fourth token a newline: counted in any state
+        ("(x +\n  y) + w", "limit"),  # counted inside parentheses too
+        ("x + y z + w", "syntax"),  # no action for the fourth: Lark's lexer refuses it first
+        ("x + y  ", "graph"),  # three tokens and blanks: within the limit
+        ("x + y # four + tokens here", "graph"),  # a comment is no token
+    ],
+)
+def test_a_text_longer_than_the_token_limit_meets_it_where_lark_does(monkeypatch, text, expected):
+    # The fast loop counts such a text's tokens before it runs and stops
+    # where the first token beyond the limit starts.
+    from cgrad.parse import lark_fallback
+
+    monkeypatch.setattr(parser, "MAX_TOKENS", 3)
+    assert len(text) > parser.MAX_TOKENS
+    limits = (parser.MAX_TOKENS, parser.MAX_DEPTH)
+    try:
+        fast = repr(parser._fast_parser().parse(text, *limits))
+    except lalr.Unparsable:
+        fast = "unparsable"
+    except grammar.LimitError as limited:
+        fast = f"limit {limited.limit} {limited.span}"
+    try:
+        slow = repr(lark_fallback.parse(text, None, *limits))
+    except grammar.LimitError as limited:
+        slow = f"limit {limited.limit} {limited.span}"
+    except cgrad.ParseError:
+        slow = "unparsable"
+    assert fast == slow
+    assert fast.split()[0] == {"limit": "limit", "syntax": "unparsable"}.get(
+        expected, fast.split()[0]
+    )
+    got = _graph_or_error(lambda: graph_of_text(text))
+    assert got == _graph_or_error(lambda: build_graph(parser.parse(text)))
+    assert (got[0] == "error") == (expected != "graph")
+    if expected == "limit":
+        assert got[1] == "limit_exceeded" and text[got[2].start : got[2].end] == "\n"
+
+
 def test_spans_kept_as_offsets_are_the_spans_of_the_ast():
     text = "a = (x\n  + y);\r\nθ = (a\n * 2); sin(θ)^-a"
     graph = graph_of_text(text)
@@ -489,3 +531,36 @@ def test_a_limit_met_at_an_operator_points_at_the_operator_alone(monkeypatch, te
     assert raised.value.type == "limit_exceeded"
     span = raised.value.span
     assert text[span.start : span.end] in {"+", "-"} and limit in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("ignored", "short"),
+    [
+        (["#[^\n]*", "[ \t]+"], True),  # blanks, then at most a comment
+        (["[ \t]+"], True),
+        (["[ \n]+", "#[^\n]*"], False),  # blanks that end lines: a comment may come before them
+        (["a|#[^\n]*", "[ ]+"], False),  # not a comment alone
+        ([" #[^\n]*", "[ ]+"], False),  # a comment that starts with a blank
+        (["[ ]+", "[\t]+"], False),
+        # A run of one other character (the BOM) ends what is taken in: a
+        # token of its own.
+        (["#[^\n]*", "[ \t]+", "\\ufeff+"], True),
+    ],
+)
+def test_what_is_ignored_after_a_fixed_string_is_written_short_only_where_that_is_the_same(
+    ignored, short
+):
+    from cgrad.parse import tables
+
+    trailing = tables._trailing(ignored)
+    general = f"(?:{'|'.join(ignored)})*"
+    assert (trailing != general) == short
+    texts = ["", " ", "  #c", "\t# c d\n x", " \n# c", "#c\n ", "a #", " a", "\t \t#"]
+    for text in [*texts, " \ufeff #c", "\ufeff\ufeff ", "#c\ufeff"]:
+        ours = re.match(trailing, text)
+        theirs = re.match(general, text)
+        assert ours is not None and theirs is not None, text
+        # The same end, or an earlier one where what follows is ignored too.
+        rest = text[ours.end() : theirs.end()]
+        assert ours.end() <= theirs.end() and re.fullmatch(general, rest), text
+        assert ours.end() == theirs.end() or rest.startswith("\ufeff"), text

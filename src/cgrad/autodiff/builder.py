@@ -311,7 +311,14 @@ class GraphBuilder:
         where it is first written."""
         node_id = self.constants.get(value)
         if node_id is None:
-            node_id = self.constants[value] = self.leaf(CONSTANT, start, end)
+            # leaf()'s work, inline: a big program's numbers are most of
+            # its leaves, and a call each would cost more than the work.
+            node_id = self.constants[value] = len(self.ops)
+            self.ops.append(CONSTANT)
+            self.operands.append(())
+            self.starts.append(start)
+            self.ends.append(end)
+            self.depends.append(False)
             self.values[node_id] = value
         return node_id
 

@@ -36,8 +36,14 @@ def float_steps(plan: Plan) -> FloatSteps:
     def on_floats(function: Callable) -> Callable:
         return EXACT_ON_FLOATS.get(function, function)
 
+    # Only the constants are filled in (see Plan.initial): made floats by
+    # their ids rather than by a walk over every node.
+    initial = list(plan.initial)
+    for node_id in plan.graph.columns.values:
+        if initial[node_id] is not None:
+            initial[node_id] = float(initial[node_id])
     return FloatSteps(
-        tuple(None if value is None else float(value) for value in plan.initial),
+        tuple(initial),
         # The plan's own steps are a view of the graph: so are these.
         steps.with_functions(on_floats)
         if isinstance(steps, ForwardSteps)
@@ -56,7 +62,15 @@ def forward_on_floats(plan: Plan, point: Sequence[float], steps: FloatSteps | No
     for name, value in zip(plan.graph.inputs, point, strict=True):
         values[input_ids[name]] = value
     for node_id, function, operands in forward_steps:
-        values[node_id] = function(*[values[i] for i in operands])
+        # The arities of nearly every op spelled out: a list made per node
+        # would cost more than most ops' own work.
+        if len(operands) == 2:
+            left, right = operands
+            values[node_id] = function(values[left], values[right])
+        elif len(operands) == 1:
+            values[node_id] = function(values[operands[0]])
+        else:
+            values[node_id] = function(*[values[i] for i in operands])
     return values
 
 

@@ -191,17 +191,14 @@ def plan(graph: Graph, wrt: Sequence[str] | None = None) -> Plan:
     forwards, fixed_rules, kink_tests = _op_table()
     # With every input, needed is depends_on_input: the graph's tuple serves.
     needed = depends_on_input if len(names) == len(graph.inputs) else _depending_on(graph, names)
-    initial: list = [None] * len(ops)
-    for node_id, value in constants.items():
-        initial[node_id] = np.float64(value)
     # Down from the last node: a node's consumers have larger ids, so it is
-    # known to be reachable (or not) by the time it is reached.
+    # known to be reachable (or not) by the time it is reached. (The common
+    # arities are spelled out below: no loop or list made per node.)
     reachable = [False] * len(ops)
     reachable[graph.output] = True
     nodes: list[int] = []
     edges: list[Edges] = []
-    # Per op and pattern of needed operands, the one edges tuple that every
-    # such node's step shares.
+    # Per op and pattern of needed operands, the one edges tuple its nodes share.
     shared: dict[str | tuple, Edges] = {}
     kinks = []
     # A derivative's graph may hold guards, whose kinks are no program's.
@@ -210,13 +207,21 @@ def plan(graph: Graph, wrt: Sequence[str] | None = None) -> Plan:
         if not reachable[node_id]:
             continue
         node_operands = operands[node_id]
-        for operand in node_operands:
-            reachable[operand] = True
-        if not needed[node_id]:
-            continue
         op = ops[node_id]
         # A needed op node has a needed operand: with one, that is it.
-        key = op if len(node_operands) == 1 else (op, *[needed[i] for i in node_operands])
+        if len(node_operands) == 2:
+            left, right = node_operands
+            reachable[left] = reachable[right] = True
+            key: str | tuple = (op, needed[left], needed[right])
+        elif len(node_operands) == 1:
+            reachable[node_operands[0]] = True
+            key = op
+        else:
+            for operand in node_operands:
+                reachable[operand] = True
+            key = (op, *[needed[i] for i in node_operands])
+        if not needed[node_id]:
+            continue
         node_edges = shared.get(key)
         if node_edges is None:
             wanted = tuple(needed[i] for i in node_operands)
@@ -230,11 +235,19 @@ def plan(graph: Graph, wrt: Sequence[str] | None = None) -> Plan:
         wrt=names,
         needed=tuple(needed),
         reachable=tuple(reachable),
-        initial=tuple(initial),
+        initial=_initial(len(ops), constants),
         forward_steps=ForwardSteps(graph, forwards),
         backward_steps=BackwardSteps(operands, tuple(nodes), tuple(edges)),
         kink_steps=_kink_steps(graph, kinks, kink_tests, needed),
     )
+
+
+def _initial(size: int, constants: Mapping[int, float]) -> tuple:
+    """A plan's values before a pass: the constants, the rest None."""
+    initial: list = [None] * size
+    for node_id, value in constants.items():
+        initial[node_id] = np.float64(value)
+    return tuple(initial)
 
 
 def _kink_steps(
@@ -301,7 +314,14 @@ def forward(plan: Plan, inputs: Mapping[str, object]) -> list:
     for name, node_id in plan.graph.input_ids.items():
         values[node_id] = inputs[name]
     for node_id, function, operands in plan.forward_steps:
-        values[node_id] = function(*[values[i] for i in operands])
+        # As forward_on_floats: no list made per node of one or two operands.
+        if len(operands) == 2:
+            left, right = operands
+            values[node_id] = function(values[left], values[right])
+        elif len(operands) == 1:
+            values[node_id] = function(values[operands[0]])
+        else:
+            values[node_id] = function(*[values[i] for i in operands])
     return values
 
 
@@ -320,13 +340,25 @@ def backward(plan: Plan, values: list, m: Any = NUMERIC, seed: Any = SEED) -> li
         upstream = adjoints[node_id]
         if upstream is None:
             continue
-        arguments = [values[i] for i in operands]
+        # The arguments of a node of one or two as names, not a list, and
+        # the rules called with them spelled out: a call with *arguments
+        # costs more than most rules' own work.
+        arity = len(operands)
+        if arity == 2:
+            left, right = operands
+            first, second = values[left], values[right]
+        elif arity == 1:
+            first = values[operands[0]]
+        else:
+            arguments = [values[i] for i in operands]
         out = values[node_id]
-        # (Only a variadic op has more than two arguments: see ArgumentRule.)
-        many = len(arguments) > 2
         for position, rule in edges:
             operand = operands[position]
-            if many and type(rule) is ArgumentRule:
+            if arity == 2:
+                local = rule(m, out, first, second)
+            elif arity == 1:
+                local = rule(m, out, first)
+            elif arity > 2 and type(rule) is ArgumentRule:  # (variadic ops only)
                 local = rule.over(m, out, arguments)
             else:
                 local = rule(m, out, *arguments)

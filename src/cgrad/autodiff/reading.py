@@ -86,10 +86,7 @@ def _number(builder: GraphBuilder, token: Token) -> Read:
     # float() gives inf for 1e999; the engine warns when it is used.
     value = float(token.group())
     start, end = token.span()
-    node_id = builder.constants.get(value)
-    if node_id is None:
-        node_id = builder.constant(value, start, end)
-    return node_id, start, end
+    return builder.constant(value, start, end), start, end
 
 
 def _name(builder: GraphBuilder, token: Token) -> Read:

@@ -84,22 +84,22 @@ class Parser:
         CPython a call or an attribute lookup a token would cost more than
         the token's own work. So the tables are in local names, the nesting
         count is inline rather than a call, and the reductions are done in
-        place."""
+        place. A token the state has no action for is not looked for apart:
+        its action, -1, finds the rule that gives up (see __init__)."""
         actions = self._actions
         rules = self._rules
         kind_of_group = self._kind_of_group
-        error = self._error
         first_end = self._first_end
         first_sign = self._first_sign
         first_extend = self._first_extend
         opens = self._opens
         newline = self._newline
         sign_after = self._sign_after
+        outer = _OUTER
 
         state = self._start
         states = [state]
         values: list[Any] = []
-        count = 0
         # Nesting as the post-lexer counts it: open parentheses and open runs;
         # runs holds the open run of each enclosing level, run the innermost's.
         depth = run = 0
@@ -107,54 +107,56 @@ class Parser:
         previous = self._end_kind  # the start of the text
         place = _places(text) if context is None else context
         m = None
+        # The tokens are counted before the loop, not in it: it stops where
+        # the first token beyond the limit starts.
+        limit = len(text) if len(text) <= max_tokens else self._beyond(text, max_tokens)
         # Pattern.scanner matches token after token with no gap, which
         # finditer would skip; it is not in typeshed's stubs.
-        scanner = self._pattern.scanner(text)  # type: ignore[attr-defined]
+        scanner = self._pattern.scanner(text, 0, limit)  # type: ignore[attr-defined]
         for m in iter(scanner.match, None):
             kind = kind_of_group[m.lastindex]
-            if kind >= newline:
-                if kind > newline:
-                    continue  # ignored
-                # Lark's lexer takes a newline in any state: the post-lexer
-                # counts it, and drops it inside parentheses.
-                count += 1
-                if count > max_tokens:
-                    raise LimitError("tokens", _span_of(m, text))
-                depth -= run
-                run = 0
-                if runs:
-                    continue
-                action = actions[state][kind]
-            else:
-                # Lark's lexer refuses a token the state has no action for
-                # before the post-lexer counts it.
-                action = actions[state][kind]
-                if action == error:
-                    raise Unparsable
-                count += 1
-                if count > max_tokens:
-                    raise LimitError("tokens", _span_of(m, text))
-                if kind >= first_end:  # ends, signs, extends, opens, closes
-                    if kind < first_extend and (kind < first_sign or not sign_after[previous]):
-                        depth -= run
+            if kind >= first_end:  # ends, signs, extends, opens, closes, newlines, ignored
+                if kind >= newline:
+                    if kind > newline:
+                        continue  # ignored
+                    # Lark's lexer takes a newline in any state: the
+                    # post-lexer counts it, and drops it inside parentheses.
+                    depth -= run
+                    run = 0
+                    if runs:
+                        continue
+                elif kind < first_extend and (kind < first_sign or not sign_after[previous]):
+                    depth -= run
+                    run = 0
+                elif kind <= opens:
+                    if kind == opens:
+                        runs.append(run)
                         run = 0
-                    elif kind <= opens:
-                        if kind == opens:
-                            runs.append(run)
-                            run = 0
-                        else:
-                            run += 1
-                        depth += 1
-                        if depth > max_depth:
-                            raise LimitError("depth", _span_of(m, text))
-                    elif runs:  # a closing parenthesis
-                        depth -= 1 + run
-                        run = runs.pop()
+                    else:
+                        run += 1
+                    depth += 1
+                    if depth > max_depth:
+                        # Lark's lexer refuses a token the state has no
+                        # action for before the post-lexer counts it.
+                        if actions[state][kind] == self._error:
+                            raise Unparsable
+                        raise LimitError("depth", _span_of(m, text))
+                elif runs:  # a closing parenthesis
+                    depth -= 1 + run
+                    run = runs.pop()
             previous = kind
+            action = actions[state][kind]
             while action < 0:
                 back, after, callback, pick = rules[action]
                 if pick is None:
                     values[-1] = callback(place, values[-1])
+                    state = after[states[-2]][kind]
+                    states[-1] = state
+                elif pick is outer:  # a binary operator's: its operands, read in place
+                    value = callback(place, values[-3], values[-1])
+                    del values[-2:]
+                    values[-1] = value
+                    del states[-2:]
                     state = after[states[-2]][kind]
                     states[-1] = state
                 else:
@@ -168,8 +170,10 @@ class Parser:
             state = action
             states.append(state)
             values.append(m)
-        if (m.end() if m else 0) != len(text):
+        if (m.end() if m else 0) != limit:
             raise Unparsable  # at a character no terminal matches
+        if limit < len(text):
+            self._refuse_beyond(text, limit, state)
         kind = self._end_kind
         end_state = self._end
         while True:
@@ -185,6 +189,34 @@ class Parser:
             if state == end_state:
                 return values[-1]
             states.append(state)
+
+    def _beyond(self, text: str, max_tokens: int) -> int:
+        """Where the first token beyond ``max_tokens`` starts (those the
+        post-lexer counts: newlines too, not what is ignored), or the end
+        of the text; where no terminal matches, the end too (the loop gives
+        up there)."""
+        kind_of_group = self._kind_of_group
+        newline = self._newline
+        count = 0
+        scanner = self._pattern.scanner(text)  # type: ignore[attr-defined]
+        for m in iter(scanner.match, None):
+            if kind_of_group[m.lastindex] <= newline:
+                count += 1
+                if count > max_tokens:
+                    return m.start()
+        return len(text)
+
+    def _refuse_beyond(self, text: str, limit: int, state: int) -> None:
+        """The first token beyond the limit on tokens, at ``limit``, after
+        valid tokens that leave the parser in ``state``: the limit's error,
+        or Unparsable where Lark's lexer refuses the token first (a newline
+        it takes in any state)."""
+        m = self._pattern.match(text, limit)
+        assert m is not None  # (_beyond matched it there)
+        kind = self._kind_of_group[m.lastindex]
+        if kind != self._newline and self._actions[state][kind] == self._error:
+            raise Unparsable
+        raise LimitError("tokens", _span_of(m, text))
 
 
 def _span_of(m: re.Match, text: str) -> Span:
@@ -236,6 +268,8 @@ def _reduction(shape: dict, callbacks: dict[str, Callback]) -> tuple[Callback, A
     if not expand1 and not any(spliced for _, spliced in kept):
         if length == 1 and len(kept) == 1:
             return callback, None
+        if length == 3 and from_the_top == [-3, -1]:
+            return callback, _OUTER
         if len(kept) > 1:
             return callback, itemgetter(*from_the_top)
         return callback, lambda stack: tuple(stack[i] for i in from_the_top)
@@ -246,6 +280,12 @@ def _reduction(shape: dict, callbacks: dict[str, Callback]) -> tuple[Callback, A
         return children[0] if len(children) == 1 else callback(place, *children)
 
     return one_or_callback, splice
+
+
+# The pick of a rule of three symbols whose callback takes the first and
+# the last (``sum "+" product``): the loop reads them in place, with no
+# tuple of them made.
+_OUTER = itemgetter(-3, -1)
 
 
 def _splice(kept: list[tuple[int, bool]], popped: list) -> _Inlined:

@@ -90,8 +90,7 @@ def _lexer(lark: Lark, kind: dict[str, int]) -> dict[str, Any]:
     # text and start stay its own (its end is read as start + length, see
     # lalr.Parser). Names and numbers, whose text is read, end where they end.
     ignored = set(lark.ignore_tokens)
-    skipped = "|".join(t.pattern.to_regexp() for t in terminals if t.name in ignored)
-    trailing = f"(?:{skipped})*" if skipped else ""
+    trailing = _trailing([t.pattern.to_regexp() for t in terminals if t.name in ignored])
     # Each terminal's group is empty, at the end of its text: an alternative
     # that starts with a character or a class is then passed over at a
     # glance by the regular expression engine where the text does not start
@@ -107,6 +106,32 @@ def _lexer(lark: Lark, kind: dict[str, int]) -> dict[str, Any]:
     for name, group in compiled.groupindex.items():
         kind_of_group[group] = kind[name]
     return {"pattern": pattern, "flags": flags, "kind_of_group": kind_of_group}
+
+
+def _trailing(ignored: list[str]) -> str:
+    """A pattern for what is ignored after a fixed string: any run of the
+    ``ignored`` patterns. Where they are blanks (one class of characters,
+    repeated) and comments (a first character that is not a blank, then the
+    rest of the line), a run is blanks then at most one comment, since
+    nothing ignored can follow a comment on its line; so written, the
+    regular expression engine tries it without the bookkeeping of a
+    repeated group, once a token. A run of one other character (a
+    byte-order mark, ``\\ufeff+``) is left out of it: it ends what is taken
+    in, and is then a token of its own, which the loop skips all the same
+    (in the blanks' class, a character past U+00FF would make the pattern
+    several times slower to compile, at every start)."""
+    if not ignored:
+        return ""
+    general = f"(?:{'|'.join(ignored)})*"
+    blanks = [p for p in ignored if re.fullmatch(r"\[[^\]]*\]\+", p)]
+    # A comment: plain characters, then the rest of the line.
+    comments = [p for p in ignored if re.fullmatch(r"[^\\\[\](){}.*+?|^$]+\[\^(?:\n|\\n)\]\*", p)]
+    runs = [p for p in ignored if re.fullmatch(r"(?:[^\\\[\](){}.*+?|^$\s]|\\u[0-9a-fA-F]{4})\+", p)]
+    if len(blanks) != 1 or len(blanks) + len(comments) + len(runs) != len(ignored):
+        return general
+    if re.match(blanks[0], "\n") or any(re.match(blanks[0], comment) for comment in comments):
+        return general
+    return blanks[0][:-1] + "*" + (f"(?:{'|'.join(comments)}|)" if comments else "")
 
 
 def _lalr_tables(lark: Lark, kind: dict[str, int]) -> tuple:
