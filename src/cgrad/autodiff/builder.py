@@ -36,6 +36,11 @@ _SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789", strict=Tru
 NODE_ONCE = frozenset(name for name, op in OPS.items() if op.node_once)
 
 
+def taken_once(op: str, operands: tuple[int, ...]) -> tuple[int, ...]:
+    """The operands of a node of ``op``: each once for an op in NODE_ONCE."""
+    return tuple(dict.fromkeys(operands)) if op in NODE_ONCE else operands
+
+
 def build_graph(program: Program) -> Graph:
     """Check ``program`` and build its graph; raise :class:`ParseError` if it
     does not check."""
@@ -291,9 +296,7 @@ class GraphBuilder:
                 else:
                     key = tuple(results[-arity:])
                     del results[1 - arity :]
-                if op in NODE_ONCE:
-                    key = tuple(dict.fromkeys(key))
-                results[-1] = make(op, key, span.start, span.end)
+                results[-1] = make(op, taken_once(op, key), span.start, span.end)
             else:
                 return results[0]
 

@@ -27,7 +27,7 @@ from typing import Any
 from ..errors import ParseError
 from ..parse.grammar import SHAPING, Token
 from ..parse.parser import parse, reduce
-from .builder import NODE_ONCE, GraphBuilder, build_graph
+from .builder import GraphBuilder, build_graph, taken_once
 from .graph import Graph
 
 # A reduction's value: the id of its node, and the offsets of its text.
@@ -107,10 +107,8 @@ def _call(
     op = builder.calls.get((function, count)) or builder.check_call(function, count, start, end)
     if count == 1:  # most calls: no list to make the key from
         key: tuple[int, ...] = (arguments[0][0],)
-    elif op in NODE_ONCE:
-        key = tuple(dict.fromkeys([argument[0] for argument in arguments]))
     else:
-        key = tuple([argument[0] for argument in arguments])
+        key = taken_once(op, tuple([argument[0] for argument in arguments]))
     return builder.node(op, key, start, end), start, end
 
 

@@ -126,7 +126,9 @@ def _trailing(ignored: list[str]) -> str:
     blanks = [p for p in ignored if re.fullmatch(r"\[[^\]]*\]\+", p)]
     # A comment: plain characters, then the rest of the line.
     comments = [p for p in ignored if re.fullmatch(r"[^\\\[\](){}.*+?|^$]+\[\^(?:\n|\\n)\]\*", p)]
-    runs = [p for p in ignored if re.fullmatch(r"(?:[^\\\[\](){}.*+?|^$\s]|\\u[0-9a-fA-F]{4})\+", p)]
+    # A run of one character: itself, or written \uXXXX.
+    one = r"(?:[^\\\[\](){}.*+?|^$\s]|\\u[0-9a-fA-F]{4})\+"
+    runs = [p for p in ignored if re.fullmatch(one, p)]
     if len(blanks) != 1 or len(blanks) + len(comments) + len(runs) != len(ignored):
         return general
     if re.match(blanks[0], "\n") or any(re.match(blanks[0], comment) for comment in comments):
