@@ -331,8 +331,11 @@ def tie_share_printed(direction: float) -> Callable[..., object]:
             ]
             return hits, reduce(operator.add, hits)
 
-        # Made once for all n edges of the node (per edge: n^2 work).
-        hits, total = m.once(("tie count", direction, out), count)
+        # Made once for all n edges of the node (per edge: n^2 work). The
+        # chosen argument's indicator is at its jump wherever it is chosen:
+        # quiet, so that no evaluation calls that a kink; a real tie is the
+        # max's own, which the formula holds and which warns of it.
+        hits, total = m.once(("tie count", direction, out), lambda: m.quiet(count))
         return hits[index] / total
 
     return share
