@@ -164,7 +164,7 @@ class Builder:
         difference even where ``b`` is a negation, whose a + c would be
         the same number but no test of a against -c (canonical forms would
         collect a with c, and round where the program's a - b is 0)."""
-        if b.op == "neg" and a.op != CONSTANT:
+        if b.op == "neg" and not a.is_constant(0.0):  # (0 - -c is c, to the bit)
             return self._made(("sub", a.id, b.id), "sub", (a, b))
         return self.apply("sub", a, b)
 
