@@ -274,9 +274,7 @@ def test_a_printed_sign_test_is_0_where_evals_comparison_is_a_tie(cli, program, 
 
 
 @pytest.mark.parametrize(("program", "point"), TIED_BY_EVAL)
-def test_a_sign_test_differentiated_again_is_0_where_evals_comparison_is_a_tie(
-    cli, program, point
-):
+def test_a_sign_test_differentiated_again_is_0_where_evals_comparison_is_a_tie(cli, program, point):
     evaluated = cli("eval", program, *point, "--hessian", "--json")
     assert evaluated.exit_code == 0, evaluated.output
     document = json.loads(evaluated.stdout)
