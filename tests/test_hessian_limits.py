@@ -196,3 +196,16 @@ def test_a_real_tie_of_a_wide_extremum_still_warns_in_the_hessian(cli):
         "tied arguments share the slope equally (1/n each) (one-sided: in argument 1, 0 from "
         "the left, 1 from the right; in argument 3, 0 from the left, 1 from the right)"
     ]
+
+
+def test_a_wide_extremum_leaves_the_rounding_of_another_entry_one_number(cli):
+    # atan2's ∂²/∂x∂y is 0 at x = y = 1, computed as 1.1e-16 and -1.1e-16 in
+    # the two orders: rounding, one entry. The indicator's false kink made
+    # them two conventions, the entry NaN, with a warning of the order.
+    document = json.loads(
+        cli("eval", "atan2(y, x) + max(x, y, 2)", "x=1", "y=1", "--hessian", "--json").stdout
+    )
+    assert document["warnings"] == []
+    entry = document["hessian"]["x"]["y"]
+    assert entry == document["hessian"]["y"]["x"]
+    assert entry == pytest.approx(0.0, abs=1e-15)
