@@ -245,6 +245,64 @@ def test_printed_text_through_eval_gives_evals_partials():
         assert json.loads(again.stdout)["value"] == pytest.approx(gradient[name], rel=1e-12)
 
 
+# min's indicator of its chosen argument is the sign test step(out - arg, 1).
+# With out = -x*(t1 - x) to the bit, it was printed step(u2 + t1*x - x^2, 1):
+# arg expanded, which rounds below 0 at x = 8.5e-93, so that every indicator
+# was 0 and each printed partial 0/0 (and eval --hessian, made from those
+# formulas, all NaN). Both sides are now the program's nodes, at each order.
+TIED_BY_EVAL = [
+    ("min(-t2 - x, -x*(t1 - x), c)", ["x=8.5e-93", "t1=1", "t2=-1", "c=5"]),
+    ("min(-x*(t1 - x), -t2 - x, c, -y)", ["x=8.5e-93", "t1=1", "t2=-1", "c=5", "y=-3"]),
+    ("max(t2 + x, -x*(x - t1), -c)", ["x=8.5e-93", "t1=1", "t2=-1", "c=5"]),
+]
+
+
+@pytest.mark.parametrize(("program", "point"), TIED_BY_EVAL)
+def test_a_printed_sign_test_is_0_where_evals_comparison_is_a_tie(cli, program, point):
+    evaluated = cli("eval", program, *point, "--json")
+    assert evaluated.exit_code == 0, evaluated.output
+    assert json.loads(evaluated.stdout)["warnings"] == []
+    gradient = json.loads(evaluated.stdout)["gradient"]
+    diffed = cli("diff", program, "--json")
+    assert diffed.exit_code == 0, diffed.output
+    for name, formula in json.loads(diffed.stdout)["derivatives"].items():
+        inputs = cgrad.compile(formula).inputs
+        given = [p for p in point if p.split("=")[0] in inputs]
+        again = cli("eval", formula, *given, "--json")
+        assert again.exit_code == 0, again.output
+        assert json.loads(again.stdout)["value"] == gradient[name], (name, formula)
+
+
+@pytest.mark.parametrize(("program", "point"), TIED_BY_EVAL)
+def test_a_sign_test_differentiated_again_is_0_where_evals_comparison_is_a_tie(cli, program, point):
+    evaluated = cli("eval", program, *point, "--hessian", "--json")
+    assert evaluated.exit_code == 0, evaluated.output
+    document = json.loads(evaluated.stdout)
+    assert document["warnings"] == []
+    hessian = document["hessian"]
+    assert all(math.isfinite(v) for row in hessian.values() for v in row.values()), hessian
+    diffed = cli("diff", program, "--order", "2", "--json")
+    assert diffed.exit_code == 0, diffed.output
+    for first, row in json.loads(diffed.stdout)["hessian"].items():
+        for second, formula in row.items():
+            inputs = cgrad.compile(formula).inputs
+            given = [p for p in point if p.split("=")[0] in inputs]
+            again = json.loads(cli("eval", formula, *given, "--json").stdout)
+            assert again["value"] == hessian[first][second], (first, second, formula)
+
+
+def test_a_sign_test_keeps_a_negated_side_as_the_program_computes_it():
+    statements = cgrad.compile("min(-t2 - x, -x*(t1 - x), c)").formulas().derivatives["t1"]
+    assert statements == [
+        "u1 = -t2 - x",
+        "u2 = -x*(t1 - x)",
+        "u3 = min(u1, u2, c)",
+        "u4 = step(u3 - u2, 1)",
+        "-u4*x/(step(u3 - c, 1) + u4 + step(u3 - u1, 1))",
+    ]
+    assert cgrad.compile("max(x, -y)").formulas().derivatives["x"] == ["step(x - -y, 0.5)"]
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=RELAXED)
 @given(program=programs(), point=points)
 def test_printed_partials_parse_back_to_evals_numbers(program, point):

@@ -317,16 +317,25 @@ def tie_share_printed(direction: float) -> Callable[..., object]:
     def share(m, out, args, index):
         if len(args) == 1:
             return 1.0
+        # Each indicator is a sign test of one argument against another or
+        # against out, kept as the program computes both (see m.sign_test):
+        # 0 exactly where eval's comparison is a tie.
         if len(args) == 2:
-            ahead = args[index] - args[1 - index]
-            return m.step(ahead if direction > 0 else -ahead, 0.5)
+            this, other = args[index], args[1 - index]
+            return m.sign_test(this, other, 0.5) if direction > 0 else m.sign_test(other, this, 0.5)
 
         def count():
-            hits = [m.step(arg - out if direction > 0 else out - arg, 1.0) for arg in args]
+            hits = [
+                m.sign_test(arg, out, 1.0) if direction > 0 else m.sign_test(out, arg, 1.0)
+                for arg in args
+            ]
             return hits, reduce(operator.add, hits)
 
-        # Made once for all n edges of the node (per edge: n^2 work).
-        hits, total = m.once(("tie count", direction, out), count)
+        # Made once for all n edges of the node (per edge: n^2 work). The
+        # chosen argument's indicator is at its jump wherever it is chosen:
+        # quiet, so that no evaluation calls that a kink; a real tie is the
+        # max's own, which the formula holds and which warns of it.
+        hits, total = m.once(("tie count", direction, out), lambda: m.quiet(count))
         return hits[index] / total
 
     return share

@@ -357,7 +357,7 @@ class _Canonizer(FormWriter):
             # step(a - b, h) asks whether a equals b: a - b is exactly 0 there
             # only if a and b are kept apart, not collected into one sum.
             a, b = node.operands[0].operands
-            difference = self.builder.apply("sub", self._emit(a), self._emit(b))
+            difference = self.builder.difference(self._emit(a), self._emit(b))
             made = self.builder.apply(node.op, difference, self._emit(node.operands[1]))
             return self._atom(made)
         arguments = [self._emit(a) for a in node.operands]

@@ -57,6 +57,9 @@ def node_values(graph: Graph, substitutions: Mapping[str, float], builder: Build
     ``pi`` and ``e`` by name)."""
     values: list[Sym] = []
     ops, operands, _, names, constants = graph.columns[:5]
+    # The differences that a step tests (a derivative's own sign tests, made
+    # again when it is differentiated): their sides are kept as they are.
+    tested = {operands[i][0] for i, op in enumerate(ops) if op == "step"}
     for node_id, op in enumerate(ops):
         builder.origin = (node_id, True)
         if op == INPUT:
@@ -64,6 +67,8 @@ def node_values(graph: Graph, substitutions: Mapping[str, float], builder: Build
             made = builder.input(names[node_id]) if given is None else builder.constant(given)
         elif op == CONSTANT:
             made = builder.constant(constants[node_id], names.get(node_id))
+        elif op == "sub" and node_id in tested:
+            made = builder.difference(*(values[i] for i in operands[node_id]))
         else:
             made = builder.apply(op, *(values[i] for i in operands[node_id]))
         values.append(made)

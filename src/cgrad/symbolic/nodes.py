@@ -159,6 +159,15 @@ class Builder:
             return self._made((op, operands[0].id, operands[1].id), op, operands)
         return self._made((op, *[a.id for a in operands]), op, operands)
 
+    def difference(self, a: Sym, b: Sym) -> Sym:
+        """``a - b`` as the two sides of a sign test (step(a - b, h)): a
+        difference even where ``b`` is a negation, whose a + c would be
+        the same number but no test of a against -c (canonical forms would
+        collect a with c, and round where the program's a - b is 0)."""
+        if b.op == "neg" and not a.is_constant(0.0):  # (0 - -c is c, to the bit)
+            return self._made(("sub", a.id, b.id), "sub", (a, b))
+        return self.apply("sub", a, b)
+
 
 def _folded(op: str, values: list) -> float:
     """``op`` of the numbers ``values``, as its forward gives it: on Python
@@ -349,6 +358,14 @@ class Namespace(RuleNamespace):
             return make()
         finally:
             self.builder.origin = saved
+
+    def sign_test(self, a, b, h) -> Sym:
+        """step(a - b, h), a and b kept apart (:meth:`Builder.difference`),
+        so that the formula's test is 0 exactly where a equals b as the
+        program computes them. (Formulas only: printed rules use it.)"""
+        builder = self.builder
+        difference = builder.difference(builder.lift(a), builder.lift(b))
+        return builder.apply("step", difference, h)
 
     def where(self, condition, chosen, otherwise):
         if condition is UNDECIDED:
