@@ -964,3 +964,19 @@ def test_many_random_points_show_a_bar_on_a_terminal_that_goes_away(cli):
 def test_few_random_points_show_no_bar():
     status, _, terminal = _check_with_stderr_on_a_terminal("x*y", "x=1", "y=2", "--random", "5")
     assert (status, terminal) == (0, b"")
+
+
+def test_a_few_points_of_a_big_program_show_a_bar_too():
+    # Each point of a program of many inputs takes long: the bar counts the
+    # work (points times nodes times inputs), not the points alone.
+    program = " + ".join(f"sin(x{k}*y{k})" for k in range(120))
+    values = [f"{name}{k}=0.5" for k in range(120) for name in "xy"]
+    status, _, terminal = _check_with_stderr_on_a_terminal(program, *values, "--random", "2")
+    assert status == 0 and b"2/2" in terminal
+
+
+def test_random_points_none_of_which_could_be_judged_are_not_called_ok(cli):
+    result = cli("check", "log(x)", "x=-5", "--random", "3")
+    assert result.stdout.splitlines()[-1] == (
+        "not failed: none of the 3 points could be judged by finite differences"
+    )

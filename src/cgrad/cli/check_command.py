@@ -28,15 +28,24 @@ from .exits import FailuresFoundError
 from .output import stdout_console, write_json
 from .parameters import Expression, Json, Variables, Wrt
 
-# Fewer random points than this are checked before a bar would be any use.
-PROGRESS_MIN_POINTS = 200
+# A run of less work than this (in points of a small program, see
+# points_progress) is over before a bar would be any use.
+PROGRESS_MIN_WORK = 200
+# A point's work grows with the graph's nodes times its inputs (a step
+# ladder per input over the whole graph): a program of this many of them
+# takes about twice a small one's milliseconds.
+WORK_PER_POINT = 1000
 
 
 @contextmanager
-def points_progress(count: int) -> Iterator[Callable[[int], object] | None]:
+def points_progress(
+    count: int, nodes: int, inputs: int
+) -> Iterator[Callable[[int], object] | None]:
     """A bar of the random points checked, on stderr, for a person watching
-    a run of many points (each takes milliseconds); erased when done."""
-    if count < PROGRESS_MIN_POINTS or not environment().stderr_is_terminal:
+    a long run (a point of a small program takes milliseconds, of one of
+    hundreds of inputs a second); erased when done."""
+    work = count * (1 + nodes * inputs / WORK_PER_POINT)
+    if work < PROGRESS_MIN_WORK or not environment().stderr_is_terminal:
         yield None
         return
     from rich.console import Console
@@ -134,7 +143,8 @@ def check_command(
         raise UsageError(f"--random must be at most {MAX_RANDOM_POINTS}, not {random}")
     if seed < 0:
         raise UsageError(f"--seed must be >= 0, not {seed}")
-    with points_progress(random or 0) as progress:
+    size = (random or 0, len(function.graph), len(function.inputs))
+    with points_progress(*size) as progress:
         run = run_check(function, inputs, split_wrt(wrt), random, seed, progress)
     if json_output:
         write_json(check_json(function.source, run))

@@ -132,6 +132,21 @@ def _s(count: int) -> str:
     return "" if count == 1 else "s"
 
 
+def _random_verdict(around: list[CheckResult]) -> str:
+    """The verdict of random points none of which failed: "ok" only where
+    some partial was judged (as for one point, see _verdict)."""
+    count = len(around)
+    if not any(p.status == "ok" for point in around for p in point.partials.values()):
+        if count == 1:
+            return "not failed: the point could not be judged by finite differences"
+        return f"not failed: none of the {count} points could be judged by finite differences"
+    partly = sum(1 for point in around if point_status(point)[0] != "ok")
+    verdict = "ok: the point passes" if count == 1 else f"ok: all {count} points pass"
+    if partly:
+        verdict += f" ({partly} with partials not judged by finite differences)"
+    return verdict
+
+
 def _random_report(run: CheckRun) -> list[Text]:
     around = run.around or []
     count = len(around)
@@ -154,11 +169,7 @@ def _random_report(run: CheckRun) -> list[Text]:
     lines.append(Text())
     failing = run.failing
     if not failing:
-        partly = sum(1 for point in around if point.ok and point_status(point)[0] != "ok")
-        verdict = "ok: the point passes" if count == 1 else f"ok: all {count} points pass"
-        if partly:
-            verdict += f" ({partly} with partials not judged by finite differences)"
-        return [*lines, Text(verdict)]
+        return [*lines, Text(_random_verdict(around))]
     lines.append(
         Text(
             f"FAILED: {len(failing)} of {count} point{_s(count)} ({', '.join(map(str, failing))})",
