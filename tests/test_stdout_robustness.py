@@ -291,3 +291,25 @@ def test_the_heading_breaks_lines_where_the_parser_does(separator, written, comm
     completed = run([command, program, *(["x=1", "y=2"] if command == "eval" else [])])
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.splitlines()[0] == f"x*y # note{written}+ 100"
+
+
+@pytest.mark.parametrize("json_output", [False, True])
+def test_an_argument_that_is_not_utf8_is_refused_not_carried_to_the_output(json_output):
+    # Python hands the byte over as a lone surrogate, which --json wrote out
+    # as text no strict JSON reader takes.
+    import subprocess
+    import sys
+
+    arguments = [b"eval", b"x*y # a\x9bd", b"x=1", b"y=2", *([b"--json"] if json_output else [])]
+    completed = subprocess.run(
+        [sys.executable.encode(), b"-m", b"cgrad", *arguments], capture_output=True, check=False
+    )
+    said = "argument 2 is not UTF-8 text: byte 0x9b at character 8"
+    assert completed.returncode == 2
+    assert completed.stderr.decode() == (
+        f"cgrad: error: {said}\nhint: write the program and the values as UTF-8 text\n"
+    )
+    if json_output:
+        assert json.loads(completed.stdout)["error"]["message"].startswith(said)
+    else:
+        assert completed.stdout == b""

@@ -5,6 +5,7 @@ imports neither Typer nor the app."""
 
 from __future__ import annotations
 
+import re
 import sys
 
 from .output import GuardedStdout, StdoutWriteError, drop_nonsense_columns, sturdy_stdout
@@ -19,7 +20,7 @@ def main() -> None:
     sys.stdout = GuardedStdout(sturdy_stdout(sys.stdout))
     drop_nonsense_columns()
     status = None
-    if sys.argv[1:2] == ["eval"]:
+    if sys.argv[1:2] == ["eval"] and _undecodable(sys.argv) is None:
         try:
             from .quick_eval import quick_eval
 
@@ -41,14 +42,54 @@ def main() -> None:
 def _run_app() -> int:
     """The whole command line, by the Typer app, inside the error ladder."""
     from .application import COMMAND_MODULES, app, load_commands
-    from .exits import run_reporting
+    import typer
+
+    from .exits import reporting, run_reporting
 
     # The command named on the line, or all of them (for --help, and for the
     # error that names the commands).
     named = sys.argv[1:2]
     load_commands(named if named and named[0] in COMMAND_MODULES else COMMAND_MODULES)
     names = [registered.name or "" for registered in app.registered_commands]
-    return run_reporting(lambda: app(prog_name="cgrad", standalone_mode=False), names)
+
+    def run() -> object:
+        try:
+            with reporting(json_output="--json" in sys.argv[1:]):
+                _refuse_undecodable(sys.argv[1:])
+        except typer.Exit as refused:
+            return refused.exit_code
+        return app(prog_name="cgrad", standalone_mode=False)
+
+    return run_reporting(run, names)
+
+
+# Python hands a byte of an argument that is not UTF-8 over as a lone
+# surrogate (U+DC80 to U+DCFF); as text it would reach --json output as
+# a character no strict JSON reader takes.
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
+def _undecodable(arguments: list[str]) -> tuple[int, int] | None:
+    """The first argument (from 0) holding a byte that is not UTF-8, and
+    where in it; None if every argument is text."""
+    for number, argument in enumerate(arguments):
+        found = None if argument.isascii() else _SURROGATE.search(argument)
+        if found:
+            return number, found.start()
+    return None
+
+
+def _refuse_undecodable(arguments: list[str]) -> None:
+    where = _undecodable(arguments)
+    if where is not None:
+        from ..errors import UsageError
+
+        number, index = where
+        byte = ord(arguments[number][index]) - 0xDC00
+        raise UsageError(
+            f"argument {number + 1} is not UTF-8 text: byte 0x{byte:02x} at character {index + 1}",
+            hint="write the program and the values as UTF-8 text",
+        )
 
 
 def _reported(stopped: BaseException) -> int:
@@ -58,6 +99,8 @@ def _reported(stopped: BaseException) -> int:
     def stop() -> None:
         raise stopped
 
-    from .exits import run_reporting
+    import typer
+
+    from .exits import reporting, run_reporting
 
     return run_reporting(stop, [])
