@@ -41,9 +41,9 @@ def main() -> None:
 
 def _run_app() -> int:
     """The whole command line, by the Typer app, inside the error ladder."""
-    from .application import COMMAND_MODULES, app, load_commands
     import typer
 
+    from .application import COMMAND_MODULES, app, load_commands
     from .exits import reporting, run_reporting
 
     # The command named on the line, or all of them (for --help, and for the
@@ -99,8 +99,6 @@ def _reported(stopped: BaseException) -> int:
     def stop() -> None:
         raise stopped
 
-    import typer
-
-    from .exits import reporting, run_reporting
+    from .exits import run_reporting
 
     return run_reporting(stop, [])
