@@ -13,13 +13,12 @@ sum is written. Nothing here recurses on the size of an expression.
 
 from __future__ import annotations
 
-import functools
 import math
-import re
 from fractions import Fraction
 
-from ..autodiff.graph import CONSTANT, INPUT
+from ..autodiff.graph import INPUT
 from .fingerprints import Fingerprints
+from .labels import label, leading_name
 from .nodes import Builder, Sym, as_float
 
 # A coefficient: exact where it can be, a whole one as an int and any other
@@ -362,14 +361,14 @@ class FormWriter:
         # Factors by name (cos(x)*y); terms with an input's power before
         # terms with a function's (x - min(x, y)).
         if not self._variable(base):  # pi, log(2), sqrt(pi), or a 0 divided by
-            rank, label = 0, _label(base)
+            rank, name = 0, label(base)
         elif base.op in ("add", "sub"):
-            rank, label = 3, ()
+            rank, name = 3, ()
         else:
             rank = 1 if inputs_first and base.op == INPUT else 2
-            label = _label(base)
-        inner = (_label(base.operands[0]), _leading_name(base)) if base.operands else ()
-        middle = (label, inner)
+            name = label(base)
+        inner = (label(base.operands[0]), leading_name(base)) if base.operands else ()
+        middle = (name, inner)
         middle = self._middles.setdefault(middle, middle)
         return (rank, *middle, self._digest(base))
 
@@ -401,42 +400,6 @@ def whole(value: Number) -> Number:
     if isinstance(value, Fraction) and value.denominator == 1:
         return value.numerator
     return value
-
-
-def _label(node: Sym) -> tuple:
-    """A name to sort by, its digits read as a number (x2 before x10)."""
-    if node.op == INPUT:
-        text = node.name or ""
-    elif node.op == CONSTANT:
-        text = node.name or ""
-    else:
-        text = node.op
-    return _label_of(text)
-
-
-@functools.lru_cache(maxsize=4096)
-def _label_of(text: str) -> tuple:
-    # Made once a name: the few op names of a big formula come up at every
-    # node that is sorted.
-    parts = _DIGITS.split(text)
-    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
-
-
-_DIGITS = re.compile(r"(\d+)")
-
-
-def _leading_name(node: Sym) -> tuple:
-    """The first leaf down the leftmost operands (at most 8 levels), so
-    that calls of one op, and sums, sort by what they are of: step(a - m, 1)
-    before step(b - m, 1), (1 + x) before (2 + x)."""
-    for _ in range(8):
-        if not node.operands:
-            if node.name:  # an input, pi or e
-                return (1, _label(node))
-            # a number: (1 + x) before (2 + x)
-            return (0, node.value) if node.value is not None and node.value == node.value else (2,)
-        node = node.operands[0]
-    return (2,)
 
 
 def _chain(canonizer: FormWriter, parts: list[Sym]) -> Sym:
