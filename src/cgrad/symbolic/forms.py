@@ -267,17 +267,14 @@ class FormWriter:
             ordered: list = [(base, exponent)]  # nothing to sort
         else:
             ordered = self._ordered(factors)
-        for _, exponent in ordered:
-            if exponent < 0:  # (few products have a denominator)
-                made = self._quotient(coef, ordered)
-                break
+        # (few products have a denominator)
+        over = isinstance(coef, Fraction) and coef.denominator != 1
+        if over or any(e < 0 for _, e in ordered):
+            made = self._quotient(coef, ordered)
         else:
             power = self._power
             above = [b if e == 1 else power(b, e) for b, e in ordered]
-            if isinstance(coef, Fraction) and coef.denominator != 1:
-                made = self._quotient(coef, ordered)
-            else:
-                made = _chain(self, self._coefficient_joined(coef, above))
+            made = _chain(self, self._coefficient_joined(coef, above))
         if made is not ordered[0][0] or len(factors) > 1:
             copied = {k: [b, e] for k, (b, e) in factors.items()}
             self.made_from[made.id] = Product(form.coef, copied)
