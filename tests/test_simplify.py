@@ -313,6 +313,30 @@ def test_terms_sort_by_whole_degrees_as_ints():
     assert half[0] == Fraction(1, 2) and type(half[0]) is Fraction
 
 
+def test_factor_keys_share_their_equal_names():
+    # A long sum's terms are sorted by keys that mostly differ only in
+    # their fingerprints: the names ahead of them, equal, are one object
+    # (compared without being read), and the order is the one sorted()
+    # gives the keys as they were.
+    from cgrad.symbolic.forms import ONE, FormWriter, Product
+    from cgrad.symbolic.nodes import Builder
+
+    builder = Builder()
+    x, y = builder.input("x"), builder.input("y")
+    cosines = [builder.apply("cos", builder.apply("add", x, y * k)) for k in (2.0, 3.0, 5.0)]
+    writer = FormWriter(builder)
+    keys = [writer._factor_key(c) for c in cosines]
+    assert len(set(keys)) == 3
+    for key in keys[1:]:
+        assert key[1] is keys[0][1] and key[2] is keys[0][2]
+    made = writer._product(Product(1, {c.id: [c, ONE] for c in cosines}))
+    order = []
+    while made.op == "mul":
+        made, last = made.operands
+        order.insert(0, last)
+    assert [made, *order] == sorted(cosines, key=writer._factor_key)
+
+
 # --------------------------------------------------------------------------
 # Exact coefficients: a whole one an int, any other ratio a Fraction, and
 # no float made of them by a division or a negative power.

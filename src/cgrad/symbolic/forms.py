@@ -13,13 +13,12 @@ sum is written. Nothing here recurses on the size of an expression.
 
 from __future__ import annotations
 
-import functools
 import math
-import re
 from fractions import Fraction
 
-from ..autodiff.graph import CONSTANT, INPUT
+from ..autodiff.graph import INPUT
 from .fingerprints import Fingerprints
+from .labels import label, leading_name
 from .nodes import Builder, Sym, as_float
 
 # A coefficient: exact where it can be, a whole one as an int and any other
@@ -167,6 +166,10 @@ class FormWriter:
         # Sort keys of factors by base id: as terms sort them (inputs
         # first), and as products do.
         self.factor_keys: tuple[dict[int, tuple], dict[int, tuple]] = ({}, {})
+        # Each distinct middle of a factor key as one object: sorting
+        # compares keys many times, and equal parts that are the same
+        # object compare equal without being read.
+        self._middles: dict[tuple, tuple] = {}
         # Entries merged, copied, sorted and nodes made: the work done,
         # counted so that tests can hold it linear without a clock.
         self.work = 0
@@ -200,16 +203,24 @@ class FormWriter:
         self.work += 1
         # Made as given: the order and signs here are the canonical ones.
         if len(operands) == 2:  # (most are)
-            return self.builder._made((op, operands[0].id, operands[1].id), op, operands)
-        return self.builder._made((op, *[a.id for a in operands]), op, operands)
+            key: tuple = (op, operands[0].id, operands[1].id)
+        else:
+            key = (op, *[a.id for a in operands])
+        builder = self.builder
+        made = builder.keys.get(key)  # (many are made already)
+        return made if made is not None else builder._made(key, op, operands)
 
     def _sum(self, form: Sum) -> Sym:
         _trigonometric_ones(self, form)
         if not form.terms:
             return self._constant(form.const)
         self.work += len(form.terms)
-        terms = sorted(form.terms.values(), key=lambda entry: self._term_key(entry[0]))
-        parts: list[tuple[Sym | None, Number]] = [(t, c) for t, c in terms]
+        entries = list(form.terms.values())
+        term_key = self._term_key
+        keys = [term_key(t) for t, _ in entries]
+        # (as sorted() has it: in order of the keys, equal ones as they came)
+        order = sorted(range(len(entries)), key=keys.__getitem__)
+        parts: list[tuple[Sym | None, Number]] = [tuple(entries[i]) for i in order]
         if form.const <= 0:  # a positive term first where there is one: y - x
             lead = next((i for i, (_, c) in enumerate(parts) if c > 0), 0)
             parts = parts[lead:] + parts[:lead]
@@ -245,18 +256,45 @@ class FormWriter:
         """``coef * n1 * n2 ... / (d1 * d2 ...)``: factors with positive
         exponents over those with negative ones, each group in order."""
         coef = form.coef
-        if coef == 0 or not form.factors:
-            return self._constant(coef)
-        self.work += len(form.factors)
         factors = form.factors
+        if coef == 0 or not factors:
+            return self._constant(coef)
+        self.work += len(factors)
         if len(factors) == 1:
             ((base, exponent),) = factors.values()
             if coef == 1 and exponent == 1:  # a term's own node (most terms)
                 return base
             ordered: list = [(base, exponent)]  # nothing to sort
         else:
-            factor_key = self._factor_key
-            ordered = sorted(factors.values(), key=lambda e: factor_key(e[0]))
+            ordered = self._ordered(factors)
+        # (few products have a denominator)
+        over = isinstance(coef, Fraction) and coef.denominator != 1
+        if over or any(e < 0 for _, e in ordered):
+            made = self._quotient(coef, ordered)
+        else:
+            power = self._power
+            above = [b if e == 1 else power(b, e) for b, e in ordered]
+            made = _chain(self, self._coefficient_joined(coef, above))
+        if made is not ordered[0][0] or len(factors) > 1:
+            copied = {k: [b, e] for k, (b, e) in factors.items()}
+            self.made_from[made.id] = Product(form.coef, copied)
+        return made
+
+    def _ordered(self, factors: dict[int, list]) -> list:
+        """The entries of ``factors`` sorted by their bases' keys."""
+        keys = self.factor_keys[False]
+        entries = list(factors.values())
+        found = []
+        for base, _ in entries:
+            key = keys.get(base.id)
+            found.append(key if key is not None else self._factor_key(base))
+        if len(entries) == 2:  # (as sorted() has it: the second first only if less)
+            return [entries[1], entries[0]] if found[1] < found[0] else entries
+        return [entries[i] for i in sorted(range(len(entries)), key=found.__getitem__)]
+
+    def _quotient(self, coef: Number, ordered: list) -> Sym:
+        """The product of the sorted factors ``ordered`` and ``coef``,
+        numerator over denominator."""
         variable = self._variable
         constant = [(b, e) for b, e in ordered if not variable(b)]
         if constant and len(constant) < len(ordered) and any(e < 0 for _, e in constant):
@@ -271,19 +309,19 @@ class FormWriter:
         if isinstance(coef, Fraction) and coef.denominator != 1:
             below.insert(0, self.builder.constant(coef.denominator))
             coef = coef.numerator
+        top = _chain(self, self._coefficient_joined(coef, above))
+        return self._node("div", top, _chain(self, below)) if below else top
+
+    def _coefficient_joined(self, coef: Number, above: list[Sym]) -> list[Sym]:
+        """The factors of a numerator with ``coef`` (a whole number or a
+        float) put in: first, or as a minus sign."""
         if not above:
-            above = [self._constant(coef)]
-        elif coef == -1:
+            return [self._constant(coef)]
+        if coef == -1:
             above[0] = self._node("neg", above[0])
         elif coef != 1:
             above.insert(0, self._constant(coef))
-        top = _chain(self, above)
-        made = self._node("div", top, _chain(self, below)) if below else top
-        if made is not ordered[0][0] or len(form.factors) > 1:
-            self.made_from[made.id] = Product(
-                form.coef, {k: [b, e] for k, (b, e) in form.factors.items()}
-            )
-        return made
+        return above
 
     def _power(self, base: Sym, exponent: Exponent) -> Sym:
         if exponent == 1:
@@ -320,19 +358,22 @@ class FormWriter:
         # Factors by name (cos(x)*y); terms with an input's power before
         # terms with a function's (x - min(x, y)).
         if not self._variable(base):  # pi, log(2), sqrt(pi), or a 0 divided by
-            rank, label = 0, _label(base)
+            rank, name = 0, label(base)
         elif base.op in ("add", "sub"):
-            rank, label = 3, ()
+            rank, name = 3, ()
         else:
             rank = 1 if inputs_first and base.op == INPUT else 2
-            label = _label(base)
-        inner = (_label(base.operands[0]), _leading_name(base)) if base.operands else ()
-        return (rank, label, inner, self._digest(base))
+            name = label(base)
+        inner = (label(base.operands[0]), leading_name(base)) if base.operands else ()
+        middle = (name, inner)
+        middle = self._middles.setdefault(middle, middle)
+        return (rank, *middle, self._digest(base))
 
     def _term_key(self, term: Sym) -> tuple:
         above: list = []
         below: list = []
         degree: list = [0, 0]
+        inputs, others = self.factor_keys[True], self.factor_keys[False]
         for base, exponent in self._factors_of(term).values():
             # A whole exponent as an int: it sorts as the Fraction does, and
             # sorting compares these keys many times (Fraction's comparisons
@@ -340,7 +381,10 @@ class FormWriter:
             size = abs(exponent if type(exponent) is int else whole(exponent))
             side = 0 if exponent > 0 else 1
             degree[side] += size
-            (above if side == 0 else below).append((self._factor_key(base, True), size))
+            key = (inputs if base.op == INPUT else others).get(base.id)
+            if key is None:
+                key = self._factor_key(base, True)
+            (above if side == 0 else below).append((key, size))
         above.sort()
         below.sort()
         return (degree[0], above, degree[1], below)
@@ -355,46 +399,18 @@ def whole(value: Number) -> Number:
     return value
 
 
-def _label(node: Sym) -> tuple:
-    """A name to sort by, its digits read as a number (x2 before x10)."""
-    if node.op == INPUT:
-        text = node.name or ""
-    elif node.op == CONSTANT:
-        text = node.name or ""
-    else:
-        text = node.op
-    return _label_of(text)
-
-
-@functools.lru_cache(maxsize=4096)
-def _label_of(text: str) -> tuple:
-    # Made once a name: the few op names of a big formula come up at every
-    # node that is sorted.
-    parts = _DIGITS.split(text)
-    return tuple(int(p) if i % 2 else p for i, p in enumerate(parts))
-
-
-_DIGITS = re.compile(r"(\d+)")
-
-
-def _leading_name(node: Sym) -> tuple:
-    """The first leaf down the leftmost operands (at most 8 levels), so
-    that calls of one op, and sums, sort by what they are of: step(a - m, 1)
-    before step(b - m, 1), (1 + x) before (2 + x)."""
-    for _ in range(8):
-        if not node.operands:
-            if node.name:  # an input, pi or e
-                return (1, _label(node))
-            # a number: (1 + x) before (2 + x)
-            return (0, node.value) if node.value is not None and node.value == node.value else (2,)
-        node = node.operands[0]
-    return (2,)
-
-
 def _chain(canonizer: FormWriter, parts: list[Sym]) -> Sym:
+    """``parts`` multiplied left to right."""
     total = parts[0]
+    if len(parts) == 1:
+        return total
+    canonizer.work += len(parts) - 1
+    builder = canonizer.builder
+    known = builder.keys.get
     for part in parts[1:]:
-        total = canonizer._node("mul", total, part)
+        key = ("mul", total.id, part.id)
+        made = known(key)
+        total = made if made is not None else builder._made(key, "mul", (total, part))
     return total
 
 

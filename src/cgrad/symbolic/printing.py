@@ -358,6 +358,26 @@ class TextPrinter(Printer):
         right = laid[2]
         return [laid[0], " - ", *([right[1:]] if type(right) is str else [_STRIP, right])]
 
+    def _leads_with_minus(self, slot: tuple, names: dict[int, str]) -> bool:
+        # The base's walk down the first operands, with each op's precedence
+        # and first piece read from its layout (not a node's whole parts).
+        node, need, strict = slot
+        while node.id not in names:
+            operands = node.operands
+            if not operands:
+                return super()._leads_with_minus((node, need, strict), names)
+            known = _SHAPES.get((node.op, len(operands)))
+            if known is None or known[0] is not OPS[node.op].notation:  # (as in _written)
+                known = _shape(node.op, len(operands))
+            precedence = known[1]
+            if precedence < need or (strict and precedence == need):
+                return False
+            first = known[2][0]
+            if type(first) is str:
+                return first.startswith("-")
+            node, need, strict = operands[first[0]], first[1], first[2]
+        return False
+
     def _leaf(self, node: Node, need: int, strict: bool, leaves: dict) -> str:
         """A number or a name, in parentheses where its place needs them."""
         known = leaves.get(node.id)
