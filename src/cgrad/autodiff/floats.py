@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..ops import EXACT_ON_FLOATS, FLOATS
-from .passes import ForwardStep, ForwardSteps, Plan, backward
+from .passes import ForwardStep, ForwardSteps, Plan, backward, run_forward_steps
 
 
 class FloatSteps(NamedTuple):
@@ -61,17 +61,7 @@ def forward_on_floats(plan: Plan, point: Sequence[float], steps: FloatSteps | No
     input_ids = plan.graph.input_ids
     for name, value in zip(plan.graph.inputs, point, strict=True):
         values[input_ids[name]] = value
-    for node_id, function, operands in forward_steps:
-        # The arities of nearly every op spelled out: a list made per node
-        # would cost more than most ops' own work.
-        if len(operands) == 2:
-            left, right = operands
-            values[node_id] = function(values[left], values[right])
-        elif len(operands) == 1:
-            values[node_id] = function(values[operands[0]])
-        else:
-            values[node_id] = function(*[values[i] for i in operands])
-    return values
+    return run_forward_steps(values, forward_steps)
 
 
 def walk_on_floats(

@@ -313,8 +313,15 @@ def forward(plan: Plan, inputs: Mapping[str, object]) -> list:
     values = list(plan.initial)
     for name, node_id in plan.graph.input_ids.items():
         values[node_id] = inputs[name]
-    for node_id, function, operands in plan.forward_steps:
-        # As forward_on_floats: no list made per node of one or two operands.
+    return run_forward_steps(values, plan.forward_steps)
+
+
+def run_forward_steps(values: list, steps: Iterable[ForwardStep]) -> list:
+    """``values`` with each step's node computed from its operands', in
+    order (the inputs' and constants' values already in)."""
+    for node_id, function, operands in steps:
+        # The arities of nearly every op spelled out: a list made per node
+        # would cost more than most ops' own work.
         if len(operands) == 2:
             left, right = operands
             values[node_id] = function(values[left], values[right])
