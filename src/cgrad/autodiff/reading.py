@@ -47,9 +47,9 @@ def graph_of_text(text: str, origin: str | None = None) -> Graph:
     statements = None
     try:
         statements = reduce(text, _CALLBACKS, builder, origin)
-        # One expression, the last statement (else the usual way says what is wrong).
-        expressions = len(statements or ()) - (statements or []).count(None)
-        if statements and statements[-1] is not None and expressions == 1:
+        # Bindings (None), then one expression: the last statement (else the
+        # usual way says what is wrong).
+        if statements and statements[-1] is not None and not any(statements[:-1]):
             return builder.build(statements[-1][0])
     except (_Irregular, ParseError) as irregular:
         if getattr(irregular, "type", None) == "limit_exceeded":
