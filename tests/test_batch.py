@@ -659,3 +659,15 @@ def test_a_json_minus_zero_keeps_its_sign_as_in_every_other_format(cli, tmp_path
     assert records[1]["value"] == pytest.approx(math.atan2(1.0, -1.0))
     csv = cli("batch", "-e", "atan2(x, -1)", "--format", "ndjson", "-", input="x\n-0\n")
     assert json.loads(csv.stdout)["value"] == -math.pi
+
+
+def test_a_byte_order_mark_inside_ndjson_is_named(cli):
+    # (as where two files are joined: `cat a.ndjson b.ndjson`); it said only
+    # "Expecting value", of a character no one can see.
+    text = '\ufeff{"x": 1}\n\ufeff{"x": 2}\n'
+    result = cli("batch", "-e", "x*2", "--format", "ndjson", "-", input=text)
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[0]["value"] == 2.0  # the input's own mark: dropped
+    assert records[1]["error"]["message"] == (
+        "line 2: invalid JSON: an invisible byte-order mark (U+FEFF) where a value should start"
+    )

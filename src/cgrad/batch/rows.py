@@ -365,6 +365,9 @@ def _decode_json(text: str) -> object:
     try:
         return DECODER.decode(text)
     except json.JSONDecodeError as error:
+        if text[error.pos : error.pos + 1] == "\ufeff":  # invisible: name it
+            message = "an invisible byte-order mark (U+FEFF) where a value should start"
+            return _BadJson(f"invalid JSON: {message}", message)
         return _BadJson(f"invalid JSON: {error.msg}", error.msg)
     except RecursionError:
         return _BadJson("nested too deeply")
