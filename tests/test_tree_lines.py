@@ -185,3 +185,21 @@ def test_piece_lines_are_made_afresh_each_time_they_are_printed():
     function = cgrad.compile("x*y + y")
     tree = graph_tree(function.graph)
     assert by_lines([tree], None) == by_lines([tree], None) == by_rich([tree], None)
+
+
+def test_aligned_columns_count_terminal_cells_not_characters():
+    # 変 takes two cells on a terminal, a combining accent none: counted as
+    # characters, the columns after them drifted by one cell each.
+    from cgrad.batch.aligned import cell_width
+
+    rows = [["変数", "1.5", "x"], ["y", "22", "e\u0301"], ["abc", "-0.25", "z"]]
+    lines = [
+        "".join(text for text, _ in pieces)
+        for pieces in aligned_lines(["name", "v", "w"], rows, {1}).make()
+    ]
+    header, rule, *body = lines
+    assert cell_width(rule) == cell_width(header)
+    # Each row's last column starts at the same cell, the number's ends there too.
+    starts = {cell_width(line[: line.rindex("  ") + 2]) for line in [header, *body]}
+    assert len(starts) == 1
+    assert [cell_width(line) for line in body] == [cell_width(body[0])] * 3

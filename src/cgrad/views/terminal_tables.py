@@ -22,7 +22,7 @@ from rich.text import Text
 from ..autodiff.diagnostics import EvaluationWarning
 from ..autodiff.evaluation import Result
 from ..autodiff.graph import Graph, shorten
-from ..batch.aligned import column_widths, padded
+from ..batch.aligned import cell_width, column_widths, padded
 from ..numerals import format_number
 from .styled_lines import PieceLines, Pieces
 from .visible_text import visible
@@ -90,7 +90,7 @@ def _aligned_pieces(
 
     heading = line(header, style="bold")
     yield heading
-    yield (("─" * sum(len(text) for text, _ in heading), "dim"),)
+    yield (("─" * sum(cell_width(text) for text, _ in heading), "dim"),)
     for row in rows:
         yield line(row)
 
