@@ -564,3 +564,17 @@ def test_what_is_ignored_after_a_fixed_string_is_written_short_only_where_that_i
         rest = text[ours.end() : theirs.end()]
         assert ours.end() <= theirs.end() and re.fullmatch(general, rest), text
         assert ours.end() == theirs.end() or rest.startswith("\ufeff"), text
+
+
+def test_a_lone_carriage_return_is_named_in_the_error_it_causes():
+    # Old Mac line ends: the carriage return is read as a blank, so the two
+    # statements run together and the error said only "to multiply".
+    with pytest.raises(cgrad.ParseError) as raised:
+        cgrad.compile("a=x*y\ra+1")
+    assert raised.value.hint == (
+        "this line holds a carriage return with no line feed after it, which is read as a "
+        "blank, not as a line end: end lines with a line feed (\\n); to multiply, write y*a"
+    )
+    with pytest.raises(cgrad.ParseError) as raised:
+        cgrad.compile("a=x*y\r\na+")  # CRLF line ends: nothing to say of them
+    assert "carriage return" not in (raised.value.hint or "")

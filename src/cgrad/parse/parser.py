@@ -96,12 +96,30 @@ def parse(text: str, origin: str | None = None) -> Program:
             # Only now: Lark, to find what is wrong and say it.
             from . import lark_fallback
 
-            statements = lark_fallback.parse(text, origin, MAX_TOKENS, MAX_DEPTH)
+            try:
+                statements = lark_fallback.parse(text, origin, MAX_TOKENS, MAX_DEPTH)
+            except ParseError as error:
+                raise _carriage_returns_said(error, text) from None
     except LimitError as limited:
         raise _limit_error(limited, text, origin) from None
     from .syntax import Program  # (as _fast_parser has imported it)
 
     return Program(statements, text, origin)
+
+
+def _carriage_returns_said(error: ParseError, text: str) -> ParseError:
+    """``error``, its hint saying so where the line it is on holds a
+    carriage return with no line feed after it (a file with the old Mac
+    line ends): cgrad reads one as a blank, not as a line end, so that two
+    statements ran together and the error is about that, not what it says."""
+    if error.span is None or "\r" not in text:
+        return error
+    before = text[text.rfind("\n", 0, error.span.start) + 1 : error.span.start]
+    if "\r" in before:  # (a line feed ends before: no CRLF in it)
+        said = "this line holds a carriage return with no line feed after it, which is "
+        said += "read as a blank, not as a line end: end lines with a line feed (\\n)"
+        error.hint = f"{said}; {error.hint}" if error.hint else said
+    return error
 
 
 def reduce(
