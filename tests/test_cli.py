@@ -770,3 +770,16 @@ def test_a_signal_while_the_app_is_loaded_ends_the_run_as_any_other(monkeypatch,
                     signal.signal(number, handler)
     assert stopped.value.code == 128 + signal.SIGTERM
     assert capsys.readouterr().err == "\n"
+
+
+@pytest.mark.parametrize("command", ["eval", "batch", "graph", "diff", "check", "minimize", "fit"])
+def test_help_examples_fit_an_80_column_terminal_whole(command):
+    # Help is drawn 76 columns wide inside its panel on an 80-column
+    # terminal: a longer example was folded, and its first line pasted
+    # alone failed. A long one goes on after a backslash, as a shell reads it.
+    import importlib
+    import re
+
+    module = importlib.import_module(f"cgrad.cli.{command}_command")
+    lines = [re.sub(r"\[/?[a-z ]+\]", "", line) for line in module.EXAMPLES.splitlines()]
+    assert [line for line in lines if len(line) > 76] == []

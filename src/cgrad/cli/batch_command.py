@@ -36,12 +36,13 @@ EXAMPLES = """
 
   cgrad batch samples/points.csv -e "(x+y)*z" > out.ndjson
   cat samples/points.ndjson | cgrad batch -e "(x+y)*z" --format csv
-  cgrad batch samples/jobs.ndjson          [dim]# each record carries its own "expr"[/dim]
+  cgrad batch samples/jobs.ndjson    [dim]# each record has its own "expr"[/dim]
   cgrad batch big.csv -e "sin(x*y)" --format csv -o out.csv --on-error skip
-  cgrad batch samples/points.csv -e "w*x + b" w=2 --b 0.5    [dim]# the same w, b for all[/dim]
-  cgrad batch samples/readings.csv -e "k*t*h" k=0.5 --column "t=temp C" --column h=hours
+  cgrad batch samples/points.csv -e "w*x + b" w=2 --b 0.5  [dim]# w, b for all[/dim]
+  cgrad batch samples/readings.csv -e "k*t*h" k=0.5 \\
+      --column "t=temp C" --column h=hours
   cgrad batch samples/points.csv -e @samples/seed.cg --hessian
-  cgrad batch 'parts/*.csv' -e "sin(x*y)" -o out/ --scheduler local  [dim]# a part each[/dim]
+  cgrad batch 'parts/*.csv' -e "sin(x*y)" -o out/ --scheduler local
 """
 
 # The command's own parameters (the shared ones are in parameters.py).

@@ -35,12 +35,12 @@ EXAMPLES = """
   cgrad eval "(x+y)*z" --x 1 --y 2 --z 3
   cgrad eval "(x+y)*z" x=1 y=2 z=3 --json
   cgrad eval "sin(x*y) + x" x=0.5 y=2 --wrt x
-  cgrad eval "x*y + sin(x*y)" x=0.5 y=2 --steps    [dim]# the chain rule, node by node[/dim]
+  cgrad eval "x*y + sin(x*y)" x=0.5 y=2 --steps  [dim]# chain rule, node by node[/dim]
   cgrad eval "x^3*y" x=2 y=1 --hessian
-  cgrad eval "x*y + sin(x*y)" x=0.5 y=2 --html page.html   [dim]# step through it in a browser[/dim]
+  cgrad eval "x*y + sin(x*y)" x=0.5 y=2 --html page.html  [dim]# step through it[/dim]
   cgrad eval @samples/neuron.cg x1=2 x2=0 w1=-3 w2=1 b=6.88
   cgrad eval "wrt*x" --var wrt=2 x=3    [dim]# wrt is also an option[/dim]
-  cgrad eval -- "-x^2" x=3      [dim]# -- ends the options: the rest is EXPR and values[/dim]
+  cgrad eval -- "-x^2" x=3      [dim]# -- ends the options[/dim]
 """
 
 # The command's own parameters (the shared ones are in parameters.py).

@@ -58,12 +58,14 @@ EXAMPLES = """
 [bold]Examples[/bold]
 
   cgrad fit @samples/linear.cg samples/linear.csv --target y
-  cgrad fit @samples/logistic.cg samples/logistic.csv --target y --loss logistic
+  cgrad fit @samples/logistic.cg samples/logistic.csv --target y \\
+      --loss logistic
   cgrad fit @samples/network.cg samples/network.csv --target y --holdout 0.2
   cgrad fit @samples/linear.cg samples/linear.csv --target y --html fit.html
-  cgrad fit "w*x + b" data.parquet --target y w=0 b=0 --method gd --lr 0.1 --json
-  cgrad fit "w*x + b" data.csv --target y --batch-rows 64 --epochs 20 --seed 7
-  cgrad fit "w*x + b" data.csv --target y --loss "(model - target)^2 + 0.01*w^2"
+  cgrad fit "w*x + b" data.parquet --target y w=0 b=0 --method gd --lr 0.1
+  cgrad fit "w*x + b" data.csv --target y --batch-rows 64 --epochs 20
+  cgrad fit "w*x + b" data.csv --target y \\
+      --loss "(model - target)^2 + 0.01*w^2"
   cgrad fit "w*x + b" data.csv --target y -o params.json   [dim]# then:[/dim]
   cgrad batch new.csv -e "w*x + b" --params params.json
 """

@@ -38,7 +38,7 @@ EXAMPLES = """
   cgrad graph "(x+y)*z" x=1 y=2 z=3 --format dot | dot -Tsvg > graph.svg
   cgrad graph "x*x + sin(x*y)" x=0.5 y=2 --edge-labels   [dim]# local derivatives[/dim]
   cgrad graph "(x+y)*z" --format mermaid      [dim]# paste into Markdown[/dim]
-  cgrad graph "(x+y)*z" x=1 y=2 z=3 --format html -o page.html   [dim]# step through it[/dim]
+  cgrad graph "(x+y)*z" x=1 y=2 z=3 --format html -o page.html
 """
 
 EdgeLabelsOption = Annotated[
