@@ -4,6 +4,7 @@ import contextlib
 import ctypes
 import os
 import select
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,14 @@ from hypothesis import settings
 from typer.testing import CliRunner
 
 from cgrad.cli import app
+
+# A suite started in the background by a shell without job control (`cmd &`
+# in a script) ignores SIGINT, and every process it starts would inherit
+# that: cgrad leaves an ignored signal ignored (as under nohup), so the tests
+# that stop a run with Ctrl-C would wait for it forever. Handled here, SIGINT
+# is the default again in the processes the tests start.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # CI (.ci/run sets CGRAD_CI) draws the same hypothesis examples at every
 # run, so that a red CI means a change broke something, not that a new
