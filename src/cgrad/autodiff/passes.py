@@ -23,6 +23,7 @@ import numpy as np
 
 from ..namespaces import ArgumentRule
 from ..ops import MINUS_ONE, NUMERIC, ONE, OPS, Kink
+from .builder import taken_once
 from .graph import Graph
 
 # d output / d output, as an object of its own: multiplying by it is skipped.
@@ -259,9 +260,7 @@ def _kink_steps(
     ops, operands = graph.columns.ops, graph.columns.operands
     steps = []
     for node_id in reversed(kinks):
-        tested = operands[node_id]
-        if OPS[ops[node_id]].node_once:
-            tested = tuple(dict.fromkeys(tested))
+        tested = taken_once(ops[node_id], operands[node_id])
         steps.append((node_id, tests[ops[node_id]].test([needed[i] for i in tested]), tested))
     return tuple(steps)
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..autodiff.builder import taken_once
 from ..autodiff.passes import Plan, backward
 from ..autodiff.passes import plan as plan_for
 from ..ops import OPS
@@ -58,7 +59,8 @@ class Edges:
             for node_id, _, node_operands in plan.forward_steps:
                 op = OPS[ops[node_id]]
                 if op.edges is not None:
-                    node_operands = _tested(ops[node_id], node_operands)
+                    # (max(x, x, y) has the edges of max(x, y), none between x and x)
+                    node_operands = taken_once(ops[node_id], node_operands)
                     quantities = op.edges(centre[node_id], *[centre[i] for i in node_operands])
                     crossers = [
                         [node_operands[k] for k in by] if by else None
@@ -114,12 +116,6 @@ class Edges:
             return False
         either = np.logical_or.reduce(moved)
         return either | either[mirror]
-
-
-def _tested(op: str, operands: tuple[int, ...]) -> tuple[int, ...]:
-    """The operands whose edges count: each node once where the op counts
-    it once (max(x, x, y) has the edges of max(x, y), none between x and x)."""
-    return tuple(dict.fromkeys(operands)) if OPS[op].node_once else operands
 
 
 def _weighs(adjoint) -> bool:
